@@ -1,0 +1,49 @@
+// swift-tools-version: 6.0
+// swift-vllm: the vLLM design as one native Swift binary. See ARCHITECTURE.md for the module map.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "swift-vllm",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "swift-vllm", targets: ["swift-vllm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+    ],
+    targets: [
+        // Pure Swift, no project dependencies.
+        .target(name: "VLLMCore", swiftSettings: strict),
+        .target(name: "VLLMTokenizers", swiftSettings: strict),
+        .target(name: "VLLMTemplates", swiftSettings: strict),
+
+        // Compute: the Backend protocol, and its implementations.
+        .target(name: "VLLMCompute", swiftSettings: strict),
+        .target(name: "VLLMCPU", dependencies: ["VLLMCompute"], swiftSettings: strict),
+        .target(name: "CCUDA", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "VLLMCUDA", dependencies: ["VLLMCompute", "CCUDA"], swiftSettings: strict),
+
+        // Models on top of the Backend protocol.
+        .target(name: "VLLMModels", dependencies: ["VLLMCompute"], swiftSettings: strict),
+
+        // Engine: scheduler + model runner + sampler glue.
+        .target(
+            name: "VLLMEngine",
+            dependencies: ["VLLMCore", "VLLMCompute", "VLLMModels", "VLLMTokenizers"],
+            swiftSettings: strict),
+
+        .executableTarget(
+            name: "swift-vllm",
+            dependencies: [
+                "VLLMCompute", "VLLMCPU", "VLLMCUDA", "VLLMModels", "VLLMEngine",
+                "VLLMTokenizers", "VLLMTemplates",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
+        .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute", "VLLMCPU", "VLLMCUDA"], swiftSettings: strict),
+        .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMCPU", "VLLMCompute"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,1 @@
+// VLLMCPU: see ARCHITECTURE.md.

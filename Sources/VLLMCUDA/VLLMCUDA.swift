@@ -1,0 +1,1 @@
+// VLLMCUDA: see ARCHITECTURE.md.

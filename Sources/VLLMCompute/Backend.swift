@@ -1,0 +1,101 @@
+/// The fused operations a decoder-only transformer needs, and nothing wider.
+///
+/// Models are written once against this protocol; the executable chooses the CPU or CUDA
+/// implementation and hands it in. Every op writes into an `out` tensor the caller allocated
+/// (destination passing), so a backend may keep all activations in one arena and replay a step
+/// as a graph. Shapes below use `T` = tokens in the step, `H` = hidden size, `S` = sequences
+/// (logits rows), `V` = vocabulary size.
+///
+/// The CPU backend is the numerical oracle: each op has a CPU twin that is obviously right, and
+/// every other backend is tested against it by relative error.
+public protocol Backend: AnyObject, Sendable {
+    /// Short name for logs and errors (`"cpu"`, `"cuda:0 (NVIDIA H100 80GB HBM3)"`).
+    var name: String { get }
+    /// dtype of activations and of the KV cache on this backend.
+    var activationDType: DType { get }
+    /// dtype weights are stored in on this backend, given the checkpoint's (or `--dtype`'s) dtype.
+    func weightDType(for checkpointDType: DType) -> DType
+
+    // MARK: Memory
+
+    /// Uninitialized memory of `shape`.
+    func allocate(shape: [Int], dtype: DType) throws -> Tensor
+    /// Copies host bytes of `sourceDType` into a new tensor of `dtype`, converting on the way.
+    func upload(_ bytes: UnsafeRawBufferPointer, sourceDType: DType, shape: [Int], dtype: DType) throws -> Tensor
+    /// Copies host int32 values into an existing tensor (index inputs of a step).
+    func copy(_ values: [Int32], into tensor: Tensor) throws
+    /// Any float tensor → host Float (converted). Waits for pending work.
+    func downloadFloats(_ tensor: Tensor) throws -> [Float]
+    /// An int32 tensor → host. Waits for pending work.
+    func downloadInt32(_ tensor: Tensor) throws -> [Int32]
+    /// Device-to-device copy of equal shape and dtype.
+    func copy(_ source: Tensor, to destination: Tensor) throws
+    /// Waits until all queued work is done.
+    func synchronize() throws
+
+    // MARK: Ops
+
+    /// `out[t] = table[tokenIds[t]]`.
+    /// tokenIds [T] int32, table [V, H], out [T, H].
+    func embedding(tokenIds: Tensor, table: Tensor, out: Tensor) throws
+
+    /// `out = x / sqrt(mean(x²) + eps) * weight`, per row, in f32.
+    /// x [N, D], weight [D], out [N, D]. Also used per head (q/k-norm) with x viewed as [T·heads, headSize].
+    func rmsNorm(_ x: Tensor, weight: Tensor, epsilon: Float, out: Tensor) throws
+
+    /// vLLM's fused_add_rms_norm: `residual += x` (in place), then `out = rmsNorm(residual)`.
+    /// x [N, D], residual [N, D], weight [D], out [N, D].
+    func addRMSNorm(_ x: Tensor, residual: Tensor, weight: Tensor, epsilon: Float, out: Tensor) throws
+
+    /// `out = x · weightᵀ (+ bias)`, f32 accumulation; `out` may be of any float dtype (logits are f32).
+    /// x [T, K], weight [N, K], bias [N]?, out [T, N].
+    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) throws
+
+    /// Rotary embedding, GPT-NeoX style (rotate-half), in place on the first `rotaryDim` of each head.
+    /// query [T, numHeads·headSize], key [T, numKVHeads·headSize], positions [T] int32,
+    /// cosSinCache [maxPositions, rotaryDim] f32: `cos` of the rotaryDim/2 frequencies, then `sin`.
+    func rotaryEmbedding(query: Tensor, key: Tensor, positions: Tensor, cosSinCache: Tensor, headSize: Int) throws
+
+    /// Writes each token's key and value into the cache slot `slotMapping[t]`; a negative slot is skipped.
+    /// key, value [T, numKVHeads·headSize]; slotMapping [T] int32.
+    func writeKVCache(key: Tensor, value: Tensor, cache: PagedKVCache, slotMapping: Tensor) throws
+
+    /// Causal attention of each query token over its sequence's cached keys (see AttentionMetadata),
+    /// GQA by `numHeads / numKVHeads`, softmax in f32 with `scale`.
+    /// query [T, numHeads·headSize], out [T, numHeads·headSize].
+    func pagedAttention(query: Tensor, cache: PagedKVCache, metadata: AttentionMetadata, scale: Float, out: Tensor) throws
+
+    /// `out = silu(x[:, :I]) * x[:, I:]`. x [T, 2I], out [T, I].
+    func siluAndMul(_ x: Tensor, out: Tensor) throws
+
+    /// `out[s] = x[indices[s]]` (the rows whose logits are wanted). x [T, H], indices [S] int32, out [S, H].
+    func gatherRows(_ x: Tensor, indices: Tensor, out: Tensor) throws
+
+    /// Samples one token per row of `logits` [S, V] f32 as `SamplingRow` specifies; only token ids
+    /// and requested logprobs come back to the host.
+    func sample(logits: Tensor, rows: [SamplingRow]) throws -> SamplerOutput
+}
+
+/// A backend failure that names the operation and what was wrong.
+public struct BackendError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension Backend {
+    /// `allocate` then fill with int32 values.
+    public func makeInt32(_ values: [Int32], shape: [Int]? = nil) throws -> Tensor {
+        let tensor = try allocate(shape: shape ?? [values.count], dtype: .int32)
+        try copy(values, into: tensor)
+        return tensor
+    }
+
+    /// Host floats → a new tensor of `dtype`.
+    public func makeTensor(_ values: [Float], shape: [Int], dtype: DType) throws -> Tensor {
+        precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        return try values.withUnsafeBytes {
+            try upload($0, sourceDType: .float32, shape: shape, dtype: dtype)
+        }
+    }
+}

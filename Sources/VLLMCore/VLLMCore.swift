@@ -1,0 +1,1 @@
+// VLLMCore: see ARCHITECTURE.md.

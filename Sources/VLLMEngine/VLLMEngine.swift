@@ -1,0 +1,1 @@
+// VLLMEngine: see ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// VLLMModels: see ARCHITECTURE.md.

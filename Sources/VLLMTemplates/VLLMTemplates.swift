@@ -1,0 +1,1 @@
+// VLLMTemplates: see ARCHITECTURE.md.

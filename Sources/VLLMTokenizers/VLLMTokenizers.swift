@@ -1,0 +1,1 @@
+// VLLMTokenizers: see ARCHITECTURE.md.

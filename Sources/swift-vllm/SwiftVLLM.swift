@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct SwiftVLLM: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swift-vllm",
+        abstract: "A high-throughput LLM inference engine: the vLLM design as one native binary.",
+        subcommands: [])
+}
