@@ -44,6 +44,9 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute", "VLLMCPU", "VLLMCUDA"], swiftSettings: strict),
+        .testTarget(name: "VLLMCoreTests", dependencies: ["VLLMCore"], swiftSettings: strict),
+        .testTarget(
+            name: "VLLMCPUTests", dependencies: ["VLLMCPU", "VLLMCompute"], exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMCore", "VLLMCPU"], swiftSettings: strict),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMCPU", "VLLMCompute", "VLLMEngine"], exclude: ["Goldens"], swiftSettings: strict),
     ]

@@ -6,9 +6,8 @@
 /// `holdBackLength` of the end may still turn out to be the start of a stop string, so it is not
 /// emitted until more text (or the end) arrives.
 ///
-/// One difference from vLLM, on purpose: when several stop strings end in the new text, the one
-/// that starts earliest wins (vLLM takes the first in list order), so the output never contains
-/// a stop string.
+/// When several stop strings end in the new text, the one that completes first wins, ties going
+/// to the first listed (as vLLM's tests/detokenizer/test_check_stop_strings.py pins it down).
 public struct StopChecker: Sendable, Equatable {
     public let stop: [String]
     public let includeStopStrInOutput: Bool
@@ -64,22 +63,20 @@ public struct StopChecker: Sendable, Equatable {
         check(text: text + delta, newScalarCount: delta.unicodeScalars.count, isFinished: isFinished)
     }
 
-    /// (start, index in `stop`) of the earliest-starting stop string that ends in the new scalars
+    /// (start, index in `stop`) of the stop string that completes first within the new scalars
     /// (ties: the first listed); one wholly in older text would have been found before.
     private func earliestMatch(in all: [Unicode.Scalar], newScalarCount: Int) -> (Int, Int)? {
-        var best: (Int, Int)? = nil
+        var best: (start: Int, index: Int, end: Int)? = nil
         for (index, pattern) in stopScalars.enumerated() where !pattern.isEmpty && pattern.count <= all.count {
-            let firstStart = max(0, all.count - newScalarCount - pattern.count + 1)
-            var start = firstStart
+            var start = max(0, all.count - newScalarCount - pattern.count + 1)
             while start + pattern.count <= all.count {
-                if let (bestStart, _) = best, start >= bestStart { break }
                 if all[start..<start + pattern.count].elementsEqual(pattern) {
-                    best = (start, index)
+                    if best == nil || start + pattern.count < best!.end { best = (start, index, start + pattern.count) }
                     break
                 }
                 start += 1
             }
         }
-        return best
+        return best.map { ($0.start, $0.index) }
     }
 }
