@@ -14,8 +14,11 @@ import VLLMCompute
 /// - The draw takes the lowest id among equal `p / q`; a row with no finite logit gives token 0.
 public enum CPUSampler {
     /// logits [rows.count, vocabSize] f32, row-major.
-    public static func sample(logits: UnsafeBufferPointer<Float>, vocabSize: Int, rows: [SamplingRow]) -> SamplerOutput {
-        precondition(logits.count >= rows.count * vocabSize, "logits hold \(logits.count) values, need \(rows.count) × \(vocabSize)")
+    public static func sample(logits: UnsafeBufferPointer<Float>, vocabSize: Int, rows: [SamplingRow]) -> SamplerOutput
+    {
+        precondition(
+            logits.count >= rows.count * vocabSize,
+            "logits hold \(logits.count) values, need \(rows.count) × \(vocabSize)")
         var tokenIds: [Int32] = []
         var logprobs: [TokenLogprobs?] = []
         for (index, row) in rows.enumerated() {

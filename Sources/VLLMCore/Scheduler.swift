@@ -186,7 +186,9 @@ public struct Scheduler: Sendable {
             request.numComputedTokens = 0
             request.numPreemptions += 1
         }
-        if requestId == current.requestId { reset(&current) } else if var victim = requests[requestId] {
+        if requestId == current.requestId {
+            reset(&current)
+        } else if var victim = requests[requestId] {
             reset(&victim)
             requests[requestId] = victim
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VLLMCompute
+
 @testable import VLLMCPU
 
 /// The CPU sampler against PyTorch following vLLM's sampler (goldens from
@@ -28,7 +29,8 @@ import VLLMCompute
     }
 
     static let golden: Golden = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Goldens/sampler.json")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Goldens/sampler.json")
         // The file is committed beside this test; a missing or bad one is a broken checkout.
         return try! JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
     }()
@@ -89,11 +91,15 @@ import VLLMCompute
         let c = Self.golden.cases[2]
         var counts = [Int](repeating: 0, count: Self.golden.vocabSize)
         let numDraws = 20_000
-        for step in 0..<numDraws { counts[sample([c.logits], [row(for: c, seed: 42, step: step)]).tokenIds.map(Int.init)[0]] += 1 }
+        for step in 0..<numDraws {
+            counts[sample([c.logits], [row(for: c, seed: 42, step: step)]).tokenIds.map(Int.init)[0]] += 1
+        }
         for (id, p) in c.probabilities.enumerated() {
             let frequency = Double(counts[id]) / Double(numDraws)
             // 5 standard deviations of a binomial frequency.
-            #expect(abs(frequency - Double(p)) <= 5 * (Double(p) * (1 - Double(p)) / Double(numDraws)).squareRoot() + 1e-9, "token \(id)")
+            #expect(
+                abs(frequency - Double(p)) <= 5 * (Double(p) * (1 - Double(p)) / Double(numDraws)).squareRoot() + 1e-9,
+                "token \(id)")
         }
     }
 

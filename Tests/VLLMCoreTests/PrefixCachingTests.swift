@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VLLMCore
 
 /// vLLM's tests/v1/core/test_prefix_caching.py, the single-group cases: the same calls, the same

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VLLMCore
 
 @Suite struct RequestTests {
@@ -12,7 +13,9 @@ import Testing
         r.appendOutputTokenId(6)
         #expect(r.tokenIdsBannedByMinTokens.isEmpty)
         p.ignoreEos = true
-        #expect(Request(requestId: "b", promptTokenIds: [1], samplingParams: p, eosTokenId: 2).tokenIdsBannedByMinTokens == [7, 8])
+        #expect(
+            Request(requestId: "b", promptTokenIds: [1], samplingParams: p, eosTokenId: 2).tokenIdsBannedByMinTokens
+                == [7, 8])
     }
 
     @Test func badWordsBanTheTokenThatWouldCompleteThem() {
@@ -42,6 +45,9 @@ import Testing
 
     @Test func kvCacheMemoryToBlocks() {
         // 2 (K and V) × 2 layers × 16 tokens × 4 heads × 64 dims × 2 bytes = 32 KiB per block.
-        #expect(SchedulerConfig.numBlocks(kvCacheMemory: 1 << 20, blockSize: 16, numLayers: 2, numKVHeads: 4, headSize: 64, bytesPerElement: 2) == 32)
+        #expect(
+            SchedulerConfig.numBlocks(
+                kvCacheMemory: 1 << 20, blockSize: 16, numLayers: 2, numKVHeads: 4, headSize: 64, bytesPerElement: 2)
+                == 32)
     }
 }

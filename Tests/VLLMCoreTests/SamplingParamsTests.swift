@@ -32,15 +32,21 @@ import VLLMCore
         ("logprobs must be non-negative or -1, got -2.", { $0.logprobs = -2 }),
         ("prompt_logprobs must be non-negative or -1, got -5.", { $0.promptLogprobs = -5 }),
         ("stop cannot contain an empty string.", { $0.stop = ["a", ""] }),
-        ("stop strings are only supported when detokenize is True. Set detokenize=True to use stop.", {
-            $0.stop = ["a"]
-            $0.detokenize = false
-        }),
+        (
+            "stop strings are only supported when detokenize is True. Set detokenize=True to use stop.",
+            {
+                $0.stop = ["a"]
+                $0.detokenize = false
+            }
+        ),
         ("bad_words cannot contain an empty string. Got bad_words=['x', '']", { $0.badWords = ["x", ""] }),
-        ("n must be 1 when using greedy sampling, got 2.", {
-            $0.n = 2
-            $0.temperature = 0
-        }),
+        (
+            "n must be 1 when using greedy sampling, got 2.",
+            {
+                $0.n = 2
+                $0.temperature = 0
+            }
+        ),
     ]
 
     @Test(arguments: 0..<invalid.count)
@@ -56,7 +62,9 @@ import VLLMCore
         var p = SamplingParams()
         p.stopTokenIds = [3, 200]
         do { try p.validate(vocabSize: 100) } catch {
-            #expect(error.message == "token_id(s) [200] in stop_token_ids contain out-of-vocab token ids. Vocabulary size: 100")
+            #expect(
+                error.message
+                    == "token_id(s) [200] in stop_token_ids contain out-of-vocab token ids. Vocabulary size: 100")
         }
         p = SamplingParams()
         p.logprobs = 21
@@ -65,7 +73,9 @@ import VLLMCore
         }
         p = SamplingParams()
         p.allowedTokenIds = []
-        do { try p.validate(vocabSize: 100) } catch { #expect(error.message == "allowed_token_ids is not None and empty!") }
+        do { try p.validate(vocabSize: 100) } catch {
+            #expect(error.message == "allowed_token_ids is not None and empty!")
+        }
         p.allowedTokenIds = [1, 2]
         #expect(throws: Never.self) { try p.validate(vocabSize: 100) }
     }

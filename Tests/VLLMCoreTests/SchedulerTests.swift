@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VLLMCore
 
 /// The scheduler driven by a fake model whose next token depends only on the tokens so far, over
@@ -26,7 +27,8 @@ import Testing
         init(_ config: SchedulerConfig) { scheduler = Scheduler(config: config) }
 
         mutating func add(_ id: String, _ prompt: [Int], _ params: SamplingParams = .init()) throws {
-            try scheduler.addRequest(Request(requestId: id, promptTokenIds: prompt, samplingParams: params, eosTokenId: SchedulerTests.eos))
+            try scheduler.addRequest(
+                Request(requestId: id, promptTokenIds: prompt, samplingParams: params, eosTokenId: SchedulerTests.eos))
         }
 
         @discardableResult
@@ -88,7 +90,8 @@ import Testing
     }
 
     @Test func chunkedPrefillWithA16TokenBudget() throws {
-        var h = Harness(SchedulerConfig(maxNumBatchedTokens: 16, maxNumSeqs: 8, maxModelLen: 64, blockSize: 4, numGPUBlocks: 20))
+        var h = Harness(
+            SchedulerConfig(maxNumBatchedTokens: 16, maxNumSeqs: 8, maxModelLen: 64, blockSize: 4, numGPUBlocks: 20))
         try h.add("a", Array(100..<120), params(maxTokens: 3))
         try h.add("b", Array(200..<210), params(maxTokens: 3))
 
@@ -121,7 +124,9 @@ import Testing
 
     @Test func longPrefillThresholdLimitsAChunk() throws {
         var h = Harness(
-            SchedulerConfig(maxNumBatchedTokens: 16, maxNumSeqs: 8, maxModelLen: 64, blockSize: 4, numGPUBlocks: 20, longPrefillTokenThreshold: 6))
+            SchedulerConfig(
+                maxNumBatchedTokens: 16, maxNumSeqs: 8, maxModelLen: 64, blockSize: 4, numGPUBlocks: 20,
+                longPrefillTokenThreshold: 6))
         try h.add("a", Array(100..<120), params(maxTokens: 1))
         try h.add("b", Array(200..<204), params(maxTokens: 1))
         h.step()
@@ -130,7 +135,8 @@ import Testing
 
     @Test func preemptsTheNewestRequestWhenBlocksRunOut() throws {
         // 4 usable blocks of 4 tokens; two requests of 7 prompt tokens fill them after one decode.
-        let config = SchedulerConfig(maxNumBatchedTokens: 64, maxNumSeqs: 8, maxModelLen: 32, blockSize: 4, numGPUBlocks: 5)
+        let config = SchedulerConfig(
+            maxNumBatchedTokens: 64, maxNumSeqs: 8, maxModelLen: 32, blockSize: 4, numGPUBlocks: 5)
         var h = Harness(config)
         try h.add("old", Array(10..<17), params(maxTokens: 6, ignoreEos: true))
         try h.add("new", Array(30..<37), params(maxTokens: 6, ignoreEos: true))
@@ -150,7 +156,8 @@ import Testing
         #expect(h.scheduler.request("new") == nil)
 
         // The outputs are the ones a cache large enough for both gives.
-        var big = Harness(SchedulerConfig(maxNumBatchedTokens: 64, maxNumSeqs: 8, maxModelLen: 32, blockSize: 4, numGPUBlocks: 64))
+        var big = Harness(
+            SchedulerConfig(maxNumBatchedTokens: 64, maxNumSeqs: 8, maxModelLen: 32, blockSize: 4, numGPUBlocks: 64))
         try big.add("old", Array(10..<17), params(maxTokens: 6, ignoreEos: true))
         try big.add("new", Array(30..<37), params(maxTokens: 6, ignoreEos: true))
         big.runToCompletion()
@@ -171,7 +178,8 @@ import Testing
                 blockSize: [2, 4][rng.int(2)], numGPUBlocks: 21, enablePrefixCaching: caching)
             var h = Harness(config)
             var reference = Harness(
-                SchedulerConfig(maxNumBatchedTokens: 1000, maxNumSeqs: 100, maxModelLen: 40, blockSize: 4, numGPUBlocks: 1000))
+                SchedulerConfig(
+                    maxNumBatchedTokens: 1000, maxNumSeqs: 100, maxModelLen: 40, blockSize: 4, numGPUBlocks: 1000))
             let shared = (0..<8).map { _ in rng.int(90) + 10 }
             var aborted: Set<String> = []
             var ids: [String] = []
@@ -240,7 +248,8 @@ import Testing
     }
 
     @Test func stopConditions() throws {
-        let config = SchedulerConfig(maxNumBatchedTokens: 64, maxNumSeqs: 8, maxModelLen: 12, blockSize: 4, numGPUBlocks: 32)
+        let config = SchedulerConfig(
+            maxNumBatchedTokens: 64, maxNumSeqs: 8, maxModelLen: 12, blockSize: 4, numGPUBlocks: 32)
         var h = Harness(config)
         // The fake model emits EOS as its third token, and 7 as its fifth.
         h.nextToken = { tokens in
@@ -276,12 +285,16 @@ import Testing
         try s.addRequest(Request(requestId: "a", promptTokenIds: [1, 2, 3], samplingParams: p, eosTokenId: 0))
         let out = s.schedule()
         let results = s.updateFromOutput(out, sampledTokenIds: ["a": 9])
-        #expect(results == [EngineCoreOutput(requestId: "a", newTokenIds: [9], finishReason: .stop, stopReason: .tokenId(9))])
+        #expect(
+            results == [
+                EngineCoreOutput(requestId: "a", newTokenIds: [9], finishReason: .stop, stopReason: .tokenId(9))
+            ])
         #expect(s.schedule().finishedRequestIds == ["a"])
     }
 
     @Test func abortAtAnyTimeFreesEverything() throws {
-        let config = SchedulerConfig(maxNumBatchedTokens: 8, maxNumSeqs: 8, maxModelLen: 64, blockSize: 4, numGPUBlocks: 9)
+        let config = SchedulerConfig(
+            maxNumBatchedTokens: 8, maxNumSeqs: 8, maxModelLen: 64, blockSize: 4, numGPUBlocks: 9)
         var h = Harness(config)
         try h.add("chunked", Array(0..<20), params(maxTokens: 5))
         try h.add("waiting", Array(50..<60), params(maxTokens: 5))
@@ -304,7 +317,8 @@ import Testing
     @Test func siblingsShareThePromptBlocks() throws {
         // n = 2 expanded by the caller: the second child hits the first one's full prompt blocks
         // in the same step, while they are being computed.
-        var h = Harness(SchedulerConfig(maxNumBatchedTokens: 64, maxNumSeqs: 8, maxModelLen: 64, blockSize: 4, numGPUBlocks: 16))
+        var h = Harness(
+            SchedulerConfig(maxNumBatchedTokens: 64, maxNumSeqs: 8, maxModelLen: 64, blockSize: 4, numGPUBlocks: 16))
         let prompt = Array(10..<20)  // 2 full blocks + 2 tokens
         try h.add("p-0", prompt, params(maxTokens: 3))
         try h.add("p-1", prompt, params(maxTokens: 3))
@@ -320,7 +334,8 @@ import Testing
     }
 
     @Test func maxNumSeqsLimitsAdmission() throws {
-        var h = Harness(SchedulerConfig(maxNumBatchedTokens: 64, maxNumSeqs: 2, maxModelLen: 64, blockSize: 4, numGPUBlocks: 32))
+        var h = Harness(
+            SchedulerConfig(maxNumBatchedTokens: 64, maxNumSeqs: 2, maxModelLen: 64, blockSize: 4, numGPUBlocks: 32))
         for i in 0..<3 { try h.add("r\(i)", [1, 2, 3 + i], params(maxTokens: 2)) }
         h.step()
         #expect(h.steps[0].scheduledRequests.map(\.requestId) == ["r0", "r1"])
@@ -331,7 +346,8 @@ import Testing
     }
 
     @Test func aRequestAsLongAsTheContextGetsOneToken() throws {
-        var h = Harness(SchedulerConfig(maxNumBatchedTokens: 64, maxNumSeqs: 2, maxModelLen: 8, blockSize: 4, numGPUBlocks: 8))
+        var h = Harness(
+            SchedulerConfig(maxNumBatchedTokens: 64, maxNumSeqs: 2, maxModelLen: 8, blockSize: 4, numGPUBlocks: 8))
         try h.add("full", Array(1...8), params(maxTokens: 5))
         h.runToCompletion()
         #expect(h.outputs["full"]?.count == 1 && h.finished["full"] == .length)

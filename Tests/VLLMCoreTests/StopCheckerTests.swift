@@ -4,7 +4,8 @@ import VLLMCore
 /// vLLM's tests/detokenizer/test_check_stop_strings.py and test_stop_strings.py cases.
 @Suite struct StopCheckerTests {
     func check(_ text: String, _ newCount: Int, _ stop: [String], include: Bool) -> (String, String)? {
-        let result = StopChecker(stop: stop, includeStopStrInOutput: include).check(text: text, newScalarCount: newCount)
+        let result = StopChecker(stop: stop, includeStopStrInOutput: include).check(
+            text: text, newScalarCount: newCount)
         return result.stopString.map { ($0, result.text) }
     }
 
