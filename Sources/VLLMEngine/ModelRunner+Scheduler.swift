@@ -27,7 +27,7 @@ extension ModelRunner {
     static func samplingRow(_ request: Request, step: Int, seed: UInt64) -> SamplingRow {
         let p = request.samplingParams
         var row = SamplingRow()
-        row.temperature = p.isGreedy ? 0 : p.temperature
+        row.temperature = p.effectiveTemperature
         row.topK = p.topK
         row.topP = p.topP
         row.minP = p.minP
@@ -40,19 +40,8 @@ extension ModelRunner {
         if row.hasPenalties { row.outputTokenIds = request.outputTokenIds.map(Int32.init) }
         row.logitBias = Dictionary(uniqueKeysWithValues: p.clampedLogitBias.map { (Int32($0.key), $0.value) })
         row.allowedTokenIds = p.allowedTokenIds?.map(Int32.init)
-        row.bannedTokenIds = (request.tokenIdsBannedByMinTokens + bannedByBadWords(p.badWordsTokenIds, output: request.outputTokenIds))
-            .map(Int32.init)
+        row.bannedTokenIds = request.bannedTokenIds.map(Int32.init)
         row.numLogprobs = p.logprobs
         return row
-    }
-
-    /// vLLM's bad-words processor: a one-token word is always banned; a longer one bans its last
-    /// token when the output ends with the rest of it.
-    static func bannedByBadWords(_ words: [[Int]], output: [Int]) -> [Int] {
-        words.compactMap { word in
-            guard let last = word.last else { return nil }
-            let prefix = word.dropLast()
-            return output.count >= prefix.count && output.suffix(prefix.count).elementsEqual(prefix) ? last : nil
-        }
     }
 }

@@ -115,7 +115,8 @@ public struct OutputProcessor: Sendable {
             }
             seq.finishReason = finishReason
             seq.stopReason = stopReason
-            let emit = finishReason != nil ? seq.text.unicodeScalars.count : check.numEmittableScalars
+            let total = seq.text.unicodeScalars.count
+            let emit = finishReason != nil ? total : total - check.numHeldBackScalars
             let delta = String(String.UnicodeScalarView(seq.text.unicodeScalars.dropFirst(seq.numEmittedScalars).prefix(emit - seq.numEmittedScalars)))
             seq.numEmittedScalars = max(seq.numEmittedScalars, emit)
             changed[parentId, default: [:]][index] = (delta, output.newTokenIds, logprobs.map { [$0] } ?? [])
