@@ -44,6 +44,9 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute", "VLLMCPU", "VLLMCUDA"], swiftSettings: strict),
+        .testTarget(
+            name: "VLLMTemplatesTests", dependencies: ["VLLMTemplates"], resources: [.copy("Goldens")],
+            swiftSettings: strict),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMCPU", "VLLMCompute"], swiftSettings: strict),
     ]
 )
