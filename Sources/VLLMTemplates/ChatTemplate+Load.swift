@@ -8,10 +8,7 @@ extension ChatTemplate {
     /// `unk_token`, `pad_token`: strings or `{"content": …}`) come from `tokenizer_config.json`.
     public static func load(modelDirectory: URL, override: URL? = nil) throws -> ChatTemplate {
         let configURL = modelDirectory.appendingPathComponent("tokenizer_config.json")
-        var config: TemplateValue?
-        if FileManager.default.fileExists(atPath: configURL.path) {
-            config = try readJSON(configURL)
-        }
+        let config = try tokenizerConfig(modelDirectory: modelDirectory)
         let source: String
         if let override {
             source = try readText(override)
@@ -32,6 +29,13 @@ extension ChatTemplate {
                     + "\"chat_template\"; pass --chat-template FILE")
         }
         return try ChatTemplate(source: source, specialTokens: config.map(specialTokens) ?? [:])
+    }
+
+    /// The model folder's parsed tokenizer_config.json, or nil where it has none.
+    public static func tokenizerConfig(modelDirectory: URL) throws -> TemplateValue? {
+        let url = modelDirectory.appendingPathComponent("tokenizer_config.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        return try readJSON(url)
     }
 
     /// The special tokens transformers passes to the template, from a parsed tokenizer_config.json.
