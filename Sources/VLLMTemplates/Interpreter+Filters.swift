@@ -303,8 +303,18 @@ extension Interpreter {
         case .int, .bool: return .int(value.integer!)
         case .double(let d): return d.isFinite && abs(d) < 9.2e18 ? .int(Int(d)) : nil
         case .string(let s):
-            let trimmed = PyString.strip(s, nil, left: true, right: true).replacingOccurrences(of: "_", with: "")
-            if let i = Int(trimmed, radix: base) { return .int(i) }
+            var trimmed = PyString.strip(s, nil, left: true, right: true).replacingOccurrences(of: "_", with: "")
+            var sign = ""
+            if trimmed.hasPrefix("-") || trimmed.hasPrefix("+") { sign = String(trimmed.removeFirst()) }
+            // Python's int(text, base) accepts the prefix of its base (and base 0 reads it).
+            let prefixes: [(String, Int)] = [("0x", 16), ("0o", 8), ("0b", 2)]
+            var radix = base
+            for (prefix, prefixBase) in prefixes where trimmed.lowercased().hasPrefix(prefix) && (base == prefixBase || base == 0) {
+                trimmed.removeFirst(2)
+                radix = prefixBase
+            }
+            if radix == 0 { radix = 10 }
+            if (2...36).contains(radix), let i = Int(sign + trimmed, radix: radix) { return .int(i) }
             if base == 10, let d = Double(trimmed), d.isFinite, abs(d) < 9.2e18 { return .int(Int(d)) }
             return nil
         default: return nil
