@@ -113,13 +113,13 @@ final class Cycler: TemplateObject {
         switch name {
         case "current": return items[position]
         case "next":
-            return .function(Function("next") { [unowned self] _ in
+            return .function(Function("next") { _ in
                 let value = self.items[self.position]
                 self.position = (self.position + 1) % self.items.count
                 return value
             })
         case "reset":
-            return .function(Function("reset") { [unowned self] _ in
+            return .function(Function("reset") { _ in
                 self.position = 0
                 return .none
             })

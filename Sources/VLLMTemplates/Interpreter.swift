@@ -246,14 +246,14 @@ final class LoopState: TemplateObject {
         case "nextitem":
             return index0 + 1 < length ? items[index0 + 1] : .undefined("there is no next item")
         case "cycle":
-            return .function(Function("cycle") { [unowned self] arguments in
+            return .function(Function("cycle") { arguments in
                 guard !arguments.positional.isEmpty else {
                     throw TemplateError.runtime("TypeError: no items for cycling given")
                 }
                 return arguments.positional[self.index0 % arguments.positional.count]
             })
         case "changed":
-            return .function(Function("changed") { [unowned self] arguments in
+            return .function(Function("changed") { arguments in
                 let values = arguments.positional
                 if let last = self.lastChanged, Value.array(last).pyEquals(.array(values)) { return .bool(false) }
                 self.lastChanged = values
