@@ -42,22 +42,43 @@ struct BenchCommand: ParsableCommand {
         @Option(name: .customLong("input-len")) var inputLen = 512
         @Option(name: .customLong("output-len")) var outputLen = 128
         @Option(name: .customLong("num-prompts")) var numPrompts = 256
+        @Option(name: .customLong("lengths-file"),
+                help: "W3: a JSON file of {\"requests\": [{\"input_len\", \"output_len\"}]} (../shared/bench/w3_lengths.json).")
+        var lengthsFile: String?
+        @Option(name: .customLong("length-scale"), help: "Multiply every W3 length by this (to scale W3 down for the CPU).")
+        var lengthScale = 1.0
         @OptionGroup var engine: EngineOptions
 
+        /// (input, output) lengths of every request: W2's fixed ones, or the W3 file's (first `numPrompts`).
+        func lengths() throws -> [(input: Int, output: Int)] {
+            guard let lengthsFile else { return Array(repeating: (inputLen, outputLen), count: numPrompts) }
+            struct File: Decodable { struct Item: Decodable { var input_len: Int; var output_len: Int }; var requests: [Item] }
+            let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: lengthsFile)))
+            return file.requests.prefix(numPrompts).map {
+                (max(1, Int(Double($0.input_len) * lengthScale)), max(1, Int(Double($0.output_len) * lengthScale)))
+            }
+        }
+
         func run() throws {
+            let lengths = try lengths()
             let loadStart = Date()
             let llm = try LLM(args: try engine.engineArgs(model: model), backend: try engine.makeBackend())
             let loadSeconds = Date().timeIntervalSince(loadStart)
-            let prompts = BenchCommand.randomPrompts(count: numPrompts, length: inputLen, vocabSize: llm.engine.config.vocabSize, seed: engine.seed)
+            let vocab = llm.engine.config.vocabSize
+            let prompts = lengths.enumerated().map { i, l in
+                BenchCommand.randomPrompts(count: 1, length: l.input, vocabSize: vocab, seed: engine.seed &+ UInt64(i))[0]
+            }
             let start = Date()
-            let outputs = try llm.generate(prompts, params: prompts.map { _ in BenchCommand.greedy(outputLen: outputLen) })
+            let outputs = try llm.generate(prompts, params: lengths.map { BenchCommand.greedy(outputLen: $0.output) })
             let seconds = Date().timeIntervalSince(start)
             let generated = outputs.reduce(0) { $0 + $1.outputs[0].tokenIds.count }
+            let promptTokens = lengths.reduce(0) { $0 + $1.input }
             BenchCommand.printJSON([
-                "workload": "throughput", "num_prompts": numPrompts, "input_len": inputLen, "output_len": outputLen,
-                "elapsed_s": seconds, "requests_per_s": Double(numPrompts) / seconds,
+                "workload": lengthsFile == nil ? "throughput" : "throughput-w3", "num_prompts": lengths.count,
+                "prompt_tokens": promptTokens, "output_tokens": generated,
+                "elapsed_s": seconds, "requests_per_s": Double(lengths.count) / seconds,
                 "output_tokens_per_s": Double(generated) / seconds,
-                "total_tokens_per_s": Double(generated + numPrompts * inputLen) / seconds,
+                "total_tokens_per_s": Double(generated + promptTokens) / seconds,
                 "load_s": loadSeconds, "backend": llm.engine.core.runner.model.backend.name,
             ])
         }
