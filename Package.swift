@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "VLLMCompute", swiftSettings: strict),
         .target(name: "VLLMCPU", dependencies: ["VLLMCompute"], swiftSettings: strict),
         .target(name: "CCUDA", linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "VLLMCUDA", dependencies: ["VLLMCompute", "CCUDA"], swiftSettings: strict),
+        .target(name: "VLLMCUDA", dependencies: ["VLLMCompute", "CCUDA"], exclude: ["Kernels"], swiftSettings: strict),
 
         // Models on top of the Backend protocol.
         .target(name: "VLLMModels", dependencies: ["VLLMCompute"], swiftSettings: strict),
@@ -44,6 +44,7 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute", "VLLMCPU", "VLLMCUDA"], swiftSettings: strict),
+        .testTarget(name: "VLLMCUDATests", dependencies: ["VLLMCUDA", "VLLMCompute"], swiftSettings: strict),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMCPU", "VLLMCompute"], swiftSettings: strict),
     ]
 )
