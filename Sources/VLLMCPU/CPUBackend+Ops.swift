@@ -1,0 +1,125 @@
+import VLLMCompute
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The element-wise and row-wise ops. Each is written the obvious way: it is the oracle.
+extension CPUBackend {
+    public func embedding(tokenIds: Tensor, table: Tensor, out: Tensor) throws {
+        let numTokens = tokenIds.count, hidden = table.shape[1], vocab = table.shape[0]
+        try expect(out.shape == [numTokens, hidden], "embedding: out \(out.shape), expected [\(numTokens), \(hidden)]")
+        let ids = tokenIds.int32Pointer
+        for t in 0..<numTokens where ids[t] < 0 || Int(ids[t]) >= vocab {
+            throw BackendError("embedding: token id \(ids[t]) at position \(t) is outside the vocabulary of \(vocab)")
+        }
+        let src = table.floatPointer, dst = out.floatPointer
+        parallelFor(numTokens) { range in
+            for t in range { (dst + t * hidden).update(from: src + Int(ids[t]) * hidden, count: hidden) }
+        }
+    }
+
+    public func rmsNorm(_ x: Tensor, weight: Tensor, epsilon: Float, out: Tensor) throws {
+        let dim = weight.count, rows = x.count / dim
+        try expect(x.count == rows * dim && out.count == x.count, "rmsNorm: x \(x.shape), weight \(weight.shape), out \(out.shape)")
+        let src = x.floatPointer, w = weight.floatPointer, dst = out.floatPointer
+        parallelFor(rows, grain: 4) { range in
+            for r in range { Self.rmsNormRow(src + r * dim, w, epsilon, dim, dst + r * dim) }
+        }
+    }
+
+    public func addRMSNorm(_ x: Tensor, residual: Tensor, weight: Tensor, epsilon: Float, out: Tensor) throws {
+        let dim = weight.count, rows = x.count / dim
+        try expect(x.count == rows * dim && residual.count == x.count && out.count == x.count,
+                   "addRMSNorm: x \(x.shape), residual \(residual.shape), weight \(weight.shape), out \(out.shape)")
+        let src = x.floatPointer, res = residual.floatPointer, w = weight.floatPointer, dst = out.floatPointer
+        parallelFor(rows, grain: 4) { range in
+            for r in range {
+                let row = res + r * dim, add = src + r * dim
+                for i in 0..<dim { row[i] += add[i] }
+                Self.rmsNormRow(row, w, epsilon, dim, dst + r * dim)
+            }
+        }
+    }
+
+    /// transformers' LlamaRMSNorm: normalize in f32, then multiply by the weight.
+    @inline(__always)
+    static func rmsNormRow(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ eps: Float, _ dim: Int,
+                           _ out: UnsafeMutablePointer<Float>) {
+        var sumSquares: Float = 0
+        for i in 0..<dim { sumSquares += x[i] * x[i] }
+        let inverse = 1 / (sumSquares / Float(dim) + eps).squareRoot()
+        for i in 0..<dim { out[i] = w[i] * (x[i] * inverse) }
+    }
+
+    public func rotaryEmbedding(query: Tensor, key: Tensor, positions: Tensor, cosSinCache: Tensor, headSize: Int) throws {
+        let numTokens = positions.count, rotaryDim = cosSinCache.shape[1], half = rotaryDim / 2
+        try expect(rotaryDim <= headSize && rotaryDim % 2 == 0, "rotary: rotaryDim \(rotaryDim), headSize \(headSize)")
+        let maxPositions = cosSinCache.shape[0]
+        let pos = positions.int32Pointer, cache = cosSinCache.floatPointer
+        for t in 0..<numTokens where pos[t] < 0 || Int(pos[t]) >= maxPositions {
+            throw BackendError("rotary: position \(pos[t]) outside the cos/sin cache of \(maxPositions) positions")
+        }
+        for tensor in [query, key] {
+            let numHeads = tensor.count / (numTokens * headSize)
+            try expect(tensor.count == numTokens * numHeads * headSize, "rotary: \(tensor.shape) with headSize \(headSize)")
+            let data = tensor.floatPointer
+            parallelFor(numTokens, grain: 4) { range in
+                for t in range {
+                    let cos = cache + Int(pos[t]) * rotaryDim, sin = cos + half
+                    for h in 0..<numHeads {
+                        let head = data + (t * numHeads + h) * headSize
+                        for i in 0..<half {
+                            let x1 = head[i], x2 = head[i + half]
+                            head[i] = x1 * cos[i] - x2 * sin[i]
+                            head[i + half] = x2 * cos[i] + x1 * sin[i]
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func writeKVCache(key: Tensor, value: Tensor, cache: PagedKVCache, slotMapping: Tensor) throws {
+        let width = cache.numKVHeads * cache.headSize, numTokens = slotMapping.count
+        let numSlots = cache.numBlocks * cache.blockSize
+        try expect(key.count == numTokens * width && value.count == key.count,
+                   "writeKVCache: key \(key.shape), value \(value.shape), \(numTokens) slots of width \(width)")
+        let slots = slotMapping.int32Pointer
+        let k = key.floatPointer, v = value.floatPointer, kc = cache.key.floatPointer, vc = cache.value.floatPointer
+        for t in 0..<numTokens where slots[t] >= 0 {
+            let slot = Int(slots[t])
+            try expect(slot < numSlots, "writeKVCache: slot \(slot) outside the cache's \(numSlots) slots")
+            (kc + slot * width).update(from: k + t * width, count: width)
+            (vc + slot * width).update(from: v + t * width, count: width)
+        }
+    }
+
+    public func siluAndMul(_ x: Tensor, out: Tensor) throws {
+        let width = out.shape.last!, rows = out.count / width
+        try expect(x.count == rows * 2 * width, "siluAndMul: x \(x.shape), out \(out.shape)")
+        let src = x.floatPointer, dst = out.floatPointer
+        parallelFor(rows) { range in
+            for r in range {
+                let gate = src + r * 2 * width, up = gate + width, o = dst + r * width
+                for i in 0..<width { o[i] = gate[i] / (1 + expf(-gate[i])) * up[i] }
+            }
+        }
+    }
+
+    public func gatherRows(_ x: Tensor, indices: Tensor, out: Tensor) throws {
+        let width = x.shape.last!, rows = x.count / width, numRows = indices.count
+        try expect(out.count == numRows * width, "gatherRows: x \(x.shape), \(numRows) indices, out \(out.shape)")
+        let idx = indices.int32Pointer, src = x.floatPointer, dst = out.floatPointer
+        for s in 0..<numRows {
+            try expect(idx[s] >= 0 && Int(idx[s]) < rows, "gatherRows: index \(idx[s]) outside \(rows) rows")
+            (dst + s * width).update(from: src + Int(idx[s]) * width, count: width)
+        }
+    }
+
+    func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+        if !condition { throw BackendError("cpu: " + message()) }
+    }
+}

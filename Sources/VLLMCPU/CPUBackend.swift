@@ -1,0 +1,153 @@
+import Dispatch
+import VLLMCompute
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The reference backend: plain, multithreaded Swift over host memory, f32 activations.
+///
+/// Every op here is the numerical oracle the CUDA kernels are tested against, so clarity wins over
+/// cleverness except in `linear` and `pagedAttention`, where the time goes. Weights of any float
+/// checkpoint dtype are widened to f32 once, at load.
+public final class CPUBackend: Backend {
+    public let name = "cpu"
+    public let activationDType = DType.float32
+    /// Work items are spread over this many threads.
+    public let numThreads: Int
+
+    public init(numThreads: Int? = nil) {
+        self.numThreads = max(1, numThreads ?? Self.availableCores())
+    }
+
+    public func weightDType(for checkpointDType: DType) -> DType { .float32 }
+
+    static func availableCores() -> Int {
+        #if canImport(Glibc)
+        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #else
+        return 4
+        #endif
+    }
+
+    // MARK: Memory
+
+    public func allocate(shape: [Int], dtype: DType) throws -> Tensor {
+        let byteCount = max(shape.reduce(1, *) * dtype.size, 1)
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 64, byteCount) == 0, let raw else {
+            throw BackendError("cpu: cannot allocate \(byteCount) bytes for \(shape) \(dtype)")
+        }
+        let storage = DeviceStorage(address: UInt(bitPattern: raw), byteCount: byteCount) { address in
+            free(UnsafeMutableRawPointer(bitPattern: address))
+        }
+        return Tensor(storage: storage, shape: shape, dtype: dtype)
+    }
+
+    public func upload(_ bytes: UnsafeRawBufferPointer, sourceDType: DType, shape: [Int], dtype: DType) throws -> Tensor {
+        let count = shape.reduce(1, *)
+        guard bytes.count == count * sourceDType.size else {
+            throw BackendError("cpu: upload of \(shape) \(sourceDType) got \(bytes.count) bytes, expected \(count * sourceDType.size)")
+        }
+        let tensor = try allocate(shape: shape, dtype: dtype)
+        if sourceDType == dtype {
+            tensor.rawPointer.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            return tensor
+        }
+        guard dtype.isFloatingPoint && sourceDType.isFloatingPoint else {
+            throw BackendError("cpu: cannot convert \(sourceDType) to \(dtype)")
+        }
+        parallelFor(count, grain: 1 << 16) { range in
+            for i in range { tensor.store(Self.loadFloat(bytes.baseAddress!, sourceDType, i), at: i) }
+        }
+        return tensor
+    }
+
+    public func copy(_ values: [Int32], into tensor: Tensor) throws {
+        guard tensor.dtype == .int32, values.count == tensor.count else {
+            throw BackendError("cpu: copy of \(values.count) int32 values into \(tensor)")
+        }
+        values.withUnsafeBytes { tensor.rawPointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    }
+
+    public func downloadFloats(_ tensor: Tensor) throws -> [Float] {
+        guard tensor.dtype.isFloatingPoint else { throw BackendError("cpu: downloadFloats of \(tensor)") }
+        return (0..<tensor.count).map { tensor.load($0) }
+    }
+
+    public func downloadInt32(_ tensor: Tensor) throws -> [Int32] {
+        guard tensor.dtype == .int32 else { throw BackendError("cpu: downloadInt32 of \(tensor)") }
+        return Array(UnsafeBufferPointer(start: tensor.int32Pointer, count: tensor.count))
+    }
+
+    public func copy(_ source: Tensor, to destination: Tensor) throws {
+        guard source.shape == destination.shape, source.dtype == destination.dtype else {
+            throw BackendError("cpu: copy \(source) to \(destination)")
+        }
+        destination.rawPointer.copyMemory(from: source.rawPointer, byteCount: source.byteCount)
+    }
+
+    public func synchronize() throws {}
+
+    // MARK: Threads
+
+    /// Runs `body` over `0..<count` split into contiguous chunks of at least `grain` items.
+    func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let numChunks = min(numThreads * 4, max(1, count / max(grain, 1)))
+        if numChunks <= 1 || numThreads == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = ChunkBody(body)
+            DispatchQueue.concurrentPerform(iterations: numChunks) { chunk in
+                work.body((chunk * count / numChunks)..<((chunk + 1) * count / numChunks))
+            }
+        }
+    }
+
+    @inline(__always)
+    static func loadFloat(_ base: UnsafeRawPointer, _ dtype: DType, _ index: Int) -> Float {
+        switch dtype {
+        case .float32: base.load(fromByteOffset: index * 4, as: Float.self)
+        case .bfloat16: HalfPrecision.float(fromBFloat16: base.load(fromByteOffset: index * 2, as: UInt16.self))
+        case .float16: HalfPrecision.float(fromFloat16: base.load(fromByteOffset: index * 2, as: UInt16.self))
+        case .int32: Float(base.load(fromByteOffset: index * 4, as: Int32.self))
+        }
+    }
+}
+
+/// Carries a non-Sendable closure into `concurrentPerform`.
+// @unchecked: concurrentPerform returns only after every chunk has run, and every op gives each
+// chunk a disjoint range of its output, so the closure never outlives its caller or races.
+private struct ChunkBody: @unchecked Sendable {
+    let body: (Range<Int>) -> Void
+    init(_ body: @escaping (Range<Int>) -> Void) { self.body = body }
+}
+
+/// Host access to a CPU tensor's memory. Only valid for tensors this backend made.
+extension Tensor {
+    var rawPointer: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: address)! }
+    var floatPointer: UnsafeMutablePointer<Float> {
+        precondition(dtype == .float32, "cpu: \(self) is not float32")
+        return rawPointer.assumingMemoryBound(to: Float.self)
+    }
+    var int32Pointer: UnsafeMutablePointer<Int32> {
+        precondition(dtype == .int32, "cpu: \(self) is not int32")
+        return rawPointer.assumingMemoryBound(to: Int32.self)
+    }
+
+    func load(_ index: Int) -> Float { CPUBackend.loadFloat(rawPointer, dtype, index) }
+
+    func store(_ value: Float, at index: Int) {
+        switch dtype {
+        case .float32: rawPointer.storeBytes(of: value, toByteOffset: index * 4, as: Float.self)
+        case .bfloat16: rawPointer.storeBytes(of: HalfPrecision.bfloat16(from: value), toByteOffset: index * 2, as: UInt16.self)
+        case .float16: rawPointer.storeBytes(of: HalfPrecision.float16(from: value), toByteOffset: index * 2, as: UInt16.self)
+        case .int32: rawPointer.storeBytes(of: Int32(value), toByteOffset: index * 4, as: Int32.self)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// VLLMCPU: see ARCHITECTURE.md.

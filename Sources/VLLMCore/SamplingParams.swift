@@ -1,0 +1,194 @@
+/// How to sample one request: vLLM's `SamplingParams`, its field names in camelCase and its defaults.
+///
+/// Differences from Python, each to keep sentinels out of Swift: `topK` is `nil` where vLLM says 0 or
+/// -1 (use `SamplingParams.topK(fromVLLM:)` when decoding a request); `seed` is `nil` where vLLM says
+/// `None` or -1; `maxTokens == nil` means "up to the model's context length". `badWords` stays as
+/// strings; the caller, who owns the tokenizer, fills `badWordsTokenIds`.
+public struct SamplingParams: Sendable, Equatable {
+    /// Number of sequences to return; the caller expands `n > 1` into `n` requests sharing the prompt.
+    public var n: Int = 1
+    public var presencePenalty: Float = 0
+    public var frequencyPenalty: Float = 0
+    public var repetitionPenalty: Float = 1
+    /// 0 = greedy.
+    public var temperature: Float = 1
+    public var topP: Float = 1
+    /// `nil` = all tokens.
+    public var topK: Int? = nil
+    public var minP: Float = 0
+    /// Per-request seed: the same tokens whatever else is in the batch.
+    public var seed: Int? = nil
+    public var stop: [String] = []
+    public var stopTokenIds: [Int] = []
+    public var ignoreEos: Bool = false
+    public var maxTokens: Int? = 16
+    public var minTokens: Int = 0
+    /// Top logprobs per output token (`nil` = none; -1 = the whole vocabulary, as vLLM).
+    public var logprobs: Int? = nil
+    /// Top logprobs per prompt token (`nil` = none; -1 = the whole vocabulary).
+    public var promptLogprobs: Int? = nil
+    public var detokenize: Bool = true
+    public var skipSpecialTokens: Bool = true
+    public var spacesBetweenSpecialTokens: Bool = true
+    public var includeStopStrInOutput: Bool = false
+    /// Added to the logits; vLLM clamps each bias to [-100, 100] (see `clampedLogitBias`).
+    public var logitBias: [Int: Float] = [:]
+    /// Only these tokens may be sampled (`nil` = all).
+    public var allowedTokenIds: [Int]? = nil
+    public var badWords: [String] = []
+    /// `badWords` tokenized by the caller (with and without a leading space, as vLLM does).
+    public var badWordsTokenIds: [[Int]] = []
+
+    public init() {}
+
+    /// vLLM's `top_k` integer → this struct's: 0 and -1 mean "off" (`nil`); anything else is kept
+    /// as given, so `validate()` reports a bad value in vLLM's words.
+    public static func topK(fromVLLM value: Int) -> Int? {
+        value == 0 || value == -1 ? nil : value
+    }
+
+    /// Temperatures below this are greedy (vLLM's `_SAMPLING_EPS`).
+    public static let samplingEpsilon: Float = 1e-5
+    /// vLLM raises a positive temperature below this to it, to keep softmax finite.
+    public static let minimumTemperature: Float = 1e-2
+    /// vLLM's default `VLLM_MAX_N_SEQUENCES`.
+    public static let maxNumSequences = 16_384
+
+    public var isGreedy: Bool { temperature < Self.samplingEpsilon }
+
+    /// The temperature the sampler uses: 0 for greedy, else at least `minimumTemperature`.
+    public var effectiveTemperature: Float {
+        isGreedy ? 0 : max(temperature, Self.minimumTemperature)
+    }
+
+    /// Characters of output text held back while streaming, so a stop string that is still being
+    /// generated never reaches the client (vLLM's `output_text_buffer_length`).
+    public var outputTextBufferLength: Int {
+        guard !stop.isEmpty, !includeStopStrInOutput else { return 0 }
+        return (stop.map(\.count).max() ?? 1) - 1
+    }
+
+    /// `logitBias` with each value clamped to [-100, 100], as vLLM's `from_optional` does.
+    public var clampedLogitBias: [Int: Float] {
+        logitBias.mapValues { min(100, max(-100, $0)) }
+    }
+
+    /// Checks every field as vLLM's `_verify_args` and `_verify_greedy_sampling` do, in the same
+    /// order, with the same messages.
+    public func validate() throws(VLLMValidationError) {
+        if n < 1 { throw .init("n must be at least 1, got \(n).", parameter: "n") }
+        if n > Self.maxNumSequences {
+            throw .init(
+                "n must be at most \(Self.maxNumSequences), got \(n). To increase this limit, set the "
+                    + "VLLM_MAX_N_SEQUENCES environment variable.", parameter: "n")
+        }
+        if !(-2...2).contains(presencePenalty) {
+            throw .init("presence_penalty must be in [-2, 2], got \(presencePenalty).", parameter: "presence_penalty")
+        }
+        if !(-2...2).contains(frequencyPenalty) {
+            throw .init("frequency_penalty must be in [-2, 2], got \(frequencyPenalty).", parameter: "frequency_penalty")
+        }
+        if !repetitionPenalty.isFinite {
+            throw .init("repetition_penalty must be a finite number, got \(repetitionPenalty).", parameter: "repetition_penalty")
+        }
+        if repetitionPenalty <= 0 {
+            throw .init("repetition_penalty must be greater than zero, got \(repetitionPenalty).", parameter: "repetition_penalty")
+        }
+        if !temperature.isFinite {
+            throw .init("temperature must be a finite number, got \(temperature).", parameter: "temperature")
+        }
+        if temperature < 0 {
+            throw .init("temperature must be non-negative, got \(temperature).", parameter: "temperature")
+        }
+        if temperature > 2 {
+            throw .init("temperature must be in [0, 2], got \(temperature).", parameter: "temperature")
+        }
+        if !(topP > 0 && topP <= 1) {
+            throw .init("top_p must be in (0, 1], got \(topP).", parameter: "top_p")
+        }
+        if let topK, topK < 1 {
+            throw .init("top_k must be 0 (disable), or at least 1, got \(topK).", parameter: "top_k")
+        }
+        if !(0...1).contains(minP) {
+            throw .init("min_p must be in [0, 1], got \(minP).", parameter: "min_p")
+        }
+        if let maxTokens, maxTokens < 1 {
+            throw .init("max_tokens must be at least 1, got \(maxTokens).", parameter: "max_tokens")
+        }
+        if minTokens < 0 {
+            throw .init("min_tokens must be greater than or equal to 0, got \(minTokens).", parameter: "min_tokens")
+        }
+        if let maxTokens, minTokens > maxTokens {
+            throw .init(
+                "min_tokens must be less than or equal to max_tokens=\(maxTokens), got \(minTokens).",
+                parameter: "min_tokens")
+        }
+        if let logprobs, logprobs != -1, logprobs < 0 {
+            throw .init("logprobs must be non-negative or -1, got \(logprobs).", parameter: "logprobs")
+        }
+        if let promptLogprobs, promptLogprobs != -1, promptLogprobs < 0 {
+            throw .init("prompt_logprobs must be non-negative or -1, got \(promptLogprobs).", parameter: "prompt_logprobs")
+        }
+        if stop.contains(where: \.isEmpty) {
+            throw .init("stop cannot contain an empty string.", parameter: "stop")
+        }
+        if !stop.isEmpty && !detokenize {
+            throw .init(
+                "stop strings are only supported when detokenize is True. Set detokenize=True to use stop.",
+                parameter: "stop")
+        }
+        if badWords.contains(where: \.isEmpty) {
+            throw .init(
+                "bad_words cannot contain an empty string. Got bad_words=\(pyList(badWords))", parameter: "bad_words")
+        }
+        if isGreedy && n > 1 {
+            throw .init("n must be 1 when using greedy sampling, got \(n).", parameter: "n")
+        }
+    }
+
+    /// Checks the fields that need the model's vocabulary size, as vLLM's `verify` does.
+    public func validate(vocabSize: Int, maxLogprobs: Int = 20) throws(VLLMValidationError) {
+        let maxAllowed = maxLogprobs == -1 ? vocabSize : maxLogprobs
+        if let logprobs, logprobs != 0 {
+            let asked = logprobs == -1 ? vocabSize : logprobs
+            if asked > maxAllowed {
+                throw .init(
+                    "Requested sample logprobs of \(asked), which is greater than max allowed: \(maxAllowed)",
+                    parameter: "logprobs")
+            }
+        }
+        if let promptLogprobs, promptLogprobs != 0 {
+            let asked = promptLogprobs == -1 ? vocabSize : promptLogprobs
+            if asked > maxAllowed {
+                throw .init(
+                    "Requested prompt logprobs of \(asked), which is greater than max allowed: \(maxAllowed)",
+                    parameter: "prompt_logprobs")
+            }
+        }
+        let badStop = stopTokenIds.filter { $0 < 0 || $0 >= vocabSize }
+        if !badStop.isEmpty {
+            throw .init(
+                "token_id(s) \(badStop) in stop_token_ids contain out-of-vocab token ids. Vocabulary size: \(vocabSize)",
+                parameter: "stop_token_ids")
+        }
+        let badBias = logitBias.keys.sorted().filter { $0 < 0 || $0 >= vocabSize }
+        if !badBias.isEmpty {
+            throw .init(
+                "token_id(s) \(badBias) in logit_bias contain out-of-vocab token ids. Vocabulary size: \(vocabSize)",
+                parameter: "logit_bias")
+        }
+        if let allowedTokenIds {
+            if allowedTokenIds.isEmpty {
+                throw .init("allowed_token_ids is not None and empty!", parameter: "allowed_token_ids")
+            }
+            if allowedTokenIds.contains(where: { $0 < 0 || $0 >= vocabSize }) {
+                throw .init("allowed_token_ids contains out-of-vocab token id!", parameter: "allowed_token_ids")
+            }
+        }
+    }
+}
+
+/// Python's `str(list[str])`, as vLLM's messages print lists.
+private func pyList(_ values: [String]) -> String {
+    "[" + values.map { "'\($0)'" }.joined(separator: ", ") + "]"
+}

@@ -1,0 +1,208 @@
+/// Decides, step after step, which tokens of which requests the model computes (vLLM v1's
+/// `Scheduler`).
+///
+/// A pure function of its state: `schedule()` hands out a plain `SchedulerOutput`, the engine runs
+/// the model, and `updateFromOutput` takes the sampled tokens back. One token budget per step, no
+/// prefill or decode phases: running requests first, each taking what it still needs (a prompt
+/// chunk or one decode token); then waiting ones first come, first served, starting from their
+/// longest cached prefix. When the cache runs out the newest running request is preempted: its
+/// blocks are freed and it is recomputed later from its tokens.
+public struct Scheduler: Sendable {
+    public let config: SchedulerConfig
+    public private(set) var kvCacheManager: KVCacheManager
+    /// Every live request (waiting, running or preempted) by id.
+    private var requests: [String: Request] = [:]
+    /// First to be admitted first; preempted requests go back to the front.
+    private var waiting: [String] = []
+    /// In admission order: the last one is preempted first.
+    private var running: [String] = []
+    /// Finished or aborted since the last `schedule()`.
+    private var finishedRequestIds: [String] = []
+    /// Preemptions since the scheduler started.
+    public private(set) var numPreemptions = 0
+
+    public init(config: SchedulerConfig) {
+        self.config = config
+        kvCacheManager = KVCacheManager(
+            numGPUBlocks: config.numGPUBlocks, blockSize: config.blockSize, maxModelLen: config.maxModelLen,
+            enablePrefixCaching: config.enablePrefixCaching)
+    }
+
+    public var numRunning: Int { running.count }
+    public var numWaiting: Int { waiting.count }
+    public var hasUnfinishedRequests: Bool { !requests.isEmpty }
+    public var prefixCacheStats: PrefixCacheStats { kvCacheManager.prefixCacheStats }
+    /// Fraction of the KV cache in use, 0...1.
+    public var kvCacheUsage: Double { kvCacheManager.usage }
+    /// Blocks on the free queue (cached-but-unused blocks included).
+    public var numFreeBlocks: Int { kvCacheManager.numFreeBlocks }
+    public var runningRequestIds: [String] { running }
+    public var waitingRequestIds: [String] { waiting }
+
+    public func request(_ requestId: String) -> Request? { requests[requestId] }
+
+    /// Queues a request, or rejects it at once when it could never run: an empty prompt, a prompt
+    /// longer than `maxModelLen`, or more tokens than the whole KV cache holds.
+    public mutating func addRequest(_ request: Request) throws(VLLMValidationError) {
+        if requests[request.requestId] != nil {
+            throw .init("A request with id '\(request.requestId)' is already running.", parameter: "request_id")
+        }
+        let numPromptTokens = request.numPromptTokens
+        if numPromptTokens == 0 { throw .init("The decoder prompt cannot be empty", parameter: "prompt") }
+        if numPromptTokens > config.maxModelLen {
+            throw .init(
+                "The decoder prompt (length \(numPromptTokens)) is longer than the maximum model length of "
+                    + "\(config.maxModelLen). Make sure that `max_model_len` is no smaller than the number of "
+                    + "text tokens.", parameter: "prompt")
+        }
+        // The last sampled token is never fed back, so it needs no slot.
+        let maxTokens = request.maxTokens(maxModelLen: config.maxModelLen)
+        let numTokensNeedingSlots = min(numPromptTokens + maxTokens - 1, config.maxModelLen)
+        let numBlocksNeeded = ceilDiv(numTokensNeedingSlots, config.blockSize)
+        if numBlocksNeeded > kvCacheManager.numUsableBlocks {
+            throw .init(
+                "The request needs \(numBlocksNeeded) KV cache blocks (\(numTokensNeedingSlots) tokens: "
+                    + "\(numPromptTokens) prompt + \(maxTokens) max_tokens - 1, at block size \(config.blockSize)), "
+                    + "but the KV cache holds only \(kvCacheManager.numUsableBlocks) blocks "
+                    + "(\(kvCacheManager.numUsableBlocks * config.blockSize) tokens). Shorten the prompt, lower "
+                    + "max_tokens, or give the KV cache more memory.", parameter: "prompt")
+        }
+        var request = request
+        request.status = .waiting
+        requests[request.requestId] = request
+        waiting.append(request.requestId)
+    }
+
+    /// Plans one step. Running requests are served first, in order; each gets the tokens it still
+    /// needs, up to the budget; if the cache cannot hold them, the newest running request is
+    /// preempted until it can (possibly this one). Waiting requests follow, first come first
+    /// served, unless something was preempted in this step.
+    public mutating func schedule() -> SchedulerOutput {
+        var budget = config.maxNumBatchedTokens
+        var planned: [(requestId: String, numNewTokens: Int, newBlockIds: [Int], isNewOrResumed: Bool)] = []
+        var preempted: [String] = []
+
+        var index = 0
+        while index < running.count && budget > 0 {
+            let requestId = running[index]
+            guard var request = requests[requestId] else { preconditionFailure("running request \(requestId) unknown") }
+            let numNewTokens = numTokensToSchedule(request, from: request.numComputedTokens, budget: budget)
+            if numNewTokens == 0 {
+                index += 1
+                continue
+            }
+            var newBlockIds: [Int]? = nil
+            while newBlockIds == nil {
+                newBlockIds = kvCacheManager.allocateSlots(&request, numNewTokens: numNewTokens)
+                if newBlockIds == nil {
+                    let victim = running.removeLast()
+                    preempt(victim, updating: &request)
+                    preempted.append(victim)
+                    if victim == requestId { break }
+                }
+            }
+            requests[requestId] = request
+            guard let newBlockIds else { break }
+            planned.append((requestId, numNewTokens, newBlockIds, false))
+            budget -= numNewTokens
+            index += 1
+        }
+
+        while preempted.isEmpty, budget > 0, running.count < config.maxNumSeqs, let requestId = waiting.first {
+            guard var request = requests[requestId] else { preconditionFailure("waiting request \(requestId) unknown") }
+            let (hitBlockIds, numHitTokens) =
+                request.numComputedTokens == 0 ? kvCacheManager.getComputedBlocks(&request) : ([], 0)
+            let numComputedTokens = request.numComputedTokens + numHitTokens
+            let numNewTokens = numTokensToSchedule(request, from: numComputedTokens, budget: budget)
+            guard
+                let newBlockIds = kvCacheManager.allocateSlots(
+                    &request, numNewTokens: numNewTokens, numNewComputedTokens: numHitTokens,
+                    newComputedBlocks: hitBlockIds)
+            else {
+                requests[requestId] = request
+                break
+            }
+            waiting.removeFirst()
+            running.append(requestId)
+            request.status = .running
+            request.numComputedTokens = numComputedTokens
+            if request.numCachedTokens == nil { request.numCachedTokens = numHitTokens }
+            requests[requestId] = request
+            planned.append((requestId, numNewTokens, newBlockIds, true))
+            budget -= numNewTokens
+        }
+
+        var output = SchedulerOutput(preemptedRequestIds: preempted, finishedRequestIds: finishedRequestIds)
+        finishedRequestIds = []
+        for plan in planned {
+            guard var request = requests[plan.requestId] else { continue }
+            let start = request.numComputedTokens
+            let end = start + plan.numNewTokens
+            output.scheduledRequests.append(
+                ScheduledRequest(
+                    requestId: plan.requestId, tokenIds: Array(request.allTokenIds[start..<end]),
+                    numComputedTokens: start, numScheduledTokens: plan.numNewTokens,
+                    blockIds: kvCacheManager.blockIds(of: plan.requestId), newBlockIds: plan.newBlockIds,
+                    isSampling: end == request.numTokens, numOutputTokens: request.numOutputTokens,
+                    isNewOrResumed: plan.isNewOrResumed))
+            output.totalNumScheduledTokens += plan.numNewTokens
+            // As vLLM: the tokens count as computed once scheduled; the step will write their K/V.
+            request.numComputedTokens = end
+            requests[plan.requestId] = request
+        }
+        return output
+    }
+
+    /// Ends requests now, wherever they are (abort, or a stop string found by the caller), and
+    /// frees their blocks. Unknown or already finished ids are ignored.
+    public mutating func finishRequests(
+        _ requestIds: [String], reason: FinishReason, stopReason: StopReason? = nil
+    ) {
+        for requestId in requestIds {
+            guard var request = requests[requestId] else { continue }
+            request.status = .finished(reason)
+            if stopReason != nil { request.stopReason = stopReason }
+            retire(request)
+        }
+    }
+
+    /// Forgets the prefix cache (only when no request holds blocks); returns whether it did.
+    public mutating func resetPrefixCache() -> Bool { kvCacheManager.resetPrefixCache() }
+
+    /// Tokens `request` can compute this step starting at `numComputedTokens`: what it still lacks,
+    /// within the long-prefill threshold, the budget and the model's context.
+    private func numTokensToSchedule(_ request: Request, from numComputedTokens: Int, budget: Int) -> Int {
+        var count = request.numTokens - numComputedTokens
+        if let threshold = config.longPrefillTokenThreshold { count = min(count, threshold) }
+        return max(0, min(count, budget, config.maxModelLen - numComputedTokens))
+    }
+
+    /// Frees `requestId`'s blocks and puts it back at the front of the queue, to be recomputed.
+    /// `current` is the request being scheduled, held outside the table while it is.
+    private mutating func preempt(_ requestId: String, updating current: inout Request) {
+        kvCacheManager.free(requestId)
+        func reset(_ request: inout Request) {
+            request.status = .preempted
+            request.numComputedTokens = 0
+            request.numPreemptions += 1
+        }
+        if requestId == current.requestId { reset(&current) } else if var victim = requests[requestId] {
+            reset(&victim)
+            requests[requestId] = victim
+        }
+        numPreemptions += 1
+        waiting.insert(requestId, at: 0)
+    }
+
+    /// Drops a finished request: frees its blocks and reports it in the next output.
+    mutating func retire(_ request: Request) {
+        let requestId = request.requestId
+        kvCacheManager.free(requestId)
+        requests[requestId] = nil
+        running.removeAll { $0 == requestId }
+        waiting.removeAll { $0 == requestId }
+        finishedRequestIds.append(requestId)
+    }
+
+    mutating func store(_ request: Request) { requests[request.requestId] = request }
+}

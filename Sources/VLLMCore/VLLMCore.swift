@@ -1,1 +1,0 @@
-// VLLMCore: see ARCHITECTURE.md.

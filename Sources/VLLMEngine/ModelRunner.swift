@@ -1,0 +1,109 @@
+import VLLMCompute
+import VLLMModels
+
+/// One sequence's share of a step: the tokens it feeds now and where its K/V lives.
+public struct StepSequence: Sendable {
+    /// Tokens fed this step: a prefill chunk, or the one token of a decode.
+    public var tokenIds: [Int32]
+    /// Tokens of this sequence already in the KV cache (they come first in its context).
+    public var numComputedTokens: Int
+    /// Physical KV blocks of the whole sequence, in order; must cover `numComputedTokens + tokenIds.count`.
+    public var blockIds: [Int32]
+    /// How to sample its next token; `nil` when this step does not finish its prompt (no logits wanted).
+    public var sampling: SamplingRow?
+
+    public init(tokenIds: [Int32], numComputedTokens: Int, blockIds: [Int32], sampling: SamplingRow?) {
+        self.tokenIds = tokenIds
+        self.numComputedTokens = numComputedTokens
+        self.blockIds = blockIds
+        self.sampling = sampling
+    }
+}
+
+/// Turns a step's sequences into flat model inputs — token ids, positions, slot mapping, block
+/// tables, query start offsets, sequence lengths — runs the model and samples on its backend.
+/// Owns the KV cache and the activation workspace for its whole life (persistent state), and
+/// rebuilds only the per-step index tensors.
+public final class ModelRunner: @unchecked Sendable {
+    // @unchecked: driven by one thread at a time (the engine loop); nothing in it is shared.
+    public let model: any CausalLM
+    public let blockSize: Int
+    public let numBlocks: Int
+    public let maxNumBatchedTokens: Int
+    public let maxNumSeqs: Int
+    public let kvCaches: [PagedKVCache]
+    let workspace: ForwardWorkspace
+
+    public init(model: any CausalLM, numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int) throws {
+        self.model = model
+        self.blockSize = blockSize
+        self.numBlocks = numBlocks
+        self.maxNumBatchedTokens = maxNumBatchedTokens
+        self.maxNumSeqs = maxNumSeqs
+        kvCaches = try model.makeKVCaches(numBlocks: numBlocks, blockSize: blockSize)
+        workspace = try model.makeWorkspace(maxNumTokens: maxNumBatchedTokens, maxNumSeqs: maxNumSeqs)
+    }
+
+    /// Runs one step and samples a token for every sequence that asks for one (in order).
+    public func execute(_ sequences: [StepSequence]) throws -> SamplerOutput {
+        let rows = sequences.compactMap(\.sampling)
+        guard !rows.isEmpty else {
+            if !sequences.isEmpty { _ = try forward(sequences) }
+            return SamplerOutput(tokenIds: [], logprobs: [])
+        }
+        let logits = try forward(sequences)
+        return try model.backend.sample(logits: logits, rows: rows)
+    }
+
+    /// Runs one step and returns the logits [S, V] (f32, host) of the sequences that have `sampling`.
+    public func logits(_ sequences: [StepSequence]) throws -> [[Float]] {
+        let logits = try forward(sequences)
+        let flat = try model.backend.downloadFloats(logits)
+        let vocab = logits.shape[1]
+        return (0..<logits.shape[0]).map { Array(flat[($0 * vocab)..<(($0 + 1) * vocab)]) }
+    }
+
+    func forward(_ sequences: [StepSequence]) throws -> Tensor {
+        let input = try makeInput(sequences)
+        return try model.forward(input, kvCaches: kvCaches, workspace: workspace)
+    }
+
+    /// The flat step inputs; every index is checked here, once, so kernels can trust them.
+    func makeInput(_ sequences: [StepSequence]) throws -> ForwardInput {
+        let numTokens = sequences.reduce(0) { $0 + $1.tokenIds.count }
+        guard numTokens > 0, numTokens <= maxNumBatchedTokens, sequences.count <= maxNumSeqs else {
+            throw BackendError("step of \(numTokens) tokens in \(sequences.count) sequences; limits are 1…\(maxNumBatchedTokens) tokens and \(maxNumSeqs) sequences")
+        }
+        let maxBlocks = max(1, sequences.map(\.blockIds.count).max() ?? 1)
+        var tokenIds: [Int32] = [], positions: [Int32] = [], slots: [Int32] = []
+        var queryStart: [Int32] = [0], seqLens: [Int32] = [], tables: [Int32] = [], logitsIndices: [Int32] = []
+        tokenIds.reserveCapacity(numTokens)
+        for (s, seq) in sequences.enumerated() {
+            let seqLen = seq.numComputedTokens + seq.tokenIds.count
+            guard !seq.tokenIds.isEmpty, seq.blockIds.count * blockSize >= seqLen else {
+                throw BackendError("sequence \(s): \(seqLen) tokens need \((seqLen + blockSize - 1) / blockSize) blocks, got \(seq.blockIds.count)")
+            }
+            guard seq.blockIds.allSatisfy({ $0 >= 0 && Int($0) < numBlocks }) else {
+                throw BackendError("sequence \(s): block ids outside the cache's \(numBlocks) blocks")
+            }
+            for (j, token) in seq.tokenIds.enumerated() {
+                let position = seq.numComputedTokens + j
+                tokenIds.append(token)
+                positions.append(Int32(position))
+                slots.append(seq.blockIds[position / blockSize] * Int32(blockSize) + Int32(position % blockSize))
+            }
+            queryStart.append(Int32(tokenIds.count))
+            seqLens.append(Int32(seqLen))
+            tables += seq.blockIds + [Int32](repeating: 0, count: maxBlocks - seq.blockIds.count)
+            if seq.sampling != nil { logitsIndices.append(Int32(tokenIds.count - 1)) }
+        }
+        let b = model.backend
+        let attention = AttentionMetadata(
+            numTokens: numTokens, numSeqs: sequences.count,
+            maxQueryLen: sequences.map(\.tokenIds.count).max()!, maxSeqLen: Int(seqLens.max()!), blockSize: blockSize,
+            queryStartLoc: try b.makeInt32(queryStart), seqLens: try b.makeInt32(seqLens),
+            blockTables: try b.makeInt32(tables, shape: [sequences.count, maxBlocks]), slotMapping: try b.makeInt32(slots))
+        return ForwardInput(tokenIds: try b.makeInt32(tokenIds), positions: try b.makeInt32(positions), attention: attention,
+                            logitsIndices: try b.makeInt32(logitsIndices.isEmpty ? [Int32(numTokens - 1)] : logitsIndices))
+    }
+}

@@ -1,0 +1,97 @@
+import VLLMCompute
+import VLLMCore
+
+/// What a request has produced so far: vLLM's `RequestOutput`.
+///
+/// Each output carries both the cumulative text/tokens and the delta since the previous
+/// `RequestOutput` of the same request, so streaming and non-streaming callers read what they need.
+public struct RequestOutput: Sendable {
+    public var requestId: String
+    public var promptTokenIds: [Int]
+    /// One per sequence (`n`), by index.
+    public var outputs: [CompletionOutput]
+    /// True once every sequence has finished.
+    public var isFinished: Bool
+    public var metrics: RequestMetrics
+    /// Prompt tokens served from the prefix cache.
+    public var numCachedTokens: Int
+
+    public init(requestId: String, promptTokenIds: [Int], outputs: [CompletionOutput], isFinished: Bool,
+                metrics: RequestMetrics, numCachedTokens: Int = 0) {
+        self.requestId = requestId
+        self.promptTokenIds = promptTokenIds
+        self.outputs = outputs
+        self.isFinished = isFinished
+        self.metrics = metrics
+        self.numCachedTokens = numCachedTokens
+    }
+}
+
+/// One generated sequence of a request: vLLM's `CompletionOutput`.
+public struct CompletionOutput: Sendable {
+    public var index: Int
+    /// Cumulative text and tokens (stop string removed unless `includeStopStrInOutput`).
+    public var text: String
+    public var tokenIds: [Int]
+    /// What was added since the previous RequestOutput.
+    public var deltaText: String
+    public var deltaTokenIds: [Int]
+    /// Per generated token, when `logprobs` was asked for (cumulative; `deltaLogprobs` for streaming).
+    public var logprobs: [TokenLogprobs]?
+    public var deltaLogprobs: [TokenLogprobs]?
+    public var finishReason: FinishReason?
+    public var stopReason: StopReason?
+
+    public init(index: Int, text: String = "", tokenIds: [Int] = [], deltaText: String = "", deltaTokenIds: [Int] = [],
+                logprobs: [TokenLogprobs]? = nil, deltaLogprobs: [TokenLogprobs]? = nil,
+                finishReason: FinishReason? = nil, stopReason: StopReason? = nil) {
+        self.index = index
+        self.text = text
+        self.tokenIds = tokenIds
+        self.deltaText = deltaText
+        self.deltaTokenIds = deltaTokenIds
+        self.logprobs = logprobs
+        self.deltaLogprobs = deltaLogprobs
+        self.finishReason = finishReason
+        self.stopReason = stopReason
+    }
+
+    public var isFinished: Bool { finishReason != nil }
+}
+
+/// Timestamps of a request's life, in seconds since the Unix epoch.
+public struct RequestMetrics: Sendable, Equatable {
+    public var arrivalTime: Double
+    public var firstScheduledTime: Double?
+    public var firstTokenTime: Double?
+    public var lastTokenTime: Double?
+    public var finishedTime: Double?
+
+    public init(arrivalTime: Double) { self.arrivalTime = arrivalTime }
+}
+
+/// Engine counters for /metrics and logs (vLLM's names in comments).
+public struct EngineStats: Sendable, Equatable {
+    public var numRunning = 0                 // vllm:num_requests_running
+    public var numWaiting = 0                 // vllm:num_requests_waiting
+    public var kvCacheUsage = 0.0             // vllm:kv_cache_usage_perc (0…1)
+    public var numPreemptions = 0             // vllm:num_preemptions_total
+    public var prefixCacheQueries = 0         // vllm:prefix_cache_queries_total (tokens)
+    public var prefixCacheHits = 0            // vllm:prefix_cache_hits_total (tokens)
+    public var numFreeBlocks = 0
+    public var numTotalBlocks = 0
+
+    public init() {}
+}
+
+/// What the server needs of an engine: submit a request and read its outputs as a stream;
+/// cancelling the stream (or `abort`) aborts the request and frees its KV blocks.
+public protocol EngineClient: Sendable {
+    /// Longest prompt + output the engine accepts.
+    var maxModelLen: Int { get }
+    /// Validates `params` and the prompt (throwing `VLLMValidationError` with vLLM's wording), then
+    /// enqueues; the stream yields a RequestOutput after every step that changed the request.
+    func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams) throws -> AsyncThrowingStream<RequestOutput, Error>
+    func abort(requestId: String)
+    func stats() -> EngineStats
+}

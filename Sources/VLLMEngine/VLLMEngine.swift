@@ -1,1 +1,0 @@
-// VLLMEngine: see ARCHITECTURE.md.

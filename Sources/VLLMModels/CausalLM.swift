@@ -1,0 +1,50 @@
+import VLLMCompute
+
+/// A decoder-only language model the engine can run: the inputs of one step go in, logits of the
+/// requested rows come out. Implementations hold their weights on one backend.
+public protocol CausalLM: AnyObject, Sendable {
+    var config: ModelConfig { get }
+    var backend: any Backend { get }
+    /// Bytes of K/V cache one block of `blockSize` tokens takes over all layers.
+    func kvCacheBytesPerBlock(blockSize: Int) -> Int
+    /// One paged K/V cache per layer.
+    func makeKVCaches(numBlocks: Int, blockSize: Int) throws -> [PagedKVCache]
+    /// Activation buffers for steps of up to `maxNumTokens` tokens and `maxNumSeqs` logits rows,
+    /// allocated once and reused by every step.
+    func makeWorkspace(maxNumTokens: Int, maxNumSeqs: Int) throws -> ForwardWorkspace
+    /// Runs one step; returns logits [S, V] f32 for the rows `input.logitsIndices` names
+    /// (a view into the workspace, valid until the next forward).
+    func forward(_ input: ForwardInput, kvCaches: [PagedKVCache], workspace: ForwardWorkspace) throws -> Tensor
+}
+
+/// The flat inputs of one step (see AttentionMetadata for how sequences are laid out).
+public struct ForwardInput: Sendable {
+    public var tokenIds: Tensor       // [T] int32
+    public var positions: Tensor      // [T] int32
+    public var attention: AttentionMetadata
+    public var logitsIndices: Tensor  // [S] int32, rows of the batch whose logits are wanted
+
+    public init(tokenIds: Tensor, positions: Tensor, attention: AttentionMetadata, logitsIndices: Tensor) {
+        self.tokenIds = tokenIds
+        self.positions = positions
+        self.attention = attention
+        self.logitsIndices = logitsIndices
+    }
+}
+
+/// Activation buffers sized once for the largest step; each step uses their first rows.
+public final class ForwardWorkspace: @unchecked Sendable {
+    // @unchecked: owned by the one thread that runs the model; never shared between steps in flight.
+    public let maxNumTokens: Int
+    public let maxNumSeqs: Int
+    let buffers: [String: Tensor]
+
+    init(maxNumTokens: Int, maxNumSeqs: Int, buffers: [String: Tensor]) {
+        self.maxNumTokens = maxNumTokens
+        self.maxNumSeqs = maxNumSeqs
+        self.buffers = buffers
+    }
+
+    /// The first `rows` rows of buffer `name`.
+    func take(_ name: String, rows: Int) -> Tensor { buffers[name]!.rows(0..<rows) }
+}

@@ -1,0 +1,142 @@
+import FoundationEssentials
+import VLLMCompute
+
+/// Llama and the families that share its shape: Mistral, Qwen2 (q/k/v bias) and Qwen3 (per-head q/k
+/// RMSNorm, explicit head_dim). Reads side by side with transformers' `modeling_llama.py`.
+public final class LlamaModel: CausalLM {
+    public let config: ModelConfig
+    public let backend: any Backend
+
+    /// One decoder layer's weights; shapes with H = hidden, I = intermediate, D = head_dim.
+    struct Layer {
+        var inputLayernorm: Tensor          // [H]
+        var qProj: Tensor, qBias: Tensor?   // [numHeads·D, H], [numHeads·D]
+        var kProj: Tensor, kBias: Tensor?   // [numKVHeads·D, H]
+        var vProj: Tensor, vBias: Tensor?   // [numKVHeads·D, H]
+        var qNorm: Tensor?, kNorm: Tensor?  // [D] (Qwen3)
+        var oProj: Tensor, oBias: Tensor?   // [H, numHeads·D]
+        var postAttentionLayernorm: Tensor  // [H]
+        var gateUpProj: Tensor              // [2I, H]: gate_proj rows, then up_proj rows
+        var gateUpBias: Tensor?             // [2I]
+        var downProj: Tensor, downBias: Tensor?  // [H, I]
+    }
+
+    let embedTokens: Tensor   // [V, H]
+    let layers: [Layer]
+    let norm: Tensor          // [H]
+    let lmHead: Tensor        // [V, H]; the embedding itself when tied
+    let cosSinCache: Tensor   // [maxPositions, rotaryDim] f32
+
+    init(config: ModelConfig, backend: any Backend, loader: WeightLoader, maxPositions: Int) throws {
+        self.config = config
+        self.backend = backend
+        let h = config.hiddenSize, d = config.headDim, inter = config.intermediateSize
+        let qWidth = config.numAttentionHeads * d, kvWidth = config.numKeyValueHeads * d
+        func bias(_ name: String, _ n: Int, _ present: Bool) throws -> Tensor? {
+            present ? try loader.load(name, shape: [n]) : nil
+        }
+        embedTokens = try loader.load("model.embed_tokens.weight", shape: [config.vocabSize, h])
+        layers = try (0..<config.numHiddenLayers).map { i in
+            let p = "model.layers.\(i)."
+            return Layer(
+                inputLayernorm: try loader.load(p + "input_layernorm.weight", shape: [h]),
+                qProj: try loader.load(p + "self_attn.q_proj.weight", shape: [qWidth, h]),
+                qBias: try bias(p + "self_attn.q_proj.bias", qWidth, config.attentionBias),
+                kProj: try loader.load(p + "self_attn.k_proj.weight", shape: [kvWidth, h]),
+                kBias: try bias(p + "self_attn.k_proj.bias", kvWidth, config.attentionBias),
+                vProj: try loader.load(p + "self_attn.v_proj.weight", shape: [kvWidth, h]),
+                vBias: try bias(p + "self_attn.v_proj.bias", kvWidth, config.attentionBias),
+                qNorm: config.qkNorm ? try loader.load(p + "self_attn.q_norm.weight", shape: [d]) : nil,
+                kNorm: config.qkNorm ? try loader.load(p + "self_attn.k_norm.weight", shape: [d]) : nil,
+                oProj: try loader.load(p + "self_attn.o_proj.weight", shape: [h, qWidth]),
+                oBias: try bias(p + "self_attn.o_proj.bias", h, config.outputBias),
+                postAttentionLayernorm: try loader.load(p + "post_attention_layernorm.weight", shape: [h]),
+                gateUpProj: try loader.loadConcatenated([(p + "mlp.gate_proj.weight", [inter, h]),
+                                                         (p + "mlp.up_proj.weight", [inter, h])]),
+                gateUpBias: config.mlpBias
+                    ? try loader.loadConcatenated([(p + "mlp.gate_proj.bias", [inter]), (p + "mlp.up_proj.bias", [inter])])
+                    : nil,
+                downProj: try loader.load(p + "mlp.down_proj.weight", shape: [h, inter]),
+                downBias: try bias(p + "mlp.down_proj.bias", h, config.mlpBias))
+        }
+        norm = try loader.load("model.norm.weight", shape: [h])
+        // transformers ties when tie_word_embeddings is set; a checkpoint without lm_head is tied too.
+        if config.tieWordEmbeddings || !loader.contains("lm_head.weight") {
+            lmHead = embedTokens
+        } else {
+            lmHead = try loader.load("lm_head.weight", shape: [config.vocabSize, h])
+        }
+        let (table, rotaryDim) = RotaryEmbedding.cosSinTable(config: config, numPositions: maxPositions)
+        cosSinCache = try backend.makeTensor(table, shape: [maxPositions, rotaryDim], dtype: .float32)
+    }
+
+    public func kvCacheBytesPerBlock(blockSize: Int) -> Int {
+        2 * config.numHiddenLayers * blockSize * config.numKeyValueHeads * config.headDim * backend.activationDType.size
+    }
+
+    public func makeKVCaches(numBlocks: Int, blockSize: Int) throws -> [PagedKVCache] {
+        let shape = [numBlocks, blockSize, config.numKeyValueHeads, config.headDim]
+        return try (0..<config.numHiddenLayers).map { _ in
+            PagedKVCache(key: try backend.allocate(shape: shape, dtype: backend.activationDType),
+                         value: try backend.allocate(shape: shape, dtype: backend.activationDType))
+        }
+    }
+
+    public func makeWorkspace(maxNumTokens: Int, maxNumSeqs: Int) throws -> ForwardWorkspace {
+        let t = maxNumTokens, act = backend.activationDType
+        let h = config.hiddenSize, d = config.headDim
+        let shapes: [String: ([Int], DType)] = [
+            "hidden": ([t, h], act), "residual": ([t, h], act), "normed": ([t, h], act),
+            "q": ([t, config.numAttentionHeads * d], act), "k": ([t, config.numKeyValueHeads * d], act),
+            "v": ([t, config.numKeyValueHeads * d], act), "attention": ([t, config.numAttentionHeads * d], act),
+            "gateUp": ([t, 2 * config.intermediateSize], act), "activated": ([t, config.intermediateSize], act),
+            "selected": ([maxNumSeqs, h], act), "logits": ([maxNumSeqs, config.vocabSize], .float32),
+        ]
+        return ForwardWorkspace(maxNumTokens: t, maxNumSeqs: maxNumSeqs,
+                                buffers: try shapes.mapValues { try backend.allocate(shape: $0.0, dtype: $0.1) })
+    }
+
+    public func forward(_ input: ForwardInput, kvCaches: [PagedKVCache], workspace w: ForwardWorkspace) throws -> Tensor {
+        let t = input.tokenIds.count, s = input.logitsIndices.count, b = backend
+        guard t <= w.maxNumTokens, s <= w.maxNumSeqs else {
+            throw ModelError("forward: \(t) tokens / \(s) logits rows exceed the workspace's \(w.maxNumTokens) / \(w.maxNumSeqs)")
+        }
+        let hidden = w.take("hidden", rows: t), residual = w.take("residual", rows: t), normed = w.take("normed", rows: t)
+        let q = w.take("q", rows: t), k = w.take("k", rows: t), v = w.take("v", rows: t)
+        let attention = w.take("attention", rows: t), gateUp = w.take("gateUp", rows: t)
+        let activated = w.take("activated", rows: t)
+        let eps = config.rmsNormEps, d = config.headDim
+        let scale = 1 / Float(d).squareRoot()
+
+        try b.embedding(tokenIds: input.tokenIds, table: embedTokens, out: hidden)
+        for (i, layer) in layers.enumerated() {
+            if i == 0 {
+                try b.copy(hidden, to: residual)
+                try b.rmsNorm(residual, weight: layer.inputLayernorm, epsilon: eps, out: normed)
+            } else {
+                try b.addRMSNorm(hidden, residual: residual, weight: layer.inputLayernorm, epsilon: eps, out: normed)
+            }
+            try b.linear(normed, weight: layer.qProj, bias: layer.qBias, out: q)
+            try b.linear(normed, weight: layer.kProj, bias: layer.kBias, out: k)
+            try b.linear(normed, weight: layer.vProj, bias: layer.vBias, out: v)
+            if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
+                let qHeads = q.reshaped([t * config.numAttentionHeads, d]), kHeads = k.reshaped([t * config.numKeyValueHeads, d])
+                try b.rmsNorm(qHeads, weight: qNorm, epsilon: eps, out: qHeads)
+                try b.rmsNorm(kHeads, weight: kNorm, epsilon: eps, out: kHeads)
+            }
+            try b.rotaryEmbedding(query: q, key: k, positions: input.positions, cosSinCache: cosSinCache, headSize: d)
+            try b.writeKVCache(key: k, value: v, cache: kvCaches[i], slotMapping: input.attention.slotMapping)
+            try b.pagedAttention(query: q, cache: kvCaches[i], metadata: input.attention, scale: scale, out: attention)
+            try b.linear(attention, weight: layer.oProj, bias: layer.oBias, out: hidden)
+            try b.addRMSNorm(hidden, residual: residual, weight: layer.postAttentionLayernorm, epsilon: eps, out: normed)
+            try b.linear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, out: gateUp)
+            try b.siluAndMul(gateUp, out: activated)
+            try b.linear(activated, weight: layer.downProj, bias: layer.downBias, out: hidden)
+        }
+        try b.addRMSNorm(hidden, residual: residual, weight: norm, epsilon: eps, out: normed)
+        let selected = w.take("selected", rows: s), logits = w.take("logits", rows: s)
+        try b.gatherRows(normed, indices: input.logitsIndices, out: selected)
+        try b.linear(selected, weight: lmHead, bias: nil, out: logits)
+        return logits
+    }
+}

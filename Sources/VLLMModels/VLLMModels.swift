@@ -1,1 +1,0 @@
-// VLLMModels: see ARCHITECTURE.md.
