@@ -65,7 +65,7 @@ struct OpChecker {
                       seqs: [(37, 37), (300, 45), (1000, 1), (17, 1)])
         try attention("decode-long", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16,
                       seqs: [(4000, 1), (2500, 1), (1, 1)])
-        try attention("prefill-long", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16, seqs: [(2048, 2048)])
+        try attention("prefill-long", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16, seqs: [(1024, 1024)])
         try attention("tiny-heads", heads: 8, kvHeads: 4, headSize: 8, blockSize: 16, seqs: [(77, 77), (130, 3)])
         try attention("mha-96", heads: 4, kvHeads: 4, headSize: 96, blockSize: 32, seqs: [(600, 1), (65, 65)])
         try attention("gqa-16", heads: 16, kvHeads: 1, headSize: 256, blockSize: 8, seqs: [(513, 2), (9, 9)])
