@@ -66,3 +66,14 @@ extension Tensor {
 func require(_ condition: Bool, _ op: String, _ message: @autoclosure () -> String) throws {
     if !condition { throw BackendError("\(op): \(message())") }
 }
+
+extension CUDABackend: DeviceMemoryReporting {
+    public func memoryStats() throws -> DeviceMemoryStats {
+        DeviceMemoryStats(totalBytes: context.totalMemory, bytesInUse: allocator.bytesInUse,
+                          peakBytesInUse: allocator.peakBytesInUse)
+    }
+
+    public func resetPeakMemory() { allocator.resetPeak() }
+
+    public func releaseCachedMemory() throws { try allocator.emptyCache() }
+}

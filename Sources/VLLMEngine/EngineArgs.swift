@@ -20,6 +20,8 @@ public struct EngineArgs: Sendable {
     /// Fraction of device memory for weights + activations + KV cache (GPU backends).
     public var gpuMemoryUtilization = 0.9
     public var seed: UInt64 = 0
+    /// Where start-up lines go (the KV cache size, …); stderr by default in the CLI.
+    public var log: @Sendable (String) -> Void = { _ in }
 
     public init(model: URL? = nil) { self.model = model }
 }
@@ -50,6 +52,7 @@ extension EngineArgs {
         } else {
             config = try ModelConfig.parse(Data(Self.demoConfigJSON.utf8), path: "demo model config")
             format = .dummy(seed: seed)
+            log("no model given: running the built-in demo model (a small Llama of random weights, as --load-format dummy; its text is noise)")
         }
         let maxModelLen = self.maxModelLen ?? config.derivedMaxModelLen
         guard maxModelLen > 0 else { throw ModelError("--max-model-len must be positive, got \(maxModelLen)") }
@@ -61,8 +64,18 @@ extension EngineArgs {
         // vLLM v1 (chunked prefill): the token budget defaults to 8192 for the online server, never
         // below the number of sequences.
         let maxTokens = max(maxNumBatchedTokens ?? 8192, maxNumSeqs)
-        let blockBytes = model.kvCacheBytesPerBlock(blockSize: blockSize)
-        let numBlocks = numGPUBlocksOverride ?? max(2, (kvCacheMemory ?? (1 << 30)) / blockBytes)
+        let numBlocks: Int
+        if let numGPUBlocksOverride {
+            numBlocks = numGPUBlocksOverride
+        } else if let memory = backend as? any DeviceMemoryReporting {
+            let plan = try KVCacheSizing.profile(model: model, memory: memory, maxNumTokens: maxTokens, maxNumSeqs: maxNumSeqs,
+                                                 blockSize: blockSize, gpuMemoryUtilization: gpuMemoryUtilization)
+            log(plan.summary)
+            numBlocks = plan.numBlocks
+        } else {
+            numBlocks = max(2, (kvCacheMemory ?? (1 << 30)) / model.kvCacheBytesPerBlock(blockSize: blockSize))
+            log("KV cache: \(numBlocks) blocks of \(blockSize) tokens = \(numBlocks * blockSize) tokens of context (\(backend.name))")
+        }
         let schedulerConfig = SchedulerConfig(maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs, maxModelLen: maxModelLen,
                                               blockSize: blockSize, numGPUBlocks: numBlocks, enablePrefixCaching: enablePrefixCaching)
         let runner = try ModelRunner(model: model, numBlocks: numBlocks, blockSize: blockSize,

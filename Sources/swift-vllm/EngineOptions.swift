@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VLLMCompute
 import VLLMCPU
+import VLLMCUDA
 import VLLMEngine
 import VLLMModels
 
@@ -32,6 +33,8 @@ struct EngineOptions: ParsableArguments {
     var seed: UInt64 = 0
     @Option(help: "auto (CUDA when a GPU is present), cpu or cuda.")
     var device: String = "auto"
+    @Option(name: .customLong("kernel-cache-dir"), help: "Where compiled CUDA kernels are cached (default ~/.cache/swift-vllm/kernels).")
+    var kernelCacheDir: String?
 
     /// EngineArgs for `model` (nil: the built-in demo model).
     func engineArgs(model: String?) throws -> EngineArgs {
@@ -56,14 +59,22 @@ struct EngineOptions: ParsableArguments {
         args.kvCacheMemory = kvCacheMemory
         args.gpuMemoryUtilization = gpuMemoryUtilization
         args.seed = seed
+        args.log = { FileHandle.standardError.write(Data("INFO \($0)\n".utf8)) }
         return args
     }
 
     /// The backend `--device` names.
     func makeBackend() throws -> any Backend {
+        let backend: any Backend
         switch device {
-        case "auto", "cpu": return CPUBackend()
+        case "cpu": backend = CPUBackend()
+        case "cuda": backend = try CUDABackend(kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory)
+        case "auto":
+            backend = CUDABackend.isDeviceAvailable()
+                ? try CUDABackend(kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory) : CPUBackend()
         default: throw ValidationError("--device '\(device)' is not supported; use auto, cpu or cuda")
         }
+        FileHandle.standardError.write(Data("INFO device: \(backend.name)\n".utf8))
+        return backend
     }
 }

@@ -33,7 +33,7 @@ struct ModelCheck {
         let model = try ModelRegistry.load(directory: URL(fileURLWithPath: directory), backend: gpu)
         try gpu.synchronize()
         print("model \(directory): loaded in \(clock.now - start), weights \(gpu.allocator.bytesInUse >> 20) MiB on the GPU")
-        let plan = try KVCacheProfiler.plan(model: model, backend: gpu, maxNumTokens: 8192, maxNumSeqs: 256,
+        let plan = try KVCacheSizing.profile(model: model, memory: gpu, maxNumTokens: 8192, maxNumSeqs: 256,
                                             blockSize: blockSize, gpuMemoryUtilization: utilization)
         print(plan.summary)
         let runner = try ModelRunner(model: model, numBlocks: plan.numBlocks, blockSize: blockSize,
