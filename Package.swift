@@ -44,6 +44,8 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute", "VLLMCPU", "VLLMCUDA"], swiftSettings: strict),
+        .testTarget(
+            name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers"], exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMCPU", "VLLMCompute"], swiftSettings: strict),
     ]
 )
