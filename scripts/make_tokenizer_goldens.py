@@ -342,11 +342,16 @@ def write(name, payload):
 
 
 def detokenize_cases(oracle):
-    """Id sequences for the incremental detokenizer, with HF's decode of each as the expected total."""
+    """Id sequences for the incremental detokenizer: HF's decode of each, and the deltas of HF's
+    DecodeStream (what vLLM streams for tokenizer.json tokenizers), one per appended id."""
     cases = []
     for text in DETOKENIZE_TEXTS:
         ids = oracle.encode(text, False)
-        cases.append({"ids": ids, "decoded": oracle.decode(ids, True), "decoded_with_special": oracle.decode(ids, False)})
+        case = {"ids": ids, "decoded": oracle.decode(ids, True), "decoded_with_special": oracle.decode(ids, False)}
+        if isinstance(oracle, Oracle):
+            stream = decoders.DecodeStream(skip_special_tokens=True)
+            case["stream"] = [stream.step(oracle.tok, i) or "" for i in ids]
+        cases.append(case)
     return cases
 
 

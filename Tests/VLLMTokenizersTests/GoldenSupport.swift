@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import VLLMTokenizers
@@ -10,6 +11,17 @@ enum GoldenSupport {
     static let repoRoot = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
     static let workRoot = repoRoot.deletingLastPathComponent()
     static let shared = workRoot.appendingPathComponent("shared")
+
+    /// Loaded tokenizers, shared by the tests (loading a large tokenizer.json in a debug build is slow).
+    private static let loaded = Mutex<[String: Tokenizer]>([:])
+
+    static func tokenizer(_ name: String) throws -> Tokenizer? {
+        if let hit = loaded.withLock({ $0[name] }) { return hit }
+        guard let directory = try directory(for: name) else { return nil }
+        let tokenizer = try Tokenizer.load(modelDirectory: directory)
+        loaded.withLock { $0[name] = tokenizer }
+        return tokenizer
+    }
 
     static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 

@@ -7,8 +7,7 @@ import Testing
 @Suite struct GoldenTests {
     @Test(arguments: GoldenSupport.tokenizerNames)
     func matchesHFTokenizers(name: String) throws {
-        guard let directory = try GoldenSupport.directory(for: name) else { return }
-        let tokenizer = try Tokenizer.load(modelDirectory: directory)
+        guard let tokenizer = try GoldenSupport.tokenizer(name) else { return }
         let golden = try GoldenSupport.golden(name)
         var failures = 0
         for item in golden["cases"]?.arrayValue ?? [] {
@@ -51,14 +50,11 @@ import Testing
             return
         }
         let checks = try GoldenSupport.golden("expectations")["checks"]?.arrayValue ?? []
-        var tokenizers: [String: Tokenizer] = [:]
         var checked = 0
         for check in checks {
             guard let folder = check["tokenizer"]?.stringValue, let file = check["file"]?.stringValue,
-                let directory = try GoldenSupport.directory(for: folder)
+                let tokenizer = try GoldenSupport.tokenizer(folder)
             else { continue }
-            let tokenizer = try tokenizers[folder] ?? Tokenizer.load(modelDirectory: directory)
-            tokenizers[folder] = tokenizer
             let prepend = check["prepend_ids"]?.intArray ?? []
             let fields = Set(check["fields"]?.arrayValue?.compactMap(\.stringValue) ?? [])
             let data = try GoldenSupport.json(base.appendingPathComponent(file))
