@@ -58,16 +58,16 @@ indirect enum Normalizer: Sendable {
         case .nfc:
             // Below U+0300 every scalar is its own NFC form and nothing composes with it.
             if text.allSatisfy({ $0 < 0x300 }) { return text }
-            return Self.foundationNormalize(text) { $0.precomposedStringWithCanonicalMapping }
+            return Self.unicodeNormalize(text, composing: true) { $0.precomposedStringWithCanonicalMapping }
         case .nfd:
             if text.allSatisfy({ $0 < 0xC0 }) { return text }
-            return Self.foundationNormalize(text) { $0.decomposedStringWithCanonicalMapping }
+            return Self.unicodeNormalize(text, composing: false) { $0.decomposedStringWithCanonicalMapping }
         case .nfkc:
             if text.allSatisfy({ $0 < 0xA0 }) { return text }
-            return Self.foundationNormalize(text) { $0.precomposedStringWithCompatibilityMapping }
+            return Self.unicodeNormalize(text, composing: true) { $0.precomposedStringWithCompatibilityMapping }
         case .nfkd:
             if text.allSatisfy({ $0 < 0xA0 }) { return text }
-            return Self.foundationNormalize(text) { $0.decomposedStringWithCompatibilityMapping }
+            return Self.unicodeNormalize(text, composing: false) { $0.decomposedStringWithCompatibilityMapping }
         case .lowercase:
             return Self.lowercased(text)
         case .stripAccents:
@@ -106,8 +106,42 @@ indirect enum Normalizer: Sendable {
         }
     }
 
-    private static func foundationNormalize(_ text: [UInt32], _ transform: (String) -> String) -> [UInt32] {
-        UTF8Scalars.scalars(transform(UTF8Scalars.string(text)))
+    /// Unicode normalization through Foundation, one stretch of non-ASCII text at a time: ASCII scalars
+    /// neither decompose nor reorder, and none composes with what precedes it, so normalizing each stretch
+    /// (with the scalar before it, when composing) equals normalizing the whole text. Foundation's cost
+    /// grows faster than linearly with the length it is given; long stretches are cut before a kana, CJK
+    /// ideograph or Hangul syllable, which never combine with what precedes them.
+    private static func unicodeNormalize(_ text: [UInt32], composing: Bool, _ transform: (String) -> String) -> [UInt32] {
+        var result: [UInt32] = []
+        result.reserveCapacity(text.count + text.count / 8)
+        var i = 0
+        while i < text.count {
+            if text[i] < 0x80 {
+                result.append(text[i])
+                i += 1
+                continue
+            }
+            var start = i
+            if composing, i > 0, text[i - 1] < 0x80 {
+                start = i - 1
+                result.removeLast()
+            }
+            var end = i + 1
+            while end < text.count, text[end] >= 0x80 {
+                if end - start >= 64, isIndependentStarter(text[end]) { break }
+                end += 1
+            }
+            result.append(contentsOf: UTF8Scalars.scalars(transform(UTF8Scalars.string(text[start..<end]))))
+            i = end
+        }
+        return result
+    }
+
+    private static func isIndependentStarter(_ value: UInt32) -> Bool {
+        switch value {
+        case 0x3041...0x3096, 0x30A1...0x30FA, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xAC00...0xD7A3: return true
+        default: return false
+        }
     }
 
     /// Rust's `char::to_lowercase` per scalar: full mappings, no context (no final sigma).
@@ -137,8 +171,17 @@ indirect enum Normalizer: Sendable {
             var cleaned: [UInt32] = []
             cleaned.reserveCapacity(text.count)
             for value in text {
+                if value < 0x80 {
+                    // ASCII: tab, newline, carriage return become spaces; other controls go.
+                    if value == 0x09 || value == 0x0A || value == 0x0D || value == 0x20 {
+                        cleaned.append(0x20)
+                    } else if value >= 0x21 && value != 0x7F {
+                        cleaned.append(value)
+                    }
+                    continue
+                }
                 guard let scalar = Unicode.Scalar(value) else { continue }
-                if value == 0 || value == 0xFFFD || scalar.isBertControl { continue }
+                if value == 0xFFFD || scalar.isBertControl { continue }
                 cleaned.append(scalar.isSpace ? 0x20 : value)
             }
             text = cleaned
@@ -159,7 +202,7 @@ indirect enum Normalizer: Sendable {
         }
         if stripAccents {
             text = Normalizer.nfd.normalize(text).filter { value in
-                Unicode.Scalar(value)?.properties.generalCategory != .nonspacingMark
+                value < 0x300 || Unicode.Scalar(value)?.properties.generalCategory != .nonspacingMark
             }
         }
         if lowercase { text = lowercased(text) }

@@ -7,6 +7,13 @@ struct TokenBytes: Hashable, Sendable {
     init(_ string: String) { self.bytes = Array(string.utf8) }
 
     var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Hashes the bytes in one call (the synthesized version feeds the hasher byte by byte).
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    static func == (lhs: TokenBytes, rhs: TokenBytes) -> Bool { lhs.bytes == rhs.bytes }
 }
 
 /// A model's vocabulary in both directions.
