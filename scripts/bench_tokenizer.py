@@ -3,9 +3,10 @@
 
 Generates >= 1 MB of mixed text (English prose, code, Chinese, Japanese, Korean, Arabic, emoji and ZWJ
 sequences, digits, runs of spaces/newlines/tabs) from a fixed seed, checks that both produce the same ids,
-and times encode(text, add_special_tokens=False) of the whole text as one string.
+and times encode(text, add_special_tokens=False): of the whole text as one string, and of the same text
+cut at line ends into documents of about --document-bytes (prompt-sized), one encode call each.
 
-Usage: python3 scripts/bench_tokenizer.py [--seconds 5] [--megabytes 1.2] MODEL_DIR [MODEL_DIR ...]
+Usage: python3 scripts/bench_tokenizer.py [--seconds 5] [--megabytes 1.2] [--document-bytes 4000] MODEL_DIR ...
 Needs a release build: swift build -c release --product swift-vllm
 """
 import argparse
@@ -56,15 +57,28 @@ def make_text(megabytes, seed=1234):
     return "".join(parts)
 
 
-def bench_hf(model_dir, text, seconds):
+def split_documents(text, size):
+    documents, current = [], ""
+    for line in text.splitlines(keepends=True):
+        current += line
+        if len(current.encode("utf-8")) >= size:
+            documents.append(current)
+            current = ""
+    if current:
+        documents.append(current)
+    return documents
+
+
+def bench_hf(model_dir, documents, seconds):
     tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
     tok.no_truncation()
     tok.no_padding()
-    ids = tok.encode(text, add_special_tokens=False).ids  # warm-up, and the reference ids
+    ids = [i for d in documents for i in tok.encode(d, add_special_tokens=False).ids]  # warm-up, reference ids
     runs, best, start = 0, float("inf"), time.perf_counter()
     while time.perf_counter() - start < seconds:
         t0 = time.perf_counter()
-        tok.encode(text, add_special_tokens=False)
+        for document in documents:
+            tok.encode(document, add_special_tokens=False)
         best = min(best, time.perf_counter() - t0)
         runs += 1
     mean = (time.perf_counter() - start) / runs
@@ -76,25 +90,30 @@ def main():
     parser.add_argument("models", nargs="+")
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--megabytes", type=float, default=1.2)
+    parser.add_argument("--document-bytes", type=int, default=4000)
     args = parser.parse_args()
     binary = os.path.join(ROOT, ".build", "release", "swift-vllm")
     text = make_text(args.megabytes)
     mb = len(text.encode("utf-8")) / 1e6
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
-        f.write(text)
-        path = f.name
-    for model in args.models:
-        ids, mean, best, runs = bench_hf(model, text, args.seconds)
-        # Same ids from swift-vllm (the tokenize filter), before timing it.
-        reply = subprocess.run([binary, "tokenize", "--model", model], input=json.dumps({"text": text, "add_special_tokens": False}),
-                               capture_output=True, text=True, check=True).stdout
-        same = json.loads(reply).get("ids") == ids
-        swift = subprocess.run([binary, "tokenize", "--model", model, "--benchmark", path, "--benchmark-seconds", str(args.seconds)],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        print(f"{os.path.basename(model.rstrip('/'))}: {mb:.2f} MB, {len(ids)} tokens, ids identical: {same}")
-        print(f"  HF tokenizers {__import__('tokenizers').__version__}: {runs} runs, mean {mean:.3f} s ({mb / mean:.2f} MB/s), best {best:.3f} s ({mb / best:.2f} MB/s)")
-        print(f"  {swift}")
-    os.unlink(path)
+    for label, documents in [("one string", [text]), (f"documents of ~{args.document_bytes} B", split_documents(text, args.document_bytes))]:
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
+            f.write("\x1e".join(documents))
+            path = f.name
+        print(f"== {mb:.2f} MB of mixed text as {label} ({len(documents)} encode calls)")
+        for model in args.models:
+            ids, mean, best, runs = bench_hf(model, documents, args.seconds)
+            # Same ids from swift-vllm (the tokenize filter) before timing it.
+            lines = "\n".join(json.dumps({"text": d, "add_special_tokens": False}) for d in documents)
+            reply = subprocess.run([binary, "tokenize", "--model", model], input=lines, capture_output=True, text=True,
+                                   check=True).stdout
+            swift_ids = [i for line in reply.splitlines() for i in json.loads(line).get("ids", [])]
+            swift = subprocess.run([binary, "tokenize", "--model", model, "--benchmark", path, "--benchmark-seconds",
+                                    str(args.seconds)], capture_output=True, text=True, check=True).stdout.strip()
+            print(f"{os.path.basename(model.rstrip('/'))}: {len(ids)} tokens, ids identical: {swift_ids == ids}")
+            print(f"  HF tokenizers {__import__('tokenizers').__version__}: {runs} runs, mean {mean:.3f} s ({mb / mean:.2f} MB/s), "
+                  f"best {best:.3f} s ({mb / best:.2f} MB/s)")
+            print(f"  {swift}")
+        os.unlink(path)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ public final class Tokenizer: Sendable {
     let decoder: TokenDecoder?
     let addedVocabulary: AddedVocabulary
     let alphabet = ByteLevelAlphabet()
+    /// Set when the pre-tokenizer is one of the byte-level pipelines real models ship (a known Split regex
+    /// then ByteLevel without its regex, or ByteLevel with the GPT-2 regex and no prefix space), which
+    /// `encode` runs fused, without a copy per word.
+    let fusedByteLevelPattern: KnownSplitPattern?
     /// What tokenizer_config.json says.
     public let config: TokenizerConfig
 
@@ -26,6 +30,16 @@ public final class Tokenizer: Sendable {
         self.config = config
         let added = AddedVocabulary(tokens: addedTokens, normalizer: normalizer)
         self.addedVocabulary = added
+        switch preTokenizer {
+        case .sequence(let steps) where steps.count == 2:
+            if case .split(.known(let known), .isolated, false) = steps[0], case .byteLevel(false, false) = steps[1] {
+                fusedByteLevelPattern = known
+            } else {
+                fusedByteLevelPattern = nil
+            }
+        case .byteLevel(false, true): fusedByteLevelPattern = .gpt2
+        default: fusedByteLevelPattern = nil
+        }
         // transformers (TokenizersBackend) replaces the file's post-processor with "[BOS] $A [EOS]" when
         // tokenizer_config.json sets add_bos_token or add_eos_token, or when the file has none.
         if config.addBosToken != nil || config.addEosToken != nil || postProcessor == nil {
@@ -61,6 +75,10 @@ public final class Tokenizer: Sendable {
                     ids.append(id)
                     continue
                 }
+                if let pattern = fusedByteLevelPattern {
+                    encodeByteLevel(normalized[part.range], pattern: pattern, into: &ids)
+                    continue
+                }
                 let isAtStart = raw.range.lowerBound == 0 && part.range.lowerBound == 0
                 let text = TextPiece(scalars: Array(normalized[part.range]), isAtStart: isAtStart)
                 let words = preTokenizer?.preTokenize([text], alphabet: alphabet) ?? [text]
@@ -69,6 +87,38 @@ public final class Tokenizer: Sendable {
         }
         if addSpecialTokens, let postProcessor { ids = postProcessor.process(ids) }
         return ids
+    }
+
+    /// Split by a known regex, map each word's UTF-8 bytes to the byte-level alphabet, run the model:
+    /// the same steps as the general path, with one reused word buffer.
+    private func encodeByteLevel(_ text: ArraySlice<UInt32>, pattern: KnownSplitPattern, into ids: inout [Int]) {
+        var word: [UInt32] = []
+        word.reserveCapacity(64)
+        let table = alphabet.scalarForByte
+        text.withUnsafeBufferPointer { buffer in
+            for range in pattern.matches(in: buffer) {
+                word.removeAll(keepingCapacity: true)
+                for i in range {
+                    let value = buffer[i]
+                    if value < 0x80 {
+                        word.append(table[Int(value)])
+                    } else if value < 0x800 {
+                        word.append(table[Int(0xC0 | (value >> 6))])
+                        word.append(table[Int(0x80 | (value & 0x3F))])
+                    } else if value < 0x10000 {
+                        word.append(table[Int(0xE0 | (value >> 12))])
+                        word.append(table[Int(0x80 | ((value >> 6) & 0x3F))])
+                        word.append(table[Int(0x80 | (value & 0x3F))])
+                    } else {
+                        word.append(table[Int(0xF0 | (value >> 18))])
+                        word.append(table[Int(0x80 | ((value >> 12) & 0x3F))])
+                        word.append(table[Int(0x80 | ((value >> 6) & 0x3F))])
+                        word.append(table[Int(0x80 | (value & 0x3F))])
+                    }
+                }
+                model.tokenize(word, into: &ids)
+            }
+        }
     }
 
     // MARK: Decoding
