@@ -264,14 +264,37 @@ def synthetic_tokenizers(workdir):
     built["syn-bpe-affixes"] = tok
 
     # Unigram with NFKC, Replace(regex), Metaspace(prepend always), Metaspace decoder, template with EOS.
+    # Trained on part of the corpus only, so that other strings meet unknown characters.
     tok = Tokenizer(models.Unigram())
     tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(tokenizers.Regex(r"\s+"), " ")])
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    tok.train_from_iterator(data, trainers.UnigramTrainer(vocab_size=1500, special_tokens=["<unk>", "<s>", "</s>"],
-                                                          unk_token="<unk>", show_progress=False))
+    tok.train_from_iterator(CORPUS[:20] * 5 + data[-40:], trainers.UnigramTrainer(
+        vocab_size=400, special_tokens=["<unk>", "<s>", "</s>"], unk_token="<unk>", show_progress=False))
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
     tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", tok.token_to_id("</s>"))])
     built["syn-unigram"] = tok
+
+    # The same Unigram with byte_fallback and the 256 byte pieces (the trainer has no such option).
+    model = json.loads(tok.to_str())
+    model["model"]["byte_fallback"] = True
+    model["model"]["vocab"] += [[f"<0x{b:02X}>", -20.0] for b in range(256)]
+    built["syn-unigram-bytefallback"] = Tokenizer.from_str(json.dumps(model))
+
+    # DeepSeek-V3's pre-tokenizer: three Splits (digits, CJK/kana, then a \p{P}\p{S}\p{M} word regex) and
+    # ByteLevel without its regex.
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(tokenizers.Regex(r"\p{N}{1,3}"), behavior="isolated"),
+        pre_tokenizers.Split(tokenizers.Regex("[一-龥\u3040-ゟ゠-ヿ]+"), behavior="isolated"),
+        pre_tokenizers.Split(tokenizers.Regex(
+            "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+"
+            "| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    tok.train_from_iterator(data, trainers.BpeTrainer(vocab_size=450, show_progress=False,
+                                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.decoder = decoders.ByteLevel()
+    built["syn-deepseek-v3"] = tok
 
     # WordPiece with BertNormalizer (accents kept), WhitespaceSplit + contiguous Punctuation, Roberta.
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=20))
