@@ -53,5 +53,7 @@ let package = Package(
         .testTarget(
             name: "VLLMTemplatesTests", dependencies: ["VLLMTemplates"], resources: [.copy("Goldens")],
             swiftSettings: strict),
+        .testTarget(
+            name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers"], exclude: ["Goldens"], swiftSettings: strict),
     ]
 )
