@@ -217,6 +217,18 @@ def cases_for(oracle):
     return cases
 
 
+def random_decode_cases(oracle, vocab_size, count=40):
+    """Random id sequences (fixed seed): decoding arbitrary ids exercises partial UTF-8, byte tokens and
+    special tokens in odd places."""
+    import random
+    rng = random.Random(7)
+    cases = []
+    for _ in range(count):
+        ids = [rng.randrange(vocab_size) for _ in range(rng.randrange(1, 12))]
+        cases.append({"ids": ids, "decoded": oracle.decode(ids, True), "decoded_with_special": oracle.decode(ids, False)})
+    return cases
+
+
 def compare_with_transformers(name, directory, oracle):
     try:
         from transformers import AutoTokenizer
@@ -439,7 +451,8 @@ def main():
             print(f"{name}: {note}", file=sys.stderr)
             relative = os.path.relpath(directory, os.path.dirname(ROOT)) if name in folders else None
             write(name, {"tokenizer": name, "shared_path": relative, "transformers": note,
-                         "cases": cases_for(oracle), "detokenize": detokenize_cases(oracle)})
+                         "cases": cases_for(oracle), "detokenize": detokenize_cases(oracle),
+                         "random_decode": random_decode_cases(oracle, oracle.tok.get_vocab_size(with_added_tokens=True))})
             index.append(name)
 
         # The legacy pair: transformers' GPT2Tokenizer over vocab.json + merges.txt alone.
