@@ -350,6 +350,19 @@ def synthetic_tokenizers(workdir):
                                      decoders.Replace(tokenizers.Regex(r"\d+"), "#"), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
     built["syn-metaspace-bytefallback"] = tok
 
+    # RoBERTa-like: contiguous Digits then ByteLevel with add_prefix_space and its own regex, Roberta
+    # post-processor, a lstrip "<mask>".
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=False),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True)])
+    tok.train_from_iterator(data, trainers.BpeTrainer(vocab_size=450, show_progress=False,
+                                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                                      special_tokens=["<s>", "<pad>", "</s>", "<unk>"]))
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True, add_prefix_space=True)
+    tok.add_special_tokens([AddedToken("<mask>", lstrip=True, special=True, normalized=False)])
+    built["syn-roberta"] = tok
+
     # WordLevel with Whitespace pre-tokenizer and the CTC decoder.
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
