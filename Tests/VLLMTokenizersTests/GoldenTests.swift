@@ -14,7 +14,7 @@ import Testing
             let text = item["text"]?.stringValue ?? ""
             let plain = item["ids_no_special"]?.intArray ?? []
             let ids = item["ids"]?.intArray ?? plain
-            let decoded = item["decoded"]?.stringValue ?? ""
+            let decoded = item["decoded"]?.stringValue ?? text
             let decodedWithSpecial = item["decoded_with_special"]?.stringValue ?? decoded
             let gotPlain = tokenizer.encode(text, addSpecialTokens: false)
             let gotIds = tokenizer.encode(text, addSpecialTokens: true)
