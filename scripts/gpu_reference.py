@@ -17,9 +17,14 @@ p.add_argument("--tokens", type=int, default=96)
 p.add_argument("--greedy-prompt", type=int, default=32)
 p.add_argument("--greedy", type=int, default=32)
 p.add_argument("--seed", type=int, default=0)
+p.add_argument("--dtype", choices=["bfloat16", "float32"], default="bfloat16")
+p.add_argument("--attn", choices=["sdpa", "eager"], default="sdpa")
 a = p.parse_args()
 os.makedirs(a.out, exist_ok=True)
-model = AutoModelForCausalLM.from_pretrained(a.model, dtype=torch.bfloat16).cuda().eval()
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+model = AutoModelForCausalLM.from_pretrained(a.model, dtype=getattr(torch, a.dtype),
+                                             attn_implementation=a.attn).cuda().eval()
 vocab = model.config.vocab_size
 generator = torch.Generator().manual_seed(a.seed)
 tokens = torch.randint(100, vocab - 100, (1, a.tokens), generator=generator).cuda()
@@ -34,4 +39,4 @@ json.dump({"tokens": tokens[0].tolist(), "vocab": vocab, "logits_file": "logits.
            "greedy_prompt_length": a.greedy_prompt, "greedy": out[0, a.greedy_prompt:].tolist(),
            "positions_with_margin_over_0.05": int(((top2[:, 0] - top2[:, 1]) > 0.05).sum())},
           open(os.path.join(a.out, "reference.json"), "w"))
-print(json.dumps({"reference": a.out, "tokens": a.tokens, "vocab": vocab}))
+print(json.dumps({"reference": a.out, "tokens": a.tokens, "vocab": vocab, "dtype": a.dtype, "attn": a.attn}))
