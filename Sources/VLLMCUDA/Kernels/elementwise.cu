@@ -3,9 +3,9 @@
 // silu_and_mul_{bf16,f32}  x [T, 2I] T → out [T, I] T: out = T(T(silu(gate)) · up), gate = x[:, :I],
 //                     up = x[:, I:], as transformers computes act_fn(gate_proj(x)) * up_proj(x) in bf16
 //                     (in f32 nothing is rounded). grid (T, ceil(I / 1024)), block 256, each thread up to 4 elements.
-// add_bias_bf16       out [T, N] bf16 += bias [N] bf16 (rounded once). grid (ceil(T·N / 1024)), block 256.
 // bias_round_bf16_f32 out [T, N] f32 = bf16(out + bias [N] bf16, or + 0 when bias is null): a bf16 linear's
-//                     output (the logits) as PyTorch's bf16 matmul leaves it, widened to f32. Same grid.
+//                     output (the logits) as PyTorch's bf16 matmul leaves it, widened to f32.
+//                     grid (ceil(T·N / 1024)), block 256. (Other biases ride cuBLASLt's epilogue.)
 #include "common.cuh"
 
 template <typename T>
@@ -29,14 +29,6 @@ extern "C" __global__ void silu_and_mul_bf16(const bf16_t *__restrict__ x, bf16_
 
 extern "C" __global__ void silu_and_mul_f32(const float *__restrict__ x, float *__restrict__ out, int inner) {
     silu_and_mul(x, out, inner);
-}
-
-extern "C" __global__ void add_bias_bf16(bf16_t *__restrict__ out, const bf16_t *__restrict__ bias, int columns,
-                                         long long count) {
-    const long long begin = (long long)blockIdx.x * 1024;
-    for (long long i = begin + threadIdx.x; i < min(count, begin + 1024); i += blockDim.x) {
-        out[i] = f32_to_bf16(bf16_to_f32(out[i]) + bf16_to_f32(bias[i % columns]));
-    }
 }
 
 extern "C" __global__ void bias_round_bf16_f32(float *__restrict__ out, const bf16_t *__restrict__ bias, int columns,
