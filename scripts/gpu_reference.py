@@ -17,14 +17,29 @@ p.add_argument("--tokens", type=int, default=96)
 p.add_argument("--greedy-prompt", type=int, default=32)
 p.add_argument("--greedy", type=int, default=32)
 p.add_argument("--seed", type=int, default=0)
+p.add_argument("--dtype", choices=["bfloat16", "float32"], default="bfloat16")
+p.add_argument("--attn", choices=["sdpa", "eager"], default="sdpa")
+p.add_argument("--incremental", action="store_true")
 a = p.parse_args()
 os.makedirs(a.out, exist_ok=True)
-model = AutoModelForCausalLM.from_pretrained(a.model, dtype=torch.bfloat16).cuda().eval()
+device = "cuda" if torch.cuda.is_available() else "cpu"  # the CPU only to try the script out
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+model = AutoModelForCausalLM.from_pretrained(a.model, dtype=getattr(torch, a.dtype),
+                                             attn_implementation=a.attn).to(device).eval()
 vocab = model.config.vocab_size
 generator = torch.Generator().manual_seed(a.seed)
-tokens = torch.randint(100, vocab - 100, (1, a.tokens), generator=generator).cuda()
+tokens = torch.randint(100, vocab - 100, (1, a.tokens), generator=generator).to(device)
 with torch.inference_mode():
-    logits = model(input_ids=tokens).logits[0].float().cpu()
+    if a.incremental:
+        cache, rows = None, []
+        for position in range(a.tokens):
+            out = model(input_ids=tokens[:, position:position + 1], past_key_values=cache, use_cache=True)
+            cache = out.past_key_values
+            rows.append(out.logits[0, -1].float().cpu())
+        logits = torch.stack(rows)
+    else:
+        logits = model(input_ids=tokens).logits[0].float().cpu()
     prompt = tokens[:, :a.greedy_prompt]
     out = model.generate(input_ids=prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=a.greedy,
                          min_new_tokens=a.greedy, do_sample=False, pad_token_id=0)
@@ -34,4 +49,5 @@ json.dump({"tokens": tokens[0].tolist(), "vocab": vocab, "logits_file": "logits.
            "greedy_prompt_length": a.greedy_prompt, "greedy": out[0, a.greedy_prompt:].tolist(),
            "positions_with_margin_over_0.05": int(((top2[:, 0] - top2[:, 1]) > 0.05).sum())},
           open(os.path.join(a.out, "reference.json"), "w"))
-print(json.dumps({"reference": a.out, "tokens": a.tokens, "vocab": vocab}))
+print(json.dumps({"reference": a.out, "tokens": a.tokens, "vocab": vocab, "dtype": a.dtype, "attn": a.attn,
+                  "incremental": a.incremental}))

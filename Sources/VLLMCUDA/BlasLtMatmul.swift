@@ -1,8 +1,9 @@
 import CCUDA
 import VLLMCompute
 
-/// Linear layers through cuBLASLt: bf16 A and B, f32 compute, D of the output's dtype. One plan
-/// (descriptors and the heuristic's algorithm) per shape, made on first use and kept.
+/// Linear layers through cuBLASLt: A and B of the activation dtype (bf16, or f32), f32 compute (plain
+/// f32, not TF32: `CUBLAS_COMPUTE_32F`), D of the output's dtype. One plan (descriptors and the
+/// heuristic's algorithm) per shape, made on first use and kept.
 final class BlasLtMatmul: Sendable {
     let api: BlasLtAPI
     let context: CUDAContext
@@ -15,6 +16,7 @@ final class BlasLtMatmul: Sendable {
 
     struct PlanKey: Hashable {
         var rows: Int, columns: Int, depth: Int  // T, N, K
+        var inType: Int32
         var outType: Int32
         var hasBias: Bool
         var alignments: [Int]
@@ -59,8 +61,9 @@ final class BlasLtMatmul: Sendable {
     /// Column-major, that is D [N, T] = Wᵀ-as-stored (K×N, transposed) · X (K×T).
     func matmul(x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) throws {
         let (rows, depth, columns) = (x.count / weight.shape[1], weight.shape[1], weight.shape[0])
-        let outType = out.dtype == .float32 ? Int32(CCUDA_R_32F) : Int32(CCUDA_R_16BF)
-        let key = PlanKey(rows: rows, columns: columns, depth: depth, outType: outType, hasBias: bias != nil,
+        func type(_ dtype: DType) -> Int32 { dtype == .float32 ? Int32(CCUDA_R_32F) : Int32(CCUDA_R_16BF) }
+        let key = PlanKey(rows: rows, columns: columns, depth: depth, inType: type(x.dtype), outType: type(out.dtype),
+                          hasBias: bias != nil,
                           alignments: [x.address, weight.address, out.address].map { Self.alignment($0) })
         try context.makeCurrent()
         try handle.withLock { handle in
@@ -103,7 +106,7 @@ final class BlasLtMatmul: Sendable {
         try set(Int(CCUBLASLT_MATMUL_DESC_TRANSB), Int32(CCUBLAS_OP_N))
         if key.hasBias {
             try set(Int(CCUBLASLT_MATMUL_DESC_EPILOGUE), Int32(CCUBLASLT_EPILOGUE_BIAS))
-            try set(Int(CCUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE), Int32(CCUDA_R_16BF))
+            try set(Int(CCUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE), key.outType)  // bias of the output's dtype
         }
         func layout(_ type: Int32, rows: Int, columns: Int) throws -> cublasLtMatrixLayout_t {
             var layout: cublasLtMatrixLayout_t?
@@ -111,8 +114,8 @@ final class BlasLtMatmul: Sendable {
                           "cublasLtMatrixLayoutCreate (\(what))")
             return layout!
         }
-        let a = try layout(Int32(CCUDA_R_16BF), rows: key.depth, columns: key.columns)  // W as stored: K × N
-        let b = try layout(Int32(CCUDA_R_16BF), rows: key.depth, columns: key.rows)     // X as stored: K × T
+        let a = try layout(key.inType, rows: key.depth, columns: key.columns)  // W as stored: K × N
+        let b = try layout(key.inType, rows: key.depth, columns: key.rows)     // X as stored: K × T
         let d = try layout(key.outType, rows: key.columns, columns: key.rows)           // out as stored: N × T
         var preference: cublasLtMatmulPreference_t?
         try api.check(api.raw.cublasLtMatmulPreferenceCreate!(&preference), "cublasLtMatmulPreferenceCreate")
@@ -139,18 +142,22 @@ final class BlasLtMatmul: Sendable {
 
 extension CUDABackend {
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) throws {
-        try require(weight.rank == 2 && x.dtype == .bfloat16 && weight.dtype == .bfloat16
-                    && (out.dtype == .bfloat16 || out.dtype == .float32), "linear",
-                    "x \(x), weight \(weight), out \(out) (want bf16 x and weight [N, K], bf16 or f32 out)")
+        let act = activationDType
+        try require(weight.rank == 2 && x.dtype == act && weight.dtype == act && (out.dtype == act || out.dtype == .float32),
+                    "linear", "x \(x), weight \(weight), out \(out) (want \(act) x and weight [N, K], \(act) or f32 out)")
         let (columns, depth) = (weight.shape[0], weight.shape[1])
         try require(x.count % depth == 0 && out.count == x.count / depth * columns, "linear",
                     "x \(x) · weight \(weight)ᵀ into out \(out)")
         if let bias {
-            try require(bias.count == columns && bias.dtype == .bfloat16, "linear", "bias \(bias) for \(columns) outputs")
+            try require(bias.count == columns && bias.dtype == act, "linear", "bias \(bias) for \(columns) outputs")
         }
         guard x.count > 0 else { return }
-        let fusedBias = out.dtype == .bfloat16 ? bias : nil
-        try blasLt.matmul(x: x, weight: weight, bias: fusedBias, out: out)
-        if let bias, fusedBias == nil { try addBias(out, bias: bias) }
+        if out.dtype == act {
+            try blasLt.matmul(x: x, weight: weight, bias: bias, out: out)
+        } else {
+            // bf16 operands, f32 out (the logits): the matmul's bf16 result widened, bias added before the rounding.
+            try blasLt.matmul(x: x, weight: weight, bias: nil, out: out)
+            try roundToBFloat16(out, bias: bias)
+        }
     }
 }

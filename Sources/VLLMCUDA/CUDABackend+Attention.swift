@@ -10,8 +10,9 @@ extension CUDABackend {
                                out: Tensor) throws {
         let headSize = cache.headSize
         let tokens = metadata.numTokens
-        try require(query.dtype == .bfloat16 && out.dtype == .bfloat16 && cache.key.dtype == .bfloat16,
-                    "pagedAttention", "query \(query), out \(out), cache \(cache.key) (want bf16)")
+        let act = activationDType
+        try require(query.dtype == act && out.dtype == act && cache.key.dtype == act && cache.value.dtype == act,
+                    "pagedAttention", "query \(query), out \(out), cache \(cache.key) (want \(act))")
         guard tokens > 0 else { return }
         try require(headSize % 8 == 0 && headSize <= 256, "pagedAttention",
                     "headSize \(headSize) unsupported (a multiple of 8, at most 256)")
@@ -42,7 +43,7 @@ extension CUDABackend {
                         try allocate(shape: [tokens, numHeads, numSplits], dtype: .float32))
         }
         let unused = KernelArgument.pointer(0)
-        try launch("paged_attention_bf16", in: "attention", grid: (numSplits, cache.numKVHeads, tokens),
+        try launch("paged_attention_\(kernelSuffix)", in: "attention", grid: (numSplits, cache.numKVHeads, tokens),
                    block: (Self.attentionThreads, 1, 1), sharedBytes: sharedBytes,
                    [query.device, cache.key.device, cache.value.device, metadata.queryStartLoc.device,
                     metadata.seqLens.device, metadata.blockTables.device, out.device,
@@ -51,7 +52,7 @@ extension CUDABackend {
                     .int32(Int32(headSize)), .int32(Int32(cache.blockSize)),
                     .int32(Int32(metadata.blockTables.shape[1])), .int32(Int32(partition)), .float(scale)])
         if let partials {
-            try launch("paged_attention_combine_bf16", in: "attention", grid: (numHeads, tokens, 1),
+            try launch("paged_attention_combine_\(kernelSuffix)", in: "attention", grid: (numHeads, tokens, 1),
                        block: (headSize, 1, 1),
                        [partials.acc.device, partials.max.device, partials.sum.device, out.device,
                         .int32(Int32(numHeads)), .int32(Int32(headSize)), .int32(Int32(numSplits))])

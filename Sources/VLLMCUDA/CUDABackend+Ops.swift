@@ -3,31 +3,34 @@ import VLLMCompute
 /// The row-wise ops: each a launch of one kernel of Kernels/*.cu, with its grid chosen here.
 extension CUDABackend {
     public func embedding(tokenIds: Tensor, table: Tensor, out: Tensor) throws {
-        try require(tokenIds.dtype == .int32 && table.rank == 2 && table.dtype == .bfloat16 && out.dtype == .bfloat16,
-                    "embedding", "tokenIds \(tokenIds), table \(table), out \(out) (want int32, bf16 [V, H], bf16)")
+        let act = activationDType
+        try require(tokenIds.dtype == .int32 && table.rank == 2 && table.dtype == act && out.dtype == act,
+                    "embedding", "tokenIds \(tokenIds), table \(table), out \(out) (want int32, \(act) [V, H], \(act))")
         let (vocab, hidden) = (table.shape[0], table.shape[1])
         try require(out.count == tokenIds.count * hidden, "embedding", "out \(out) for \(tokenIds.count) tokens × \(hidden)")
-        try launch("embedding_bf16", in: "embedding", grid: (tokenIds.count, 1, 1), block: (256, 1, 1),
+        try launch("embedding_\(kernelSuffix)", in: "embedding", grid: (tokenIds.count, 1, 1), block: (256, 1, 1),
                    [tokenIds.device, table.device, out.device, .int32(Int32(hidden)), .int32(Int32(vocab))])
     }
 
     public func rmsNorm(_ x: Tensor, weight: Tensor, epsilon: Float, out: Tensor) throws {
         let dim = weight.count
-        try require(x.dtype == .bfloat16 && out.dtype == .bfloat16 && weight.dtype == .bfloat16, "rmsNorm",
-                    "x \(x), weight \(weight), out \(out) (want bf16)")
+        let act = activationDType
+        try require(x.dtype == act && out.dtype == act && weight.dtype == act, "rmsNorm",
+                    "x \(x), weight \(weight), out \(out) (want \(act))")
         try require(dim > 0 && x.count % dim == 0 && out.count == x.count, "rmsNorm",
                     "x \(x), weight \(weight), out \(out)")
-        try launch("rms_norm_bf16", in: "layernorm", grid: (x.count / dim, 1, 1), block: (Self.normThreads(dim), 1, 1),
+        try launch("rms_norm_\(kernelSuffix)", in: "layernorm", grid: (x.count / dim, 1, 1), block: (Self.normThreads(dim), 1, 1),
                    [x.device, weight.device, out.device, .int32(Int32(dim)), .float(epsilon)])
     }
 
     public func addRMSNorm(_ x: Tensor, residual: Tensor, weight: Tensor, epsilon: Float, out: Tensor) throws {
         let dim = weight.count
-        try require(x.dtype == .bfloat16 && residual.dtype == .bfloat16 && out.dtype == .bfloat16
-                    && weight.dtype == .bfloat16, "addRMSNorm", "x \(x), residual \(residual), out \(out) (want bf16)")
+        let act = activationDType
+        try require(x.dtype == act && residual.dtype == act && out.dtype == act && weight.dtype == act, "addRMSNorm",
+                    "x \(x), residual \(residual), weight \(weight), out \(out) (want \(act))")
         try require(dim > 0 && x.count % dim == 0 && residual.count == x.count && out.count == x.count, "addRMSNorm",
                     "x \(x), residual \(residual), weight \(weight), out \(out)")
-        try launch("add_rms_norm_bf16", in: "layernorm", grid: (x.count / dim, 1, 1),
+        try launch("add_rms_norm_\(kernelSuffix)", in: "layernorm", grid: (x.count / dim, 1, 1),
                    block: (Self.normThreads(dim), 1, 1),
                    [x.device, residual.device, weight.device, out.device, .int32(Int32(dim)), .float(epsilon)])
     }
@@ -37,7 +40,7 @@ extension CUDABackend {
 
     public func rotaryEmbedding(query: Tensor, key: Tensor, positions: Tensor, cosSinCache: Tensor, headSize: Int) throws {
         let tokens = positions.count
-        try require(query.dtype == .bfloat16 && key.dtype == .bfloat16 && positions.dtype == .int32
+        try require(query.dtype == activationDType && key.dtype == activationDType && positions.dtype == .int32
                     && cosSinCache.dtype == .float32 && cosSinCache.rank == 2, "rotaryEmbedding",
                     "query \(query), key \(key), positions \(positions), cosSinCache \(cosSinCache)")
         guard tokens > 0 else { return }
@@ -47,7 +50,7 @@ extension CUDABackend {
                     "query \(query), key \(key), \(tokens) tokens, headSize \(headSize), rotaryDim \(rotaryDim)")
         let numHeads = query.count / (tokens * headSize)
         let numKVHeads = key.count / (tokens * headSize)
-        try launch("rotary_neox_bf16", in: "rotary", grid: (tokens, 1, 1), block: (256, 1, 1),
+        try launch("rotary_neox_\(kernelSuffix)", in: "rotary", grid: (tokens, 1, 1), block: (256, 1, 1),
                    [positions.device, query.device, key.device, cosSinCache.device, .int32(Int32(numHeads)),
                     .int32(Int32(numKVHeads)), .int32(Int32(headSize)), .int32(Int32(rotaryDim)),
                     .int32(Int32(cosSinCache.shape[0]))])
@@ -56,22 +59,23 @@ extension CUDABackend {
     public func writeKVCache(key: Tensor, value: Tensor, cache: PagedKVCache, slotMapping: Tensor) throws {
         let rowElements = cache.numKVHeads * cache.headSize
         let tokens = slotMapping.count
-        try require(key.dtype == .bfloat16 && value.dtype == .bfloat16 && cache.key.dtype == .bfloat16
+        let act = activationDType
+        try require(key.dtype == act && value.dtype == act && cache.key.dtype == act && cache.value.dtype == act
                     && slotMapping.dtype == .int32, "writeKVCache",
                     "key \(key), value \(value), cache \(cache.key), slotMapping \(slotMapping)")
         try require(key.count == tokens * rowElements && value.count == key.count, "writeKVCache",
                     "key \(key), value \(value) for \(tokens) slots of \(cache.numKVHeads)×\(cache.headSize)")
-        try launch("reshape_and_cache_bf16", in: "cache", grid: (tokens, 1, 1), block: (128, 1, 1),
+        try launch("reshape_and_cache_\(kernelSuffix)", in: "cache", grid: (tokens, 1, 1), block: (128, 1, 1),
                    [key.device, value.device, cache.key.device, cache.value.device, slotMapping.device,
                     .int32(Int32(rowElements)), .int64(Int64(cache.numBlocks * cache.blockSize))])
     }
 
     public func siluAndMul(_ x: Tensor, out: Tensor) throws {
-        try require(x.dtype == .bfloat16 && out.dtype == .bfloat16 && x.rank == 2 && x.shape[1] % 2 == 0,
-                    "siluAndMul", "x \(x), out \(out) (want bf16 [T, 2I])")
+        try require(x.dtype == activationDType && out.dtype == activationDType && x.rank == 2 && x.shape[1] % 2 == 0,
+                    "siluAndMul", "x \(x), out \(out) (want \(activationDType) [T, 2I])")
         let (tokens, inner) = (x.shape[0], x.shape[1] / 2)
         try require(out.count == tokens * inner, "siluAndMul", "out \(out) for x \(x)")
-        try launch("silu_and_mul_bf16", in: "elementwise", grid: (tokens, (inner + 1023) / 1024, 1), block: (256, 1, 1),
+        try launch("silu_and_mul_\(kernelSuffix)", in: "elementwise", grid: (tokens, (inner + 1023) / 1024, 1), block: (256, 1, 1),
                    [x.device, out.device, .int32(Int32(inner))])
     }
 
@@ -88,10 +92,10 @@ extension CUDABackend {
                    [x.device, indices.device, out.device, .int32(Int32(x.shape[1])), .int32(Int32(x.shape[0]))])
     }
 
-    /// `out[t, n] += bias[n]`, for the matmuls cuBLASLt's bias epilogue does not cover.
-    func addBias(_ out: Tensor, bias: Tensor) throws {
-        let kernel = out.dtype == .float32 ? "add_bias_f32" : "add_bias_bf16"
-        try launch(kernel, in: "elementwise", grid: ((out.count + 1023) / 1024, 1, 1), block: (256, 1, 1),
-                   [out.device, bias.device, .int32(Int32(bias.count)), .int64(Int64(out.count))])
+    /// f32 `out = bf16(out + bias)` (no bias: `bf16(out)`): a bf16 linear's f32 output (the logits) carries
+    /// the values PyTorch's bf16 matmul yields before `.float()`, as transformers' and vLLM's logits do.
+    func roundToBFloat16(_ out: Tensor, bias: Tensor?) throws {
+        try launch("bias_round_bf16_f32", in: "elementwise", grid: ((out.count + 1023) / 1024, 1, 1), block: (256, 1, 1),
+                   [out.device, bias?.device ?? .pointer(0), .int32(Int32(bias?.count ?? 1)), .int64(Int64(out.count))])
     }
 }

@@ -1,9 +1,10 @@
 import CCUDA
 import VLLMCompute
 
-/// The CUDA backend: bf16 activations, weights and KV cache on one GPU, every op a kernel of
-/// Kernels/*.cu (compiled by NVRTC for the device on first use) or a cuBLASLt matmul, all queued
-/// on one stream. Only sampled token ids and requested logprobs come back to the host.
+/// The CUDA backend: activations, weights and KV cache of one dtype (bf16, or f32 for `--dtype float32`)
+/// on one GPU, every op a kernel of Kernels/*.cu (compiled by NVRTC for the device on first use) or a
+/// cuBLASLt matmul, all queued on one stream. Only sampled token ids and requested logprobs come back
+/// to the host.
 public final class CUDABackend: Backend, Sendable {
     public let context: CUDAContext
     public let stream: CUDAStream
@@ -12,14 +13,21 @@ public final class CUDABackend: Backend, Sendable {
     let blasLt: BlasLtMatmul
 
     public var name: String { "cuda:\(context.ordinal) (\(context.deviceName))" }
-    public var activationDType: DType { .bfloat16 }
-    public func weightDType(for checkpointDType: DType) -> DType { checkpointDType == .int32 ? .int32 : .bfloat16 }
+    /// bf16 (rounding where PyTorch's bf16 ops round) or f32 (rounding nowhere, TF32 off).
+    public let activationDType: DType
+    public func weightDType(for checkpointDType: DType) -> DType { checkpointDType == .int32 ? .int32 : activationDType }
 
     /// Opens GPU `ordinal`. Throws a `CUDAError` naming every library path it tried when there is no
     /// driver, NVRTC or cuBLASLt, or no such device.
-    /// - Parameter kernelCacheDirectory: where compiled kernels are kept (`nil`: no disk cache).
-    public init(ordinal: Int = 0,
-                kernelCacheDirectory: String? = NVRTCCompiler.defaultCacheDirectory) throws {
+    /// - Parameters:
+    ///   - kernelCacheDirectory: where compiled kernels are kept (`nil`: no disk cache).
+    ///   - activationDType: `.bfloat16` or `.float32`; weights are stored in it too.
+    public init(ordinal: Int = 0, kernelCacheDirectory: String? = NVRTCCompiler.defaultCacheDirectory,
+                activationDType: DType = .bfloat16) throws {
+        guard activationDType == .bfloat16 || activationDType == .float32 else {
+            throw CUDAError("the CUDA backend runs in bfloat16 or float32, not \(activationDType)")
+        }
+        self.activationDType = activationDType
         context = try CUDAContext(ordinal: ordinal)
         stream = try CUDAStream(context: context)
         allocator = CUDAAllocator(context: context)
@@ -42,6 +50,9 @@ public final class CUDABackend: Backend, Sendable {
             return (family.family, origin?.rawValue ?? "loaded")
         }
     }
+
+    /// The entry-point suffix of the kernels over activations: `bf16` or `f32`.
+    var kernelSuffix: String { activationDType == .float32 ? "f32" : "bf16" }
 
     func launch(_ name: String, in family: String, grid: (Int, Int, Int), block: (Int, Int, Int),
                 sharedBytes: Int = 0, _ arguments: [KernelArgument]) throws {

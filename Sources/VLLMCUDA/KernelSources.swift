@@ -8,6 +8,10 @@ extension KernelSource {
 // common.cuh: device helpers shared by every kernel family (included by name through NVRTC).
 // bf16 is carried as its raw 16 bits so no CUDA header is needed; conversions round to nearest
 // even exactly as PyTorch (and VLLMCompute.HalfPrecision) do.
+// Kernels over activations are templates on the element type T (bf16_t or float) with one
+// `extern "C"` entry point per type (`…_bf16`, `…_f32`); `load`, `store` and `round_to<T>` are
+// the only places the type shows, so the f32 path rounds nowhere and the bf16 path rounds where
+// PyTorch's bf16 ops do.
 #pragma once
 
 typedef unsigned short bf16_t;
@@ -30,6 +34,16 @@ __device__ __forceinline__ bf16_t f32_to_bf16(float value) {
 // What a bf16 tensor op in PyTorch yields: the f32 result rounded to bf16.
 __device__ __forceinline__ float round_bf16(float value) { return bf16_to_f32(f32_to_bf16(value)); }
 
+__device__ __forceinline__ float load(bf16_t value) { return bf16_to_f32(value); }
+__device__ __forceinline__ float load(float value) { return value; }
+
+template <typename T> __device__ __forceinline__ T store(float value);
+template <> __device__ __forceinline__ bf16_t store<bf16_t>(float value) { return f32_to_bf16(value); }
+template <> __device__ __forceinline__ float store<float>(float value) { return value; }
+
+// An intermediate as a PyTorch op on T tensors leaves it: rounded to bf16, or untouched in f32.
+template <typename T> __device__ __forceinline__ float round_to(float value) { return load(store<T>(value)); }
+
 // Eight bf16 packed in 16 bytes → floats.
 __device__ __forceinline__ void unpack8(uint4 raw, float *out) {
     const unsigned int words[4] = {raw.x, raw.y, raw.z, raw.w};
@@ -38,6 +52,26 @@ __device__ __forceinline__ void unpack8(uint4 raw, float *out) {
         out[2 * i] = __uint_as_float(words[i] << 16);
         out[2 * i + 1] = __uint_as_float(words[i] & 0xffff0000u);
     }
+}
+
+// Eight consecutive elements (16-byte aligned for bf16, 32-byte for f32) → floats.
+__device__ __forceinline__ void load8(const bf16_t *source, float *out) { unpack8(*(const uint4 *)source, out); }
+__device__ __forceinline__ void load8(const float *source, float *out) {
+    const float4 low = ((const float4 *)source)[0], high = ((const float4 *)source)[1];
+    out[0] = low.x; out[1] = low.y; out[2] = low.z; out[3] = low.w;
+    out[4] = high.x; out[5] = high.y; out[6] = high.z; out[7] = high.w;
+}
+
+// Two consecutive elements (4-byte aligned for bf16, 8-byte for f32) → floats.
+__device__ __forceinline__ void load2(const bf16_t *source, float &first, float &second) {
+    const unsigned int packed = *(const unsigned int *)source;
+    first = __uint_as_float(packed << 16);
+    second = __uint_as_float(packed & 0xffff0000u);
+}
+__device__ __forceinline__ void load2(const float *source, float &first, float &second) {
+    const float2 pair = *(const float2 *)source;
+    first = pair.x;
+    second = pair.y;
 }
 
 __device__ __forceinline__ float warp_sum(float value) {
@@ -81,8 +115,8 @@ __device__ __forceinline__ float block_max(float value, float *scratch) {
         KernelSource(name: "attention.cu", source: #"""
 // attention.cu: paged attention over a mixed batch (prefill chunks and decode tokens together).
 //
-// paged_attention_bf16
-//   query [T, numHeads·headSize] bf16; keyCache, valueCache [numBlocks, blockSize, numKVHeads, headSize] bf16;
+// paged_attention_{bf16,f32}
+//   query [T, numHeads·headSize] T; keyCache, valueCache [numBlocks, blockSize, numKVHeads, headSize] T;
 //   queryStartLoc [S+1], seqLens [S], blockTables [S, maxBlocksPerSeq] int32.
 //   Token t of sequence s (queryStartLoc[s] ≤ t < queryStartLoc[s+1]) sits at position
 //   seqLens[s] − queryLen + (t − queryStartLoc[s]) and attends to keys 0 … position (causal).
@@ -92,25 +126,27 @@ __device__ __forceinline__ float block_max(float value, float *scratch) {
 //   Keys go by tiles of 128: each thread scores one key against the G queries (16-byte loads),
 //   one warp per head updates the running max and sum (online softmax, f32), then threads own
 //   pairs of output dimensions (and, when headSize/2 < 128, a subset of the tile's keys) to accumulate P·V.
-//   numSplits == 1: out [T, numHeads·headSize] bf16 directly. Otherwise the partition's unnormalized
+//   In bf16 the probabilities enter P·V rounded to bf16 while the running sum adds them unrounded,
+//   as the flash-attention kernels behind PyTorch's bf16 SDPA do; in f32 nothing is rounded.
+//   numSplits == 1: out [T, numHeads·headSize] T directly. Otherwise the partition's unnormalized
 //   accumulator, max and sum go to partialAcc [T, numHeads, numSplits, headSize] f32 and
-//   partialMax / partialSum [T, numHeads, numSplits] f32, and paged_attention_combine_bf16 merges them.
+//   partialMax / partialSum [T, numHeads, numSplits] f32, and paged_attention_combine_* merges them.
 //   Requires headSize % 8 == 0, headSize ≤ 256, G ≤ 16.
 //
-// paged_attention_combine_bf16
+// paged_attention_combine_{bf16,f32}
 //   grid (numHeads, T), block headSize: out = Σ_s e^(m_s − M) acc_s / Σ_s e^(m_s − M) l_s.
 #include "common.cuh"
 
 #define TILE 128
 #define MAX_GROUP 16
 
-extern "C" __global__ void __launch_bounds__(128)
-paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache,
-                     const bf16_t *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
-                     const int *__restrict__ seqLens, const int *__restrict__ blockTables,
-                     bf16_t *__restrict__ out, float *__restrict__ partialAcc, float *__restrict__ partialMax,
-                     float *__restrict__ partialSum, int numSeqs, int numHeads, int numKVHeads, int headSize,
-                     int blockSize, int maxBlocksPerSeq, int partitionSize, float scale) {
+template <typename T>
+__device__ void paged_attention(const T *__restrict__ query, const T *__restrict__ keyCache,
+                                const T *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
+                                const int *__restrict__ seqLens, const int *__restrict__ blockTables,
+                                T *__restrict__ out, float *__restrict__ partialAcc, float *__restrict__ partialMax,
+                                float *__restrict__ partialSum, int numSeqs, int numHeads, int numKVHeads,
+                                int headSize, int blockSize, int maxBlocksPerSeq, int partitionSize, float scale) {
     extern __shared__ float shared[];
     __shared__ float rowMax[MAX_GROUP], rowSum[MAX_GROUP], rowAlpha[MAX_GROUP];
     const int split = blockIdx.x, kvHead = blockIdx.y, token = blockIdx.z;
@@ -134,8 +170,8 @@ paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict_
     const int *table = blockTables + (long long)seq * maxBlocksPerSeq;
     const long long slotStride = (long long)numKVHeads * headSize;
 
-    const bf16_t *queryRow = query + ((long long)token * numHeads + kvHead * group) * headSize;
-    for (int i = threadIdx.x; i < group * headSize; i += blockDim.x) queries[i] = bf16_to_f32(queryRow[i]) * scale;
+    const T *queryRow = query + ((long long)token * numHeads + kvHead * group) * headSize;
+    for (int i = threadIdx.x; i < group * headSize; i += blockDim.x) queries[i] = load(queryRow[i]) * scale;
     if (threadIdx.x < group) {
         rowMax[threadIdx.x] = -INFINITY;
         rowSum[threadIdx.x] = 0.0f;
@@ -155,14 +191,14 @@ paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict_
         const int tileLen = min(TILE, keyEnd - tileStart);
         if (threadIdx.x < tileLen) {
             const int k = tileStart + threadIdx.x;
-            const bf16_t *keyVector =
+            const T *keyVector =
                 keyCache + ((long long)table[k / blockSize] * blockSize + k % blockSize) * slotStride + kvHead * headSize;
             float dot[MAX_GROUP];
 #pragma unroll
             for (int g = 0; g < MAX_GROUP; ++g) dot[g] = 0.0f;
             for (int d = 0; d < headSize; d += 8) {
                 float k8[8];
-                unpack8(*(const uint4 *)(keyVector + d), k8);
+                load8(keyVector + d, k8);
 #pragma unroll
                 for (int g = 0; g < MAX_GROUP; ++g) {
                     if (g < group) {
@@ -186,7 +222,7 @@ paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict_
             float tileSum = 0.0f;
             for (int i = lane; i < tileLen; i += 32) {
                 const float p = expf(scores[g * TILE + i] - newMax);
-                scores[g * TILE + i] = p;
+                scores[g * TILE + i] = round_to<T>(p);
                 tileSum += p;
             }
             tileSum = warp_sum(tileSum);
@@ -208,10 +244,10 @@ paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict_
             }
             for (int i = keySubset; i < tileLen; i += numKeySubsets) {
                 const int k = tileStart + i;
-                const bf16_t *valueVector = valueCache +
+                const T *valueVector = valueCache +
                     ((long long)table[k / blockSize] * blockSize + k % blockSize) * slotStride + kvHead * headSize;
-                const unsigned int packed = *(const unsigned int *)(valueVector + 2 * pair);
-                const float v0 = __uint_as_float(packed << 16), v1 = __uint_as_float(packed & 0xffff0000u);
+                float v0, v1;
+                load2(valueVector + 2 * pair, v0, v1);
 #pragma unroll
                 for (int g = 0; g < MAX_GROUP; ++g) {
                     if (g < group) {
@@ -243,7 +279,7 @@ paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict_
         for (int s = 0; s < numKeySubsets; ++s) total += reduction[((long long)s * group + g) * headSize + d];
         const int head = kvHead * group + g;
         if (numSplits == 1) {
-            out[((long long)token * numHeads + head) * headSize + d] = f32_to_bf16(total / rowSum[g]);
+            out[((long long)token * numHeads + head) * headSize + d] = store<T>(total / rowSum[g]);
         } else {
             const long long index = ((long long)token * numHeads + head) * numSplits + split;
             partialAcc[index * headSize + d] = total;
@@ -255,11 +291,10 @@ paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict_
     }
 }
 
-extern "C" __global__ void paged_attention_combine_bf16(const float *__restrict__ partialAcc,
-                                                        const float *__restrict__ partialMax,
-                                                        const float *__restrict__ partialSum,
-                                                        bf16_t *__restrict__ out, int numHeads, int headSize,
-                                                        int numSplits) {
+template <typename T>
+__device__ void paged_attention_combine(const float *__restrict__ partialAcc, const float *__restrict__ partialMax,
+                                        const float *__restrict__ partialSum, T *__restrict__ out, int numHeads,
+                                        int headSize, int numSplits) {
     const int head = blockIdx.x, token = blockIdx.y, d = threadIdx.x;
     const long long base = ((long long)token * numHeads + head) * numSplits;
     float globalMax = -INFINITY;
@@ -272,33 +307,72 @@ extern "C" __global__ void paged_attention_combine_bf16(const float *__restrict_
         numerator += weight * partialAcc[(base + s) * headSize + d];
         denominator += weight * partialSum[base + s];
     }
-    out[((long long)token * numHeads + head) * headSize + d] = f32_to_bf16(numerator / denominator);
+    out[((long long)token * numHeads + head) * headSize + d] = store<T>(numerator / denominator);
+}
+
+extern "C" __global__ void __launch_bounds__(128)
+paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache,
+                     const bf16_t *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
+                     const int *__restrict__ seqLens, const int *__restrict__ blockTables, bf16_t *__restrict__ out,
+                     float *__restrict__ partialAcc, float *__restrict__ partialMax, float *__restrict__ partialSum,
+                     int numSeqs, int numHeads, int numKVHeads, int headSize, int blockSize, int maxBlocksPerSeq,
+                     int partitionSize, float scale) {
+    paged_attention(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc, partialMax,
+                    partialSum, numSeqs, numHeads, numKVHeads, headSize, blockSize, maxBlocksPerSeq, partitionSize,
+                    scale);
+}
+
+extern "C" __global__ void __launch_bounds__(128)
+paged_attention_f32(const float *__restrict__ query, const float *__restrict__ keyCache,
+                     const float *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
+                     const int *__restrict__ seqLens, const int *__restrict__ blockTables, float *__restrict__ out,
+                     float *__restrict__ partialAcc, float *__restrict__ partialMax, float *__restrict__ partialSum,
+                     int numSeqs, int numHeads, int numKVHeads, int headSize, int blockSize, int maxBlocksPerSeq,
+                     int partitionSize, float scale) {
+    paged_attention(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc, partialMax,
+                    partialSum, numSeqs, numHeads, numKVHeads, headSize, blockSize, maxBlocksPerSeq, partitionSize,
+                    scale);
+}
+
+extern "C" __global__ void paged_attention_combine_bf16(const float *__restrict__ partialAcc,
+                                                       const float *__restrict__ partialMax,
+                                                       const float *__restrict__ partialSum, bf16_t *__restrict__ out,
+                                                       int numHeads, int headSize, int numSplits) {
+    paged_attention_combine(partialAcc, partialMax, partialSum, out, numHeads, headSize, numSplits);
+}
+
+extern "C" __global__ void paged_attention_combine_f32(const float *__restrict__ partialAcc,
+                                                       const float *__restrict__ partialMax,
+                                                       const float *__restrict__ partialSum, float *__restrict__ out,
+                                                       int numHeads, int headSize, int numSplits) {
+    paged_attention_combine(partialAcc, partialMax, partialSum, out, numHeads, headSize, numSplits);
 }
 
 """#),
         KernelSource(name: "cache.cu", source: #"""
 // cache.cu: writes each new token's K and V into the paged cache.
 //
-// reshape_and_cache_bf16   key, value [T, numKVHeads·headSize] bf16; slotMapping [T] int32;
-//                          keyCache, valueCache [numBlocks, blockSize, numKVHeads, headSize] bf16.
+// reshape_and_cache_{bf16,f32}  key, value [T, numKVHeads·headSize] T; slotMapping [T] int32;
+//                          keyCache, valueCache [numBlocks, blockSize, numKVHeads, headSize] T.
 //                          Slot s = block·blockSize + offset is row s of the cache viewed as
 //                          [numBlocks·blockSize, numKVHeads·headSize]; a negative slot is skipped.
 // grid (T), block 256: one CTA per token, 16-byte copies when the row allows.
 #include "common.cuh"
 
-extern "C" __global__ void reshape_and_cache_bf16(const bf16_t *__restrict__ key, const bf16_t *__restrict__ value,
-                                                  bf16_t *__restrict__ keyCache, bf16_t *__restrict__ valueCache,
-                                                  const int *__restrict__ slotMapping, int rowElements,
-                                                  long long numSlots) {
+template <typename T>
+__device__ void reshape_and_cache(const T *__restrict__ key, const T *__restrict__ value, T *__restrict__ keyCache,
+                                  T *__restrict__ valueCache, const int *__restrict__ slotMapping, int rowElements,
+                                  long long numSlots) {
     const int token = blockIdx.x;
     const long long slot = slotMapping[token];
     if (slot < 0 || slot >= numSlots) return;
-    const bf16_t *keyRow = key + (long long)token * rowElements;
-    const bf16_t *valueRow = value + (long long)token * rowElements;
-    bf16_t *keyDestination = keyCache + slot * rowElements;
-    bf16_t *valueDestination = valueCache + slot * rowElements;
-    if ((rowElements & 7) == 0) {
-        const int chunks = rowElements / 8;
+    const T *keyRow = key + (long long)token * rowElements;
+    const T *valueRow = value + (long long)token * rowElements;
+    T *keyDestination = keyCache + slot * rowElements;
+    T *valueDestination = valueCache + slot * rowElements;
+    const int perChunk = 16 / (int)sizeof(T);
+    if (rowElements % perChunk == 0) {
+        const int chunks = rowElements / perChunk;
         for (int i = threadIdx.x; i < chunks; i += blockDim.x) {
             ((uint4 *)keyDestination)[i] = ((const uint4 *)keyRow)[i];
             ((uint4 *)valueDestination)[i] = ((const uint4 *)valueRow)[i];
@@ -311,44 +385,60 @@ extern "C" __global__ void reshape_and_cache_bf16(const bf16_t *__restrict__ key
     }
 }
 
+extern "C" __global__ void reshape_and_cache_bf16(const bf16_t *__restrict__ key, const bf16_t *__restrict__ value,
+                                                  bf16_t *__restrict__ keyCache, bf16_t *__restrict__ valueCache,
+                                                  const int *__restrict__ slotMapping, int rowElements,
+                                                  long long numSlots) {
+    reshape_and_cache(key, value, keyCache, valueCache, slotMapping, rowElements, numSlots);
+}
+
+extern "C" __global__ void reshape_and_cache_f32(const float *__restrict__ key, const float *__restrict__ value,
+                                                 float *__restrict__ keyCache, float *__restrict__ valueCache,
+                                                 const int *__restrict__ slotMapping, int rowElements,
+                                                 long long numSlots) {
+    reshape_and_cache(key, value, keyCache, valueCache, slotMapping, rowElements, numSlots);
+}
+
 """#),
         KernelSource(name: "elementwise.cu", source: #"""
 // elementwise.cu: the MLP activation and the linear bias.
 //
-// silu_and_mul_bf16   x [T, 2I] bf16 → out [T, I] bf16: out = bf16(bf16(silu(gate)) · up), gate = x[:, :I],
-//                     up = x[:, I:], as transformers computes act_fn(gate_proj(x)) * up_proj(x) in bf16.
-//                     grid (T, ceil(I / 1024)), block 256, each thread up to 4 elements.
-// add_bias_bf16       out [T, N] bf16 += bias [N] bf16 (rounded once). grid (ceil(T·N / 1024)), block 256.
-// add_bias_f32        out [T, N] f32 += bias [N] bf16.
+// silu_and_mul_{bf16,f32}  x [T, 2I] T → out [T, I] T: out = T(T(silu(gate)) · up), gate = x[:, :I],
+//                     up = x[:, I:], as transformers computes act_fn(gate_proj(x)) * up_proj(x) in bf16
+//                     (in f32 nothing is rounded). grid (T, ceil(I / 1024)), block 256, each thread up to 4 elements.
+// bias_round_bf16_f32 out [T, N] f32 = bf16(out + bias [N] bf16, or + 0 when bias is null): a bf16 linear's
+//                     output (the logits) as PyTorch's bf16 matmul leaves it, widened to f32.
+//                     grid (ceil(T·N / 1024)), block 256. (Other biases ride cuBLASLt's epilogue.)
 #include "common.cuh"
 
-extern "C" __global__ void silu_and_mul_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ out, int inner) {
+template <typename T>
+__device__ void silu_and_mul(const T *__restrict__ x, T *__restrict__ out, int inner) {
     const long long token = blockIdx.x;
-    const bf16_t *gate = x + token * 2 * inner;
-    const bf16_t *up = gate + inner;
-    bf16_t *outRow = out + token * inner;
+    const T *gate = x + token * 2 * inner;
+    const T *up = gate + inner;
+    T *outRow = out + token * inner;
     const int begin = blockIdx.y * 1024;
     const int end = min(inner, begin + 1024);
     for (int i = begin + threadIdx.x; i < end; i += blockDim.x) {
-        const float g = bf16_to_f32(gate[i]);
-        const float activated = round_bf16(g / (1.0f + expf(-g)));
-        outRow[i] = f32_to_bf16(activated * bf16_to_f32(up[i]));
+        const float g = load(gate[i]);
+        const float activated = round_to<T>(g / (1.0f + expf(-g)));
+        outRow[i] = store<T>(activated * load(up[i]));
     }
 }
 
-extern "C" __global__ void add_bias_bf16(bf16_t *__restrict__ out, const bf16_t *__restrict__ bias, int columns,
-                                         long long count) {
-    const long long begin = (long long)blockIdx.x * 1024;
-    for (long long i = begin + threadIdx.x; i < min(count, begin + 1024); i += blockDim.x) {
-        out[i] = f32_to_bf16(bf16_to_f32(out[i]) + bf16_to_f32(bias[i % columns]));
-    }
+extern "C" __global__ void silu_and_mul_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ out, int inner) {
+    silu_and_mul(x, out, inner);
 }
 
-extern "C" __global__ void add_bias_f32(float *__restrict__ out, const bf16_t *__restrict__ bias, int columns,
-                                        long long count) {
+extern "C" __global__ void silu_and_mul_f32(const float *__restrict__ x, float *__restrict__ out, int inner) {
+    silu_and_mul(x, out, inner);
+}
+
+extern "C" __global__ void bias_round_bf16_f32(float *__restrict__ out, const bf16_t *__restrict__ bias, int columns,
+                                               long long count) {
     const long long begin = (long long)blockIdx.x * 1024;
     for (long long i = begin + threadIdx.x; i < min(count, begin + 1024); i += blockDim.x) {
-        out[i] += bf16_to_f32(bias[i % columns]);
+        out[i] = round_bf16(out[i] + (bias ? bf16_to_f32(bias[i % columns]) : 0.0f));
     }
 }
 
@@ -357,7 +447,8 @@ extern "C" __global__ void add_bias_f32(float *__restrict__ out, const bf16_t *_
 // embedding.cu: row lookups.
 //
 // embedding_bf16      tokenIds [T] int32, table [V, H] bf16 → out [T, H] bf16.
-//                     grid (T), block 256: one CTA per token, 16-byte copies when H % 8 == 0.
+//                     grid (T), block 256: one CTA per token, 16-byte copies when a row is whole 16-byte words.
+// embedding_f32       the same for an f32 table.
 //                     An id outside [0, V) yields a zero row (ids are validated on the host).
 // gather_rows_bf16    x [T, H] bf16, indices [S] int32 → out [S, H] bf16. grid (S), block 256.
 // gather_rows_f32     the same for f32 rows.
@@ -380,16 +471,27 @@ __device__ void zero_row(Element *destination, long long count) {
     for (long long i = threadIdx.x; i < count; i += blockDim.x) destination[i] = (Element)0;
 }
 
-extern "C" __global__ void embedding_bf16(const int *__restrict__ tokenIds, const bf16_t *__restrict__ table,
-                                          bf16_t *__restrict__ out, int hidden, int vocab) {
+template <typename Element>
+__device__ void embedding(const int *__restrict__ tokenIds, const Element *__restrict__ table,
+                          Element *__restrict__ out, int hidden, int vocab) {
     const int token = blockIdx.x;
     const int id = tokenIds[token];
-    bf16_t *row = out + (long long)token * hidden;
+    Element *row = out + (long long)token * hidden;
     if (id < 0 || id >= vocab) {
         zero_row(row, hidden);
         return;
     }
     copy_row(table + (long long)id * hidden, row, hidden);
+}
+
+extern "C" __global__ void embedding_bf16(const int *__restrict__ tokenIds, const bf16_t *__restrict__ table,
+                                          bf16_t *__restrict__ out, int hidden, int vocab) {
+    embedding(tokenIds, table, out, hidden, vocab);
+}
+
+extern "C" __global__ void embedding_f32(const int *__restrict__ tokenIds, const float *__restrict__ table,
+                                         float *__restrict__ out, int hidden, int vocab) {
+    embedding(tokenIds, table, out, hidden, vocab);
 }
 
 extern "C" __global__ void gather_rows_bf16(const bf16_t *__restrict__ x, const int *__restrict__ indices,
@@ -416,93 +518,136 @@ extern "C" __global__ void gather_rows_f32(const float *__restrict__ x, const in
 
 """#),
         KernelSource(name: "layernorm.cu", source: #"""
-// layernorm.cu: RMSNorm, as transformers' LlamaRMSNorm computes it in bf16:
-//   r = rsqrt(mean(float(x)²) + eps);  out = bf16(weight · bf16(float(x) · r)).
+// layernorm.cu: RMSNorm, as transformers' LlamaRMSNorm computes it:
+//   r = rsqrt(mean(float(x)²) + eps);  out = T(weight · T(float(x) · r)).
+// (T = bf16 rounds twice, as `self.weight * hidden.to(input_dtype)` does; T = f32 rounds nowhere.)
 //
-// rms_norm_bf16       x [N, D] bf16, weight [D] bf16 → out [N, D] bf16.
-// add_rms_norm_bf16   residual = bf16(x + residual) in place, then out = rmsNorm(residual).
+// rms_norm_{bf16,f32}       x [N, D] T, weight [D] T → out [N, D] T.
+// add_rms_norm_{bf16,f32}   residual = T(x + residual) in place, then out = rmsNorm(residual).
 // grid (N), block 256 (the launcher may pick up to 1024): one CTA per row, f32 sums.
 #include "common.cuh"
 
-extern "C" __global__ void rms_norm_bf16(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight,
-                                         bf16_t *__restrict__ out, int dim, float epsilon) {
+// torch's rsqrt in the bf16 path; the CPU twin's 1/sqrt (correctly rounded) in the f32 path.
+template <typename T> __device__ __forceinline__ float inverse_sqrt(float value) { return rsqrtf(value); }
+template <> __device__ __forceinline__ float inverse_sqrt<float>(float value) { return 1.0f / sqrtf(value); }
+
+template <typename T>
+__device__ void rms_norm(const T *__restrict__ x, const T *__restrict__ weight, T *__restrict__ out, int dim,
+                         float epsilon) {
     __shared__ float scratch[32];
-    const bf16_t *row = x + (long long)blockIdx.x * dim;
-    bf16_t *outRow = out + (long long)blockIdx.x * dim;
+    const T *row = x + (long long)blockIdx.x * dim;
+    T *outRow = out + (long long)blockIdx.x * dim;
     float squares = 0.0f;
     for (int i = threadIdx.x; i < dim; i += blockDim.x) {
-        const float value = bf16_to_f32(row[i]);
+        const float value = load(row[i]);
         squares += value * value;
     }
-    const float inverse = rsqrtf(block_sum(squares, scratch) / (float)dim + epsilon);
+    const float inverse = inverse_sqrt<T>(block_sum(squares, scratch) / (float)dim + epsilon);
     for (int i = threadIdx.x; i < dim; i += blockDim.x) {
-        const float normalized = round_bf16(bf16_to_f32(row[i]) * inverse);
-        outRow[i] = f32_to_bf16(bf16_to_f32(weight[i]) * normalized);
+        const float normalized = round_to<T>(load(row[i]) * inverse);
+        outRow[i] = store<T>(load(weight[i]) * normalized);
     }
+}
+
+template <typename T>
+__device__ void add_rms_norm(const T *__restrict__ x, T *__restrict__ residual, const T *__restrict__ weight,
+                             T *__restrict__ out, int dim, float epsilon) {
+    __shared__ float scratch[32];
+    const T *row = x + (long long)blockIdx.x * dim;
+    T *residualRow = residual + (long long)blockIdx.x * dim;
+    T *outRow = out + (long long)blockIdx.x * dim;
+    float squares = 0.0f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        const T sum = store<T>(load(row[i]) + load(residualRow[i]));
+        residualRow[i] = sum;  // each thread re-reads only the elements it wrote
+        const float value = load(sum);
+        squares += value * value;
+    }
+    const float inverse = inverse_sqrt<T>(block_sum(squares, scratch) / (float)dim + epsilon);
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        const float normalized = round_to<T>(load(residualRow[i]) * inverse);
+        outRow[i] = store<T>(load(weight[i]) * normalized);
+    }
+}
+
+extern "C" __global__ void rms_norm_bf16(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight,
+                                         bf16_t *__restrict__ out, int dim, float epsilon) {
+    rms_norm(x, weight, out, dim, epsilon);
+}
+
+extern "C" __global__ void rms_norm_f32(const float *__restrict__ x, const float *__restrict__ weight,
+                                        float *__restrict__ out, int dim, float epsilon) {
+    rms_norm(x, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void add_rms_norm_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ residual,
                                              const bf16_t *__restrict__ weight, bf16_t *__restrict__ out,
                                              int dim, float epsilon) {
-    __shared__ float scratch[32];
-    const bf16_t *row = x + (long long)blockIdx.x * dim;
-    bf16_t *residualRow = residual + (long long)blockIdx.x * dim;
-    bf16_t *outRow = out + (long long)blockIdx.x * dim;
-    float squares = 0.0f;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
-        const bf16_t sum = f32_to_bf16(bf16_to_f32(row[i]) + bf16_to_f32(residualRow[i]));
-        residualRow[i] = sum;  // each thread re-reads only the elements it wrote
-        const float value = bf16_to_f32(sum);
-        squares += value * value;
-    }
-    const float inverse = rsqrtf(block_sum(squares, scratch) / (float)dim + epsilon);
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
-        const float normalized = round_bf16(bf16_to_f32(residualRow[i]) * inverse);
-        outRow[i] = f32_to_bf16(bf16_to_f32(weight[i]) * normalized);
-    }
+    add_rms_norm(x, residual, weight, out, dim, epsilon);
+}
+
+extern "C" __global__ void add_rms_norm_f32(const float *__restrict__ x, float *__restrict__ residual,
+                                            const float *__restrict__ weight, float *__restrict__ out,
+                                            int dim, float epsilon) {
+    add_rms_norm(x, residual, weight, out, dim, epsilon);
 }
 
 """#),
         KernelSource(name: "rotary.cu", source: #"""
 // rotary.cu: rotary position embedding, GPT-NeoX style (rotate-half), in place.
 //
-// rotary_neox_bf16    positions [T] int32; query [T, numHeads·headSize] bf16; key [T, numKVHeads·headSize] bf16;
+// rotary_neox_{bf16,f32}  positions [T] int32; query [T, numHeads·headSize] T; key [T, numKVHeads·headSize] T;
 //                     cosSin [maxPositions, rotaryDim] f32 (cos of the rotaryDim/2 frequencies, then sin).
 //                     Only the first rotaryDim of each head turn: (x1, x2) = (x[i], x[i + rotaryDim/2]) →
-//                     (x1·cos − x2·sin, x2·cos + x1·sin), with cos/sin and each product rounded to bf16 as
-//                     transformers' apply_rotary_pos_emb does in bf16.
+//                     (x1·cos − x2·sin, x2·cos + x1·sin); in bf16 cos/sin and each product are rounded to
+//                     bf16 as transformers' apply_rotary_pos_emb does, in f32 nothing is.
 // grid (T), block 256: one CTA per token, threads over (head, i) pairs of query then key.
 #include "common.cuh"
 
-__device__ __forceinline__ void rotate_pair(bf16_t *head, int i, int half, float c, float s) {
-    const float x1 = bf16_to_f32(head[i]);
-    const float x2 = bf16_to_f32(head[i + half]);
-    head[i] = f32_to_bf16(round_bf16(x1 * c) - round_bf16(x2 * s));
-    head[i + half] = f32_to_bf16(round_bf16(x2 * c) + round_bf16(x1 * s));
+template <typename T>
+__device__ __forceinline__ void rotate_pair(T *head, int i, int half, float c, float s) {
+    const float x1 = load(head[i]);
+    const float x2 = load(head[i + half]);
+    head[i] = store<T>(round_to<T>(x1 * c) - round_to<T>(x2 * s));
+    head[i + half] = store<T>(round_to<T>(x2 * c) + round_to<T>(x1 * s));
 }
 
-extern "C" __global__ void rotary_neox_bf16(const int *__restrict__ positions, bf16_t *__restrict__ query,
-                                            bf16_t *__restrict__ key, const float *__restrict__ cosSin,
-                                            int numHeads, int numKVHeads, int headSize, int rotaryDim,
-                                            int maxPositions) {
+template <typename T>
+__device__ void rotary_neox(const int *__restrict__ positions, T *__restrict__ query, T *__restrict__ key,
+                            const float *__restrict__ cosSin, int numHeads, int numKVHeads, int headSize,
+                            int rotaryDim, int maxPositions) {
     const int token = blockIdx.x;
     const int position = positions[token];
     if (position < 0 || position >= maxPositions) return;  // validated on the host
     const int half = rotaryDim / 2;
     const float *cosRow = cosSin + (long long)position * rotaryDim;
     const float *sinRow = cosRow + half;
-    bf16_t *queryRow = query + (long long)token * numHeads * headSize;
-    bf16_t *keyRow = key + (long long)token * numKVHeads * headSize;
+    T *queryRow = query + (long long)token * numHeads * headSize;
+    T *keyRow = key + (long long)token * numKVHeads * headSize;
     const int total = (numHeads + numKVHeads) * half;
     for (int index = threadIdx.x; index < total; index += blockDim.x) {
         const int head = index / half, i = index % half;
-        const float c = round_bf16(cosRow[i]), s = round_bf16(sinRow[i]);
+        const float c = round_to<T>(cosRow[i]), s = round_to<T>(sinRow[i]);
         if (head < numHeads) {
             rotate_pair(queryRow + head * headSize, i, half, c, s);
         } else {
             rotate_pair(keyRow + (head - numHeads) * headSize, i, half, c, s);
         }
     }
+}
+
+extern "C" __global__ void rotary_neox_bf16(const int *__restrict__ positions, bf16_t *__restrict__ query,
+                                            bf16_t *__restrict__ key, const float *__restrict__ cosSin,
+                                            int numHeads, int numKVHeads, int headSize, int rotaryDim,
+                                            int maxPositions) {
+    rotary_neox(positions, query, key, cosSin, numHeads, numKVHeads, headSize, rotaryDim, maxPositions);
+}
+
+extern "C" __global__ void rotary_neox_f32(const int *__restrict__ positions, float *__restrict__ query,
+                                           float *__restrict__ key, const float *__restrict__ cosSin,
+                                           int numHeads, int numKVHeads, int headSize, int rotaryDim,
+                                           int maxPositions) {
+    rotary_neox(positions, query, key, cosSin, numHeads, numKVHeads, headSize, rotaryDim, maxPositions);
 }
 
 """#),

@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import VLLMCPU
 import VLLMCUDA
+import VLLMModels
 
 /// `swift-vllm check-gpu`: compiles every kernel, runs every op on the GPU and on the CPU backend (the
 /// oracle) on the same random inputs, and prints op, shape, relative error and pass/fail. With
@@ -26,8 +27,9 @@ struct CheckGPUCommand: ParsableCommand {
     @Option(help: "An HF model folder to check end to end: teacher-forced logits against --reference.")
     var model: String?
 
-    @Option(help: "The reference written by scripts/gpu_reference.py for --model (a .json beside its .f32 logits).")
-    var reference: String?
+    @Option(help: ArgumentHelp("The reference written by scripts/gpu_reference.py for --model (a .json beside its .f32 "
+                               + "logits). Repeatable: the first decides pass/fail, the others are reported beside it."))
+    var reference: [String] = []
 
     @Option(help: "A model folder whose greedy story must equal the CPU backend's, token for token.")
     var greedyModel: String?
@@ -49,19 +51,33 @@ struct CheckGPUCommand: ParsableCommand {
 
         var failures = 0
         if !skipOps {
-            var checker = OpChecker(gpu: gpu, cpu: CPUBackend(), seed: seed)
-            try checker.runAll()
-            failures += checker.results.filter { !$0.passed }.count
-            print(OpCheckResult.table(checker.results))
+            // Each op twice: with bf16 activations, then with f32 ones (`--dtype float32`).
+            let f32 = try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
+                                      activationDType: .float32)
+            for backend in [gpu, f32] {
+                var checker = OpChecker(gpu: backend, cpu: CPUBackend(), seed: seed)
+                try checker.runAll()
+                failures += checker.results.filter { !$0.passed }.count
+                print("\(backend.activationDType) activations:")
+                print(OpCheckResult.table(checker.results))
+            }
+            try f32.releaseCachedMemory()
         }
 
         if let model {
-            guard let reference else { throw ValidationError("--model needs --reference (scripts/gpu_reference.py)") }
+            guard !reference.isEmpty else { throw ValidationError("--model needs --reference (scripts/gpu_reference.py)") }
             let modelCheck = ModelCheck(gpu: gpu, directory: model, utilization: gpuMemoryUtilization)
-            failures += try modelCheck.teacherForced(referencePath: reference)
+            failures += try modelCheck.teacherForced(referencePaths: reference)
+            try gpu.releaseCachedMemory()
         }
         if let greedyModel {
-            let modelCheck = ModelCheck(gpu: gpu, directory: greedyModel, utilization: gpuMemoryUtilization)
+            // An f32 checkpoint runs with f32 activations on the GPU, so its story can equal the CPU's.
+            let config = try ModelConfig.load(modelDirectory: URL(fileURLWithPath: greedyModel))
+            let backend = config.dtype == .float32
+                ? try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
+                                  activationDType: .float32)
+                : gpu
+            let modelCheck = ModelCheck(gpu: backend, directory: greedyModel, utilization: gpuMemoryUtilization)
             failures += try modelCheck.greedyAgainstCPU(tokens: greedyTokens)
         }
         if failures > 0 {

@@ -63,18 +63,21 @@ struct EngineOptions: ParsableArguments {
         return args
     }
 
-    /// The backend `--device` names.
+    /// The backend `--device` names. On CUDA, `--dtype float32` runs every activation in f32 (as the CPU
+    /// backend does); any other dtype runs in bf16, as vLLM's `auto` runs an f32 checkpoint in half precision.
     func makeBackend() throws -> any Backend {
         let backend: any Backend
+        func cuda() throws -> CUDABackend {
+            try CUDABackend(kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
+                            activationDType: DType(configName: dtype) == .float32 ? .float32 : .bfloat16)
+        }
         switch device {
         case "cpu": backend = CPUBackend()
-        case "cuda": backend = try CUDABackend(kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory)
-        case "auto":
-            backend = CUDABackend.isDeviceAvailable()
-                ? try CUDABackend(kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory) : CPUBackend()
+        case "cuda": backend = try cuda()
+        case "auto": backend = CUDABackend.isDeviceAvailable() ? try cuda() : CPUBackend()
         default: throw ValidationError("--device '\(device)' is not supported; use auto, cpu or cuda")
         }
-        FileHandle.standardError.write(Data("INFO device: \(backend.name)\n".utf8))
+        FileHandle.standardError.write(Data("INFO device: \(backend.name), activations \(backend.activationDType)\n".utf8))
         return backend
     }
 }

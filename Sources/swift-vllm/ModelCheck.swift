@@ -41,46 +41,78 @@ struct ModelCheck {
         return (model, runner)
     }
 
-    func teacherForced(referencePath: String) throws -> Int {
-        let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: referencePath)))
-        let folder = referencePath.contains("/") ? String(referencePath[..<referencePath.lastIndex(of: "/")!]) : "."
-        let raw = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(reference.logitsFile)"))
-        let vocab = reference.vocab
-        let count = reference.tokens.count
-        guard raw.count == count * vocab * 4 else {
-            throw ValidationError("\(reference.logitsFile): \(raw.count) bytes, expected \(count) × \(vocab) f32")
-        }
-        let expected: [Float] = raw.withUnsafeBytes { bytes in (0..<count * vocab).map { bytes.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) } }
-        let (_, runner) = try loadModel()
-        let blocks = (0..<Int32((count + blockSize - 1) / blockSize)).map { $0 }
-        var failures = 0
+    /// A reference's logits (every position) and what the check found against them.
+    struct Comparison {
+        var path: String
+        var expected: [Float]
         var worst: Float = 0
+        var sum: Double = 0
+        var over = 0
         var argmaxChecked = 0
         var argmaxMismatches: [Int] = []
         var nearTieMismatches = 0
+
+        mutating func add(position: Int, got: [Float], vocab: Int, check: ModelCheck) {
+            let want = Array(expected[position * vocab..<(position + 1) * vocab])
+            let error = relativeError(got, want)
+            worst = max(worst, error.isNaN ? .infinity : error)
+            sum += Double(error)
+            if !(error <= 2e-2) { over += 1 }
+            let (best, margin) = check.topTwo(want)
+            if margin > 0.05 {
+                argmaxChecked += 1
+                if check.topTwo(got).index != best { argmaxMismatches.append(position) }
+            } else if check.topTwo(got).index != best {
+                nearTieMismatches += 1
+            }
+        }
+
+        func summary(count: Int) -> String {
+            "worst relative error \(formatScientific(worst)), mean \(formatScientific(Float(sum / Double(max(count, 1))))) "
+                + "(tolerance 2e-2, \(over) positions over); argmax equal at \(argmaxChecked - argmaxMismatches.count)/"
+                + "\(argmaxChecked) positions with margin > 0.05\(argmaxMismatches.isEmpty ? "" : ", differs at \(argmaxMismatches)"); "
+                + "\(nearTieMismatches) near-tie positions differ"
+        }
+    }
+
+    /// Teacher-forced logits against the first reference (pass/fail) and any others (reported: e.g.
+    /// transformers in f32, to show how far bf16 itself is from it). Every reference must hold the same tokens.
+    func teacherForced(referencePaths: [String]) throws -> Int {
+        var references: [(Reference, Comparison)] = []
+        for path in referencePaths {
+            let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+            let raw = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(reference.logitsFile)"))
+            let (vocab, count) = (reference.vocab, reference.tokens.count)
+            guard raw.count == count * vocab * 4 else {
+                throw ValidationError("\(reference.logitsFile): \(raw.count) bytes, expected \(count) × \(vocab) f32")
+            }
+            if let first = references.first?.0, first.tokens != reference.tokens || first.vocab != vocab {
+                throw ValidationError("\(path): not the tokens and vocabulary of \(referencePaths[0])")
+            }
+            let expected: [Float] = raw.withUnsafeBytes { bytes in
+                (0..<count * vocab).map { bytes.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
+            }
+            references.append((reference, Comparison(path: path, expected: expected)))
+        }
+        let reference = references[0].0
+        let (vocab, count) = (reference.vocab, reference.tokens.count)
+        let expected = references[0].1.expected
+        let (_, runner) = try loadModel()
+        let blocks = (0..<Int32((count + blockSize - 1) / blockSize)).map { $0 }
         let clock = ContinuousClock()
         let start = clock.now
         for position in 0..<count {
             let step = StepSequence(tokenIds: [reference.tokens[position]], numComputedTokens: position, blockIds: blocks,
                                     sampling: SamplingRow())
             let got = try runner.logits([step])[0]
-            let want = Array(expected[position * vocab..<(position + 1) * vocab])
-            let error = relativeError(got, want)
-            worst = max(worst, error.isNaN ? .infinity : error)
-            if !(error <= 2e-2) { failures += 1 }
-            let (best, margin) = topTwo(want)
-            if margin > 0.05 {
-                argmaxChecked += 1
-                if topTwo(got).index != best { argmaxMismatches.append(position) }
-            } else if topTwo(got).index != best {
-                nearTieMismatches += 1
-            }
+            for i in references.indices { references[i].1.add(position: position, got: got, vocab: vocab, check: self) }
         }
-        print("teacher-forced, \(count) decode steps in \(clock.now - start): worst relative error \(formatScientific(worst)) "
-              + "(tolerance 2e-2, \(failures) positions over); argmax equal at \(argmaxChecked - argmaxMismatches.count)/"
-              + "\(argmaxChecked) positions with margin > 0.05\(argmaxMismatches.isEmpty ? "" : ", differs at \(argmaxMismatches)"); "
-              + "\(nearTieMismatches) near-tie positions differ")
-        failures += argmaxMismatches.count
+        print("teacher-forced, \(count) decode steps in \(clock.now - start): " + references[0].1.summary(count: count))
+        for (_, comparison) in references.dropFirst() {
+            print("  against \(comparison.path) (informative): " + comparison.summary(count: count))
+        }
+        var failures = references[0].1.over + references[0].1.argmaxMismatches.count
 
         // The same logits through one prefill, and through a prefill chunk over a cached prefix.
         let offset = Int32(blocks.count)

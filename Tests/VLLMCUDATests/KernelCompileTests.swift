@@ -40,12 +40,15 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
 
     @Test func everyLaunchedEntryPointExists() {
         let declared = Set(KernelSource.families.flatMap(\.entryPoints))
-        let launched = ["embedding_bf16", "gather_rows_bf16", "gather_rows_f32", "rms_norm_bf16", "add_rms_norm_bf16",
-                        "rotary_neox_bf16", "reshape_and_cache_bf16", "paged_attention_bf16",
-                        "paged_attention_combine_bf16", "silu_and_mul_bf16", "add_bias_bf16", "add_bias_f32", "sample_f32"]
+        // The kernels over activations exist once per activation dtype (CUDABackend.kernelSuffix).
+        let perDType = ["embedding", "rms_norm", "add_rms_norm", "rotary_neox", "reshape_and_cache", "paged_attention",
+                        "paged_attention_combine", "silu_and_mul"]
+        let launched = perDType.flatMap { ["\($0)_bf16", "\($0)_f32"] }
+            + ["gather_rows_bf16", "gather_rows_f32", "bias_round_bf16_f32", "sample_f32"]
         for name in launched { #expect(declared.contains(name), "no kernel declares \(name)") }
         #expect(KernelSource.families.first { $0.family == "attention" }?.entryPoints
-                    == ["paged_attention_bf16", "paged_attention_combine_bf16"])
+                    == ["paged_attention_bf16", "paged_attention_f32", "paged_attention_combine_bf16",
+                        "paged_attention_combine_f32"])
     }
 }
 
@@ -91,6 +94,14 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
         } throws: { error in
             "\(error)".contains("libcuda.so.1") && "\(error)".contains("not found")
                 || "\(error)".contains("cuInit")  // a driver library without a device
+        }
+    }
+
+    @Test func anActivationDTypeOtherThanBF16OrF32IsRefusedByName() {
+        #expect {
+            _ = try CUDABackend(kernelCacheDirectory: nil, activationDType: .float16)
+        } throws: { error in
+            "\(error)".contains("float16") && "\(error)".contains("bfloat16 or float32")
         }
     }
 }

@@ -1,7 +1,7 @@
 // attention.cu: paged attention over a mixed batch (prefill chunks and decode tokens together).
 //
-// paged_attention_bf16
-//   query [T, numHeads·headSize] bf16; keyCache, valueCache [numBlocks, blockSize, numKVHeads, headSize] bf16;
+// paged_attention_{bf16,f32}
+//   query [T, numHeads·headSize] T; keyCache, valueCache [numBlocks, blockSize, numKVHeads, headSize] T;
 //   queryStartLoc [S+1], seqLens [S], blockTables [S, maxBlocksPerSeq] int32.
 //   Token t of sequence s (queryStartLoc[s] ≤ t < queryStartLoc[s+1]) sits at position
 //   seqLens[s] − queryLen + (t − queryStartLoc[s]) and attends to keys 0 … position (causal).
@@ -11,25 +11,27 @@
 //   Keys go by tiles of 128: each thread scores one key against the G queries (16-byte loads),
 //   one warp per head updates the running max and sum (online softmax, f32), then threads own
 //   pairs of output dimensions (and, when headSize/2 < 128, a subset of the tile's keys) to accumulate P·V.
-//   numSplits == 1: out [T, numHeads·headSize] bf16 directly. Otherwise the partition's unnormalized
+//   In bf16 the probabilities enter P·V rounded to bf16 while the running sum adds them unrounded,
+//   as the flash-attention kernels behind PyTorch's bf16 SDPA do; in f32 nothing is rounded.
+//   numSplits == 1: out [T, numHeads·headSize] T directly. Otherwise the partition's unnormalized
 //   accumulator, max and sum go to partialAcc [T, numHeads, numSplits, headSize] f32 and
-//   partialMax / partialSum [T, numHeads, numSplits] f32, and paged_attention_combine_bf16 merges them.
+//   partialMax / partialSum [T, numHeads, numSplits] f32, and paged_attention_combine_* merges them.
 //   Requires headSize % 8 == 0, headSize ≤ 256, G ≤ 16.
 //
-// paged_attention_combine_bf16
+// paged_attention_combine_{bf16,f32}
 //   grid (numHeads, T), block headSize: out = Σ_s e^(m_s − M) acc_s / Σ_s e^(m_s − M) l_s.
 #include "common.cuh"
 
 #define TILE 128
 #define MAX_GROUP 16
 
-extern "C" __global__ void __launch_bounds__(128)
-paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache,
-                     const bf16_t *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
-                     const int *__restrict__ seqLens, const int *__restrict__ blockTables,
-                     bf16_t *__restrict__ out, float *__restrict__ partialAcc, float *__restrict__ partialMax,
-                     float *__restrict__ partialSum, int numSeqs, int numHeads, int numKVHeads, int headSize,
-                     int blockSize, int maxBlocksPerSeq, int partitionSize, float scale) {
+template <typename T>
+__device__ void paged_attention(const T *__restrict__ query, const T *__restrict__ keyCache,
+                                const T *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
+                                const int *__restrict__ seqLens, const int *__restrict__ blockTables,
+                                T *__restrict__ out, float *__restrict__ partialAcc, float *__restrict__ partialMax,
+                                float *__restrict__ partialSum, int numSeqs, int numHeads, int numKVHeads,
+                                int headSize, int blockSize, int maxBlocksPerSeq, int partitionSize, float scale) {
     extern __shared__ float shared[];
     __shared__ float rowMax[MAX_GROUP], rowSum[MAX_GROUP], rowAlpha[MAX_GROUP];
     const int split = blockIdx.x, kvHead = blockIdx.y, token = blockIdx.z;
@@ -53,8 +55,8 @@ paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict_
     const int *table = blockTables + (long long)seq * maxBlocksPerSeq;
     const long long slotStride = (long long)numKVHeads * headSize;
 
-    const bf16_t *queryRow = query + ((long long)token * numHeads + kvHead * group) * headSize;
-    for (int i = threadIdx.x; i < group * headSize; i += blockDim.x) queries[i] = bf16_to_f32(queryRow[i]) * scale;
+    const T *queryRow = query + ((long long)token * numHeads + kvHead * group) * headSize;
+    for (int i = threadIdx.x; i < group * headSize; i += blockDim.x) queries[i] = load(queryRow[i]) * scale;
     if (threadIdx.x < group) {
         rowMax[threadIdx.x] = -INFINITY;
         rowSum[threadIdx.x] = 0.0f;
@@ -74,14 +76,14 @@ paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict_
         const int tileLen = min(TILE, keyEnd - tileStart);
         if (threadIdx.x < tileLen) {
             const int k = tileStart + threadIdx.x;
-            const bf16_t *keyVector =
+            const T *keyVector =
                 keyCache + ((long long)table[k / blockSize] * blockSize + k % blockSize) * slotStride + kvHead * headSize;
             float dot[MAX_GROUP];
 #pragma unroll
             for (int g = 0; g < MAX_GROUP; ++g) dot[g] = 0.0f;
             for (int d = 0; d < headSize; d += 8) {
                 float k8[8];
-                unpack8(*(const uint4 *)(keyVector + d), k8);
+                load8(keyVector + d, k8);
 #pragma unroll
                 for (int g = 0; g < MAX_GROUP; ++g) {
                     if (g < group) {
@@ -105,7 +107,7 @@ paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict_
             float tileSum = 0.0f;
             for (int i = lane; i < tileLen; i += 32) {
                 const float p = expf(scores[g * TILE + i] - newMax);
-                scores[g * TILE + i] = p;
+                scores[g * TILE + i] = round_to<T>(p);
                 tileSum += p;
             }
             tileSum = warp_sum(tileSum);
@@ -127,10 +129,10 @@ paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict_
             }
             for (int i = keySubset; i < tileLen; i += numKeySubsets) {
                 const int k = tileStart + i;
-                const bf16_t *valueVector = valueCache +
+                const T *valueVector = valueCache +
                     ((long long)table[k / blockSize] * blockSize + k % blockSize) * slotStride + kvHead * headSize;
-                const unsigned int packed = *(const unsigned int *)(valueVector + 2 * pair);
-                const float v0 = __uint_as_float(packed << 16), v1 = __uint_as_float(packed & 0xffff0000u);
+                float v0, v1;
+                load2(valueVector + 2 * pair, v0, v1);
 #pragma unroll
                 for (int g = 0; g < MAX_GROUP; ++g) {
                     if (g < group) {
@@ -162,7 +164,7 @@ paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict_
         for (int s = 0; s < numKeySubsets; ++s) total += reduction[((long long)s * group + g) * headSize + d];
         const int head = kvHead * group + g;
         if (numSplits == 1) {
-            out[((long long)token * numHeads + head) * headSize + d] = f32_to_bf16(total / rowSum[g]);
+            out[((long long)token * numHeads + head) * headSize + d] = store<T>(total / rowSum[g]);
         } else {
             const long long index = ((long long)token * numHeads + head) * numSplits + split;
             partialAcc[index * headSize + d] = total;
@@ -174,11 +176,10 @@ paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict_
     }
 }
 
-extern "C" __global__ void paged_attention_combine_bf16(const float *__restrict__ partialAcc,
-                                                        const float *__restrict__ partialMax,
-                                                        const float *__restrict__ partialSum,
-                                                        bf16_t *__restrict__ out, int numHeads, int headSize,
-                                                        int numSplits) {
+template <typename T>
+__device__ void paged_attention_combine(const float *__restrict__ partialAcc, const float *__restrict__ partialMax,
+                                        const float *__restrict__ partialSum, T *__restrict__ out, int numHeads,
+                                        int headSize, int numSplits) {
     const int head = blockIdx.x, token = blockIdx.y, d = threadIdx.x;
     const long long base = ((long long)token * numHeads + head) * numSplits;
     float globalMax = -INFINITY;
@@ -191,5 +192,43 @@ extern "C" __global__ void paged_attention_combine_bf16(const float *__restrict_
         numerator += weight * partialAcc[(base + s) * headSize + d];
         denominator += weight * partialSum[base + s];
     }
-    out[((long long)token * numHeads + head) * headSize + d] = f32_to_bf16(numerator / denominator);
+    out[((long long)token * numHeads + head) * headSize + d] = store<T>(numerator / denominator);
+}
+
+extern "C" __global__ void __launch_bounds__(128)
+paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache,
+                     const bf16_t *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
+                     const int *__restrict__ seqLens, const int *__restrict__ blockTables, bf16_t *__restrict__ out,
+                     float *__restrict__ partialAcc, float *__restrict__ partialMax, float *__restrict__ partialSum,
+                     int numSeqs, int numHeads, int numKVHeads, int headSize, int blockSize, int maxBlocksPerSeq,
+                     int partitionSize, float scale) {
+    paged_attention(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc, partialMax,
+                    partialSum, numSeqs, numHeads, numKVHeads, headSize, blockSize, maxBlocksPerSeq, partitionSize,
+                    scale);
+}
+
+extern "C" __global__ void __launch_bounds__(128)
+paged_attention_f32(const float *__restrict__ query, const float *__restrict__ keyCache,
+                     const float *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
+                     const int *__restrict__ seqLens, const int *__restrict__ blockTables, float *__restrict__ out,
+                     float *__restrict__ partialAcc, float *__restrict__ partialMax, float *__restrict__ partialSum,
+                     int numSeqs, int numHeads, int numKVHeads, int headSize, int blockSize, int maxBlocksPerSeq,
+                     int partitionSize, float scale) {
+    paged_attention(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc, partialMax,
+                    partialSum, numSeqs, numHeads, numKVHeads, headSize, blockSize, maxBlocksPerSeq, partitionSize,
+                    scale);
+}
+
+extern "C" __global__ void paged_attention_combine_bf16(const float *__restrict__ partialAcc,
+                                                       const float *__restrict__ partialMax,
+                                                       const float *__restrict__ partialSum, bf16_t *__restrict__ out,
+                                                       int numHeads, int headSize, int numSplits) {
+    paged_attention_combine(partialAcc, partialMax, partialSum, out, numHeads, headSize, numSplits);
+}
+
+extern "C" __global__ void paged_attention_combine_f32(const float *__restrict__ partialAcc,
+                                                       const float *__restrict__ partialMax,
+                                                       const float *__restrict__ partialSum, float *__restrict__ out,
+                                                       int numHeads, int headSize, int numSplits) {
+    paged_attention_combine(partialAcc, partialMax, partialSum, out, numHeads, headSize, numSplits);
 }

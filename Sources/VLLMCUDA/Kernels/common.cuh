@@ -1,6 +1,10 @@
 // common.cuh: device helpers shared by every kernel family (included by name through NVRTC).
 // bf16 is carried as its raw 16 bits so no CUDA header is needed; conversions round to nearest
 // even exactly as PyTorch (and VLLMCompute.HalfPrecision) do.
+// Kernels over activations are templates on the element type T (bf16_t or float) with one
+// `extern "C"` entry point per type (`…_bf16`, `…_f32`); `load`, `store` and `round_to<T>` are
+// the only places the type shows, so the f32 path rounds nowhere and the bf16 path rounds where
+// PyTorch's bf16 ops do.
 #pragma once
 
 typedef unsigned short bf16_t;
@@ -23,6 +27,16 @@ __device__ __forceinline__ bf16_t f32_to_bf16(float value) {
 // What a bf16 tensor op in PyTorch yields: the f32 result rounded to bf16.
 __device__ __forceinline__ float round_bf16(float value) { return bf16_to_f32(f32_to_bf16(value)); }
 
+__device__ __forceinline__ float load(bf16_t value) { return bf16_to_f32(value); }
+__device__ __forceinline__ float load(float value) { return value; }
+
+template <typename T> __device__ __forceinline__ T store(float value);
+template <> __device__ __forceinline__ bf16_t store<bf16_t>(float value) { return f32_to_bf16(value); }
+template <> __device__ __forceinline__ float store<float>(float value) { return value; }
+
+// An intermediate as a PyTorch op on T tensors leaves it: rounded to bf16, or untouched in f32.
+template <typename T> __device__ __forceinline__ float round_to(float value) { return load(store<T>(value)); }
+
 // Eight bf16 packed in 16 bytes → floats.
 __device__ __forceinline__ void unpack8(uint4 raw, float *out) {
     const unsigned int words[4] = {raw.x, raw.y, raw.z, raw.w};
@@ -31,6 +45,26 @@ __device__ __forceinline__ void unpack8(uint4 raw, float *out) {
         out[2 * i] = __uint_as_float(words[i] << 16);
         out[2 * i + 1] = __uint_as_float(words[i] & 0xffff0000u);
     }
+}
+
+// Eight consecutive elements (16-byte aligned for bf16, 32-byte for f32) → floats.
+__device__ __forceinline__ void load8(const bf16_t *source, float *out) { unpack8(*(const uint4 *)source, out); }
+__device__ __forceinline__ void load8(const float *source, float *out) {
+    const float4 low = ((const float4 *)source)[0], high = ((const float4 *)source)[1];
+    out[0] = low.x; out[1] = low.y; out[2] = low.z; out[3] = low.w;
+    out[4] = high.x; out[5] = high.y; out[6] = high.z; out[7] = high.w;
+}
+
+// Two consecutive elements (4-byte aligned for bf16, 8-byte for f32) → floats.
+__device__ __forceinline__ void load2(const bf16_t *source, float &first, float &second) {
+    const unsigned int packed = *(const unsigned int *)source;
+    first = __uint_as_float(packed << 16);
+    second = __uint_as_float(packed & 0xffff0000u);
+}
+__device__ __forceinline__ void load2(const float *source, float &first, float &second) {
+    const float2 pair = *(const float2 *)source;
+    first = pair.x;
+    second = pair.y;
 }
 
 __device__ __forceinline__ float warp_sum(float value) {

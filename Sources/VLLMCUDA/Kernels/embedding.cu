@@ -1,7 +1,8 @@
 // embedding.cu: row lookups.
 //
 // embedding_bf16      tokenIds [T] int32, table [V, H] bf16 → out [T, H] bf16.
-//                     grid (T), block 256: one CTA per token, 16-byte copies when H % 8 == 0.
+//                     grid (T), block 256: one CTA per token, 16-byte copies when a row is whole 16-byte words.
+// embedding_f32       the same for an f32 table.
 //                     An id outside [0, V) yields a zero row (ids are validated on the host).
 // gather_rows_bf16    x [T, H] bf16, indices [S] int32 → out [S, H] bf16. grid (S), block 256.
 // gather_rows_f32     the same for f32 rows.
@@ -24,16 +25,27 @@ __device__ void zero_row(Element *destination, long long count) {
     for (long long i = threadIdx.x; i < count; i += blockDim.x) destination[i] = (Element)0;
 }
 
-extern "C" __global__ void embedding_bf16(const int *__restrict__ tokenIds, const bf16_t *__restrict__ table,
-                                          bf16_t *__restrict__ out, int hidden, int vocab) {
+template <typename Element>
+__device__ void embedding(const int *__restrict__ tokenIds, const Element *__restrict__ table,
+                          Element *__restrict__ out, int hidden, int vocab) {
     const int token = blockIdx.x;
     const int id = tokenIds[token];
-    bf16_t *row = out + (long long)token * hidden;
+    Element *row = out + (long long)token * hidden;
     if (id < 0 || id >= vocab) {
         zero_row(row, hidden);
         return;
     }
     copy_row(table + (long long)id * hidden, row, hidden);
+}
+
+extern "C" __global__ void embedding_bf16(const int *__restrict__ tokenIds, const bf16_t *__restrict__ table,
+                                          bf16_t *__restrict__ out, int hidden, int vocab) {
+    embedding(tokenIds, table, out, hidden, vocab);
+}
+
+extern "C" __global__ void embedding_f32(const int *__restrict__ tokenIds, const float *__restrict__ table,
+                                         float *__restrict__ out, int hidden, int vocab) {
+    embedding(tokenIds, table, out, hidden, vocab);
 }
 
 extern "C" __global__ void gather_rows_bf16(const bf16_t *__restrict__ x, const int *__restrict__ indices,

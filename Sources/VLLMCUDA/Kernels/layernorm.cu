@@ -1,45 +1,73 @@
-// layernorm.cu: RMSNorm, as transformers' LlamaRMSNorm computes it in bf16:
-//   r = rsqrt(mean(float(x)²) + eps);  out = bf16(weight · bf16(float(x) · r)).
+// layernorm.cu: RMSNorm, as transformers' LlamaRMSNorm computes it:
+//   r = rsqrt(mean(float(x)²) + eps);  out = T(weight · T(float(x) · r)).
+// (T = bf16 rounds twice, as `self.weight * hidden.to(input_dtype)` does; T = f32 rounds nowhere.)
 //
-// rms_norm_bf16       x [N, D] bf16, weight [D] bf16 → out [N, D] bf16.
-// add_rms_norm_bf16   residual = bf16(x + residual) in place, then out = rmsNorm(residual).
+// rms_norm_{bf16,f32}       x [N, D] T, weight [D] T → out [N, D] T.
+// add_rms_norm_{bf16,f32}   residual = T(x + residual) in place, then out = rmsNorm(residual).
 // grid (N), block 256 (the launcher may pick up to 1024): one CTA per row, f32 sums.
 #include "common.cuh"
 
-extern "C" __global__ void rms_norm_bf16(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight,
-                                         bf16_t *__restrict__ out, int dim, float epsilon) {
+// torch's rsqrt in the bf16 path; the CPU twin's 1/sqrt (correctly rounded) in the f32 path.
+template <typename T> __device__ __forceinline__ float inverse_sqrt(float value) { return rsqrtf(value); }
+template <> __device__ __forceinline__ float inverse_sqrt<float>(float value) { return 1.0f / sqrtf(value); }
+
+template <typename T>
+__device__ void rms_norm(const T *__restrict__ x, const T *__restrict__ weight, T *__restrict__ out, int dim,
+                         float epsilon) {
     __shared__ float scratch[32];
-    const bf16_t *row = x + (long long)blockIdx.x * dim;
-    bf16_t *outRow = out + (long long)blockIdx.x * dim;
+    const T *row = x + (long long)blockIdx.x * dim;
+    T *outRow = out + (long long)blockIdx.x * dim;
     float squares = 0.0f;
     for (int i = threadIdx.x; i < dim; i += blockDim.x) {
-        const float value = bf16_to_f32(row[i]);
+        const float value = load(row[i]);
         squares += value * value;
     }
-    const float inverse = rsqrtf(block_sum(squares, scratch) / (float)dim + epsilon);
+    const float inverse = inverse_sqrt<T>(block_sum(squares, scratch) / (float)dim + epsilon);
     for (int i = threadIdx.x; i < dim; i += blockDim.x) {
-        const float normalized = round_bf16(bf16_to_f32(row[i]) * inverse);
-        outRow[i] = f32_to_bf16(bf16_to_f32(weight[i]) * normalized);
+        const float normalized = round_to<T>(load(row[i]) * inverse);
+        outRow[i] = store<T>(load(weight[i]) * normalized);
     }
+}
+
+template <typename T>
+__device__ void add_rms_norm(const T *__restrict__ x, T *__restrict__ residual, const T *__restrict__ weight,
+                             T *__restrict__ out, int dim, float epsilon) {
+    __shared__ float scratch[32];
+    const T *row = x + (long long)blockIdx.x * dim;
+    T *residualRow = residual + (long long)blockIdx.x * dim;
+    T *outRow = out + (long long)blockIdx.x * dim;
+    float squares = 0.0f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        const T sum = store<T>(load(row[i]) + load(residualRow[i]));
+        residualRow[i] = sum;  // each thread re-reads only the elements it wrote
+        const float value = load(sum);
+        squares += value * value;
+    }
+    const float inverse = inverse_sqrt<T>(block_sum(squares, scratch) / (float)dim + epsilon);
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        const float normalized = round_to<T>(load(residualRow[i]) * inverse);
+        outRow[i] = store<T>(load(weight[i]) * normalized);
+    }
+}
+
+extern "C" __global__ void rms_norm_bf16(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight,
+                                         bf16_t *__restrict__ out, int dim, float epsilon) {
+    rms_norm(x, weight, out, dim, epsilon);
+}
+
+extern "C" __global__ void rms_norm_f32(const float *__restrict__ x, const float *__restrict__ weight,
+                                        float *__restrict__ out, int dim, float epsilon) {
+    rms_norm(x, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void add_rms_norm_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ residual,
                                              const bf16_t *__restrict__ weight, bf16_t *__restrict__ out,
                                              int dim, float epsilon) {
-    __shared__ float scratch[32];
-    const bf16_t *row = x + (long long)blockIdx.x * dim;
-    bf16_t *residualRow = residual + (long long)blockIdx.x * dim;
-    bf16_t *outRow = out + (long long)blockIdx.x * dim;
-    float squares = 0.0f;
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
-        const bf16_t sum = f32_to_bf16(bf16_to_f32(row[i]) + bf16_to_f32(residualRow[i]));
-        residualRow[i] = sum;  // each thread re-reads only the elements it wrote
-        const float value = bf16_to_f32(sum);
-        squares += value * value;
-    }
-    const float inverse = rsqrtf(block_sum(squares, scratch) / (float)dim + epsilon);
-    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
-        const float normalized = round_bf16(bf16_to_f32(residualRow[i]) * inverse);
-        outRow[i] = f32_to_bf16(bf16_to_f32(weight[i]) * normalized);
-    }
+    add_rms_norm(x, residual, weight, out, dim, epsilon);
+}
+
+extern "C" __global__ void add_rms_norm_f32(const float *__restrict__ x, float *__restrict__ residual,
+                                            const float *__restrict__ weight, float *__restrict__ out,
+                                            int dim, float epsilon) {
+    add_rms_norm(x, residual, weight, out, dim, epsilon);
 }
