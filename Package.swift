@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "VLLMCompute", swiftSettings: strict),
         .target(name: "VLLMCPU", dependencies: ["VLLMCompute"], swiftSettings: strict),
         .target(name: "CCUDA", linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "VLLMCUDA", dependencies: ["VLLMCompute", "CCUDA"], swiftSettings: strict),
+        .target(name: "VLLMCUDA", dependencies: ["VLLMCompute", "CCUDA"], exclude: ["Kernels"], swiftSettings: strict),
 
         // Models on top of the Backend protocol.
         .target(name: "VLLMModels", dependencies: ["VLLMCompute"], swiftSettings: strict),
@@ -68,6 +68,16 @@ let package = Package(
             ],
             exclude: ["Goldens"],
             swiftSettings: strict),
+        .testTarget(name: "VLLMCoreTests", dependencies: ["VLLMCore"], swiftSettings: strict),
+        .testTarget(
+            name: "VLLMCPUTests", dependencies: ["VLLMCPU", "VLLMCompute"], exclude: ["Goldens"], swiftSettings: strict),
+        .testTarget(name: "VLLMCUDATests", dependencies: ["VLLMCUDA", "VLLMCompute"], swiftSettings: strict),
+        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMCore", "VLLMCPU"], swiftSettings: strict),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMCPU", "VLLMCompute", "VLLMEngine"], exclude: ["Goldens"], swiftSettings: strict),
+        .testTarget(
+            name: "VLLMTemplatesTests", dependencies: ["VLLMTemplates"], resources: [.copy("Goldens")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers"], exclude: ["Goldens"], swiftSettings: strict),
     ]
 )

@@ -1,1 +1,86 @@
+// CCUDA loader: resolves the entry points declared in CCUDA.h from libraries opened at run time.
 #include "CCUDA.h"
+#include <dlfcn.h>
+
+void *ccuda_dlopen(const char *path, int global) {
+    return dlopen(path, RTLD_NOW | (global ? RTLD_GLOBAL : RTLD_LOCAL));
+}
+
+const char *ccuda_dlerror(void) {
+    const char *text = dlerror();
+    return text ? text : "";
+}
+
+// Each LOAD names the symbol to resolve and the field it fills; the first missing one is returned.
+#define LOAD(field, symbol)                                             \
+    do {                                                                \
+        void *address = dlsym(library, symbol);                         \
+        if (!address) return symbol;                                    \
+        *(void **)(&api->field) = address;                              \
+    } while (0)
+
+const char *ccuda_load_driver(void *library, CCUDADriver *api) {
+    LOAD(cuInit, "cuInit");
+    LOAD(cuDriverGetVersion, "cuDriverGetVersion");
+    LOAD(cuGetErrorName, "cuGetErrorName");
+    LOAD(cuGetErrorString, "cuGetErrorString");
+    LOAD(cuDeviceGetCount, "cuDeviceGetCount");
+    LOAD(cuDeviceGet, "cuDeviceGet");
+    LOAD(cuDeviceGetName, "cuDeviceGetName");
+    LOAD(cuDeviceGetAttribute, "cuDeviceGetAttribute");
+    LOAD(cuDeviceTotalMem, "cuDeviceTotalMem_v2");
+    LOAD(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    LOAD(cuCtxSetCurrent, "cuCtxSetCurrent");
+    LOAD(cuCtxSynchronize, "cuCtxSynchronize");
+    LOAD(cuMemGetInfo, "cuMemGetInfo_v2");
+    LOAD(cuMemAlloc, "cuMemAlloc_v2");
+    LOAD(cuMemFree, "cuMemFree_v2");
+    LOAD(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+    LOAD(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
+    LOAD(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
+    LOAD(cuMemsetD8Async, "cuMemsetD8Async");
+    LOAD(cuStreamCreate, "cuStreamCreate");
+    LOAD(cuStreamDestroy, "cuStreamDestroy_v2");
+    LOAD(cuStreamSynchronize, "cuStreamSynchronize");
+    LOAD(cuEventCreate, "cuEventCreate");
+    LOAD(cuEventDestroy, "cuEventDestroy_v2");
+    LOAD(cuEventRecord, "cuEventRecord");
+    LOAD(cuEventSynchronize, "cuEventSynchronize");
+    LOAD(cuEventElapsedTime, "cuEventElapsedTime");
+    LOAD(cuModuleLoadData, "cuModuleLoadData");
+    LOAD(cuModuleUnload, "cuModuleUnload");
+    LOAD(cuModuleGetFunction, "cuModuleGetFunction");
+    LOAD(cuFuncSetAttribute, "cuFuncSetAttribute");
+    LOAD(cuLaunchKernel, "cuLaunchKernel");
+    return NULL;
+}
+
+const char *ccuda_load_nvrtc(void *library, CCUDANVRTC *api) {
+    LOAD(nvrtcGetErrorString, "nvrtcGetErrorString");
+    LOAD(nvrtcVersion, "nvrtcVersion");
+    LOAD(nvrtcCreateProgram, "nvrtcCreateProgram");
+    LOAD(nvrtcDestroyProgram, "nvrtcDestroyProgram");
+    LOAD(nvrtcCompileProgram, "nvrtcCompileProgram");
+    LOAD(nvrtcGetProgramLogSize, "nvrtcGetProgramLogSize");
+    LOAD(nvrtcGetProgramLog, "nvrtcGetProgramLog");
+    LOAD(nvrtcGetCUBINSize, "nvrtcGetCUBINSize");
+    LOAD(nvrtcGetCUBIN, "nvrtcGetCUBIN");
+    return NULL;
+}
+
+const char *ccuda_load_blaslt(void *library, CCUDABlasLt *api) {
+    LOAD(cublasLtCreate, "cublasLtCreate");
+    LOAD(cublasLtDestroy, "cublasLtDestroy");
+    LOAD(cublasLtGetStatusName, "cublasLtGetStatusName");
+    LOAD(cublasLtMatmulDescCreate, "cublasLtMatmulDescCreate");
+    LOAD(cublasLtMatmulDescDestroy, "cublasLtMatmulDescDestroy");
+    LOAD(cublasLtMatmulDescSetAttribute, "cublasLtMatmulDescSetAttribute");
+    LOAD(cublasLtMatrixLayoutCreate, "cublasLtMatrixLayoutCreate");
+    LOAD(cublasLtMatrixLayoutDestroy, "cublasLtMatrixLayoutDestroy");
+    LOAD(cublasLtMatmulPreferenceCreate, "cublasLtMatmulPreferenceCreate");
+    LOAD(cublasLtMatmulPreferenceDestroy, "cublasLtMatmulPreferenceDestroy");
+    LOAD(cublasLtMatmulPreferenceSetAttribute, "cublasLtMatmulPreferenceSetAttribute");
+    LOAD(cublasLtMatmulAlgoGetHeuristic, "cublasLtMatmulAlgoGetHeuristic");
+    LOAD(cublasLtMatmul, "cublasLtMatmul");
+    return NULL;
+}

@@ -14,8 +14,11 @@ import VLLMCompute
 /// - The draw takes the lowest id among equal `p / q`; a row with no finite logit gives token 0.
 public enum CPUSampler {
     /// logits [rows.count, vocabSize] f32, row-major.
-    public static func sample(logits: UnsafeBufferPointer<Float>, vocabSize: Int, rows: [SamplingRow]) -> SamplerOutput {
-        precondition(logits.count >= rows.count * vocabSize, "logits hold \(logits.count) values, need \(rows.count) × \(vocabSize)")
+    public static func sample(logits: UnsafeBufferPointer<Float>, vocabSize: Int, rows: [SamplingRow]) -> SamplerOutput
+    {
+        precondition(
+            logits.count >= rows.count * vocabSize,
+            "logits hold \(logits.count) values, need \(rows.count) × \(vocabSize)")
         var tokenIds: [Int32] = []
         var logprobs: [TokenLogprobs?] = []
         for (index, row) in rows.enumerated() {
@@ -29,6 +32,13 @@ public enum CPUSampler {
 
     /// Steps 2–5 of the spec for one row of raw logits [V]; returns the token id.
     static func sampleRow(_ raw: [Float], _ row: SamplingRow) -> Int {
+        let logits = processedLogits(raw, row)
+        if row.isGreedy { return argmax(logits) }
+        return draw(filteredProbabilities(logits, row), row)
+    }
+
+    /// Steps 2–4: allowed and banned tokens, logit bias, penalties.
+    static func processedLogits(_ raw: [Float], _ row: SamplingRow) -> [Float] {
         var logits = raw
         let vocabSize = logits.count
 
@@ -41,12 +51,14 @@ public enum CPUSampler {
         for (id, bias) in row.logitBias where inVocab(id, vocabSize) { logits[Int(id)] += bias }
 
         if row.hasPenalties { applyPenalties(&logits, row) }
+        return logits
+    }
 
-        if row.isGreedy { return argmax(logits) }
-
-        // Probabilities at this temperature; removed tokens become 0.
+    /// Step 5 before the draw: probabilities at the row's temperature, 0 for every token that
+    /// min-p, top-k or top-p removed (not renormalized).
+    static func filteredProbabilities(_ logits: [Float], _ row: SamplingRow) -> [Float] {
+        let vocabSize = logits.count
         var probs = softmax(logits.map { $0 / row.temperature })
-        guard probs.contains(where: { $0 > 0 }) else { return 0 }
 
         if row.minP > 0 {
             let threshold = row.minP * (probs.max() ?? 0)
@@ -72,11 +84,15 @@ public enum CPUSampler {
                 for i in order[kept...] { probs[i] = 0 }
             }
         }
+        return probs
+    }
 
+    /// The draw: the lowest id among the largest `p / q`; token 0 when every `p` is 0.
+    static func draw(_ probs: [Float], _ row: SamplingRow) -> Int {
         // Exponential race: argmax p_i / q_i with q_i ~ Exp(1), a draw from the p's distribution.
         var best = 0
         var bestScore = -Float.infinity
-        for i in 0..<vocabSize where probs[i] > 0 {
+        for i in probs.indices where probs[i] > 0 {
             let q = -log(SamplingRandom.uniform(seed: row.seed, step: row.step, token: i))
             let score = probs[i] / q
             if score > bestScore {
@@ -112,9 +128,25 @@ public enum CPUSampler {
         let sampledLogprob = logprobs[sampled]
         let rank = logprobs.reduce(0) { $0 + ($1 >= sampledLogprob ? 1 : 0) }
         let count = numLogprobs < 0 ? raw.count : min(numLogprobs, raw.count)
-        let order = (0..<raw.count).sorted { logprobs[$0] != logprobs[$1] ? logprobs[$0] > logprobs[$1] : $0 < $1 }
-        let top = order.prefix(count).map { (tokenId: Int32($0), logprob: logprobs[$0]) }
+        let top = topIndices(logprobs, count: count).map { (tokenId: Int32($0), logprob: logprobs[$0]) }
         return TokenLogprobs(sampledLogprob: sampledLogprob, sampledRank: rank, top: top)
+    }
+
+    /// Indices of the `count` largest values, largest first, ties by lower index. A few are kept
+    /// sorted while scanning (the usual 1–20 logprobs); more sort everything.
+    static func topIndices(_ values: [Float], count: Int) -> [Int] {
+        func before(_ a: Int, _ b: Int) -> Bool { values[a] != values[b] ? values[a] > values[b] : a < b }
+        guard count > 0 else { return [] }
+        guard count <= 64 else { return Array(values.indices.sorted(by: before).prefix(count)) }
+        var top: [Int] = []
+        top.reserveCapacity(count + 1)
+        for i in values.indices {
+            guard top.count < count || before(i, top[top.count - 1]) else { continue }
+            let position = top.firstIndex { before(i, $0) } ?? top.count
+            top.insert(i, at: position)
+            if top.count > count { top.removeLast() }
+        }
+        return top
     }
 
     /// Lowest id among the largest values; 0 when none is larger than -inf.

@@ -99,3 +99,25 @@ extension Backend {
         }
     }
 }
+
+/// Device memory of a backend that owns a fixed amount of it (a GPU), for sizing the KV cache.
+public struct DeviceMemoryStats: Sendable, Equatable {
+    public var totalBytes: Int
+    public var bytesInUse: Int
+    /// Most bytes in use since the last `resetPeakMemory()`.
+    public var peakBytesInUse: Int
+
+    public init(totalBytes: Int, bytesInUse: Int, peakBytesInUse: Int) {
+        self.totalBytes = totalBytes
+        self.bytesInUse = bytesInUse
+        self.peakBytesInUse = peakBytesInUse
+    }
+}
+
+/// Memory accounting; backends without device memory of their own (the CPU) keep the defaults.
+public protocol DeviceMemoryReporting {
+    func memoryStats() throws -> DeviceMemoryStats
+    func resetPeakMemory()
+    /// Returns cached-but-unused blocks to the device.
+    func releaseCachedMemory() throws
+}

@@ -59,6 +59,20 @@ public struct Request: Sendable, Equatable {
         return banned
     }
 
+    /// Tokens that would complete a bad word now: the last token of every `badWordsTokenIds`
+    /// sequence whose other tokens end the output so far (vLLM's bad-words logits processor).
+    public var tokenIdsBannedByBadWords: [Int] {
+        samplingParams.badWordsTokenIds.compactMap { word in
+            guard let last = word.last else { return nil }
+            let prefix = word.dropLast()
+            return outputTokenIds.count >= prefix.count && outputTokenIds.suffix(prefix.count).elementsEqual(prefix)
+                ? last : nil
+        }
+    }
+
+    /// Everything the sampler must not pick for this request's next token (`SamplingRow.bannedTokenIds`).
+    public var bannedTokenIds: [Int] { tokenIdsBannedByMinTokens + tokenIdsBannedByBadWords }
+
     mutating func appendOutputTokenId(_ tokenId: Int) {
         outputTokenIds.append(tokenId)
         allTokenIds.append(tokenId)

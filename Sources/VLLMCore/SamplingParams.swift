@@ -86,13 +86,18 @@ public struct SamplingParams: Sendable, Equatable {
             throw .init("presence_penalty must be in [-2, 2], got \(presencePenalty).", parameter: "presence_penalty")
         }
         if !(-2...2).contains(frequencyPenalty) {
-            throw .init("frequency_penalty must be in [-2, 2], got \(frequencyPenalty).", parameter: "frequency_penalty")
+            throw .init(
+                "frequency_penalty must be in [-2, 2], got \(frequencyPenalty).", parameter: "frequency_penalty")
         }
         if !repetitionPenalty.isFinite {
-            throw .init("repetition_penalty must be a finite number, got \(repetitionPenalty).", parameter: "repetition_penalty")
+            throw .init(
+                "repetition_penalty must be a finite number, got \(repetitionPenalty).", parameter: "repetition_penalty"
+            )
         }
         if repetitionPenalty <= 0 {
-            throw .init("repetition_penalty must be greater than zero, got \(repetitionPenalty).", parameter: "repetition_penalty")
+            throw .init(
+                "repetition_penalty must be greater than zero, got \(repetitionPenalty).",
+                parameter: "repetition_penalty")
         }
         if !temperature.isFinite {
             throw .init("temperature must be a finite number, got \(temperature).", parameter: "temperature")
@@ -127,7 +132,8 @@ public struct SamplingParams: Sendable, Equatable {
             throw .init("logprobs must be non-negative or -1, got \(logprobs).", parameter: "logprobs")
         }
         if let promptLogprobs, promptLogprobs != -1, promptLogprobs < 0 {
-            throw .init("prompt_logprobs must be non-negative or -1, got \(promptLogprobs).", parameter: "prompt_logprobs")
+            throw .init(
+                "prompt_logprobs must be non-negative or -1, got \(promptLogprobs).", parameter: "prompt_logprobs")
         }
         if stop.contains(where: \.isEmpty) {
             throw .init("stop cannot contain an empty string.", parameter: "stop")

@@ -34,6 +34,8 @@ public struct Scheduler: Sendable {
     public var prefixCacheStats: PrefixCacheStats { kvCacheManager.prefixCacheStats }
     /// Fraction of the KV cache in use, 0...1.
     public var kvCacheUsage: Double { kvCacheManager.usage }
+    /// Blocks on the free queue (cached-but-unused blocks included).
+    public var numFreeBlocks: Int { kvCacheManager.numFreeBlocks }
     public var runningRequestIds: [String] { running }
     public var waitingRequestIds: [String] { waiting }
 
@@ -184,7 +186,9 @@ public struct Scheduler: Sendable {
             request.numComputedTokens = 0
             request.numPreemptions += 1
         }
-        if requestId == current.requestId { reset(&current) } else if var victim = requests[requestId] {
+        if requestId == current.requestId {
+            reset(&current)
+        } else if var victim = requests[requestId] {
             reset(&victim)
             requests[requestId] = victim
         }

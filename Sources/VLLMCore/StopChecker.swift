@@ -6,9 +6,8 @@
 /// `holdBackLength` of the end may still turn out to be the start of a stop string, so it is not
 /// emitted until more text (or the end) arrives.
 ///
-/// One difference from vLLM, on purpose: when several stop strings end in the new text, the one
-/// that starts earliest wins (vLLM takes the first in list order), so the output never contains
-/// a stop string.
+/// When several stop strings end in the new text, the one that completes first wins, ties going
+/// to the first listed (as vLLM's tests/detokenizer/test_check_stop_strings.py pins it down).
 public struct StopChecker: Sendable, Equatable {
     public let stop: [String]
     public let includeStopStrInOutput: Bool
@@ -33,30 +32,35 @@ public struct StopChecker: Sendable, Equatable {
         public var text: String
         /// The stop string found, `nil` while generation goes on.
         public var stopString: String?
-        /// Leading scalars of `text` that may be sent to the client now: all of it once stopped,
-        /// otherwise all but the last `holdBackLength`.
-        public var numEmittableScalars: Int
+        /// Trailing scalars of `text` not to send yet: 0 once stopped or finished, otherwise up to
+        /// `holdBackLength`.
+        public var numHeldBackScalars: Int
 
-        /// The first `numEmittableScalars` of `text`.
+        /// `text` without its held-back tail: what may be sent to the client now.
         public var emittableText: String {
-            var scalars = String.UnicodeScalarView()
-            scalars.append(contentsOf: text.unicodeScalars.prefix(numEmittableScalars))
-            return String(scalars)
+            let scalars = text.unicodeScalars
+            return String(scalars[..<scalars.index(scalars.endIndex, offsetBy: -numHeldBackScalars)])
         }
     }
 
     /// Looks for a stop string ending within the last `newScalarCount` scalars of `text` (the
-    /// text including the newest delta). With `isFinished`, nothing is held back.
+    /// text including the newest delta). With `isFinished`, nothing is held back. Work is
+    /// proportional to the new text and the stop strings, not to the whole text.
     public func check(text: String, newScalarCount: Int, isFinished: Bool = false) -> Result {
-        let all = Array(text.unicodeScalars)
-        if newScalarCount > 0, let (start, index) = earliestMatch(in: all, newScalarCount: newScalarCount) {
-            let end = includeStopStrInOutput ? start + stopScalars[index].count : start
-            var cut = String.UnicodeScalarView()
-            cut.append(contentsOf: all[..<end])
-            return Result(text: String(cut), stopString: stop[index], numEmittableScalars: end)
+        let scalars = text.unicodeScalars
+        let longest = stopScalars.map(\.count).max() ?? 0
+        if newScalarCount > 0 && longest > 0 {
+            // Only a stop string ending in the new text can be new; it starts at most
+            // `longest - 1` scalars before it.
+            let window = Array(scalars.suffix(newScalarCount + longest - 1))
+            if let (start, index) = earliestMatch(in: window, newScalarCount: min(newScalarCount, window.count)) {
+                let end = includeStopStrInOutput ? start + stopScalars[index].count : start
+                let cut = scalars.index(scalars.endIndex, offsetBy: end - window.count)
+                return Result(text: String(scalars[..<cut]), stopString: stop[index], numHeldBackScalars: 0)
+            }
         }
-        let emittable = isFinished ? all.count : max(0, all.count - holdBackLength)
-        return Result(text: text, stopString: nil, numEmittableScalars: emittable)
+        let held = isFinished ? 0 : scalars.suffix(holdBackLength).count
+        return Result(text: text, stopString: nil, numHeldBackScalars: held)
     }
 
     /// Appends `delta` to `text` and checks.
@@ -64,22 +68,20 @@ public struct StopChecker: Sendable, Equatable {
         check(text: text + delta, newScalarCount: delta.unicodeScalars.count, isFinished: isFinished)
     }
 
-    /// (start, index in `stop`) of the earliest-starting stop string that ends in the new scalars
+    /// (start, index in `stop`) of the stop string that completes first within the new scalars
     /// (ties: the first listed); one wholly in older text would have been found before.
     private func earliestMatch(in all: [Unicode.Scalar], newScalarCount: Int) -> (Int, Int)? {
-        var best: (Int, Int)? = nil
+        var best: (start: Int, index: Int, end: Int)? = nil
         for (index, pattern) in stopScalars.enumerated() where !pattern.isEmpty && pattern.count <= all.count {
-            let firstStart = max(0, all.count - newScalarCount - pattern.count + 1)
-            var start = firstStart
+            var start = max(0, all.count - newScalarCount - pattern.count + 1)
             while start + pattern.count <= all.count {
-                if let (bestStart, _) = best, start >= bestStart { break }
                 if all[start..<start + pattern.count].elementsEqual(pattern) {
-                    best = (start, index)
+                    if best == nil || start + pattern.count < best!.end { best = (start, index, start + pattern.count) }
                     break
                 }
                 start += 1
             }
         }
-        return best
+        return best.map { ($0.start, $0.index) }
     }
 }

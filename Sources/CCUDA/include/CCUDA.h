@@ -1,3 +1,183 @@
-// CCUDA: a hand-declared subset of the CUDA driver API, NVRTC and cuBLASLt, filled by dlopen at
-// run time so the package builds and tests on machines without CUDA.
+// CCUDA: a hand-declared subset of the CUDA driver API, NVRTC, cuBLASLt and NCCL, filled by dlopen
+// at run time, so the package builds and tests on machines without CUDA. Only what swift-vllm calls
+// is declared; the values are those of the public CUDA 12/13 headers (ABI-stable).
 #pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: Driver API types
+
+typedef int CUresult;                       // CUDA_SUCCESS == 0
+typedef int CUdevice;
+typedef unsigned long long CUdeviceptr;
+typedef struct CUctx_st *CUcontext;
+typedef struct CUmod_st *CUmodule;
+typedef struct CUfunc_st *CUfunction;
+typedef struct CUstream_st *CUstream;
+typedef struct CUevent_st *CUevent;
+
+enum {
+    CCUDA_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97,
+    CCUDA_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16,
+    CCUDA_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
+    CCUDA_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
+    CCUDA_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8,
+    CCUDA_STREAM_NON_BLOCKING = 1,
+    CCUDA_EVENT_DEFAULT = 0,
+    CCUDA_EVENT_DISABLE_TIMING = 2,
+};
+
+/// The driver entry points swift-vllm uses (versioned symbol names where the header maps them).
+typedef struct CCUDADriver {
+    CUresult (*cuInit)(unsigned int flags);
+    CUresult (*cuDriverGetVersion)(int *version);
+    CUresult (*cuGetErrorName)(CUresult error, const char **name);
+    CUresult (*cuGetErrorString)(CUresult error, const char **text);
+    CUresult (*cuDeviceGetCount)(int *count);
+    CUresult (*cuDeviceGet)(CUdevice *device, int ordinal);
+    CUresult (*cuDeviceGetName)(char *name, int length, CUdevice device);
+    CUresult (*cuDeviceGetAttribute)(int *value, int attribute, CUdevice device);
+    CUresult (*cuDeviceTotalMem)(size_t *bytes, CUdevice device);                 // _v2
+    CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *context, CUdevice device);
+    CUresult (*cuCtxSetCurrent)(CUcontext context);
+    CUresult (*cuCtxSynchronize)(void);
+    CUresult (*cuMemGetInfo)(size_t *free, size_t *total);                        // _v2
+    CUresult (*cuMemAlloc)(CUdeviceptr *pointer, size_t bytes);                   // _v2
+    CUresult (*cuMemFree)(CUdeviceptr pointer);                                   // _v2
+    CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr dst, const void *src, size_t bytes, CUstream stream);   // _v2
+    CUresult (*cuMemcpyDtoHAsync)(void *dst, CUdeviceptr src, size_t bytes, CUstream stream);         // _v2
+    CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream stream);   // _v2
+    CUresult (*cuMemsetD8Async)(CUdeviceptr dst, unsigned char value, size_t count, CUstream stream);
+    CUresult (*cuStreamCreate)(CUstream *stream, unsigned int flags);
+    CUresult (*cuStreamDestroy)(CUstream stream);                                 // _v2
+    CUresult (*cuStreamSynchronize)(CUstream stream);
+    CUresult (*cuEventCreate)(CUevent *event, unsigned int flags);
+    CUresult (*cuEventDestroy)(CUevent event);                                    // _v2
+    CUresult (*cuEventRecord)(CUevent event, CUstream stream);
+    CUresult (*cuEventSynchronize)(CUevent event);
+    CUresult (*cuEventElapsedTime)(float *milliseconds, CUevent start, CUevent end);
+    CUresult (*cuModuleLoadData)(CUmodule *module, const void *image);
+    CUresult (*cuModuleUnload)(CUmodule module);
+    CUresult (*cuModuleGetFunction)(CUfunction *function, CUmodule module, const char *name);
+    CUresult (*cuFuncSetAttribute)(CUfunction function, int attribute, int value);
+    CUresult (*cuLaunchKernel)(CUfunction function,
+                               unsigned int gridX, unsigned int gridY, unsigned int gridZ,
+                               unsigned int blockX, unsigned int blockY, unsigned int blockZ,
+                               unsigned int sharedMemBytes, CUstream stream,
+                               void **kernelParams, void **extra);
+} CCUDADriver;
+
+// MARK: NVRTC
+
+typedef int nvrtcResult;                     // NVRTC_SUCCESS == 0
+typedef struct _nvrtcProgram *nvrtcProgram;
+
+typedef struct CCUDANVRTC {
+    const char *(*nvrtcGetErrorString)(nvrtcResult result);
+    nvrtcResult (*nvrtcVersion)(int *major, int *minor);
+    nvrtcResult (*nvrtcCreateProgram)(nvrtcProgram *program, const char *source, const char *name,
+                                      int numHeaders, const char *const *headers,
+                                      const char *const *includeNames);
+    nvrtcResult (*nvrtcDestroyProgram)(nvrtcProgram *program);
+    nvrtcResult (*nvrtcCompileProgram)(nvrtcProgram program, int numOptions, const char *const *options);
+    nvrtcResult (*nvrtcGetProgramLogSize)(nvrtcProgram program, size_t *size);
+    nvrtcResult (*nvrtcGetProgramLog)(nvrtcProgram program, char *log);
+    nvrtcResult (*nvrtcGetCUBINSize)(nvrtcProgram program, size_t *size);
+    nvrtcResult (*nvrtcGetCUBIN)(nvrtcProgram program, char *cubin);
+} CCUDANVRTC;
+
+// MARK: cuBLASLt
+
+typedef int cublasStatus_t;                  // CUBLAS_STATUS_SUCCESS == 0
+typedef struct cublasLtContext *cublasLtHandle_t;
+typedef struct { uint64_t data[8]; } cublasLtMatmulDescOpaque_t;
+typedef cublasLtMatmulDescOpaque_t *cublasLtMatmulDesc_t;
+typedef struct { uint64_t data[8]; } cublasLtMatrixLayoutOpaque_t;
+typedef cublasLtMatrixLayoutOpaque_t *cublasLtMatrixLayout_t;
+typedef struct { uint64_t data[8]; } cublasLtMatmulPreferenceOpaque_t;
+typedef cublasLtMatmulPreferenceOpaque_t *cublasLtMatmulPreference_t;
+typedef struct { uint64_t data[8]; } cublasLtMatmulAlgo_t;
+typedef struct {
+    cublasLtMatmulAlgo_t algo;
+    size_t workspaceSize;
+    cublasStatus_t state;
+    float wavesCount;
+    int reserved[4];
+} cublasLtMatmulHeuristicResult_t;
+
+enum {
+    CCUDA_R_32F = 0,
+    CCUDA_R_16F = 2,
+    CCUDA_R_16BF = 14,
+    CCUBLAS_COMPUTE_32F = 68,
+    CCUBLAS_OP_N = 0,
+    CCUBLAS_OP_T = 1,
+    CCUBLASLT_MATMUL_DESC_TRANSA = 3,
+    CCUBLASLT_MATMUL_DESC_TRANSB = 4,
+    CCUBLASLT_MATMUL_DESC_EPILOGUE = 7,
+    CCUBLASLT_MATMUL_DESC_BIAS_POINTER = 8,
+    CCUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE = 26,
+    CCUBLASLT_EPILOGUE_DEFAULT = 1,
+    CCUBLASLT_EPILOGUE_BIAS = 4,
+    CCUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = 1,
+    CCUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES = 5,
+    CCUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES = 6,
+    CCUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES = 7,
+    CCUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES = 8,
+};
+
+typedef struct CCUDABlasLt {
+    cublasStatus_t (*cublasLtCreate)(cublasLtHandle_t *handle);
+    cublasStatus_t (*cublasLtDestroy)(cublasLtHandle_t handle);
+    const char *(*cublasLtGetStatusName)(cublasStatus_t status);
+    cublasStatus_t (*cublasLtMatmulDescCreate)(cublasLtMatmulDesc_t *desc, int computeType, int scaleType);
+    cublasStatus_t (*cublasLtMatmulDescDestroy)(cublasLtMatmulDesc_t desc);
+    cublasStatus_t (*cublasLtMatmulDescSetAttribute)(cublasLtMatmulDesc_t desc, int attribute,
+                                                     const void *buffer, size_t bytes);
+    cublasStatus_t (*cublasLtMatrixLayoutCreate)(cublasLtMatrixLayout_t *layout, int type,
+                                                 uint64_t rows, uint64_t cols, int64_t ld);
+    cublasStatus_t (*cublasLtMatrixLayoutDestroy)(cublasLtMatrixLayout_t layout);
+    cublasStatus_t (*cublasLtMatmulPreferenceCreate)(cublasLtMatmulPreference_t *preference);
+    cublasStatus_t (*cublasLtMatmulPreferenceDestroy)(cublasLtMatmulPreference_t preference);
+    cublasStatus_t (*cublasLtMatmulPreferenceSetAttribute)(cublasLtMatmulPreference_t preference,
+                                                           int attribute, const void *buffer, size_t bytes);
+    cublasStatus_t (*cublasLtMatmulAlgoGetHeuristic)(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc,
+                                                     cublasLtMatrixLayout_t a, cublasLtMatrixLayout_t b,
+                                                     cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t d,
+                                                     cublasLtMatmulPreference_t preference,
+                                                     int requestedAlgoCount,
+                                                     cublasLtMatmulHeuristicResult_t *results,
+                                                     int *returnedAlgoCount);
+    cublasStatus_t (*cublasLtMatmul)(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc, const void *alpha,
+                                     const void *a, cublasLtMatrixLayout_t aLayout,
+                                     const void *b, cublasLtMatrixLayout_t bLayout, const void *beta,
+                                     const void *c, cublasLtMatrixLayout_t cLayout,
+                                     void *d, cublasLtMatrixLayout_t dLayout,
+                                     const cublasLtMatmulAlgo_t *algo, void *workspace,
+                                     size_t workspaceBytes, CUstream stream);
+} CCUDABlasLt;
+
+// MARK: NCCL (types only, for tensor parallelism later)
+
+typedef struct ncclComm *ncclComm_t;
+typedef int ncclResult_t;                    // ncclSuccess == 0
+typedef struct { char internal[128]; } ncclUniqueId;
+
+// MARK: Loader
+
+/// dlopen(path, RTLD_NOW | RTLD_LOCAL, or RTLD_GLOBAL when `global`); NULL and `ccuda_dlerror()` on failure.
+void *ccuda_dlopen(const char *path, int global);
+/// The last dlerror() text, or "" (never NULL).
+const char *ccuda_dlerror(void);
+/// Fills `api` from `library`; returns NULL when all symbols were found, else the first missing name.
+const char *ccuda_load_driver(void *library, CCUDADriver *api);
+const char *ccuda_load_nvrtc(void *library, CCUDANVRTC *api);
+const char *ccuda_load_blaslt(void *library, CCUDABlasLt *api);
+
+#ifdef __cplusplus
+}
+#endif

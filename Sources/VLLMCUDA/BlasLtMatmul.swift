@@ -1,0 +1,156 @@
+import CCUDA
+import VLLMCompute
+
+/// Linear layers through cuBLASLt: bf16 A and B, f32 compute, D of the output's dtype. One plan
+/// (descriptors and the heuristic's algorithm) per shape, made on first use and kept.
+final class BlasLtMatmul: Sendable {
+    let api: BlasLtAPI
+    let context: CUDAContext
+    let stream: CUDAStream
+    let workspace: Tensor
+    private let handle: Protected<cublasLtHandle_t>
+    private let plans = Protected([PlanKey: Plan]())
+
+    static let workspaceBytes = 32 << 20
+
+    struct PlanKey: Hashable {
+        var rows: Int, columns: Int, depth: Int  // T, N, K
+        var outType: Int32
+        var hasBias: Bool
+        var alignments: [Int]
+    }
+
+    /// cuBLASLt descriptors; freed never (a handful per model, alive as long as the process).
+    final class Plan: @unchecked Sendable {
+        // @unchecked: opaque cuBLASLt descriptors, used only under the plans lock's owner (the stream's thread).
+        let description: cublasLtMatmulDesc_t
+        let layouts: (a: cublasLtMatrixLayout_t, b: cublasLtMatrixLayout_t, d: cublasLtMatrixLayout_t)
+        var algorithm: cublasLtMatmulAlgo_t
+        init(description: cublasLtMatmulDesc_t, layouts: (cublasLtMatrixLayout_t, cublasLtMatrixLayout_t, cublasLtMatrixLayout_t),
+             algorithm: cublasLtMatmulAlgo_t) {
+            self.description = description
+            self.layouts = layouts
+            self.algorithm = algorithm
+        }
+    }
+
+    init(context: CUDAContext, stream: CUDAStream, allocator: CUDAAllocator) throws {
+        api = try BlasLtAPI()
+        self.context = context
+        self.stream = stream
+        var handle: cublasLtHandle_t?
+        try api.check(api.raw.cublasLtCreate!(&handle), "cublasLtCreate")
+        guard let handle else { throw CUDAError("cublasLtCreate returned no handle") }
+        self.handle = Protected(handle)
+        let pointer = try allocator.allocate(Self.workspaceBytes)
+        workspace = Tensor(storage: DeviceStorage(address: UInt(pointer), byteCount: Self.workspaceBytes,
+                                                  release: { allocator.release(CUdeviceptr($0)) }),
+                           shape: [Self.workspaceBytes / 4], dtype: .float32)
+    }
+
+    /// The largest power of two (≤ 256) dividing an address: what the algorithm may assume.
+    static func alignment(_ address: UInt) -> Int {
+        var alignment = 256
+        while alignment > 1 && address % UInt(alignment) != 0 { alignment /= 2 }
+        return alignment
+    }
+
+    /// out [T, N] = x [T, K] · weight [N, K]ᵀ (+ bias [N] via the epilogue when `epilogueBias`).
+    /// Column-major, that is D [N, T] = Wᵀ-as-stored (K×N, transposed) · X (K×T).
+    func matmul(x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) throws {
+        let (rows, depth, columns) = (x.count / weight.shape[1], weight.shape[1], weight.shape[0])
+        let outType = out.dtype == .float32 ? Int32(CCUDA_R_32F) : Int32(CCUDA_R_16BF)
+        let key = PlanKey(rows: rows, columns: columns, depth: depth, outType: outType, hasBias: bias != nil,
+                          alignments: [x.address, weight.address, out.address].map { Self.alignment($0) })
+        try context.makeCurrent()
+        try handle.withLock { handle in
+            let plan = try plans.withLock { plans in
+                if let plan = plans[key] { return plan }
+                let plan = try makePlan(key, handle: handle)
+                plans[key] = plan
+                return plan
+            }
+            if let bias {
+                var pointer = UInt64(bias.address)
+                try api.check(api.raw.cublasLtMatmulDescSetAttribute!(
+                    plan.description, Int32(CCUBLASLT_MATMUL_DESC_BIAS_POINTER), &pointer, 8), "set bias pointer")
+            }
+            var alpha: Float = 1
+            var beta: Float = 0
+            try api.check(
+                api.raw.cublasLtMatmul!(handle, plan.description, &alpha,
+                                        UnsafeRawPointer(bitPattern: weight.address), plan.layouts.a,
+                                        UnsafeRawPointer(bitPattern: x.address), plan.layouts.b, &beta,
+                                        UnsafeRawPointer(bitPattern: out.address), plan.layouts.d,
+                                        UnsafeMutableRawPointer(bitPattern: out.address), plan.layouts.d,
+                                        &plan.algorithm, UnsafeMutableRawPointer(bitPattern: workspace.address),
+                                        Self.workspaceBytes, stream.handle),
+                "cublasLtMatmul(T \(rows), N \(columns), K \(depth), out \(out.dtype))")
+        }
+    }
+
+    private func makePlan(_ key: PlanKey, handle: cublasLtHandle_t) throws -> Plan {
+        let what = "cuBLASLt plan T \(key.rows) N \(key.columns) K \(key.depth)"
+        var description: cublasLtMatmulDesc_t?
+        try api.check(api.raw.cublasLtMatmulDescCreate!(&description, Int32(CCUBLAS_COMPUTE_32F), Int32(CCUDA_R_32F)),
+                      "cublasLtMatmulDescCreate (\(what))")
+        func set(_ attribute: Int, _ value: Int32) throws {
+            var value = value
+            try api.check(api.raw.cublasLtMatmulDescSetAttribute!(description, Int32(attribute), &value, 4),
+                          "cublasLtMatmulDescSetAttribute(\(attribute)) (\(what))")
+        }
+        try set(Int(CCUBLASLT_MATMUL_DESC_TRANSA), Int32(CCUBLAS_OP_T))
+        try set(Int(CCUBLASLT_MATMUL_DESC_TRANSB), Int32(CCUBLAS_OP_N))
+        if key.hasBias {
+            try set(Int(CCUBLASLT_MATMUL_DESC_EPILOGUE), Int32(CCUBLASLT_EPILOGUE_BIAS))
+            try set(Int(CCUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE), Int32(CCUDA_R_16BF))
+        }
+        func layout(_ type: Int32, rows: Int, columns: Int) throws -> cublasLtMatrixLayout_t {
+            var layout: cublasLtMatrixLayout_t?
+            try api.check(api.raw.cublasLtMatrixLayoutCreate!(&layout, type, UInt64(rows), UInt64(columns), Int64(rows)),
+                          "cublasLtMatrixLayoutCreate (\(what))")
+            return layout!
+        }
+        let a = try layout(Int32(CCUDA_R_16BF), rows: key.depth, columns: key.columns)  // W as stored: K × N
+        let b = try layout(Int32(CCUDA_R_16BF), rows: key.depth, columns: key.rows)     // X as stored: K × T
+        let d = try layout(key.outType, rows: key.columns, columns: key.rows)           // out as stored: N × T
+        var preference: cublasLtMatmulPreference_t?
+        try api.check(api.raw.cublasLtMatmulPreferenceCreate!(&preference), "cublasLtMatmulPreferenceCreate")
+        defer { _ = api.raw.cublasLtMatmulPreferenceDestroy!(preference) }
+        var workspaceLimit = UInt64(Self.workspaceBytes)
+        try api.check(api.raw.cublasLtMatmulPreferenceSetAttribute!(
+            preference, Int32(CCUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES), &workspaceLimit, 8), "set workspace limit")
+        let alignmentAttributes = [CCUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CCUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+                                   CCUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CCUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES]
+        let alignments = [key.alignments[1], key.alignments[0], key.alignments[2], key.alignments[2]]
+        for (attribute, alignment) in zip(alignmentAttributes, alignments) {
+            var value = UInt32(alignment)
+            try api.check(api.raw.cublasLtMatmulPreferenceSetAttribute!(preference, Int32(attribute), &value, 4),
+                          "set alignment")
+        }
+        var result = cublasLtMatmulHeuristicResult_t()
+        var count: Int32 = 0
+        try api.check(api.raw.cublasLtMatmulAlgoGetHeuristic!(handle, description, a, b, d, d, preference, 1, &result, &count),
+                      "cublasLtMatmulAlgoGetHeuristic (\(what))")
+        guard count > 0 else { throw CUDAError("cuBLASLt has no algorithm for \(what)") }
+        return Plan(description: description!, layouts: (a, b, d), algorithm: result.algo)
+    }
+}
+
+extension CUDABackend {
+    public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) throws {
+        try require(weight.rank == 2 && x.dtype == .bfloat16 && weight.dtype == .bfloat16
+                    && (out.dtype == .bfloat16 || out.dtype == .float32), "linear",
+                    "x \(x), weight \(weight), out \(out) (want bf16 x and weight [N, K], bf16 or f32 out)")
+        let (columns, depth) = (weight.shape[0], weight.shape[1])
+        try require(x.count % depth == 0 && out.count == x.count / depth * columns, "linear",
+                    "x \(x) · weight \(weight)ᵀ into out \(out)")
+        if let bias {
+            try require(bias.count == columns && bias.dtype == .bfloat16, "linear", "bias \(bias) for \(columns) outputs")
+        }
+        guard x.count > 0 else { return }
+        let fusedBias = out.dtype == .bfloat16 ? bias : nil
+        try blasLt.matmul(x: x, weight: weight, bias: fusedBias, out: out)
+        if let bias, fusedBias == nil { try addBias(out, bias: bias) }
+    }
+}

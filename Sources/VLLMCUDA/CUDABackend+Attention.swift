@@ -1,0 +1,60 @@
+import VLLMCompute
+
+extension CUDABackend {
+    /// Keys per partition when a step's keys are split over several CTAs (flash-decoding).
+    static let attentionPartition = 512
+    static let attentionThreads = 128
+    static let attentionTile = 128
+
+    public func pagedAttention(query: Tensor, cache: PagedKVCache, metadata: AttentionMetadata, scale: Float,
+                               out: Tensor) throws {
+        let headSize = cache.headSize
+        let tokens = metadata.numTokens
+        try require(query.dtype == .bfloat16 && out.dtype == .bfloat16 && cache.key.dtype == .bfloat16,
+                    "pagedAttention", "query \(query), out \(out), cache \(cache.key) (want bf16)")
+        guard tokens > 0 else { return }
+        try require(headSize % 8 == 0 && headSize <= 256, "pagedAttention",
+                    "headSize \(headSize) unsupported (a multiple of 8, at most 256)")
+        try require(query.count % (tokens * headSize) == 0 && out.count == query.count, "pagedAttention",
+                    "query \(query), out \(out) for \(tokens) tokens of headSize \(headSize)")
+        let numHeads = query.count / (tokens * headSize)
+        try require(numHeads % cache.numKVHeads == 0 && numHeads / cache.numKVHeads <= 16, "pagedAttention",
+                    "\(numHeads) query heads over \(cache.numKVHeads) KV heads (need a multiple, at most 16 per KV head)")
+        try require(metadata.blockTables.rank == 2 && metadata.blockTables.dtype == .int32
+                    && metadata.queryStartLoc.count == metadata.numSeqs + 1 && metadata.seqLens.count == metadata.numSeqs,
+                    "pagedAttention", "metadata tensors: blockTables \(metadata.blockTables), queryStartLoc "
+                        + "\(metadata.queryStartLoc), seqLens \(metadata.seqLens) for \(metadata.numSeqs) sequences")
+        let group = numHeads / cache.numKVHeads
+
+        // Split the keys only when the step alone would leave most multiprocessors idle (decode).
+        var numSplits = 1
+        if tokens * cache.numKVHeads < context.multiprocessorCount {
+            numSplits = max(1, (metadata.maxSeqLen + Self.attentionPartition - 1) / Self.attentionPartition)
+        }
+        let partition = numSplits == 1 ? 1 << 30 : Self.attentionPartition
+        let keySubsets = Self.attentionThreads / (headSize / 2)
+        let sharedBytes = 4 * (group * headSize + group * Self.attentionTile + keySubsets * group * headSize)
+
+        var partials: (acc: Tensor, max: Tensor, sum: Tensor)?
+        if numSplits > 1 {
+            partials = (try allocate(shape: [tokens, numHeads, numSplits, headSize], dtype: .float32),
+                        try allocate(shape: [tokens, numHeads, numSplits], dtype: .float32),
+                        try allocate(shape: [tokens, numHeads, numSplits], dtype: .float32))
+        }
+        let unused = KernelArgument.pointer(0)
+        try launch("paged_attention_bf16", in: "attention", grid: (numSplits, cache.numKVHeads, tokens),
+                   block: (Self.attentionThreads, 1, 1), sharedBytes: sharedBytes,
+                   [query.device, cache.key.device, cache.value.device, metadata.queryStartLoc.device,
+                    metadata.seqLens.device, metadata.blockTables.device, out.device,
+                    partials?.acc.device ?? unused, partials?.max.device ?? unused, partials?.sum.device ?? unused,
+                    .int32(Int32(metadata.numSeqs)), .int32(Int32(numHeads)), .int32(Int32(cache.numKVHeads)),
+                    .int32(Int32(headSize)), .int32(Int32(cache.blockSize)),
+                    .int32(Int32(metadata.blockTables.shape[1])), .int32(Int32(partition)), .float(scale)])
+        if let partials {
+            try launch("paged_attention_combine_bf16", in: "attention", grid: (numHeads, tokens, 1),
+                       block: (headSize, 1, 1),
+                       [partials.acc.device, partials.max.device, partials.sum.device, out.device,
+                        .int32(Int32(numHeads)), .int32(Int32(headSize)), .int32(Int32(numSplits))])
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import CCUDA
+import VLLMCompute
+
+extension CUDABackend {
+    public func allocate(shape: [Int], dtype: DType) throws -> Tensor {
+        try require(shape.allSatisfy { $0 >= 0 }, "allocate", "negative dimension in \(shape)")
+        let bytes = shape.reduce(1, *) * dtype.size
+        let pointer = try allocator.allocate(bytes)
+        let allocator = self.allocator
+        let storage = DeviceStorage(address: UInt(pointer), byteCount: bytes, release: { address in
+            allocator.release(CUdeviceptr(address))
+        })
+        return Tensor(storage: storage, shape: shape, dtype: dtype)
+    }
+
+    public func upload(_ bytes: UnsafeRawBufferPointer, sourceDType: DType, shape: [Int], dtype: DType) throws -> Tensor {
+        let count = shape.reduce(1, *)
+        try require(bytes.count >= count * sourceDType.size, "upload",
+                    "\(bytes.count) bytes for \(shape) \(sourceDType)")
+        try require(sourceDType.isFloatingPoint == dtype.isFloatingPoint, "upload",
+                    "cannot convert \(sourceDType) to \(dtype)")
+        let tensor = try allocate(shape: shape, dtype: dtype)
+        if sourceDType == dtype {
+            try copyToDevice(UnsafeRawBufferPointer(rebasing: bytes[0..<tensor.byteCount]), tensor.devicePointer)
+            return tensor
+        }
+        // Convert on the host in chunks of 4M elements, so a large weight needs no full-size host copy.
+        let chunk = 1 << 22
+        var start = 0
+        while start < count {
+            let end = min(count, start + chunk)
+            let converted = Self.convert(bytes, from: sourceDType, range: start..<end, to: dtype)
+            try converted.withUnsafeBytes {
+                try copyToDevice($0, tensor.devicePointer + CUdeviceptr(start * dtype.size))
+            }
+            start = end
+        }
+        try stream.synchronize()  // the chunk buffers must outlive their copies
+        return tensor
+    }
+
+    /// Host conversion between the float formats (bit-exact with PyTorch's rounding).
+    static func convert(_ bytes: UnsafeRawBufferPointer, from source: DType, range: Range<Int>, to target: DType) -> [UInt8] {
+        func value(_ i: Int) -> Float {
+            switch source {
+            case .float32: return bytes.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
+            case .float16: return HalfPrecision.float(fromFloat16: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            case .bfloat16: return HalfPrecision.float(fromBFloat16: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            case .int32: return Float(bytes.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))
+            }
+        }
+        var out = [UInt8](repeating: 0, count: range.count * target.size)
+        out.withUnsafeMutableBytes { buffer in
+            for (j, i) in range.enumerated() {
+                switch target {
+                case .float32: buffer.storeBytes(of: value(i), toByteOffset: 4 * j, as: Float.self)
+                case .bfloat16: buffer.storeBytes(of: HalfPrecision.bfloat16(from: value(i)), toByteOffset: 2 * j, as: UInt16.self)
+                case .float16: buffer.storeBytes(of: HalfPrecision.float16(from: value(i)), toByteOffset: 2 * j, as: UInt16.self)
+                case .int32: buffer.storeBytes(of: Int32(value(i)), toByteOffset: 4 * j, as: Int32.self)
+                }
+            }
+        }
+        return out
+    }
+
+    public func copy(_ values: [Int32], into tensor: Tensor) throws {
+        try require(tensor.dtype == .int32 && values.count <= tensor.count, "copy",
+                    "\(values.count) int32 values into \(tensor)")
+        try values.withUnsafeBytes { try copyToDevice($0, tensor.devicePointer) }
+    }
+
+    public func downloadFloats(_ tensor: Tensor) throws -> [Float] {
+        try require(tensor.dtype.isFloatingPoint, "downloadFloats", "\(tensor) is not a float tensor")
+        var raw = [UInt8](repeating: 0, count: tensor.byteCount)
+        try raw.withUnsafeMutableBytes { try copyToHost($0, tensor.devicePointer) }
+        return raw.withUnsafeBytes { bytes in
+            (0..<tensor.count).map { i in
+                switch tensor.dtype {
+                case .float32: bytes.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
+                case .bfloat16: HalfPrecision.float(fromBFloat16: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                case .float16: HalfPrecision.float(fromFloat16: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                case .int32: Float(bytes.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))
+                }
+            }
+        }
+    }
+
+    public func downloadInt32(_ tensor: Tensor) throws -> [Int32] {
+        try require(tensor.dtype == .int32, "downloadInt32", "\(tensor) is not int32")
+        var values = [Int32](repeating: 0, count: tensor.count)
+        try values.withUnsafeMutableBytes { try copyToHost($0, tensor.devicePointer) }
+        return values
+    }
+
+    public func copy(_ source: Tensor, to destination: Tensor) throws {
+        try require(source.shape.reduce(1, *) == destination.count && source.dtype == destination.dtype, "copy",
+                    "\(source) to \(destination)")
+        guard source.byteCount > 0 else { return }
+        try context.makeCurrent()
+        try check(driver.cuMemcpyDtoDAsync!(destination.devicePointer, source.devicePointer, source.byteCount, stream.handle),
+                  "cuMemcpyDtoDAsync(\(source.byteCount) bytes)")
+    }
+
+    public func synchronize() throws {
+        try stream.synchronize()
+    }
+
+    /// Host → device on the stream; pageable memory is staged before the call returns.
+    func copyToDevice(_ bytes: UnsafeRawBufferPointer, _ destination: CUdeviceptr) throws {
+        guard !bytes.isEmpty else { return }
+        try context.makeCurrent()
+        try check(driver.cuMemcpyHtoDAsync!(destination, bytes.baseAddress, bytes.count, stream.handle),
+                  "cuMemcpyHtoDAsync(\(bytes.count) bytes)")
+    }
+
+    /// Device → host, waiting for the stream.
+    func copyToHost(_ bytes: UnsafeMutableRawBufferPointer, _ source: CUdeviceptr) throws {
+        guard !bytes.isEmpty else { return }
+        try context.makeCurrent()
+        try check(driver.cuMemcpyDtoHAsync!(bytes.baseAddress, source, bytes.count, stream.handle),
+                  "cuMemcpyDtoHAsync(\(bytes.count) bytes)")
+        try stream.synchronize()
+    }
+}

@@ -1,0 +1,108 @@
+import VLLMCompute
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sampling on the device (Kernels/sampling.cu): the rows' parameters and token lists go up in one
+/// copy, one CTA per row does the whole of SamplingRow's spec, and one small copy brings back the
+/// token ids and the requested logprobs.
+extension CUDABackend {
+    /// Words per row of the parameter block; the layout is sampling.cu's P_* constants.
+    static let samplingParamWords = 20
+
+    public func sample(logits: Tensor, rows: [SamplingRow]) throws -> SamplerOutput {
+        try require(logits.dtype == .float32 && logits.rank == 2 && logits.shape[0] == rows.count, "sample",
+                    "logits \(logits) for \(rows.count) rows (want f32 [S, V])")
+        guard !rows.isEmpty else { return SamplerOutput(tokenIds: [], logprobs: []) }
+        let vocab = logits.shape[1]
+        func inVocab(_ ids: [Int32]) -> [Int32] { ids.filter { $0 >= 0 && Int($0) < vocab } }
+
+        var params = [Int32](repeating: 0, count: rows.count * Self.samplingParamWords)
+        var lists: [Int32] = []
+        var needsCounts = false
+        let maxLogprobs = rows.map { max(0, $0.numLogprobs ?? 0) }.max() ?? 0
+        for (index, row) in rows.enumerated() {
+            let base = index * Self.samplingParamWords
+            let prompt = row.repetitionPenalty != 1 ? inVocab(row.promptTokenIds) : []
+            let output = row.hasPenalties ? inVocab(row.outputTokenIds) : []
+            let bias = row.logitBias.filter { $0.key >= 0 && Int($0.key) < vocab }.sorted { $0.key < $1.key }
+            let allowed = row.allowedTokenIds.map(inVocab) ?? []
+            let banned = inVocab(row.bannedTokenIds)
+            var flags: Int32 = 0
+            if row.numLogprobs != nil { flags |= 1 }
+            if row.allowedTokenIds != nil { flags |= 2 }
+            if row.isGreedy { flags |= 4 }
+            if row.hasPenalties { flags |= 8; needsCounts = true }
+            let seed = row.seed
+            let step = UInt64(truncatingIfNeeded: row.step)
+            let values: [Int32] = [
+                Int32(bitPattern: row.temperature.bitPattern),
+                Int32(row.topK.map { $0 >= vocab ? 0 : max($0, 1) } ?? 0),
+                Int32(bitPattern: row.topP.bitPattern),
+                Int32(bitPattern: row.minP.bitPattern),
+                Int32(bitPattern: row.presencePenalty.bitPattern),
+                Int32(bitPattern: row.frequencyPenalty.bitPattern),
+                Int32(bitPattern: row.repetitionPenalty.bitPattern),
+                Int32(bitPattern: UInt32(truncatingIfNeeded: seed)),
+                Int32(bitPattern: UInt32(truncatingIfNeeded: seed >> 32)),
+                Int32(bitPattern: UInt32(truncatingIfNeeded: step)),
+                Int32(bitPattern: UInt32(truncatingIfNeeded: step >> 32)),
+                Int32(max(0, row.numLogprobs ?? 0)),
+                Int32(lists.count),
+                Int32(prompt.count), Int32(output.count), Int32(bias.count), Int32(allowed.count), Int32(banned.count),
+                flags,
+            ]
+            for (offset, value) in values.enumerated() { params[base + offset] = value }
+            lists += prompt + output + bias.map(\.key) + bias.map { Int32(bitPattern: $0.value.bitPattern) }
+            lists += allowed + banned
+        }
+
+        let inputs = try makeInt32(params + lists)
+        let work = try allocate(shape: [rows.count, vocab], dtype: .float32)
+        let counts = needsCounts ? try allocate(shape: [rows.count, vocab], dtype: .int32) : work
+        let resultWords = 3 + 2 * maxLogprobs
+        let result = try allocate(shape: [rows.count, resultWords], dtype: .int32)
+        let listsAddress = KernelArgument.pointer(UInt64(inputs.address) + UInt64(4 * params.count))
+        try launch("sample_f32", in: "sampling", grid: (rows.count, 1, 1), block: (1024, 1, 1),
+                   [logits.device, work.device, counts.device, inputs.device, listsAddress, result.device,
+                    .int32(Int32(vocab)), .int32(Int32(maxLogprobs))])
+        let words = try downloadInt32(result)
+
+        var tokenIds: [Int32] = []
+        var logprobs: [TokenLogprobs?] = []
+        for (index, row) in rows.enumerated() {
+            let base = index * resultWords
+            let token = words[base]
+            tokenIds.append(token)
+            guard let wanted = row.numLogprobs else {
+                logprobs.append(nil)
+                continue
+            }
+            let sampledLogprob = Float(bitPattern: UInt32(bitPattern: words[base + 1]))
+            let rank = Int(words[base + 2])
+            if wanted < 0 {
+                // The whole vocabulary, ranked: rare, so done on the host from the raw row.
+                logprobs.append(try fullVocabularyLogprobs(logits.rows(index..<index + 1), sampledLogprob: sampledLogprob,
+                                                           rank: rank))
+                continue
+            }
+            let top = (0..<wanted).map { k in
+                (tokenId: words[base + 3 + k],
+                 logprob: Float(bitPattern: UInt32(bitPattern: words[base + 3 + maxLogprobs + k])))
+            }
+            logprobs.append(TokenLogprobs(sampledLogprob: sampledLogprob, sampledRank: rank, top: top))
+        }
+        return SamplerOutput(tokenIds: tokenIds, logprobs: logprobs)
+    }
+
+    private func fullVocabularyLogprobs(_ row: Tensor, sampledLogprob: Float, rank: Int) throws -> TokenLogprobs {
+        let raw = try downloadFloats(row)
+        let maximum = raw.max() ?? 0
+        let sum = raw.reduce(0.0) { $0 + Double(expf($1 - maximum)) }
+        let logSum = Float(log(sum))
+        let values = raw.map { $0 - maximum - logSum }
+        let order = values.indices.sorted { values[$0] != values[$1] ? values[$0] > values[$1] : $0 < $1 }
+        return TokenLogprobs(sampledLogprob: sampledLogprob, sampledRank: rank,
+                             top: order.map { (tokenId: Int32($0), logprob: values[$0]) })
+    }
+}

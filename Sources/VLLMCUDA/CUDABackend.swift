@@ -1,0 +1,79 @@
+import CCUDA
+import VLLMCompute
+
+/// The CUDA backend: bf16 activations, weights and KV cache on one GPU, every op a kernel of
+/// Kernels/*.cu (compiled by NVRTC for the device on first use) or a cuBLASLt matmul, all queued
+/// on one stream. Only sampled token ids and requested logprobs come back to the host.
+public final class CUDABackend: Backend, Sendable {
+    public let context: CUDAContext
+    public let stream: CUDAStream
+    public let allocator: CUDAAllocator
+    let kernels: CUDAKernels
+    let blasLt: BlasLtMatmul
+
+    public var name: String { "cuda:\(context.ordinal) (\(context.deviceName))" }
+    public var activationDType: DType { .bfloat16 }
+    public func weightDType(for checkpointDType: DType) -> DType { checkpointDType == .int32 ? .int32 : .bfloat16 }
+
+    /// Opens GPU `ordinal`. Throws a `CUDAError` naming every library path it tried when there is no
+    /// driver, NVRTC or cuBLASLt, or no such device.
+    /// - Parameter kernelCacheDirectory: where compiled kernels are kept (`nil`: no disk cache).
+    public init(ordinal: Int = 0,
+                kernelCacheDirectory: String? = NVRTCCompiler.defaultCacheDirectory) throws {
+        context = try CUDAContext(ordinal: ordinal)
+        stream = try CUDAStream(context: context)
+        allocator = CUDAAllocator(context: context)
+        let compiler = try NVRTCCompiler(
+            computeCapability: (context.computeCapability.major, context.computeCapability.minor),
+            cacheDirectory: kernelCacheDirectory)
+        kernels = CUDAKernels(context: context, compiler: compiler)
+        blasLt = try BlasLtMatmul(context: context, stream: stream, allocator: allocator)
+    }
+
+    /// Whether a CUDA driver and at least one device are present (for `--device auto`).
+    public static func isDeviceAvailable() -> Bool {
+        (try? CUDAContext(ordinal: 0)) != nil
+    }
+
+    /// Compiles (or loads from the cache) and loads every kernel family; returns each one's origin.
+    public func loadAllKernels() throws -> [(family: String, origin: String)] {
+        try KernelSource.families.map { family in
+            let origin = try kernels.load(family)
+            return (family.family, origin?.rawValue ?? "loaded")
+        }
+    }
+
+    func launch(_ name: String, in family: String, grid: (Int, Int, Int), block: (Int, Int, Int),
+                sharedBytes: Int = 0, _ arguments: [KernelArgument]) throws {
+        try kernels.launch(name, in: family, grid: grid, block: block, sharedBytes: sharedBytes,
+                           stream: stream, arguments: arguments)
+    }
+
+    var driver: CCUDADriver { context.driver.raw }
+
+    func check(_ result: CUresult, _ call: @autoclosure () -> String) throws {
+        try context.driver.check(result, call())
+    }
+}
+
+/// A device pointer as a kernel argument.
+extension Tensor {
+    var device: KernelArgument { .pointer(UInt64(address)) }
+    var devicePointer: CUdeviceptr { CUdeviceptr(address) }
+}
+
+/// Shape and dtype checks that name the op and what was wrong.
+func require(_ condition: Bool, _ op: String, _ message: @autoclosure () -> String) throws {
+    if !condition { throw BackendError("\(op): \(message())") }
+}
+
+extension CUDABackend: DeviceMemoryReporting {
+    public func memoryStats() throws -> DeviceMemoryStats {
+        DeviceMemoryStats(totalBytes: context.totalMemory, bytesInUse: allocator.bytesInUse,
+                          peakBytesInUse: allocator.peakBytesInUse)
+    }
+
+    public func resetPeakMemory() { allocator.resetPeak() }
+
+    public func releaseCachedMemory() throws { try allocator.emptyCache() }
+}

@@ -1,0 +1,102 @@
+import CCUDA
+
+/// The loaded kernel modules of one context: a family is compiled (or read from the disk cache)
+/// and loaded on first use, and its functions looked up once.
+final class CUDAKernels: Sendable {
+    let context: CUDAContext
+    let compiler: NVRTCCompiler
+
+    private struct State {
+        var modules: [String: CUmodule] = [:]
+        var functions: [String: CUfunction] = [:]
+    }
+    // @unchecked-free: CUmodule/CUfunction are opaque pointers guarded by the lock.
+    private let state = Protected(State())
+
+    init(context: CUDAContext, compiler: NVRTCCompiler) {
+        self.context = context
+        self.compiler = compiler
+    }
+
+    /// Loads `family` (compiling it if needed); returns where its CUBIN came from, or nil if already loaded.
+    @discardableResult
+    func load(_ family: KernelSource) throws -> NVRTCCompiler.Origin? {
+        if state.withLock({ $0.modules[family.family] != nil }) { return nil }
+        let (cubin, origin) = try compiler.cubin(for: family)
+        try context.makeCurrent()
+        var module: CUmodule?
+        try cubin.withUnsafeBytes { bytes in
+            try context.driver.check(context.driver.raw.cuModuleLoadData!(&module, bytes.baseAddress),
+                                     "cuModuleLoadData(\(family.name))")
+        }
+        guard let module else { throw CUDAError("cuModuleLoadData(\(family.name)) returned no module") }
+        var functions: [String: CUfunction] = [:]
+        for entry in family.entryPoints {
+            var function: CUfunction?
+            try context.driver.check(context.driver.raw.cuModuleGetFunction!(&function, module, entry),
+                                     "cuModuleGetFunction(\(entry))")
+            functions[entry] = function
+        }
+        state.withLock { state in
+            state.modules[family.family] = module
+            state.functions.merge(functions) { old, _ in old }
+        }
+        return origin
+    }
+
+    /// The entry point `name` of family `family` (e.g. `("layernorm", "rms_norm_bf16")`).
+    func function(_ name: String, in family: String) throws -> CUfunction {
+        if let function = state.withLock({ $0.functions[name] }) { return function }
+        guard let source = KernelSource.families.first(where: { $0.family == family }) else {
+            throw CUDAError("no kernel family \(family)")
+        }
+        try load(source)
+        guard let function = state.withLock({ $0.functions[name] }) else {
+            throw CUDAError("kernel family \(family) has no entry point \(name)")
+        }
+        return function
+    }
+}
+
+/// One argument of a kernel launch, stored as the C type the kernel declares.
+enum KernelArgument {
+    case pointer(UInt64)
+    case int32(Int32)
+    case int64(Int64)
+    case float(Float)
+}
+
+extension CUDAKernels {
+    /// Launches `name` on `stream` and checks the launch.
+    func launch(_ name: String, in family: String, grid: (Int, Int, Int), block: (Int, Int, Int),
+                sharedBytes: Int = 0, stream: CUDAStream, arguments: [KernelArgument]) throws {
+        let function = try self.function(name, in: family)
+        guard grid.0 > 0 && grid.1 > 0 && grid.2 > 0 else { return }  // nothing to do (0 tokens)
+        if sharedBytes > 48 * 1024 {
+            try context.driver.check(
+                context.driver.raw.cuFuncSetAttribute!(
+                    function, Int32(CCUDA_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), Int32(sharedBytes)),
+                "cuFuncSetAttribute(\(name), max dynamic shared memory \(sharedBytes))")
+        }
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: 8 * max(1, arguments.count), alignment: 8)
+        defer { storage.deallocate() }
+        var pointers: [UnsafeMutableRawPointer?] = []
+        for (index, argument) in arguments.enumerated() {
+            let slot = storage + 8 * index
+            switch argument {
+            case .pointer(let value): slot.storeBytes(of: value, as: UInt64.self)
+            case .int32(let value): slot.storeBytes(of: value, as: Int32.self)
+            case .int64(let value): slot.storeBytes(of: value, as: Int64.self)
+            case .float(let value): slot.storeBytes(of: value, as: Float.self)
+            }
+            pointers.append(slot)
+        }
+        try context.makeCurrent()
+        let result = pointers.withUnsafeMutableBufferPointer { buffer in
+            context.driver.raw.cuLaunchKernel!(
+                function, UInt32(grid.0), UInt32(grid.1), UInt32(grid.2), UInt32(block.0), UInt32(block.1),
+                UInt32(block.2), UInt32(sharedBytes), stream.handle, buffer.baseAddress, nil)
+        }
+        try context.driver.check(result, "cuLaunchKernel(\(name), grid \(grid), block \(block), shared \(sharedBytes))")
+    }
+}

@@ -1,0 +1,59 @@
+// embedding.cu: row lookups.
+//
+// embedding_bf16      tokenIds [T] int32, table [V, H] bf16 → out [T, H] bf16.
+//                     grid (T), block 256: one CTA per token, 16-byte copies when H % 8 == 0.
+//                     An id outside [0, V) yields a zero row (ids are validated on the host).
+// gather_rows_bf16    x [T, H] bf16, indices [S] int32 → out [S, H] bf16. grid (S), block 256.
+// gather_rows_f32     the same for f32 rows.
+#include "common.cuh"
+
+template <typename Element>
+__device__ void copy_row(const Element *source, Element *destination, long long count) {
+    const long long bytes = count * (long long)sizeof(Element);
+    if ((bytes & 15) == 0 && (((unsigned long long)source | (unsigned long long)destination) & 15) == 0) {
+        const uint4 *from = (const uint4 *)source;
+        uint4 *to = (uint4 *)destination;
+        for (long long i = threadIdx.x; i < bytes / 16; i += blockDim.x) to[i] = from[i];
+    } else {
+        for (long long i = threadIdx.x; i < count; i += blockDim.x) destination[i] = source[i];
+    }
+}
+
+template <typename Element>
+__device__ void zero_row(Element *destination, long long count) {
+    for (long long i = threadIdx.x; i < count; i += blockDim.x) destination[i] = (Element)0;
+}
+
+extern "C" __global__ void embedding_bf16(const int *__restrict__ tokenIds, const bf16_t *__restrict__ table,
+                                          bf16_t *__restrict__ out, int hidden, int vocab) {
+    const int token = blockIdx.x;
+    const int id = tokenIds[token];
+    bf16_t *row = out + (long long)token * hidden;
+    if (id < 0 || id >= vocab) {
+        zero_row(row, hidden);
+        return;
+    }
+    copy_row(table + (long long)id * hidden, row, hidden);
+}
+
+extern "C" __global__ void gather_rows_bf16(const bf16_t *__restrict__ x, const int *__restrict__ indices,
+                                            bf16_t *__restrict__ out, int hidden, int numRows) {
+    const int row = indices[blockIdx.x];
+    bf16_t *destination = out + (long long)blockIdx.x * hidden;
+    if (row < 0 || row >= numRows) {
+        zero_row(destination, hidden);
+        return;
+    }
+    copy_row(x + (long long)row * hidden, destination, hidden);
+}
+
+extern "C" __global__ void gather_rows_f32(const float *__restrict__ x, const int *__restrict__ indices,
+                                           float *__restrict__ out, int hidden, int numRows) {
+    const int row = indices[blockIdx.x];
+    float *destination = out + (long long)blockIdx.x * hidden;
+    if (row < 0 || row >= numRows) {
+        zero_row(destination, hidden);
+        return;
+    }
+    copy_row(x + (long long)row * hidden, destination, hidden);
+}

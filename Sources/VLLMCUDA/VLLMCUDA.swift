@@ -1,1 +1,0 @@
-// VLLMCUDA: see ARCHITECTURE.md.

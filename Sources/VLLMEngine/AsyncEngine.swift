@@ -1,0 +1,181 @@
+import Foundation
+import VLLMCompute
+import VLLMCore
+import VLLMModels
+
+/// The online engine: `EngineCore` driven by one dedicated thread, requests submitted from any
+/// task, outputs delivered through one `AsyncThrowingStream` per request.
+///
+/// Cancelling a stream (a client that went away) aborts its request and frees its blocks on the
+/// next loop turn. An error inside a step fails the requests then in flight (their blocks are
+/// freed) and the engine keeps serving.
+public final class AsyncEngine: EngineClient, @unchecked Sendable {
+    // @unchecked: `inbox`, `continuations`, `latestStats`, `isStopping` are guarded by `condition`;
+    // `core` and `processor` are touched only by the loop thread.
+    private enum Command {
+        case add(id: String, prompt: [Int], params: SamplingParams, arrival: Double)
+        case abort(id: String)
+    }
+
+    public let maxModelLen: Int
+    public let eosTokenIds: [Int]
+    private let core: EngineCore
+    private var processor: OutputProcessor
+    private let condition = NSCondition()
+    private var inbox: [Command] = []
+    private var continuations: [String: AsyncThrowingStream<RequestOutput, Error>.Continuation] = [:]
+    private var latestStats = EngineStats()
+    private var isStopping = false
+    private var thread: Thread?
+
+    public init(engine: LoadedEngine, detokenizer: (any DetokenizerFactory)?) {
+        core = engine.core
+        maxModelLen = engine.schedulerConfig.maxModelLen
+        eosTokenIds = engine.generationConfig.eosTokenIds.isEmpty ? engine.config.eosTokenIds : engine.generationConfig.eosTokenIds
+        processor = OutputProcessor(detokenizerFactory: detokenizer)
+        latestStats = core.stats()
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "swift-vllm engine"
+        self.thread = thread
+        thread.start()
+    }
+
+    public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams) throws
+        -> AsyncThrowingStream<RequestOutput, Error> {
+        try params.validate()
+        guard !promptTokenIds.isEmpty else { throw VLLMValidationError("The prompt cannot be empty", parameter: "prompt") }
+        var params = params
+        for extra in eosTokenIds.dropFirst() where !params.ignoreEos && !params.stopTokenIds.contains(extra) {
+            params.stopTokenIds.append(extra)
+        }
+        let (stream, continuation) = AsyncThrowingStream<RequestOutput, Error>.makeStream()
+        condition.lock()
+        defer { condition.unlock() }
+        guard !isStopping else { throw EngineUnavailableError("the engine is shutting down") }
+        guard continuations[requestId] == nil else { throw VLLMValidationError("Request id \(requestId) is already running", parameter: "request_id") }
+        continuations[requestId] = continuation
+        inbox.append(.add(id: requestId, prompt: promptTokenIds, params: params, arrival: Date().timeIntervalSince1970))
+        condition.signal()
+        continuation.onTermination = { [weak self] termination in
+            if case .cancelled = termination { self?.abort(requestId: requestId) }
+        }
+        return stream
+    }
+
+    public func abort(requestId: String) {
+        condition.lock()
+        inbox.append(.abort(id: requestId))
+        condition.signal()
+        condition.unlock()
+    }
+
+    public func stats() -> EngineStats {
+        condition.lock()
+        defer { condition.unlock() }
+        return latestStats
+    }
+
+    /// Stops the loop after the current step; requests still in flight end with an error.
+    public func shutdown() {
+        condition.lock()
+        isStopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Requests submitted and not yet finished.
+    public var numInFlight: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return continuations.count
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while inbox.isEmpty && !isStopping && !core.hasUnfinishedRequests { condition.wait() }
+            let commands = inbox
+            inbox.removeAll()
+            let stopping = isStopping
+            condition.unlock()
+            if stopping {
+                failAll(EngineUnavailableError("the engine shut down"))
+                return
+            }
+            for command in commands { apply(command) }
+            guard core.hasUnfinishedRequests else { publishStats(); continue }
+            do {
+                let stepOutputs = try core.step()
+                let now = Date().timeIntervalSince1970
+                let (outputs, stopped) = processor.process(stepOutputs, now: now)
+                for (childId, stop) in stopped { core.finishRequests([childId], reason: .stop, stopReason: .string(stop)) }
+                deliver(outputs)
+            } catch {
+                failAll(error)
+            }
+            publishStats()
+        }
+    }
+
+    private func apply(_ command: Command) {
+        switch command {
+        case .add(let id, let prompt, let params, let arrival):
+            let children = processor.addRequest(requestId: id, promptTokenIds: prompt, params: params,
+                                                eosTokenId: eosTokenIds.first, arrivalTime: arrival)
+            do {
+                for child in children { try core.addRequest(child) }
+            } catch {
+                core.finishRequests(children.map(\.requestId), reason: .abort)
+                _ = processor.abort(requestId: id, now: arrival)
+                finish(id, throwing: error)
+            }
+        case .abort(let id):
+            core.finishRequests(processor.childIds(of: id), reason: .abort)
+            if let output = processor.abort(requestId: id, now: Date().timeIntervalSince1970) { deliver([output]) }
+        }
+    }
+
+    private func deliver(_ outputs: [RequestOutput]) {
+        condition.lock()
+        let targets = outputs.map { (continuations[$0.requestId], $0) }
+        for output in outputs where output.isFinished { continuations[output.requestId] = nil }
+        condition.unlock()
+        for (continuation, output) in targets {
+            continuation?.yield(output)
+            if output.isFinished { continuation?.finish() }
+        }
+    }
+
+    private func finish(_ id: String, throwing error: Error) {
+        condition.lock()
+        let continuation = continuations.removeValue(forKey: id)
+        condition.unlock()
+        continuation?.finish(throwing: error)
+    }
+
+    /// Ends every request in flight with `error`, freeing their blocks.
+    private func failAll(_ error: Error) {
+        condition.lock()
+        let all = continuations
+        continuations.removeAll()
+        condition.unlock()
+        for id in all.keys {
+            core.finishRequests(processor.childIds(of: id), reason: .abort)
+            _ = processor.abort(requestId: id, now: Date().timeIntervalSince1970)
+        }
+        for continuation in all.values { continuation.finish(throwing: error) }
+    }
+
+    private func publishStats() {
+        let stats = core.stats()
+        condition.lock()
+        latestStats = stats
+        condition.unlock()
+    }
+}
+
+/// The engine cannot take requests now (shutting down): HTTP 503.
+public struct EngineUnavailableError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

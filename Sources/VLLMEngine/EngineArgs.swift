@@ -1,0 +1,87 @@
+import FoundationEssentials
+import VLLMCompute
+import VLLMCore
+import VLLMModels
+
+/// How to build an engine: vLLM's EngineArgs, flag for flag (`--block-size` → `blockSize`, …).
+public struct EngineArgs: Sendable {
+    /// A HuggingFace model folder; `nil` serves the built-in random-weight demo model.
+    public var model: URL?
+    public var loadFormat: LoadFormat = .safetensors
+    public var dtype: DType? = nil
+    public var maxModelLen: Int? = nil
+    public var blockSize = 16
+    public var maxNumSeqs = 256
+    public var maxNumBatchedTokens: Int? = nil
+    public var enablePrefixCaching = true
+    public var numGPUBlocksOverride: Int? = nil
+    /// KV cache bytes on the CPU backend (vLLM's VLLM_CPU_KVCACHE_SPACE); default 1 GiB.
+    public var kvCacheMemory: Int? = nil
+    /// Fraction of device memory for weights + activations + KV cache (GPU backends).
+    public var gpuMemoryUtilization = 0.9
+    public var seed: UInt64 = 0
+    /// Where start-up lines go (the KV cache size, …); stderr by default in the CLI.
+    public var log: @Sendable (String) -> Void = { _ in }
+
+    public init(model: URL? = nil) { self.model = model }
+}
+
+/// A model loaded and ready: the pieces an engine is made of.
+public struct LoadedEngine: Sendable {
+    public var core: EngineCore
+    public var config: ModelConfig
+    public var generationConfig: GenerationConfig
+    public var schedulerConfig: SchedulerConfig
+}
+
+extension EngineArgs {
+    /// The demo model `serve` runs when no model is given: a small Llama of random weights.
+    public static let demoConfigJSON = """
+        {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 512, "hidden_size": 128,
+         "intermediate_size": 352, "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2,
+         "max_position_embeddings": 2048, "rms_norm_eps": 1e-5, "bos_token_id": 1, "eos_token_id": 2,
+         "tie_word_embeddings": true, "torch_dtype": "float32"}
+        """
+
+    /// Loads the model onto `backend`, sizes the KV cache, and builds the engine core.
+    public func build(backend: any Backend) throws -> LoadedEngine {
+        let config: ModelConfig
+        var format = loadFormat
+        if let model {
+            config = try ModelConfig.load(modelDirectory: model)
+        } else {
+            config = try ModelConfig.parse(Data(Self.demoConfigJSON.utf8), path: "demo model config")
+            format = .dummy(seed: seed)
+            log("no model given: running the built-in demo model (a small Llama of random weights, as --load-format dummy; its text is noise)")
+        }
+        let maxModelLen = self.maxModelLen ?? config.derivedMaxModelLen
+        guard maxModelLen > 0 else { throw ModelError("--max-model-len must be positive, got \(maxModelLen)") }
+        guard blockSize > 0, blockSize.nonzeroBitCount == 1, blockSize <= 256 else {
+            throw ModelError("--block-size must be a power of two up to 256, got \(blockSize)")
+        }
+        let model = try ModelRegistry.load(config: config, directory: self.model, backend: backend, format: format,
+                                           maxModelLen: maxModelLen, dtype: dtype)
+        // vLLM v1 (chunked prefill): the token budget defaults to 8192 for the online server, never
+        // below the number of sequences.
+        let maxTokens = max(maxNumBatchedTokens ?? 8192, maxNumSeqs)
+        let numBlocks: Int
+        if let numGPUBlocksOverride {
+            numBlocks = numGPUBlocksOverride
+        } else if let memory = backend as? any DeviceMemoryReporting {
+            let plan = try KVCacheSizing.profile(model: model, memory: memory, maxNumTokens: maxTokens, maxNumSeqs: maxNumSeqs,
+                                                 blockSize: blockSize, gpuMemoryUtilization: gpuMemoryUtilization)
+            log(plan.summary)
+            numBlocks = plan.numBlocks
+        } else {
+            numBlocks = max(2, (kvCacheMemory ?? (1 << 30)) / model.kvCacheBytesPerBlock(blockSize: blockSize))
+            log("KV cache: \(numBlocks) blocks of \(blockSize) tokens = \(numBlocks * blockSize) tokens of context (\(backend.name))")
+        }
+        let schedulerConfig = SchedulerConfig(maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs, maxModelLen: maxModelLen,
+                                              blockSize: blockSize, numGPUBlocks: numBlocks, enablePrefixCaching: enablePrefixCaching)
+        let runner = try ModelRunner(model: model, numBlocks: numBlocks, blockSize: blockSize,
+                                     maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs)
+        let generationConfig = try self.model.map { try GenerationConfig.load(modelDirectory: $0) } ?? GenerationConfig()
+        return LoadedEngine(core: EngineCore(runner: runner, config: schedulerConfig), config: config,
+                            generationConfig: generationConfig, schedulerConfig: schedulerConfig)
+    }
+}

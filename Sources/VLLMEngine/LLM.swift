@@ -1,0 +1,63 @@
+import FoundationEssentials
+import VLLMCompute
+import VLLMCore
+import VLLMModels
+
+/// The offline API (vLLM's `LLM`): many prompts in, all processed together with continuous
+/// batching, results in input order.
+public final class LLM {
+    public let engine: LoadedEngine
+    var processor: OutputProcessor
+    private var nextRequestId = 0
+
+    public init(args: EngineArgs, backend: any Backend, detokenizer: (any DetokenizerFactory)? = nil) throws {
+        engine = try args.build(backend: backend)
+        processor = OutputProcessor(detokenizerFactory: detokenizer)
+    }
+
+    /// The model's EOS ids: generation_config.json's, else config.json's. The first is the request's
+    /// EOS; the others stop generation like stop_token_ids (vLLM reads generation_config the same way).
+    public var eosTokenIds: [Int] {
+        engine.generationConfig.eosTokenIds.isEmpty ? engine.config.eosTokenIds : engine.generationConfig.eosTokenIds
+    }
+
+    /// Generates for every prompt; `progress(done, total, generatedTokens)` is called after each step.
+    public func generate(_ prompts: [[Int]], params: [SamplingParams],
+                         progress: ((Int, Int, Int) -> Void)? = nil) throws -> [RequestOutput] {
+        precondition(prompts.count == params.count, "one SamplingParams per prompt")
+        let core = engine.core
+        var ids: [String] = []
+        for (prompt, p) in zip(prompts, params) {
+            try p.validate()
+            var p = p
+            for extra in eosTokenIds.dropFirst() where !p.ignoreEos && !p.stopTokenIds.contains(extra) { p.stopTokenIds.append(extra) }
+            let id = "\(nextRequestId)"
+            nextRequestId += 1
+            let children = processor.addRequest(requestId: id, promptTokenIds: prompt, params: p,
+                                                 eosTokenId: eosTokenIds.first, arrivalTime: Self.now())
+            do {
+                for child in children { try core.addRequest(child) }
+            } catch {
+                // Leave nothing behind: drop what was added before the failing request.
+                for child in children { core.finishRequests([child.requestId], reason: .abort) }
+                _ = processor.abort(requestId: id, now: Self.now())
+                for earlier in ids { core.finishRequests(processor.childIds(of: earlier), reason: .abort); _ = processor.abort(requestId: earlier, now: Self.now()) }
+                throw error
+            }
+            ids.append(id)
+        }
+        var results: [String: RequestOutput] = [:]
+        var numGenerated = 0
+        while core.hasUnfinishedRequests {
+            let stepOutputs = try core.step()
+            numGenerated += stepOutputs.reduce(0) { $0 + $1.output.newTokenIds.count }
+            let (outputs, stopped) = processor.process(stepOutputs, now: Self.now())
+            for (childId, stop) in stopped { core.finishRequests([childId], reason: .stop, stopReason: .string(stop)) }
+            for output in outputs where output.isFinished { results[output.requestId] = output }
+            progress?(results.count, ids.count, numGenerated)
+        }
+        return ids.map { results[$0]! }
+    }
+
+    static func now() -> Double { Date().timeIntervalSince1970 }
+}

@@ -1,1 +1,0 @@
-// VLLMTemplates: see ARCHITECTURE.md.

@@ -1,1 +1,0 @@
-// VLLMTokenizers: see ARCHITECTURE.md.

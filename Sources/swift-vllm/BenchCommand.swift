@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import VLLMCompute
+import VLLMCore
+import VLLMEngine
+
+/// `swift-vllm bench`: the workloads of ../shared/bench (W1 latency, W2 throughput), as vLLM's
+/// `benchmark_latency` / `benchmark_throughput` define them: random prompt ids, greedy, EOS ignored.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks: throughput (W2) and latency (W1).",
+        subcommands: [Throughput.self, Latency.self])
+
+    /// Random prompts of exact lengths, from a seeded generator (token ids 10…vocab-1).
+    static func randomPrompts(count: Int, length: Int, vocabSize: Int, seed: UInt64) -> [[Int]] {
+        var state = seed
+        return (0..<count).map { _ in
+            (0..<length).map { _ in
+                state = SamplingRandom.mix(state)
+                return 10 + Int(state % UInt64(max(vocabSize - 10, 1)))
+            }
+        }
+    }
+
+    static func greedy(outputLen: Int) -> SamplingParams {
+        var p = SamplingParams()
+        p.temperature = 0
+        p.maxTokens = outputLen
+        p.ignoreEos = true
+        p.detokenize = false
+        return p
+    }
+
+    static func printJSON(_ fields: [String: Any]) {
+        let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    struct Throughput: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Offline throughput: all prompts at once (W2: 256 × 512 in / 128 out).")
+        @Option(help: "Model folder (with --load-format dummy, only config.json is read).") var model: String?
+        @Option(name: .customLong("input-len")) var inputLen = 512
+        @Option(name: .customLong("output-len")) var outputLen = 128
+        @Option(name: .customLong("num-prompts")) var numPrompts = 256
+        @Option(name: .customLong("lengths-file"),
+                help: "W3: a JSON file of {\"requests\": [{\"input_len\", \"output_len\"}]} (../shared/bench/w3_lengths.json).")
+        var lengthsFile: String?
+        @Option(name: .customLong("length-scale"), help: "Multiply every W3 length by this (to scale W3 down for the CPU).")
+        var lengthScale = 1.0
+        @OptionGroup var engine: EngineOptions
+
+        /// (input, output) lengths of every request: W2's fixed ones, or the W3 file's (first `numPrompts`).
+        func lengths() throws -> [(input: Int, output: Int)] {
+            guard let lengthsFile else { return Array(repeating: (inputLen, outputLen), count: numPrompts) }
+            struct File: Decodable { struct Item: Decodable { var input_len: Int; var output_len: Int }; var requests: [Item] }
+            let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: lengthsFile)))
+            return file.requests.prefix(numPrompts).map {
+                (max(1, Int(Double($0.input_len) * lengthScale)), max(1, Int(Double($0.output_len) * lengthScale)))
+            }
+        }
+
+        func run() throws {
+            let lengths = try lengths()
+            let loadStart = Date()
+            let llm = try LLM(args: try engine.engineArgs(model: model), backend: try engine.makeBackend())
+            let loadSeconds = Date().timeIntervalSince(loadStart)
+            let vocab = llm.engine.config.vocabSize
+            let prompts = lengths.enumerated().map { i, l in
+                BenchCommand.randomPrompts(count: 1, length: l.input, vocabSize: vocab, seed: engine.seed &+ UInt64(i))[0]
+            }
+            let start = Date()
+            let outputs = try llm.generate(prompts, params: lengths.map { BenchCommand.greedy(outputLen: $0.output) })
+            let seconds = Date().timeIntervalSince(start)
+            let generated = outputs.reduce(0) { $0 + $1.outputs[0].tokenIds.count }
+            let promptTokens = lengths.reduce(0) { $0 + $1.input }
+            BenchCommand.printJSON([
+                "workload": lengthsFile == nil ? "throughput" : "throughput-w3", "num_prompts": lengths.count,
+                "prompt_tokens": promptTokens, "output_tokens": generated,
+                "elapsed_s": seconds, "requests_per_s": Double(lengths.count) / seconds,
+                "output_tokens_per_s": Double(generated) / seconds,
+                "total_tokens_per_s": Double(generated + promptTokens) / seconds,
+                "load_s": loadSeconds, "backend": llm.engine.core.runner.model.backend.name,
+            ])
+        }
+    }
+
+    struct Latency: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One request (W1: 512 in / 128 out): time to first token and per output token.")
+        @Option(help: "Model folder (with --load-format dummy, only config.json is read).") var model: String?
+        @Option(name: .customLong("input-len")) var inputLen = 512
+        @Option(name: .customLong("output-len")) var outputLen = 128
+        @Option(name: .customLong("num-iters")) var numIters = 3
+        @OptionGroup var engine: EngineOptions
+
+        func run() throws {
+            let llm = try LLM(args: try engine.engineArgs(model: model), backend: try engine.makeBackend())
+            let prompt = BenchCommand.randomPrompts(count: 1, length: inputLen, vocabSize: llm.engine.config.vocabSize, seed: engine.seed)
+            _ = try llm.generate(prompt, params: [BenchCommand.greedy(outputLen: 2)])  // warm-up
+            var ttfts: [Double] = [], tpots: [Double] = []
+            for _ in 0..<numIters {
+                let output = try llm.generate(prompt, params: [BenchCommand.greedy(outputLen: outputLen)])[0]
+                let m = output.metrics
+                let ttft = (m.firstTokenTime ?? m.arrivalTime) - m.arrivalTime
+                ttfts.append(ttft)
+                tpots.append(((m.finishedTime ?? 0) - (m.firstTokenTime ?? 0)) / Double(max(outputLen - 1, 1)))
+            }
+            BenchCommand.printJSON([
+                "workload": "latency", "input_len": inputLen, "output_len": outputLen, "num_iters": numIters,
+                "ttft_ms_median": ttfts.sorted()[numIters / 2] * 1000, "tpot_ms_median": tpots.sorted()[numIters / 2] * 1000,
+                "backend": llm.engine.core.runner.model.backend.name,
+            ])
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import FoundationEssentials
+import VLLMCPU
+import VLLMCUDA
+
+/// `swift-vllm check-gpu`: compiles every kernel, runs every op on the GPU and on the CPU backend (the
+/// oracle) on the same random inputs, and prints op, shape, relative error and pass/fail. With
+/// `--model`, also checks a whole model forward against transformers' logits (see docs/gpu.md).
+struct CheckGPUCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-gpu",
+        abstract: "Check every CUDA kernel against the CPU backend; exits non-zero on any failure.")
+
+    @Option(help: "CUDA device ordinal.")
+    var device = 0
+
+    @Option(name: .customLong("kernel-cache-dir"), help: "Where compiled kernels are cached (default ~/.cache/swift-vllm/kernels).")
+    var kernelCacheDir: String?
+
+    @Option(help: "Seed of the random inputs.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Skip the per-op checks (run only the model checks).")
+    var skipOps = false
+
+    @Option(help: "An HF model folder to check end to end: teacher-forced logits against --reference.")
+    var model: String?
+
+    @Option(help: "The reference written by scripts/gpu_reference.py for --model (a .json beside its .f32 logits).")
+    var reference: String?
+
+    @Option(help: "A model folder whose greedy story must equal the CPU backend's, token for token.")
+    var greedyModel: String?
+
+    @Option(help: "Tokens of the greedy comparison.")
+    var greedyTokens = 256
+
+    @Option(help: "Fraction of GPU memory for weights, activations and KV cache (KV cache sizing of --model).")
+    var gpuMemoryUtilization = 0.9
+
+    func run() throws {
+        let gpu = try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory)
+        print("device: \(gpu.name), compute capability \(gpu.context.computeCapability.major).\(gpu.context.computeCapability.minor), "
+              + "\(gpu.context.multiprocessorCount) SMs, \(gpu.context.totalMemory >> 20) MiB")
+        let clock = ContinuousClock()
+        let start = clock.now
+        for (family, origin) in try gpu.loadAllKernels() { print("kernel \(family): \(origin)") }
+        print("kernels ready in \(clock.now - start)")
+
+        var failures = 0
+        if !skipOps {
+            var checker = OpChecker(gpu: gpu, cpu: CPUBackend(), seed: seed)
+            try checker.runAll()
+            failures += checker.results.filter { !$0.passed }.count
+            print(OpCheckResult.table(checker.results))
+        }
+
+        if let model {
+            guard let reference else { throw ValidationError("--model needs --reference (scripts/gpu_reference.py)") }
+            let modelCheck = ModelCheck(gpu: gpu, directory: model, utilization: gpuMemoryUtilization)
+            failures += try modelCheck.teacherForced(referencePath: reference)
+        }
+        if let greedyModel {
+            let modelCheck = ModelCheck(gpu: gpu, directory: greedyModel, utilization: gpuMemoryUtilization)
+            failures += try modelCheck.greedyAgainstCPU(tokens: greedyTokens)
+        }
+        if failures > 0 {
+            print("check-gpu: \(failures) failure(s)")
+            throw ExitCode(1)
+        }
+        print("check-gpu: all passed")
+    }
+}
+
+/// One row of the check table.
+struct OpCheckResult {
+    var op: String
+    var shape: String
+    var error: Float
+    var tolerance: Float
+    var note = ""
+
+    var passed: Bool { error.isFinite && error <= tolerance }
+
+    static func table(_ results: [OpCheckResult]) -> String {
+        let opWidth = max(2, results.map(\.op.count).max() ?? 0)
+        let shapeWidth = max(5, results.map(\.shape.count).max() ?? 0)
+        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+        var lines = [pad("op", opWidth) + "  " + pad("shape", shapeWidth) + "  rel.error   tol       result"]
+        for result in results {
+            let error = result.error.isFinite ? formatScientific(result.error) : "\(result.error)"
+            lines.append(pad(result.op, opWidth) + "  " + pad(result.shape, shapeWidth) + "  " + pad(error, 10) + "  "
+                         + pad(formatScientific(result.tolerance), 8) + "  " + (result.passed ? "pass" : "FAIL")
+                         + (result.note.isEmpty ? "" : "  " + result.note))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// `1.23e-03`.
+func formatScientific(_ value: Float) -> String {
+    if value == 0 { return "0" }
+    var exponent = 0
+    var mantissa = Double(value)
+    while abs(mantissa) >= 10 { mantissa /= 10; exponent += 1 }
+    while abs(mantissa) < 1 { mantissa *= 10; exponent -= 1 }
+    let rounded = (mantissa * 100).rounded() / 100
+    let sign = exponent < 0 ? "-" : "+"
+    let digits = abs(exponent) < 10 ? "0\(abs(exponent))" : "\(abs(exponent))"
+    return "\(rounded)e\(sign)\(digits)"
+}
+
+/// ‖a − b‖ / ‖b‖ (0 when both are zero; NaN anywhere gives NaN).
+func relativeError(_ a: [Float], _ b: [Float]) -> Float {
+    precondition(a.count == b.count, "comparing \(a.count) with \(b.count) values")
+    var difference = 0.0
+    var norm = 0.0
+    for (x, y) in zip(a, b) {
+        if x.isNaN || y.isNaN { return .nan }
+        difference += Double(x - y) * Double(x - y)
+        norm += Double(y) * Double(y)
+    }
+    if norm == 0 { return difference == 0 ? 0 : .infinity }
+    return Float((difference / norm).squareRoot())
+}

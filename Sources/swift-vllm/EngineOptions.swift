@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import VLLMCompute
+import VLLMCPU
+import VLLMCUDA
+import VLLMEngine
+import VLLMModels
+
+/// The engine flags `generate`, `serve` and `bench` share, named as vLLM names them.
+struct EngineOptions: ParsableArguments {
+    @Option(name: .customLong("load-format"), help: "safetensors, or dummy (random weights of the configured shape).")
+    var loadFormat: String = "auto"
+    @Option(help: "Weight dtype: auto, float32, float16 or bfloat16.")
+    var dtype: String = "auto"
+    @Option(name: .customLong("max-model-len"), help: "Longest prompt + output (default: from config.json).")
+    var maxModelLen: Int?
+    @Option(name: .customLong("block-size"), help: "Tokens per KV cache block.")
+    var blockSize: Int = 16
+    @Option(name: .customLong("max-num-seqs"), help: "Most sequences in one step.")
+    var maxNumSeqs: Int = 256
+    @Option(name: .customLong("max-num-batched-tokens"), help: "Token budget of one step (default 8192).")
+    var maxNumBatchedTokens: Int?
+    @Flag(name: .customLong("enable-prefix-caching"), inversion: .prefixedEnableDisable,
+          help: "Reuse the KV blocks of shared prompt prefixes (on by default; --no-enable-prefix-caching turns it off).")
+    var enablePrefixCaching: Bool = true
+    @Option(name: .customLong("num-gpu-blocks-override"), help: "Use exactly this many KV cache blocks.")
+    var numGPUBlocksOverride: Int?
+    @Option(name: .customLong("kv-cache-memory"), help: "KV cache bytes on the CPU backend (default 1 GiB).")
+    var kvCacheMemory: Int?
+    @Option(name: .customLong("gpu-memory-utilization"), help: "Fraction of GPU memory to use.")
+    var gpuMemoryUtilization: Double = 0.9
+    @Option(help: "Seed for dummy weights and for requests without their own seed.")
+    var seed: UInt64 = 0
+    @Option(help: "auto (CUDA when a GPU is present), cpu or cuda.")
+    var device: String = "auto"
+    @Option(name: .customLong("kernel-cache-dir"), help: "Where compiled CUDA kernels are cached (default ~/.cache/swift-vllm/kernels).")
+    var kernelCacheDir: String?
+
+    /// EngineArgs for `model` (nil: the built-in demo model).
+    func engineArgs(model: String?) throws -> EngineArgs {
+        var args = EngineArgs(model: model.map { URL(fileURLWithPath: $0) })
+        switch loadFormat {
+        case "auto", "safetensors": args.loadFormat = .safetensors
+        case "dummy": args.loadFormat = .dummy(seed: seed)
+        default: throw ValidationError("--load-format '\(loadFormat)' is not supported; use auto, safetensors or dummy")
+        }
+        if dtype != "auto" {
+            guard let parsed = DType(configName: dtype), parsed.isFloatingPoint else {
+                throw ValidationError("--dtype '\(dtype)' is not supported; use auto, float32, float16 or bfloat16")
+            }
+            args.dtype = parsed
+        }
+        args.maxModelLen = maxModelLen
+        args.blockSize = blockSize
+        args.maxNumSeqs = maxNumSeqs
+        args.maxNumBatchedTokens = maxNumBatchedTokens
+        args.enablePrefixCaching = enablePrefixCaching
+        args.numGPUBlocksOverride = numGPUBlocksOverride
+        args.kvCacheMemory = kvCacheMemory
+        args.gpuMemoryUtilization = gpuMemoryUtilization
+        args.seed = seed
+        args.log = { FileHandle.standardError.write(Data("INFO \($0)\n".utf8)) }
+        return args
+    }
+
+    /// The backend `--device` names.
+    func makeBackend() throws -> any Backend {
+        let backend: any Backend
+        switch device {
+        case "cpu": backend = CPUBackend()
+        case "cuda": backend = try CUDABackend(kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory)
+        case "auto":
+            backend = CUDABackend.isDeviceAvailable()
+                ? try CUDABackend(kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory) : CPUBackend()
+        default: throw ValidationError("--device '\(device)' is not supported; use auto, cpu or cuda")
+        }
+        FileHandle.standardError.write(Data("INFO device: \(backend.name)\n".utf8))
+        return backend
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import VLLMCore
+import VLLMEngine
+
+/// `swift-vllm generate`: offline generation, one prompt from the command line or a JSONL file of them.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate continuations offline (one prompt, or a JSONL file of prompts).")
+
+    @Option(help: "HuggingFace model folder (default: the built-in random-weight demo model).")
+    var model: String?
+    @Option(name: .customLong("prompt-ids"), help: "Prompt token ids, comma-separated (e.g. 1,450,3).")
+    var promptIds: String?
+    @Option(help: "Input JSONL: {\"prompt_token_ids\": [...]} per line, with optional sampling fields.")
+    var prompts: String?
+    @Option(help: "Output JSONL for --prompts (default: stdout).")
+    var output: String?
+    @Option(name: .customLong("max-tokens")) var maxTokens: Int = 16
+    @Option var temperature: Float = 1
+    @Option(name: .customLong("top-p")) var topP: Float = 1
+    @Option(name: .customLong("top-k")) var topK: Int?
+    @Flag(name: .customLong("ignore-eos"), help: "Keep generating past the model's EOS tokens.")
+    var ignoreEos = false
+    @Flag(help: "Print JSON: {\"prompt_token_ids\", \"outputs\": [{\"token_ids\", \"text\", \"finish_reason\"}]}.")
+    var json = false
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        let llm = try LLM(args: try engine.engineArgs(model: model), backend: try engine.makeBackend())
+        var defaults = SamplingParams()
+        defaults.maxTokens = maxTokens
+        defaults.temperature = temperature
+        defaults.topP = topP
+        defaults.topK = topK
+        defaults.ignoreEos = ignoreEos
+        if let prompts {
+            try runFile(prompts, llm: llm, defaults: defaults)
+            return
+        }
+        let ids = try (promptIds ?? "\(llm.engine.config.bosTokenId ?? 1)").split(separator: ",").map { piece -> Int in
+            guard let id = Int(piece.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--prompt-ids: '\(piece)' is not a token id") }
+            return id
+        }
+        let result = try llm.generate([ids], params: [defaults])[0]
+        if json {
+            print(try Self.jsonLine(result))
+        } else {
+            print(result.outputs[0].tokenIds.map(String.init).joined(separator: " "))
+        }
+    }
+
+    /// `--prompts FILE.jsonl`: every line a request; results in input order; progress on stderr.
+    func runFile(_ path: String, llm: LLM, defaults: SamplingParams) throws {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ValidationError("--prompts: cannot read \(path)")
+        }
+        var promptIds: [[Int]] = [], params: [SamplingParams] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+            struct Line: Decodable { var prompt_token_ids: [Int]?; var prompt: String?; var max_tokens: Int?; var temperature: Float?; var seed: Int? }
+            let parsed: Line
+            do { parsed = try JSONDecoder().decode(Line.self, from: Data(line.utf8)) } catch {
+                throw ValidationError("\(path):\(number + 1): not a JSON object with prompt_token_ids (\(error))")
+            }
+            guard let ids = parsed.prompt_token_ids else {
+                throw ValidationError("\(path):\(number + 1): needs \"prompt_token_ids\" (text prompts need the tokenizer)")
+            }
+            var p = defaults
+            if let v = parsed.max_tokens { p.maxTokens = v }
+            if let v = parsed.temperature { p.temperature = v }
+            if let v = parsed.seed { p.seed = v }
+            promptIds.append(ids)
+            params.append(p)
+        }
+        let start = Date()
+        let results = try llm.generate(promptIds, params: params) { done, total, tokens in
+            let rate = Double(tokens) / max(Date().timeIntervalSince(start), 1e-9)
+            FileHandle.standardError.write(Data("\rProcessed prompts: \(done)/\(total), \(String(format: "%.1f", rate)) toks/s".utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        let lines = try results.map(Self.jsonLine).joined(separator: "\n") + "\n"
+        if let output {
+            try lines.write(toFile: output, atomically: true, encoding: .utf8)
+        } else {
+            print(lines, terminator: "")
+        }
+    }
+
+    static func jsonLine(_ result: RequestOutput) throws -> String {
+        struct Out: Encodable { var index: Int; var text: String; var token_ids: [Int]; var finish_reason: String? }
+        struct Line: Encodable { var prompt_token_ids: [Int]; var outputs: [Out] }
+        let line = Line(prompt_token_ids: result.promptTokenIds, outputs: result.outputs.map {
+            Out(index: $0.index, text: $0.text, token_ids: $0.tokenIds, finish_reason: $0.finishReason?.rawValue)
+        })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(line), as: UTF8.self)
+    }
+}

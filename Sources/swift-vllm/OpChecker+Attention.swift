@@ -1,0 +1,116 @@
+import VLLMCompute
+
+extension OpChecker {
+    /// Paged attention over one mixed batch; `seqs` are (context length, new tokens) per sequence.
+    /// Blocks are handed out in a shuffled order, so block tables are not contiguous.
+    mutating func attention(_ name: String, heads: Int, kvHeads: Int, headSize: Int, blockSize: Int,
+                            seqs: [(context: Int, query: Int)]) throws {
+        let blocksPerSeq = seqs.map { ($0.context + blockSize - 1) / blockSize }
+        let numBlocks = blocksPerSeq.reduce(0, +) + 3
+        var order = Array(0..<Int32(numBlocks))
+        random.shuffle(&order)
+        let maxBlocks = blocksPerSeq.max() ?? 1
+        var tables: [Int32] = []
+        var next = 0
+        for count in blocksPerSeq {
+            tables += order[next..<next + count] + [Int32](repeating: 0, count: maxBlocks - count)
+            next += count
+        }
+        var queryStart: [Int32] = [0]
+        for seq in seqs { queryStart.append(queryStart.last! + Int32(seq.query)) }
+        let tokens = Int(queryStart.last!)
+        let cacheShape = [numBlocks, blockSize, kvHeads, headSize]
+        let count = cacheShape.reduce(1, *)
+        let keyCache = try pair(values(count), cacheShape)
+        let valueCache = try pair(values(count), cacheShape)
+        let query = try pair(values(tokens * heads * headSize), [tokens, heads * headSize])
+        let out = try outputs([tokens, heads * headSize])
+        func metadata(_ backend: any Backend) throws -> AttentionMetadata {
+            AttentionMetadata(numTokens: tokens, numSeqs: seqs.count, maxQueryLen: seqs.map(\.query).max()!,
+                              maxSeqLen: seqs.map(\.context).max()!, blockSize: blockSize,
+                              queryStartLoc: try backend.makeInt32(queryStart),
+                              seqLens: try backend.makeInt32(seqs.map { Int32($0.context) }),
+                              blockTables: try backend.makeInt32(tables, shape: [seqs.count, maxBlocks]),
+                              slotMapping: try backend.makeInt32([Int32](repeating: -1, count: tokens)))
+        }
+        let scale = 1 / Float(headSize).squareRoot()
+        try cpu.pagedAttention(query: query.0, cache: PagedKVCache(key: keyCache.0, value: valueCache.0),
+                               metadata: try metadata(cpu), scale: scale, out: out.0)
+        try gpu.pagedAttention(query: query.1, cache: PagedKVCache(key: keyCache.1, value: valueCache.1),
+                               metadata: try metadata(gpu), scale: scale, out: out.1)
+        let shape = "\(name): H\(heads)/\(kvHeads) d\(headSize) bs\(blockSize) seqs "
+            + seqs.map { "\($0.query)/\($0.context)" }.joined(separator: ",")
+        try record("pagedAttention", shape, cpu: out.0, gpu: out.1)
+    }
+
+    /// The device sampler against CPUBackend's on the same f32 logits: every row's token must be equal,
+    /// and the logprobs close.
+    mutating func sampling(vocab: Int) throws {
+        var rows: [SamplingRow] = []
+        func row(_ configure: (inout SamplingRow) -> Void) {
+            var row = SamplingRow()
+            row.seed = UInt64(rows.count) &* 7919 &+ 17
+            row.step = rows.count
+            configure(&row)
+            rows.append(row)
+        }
+        row { $0.temperature = 0 }
+        row { $0.temperature = 0; $0.numLogprobs = 5 }
+        row { $0.temperature = 1 }
+        row { $0.temperature = 0.7; $0.numLogprobs = 3 }
+        row { $0.temperature = 1; $0.topK = 50 }
+        row { $0.temperature = 0.9; $0.topP = 0.9 }
+        row { $0.temperature = 1; $0.minP = 0.05 }
+        row { $0.temperature = 0.8; $0.topK = 20; $0.topP = 0.8; $0.minP = 0.01; $0.numLogprobs = 0 }
+        row {
+            $0.temperature = 0
+            $0.repetitionPenalty = 1.3
+            $0.frequencyPenalty = 0.5
+            $0.presencePenalty = 0.4
+            $0.promptTokenIds = (0..<200).map { Int32(($0 * 97) % vocab) }
+            $0.outputTokenIds = (0..<40).map { Int32(($0 * 31) % 50) }
+        }
+        row {
+            $0.temperature = 1.1
+            $0.repetitionPenalty = 0.8
+            $0.frequencyPenalty = -0.3
+            $0.outputTokenIds = [1, 1, 2, 3, 5, 8, 13, 21]
+            $0.promptTokenIds = [Int32(vocab - 1), 4]
+        }
+        row {
+            $0.temperature = 0
+            $0.logitBias = [7: 100, 8: -5]
+            $0.bannedTokenIds = [7]
+        }
+        row {
+            $0.temperature = 1
+            $0.allowedTokenIds = [3, 99, 100, 101, Int32(vocab - 2)]
+            $0.numLogprobs = 2
+        }
+        let values = (0..<rows.count * vocab).map { _ in random.normal() * 4 }
+        let logits = (try cpu.makeTensor(values, shape: [rows.count, vocab], dtype: .float32),
+                      try gpu.makeTensor(values, shape: [rows.count, vocab], dtype: .float32))
+        let expected = try cpu.sample(logits: logits.0, rows: rows)
+        let got = try gpu.sample(logits: logits.1, rows: rows)
+        let mismatches = zip(expected.tokenIds, got.tokenIds).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+        results.append(OpCheckResult(op: "sample.tokens", shape: "S\(rows.count) V\(vocab)",
+                                     error: Float(mismatches.count) / Float(rows.count), tolerance: 0,
+                                     note: mismatches.isEmpty ? "" : "rows \(mismatches) differ: cpu "
+                                         + "\(mismatches.map { expected.tokenIds[$0] }) gpu \(mismatches.map { got.tokenIds[$0] })"))
+        var expectedValues: [Float] = []
+        var gotValues: [Float] = []
+        var structureMatches = true
+        for (e, g) in zip(expected.logprobs, got.logprobs) {
+            guard let e, let g else {
+                structureMatches = structureMatches && e == nil && g == nil
+                continue
+            }
+            structureMatches = structureMatches && e.sampledRank == g.sampledRank && e.top.map(\.tokenId) == g.top.map(\.tokenId)
+            expectedValues += [e.sampledLogprob] + e.top.map(\.logprob)
+            gotValues += [g.sampledLogprob] + g.top.map(\.logprob)
+        }
+        results.append(OpCheckResult(op: "sample.logprobs", shape: "S\(rows.count) V\(vocab)",
+                                     error: structureMatches ? relativeError(gotValues, expectedValues) : .infinity,
+                                     tolerance: 1e-5, note: structureMatches ? "" : "ranks or top ids differ"))
+    }
+}

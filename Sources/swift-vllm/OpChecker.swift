@@ -1,0 +1,211 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VLLMCompute
+import VLLMCPU
+import VLLMCUDA
+
+/// Runs each Backend op on the GPU and the CPU backend with the same random inputs (rounded to bf16 first,
+/// so both start from identical values) and records the relative error of the GPU's output.
+struct OpChecker {
+    let gpu: CUDABackend
+    let cpu: CPUBackend
+    var random: CheckRandom
+    var results: [OpCheckResult] = []
+
+    init(gpu: CUDABackend, cpu: CPUBackend, seed: UInt64) {
+        self.gpu = gpu
+        self.cpu = cpu
+        random = CheckRandom(seed: seed)
+    }
+
+    /// bf16-exact normal values × scale.
+    mutating func values(_ count: Int, scale: Float = 1) -> [Float] {
+        (0..<count).map { _ in HalfPrecision.float(fromBFloat16: HalfPrecision.bfloat16(from: random.normal() * scale)) }
+    }
+
+    /// The same values as an activation (or weight) tensor on each backend: (cpu, gpu).
+    func pair(_ values: [Float], _ shape: [Int], weight: Bool = false) throws -> (Tensor, Tensor) {
+        func make(_ backend: any Backend) throws -> Tensor {
+            let dtype = weight ? backend.weightDType(for: .bfloat16) : backend.activationDType
+            return try backend.makeTensor(values, shape: shape, dtype: dtype)
+        }
+        return (try make(cpu), try make(gpu))
+    }
+
+    func int32Pair(_ values: [Int32], shape: [Int]? = nil) throws -> (Tensor, Tensor) {
+        (try cpu.makeInt32(values, shape: shape), try gpu.makeInt32(values, shape: shape))
+    }
+
+    func outputs(_ shape: [Int]) throws -> (Tensor, Tensor) {
+        (try cpu.allocate(shape: shape, dtype: cpu.activationDType), try gpu.allocate(shape: shape, dtype: gpu.activationDType))
+    }
+
+    mutating func record(_ op: String, _ shape: String, cpu cpuTensor: Tensor, gpu gpuTensor: Tensor,
+                         tolerance: Float = 1e-2) throws {
+        let error = relativeError(try gpu.downloadFloats(gpuTensor), try cpu.downloadFloats(cpuTensor))
+        results.append(OpCheckResult(op: op, shape: shape, error: error, tolerance: tolerance))
+    }
+
+    mutating func runAll() throws {
+        for (tokens, hidden, vocab) in [(37, 896, 1000), (1, 4096, 32000), (5, 72, 300)] { try embedding(tokens, hidden, vocab) }
+        for (rows, dim) in [(37, 896), (3, 4096), (11, 100), (64, 8)] { try norms(rows, dim) }
+        for (tokens, depth, columns, bias, f32) in [(37, 896, 1152, true, false), (1, 4096, 14336, false, false),
+                                                   (7, 4096, 4096, false, false), (5, 896, 32000, false, true),
+                                                   (33, 200, 77, true, true)] {
+            try linear(tokens, depth, columns, bias: bias, f32Out: f32)
+        }
+        for (heads, kvHeads, headSize, rotaryDim) in [(14, 2, 64, 64), (32, 8, 128, 128), (8, 4, 8, 8), (4, 2, 64, 32)] {
+            try rotary(tokens: 37, heads, kvHeads, headSize, rotaryDim)
+        }
+        try writeKVCache(tokens: 37, kvHeads: 2, headSize: 64, blockSize: 16, numBlocks: 40)
+        try writeKVCache(tokens: 5, kvHeads: 8, headSize: 128, blockSize: 16, numBlocks: 9)
+        // (context, new tokens) per sequence: a fresh prefill, a chunk over a cached prefix, decodes.
+        try attention("mixed", heads: 14, kvHeads: 2, headSize: 64, blockSize: 16,
+                      seqs: [(37, 37), (300, 45), (1000, 1), (17, 1)])
+        try attention("decode-long", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16,
+                      seqs: [(4000, 1), (2500, 1), (1, 1)])
+        try attention("prefill-long", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16, seqs: [(1024, 1024)])
+        try attention("tiny-heads", heads: 8, kvHeads: 4, headSize: 8, blockSize: 16, seqs: [(77, 77), (130, 3)])
+        try attention("mha-96", heads: 4, kvHeads: 4, headSize: 96, blockSize: 32, seqs: [(600, 1), (65, 65)])
+        try attention("gqa-16", heads: 16, kvHeads: 1, headSize: 256, blockSize: 8, seqs: [(513, 2), (9, 9)])
+        for (tokens, inner) in [(37, 4864), (3, 1003), (1, 14336)] { try siluAndMul(tokens, inner) }
+        try gather(rows: 37, hidden: 896, indices: [36, 0, 17, 17, 5])
+        try sampling(vocab: 32000)
+        try sampling(vocab: 151_936)
+    }
+
+    mutating func embedding(_ tokens: Int, _ hidden: Int, _ vocab: Int) throws {
+        let table = try pair(values(vocab * hidden), [vocab, hidden], weight: true)
+        let ids = try int32Pair((0..<tokens).map { _ in Int32(random.below(vocab)) })
+        let out = try outputs([tokens, hidden])
+        try cpu.embedding(tokenIds: ids.0, table: table.0, out: out.0)
+        try gpu.embedding(tokenIds: ids.1, table: table.1, out: out.1)
+        try record("embedding", "T\(tokens) V\(vocab) H\(hidden)", cpu: out.0, gpu: out.1, tolerance: 0)
+    }
+
+    mutating func norms(_ rows: Int, _ dim: Int) throws {
+        let x = try pair(values(rows * dim, scale: 3), [rows, dim])
+        let weight = try pair(values(dim), [dim], weight: true)
+        let out = try outputs([rows, dim])
+        try cpu.rmsNorm(x.0, weight: weight.0, epsilon: 1e-6, out: out.0)
+        try gpu.rmsNorm(x.1, weight: weight.1, epsilon: 1e-6, out: out.1)
+        try record("rmsNorm", "N\(rows) D\(dim)", cpu: out.0, gpu: out.1)
+        let residual = try pair(values(rows * dim), [rows, dim])
+        try cpu.addRMSNorm(x.0, residual: residual.0, weight: weight.0, epsilon: 1e-5, out: out.0)
+        try gpu.addRMSNorm(x.1, residual: residual.1, weight: weight.1, epsilon: 1e-5, out: out.1)
+        try record("addRMSNorm", "N\(rows) D\(dim)", cpu: out.0, gpu: out.1)
+        try record("addRMSNorm.residual", "N\(rows) D\(dim)", cpu: residual.0, gpu: residual.1)
+    }
+
+    mutating func linear(_ tokens: Int, _ depth: Int, _ columns: Int, bias: Bool, f32Out: Bool) throws {
+        let x = try pair(values(tokens * depth), [tokens, depth])
+        let weight = try pair(values(columns * depth, scale: 0.05), [columns, depth], weight: true)
+        let biasPair = bias ? try pair(values(columns), [columns], weight: true) : nil
+        let out = f32Out
+            ? (try cpu.allocate(shape: [tokens, columns], dtype: .float32), try gpu.allocate(shape: [tokens, columns], dtype: .float32))
+            : try outputs([tokens, columns])
+        try cpu.linear(x.0, weight: weight.0, bias: biasPair?.0, out: out.0)
+        try gpu.linear(x.1, weight: weight.1, bias: biasPair?.1, out: out.1)
+        try record("linear", "T\(tokens) K\(depth) N\(columns)\(bias ? " +bias" : "") →\(f32Out ? "f32" : "bf16")",
+                   cpu: out.0, gpu: out.1)
+    }
+
+    mutating func rotary(tokens: Int, _ heads: Int, _ kvHeads: Int, _ headSize: Int, _ rotaryDim: Int) throws {
+        let maxPositions = 8192
+        var table = [Float](repeating: 0, count: maxPositions * rotaryDim)
+        let half = rotaryDim / 2
+        for position in 0..<maxPositions {
+            for i in 0..<half {
+                let angle = Double(position) / pow(10000.0, Double(2 * i) / Double(rotaryDim))
+                table[position * rotaryDim + i] = Float(cos(angle))
+                table[position * rotaryDim + half + i] = Float(sin(angle))
+            }
+        }
+        let cosSin = (try cpu.makeTensor(table, shape: [maxPositions, rotaryDim], dtype: .float32),
+                      try gpu.makeTensor(table, shape: [maxPositions, rotaryDim], dtype: .float32))
+        let query = try pair(values(tokens * heads * headSize), [tokens, heads * headSize])
+        let key = try pair(values(tokens * kvHeads * headSize), [tokens, kvHeads * headSize])
+        let positions = try int32Pair((0..<tokens).map { _ in Int32(random.below(maxPositions)) })
+        try cpu.rotaryEmbedding(query: query.0, key: key.0, positions: positions.0, cosSinCache: cosSin.0, headSize: headSize)
+        try gpu.rotaryEmbedding(query: query.1, key: key.1, positions: positions.1, cosSinCache: cosSin.1, headSize: headSize)
+        let shape = "T\(tokens) H\(heads)/\(kvHeads) d\(headSize) rot\(rotaryDim)"
+        try record("rotary.query", shape, cpu: query.0, gpu: query.1)
+        try record("rotary.key", shape, cpu: key.0, gpu: key.1)
+    }
+
+    mutating func writeKVCache(tokens: Int, kvHeads: Int, headSize: Int, blockSize: Int, numBlocks: Int) throws {
+        let shape = [numBlocks, blockSize, kvHeads, headSize]
+        let count = shape.reduce(1, *)
+        let keyCache = try pair(values(count), shape)
+        let valueCache = try pair(values(count), shape)
+        let key = try pair(values(tokens * kvHeads * headSize), [tokens, kvHeads * headSize])
+        let value = try pair(values(tokens * kvHeads * headSize), [tokens, kvHeads * headSize])
+        var slots = Array(0..<Int32(numBlocks * blockSize))
+        random.shuffle(&slots)
+        var mapping = Array(slots.prefix(tokens))
+        mapping[tokens / 2] = -1  // a padding token: skipped
+        let slotMapping = try int32Pair(mapping)
+        try cpu.writeKVCache(key: key.0, value: value.0, cache: PagedKVCache(key: keyCache.0, value: valueCache.0),
+                             slotMapping: slotMapping.0)
+        try gpu.writeKVCache(key: key.1, value: value.1, cache: PagedKVCache(key: keyCache.1, value: valueCache.1),
+                             slotMapping: slotMapping.1)
+        let description = "T\(tokens) blocks\(numBlocks)×\(blockSize) kv\(kvHeads) d\(headSize)"
+        try record("writeKVCache.key", description, cpu: keyCache.0, gpu: keyCache.1, tolerance: 0)
+        try record("writeKVCache.value", description, cpu: valueCache.0, gpu: valueCache.1, tolerance: 0)
+    }
+
+    mutating func siluAndMul(_ tokens: Int, _ inner: Int) throws {
+        let x = try pair(values(tokens * 2 * inner, scale: 2), [tokens, 2 * inner])
+        let out = try outputs([tokens, inner])
+        try cpu.siluAndMul(x.0, out: out.0)
+        try gpu.siluAndMul(x.1, out: out.1)
+        try record("siluAndMul", "T\(tokens) I\(inner)", cpu: out.0, gpu: out.1)
+    }
+
+    mutating func gather(rows: Int, hidden: Int, indices: [Int32]) throws {
+        let x = try pair(values(rows * hidden), [rows, hidden])
+        let index = try int32Pair(indices)
+        let out = try outputs([indices.count, hidden])
+        try cpu.gatherRows(x.0, indices: index.0, out: out.0)
+        try gpu.gatherRows(x.1, indices: index.1, out: out.1)
+        try record("gatherRows", "T\(rows) S\(indices.count) H\(hidden)", cpu: out.0, gpu: out.1, tolerance: 0)
+        let logits = values(rows * 300)
+        let xf = (try cpu.makeTensor(logits, shape: [rows, 300], dtype: .float32),
+                  try gpu.makeTensor(logits, shape: [rows, 300], dtype: .float32))
+        let outf = (try cpu.allocate(shape: [indices.count, 300], dtype: .float32),
+                    try gpu.allocate(shape: [indices.count, 300], dtype: .float32))
+        try cpu.gatherRows(xf.0, indices: index.0, out: outf.0)
+        try gpu.gatherRows(xf.1, indices: index.1, out: outf.1)
+        try record("gatherRows.f32", "T\(rows) S\(indices.count) V300", cpu: outf.0, gpu: outf.1, tolerance: 0)
+    }
+}
+
+/// SplitMix64 random numbers for the check inputs (reproducible by `--seed`).
+struct CheckRandom {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        return SamplingRandom.mix(state &- 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// Uniform in [0, 1).
+    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
+
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+
+    /// Standard normal (Box–Muller).
+    mutating func normal() -> Float {
+        let u = max(uniform(), 1e-7)
+        let v = uniform()
+        return Float((-2 * log(Double(u))).squareRoot() * cos(2 * Double.pi * Double(v)))
+    }
+
+    mutating func shuffle<Element>(_ array: inout [Element]) {
+        guard array.count > 1 else { return }
+        for i in stride(from: array.count - 1, to: 0, by: -1) { array.swapAt(i, below(i + 1)) }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import VLLMCPU
+import VLLMCore
+import VLLMEngine
+
+/// The whole engine (scheduler, paged cache, runner, sampler) against transformers' greedy tokens
+/// (goldens of scripts/make_model_goldens.py): identical whatever the batching.
+@Suite struct EngineParityTests {
+    struct Golden: Decodable {
+        struct Prompt: Decodable { var prompt_token_ids: [Int]; var greedy_token_ids: [Int] }
+        var prompts: [Prompt]
+    }
+
+    static let goldens = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("VLLMModelsTests/Goldens")
+
+    static func load(_ name: String) throws -> (URL, Golden) {
+        let folder = goldens.appendingPathComponent(name)
+        return (folder, try JSONDecoder().decode(Golden.self, from: Data(contentsOf: folder.appendingPathComponent("golden.json"))))
+    }
+
+    static func greedy(_ n: Int) -> SamplingParams {
+        var p = SamplingParams()
+        p.temperature = 0
+        p.maxTokens = n
+        p.ignoreEos = true
+        return p
+    }
+
+    /// Runs the golden prompts repeated to `copies` requests under `args`; checks every output.
+    func check(_ name: String, copies: Int, configure: (inout EngineArgs) -> Void) throws -> LLM {
+        let (folder, golden) = try Self.load(name)
+        var args = EngineArgs(model: folder)
+        args.blockSize = 4
+        configure(&args)
+        let llm = try LLM(args: args, backend: CPUBackend())
+        let prompts = (0..<copies).map { golden.prompts[$0 % golden.prompts.count] }
+        let outputs = try llm.generate(prompts.map(\.prompt_token_ids), params: prompts.map { Self.greedy($0.greedy_token_ids.count) })
+        for (prompt, output) in zip(prompts, outputs) {
+            #expect(output.outputs[0].tokenIds == prompt.greedy_token_ids, "\(name): prompt of \(prompt.prompt_token_ids.count)")
+            #expect(output.outputs[0].finishReason == .length)
+        }
+        let stats = llm.engine.core.stats()
+        #expect(stats.numRunning == 0 && stats.numWaiting == 0)
+        #expect(stats.numFreeBlocks == stats.numTotalBlocks, "blocks leaked: \(stats.numFreeBlocks) free of \(stats.numTotalBlocks)")
+        return llm
+    }
+
+    @Test func batchOf64MixedLengths() throws {
+        _ = try check("qwen2", copies: 64) { _ in }
+    }
+
+    @Test func chunkedWithA16TokenBudget() throws {
+        _ = try check("llama", copies: 8) { $0.maxNumBatchedTokens = 16; $0.maxNumSeqs = 16 }
+    }
+
+    @Test func afterPrefixCacheHits() throws {
+        let llm = try check("qwen3", copies: 12) { _ in }
+        #expect(llm.engine.core.stats().prefixCacheHits > 0, "repeated prompts should hit the prefix cache")
+    }
+
+    @Test func afterPreemptionInATinyCache() throws {
+        let llm = try check("llama", copies: 8) { $0.numGPUBlocksOverride = 24; $0.enablePrefixCaching = false }
+        #expect(llm.engine.core.stats().numPreemptions > 0, "a 24-block cache should force preemptions")
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+import VLLMCPU
+import VLLMCompute
+import VLLMCore
+import VLLMEngine
+
+/// Sampling through the whole engine: seeds, logprobs, n, stop tokens.
+@Suite struct SamplingEngineTests {
+    struct LogitsGolden: Decodable {
+        struct Prompt: Decodable { var prompt_token_ids: [Int]; var last_logits: [Float] }
+        var prompts: [Prompt]
+    }
+
+    func llm(_ name: String = "llama") throws -> LLM {
+        var args = EngineArgs(model: EngineParityTests.goldens.appendingPathComponent(name))
+        args.blockSize = 4
+        return try LLM(args: args, backend: CPUBackend())
+    }
+
+    func seeded(_ seed: Int) -> SamplingParams {
+        var p = SamplingParams()
+        p.temperature = 0.9
+        p.topP = 0.9
+        p.topK = 40
+        p.seed = seed
+        p.maxTokens = 16
+        p.ignoreEos = true
+        return p
+    }
+
+    /// A seeded request samples the same tokens alone or inside any batch.
+    @Test func seededSamplingIsIndependentOfTheBatch() throws {
+        let (_, golden) = try EngineParityTests.load("llama")
+        let prompt = golden.prompts[2].prompt_token_ids
+        let alone = try llm().generate([prompt], params: [seeded(1234)])[0].outputs[0].tokenIds
+        let others = golden.prompts.map(\.prompt_token_ids)
+        let batch = try llm().generate(others + [prompt] + others, params: others.map { _ in seeded(7) } + [seeded(1234)] + others.map { _ in seeded(99) })
+        #expect(batch[others.count].outputs[0].tokenIds == alone)
+        let otherSeed = try llm().generate([prompt], params: [seeded(4321)])[0].outputs[0].tokenIds
+        #expect(otherSeed != alone, "a different seed should draw differently")
+    }
+
+    /// Logprobs of the first generated token equal log_softmax of transformers' logits.
+    @Test func logprobsAreLogSoftmaxOfTransformersLogits() throws {
+        let url = EngineParityTests.goldens.appendingPathComponent("qwen2/golden.json")
+        let golden = try JSONDecoder().decode(LogitsGolden.self, from: Data(contentsOf: url))
+        for prompt in golden.prompts {
+            var p = SamplingParams()
+            p.temperature = 0
+            p.maxTokens = 1
+            p.logprobs = 5
+            let output = try llm("qwen2").generate([prompt.prompt_token_ids], params: [p])[0].outputs[0]
+            let lp = try #require(output.logprobs?.first)
+            let maxLogit = prompt.last_logits.max()!
+            let logSum = log(prompt.last_logits.map { exp(Double($0 - maxLogit)) }.reduce(0, +)) + Double(maxLogit)
+            let expected = prompt.last_logits.map { Double($0) - logSum }
+            let order = expected.indices.sorted { expected[$0] > expected[$1] || (expected[$0] == expected[$1] && $0 < $1) }
+            #expect(lp.top.count == 5)
+            for (k, entry) in lp.top.enumerated() {
+                #expect(Int(entry.tokenId) == order[k])
+                #expect(abs(Double(entry.logprob) - expected[order[k]]) < 1e-4)
+            }
+            #expect(abs(Double(lp.sampledLogprob) - expected[output.tokenIds[0]]) < 1e-4)
+            #expect(lp.sampledRank == 1)
+        }
+    }
+
+    @Test func nSequencesShareThePromptAndSampleOnTheirOwn() throws {
+        let (_, golden) = try EngineParityTests.load("llama")
+        var p = seeded(5)
+        p.n = 4
+        let engine = try llm()
+        let output = try engine.generate([golden.prompts[3].prompt_token_ids], params: [p])[0]
+        #expect(output.outputs.map(\.index) == [0, 1, 2, 3])
+        #expect(Set(output.outputs.map(\.tokenIds)).count > 1, "four seeded sequences should not all agree")
+        #expect(output.outputs.allSatisfy { $0.tokenIds.count == 16 && $0.finishReason == .length })
+        let stats = engine.engine.core.stats()
+        #expect(stats.numFreeBlocks == stats.numTotalBlocks)
+    }
+
+    /// A stop token ends the sequence (finish reason stop, stop_reason the token), as vLLM.
+    @Test func stopTokenIdsEndGeneration() throws {
+        let (_, golden) = try EngineParityTests.load("llama")
+        let prompt = golden.prompts[2]
+        var p = EngineParityTests.greedy(24)
+        p.stopTokenIds = [prompt.greedy_token_ids[5]]
+        let out = try llm().generate([prompt.prompt_token_ids], params: [p])[0].outputs[0]
+        let firstStop = prompt.greedy_token_ids.firstIndex(of: prompt.greedy_token_ids[5])!
+        #expect(out.tokenIds == Array(prompt.greedy_token_ids[...firstStop]))
+        #expect(out.finishReason == .stop)
+        #expect(out.stopReason == .tokenId(prompt.greedy_token_ids[5]))
+    }
+}
