@@ -56,6 +56,7 @@ let package = Package(
                 "VLLMCompute", "VLLMCPU", "VLLMCUDA", "VLLMModels", "VLLMEngine",
                 "VLLMTokenizers", "VLLMTemplates", "VLLMServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
 

@@ -1,7 +1,5 @@
-/// How `swift-vllm serve` was asked to run: vLLM's flags, parsed once by the CLI.
-///
-/// `engine` holds the flags that shape the engine (read by the executable's engine builder);
-/// the rest shape the HTTP server.
+/// How the HTTP server of `swift-vllm serve` was asked to run: vLLM's server flags, parsed once
+/// by the CLI (the engine's flags go to the engine builder).
 public struct ServerConfig: Sendable, Equatable {
     public var host = "0.0.0.0"
     public var port = 8000
@@ -22,27 +20,6 @@ public struct ServerConfig: Sendable, Equatable {
     public var drainTimeoutSeconds = 30.0
     /// The role of generated chat messages (vLLM's `--response-role`).
     public var responseRole = "assistant"
-    public var engine = EngineOptions()
-
-    public init() {}
-}
-
-/// The engine-shaping flags of `serve` and `run-batch`, named as vLLM's.
-public struct EngineOptions: Sendable, Equatable {
-    /// The model directory; `nil` serves the built-in random-weight demo model.
-    public var model: String?
-    public var maxModelLen: Int?
-    public var blockSize: Int?
-    public var gpuMemoryUtilization = 0.9
-    public var maxNumSeqs: Int?
-    public var maxNumBatchedTokens: Int?
-    /// `nil` = the engine's default (on, as in vLLM).
-    public var enablePrefixCaching: Bool?
-    public var seed: Int?
-    public var loadFormat = "auto"
-    public var dtype = "auto"
-    /// `auto` (the model's generation_config.json), `vllm` (none), or a folder.
-    public var generationConfig = "auto"
 
     public init() {}
 }
