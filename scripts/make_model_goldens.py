@@ -87,14 +87,19 @@ def stories():
     folder = os.path.join(SHARED, "models", "stories260K")
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
     ids = greedy(model, [1], 250)
+    from transformers import AutoTokenizer
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    # HF's text of the whole sequence (BOS skipped): what the completion's text must equal.
+    text = tokenizer.decode([1] + ids, skip_special_tokens=True)
     with open(os.path.join(OUT, "stories260K.json"), "w") as f:
-        json.dump({"prompt_token_ids": [1], "greedy_token_ids": ids}, f)
+        json.dump({"prompt_token_ids": [1], "greedy_token_ids": ids, "hf_text": text}, f)
     print("stories260K:", ids[:16], "...")
 
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    for name, spec in MODELS.items():
+    only_stories = sys.argv[1:] == ["--stories-only"]
+    for name, spec in ({} if only_stories else MODELS).items():
         make(name, *spec)
     stories()
     import transformers

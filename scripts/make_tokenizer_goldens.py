@@ -3,9 +3,9 @@
 its Python binding) for every tokenizer in ../shared/tokenizers and ../shared/models/stories260K, and for
 small synthetic tokenizers built here with the `tokenizers` API to cover components no shared file uses.
 
-BOS/EOS are applied as transformers 5 (TokenizersBackend) applies tokenizer_config.json: when the config
-sets add_bos_token / add_eos_token, or the file has no post-processor, the post-processor becomes
-"[BOS] $A [EOS]"; decode applies clean_up_tokenization_spaces except for BPE models. The script also runs
+BOS/EOS are applied as transformers 5 (TokenizersBackend) applies tokenizer_config.json: with a
+tokenizer.json present it drops add_bos_token / add_eos_token, so the file's post-processor decides (none:
+nothing is added); decode applies clean_up_tokenization_spaces except for BPE models. The script also runs
 transformers' AutoTokenizer on each folder and reports where it disagrees (a class that rebuilds its own
 pipeline, e.g. LlamaTokenizer): the goldens follow the file.
 
@@ -166,14 +166,10 @@ class Oracle:
                                           special=entry.get("special", False)))
         if missing:
             self.tok.add_tokens(missing)
-        if "add_bos_token" in cfg or "add_eos_token" in cfg or self.tok.post_processor is None:
-            bos = token_text(cfg.get("bos_token", stm.get("bos_token")))
-            eos = token_text(cfg.get("eos_token", stm.get("eos_token")))
-            add_bos = bool(cfg.get("add_bos_token", False)) and bos is not None and self.tok.token_to_id(bos) is not None
-            add_eos = bool(cfg.get("add_eos_token", False)) and eos is not None and self.tok.token_to_id(eos) is not None
-            single = (f"{bos}:0 " if add_bos else "") + "$A:0" + (f" {eos}:0" if add_eos else "")
-            special = ([(bos, self.tok.token_to_id(bos))] if add_bos else []) + ([(eos, self.tok.token_to_id(eos))] if add_eos else [])
-            self.tok.post_processor = processors.TemplateProcessing(single=single, special_tokens=special)
+        # transformers 5 drops add_bos_token / add_eos_token when a tokenizer.json exists, then builds
+        # "[BOS] $A [EOS]" from the (now false) flags only when the file has no post-processor.
+        if self.tok.post_processor is None:
+            self.tok.post_processor = processors.TemplateProcessing(single="$A:0", special_tokens=[])
         model_type = json.loads(self.tok.to_str())["model"]["type"]
         self.cleanup = bool(cfg.get("clean_up_tokenization_spaces", False)) and model_type != "BPE"
 
@@ -350,11 +346,19 @@ def synthetic_tokenizers(workdir):
     tok.decoder = decoders.CTC(pad_token="<pad>", word_delimiter_token="|", cleanup=True)
     built["syn-wordlevel-ctc"] = tok
 
+    # A tokenizer_config.json that makes transformers replace the post-processor (BOS and EOS) and clean up
+    # tokenization spaces on decode (a non-BPE model).
+    configs = {"syn-unigram": {"tokenizer_class": "PreTrainedTokenizerFast", "add_bos_token": True, "add_eos_token": True,
+                               "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
+                               "clean_up_tokenization_spaces": True, "model_max_length": 1024}}
     directories = {}
     for name, tok in built.items():
         directory = os.path.join(OUT, "synthetic", name)
         os.makedirs(directory, exist_ok=True)
         tok.save(os.path.join(directory, "tokenizer.json"), pretty=False)
+        if name in configs:
+            with open(os.path.join(directory, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+                json.dump(configs[name], f, indent=1)
         directories[name] = directory
     return directories
 
@@ -430,7 +434,8 @@ def main():
         for name, directory in list(folders.items()) + list(synthetic.items()):
             oracle = Oracle(directory)
             oracles[name] = oracle
-            note = compare_with_transformers(name, directory, oracle) if name in folders else "synthetic"
+            has_config = os.path.exists(os.path.join(directory, "tokenizer_config.json"))
+            note = compare_with_transformers(name, directory, oracle) if has_config else "synthetic, no tokenizer_config.json"
             print(f"{name}: {note}", file=sys.stderr)
             relative = os.path.relpath(directory, os.path.dirname(ROOT)) if name in folders else None
             write(name, {"tokenizer": name, "shared_path": relative, "transformers": note,

@@ -37,7 +37,7 @@ public struct LoadedEngine: Sendable {
 extension EngineArgs {
     /// The demo model `serve` runs when no model is given: a small Llama of random weights.
     public static let demoConfigJSON = """
-        {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 512, "hidden_size": 128,
+        {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 259, "hidden_size": 128,
          "intermediate_size": 352, "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2,
          "max_position_embeddings": 2048, "rms_norm_eps": 1e-5, "bos_token_id": 1, "eos_token_id": 2,
          "tie_word_embeddings": true, "torch_dtype": "float32"}

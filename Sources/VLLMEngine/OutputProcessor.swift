@@ -5,6 +5,8 @@ import VLLMCore
 public protocol StreamingDetokenizer: Sendable {
     /// Appends a generated token; returns the text that became final with it.
     mutating func append(_ tokenId: Int) -> String
+    /// The text still held back when the sequence ends (an incomplete character).
+    mutating func finish() -> String
 }
 
 /// Makes a streaming detokenizer per sequence (a tokenizer conforms; `nil` means token ids only).
@@ -105,6 +107,7 @@ public struct OutputProcessor: Sendable {
                 let piece = seq.detokenizer.map { _ in seq.detokenizer!.append(token) } ?? ""
                 if !isStopToken || state.params.includeStopStrInOutput { deltaText += piece }
             }
+            if output.finishReason != nil, seq.detokenizer != nil { deltaText += seq.detokenizer!.finish() }
             var finishReason = output.finishReason, stopReason = output.stopReason
             let check = state.stopChecker.check(text: seq.text, delta: deltaText, isFinished: finishReason != nil)
             seq.text = check.text

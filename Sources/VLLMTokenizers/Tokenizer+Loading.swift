@@ -90,7 +90,7 @@ extension Tokenizer {
             normalizer: nil,
             preTokenizer: .byteLevel(addPrefixSpace: config.addPrefixSpace ?? false, useRegex: true),
             model: .bpe(model),
-            postProcessor: .byteLevel,
+            postProcessor: nil,
             decoder: .byteLevel,
             addedTokens: config.addedTokens,
             config: config)

@@ -1,6 +1,12 @@
 /// A HuggingFace tokenizer loaded from a model folder: encode and decode exactly as HF `tokenizers` runs
-/// that folder's tokenizer.json, with tokenizer_config.json's BOS/EOS settings applied as transformers
-/// applies them, and no truncation or padding.
+/// that folder's tokenizer.json, with tokenizer_config.json applied as transformers 5 applies it (its
+/// add_bos_token / add_eos_token only for the legacy vocab.json + merges.txt pair, since transformers drops
+/// them when tokenizer.json exists; clean_up_tokenization_spaces on decode for non-BPE models), and no
+/// truncation or padding (tokenizer.json's own settings for those are ignored, as transformers does).
+///
+/// Where a transformers class rebuilds its own pipeline instead of running the file, the file wins: e.g.
+/// transformers 5's LlamaTokenizer on Phi-3's tokenizer.json drops the "▁" (29871) that the file's
+/// Prepend normalizer puts before text following a special token or starting with a space.
 ///
 /// Immutable after loading (the BPE word cache is behind a mutex), so one instance serves every thread.
 public final class Tokenizer: Sendable {
@@ -40,9 +46,12 @@ public final class Tokenizer: Sendable {
         case .byteLevel(false, true): fusedByteLevelPattern = .gpt2
         default: fusedByteLevelPattern = nil
         }
-        // transformers (TokenizersBackend) replaces the file's post-processor with "[BOS] $A [EOS]" when
-        // tokenizer_config.json sets add_bos_token or add_eos_token, or when the file has none.
-        if config.addBosToken != nil || config.addEosToken != nil || postProcessor == nil {
+        // transformers 5 drops tokenizer_config.json's add_bos_token / add_eos_token when tokenizer.json
+        // exists: the file's post-processor decides. Only the legacy vocab.json + merges.txt pair (no
+        // post-processor of its own) takes "[BOS] $A [EOS]" from the config flags.
+        if let postProcessor {
+            self.postProcessor = postProcessor
+        } else {
             func lookup(_ token: String?) -> Int? {
                 token.flatMap { added.id($0) ?? model.vocabulary.id($0) }
             }
@@ -51,8 +60,6 @@ public final class Tokenizer: Sendable {
             template.append(nil)
             if config.addEosToken == true, let eos = lookup(config.eosToken) { template.append([eos]) }
             self.postProcessor = .template(template)
-        } else {
-            self.postProcessor = postProcessor
         }
     }
 

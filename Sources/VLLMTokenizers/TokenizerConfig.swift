@@ -5,7 +5,7 @@ public struct TokenizerConfig: Sendable {
     public var eosToken: String?
     public var unkToken: String?
     public var padToken: String?
-    /// nil when the file does not say: then transformers keeps tokenizer.json's post-processor.
+    /// nil when the file does not say. transformers 5 ignores both when a tokenizer.json exists.
     public var addBosToken: Bool?
     public var addEosToken: Bool?
     public var addPrefixSpace: Bool?

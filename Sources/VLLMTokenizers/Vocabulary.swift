@@ -30,8 +30,9 @@ struct Vocabulary: Sendable {
         }
         idsByToken.reserveCapacity(members.count)
         for (token, value) in members {
-            guard let id = value.intValue, id >= 0, id < 1 << 31 else {
-                throw .invalidComponent(kind: kind, message: "vocab entry \(token.debugDescription) has no valid id")
+            // Ids index an array; real vocabularies stay far below 2^24.
+            guard let id = value.intValue, id >= 0, id < 1 << 24 else {
+                throw .invalidComponent(kind: kind, message: "vocab entry \(token.debugDescription) has no valid id (0..<16777216)")
             }
             insert(token, id: id)
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VLLMCore
 import VLLMEngine
+import VLLMTokenizers
 
 /// `swift-vllm generate`: offline generation, one prompt from the command line or a JSONL file of them.
 struct GenerateCommand: ParsableCommand {
@@ -13,11 +14,14 @@ struct GenerateCommand: ParsableCommand {
     var model: String?
     @Option(name: .customLong("prompt-ids"), help: "Prompt token ids, comma-separated (e.g. 1,450,3).")
     var promptIds: String?
+    @Option(help: "Prompt text (tokenized with the model's tokenizer, special tokens added as the model does).")
+    var prompt: String?
     @Option(help: "Input JSONL: {\"prompt_token_ids\": [...]} per line, with optional sampling fields.")
     var prompts: String?
     @Option(help: "Output JSONL for --prompts (default: stdout).")
     var output: String?
     @Option(name: .customLong("max-tokens")) var maxTokens: Int = 16
+    @Option(help: "Stop strings (repeatable); left out of the text.") var stop: [String] = []
     @Option var temperature: Float = 1
     @Option(name: .customLong("top-p")) var topP: Float = 1
     @Option(name: .customLong("top-k")) var topK: Int?
@@ -28,31 +32,51 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
-        let llm = try LLM(args: try engine.engineArgs(model: model), backend: try engine.makeBackend())
+        let tokenizer = try Self.loadTokenizer(model: model)
+        let llm = try LLM(args: try engine.engineArgs(model: model), backend: try engine.makeBackend(), detokenizer: tokenizer)
         var defaults = SamplingParams()
+        defaults.stop = stop
+        defaults.detokenize = tokenizer != nil
         defaults.maxTokens = maxTokens
         defaults.temperature = temperature
         defaults.topP = topP
         defaults.topK = topK
         defaults.ignoreEos = ignoreEos
         if let prompts {
-            try runFile(prompts, llm: llm, defaults: defaults)
+            try runFile(prompts, llm: llm, tokenizer: tokenizer, defaults: defaults)
             return
         }
-        let ids = try (promptIds ?? "\(llm.engine.config.bosTokenId ?? 1)").split(separator: ",").map { piece -> Int in
-            guard let id = Int(piece.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--prompt-ids: '\(piece)' is not a token id") }
-            return id
+        let ids: [Int]
+        if let prompt {
+            guard let tokenizer else { throw ValidationError("--prompt needs the model's tokenizer (tokenizer.json); use --prompt-ids") }
+            ids = tokenizer.encode(prompt)
+        } else {
+            ids = try (promptIds ?? "\(llm.engine.config.bosTokenId ?? 1)").split(separator: ",").map { piece -> Int in
+                guard let id = Int(piece.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--prompt-ids: '\(piece)' is not a token id") }
+                return id
+            }
         }
         let result = try llm.generate([ids], params: [defaults])[0]
         if json {
             print(try Self.jsonLine(result))
+        } else if tokenizer != nil {
+            print(result.outputs[0].text)
         } else {
             print(result.outputs[0].tokenIds.map(String.init).joined(separator: " "))
         }
     }
 
+    /// The model folder's tokenizer, the demo tokenizer without a model, or nil for a folder without one.
+    static func loadTokenizer(model: String?) throws -> Tokenizer? {
+        guard let model else { return try EngineArgs.demoTokenizer() }
+        let folder = URL(fileURLWithPath: model)
+        let files = ["tokenizer.json", "vocab.json"].map { folder.appendingPathComponent($0).path }
+        guard files.contains(where: FileManager.default.fileExists(atPath:)) else { return nil }
+        return try Tokenizer.load(modelDirectory: folder)
+    }
+
     /// `--prompts FILE.jsonl`: every line a request; results in input order; progress on stderr.
-    func runFile(_ path: String, llm: LLM, defaults: SamplingParams) throws {
+    func runFile(_ path: String, llm: LLM, tokenizer: Tokenizer?, defaults: SamplingParams) throws {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ValidationError("--prompts: cannot read \(path)")
         }
@@ -63,8 +87,13 @@ struct GenerateCommand: ParsableCommand {
             do { parsed = try JSONDecoder().decode(Line.self, from: Data(line.utf8)) } catch {
                 throw ValidationError("\(path):\(number + 1): not a JSON object with prompt_token_ids (\(error))")
             }
-            guard let ids = parsed.prompt_token_ids else {
-                throw ValidationError("\(path):\(number + 1): needs \"prompt_token_ids\" (text prompts need the tokenizer)")
+            let ids: [Int]
+            if let given = parsed.prompt_token_ids {
+                ids = given
+            } else if let text = parsed.prompt, let tokenizer {
+                ids = tokenizer.encode(text)
+            } else {
+                throw ValidationError("\(path):\(number + 1): needs \"prompt_token_ids\", or \"prompt\" with a model that has a tokenizer")
             }
             var p = defaults
             if let v = parsed.max_tokens { p.maxTokens = v }
