@@ -21,13 +21,11 @@ struct HFTokenizerAdapter: TextTokenizer, DetokenizerFactory {
     func makeDetokenizer(promptTokenIds: [Int], skipSpecialTokens: Bool, spacesBetweenSpecialTokens: Bool)
         -> any StreamingDetokenizer
     {
-        IncrementalDetokenizer(
-            tokenizer: tokenizer, promptIds: promptTokenIds, skipSpecialTokens: skipSpecialTokens,
+        tokenizer.makeDetokenizer(
+            promptTokenIds: promptTokenIds, skipSpecialTokens: skipSpecialTokens,
             spacesBetweenSpecialTokens: spacesBetweenSpecialTokens)
     }
 }
-
-extension IncrementalDetokenizer: StreamingDetokenizer {}
 
 /// A chat template as the server needs it.
 struct TemplateRenderer: ChatRenderer {
