@@ -34,4 +34,20 @@ tail -c 200 "$STREAM" | grep -q 'data: \[DONE\]' || { echo "FAIL: the in-flight 
 grep -q '"finish_reason":"length"' "$STREAM" || { echo "FAIL: the in-flight stream was cut short"; exit 1; }
 [ "$STATUS" = 0 ] || { echo "FAIL: serve exited $STATUS after SIGTERM"; tail -20 "$LOG"; exit 1; }
 echo "ok: SIGTERM drained the in-flight stream and serve exited 0"
+# run-batch: OpenAI's batch format through the same endpoints.
+BATCH_IN=$(mktemp)
+BATCH_OUT=$(mktemp)
+cat >"$BATCH_IN" <<'JSONL'
+{"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "demo-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}}
+{"custom_id": "b", "method": "POST", "url": "/v1/completions", "body": {"prompt": "hello", "max_tokens": 4, "temperature": 7}}
+JSONL
+"$BIN" run-batch -i "$BATCH_IN" -o "$BATCH_OUT" --device cpu --max-model-len 512 2>/dev/null
+python3 - "$BATCH_OUT" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert [l["custom_id"] for l in lines] == ["a", "b"], lines
+assert lines[0]["response"]["status_code"] == 200 and lines[0]["response"]["body"]["object"] == "chat.completion"
+assert lines[1]["response"]["status_code"] == 400 and lines[1]["error"]["error"]["code"] == 400
+print("ok: run-batch wrote one response per request, in order")
+PY
 echo "live server test passed"
