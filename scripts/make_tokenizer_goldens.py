@@ -206,14 +206,26 @@ def cases_for(oracle):
         plain = oracle.encode(text, False)
         decoded = oracle.decode(ids, True)
         with_special = oracle.decode(ids, False)
-        # null means "same as the field before", to keep the goldens small.
+        # null means "same as the field before" (for "decoded": same as "text"), to keep the goldens small.
         cases.append({
             "text": text,
             "ids_no_special": plain,
             "ids": None if ids == plain else ids,
-            "decoded": decoded,
+            "decoded": None if decoded == text else decoded,
             "decoded_with_special": None if with_special == decoded else with_special,
         })
+    return cases
+
+
+def random_decode_cases(oracle, vocab_size, count=40):
+    """Random id sequences (fixed seed): decoding arbitrary ids exercises partial UTF-8, byte tokens and
+    special tokens in odd places."""
+    import random
+    rng = random.Random(7)
+    cases = []
+    for _ in range(count):
+        ids = [rng.randrange(vocab_size) for _ in range(rng.randrange(1, 12))]
+        cases.append({"ids": ids, "decoded": oracle.decode(ids, True), "decoded_with_special": oracle.decode(ids, False)})
     return cases
 
 
@@ -338,6 +350,19 @@ def synthetic_tokenizers(workdir):
                                      decoders.Replace(tokenizers.Regex(r"\d+"), "#"), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
     built["syn-metaspace-bytefallback"] = tok
 
+    # RoBERTa-like: contiguous Digits then ByteLevel with add_prefix_space and its own regex, Roberta
+    # post-processor, a lstrip "<mask>".
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=False),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True)])
+    tok.train_from_iterator(data, trainers.BpeTrainer(vocab_size=450, show_progress=False,
+                                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                                      special_tokens=["<s>", "<pad>", "</s>", "<unk>"]))
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True, add_prefix_space=True)
+    tok.add_special_tokens([AddedToken("<mask>", lstrip=True, special=True, normalized=False)])
+    built["syn-roberta"] = tok
+
     # WordLevel with Whitespace pre-tokenizer and the CTC decoder.
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
@@ -439,7 +464,8 @@ def main():
             print(f"{name}: {note}", file=sys.stderr)
             relative = os.path.relpath(directory, os.path.dirname(ROOT)) if name in folders else None
             write(name, {"tokenizer": name, "shared_path": relative, "transformers": note,
-                         "cases": cases_for(oracle), "detokenize": detokenize_cases(oracle)})
+                         "cases": cases_for(oracle), "detokenize": detokenize_cases(oracle),
+                         "random_decode": random_decode_cases(oracle, oracle.tok.get_vocab_size(with_added_tokens=True))})
             index.append(name)
 
         # The legacy pair: transformers' GPT2Tokenizer over vocab.json + merges.txt alone.

@@ -53,11 +53,22 @@ extension CPUBackend {
         var i = 0
         switch tile {
         case 1:
+            // Decode: two independent chains so the FMA latency hides behind the weight stream.
+            let pairEnd = k & ~31
+            while i < pairEnd {
+                a0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                    * xRaw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                a1 += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
+                    * xRaw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
+                i += 32
+            }
             while i < vectorEnd {
-                let wv = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-                a0 += wv * xRaw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                a0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                    * xRaw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
                 i += 16
             }
+            a0 += a1
+            a1 = SIMD16<Float>()
         default:
             let stride = k * 4
             while i < vectorEnd {

@@ -61,3 +61,18 @@ public final class LLM {
 
     static func now() -> Double { Date().timeIntervalSince1970 }
 }
+
+extension GenerationConfig {
+    /// vLLM's `--generation-config auto`: the model's generation_config.json values become the
+    /// defaults of every request; a request (or flag) that sets a field keeps its own value.
+    public func defaultSamplingParams() -> SamplingParams {
+        var params = SamplingParams()
+        if let temperature { params.temperature = temperature }
+        if let topP { params.topP = topP }
+        if let topK { params.topK = SamplingParams.topK(fromVLLM: topK) }
+        if let minP { params.minP = minP }
+        if let repetitionPenalty { params.repetitionPenalty = repetitionPenalty }
+        if let maxNewTokens { params.maxTokens = maxNewTokens }
+        return params
+    }
+}

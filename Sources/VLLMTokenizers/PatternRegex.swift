@@ -101,6 +101,9 @@ struct PatternRegex: Sendable {
     let pattern: String
     private let programs: [[Instruction]]
     private let classes: [CharClass]
+    /// Each class's membership for every Basic Multilingual Plane scalar, one bit each, computed once at
+    /// compile time: evaluating class items per character dominated matching time.
+    private let classTables: [[UInt64]]
     private let mainProgram: Int
 
     init(_ pattern: String) throws(TokenizerError) {
@@ -110,7 +113,13 @@ struct PatternRegex: Sendable {
         mainProgram = try compiler.compileProgram(tree)
         programs = compiler.programs
         classes = compiler.classes
+        classTables = ClassTableBuilder().tables(for: compiler.classes)
         self.pattern = pattern
+    }
+
+    @inline(__always) private func classContains(_ index: Int, _ value: UInt32) -> Bool {
+        if value < 0x10000 { return classTables[index][Int(value >> 6)] & (1 << UInt64(value & 63)) != 0 }
+        return Self.classMatches(classes[index], value)
     }
 
     /// Simple case folding, enough for the (?i:...) groups of tokenizer patterns.
@@ -125,7 +134,7 @@ struct PatternRegex: Sendable {
         return value
     }
 
-    private static func matches(_ item: ClassItem, _ c: UInt32) -> Bool {
+    static func matches(_ item: ClassItem, _ c: UInt32) -> Bool {
         switch item {
         case .range(let low, let high): return c >= low && c <= high
         case .nested(let inner): return classMatches(inner, c)
@@ -164,7 +173,7 @@ struct PatternRegex: Sendable {
         }
     }
 
-    private static func classMatches(_ charClass: CharClass, _ c: UInt32) -> Bool {
+    static func classMatches(_ charClass: CharClass, _ c: UInt32) -> Bool {
         var found = charClass.items.contains { matches($0, c) }
         if !found, charClass.caseInsensitive, let scalar = Unicode.Scalar(c) {
             let variants = [scalar.properties.lowercaseMapping, scalar.properties.uppercaseMapping]
@@ -180,9 +189,9 @@ struct PatternRegex: Sendable {
     }
 
     /// The end of the leftmost-first match of `program` anchored at `start`, or nil.
-    private func run(_ program: Int, _ text: UnsafeBufferPointer<UInt32>, _ start: Int) -> Int? {
+    private func run(_ program: Int, _ text: UnsafeBufferPointer<UInt32>, _ start: Int, _ stack: inout [(pc: Int, pos: Int)]) -> Int? {
         let code = programs[program]
-        var stack: [(pc: Int, pos: Int)] = []
+        stack.removeAll(keepingCapacity: true)
         var pc = 0
         var pos = start
         let count = text.count
@@ -204,7 +213,7 @@ struct PatternRegex: Sendable {
                     ok = false
                 }
             case .charClass(let index):
-                if pos < count, Self.classMatches(classes[index], text[pos]) {
+                if pos < count, classContains(index, text[pos]) {
                     pos += 1
                     pc += 1
                 } else {
@@ -232,7 +241,8 @@ struct PatternRegex: Sendable {
             case .textEnd:
                 if pos == count { pc += 1 } else { ok = false }
             case .lookahead(let sub, let negative):
-                let found = run(sub, text, pos) != nil
+                var subStack: [(pc: Int, pos: Int)] = []
+                let found = run(sub, text, pos, &subStack) != nil
                 if found != negative { pc += 1 } else { ok = false }
             case .match:
                 return pos
@@ -251,11 +261,13 @@ struct PatternRegex: Sendable {
         var result: [Range<Int>] = []
         var searchStart = 0
         var lastMatchEnd: Int?
+        var stack: [(pc: Int, pos: Int)] = []
+        stack.reserveCapacity(64)
         while searchStart <= text.count {
             var found: Range<Int>?
             var position = searchStart
             while position <= text.count {
-                if let end = run(mainProgram, text, position) {
+                if let end = run(mainProgram, text, position, &stack) {
                     found = position..<end
                     break
                 }
@@ -271,5 +283,62 @@ struct PatternRegex: Sendable {
             lastMatchEnd = match.upperBound
         }
         return result
+    }
+}
+
+/// Builds the BMP membership bitsets of character classes item by item (ranges set directly, property
+/// classes from one pass over the scalars' properties), which is far cheaper than testing every scalar
+/// against every class.
+private struct ClassTableBuilder {
+    private static let words = 0x10000 / 64
+    private var propertyTables: [String: [UInt64]] = [:]
+
+    func tables(for classes: [CharClass]) -> [[UInt64]] {
+        var builder = self
+        return classes.map { builder.table(for: $0) }
+    }
+
+    private mutating func table(for charClass: CharClass) -> [UInt64] {
+        var bits = [UInt64](repeating: 0, count: Self.words)
+        for item in charClass.items {
+            let itemBits = table(for: item)
+            for i in 0..<Self.words { bits[i] |= itemBits[i] }
+        }
+        if charClass.caseInsensitive {
+            // Rare (no shipped pattern has a case-insensitive class): test each scalar directly.
+            for value in 0..<UInt32(0x10000) where PatternRegex.classMatches(
+                CharClass(items: charClass.items, isNegated: false, caseInsensitive: true), value)
+            {
+                bits[Int(value >> 6)] |= 1 << UInt64(value & 63)
+            }
+        }
+        if charClass.isNegated {
+            for i in 0..<Self.words { bits[i] = ~bits[i] }
+        }
+        return bits
+    }
+
+    private mutating func table(for item: ClassItem) -> [UInt64] {
+        switch item {
+        case .range(let low, let high):
+            var bits = [UInt64](repeating: 0, count: Self.words)
+            if low <= 0xFFFF {
+                for value in low...min(high, 0xFFFF) { bits[Int(value >> 6)] |= 1 << UInt64(value & 63) }
+            }
+            return bits
+        case .nested(let inner):
+            return table(for: inner)
+        case .negated(let inner):
+            return table(for: inner).map { ~$0 }
+        default:
+            let key = "\(item)"
+            if let cached = propertyTables[key] { return cached }
+            var bits = [UInt64](repeating: 0, count: Self.words)
+            for value in 0..<UInt32(0x10000) where PatternRegex.matches(item, value) {
+                bits[Int(value >> 6)] |= 1 << UInt64(value & 63)
+            }
+            propertyTables[key] = bits
+            return bits
+        }
     }
 }

@@ -20,11 +20,15 @@ struct GenerateCommand: ParsableCommand {
     var prompts: String?
     @Option(help: "Output JSONL for --prompts (default: stdout).")
     var output: String?
-    @Option(name: .customLong("max-tokens")) var maxTokens: Int = 16
+    @Option(name: .customLong("max-tokens"), help: "Tokens to generate (default: generation_config.json's max_new_tokens, else 16).")
+    var maxTokens: Int?
     @Option(help: "Stop strings (repeatable); left out of the text.") var stop: [String] = []
-    @Option var temperature: Float = 1
-    @Option(name: .customLong("top-p")) var topP: Float = 1
+    @Option(help: "Sampling temperature; 0 is greedy (default: generation_config.json's, else 1).")
+    var temperature: Float?
+    @Option(name: .customLong("top-p")) var topP: Float?
     @Option(name: .customLong("top-k")) var topK: Int?
+    @Option(name: .customLong("generation-config"), help: "auto: take default sampling values from the model's generation_config.json; vllm: vLLM's own defaults.")
+    var generationConfig: String = "auto"
     @Flag(name: .customLong("ignore-eos"), help: "Keep generating past the model's EOS tokens.")
     var ignoreEos = false
     @Flag(help: "Print JSON: {\"prompt_token_ids\", \"outputs\": [{\"token_ids\", \"text\", \"finish_reason\"}]}.")
@@ -34,13 +38,16 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let tokenizer = try Self.loadTokenizer(model: model)
         let llm = try LLM(args: try engine.engineArgs(model: model), backend: try engine.makeBackend(), detokenizer: tokenizer)
-        var defaults = SamplingParams()
+        guard ["auto", "vllm"].contains(generationConfig) else {
+            throw ValidationError("--generation-config '\(generationConfig)' is not supported; use auto or vllm")
+        }
+        var defaults = generationConfig == "auto" ? llm.engine.generationConfig.defaultSamplingParams() : SamplingParams()
         defaults.stop = stop
         defaults.detokenize = tokenizer != nil
-        defaults.maxTokens = maxTokens
-        defaults.temperature = temperature
-        defaults.topP = topP
-        defaults.topK = topK
+        if let maxTokens { defaults.maxTokens = maxTokens }
+        if let temperature { defaults.temperature = temperature }
+        if let topP { defaults.topP = topP }
+        if let topK { defaults.topK = SamplingParams.topK(fromVLLM: topK) }
         defaults.ignoreEos = ignoreEos
         if let prompts {
             try runFile(prompts, llm: llm, tokenizer: tokenizer, defaults: defaults)

@@ -122,4 +122,20 @@ import Testing
             }
         }
     }
+
+    /// One tokenizer shared by concurrent tasks (the BPE word cache is shared) gives the serial results.
+    @Test func concurrentEncodesAgree() async throws {
+        guard let tokenizer = try GoldenSupport.tokenizer("qwen2.5") else { return }
+        let texts = (try GoldenSupport.golden("qwen2.5")["cases"]?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }
+        let serial = texts.map { tokenizer.encode($0) }
+        let parallel = await withTaskGroup(of: (Int, [Int]).self) { group in
+            for (index, text) in texts.enumerated() {
+                group.addTask { (index, tokenizer.encode(text)) }
+            }
+            var results = [[Int]](repeating: [], count: texts.count)
+            for await (index, ids) in group { results[index] = ids }
+            return results
+        }
+        #expect(parallel == serial)
+    }
 }

@@ -14,7 +14,7 @@ import Testing
             let text = item["text"]?.stringValue ?? ""
             let plain = item["ids_no_special"]?.intArray ?? []
             let ids = item["ids"]?.intArray ?? plain
-            let decoded = item["decoded"]?.stringValue ?? ""
+            let decoded = item["decoded"]?.stringValue ?? text
             let decodedWithSpecial = item["decoded_with_special"]?.stringValue ?? decoded
             let gotPlain = tokenizer.encode(text, addSpecialTokens: false)
             let gotIds = tokenizer.encode(text, addSpecialTokens: true)
@@ -38,6 +38,13 @@ import Testing
             }
         }
         #expect(failures == 0, "\(name): \(failures) corpus strings differ from HF tokenizers")
+        for item in golden["random_decode"]?.arrayValue ?? [] {
+            let ids = item["ids"]?.intArray ?? []
+            let decoded = item["decoded"]?.stringValue ?? ""
+            let withSpecial = item["decoded_with_special"]?.stringValue ?? ""
+            #expect(tokenizer.decode(ids).utf8.elementsEqual(decoded.utf8), "\(name) decode \(ids)")
+            #expect(tokenizer.decode(ids, skipSpecialTokens: false).utf8.elementsEqual(withSpecial.utf8), "\(name) decode \(ids)")
+        }
     }
 
     /// Recorded HF outputs under ../shared/tokenizers/expectations that the shared files reproduce in HF

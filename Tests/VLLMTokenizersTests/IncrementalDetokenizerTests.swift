@@ -60,4 +60,16 @@ import Testing
         #expect(deltas.joined() == "a😀🤗b")
         #expect(deltas.allSatisfy { !$0.unicodeScalars.contains("\u{FFFD}") })
     }
+
+    /// vLLM's spaces_between_special_tokens=false: an added token right after another comes out bare,
+    /// without the space the WordPiece decoder puts before it.
+    @Test func spacesBetweenSpecialTokens() throws {
+        guard let tokenizer = try GoldenSupport.tokenizer("all-MiniLM-L6-v2") else { return }
+        let ids = [101, 102, 7592]  // [CLS] [SEP] hello
+        var spaced = IncrementalDetokenizer(tokenizer: tokenizer, skipSpecialTokens: false)
+        #expect(ids.map { spaced.append($0) } == ["[CLS]", " [SEP]", " hello"])
+        #expect(tokenizer.decode(ids, skipSpecialTokens: false) == "[CLS] [SEP] hello")
+        var bare = IncrementalDetokenizer(tokenizer: tokenizer, skipSpecialTokens: false, spacesBetweenSpecialTokens: false)
+        #expect(ids.map { bare.append($0) } == ["[CLS]", "[SEP]", " hello"])
+    }
 }
