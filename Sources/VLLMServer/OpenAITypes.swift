@@ -13,6 +13,7 @@ public struct UsageInfo: Codable, Sendable, Equatable {
     /// Prompt tokens found in the prefix cache, when asked for.
     public var promptTokensDetails: PromptTokensDetails?
 
+    /// `prompt_tokens_details`: how much of the prompt the prefix cache served.
     public struct PromptTokensDetails: Codable, Sendable, Equatable {
         public var cachedTokens: Int?
         enum CodingKeys: String, CodingKey { case cachedTokens = "cached_tokens" }

@@ -7,8 +7,6 @@ public struct ServerConfig: Sendable, Equatable {
     public var servedModelNames: [String] = []
     /// `--api-key` (or `VLLM_API_KEY`): any of these as a Bearer token opens `/v1/*`.
     public var apiKeys: [String] = []
-    /// `--chat-template`: a file path or the template itself.
-    public var chatTemplate: String?
     /// `--allowed-origins` (CORS); vLLM's default allows every origin.
     public var allowedOrigins: [String] = ["*"]
     public var disableLogRequests = false

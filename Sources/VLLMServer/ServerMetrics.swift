@@ -68,7 +68,7 @@ public final class ServerMetrics: @unchecked Sendable {
         }
     }
 
-    /// What a test or a log line wants to know without parsing the exposition.
+    /// The recorded counts, for a test or a log line that should not parse the exposition.
     public struct Snapshot: Sendable, Equatable {
         public var promptTokens: Int
         public var generationTokens: Int

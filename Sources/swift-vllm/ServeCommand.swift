@@ -75,7 +75,6 @@ struct ServeCommand: AsyncParsableCommand {
         config.servedModelNames = servedModelName
         let environmentKey = ProcessInfo.processInfo.environment["VLLM_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         config.apiKeys = apiKey.isEmpty ? (environmentKey.map { [$0] } ?? []) : apiKey
-        config.chatTemplate = chatTemplate
         config.allowedOrigins = try Self.parseOrigins(allowedOrigins)
         config.disableLogRequests = disableLogRequests
         config.maxLogLen = maxLogLen
