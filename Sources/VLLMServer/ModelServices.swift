@@ -9,10 +9,15 @@ public protocol TextTokenizer: Sendable {
     func decode(_ tokenIds: [Int], skipSpecialTokens: Bool) throws -> String
     /// The text of one token as logprobs show it (vLLM decodes each id on its own).
     func tokenText(_ tokenId: Int) -> String
+    /// The vocabulary's own spelling of a token (`▁Once`, `Ġworld`), as `/tokenize`'s `token_strs`
+    /// shows it (transformers' `convert_ids_to_tokens`); `nil` where the tokenizer has none.
+    func tokenString(_ tokenId: Int) -> String?
     var vocabSize: Int { get }
 }
 
 extension TextTokenizer {
+    public func tokenString(_ tokenId: Int) -> String? { nil }
+
     public func tokenText(_ tokenId: Int) -> String {
         (try? decode([tokenId], skipSpecialTokens: false)) ?? ""
     }

@@ -93,7 +93,8 @@ extension OpenAIServing {
             return .ok(
                 TokenizeResponse(
                     count: tokens.count, maxModelLen: engine.maxModelLen, tokens: tokens,
-                    tokenStrs: request.returnTokenStrs ? tokens.map { tokenizer.tokenText($0) } : nil))
+                    tokenStrs: request.returnTokenStrs
+                        ? tokens.map { tokenizer.tokenString($0) ?? tokenizer.tokenText($0) } : nil))
         }
     }
 

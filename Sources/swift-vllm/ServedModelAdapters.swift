@@ -18,6 +18,8 @@ struct HFTokenizerAdapter: TextTokenizer, DetokenizerFactory {
 
     var vocabSize: Int { tokenizer.vocabSize }
 
+    func tokenString(_ tokenId: Int) -> String? { tokenizer.idToToken(tokenId) }
+
     func makeDetokenizer(promptTokenIds: [Int], skipSpecialTokens: Bool, spacesBetweenSpecialTokens: Bool)
         -> any StreamingDetokenizer
     {
