@@ -20,6 +20,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure Swift, no project dependencies.
@@ -42,16 +46,37 @@ let package = Package(
             dependencies: ["VLLMCore", "VLLMCompute", "VLLMModels", "VLLMTokenizers"],
             swiftSettings: strict),
 
+        // OpenAI-compatible HTTP server on top of the engine.
+        .target(
+            name: "VLLMServer",
+            dependencies: [
+                "VLLMCore", "VLLMEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+
         .executableTarget(
             name: "swift-vllm",
             dependencies: [
                 "VLLMCompute", "VLLMCPU", "VLLMCUDA", "VLLMModels", "VLLMEngine",
-                "VLLMTokenizers", "VLLMTemplates",
+                "VLLMTokenizers", "VLLMTemplates", "VLLMServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
 
         .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute", "VLLMCPU", "VLLMCUDA"], swiftSettings: strict),
+        .testTarget(
+            name: "VLLMServerTests",
+            dependencies: [
+                "VLLMServer", "VLLMCore", "VLLMEngine", "VLLMCompute",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            exclude: ["Goldens"],
+            swiftSettings: strict),
         .testTarget(name: "VLLMCoreTests", dependencies: ["VLLMCore"], swiftSettings: strict),
         .testTarget(
             name: "VLLMCPUTests", dependencies: ["VLLMCPU", "VLLMCompute"], exclude: ["Goldens"], swiftSettings: strict),

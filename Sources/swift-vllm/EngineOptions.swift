@@ -20,7 +20,7 @@ struct EngineOptions: ParsableArguments {
     var maxNumSeqs: Int = 256
     @Option(name: .customLong("max-num-batched-tokens"), help: "Token budget of one step (default 8192).")
     var maxNumBatchedTokens: Int?
-    @Flag(name: .customLong("enable-prefix-caching"), inversion: .prefixedEnableDisable,
+    @Flag(name: .customLong("enable-prefix-caching"), inversion: .prefixedNo,
           help: "Reuse the KV blocks of shared prompt prefixes (on by default; --no-enable-prefix-caching turns it off).")
     var enablePrefixCaching: Bool = true
     @Option(name: .customLong("num-gpu-blocks-override"), help: "Use exactly this many KV cache blocks.")

@@ -1,0 +1,61 @@
+import VLLMEngine
+
+/// What the server needs of a tokenizer: the lead adapts `VLLMTokenizers.Tokenizer` to it.
+///
+/// Output text arrives already detokenized from the engine; this is for prompts, `/tokenize`,
+/// `/detokenize` and the token strings of logprobs.
+public protocol TextTokenizer: Sendable {
+    func encode(_ text: String, addSpecialTokens: Bool) throws -> [Int]
+    func decode(_ tokenIds: [Int], skipSpecialTokens: Bool) throws -> String
+    /// The text of one token as logprobs show it (vLLM decodes each id on its own).
+    func tokenText(_ tokenId: Int) -> String
+    /// The vocabulary's own spelling of a token (`▁Once`, `Ġworld`), as `/tokenize`'s `token_strs`
+    /// shows it (transformers' `convert_ids_to_tokens`); `nil` where the tokenizer has none.
+    func tokenString(_ tokenId: Int) -> String?
+    var vocabSize: Int { get }
+}
+
+extension TextTokenizer {
+    public func tokenString(_ tokenId: Int) -> String? { nil }
+
+    public func tokenText(_ tokenId: Int) -> String {
+        (try? decode([tokenId], skipSpecialTokens: false)) ?? ""
+    }
+}
+
+/// What the server needs of a chat template: the lead adapts `VLLMTemplates.ChatTemplate` to it.
+///
+/// `messages` are the request's, each an object with `role` and `content` (content-part arrays
+/// already joined into one string, as vLLM's "string" content format does).
+public protocol ChatRenderer: Sendable {
+    func render(
+        messages: [JSONValue], addGenerationPrompt: Bool, tools: [JSONValue]?, extra: [String: JSONValue]
+    ) throws -> String
+}
+
+/// Everything `serve` hands the server: the engine, and what speaks the model's language.
+public struct ServedModel: Sendable {
+    public var engine: any EngineClient
+    public var tokenizer: any TextTokenizer
+    /// `nil` when the model has no chat template and none was given: chat requests get a 400.
+    public var chatRenderer: (any ChatRenderer)?
+    /// `--served-model-name`; the first is the one responses name.
+    public var names: [String]
+    /// The model directory (vLLM's `root` in `/v1/models`).
+    public var root: String
+    public var defaults: DefaultSamplingParams
+
+    public init(
+        engine: any EngineClient, tokenizer: any TextTokenizer, chatRenderer: (any ChatRenderer)?, names: [String],
+        root: String, defaults: DefaultSamplingParams = DefaultSamplingParams()
+    ) {
+        self.engine = engine
+        self.tokenizer = tokenizer
+        self.chatRenderer = chatRenderer
+        self.names = names.isEmpty ? [root] : names
+        self.root = root
+        self.defaults = defaults
+    }
+
+    public var primaryName: String { names[0] }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import VLLMCompute
+import VLLMCore
+import VLLMEngine
+
+extension OpenAIServing {
+    /// `POST /v1/chat/completions`.
+    public func chatCompletions(body: Data) async -> ServingResponse {
+        await serve { () async throws(OpenAIError) -> ServingResponse in
+            let request = try JSONCoding.decodeRequest(ChatCompletionRequest.self, from: body)
+            try checkModel(request.model)
+            try request.validate()
+            return try await createChatCompletion(request)
+        }
+    }
+
+    /// Renders a conversation with the model's chat template (vLLM's `apply_hf_chat_template`),
+    /// including `continue_final_message`, which cuts the text right after the final message.
+    func renderChat(
+        messages: [JSONValue], addGenerationPrompt: Bool, continueFinalMessage: Bool, tools: [JSONValue]?,
+        extra: [String: JSONValue]
+    ) throws(OpenAIError) -> String {
+        guard let renderer = model.chatRenderer else {
+            throw .badRequest(
+                "As of transformers v4.44, default chat template is no longer allowed, so you must provide a chat "
+                    + "template if the tokenizer does not define one.")
+        }
+        let rendered: String
+        do {
+            rendered = try renderer.render(
+                messages: messages, addGenerationPrompt: addGenerationPrompt, tools: tools, extra: extra)
+        } catch {
+            throw .badRequest("The chat template could not be applied to the messages: \(error)", param: "messages")
+        }
+        guard continueFinalMessage else { return rendered }
+        let final = messages.last?.objectValue?["content"]?.stringValue ?? ""
+        for candidate in [final, final.trimmingCharacters(in: .whitespacesAndNewlines)] where !candidate.isEmpty {
+            if let range = rendered.range(of: candidate, options: .backwards) {
+                return String(rendered[..<range.upperBound])
+            }
+        }
+        throw .badRequest(
+            "continue_final_message is set but the final message does not appear in the chat after applying the "
+                + "chat template! This can happen if the chat template deletes portions of the final message.",
+            param: "continue_final_message")
+    }
+
+    private func createChatCompletion(_ request: ChatCompletionRequest) async throws(OpenAIError)
+        -> ServingResponse
+    {
+        let prompt = try renderChat(
+            messages: request.messages, addGenerationPrompt: request.addGenerationPrompt,
+            continueFinalMessage: request.continueFinalMessage, tools: request.tools,
+            extra: request.chatTemplateKwargs ?? [:])
+        let promptTokenIds = try tokenize(prompt, addSpecialTokens: request.addSpecialTokens)
+        let budget = try outputBudget(
+            promptLength: promptTokenIds.count, requestedMaxTokens: request.requestedMaxTokens,
+            maxModelLen: engine.maxModelLen, defaults: model.defaults)
+        let params = try request.sampling.samplingParams(
+            defaults: model.defaults, maxTokens: budget, logprobs: request.logprobs ? (request.topLogprobs ?? 0) : nil)
+        let requestId = "chatcmpl-\(randomRequestID())"
+        logRequest(requestId, prompt: prompt, params: params)
+        let run = try GenerationRun.submit(
+            engine: engine, metrics: metrics, requestIds: [requestId], prompts: [promptTokenIds], params: [params])
+        let context = ChatContext(
+            requestId: requestId, created: Self.now(), modelName: request.model ?? model.primaryName, request: request,
+            numPromptTokens: promptTokenIds.count, n: params.n)
+        if request.sampling.isStream {
+            return .stream(SSEStream { emit in try await self.streamChat(run: run, context: context, emit: emit) })
+        }
+        return try await collectChat(run: run, context: context)
+    }
+
+    struct ChatContext: Sendable {
+        var requestId: String
+        var created: Int
+        var modelName: String
+        var request: ChatCompletionRequest
+        var numPromptTokens: Int
+        var n: Int
+    }
+
+    private func logprobs(for output: CompletionOutput, tokenIds: [Int], logprobs: [TokenLogprobs]?, _ context: ChatContext)
+        -> ChatLogProbs?
+    {
+        guard context.request.logprobs else { return nil }
+        return chatLogprobs(
+            tokenIds: tokenIds, logprobs: logprobs ?? [], numTop: context.request.topLogprobs ?? 0)
+    }
+
+    private func collectChat(run: GenerationRun, context: ChatContext) async throws(OpenAIError) -> ServingResponse {
+        var final: RequestOutput?
+        do {
+            try await run.forEachOutput { _, output in final = output }
+        } catch let error as OpenAIError {
+            throw error
+        } catch is CancellationError {
+            throw .badRequest("Client disconnected")
+        } catch {
+            throw .internalError("Generation failed: \(error)")
+        }
+        let outputs = (final?.outputs ?? []).sorted { $0.index < $1.index }
+        let choices = outputs.map { output in
+            ChatChoice(
+                index: output.index, message: ChatMessageBody(role: config.responseRole, content: output.text),
+                logprobs: logprobs(for: output, tokenIds: output.tokenIds, logprobs: output.logprobs, context),
+                finishReason: output.finishReason, stopReason: output.stopReason)
+        }
+        let numGenerated = outputs.reduce(0) { $0 + $1.tokenIds.count }
+        return .ok(
+            ChatCompletionResponse(
+                id: context.requestId, created: context.created, model: context.modelName, choices: choices,
+                usage: UsageInfo(promptTokens: context.numPromptTokens, completionTokens: numGenerated),
+                systemFingerprint: Self.systemFingerprint))
+    }
+
+    private func streamChat(run: GenerationRun, context: ChatContext, emit: (String) async throws -> Void)
+        async throws
+    {
+        let options = context.request.sampling.streamOptions
+        let includeUsage = options?.includeUsage ?? false
+        let continuousUsage = includeUsage && (options?.continuousUsageStats ?? false)
+        var numTokens = Array(repeating: 0, count: context.n)
+        func chunk(_ choice: ChatChoice) -> ChatCompletionResponse {
+            ChatCompletionResponse(
+                id: context.requestId, created: context.created, model: context.modelName, choices: [choice],
+                usage: continuousUsage
+                    ? UsageInfo(promptTokens: context.numPromptTokens, completionTokens: numTokens.reduce(0, +)) : nil,
+                isChunk: true)
+        }
+        do {
+            // vLLM first sends each choice's role, with empty content.
+            for index in 0..<context.n {
+                let role = ChatMessageBody(role: config.responseRole, content: "", isDelta: true)
+                try await emit(SSEStream.event(chunk(ChatChoice(index: index, message: role, isDelta: true))))
+            }
+            try await run.forEachOutput { _, output in
+                for completion in output.outputs {
+                    if completion.deltaText.isEmpty && completion.deltaTokenIds.isEmpty
+                        && completion.finishReason == nil
+                    {
+                        continue
+                    }
+                    if completion.index < numTokens.count { numTokens[completion.index] += completion.deltaTokenIds.count }
+                    let delta = ChatMessageBody(
+                        content: completion.deltaText.isEmpty && completion.finishReason != nil
+                            ? nil : completion.deltaText, isDelta: true)
+                    var message = chunk(
+                        ChatChoice(
+                            index: completion.index, message: delta,
+                            logprobs: logprobs(
+                                for: completion, tokenIds: completion.deltaTokenIds, logprobs: completion.deltaLogprobs,
+                                context),
+                            finishReason: completion.finishReason, stopReason: completion.stopReason, isDelta: true))
+                    if !includeUsage && completion.finishReason != nil {
+                        message.systemFingerprint = Self.systemFingerprint
+                    }
+                    try await emit(SSEStream.event(message))
+                }
+            }
+            if includeUsage {
+                let usageChunk = ChatCompletionResponse(
+                    id: context.requestId, created: context.created, model: context.modelName, choices: [],
+                    usage: UsageInfo(promptTokens: context.numPromptTokens, completionTokens: numTokens.reduce(0, +)),
+                    systemFingerprint: Self.systemFingerprint, isChunk: true)
+                try await emit(SSEStream.event(usageChunk))
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as OpenAIError {
+            try await emit(SSEStream.event(ErrorResponseBody(error: error.info)))
+        } catch let error as StreamEmitError {
+            throw error.underlying
+        } catch {
+            try await emit(SSEStream.event(ErrorResponseBody(error: OpenAIError.internalError("\(error)").info)))
+        }
+        try await emit(SSEStream.done)
+    }
+}

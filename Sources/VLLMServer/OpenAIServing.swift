@@ -1,0 +1,179 @@
+import Foundation
+import Logging
+import VLLMCore
+import VLLMEngine
+
+/// What an endpoint answers: a JSON body, plain text, or a stream of server-sent events.
+///
+/// Independent of the HTTP library, so `run-batch` calls the same endpoints in-process.
+public enum ServingResponse: Sendable {
+    case json(status: Int, body: Data)
+    case text(status: Int, body: String, contentType: String)
+    case stream(SSEStream)
+
+    static func ok(_ value: some Encodable) -> ServingResponse {
+        do {
+            return .json(status: 200, body: try JSONCoding.encode(value))
+        } catch {
+            return .error(.internalError("Could not encode the response: \(error)"))
+        }
+    }
+
+    static func error(_ error: OpenAIError) -> ServingResponse {
+        .json(status: error.status, body: error.body)
+    }
+
+    public var status: Int {
+        switch self {
+        case .json(let status, _), .text(let status, _, _): status
+        case .stream: 200
+        }
+    }
+}
+
+/// A server-sent event stream: `data: {json}\n\n` events ending with `data: [DONE]\n\n`.
+///
+/// `produce` runs when the HTTP layer is ready to write; it hands each event to `emit`, which
+/// throws once the client has gone, and that ends (and aborts) the generation.
+public struct SSEStream: Sendable {
+    let produce: @Sendable (_ emit: (String) async throws -> Void) async throws -> Void
+
+    static func event(_ value: some Encodable) -> String {
+        "data: \(JSONCoding.encodeString(value))\n\n"
+    }
+
+    static let done = "data: [DONE]\n\n"
+
+    /// Collects every event, for tests and for callers that cannot stream.
+    public func collect() async throws -> [String] {
+        var events: [String] = []
+        try await produce { events.append($0) }
+        return events
+    }
+}
+
+/// The OpenAI-compatible API, one method per endpoint, on top of an `EngineClient`.
+///
+/// Each method decodes and validates its body (every failure an `OpenAIError`), renders and
+/// tokenizes the prompt, submits to the engine and turns its outputs into OpenAI's shapes.
+public final class OpenAIServing: Sendable {
+    public let model: ServedModel
+    public let config: ServerConfig
+    public let metrics: ServerMetrics
+    public let state: ServerState
+    let logger: Logger
+
+    /// Reported in `system_fingerprint` and `/version`.
+    public static let version = "0.1.0"
+    static let systemFingerprint = "swift-vllm-\(version)"
+
+    public init(model: ServedModel, config: ServerConfig, state: ServerState = ServerState(), logger: Logger? = nil) {
+        self.model = model
+        self.config = config
+        self.metrics = ServerMetrics(modelName: model.primaryName)
+        self.state = state
+        self.logger = logger ?? Logger(label: "swift-vllm.server")
+    }
+
+    var engine: any EngineClient { model.engine }
+    var tokenizer: any TextTokenizer { model.tokenizer }
+
+    /// Runs an endpoint, turning any thrown `OpenAIError` into its response and counting the
+    /// request as in flight until its response (or stream) is done.
+    func serve(_ body: () async throws(OpenAIError) -> ServingResponse) async -> ServingResponse {
+        do {
+            try state.begin()
+        } catch {
+            return .error(error)
+        }
+        let response: ServingResponse
+        do {
+            response = try await body()
+        } catch {
+            state.end()
+            return .error(error)
+        }
+        guard case .stream(let stream) = response else {
+            state.end()
+            return response
+        }
+        let state = self.state
+        return .stream(
+            SSEStream { emit in
+                defer { state.end() }
+                try await stream.produce(emit)
+            })
+    }
+
+    /// vLLM's `_check_model`: no model, or one of the served names.
+    func checkModel(_ name: String?) throws(OpenAIError) {
+        guard let name else { return }
+        if !model.names.contains(name) { throw .modelNotFound(name) }
+    }
+
+    func tokenize(_ text: String, addSpecialTokens: Bool) throws(OpenAIError) -> [Int] {
+        do {
+            return try tokenizer.encode(text, addSpecialTokens: addSpecialTokens)
+        } catch {
+            throw .badRequest("The prompt could not be tokenized: \(error)", param: "prompt")
+        }
+    }
+
+    func checkTokenIds(_ ids: [Int], param: String) throws(OpenAIError) {
+        if let bad = ids.first(where: { $0 < 0 || $0 >= tokenizer.vocabSize }) {
+            throw .badRequest(
+                "Token id \(bad) is out of vocabulary (vocabulary size \(tokenizer.vocabSize)).", param: param)
+        }
+    }
+
+    func decode(_ ids: [Int], skipSpecialTokens: Bool) throws(OpenAIError) -> String {
+        do {
+            return try tokenizer.decode(ids, skipSpecialTokens: skipSpecialTokens)
+        } catch {
+            throw .badRequest("The token ids could not be decoded: \(error)", param: "tokens")
+        }
+    }
+
+    func logRequest(_ requestId: String, prompt: String, params: SamplingParams) {
+        guard !config.disableLogRequests else { return }
+        var shown = prompt
+        if let limit = config.maxLogLen, shown.count > limit { shown = String(shown.prefix(limit)) }
+        let maxTokens = params.maxTokens.map(String.init) ?? "None"
+        logger.info(
+            "Received request \(requestId): prompt: \(shown.debugDescription), n: \(params.n), temperature: \(params.temperature), max_tokens: \(maxTokens)"
+        )
+    }
+
+    static func now() -> Int { Int(Date().timeIntervalSince1970) }
+
+    // MARK: - Small endpoints
+
+    /// `GET /v1/models`.
+    public func listModels() -> ServingResponse {
+        let created = Self.now()
+        let cards = model.names.map { name in
+            ModelCard(
+                id: name, created: created, root: model.root, maxModelLen: engine.maxModelLen,
+                permission: [ModelPermission(id: "modelperm-\(randomRequestID())", created: created)])
+        }
+        return .ok(ModelList(data: cards))
+    }
+
+    /// `GET /version`.
+    public func version() -> ServingResponse {
+        .ok(["version": Self.version])
+    }
+
+    /// `GET /health`: 200 with an empty body while the server takes requests.
+    public func health() -> ServingResponse {
+        if state.isDraining { return .error(.shuttingDown) }
+        return .text(status: 200, body: "", contentType: "text/plain; charset=utf-8")
+    }
+
+    /// `GET /metrics`.
+    public func prometheusMetrics() -> ServingResponse {
+        .text(
+            status: 200, body: metrics.render(stats: engine.stats()),
+            contentType: "text/plain; version=0.0.4; charset=utf-8")
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The HTTP routes of `swift-vllm serve`, on top of an `OpenAIServing`.
+public enum OpenAIRouter {
+    /// Every endpoint, behind the error, CORS and API-key middleware.
+    public static func make(serving: OpenAIServing) -> Router<BasicRequestContext> {
+        let router = Router()
+        let config = serving.config
+        router.add(middleware: OpenAIErrorMiddleware())
+        router.add(middleware: AllowedOriginsMiddleware(origins: config.allowedOrigins))
+        router.add(middleware: APIKeyMiddleware(keys: config.apiKeys))
+
+        router.get("/health") { _, _ in response(serving.health()) }
+        router.get("/version") { _, _ in response(serving.version()) }
+        router.get("/metrics") { _, _ in response(serving.prometheusMetrics()) }
+        router.get("/v1/models") { _, _ in response(serving.listModels()) }
+        router.post("/v1/completions") { request, _ in
+            try await respond(to: request, limit: config.maxRequestBodyBytes, with: serving.completions)
+        }
+        router.post("/v1/chat/completions") { request, _ in
+            try await respond(to: request, limit: config.maxRequestBodyBytes, with: serving.chatCompletions)
+        }
+        router.post("/tokenize") { request, _ in
+            try await respond(to: request, limit: config.maxRequestBodyBytes, with: serving.tokenizeEndpoint)
+        }
+        router.post("/detokenize") { request, _ in
+            try await respond(to: request, limit: config.maxRequestBodyBytes, with: serving.detokenizeEndpoint)
+        }
+        router.post("/api/chat") { request, _ in
+            try await respond(to: request, limit: config.maxRequestBodyBytes, with: serving.simpleChat)
+        }
+        return router
+    }
+
+    /// Reads the body (413 past `limit`), runs the endpoint, and writes its answer.
+    static func respond(
+        to request: Request, limit: Int, with endpoint: @Sendable (Data) async -> ServingResponse
+    ) async throws -> Response {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            return OpenAIError.bodyTooLarge(limit: limit).response
+        }
+        let result = await endpoint(Data(buffer.readableBytesView))
+        guard case .stream(let stream) = result else { return response(result) }
+        let body = request.body
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                // A client that goes away cancels the generation at once, not at the next write.
+                try await body.consumeWithCancellationOnInboundClose { _ in
+                    try await stream.produce { event in
+                        do {
+                            try await writer.write(ByteBuffer(string: event))
+                        } catch {
+                            throw StreamEmitError(underlying: error)
+                        }
+                    }
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    static func response(_ result: ServingResponse) -> Response {
+        switch result {
+        case .json(let status, let body):
+            return Response(
+                status: .init(code: status), headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        case .text(let status, let body, let contentType):
+            return Response(
+                status: .init(code: status), headers: [.contentType: contentType],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        case .stream:
+            return OpenAIError.internalError("A stream cannot be answered here.").response
+        }
+    }
+}

@@ -1,0 +1,177 @@
+import VLLMCore
+
+/// Sampling defaults the model ships (its `generation_config.json`, as vLLM's
+/// `--generation-config auto`); a request's own value wins, then these, then OpenAI's defaults.
+public struct DefaultSamplingParams: Sendable, Equatable {
+    public var temperature: Float?
+    public var topP: Float?
+    public var topK: Int?
+    public var minP: Float?
+    public var repetitionPenalty: Float?
+    /// `max_new_tokens`: a ceiling on every request's `max_tokens`.
+    public var maxTokens: Int?
+
+    public init(
+        temperature: Float? = nil, topP: Float? = nil, topK: Int? = nil, minP: Float? = nil,
+        repetitionPenalty: Float? = nil, maxTokens: Int? = nil
+    ) {
+        self.temperature = temperature
+        self.topP = topP
+        self.topK = topK
+        self.minP = minP
+        self.repetitionPenalty = repetitionPenalty
+        self.maxTokens = maxTokens
+    }
+}
+
+/// The sampling fields the completion and chat requests share: OpenAI's, plus vLLM's extras
+/// (`top_k`, `min_p`, `repetition_penalty`, `ignore_eos`, `min_tokens`, `stop_token_ids`, …).
+struct SamplingFields: Decodable, Sendable {
+    var n: Int?
+    var frequencyPenalty: Float?
+    var presencePenalty: Float?
+    var repetitionPenalty: Float?
+    var temperature: Float?
+    var topP: Float?
+    var topK: Int?
+    var minP: Float?
+    var seed: Int?
+    var stop: StopParam?
+    var stopTokenIds: [Int]?
+    var includeStopStrInOutput: Bool?
+    var ignoreEos: Bool?
+    var minTokens: Int?
+    var skipSpecialTokens: Bool?
+    var spacesBetweenSpecialTokens: Bool?
+    var logitBias: [String: Float]?
+    var allowedTokenIds: [Int]?
+    var badWords: [String]?
+    var promptLogprobs: Int?
+    var useBeamSearch: Bool?
+    var stream: Bool?
+    var streamOptions: StreamOptions?
+    var responseFormat: ResponseFormat?
+
+    struct ResponseFormat: Decodable, Sendable {
+        var type: String
+    }
+
+    /// No field set: every default applies.
+    static var empty: SamplingFields { SamplingFields() }
+
+    private init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case n, temperature, seed, stop, stream
+        case frequencyPenalty = "frequency_penalty"
+        case presencePenalty = "presence_penalty"
+        case repetitionPenalty = "repetition_penalty"
+        case topP = "top_p"
+        case topK = "top_k"
+        case minP = "min_p"
+        case stopTokenIds = "stop_token_ids"
+        case includeStopStrInOutput = "include_stop_str_in_output"
+        case ignoreEos = "ignore_eos"
+        case minTokens = "min_tokens"
+        case skipSpecialTokens = "skip_special_tokens"
+        case spacesBetweenSpecialTokens = "spaces_between_special_tokens"
+        case logitBias = "logit_bias"
+        case allowedTokenIds = "allowed_token_ids"
+        case badWords = "bad_words"
+        case promptLogprobs = "prompt_logprobs"
+        case useBeamSearch = "use_beam_search"
+        case streamOptions = "stream_options"
+        case responseFormat = "response_format"
+    }
+
+    var isStream: Bool { stream ?? false }
+
+    /// Features this server does not have, refused with a message rather than ignored.
+    func checkSupported() throws(OpenAIError) {
+        if useBeamSearch == true {
+            throw .badRequest("use_beam_search is not supported by this server.", param: "use_beam_search")
+        }
+        if let promptLogprobs, promptLogprobs != 0 {
+            throw .badRequest("prompt_logprobs is not supported by this server.", param: "prompt_logprobs")
+        }
+        if let responseFormat, responseFormat.type != "text" {
+            throw .badRequest(
+                "response_format of type '\(responseFormat.type)' (structured output) is not supported by this server.",
+                param: "response_format")
+        }
+        if streamOptions != nil && !isStream {
+            // vLLM's `validate_stream_options`.
+            throw .badRequest("Stream options can only be defined when `stream=True`.", param: "stream_options")
+        }
+    }
+
+    /// vLLM's `to_sampling_params`: request value, else the model's default, else OpenAI's.
+    func samplingParams(
+        defaults: DefaultSamplingParams, maxTokens: Int, logprobs: Int?
+    ) throws(OpenAIError) -> SamplingParams {
+        var params = SamplingParams()
+        params.n = n ?? 1
+        params.presencePenalty = presencePenalty ?? 0
+        params.frequencyPenalty = frequencyPenalty ?? 0
+        params.repetitionPenalty = repetitionPenalty ?? defaults.repetitionPenalty ?? 1
+        params.temperature = temperature ?? defaults.temperature ?? 1
+        params.topP = topP ?? defaults.topP ?? 1
+        if let topK {
+            params.topK = SamplingParams.topK(fromVLLM: topK)
+        } else {
+            params.topK = defaults.topK.flatMap(SamplingParams.topK(fromVLLM:))
+        }
+        params.minP = minP ?? defaults.minP ?? 0
+        params.seed = seed == -1 ? nil : seed
+        params.stop = stop?.values ?? []
+        params.stopTokenIds = stopTokenIds ?? []
+        params.includeStopStrInOutput = includeStopStrInOutput ?? false
+        params.ignoreEos = ignoreEos ?? false
+        params.maxTokens = maxTokens
+        params.minTokens = minTokens ?? 0
+        params.skipSpecialTokens = skipSpecialTokens ?? true
+        params.spacesBetweenSpecialTokens = spacesBetweenSpecialTokens ?? true
+        params.logprobs = logprobs
+        params.allowedTokenIds = allowedTokenIds
+        params.badWords = badWords ?? []
+        if let logitBias {
+            var bias: [Int: Float] = [:]
+            for (key, value) in logitBias {
+                guard let id = Int(key) else {
+                    throw .badRequest(
+                        "logit_bias keys must be token ids written as strings, got '\(key)'.", param: "logit_bias")
+                }
+                bias[id] = value
+            }
+            params.logitBias = bias
+        }
+        do {
+            try params.validate()
+        } catch {
+            throw .validation(error)
+        }
+        return params
+    }
+}
+
+/// vLLM's `_validate_input` and `get_max_tokens`: refuses a prompt that leaves no room to generate
+/// and a `max_tokens` that does not fit, then returns the output budget.
+func outputBudget(
+    promptLength: Int, requestedMaxTokens: Int?, maxModelLen: Int, defaults: DefaultSamplingParams
+) throws(OpenAIError) -> Int {
+    if promptLength >= maxModelLen {
+        throw .badRequest(
+            "This model's maximum context length is \(maxModelLen) tokens. However, your request has "
+                + "\(promptLength) input tokens. Please reduce the length of the input messages.",
+            param: "input_tokens")
+    }
+    if let requestedMaxTokens, promptLength + requestedMaxTokens > maxModelLen {
+        throw .badRequest(
+            "'max_tokens' or 'max_completion_tokens' is too large: \(requestedMaxTokens). This model's maximum "
+                + "context length is \(maxModelLen) tokens and your request has \(promptLength) input tokens "
+                + "(\(requestedMaxTokens) > \(maxModelLen) - \(promptLength)).",
+            param: "max_tokens")
+    }
+    let candidates = [maxModelLen - promptLength, requestedMaxTokens, defaults.maxTokens].compactMap { $0 }
+    return candidates.min() ?? (maxModelLen - promptLength)
+}

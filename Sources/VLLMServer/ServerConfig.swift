@@ -1,0 +1,23 @@
+/// How the HTTP server of `swift-vllm serve` was asked to run: vLLM's server flags, parsed once
+/// by the CLI (the engine's flags go to the engine builder).
+public struct ServerConfig: Sendable, Equatable {
+    public var host = "0.0.0.0"
+    public var port = 8000
+    /// `--served-model-name`: empty means the model path.
+    public var servedModelNames: [String] = []
+    /// `--api-key` (or `VLLM_API_KEY`): any of these as a Bearer token opens `/v1/*`.
+    public var apiKeys: [String] = []
+    /// `--allowed-origins` (CORS); vLLM's default allows every origin.
+    public var allowedOrigins: [String] = ["*"]
+    public var disableLogRequests = false
+    /// `--max-log-len`: characters of a prompt a request log line shows (`nil` = all).
+    public var maxLogLen: Int?
+    /// Bodies larger than this are refused with 413.
+    public var maxRequestBodyBytes = 64 * 1024 * 1024
+    /// After SIGINT/SIGTERM, in-flight requests get this long to finish before they are aborted.
+    public var drainTimeoutSeconds = 30.0
+    /// The role of generated chat messages (vLLM's `--response-role`).
+    public var responseRole = "assistant"
+
+    public init() {}
+}

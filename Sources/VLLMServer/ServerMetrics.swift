@@ -1,0 +1,206 @@
+import Foundation
+import VLLMCore
+import VLLMEngine
+
+/// Prometheus metrics with vLLM's names, help texts, labels (`model_name`, `engine`) and buckets
+/// (`vllm/v1/metrics/loggers.py`), written in the text exposition format as `prometheus_client`
+/// writes it (labels sorted, values as Go floats). `_created` series are left out.
+///
+/// Gauges and the engine's own counters (preemptions, prefix cache) are read from `EngineStats`
+/// at scrape time; token counters, finish reasons and latency histograms are recorded here as
+/// the server reads each request's outputs.
+public final class ServerMetrics: @unchecked Sendable {
+    // @unchecked: every stored var is read and written only while holding `lock`.
+    private let lock = NSLock()
+    private let modelName: String
+    private var promptTokens = 0
+    private var generationTokens = 0
+    private var requestSuccess: [FinishReason: Int] = [:]
+    private var timeToFirstToken = Histogram(buckets: Buckets.timeToFirstToken)
+    private var interTokenLatency = Histogram(buckets: Buckets.interTokenLatency)
+    private var e2eRequestLatency = Histogram(buckets: Buckets.requestLatency)
+    private var requestQueueTime = Histogram(buckets: Buckets.requestLatency)
+
+    /// vLLM's bucket boundaries.
+    public enum Buckets {
+        public static let timeToFirstToken: [Double] = [
+            0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0,
+            80.0, 160.0, 640.0, 2560.0,
+        ]
+        public static let interTokenLatency: [Double] = [
+            0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
+        ]
+        public static let requestLatency: [Double] = [
+            0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0,
+            960.0, 1920.0, 7680.0,
+        ]
+    }
+
+    public init(modelName: String) {
+        self.modelName = modelName
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+
+    func recordFirstToken(promptTokens count: Int, timeToFirstToken seconds: Double) {
+        locked {
+            promptTokens += count
+            timeToFirstToken.observe(seconds)
+        }
+    }
+
+    func recordTokens(_ count: Int, interTokenLatency seconds: Double?) {
+        locked {
+            generationTokens += count
+            if let seconds { interTokenLatency.observe(seconds) }
+        }
+    }
+
+    func recordFinished(reason: FinishReason, e2eLatency: Double, queueTime: Double) {
+        locked {
+            requestSuccess[reason, default: 0] += 1
+            e2eRequestLatency.observe(e2eLatency)
+            requestQueueTime.observe(queueTime)
+        }
+    }
+
+    /// The recorded counts, for a test or a log line that should not parse the exposition.
+    public struct Snapshot: Sendable, Equatable {
+        public var promptTokens: Int
+        public var generationTokens: Int
+        public var requestSuccess: [FinishReason: Int]
+        public var timeToFirstTokenCount: Int
+        public var e2eLatencyCount: Int
+    }
+
+    public func snapshot() -> Snapshot {
+        locked {
+            Snapshot(
+                promptTokens: promptTokens, generationTokens: generationTokens, requestSuccess: requestSuccess,
+                timeToFirstTokenCount: timeToFirstToken.count, e2eLatencyCount: e2eRequestLatency.count)
+        }
+    }
+
+    /// The `/metrics` page.
+    public func render(stats: EngineStats) -> String {
+        let state = locked {
+            (promptTokens, generationTokens, requestSuccess, timeToFirstToken, interTokenLatency, e2eRequestLatency,
+             requestQueueTime)
+        }
+        var out = PrometheusText(labels: ["model_name": modelName, "engine": "0"])
+        out.gauge("vllm:num_requests_running", "Number of requests in model execution batches.", stats.numRunning)
+        out.gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", stats.numWaiting)
+        out.gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", stats.kvCacheUsage)
+        out.counter(
+            "vllm:prefix_cache_queries", "Prefix cache queries, in terms of number of queried tokens.",
+            stats.prefixCacheQueries)
+        out.counter(
+            "vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.", stats.prefixCacheHits)
+        out.counter("vllm:num_preemptions", "Cumulative number of preemption from the engine.", stats.numPreemptions)
+        out.counter("vllm:prompt_tokens", "Number of prefill tokens processed.", state.0)
+        out.counter("vllm:generation_tokens", "Number of generation tokens processed.", state.1)
+        out.labeledCounter(
+            "vllm:request_success", "Count of successfully processed requests.", label: "finished_reason",
+            values: [FinishReason.stop, .length, .abort].map { ($0.rawValue, state.2[$0] ?? 0) })
+        out.histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", state.3)
+        out.histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", state.4)
+        out.histogram("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", state.5)
+        out.histogram(
+            "vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.", state.6)
+        return out.text
+    }
+}
+
+/// A Prometheus histogram's state: per-bucket counts (not cumulative), sum and count.
+struct Histogram: Sendable, Equatable {
+    let buckets: [Double]
+    private(set) var bucketCounts: [Int]
+    private(set) var sum = 0.0
+    private(set) var count = 0
+
+    init(buckets: [Double]) {
+        self.buckets = buckets
+        self.bucketCounts = Array(repeating: 0, count: buckets.count)
+    }
+
+    mutating func observe(_ value: Double) {
+        let value = value.isFinite ? max(0, value) : 0
+        if let index = buckets.firstIndex(where: { value <= $0 }) { bucketCounts[index] += 1 }
+        sum += value
+        count += 1
+    }
+}
+
+/// Writes metrics in the text exposition format, byte for byte as `prometheus_client` does.
+struct PrometheusText {
+    let labels: [String: String]
+    var text = ""
+
+    private func labelString(_ extra: [String: String] = [:]) -> String {
+        let all = labels.merging(extra) { _, new in new }
+        let body = all.keys.sorted().map { key in "\(key)=\"\(escape(all[key]!))\"" }.joined(separator: ",")
+        return "{\(body)}"
+    }
+
+    private func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+            .replacingOccurrences(of: "\"", with: "\\\"")
+    }
+
+    private mutating func header(_ name: String, _ help: String, _ type: String) {
+        text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+    }
+
+    mutating func gauge(_ name: String, _ help: String, _ value: some BinaryInteger) {
+        gauge(name, help, Double(value))
+    }
+
+    mutating func gauge(_ name: String, _ help: String, _ value: Double) {
+        header(name, help, "gauge")
+        text += "\(name)\(labelString()) \(goFloat(value))\n"
+    }
+
+    mutating func counter(_ name: String, _ help: String, _ value: Int) {
+        header(name + "_total", help, "counter")
+        text += "\(name)_total\(labelString()) \(goFloat(Double(value)))\n"
+    }
+
+    mutating func labeledCounter(_ name: String, _ help: String, label: String, values: [(String, Int)]) {
+        header(name + "_total", help, "counter")
+        for (labelValue, value) in values {
+            text += "\(name)_total\(labelString([label: labelValue])) \(goFloat(Double(value)))\n"
+        }
+    }
+
+    mutating func histogram(_ name: String, _ help: String, _ histogram: Histogram) {
+        header(name, help, "histogram")
+        var cumulative = 0
+        for (bound, count) in zip(histogram.buckets, histogram.bucketCounts) {
+            cumulative += count
+            text += "\(name)_bucket\(labelString(["le": goFloat(bound)])) \(goFloat(Double(cumulative)))\n"
+        }
+        text += "\(name)_bucket\(labelString(["le": "+Inf"])) \(goFloat(Double(histogram.count)))\n"
+        text += "\(name)_count\(labelString()) \(goFloat(Double(histogram.count)))\n"
+        text += "\(name)_sum\(labelString()) \(goFloat(histogram.sum))\n"
+    }
+}
+
+/// `prometheus_client`'s `floatToGoString`: Python's `repr`, switching to an exponent sooner.
+func goFloat(_ value: Double) -> String {
+    if value == .infinity { return "+Inf" }
+    if value == -.infinity { return "-Inf" }
+    if value.isNaN { return "NaN" }
+    let repr = value.description
+    if value > 0, let dot = repr.firstIndex(of: "."), repr.distance(from: repr.startIndex, to: dot) > 6 {
+        let digits = repr[repr.startIndex..<dot] + repr[repr.index(after: dot)...]
+        var mantissa = "\(digits.first!).\(digits.dropFirst())"
+        while mantissa.hasSuffix("0") || mantissa.hasSuffix(".") { mantissa.removeLast() }
+        let exponent = repr.distance(from: repr.startIndex, to: dot) - 1
+        return "\(mantissa)e+0\(exponent)"
+    }
+    return repr
+}

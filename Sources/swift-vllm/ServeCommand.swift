@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Logging
+import VLLMServer
+
+/// `swift-vllm serve [MODEL_DIR]`: the OpenAI-compatible HTTP server, flags named as vLLM's.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a model over vLLM's OpenAI-compatible HTTP API.",
+        discussion: "With no model, serves the built-in random-weight demo model.")
+
+    @Argument(help: "HuggingFace model folder (default: the built-in random-weight demo model).")
+    var modelTag: String?
+    @Option(name: .customLong("model"), help: "The model folder, as an option (as vLLM's --model).")
+    var modelOption: String?
+    @Option(help: "Host name to bind.")
+    var host: String = "0.0.0.0"
+    @Option(help: "Port to listen on.")
+    var port: Int = 8000
+    @Option(
+        name: .customLong("served-model-name"), parsing: .upToNextOption,
+        help: "Names the API accepts for the model (the first is the one responses name).")
+    var servedModelName: [String] = []
+    @Option(
+        name: .customLong("api-key"), parsing: .upToNextOption,
+        help: "Keys a client must send as 'Authorization: Bearer KEY' on /v1/* (default: $VLLM_API_KEY).")
+    var apiKey: [String] = []
+    @Option(name: .customLong("chat-template"), help: "Chat template: a file path or the template itself.")
+    var chatTemplate: String?
+    @Option(name: .customLong("generation-config"), help: "auto (the model's generation_config.json) or vllm.")
+    var generationConfig: String = "auto"
+    @Option(
+        name: .customLong("allowed-origins"),
+        help: "CORS origins: a JSON list (vLLM's form, e.g. '[\"*\"]') or comma-separated.")
+    var allowedOrigins: String = "[\"*\"]"
+    @Flag(name: .customLong("disable-log-requests"), help: "Do not log each request.")
+    var disableLogRequests = false
+    @Option(name: .customLong("max-log-len"), help: "Characters of a prompt shown in request logs (default: all).")
+    var maxLogLen: Int?
+    @Option(
+        name: .customLong("shutdown-timeout"),
+        help: "Seconds in-flight requests get to finish after SIGINT/SIGTERM.")
+    var shutdownTimeout: Double = 30
+    @OptionGroup var engine: EngineOptions
+
+    var model: String? { modelOption ?? modelTag }
+
+    func validate() throws {
+        if modelTag != nil && modelOption != nil && modelTag != modelOption {
+            throw ValidationError("give the model once: as the argument or as --model")
+        }
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be in 1...65535, got \(port)") }
+        _ = try Self.parseOrigins(allowedOrigins)
+        if let maxLogLen, maxLogLen < 0 { throw ValidationError("--max-log-len must not be negative") }
+        if shutdownTimeout < 0 { throw ValidationError("--shutdown-timeout must not be negative") }
+    }
+
+    /// `--allowed-origins`: vLLM takes a JSON list; a comma-separated list is accepted too.
+    static func parseOrigins(_ text: String) throws -> [String] {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("[") {
+            guard let list = try? JSONDecoder().decode([String].self, from: Data(trimmed.utf8)) else {
+                throw ValidationError("--allowed-origins: '\(text)' is not a JSON list of strings")
+            }
+            return list
+        }
+        return trimmed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func serverConfig() throws -> ServerConfig {
+        var config = ServerConfig()
+        config.host = host
+        config.port = port
+        config.servedModelNames = servedModelName
+        let environmentKey = ProcessInfo.processInfo.environment["VLLM_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        config.apiKeys = apiKey.isEmpty ? (environmentKey.map { [$0] } ?? []) : apiKey
+        config.allowedOrigins = try Self.parseOrigins(allowedOrigins)
+        config.disableLogRequests = disableLogRequests
+        config.maxLogLen = maxLogLen
+        config.drainTimeoutSeconds = shutdownTimeout
+        return config
+    }
+
+    func run() async throws {
+        let config = try serverConfig()
+        if model == nil {
+            ServeEngine.log("no model given: serving the built-in random-weight demo model (its text is noise)")
+        }
+        let built = try ServeEngine.make(
+            model: model, options: engine, servedModelNames: servedModelName, chatTemplate: chatTemplate,
+            generationConfig: generationConfig)
+        var logger = Logger(label: "swift-vllm.serve")
+        logger.logLevel = .info
+        let serving = OpenAIServing(model: built.model, config: config, logger: logger)
+        try await HTTPServer.run(serving: serving, logger: logger)
+        built.engine.shutdown()
+    }
+}

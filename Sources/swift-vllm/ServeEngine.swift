@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import VLLMEngine
+import VLLMServer
+import VLLMTemplates
+import VLLMTokenizers
+
+/// Builds what `serve` and `run-batch` hand the server: the engine on its backend, the model's
+/// tokenizer and chat template, its names and sampling defaults.
+struct ServeEngine {
+    let engine: AsyncEngine
+    let model: ServedModel
+
+    /// - Parameters:
+    ///   - chatTemplate: `--chat-template`, a file path or the template text itself.
+    ///   - generationConfig: `auto` (the model's generation_config.json) or `vllm` (none).
+    static func make(
+        model path: String?, options: EngineOptions, servedModelNames: [String], chatTemplate: String?,
+        generationConfig: String
+    ) throws -> ServeEngine {
+        guard ["auto", "vllm"].contains(generationConfig) else {
+            throw ValidationError("--generation-config '\(generationConfig)' is not supported; use auto or vllm")
+        }
+        let directory = path.map { URL(fileURLWithPath: $0) }
+        let tokenizer: any TextTokenizer & DetokenizerFactory
+        var specialTokens: [String: TemplateValue] = [:]
+        if let directory {
+            do {
+                tokenizer = HFTokenizerAdapter(tokenizer: try Tokenizer.load(modelDirectory: directory))
+            } catch {
+                throw ValidationError("cannot load the tokenizer of \(directory.path): \(error)")
+            }
+            if let config = try? ChatTemplate.tokenizerConfig(modelDirectory: directory) {
+                specialTokens = ChatTemplate.specialTokens(config)
+            }
+        } else {
+            let demo = try ModelConfigPeek.demoVocabSize()
+            tokenizer = ByteTokenizer(vocabSize: demo)
+            log("the demo model has no tokenizer: text is one token per UTF-8 byte, and its output is noise")
+        }
+        let renderer: (any ChatRenderer)?
+        do {
+            renderer = try chatRenderer(
+                directory: directory, override: chatTemplate, specialTokens: specialTokens)
+        } catch {
+            throw ValidationError("--chat-template: \(error)")
+        }
+        let loaded = try options.engineArgs(model: path).build(backend: try options.makeBackend())
+        let engine = AsyncEngine(engine: loaded, detokenizer: tokenizer)
+        var defaults = DefaultSamplingParams()
+        if generationConfig == "auto" {
+            let config = loaded.generationConfig
+            defaults = DefaultSamplingParams(
+                temperature: config.temperature, topP: config.topP, topK: config.topK, minP: config.minP,
+                repetitionPenalty: config.repetitionPenalty, maxTokens: config.maxNewTokens)
+        }
+        let root = path ?? "demo-model"
+        let names = servedModelNames.isEmpty ? [root] : servedModelNames
+        let model = ServedModel(
+            engine: engine, tokenizer: tokenizer, chatRenderer: renderer, names: names, root: root, defaults: defaults)
+        return ServeEngine(engine: engine, model: model)
+    }
+
+    /// `--chat-template` (a path, else the text), else the model's own, else none; the demo model
+    /// gets ChatML.
+    static func chatRenderer(directory: URL?, override: String?, specialTokens: [String: TemplateValue]) throws
+        -> (any ChatRenderer)?
+    {
+        if let override {
+            let source: String
+            if FileManager.default.fileExists(atPath: override) {
+                source = try String(contentsOfFile: override, encoding: .utf8)
+            } else if override.contains("{%") || override.contains("{{") {
+                source = override
+            } else {
+                throw ValidationError("'\(override)' is neither a readable file nor a Jinja template")
+            }
+            return TemplateRenderer(template: try ChatTemplate(source: source, specialTokens: specialTokens))
+        }
+        guard let directory else {
+            return TemplateRenderer(template: try ChatTemplate(source: TemplateRenderer.demoSource))
+        }
+        do {
+            return TemplateRenderer(template: try ChatTemplate.load(modelDirectory: directory))
+        } catch {
+            log("no chat template: /v1/chat/completions will answer 400 (\(error))")
+            return nil
+        }
+    }
+
+    static func log(_ message: String) {
+        FileHandle.standardError.write(Data("INFO \(message)\n".utf8))
+    }
+}
+
+/// Reads the demo model's vocabulary size from its config, so the byte tokenizer fits it.
+enum ModelConfigPeek {
+    static func demoVocabSize() throws -> Int {
+        struct Config: Decodable { var vocab_size: Int }
+        return try JSONDecoder().decode(Config.self, from: Data(EngineArgs.demoConfigJSON.utf8)).vocab_size
+    }
+}

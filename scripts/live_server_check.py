@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Drives a running `swift-vllm serve` with the official `openai` client: completions, chat,
+streaming, logprobs, errors; then a load test of N concurrent streaming requests whose text must
+equal each prompt's greedy text served alone, with /metrics (parsed by prometheus_client) agreeing
+with what was sent and the KV cache empty afterwards.
+
+    python3 scripts/live_server_check.py --base-url http://127.0.0.1:8000 --api-key sk-test --model demo
+"""
+import argparse
+import asyncio
+import sys
+import time
+import urllib.request
+
+import openai
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def check(condition, what):
+    if not condition:
+        print(f"FAIL: {what}")
+        sys.exit(1)
+    print(f"ok: {what}")
+
+
+def metrics(base_url):
+    text = urllib.request.urlopen(f"{base_url}/metrics").read().decode()
+    values = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            key = sample.name
+            if "finished_reason" in sample.labels:
+                key += "{" + sample.labels["finished_reason"] + "}"
+            if "le" in sample.labels:
+                continue
+            values[key] = sample.value
+    return values
+
+
+def basic(client, model, max_model_len):
+    models = client.models.list()
+    check(any(m.id == model for m in models.data), f"/v1/models lists {model}")
+
+    c = client.completions.create(model=model, prompt="Hello", max_tokens=8, temperature=0)
+    check(c.object == "text_completion" and len(c.choices) == 1, "completion object")
+    check(c.usage.completion_tokens == 8 and c.choices[0].finish_reason == "length", "completion usage and finish")
+
+    c2 = client.completions.create(model=model, prompt=["a", "b"], max_tokens=3, n=2, temperature=1)
+    check([ch.index for ch in c2.choices] == [0, 1, 2, 3], "two prompts, n=2: four choices")
+
+    lp = client.completions.create(model=model, prompt="Hi", max_tokens=3, temperature=0, logprobs=2)
+    check(len(lp.choices[0].logprobs.tokens) == 3 and len(lp.choices[0].logprobs.top_logprobs) == 3,
+          "completion logprobs")
+
+    chat = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "Say hi"}], max_tokens=6, temperature=0,
+        logprobs=True, top_logprobs=2)
+    check(chat.object == "chat.completion" and chat.choices[0].message.role == "assistant", "chat completion")
+    check(len(chat.choices[0].logprobs.content) == chat.usage.completion_tokens, "chat logprobs per token")
+    check(all(len(t.top_logprobs) == 2 for t in chat.choices[0].logprobs.content), "chat top_logprobs")
+
+    stream = client.completions.create(model=model, prompt="Hello", max_tokens=8, temperature=0, stream=True,
+                                       stream_options={"include_usage": True})
+    chunks = list(stream)
+    text = "".join(ch.choices[0].text for ch in chunks if ch.choices)
+    check(text == c.choices[0].text, "streamed completion text equals the non-streamed one")
+    check(chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 8, "stream usage chunk")
+
+    chat_stream = client.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "Say hi"}], max_tokens=6, temperature=0, stream=True)
+    pieces = [ch.choices[0].delta.content or "" for ch in chat_stream if ch.choices]
+    check("".join(pieces) == (chat.choices[0].message.content or ""), "streamed chat text equals the non-streamed one")
+
+    for label, call, error in [
+        ("unknown model → 404", lambda: client.completions.create(model="nope", prompt="a"), openai.NotFoundError),
+        ("temperature 5 → 400", lambda: client.completions.create(model=model, prompt="a", temperature=5),
+         openai.BadRequestError),
+        ("suffix → 400", lambda: client.completions.create(model=model, prompt="a", suffix="b"),
+         openai.BadRequestError),
+    ]:
+        try:
+            call()
+            check(False, label)
+        except error as e:
+            check(True, f"{label} ({e.status_code}: {e.message[:80]})")
+    try:
+        client.completions.create(model=model, prompt="x" * (max_model_len + 10), max_tokens=1)
+        check(False, "too long prompt refused")
+    except openai.BadRequestError as e:
+        msg = str(e)
+        check(str(max_model_len) in msg and str(max_model_len + 11) in msg, "too long prompt: 400 naming both numbers")
+
+
+async def load(base_url, api_key, model, concurrency):
+    client = openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key=api_key, max_retries=0, timeout=600)
+    prompts = [f"Prompt number {i}: tell me something." for i in range(8)]
+    references = []
+    for p in prompts:
+        r = await client.completions.create(
+            model=model, prompt=p, max_tokens=16, temperature=0, extra_body={"ignore_eos": True})
+        references.append(r.choices[0].text)
+    before = metrics(base_url)
+
+    async def one(i):
+        stream = await client.completions.create(
+            model=model, prompt=prompts[i % len(prompts)], max_tokens=16, temperature=0, stream=True,
+            stream_options={"include_usage": True}, extra_body={"ignore_eos": True})
+        text, usage = "", None
+        async for chunk in stream:
+            if chunk.choices:
+                text += chunk.choices[0].text
+            if chunk.usage:
+                usage = chunk.usage
+        return i, text, usage
+
+    start = time.time()
+    results = await asyncio.gather(*(one(i) for i in range(concurrency)))
+    seconds = time.time() - start
+    wrong = [i for i, text, _ in results if text != references[i % len(prompts)]]
+    check(not wrong, f"{concurrency} concurrent streams all complete with the right text ({seconds:.1f} s)")
+    after = metrics(base_url)
+    sent_prompt = sum(u.prompt_tokens for _, _, u in results)
+    sent_gen = sum(u.completion_tokens for _, _, u in results)
+    d = lambda name: after.get(name, 0) - before.get(name, 0)  # noqa: E731
+    check(d("vllm:prompt_tokens_total") == sent_prompt, f"prompt_tokens_total grew by {sent_prompt}")
+    check(d("vllm:generation_tokens_total") == sent_gen, f"generation_tokens_total grew by {sent_gen}")
+    check(d("vllm:request_success_total{length}") == concurrency, f"request_success{{length}} grew by {concurrency}")
+    check(d("vllm:e2e_request_latency_seconds_count") == concurrency, "e2e latency histogram counted every request")
+    check(d("vllm:time_to_first_token_seconds_count") == concurrency, "TTFT histogram counted every request")
+    check(after["vllm:num_requests_running"] == 0 and after["vllm:num_requests_waiting"] == 0, "nothing in flight")
+    check(after["vllm:kv_cache_usage_perc"] == 0, "KV cache empty after the load")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--api-key", default="EMPTY")
+    parser.add_argument("--model", default="demo")
+    parser.add_argument("--max-model-len", type=int, default=512)
+    parser.add_argument("--concurrency", type=int, default=256)
+    args = parser.parse_args()
+    client = openai.OpenAI(base_url=f"{args.base_url}/v1", api_key=args.api_key, max_retries=0)
+    if args.api_key != "EMPTY":
+        bad = openai.OpenAI(base_url=f"{args.base_url}/v1", api_key="wrong", max_retries=0)
+        try:
+            bad.models.list()
+            check(False, "wrong API key refused")
+        except openai.AuthenticationError as e:
+            check(e.status_code == 401, "wrong API key → 401")
+    basic(client, args.model, args.max_model_len)
+    asyncio.run(load(args.base_url, args.api_key, args.model, args.concurrency))
+    print("live check passed")
+
+
+if __name__ == "__main__":
+    main()
