@@ -17,3 +17,15 @@ if [ -z "${SWIFT_VLLM_NVRTC:-}" ]; then
 fi
 swift build --build-tests -Xswiftc -warnings-as-errors
 swift test --skip-build --parallel --num-workers 2
+
+# The live server test: the real binary driven by the official `openai` client (pip).
+if ! python3 -c 'import openai, prometheus_client' 2>/dev/null; then
+  python3 -m pip install -q openai prometheus_client >/dev/null 2>&1 || true
+fi
+if python3 -c 'import openai, prometheus_client' 2>/dev/null; then
+  bash scripts/live_server_test.sh
+elif [ "${CI:-}" = true ]; then
+  echo "FAIL: python3 with openai and prometheus_client is needed for the live server test"; exit 1
+else
+  echo "SKIPPED: live server test (pip install openai prometheus_client)"
+fi

@@ -34,9 +34,8 @@ struct ServeEngine {
                 specialTokens = ChatTemplate.specialTokens(config)
             }
         } else {
-            let demo = try ModelConfigPeek.demoVocabSize()
-            tokenizer = ByteTokenizer(vocabSize: demo)
-            log("the demo model has no tokenizer: text is one token per UTF-8 byte, and its output is noise")
+            tokenizer = HFTokenizerAdapter(tokenizer: try EngineArgs.demoTokenizer())
+            log("the demo model's tokenizer is one token per UTF-8 byte; its output is noise")
         }
         let renderer: (any ChatRenderer)?
         do {
@@ -90,13 +89,5 @@ struct ServeEngine {
 
     static func log(_ message: String) {
         FileHandle.standardError.write(Data("INFO \(message)\n".utf8))
-    }
-}
-
-/// Reads the demo model's vocabulary size from its config, so the byte tokenizer fits it.
-enum ModelConfigPeek {
-    static func demoVocabSize() throws -> Int {
-        struct Config: Decodable { var vocab_size: Int }
-        return try JSONDecoder().decode(Config.self, from: Data(EngineArgs.demoConfigJSON.utf8)).vocab_size
     }
 }
