@@ -2,7 +2,8 @@ import VLLMTokenizers
 
 extension EngineArgs {
     /// The demo model's tokenizer: byte-level BPE with no merges — one token per UTF-8 byte (ids
-    /// 3…258, GPT-2's byte alphabet) after `<unk>`, `<s>`, `</s>` — so any text round-trips.
+    /// 3…258, GPT-2's byte alphabet) after `<unk>`, `<s>`, `</s>` — so any text round-trips. Like
+    /// Llama's, it starts every prompt with `<s>`.
     public static func demoTokenizer() throws -> Tokenizer {
         var vocab: [String] = []
         var shifted = 0
@@ -23,7 +24,11 @@ extension EngineArgs {
             {"version": "1.0", "truncation": null, "padding": null, "added_tokens": [\(special.joined(separator: ", "))],
              "normalizer": null,
              "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
-             "post_processor": null,
+             "post_processor": {"type": "TemplateProcessing",
+                                "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                                "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                                         {"Sequence": {"id": "B", "type_id": 1}}],
+                                "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}},
              "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
              "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
                        "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,

@@ -23,3 +23,10 @@ import VLLMEngine
         #expect(output.text == tokenizer.decode(output.tokenIds))
     }
 }
+
+extension DemoModelTests {
+    @Test func demoTokenizerAddsBOS() throws {
+        let tokenizer = try EngineArgs.demoTokenizer()
+        #expect(tokenizer.encode("ab") == [1, Int(UInt8(ascii: "a")) + 3, Int(UInt8(ascii: "b")) + 3])
+    }
+}
