@@ -1,3 +1,4 @@
+import Dispatch
 import FoundationEssentials
 import VLLMCompute
 
@@ -80,12 +81,28 @@ struct WeightLoader {
         }
     }
 
-    /// Uniform in [-1e-3, 1e-3] from a stream keyed by (seed, tensor name): independent of load order.
+    /// Uniform in [-1e-3, 1e-3], element `i` a function of (seed, tensor name, i) alone: independent of
+    /// load order and thread count, so it is filled in parallel.
     static func dummyValues(name: String, count: Int, seed: UInt64) -> [Float] {
-        var state = name.utf8.reduce(SamplingRandom.mix(seed)) { SamplingRandom.mix($0 ^ UInt64($1)) }
-        return (0..<count).map { _ in
-            state = SamplingRandom.mix(state)
-            return (Float(state >> 40) / 16_777_216 * 2 - 1) * 1e-3
+        let key = name.utf8.reduce(SamplingRandom.mix(seed)) { SamplingRandom.mix($0 ^ UInt64($1)) }
+        var values = [Float](repeating: 0, count: count)
+        values.withUnsafeMutableBufferPointer { buffer in
+            let chunks = max(1, min(64, count >> 16))
+            let out = UncheckedBuffer(buffer)
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                for i in (chunk * count / chunks)..<((chunk + 1) * count / chunks) {
+                    let bits = SamplingRandom.mix(key ^ UInt64(i))
+                    out.buffer[i] = (Float(bits >> 40) / 16_777_216 * 2 - 1) * 1e-3
+                }
+            }
         }
+        return values
     }
+}
+
+/// A buffer written by disjoint ranges from several threads.
+// @unchecked: each concurrentPerform iteration writes its own index range, and the caller waits for all.
+private struct UncheckedBuffer: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Float>
+    init(_ buffer: UnsafeMutableBufferPointer<Float>) { self.buffer = buffer }
 }
