@@ -128,7 +128,7 @@ extension OpenAIServing {
                     ? UsageInfo(promptTokens: context.numPromptTokens, completionTokens: numTokens.reduce(0, +)) : nil,
                 isChunk: true)
         }
-        do {
+        try await SSEStream.finishing(emit: emit) {
             // vLLM first sends each choice's role, with empty content.
             for index in 0..<context.n {
                 let role = ChatMessageBody(role: config.responseRole, content: "", isDelta: true)
@@ -165,15 +165,6 @@ extension OpenAIServing {
                     systemFingerprint: Self.systemFingerprint, isChunk: true)
                 try await emit(SSEStream.event(usageChunk))
             }
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch let error as OpenAIError {
-            try await emit(SSEStream.event(ErrorResponseBody(error: error.info)))
-        } catch let error as StreamEmitError {
-            throw error.underlying
-        } catch {
-            try await emit(SSEStream.event(ErrorResponseBody(error: OpenAIError.internalError("\(error)").info)))
         }
-        try await emit(SSEStream.done)
     }
 }

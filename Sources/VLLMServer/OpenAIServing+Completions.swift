@@ -123,7 +123,7 @@ extension OpenAIServing {
         let options = context.request.sampling.streamOptions
         let includeUsage = options?.includeUsage ?? false
         let continuousUsage = includeUsage && (options?.continuousUsageStats ?? false)
-        do {
+        try await SSEStream.finishing(emit: emit) {
             try await run.forEachOutput { promptIndex, output in
                 let prompt = context.prompts[promptIndex]
                 for completion in output.outputs {
@@ -172,16 +172,7 @@ extension OpenAIServing {
                     systemFingerprint: Self.systemFingerprint, isChunk: true)
                 try await emit(SSEStream.event(usageChunk))
             }
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch let error as OpenAIError {
-            try await emit(SSEStream.event(ErrorResponseBody(error: error.info)))
-        } catch let error as StreamEmitError {
-            throw error.underlying
-        } catch {
-            try await emit(SSEStream.event(ErrorResponseBody(error: OpenAIError.internalError("\(error)").info)))
         }
-        try await emit(SSEStream.done)
     }
 }
 

@@ -177,3 +177,22 @@ public final class OpenAIServing: Sendable {
             contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 }
+
+extension SSEStream {
+    /// Runs a stream's body, then sends `data: [DONE]`. An error part-way is sent first as an OpenAI
+    /// error event (as vLLM does); a cancelled request or a client that went away just ends it.
+    static func finishing(emit: (String) async throws -> Void, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as OpenAIError {
+            try await emit(event(ErrorResponseBody(error: error.info)))
+        } catch let error as StreamEmitError {
+            throw error.underlying
+        } catch {
+            try await emit(event(ErrorResponseBody(error: OpenAIError.internalError("\(error)").info)))
+        }
+        try await emit(done)
+    }
+}
