@@ -96,12 +96,45 @@ def stories():
     print("stories260K:", ids[:16], "...")
 
 
+def partial_configs():
+    """transformers' resolved values for config.json files that leave most keys out."""
+    from transformers import AutoConfig
+    import tempfile
+    cases = {
+        "llama-minimal": {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 64,
+                          "num_attention_heads": 4},
+        "qwen2-minimal": {"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]},
+        "qwen3-minimal": {"model_type": "qwen3", "architectures": ["Qwen3ForCausalLM"], "hidden_size": 256},
+        "mistral-minimal": {"model_type": "mistral", "architectures": ["MistralForCausalLM"]},
+    }
+    out = {}
+    for name, raw in cases.items():
+        with tempfile.TemporaryDirectory() as d:
+            json.dump(raw, open(os.path.join(d, "config.json"), "w"))
+            c = AutoConfig.from_pretrained(d)
+        rope = c.rope_parameters or {}
+        out[name] = {"config": raw, "resolved": {
+            "vocab_size": c.vocab_size, "hidden_size": c.hidden_size, "intermediate_size": c.intermediate_size,
+            "num_hidden_layers": c.num_hidden_layers, "num_attention_heads": c.num_attention_heads,
+            "num_key_value_heads": c.num_key_value_heads,
+            "head_dim": getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads,
+            "max_position_embeddings": c.max_position_embeddings, "rms_norm_eps": c.rms_norm_eps,
+            "rope_theta": rope.get("rope_theta"), "tie_word_embeddings": c.tie_word_embeddings}}
+    with open(os.path.join(OUT, "partial_configs.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print("partial configs:", ", ".join(out))
+
+
 if __name__ == "__main__":
+    # No argument: everything. --stories-only / --partial-configs: just that part.
     os.makedirs(OUT, exist_ok=True)
-    only_stories = sys.argv[1:] == ["--stories-only"]
-    for name, spec in ({} if only_stories else MODELS).items():
-        make(name, *spec)
-    stories()
+    if "--partial-configs" not in sys.argv:
+        if "--stories-only" not in sys.argv:
+            for name, spec in MODELS.items():
+                make(name, *spec)
+        stories()
+    if "--stories-only" not in sys.argv:
+        partial_configs()
     import transformers
     with open(os.path.join(OUT, "VERSIONS.txt"), "w") as f:
         f.write(f"transformers {transformers.__version__}\ntorch {torch.__version__}\n")

@@ -105,9 +105,10 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
             for command in commands { apply(command) }
             guard core.hasUnfinishedRequests else { publishStats(); continue }
             do {
-                let stepOutputs = try core.step()
+                let step = try core.step()
                 let now = Date().timeIntervalSince1970
-                let (outputs, stopped) = processor.process(stepOutputs, now: now)
+                for id in step.newlyScheduledIds { processor.markScheduled(id, now: now) }
+                let (outputs, stopped) = processor.process(step.outputs, now: now)
                 for (childId, stop) in stopped { core.finishRequests([childId], reason: .stop, stopReason: .string(stop)) }
                 deliver(outputs)
             } catch {

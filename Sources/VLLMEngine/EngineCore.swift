@@ -33,14 +33,23 @@ public final class EngineCore: @unchecked Sendable {
 
     public var hasUnfinishedRequests: Bool { scheduler.hasUnfinishedRequests }
 
-    /// One step. Returns what each request gained, with the logprobs asked for.
-    public func step() throws -> [(output: EngineCoreOutput, logprobs: TokenLogprobs?)] {
+    /// What one step did.
+    public struct StepResult: Sendable {
+        /// What each request gained, with the logprobs asked for.
+        public var outputs: [(output: EngineCoreOutput, logprobs: TokenLogprobs?)] = []
+        /// Requests scheduled for the first time (or again after a preemption) in this step.
+        public var newlyScheduledIds: [String] = []
+    }
+
+    /// One step: schedule → execute → update.
+    public func step() throws -> StepResult {
         let output = scheduler.schedule()
-        guard !output.isEmpty else { return [] }
+        guard !output.isEmpty else { return StepResult() }
         let sampled = try runner.execute(output, requests: { [scheduler] in scheduler.request($0) }, seeds: seeds)
         let outputs = scheduler.updateFromOutput(output, sampledTokenIds: sampled.mapValues(\.tokenId))
         for o in outputs where o.isFinished { seeds[o.requestId] = nil }
-        return outputs.map { ($0, sampled[$0.requestId]?.logprobs) }
+        return StepResult(outputs: outputs.map { ($0, sampled[$0.requestId]?.logprobs) },
+                          newlyScheduledIds: output.scheduledRequests.filter(\.isNewOrResumed).map(\.requestId))
     }
 
     public func stats() -> EngineStats {

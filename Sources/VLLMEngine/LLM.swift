@@ -49,9 +49,11 @@ public final class LLM {
         var results: [String: RequestOutput] = [:]
         var numGenerated = 0
         while core.hasUnfinishedRequests {
-            let stepOutputs = try core.step()
-            numGenerated += stepOutputs.reduce(0) { $0 + $1.output.newTokenIds.count }
-            let (outputs, stopped) = processor.process(stepOutputs, now: Self.now())
+            let step = try core.step()
+            let now = Self.now()
+            for id in step.newlyScheduledIds { processor.markScheduled(id, now: now) }
+            numGenerated += step.outputs.reduce(0) { $0 + $1.output.newTokenIds.count }
+            let (outputs, stopped) = processor.process(step.outputs, now: now)
             for (childId, stop) in stopped { core.finishRequests([childId], reason: .stop, stopReason: .string(stop)) }
             for output in outputs where output.isFinished { results[output.requestId] = output }
             progress?(results.count, ids.count, numGenerated)

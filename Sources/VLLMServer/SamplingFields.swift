@@ -1,3 +1,4 @@
+import Foundation
 import VLLMCore
 
 /// Sampling defaults the model ships (its `generation_config.json`, as vLLM's
@@ -174,4 +175,34 @@ func outputBudget(
     }
     let candidates = [maxModelLen - promptLength, requestedMaxTokens, defaults.maxTokens].compactMap { $0 }
     return candidates.min() ?? (maxModelLen - promptLength)
+}
+
+/// Sampling fields of one JSON object, named as in vLLM's requests — for offline JSONL input
+/// (`swift-vllm generate --prompts`), read exactly as the HTTP API reads them.
+public enum RequestSamplingFields {
+    /// `base` supplies every field the object leaves out (`max_tokens` and `logprobs` included).
+    public static func samplingParams(json: [UInt8], base: SamplingParams) throws -> SamplingParams {
+        struct Extra: Decodable { var max_tokens: Int?; var logprobs: Int? }
+        let data = Data(json)
+        let fields: SamplingFields, extra: Extra
+        do {
+            fields = try JSONDecoder().decode(SamplingFields.self, from: data)
+            extra = try JSONDecoder().decode(Extra.self, from: data)
+        } catch {
+            throw VLLMValidationError("not a valid request object: \(error)")
+        }
+        let defaults = DefaultSamplingParams(
+            temperature: base.temperature, topP: base.topP, topK: base.topK ?? 0, minP: base.minP,
+            repetitionPenalty: base.repetitionPenalty)
+        do {
+            var params = try fields.samplingParams(
+                defaults: defaults, maxTokens: extra.max_tokens ?? base.maxTokens ?? 16, logprobs: extra.logprobs ?? base.logprobs)
+            if fields.stop == nil { params.stop = base.stop }
+            params.ignoreEos = fields.ignoreEos ?? base.ignoreEos
+            params.detokenize = base.detokenize
+            return params
+        } catch {
+            throw VLLMValidationError(error.message, parameter: error.param)
+        }
+    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VLLMCore
 import VLLMEngine
+import VLLMServer
 import VLLMTokenizers
 
 /// `swift-vllm generate`: offline generation, one prompt from the command line or a JSONL file of them.
@@ -89,10 +90,14 @@ struct GenerateCommand: ParsableCommand {
         }
         var promptIds: [[Int]] = [], params: [SamplingParams] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-            struct Line: Decodable { var prompt_token_ids: [Int]?; var prompt: String?; var max_tokens: Int?; var temperature: Float?; var seed: Int? }
+            struct Line: Decodable { var prompt_token_ids: [Int]?; var prompt: String? }
             let parsed: Line
-            do { parsed = try JSONDecoder().decode(Line.self, from: Data(line.utf8)) } catch {
-                throw ValidationError("\(path):\(number + 1): not a JSON object with prompt_token_ids (\(error))")
+            let p: SamplingParams
+            do {
+                parsed = try JSONDecoder().decode(Line.self, from: Data(line.utf8))
+                p = try RequestSamplingFields.samplingParams(json: Array(line.utf8), base: defaults)
+            } catch {
+                throw ValidationError("\(path):\(number + 1): \(error)")
             }
             let ids: [Int]
             if let given = parsed.prompt_token_ids {
@@ -102,10 +107,6 @@ struct GenerateCommand: ParsableCommand {
             } else {
                 throw ValidationError("\(path):\(number + 1): needs \"prompt_token_ids\", or \"prompt\" with a model that has a tokenizer")
             }
-            var p = defaults
-            if let v = parsed.max_tokens { p.maxTokens = v }
-            if let v = parsed.temperature { p.temperature = v }
-            if let v = parsed.seed { p.seed = v }
             promptIds.append(ids)
             params.append(p)
         }
@@ -124,10 +125,18 @@ struct GenerateCommand: ParsableCommand {
     }
 
     static func jsonLine(_ result: RequestOutput) throws -> String {
-        struct Out: Encodable { var index: Int; var text: String; var token_ids: [Int]; var finish_reason: String? }
+        /// `logprobs`: per generated token, {token id: logprob} of the sampled token and the top ones (vLLM's offline shape).
+        struct Out: Encodable { var index: Int; var text: String; var token_ids: [Int]; var finish_reason: String?; var logprobs: [[String: Float]]? }
         struct Line: Encodable { var prompt_token_ids: [Int]; var outputs: [Out] }
-        let line = Line(prompt_token_ids: result.promptTokenIds, outputs: result.outputs.map {
-            Out(index: $0.index, text: $0.text, token_ids: $0.tokenIds, finish_reason: $0.finishReason?.rawValue)
+        let line = Line(prompt_token_ids: result.promptTokenIds, outputs: result.outputs.map { out in
+            Out(index: out.index, text: out.text, token_ids: out.tokenIds, finish_reason: out.finishReason?.rawValue,
+                logprobs: out.logprobs.map { perToken in
+                    zip(out.tokenIds, perToken).map { token, lp in
+                        var entry = Dictionary(lp.top.map { ("\($0.tokenId)", $0.logprob) }, uniquingKeysWith: { a, _ in a })
+                        entry["\(token)"] = lp.sampledLogprob
+                        return entry
+                    }
+                })
         })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
