@@ -11,10 +11,12 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM
 
 p = argparse.ArgumentParser()
-p.add_argument("workload", choices=["latency", "throughput"])
+p.add_argument("workload", choices=["latency", "throughput", "w3"])
 p.add_argument("--model"); p.add_argument("--config")
 p.add_argument("--input-len", type=int, default=64); p.add_argument("--output-len", type=int, default=32)
 p.add_argument("--num-prompts", type=int, default=8); p.add_argument("--threads", type=int, default=2)
+p.add_argument("--lengths-file"); p.add_argument("--length-scale", type=float, default=1.0)
+p.add_argument("--batch", type=int, default=16, help="w3: requests per generate() call, in arrival order")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 if a.model:
@@ -33,7 +35,27 @@ def run(batch):
                              min_new_tokens=a.output_len, do_sample=False, eos_token_id=None, pad_token_id=0)
     return time.perf_counter() - start, out.shape[1] - a.input_len
 
-if a.workload == "latency":
+if a.workload == "w3":
+    # As hf_peer.py's W3: no continuous batching, so requests go in arrival order in batches, left-padded,
+    # each batch generating to its longest output; only the requested tokens count.
+    reqs = json.load(open(a.lengths_file))["requests"][: a.num_prompts]
+    lengths = [(max(1, int(r["input_len"] * a.length_scale)), max(1, int(r["output_len"] * a.length_scale))) for r in reqs]
+    start = time.perf_counter()
+    for i in range(0, len(lengths), a.batch):
+        chunk = lengths[i:i + a.batch]
+        longest_in = max(l for l, _ in chunk); longest_out = max(o for _, o in chunk)
+        ids = torch.zeros((len(chunk), longest_in), dtype=torch.long); mask = torch.zeros_like(ids)
+        for row, (l, _) in enumerate(chunk):
+            ids[row, longest_in - l:] = torch.randint(10, vocab, (l,), generator=g); mask[row, longest_in - l:] = 1
+        with torch.no_grad():
+            model.generate(ids, attention_mask=mask, max_new_tokens=longest_out, min_new_tokens=longest_out,
+                           do_sample=False, eos_token_id=None, pad_token_id=0)
+    total = time.perf_counter() - start
+    generated = sum(o for _, o in lengths)
+    print(json.dumps({"peer": f"transformers {__import__('transformers').__version__} cpu", "workload": "throughput-w3",
+                      "num_prompts": len(lengths), "batch": a.batch, "elapsed_s": total,
+                      "output_tokens_per_s": generated / total, "requests_per_s": len(lengths) / total}))
+elif a.workload == "latency":
     run(1)  # warm-up
     with torch.no_grad():
         ids = torch.randint(10, vocab, (1, a.input_len), generator=g)

@@ -38,7 +38,7 @@ public enum KVCacheSizing {
         }
         let numBlocks = budget / bytesPerBlock
         let summary = "KV cache: \(numBlocks) blocks of \(blockSize) tokens = \(numBlocks * blockSize) tokens of context "
-            + "(\(numBlocks * bytesPerBlock >> 20) MiB; weights \(weights >> 20) MiB, activation peak \(peak >> 20) MiB, "
+            + "(\((numBlocks * bytesPerBlock) >> 20) MiB; weights \(weights >> 20) MiB, activation peak \(peak >> 20) MiB, "
             + "device \(stats.totalBytes >> 20) MiB)"
         return Plan(numBlocks: numBlocks, summary: summary)
     }
