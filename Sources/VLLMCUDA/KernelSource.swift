@@ -1,5 +1,5 @@
 /// One embedded CUDA source file: a kernel family (`.cu`) or a header it includes (`.cuh`).
-/// The contents are generated into KernelSources.swift by scripts/embed-kernels.py.
+/// The contents are generated into KernelSources/ (one file per source) by scripts/embed-kernels.py.
 public struct KernelSource: Sendable {
     public var name: String
     public var source: String

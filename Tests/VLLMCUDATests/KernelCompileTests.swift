@@ -30,11 +30,11 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
             $0.hasSuffix(".cu") || $0.hasSuffix(".cuh")
         }.sorted()
         let embedded = (KernelSource.headers + KernelSource.families).map(\.name).sorted()
-        #expect(files == embedded, "KernelSources.swift is stale: run scripts/embed-kernels.py")
+        #expect(files == embedded, "KernelSources/ is stale: run scripts/embed-kernels.py")
         for source in KernelSource.headers + KernelSource.families {
             let text = try String(contentsOfFile: "\(folder)/\(source.name)", encoding: .utf8)
             let isCurrent = text == source.source
-            #expect(isCurrent, "\(source.name) differs from KernelSources.swift: run scripts/embed-kernels.py")
+            #expect(isCurrent, "\(source.name) differs from KernelSources/: run scripts/embed-kernels.py")
         }
     }
 
