@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "VLLMServer",
             dependencies: [
-                "VLLMCore", "VLLMEngine",
+                "VLLMCore", "VLLMEngine", "VLLMTemplates",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(
             name: "VLLMServerTests",
             dependencies: [
-                "VLLMServer", "VLLMCore", "VLLMEngine", "VLLMCompute",
+                "VLLMServer", "VLLMCore", "VLLMEngine", "VLLMCompute", "VLLMTemplates",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             exclude: ["Goldens"],

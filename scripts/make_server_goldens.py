@@ -72,3 +72,24 @@ for reason, latency, queued in FINISHED:
 out = pathlib.Path(__file__).resolve().parent.parent / "Tests/VLLMServerTests/Goldens/metrics.txt"
 out.write_bytes(generate_latest(r))
 print(f"wrote {out}")
+
+# --- Chat key order: what transformers' apply_chat_template renders for a request whose objects are
+# not in sorted key order (json.loads keeps the order; transformers' tojson keeps it too).
+import json  # noqa: E402
+import jinja2  # noqa: E402
+from jinja2.sandbox import ImmutableSandboxedEnvironment  # noqa: E402
+
+REQUEST = ('{"model": "m", "messages": [{"role": "user", "content": "Weather in Paris?", "name": "ann"}], '
+           '"tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", '
+           '"properties": {"unit": {"type": "string"}, "city": {"type": "string"}}, "required": ["city"]}, '
+           '"description": "Current weather"}}], "chat_template_kwargs": {"style": {"z": 1, "a": 2}}}')
+TEMPLATE = "{{ tools | tojson }}\n{% for m in messages %}{{ m | tojson }}\n{% endfor %}{{ style | tojson }}"
+env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+env.filters["tojson"] = lambda x, indent=None, separators=None, sort_keys=False: json.dumps(
+    x, ensure_ascii=False, indent=indent, separators=separators, sort_keys=sort_keys)
+request = json.loads(REQUEST)
+rendered = env.from_string(TEMPLATE).render(messages=request["messages"], tools=request["tools"],
+                                            add_generation_prompt=True, **request["chat_template_kwargs"])
+(out.parent / "chat_key_order.json").write_text(json.dumps(
+    {"request": REQUEST, "template": TEMPLATE, "rendered": rendered, "jinja2": jinja2.__version__}, indent=1) + "\n")
+print("wrote chat_key_order.json")

@@ -1,3 +1,4 @@
+import Foundation
 import VLLMEngine
 
 /// What the server needs of a tokenizer: the lead adapts `VLLMTokenizers.Tokenizer` to it.
@@ -26,10 +27,13 @@ extension TextTokenizer {
 /// What the server needs of a chat template: the lead adapts `VLLMTemplates.ChatTemplate` to it.
 ///
 /// `messages` are the request's, each an object with `role` and `content` (content-part arrays
-/// already joined into one string, as vLLM's "string" content format does).
+/// already joined into one string, as vLLM's "string" content format does). `JSONValue` objects do
+/// not keep key order, which `tojson` in a template shows; `requestBody`, the raw request they come
+/// from (its `messages`, `tools` and `chat_template_kwargs`), says the order the client sent.
 public protocol ChatRenderer: Sendable {
     func render(
-        messages: [JSONValue], addGenerationPrompt: Bool, tools: [JSONValue]?, extra: [String: JSONValue]
+        messages: [JSONValue], addGenerationPrompt: Bool, tools: [JSONValue]?, extra: [String: JSONValue],
+        requestBody: Data?
     ) throws -> String
 }
 

@@ -25,7 +25,7 @@ extension OpenAIServing {
             if model.chatRenderer != nil {
                 text = try renderChat(
                     messages: [.object(["role": .string("user"), "content": .string(request.prompt)])],
-                    addGenerationPrompt: true, continueFinalMessage: false, tools: nil, extra: [:])
+                    addGenerationPrompt: true, continueFinalMessage: false, tools: nil, extra: [:], requestBody: nil)
                 addSpecialTokens = false
             } else {
                 text = request.prompt

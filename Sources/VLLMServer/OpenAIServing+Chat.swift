@@ -10,7 +10,7 @@ extension OpenAIServing {
             let request = try JSONCoding.decodeRequest(ChatCompletionRequest.self, from: body)
             try checkModel(request.model)
             try request.validate()
-            return try await createChatCompletion(request)
+            return try await createChatCompletion(request, body: body)
         }
     }
 
@@ -18,7 +18,7 @@ extension OpenAIServing {
     /// including `continue_final_message`, which cuts the text right after the final message.
     func renderChat(
         messages: [JSONValue], addGenerationPrompt: Bool, continueFinalMessage: Bool, tools: [JSONValue]?,
-        extra: [String: JSONValue]
+        extra: [String: JSONValue], requestBody: Data?
     ) throws(OpenAIError) -> String {
         guard let renderer = model.chatRenderer else {
             throw .badRequest(
@@ -28,7 +28,8 @@ extension OpenAIServing {
         let rendered: String
         do {
             rendered = try renderer.render(
-                messages: messages, addGenerationPrompt: addGenerationPrompt, tools: tools, extra: extra)
+                messages: messages, addGenerationPrompt: addGenerationPrompt, tools: tools, extra: extra,
+                requestBody: requestBody)
         } catch {
             throw .badRequest("The chat template could not be applied to the messages: \(error)", param: "messages")
         }
@@ -45,13 +46,13 @@ extension OpenAIServing {
             param: "continue_final_message")
     }
 
-    private func createChatCompletion(_ request: ChatCompletionRequest) async throws(OpenAIError)
+    private func createChatCompletion(_ request: ChatCompletionRequest, body: Data) async throws(OpenAIError)
         -> ServingResponse
     {
         let prompt = try renderChat(
             messages: request.messages, addGenerationPrompt: request.addGenerationPrompt,
             continueFinalMessage: request.continueFinalMessage, tools: request.tools,
-            extra: request.chatTemplateKwargs ?? [:])
+            extra: request.chatTemplateKwargs ?? [:], requestBody: body)
         let promptTokenIds = try tokenize(prompt, addSpecialTokens: request.addSpecialTokens)
         let budget = try outputBudget(
             promptLength: promptTokenIds.count, requestedMaxTokens: request.requestedMaxTokens,

@@ -85,7 +85,7 @@ extension OpenAIServing {
                 let text = try renderChat(
                     messages: messages, addGenerationPrompt: request.addGenerationPrompt,
                     continueFinalMessage: request.continueFinalMessage, tools: request.tools,
-                    extra: request.chatTemplateKwargs ?? [:])
+                    extra: request.chatTemplateKwargs ?? [:], requestBody: body)
                 tokens = try tokenize(text, addSpecialTokens: request.addSpecialTokens ?? false)
             default:
                 throw .invalidBody("Give exactly one of `prompt` (a string) or `messages` (a list).", param: "prompt")

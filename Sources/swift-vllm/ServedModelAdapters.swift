@@ -29,33 +29,3 @@ struct HFTokenizerAdapter: TextTokenizer, DetokenizerFactory {
     }
 }
 
-/// A chat template as the server needs it.
-struct TemplateRenderer: ChatRenderer {
-    let template: ChatTemplate
-
-    func render(messages: [JSONValue], addGenerationPrompt: Bool, tools: [JSONValue]?, extra: [String: JSONValue])
-        throws -> String
-    {
-        try template.render(
-            messages: messages.map(Self.value), addGenerationPrompt: addGenerationPrompt,
-            tools: tools.map { $0.map(Self.value) }, extra: extra.mapValues(Self.value))
-    }
-
-    /// JSON → template value. Object keys come sorted: the request's key order is not kept.
-    static func value(_ json: JSONValue) -> TemplateValue {
-        switch json {
-        case .null: .none
-        case .bool(let value): .bool(value)
-        case .int(let value): .int(value)
-        case .double(let value): .double(value)
-        case .string(let value): .string(value)
-        case .array(let values): .array(values.map(value))
-        case .object(let fields): .dict(fields.keys.sorted().map { (key: $0, value: value(fields[$0]!)) })
-        }
-    }
-
-    /// The demo model's template: ChatML.
-    static let demoSource = """
-        {% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}
-        """
-}

@@ -32,8 +32,8 @@ struct FakeTokenizer: TextTokenizer {
 
 /// Renders `<|role|>content\n` per message, then `<|assistant|>` when asked for a generation prompt.
 struct FakeChatRenderer: ChatRenderer {
-    func render(messages: [JSONValue], addGenerationPrompt: Bool, tools: [JSONValue]?, extra: [String: JSONValue])
-        throws -> String
+    func render(messages: [JSONValue], addGenerationPrompt: Bool, tools: [JSONValue]?, extra: [String: JSONValue],
+                requestBody: Data?) throws -> String
     {
         var text = ""
         for message in messages {
