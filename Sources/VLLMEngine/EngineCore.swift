@@ -21,6 +21,10 @@ public final class EngineCore: @unchecked Sendable {
 
     /// Validates and enqueues a request (throws `VLLMValidationError` worded as vLLM's).
     public func addRequest(_ request: Request) throws {
+        guard request.samplingParams.promptLogprobs == nil else {
+            // Not computed yet: refused rather than silently left out.
+            throw VLLMValidationError("prompt_logprobs is not supported yet", parameter: "prompt_logprobs")
+        }
         try scheduler.addRequest(request)
         seeds[request.requestId] = request.samplingParams.seed.map { UInt64(bitPattern: Int64($0)) } ?? generator.next()
     }

@@ -101,3 +101,14 @@ import VLLMEngine
         #expect(m.arrivalTime <= scheduled && scheduled <= first && first <= finished)
     }
 }
+
+extension SamplingEngineTests {
+    /// Not implemented yet, so refused by name rather than silently ignored.
+    @Test func promptLogprobsAreRefusedClearly() throws {
+        var p = seeded(1)
+        p.promptLogprobs = 1
+        #expect {
+            _ = try llm().generate([[5, 6, 7]], params: [p])
+        } throws: { "\($0)".contains("prompt_logprobs") }
+    }
+}
