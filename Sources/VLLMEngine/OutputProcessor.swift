@@ -75,8 +75,6 @@ public struct OutputProcessor: Sendable {
         }
     }
 
-    public var numUnfinishedRequests: Int { requests.count }
-
     /// Child ids of a request still tracked (for abort).
     public func childIds(of requestId: String) -> [String] {
         guard let state = requests[requestId] else { return [] }
