@@ -51,6 +51,11 @@ def basic(client, model, max_model_len):
     lp = client.completions.create(model=model, prompt="Hi", max_tokens=3, temperature=0, logprobs=2)
     check(len(lp.choices[0].logprobs.tokens) == 3 and len(lp.choices[0].logprobs.top_logprobs) == 3,
           "completion logprobs")
+    # echo + logprobs: the prompt's tokens come back with their logprobs too (null for the first), as vLLM.
+    ep = client.completions.create(model=model, prompt="Hi there", max_tokens=2, temperature=0, logprobs=1, echo=True)
+    tl = ep.choices[0].logprobs.token_logprobs
+    check(ep.choices[0].text.startswith("Hi there") and tl[0] is None and all(isinstance(x, float) for x in tl[1:])
+          and len(tl) == ep.usage.prompt_tokens + 2, "echo with logprobs: prompt logprobs after the first token")
 
     chat = client.chat.completions.create(
         model=model, messages=[{"role": "user", "content": "Say hi"}], max_tokens=6, temperature=0,

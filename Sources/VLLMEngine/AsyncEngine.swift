@@ -108,6 +108,7 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
                 let step = try core.step()
                 let now = Date().timeIntervalSince1970
                 for id in step.newlyScheduledIds { processor.markScheduled(id, now: now) }
+                for (id, logprobs) in step.promptLogprobs { processor.addPromptLogprobs(id, start: logprobs.start, values: logprobs.values) }
                 let (outputs, stopped) = processor.process(step.outputs, now: now)
                 for (childId, stop) in stopped { core.finishRequests([childId], reason: .stop, stopReason: .string(stop)) }
                 deliver(outputs)

@@ -21,10 +21,6 @@ public final class EngineCore: @unchecked Sendable {
 
     /// Validates and enqueues a request (throws `VLLMValidationError` worded as vLLM's).
     public func addRequest(_ request: Request) throws {
-        guard request.samplingParams.promptLogprobs == nil else {
-            // Not computed yet: refused rather than silently left out.
-            throw VLLMValidationError("prompt_logprobs is not supported yet", parameter: "prompt_logprobs")
-        }
         try scheduler.addRequest(request)
         seeds[request.requestId] = request.samplingParams.seed.map { UInt64(bitPattern: Int64($0)) } ?? generator.next()
     }
@@ -43,6 +39,8 @@ public final class EngineCore: @unchecked Sendable {
         public var outputs: [(output: EngineCoreOutput, logprobs: TokenLogprobs?)] = []
         /// Requests scheduled for the first time (or again after a preemption) in this step.
         public var newlyScheduledIds: [String] = []
+        /// Prompt logprobs computed this step: positions `start ..< start + values.count` of the prompt.
+        public var promptLogprobs: [String: (start: Int, values: [TokenLogprobs])] = [:]
     }
 
     /// One step: schedule → execute → update.
@@ -50,10 +48,11 @@ public final class EngineCore: @unchecked Sendable {
         let output = scheduler.schedule()
         guard !output.isEmpty else { return StepResult() }
         let sampled = try runner.execute(output, requests: { [scheduler] in scheduler.request($0) }, seeds: seeds)
-        let outputs = scheduler.updateFromOutput(output, sampledTokenIds: sampled.mapValues(\.tokenId))
+        let outputs = scheduler.updateFromOutput(output, sampledTokenIds: sampled.sampled.mapValues(\.tokenId))
         for o in outputs where o.isFinished { seeds[o.requestId] = nil }
-        return StepResult(outputs: outputs.map { ($0, sampled[$0.requestId]?.logprobs) },
-                          newlyScheduledIds: output.scheduledRequests.filter(\.isNewOrResumed).map(\.requestId))
+        return StepResult(outputs: outputs.map { ($0, sampled.sampled[$0.requestId]?.logprobs) },
+                          newlyScheduledIds: output.scheduledRequests.filter(\.isNewOrResumed).map(\.requestId),
+                          promptLogprobs: sampled.promptLogprobs)
     }
 
     public func stats() -> EngineStats {

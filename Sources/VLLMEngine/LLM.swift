@@ -52,6 +52,7 @@ public final class LLM {
             let step = try core.step()
             let now = Self.now()
             for id in step.newlyScheduledIds { processor.markScheduled(id, now: now) }
+            for (id, logprobs) in step.promptLogprobs { processor.addPromptLogprobs(id, start: logprobs.start, values: logprobs.values) }
             numGenerated += step.outputs.reduce(0) { $0 + $1.output.newTokenIds.count }
             let (outputs, stopped) = processor.process(step.outputs, now: now)
             for (childId, stop) in stopped { core.finishRequests([childId], reason: .stop, stopReason: .string(stop)) }

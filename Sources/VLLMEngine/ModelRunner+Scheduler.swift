@@ -3,23 +3,40 @@ import VLLMCore
 
 /// Turning the scheduler's plain output into the runner's step sequences and sampling rows.
 extension ModelRunner {
-    /// Runs the step `output` describes; returns the sampled token (and logprobs, if asked) per
-    /// request whose step reached the end of its tokens.
-    func execute(_ output: SchedulerOutput, requests: (String) -> Request?, seeds: [String: UInt64])
-        throws -> [String: (tokenId: Int, logprobs: TokenLogprobs?)] {
-        var sequences: [StepSequence] = [], sampledIds: [String] = []
+    /// What a step produced for the requests in it.
+    struct StepSamples {
+        /// Per request whose step reached the end of its tokens: the sampled token and its logprobs.
+        var sampled: [String: (tokenId: Int, logprobs: TokenLogprobs?)] = [:]
+        /// Per request asking for prompt logprobs: those of prompt positions `start ..< start + count`.
+        var promptLogprobs: [String: (start: Int, values: [TokenLogprobs])] = [:]
+    }
+
+    /// Runs the step `output` describes.
+    func execute(_ output: SchedulerOutput, requests: (String) -> Request?, seeds: [String: UInt64]) throws -> StepSamples {
+        var sequences: [StepSequence] = [], ids: [String] = [], sampledIds: [String] = []
         for scheduled in output.scheduledRequests {
             guard let request = requests(scheduled.requestId) else { continue }
             let row = scheduled.isSampling ? Self.samplingRow(request, step: scheduled.numOutputTokens,
                                                              seed: seeds[scheduled.requestId] ?? 0) : nil
             if row != nil { sampledIds.append(scheduled.requestId) }
+            // Fed token j at position p predicts position p + 1: wanted while that is still prompt.
+            var promptSpec: (targets: [Int32], topK: Int)?
+            if let topK = request.samplingParams.promptLogprobs {
+                let prompt = request.promptTokenIds, first = scheduled.numComputedTokens + 1
+                let end = min(scheduled.numComputedTokens + scheduled.numScheduledTokens + 1, prompt.count)
+                if first < end { promptSpec = (prompt[first..<end].map(Int32.init), topK) }
+            }
+            ids.append(scheduled.requestId)
             sequences.append(StepSequence(tokenIds: scheduled.tokenIds.map(Int32.init), numComputedTokens: scheduled.numComputedTokens,
-                                          blockIds: scheduled.blockIds.map(Int32.init), sampling: row))
+                                          blockIds: scheduled.blockIds.map(Int32.init), sampling: row, promptLogprobs: promptSpec))
         }
-        guard !sequences.isEmpty else { return [:] }
-        let sampled = try execute(sequences)
-        var result: [String: (Int, TokenLogprobs?)] = [:]
-        for (i, id) in sampledIds.enumerated() { result[id] = (Int(sampled.tokenIds[i]), sampled.logprobs[i]) }
+        guard !sequences.isEmpty else { return StepSamples() }
+        let (sampled, promptLogprobs) = try executeWithPromptLogprobs(sequences)
+        var result = StepSamples()
+        for (i, id) in sampledIds.enumerated() { result.sampled[id] = (Int(sampled.tokenIds[i]), sampled.logprobs[i]) }
+        for (s, values) in promptLogprobs {
+            result.promptLogprobs[ids[s]] = (sequences[s].numComputedTokens + 1, values)
+        }
         return result
     }
 

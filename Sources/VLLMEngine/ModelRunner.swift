@@ -1,3 +1,4 @@
+import Foundation
 import VLLMCompute
 import VLLMModels
 
@@ -11,12 +12,17 @@ public struct StepSequence: Sendable {
     public var blockIds: [Int32]
     /// How to sample its next token; `nil` when this step does not finish its prompt (no logits wanted).
     public var sampling: SamplingRow?
+    /// Prompt logprobs: `targets[j]` is the prompt token that follows fed token `j` (for the first
+    /// `targets.count` fed tokens); `topK` alternatives are returned with each.
+    public var promptLogprobs: (targets: [Int32], topK: Int)?
 
-    public init(tokenIds: [Int32], numComputedTokens: Int, blockIds: [Int32], sampling: SamplingRow?) {
+    public init(tokenIds: [Int32], numComputedTokens: Int, blockIds: [Int32], sampling: SamplingRow?,
+                promptLogprobs: (targets: [Int32], topK: Int)? = nil) {
         self.tokenIds = tokenIds
         self.numComputedTokens = numComputedTokens
         self.blockIds = blockIds
         self.sampling = sampling
+        self.promptLogprobs = promptLogprobs
     }
 }
 
@@ -46,13 +52,61 @@ public final class ModelRunner: @unchecked Sendable {
 
     /// Runs one step and samples a token for every sequence that asks for one (in order).
     public func execute(_ sequences: [StepSequence]) throws -> SamplerOutput {
+        try executeWithPromptLogprobs(sequences).sampled
+    }
+
+    /// Runs one step: the sampled tokens, and per sequence that asked, the logprobs of its prompt
+    /// tokens fed this step (`targets` order).
+    public func executeWithPromptLogprobs(_ sequences: [StepSequence]) throws
+        -> (sampled: SamplerOutput, promptLogprobs: [Int: [TokenLogprobs]]) {
+        guard !sequences.isEmpty else { return (SamplerOutput(tokenIds: [], logprobs: []), [:]) }
         let rows = sequences.compactMap(\.sampling)
-        guard !rows.isEmpty else {
-            if !sequences.isEmpty { _ = try forward(sequences) }
-            return SamplerOutput(tokenIds: [], logprobs: [])
-        }
         let logits = try forward(sequences)
-        return try model.backend.sample(logits: logits, rows: rows)
+        let sampled = rows.isEmpty ? SamplerOutput(tokenIds: [], logprobs: [])
+            : try model.backend.sample(logits: logits, rows: rows)
+        return (sampled, try promptLogprobs(sequences))
+    }
+
+    /// Logits of the prompt rows asked for, in slices the workspace holds, reduced on the host.
+    func promptLogprobs(_ sequences: [StepSequence]) throws -> [Int: [TokenLogprobs]] {
+        var wanted: [(seq: Int, row: Int32, target: Int, topK: Int)] = []
+        var start = 0
+        for (s, seq) in sequences.enumerated() {
+            if let spec = seq.promptLogprobs {
+                for (j, target) in spec.targets.enumerated() { wanted.append((s, Int32(start + j), Int(target), spec.topK)) }
+            }
+            start += seq.tokenIds.count
+        }
+        var result: [Int: [TokenLogprobs]] = [:]
+        var offset = 0
+        while offset < wanted.count {
+            let slice = wanted[offset..<min(offset + maxNumSeqs, wanted.count)]
+            let logits = try model.logits(rows: try model.backend.makeInt32(slice.map(\.row)), workspace: workspace)
+            let values = try model.backend.downloadFloats(logits)
+            let vocab = logits.shape[1]
+            for (i, item) in slice.enumerated() {
+                let row = values[(i * vocab)..<((i + 1) * vocab)]
+                result[item.seq, default: []].append(Self.logprobs(of: item.target, in: row, topK: item.topK))
+            }
+            offset += slice.count
+        }
+        return result
+    }
+
+    /// log_softmax of one row of logits: the target's logprob and rank (tokens at least as likely,
+    /// itself included, as vLLM counts), and the `topK` most likely tokens (ties: lower id first).
+    static func logprobs(of target: Int, in logits: ArraySlice<Float>, topK: Int) -> TokenLogprobs {
+        let base = logits.startIndex
+        let maxLogit = logits.max() ?? 0
+        let logSum = Float(log(logits.reduce(0.0) { $0 + exp(Double($1 - maxLogit)) })) + maxLogit
+        let targetLogit = logits[base + target]
+        let rank = logits.reduce(0) { $0 + ($1 >= targetLogit ? 1 : 0) }
+        var top: [(tokenId: Int32, logprob: Float)] = []
+        if topK > 0 {
+            let order = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+            top = order.prefix(topK).map { (Int32($0 - base), logits[$0] - logSum) }
+        }
+        return TokenLogprobs(sampledLogprob: targetLogit - logSum, sampledRank: rank, top: top)
     }
 
     /// Runs one step and returns the logits [S, V] (f32, host) of the sequences that have `sampling`.

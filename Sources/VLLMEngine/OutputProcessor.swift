@@ -38,6 +38,7 @@ public struct OutputProcessor: Sendable {
         var sequences: [SequenceState]
         var metrics: RequestMetrics
         var numCachedTokens = 0
+        var promptLogprobs: [TokenLogprobs?] = []
     }
 
     let detokenizerFactory: (any DetokenizerFactory)?
@@ -64,7 +65,8 @@ public struct OutputProcessor: Sendable {
         requests[requestId] = RequestState(
             promptTokenIds: promptTokenIds, params: params,
             stopChecker: StopChecker(stop: params.stop, includeStopStrInOutput: params.includeStopStrInOutput),
-            sequences: sequences, metrics: RequestMetrics(arrivalTime: arrivalTime))
+            sequences: sequences, metrics: RequestMetrics(arrivalTime: arrivalTime),
+            promptLogprobs: params.promptLogprobs == nil ? [] : Array(repeating: nil, count: promptTokenIds.count))
         return (0..<params.n).map { index in
             var child = params
             // Each of n sequences samples on its own: a seeded request gets a distinct seed per sequence.
@@ -145,6 +147,15 @@ public struct OutputProcessor: Sendable {
         return makeOutput(requestId, state, deltas: [:], isFinished: true)
     }
 
+    /// Prompt logprobs of positions `start ..< start + values.count`, from any sequence of the request
+    /// (all compute the same; a preempted one computes them again).
+    public mutating func addPromptLogprobs(_ childId: String, start: Int, values: [TokenLogprobs]) {
+        let (parentId, _) = parent(of: childId)
+        guard var state = requests[parentId], start + values.count <= state.promptLogprobs.count else { return }
+        for (i, value) in values.enumerated() { state.promptLogprobs[start + i] = value }
+        requests[parentId] = state
+    }
+
     /// Marks the first time any sequence of the request was scheduled.
     public mutating func markScheduled(_ childId: String, now: Double) {
         let (parentId, _) = parent(of: childId)
@@ -168,7 +179,9 @@ public struct OutputProcessor: Sendable {
                                     deltaLogprobs: wantsLogprobs ? (delta?.logprobs ?? []) : nil,
                                     finishReason: seq.finishReason, stopReason: seq.stopReason)
         }
-        return RequestOutput(requestId: id, promptTokenIds: state.promptTokenIds, outputs: outputs, isFinished: isFinished,
-                             metrics: state.metrics, numCachedTokens: state.numCachedTokens)
+        var output = RequestOutput(requestId: id, promptTokenIds: state.promptTokenIds, outputs: outputs, isFinished: isFinished,
+                                   metrics: state.metrics, numCachedTokens: state.numCachedTokens)
+        if state.params.promptLogprobs != nil { output.promptLogprobs = state.promptLogprobs }
+        return output
     }
 }

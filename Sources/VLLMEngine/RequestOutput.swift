@@ -15,6 +15,9 @@ public struct RequestOutput: Sendable {
     public var metrics: RequestMetrics
     /// Prompt tokens served from the prefix cache.
     public var numCachedTokens: Int
+    /// With `promptLogprobs`: per prompt position, its token's logprob given the tokens before it
+    /// (`nil` at position 0, as vLLM), filled in as prefill chunks run.
+    public var promptLogprobs: [TokenLogprobs?]?
 
     public init(requestId: String, promptTokenIds: [Int], outputs: [CompletionOutput], isFinished: Bool,
                 metrics: RequestMetrics, numCachedTokens: Int = 0) {
@@ -24,6 +27,7 @@ public struct RequestOutput: Sendable {
         self.isFinished = isFinished
         self.metrics = metrics
         self.numCachedTokens = numCachedTokens
+        promptLogprobs = nil
     }
 }
 

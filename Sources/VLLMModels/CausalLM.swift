@@ -15,6 +15,9 @@ public protocol CausalLM: AnyObject, Sendable {
     /// Runs one step; returns logits [S, V] f32 for the rows `input.logitsIndices` names
     /// (a view into the workspace, valid until the next forward).
     func forward(_ input: ForwardInput, kvCaches: [PagedKVCache], workspace: ForwardWorkspace) throws -> Tensor
+    /// Logits [S, V] f32 of more rows of the last `forward` (token indices of its batch, S ≤ maxNumSeqs),
+    /// from its final hidden states: prompt logprobs. A view into the workspace, valid until the next call.
+    func logits(rows: Tensor, workspace: ForwardWorkspace) throws -> Tensor
 }
 
 /// The flat inputs of one step (see AttentionMetadata for how sequences are laid out).

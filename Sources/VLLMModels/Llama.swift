@@ -139,4 +139,14 @@ public final class LlamaModel: CausalLM {
         try b.linear(selected, weight: lmHead, bias: nil, out: logits)
         return logits
     }
+
+    public func logits(rows: Tensor, workspace w: ForwardWorkspace) throws -> Tensor {
+        let s = rows.count
+        guard s <= w.maxNumSeqs else { throw ModelError("logits: \(s) rows exceed the workspace's \(w.maxNumSeqs)") }
+        let selected = w.take("selected", rows: s), logits = w.take("logits", rows: s)
+        // "normed" still holds the last forward's final RMSNorm output.
+        try backend.gatherRows(w.buffers["normed"]!, indices: rows, out: selected)
+        try backend.linear(selected, weight: lmHead, bias: nil, out: logits)
+        return logits
+    }
 }

@@ -38,9 +38,11 @@ extension OpenAIServing {
             let budget = try outputBudget(
                 promptLength: prompt.tokenIds.count, requestedMaxTokens: request.maxTokens,
                 maxModelLen: engine.maxModelLen, defaults: model.defaults)
-            params.append(
-                try request.sampling.samplingParams(
-                    defaults: model.defaults, maxTokens: echoOnly ? 1 : budget, logprobs: request.logprobs))
+            var p = try request.sampling.samplingParams(
+                defaults: model.defaults, maxTokens: echoOnly ? 1 : budget, logprobs: request.logprobs)
+            // vLLM: echo with logprobs asks for the prompt's logprobs too.
+            if request.echo, let numTop = request.logprobs { p.promptLogprobs = numTop }
+            params.append(p)
         }
         let requestId = "cmpl-\(randomRequestID())"
         let ids = prompts.indices.map { "\(requestId)-\($0)" }
@@ -93,7 +95,7 @@ extension OpenAIServing {
                 if context.request.echo {
                     text = prompt.text + text
                     tokenIds = prompt.tokenIds + generated
-                    logprobs = Array(repeating: nil, count: prompt.tokenIds.count) + logprobs
+                    logprobs = (final.promptLogprobs ?? Array(repeating: nil, count: prompt.tokenIds.count)) + logprobs
                 }
                 let choiceLogprobs = context.request.logprobs.map { numTop in
                     completionLogprobs(tokenIds: tokenIds, logprobs: logprobs, numTop: numTop, initialTextOffset: 0)
@@ -135,7 +137,8 @@ extension OpenAIServing {
                     if context.request.echo && !hasEchoed[choiceIndex] {
                         deltaText = prompt.text + deltaText
                         deltaTokenIds = prompt.tokenIds + deltaTokenIds
-                        deltaLogprobs = Array(repeating: nil, count: prompt.tokenIds.count) + deltaLogprobs
+                        deltaLogprobs = (output.promptLogprobs ?? Array(repeating: nil, count: prompt.tokenIds.count))
+                            + deltaLogprobs
                         hasEchoed[choiceIndex] = true
                     } else if deltaText.isEmpty && deltaTokenIds.isEmpty && completion.finishReason == nil {
                         continue

@@ -103,12 +103,40 @@ import VLLMEngine
 }
 
 extension SamplingEngineTests {
-    /// Not implemented yet, so refused by name rather than silently ignored.
-    @Test func promptLogprobsAreRefusedClearly() throws {
-        var p = seeded(1)
-        p.promptLogprobs = 1
-        #expect {
-            _ = try llm().generate([[5, 6, 7]], params: [p])
-        } throws: { "\($0)".contains("prompt_logprobs") }
+    struct AllLogits: Decodable {
+        struct Prompt: Decodable { var prompt_token_ids: [Int]; var all_logits: [[Float]]? }
+        var prompts: [Prompt]
+        var all_positions_prompt: Int
+    }
+
+    /// prompt_logprobs: position i holds log_softmax(transformers' logits at i − 1)[prompt[i]] with
+    /// its rank and the top 3; position 0 is nil — whole, and in 16-token prefill chunks.
+    @Test(arguments: [nil, 16])
+    func promptLogprobsAreLogSoftmaxOfTransformersLogits(budget: Int?) throws {
+        let url = EngineParityTests.goldens.appendingPathComponent("llama/golden.json")
+        let golden = try JSONDecoder().decode(AllLogits.self, from: Data(contentsOf: url))
+        let prompt = golden.prompts[golden.all_positions_prompt]
+        let all = try #require(prompt.all_logits)
+        var args = EngineArgs(model: EngineParityTests.goldens.appendingPathComponent("llama"))
+        args.blockSize = 4
+        if let budget { args.maxNumBatchedTokens = budget; args.maxNumSeqs = budget }
+        let engine = try LLM(args: args, backend: CPUBackend())
+        var p = EngineParityTests.greedy(2)
+        p.promptLogprobs = 3
+        let output = try engine.generate([prompt.prompt_token_ids], params: [p])[0]
+        let logprobs = try #require(output.promptLogprobs)
+        #expect(logprobs.count == prompt.prompt_token_ids.count)
+        #expect(logprobs[0] == nil)
+        for i in 1..<prompt.prompt_token_ids.count {
+            let row = all[i - 1].map(Double.init)
+            let maxLogit = row.max()!
+            let logSum = log(row.map { exp($0 - maxLogit) }.reduce(0, +)) + maxLogit
+            let token = prompt.prompt_token_ids[i]
+            let lp = try #require(logprobs[i], "position \(i)")
+            #expect(abs(Double(lp.sampledLogprob) - (row[token] - logSum)) < 1e-4, "position \(i)")
+            #expect(lp.sampledRank == row.filter { $0 >= row[token] }.count, "position \(i)")
+            let order = row.indices.sorted { row[$0] > row[$1] || (row[$0] == row[$1] && $0 < $1) }
+            #expect(lp.top.map { Int($0.tokenId) } == Array(order.prefix(3)), "position \(i)")
+        }
     }
 }
