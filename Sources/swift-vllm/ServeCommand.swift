@@ -84,9 +84,6 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try serverConfig()
-        if model == nil {
-            ServeEngine.log("no model given: serving the built-in random-weight demo model (its text is noise)")
-        }
         let built = try ServeEngine.make(
             model: model, options: engine, servedModelNames: servedModelName, chatTemplate: chatTemplate,
             generationConfig: generationConfig)
