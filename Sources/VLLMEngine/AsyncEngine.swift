@@ -44,10 +44,7 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
         -> AsyncThrowingStream<RequestOutput, Error> {
         try params.validate()
         guard !promptTokenIds.isEmpty else { throw VLLMValidationError("The prompt cannot be empty", parameter: "prompt") }
-        var params = params
-        for extra in eosTokenIds.dropFirst() where !params.ignoreEos && !params.stopTokenIds.contains(extra) {
-            params.stopTokenIds.append(extra)
-        }
+        let params = params.stoppingAlsoAt(extraEOS: eosTokenIds)
         let (stream, continuation) = AsyncThrowingStream<RequestOutput, Error>.makeStream()
         condition.lock()
         defer { condition.unlock() }

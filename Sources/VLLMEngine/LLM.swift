@@ -26,11 +26,11 @@ public final class LLM {
                          progress: ((Int, Int, Int) -> Void)? = nil) throws -> [RequestOutput] {
         precondition(prompts.count == params.count, "one SamplingParams per prompt")
         let core = engine.core
+        // Every request is checked before any is enqueued, so a bad one leaves nothing behind.
+        for p in params { try p.validate() }
         var ids: [String] = []
         for (prompt, p) in zip(prompts, params) {
-            try p.validate()
-            var p = p
-            for extra in eosTokenIds.dropFirst() where !p.ignoreEos && !p.stopTokenIds.contains(extra) { p.stopTokenIds.append(extra) }
+            let p = p.stoppingAlsoAt(extraEOS: eosTokenIds)
             let id = "\(nextRequestId)"
             nextRequestId += 1
             let children = processor.addRequest(requestId: id, promptTokenIds: prompt, params: p,
@@ -38,7 +38,7 @@ public final class LLM {
             do {
                 for child in children { try core.addRequest(child) }
             } catch {
-                // Leave nothing behind: drop what was added before the failing request.
+                // Leave nothing behind (a prompt the scheduler rejects): drop what was added before it.
                 for child in children { core.finishRequests([child.requestId], reason: .abort) }
                 _ = processor.abort(requestId: id, now: Self.now())
                 for earlier in ids { core.finishRequests(processor.childIds(of: earlier), reason: .abort); _ = processor.abort(requestId: earlier, now: Self.now()) }
@@ -63,6 +63,18 @@ public final class LLM {
     }
 
     static func now() -> Double { Date().timeIntervalSince1970 }
+}
+
+extension SamplingParams {
+    /// vLLM reads every EOS id of generation_config.json: the first is the request's EOS, the others
+    /// stop it like stop_token_ids (unless `ignoreEos`).
+    func stoppingAlsoAt(extraEOS eosTokenIds: [Int]) -> SamplingParams {
+        var params = self
+        for extra in eosTokenIds.dropFirst() where !ignoreEos && !params.stopTokenIds.contains(extra) {
+            params.stopTokenIds.append(extra)
+        }
+        return params
+    }
 }
 
 extension GenerationConfig {

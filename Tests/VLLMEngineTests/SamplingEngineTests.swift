@@ -140,3 +140,18 @@ extension SamplingEngineTests {
         }
     }
 }
+
+extension SamplingEngineTests {
+    /// A batch with one invalid request fails with vLLM's message and enqueues nothing.
+    @Test func anInvalidRequestInABatchLeavesNothingBehind() throws {
+        let engine = try llm()
+        var bad = seeded(1)
+        bad.topP = 0
+        #expect {
+            _ = try engine.generate([[5, 6], [7, 8]], params: [seeded(1), bad])
+        } throws: { "\($0)".contains("top_p") }
+        let stats = engine.engine.core.stats()
+        #expect(stats.numRunning == 0 && stats.numWaiting == 0 && stats.numFreeBlocks == stats.numTotalBlocks)
+        #expect(try engine.generate([[5, 6]], params: [seeded(1)])[0].outputs[0].tokenIds.count == 16)
+    }
+}
