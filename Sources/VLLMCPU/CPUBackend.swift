@@ -60,7 +60,7 @@ public final class CPUBackend: Backend {
             throw BackendError("cpu: cannot convert \(sourceDType) to \(dtype)")
         }
         parallelFor(count, grain: 1 << 16) { range in
-            for i in range { tensor.store(Self.loadFloat(bytes.baseAddress!, sourceDType, i), at: i) }
+            for i in range { tensor.store(sourceDType.loadFloat(from: bytes.baseAddress!, at: i), at: i) }
         }
         return tensor
     }
@@ -108,16 +108,6 @@ public final class CPUBackend: Backend {
             }
         }
     }
-
-    @inline(__always)
-    static func loadFloat(_ base: UnsafeRawPointer, _ dtype: DType, _ index: Int) -> Float {
-        switch dtype {
-        case .float32: base.load(fromByteOffset: index * 4, as: Float.self)
-        case .bfloat16: HalfPrecision.float(fromBFloat16: base.load(fromByteOffset: index * 2, as: UInt16.self))
-        case .float16: HalfPrecision.float(fromFloat16: base.load(fromByteOffset: index * 2, as: UInt16.self))
-        case .int32: Float(base.load(fromByteOffset: index * 4, as: Int32.self))
-        }
-    }
 }
 
 /// Carries a non-Sendable closure into `concurrentPerform`.
@@ -140,14 +130,7 @@ extension Tensor {
         return rawPointer.assumingMemoryBound(to: Int32.self)
     }
 
-    func load(_ index: Int) -> Float { CPUBackend.loadFloat(rawPointer, dtype, index) }
+    func load(_ index: Int) -> Float { dtype.loadFloat(from: rawPointer, at: index) }
 
-    func store(_ value: Float, at index: Int) {
-        switch dtype {
-        case .float32: rawPointer.storeBytes(of: value, toByteOffset: index * 4, as: Float.self)
-        case .bfloat16: rawPointer.storeBytes(of: HalfPrecision.bfloat16(from: value), toByteOffset: index * 2, as: UInt16.self)
-        case .float16: rawPointer.storeBytes(of: HalfPrecision.float16(from: value), toByteOffset: index * 2, as: UInt16.self)
-        case .int32: rawPointer.storeBytes(of: Int32(value), toByteOffset: index * 4, as: Int32.self)
-        }
-    }
+    func store(_ value: Float, at index: Int) { dtype.storeFloat(value, to: rawPointer, at: index) }
 }

@@ -41,23 +41,11 @@ extension CUDABackend {
 
     /// Host conversion between the float formats (bit-exact with PyTorch's rounding).
     static func convert(_ bytes: UnsafeRawBufferPointer, from source: DType, range: Range<Int>, to target: DType) -> [UInt8] {
-        func value(_ i: Int) -> Float {
-            switch source {
-            case .float32: return bytes.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
-            case .float16: return HalfPrecision.float(fromFloat16: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-            case .bfloat16: return HalfPrecision.float(fromBFloat16: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-            case .int32: return Float(bytes.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))
-            }
-        }
         var out = [UInt8](repeating: 0, count: range.count * target.size)
+        guard let base = bytes.baseAddress else { return out }
         out.withUnsafeMutableBytes { buffer in
             for (j, i) in range.enumerated() {
-                switch target {
-                case .float32: buffer.storeBytes(of: value(i), toByteOffset: 4 * j, as: Float.self)
-                case .bfloat16: buffer.storeBytes(of: HalfPrecision.bfloat16(from: value(i)), toByteOffset: 2 * j, as: UInt16.self)
-                case .float16: buffer.storeBytes(of: HalfPrecision.float16(from: value(i)), toByteOffset: 2 * j, as: UInt16.self)
-                case .int32: buffer.storeBytes(of: Int32(value(i)), toByteOffset: 4 * j, as: Int32.self)
-                }
+                target.storeFloat(source.loadFloat(from: base, at: i), to: buffer.baseAddress!, at: j)
             }
         }
         return out
@@ -74,14 +62,7 @@ extension CUDABackend {
         var raw = [UInt8](repeating: 0, count: tensor.byteCount)
         try raw.withUnsafeMutableBytes { try copyToHost($0, tensor.devicePointer) }
         return raw.withUnsafeBytes { bytes in
-            (0..<tensor.count).map { i in
-                switch tensor.dtype {
-                case .float32: bytes.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
-                case .bfloat16: HalfPrecision.float(fromBFloat16: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-                case .float16: HalfPrecision.float(fromFloat16: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-                case .int32: Float(bytes.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))
-                }
-            }
+            (0..<tensor.count).map { tensor.dtype.loadFloat(from: bytes.baseAddress!, at: $0) }
         }
     }
 

@@ -42,3 +42,29 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
         }
     }
 }
+
+extension DType {
+    /// Element `index` of host memory holding values of this dtype, as a Float (exact for every
+    /// float format; int32 converted).
+    @inlinable
+    public func loadFloat(from base: UnsafeRawPointer, at index: Int) -> Float {
+        switch self {
+        case .float32: base.loadUnaligned(fromByteOffset: index * 4, as: Float.self)
+        case .bfloat16: HalfPrecision.float(fromBFloat16: base.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
+        case .float16: HalfPrecision.float(fromFloat16: base.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self))
+        case .int32: Float(base.loadUnaligned(fromByteOffset: index * 4, as: Int32.self))
+        }
+    }
+
+    /// Stores `value` as element `index` of host memory of this dtype (round to nearest even for the
+    /// 16-bit formats, as PyTorch).
+    @inlinable
+    public func storeFloat(_ value: Float, to base: UnsafeMutableRawPointer, at index: Int) {
+        switch self {
+        case .float32: base.storeBytes(of: value, toByteOffset: index * 4, as: Float.self)
+        case .bfloat16: base.storeBytes(of: HalfPrecision.bfloat16(from: value), toByteOffset: index * 2, as: UInt16.self)
+        case .float16: base.storeBytes(of: HalfPrecision.float16(from: value), toByteOffset: index * 2, as: UInt16.self)
+        case .int32: base.storeBytes(of: Int32(value), toByteOffset: index * 4, as: Int32.self)
+        }
+    }
+}

@@ -70,15 +70,8 @@ struct WeightLoader {
     }
 
     static func widen(_ bytes: UnsafeRawBufferPointer, _ dtype: DType) -> [Float] {
-        let count = bytes.count / dtype.size
-        return (0..<count).map { i in
-            switch dtype {
-            case .float32: bytes.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
-            case .bfloat16: HalfPrecision.float(fromBFloat16: bytes.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
-            case .float16: HalfPrecision.float(fromFloat16: bytes.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
-            case .int32: Float(bytes.loadUnaligned(fromByteOffset: i * 4, as: Int32.self))
-            }
-        }
+        guard let base = bytes.baseAddress else { return [] }
+        return (0..<(bytes.count / dtype.size)).map { dtype.loadFloat(from: base, at: $0) }
     }
 
     /// Uniform in [-1e-3, 1e-3], element `i` a function of (seed, tensor name, i) alone: independent of
