@@ -25,7 +25,7 @@ public enum CPUSampler {
             let raw = Array(logits[index * vocabSize..<(index + 1) * vocabSize])
             let token = sampleRow(raw, row)
             tokenIds.append(Int32(token))
-            logprobs.append(row.numLogprobs.map { rawLogprobs(raw, sampled: token, numLogprobs: $0) })
+            logprobs.append(row.numLogprobs.map { TokenLogprobs(rawLogits: raw, token: token, numTop: $0) })
         }
         return SamplerOutput(tokenIds: tokenIds, logprobs: logprobs)
     }
@@ -122,33 +122,6 @@ public enum CPUSampler {
         }
     }
 
-    /// log_softmax of the raw row, the sampled token's logprob and rank, and the top `numLogprobs`.
-    static func rawLogprobs(_ raw: [Float], sampled: Int, numLogprobs: Int) -> TokenLogprobs {
-        let logprobs = logSoftmax(raw)
-        let sampledLogprob = logprobs[sampled]
-        let rank = logprobs.reduce(0) { $0 + ($1 >= sampledLogprob ? 1 : 0) }
-        let count = numLogprobs < 0 ? raw.count : min(numLogprobs, raw.count)
-        let top = topIndices(logprobs, count: count).map { (tokenId: Int32($0), logprob: logprobs[$0]) }
-        return TokenLogprobs(sampledLogprob: sampledLogprob, sampledRank: rank, top: top)
-    }
-
-    /// Indices of the `count` largest values, largest first, ties by lower index. A few are kept
-    /// sorted while scanning (the usual 1–20 logprobs); more sort everything.
-    static func topIndices(_ values: [Float], count: Int) -> [Int] {
-        func before(_ a: Int, _ b: Int) -> Bool { values[a] != values[b] ? values[a] > values[b] : a < b }
-        guard count > 0 else { return [] }
-        guard count <= 64 else { return Array(values.indices.sorted(by: before).prefix(count)) }
-        var top: [Int] = []
-        top.reserveCapacity(count + 1)
-        for i in values.indices {
-            guard top.count < count || before(i, top[top.count - 1]) else { continue }
-            let position = top.firstIndex { before(i, $0) } ?? top.count
-            top.insert(i, at: position)
-            if top.count > count { top.removeLast() }
-        }
-        return top
-    }
-
     /// Lowest id among the largest values; 0 when none is larger than -inf.
     static func argmax(_ values: [Float]) -> Int {
         var best = 0
@@ -163,14 +136,6 @@ public enum CPUSampler {
         let exps = logits.map { exp($0 - maximum) }
         let sum = exps.reduce(0.0) { $0 + Double($1) }
         return exps.map { Float(Double($0) / sum) }
-    }
-
-    static func logSoftmax(_ logits: [Float]) -> [Float] {
-        let maximum = logits.max() ?? 0
-        guard maximum > -.infinity else { return [Float](repeating: -.infinity, count: logits.count) }
-        let sum = logits.reduce(0.0) { $0 + Double(exp($1 - maximum)) }
-        let logSum = Float(Foundation.log(sum))
-        return logits.map { $0 - maximum - logSum }
     }
 
     private static func inVocab(_ id: Int32, _ vocabSize: Int) -> Bool { id >= 0 && Int(id) < vocabSize }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What the sampler is asked to do for one row of logits.
 ///
 /// The sampler applies, in this order (vLLM v1's order):
@@ -93,5 +99,44 @@ public enum SamplingRandom {
         let bits = mix(mix(mix(seed) ^ UInt64(truncatingIfNeeded: step)) ^ UInt64(truncatingIfNeeded: token))
         // 24 random bits → (0, 1]: never 0, so -log(u) stays finite.
         return Float((bits >> 40) + 1) * (1.0 / 16_777_216.0)
+    }
+}
+
+extension TokenLogprobs {
+    /// vLLM's raw logprobs of one row: log_softmax(logits) (sum in f64) at `token`, its rank (tokens at
+    /// least as likely, itself included), and the `numTop` most likely (ties by lower id; negative: all).
+    /// The host reference every sampler and the prompt-logprobs path share.
+    public init(rawLogits logits: [Float], token: Int, numTop: Int) {
+        let logprobs = Self.logSoftmax(logits)
+        let logprob = logprobs[token]
+        let rank = logprobs.reduce(0) { $0 + ($1 >= logprob ? 1 : 0) }
+        let count = numTop < 0 ? logits.count : min(numTop, logits.count)
+        let top = Self.topIndices(logprobs, count: count).map { (tokenId: Int32($0), logprob: logprobs[$0]) }
+        self.init(sampledLogprob: logprob, sampledRank: rank, top: top)
+    }
+
+    /// Indices of the `count` largest values, largest first, ties by lower index. A few are kept
+    /// sorted while scanning (the usual 1–20 logprobs); more sort everything.
+    public static func topIndices(_ values: [Float], count: Int) -> [Int] {
+        func before(_ a: Int, _ b: Int) -> Bool { values[a] != values[b] ? values[a] > values[b] : a < b }
+        guard count > 0 else { return [] }
+        guard count <= 64 else { return Array(values.indices.sorted(by: before).prefix(count)) }
+        var top: [Int] = []
+        top.reserveCapacity(count + 1)
+        for i in values.indices {
+            guard top.count < count || before(i, top[top.count - 1]) else { continue }
+            let position = top.firstIndex { before(i, $0) } ?? top.count
+            top.insert(i, at: position)
+            if top.count > count { top.removeLast() }
+        }
+        return top
+    }
+
+    static func logSoftmax(_ logits: [Float]) -> [Float] {
+        let maximum = logits.max() ?? 0
+        guard maximum > -.infinity else { return [Float](repeating: -.infinity, count: logits.count) }
+        let sum = logits.reduce(0.0) { $0 + Double(exp($1 - maximum)) }
+        let logSum = Float(log(sum))
+        return logits.map { $0 - maximum - logSum }
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import VLLMCompute
 import VLLMModels
 
@@ -86,27 +85,11 @@ public final class ModelRunner: @unchecked Sendable {
             let vocab = logits.shape[1]
             for (i, item) in slice.enumerated() {
                 let row = values[(i * vocab)..<((i + 1) * vocab)]
-                result[item.seq, default: []].append(Self.logprobs(of: item.target, in: row, topK: item.topK))
+                result[item.seq, default: []].append(TokenLogprobs(rawLogits: Array(row), token: item.target, numTop: item.topK))
             }
             offset += slice.count
         }
         return result
-    }
-
-    /// log_softmax of one row of logits: the target's logprob and rank (tokens at least as likely,
-    /// itself included, as vLLM counts), and the `topK` most likely tokens (ties: lower id first).
-    static func logprobs(of target: Int, in logits: ArraySlice<Float>, topK: Int) -> TokenLogprobs {
-        let base = logits.startIndex
-        let maxLogit = logits.max() ?? 0
-        let logSum = Float(log(logits.reduce(0.0) { $0 + exp(Double($1 - maxLogit)) })) + maxLogit
-        let targetLogit = logits[base + target]
-        let rank = logits.reduce(0) { $0 + ($1 >= targetLogit ? 1 : 0) }
-        var top: [(tokenId: Int32, logprob: Float)] = []
-        if topK > 0 {
-            let order = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
-            top = order.prefix(topK).map { (Int32($0 - base), logits[$0] - logSum) }
-        }
-        return TokenLogprobs(sampledLogprob: targetLogit - logSum, sampledRank: rank, top: top)
     }
 
     /// Runs one step and returns the logits [S, V] (f32, host) of the sequences that have `sampling`.

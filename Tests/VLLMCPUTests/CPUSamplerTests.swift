@@ -187,7 +187,7 @@ import VLLMCompute
         let values = (0..<300).map { _ in Float(rng.int(40)) }  // many ties
         let sorted = values.indices.sorted { values[$0] != values[$1] ? values[$0] > values[$1] : $0 < $1 }
         for count in [0, 1, 2, 5, 20, 64, 65, 300] {
-            #expect(CPUSampler.topIndices(values, count: count) == Array(sorted.prefix(count)))
+            #expect(TokenLogprobs.topIndices(values, count: count) == Array(sorted.prefix(count)))
         }
     }
 
