@@ -82,5 +82,7 @@ const char *ccuda_load_blaslt(void *library, CCUDABlasLt *api) {
     LOAD(cublasLtMatmulPreferenceSetAttribute, "cublasLtMatmulPreferenceSetAttribute");
     LOAD(cublasLtMatmulAlgoGetHeuristic, "cublasLtMatmulAlgoGetHeuristic");
     LOAD(cublasLtMatmul, "cublasLtMatmul");
+    LOAD(cublasLtGetVersion, "cublasLtGetVersion");
+    LOAD(cublasLtMatmulAlgoConfigGetAttribute, "cublasLtMatmulAlgoConfigGetAttribute");
     return NULL;
 }

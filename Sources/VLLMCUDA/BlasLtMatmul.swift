@@ -2,8 +2,10 @@ import CCUDA
 import VLLMCompute
 
 /// Linear layers through cuBLASLt: A and B of the activation dtype (bf16, or f32), f32 compute (plain
-/// f32, not TF32: `CUBLAS_COMPUTE_32F`), D of the output's dtype. One plan (descriptors and the
-/// heuristic's algorithm) per shape, made on first use and kept.
+/// f32, not TF32: `CUBLAS_COMPUTE_32F`), D of the output's dtype. Split-K partial sums are reduced in
+/// f32 too: the preference forbids `CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE`, which would round every
+/// partial sum to bf16 (PyTorch's default `allow_bf16_reduced_precision_reduction` permits it). One
+/// plan (descriptors and the heuristic's algorithm) per shape, made on first use and kept.
 final class BlasLtMatmul: Sendable {
     let api: BlasLtAPI
     let context: CUDAContext
@@ -28,11 +30,25 @@ final class BlasLtMatmul: Sendable {
         let description: cublasLtMatmulDesc_t
         let layouts: (a: cublasLtMatrixLayout_t, b: cublasLtMatrixLayout_t, d: cublasLtMatrixLayout_t)
         var algorithm: cublasLtMatmulAlgo_t
+        /// The algorithm's identity, for diagnosis: "algo 66 tile 20 split-K 1 reduction 0".
+        let summary: String
         init(description: cublasLtMatmulDesc_t, layouts: (cublasLtMatrixLayout_t, cublasLtMatrixLayout_t, cublasLtMatrixLayout_t),
-             algorithm: cublasLtMatmulAlgo_t) {
+             algorithm: cublasLtMatmulAlgo_t, summary: String) {
             self.description = description
             self.layouts = layouts
             self.algorithm = algorithm
+            self.summary = summary
+        }
+    }
+
+    /// cuBLASLt's version number (e.g. 130100 for 13.1.0).
+    var version: Int { api.raw.cublasLtGetVersion!() }
+
+    /// One line per plan made so far: the shape and the algorithm the heuristic chose for it.
+    func planSummaries() -> [String] {
+        plans.withLock { plans in
+            plans.sorted { ($0.key.rows, $0.key.columns, $0.key.depth) < ($1.key.rows, $1.key.columns, $1.key.depth) }
+                .map { key, plan in "T \(key.rows) N \(key.columns) K \(key.depth) → \(key.outType == Int32(CCUDA_R_32F) ? "f32" : "bf16"): \(plan.summary)" }
         }
     }
 
@@ -131,16 +147,34 @@ final class BlasLtMatmul: Sendable {
             try api.check(api.raw.cublasLtMatmulPreferenceSetAttribute!(preference, Int32(attribute), &value, 4),
                           "set alignment")
         }
+        var reductions = UInt32(CCUBLASLT_REDUCTION_SCHEME_INPLACE | CCUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE)
+        try api.check(api.raw.cublasLtMatmulPreferenceSetAttribute!(
+            preference, Int32(CCUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK), &reductions, 4), "set reduction schemes")
         var result = cublasLtMatmulHeuristicResult_t()
         var count: Int32 = 0
         try api.check(api.raw.cublasLtMatmulAlgoGetHeuristic!(handle, description, a, b, d, d, preference, 1, &result, &count),
                       "cublasLtMatmulAlgoGetHeuristic (\(what))")
         guard count > 0 else { throw CUDAError("cuBLASLt has no algorithm for \(what)") }
-        return Plan(description: description!, layouts: (a, b, d), algorithm: result.algo)
+        func config(_ attribute: Int32) -> UInt32 {
+            var value: UInt32 = 0
+            var written = 0
+            _ = withUnsafePointer(to: result.algo) { algo in
+                api.raw.cublasLtMatmulAlgoConfigGetAttribute!(algo, attribute, &value, 4, &written)
+            }
+            return value
+        }
+        let summary = "algo \(config(Int32(CCUBLASLT_ALGO_CONFIG_ID))) tile \(config(Int32(CCUBLASLT_ALGO_CONFIG_TILE_ID))) "
+            + "split-K \(config(Int32(CCUBLASLT_ALGO_CONFIG_SPLITK_NUM))) "
+            + "reduction \(config(Int32(CCUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME)))"
+        return Plan(description: description!, layouts: (a, b, d), algorithm: result.algo, summary: summary)
     }
 }
 
 extension CUDABackend {
+    /// cuBLASLt's version (e.g. 130100) and, per matmul shape run so far, the algorithm it chose.
+    public var blasLtVersion: Int { blasLt.version }
+    public func matmulPlanSummaries() -> [String] { blasLt.planSummaries() }
+
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) throws {
         let act = activationDType
         try require(weight.rank == 2 && x.dtype == act && weight.dtype == act && (out.dtype == act || out.dtype == .float32),

@@ -100,6 +100,24 @@ public final class ModelRunner: @unchecked Sendable {
         return (0..<logits.shape[0]).map { Array(flat[($0 * vocab)..<(($0 + 1) * vocab)]) }
     }
 
+    /// Runs one step and returns the logits [T, V] (f32, host) of every token it feeds, in order (the
+    /// rows the prompt-logprobs path reads), computed in slices the workspace holds.
+    public func logitsOfEveryToken(_ sequences: [StepSequence]) throws -> [[Float]] {
+        _ = try forward(sequences)
+        let count = sequences.reduce(0) { $0 + $1.tokenIds.count }
+        var rows: [[Float]] = []
+        var offset = 0
+        while offset < count {
+            let slice = Array(Int32(offset)..<Int32(min(offset + maxNumSeqs, count)))
+            let logits = try model.logits(rows: try model.backend.makeInt32(slice), workspace: workspace)
+            let values = try model.backend.downloadFloats(logits)
+            let vocab = logits.shape[1]
+            rows += (0..<slice.count).map { Array(values[($0 * vocab)..<(($0 + 1) * vocab)]) }
+            offset += slice.count
+        }
+        return rows
+    }
+
     func forward(_ sequences: [StepSequence]) throws -> Tensor {
         let input = try makeInput(sequences)
         return try model.forward(input, kvCaches: kvCaches, workspace: workspace)

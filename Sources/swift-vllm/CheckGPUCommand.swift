@@ -31,6 +31,12 @@ struct CheckGPUCommand: ParsableCommand {
                                + "logits). Repeatable: the first decides pass/fail, the others are reported beside it."))
     var reference: [String] = []
 
+    @Option(help: "Activations of the --model check: bfloat16 (tolerance 2e-2) or float32 (1e-3; compare with an f32 reference).")
+    var dtype: ModelCheckDType = .bfloat16
+
+    @Flag(help: "After the --model check, list the cuBLASLt algorithm chosen for every matmul shape.")
+    var showMatmulPlans = false
+
     @Option(help: "A model folder whose greedy story must equal the CPU backend's, token for token.")
     var greedyModel: String?
 
@@ -66,9 +72,15 @@ struct CheckGPUCommand: ParsableCommand {
 
         if let model {
             guard !reference.isEmpty else { throw ValidationError("--model needs --reference (scripts/gpu_reference.py)") }
-            let modelCheck = ModelCheck(gpu: gpu, directory: model, utilization: gpuMemoryUtilization)
+            let backend = dtype == .float32
+                ? try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
+                                  activationDType: .float32)
+                : gpu
+            print("model check with \(backend.activationDType) activations, cuBLASLt \(backend.blasLtVersion)")
+            let modelCheck = ModelCheck(gpu: backend, directory: model, utilization: gpuMemoryUtilization)
             failures += try modelCheck.teacherForced(referencePaths: reference)
-            try gpu.releaseCachedMemory()
+            if showMatmulPlans { print(backend.matmulPlanSummaries().map { "matmul \($0)" }.joined(separator: "\n")) }
+            try backend.releaseCachedMemory()
         }
         if let greedyModel {
             // An f32 checkpoint runs with f32 activations on the GPU, so its story can equal the CPU's.
@@ -86,6 +98,10 @@ struct CheckGPUCommand: ParsableCommand {
         }
         print("check-gpu: all passed")
     }
+}
+
+enum ModelCheckDType: String, ExpressibleByArgument {
+    case bfloat16, float32
 }
 
 /// One row of the check table.

@@ -13,6 +13,9 @@ struct ModelCheck {
     let directory: String
     let utilization: Double
     let blockSize = 16
+    /// Relative error allowed per position: the issue's 2e-2 with bf16 activations; with f32 ones the
+    /// only differences left are summation orders, so far less.
+    var tolerance: Float { gpu.activationDType == .float32 ? 1e-3 : 2e-2 }
 
     /// What scripts/gpu_reference.py writes: the token sequence, transformers' logits at every position
     /// (raw f32 [tokens, vocab] in `logitsFile`, beside the JSON), and its greedy continuation of a prompt.
@@ -45,6 +48,7 @@ struct ModelCheck {
     struct Comparison {
         var path: String
         var expected: [Float]
+        var tolerance: Float
         var worst: Float = 0
         var sum: Double = 0
         var over = 0
@@ -57,7 +61,7 @@ struct ModelCheck {
             let error = relativeError(got, want)
             worst = max(worst, error.isNaN ? .infinity : error)
             sum += Double(error)
-            if !(error <= 2e-2) { over += 1 }
+            if !(error <= tolerance) { over += 1 }
             let (best, margin) = check.topTwo(want)
             if margin > 0.05 {
                 argmaxChecked += 1
@@ -69,7 +73,7 @@ struct ModelCheck {
 
         func summary(count: Int) -> String {
             "worst relative error \(formatScientific(worst)), mean \(formatScientific(Float(sum / Double(max(count, 1))))) "
-                + "(tolerance 2e-2, \(over) positions over); argmax equal at \(argmaxChecked - argmaxMismatches.count)/"
+                + "(tolerance \(formatScientific(tolerance)), \(over) positions over); argmax equal at \(argmaxChecked - argmaxMismatches.count)/"
                 + "\(argmaxChecked) positions with margin > 0.05\(argmaxMismatches.isEmpty ? "" : ", differs at \(argmaxMismatches)"); "
                 + "\(nearTieMismatches) near-tie positions differ"
         }
@@ -93,34 +97,46 @@ struct ModelCheck {
             let expected: [Float] = raw.withUnsafeBytes { bytes in
                 (0..<count * vocab).map { bytes.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
             }
-            references.append((reference, Comparison(path: path, expected: expected)))
+            references.append((reference, Comparison(path: path, expected: expected, tolerance: tolerance)))
         }
         let reference = references[0].0
         let (vocab, count) = (reference.vocab, reference.tokens.count)
         let expected = references[0].1.expected
         let (_, runner) = try loadModel()
         let blocks = (0..<Int32((count + blockSize - 1) / blockSize)).map { $0 }
+        let offset = Int32(blocks.count)
         let clock = ContinuousClock()
-        let start = clock.now
+
+        // Teacher forcing two ways: one decode step per position (the matmul shapes of generation), and
+        // every position's logits from one prefill (the shapes of transformers' own forward).
+        var start = clock.now
+        var decodeRows: [[Float]] = []
         for position in 0..<count {
             let step = StepSequence(tokenIds: [reference.tokens[position]], numComputedTokens: position, blockIds: blocks,
                                     sampling: SamplingRow())
-            let got = try runner.logits([step])[0]
-            for i in references.indices { references[i].1.add(position: position, got: got, vocab: vocab, check: self) }
+            decodeRows.append(try runner.logits([step])[0])
         }
-        print("teacher-forced, \(count) decode steps in \(clock.now - start): " + references[0].1.summary(count: count))
-        for (_, comparison) in references.dropFirst() {
-            print("  against \(comparison.path) (informative): " + comparison.summary(count: count))
+        let decodeTime = clock.now - start
+        start = clock.now
+        let prefillRows = try runner.logitsOfEveryToken([
+            StepSequence(tokenIds: reference.tokens, numComputedTokens: 0, blockIds: blocks.map { $0 + offset },
+                         sampling: SamplingRow())])
+        let prefillTime = clock.now - start
+        var failures = 0
+        for (mode, rows, time) in [("\(count) decode steps", decodeRows, decodeTime), ("one prefill", prefillRows, prefillTime)] {
+            var comparisons = references.map(\.1)
+            for position in 0..<count {
+                for i in comparisons.indices { comparisons[i].add(position: position, got: rows[position], vocab: vocab, check: self) }
+            }
+            print("teacher-forced, \(mode) in \(time): " + comparisons[0].summary(count: count))
+            for comparison in comparisons.dropFirst() {
+                print("  against \(comparison.path) (informative): " + comparison.summary(count: count))
+            }
+            failures += comparisons[0].over + comparisons[0].argmaxMismatches.count
         }
-        var failures = references[0].1.over + references[0].1.argmaxMismatches.count
 
-        // The same logits through one prefill, and through a prefill chunk over a cached prefix.
-        let offset = Int32(blocks.count)
-        let secondBlocks = blocks.map { $0 + offset }
-        let whole = try runner.logits([StepSequence(tokenIds: reference.tokens, numComputedTokens: 0, blockIds: secondBlocks,
-                                                    sampling: SamplingRow())])[0]
+        // The last position through a prefill chunk over a cached prefix.
         let lastExpected = Array(expected[(count - 1) * vocab..<count * vocab])
-        let prefillError = relativeError(whole, lastExpected)
         let half = count / 2
         let thirdBlocks = blocks.map { $0 + 2 * offset }
         _ = try runner.logits([StepSequence(tokenIds: Array(reference.tokens[..<half]), numComputedTokens: 0,
@@ -128,12 +144,11 @@ struct ModelCheck {
         let chunked = try runner.logits([StepSequence(tokenIds: Array(reference.tokens[half...]), numComputedTokens: half,
                                                       blockIds: thirdBlocks, sampling: SamplingRow())])[0]
         let chunkError = relativeError(chunked, lastExpected)
-        print("last position via one prefill: relative error \(formatScientific(prefillError)); via two chunks: "
-              + "\(formatScientific(chunkError))")
-        if !(prefillError <= 2e-2) { failures += 1 }
-        if !(chunkError <= 2e-2) { failures += 1 }
+        print("last position via two chunks: relative error \(formatScientific(chunkError))")
+        if !(chunkError <= tolerance) { failures += 1 }
 
         // Free-running greedy text: informative (random weights give near-ties), not a failure.
+        guard !reference.greedy.isEmpty else { return failures }
         let generated = try greedy(runner: runner, prompt: Array(reference.tokens[..<reference.greedyPromptLength]),
                                    count: reference.greedy.count, firstBlock: 3 * offset)
         if let first = zip(generated, reference.greedy).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {

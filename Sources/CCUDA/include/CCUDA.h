@@ -128,6 +128,15 @@ enum {
     CCUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES = 6,
     CCUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES = 7,
     CCUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES = 8,
+    CCUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK = 3,
+    CCUBLASLT_REDUCTION_SCHEME_NONE = 0,
+    CCUBLASLT_REDUCTION_SCHEME_INPLACE = 1,
+    CCUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE = 2,
+    CCUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE = 4,
+    CCUBLASLT_ALGO_CONFIG_ID = 0,
+    CCUBLASLT_ALGO_CONFIG_TILE_ID = 1,
+    CCUBLASLT_ALGO_CONFIG_SPLITK_NUM = 2,
+    CCUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME = 3,
 };
 
 typedef struct CCUDABlasLt {
@@ -159,6 +168,9 @@ typedef struct CCUDABlasLt {
                                      void *d, cublasLtMatrixLayout_t dLayout,
                                      const cublasLtMatmulAlgo_t *algo, void *workspace,
                                      size_t workspaceBytes, CUstream stream);
+    size_t (*cublasLtGetVersion)(void);
+    cublasStatus_t (*cublasLtMatmulAlgoConfigGetAttribute)(const cublasLtMatmulAlgo_t *algo, int attribute,
+                                                           void *buffer, size_t bytes, size_t *written);
 } CCUDABlasLt;
 
 // MARK: NCCL (types only, for tensor parallelism later)
