@@ -57,6 +57,24 @@ def basic(client, model, max_model_len):
     check(ep.choices[0].text.startswith("Hi there") and tl[0] is None and all(isinstance(x, float) for x in tl[1:])
           and len(tl) == ep.usage.prompt_tokens + 2, "echo with logprobs: prompt logprobs after the first token")
 
+    # prompt_logprobs (vLLM's extra field): per prompt token null (the first) or {token id: {logprob, rank,
+    # decoded_token}}; the prompt token's logprob is the one echo reports for it.
+    pp = client.completions.create(model=model, prompt="Hi there", max_tokens=2, temperature=0,
+                                   extra_body={"prompt_logprobs": 1})
+    plp = pp.choices[0].model_extra["prompt_logprobs"]
+    check(len(plp) == ep.usage.prompt_tokens and plp[0] is None, "prompt_logprobs: one entry per prompt token")
+    check(all(1 <= len(d) <= 2 and all({"logprob", "rank", "decoded_token"} <= set(v) for v in d.values())
+              for d in plp[1:]), "prompt_logprobs: token id → logprob, rank, decoded_token")
+    check(all(any(abs(v["logprob"] - want) < 1e-6 for v in d.values()) for d, want in zip(plp[1:], tl[1:])),
+          "prompt_logprobs agree with echo's logprobs")
+    for label, body in [("prompt_logprobs with stream → 400", {"prompt_logprobs": 1, "stream": True}),
+                        ("prompt_logprobs over --max-logprobs → 400", {"prompt_logprobs": 21})]:
+        try:
+            client.completions.create(model=model, prompt="a", max_tokens=1, extra_body=body)
+            check(False, label)
+        except openai.BadRequestError as e:
+            check(True, f"{label} ({e.message[:90]})")
+
     chat = client.chat.completions.create(
         model=model, messages=[{"role": "user", "content": "Say hi"}], max_tokens=6, temperature=0,
         logprobs=True, top_logprobs=2)

@@ -20,6 +20,7 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
     public let maxModelLen: Int
     public let eosTokenIds: [Int]
     private let core: EngineCore
+    private let validateRequest: @Sendable (SamplingParams) throws -> Void
     private var processor: OutputProcessor
     private let condition = NSCondition()
     private var inbox: [Command] = []
@@ -30,6 +31,7 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
 
     public init(engine: LoadedEngine, detokenizer: (any DetokenizerFactory)?) {
         core = engine.core
+        validateRequest = { [engine] in try engine.validate($0) }
         maxModelLen = engine.schedulerConfig.maxModelLen
         eosTokenIds = engine.generationConfig.eosTokenIds.isEmpty ? engine.config.eosTokenIds : engine.generationConfig.eosTokenIds
         processor = OutputProcessor(detokenizerFactory: detokenizer)
@@ -42,7 +44,7 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
 
     public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams) throws
         -> AsyncThrowingStream<RequestOutput, Error> {
-        try params.validate()
+        try validateRequest(params)
         guard !promptTokenIds.isEmpty else { throw VLLMValidationError("The prompt cannot be empty", parameter: "prompt") }
         let params = params.stoppingAlsoAt(extraEOS: eosTokenIds)
         let (stream, continuation) = AsyncThrowingStream<RequestOutput, Error>.makeStream()

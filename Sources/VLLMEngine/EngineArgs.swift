@@ -19,6 +19,8 @@ public struct EngineArgs: Sendable {
     public var kvCacheMemory: Int? = nil
     /// Fraction of device memory for weights + activations + KV cache (GPU backends).
     public var gpuMemoryUtilization = 0.9
+    /// The most logprobs (sampled or prompt) a request may ask for; -1: the whole vocabulary (vLLM's `--max-logprobs`).
+    public var maxLogprobs = 20
     public var seed: UInt64 = 0
     /// Where start-up lines go (the KV cache size, …); stderr by default in the CLI.
     public var log: @Sendable (String) -> Void = { _ in }
@@ -32,6 +34,14 @@ public struct LoadedEngine: Sendable {
     public var config: ModelConfig
     public var generationConfig: GenerationConfig
     public var schedulerConfig: SchedulerConfig
+    public var maxLogprobs = 20
+
+    /// vLLM's request checks: the fields alone, then those that need the vocabulary (out-of-vocab
+    /// stop ids, logit_bias keys and allowed ids; more logprobs than `maxLogprobs`).
+    public func validate(_ params: SamplingParams) throws {
+        try params.validate()
+        try params.validate(vocabSize: config.vocabSize, maxLogprobs: maxLogprobs)
+    }
 }
 
 extension EngineArgs {
@@ -82,6 +92,6 @@ extension EngineArgs {
                                      maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs)
         let generationConfig = try self.model.map { try GenerationConfig.load(modelDirectory: $0) } ?? GenerationConfig()
         return LoadedEngine(core: EngineCore(runner: runner, config: schedulerConfig), config: config,
-                            generationConfig: generationConfig, schedulerConfig: schedulerConfig)
+                            generationConfig: generationConfig, schedulerConfig: schedulerConfig, maxLogprobs: maxLogprobs)
     }
 }

@@ -27,7 +27,7 @@ public final class LLM {
         precondition(prompts.count == params.count, "one SamplingParams per prompt")
         let core = engine.core
         // Every request is checked before any is enqueued, so a bad one leaves nothing behind.
-        for p in params { try p.validate() }
+        for p in params { try engine.validate(p) }
         var ids: [String] = []
         for (prompt, p) in zip(prompts, params) {
             let p = p.stoppingAlsoAt(extraEOS: eosTokenIds)

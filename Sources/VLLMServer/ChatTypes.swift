@@ -224,10 +224,13 @@ struct ChatCompletionResponse: Encodable, Sendable {
     var usage: UsageInfo?
     var systemFingerprint: String?
     var isChunk = false
+    /// Only in a whole response whose request asked for `prompt_logprobs` (vLLM puts them here, not per choice).
+    var promptLogprobs: PromptLogprobs? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, object, created, model, choices, usage
         case systemFingerprint = "system_fingerprint"
+        case promptLogprobs = "prompt_logprobs"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -239,5 +242,6 @@ struct ChatCompletionResponse: Encodable, Sendable {
         try container.encode(choices, forKey: .choices)
         if !isChunk || usage != nil { try container.encode(usage, forKey: .usage) }
         if !isChunk || systemFingerprint != nil { try container.encode(systemFingerprint, forKey: .systemFingerprint) }
+        if let promptLogprobs { try container.encode(promptLogprobs, forKey: .promptLogprobs) }
     }
 }

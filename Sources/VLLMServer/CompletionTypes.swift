@@ -126,11 +126,14 @@ struct CompletionChoice: Encodable, Sendable {
     var logprobs: CompletionLogProbs?
     var finishReason: FinishReason?
     var stopReason: StopReason?
+    /// Only in a whole response whose request asked for them (`prompt_logprobs`, or echo with logprobs).
+    var promptLogprobs: PromptLogprobs? = nil
 
     enum CodingKeys: String, CodingKey {
         case index, text, logprobs
         case finishReason = "finish_reason"
         case stopReason = "stop_reason"
+        case promptLogprobs = "prompt_logprobs"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -140,6 +143,38 @@ struct CompletionChoice: Encodable, Sendable {
         try container.encode(logprobs, forKey: .logprobs)
         try container.encode(finishReason?.rawValue, forKey: .finishReason)
         try container.encode(StopReasonValue(reason: stopReason), forKey: .stopReason)
+        if let promptLogprobs { try container.encode(promptLogprobs, forKey: .promptLogprobs) }
+    }
+}
+
+/// vLLM's `prompt_logprobs`: one entry per prompt token, `null` for the first (nothing precedes it),
+/// else an object of token id → `{"logprob", "rank", "decoded_token"}` holding the prompt's own token
+/// first, then the most likely tokens (rank 1, 2, …), each token once.
+struct PromptLogprobs: Encodable, Sendable, Equatable {
+    struct Entry: Encodable, Sendable, Equatable {
+        var tokenId: Int
+        var logprob: Double
+        var rank: Int
+        var decodedToken: String
+
+        enum CodingKeys: String, CodingKey {
+            case logprob, rank
+            case decodedToken = "decoded_token"
+        }
+    }
+
+    var positions: [[Entry]?]
+
+    func encode(to encoder: any Encoder) throws {
+        var list = encoder.unkeyedContainer()
+        for position in positions {
+            guard let position else {
+                try list.encodeNil()
+                continue
+            }
+            var object = list.nestedContainer(keyedBy: OrderedLogprobs.Key.self)
+            for entry in position { try object.encode(entry, forKey: OrderedLogprobs.Key(stringValue: String(entry.tokenId))) }
+        }
     }
 }
 

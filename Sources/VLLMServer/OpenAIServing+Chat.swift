@@ -65,7 +65,7 @@ extension OpenAIServing {
             engine: engine, metrics: metrics, requestIds: [requestId], prompts: [promptTokenIds], params: [params])
         let context = ChatContext(
             requestId: requestId, created: Self.now(), modelName: request.model ?? model.primaryName, request: request,
-            numPromptTokens: promptTokenIds.count, n: params.n)
+            promptTokenIds: promptTokenIds, n: params.n)
         if request.sampling.isStream {
             return .stream(SSEStream { emit in try await self.streamChat(run: run, context: context, emit: emit) })
         }
@@ -77,8 +77,9 @@ extension OpenAIServing {
         var created: Int
         var modelName: String
         var request: ChatCompletionRequest
-        var numPromptTokens: Int
+        var promptTokenIds: [Int]
         var n: Int
+        var numPromptTokens: Int { promptTokenIds.count }
     }
 
     private func logprobs(for output: CompletionOutput, tokenIds: [Int], logprobs: [TokenLogprobs]?, _ context: ChatContext)
@@ -112,7 +113,8 @@ extension OpenAIServing {
             ChatCompletionResponse(
                 id: context.requestId, created: context.created, model: context.modelName, choices: choices,
                 usage: UsageInfo(promptTokens: context.numPromptTokens, completionTokens: numGenerated),
-                systemFingerprint: Self.systemFingerprint))
+                systemFingerprint: Self.systemFingerprint,
+                promptLogprobs: final?.promptLogprobs.map { promptLogprobs(tokenIds: context.promptTokenIds, logprobs: $0) }))
     }
 
     private func streamChat(run: GenerationRun, context: ChatContext, emit: (String) async throws -> Void)

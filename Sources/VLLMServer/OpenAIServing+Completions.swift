@@ -40,8 +40,8 @@ extension OpenAIServing {
                 maxModelLen: engine.maxModelLen, defaults: model.defaults)
             var p = try request.sampling.samplingParams(
                 defaults: model.defaults, maxTokens: echoOnly ? 1 : budget, logprobs: request.logprobs)
-            // vLLM: echo with logprobs asks for the prompt's logprobs too.
-            if request.echo, let numTop = request.logprobs { p.promptLogprobs = numTop }
+            // vLLM: echo with logprobs asks for the prompt's logprobs too, unless prompt_logprobs says how many.
+            if request.echo, p.promptLogprobs == nil, let numTop = request.logprobs { p.promptLogprobs = numTop }
             params.append(p)
         }
         let requestId = "cmpl-\(randomRequestID())"
@@ -103,7 +103,8 @@ extension OpenAIServing {
                 choices.append(
                     CompletionChoice(
                         index: choices.count, text: text, logprobs: choiceLogprobs, finishReason: output.finishReason,
-                        stopReason: output.stopReason))
+                        stopReason: output.stopReason,
+                        promptLogprobs: final.promptLogprobs.map { promptLogprobs(tokenIds: prompt.tokenIds, logprobs: $0) }))
                 numGenerated += output.tokenIds.count
             }
             numPromptTokens += prompt.tokenIds.count

@@ -43,6 +43,23 @@ extension OpenAIServing {
         return result
     }
 
+    /// vLLM's `prompt_logprobs` of one prompt (`-inf` clamped to -9999, as its `clamp_prompt_logprobs`).
+    func promptLogprobs(tokenIds: [Int], logprobs: [TokenLogprobs?]) -> PromptLogprobs {
+        PromptLogprobs(positions: zip(tokenIds, logprobs).map { tokenId, step in
+            step.map { step in
+                var entries = [PromptLogprobs.Entry(
+                    tokenId: tokenId, logprob: Self.clamped(step.sampledLogprob), rank: step.sampledRank,
+                    decodedToken: tokenizer.tokenText(tokenId))]
+                for (index, top) in step.top.enumerated() where Int(top.tokenId) != tokenId {
+                    entries.append(PromptLogprobs.Entry(
+                        tokenId: Int(top.tokenId), logprob: Self.clamped(top.logprob), rank: index + 1,
+                        decodedToken: tokenizer.tokenText(Int(top.tokenId))))
+                }
+                return entries
+            }
+        })
+    }
+
     /// vLLM's `_create_chat_logprobs`: `top_logprobs` holds the first `numTop` entries, sampled
     /// token first.
     func chatLogprobs(tokenIds: [Int], logprobs: [TokenLogprobs], numTop: Int) -> ChatLogProbs {

@@ -92,8 +92,14 @@ struct SamplingFields: Decodable, Sendable {
         if useBeamSearch == true {
             throw .badRequest("use_beam_search is not supported by this server.", param: "use_beam_search")
         }
-        if let promptLogprobs, promptLogprobs != 0 {
-            throw .badRequest("prompt_logprobs is not supported by this server.", param: "prompt_logprobs")
+        if let promptLogprobs {
+            // vLLM's `check_logprobs`.
+            if isStream && (promptLogprobs > 0 || promptLogprobs == -1) {
+                throw .badRequest("`prompt_logprobs` are not available when `stream=True`.", param: "prompt_logprobs")
+            }
+            if promptLogprobs < 0 && promptLogprobs != -1 {
+                throw .badRequest("`prompt_logprobs` must be a positive value or -1.", param: "prompt_logprobs")
+            }
         }
         if let responseFormat, responseFormat.type != "text" {
             throw .badRequest(
@@ -133,6 +139,7 @@ struct SamplingFields: Decodable, Sendable {
         params.skipSpecialTokens = skipSpecialTokens ?? true
         params.spacesBetweenSpecialTokens = spacesBetweenSpecialTokens ?? true
         params.logprobs = logprobs
+        params.promptLogprobs = promptLogprobs
         params.allowedTokenIds = allowedTokenIds
         params.badWords = badWords ?? []
         if let logitBias {

@@ -23,6 +23,9 @@ struct EngineOptions: ParsableArguments {
     @Flag(name: .customLong("enable-prefix-caching"), inversion: .prefixedNo,
           help: "Reuse the KV blocks of shared prompt prefixes (on by default; --no-enable-prefix-caching turns it off).")
     var enablePrefixCaching: Bool = true
+    @Option(name: .customLong("max-logprobs"),
+            help: "The most logprobs (sampled or prompt) a request may ask for; -1: no limit.")
+    var maxLogprobs = 20
     @Option(name: .customLong("num-gpu-blocks-override"), help: "Use exactly this many KV cache blocks.")
     var numGPUBlocksOverride: Int?
     @Option(name: .customLong("kv-cache-memory"), help: "KV cache bytes on the CPU backend (default 1 GiB).")
@@ -55,6 +58,7 @@ struct EngineOptions: ParsableArguments {
         args.maxNumSeqs = maxNumSeqs
         args.maxNumBatchedTokens = maxNumBatchedTokens
         args.enablePrefixCaching = enablePrefixCaching
+        args.maxLogprobs = maxLogprobs
         args.numGPUBlocksOverride = numGPUBlocksOverride
         args.kvCacheMemory = kvCacheMemory
         args.gpuMemoryUtilization = gpuMemoryUtilization

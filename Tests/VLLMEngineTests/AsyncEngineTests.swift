@@ -3,6 +3,7 @@ import Testing
 import VLLMCPU
 import VLLMCore
 import VLLMEngine
+import VLLMModels
 
 /// The online engine: streams, concurrency, cancellation, and no leaked blocks.
 @Suite struct AsyncEngineTests {
@@ -68,6 +69,26 @@ import VLLMEngine
         bad.temperature = -1
         #expect(throws: VLLMValidationError.self) { _ = try engine.generate(requestId: "a", promptTokenIds: [5], params: bad) }
         #expect(throws: VLLMValidationError.self) { _ = try engine.generate(requestId: "b", promptTokenIds: [], params: SamplingParams()) }
+        // What needs the vocabulary, worded as vLLM's `verify`: out-of-vocab ids, more logprobs than --max-logprobs.
+        let vocab = try ModelConfig.load(modelDirectory: EngineParityTests.load("llama").0).vocabSize
+        func refusal(_ change: (inout SamplingParams) -> Void) -> String {
+            var params = SamplingParams()
+            change(&params)
+            do {
+                _ = try engine.generate(requestId: "v", promptTokenIds: [5], params: params)
+                return "accepted"
+            } catch {
+                return (error as? VLLMValidationError)?.message ?? "\(error)"
+            }
+        }
+        #expect(refusal { $0.stopTokenIds = [vocab] }
+                == "token_id(s) [\(vocab)] in stop_token_ids contain out-of-vocab token ids. Vocabulary size: \(vocab)")
+        #expect(refusal { $0.logitBias = [-1: 1] }
+                == "token_id(s) [-1] in logit_bias contain out-of-vocab token ids. Vocabulary size: \(vocab)")
+        #expect(refusal { $0.allowedTokenIds = [vocab + 5] } == "allowed_token_ids contains out-of-vocab token id!")
+        #expect(refusal { $0.logprobs = 21 } == "Requested sample logprobs of 21, which is greater than max allowed: 20")
+        #expect(refusal { $0.promptLogprobs = -1 }
+                == "Requested prompt logprobs of \(vocab), which is greater than max allowed: 20")
         // Too long for max-model-len: the stream fails with a message naming both numbers.
         do {
             for try await _ in try engine.generate(requestId: "c", promptTokenIds: Array(repeating: 5, count: 100), params: SamplingParams()) {}

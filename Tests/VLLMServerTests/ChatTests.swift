@@ -88,6 +88,26 @@ import VLLMServer
         }
     }
 
+    /// vLLM puts a chat's prompt logprobs at the top of the response, one entry per prompt token.
+    @Test func promptLogprobsAtTheTop() async throws {
+        let harness = TestHarness()
+        try await harness.test { client in
+            let reply = try await client.post(
+                "/v1/chat/completions",
+                #"{"messages": [{"role": "user", "content": "x"}], "max_tokens": 1, "prompt_logprobs": 0}"#)
+            #expect(reply.status == 200)
+            let prompt = try #require(harness.engine.requests.last?.prompt)
+            let positions = try #require(reply.json["prompt_logprobs"] as? [Any])
+            #expect(positions.count == prompt.count)
+            #expect(positions.first is NSNull)
+            // prompt_logprobs 0: the prompt's own token alone.
+            let second = try #require(positions[1] as? [String: [String: Any]])
+            #expect(second.keys.sorted() == [String(prompt[1])])
+            #expect(second[String(prompt[1])]?["rank"] as? Int == 1)
+            #expect(choices(reply.json).first?.keys.contains("prompt_logprobs") == false)
+        }
+    }
+
     @Test func streamingSendsRoleThenDeltas() async throws {
         let harness = TestHarness()
         try await harness.test { client in

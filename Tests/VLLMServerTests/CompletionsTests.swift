@@ -132,6 +132,38 @@ import VLLMServer
         }
     }
 
+    /// vLLM's `prompt_logprobs` shape: per prompt token `null` (the first) or token id → logprob, rank,
+    /// decoded_token; refused with streaming and below -1, as vLLM does (more than --max-logprobs: the live test).
+    @Test func promptLogprobsFollowVLLMShape() async throws {
+        let harness = TestHarness()
+        try await harness.test { client in
+            let reply = try await client.post(
+                "/v1/completions", #"{"prompt": "ab", "max_tokens": 1, "prompt_logprobs": 2}"#)
+            #expect(reply.status == 200)
+            #expect(harness.engine.requests.last?.params.promptLogprobs == 2)
+            let positions = try #require(choices(reply.json).first?["prompt_logprobs"] as? [Any])
+            #expect(positions.count == 3)  // BOS, "a", "b"
+            #expect(positions[0] is NSNull)
+            let a = try #require(positions[1] as? [String: [String: Any]])
+            #expect(a["100"]?["logprob"] as? Double == -0.25 && a["100"]?["rank"] as? Int == 1)
+            #expect(a["100"]?["decoded_token"] as? String == "a")
+            #expect(a["101"]?["logprob"] as? Double == -0.5 && a["101"]?["rank"] as? Int == 2)
+            #expect(a["101"]?["decoded_token"] as? String == "b")
+            #expect(a.count == 2)
+            // No prompt_logprobs asked: no field.
+            let plain = try await client.post("/v1/completions", #"{"prompt": "ab", "max_tokens": 1}"#)
+            #expect(choices(plain.json).first?.keys.contains("prompt_logprobs") == false)
+
+            let streamed = try await client.post(
+                "/v1/completions", #"{"prompt": "ab", "max_tokens": 1, "prompt_logprobs": 1, "stream": true}"#)
+            #expect(streamed.status == 400)
+            #expect(streamed.errorMessage == "`prompt_logprobs` are not available when `stream=True`.")
+            let negative = try await client.post("/v1/completions", #"{"prompt": "ab", "prompt_logprobs": -2}"#)
+            #expect(negative.status == 400)
+            #expect(negative.errorMessage == "`prompt_logprobs` must be a positive value or -1.")
+        }
+    }
+
     @Test func streamingSendsDeltasThenDone() async throws {
         let harness = TestHarness()
         try await harness.test { client in

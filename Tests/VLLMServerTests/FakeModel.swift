@@ -48,7 +48,7 @@ enum FakeEngineError: Error { case overloaded }
 
 /// A deterministic engine: sequence `i` of a request echoes the prompt's tokens (BOS left out)
 /// cyclically, starting `i` tokens in, one token per step. It honours `max_tokens`, `n`, stop
-/// strings and stop token ids, EOS, logprobs (made-up values), streams deltas, supports abort,
+/// strings and stop token ids, EOS, logprobs and prompt logprobs (made-up values), streams deltas, supports abort,
 /// and counts what is in flight.
 final class FakeEngine: EngineClient, @unchecked Sendable {
     // @unchecked: every stored var is read and written only while holding `lock`.
@@ -185,6 +185,13 @@ final class FakeEngine: EngineClient, @unchecked Sendable {
                 requestId: requestId, promptTokenIds: prompt, outputs: outputs,
                 isFinished: !sequences.contains(where: { $0.finishReason == nil }), metrics: metrics)
             output.metrics.firstScheduledTime = metrics.arrivalTime
+            if let numTop = params.promptLogprobs {
+                // Made up: position i's token has logprob -i/4 and rank 1; the top ids follow it.
+                output.promptLogprobs = [nil] + prompt.indices.dropFirst().map { i in
+                    TokenLogprobs(sampledLogprob: -0.25 * Float(i), sampledRank: 1,
+                                  top: (0..<numTop).map { (Int32(prompt[i] + $0), -0.25 * Float(i + $0)) })
+                }
+            }
             continuation.yield(output)
         }
         continuation.finish()
