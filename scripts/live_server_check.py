@@ -100,6 +100,8 @@ def basic(client, model, max_model_len):
          openai.BadRequestError),
         ("suffix → 400", lambda: client.completions.create(model=model, prompt="a", suffix="b"),
          openai.BadRequestError),
+        ("out-of-vocab logit_bias → 400", lambda: client.completions.create(
+            model=model, prompt="a", max_tokens=1, logit_bias={"1000000": 5}), openai.BadRequestError),
     ]:
         try:
             call()
