@@ -17,10 +17,10 @@ public enum OpenAIRouter {
         router.get("/metrics") { _, _ in response(serving.prometheusMetrics()) }
         router.get("/v1/models") { _, _ in response(serving.listModels()) }
         router.post("/v1/completions") { request, _ in
-            try await respond(to: request, limit: config.maxRequestBodyBytes, with: serving.completions)
+            try await respond(to: request, limit: config.maxRequestBodyBytes, generating: true, with: serving.completions)
         }
         router.post("/v1/chat/completions") { request, _ in
-            try await respond(to: request, limit: config.maxRequestBodyBytes, with: serving.chatCompletions)
+            try await respond(to: request, limit: config.maxRequestBodyBytes, generating: true, with: serving.chatCompletions)
         }
         router.post("/tokenize") { request, _ in
             try await respond(to: request, limit: config.maxRequestBodyBytes, with: serving.tokenizeEndpoint)
@@ -29,14 +29,16 @@ public enum OpenAIRouter {
             try await respond(to: request, limit: config.maxRequestBodyBytes, with: serving.detokenizeEndpoint)
         }
         router.post("/api/chat") { request, _ in
-            try await respond(to: request, limit: config.maxRequestBodyBytes, with: serving.simpleChat)
+            try await respond(to: request, limit: config.maxRequestBodyBytes, generating: true, with: serving.simpleChat)
         }
         return router
     }
 
-    /// Reads the body (413 past `limit`), runs the endpoint, and writes its answer.
+    /// Reads the body (413 past `limit`), runs the endpoint, and writes its answer. A `generating`
+    /// endpoint is cancelled when its client goes away — a stream at once (below), a whole answer while
+    /// it is being generated — so the engine aborts the request instead of generating for nobody.
     static func respond(
-        to request: Request, limit: Int, with endpoint: @Sendable (Data) async -> ServingResponse
+        to request: Request, limit: Int, generating: Bool = false, with endpoint: @escaping @Sendable (Data) async -> ServingResponse
     ) async throws -> Response {
         var request = request
         let buffer: ByteBuffer
@@ -45,7 +47,19 @@ public enum OpenAIRouter {
         } catch is NIOTooManyBytesError {
             return OpenAIError.bodyTooLarge(limit: limit).response
         }
-        let result = await endpoint(Data(buffer.readableBytesView))
+        let data = Data(buffer.readableBytesView)
+        if generating && !asksForStream(data) {
+            // Watching the inbound side consumes it: the connection closes after this answer, and says so.
+            var answer: Response
+            do {
+                answer = response(try await request.body.consumeWithCancellationOnInboundClose { _ in await endpoint(data) })
+            } catch {
+                answer = OpenAIError.badRequest("Client disconnected").response
+            }
+            answer.headers[.connection] = "close"
+            return answer
+        }
+        let result = await endpoint(data)
         guard case .stream(let stream) = result else { return response(result) }
         let body = request.body
         return Response(
@@ -64,6 +78,12 @@ public enum OpenAIRouter {
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    /// Whether a request body says `"stream": true` (a body that does not parse is answered by the endpoint).
+    static func asksForStream(_ body: Data) -> Bool {
+        struct StreamField: Decodable { var stream: Bool? }
+        return (try? JSONDecoder().decode(StreamField.self, from: body))?.stream == true
     }
 
     static func response(_ result: ServingResponse) -> Response {

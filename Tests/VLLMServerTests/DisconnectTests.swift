@@ -8,10 +8,10 @@ import Glibc
 import Darwin
 #endif
 
-/// A client that goes away mid-stream aborts its request at once (on a real socket).
+/// A client that goes away aborts its request at once (on a real socket).
 @Suite struct DisconnectTests {
-    /// Sends `request` to 127.0.0.1:`port`, reads until `marker` arrives, then closes the socket.
-    static func sendAndHangUp(port: Int, request: String, marker: String) throws -> String {
+    /// Sends `request` to 127.0.0.1:`port`, reads until `marker` arrives (or waits `delay`), then closes the socket.
+    static func sendAndHangUp(port: Int, request: String, marker: String, after delay: Duration? = nil) throws -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EIO) }
         defer { close(fd) }
@@ -27,6 +27,10 @@ import Darwin
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
         let bytes = Array(request.utf8)
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        if let delay {
+            Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) * 1e-18)
+            return ""
+        }
         var received = ""
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !received.contains(marker) {
@@ -35,6 +39,30 @@ import Darwin
             received += String(decoding: buffer[0..<count], as: UTF8.self)
         }
         return received
+    }
+
+    /// A client waiting for a whole (non-streamed) answer that hangs up aborts the request too.
+    @Test func disconnectWhileWaitingForAWholeAnswerAbortsTheRequest() async throws {
+        let harness = TestHarness(maxModelLen: 100_000, stepDelay: .milliseconds(20))
+        try await harness.test(.live) { client in
+            let port = try #require(client.port)
+            let body = #"{"prompt": "abc", "max_tokens": 5000}"#
+            let request =
+                "POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            // Nothing comes back before the answer is whole: hang up once the engine has the request.
+            let hangUp = Task.detached { try Self.sendAndHangUp(port: port, request: request, marker: "", after: .milliseconds(300)) }
+            _ = try await hangUp.value
+            let deadline = ContinuousClock.now + .seconds(5)
+            while harness.engine.aborted.isEmpty && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(harness.engine.aborted.count == 1)
+            #expect(harness.engine.numInFlight == 0)
+            #expect(harness.serving.metrics.snapshot().requestSuccess[.abort] == 1)
+            let reply = try await client.post("/v1/completions", #"{"prompt": "a", "max_tokens": 2}"#)
+            #expect(reply.status == 200)
+        }
     }
 
     @Test func disconnectMidStreamAbortsTheRequest() async throws {
