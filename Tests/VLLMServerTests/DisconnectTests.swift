@@ -54,7 +54,9 @@ import Darwin
             let hangUp = Task.detached { try Self.sendAndHangUp(port: port, request: request, marker: "", after: .milliseconds(300)) }
             _ = try await hangUp.value
             let deadline = ContinuousClock.now + .seconds(5)
-            while harness.engine.aborted.isEmpty && ContinuousClock.now < deadline {
+            // The engine's abort and the metrics' count come from two places: wait for both.
+            while (harness.engine.aborted.isEmpty || harness.serving.metrics.snapshot().requestSuccess[.abort] != 1)
+                && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
             }
             #expect(harness.engine.aborted.count == 1)
@@ -77,7 +79,9 @@ import Darwin
             #expect(received.contains("200 OK"))
             // 5000 tokens would take 100 s; the abort must come long before.
             let deadline = ContinuousClock.now + .seconds(5)
-            while harness.engine.aborted.isEmpty && ContinuousClock.now < deadline {
+            // The engine's abort and the metrics' count come from two places: wait for both.
+            while (harness.engine.aborted.isEmpty || harness.serving.metrics.snapshot().requestSuccess[.abort] != 1)
+                && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
             }
             #expect(harness.engine.aborted.count == 1)
