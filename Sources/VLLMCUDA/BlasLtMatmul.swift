@@ -186,12 +186,11 @@ extension CUDABackend {
             try require(bias.count == columns && bias.dtype == act, "linear", "bias \(bias) for \(columns) outputs")
         }
         guard x.count > 0 else { return }
-        if out.dtype == act {
-            try blasLt.matmul(x: x, weight: weight, bias: bias, out: out)
-        } else {
-            // bf16 operands, f32 out (the logits): the matmul's bf16 result widened, bias added before the rounding.
-            try blasLt.matmul(x: x, weight: weight, bias: nil, out: out)
-            try roundToBFloat16(out, bias: bias)
-        }
+        // bf16 operands and an f32 out (the logits): the matmul's result rounded to bf16 after, the bias
+        // added before the rounding.
+        let widened = out.dtype != act
+        try blasLt.matmul(x: x, weight: weight, bias: widened ? nil : bias, out: out)
+        try profiler.mark("linear N \(columns) K \(depth)")
+        if widened { try roundToBFloat16(out, bias: bias) }
     }
 }

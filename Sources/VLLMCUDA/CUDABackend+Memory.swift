@@ -80,6 +80,7 @@ extension CUDABackend {
         try context.makeCurrent()
         try check(driver.cuMemcpyDtoDAsync!(destination.devicePointer, source.devicePointer, source.byteCount, stream.handle),
                   "cuMemcpyDtoDAsync(\(source.byteCount) bytes)")
+        try profiler.mark("copy")
     }
 
     public func synchronize() throws {
@@ -92,6 +93,7 @@ extension CUDABackend {
         try context.makeCurrent()
         try check(driver.cuMemcpyHtoDAsync!(destination, bytes.baseAddress, bytes.count, stream.handle),
                   "cuMemcpyHtoDAsync(\(bytes.count) bytes)")
+        try profiler.mark("upload")
     }
 
     /// Device → host, waiting for the stream.

@@ -11,6 +11,7 @@ public final class CUDABackend: Backend, Sendable {
     public let allocator: CUDAAllocator
     let kernels: CUDAKernels
     let blasLt: BlasLtMatmul
+    let profiler: CUDAOpProfiler
 
     public var name: String { "cuda:\(context.ordinal) (\(context.deviceName))" }
     /// bf16 (rounding where PyTorch's bf16 ops round) or f32 (rounding nowhere, TF32 off).
@@ -36,6 +37,7 @@ public final class CUDABackend: Backend, Sendable {
             cacheDirectory: kernelCacheDirectory)
         kernels = CUDAKernels(context: context, compiler: compiler)
         blasLt = try BlasLtMatmul(context: context, stream: stream, allocator: allocator)
+        profiler = CUDAOpProfiler(context: context, stream: stream)
     }
 
     /// Whether a CUDA driver and at least one device are present (for `--device auto`).
@@ -58,6 +60,7 @@ public final class CUDABackend: Backend, Sendable {
                 sharedBytes: Int = 0, _ arguments: [KernelArgument]) throws {
         try kernels.launch(name, in: family, grid: grid, block: block, sharedBytes: sharedBytes,
                            stream: stream, arguments: arguments)
+        try profiler.mark(name)
     }
 
     var driver: CCUDADriver { context.driver.raw }

@@ -37,6 +37,10 @@ struct CheckGPUCommand: ParsableCommand {
     @Flag(help: "After the --model check, list the cuBLASLt algorithm chosen for every matmul shape.")
     var showMatmulPlans = false
 
+    @Option(parsing: .upToNextOption,
+            help: "Batch sizes of a decode profile of --model: wall time a step, and the GPU time of each op.")
+    var profileDecode: [Int] = []
+
     @Option(help: "A model folder whose greedy story must equal the CPU backend's, token for token.")
     var greedyModel: String?
 
@@ -71,14 +75,17 @@ struct CheckGPUCommand: ParsableCommand {
         }
 
         if let model {
-            guard !reference.isEmpty else { throw ValidationError("--model needs --reference (scripts/gpu_reference.py)") }
+            guard !reference.isEmpty || !profileDecode.isEmpty else {
+                throw ValidationError("--model needs --reference (scripts/gpu_reference.py) or --profile-decode")
+            }
             let backend = dtype == .float32
                 ? try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
                                   activationDType: .float32)
                 : gpu
             print("model check with \(backend.activationDType) activations, cuBLASLt \(backend.blasLtVersion)")
             let modelCheck = ModelCheck(gpu: backend, directory: model, utilization: gpuMemoryUtilization)
-            failures += try modelCheck.teacherForced(referencePaths: reference)
+            if !reference.isEmpty { failures += try modelCheck.teacherForced(referencePaths: reference) }
+            if !profileDecode.isEmpty { try modelCheck.profileDecode(batchSizes: profileDecode) }
             if showMatmulPlans { print(backend.matmulPlanSummaries().map { "matmul \($0)" }.joined(separator: "\n")) }
             try backend.releaseCachedMemory()
         }

@@ -160,6 +160,61 @@ struct ModelCheck {
         return failures
     }
 
+    /// Decode steps of `batch` sequences of `context` random tokens each: the wall time of a step as the
+    /// runner runs it (inputs, forward, sampling, the tokens back), then one step's GPU time per op with
+    /// the stream held busy first, so the host has queued the whole step before the GPU starts it.
+    func profileDecode(batchSizes: [Int], context: Int = 512, steps: Int = 32) throws {
+        let (model, runner) = try loadModel()
+        let vocab = model.config.vocabSize
+        var random = SplitMix(seed: 0)
+        var greedy = SamplingRow()
+        greedy.temperature = 0
+        let clock = ContinuousClock()
+        for batch in batchSizes {
+            let blocksEach = (context + steps + 2 + blockSize - 1) / blockSize
+            var sequences: [(blocks: [Int32], last: Int32)] = []
+            for s in 0..<batch {
+                let blocks = (0..<blocksEach).map { Int32(s * blocksEach + $0) }
+                let prompt = (0..<context).map { _ in Int32.random(in: 0..<Int32(vocab), using: &random) }
+                let first = try runner.execute([StepSequence(tokenIds: prompt, numComputedTokens: 0, blockIds: blocks,
+                                                             sampling: greedy)])
+                sequences.append((blocks, first.tokenIds[0]))
+            }
+            func step(_ index: Int) throws {
+                let next = try runner.execute(sequences.map {
+                    StepSequence(tokenIds: [$0.last], numComputedTokens: context + index, blockIds: $0.blocks, sampling: greedy)
+                })
+                for s in sequences.indices { sequences[s].last = next.tokenIds[s] }
+            }
+            try step(0)
+            let start = clock.now
+            for index in 1...steps { try step(index) }
+            let wall = (clock.now - start) / steps
+            try gpu.holdStream(milliseconds: 100)
+            try gpu.startProfiling()
+            try step(steps + 1)
+            let times = try gpu.stopProfiling()
+            let total = times.reduce(0) { $0 + $1.milliseconds }
+            let wallMilliseconds = Double(wall.components.attoseconds) * 1e-15 + Double(wall.components.seconds) * 1e3
+            print("decode, batch \(batch), context \(context): \(String(format: "%.2f", wallMilliseconds)) ms a step "
+                  + "(wall, \(steps) steps); GPU \(String(format: "%.2f", total)) ms a step, by op:")
+            for time in times.sorted(by: { $0.milliseconds > $1.milliseconds }) {
+                print("  " + time.name.padding(toLength: 34, withPad: " ", startingAt: 0)
+                      + String(format: "%5d calls %8.3f ms %6.1f%%", time.calls, time.milliseconds, 100 * time.milliseconds / total))
+            }
+        }
+    }
+
+    /// SplitMix64 (the sampler's mixer over a counter): the profile's random prompts, the same every run.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 1
+            return SamplingRandom.mix(state)
+        }
+    }
+
     /// Greedy decoding through the runner's sampler: one prefill, then one token per step.
     func greedy(runner: ModelRunner, prompt: [Int32], count: Int, firstBlock: Int32) throws -> [Int32] {
         let blocks = (0..<Int32((prompt.count + count + blockSize) / blockSize)).map { $0 + firstBlock }
