@@ -1,8 +1,9 @@
 import VLLMCompute
 
 extension CUDABackend {
-    /// Keys per partition when a step's keys are split over several CTAs (flash-decoding).
-    static let attentionPartition = 512
+    /// Flash-decoding: CTAs wanted per multiprocessor, and the fewest keys a partition may hold.
+    static let attentionCTAsPerSM = 4
+    static let attentionMinPartition = 32
     static let attentionThreads = 128
     static let attentionTile = 128
 
@@ -27,12 +28,18 @@ extension CUDABackend {
                         + "\(metadata.queryStartLoc), seqLens \(metadata.seqLens) for \(metadata.numSeqs) sequences")
         let group = numHeads / cache.numKVHeads
 
-        // Split the keys only when the step alone would leave most multiprocessors idle (decode).
+        // A CTA walks its keys one tile after another, bound by memory latency: when the step has fewer
+        // (token, KV head) pairs than about four CTAs per multiprocessor (decode), split the keys into
+        // partitions of at least 32 so that many CTAs share the work (flash-decoding).
+        let pairs = tokens * cache.numKVHeads
+        let wanted = Self.attentionCTAsPerSM * context.multiprocessorCount
+        var partition = 1 << 30
         var numSplits = 1
-        if tokens * cache.numKVHeads < context.multiprocessorCount {
-            numSplits = max(1, (metadata.maxSeqLen + Self.attentionPartition - 1) / Self.attentionPartition)
+        if pairs < wanted && metadata.maxSeqLen > Self.attentionMinPartition {
+            let splits = min((wanted + pairs - 1) / pairs, (metadata.maxSeqLen + Self.attentionMinPartition - 1) / Self.attentionMinPartition)
+            partition = (metadata.maxSeqLen + splits - 1) / splits
+            numSplits = (metadata.maxSeqLen + partition - 1) / partition
         }
-        let partition = numSplits == 1 ? 1 << 30 : Self.attentionPartition
         let keySubsets = Self.attentionThreads / (headSize / 2)
         let sharedBytes = 4 * (group * headSize + group * Self.attentionTile + keySubsets * group * headSize)
 

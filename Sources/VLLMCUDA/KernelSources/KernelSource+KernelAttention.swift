@@ -13,9 +13,11 @@ extension KernelSource {
 //   grid (numSplits, numKVHeads, T), block 128, dynamic shared memory (see the launcher):
 //   one CTA per (query token, KV head, key partition) serves the G = numHeads / numKVHeads query heads
 //   sharing that KV head (GQA), so each key and value is read once for all of them.
-//   Keys go by tiles of 128: each thread scores one key against the G queries (16-byte loads),
-//   one warp per head updates the running max and sum (online softmax, f32), then threads own
-//   pairs of output dimensions (and, when headSize/2 < 128, a subset of the tile's keys) to accumulate P·V.
+//   Keys go by tiles of 128: each thread scores one key against the G queries (16-byte loads) and
+//   leaves the key's cache slot in shared memory, one warp per head updates the running max and sum
+//   (online softmax, f32), then threads own pairs of output dimensions (and, when headSize/2 < 128,
+//   a subset of the tile's keys) to accumulate P·V. Both loops are unrolled so each thread has several
+//   loads in flight: a decode CTA is bound by memory latency, not bandwidth.
 //   In bf16 the probabilities enter P·V rounded to bf16 while the running sum adds them unrounded,
 //   as the flash-attention kernels behind PyTorch's bf16 SDPA do; in f32 nothing is rounded.
 //   numSplits == 1: out [T, numHeads·headSize] T directly. Otherwise the partition's unnormalized
@@ -39,6 +41,7 @@ __device__ void paged_attention(const T *__restrict__ query, const T *__restrict
                                 int headSize, int blockSize, int maxBlocksPerSeq, int partitionSize, float scale) {
     extern __shared__ float shared[];
     __shared__ float rowMax[MAX_GROUP], rowSum[MAX_GROUP], rowAlpha[MAX_GROUP];
+    __shared__ long long tileSlots[TILE];  // element offset of each key's row in the caches
     const int split = blockIdx.x, kvHead = blockIdx.y, token = blockIdx.z;
     const int numSplits = gridDim.x;
     const int group = numHeads / numKVHeads;
@@ -81,11 +84,13 @@ __device__ void paged_attention(const T *__restrict__ query, const T *__restrict
         const int tileLen = min(TILE, keyEnd - tileStart);
         if (threadIdx.x < tileLen) {
             const int k = tileStart + threadIdx.x;
-            const T *keyVector =
-                keyCache + ((long long)table[k / blockSize] * blockSize + k % blockSize) * slotStride + kvHead * headSize;
+            const long long slot = ((long long)table[k / blockSize] * blockSize + k % blockSize) * slotStride + kvHead * headSize;
+            tileSlots[threadIdx.x] = slot;
+            const T *keyVector = keyCache + slot;
             float dot[MAX_GROUP];
 #pragma unroll
             for (int g = 0; g < MAX_GROUP; ++g) dot[g] = 0.0f;
+#pragma unroll 4
             for (int d = 0; d < headSize; d += 8) {
                 float k8[8];
                 load8(keyVector + d, k8);
@@ -132,12 +137,10 @@ __device__ void paged_attention(const T *__restrict__ query, const T *__restrict
                     acc[g][1] *= rowAlpha[g];
                 }
             }
+#pragma unroll 8
             for (int i = keySubset; i < tileLen; i += numKeySubsets) {
-                const int k = tileStart + i;
-                const T *valueVector = valueCache +
-                    ((long long)table[k / blockSize] * blockSize + k % blockSize) * slotStride + kvHead * headSize;
                 float v0, v1;
-                load2(valueVector + 2 * pair, v0, v1);
+                load2(valueCache + tileSlots[i] + 2 * pair, v0, v1);
 #pragma unroll
                 for (int g = 0; g < MAX_GROUP; ++g) {
                     if (g < group) {
