@@ -50,7 +50,8 @@ extension CUDABackend {
                         try allocate(shape: [tokens, numHeads, numSplits], dtype: .float32))
         }
         let unused = KernelArgument.pointer(0)
-        try launch("paged_attention_\(kernelSuffix)", in: "attention", grid: (numSplits, cache.numKVHeads, tokens),
+        let groupBound = [1, 2, 4, 8, 16].first { group <= $0 }!
+        try launch("paged_attention_\(kernelSuffix)_g\(groupBound)", in: "attention", grid: (numSplits, cache.numKVHeads, tokens),
                    block: (Self.attentionThreads, 1, 1), sharedBytes: sharedBytes,
                    [query.device, cache.key.device, cache.value.device, metadata.queryStartLoc.device,
                     metadata.seqLens.device, metadata.blockTables.device, out.device,

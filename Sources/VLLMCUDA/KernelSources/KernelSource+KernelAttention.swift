@@ -5,7 +5,7 @@ extension KernelSource {
     static let kernelAttention = KernelSource(name: "attention.cu", source: #"""
 // attention.cu: paged attention over a mixed batch (prefill chunks and decode tokens together).
 //
-// paged_attention_{bf16,f32}
+// paged_attention_{bf16,f32}_g{1,2,4,8,16}   (gN: at most N query heads per KV head)
 //   query [T, numHeads·headSize] T; keyCache, valueCache [numBlocks, blockSize, numKVHeads, headSize] T;
 //   queryStartLoc [S+1], seqLens [S], blockTables [S, maxBlocksPerSeq] int32.
 //   Token t of sequence s (queryStartLoc[s] ≤ t < queryStartLoc[s+1]) sits at position
@@ -32,7 +32,7 @@ extension KernelSource {
 #define TILE 128
 #define MAX_GROUP 16
 
-template <typename T>
+template <typename T, int MAX_G>
 __device__ void paged_attention(const T *__restrict__ query, const T *__restrict__ keyCache,
                                 const T *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
                                 const int *__restrict__ seqLens, const int *__restrict__ blockTables,
@@ -74,9 +74,9 @@ __device__ void paged_attention(const T *__restrict__ query, const T *__restrict
     const int numKeySubsets = blockDim.x / pairs;
     const int pair = threadIdx.x % pairs, keySubset = threadIdx.x / pairs;
     const bool accumulates = keySubset < numKeySubsets;
-    float acc[MAX_GROUP][2];
+    float acc[MAX_G][2];
 #pragma unroll
-    for (int g = 0; g < MAX_GROUP; ++g) acc[g][0] = acc[g][1] = 0.0f;
+    for (int g = 0; g < MAX_G; ++g) acc[g][0] = acc[g][1] = 0.0f;
     __syncthreads();
 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, numWarps = blockDim.x >> 5;
@@ -87,15 +87,15 @@ __device__ void paged_attention(const T *__restrict__ query, const T *__restrict
             const long long slot = ((long long)table[k / blockSize] * blockSize + k % blockSize) * slotStride + kvHead * headSize;
             tileSlots[threadIdx.x] = slot;
             const T *keyVector = keyCache + slot;
-            float dot[MAX_GROUP];
+            float dot[MAX_G];
 #pragma unroll
-            for (int g = 0; g < MAX_GROUP; ++g) dot[g] = 0.0f;
+            for (int g = 0; g < MAX_G; ++g) dot[g] = 0.0f;
 #pragma unroll 4
             for (int d = 0; d < headSize; d += 8) {
                 float k8[8];
                 load8(keyVector + d, k8);
 #pragma unroll
-                for (int g = 0; g < MAX_GROUP; ++g) {
+                for (int g = 0; g < MAX_G; ++g) {
                     if (g < group) {
                         const float *q = queries + g * headSize + d;
 #pragma unroll
@@ -104,7 +104,7 @@ __device__ void paged_attention(const T *__restrict__ query, const T *__restrict
                 }
             }
 #pragma unroll
-            for (int g = 0; g < MAX_GROUP; ++g)
+            for (int g = 0; g < MAX_G; ++g)
                 if (g < group) scores[g * TILE + threadIdx.x] = dot[g];
         }
         __syncthreads();
@@ -131,7 +131,7 @@ __device__ void paged_attention(const T *__restrict__ query, const T *__restrict
         __syncthreads();
         if (accumulates) {
 #pragma unroll
-            for (int g = 0; g < MAX_GROUP; ++g) {
+            for (int g = 0; g < MAX_G; ++g) {
                 if (g < group) {
                     acc[g][0] *= rowAlpha[g];
                     acc[g][1] *= rowAlpha[g];
@@ -142,7 +142,7 @@ __device__ void paged_attention(const T *__restrict__ query, const T *__restrict
                 float v0, v1;
                 load2(valueCache + tileSlots[i] + 2 * pair, v0, v1);
 #pragma unroll
-                for (int g = 0; g < MAX_GROUP; ++g) {
+                for (int g = 0; g < MAX_G; ++g) {
                     if (g < group) {
                         const float p = scores[g * TILE + i];
                         acc[g][0] += p * v0;
@@ -157,7 +157,7 @@ __device__ void paged_attention(const T *__restrict__ query, const T *__restrict
     // Merge the key subsets' accumulators.
     if (accumulates) {
 #pragma unroll
-        for (int g = 0; g < MAX_GROUP; ++g) {
+        for (int g = 0; g < MAX_G; ++g) {
             if (g < group) {
                 float *slot = reduction + ((long long)keySubset * group + g) * headSize + 2 * pair;
                 slot[0] = acc[g][0];
@@ -203,28 +203,49 @@ __device__ void paged_attention_combine(const float *__restrict__ partialAcc, co
     out[((long long)token * numHeads + head) * headSize + d] = store<T>(numerator / denominator);
 }
 
-extern "C" __global__ void __launch_bounds__(128)
-paged_attention_bf16(const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache,
-                     const bf16_t *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
-                     const int *__restrict__ seqLens, const int *__restrict__ blockTables, bf16_t *__restrict__ out,
-                     float *__restrict__ partialAcc, float *__restrict__ partialMax, float *__restrict__ partialSum,
-                     int numSeqs, int numHeads, int numKVHeads, int headSize, int blockSize, int maxBlocksPerSeq,
-                     int partitionSize, float scale) {
-    paged_attention(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc, partialMax,
-                    partialSum, numSeqs, numHeads, numKVHeads, headSize, blockSize, maxBlocksPerSeq, partitionSize,
-                    scale);
+#define PAGED_ATTENTION_PARAMETERS(T)                                                                         \
+    const T *__restrict__ query, const T *__restrict__ keyCache, const T *__restrict__ valueCache,              \
+        const int *__restrict__ queryStartLoc, const int *__restrict__ seqLens,                                 \
+        const int *__restrict__ blockTables, T *__restrict__ out, float *__restrict__ partialAcc,               \
+        float *__restrict__ partialMax, float *__restrict__ partialSum, int numSeqs, int numHeads,              \
+        int numKVHeads, int headSize, int blockSize, int maxBlocksPerSeq, int partitionSize, float scale
+#define PAGED_ATTENTION(T, MAX_G)                                                                              \
+    paged_attention<T, MAX_G>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc, \
+                              partialMax, partialSum, numSeqs, numHeads, numKVHeads, headSize, blockSize,        \
+                              maxBlocksPerSeq, partitionSize, scale)
+
+// One entry point per bound on G (query heads per KV head): the per-head arrays and loops are sized
+// at compile time, so a GQA group of 4 runs 4 heads' worth of instructions, not 16 predicated ones.
+extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g1(PAGED_ATTENTION_PARAMETERS(bf16_t)) {
+    PAGED_ATTENTION(bf16_t, 1);
+}
+extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g2(PAGED_ATTENTION_PARAMETERS(bf16_t)) {
+    PAGED_ATTENTION(bf16_t, 2);
+}
+extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g4(PAGED_ATTENTION_PARAMETERS(bf16_t)) {
+    PAGED_ATTENTION(bf16_t, 4);
+}
+extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g8(PAGED_ATTENTION_PARAMETERS(bf16_t)) {
+    PAGED_ATTENTION(bf16_t, 8);
+}
+extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g16(PAGED_ATTENTION_PARAMETERS(bf16_t)) {
+    PAGED_ATTENTION(bf16_t, 16);
 }
 
-extern "C" __global__ void __launch_bounds__(128)
-paged_attention_f32(const float *__restrict__ query, const float *__restrict__ keyCache,
-                     const float *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
-                     const int *__restrict__ seqLens, const int *__restrict__ blockTables, float *__restrict__ out,
-                     float *__restrict__ partialAcc, float *__restrict__ partialMax, float *__restrict__ partialSum,
-                     int numSeqs, int numHeads, int numKVHeads, int headSize, int blockSize, int maxBlocksPerSeq,
-                     int partitionSize, float scale) {
-    paged_attention(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc, partialMax,
-                    partialSum, numSeqs, numHeads, numKVHeads, headSize, blockSize, maxBlocksPerSeq, partitionSize,
-                    scale);
+extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g1(PAGED_ATTENTION_PARAMETERS(float)) {
+    PAGED_ATTENTION(float, 1);
+}
+extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g2(PAGED_ATTENTION_PARAMETERS(float)) {
+    PAGED_ATTENTION(float, 2);
+}
+extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g4(PAGED_ATTENTION_PARAMETERS(float)) {
+    PAGED_ATTENTION(float, 4);
+}
+extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g8(PAGED_ATTENTION_PARAMETERS(float)) {
+    PAGED_ATTENTION(float, 8);
+}
+extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g16(PAGED_ATTENTION_PARAMETERS(float)) {
+    PAGED_ATTENTION(float, 16);
 }
 
 extern "C" __global__ void paged_attention_combine_bf16(const float *__restrict__ partialAcc,
