@@ -1,9 +1,8 @@
 import VLLMCompute
 
 extension CUDABackend {
-    /// Flash-decoding: CTAs wanted per multiprocessor, and the fewest keys a partition may hold.
+    /// Flash-decoding: CTAs wanted per multiprocessor.
     static let attentionCTAsPerSM = 4
-    static let attentionMinPartition = 32
     static let attentionThreads = 128
     static let attentionTile = 128
 
@@ -28,16 +27,21 @@ extension CUDABackend {
                         + "\(metadata.queryStartLoc), seqLens \(metadata.seqLens) for \(metadata.numSeqs) sequences")
         let group = numHeads / cache.numKVHeads
 
-        // A CTA walks its keys one tile after another, bound by memory latency: when the step has fewer
-        // (token, KV head) pairs than about four CTAs per multiprocessor (decode), split the keys into
-        // partitions of at least 32 so that many CTAs share the work (flash-decoding).
+        // A CTA walks its keys one tile after another, bound by memory latency: when a decode step has
+        // fewer (token, KV head) pairs than about four CTAs per multiprocessor, split the keys into
+        // partitions so that more CTAs share the work (flash-decoding). Partitions are whole tiles, and
+        // steps that hold a prefill chunk are never split, so prefills and contexts of one tile keep the
+        // single pass's rounding (probabilities in bf16 relative to the running maximum, as flash
+        // attention's) and only long decode contexts merge partitions.
         let pairs = tokens * cache.numKVHeads
         let wanted = Self.attentionCTAsPerSM * context.multiprocessorCount
+        let tile = Self.attentionTile
         var partition = 1 << 30
         var numSplits = 1
-        if pairs < wanted && metadata.maxSeqLen > Self.attentionMinPartition {
-            let splits = min((wanted + pairs - 1) / pairs, (metadata.maxSeqLen + Self.attentionMinPartition - 1) / Self.attentionMinPartition)
+        if metadata.maxQueryLen == 1 && pairs < wanted && metadata.maxSeqLen > tile {
+            let splits = min((wanted + pairs - 1) / pairs, (metadata.maxSeqLen + tile - 1) / tile)
             partition = (metadata.maxSeqLen + splits - 1) / splits
+            partition = (partition + tile - 1) / tile * tile
             numSplits = (metadata.maxSeqLen + partition - 1) / partition
         }
         let keySubsets = Self.attentionThreads / (headSize / 2)
