@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HummingbirdTesting
 import VLLMServer
 
 #if canImport(Glibc)
@@ -53,17 +54,7 @@ import Darwin
             // Nothing comes back before the answer is whole: hang up once the engine has the request.
             let hangUp = Task.detached { try Self.sendAndHangUp(port: port, request: request, marker: "", after: .milliseconds(300)) }
             _ = try await hangUp.value
-            let deadline = ContinuousClock.now + .seconds(5)
-            // The engine's abort and the metrics' count come from two places: wait for both.
-            while (harness.engine.aborted.isEmpty || harness.serving.metrics.snapshot().requestSuccess[.abort] != 1)
-                && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            #expect(harness.engine.aborted.count == 1)
-            #expect(harness.engine.numInFlight == 0)
-            #expect(harness.serving.metrics.snapshot().requestSuccess[.abort] == 1)
-            let reply = try await client.post("/v1/completions", #"{"prompt": "a", "max_tokens": 2}"#)
-            #expect(reply.status == 200)
+            try await Self.expectAbortedAndStillServing(harness, client)
         }
     }
 
@@ -77,20 +68,23 @@ import Darwin
                 + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
             let received = try Self.sendAndHangUp(port: port, request: request, marker: "data: ")
             #expect(received.contains("200 OK"))
-            // 5000 tokens would take 100 s; the abort must come long before.
-            let deadline = ContinuousClock.now + .seconds(5)
-            // The engine's abort and the metrics' count come from two places: wait for both.
-            while (harness.engine.aborted.isEmpty || harness.serving.metrics.snapshot().requestSuccess[.abort] != 1)
-                && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            #expect(harness.engine.aborted.count == 1)
-            #expect(harness.engine.numInFlight == 0)
-            let snapshot = harness.serving.metrics.snapshot()
-            #expect(snapshot.requestSuccess[.abort] == 1)
-            // And the server goes on serving.
-            let reply = try await client.post("/v1/completions", #"{"prompt": "a", "max_tokens": 2}"#)
-            #expect(reply.status == 200)
+            try await Self.expectAbortedAndStillServing(harness, client)
         }
+    }
+
+    /// The one request (5000 tokens: 100 s of steps) was aborted within 5 s, counted as an abort in the
+    /// metrics, nothing is left in flight, and the server answers the next request.
+    static func expectAbortedAndStillServing(_ harness: TestHarness, _ client: any TestClientProtocol) async throws {
+        let deadline = ContinuousClock.now + .seconds(5)
+        // The engine's abort and the metrics' count come from two places: wait for both.
+        while (harness.engine.aborted.isEmpty || harness.serving.metrics.snapshot().requestSuccess[.abort] != 1)
+            && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(harness.engine.aborted.count == 1)
+        #expect(harness.engine.numInFlight == 0)
+        #expect(harness.serving.metrics.snapshot().requestSuccess[.abort] == 1)
+        let reply = try await client.post("/v1/completions", #"{"prompt": "a", "max_tokens": 2}"#)
+        #expect(reply.status == 200)
     }
 }
