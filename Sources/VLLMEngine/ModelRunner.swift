@@ -77,19 +77,26 @@ public final class ModelRunner: @unchecked Sendable {
             start += seq.tokenIds.count
         }
         var result: [Int: [TokenLogprobs]] = [:]
-        var offset = 0
-        while offset < wanted.count {
-            let slice = wanted[offset..<min(offset + maxNumSeqs, wanted.count)]
-            let logits = try model.logits(rows: try model.backend.makeInt32(slice.map(\.row)), workspace: workspace)
-            let values = try model.backend.downloadFloats(logits)
-            let vocab = logits.shape[1]
-            for (i, item) in slice.enumerated() {
-                let row = values[(i * vocab)..<((i + 1) * vocab)]
-                result[item.seq, default: []].append(TokenLogprobs(rawLogits: Array(row), token: item.target, numTop: item.topK))
-            }
-            offset += slice.count
+        try forEachLogitsRow(wanted.map(\.row)) { i, row in
+            let item = wanted[i]
+            result[item.seq, default: []].append(TokenLogprobs(rawLogits: Array(row), token: item.target, numTop: item.topK))
         }
         return result
+    }
+
+    /// The last forward's logits of `rows` (indices into its tokens), computed in slices the workspace
+    /// holds and handed to `body` one row at a time (index into `rows`, f32 values), so at most one
+    /// slice of rows is on the host at once.
+    func forEachLogitsRow(_ rows: [Int32], _ body: (Int, ArraySlice<Float>) throws -> Void) throws {
+        var offset = 0
+        while offset < rows.count {
+            let slice = Array(rows[offset..<min(offset + maxNumSeqs, rows.count)])
+            let logits = try model.logits(rows: try model.backend.makeInt32(slice), workspace: workspace)
+            let values = try model.backend.downloadFloats(logits)
+            let vocab = logits.shape[1]
+            for i in slice.indices { try body(offset + i, values[(i * vocab)..<((i + 1) * vocab)]) }
+            offset += slice.count
+        }
     }
 
     /// Runs one step and returns the logits [S, V] (f32, host) of the sequences that have `sampling`.
@@ -106,15 +113,7 @@ public final class ModelRunner: @unchecked Sendable {
         _ = try forward(sequences)
         let count = sequences.reduce(0) { $0 + $1.tokenIds.count }
         var rows: [[Float]] = []
-        var offset = 0
-        while offset < count {
-            let slice = Array(Int32(offset)..<Int32(min(offset + maxNumSeqs, count)))
-            let logits = try model.logits(rows: try model.backend.makeInt32(slice), workspace: workspace)
-            let values = try model.backend.downloadFloats(logits)
-            let vocab = logits.shape[1]
-            rows += (0..<slice.count).map { Array(values[($0 * vocab)..<(($0 + 1) * vocab)]) }
-            offset += slice.count
-        }
+        try forEachLogitsRow(Array(0..<Int32(count))) { _, row in rows.append(Array(row)) }
         return rows
     }
 
