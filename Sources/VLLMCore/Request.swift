@@ -13,6 +13,9 @@ public struct Request: Sendable, Equatable {
     public let eosTokenId: Int?
     /// Seconds, on any clock the caller likes; only compared and reported.
     public let arrivalTime: Double
+    /// The seed its sampling draws from: `samplingParams.seed`, else the one the engine drew when
+    /// the request arrived (vLLM draws per request too), so its samples never depend on the batch.
+    public let seed: UInt64
 
     public internal(set) var status: RequestStatus = .waiting
     /// Tokens whose K/V are in the cache (or scheduled to be, once `updateFromOutput` runs).
@@ -30,13 +33,14 @@ public struct Request: Sendable, Equatable {
 
     public init(
         requestId: String, promptTokenIds: [Int], samplingParams: SamplingParams = SamplingParams(),
-        eosTokenId: Int? = nil, arrivalTime: Double = 0
+        eosTokenId: Int? = nil, arrivalTime: Double = 0, drawnSeed: UInt64 = 0
     ) {
         self.requestId = requestId
         self.promptTokenIds = promptTokenIds
         self.samplingParams = samplingParams
         self.eosTokenId = eosTokenId
         self.arrivalTime = arrivalTime
+        self.seed = samplingParams.seed.map { UInt64(bitPattern: Int64($0)) } ?? drawnSeed
         self.allTokenIds = promptTokenIds
     }
 
@@ -72,6 +76,12 @@ public struct Request: Sendable, Equatable {
 
     /// Everything the sampler must not pick for this request's next token (`SamplingRow.bannedTokenIds`).
     public var bannedTokenIds: [Int] { tokenIdsBannedByMinTokens + tokenIdsBannedByBadWords }
+
+    /// What the sampler needs of it now.
+    public var samplingInputs: SamplingInputs {
+        SamplingInputs(params: samplingParams, seed: seed, promptTokenIds: promptTokenIds, outputTokenIds: outputTokenIds,
+                       bannedTokenIds: bannedTokenIds)
+    }
 
     mutating func appendOutputTokenId(_ tokenId: Int) {
         outputTokenIds.append(tokenId)

@@ -144,7 +144,7 @@ public struct Scheduler: Sendable {
                     numComputedTokens: start, numScheduledTokens: plan.numNewTokens,
                     blockIds: kvCacheManager.blockIds(of: plan.requestId), newBlockIds: plan.newBlockIds,
                     isSampling: end == request.numTokens, numOutputTokens: request.numOutputTokens,
-                    isNewOrResumed: plan.isNewOrResumed))
+                    isNewOrResumed: plan.isNewOrResumed, sampling: request.samplingInputs))
             output.totalNumScheduledTokens += plan.numNewTokens
             // As vLLM: the tokens count as computed once scheduled; the step will write their K/V.
             request.numComputedTokens = end

@@ -61,11 +61,16 @@ public struct ScheduledRequest: Sendable, Equatable {
     /// True the first time the request is scheduled, or again after a preemption: a runner sets
     /// up (or resets) its persistent row.
     public var isNewOrResumed: Bool
+    /// What the sampler (and prompt logprobs) need of the request, as of this step: the runner reads
+    /// nothing else of the scheduler.
+    public var sampling: SamplingInputs
 
     public init(
         requestId: String, tokenIds: [Int], numComputedTokens: Int, numScheduledTokens: Int,
-        blockIds: [Int], newBlockIds: [Int], isSampling: Bool, numOutputTokens: Int, isNewOrResumed: Bool
+        blockIds: [Int], newBlockIds: [Int], isSampling: Bool, numOutputTokens: Int, isNewOrResumed: Bool,
+        sampling: SamplingInputs
     ) {
+        self.sampling = sampling
         self.requestId = requestId
         self.tokenIds = tokenIds
         self.numComputedTokens = numComputedTokens
@@ -75,5 +80,25 @@ public struct ScheduledRequest: Sendable, Equatable {
         self.isSampling = isSampling
         self.numOutputTokens = numOutputTokens
         self.isNewOrResumed = isNewOrResumed
+    }
+}
+
+/// A request's sampling inputs at one step (vLLM's per-request sampling metadata). The arrays are
+/// the request's own (copy-on-write: handing them over copies nothing).
+public struct SamplingInputs: Sendable, Equatable {
+    public var params: SamplingParams
+    /// `Request.seed`: the request's own, or the one drawn at arrival.
+    public var seed: UInt64
+    public var promptTokenIds: [Int]
+    public var outputTokenIds: [Int]
+    /// Tokens the sampler must not pick now (min_tokens, bad_words).
+    public var bannedTokenIds: [Int]
+
+    public init(params: SamplingParams, seed: UInt64, promptTokenIds: [Int], outputTokenIds: [Int], bannedTokenIds: [Int]) {
+        self.params = params
+        self.seed = seed
+        self.promptTokenIds = promptTokenIds
+        self.outputTokenIds = outputTokenIds
+        self.bannedTokenIds = bannedTokenIds
     }
 }

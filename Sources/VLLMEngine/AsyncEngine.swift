@@ -11,7 +11,7 @@ import VLLMModels
 /// freed) and the engine keeps serving.
 public final class AsyncEngine: EngineClient, @unchecked Sendable {
     // @unchecked: `inbox`, `continuations`, `latestStats`, `isStopping` are guarded by `condition`;
-    // `core` and `processor` are touched only by the loop thread.
+    // `core` is touched only by the loop thread (after `init`).
     private enum Command {
         case add(id: String, prompt: [Int], params: SamplingParams, arrival: Double)
         case abort(id: String)
@@ -20,8 +20,6 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
     public let maxModelLen: Int
     public let eosTokenIds: [Int]
     private let core: EngineCore
-    private let validateRequest: @Sendable (SamplingParams) throws -> Void
-    private var processor: OutputProcessor
     private let condition = NSCondition()
     private var inbox: [Command] = []
     private var continuations: [String: AsyncThrowingStream<RequestOutput, Error>.Continuation] = [:]
@@ -30,11 +28,9 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
     private var thread: Thread?
 
     public init(engine: LoadedEngine, detokenizer: (any DetokenizerFactory)?) {
-        core = engine.core
-        validateRequest = { [engine] in try engine.validate($0) }
+        core = EngineCore(engine: engine, detokenizer: detokenizer)
         maxModelLen = engine.schedulerConfig.maxModelLen
-        eosTokenIds = engine.generationConfig.eosTokenIds.isEmpty ? engine.config.eosTokenIds : engine.generationConfig.eosTokenIds
-        processor = OutputProcessor(detokenizerFactory: detokenizer)
+        eosTokenIds = core.eosTokenIds
         latestStats = core.stats()
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "swift-vllm engine"
@@ -44,9 +40,9 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
 
     public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams) throws
         -> AsyncThrowingStream<RequestOutput, Error> {
-        try validateRequest(params)
-        guard !promptTokenIds.isEmpty else { throw VLLMValidationError("The prompt cannot be empty", parameter: "prompt") }
-        let params = params.stoppingAlsoAt(extraEOS: eosTokenIds)
+        // Checked on the caller's task (`validate` reads only immutable configuration), so a bad
+        // request gets its error before anything is queued.
+        try core.validate(promptTokenIds: promptTokenIds, params: params)
         let (stream, continuation) = AsyncThrowingStream<RequestOutput, Error>.makeStream()
         condition.lock()
         defer { condition.unlock() }
@@ -104,13 +100,7 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
             for command in commands { apply(command) }
             guard core.hasUnfinishedRequests else { publishStats(); continue }
             do {
-                let step = try core.step()
-                let now = Date().timeIntervalSince1970
-                for id in step.newlyScheduledIds { processor.markScheduled(id, now: now) }
-                for (id, logprobs) in step.promptLogprobs { processor.addPromptLogprobs(id, start: logprobs.start, values: logprobs.values) }
-                let (outputs, stopped) = processor.process(step.outputs, now: now)
-                for (childId, stop) in stopped { core.finishRequests([childId], reason: .stop, stopReason: .string(stop)) }
-                deliver(outputs)
+                deliver(try core.step(now: Self.now))
             } catch {
                 failAll(error)
             }
@@ -121,18 +111,13 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
     private func apply(_ command: Command) {
         switch command {
         case .add(let id, let prompt, let params, let arrival):
-            let children = processor.addRequest(requestId: id, promptTokenIds: prompt, params: params,
-                                                eosTokenId: eosTokenIds.first, arrivalTime: arrival)
             do {
-                for child in children { try core.addRequest(child) }
+                try core.addRequest(id, promptTokenIds: prompt, params: params, arrivalTime: arrival)
             } catch {
-                core.finishRequests(children.map(\.requestId), reason: .abort)
-                _ = processor.abort(requestId: id, now: arrival)
                 finish(id, throwing: error)
             }
         case .abort(let id):
-            core.finishRequests(processor.childIds(of: id), reason: .abort)
-            if let output = processor.abort(requestId: id, now: Date().timeIntervalSince1970) { deliver([output]) }
+            if let output = core.abortRequest(id, now: Self.now()) { deliver([output]) }
         }
     }
 
@@ -160,12 +145,11 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
         let all = continuations
         continuations.removeAll()
         condition.unlock()
-        for id in all.keys {
-            core.finishRequests(processor.childIds(of: id), reason: .abort)
-            _ = processor.abort(requestId: id, now: Date().timeIntervalSince1970)
-        }
+        for id in all.keys { core.abortRequest(id, now: Self.now()) }
         for continuation in all.values { continuation.finish(throwing: error) }
     }
+
+    private static func now() -> Double { Date().timeIntervalSince1970 }
 
     private func publishStats() {
         let stats = core.stats()

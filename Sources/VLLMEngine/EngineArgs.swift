@@ -28,9 +28,9 @@ public struct EngineArgs: Sendable {
     public init(model: URL? = nil) { self.model = model }
 }
 
-/// A model loaded and ready: the pieces an engine is made of.
+/// A model loaded and ready: the pieces an engine is made of (`EngineCore(engine:detokenizer:)`).
 public struct LoadedEngine: Sendable {
-    public var core: EngineCore
+    public var runner: ModelRunner
     public var config: ModelConfig
     public var generationConfig: GenerationConfig
     public var schedulerConfig: SchedulerConfig
@@ -91,7 +91,7 @@ extension EngineArgs {
         let runner = try ModelRunner(model: model, numBlocks: numBlocks, blockSize: blockSize,
                                      maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs)
         let generationConfig = try self.model.map { try GenerationConfig.load(modelDirectory: $0) } ?? GenerationConfig()
-        return LoadedEngine(core: EngineCore(runner: runner, config: schedulerConfig), config: config,
+        return LoadedEngine(runner: runner, config: config,
                             generationConfig: generationConfig, schedulerConfig: schedulerConfig, maxLogprobs: maxLogprobs)
     }
 }

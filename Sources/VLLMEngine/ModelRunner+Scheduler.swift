@@ -11,18 +11,17 @@ extension ModelRunner {
         var promptLogprobs: [String: (start: Int, values: [TokenLogprobs])] = [:]
     }
 
-    /// Runs the step `output` describes.
-    func execute(_ output: SchedulerOutput, requests: (String) -> Request?, seeds: [String: UInt64]) throws -> StepSamples {
+    /// Runs the step `output` describes: everything it needs travels in `output`.
+    func execute(_ output: SchedulerOutput) throws -> StepSamples {
         var sequences: [StepSequence] = [], ids: [String] = [], sampledIds: [String] = []
         for scheduled in output.scheduledRequests {
-            guard let request = requests(scheduled.requestId) else { continue }
-            let row = scheduled.isSampling ? Self.samplingRow(request, step: scheduled.numOutputTokens,
-                                                             seed: seeds[scheduled.requestId] ?? 0) : nil
+            let inputs = scheduled.sampling
+            let row = scheduled.isSampling ? Self.samplingRow(inputs, step: scheduled.numOutputTokens) : nil
             if row != nil { sampledIds.append(scheduled.requestId) }
             // Fed token j at position p predicts position p + 1: wanted while that is still prompt.
             var promptSpec: (targets: [Int32], topK: Int)?
-            if let topK = request.samplingParams.promptLogprobs {
-                let prompt = request.promptTokenIds, first = scheduled.numComputedTokens + 1
+            if let topK = inputs.params.promptLogprobs {
+                let prompt = inputs.promptTokenIds, first = scheduled.numComputedTokens + 1
                 let end = min(scheduled.numComputedTokens + scheduled.numScheduledTokens + 1, prompt.count)
                 if first < end { promptSpec = (prompt[first..<end].map(Int32.init), topK) }
             }
@@ -41,8 +40,8 @@ extension ModelRunner {
     }
 
     /// The sampler's view of a request at this step (vLLM's sampling metadata for one row).
-    static func samplingRow(_ request: Request, step: Int, seed: UInt64) -> SamplingRow {
-        let p = request.samplingParams
+    static func samplingRow(_ inputs: SamplingInputs, step: Int) -> SamplingRow {
+        let p = inputs.params
         var row = SamplingRow()
         row.temperature = p.effectiveTemperature
         row.topK = p.topK
@@ -51,13 +50,13 @@ extension ModelRunner {
         row.presencePenalty = p.presencePenalty
         row.frequencyPenalty = p.frequencyPenalty
         row.repetitionPenalty = p.repetitionPenalty
-        row.seed = seed
+        row.seed = inputs.seed
         row.step = step
-        if p.repetitionPenalty != 1 { row.promptTokenIds = request.promptTokenIds.map(Int32.init) }
-        if row.hasPenalties { row.outputTokenIds = request.outputTokenIds.map(Int32.init) }
+        if p.repetitionPenalty != 1 { row.promptTokenIds = inputs.promptTokenIds.map(Int32.init) }
+        if row.hasPenalties { row.outputTokenIds = inputs.outputTokenIds.map(Int32.init) }
         row.logitBias = Dictionary(uniqueKeysWithValues: p.clampedLogitBias.map { (Int32($0.key), $0.value) })
         row.allowedTokenIds = p.allowedTokenIds?.map(Int32.init)
-        row.bannedTokenIds = request.bannedTokenIds.map(Int32.init)
+        row.bannedTokenIds = inputs.bannedTokenIds.map(Int32.init)
         row.numLogprobs = p.logprobs
         return row
     }

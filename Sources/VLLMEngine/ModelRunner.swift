@@ -128,14 +128,14 @@ public final class ModelRunner: @unchecked Sendable {
         guard numTokens > 0, numTokens <= maxNumBatchedTokens, sequences.count <= maxNumSeqs else {
             throw BackendError("step of \(numTokens) tokens in \(sequences.count) sequences; limits are 1…\(maxNumBatchedTokens) tokens and \(maxNumSeqs) sequences")
         }
-        let maxBlocks = max(1, sequences.map(\.blockIds.count).max() ?? 1)
+        let blockTable = BlockTable(blockSize: blockSize, rows: sequences.map(\.blockIds))
         var tokenIds: [Int32] = [], positions: [Int32] = [], slots: [Int32] = []
-        var queryStart: [Int32] = [0], seqLens: [Int32] = [], tables: [Int32] = [], logitsIndices: [Int32] = []
+        var queryStart: [Int32] = [0], seqLens: [Int32] = [], logitsIndices: [Int32] = []
         tokenIds.reserveCapacity(numTokens)
         for (s, seq) in sequences.enumerated() {
             let seqLen = seq.numComputedTokens + seq.tokenIds.count
-            guard !seq.tokenIds.isEmpty, seq.blockIds.count * blockSize >= seqLen else {
-                throw BackendError("sequence \(s): \(seqLen) tokens need \((seqLen + blockSize - 1) / blockSize) blocks, got \(seq.blockIds.count)")
+            guard !seq.tokenIds.isEmpty, seq.blockIds.count >= blockTable.numBlocks(forTokens: seqLen) else {
+                throw BackendError("sequence \(s): \(seqLen) tokens need \(blockTable.numBlocks(forTokens: seqLen)) blocks, got \(seq.blockIds.count)")
             }
             guard seq.blockIds.allSatisfy({ $0 >= 0 && Int($0) < numBlocks }) else {
                 throw BackendError("sequence \(s): block ids outside the cache's \(numBlocks) blocks")
@@ -144,19 +144,19 @@ public final class ModelRunner: @unchecked Sendable {
                 let position = seq.numComputedTokens + j
                 tokenIds.append(token)
                 positions.append(Int32(position))
-                slots.append(seq.blockIds[position / blockSize] * Int32(blockSize) + Int32(position % blockSize))
+                slots.append(blockTable.slot(sequence: s, position: position))
             }
             queryStart.append(Int32(tokenIds.count))
             seqLens.append(Int32(seqLen))
-            tables += seq.blockIds + [Int32](repeating: 0, count: maxBlocks - seq.blockIds.count)
             if seq.sampling != nil { logitsIndices.append(Int32(tokenIds.count - 1)) }
         }
+        let tables = blockTable.padded()
         let b = model.backend
         let attention = AttentionMetadata(
             numTokens: numTokens, numSeqs: sequences.count,
             maxQueryLen: sequences.map(\.tokenIds.count).max()!, maxSeqLen: Int(seqLens.max()!), blockSize: blockSize,
             queryStartLoc: try b.makeInt32(queryStart), seqLens: try b.makeInt32(seqLens),
-            blockTables: try b.makeInt32(tables, shape: [sequences.count, maxBlocks]), slotMapping: try b.makeInt32(slots))
+            blockTables: try b.makeInt32(tables.values, shape: tables.shape), slotMapping: try b.makeInt32(slots))
         return ForwardInput(tokenIds: try b.makeInt32(tokenIds), positions: try b.makeInt32(positions), attention: attention,
                             logitsIndices: try b.makeInt32(logitsIndices.isEmpty ? [Int32(numTokens - 1)] : logitsIndices))
     }

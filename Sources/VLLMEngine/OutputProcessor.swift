@@ -54,8 +54,9 @@ public struct OutputProcessor: Sendable {
     }
 
     /// Starts tracking a request; returns the child requests to hand to the engine.
+    /// `drawnSeeds[i]` seeds sequence `i` when the request has no seed of its own.
     public mutating func addRequest(requestId: String, promptTokenIds: [Int], params: SamplingParams, eosTokenId: Int?,
-                                    arrivalTime: Double) -> [Request] {
+                                    arrivalTime: Double, drawnSeeds: [UInt64]) -> [Request] {
         let detokenize = params.detokenize
         let sequences = (0..<params.n).map { index in
             SequenceState(index: index, detokenizer: detokenize ? detokenizerFactory?.makeDetokenizer(
@@ -73,7 +74,8 @@ public struct OutputProcessor: Sendable {
             if let seed = params.seed, params.n > 1 { child.seed = seed &+ index }
             child.n = 1
             return Request(requestId: Self.childId(requestId, index, n: params.n), promptTokenIds: promptTokenIds,
-                           samplingParams: child, eosTokenId: eosTokenId, arrivalTime: arrivalTime)
+                           samplingParams: child, eosTokenId: eosTokenId, arrivalTime: arrivalTime,
+                           drawnSeed: drawnSeeds[index])
         }
     }
 

@@ -1,6 +1,10 @@
 import VLLMCompute
 import VLLMCore
 
+/// Logprobs are part of what the engine hands out: its clients (the server) see the type through
+/// the engine, not through the compute layer.
+@_exported import struct VLLMCompute.TokenLogprobs
+
 /// What a request has produced so far: vLLM's `RequestOutput`.
 ///
 /// Each output carries both the cumulative text/tokens and the delta since the previous

@@ -1,5 +1,4 @@
 import Foundation
-import VLLMCompute
 import VLLMCore
 import VLLMEngine
 

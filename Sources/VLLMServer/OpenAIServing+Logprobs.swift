@@ -1,4 +1,4 @@
-import VLLMCompute
+import VLLMEngine
 
 extension OpenAIServing {
     /// The logprob entries of one position as vLLM orders them: the sampled token first, then the

@@ -79,7 +79,7 @@ struct BenchCommand: ParsableCommand {
                 "elapsed_s": seconds, "requests_per_s": Double(lengths.count) / seconds,
                 "output_tokens_per_s": Double(generated) / seconds,
                 "total_tokens_per_s": Double(generated + promptTokens) / seconds,
-                "load_s": loadSeconds, "backend": llm.engine.core.runner.model.backend.name,
+                "load_s": loadSeconds, "backend": llm.core.runner.model.backend.name,
             ])
         }
     }
@@ -107,7 +107,7 @@ struct BenchCommand: ParsableCommand {
             BenchCommand.printJSON([
                 "workload": "latency", "input_len": inputLen, "output_len": outputLen, "num_iters": numIters,
                 "ttft_ms_median": ttfts.sorted()[numIters / 2] * 1000, "tpot_ms_median": tpots.sorted()[numIters / 2] * 1000,
-                "backend": llm.engine.core.runner.model.backend.name,
+                "backend": llm.core.runner.model.backend.name,
             ])
         }
     }

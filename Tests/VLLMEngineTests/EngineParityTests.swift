@@ -41,7 +41,7 @@ import VLLMEngine
             #expect(output.outputs[0].tokenIds == prompt.greedy_token_ids, "\(name): prompt of \(prompt.prompt_token_ids.count)")
             #expect(output.outputs[0].finishReason == .length)
         }
-        let stats = llm.engine.core.stats()
+        let stats = llm.core.stats()
         #expect(stats.numRunning == 0 && stats.numWaiting == 0)
         #expect(stats.numFreeBlocks == stats.numTotalBlocks, "blocks leaked: \(stats.numFreeBlocks) free of \(stats.numTotalBlocks)")
         return llm
@@ -57,11 +57,11 @@ import VLLMEngine
 
     @Test func afterPrefixCacheHits() throws {
         let llm = try check("qwen3", copies: 12) { _ in }
-        #expect(llm.engine.core.stats().prefixCacheHits > 0, "repeated prompts should hit the prefix cache")
+        #expect(llm.core.stats().prefixCacheHits > 0, "repeated prompts should hit the prefix cache")
     }
 
     @Test func afterPreemptionInATinyCache() throws {
         let llm = try check("llama", copies: 8) { $0.numGPUBlocksOverride = 24; $0.enablePrefixCaching = false }
-        #expect(llm.engine.core.stats().numPreemptions > 0, "a 24-block cache should force preemptions")
+        #expect(llm.core.stats().numPreemptions > 0, "a 24-block cache should force preemptions")
     }
 }

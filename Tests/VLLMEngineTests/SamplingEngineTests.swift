@@ -75,7 +75,7 @@ import VLLMEngine
         #expect(output.outputs.map(\.index) == [0, 1, 2, 3])
         #expect(Set(output.outputs.map(\.tokenIds)).count > 1, "four seeded sequences should not all agree")
         #expect(output.outputs.allSatisfy { $0.tokenIds.count == 16 && $0.finishReason == .length })
-        let stats = engine.engine.core.stats()
+        let stats = engine.core.stats()
         #expect(stats.numFreeBlocks == stats.numTotalBlocks)
     }
 
@@ -150,7 +150,7 @@ extension SamplingEngineTests {
         #expect {
             _ = try engine.generate([[5, 6], [7, 8]], params: [seeded(1), bad])
         } throws: { "\($0)".contains("top_p") }
-        let stats = engine.engine.core.stats()
+        let stats = engine.core.stats()
         #expect(stats.numRunning == 0 && stats.numWaiting == 0 && stats.numFreeBlocks == stats.numTotalBlocks)
         #expect(try engine.generate([[5, 6]], params: [seeded(1)])[0].outputs[0].tokenIds.count == 16)
     }

@@ -47,8 +47,8 @@ import VLLMModels
             args.numGPUBlocksOverride = 16
             let engine = try args.build(backend: CPUBackend())
             let blocks: [Int32] = [1, 2]
-            return try engine.core.runner.logits([StepSequence(tokenIds: [1, 70, 80], numComputedTokens: 0, blockIds: blocks,
-                                                               sampling: Harness.greedy)])[0]
+            return try engine.runner.logits([StepSequence(tokenIds: [1, 70, 80], numComputedTokens: 0, blockIds: blocks,
+                                                          sampling: Harness.greedy)])[0]
         }
         #expect(try logits(seed: 7) == logits(seed: 7))
         #expect(try logits(seed: 7) != logits(seed: 8))
