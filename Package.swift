@@ -35,7 +35,9 @@ let package = Package(
         .target(name: "VLLMCompute", swiftSettings: strict),
         .target(name: "VLLMCPU", dependencies: ["VLLMCompute"], swiftSettings: strict + cpuKernels),
         .target(name: "CCUDA", linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "VLLMCUDA", dependencies: ["VLLMCompute", "CCUDA"], exclude: ["Kernels"], swiftSettings: strict),
+        // Kernels/*.cu and *.cuh are embedded in the binary (PackageResources) and compiled by NVRTC at run time.
+        .target(name: "VLLMCUDA", dependencies: ["VLLMCompute", "CCUDA"], resources: [.embedInCode("Kernels")],
+                swiftSettings: strict),
 
         // Models on top of the Backend protocol.
         .target(name: "VLLMModels", dependencies: ["VLLMCompute"], swiftSettings: strict),
@@ -61,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "swift-vllm",
             dependencies: [
-                "VLLMCompute", "VLLMCPU", "VLLMCUDA", "VLLMModels", "VLLMEngine",
+                "VLLMCore", "VLLMCompute", "VLLMCPU", "VLLMCUDA", "VLLMModels", "VLLMEngine",
                 "VLLMTokenizers", "VLLMTemplates", "VLLMServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -73,6 +75,7 @@ let package = Package(
             name: "VLLMServerTests",
             dependencies: [
                 "VLLMServer", "VLLMCore", "VLLMEngine", "VLLMCompute", "VLLMTemplates",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             exclude: ["Goldens"],
@@ -81,7 +84,9 @@ let package = Package(
         .testTarget(
             name: "VLLMCPUTests", dependencies: ["VLLMCPU", "VLLMCompute"], exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(name: "VLLMCUDATests", dependencies: ["VLLMCUDA", "VLLMCompute"], swiftSettings: strict),
-        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMCore", "VLLMCPU"], swiftSettings: strict),
+        .testTarget(
+            name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMCore", "VLLMCompute", "VLLMCPU", "VLLMModels", "VLLMTokenizers"],
+            swiftSettings: strict),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMCPU", "VLLMCompute", "VLLMEngine"], exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(
             name: "VLLMTemplatesTests", dependencies: ["VLLMTemplates"], resources: [.copy("Goldens")],

@@ -15,7 +15,9 @@ if [ -z "${SWIFT_VLLM_NVRTC:-}" ]; then
     export LD_LIBRARY_PATH="$site/nvidia/cu13/lib:${LD_LIBRARY_PATH:-}"
   fi
 fi
-swift build --build-tests -Xswiftc -warnings-as-errors
+# The module map (ARCHITECTURE.md), enforced: every import declared in Package.swift.
+python3 scripts/check_imports.py
+swift build --build-tests -Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error
 swift test --skip-build --parallel --num-workers 2
 
 # The live server test: the real binary driven by the official `openai` client (pip).

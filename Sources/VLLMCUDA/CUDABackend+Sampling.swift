@@ -7,9 +7,6 @@ import Glibc
 /// copy, one CTA per row does the whole of SamplingRow's spec, and one small copy brings back the
 /// token ids and the requested logprobs.
 extension CUDABackend {
-    /// Words per row of the parameter block; the layout is sampling.cu's P_* constants.
-    static let samplingParamWords = 20
-
     public func sample(logits: Tensor, rows: [SamplingRow]) throws -> SamplerOutput {
         try require(logits.dtype == .float32 && logits.rank == 2 && logits.shape[0] == rows.count, "sample",
                     "logits \(logits) for \(rows.count) rows (want f32 [S, V])")
@@ -17,42 +14,41 @@ extension CUDABackend {
         let vocab = logits.shape[1]
         func inVocab(_ ids: [Int32]) -> [Int32] { ids.filter { $0 >= 0 && Int($0) < vocab } }
 
-        var params = [Int32](repeating: 0, count: rows.count * Self.samplingParamWords)
+        var params: [Int32] = []
+        params.reserveCapacity(rows.count * SamplingParamWord.wordsPerRow)
         var lists: [Int32] = []
         var needsCounts = false
         let maxLogprobs = rows.map { max(0, $0.numLogprobs ?? 0) }.max() ?? 0
-        for (index, row) in rows.enumerated() {
-            let base = index * Self.samplingParamWords
+        for row in rows {
             let prompt = row.repetitionPenalty != 1 ? inVocab(row.promptTokenIds) : []
             let output = row.hasPenalties ? inVocab(row.outputTokenIds) : []
             let bias = row.logitBias.filter { $0.key >= 0 && Int($0.key) < vocab }.sorted { $0.key < $1.key }
             let allowed = row.allowedTokenIds.map(inVocab) ?? []
             let banned = inVocab(row.bannedTokenIds)
-            var flags: Int32 = 0
-            if row.numLogprobs != nil { flags |= 1 }
-            if row.allowedTokenIds != nil { flags |= 2 }
-            if row.isGreedy { flags |= 4 }
-            if row.hasPenalties { flags |= 8; needsCounts = true }
-            let seed = row.seed
-            let step = UInt64(truncatingIfNeeded: row.step)
-            let values: [Int32] = [
-                Int32(bitPattern: row.temperature.bitPattern),
-                Int32(row.topK.map { $0 >= vocab ? 0 : max($0, 1) } ?? 0),
-                Int32(bitPattern: row.topP.bitPattern),
-                Int32(bitPattern: row.minP.bitPattern),
-                Int32(bitPattern: row.presencePenalty.bitPattern),
-                Int32(bitPattern: row.frequencyPenalty.bitPattern),
-                Int32(bitPattern: row.repetitionPenalty.bitPattern),
-                Int32(bitPattern: UInt32(truncatingIfNeeded: seed)),
-                Int32(bitPattern: UInt32(truncatingIfNeeded: seed >> 32)),
-                Int32(bitPattern: UInt32(truncatingIfNeeded: step)),
-                Int32(bitPattern: UInt32(truncatingIfNeeded: step >> 32)),
-                Int32(max(0, row.numLogprobs ?? 0)),
-                Int32(lists.count),
-                Int32(prompt.count), Int32(output.count), Int32(bias.count), Int32(allowed.count), Int32(banned.count),
-                flags,
-            ]
-            for (offset, value) in values.enumerated() { params[base + offset] = value }
+            var flags: SamplingFlags = []
+            if row.numLogprobs != nil { flags.insert(.logprobs) }
+            if row.allowedTokenIds != nil { flags.insert(.allowed) }
+            if row.isGreedy { flags.insert(.greedy) }
+            if row.hasPenalties { flags.insert(.penalties); needsCounts = true }
+            var block = SamplingParamBlock()
+            block.set(.temperature, float: row.temperature)
+            block[.topK] = Int32(row.topK.map { $0 >= vocab ? 0 : max($0, 1) } ?? 0)
+            block.set(.topP, float: row.topP)
+            block.set(.minP, float: row.minP)
+            block.set(.presence, float: row.presencePenalty)
+            block.set(.frequency, float: row.frequencyPenalty)
+            block.set(.repetition, float: row.repetitionPenalty)
+            block.set(low: .seedLow, high: .seedHigh, row.seed)
+            block.set(low: .stepLow, high: .stepHigh, UInt64(truncatingIfNeeded: row.step))
+            block[.numLogprobs] = Int32(max(0, row.numLogprobs ?? 0))
+            block[.listOffset] = Int32(lists.count)
+            block[.numPrompt] = Int32(prompt.count)
+            block[.numOutput] = Int32(output.count)
+            block[.numBias] = Int32(bias.count)
+            block[.numAllowed] = Int32(allowed.count)
+            block[.numBanned] = Int32(banned.count)
+            block[.flags] = flags.rawValue
+            params += block.words
             lists += prompt + output + bias.map(\.key) + bias.map { Int32(bitPattern: $0.value.bitPattern) }
             lists += allowed + banned
         }

@@ -1,8 +1,37 @@
 /// One embedded CUDA source file: a kernel family (`.cu`) or a header it includes (`.cuh`).
-/// The contents are generated into KernelSources/ (one file per source) by scripts/embed-kernels.py.
+/// The files in Kernels/ are embedded by the build (SwiftPM's `.embedInCode`, `PackageResources`),
+/// so each kernel exists once, as the `.cu` file.
 public struct KernelSource: Sendable {
     public var name: String
     public var source: String
+
+    init(name: String, bytes: [UInt8]) {
+        self.name = name
+        source = String(decoding: bytes, as: UTF8.self)
+    }
+
+    init(name: String, source: String) {
+        self.name = name
+        self.source = source
+    }
+
+    /// Headers the kernels include by name (`#include "common.cuh"`); `sampling_params.cuh` is
+    /// written from `SamplingParamWord`, the one definition of the sampling parameter block.
+    static let headers: [KernelSource] = [
+        KernelSource(name: "common.cuh", bytes: PackageResources.common_cuh),
+        KernelSource(name: "sampling_params.cuh", source: SamplingParamWord.header),
+    ]
+
+    /// One entry per op family: each `.cu` file is one NVRTC program and one CUDA module.
+    static let families: [KernelSource] = [
+        KernelSource(name: "attention.cu", bytes: PackageResources.attention_cu),
+        KernelSource(name: "cache.cu", bytes: PackageResources.cache_cu),
+        KernelSource(name: "elementwise.cu", bytes: PackageResources.elementwise_cu),
+        KernelSource(name: "embedding.cu", bytes: PackageResources.embedding_cu),
+        KernelSource(name: "layernorm.cu", bytes: PackageResources.layernorm_cu),
+        KernelSource(name: "rotary.cu", bytes: PackageResources.rotary_cu),
+        KernelSource(name: "sampling.cu", bytes: PackageResources.sampling_cu),
+    ]
 
     /// The family name: the file name without `.cu`.
     public var family: String { name.hasSuffix(".cu") ? String(name.dropLast(3)) : name }

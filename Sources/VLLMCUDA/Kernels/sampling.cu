@@ -2,7 +2,7 @@
 //
 // sample_f32
 //   logits [S, V] f32 (read only); work [S, V] f32 and counts [S, V] int32 are scratch;
-//   params [S, PARAM_WORDS] int32 (layout below, floats as their bits); lists: the rows' token lists;
+//   params [S, PARAM_WORDS] int32 (SamplingParamWord's layout, floats as their bits); lists: the rows' token lists;
 //   result [S, 3 + 2·maxLogprobs] int32: sampled id, its raw logprob (bits), its rank, then the top ids,
 //   then their logprobs (bits).
 //   grid (S), block 1024: one CTA per row. Steps (vLLM v1's order):
@@ -12,30 +12,8 @@
 //   then the exponential race argmax p / −log(u) with u = SamplingRandom.uniform(seed, step, id).
 #include "common.cuh"
 
-#define PARAM_WORDS 20
-#define P_TEMPERATURE 0
-#define P_TOP_K 1          // 0 = all tokens
-#define P_TOP_P 2
-#define P_MIN_P 3
-#define P_PRESENCE 4
-#define P_FREQUENCY 5
-#define P_REPETITION 6
-#define P_SEED_LOW 7
-#define P_SEED_HIGH 8
-#define P_STEP_LOW 9
-#define P_STEP_HIGH 10
-#define P_NUM_LOGPROBS 11  // top entries wanted (when FLAG_LOGPROBS)
-#define P_LIST_OFFSET 12   // lists: prompt ids, output ids, bias ids, bias values, allowed ids, banned ids
-#define P_NUM_PROMPT 13
-#define P_NUM_OUTPUT 14
-#define P_NUM_BIAS 15
-#define P_NUM_ALLOWED 16
-#define P_NUM_BANNED 17
-#define P_FLAGS 18
-#define FLAG_LOGPROBS 1
-#define FLAG_ALLOWED 2
-#define FLAG_GREEDY 4
-#define FLAG_PENALTIES 8
+#include "sampling_params.cuh"  // P_* word indices and FLAG_* bits: VLLMCUDA/SamplingParamBlock.swift
+
 #define PROMPT_MARK (1 << 30)
 
 __device__ __forceinline__ unsigned long long splitmix(unsigned long long x) {
