@@ -82,6 +82,25 @@ extension CPUBackend {
         }
     }
 
+    public func splitQKV(_ qkv: Tensor, query: Tensor, key: Tensor, value: Tensor, headSize: Int,
+                         rotary: (positions: Tensor, cosSinCache: Tensor)?) throws {
+        try expect(query.rank == 2 && key.rank == 2 && value.rank == 2 && key.shape == value.shape
+                   && qkv.count == query.count + key.count + value.count && key.shape[0] == query.shape[0],
+                   "splitQKV: qkv \(qkv.shape) into \(query.shape), \(key.shape), \(value.shape)")
+        let numTokens = query.shape[0], qWidth = query.shape[1], kvWidth = key.shape[1], width = qWidth + 2 * kvWidth
+        let source = qkv.floatPointer, qOut = query.floatPointer, kOut = key.floatPointer, vOut = value.floatPointer
+        for t in 0..<numTokens {
+            let row = source + t * width
+            (qOut + t * qWidth).update(from: row, count: qWidth)
+            (kOut + t * kvWidth).update(from: row + qWidth, count: kvWidth)
+            (vOut + t * kvWidth).update(from: row + qWidth + kvWidth, count: kvWidth)
+        }
+        if let rotary {
+            try rotaryEmbedding(query: query, key: key, positions: rotary.positions, cosSinCache: rotary.cosSinCache,
+                                headSize: headSize)
+        }
+    }
+
     public func writeKVCache(key: Tensor, value: Tensor, cache: PagedKVCache, slotMapping: Tensor) throws {
         let width = cache.numKVHeads * cache.headSize, numTokens = slotMapping.count
         let numSlots = cache.numBlocks * cache.blockSize

@@ -186,6 +186,13 @@ extension CUDABackend {
             try require(bias.count == columns && bias.dtype == act, "linear", "bias \(bias) for \(columns) outputs")
         }
         guard x.count > 0 else { return }
+        // Decode steps (at most 8 tokens): linear.cu's skinny kernel streams the weight once for every
+        // token, rounding as the cuBLASLt path below does; it declines what it does not take.
+        if act == .bfloat16, Self.isSmallLinearEnabled, x.count / depth <= Self.smallLinearMaxTokens,
+           try smallLinear(x, weight: weight, bias: bias, out: out) {
+            try profiler.mark("linear N \(columns) K \(depth)")
+            return
+        }
         // bf16 operands and an f32 out (the logits): the matmul's result rounded to bf16 after, the bias
         // added before the rounding.
         let widened = out.dtype != act

@@ -19,6 +19,11 @@ extension CUDABackend {
                     "x \(x), weight \(weight), out \(out) (want \(act))")
         try require(dim > 0 && x.count % dim == 0 && out.count == x.count, "rmsNorm",
                     "x \(x), weight \(weight), out \(out)")
+        if let threads = vectorNormThreads(dim, [x, weight, out]) {
+            try launch("rms_norm_vec_\(kernelSuffix)", in: "layernorm", grid: (x.count / dim, 1, 1), block: (threads, 1, 1),
+                       [x.device, weight.device, out.device, .int32(Int32(dim)), .float(epsilon)])
+            return
+        }
         try launch("rms_norm_\(kernelSuffix)", in: "layernorm", grid: (x.count / dim, 1, 1), block: (Self.normThreads(dim), 1, 1),
                    [x.device, weight.device, out.device, .int32(Int32(dim)), .float(epsilon)])
     }
@@ -30,9 +35,18 @@ extension CUDABackend {
                     "x \(x), residual \(residual), weight \(weight), out \(out) (want \(act))")
         try require(dim > 0 && x.count % dim == 0 && residual.count == x.count && out.count == x.count, "addRMSNorm",
                     "x \(x), residual \(residual), weight \(weight), out \(out)")
-        try launch("add_rms_norm_\(kernelSuffix)", in: "layernorm", grid: (x.count / dim, 1, 1),
-                   block: (Self.normThreads(dim), 1, 1),
+        let threads = vectorNormThreads(dim, [x, residual, weight, out])
+        try launch(threads == nil ? "add_rms_norm_\(kernelSuffix)" : "add_rms_norm_vec_\(kernelSuffix)", in: "layernorm",
+                   grid: (x.count / dim, 1, 1), block: (threads ?? Self.normThreads(dim), 1, 1),
                    [x.device, residual.device, weight.device, out.device, .int32(Int32(dim)), .float(epsilon)])
+    }
+
+    /// Threads for the one-pass norms (layernorm.cu's `*_vec`: two 8-element chunks a thread, 16-byte
+    /// accesses), or nil where they do not apply (D not a multiple of 8, over 16,384, or a tensor not
+    /// 16-byte aligned).
+    func vectorNormThreads(_ dim: Int, _ tensors: [Tensor]) -> Int? {
+        guard dim % 8 == 0, dim <= 8 * 2 * 1024, tensors.allSatisfy({ $0.address % 16 == 0 }) else { return nil }
+        return min(1024, max(32, (dim / 16 + 31) / 32 * 32))
     }
 
     /// One warp per 256 elements of the row, 1 to 32 warps.
@@ -54,6 +68,32 @@ extension CUDABackend {
                    [positions.device, query.device, key.device, cosSinCache.device, .int32(Int32(numHeads)),
                     .int32(Int32(numKVHeads)), .int32(Int32(headSize)), .int32(Int32(rotaryDim)),
                     .int32(Int32(cosSinCache.shape[0]))])
+    }
+
+    public func splitQKV(_ qkv: Tensor, query: Tensor, key: Tensor, value: Tensor, headSize: Int,
+                         rotary: (positions: Tensor, cosSinCache: Tensor)?) throws {
+        let act = activationDType
+        try require([qkv, query, key, value].allSatisfy { $0.dtype == act } && query.rank == 2 && key.rank == 2
+                    && key.shape == value.shape && key.shape[0] == query.shape[0]
+                    && qkv.count == query.count + key.count + value.count && headSize > 0
+                    && query.shape[1] % headSize == 0 && key.shape[1] % headSize == 0, "splitQKV",
+                    "qkv \(qkv) into query \(query), key \(key), value \(value), headSize \(headSize) (want \(act))")
+        let tokens = query.shape[0]
+        guard tokens > 0 else { return }
+        var rotaryDim = 0, maxPositions = 0
+        if let rotary {
+            rotaryDim = rotary.cosSinCache.shape[1]
+            maxPositions = rotary.cosSinCache.shape[0]
+            try require(rotary.positions.dtype == .int32 && rotary.positions.count == tokens
+                        && rotary.cosSinCache.dtype == .float32 && rotary.cosSinCache.rank == 2
+                        && rotaryDim % 2 == 0 && rotaryDim > 0 && rotaryDim <= headSize, "splitQKV",
+                        "positions \(rotary.positions), cosSinCache \(rotary.cosSinCache) for \(tokens) tokens of headSize \(headSize)")
+        }
+        try launch("split_qkv_\(kernelSuffix)", in: "rotary", grid: (tokens, 1, 1), block: (256, 1, 1),
+                   [qkv.device, rotary?.positions.device ?? .pointer(0), query.device, key.device, value.device,
+                    rotary?.cosSinCache.device ?? .pointer(0), .int32(Int32(query.shape[1] / headSize)),
+                    .int32(Int32(key.shape[1] / headSize)), .int32(Int32(headSize)), .int32(Int32(rotaryDim)),
+                    .int32(Int32(maxPositions))])
     }
 
     public func writeKVCache(key: Tensor, value: Tensor, cache: PagedKVCache, slotMapping: Tensor) throws {

@@ -26,9 +26,11 @@ public struct KernelSource: Sendable {
     static let families: [KernelSource] = [
         KernelSource(name: "attention.cu", bytes: PackageResources.attention_cu),
         KernelSource(name: "cache.cu", bytes: PackageResources.cache_cu),
+        KernelSource(name: "dummy.cu", bytes: PackageResources.dummy_cu),
         KernelSource(name: "elementwise.cu", bytes: PackageResources.elementwise_cu),
         KernelSource(name: "embedding.cu", bytes: PackageResources.embedding_cu),
         KernelSource(name: "layernorm.cu", bytes: PackageResources.layernorm_cu),
+        KernelSource(name: "linear.cu", bytes: PackageResources.linear_cu),
         KernelSource(name: "rotary.cu", bytes: PackageResources.rotary_cu),
         KernelSource(name: "sampling.cu", bytes: PackageResources.sampling_cu),
     ]

@@ -32,6 +32,11 @@ public protocol Backend: AnyObject, Sendable {
     func copy(_ source: Tensor, to destination: Tensor) throws
     /// Waits until all queued work is done.
     func synchronize() throws
+    /// Fills `out` with `--load-format dummy`'s values, made where `out` lives: element `i`, counted from
+    /// the view's first element, is `(u · 2 − 1) · 1e-3` in f32 with `u` the top 24 bits of
+    /// `SamplingRandom.mix(key ^ i)` over 2²⁴, rounded to `out`'s dtype (nearest even).
+    /// out: any shape of a float dtype (a stacked weight fills each part's rows with the part's key).
+    func fillDummy(_ out: Tensor, key: UInt64) throws
 
     // MARK: Ops
 
@@ -55,6 +60,12 @@ public protocol Backend: AnyObject, Sendable {
     /// query [T, numHeads·headSize], key [T, numKVHeads·headSize], positions [T] int32,
     /// cosSinCache [maxPositions, rotaryDim] f32: `cos` of the rotaryDim/2 frequencies, then `sin`.
     func rotaryEmbedding(query: Tensor, key: Tensor, positions: Tensor, cosSinCache: Tensor, headSize: Int) throws
+
+    /// The fused q/k/v projection split into its parts: qkv [T, (numHeads + 2·numKVHeads)·headSize] holds
+    /// each token's `[q | k | v]`; query [T, numHeads·headSize], key and value [T, numKVHeads·headSize].
+    /// With `rotary`, query and key leave rotated exactly as `rotaryEmbedding` would rotate them.
+    func splitQKV(_ qkv: Tensor, query: Tensor, key: Tensor, value: Tensor, headSize: Int,
+                  rotary: (positions: Tensor, cosSinCache: Tensor)?) throws
 
     /// Writes each token's key and value into the cache slot `slotMapping[t]`; a negative slot is skipped.
     /// key, value [T, numKVHeads·headSize]; slotMapping [T] int32.

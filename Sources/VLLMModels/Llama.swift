@@ -10,9 +10,8 @@ public final class LlamaModel: CausalLM {
     /// One decoder layer's weights; shapes with H = hidden, I = intermediate, D = head_dim.
     struct Layer {
         var inputLayernorm: Tensor          // [H]
-        var qProj: Tensor, qBias: Tensor?   // [numHeads·D, H], [numHeads·D]
-        var kProj: Tensor, kBias: Tensor?   // [numKVHeads·D, H]
-        var vProj: Tensor, vBias: Tensor?   // [numKVHeads·D, H]
+        var qkvProj: Tensor                 // [(numHeads + 2·numKVHeads)·D, H]: q_proj, k_proj, v_proj rows
+        var qkvBias: Tensor?                // [(numHeads + 2·numKVHeads)·D] (Qwen2)
         var qNorm: Tensor?, kNorm: Tensor?  // [D] (Qwen3)
         var oProj: Tensor, oBias: Tensor?   // [H, numHeads·D]
         var postAttentionLayernorm: Tensor  // [H]
@@ -40,12 +39,13 @@ public final class LlamaModel: CausalLM {
             let p = "model.layers.\(i)."
             return Layer(
                 inputLayernorm: try loader.load(p + "input_layernorm.weight", shape: [h]),
-                qProj: try loader.load(p + "self_attn.q_proj.weight", shape: [qWidth, h]),
-                qBias: try bias(p + "self_attn.q_proj.bias", qWidth, config.attentionBias),
-                kProj: try loader.load(p + "self_attn.k_proj.weight", shape: [kvWidth, h]),
-                kBias: try bias(p + "self_attn.k_proj.bias", kvWidth, config.attentionBias),
-                vProj: try loader.load(p + "self_attn.v_proj.weight", shape: [kvWidth, h]),
-                vBias: try bias(p + "self_attn.v_proj.bias", kvWidth, config.attentionBias),
+                qkvProj: try loader.loadConcatenated([(p + "self_attn.q_proj.weight", [qWidth, h]),
+                                                      (p + "self_attn.k_proj.weight", [kvWidth, h]),
+                                                      (p + "self_attn.v_proj.weight", [kvWidth, h])]),
+                qkvBias: config.attentionBias
+                    ? try loader.loadConcatenated([(p + "self_attn.q_proj.bias", [qWidth]), (p + "self_attn.k_proj.bias", [kvWidth]),
+                                                   (p + "self_attn.v_proj.bias", [kvWidth])])
+                    : nil,
                 qNorm: config.qkNorm ? try loader.load(p + "self_attn.q_norm.weight", shape: [d]) : nil,
                 kNorm: config.qkNorm ? try loader.load(p + "self_attn.k_norm.weight", shape: [d]) : nil,
                 oProj: try loader.load(p + "self_attn.o_proj.weight", shape: [h, qWidth]),
@@ -87,6 +87,7 @@ public final class LlamaModel: CausalLM {
         let h = config.hiddenSize, d = config.headDim
         let shapes: [String: ([Int], DType)] = [
             "hidden": ([t, h], act), "residual": ([t, h], act), "normed": ([t, h], act),
+            "qkv": ([t, (config.numAttentionHeads + 2 * config.numKeyValueHeads) * d], act),
             "q": ([t, config.numAttentionHeads * d], act), "k": ([t, config.numKeyValueHeads * d], act),
             "v": ([t, config.numKeyValueHeads * d], act), "attention": ([t, config.numAttentionHeads * d], act),
             "gateUp": ([t, 2 * config.intermediateSize], act), "activated": ([t, config.intermediateSize], act),
@@ -102,7 +103,7 @@ public final class LlamaModel: CausalLM {
             throw ModelError("forward: \(t) tokens / \(s) logits rows exceed the workspace's \(w.maxNumTokens) / \(w.maxNumSeqs)")
         }
         let hidden = w.take("hidden", rows: t), residual = w.take("residual", rows: t), normed = w.take("normed", rows: t)
-        let q = w.take("q", rows: t), k = w.take("k", rows: t), v = w.take("v", rows: t)
+        let qkv = w.take("qkv", rows: t), q = w.take("q", rows: t), k = w.take("k", rows: t), v = w.take("v", rows: t)
         let attention = w.take("attention", rows: t), gateUp = w.take("gateUp", rows: t)
         let activated = w.take("activated", rows: t)
         let eps = config.rmsNormEps, d = config.headDim
@@ -116,15 +117,17 @@ public final class LlamaModel: CausalLM {
             } else {
                 try b.addRMSNorm(hidden, residual: residual, weight: layer.inputLayernorm, epsilon: eps, out: normed)
             }
-            try b.linear(normed, weight: layer.qProj, bias: layer.qBias, out: q)
-            try b.linear(normed, weight: layer.kProj, bias: layer.kBias, out: k)
-            try b.linear(normed, weight: layer.vProj, bias: layer.vBias, out: v)
+            // One GEMM for q, k and v; the split rotates q and k on the way (Qwen3 normalizes them first).
+            try b.linear(normed, weight: layer.qkvProj, bias: layer.qkvBias, out: qkv)
             if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
+                try b.splitQKV(qkv, query: q, key: k, value: v, headSize: d, rotary: nil)
                 let qHeads = q.reshaped([t * config.numAttentionHeads, d]), kHeads = k.reshaped([t * config.numKeyValueHeads, d])
                 try b.rmsNorm(qHeads, weight: qNorm, epsilon: eps, out: qHeads)
                 try b.rmsNorm(kHeads, weight: kNorm, epsilon: eps, out: kHeads)
+                try b.rotaryEmbedding(query: q, key: k, positions: input.positions, cosSinCache: cosSinCache, headSize: d)
+            } else {
+                try b.splitQKV(qkv, query: q, key: k, value: v, headSize: d, rotary: (input.positions, cosSinCache))
             }
-            try b.rotaryEmbedding(query: q, key: k, positions: input.positions, cosSinCache: cosSinCache, headSize: d)
             try b.writeKVCache(key: k, value: v, cache: kvCaches[i], slotMapping: input.attention.slotMapping)
             try b.pagedAttention(query: q, cache: kvCaches[i], metadata: input.attention, scale: scale, out: attention)
             try b.linear(attention, weight: layer.oProj, bias: layer.oBias, out: hidden)

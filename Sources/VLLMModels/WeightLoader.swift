@@ -1,4 +1,3 @@
-import Dispatch
 import FoundationEssentials
 import VLLMCompute
 
@@ -45,10 +44,14 @@ struct WeightLoader {
         let shape = [rows] + parts[0].shape.dropFirst()
         let target = backend.weightDType(for: dtype)
         guard let checkpoint else {
-            var values: [Float] = []
-            values.reserveCapacity(shape.reduce(1, *))
-            for part in parts { values += Self.dummyValues(name: part.name, count: part.shape.reduce(1, *), seed: seed) }
-            return try backend.makeTensor(values, shape: shape, dtype: target)
+            // Dummy weights are made on the backend, each part's rows from its own name's key.
+            let tensor = try backend.allocate(shape: shape, dtype: target)
+            var row = 0
+            for part in parts {
+                try backend.fillDummy(tensor.rows(row..<row + part.shape[0]), key: Self.dummyKey(name: part.name, seed: seed))
+                row += part.shape[0]
+            }
+            return tensor
         }
         let loaded = try parts.map { try checkpoint.tensor($0.name, shape: $0.shape) }
         if loaded.count == 1 {
@@ -74,28 +77,9 @@ struct WeightLoader {
         return (0..<(bytes.count / dtype.size)).map { dtype.loadFloat(from: base, at: $0) }
     }
 
-    /// Uniform in [-1e-3, 1e-3], element `i` a function of (seed, tensor name, i) alone: independent of
-    /// load order and thread count, so it is filled in parallel.
-    static func dummyValues(name: String, count: Int, seed: UInt64) -> [Float] {
-        let key = name.utf8.reduce(SamplingRandom.mix(seed)) { SamplingRandom.mix($0 ^ UInt64($1)) }
-        var values = [Float](repeating: 0, count: count)
-        values.withUnsafeMutableBufferPointer { buffer in
-            let chunks = max(1, min(64, count >> 16))
-            let out = UncheckedBuffer(buffer)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                for i in (chunk * count / chunks)..<((chunk + 1) * count / chunks) {
-                    let bits = SamplingRandom.mix(key ^ UInt64(i))
-                    out.buffer[i] = (Float(bits >> 40) / 16_777_216 * 2 - 1) * 1e-3
-                }
-            }
-        }
-        return values
+    /// The key of a tensor's dummy values (`Backend.fillDummy`): a function of the seed and the tensor's
+    /// name alone, so the values do not depend on load order, backend or thread count.
+    static func dummyKey(name: String, seed: UInt64) -> UInt64 {
+        name.utf8.reduce(SamplingRandom.mix(seed)) { SamplingRandom.mix($0 ^ UInt64($1)) }
     }
-}
-
-/// A buffer written by disjoint ranges from several threads.
-// @unchecked: each concurrentPerform iteration writes its own index range, and the caller waits for all.
-private struct UncheckedBuffer: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<Float>
-    init(_ buffer: UnsafeMutableBufferPointer<Float>) { self.buffer = buffer }
 }

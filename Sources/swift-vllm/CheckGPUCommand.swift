@@ -31,6 +31,9 @@ struct CheckGPUCommand: ParsableCommand {
                                + "logits). Repeatable: the first decides pass/fail, the others are reported beside it."))
     var reference: [String] = []
 
+    @Option(name: .customLong("load-format"), help: "--model's weights: safetensors, or dummy (random, for --profile-decode).")
+    var loadFormat = "safetensors"
+
     @Option(help: "Activations of the --model check: bfloat16 (tolerance 2e-2) or float32 (1e-3; compare with an f32 reference).")
     var dtype: ModelCheckDType = .bfloat16
 
@@ -40,6 +43,9 @@ struct CheckGPUCommand: ParsableCommand {
     @Option(parsing: .upToNextOption,
             help: "Batch sizes of a decode profile of --model: wall time a step, and the GPU time of each op.")
     var profileDecode: [Int] = []
+
+    @Flag(help: "Time linear.cu's decode kernel against cuBLASLt on Llama-3-8B's linears at 1, 4 and 8 tokens.")
+    var benchLinear = false
 
     @Option(help: "A model folder whose greedy story must equal the CPU backend's, token for token.")
     var greedyModel: String?
@@ -58,6 +64,7 @@ struct CheckGPUCommand: ParsableCommand {
         let start = clock.now
         for (family, origin) in try gpu.loadAllKernels() { print("kernel \(family): \(origin)") }
         print("kernels ready in \(clock.now - start)")
+        if benchLinear { try Self.benchmarkLinears(gpu) }
 
         var failures = 0
         if !skipOps {
@@ -83,7 +90,11 @@ struct CheckGPUCommand: ParsableCommand {
                                   activationDType: .float32)
                 : gpu
             print("model check with \(backend.activationDType) activations, cuBLASLt \(backend.blasLtVersion)")
-            let modelCheck = ModelCheck(gpu: backend, directory: model, utilization: gpuMemoryUtilization)
+            var modelCheck = ModelCheck(gpu: backend, directory: model, utilization: gpuMemoryUtilization)
+            if loadFormat == "dummy" {
+                guard reference.isEmpty else { throw ValidationError("--load-format dummy has no weights to compare with --reference") }
+                modelCheck.loadFormat = .dummy(seed: seed)
+            }
             if !reference.isEmpty { failures += try modelCheck.teacherForced(referencePaths: reference) }
             if !profileDecode.isEmpty { try modelCheck.profileDecode(batchSizes: profileDecode) }
             if showMatmulPlans { print(backend.matmulPlanSummaries().map { "matmul \($0)" }.joined(separator: "\n")) }
@@ -104,6 +115,31 @@ struct CheckGPUCommand: ParsableCommand {
             throw ExitCode(1)
         }
         print("check-gpu: all passed")
+    }
+}
+
+extension CheckGPUCommand {
+    /// `--bench-linear`: each linear of a Llama-3-8B decode step (q/k/v fused and apart, o, gate_up, down,
+    /// lm_head with its f32 logits), median GPU time and weight bytes per second of both paths.
+    static func benchmarkLinears(_ gpu: CUDABackend) throws {
+        let shapes: [(name: String, columns: Int, depth: Int, f32Out: Bool)] = [
+            ("qkv", 6144, 4096, false), ("q / o", 4096, 4096, false), ("k / v", 1024, 4096, false),
+            ("gate_up", 28672, 4096, false), ("down", 4096, 14336, false), ("lm_head", 128256, 4096, true),
+        ]
+        func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+        for shape in shapes {
+            let bytes = Double(shape.columns * shape.depth * 2)
+            func rate(_ microseconds: Double) -> String {
+                "\(rounded(microseconds)) µs \(Int((bytes / microseconds / 1e3).rounded())) GB/s"
+            }
+            for tokens in [1, 4, 8] {
+                let timing = try gpu.benchmarkLinear(tokens: tokens, columns: shape.columns, depth: shape.depth,
+                                                     f32Out: shape.f32Out)
+                print("bench-linear \(shape.name) T \(tokens) N \(shape.columns) K \(shape.depth): "
+                      + "linear.cu \(timing.smallLinear.map(rate) ?? "n/a"), cuBLASLt \(rate(timing.blasLt))")
+            }
+        }
+        try gpu.releaseCachedMemory()
     }
 }
 

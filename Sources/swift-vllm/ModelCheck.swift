@@ -12,6 +12,8 @@ struct ModelCheck {
     let gpu: CUDABackend
     let directory: String
     let utilization: Double
+    /// `.dummy` profiles a shape without writing its weights to disk first (config.json alone is read).
+    var loadFormat: LoadFormat = .safetensors
     let blockSize = 16
     /// Relative error allowed per position: the 2e-2 with bf16 activations; with f32 ones the
     /// only differences left are summation orders, so far less.
@@ -33,7 +35,7 @@ struct ModelCheck {
     func loadModel() throws -> (any CausalLM, ModelRunner) {
         let clock = ContinuousClock()
         let start = clock.now
-        let model = try ModelRegistry.load(directory: URL(fileURLWithPath: directory), backend: gpu)
+        let model = try ModelRegistry.load(directory: URL(fileURLWithPath: directory), backend: gpu, format: loadFormat)
         try gpu.synchronize()
         print("model \(directory): loaded in \(clock.now - start), weights \(gpu.allocator.bytesInUse >> 20) MiB on the GPU")
         let plan = try KVCacheSizing.profile(model: model, memory: gpu, maxNumTokens: 8192, maxNumSeqs: 256,

@@ -25,6 +25,11 @@ struct OpChecker {
         (0..<count).map { _ in HalfPrecision.float(fromBFloat16: HalfPrecision.bfloat16(from: random.normal() * scale)) }
     }
 
+    /// bf16-exact uniform values in [-scale, scale].
+    mutating func uniformValues(_ count: Int, scale: Float) -> [Float] {
+        (0..<count).map { _ in HalfPrecision.float(fromBFloat16: HalfPrecision.bfloat16(from: (random.uniform() * 2 - 1) * scale)) }
+    }
+
     /// The same values as an activation (or weight) tensor on each backend: (cpu, gpu).
     func pair(_ values: [Float], _ shape: [Int], weight: Bool = false) throws -> (Tensor, Tensor) {
         func make(_ backend: any Backend) throws -> Tensor {
@@ -59,6 +64,14 @@ struct OpChecker {
                                                    (33, 200, 77, true, true)] {
             try linear(tokens, depth, columns, bias: bias, f32Out: f32)
         }
+        // Decode steps' linears, Llama-3-8B's shapes at 1, 3 and 8 tokens: linear.cu's kernel with bf16
+        // activations (cuBLASLt under SWIFT_VLLM_SMALL_LINEAR=0, and with f32 activations).
+        if gpu.activationDType == .bfloat16 {
+            for (depth, columns, bias, f32) in [(4096, 4096, false, false), (4096, 1024, true, false), (4096, 28672, false, false),
+                                                (14336, 4096, false, false), (4096, 32000, false, true)] {
+                try decodeLinears(tokens: [1, 3, 8], depth, columns, bias: bias, f32Out: f32)
+            }
+        }
         for (heads, kvHeads, headSize, rotaryDim) in [(14, 2, 64, 64), (32, 8, 128, 128), (8, 4, 8, 8), (4, 2, 64, 32)] {
             try rotary(tokens: 37, heads, kvHeads, headSize, rotaryDim)
         }
@@ -75,6 +88,9 @@ struct OpChecker {
         try attention("gqa-16", heads: 16, kvHeads: 1, headSize: 256, blockSize: 8, seqs: [(513, 2), (9, 9)])
         for (tokens, inner) in [(37, 4864), (3, 1003), (1, 14336)] { try siluAndMul(tokens, inner) }
         try gather(rows: 37, hidden: 896, indices: [36, 0, 17, 17, 5])
+        try fillDummy(rows: 3, columns: 4096, part: 1..<3)
+        try fillDummy(rows: 1000, columns: 1003, part: 17..<900)
+        try fillDummy(rows: 2048, columns: 4096, part: 512..<1536)
         // The sampler reads f32 logits whatever the activation dtype: checked once, with the bf16 backend.
         if gpu.activationDType == .bfloat16 {
             try sampling(vocab: 32000)
@@ -109,13 +125,43 @@ struct OpChecker {
         let x = try pair(values(tokens * depth), [tokens, depth])
         let weight = try pair(values(columns * depth, scale: 0.05), [columns, depth], weight: true)
         let biasPair = bias ? try pair(values(columns), [columns], weight: true) : nil
+        try linear(x: x, weight: weight, bias: biasPair, f32Out: f32Out)
+    }
+
+    /// One weight [N, K] (uniform values: the large ones would take seconds of normal draws), each token count.
+    mutating func decodeLinears(tokens: [Int], _ depth: Int, _ columns: Int, bias: Bool, f32Out: Bool) throws {
+        let weight = try pair(uniformValues(columns * depth, scale: 0.05), [columns, depth], weight: true)
+        let biasPair = bias ? try pair(values(columns), [columns], weight: true) : nil
+        for count in tokens {
+            let x = try pair(values(count * depth), [count, depth])
+            try linear(x: x, weight: weight, bias: biasPair, f32Out: f32Out)
+        }
+    }
+
+    /// x [T, K] · weight [N, K]ᵀ (+ bias [N]) on both backends, recorded.
+    mutating func linear(x: (Tensor, Tensor), weight: (Tensor, Tensor), bias: (Tensor, Tensor)?, f32Out: Bool) throws {
+        let (tokens, depth, columns) = (x.0.shape[0], x.0.shape[1], weight.0.shape[0])
         let out = f32Out
             ? (try cpu.allocate(shape: [tokens, columns], dtype: .float32), try gpu.allocate(shape: [tokens, columns], dtype: .float32))
             : try outputs([tokens, columns])
-        try cpu.linear(x.0, weight: weight.0, bias: biasPair?.0, out: out.0)
-        try gpu.linear(x.1, weight: weight.1, bias: biasPair?.1, out: out.1)
-        try record("linear", "T\(tokens) K\(depth) N\(columns)\(bias ? " +bias" : "") →\(f32Out ? "f32" : "\(gpu.activationDType)")",
+        try cpu.linear(x.0, weight: weight.0, bias: bias?.0, out: out.0)
+        try gpu.linear(x.1, weight: weight.1, bias: bias?.1, out: out.1)
+        try record("linear", "T\(tokens) K\(depth) N\(columns)\(bias != nil ? " +bias" : "") →\(f32Out ? "f32" : "\(gpu.activationDType)")",
                    cpu: out.0, gpu: out.1)
+    }
+
+    /// `fillDummy` on the GPU equals the CPU twin exactly, in the GPU's activation dtype: a whole tensor,
+    /// then some of its rows (a view at an element offset, as a stacked weight's parts) with another key.
+    mutating func fillDummy(rows: Int, columns: Int, part: Range<Int>) throws {
+        let dtype = gpu.activationDType
+        let out = (try cpu.allocate(shape: [rows, columns], dtype: dtype), try gpu.allocate(shape: [rows, columns], dtype: dtype))
+        let keys = (random.next(), random.next())
+        try cpu.fillDummy(out.0, key: keys.0)
+        try gpu.fillDummy(out.1, key: keys.0)
+        try cpu.fillDummy(out.0.rows(part), key: keys.1)
+        try gpu.fillDummy(out.1.rows(part), key: keys.1)
+        try record("fillDummy", "\(rows)×\(columns), rows \(part.lowerBound)..<\(part.upperBound) rekeyed", cpu: out.0, gpu: out.1,
+                   tolerance: 0)
     }
 
     mutating func rotary(tokens: Int, _ heads: Int, _ kvHeads: Int, _ headSize: Int, _ rotaryDim: Int) throws {
@@ -139,6 +185,21 @@ struct OpChecker {
         let shape = "T\(tokens) H\(heads)/\(kvHeads) d\(headSize) rot\(rotaryDim)"
         try record("rotary.query", shape, cpu: query.0, gpu: query.1)
         try record("rotary.key", shape, cpu: key.0, gpu: key.1)
+
+        // The fused projection's split, with the rotation on the way and without it (Qwen3's order).
+        let qWidth = heads * headSize, kvWidth = kvHeads * headSize
+        let qkv = try pair(values(tokens * (qWidth + 2 * kvWidth)), [tokens, qWidth + 2 * kvWidth])
+        for rotates in [true, false] {
+            let parts = (try outputs([tokens, qWidth]), try outputs([tokens, kvWidth]), try outputs([tokens, kvWidth]))
+            try cpu.splitQKV(qkv.0, query: parts.0.0, key: parts.1.0, value: parts.2.0, headSize: headSize,
+                             rotary: rotates ? (positions.0, cosSin.0) : nil)
+            try gpu.splitQKV(qkv.1, query: parts.0.1, key: parts.1.1, value: parts.2.1, headSize: headSize,
+                             rotary: rotates ? (positions.1, cosSin.1) : nil)
+            let name = rotates ? "splitQKV+rotary" : "splitQKV"
+            try record("\(name).query", shape, cpu: parts.0.0, gpu: parts.0.1)
+            try record("\(name).key", shape, cpu: parts.1.0, gpu: parts.1.1)
+            try record("\(name).value", shape, cpu: parts.2.0, gpu: parts.2.1)
+        }
     }
 
     mutating func writeKVCache(tokens: Int, kvHeads: Int, headSize: Int, blockSize: Int, numBlocks: Int) throws {

@@ -53,12 +53,13 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
     @Test func everyLaunchedEntryPointExists() {
         let declared = Set(KernelSource.families.flatMap(\.entryPoints))
         // The kernels over activations exist once per activation dtype (CUDABackend.kernelSuffix).
-        let perDType = ["embedding", "rms_norm", "add_rms_norm", "rotary_neox", "reshape_and_cache",
+        let perDType = ["embedding", "rms_norm", "add_rms_norm", "rms_norm_vec", "add_rms_norm_vec", "rotary_neox", "reshape_and_cache",
                         "paged_attention_combine", "silu_and_mul"]
         // Paged attention also once per bound on the query heads of a KV head.
         let attention = ["bf16", "f32"].flatMap { dtype in [1, 2, 4, 8, 16].map { "paged_attention_\(dtype)_g\($0)" } }
         let launched = perDType.flatMap { ["\($0)_bf16", "\($0)_f32"] } + attention
-            + ["gather_rows_bf16", "gather_rows_f32", "bias_round_bf16_f32", "sample_f32"]
+            + ["gather_rows_bf16", "gather_rows_f32", "bias_round_bf16_f32", "sample_f32", "linear_small_bf16", "linear_small_bf16_f32",
+               "fill_dummy_bf16", "fill_dummy_f32"]
         for name in launched { #expect(declared.contains(name), "no kernel declares \(name)") }
         #expect(KernelSource.families.first { $0.family == "attention" }?.entryPoints
                     == attention + ["paged_attention_combine_bf16", "paged_attention_combine_f32"])

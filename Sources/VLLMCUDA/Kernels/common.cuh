@@ -55,6 +55,20 @@ __device__ __forceinline__ void load8(const float *source, float *out) {
     out[4] = high.x; out[5] = high.y; out[6] = high.z; out[7] = high.w;
 }
 
+// Eight floats → eight consecutive elements (16-byte aligned for bf16, 32-byte for f32), rounded as `store`.
+__device__ __forceinline__ void store8(bf16_t *destination, const float *values) {
+    uint4 raw;
+    raw.x = (unsigned int)f32_to_bf16(values[0]) | ((unsigned int)f32_to_bf16(values[1]) << 16);
+    raw.y = (unsigned int)f32_to_bf16(values[2]) | ((unsigned int)f32_to_bf16(values[3]) << 16);
+    raw.z = (unsigned int)f32_to_bf16(values[4]) | ((unsigned int)f32_to_bf16(values[5]) << 16);
+    raw.w = (unsigned int)f32_to_bf16(values[6]) | ((unsigned int)f32_to_bf16(values[7]) << 16);
+    *(uint4 *)destination = raw;
+}
+__device__ __forceinline__ void store8(float *destination, const float *values) {
+    ((float4 *)destination)[0] = make_float4(values[0], values[1], values[2], values[3]);
+    ((float4 *)destination)[1] = make_float4(values[4], values[5], values[6], values[7]);
+}
+
 // Two consecutive elements (4-byte aligned for bf16, 8-byte for f32) → floats.
 __device__ __forceinline__ void load2(const bf16_t *source, float &first, float &second) {
     const unsigned int packed = *(const unsigned int *)source;

@@ -6,6 +6,13 @@
 //                     (x1·cos − x2·sin, x2·cos + x1·sin); in bf16 cos/sin and each product are rounded to
 //                     bf16 as transformers' apply_rotary_pos_emb does, in f32 nothing is.
 // grid (T), block 256: one CTA per token, threads over (head, i) pairs of query then key.
+//
+// split_qkv_{bf16,f32}  qkv [T, (numHeads + 2·numKVHeads)·headSize] T, each row [q | k | v] (the fused
+//                     projection's output) → query [T, numHeads·headSize], key, value [T, numKVHeads·headSize],
+//                     query and key rotated as rotary_neox rotates them unless positions is null (then
+//                     rotaryDim is 0 and everything is copied). qkv is read only.
+// grid (T), block 256: one CTA per token; threads copy the elements no rotation touches, then turn the
+// (head, i) pairs of query and key heads.
 #include "common.cuh"
 
 template <typename T>
@@ -38,6 +45,59 @@ __device__ void rotary_neox(const int *__restrict__ positions, T *__restrict__ q
             rotate_pair(keyRow + (head - numHeads) * headSize, i, half, c, s);
         }
     }
+}
+
+template <typename T>
+__device__ void split_qkv(const T *__restrict__ qkv, const int *__restrict__ positions, T *__restrict__ query,
+                          T *__restrict__ key, T *__restrict__ value, const float *__restrict__ cosSin, int numHeads,
+                          int numKVHeads, int headSize, int rotaryDim, int maxPositions) {
+    const int token = blockIdx.x;
+    const int qWidth = numHeads * headSize, kvWidth = numKVHeads * headSize, width = qWidth + 2 * kvWidth;
+    const T *row = qkv + (long long)token * width;
+    T *queryRow = query + (long long)token * qWidth;
+    T *keyRow = key + (long long)token * kvWidth;
+    T *valueRow = value + (long long)token * kvWidth;
+    int position = 0;
+    if (positions != nullptr) {
+        position = positions[token];
+        if (position < 0 || position >= maxPositions) return;  // validated on the host
+    }
+    // Every element no rotation writes: dims ≥ rotaryDim of q and k heads, and all of v.
+    for (int index = threadIdx.x; index < width; index += blockDim.x) {
+        if (index < qWidth + kvWidth && index % headSize < rotaryDim) continue;
+        const T element = row[index];
+        if (index < qWidth) queryRow[index] = element;
+        else if (index < qWidth + kvWidth) keyRow[index - qWidth] = element;
+        else valueRow[index - qWidth - kvWidth] = element;
+    }
+    if (rotaryDim == 0) return;
+    const int half = rotaryDim / 2;
+    const float *cosRow = cosSin + (long long)position * rotaryDim;
+    const float *sinRow = cosRow + half;
+    const int total = (numHeads + numKVHeads) * half;
+    for (int index = threadIdx.x; index < total; index += blockDim.x) {
+        const int head = index / half, i = index % half;
+        const float c = round_to<T>(cosRow[i]), s = round_to<T>(sinRow[i]);
+        const T *source = row + head * headSize;
+        T *destination = head < numHeads ? queryRow + head * headSize : keyRow + (head - numHeads) * headSize;
+        const float x1 = load(source[i]), x2 = load(source[i + half]);
+        destination[i] = store<T>(round_to<T>(x1 * c) - round_to<T>(x2 * s));
+        destination[i + half] = store<T>(round_to<T>(x2 * c) + round_to<T>(x1 * s));
+    }
+}
+
+extern "C" __global__ void split_qkv_bf16(const bf16_t *__restrict__ qkv, const int *__restrict__ positions,
+                                          bf16_t *__restrict__ query, bf16_t *__restrict__ key,
+                                          bf16_t *__restrict__ value, const float *__restrict__ cosSin, int numHeads,
+                                          int numKVHeads, int headSize, int rotaryDim, int maxPositions) {
+    split_qkv(qkv, positions, query, key, value, cosSin, numHeads, numKVHeads, headSize, rotaryDim, maxPositions);
+}
+
+extern "C" __global__ void split_qkv_f32(const float *__restrict__ qkv, const int *__restrict__ positions,
+                                         float *__restrict__ query, float *__restrict__ key, float *__restrict__ value,
+                                         const float *__restrict__ cosSin, int numHeads, int numKVHeads, int headSize,
+                                         int rotaryDim, int maxPositions) {
+    split_qkv(qkv, positions, query, key, value, cosSin, numHeads, numKVHeads, headSize, rotaryDim, maxPositions);
 }
 
 extern "C" __global__ void rotary_neox_bf16(const int *__restrict__ positions, bf16_t *__restrict__ query,

@@ -1,0 +1,95 @@
+import FoundationEssentials
+import VLLMCompute
+
+/// Decode-sized linears by Kernels/linear.cu: at most 8 bf16 tokens, the weight streamed from DRAM once
+/// for all of them (tensor-core MMAs, f32 sums), where cuBLASLt's general kernels leave bandwidth unused.
+extension CUDABackend {
+    /// Most tokens linear.cu's kernel takes: the 8 columns of one mma.m16n8k16.
+    static let smallLinearMaxTokens = 8
+
+    /// `SWIFT_VLLM_SMALL_LINEAR=0` sends every linear to cuBLASLt, so both paths can be timed on one binary.
+    static let isSmallLinearEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_SMALL_LINEAR"] != "0"
+
+    /// out [M, N] = x [M, K] · weight [N, K]ᵀ (+ bias [N]) by `linear_small_bf16`, or `linear_small_bf16_f32`
+    /// for an f32 out (the logits: bias added in f32, then rounded to bf16, as the cuBLASLt path rounds them).
+    /// Returns false, launching nothing, where the kernel does not apply — not all bf16, M > 8, K % 8 ≠ 0,
+    /// x or weight not 16-byte aligned, or a GPU before sm_80 (no bf16 MMA) — so the caller uses cuBLASLt.
+    func smallLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) throws -> Bool {
+        guard weight.rank == 2, context.computeCapability.major >= 8 else { return false }
+        let (columns, depth) = (weight.shape[0], weight.shape[1])
+        guard columns > 0, depth > 0, depth % 8 == 0, x.count % depth == 0,
+              columns <= Int(Int32.max), depth <= Int(Int32.max) else { return false }
+        let tokens = x.count / depth
+        guard tokens >= 1, tokens <= Self.smallLinearMaxTokens, out.count == tokens * columns,
+              x.dtype == .bfloat16, weight.dtype == .bfloat16, out.dtype == .bfloat16 || out.dtype == .float32,
+              bias.map({ $0.dtype == .bfloat16 && $0.count == columns }) ?? true,
+              x.address % 16 == 0, weight.address % 16 == 0 else { return false }
+        // A CTA owns 8 weight rows (more CTAs: N 1024 still gives one per SM), or 16 where x outgrows L1
+        // (8 tokens of K 14336: 224 KiB) and N still fills the GPU, so that each x load serves 16 rows.
+        let xBytes = tokens * depth * DType.bfloat16.size
+        let rowsPerBlock = xBytes > 128 << 10 && (columns + 15) / 16 >= context.multiprocessorCount ? 16 : 8
+        // Its warps (at most 8) split K; a warp's iteration covers 32 · LINEAR_LOADS · 8 / R elements.
+        let kPerWarpIteration = 32 * 8 * 8 / rowsPerBlock
+        let numWarps = min(8, (depth + kPerWarpIteration - 1) / kPerWarpIteration)
+        try kernels.launch(out.dtype == .float32 ? "linear_small_bf16_f32" : "linear_small_bf16", in: "linear",
+                           grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1), block: (32 * numWarps, 1, 1),
+                           stream: stream,
+                           arguments: [x.device, weight.device, bias?.device ?? .pointer(0), out.device,
+                                       .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)),
+                                       .int32(Int32(rowsPerBlock))])
+        return true
+    }
+
+    /// GPU time of one linear by each path, in µs (median).
+    public struct LinearTiming: Sendable {
+        /// linear.cu's kernel; nil where it does not apply to the shape.
+        public var smallLinear: Double?
+        /// cuBLASLt (and, for an f32 out, the rounding kernel after it).
+        public var blasLt: Double
+    }
+
+    /// Times `out [tokens, columns] = x · weightᵀ` (K = `depth`, no bias) by linear.cu and by cuBLASLt: an
+    /// event before each of `repetitions` launches queued behind `holdStream` (so each gap is GPU time), the
+    /// median gap, with the weight rotated over copies of ≥ 200 MB in all so that L2 (50 MB) never holds it.
+    /// Needs bf16 activations.
+    public func benchmarkLinear(tokens: Int, columns: Int, depth: Int, f32Out: Bool, repetitions: Int = 50) throws
+        -> LinearTiming
+    {
+        try require(activationDType == .bfloat16 && tokens > 0 && columns > 0 && depth > 0 && repetitions > 0,
+                    "benchmarkLinear", "\(activationDType) activations, T \(tokens) N \(columns) K \(depth)")
+        let weightBytes = columns * depth * DType.bfloat16.size
+        let numCopies = max(2, (200_000_000 + weightBytes - 1) / weightBytes)
+        let weights = try (0..<numCopies).map { copy in
+            let weight = try allocate(shape: [columns, depth], dtype: .bfloat16)
+            try fillDummy(weight, key: UInt64(copy))
+            return weight
+        }
+        let x = try allocate(shape: [tokens, depth], dtype: .bfloat16)
+        try fillDummy(x, key: 0x5EED)
+        let out = try allocate(shape: [tokens, columns], dtype: f32Out ? .float32 : .bfloat16)
+
+        func medianMicroseconds(_ body: (Tensor) throws -> Void) throws -> Double {
+            for copy in 0..<min(3, numCopies) { try body(weights[copy]) }  // module load, plan, clocks up
+            let events = try (0...repetitions).map { _ in try CUDAEvent(context: context) }
+            try holdStream(milliseconds: 5)
+            for repetition in 0..<repetitions {
+                try events[repetition].record(on: stream)
+                try body(weights[repetition % numCopies])
+            }
+            try events[repetitions].record(on: stream)
+            try events[repetitions].synchronize()
+            let gaps = try (0..<repetitions).map { try Double(events[$0 + 1].milliseconds(since: events[$0])) * 1000 }
+            return gaps.sorted()[repetitions / 2]
+        }
+
+        var small: Double?
+        if try smallLinear(x, weight: weights[0], bias: nil, out: out) {
+            small = try medianMicroseconds { weight in _ = try smallLinear(x, weight: weight, bias: nil, out: out) }
+        }
+        let blasLtTime = try medianMicroseconds { weight in
+            try blasLt.matmul(x: x, weight: weight, bias: nil, out: out)
+            if f32Out { try roundToBFloat16(out, bias: nil) }
+        }
+        return LinearTiming(smallLinear: small, blasLt: blasLtTime)
+    }
+}

@@ -1,0 +1,38 @@
+// dummy.cu: `--load-format dummy` weights, made on the device.
+//
+// fill_dummy_{bf16,f32}  out [count] T (any view: the launcher passes its first element's address):
+//   out[i] = T((u · 2 − 1) · 1e-3), u = (mix(key ^ i) >> 40) / 2²⁴, i counted from the view's start,
+//   mix = SplitMix64's finalizer of x + 0x9E3779B97F4A7C15 — bit for bit SamplingRandom.mix and
+//   CPUBackend.fillDummy: every step is exact in f32 but the last product, which rounds once as the
+//   host's does (no contraction can change it: __fmul_rn), and bf16 rounds to nearest even.
+//   grid min(ceil(count / 256), 32 per SM), block 256, grid-stride loop.
+#include "common.cuh"
+
+__device__ __forceinline__ unsigned long long dummy_mix(unsigned long long x) {
+    unsigned long long z = x + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+__device__ __forceinline__ float dummy_value(unsigned long long key, long long index) {
+    const unsigned long long bits = dummy_mix(key ^ (unsigned long long)index);
+    const float unit = (float)(unsigned int)(bits >> 40) * (1.0f / 16777216.0f);  // exact: 24 bits
+    return __fmul_rn(unit * 2.0f - 1.0f, 1e-3f);  // unit · 2 − 1 is exact
+}
+
+template <typename T>
+__device__ void fill_dummy(T *__restrict__ out, long long count, unsigned long long key) {
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += stride) {
+        out[i] = store<T>(dummy_value(key, i));
+    }
+}
+
+extern "C" __global__ void fill_dummy_bf16(bf16_t *__restrict__ out, long long count, unsigned long long key) {
+    fill_dummy(out, count, key);
+}
+
+extern "C" __global__ void fill_dummy_f32(float *__restrict__ out, long long count, unsigned long long key) {
+    fill_dummy(out, count, key);
+}

@@ -1,0 +1,148 @@
+// linear.cu: skinny linears for decode steps, out = x · weightᵀ (+ bias) with at most 8 tokens, bf16.
+//
+// linear_small_bf16      x [M, K] bf16, weight [N, K] bf16 (row-major), bias [N] bf16 or null → out [M, N] bf16
+// linear_small_bf16_f32  the same → out [M, N] f32 holding bf16 values (the logits: as cuBLASLt + bias_round_bf16_f32)
+//   M ≤ 8, K % 8 == 0, x and weight 16-byte aligned (the launcher checks and otherwise uses cuBLASLt).
+//   Every output is the f32 sum over K, plus the bias in f32, rounded to bf16 once.
+//
+//   grid (ceil(N / R)), block 32 · numWarps (numWarps ≤ 8, fewer only when K is short),
+//   R = rowsPerBlock ∈ {8, 16}, the launcher's choice: 8 (more CTAs), except 16 when x is too large for
+//   L1 (M · K · 2 > 128 KiB, e.g. 8 tokens of K 14336) and N still gives a CTA per SM: each x load then
+//   serves 16 rows instead of 8.
+//   A CTA owns R weight rows; its warps split K (warp w takes k-steps w, w + numWarps, … of 32 · STEPS
+//   elements) and meet in shared memory at the end, summed in warp order (deterministic).
+//   Tensor cores do the arithmetic: each 32-element k-step of a warp is two mma.m16n8k16 (bf16 in, f32
+//   accumulators) with the weight rows as A (16 rows; rows 8–15 zero when R = 8) and the tokens as B
+//   (8 columns; tokens ≥ M zero). Lane (g = lane / 4, t = lane % 4) loads the 16 bytes at k + 8t of weight
+//   rows g (and g + 8) and of token g, and feeds them to the MMA as they are: a dot product does not
+//   care in which order K is summed, as long as A and B use the same order, so no shuffles are needed.
+//   The weight streams from DRAM once for all M tokens (ld.global.nc, no L1 allocation, 256-byte L2
+//   prefetch), 8 × 16 bytes in flight per lane (96 registers, 2 CTAs = 64 KiB in flight per SM); x (≤ 8
+//   rows) comes through L1, where every warp of the SM finds it.
+//   H200, back to back, weights not in L2 (copy: 4.2 TB/s): N 28672 K 4096 4.1 TB/s, lm_head N 128256
+//   4.3, N 4096 K 14336 3.7, N 6144 K 4096 3.2, N 4096 K 4096 2.9 (cuBLAS 4.1, 4.1, 3.6, 3.1, 2.5): a launch
+//   costs ≈ 3.5 µs beyond its bytes (ramp-up and drain), which small N cannot hide.
+#include "common.cuh"
+
+#define LINEAR_MAX_WARPS 8
+#define LINEAR_LOADS 8  // 16-byte weight loads a lane has in flight per iteration
+
+// 16 bytes of the weight, streamed: no L1 allocation, 256-byte L2 prefetch. Zero where !valid (not read).
+// (Before sm_80, which the launcher never uses, only so that the family compiles for every device.)
+__device__ __forceinline__ uint4 load_weight16(const bf16_t *pointer, bool valid) {
+    uint4 v;
+    asm("{\n\t.reg .pred p;\n\tsetp.ne.b32 p, %5, 0;\n\t"
+        "mov.b32 %0, 0;\n\tmov.b32 %1, 0;\n\tmov.b32 %2, 0;\n\tmov.b32 %3, 0;\n\t"
+#if __CUDA_ARCH__ >= 800
+        "@p ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];\n}"
+#else
+        "@p ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];\n}"
+#endif
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+        : "l"(pointer), "r"((int)valid));
+    return v;
+}
+
+// 16 bytes of the activations, through L1 (read by every warp of the SM). Zero where !valid (not read).
+__device__ __forceinline__ uint4 load_activation16(const bf16_t *pointer, bool valid) {
+    uint4 v;
+    asm("{\n\t.reg .pred p;\n\tsetp.ne.b32 p, %5, 0;\n\t"
+        "mov.b32 %0, 0;\n\tmov.b32 %1, 0;\n\tmov.b32 %2, 0;\n\tmov.b32 %3, 0;\n\t"
+        "@p ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];\n}"
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+        : "l"(pointer), "r"((int)valid));
+    return v;
+}
+
+// acc [16 × 8] += A [16 × 16] · B [16 × 8]: A rows g, g + 8 and B column g of lane (g, t) hold the
+// bf16 pairs at logical k 2t, 2t + 1 (a0, a1, b0) and 2t + 8, 2t + 9 (a2, a3, b1); acc holds
+// (row g: columns 2t, 2t + 1), (row g + 8: columns 2t, 2t + 1).
+// (bf16 MMA needs sm_80: before it the body is empty and the launcher uses cuBLASLt.)
+__device__ __forceinline__ void mma_bf16_16x8x16(float (&acc)[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
+                                                 unsigned b0, unsigned b1) {
+#if __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};"
+        : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+#endif
+}
+
+// One warp's share of a CTA's R rows × K: acc as mma_bf16_16x8x16 leaves it (rows × tokens).
+// Each iteration a lane issues LINEAR_LOADS weight loads (STEPS k-steps × R / 8 rows) before any MMA.
+template <int R>
+__device__ __forceinline__ void linear_small_warp(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight,
+                                                  int numTokens, int N, int K, int row0, float (&acc)[4]) {
+    constexpr int STEPS = LINEAR_LOADS / (R / 8);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const bool hasRowA = row0 + g < N, hasRowB = R == 16 && row0 + g + 8 < N, hasToken = g < numTokens;
+    // Rows past N (the last CTA) and tokens past M are never read; their pointers stay in bounds anyway.
+    const bf16_t *rowA = weight + (long long)(hasRowA ? row0 + g : 0) * K + 8 * t;
+    const bf16_t *rowB = weight + (long long)(hasRowB ? row0 + g + 8 : 0) * K + 8 * t;
+    const bf16_t *token = x + (long long)(hasToken ? g : 0) * K + 8 * t;
+    float partial[2][4] = {{0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}};  // two chains of MMAs
+    for (int k0 = warp * STEPS * 32; k0 < K; k0 += numWarps * STEPS * 32) {
+        uint4 a[STEPS], b[STEPS], v[STEPS];
+#pragma unroll
+        for (int s = 0; s < STEPS; ++s) {
+            const int k = k0 + 32 * s;
+            const bool inK = k + 8 * t < K;  // K % 8 == 0: a lane's 8 elements are all in or all out
+            a[s] = load_weight16(rowA + k, hasRowA && inK);
+            b[s] = R == 16 ? load_weight16(rowB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
+            v[s] = load_activation16(token + k, hasToken && inK);
+        }
+#pragma unroll
+        for (int s = 0; s < STEPS; ++s) {
+            mma_bf16_16x8x16(partial[0], a[s].x, b[s].x, a[s].y, b[s].y, v[s].x, v[s].y);
+            mma_bf16_16x8x16(partial[1], a[s].z, b[s].z, a[s].w, b[s].w, v[s].z, v[s].w);
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i) acc[i] = partial[0][i] + partial[1][i];
+}
+
+template <typename Out> __device__ __forceinline__ Out linear_output(float value);
+template <> __device__ __forceinline__ bf16_t linear_output<bf16_t>(float value) { return f32_to_bf16(value); }
+template <> __device__ __forceinline__ float linear_output<float>(float value) { return round_bf16(value); }
+
+template <typename Out>
+__device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight,
+                             const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
+                             int rowsPerBlock) {
+    __shared__ float sums[LINEAR_MAX_WARPS][8][16];  // [warp][token][row of the CTA]
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const int row0 = blockIdx.x * rowsPerBlock;
+    float acc[4];
+    if (rowsPerBlock == 16) {
+        linear_small_warp<16>(x, weight, numTokens, N, K, row0, acc);
+    } else {
+        linear_small_warp<8>(x, weight, numTokens, N, K, row0, acc);
+    }
+    sums[warp][2 * t][g] = acc[0];
+    sums[warp][2 * t + 1][g] = acc[1];
+    sums[warp][2 * t][g + 8] = acc[2];
+    sums[warp][2 * t + 1][g + 8] = acc[3];
+    __syncthreads();
+    for (int i = threadIdx.x; i < numTokens * rowsPerBlock; i += blockDim.x) {
+        const int tokenIndex = i / rowsPerBlock, r = i - tokenIndex * rowsPerBlock, row = row0 + r;
+        if (row >= N) continue;
+        float sum = 0.0f;
+        for (int w = 0; w < numWarps; ++w) sum += sums[w][tokenIndex][r];
+        if (bias) sum += bf16_to_f32(bias[row]);
+        out[(long long)tokenIndex * N + row] = linear_output<Out>(sum);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256, 2)
+    linear_small_bf16(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight, const bf16_t *__restrict__ bias,
+                      bf16_t *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock) {
+    linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock);
+}
+
+extern "C" __global__ void __launch_bounds__(256, 2)
+    linear_small_bf16_f32(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight, const bf16_t *__restrict__ bias,
+                          float *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock) {
+    linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock);
+}
