@@ -151,13 +151,22 @@ public final class ModelRunner: @unchecked Sendable {
             if seq.sampling != nil { logitsIndices.append(Int32(tokenIds.count - 1)) }
         }
         let tables = blockTable.padded()
-        let b = model.backend
+        if logitsIndices.isEmpty { logitsIndices = [Int32(numTokens - 1)] }
+        // Every index tensor of the step in one upload: one allocation and one copy, then views.
+        let parts: [(values: [Int32], shape: [Int])] = [
+            (tokenIds, [numTokens]), (positions, [numTokens]), (slots, [numTokens]), (queryStart, [queryStart.count]),
+            (seqLens, [seqLens.count]), tables, (logitsIndices, [logitsIndices.count]),
+        ]
+        let packed = try model.backend.makeInt32(parts.flatMap(\.values))
+        var offset = 0
+        let views = parts.map { part -> Tensor in
+            defer { offset += part.values.count }
+            return Tensor(storage: packed.storage, byteOffset: packed.byteOffset + 4 * offset, shape: part.shape, dtype: .int32)
+        }
         let attention = AttentionMetadata(
             numTokens: numTokens, numSeqs: sequences.count,
             maxQueryLen: sequences.map(\.tokenIds.count).max()!, maxSeqLen: Int(seqLens.max()!), blockSize: blockSize,
-            queryStartLoc: try b.makeInt32(queryStart), seqLens: try b.makeInt32(seqLens),
-            blockTables: try b.makeInt32(tables.values, shape: tables.shape), slotMapping: try b.makeInt32(slots))
-        return ForwardInput(tokenIds: try b.makeInt32(tokenIds), positions: try b.makeInt32(positions), attention: attention,
-                            logitsIndices: try b.makeInt32(logitsIndices.isEmpty ? [Int32(numTokens - 1)] : logitsIndices))
+            queryStartLoc: views[3], seqLens: views[4], blockTables: views[5], slotMapping: views[2])
+        return ForwardInput(tokenIds: views[0], positions: views[1], attention: attention, logitsIndices: views[6])
     }
 }
