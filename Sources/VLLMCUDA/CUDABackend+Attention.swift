@@ -8,6 +8,11 @@ extension CUDABackend {
 
     public func pagedAttention(query: Tensor, cache: PagedKVCache, metadata: AttentionMetadata, scale: Float,
                                out: Tensor) throws {
+        // Pure decode steps: decode_attention.cu (CUDABackend+DecodeAttention.swift), unless switched off.
+        if Self.isDecodeAttentionEnabled,
+           try decodeAttention(query: query, cache: cache, metadata: metadata, scale: scale, out: out) {
+            return
+        }
         let headSize = cache.headSize
         let tokens = metadata.numTokens
         let act = activationDType

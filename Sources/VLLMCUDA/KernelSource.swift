@@ -26,6 +26,7 @@ public struct KernelSource: Sendable {
     static let families: [KernelSource] = [
         KernelSource(name: "attention.cu", bytes: PackageResources.attention_cu),
         KernelSource(name: "cache.cu", bytes: PackageResources.cache_cu),
+        KernelSource(name: "decode_attention.cu", bytes: PackageResources.decode_attention_cu),
         KernelSource(name: "dummy.cu", bytes: PackageResources.dummy_cu),
         KernelSource(name: "elementwise.cu", bytes: PackageResources.elementwise_cu),
         KernelSource(name: "embedding.cu", bytes: PackageResources.embedding_cu),

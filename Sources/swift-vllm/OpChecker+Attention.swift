@@ -38,9 +38,41 @@ extension OpChecker {
                                metadata: try metadata(cpu), scale: scale, out: out.0)
         try gpu.pagedAttention(query: query.1, cache: PagedKVCache(key: keyCache.1, value: valueCache.1),
                                metadata: try metadata(gpu), scale: scale, out: out.1)
+        let contexts = seqs.map(\.context)
         let shape = "\(name): H\(heads)/\(kvHeads) d\(headSize) bs\(blockSize) seqs "
-            + seqs.map { "\($0.query)/\($0.context)" }.joined(separator: ",")
+            + (seqs.count <= 6 ? seqs.map { "\($0.query)/\($0.context)" }.joined(separator: ",")
+                : "\(seqs.count)× \(seqs.map(\.query).max()!)/\(contexts.min()!)…\(contexts.max()!)")
         try record("pagedAttention", shape, cpu: out.0, gpu: out.1)
+    }
+
+    /// Pure decode steps (every sequence feeds one token), which CUDABackend runs with decode_attention.cu
+    /// unless SWIFT_VLLM_DECODE_ATTENTION=0: key partitions merged by the combine kernel (batch 1, long
+    /// contexts), contexts shorter than a block or ending mid-block, each bound on the query heads a CTA
+    /// serves (G 1, 2, 4, 7 of 8, 8, 16 as two CTAs of 8), lanes per key 8, 16 and 32 (headSize 64, 72, 96,
+    /// 128, 256), block sizes 8, 16, 32, and one long context among short ones (split to bound a CTA's
+    /// work). Block tables are scattered as in `attention`. `runAll` calls this after the mixed cases.
+    mutating func decodeAttentionCases() throws {
+        try attention("decode-b1-split", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16, seqs: [(4000, 1)])
+        // 16/4 heads rather than Llama's 32/8 (the same g4 kernel): the cache's random values take time.
+        let mixed = [1, 15, 16, 17, 700] + (0..<59).map { _ in 1 + random.below(700) }
+        try attention("decode-b64-mixed", heads: 16, kvHeads: 4, headSize: 128, blockSize: 16,
+                      seqs: mixed.map { (context: $0, query: 1) })
+        try attention("decode-g1-d64", heads: 8, kvHeads: 8, headSize: 64, blockSize: 16,
+                      seqs: [(1, 1), (17, 1), (300, 1), (1000, 1)])
+        try attention("decode-g2-bs32", heads: 16, kvHeads: 8, headSize: 128, blockSize: 32,
+                      seqs: [(33, 1), (1, 1), (2048, 1)])
+        try attention("decode-g4-d256", heads: 32, kvHeads: 8, headSize: 256, blockSize: 16, seqs: [(3000, 1), (1, 1)])
+        try attention("decode-g7-d64", heads: 14, kvHeads: 2, headSize: 64, blockSize: 16,
+                      seqs: [(1000, 1), (17, 1), (1, 1)])
+        try attention("decode-g8-d128", heads: 32, kvHeads: 4, headSize: 128, blockSize: 16,
+                      seqs: [(1, 1), (100, 1), (1500, 1)])
+        try attention("decode-g16-d256", heads: 16, kvHeads: 1, headSize: 256, blockSize: 8,
+                      seqs: [(513, 1), (9, 1), (2000, 1)])
+        try attention("decode-g3-d72", heads: 6, kvHeads: 2, headSize: 72, blockSize: 8, seqs: [(77, 1), (130, 1)])
+        try attention("decode-mha-96", heads: 4, kvHeads: 4, headSize: 96, blockSize: 32, seqs: [(600, 1), (65, 1), (1, 1)])
+        let skewed = [8000] + (0..<63).map { _ in 1 + random.below(600) }
+        try attention("decode-skew", heads: 8, kvHeads: 2, headSize: 128, blockSize: 16,
+                      seqs: skewed.map { (context: $0, query: 1) })
     }
 
     /// The device sampler against CPUBackend's on the same f32 logits: every row's token must be equal,

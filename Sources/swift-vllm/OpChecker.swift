@@ -86,6 +86,7 @@ struct OpChecker {
         try attention("tiny-heads", heads: 8, kvHeads: 4, headSize: 8, blockSize: 16, seqs: [(77, 77), (130, 3)])
         try attention("mha-96", heads: 4, kvHeads: 4, headSize: 96, blockSize: 32, seqs: [(600, 1), (65, 65)])
         try attention("gqa-16", heads: 16, kvHeads: 1, headSize: 256, blockSize: 8, seqs: [(513, 2), (9, 9)])
+        try decodeAttentionCases()
         for (tokens, inner) in [(37, 4864), (3, 1003), (1, 14336)] { try siluAndMul(tokens, inner) }
         try gather(rows: 37, hidden: 896, indices: [36, 0, 17, 17, 5])
         try fillDummy(rows: 3, columns: 4096, part: 1..<3)

@@ -1,0 +1,118 @@
+import FoundationEssentials
+import VLLMCompute
+
+/// Paged attention for pure decode steps by Kernels/decode_attention.cu: one CTA per (sequence, KV head,
+/// key partition) serving all the query heads of that KV head, its warps each walking their own keys with
+/// no barrier in the key loop, K/V rows read once with 16-byte loads and prefetched two passes ahead.
+extension CUDABackend {
+    /// `SWIFT_VLLM_DECODE_ATTENTION=0` sends decode steps to attention.cu's general kernel, so both paths
+    /// can be timed on one binary.
+    static let isDecodeAttentionEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_DECODE_ATTENTION"] != "0"
+
+    /// decode_attention.cu's DECODE_WARPS: a CTA is 4 warps.
+    static let decodeAttentionWarps = 4
+    /// decode_attention.cu's COMBINE_WARPS: a combine CTA is 4 warps, one per head.
+    static let decodeAttentionCombineWarps = 4
+    /// Most key partitions per sequence: the combine's lanes hold two each.
+    static let decodeAttentionMaxSplits = 64
+
+    /// Keys a lane group takes per pass (decode_attention.cu's `DecodeShape::U`): 4 in bf16, 2 in f32,
+    /// half that for the g8 entry points, whose 8 heads' queries and accumulators fill the registers.
+    static func decodeAttentionUnroll(groupBound: Int, dtype: DType) -> Int {
+        let unroll = dtype == .float32 ? 2 : 4
+        return groupBound >= 8 ? unroll / 2 : unroll
+    }
+
+    /// Most passes one key partition covers, so that a long context among short ones is split and does
+    /// not leave one CTA running long after the others (2048 keys for Llama 3's shape in bf16).
+    static let decodeAttentionMaxPassesPerSplit = 64
+
+    /// The passes (of `keysPerPass` keys) each key partition covers. With at least one CTA per
+    /// multiprocessor the keys are not split: on an H200, splitting batch 32 to 256 × 512 keys never
+    /// shortened the kernel, and the combine costs a launch. Fewer CTAs (small batches) split into at
+    /// most two CTAs per multiprocessor (more made a second wave of the g8 kernel, 2 CTAs an SM), at least
+    /// one pass per warp; and no partition is longer than `decodeAttentionMaxPassesPerSplit` passes or
+    /// makes more than `decodeAttentionMaxSplits`.
+    static func decodeAttentionPassesPerSplit(ctas: Int, multiprocessors: Int, passes: Int) -> Int {
+        var perSplit = passes
+        if ctas < multiprocessors {
+            let wanted = min(passes, Self.decodeAttentionMaxSplits, max(1, 2 * multiprocessors / ctas))
+            perSplit = (passes + wanted - 1) / wanted
+        }
+        let fewest = (passes + Self.decodeAttentionMaxSplits - 1) / Self.decodeAttentionMaxSplits
+        return max(fewest, min(perSplit, Self.decodeAttentionMaxPassesPerSplit))
+    }
+
+    /// out [T, numHeads·headSize] = attention over the paged cache for a step in which every sequence
+    /// feeds one token. Returns false, launching nothing, where the kernel does not apply — a step with
+    /// a longer query, or a block size that is not a multiple of 4 (a lane group's keys of one pass must
+    /// share a block) — so the caller runs attention.cu's general kernel.
+    func decodeAttention(query: Tensor, cache: PagedKVCache, metadata: AttentionMetadata, scale: Float,
+                         out: Tensor) throws -> Bool {
+        guard metadata.maxQueryLen == 1, cache.blockSize % 4 == 0 else { return false }
+        let headSize = cache.headSize
+        let tokens = metadata.numTokens
+        let act = activationDType
+        try require(query.dtype == act && out.dtype == act && cache.key.dtype == act && cache.value.dtype == act,
+                    "pagedAttention", "query \(query), out \(out), cache \(cache.key) (want \(act))")
+        guard tokens > 0 else { return true }
+        try require(headSize % 8 == 0 && headSize <= 256, "pagedAttention",
+                    "headSize \(headSize) unsupported (a multiple of 8, at most 256)")
+        try require(query.count % (tokens * headSize) == 0 && out.count == query.count, "pagedAttention",
+                    "query \(query), out \(out) for \(tokens) tokens of headSize \(headSize)")
+        let numHeads = query.count / (tokens * headSize)
+        try require(numHeads % cache.numKVHeads == 0 && numHeads / cache.numKVHeads <= 16, "pagedAttention",
+                    "\(numHeads) query heads over \(cache.numKVHeads) KV heads (need a multiple, at most 16 per KV head)")
+        try require(metadata.blockTables.rank == 2 && metadata.blockTables.dtype == .int32
+                    && metadata.queryStartLoc.count == metadata.numSeqs + 1 && metadata.seqLens.count == metadata.numSeqs,
+                    "pagedAttention", "metadata tensors: blockTables \(metadata.blockTables), queryStartLoc "
+                        + "\(metadata.queryStartLoc), seqLens \(metadata.seqLens) for \(metadata.numSeqs) sequences")
+        try require(metadata.numSeqs <= 65535, "pagedAttention",
+                    "\(metadata.numSeqs) sequences (at most 65535 in one decode launch: the grid's z)")
+
+        // Geometry: a CTA serves at most `groupBound` query heads (g1…g8; G = 16 runs two CTAs of 8 per KV
+        // head), `keyLanes` lanes share a key (8 dimensions each, so headSize ≤ 8 · keyLanes), and its 4
+        // warps take `keysPerPass` keys a pass.
+        let group = numHeads / cache.numKVHeads
+        let groupBound = [1, 2, 4, 8].first { group <= $0 } ?? 8
+        let headChunks = (group + groupBound - 1) / groupBound
+        let keyLanes = [8, 16, 32].first { 8 * $0 >= headSize } ?? 32
+        let keysPerPass = Self.decodeAttentionWarps * (32 / keyLanes)
+            * Self.decodeAttentionUnroll(groupBound: groupBound, dtype: act)
+        let ctas = metadata.numSeqs * cache.numKVHeads * headChunks
+        let passes = max(1, (metadata.maxSeqLen + keysPerPass - 1) / keysPerPass)
+        let passesPerSplit = Self.decodeAttentionPassesPerSplit(ctas: ctas, multiprocessors: context.multiprocessorCount,
+                                                                passes: passes)
+        let numSplits = (passes + passesPerSplit - 1) / passesPerSplit
+        // Partitions of whole passes, so every lane group's keys start at a multiple of U.
+        let partition = numSplits == 1 ? 1 << 30 : passesPerSplit * keysPerPass
+        // Per warp, the accumulators of each head, then each head's max and sum: the warps' merge.
+        let sharedBytes = 4 * Self.decodeAttentionWarps * groupBound * (headSize + 2)
+
+        var partials: (acc: Tensor, max: Tensor, sum: Tensor)?
+        if numSplits > 1 {
+            partials = (try allocate(shape: [tokens, numHeads, numSplits, headSize], dtype: .float32),
+                        try allocate(shape: [tokens, numHeads, numSplits], dtype: .float32),
+                        try allocate(shape: [tokens, numHeads, numSplits], dtype: .float32))
+        }
+        let unused = KernelArgument.pointer(0)
+        try launch("decode_attention_\(kernelSuffix)_g\(groupBound)_l\(keyLanes)", in: "decode_attention",
+                   grid: (numSplits, cache.numKVHeads * headChunks, metadata.numSeqs),
+                   block: (32 * Self.decodeAttentionWarps, 1, 1), sharedBytes: sharedBytes,
+                   [query.device, cache.key.device, cache.value.device, metadata.queryStartLoc.device,
+                    metadata.seqLens.device, metadata.blockTables.device, out.device,
+                    partials?.acc.device ?? unused, partials?.max.device ?? unused, partials?.sum.device ?? unused,
+                    .int32(Int32(numHeads)), .int32(Int32(cache.numKVHeads)), .int32(Int32(headSize)),
+                    .int32(Int32(cache.blockSize)), .int32(Int32(metadata.blockTables.shape[1])),
+                    .int32(Int32(partition)), .float(scale)])
+        if let partials {
+            // A warp per (token, head), 4 heads a CTA.
+            let headsPerCTA = Self.decodeAttentionCombineWarps
+            try launch("decode_attention_combine_\(kernelSuffix)", in: "decode_attention",
+                       grid: ((numHeads + headsPerCTA - 1) / headsPerCTA, tokens, 1), block: (32 * headsPerCTA, 1, 1),
+                       [partials.acc.device, partials.max.device, partials.sum.device, out.device,
+                        .int32(Int32(numHeads)), .int32(Int32(headSize)), .int32(Int32(numSplits))])
+        }
+        return true
+    }
+}
