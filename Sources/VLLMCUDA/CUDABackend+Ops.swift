@@ -89,10 +89,13 @@ extension CUDABackend {
                         && rotaryDim % 2 == 0 && rotaryDim > 0 && rotaryDim <= headSize, "splitQKV",
                         "positions \(rotary.positions), cosSinCache \(rotary.cosSinCache) for \(tokens) tokens of headSize \(headSize)")
         }
-        try launch("split_qkv_\(kernelSuffix)", in: "rotary", grid: (tokens, 1, 1), block: (256, 1, 1),
+        let numHeads = query.shape[1] / headSize, numKVHeads = key.shape[1] / headSize
+        let threads = min(256, max(32, (max(rotaryDim / 2, headSize / 2) + 31) / 32 * 32))
+        try launch("split_qkv_\(kernelSuffix)", in: "rotary", grid: (tokens, numHeads + 2 * numKVHeads, 1),
+                   block: (threads, 1, 1),
                    [qkv.device, rotary?.positions.device ?? .pointer(0), query.device, key.device, value.device,
-                    rotary?.cosSinCache.device ?? .pointer(0), .int32(Int32(query.shape[1] / headSize)),
-                    .int32(Int32(key.shape[1] / headSize)), .int32(Int32(headSize)), .int32(Int32(rotaryDim)),
+                    rotary?.cosSinCache.device ?? .pointer(0), .int32(Int32(numHeads)),
+                    .int32(Int32(numKVHeads)), .int32(Int32(headSize)), .int32(Int32(rotaryDim)),
                     .int32(Int32(maxPositions))])
     }
 

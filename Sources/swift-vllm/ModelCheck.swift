@@ -167,6 +167,7 @@ struct ModelCheck {
     /// the stream held busy first, so the host has queued the whole step before the GPU starts it.
     func profileDecode(batchSizes: [Int], context: Int = 512, steps: Int = 32) throws {
         let (model, runner) = try loadModel()
+        try profilePrefill(model: model, runner: runner)
         let vocab = model.config.vocabSize
         var random = SplitMix(seed: 0)
         var greedy = SamplingRow()
@@ -196,15 +197,47 @@ struct ModelCheck {
             try gpu.startProfiling()
             try step(steps + 1)
             let times = try gpu.stopProfiling()
-            let total = times.reduce(0) { $0 + $1.milliseconds }
             let wallMilliseconds = Double(wall.components.attoseconds) * 1e-15 + Double(wall.components.seconds) * 1e3
             print("decode, batch \(batch), context \(context): \(String(format: "%.2f", wallMilliseconds)) ms a step "
-                  + "(wall, \(steps) steps); GPU \(String(format: "%.2f", total)) ms a step, by op:")
-            for time in times.sorted(by: { $0.milliseconds > $1.milliseconds }) {
-                print("  " + time.name.padding(toLength: 34, withPad: " ", startingAt: 0)
-                      + String(format: "%5d calls %8.3f ms %6.1f%%", time.calls, time.milliseconds, 100 * time.milliseconds / total))
-            }
+                  + "(wall, \(steps) steps); " + Self.byOp(times))
         }
+    }
+
+    /// One prefill step of 16 prompts × 512 tokens (W2's step: the 8192-token budget), timed as a
+    /// decode step is: wall time over a few repetitions, then GPU time per op.
+    func profilePrefill(model: any CausalLM, runner: ModelRunner, numPrompts: Int = 16, length: Int = 512,
+                        repetitions: Int = 3) throws {
+        var random = SplitMix(seed: 1)
+        var greedy = SamplingRow()
+        greedy.temperature = 0
+        let blocksEach = (length + blockSize - 1) / blockSize
+        let sequences = (0..<numPrompts).map { s in
+            StepSequence(tokenIds: (0..<length).map { _ in Int32.random(in: 0..<Int32(model.config.vocabSize), using: &random) },
+                         numComputedTokens: 0, blockIds: (0..<blocksEach).map { Int32(s * blocksEach + $0) }, sampling: greedy)
+        }
+        _ = try runner.execute(sequences)
+        let clock = ContinuousClock()
+        let start = clock.now
+        for _ in 0..<repetitions { _ = try runner.execute(sequences) }
+        let wall = (clock.now - start) / repetitions
+        try gpu.holdStream(milliseconds: 100)
+        try gpu.startProfiling()
+        _ = try runner.execute(sequences)
+        let times = try gpu.stopProfiling()
+        let wallMilliseconds = Double(wall.components.attoseconds) * 1e-15 + Double(wall.components.seconds) * 1e3
+        print("prefill, \(numPrompts) × \(length) tokens: \(String(format: "%.2f", wallMilliseconds)) ms a step (wall, "
+              + "\(repetitions) steps); " + Self.byOp(times))
+    }
+
+    /// "GPU x ms a step, by op:" and one line per op, longest first.
+    static func byOp(_ times: [CUDAOpTime]) -> String {
+        let total = times.reduce(0) { $0 + $1.milliseconds }
+        var lines = ["GPU \(String(format: "%.2f", total)) ms a step, by op:"]
+        for time in times.sorted(by: { $0.milliseconds > $1.milliseconds }) {
+            lines.append("  " + time.name.padding(toLength: 34, withPad: " ", startingAt: 0)
+                         + String(format: "%5d calls %8.3f ms %6.1f%%", time.calls, time.milliseconds, 100 * time.milliseconds / total))
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// SplitMix64 (the sampler's mixer over a counter): the profile's random prompts, the same every run.

@@ -66,13 +66,14 @@ __device__ void rms_norm_vec(const T *x, T *__restrict__ residual, const T *__re
                              T *__restrict__ out, int dim, float epsilon) {
     __shared__ float scratch[32];
     const long long rowStart = (long long)blockIdx.x * dim;
-    float values[VEC_CHUNKS][8];
+    float values[VEC_CHUNKS][8], scale[VEC_CHUNKS][8];
     float squares = 0.0f;
 #pragma unroll
     for (int c = 0; c < VEC_CHUNKS; ++c) {
         const int start = 8 * (threadIdx.x + c * blockDim.x);
         if (start >= dim) continue;
         load8(x + rowStart + start, values[c]);
+        load8(weight + start, scale[c]);  // in flight while the sum of squares is reduced
         if (residual != nullptr) {
             float previous[8];
             load8(residual + rowStart + start, previous);
@@ -88,10 +89,8 @@ __device__ void rms_norm_vec(const T *x, T *__restrict__ residual, const T *__re
     for (int c = 0; c < VEC_CHUNKS; ++c) {
         const int start = 8 * (threadIdx.x + c * blockDim.x);
         if (start >= dim) continue;
-        float scale[8];
-        load8(weight + start, scale);
 #pragma unroll
-        for (int i = 0; i < 8; ++i) values[c][i] = scale[i] * round_to<T>(values[c][i] * inverse);
+        for (int i = 0; i < 8; ++i) values[c][i] = scale[c][i] * round_to<T>(values[c][i] * inverse);
         store8(out + rowStart + start, values[c]);
     }
 }

@@ -11,8 +11,9 @@
 //                     projection's output) → query [T, numHeads·headSize], key, value [T, numKVHeads·headSize],
 //                     query and key rotated as rotary_neox rotates them unless positions is null (then
 //                     rotaryDim is 0 and everything is copied). qkv is read only.
-// grid (T), block 256: one CTA per token; threads copy the elements no rotation touches, then turn the
-// (head, i) pairs of query and key heads.
+// grid (T, numHeads + 2·numKVHeads), block ≥ rotaryDim/2 (the launcher's): one CTA per (token, head), so a
+// decode step's few tokens still spread over the GPU; threads turn the head's (i, i + rotaryDim/2) pairs
+// and copy the dims no rotation touches.
 #include "common.cuh"
 
 template <typename T>
@@ -51,39 +52,28 @@ template <typename T>
 __device__ void split_qkv(const T *__restrict__ qkv, const int *__restrict__ positions, T *__restrict__ query,
                           T *__restrict__ key, T *__restrict__ value, const float *__restrict__ cosSin, int numHeads,
                           int numKVHeads, int headSize, int rotaryDim, int maxPositions) {
-    const int token = blockIdx.x;
-    const int qWidth = numHeads * headSize, kvWidth = numKVHeads * headSize, width = qWidth + 2 * kvWidth;
-    const T *row = qkv + (long long)token * width;
-    T *queryRow = query + (long long)token * qWidth;
-    T *keyRow = key + (long long)token * kvWidth;
-    T *valueRow = value + (long long)token * kvWidth;
-    int position = 0;
-    if (positions != nullptr) {
-        position = positions[token];
+    const int token = blockIdx.x, head = blockIdx.y;  // head: numHeads q heads, then k heads, then v heads
+    const int qWidth = numHeads * headSize, kvWidth = numKVHeads * headSize;
+    const T *source = qkv + (long long)token * (qWidth + 2 * kvWidth) + head * headSize;
+    T *destination;
+    if (head < numHeads) destination = query + (long long)token * qWidth + head * headSize;
+    else if (head < numHeads + numKVHeads) destination = key + (long long)token * kvWidth + (head - numHeads) * headSize;
+    else destination = value + (long long)token * kvWidth + (head - numHeads - numKVHeads) * headSize;
+    int turned = 0;  // leading dims this head rotates
+    if (positions != nullptr && head < numHeads + numKVHeads) {
+        const int position = positions[token];
         if (position < 0 || position >= maxPositions) return;  // validated on the host
+        turned = rotaryDim;
+        const int half = rotaryDim / 2;
+        const float *cosRow = cosSin + (long long)position * rotaryDim;
+        for (int i = threadIdx.x; i < half; i += blockDim.x) {
+            const float c = round_to<T>(cosRow[i]), s = round_to<T>(cosRow[half + i]);
+            const float x1 = load(source[i]), x2 = load(source[i + half]);
+            destination[i] = store<T>(round_to<T>(x1 * c) - round_to<T>(x2 * s));
+            destination[i + half] = store<T>(round_to<T>(x2 * c) + round_to<T>(x1 * s));
+        }
     }
-    // Every element no rotation writes: dims ≥ rotaryDim of q and k heads, and all of v.
-    for (int index = threadIdx.x; index < width; index += blockDim.x) {
-        if (index < qWidth + kvWidth && index % headSize < rotaryDim) continue;
-        const T element = row[index];
-        if (index < qWidth) queryRow[index] = element;
-        else if (index < qWidth + kvWidth) keyRow[index - qWidth] = element;
-        else valueRow[index - qWidth - kvWidth] = element;
-    }
-    if (rotaryDim == 0) return;
-    const int half = rotaryDim / 2;
-    const float *cosRow = cosSin + (long long)position * rotaryDim;
-    const float *sinRow = cosRow + half;
-    const int total = (numHeads + numKVHeads) * half;
-    for (int index = threadIdx.x; index < total; index += blockDim.x) {
-        const int head = index / half, i = index % half;
-        const float c = round_to<T>(cosRow[i]), s = round_to<T>(sinRow[i]);
-        const T *source = row + head * headSize;
-        T *destination = head < numHeads ? queryRow + head * headSize : keyRow + (head - numHeads) * headSize;
-        const float x1 = load(source[i]), x2 = load(source[i + half]);
-        destination[i] = store<T>(round_to<T>(x1 * c) - round_to<T>(x2 * s));
-        destination[i + half] = store<T>(round_to<T>(x2 * c) + round_to<T>(x1 * s));
-    }
+    for (int i = turned + threadIdx.x; i < headSize; i += blockDim.x) destination[i] = source[i];
 }
 
 extern "C" __global__ void split_qkv_bf16(const bf16_t *__restrict__ qkv, const int *__restrict__ positions,
