@@ -82,12 +82,20 @@ extension CPUBackend {
         }
     }
 
-    public func splitQKV(_ qkv: Tensor, query: Tensor, key: Tensor, value: Tensor, headSize: Int,
+    public func splitQKV(_ qkv: Tensor, query: Tensor, kv: KVDestination, headSize: Int,
                          rotary: (positions: Tensor, cosSinCache: Tensor)?) throws {
-        try expect(query.rank == 2 && key.rank == 2 && value.rank == 2 && key.shape == value.shape
-                   && qkv.count == query.count + key.count + value.count && key.shape[0] == query.shape[0],
-                   "splitQKV: qkv \(qkv.shape) into \(query.shape), \(key.shape), \(value.shape)")
-        let numTokens = query.shape[0], qWidth = query.shape[1], kvWidth = key.shape[1], width = qWidth + 2 * kvWidth
+        let numTokens = query.shape[0], qWidth = query.shape[1], kvWidth = (qkv.count / max(1, numTokens) - qWidth) / 2
+        try expect(query.rank == 2 && qkv.count == numTokens * (qWidth + 2 * kvWidth) && kvWidth > 0,
+                   "splitQKV: qkv \(qkv.shape) into query \(query.shape)")
+        let (key, value): (Tensor, Tensor)
+        switch kv {
+        case .tensors(let k, let v): (key, value) = (k, v)
+        case .cache: (key, value) = (try allocate(shape: [numTokens, kvWidth], dtype: .float32),
+                                     try allocate(shape: [numTokens, kvWidth], dtype: .float32))
+        }
+        try expect(key.count == numTokens * kvWidth && value.count == key.count,
+                   "splitQKV: key \(key.shape), value \(value.shape) for \(numTokens) tokens of \(kvWidth)")
+        let width = qWidth + 2 * kvWidth
         let source = qkv.floatPointer, qOut = query.floatPointer, kOut = key.floatPointer, vOut = value.floatPointer
         for t in 0..<numTokens {
             let row = source + t * width
@@ -98,6 +106,9 @@ extension CPUBackend {
         if let rotary {
             try rotaryEmbedding(query: query, key: key, positions: rotary.positions, cosSinCache: rotary.cosSinCache,
                                 headSize: headSize)
+        }
+        if case .cache(let cache, let slotMapping) = kv {
+            try writeKVCache(key: key, value: value, cache: cache, slotMapping: slotMapping)
         }
     }
 

@@ -70,16 +70,29 @@ extension CUDABackend {
                     .int32(Int32(cosSinCache.shape[0]))])
     }
 
-    public func splitQKV(_ qkv: Tensor, query: Tensor, key: Tensor, value: Tensor, headSize: Int,
+    public func splitQKV(_ qkv: Tensor, query: Tensor, kv: KVDestination, headSize: Int,
                          rotary: (positions: Tensor, cosSinCache: Tensor)?) throws {
         let act = activationDType
-        try require([qkv, query, key, value].allSatisfy { $0.dtype == act } && query.rank == 2 && key.rank == 2
-                    && key.shape == value.shape && key.shape[0] == query.shape[0]
-                    && qkv.count == query.count + key.count + value.count && headSize > 0
-                    && query.shape[1] % headSize == 0 && key.shape[1] % headSize == 0, "splitQKV",
-                    "qkv \(qkv) into query \(query), key \(key), value \(value), headSize \(headSize) (want \(act))")
-        let tokens = query.shape[0]
-        guard tokens > 0 else { return }
+        let tokens = query.rank == 2 ? query.shape[0] : 0
+        try require(qkv.dtype == act && query.dtype == act && query.rank == 2 && headSize > 0
+                    && query.shape[1] % headSize == 0 && tokens > 0 && qkv.count % tokens == 0
+                    && (qkv.count / tokens - query.shape[1]) % (2 * headSize) == 0, "splitQKV",
+                    "qkv \(qkv) into query \(query), headSize \(headSize) (want \(act))")
+        let numHeads = query.shape[1] / headSize, numKVHeads = (qkv.count / tokens - query.shape[1]) / (2 * headSize)
+        let kvWidth = numKVHeads * headSize
+        // key, value: the tensors, or the cache's K and V with the slots to write (and their count).
+        let destinations: (key: Tensor, value: Tensor, slots: Tensor?, numSlots: Int)
+        switch kv {
+        case .tensors(let key, let value):
+            try require(key.dtype == act && value.dtype == act && key.count == tokens * kvWidth && value.count == key.count,
+                        "splitQKV", "key \(key), value \(value) for \(tokens) tokens × \(kvWidth)")
+            destinations = (key, value, nil, 0)
+        case .cache(let cache, let slotMapping):
+            try require(cache.key.dtype == act && cache.numKVHeads == numKVHeads && cache.headSize == headSize
+                        && slotMapping.dtype == .int32 && slotMapping.count == tokens, "splitQKV",
+                        "cache \(cache.key) of \(cache.numKVHeads)×\(cache.headSize), slots \(slotMapping) for \(tokens) tokens")
+            destinations = (cache.key, cache.value, slotMapping, cache.numBlocks * cache.blockSize)
+        }
         var rotaryDim = 0, maxPositions = 0
         if let rotary {
             rotaryDim = rotary.cosSinCache.shape[1]
@@ -89,11 +102,11 @@ extension CUDABackend {
                         && rotaryDim % 2 == 0 && rotaryDim > 0 && rotaryDim <= headSize, "splitQKV",
                         "positions \(rotary.positions), cosSinCache \(rotary.cosSinCache) for \(tokens) tokens of headSize \(headSize)")
         }
-        let numHeads = query.shape[1] / headSize, numKVHeads = key.shape[1] / headSize
         let threads = min(256, max(32, (max(rotaryDim / 2, headSize / 2) + 31) / 32 * 32))
         try launch("split_qkv_\(kernelSuffix)", in: "rotary", grid: (tokens, numHeads + 2 * numKVHeads, 1),
                    block: (threads, 1, 1),
-                   [qkv.device, rotary?.positions.device ?? .pointer(0), query.device, key.device, value.device,
+                   [qkv.device, rotary?.positions.device ?? .pointer(0), query.device, destinations.key.device,
+                    destinations.value.device, destinations.slots?.device ?? .pointer(0), .int64(Int64(destinations.numSlots)),
                     rotary?.cosSinCache.device ?? .pointer(0), .int32(Int32(numHeads)),
                     .int32(Int32(numKVHeads)), .int32(Int32(headSize)), .int32(Int32(rotaryDim)),
                     .int32(Int32(maxPositions))])

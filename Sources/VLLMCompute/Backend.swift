@@ -62,9 +62,10 @@ public protocol Backend: AnyObject, Sendable {
     func rotaryEmbedding(query: Tensor, key: Tensor, positions: Tensor, cosSinCache: Tensor, headSize: Int) throws
 
     /// The fused q/k/v projection split into its parts: qkv [T, (numHeads + 2·numKVHeads)·headSize] holds
-    /// each token's `[q | k | v]`; query [T, numHeads·headSize], key and value [T, numKVHeads·headSize].
-    /// With `rotary`, query and key leave rotated exactly as `rotaryEmbedding` would rotate them.
-    func splitQKV(_ qkv: Tensor, query: Tensor, key: Tensor, value: Tensor, headSize: Int,
+    /// each token's `[q | k | v]`; query [T, numHeads·headSize]; key and value go to `kv` — two tensors
+    /// [T, numKVHeads·headSize], or straight into the paged cache (as `writeKVCache` writes them). With
+    /// `rotary`, query and key leave rotated exactly as `rotaryEmbedding` would rotate them.
+    func splitQKV(_ qkv: Tensor, query: Tensor, kv: KVDestination, headSize: Int,
                   rotary: (positions: Tensor, cosSinCache: Tensor)?) throws
 
     /// Writes each token's key and value into the cache slot `slotMapping[t]`; a negative slot is skipped.
@@ -85,6 +86,14 @@ public protocol Backend: AnyObject, Sendable {
     /// Samples one token per row of `logits` [S, V] f32 as `SamplingRow` specifies; only token ids
     /// and requested logprobs come back to the host.
     func sample(logits: Tensor, rows: [SamplingRow]) throws -> SamplerOutput
+}
+
+/// Where `splitQKV` puts keys and values.
+public enum KVDestination: Sendable {
+    /// key, value [T, numKVHeads·headSize].
+    case tensors(key: Tensor, value: Tensor)
+    /// The cache slots `slotMapping[t]` (a negative slot is skipped), as `writeKVCache`.
+    case cache(PagedKVCache, slotMapping: Tensor)
 }
 
 /// A backend failure that names the operation and what was wrong.

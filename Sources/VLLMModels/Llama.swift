@@ -117,18 +117,20 @@ public final class LlamaModel: CausalLM {
             } else {
                 try b.addRMSNorm(hidden, residual: residual, weight: layer.inputLayernorm, epsilon: eps, out: normed)
             }
-            // One GEMM for q, k and v; the split rotates q and k on the way (Qwen3 normalizes them first).
+            // One GEMM for q, k and v; the split rotates q and k and writes k and v into the cache on the way
+            // (Qwen3 normalizes q and k first, so it splits, normalizes, rotates, then writes).
             try b.linear(normed, weight: layer.qkvProj, bias: layer.qkvBias, out: qkv)
             if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
-                try b.splitQKV(qkv, query: q, key: k, value: v, headSize: d, rotary: nil)
+                try b.splitQKV(qkv, query: q, kv: .tensors(key: k, value: v), headSize: d, rotary: nil)
                 let qHeads = q.reshaped([t * config.numAttentionHeads, d]), kHeads = k.reshaped([t * config.numKeyValueHeads, d])
                 try b.rmsNorm(qHeads, weight: qNorm, epsilon: eps, out: qHeads)
                 try b.rmsNorm(kHeads, weight: kNorm, epsilon: eps, out: kHeads)
                 try b.rotaryEmbedding(query: q, key: k, positions: input.positions, cosSinCache: cosSinCache, headSize: d)
+                try b.writeKVCache(key: k, value: v, cache: kvCaches[i], slotMapping: input.attention.slotMapping)
             } else {
-                try b.splitQKV(qkv, query: q, key: k, value: v, headSize: d, rotary: (input.positions, cosSinCache))
+                try b.splitQKV(qkv, query: q, kv: .cache(kvCaches[i], slotMapping: input.attention.slotMapping), headSize: d,
+                               rotary: (input.positions, cosSinCache))
             }
-            try b.writeKVCache(key: k, value: v, cache: kvCaches[i], slotMapping: input.attention.slotMapping)
             try b.pagedAttention(query: q, cache: kvCaches[i], metadata: input.attention, scale: scale, out: attention)
             try b.linear(attention, weight: layer.oProj, bias: layer.oBias, out: hidden)
             try b.addRMSNorm(hidden, residual: residual, weight: layer.postAttentionLayernorm, epsilon: eps, out: normed)

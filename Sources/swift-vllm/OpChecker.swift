@@ -187,20 +187,36 @@ struct OpChecker {
         try record("rotary.query", shape, cpu: query.0, gpu: query.1)
         try record("rotary.key", shape, cpu: key.0, gpu: key.1)
 
-        // The fused projection's split, with the rotation on the way and without it (Qwen3's order).
+        // The fused projection's split, with the rotation on the way and without it (Qwen3's order), into
+        // tensors; then rotated into a paged cache (slots scattered, one skipped).
         let qWidth = heads * headSize, kvWidth = kvHeads * headSize
         let qkv = try pair(values(tokens * (qWidth + 2 * kvWidth)), [tokens, qWidth + 2 * kvWidth])
         for rotates in [true, false] {
             let parts = (try outputs([tokens, qWidth]), try outputs([tokens, kvWidth]), try outputs([tokens, kvWidth]))
-            try cpu.splitQKV(qkv.0, query: parts.0.0, key: parts.1.0, value: parts.2.0, headSize: headSize,
+            try cpu.splitQKV(qkv.0, query: parts.0.0, kv: .tensors(key: parts.1.0, value: parts.2.0), headSize: headSize,
                              rotary: rotates ? (positions.0, cosSin.0) : nil)
-            try gpu.splitQKV(qkv.1, query: parts.0.1, key: parts.1.1, value: parts.2.1, headSize: headSize,
+            try gpu.splitQKV(qkv.1, query: parts.0.1, kv: .tensors(key: parts.1.1, value: parts.2.1), headSize: headSize,
                              rotary: rotates ? (positions.1, cosSin.1) : nil)
             let name = rotates ? "splitQKV+rotary" : "splitQKV"
             try record("\(name).query", shape, cpu: parts.0.0, gpu: parts.0.1)
             try record("\(name).key", shape, cpu: parts.1.0, gpu: parts.1.1)
             try record("\(name).value", shape, cpu: parts.2.0, gpu: parts.2.1)
         }
+        let blockSize = 16, numBlocks = (tokens + blockSize - 1) / blockSize + 3
+        let cacheShape = [numBlocks, blockSize, kvHeads, headSize]
+        let keyCache = try pair(values(cacheShape.reduce(1, *)), cacheShape)
+        let valueCache = try pair(values(cacheShape.reduce(1, *)), cacheShape)
+        var slots = (0..<(numBlocks * blockSize)).map(Int32.init)
+        random.shuffle(&slots)
+        let slotMapping = try int32Pair((0..<tokens).map { $0 == 3 ? -1 : slots[$0] })
+        let cachedQuery = try outputs([tokens, qWidth])
+        try cpu.splitQKV(qkv.0, query: cachedQuery.0, kv: .cache(PagedKVCache(key: keyCache.0, value: valueCache.0), slotMapping: slotMapping.0),
+                         headSize: headSize, rotary: (positions.0, cosSin.0))
+        try gpu.splitQKV(qkv.1, query: cachedQuery.1, kv: .cache(PagedKVCache(key: keyCache.1, value: valueCache.1), slotMapping: slotMapping.1),
+                         headSize: headSize, rotary: (positions.1, cosSin.1))
+        try record("splitQKV→cache.query", shape, cpu: cachedQuery.0, gpu: cachedQuery.1)
+        try record("splitQKV→cache.keyCache", shape, cpu: keyCache.0, gpu: keyCache.1)
+        try record("splitQKV→cache.valueCache", shape, cpu: valueCache.0, gpu: valueCache.1)
     }
 
     mutating func writeKVCache(tokens: Int, kvHeads: Int, headSize: Int, blockSize: Int, numBlocks: Int) throws {

@@ -8,9 +8,11 @@
 // grid (T), block 256: one CTA per token, threads over (head, i) pairs of query then key.
 //
 // split_qkv_{bf16,f32}  qkv [T, (numHeads + 2·numKVHeads)·headSize] T, each row [q | k | v] (the fused
-//                     projection's output) → query [T, numHeads·headSize], key, value [T, numKVHeads·headSize],
-//                     query and key rotated as rotary_neox rotates them unless positions is null (then
-//                     rotaryDim is 0 and everything is copied). qkv is read only.
+//                     projection's output) → query [T, numHeads·headSize]; keys and values either to
+//                     key, value [T, numKVHeads·headSize] (slotMapping null) or, as reshape_and_cache writes
+//                     them, to row slotMapping[t] of key, value viewed as [numSlots, numKVHeads·headSize]
+//                     (the paged cache; a negative slot is skipped). Query and key are rotated as
+//                     rotary_neox rotates them unless positions is null (then everything is copied).
 // grid (T, numHeads + 2·numKVHeads), block ≥ rotaryDim/2 (the launcher's): one CTA per (token, head), so a
 // decode step's few tokens still spread over the GPU; threads turn the head's (i, i + rotaryDim/2) pairs
 // and copy the dims no rotation touches.
@@ -50,15 +52,22 @@ __device__ void rotary_neox(const int *__restrict__ positions, T *__restrict__ q
 
 template <typename T>
 __device__ void split_qkv(const T *__restrict__ qkv, const int *__restrict__ positions, T *__restrict__ query,
-                          T *__restrict__ key, T *__restrict__ value, const float *__restrict__ cosSin, int numHeads,
-                          int numKVHeads, int headSize, int rotaryDim, int maxPositions) {
+                          T *__restrict__ key, T *__restrict__ value, const int *__restrict__ slotMapping,
+                          long long numSlots, const float *__restrict__ cosSin, int numHeads, int numKVHeads,
+                          int headSize, int rotaryDim, int maxPositions) {
     const int token = blockIdx.x, head = blockIdx.y;  // head: numHeads q heads, then k heads, then v heads
     const int qWidth = numHeads * headSize, kvWidth = numKVHeads * headSize;
     const T *source = qkv + (long long)token * (qWidth + 2 * kvWidth) + head * headSize;
+    // The row keys and values of this token go to: its own row, or its cache slot's.
+    long long kvRow = token;
+    if (slotMapping != nullptr && head >= numHeads) {
+        kvRow = slotMapping[token];
+        if (kvRow < 0 || kvRow >= numSlots) return;
+    }
     T *destination;
     if (head < numHeads) destination = query + (long long)token * qWidth + head * headSize;
-    else if (head < numHeads + numKVHeads) destination = key + (long long)token * kvWidth + (head - numHeads) * headSize;
-    else destination = value + (long long)token * kvWidth + (head - numHeads - numKVHeads) * headSize;
+    else if (head < numHeads + numKVHeads) destination = key + kvRow * kvWidth + (head - numHeads) * headSize;
+    else destination = value + kvRow * kvWidth + (head - numHeads - numKVHeads) * headSize;
     int turned = 0;  // leading dims this head rotates
     if (positions != nullptr && head < numHeads + numKVHeads) {
         const int position = positions[token];
@@ -78,16 +87,20 @@ __device__ void split_qkv(const T *__restrict__ qkv, const int *__restrict__ pos
 
 extern "C" __global__ void split_qkv_bf16(const bf16_t *__restrict__ qkv, const int *__restrict__ positions,
                                           bf16_t *__restrict__ query, bf16_t *__restrict__ key,
-                                          bf16_t *__restrict__ value, const float *__restrict__ cosSin, int numHeads,
+                                          bf16_t *__restrict__ value, const int *__restrict__ slotMapping,
+                                          long long numSlots, const float *__restrict__ cosSin, int numHeads,
                                           int numKVHeads, int headSize, int rotaryDim, int maxPositions) {
-    split_qkv(qkv, positions, query, key, value, cosSin, numHeads, numKVHeads, headSize, rotaryDim, maxPositions);
+    split_qkv(qkv, positions, query, key, value, slotMapping, numSlots, cosSin, numHeads, numKVHeads, headSize,
+              rotaryDim, maxPositions);
 }
 
 extern "C" __global__ void split_qkv_f32(const float *__restrict__ qkv, const int *__restrict__ positions,
                                          float *__restrict__ query, float *__restrict__ key, float *__restrict__ value,
+                                         const int *__restrict__ slotMapping, long long numSlots,
                                          const float *__restrict__ cosSin, int numHeads, int numKVHeads, int headSize,
                                          int rotaryDim, int maxPositions) {
-    split_qkv(qkv, positions, query, key, value, cosSin, numHeads, numKVHeads, headSize, rotaryDim, maxPositions);
+    split_qkv(qkv, positions, query, key, value, slotMapping, numSlots, cosSin, numHeads, numKVHeads, headSize,
+              rotaryDim, maxPositions);
 }
 
 extern "C" __global__ void rotary_neox_bf16(const int *__restrict__ positions, bf16_t *__restrict__ query,
