@@ -13,13 +13,23 @@ public struct AttentionMetadata: Sendable {
     /// Longest context (cached + new tokens) of any sequence in this step.
     public var maxSeqLen: Int
     public var blockSize: Int
+    /// The leading sequences that feed one token each (decodes come first in a step), so a backend may
+    /// run them and the rest through different kernels. 0 when unknown.
+    public var numDecodes: Int
     public var queryStartLoc: Tensor  // [numSeqs + 1] int32, queryStartLoc[0] == 0
     public var seqLens: Tensor        // [numSeqs] int32
     public var blockTables: Tensor    // [numSeqs, maxBlocksPerSeq] int32, physical block ids
     public var slotMapping: Tensor    // [numTokens] int32, blockId * blockSize + offset of each new token
+    /// When the step mixes decodes with longer queries (0 < numDecodes < numSeqs): the query start offsets
+    /// of the sequences after the decodes, counted from the first of them — [numSeqs − numDecodes + 1] int32 —
+    /// so those sequences can run as a step of their own over rows numDecodes… of query and out.
+    public var prefillQueryStartLoc: Tensor?
 
-    public init(numTokens: Int, numSeqs: Int, maxQueryLen: Int, maxSeqLen: Int, blockSize: Int,
-                queryStartLoc: Tensor, seqLens: Tensor, blockTables: Tensor, slotMapping: Tensor) {
+    public init(numTokens: Int, numSeqs: Int, maxQueryLen: Int, maxSeqLen: Int, blockSize: Int, numDecodes: Int = 0,
+                queryStartLoc: Tensor, seqLens: Tensor, blockTables: Tensor, slotMapping: Tensor,
+                prefillQueryStartLoc: Tensor? = nil) {
+        self.numDecodes = numDecodes
+        self.prefillQueryStartLoc = prefillQueryStartLoc
         self.numTokens = numTokens
         self.numSeqs = numSeqs
         self.maxQueryLen = maxQueryLen

@@ -14,7 +14,11 @@ extension ModelRunner {
     /// Runs the step `output` describes: everything it needs travels in `output`.
     func execute(_ output: SchedulerOutput) throws -> StepSamples {
         var sequences: [StepSequence] = [], ids: [String] = [], sampledIds: [String] = []
-        for scheduled in output.scheduledRequests {
+        // Decodes (one token) first, the rest after, each in scheduling order: attention then runs its
+        // decode kernel and its prefill kernel over two contiguous runs of sequences (vLLM orders them so).
+        let ordered = output.scheduledRequests.filter { $0.numScheduledTokens == 1 }
+            + output.scheduledRequests.filter { $0.numScheduledTokens != 1 }
+        for scheduled in ordered {
             let inputs = scheduled.sampling
             let row = scheduled.isSampling ? Self.samplingRow(inputs, step: scheduled.numOutputTokens) : nil
             if row != nil { sampledIds.append(scheduled.requestId) }
