@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "VLLMCUDATests", dependencies: ["VLLMCUDA", "VLLMCompute"], swiftSettings: strict),
         .testTarget(
             name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMCore", "VLLMCompute", "VLLMCPU", "VLLMModels", "VLLMTokenizers"],
-            swiftSettings: strict),
+            exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMCPU", "VLLMCompute", "VLLMEngine"], exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(
             name: "VLLMTemplatesTests", dependencies: ["VLLMTemplates"], resources: [.copy("Goldens")],

@@ -46,6 +46,24 @@ public final class LLM {
         return ids.map { results[$0]! }
     }
 
+    /// vLLM's `LLM.beam_search`: the best `beamWidth` sequences of every prompt, best first. Each step runs
+    /// the live beams of every prompt as one batch (see `BeamSearch`); EOS is the model's first EOS id.
+    public func beamSearch(_ prompts: [[Int]], params: BeamSearchParams) throws -> [[BeamSearchSequence]] {
+        guard params.beamWidth >= 1 else { throw VLLMValidationError("beam_width must be at least 1, got \(params.beamWidth)", parameter: "n") }
+        var searches = prompts.map { BeamSearch(promptTokenIds: $0, params: params, eosTokenId: eosTokenIds.first) }
+        while case let live = searches.indices.filter({ !searches[$0].isFinished }), !live.isEmpty {
+            let batch = live.flatMap { searches[$0].beams.map(\.tokens) }
+            let outputs = try generate(batch, params: Array(repeating: searches[live[0]].stepParams, count: batch.count))
+            var offset = 0
+            for i in live {
+                let count = searches[i].beams.count
+                searches[i].advance(outputs[offset..<offset + count].map { ($0.outputs[0].tokenIds[0], $0.outputs[0].logprobs![0]) })
+                offset += count
+            }
+        }
+        return searches.map { $0.result() }
+    }
+
     static func now() -> Double { Date().timeIntervalSince1970 }
 }
 
