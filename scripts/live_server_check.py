@@ -48,6 +48,20 @@ def basic(client, model, max_model_len):
     c2 = client.completions.create(model=model, prompt=["a", "b"], max_tokens=3, n=2, temperature=1)
     check([ch.index for ch in c2.choices] == [0, 1, 2, 3], "two prompts, n=2: four choices")
 
+    # Beam search (vLLM's use_beam_search, n beams; the engine's beams are checked against transformers in
+    # BeamSearchTests): n beams come back in one answer, best first (same length: by cumulative logprob).
+    beam = dict(use_beam_search=True, ignore_eos=True)
+    b3 = client.completions.create(model=model, prompt="Once", max_tokens=8, temperature=0, n=3, logprobs=1,
+                                   extra_body=dict(beam, length_penalty=1.0))
+    sums = [sum(ch.logprobs.token_logprobs) for ch in b3.choices]
+    check(len(b3.choices) == 3 and b3.usage.completion_tokens == 24
+          and all(ch.finish_reason == "length" and len(ch.logprobs.tokens) == 8 for ch in b3.choices),
+          "beam search: three beams of 8 tokens")
+    check(all(a >= b - 1e-4 for a, b in zip(sums, sums[1:])), "beam search: best beam first")
+    bc = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], max_tokens=5,
+                                        temperature=0, n=2, extra_body=beam)
+    check(len(bc.choices) == 2 and bc.usage.completion_tokens == 10, "chat beam search: two beams")
+
     lp = client.completions.create(model=model, prompt="Hi", max_tokens=3, temperature=0, logprobs=2)
     check(len(lp.choices[0].logprobs.tokens) == 3 and len(lp.choices[0].logprobs.top_logprobs) == 3,
           "completion logprobs")

@@ -88,9 +88,12 @@ public struct BeamSearch: Sendable {
             if !entries.contains(where: { $0.0 == result.tokenId }) {
                 entries.append((result.tokenId, Double(result.logprobs.sampledLogprob)))
             }
-            for (token, logprob) in entries {
+            for (rank, (token, logprob)) in entries.enumerated() {
                 var next = beam
-                next.logprobs.append(result.logprobs)
+                // The step's logprobs, as seen from the token this beam took (its logprob and rank).
+                let isSampled = rank == result.logprobs.top.count
+                next.logprobs.append(TokenLogprobs(sampledLogprob: Float(logprob), sampledRank: isSampled ? result.logprobs.sampledRank : rank + 1,
+                                                   top: result.logprobs.top))
                 next.cumulativeLogprob += logprob
                 if token == eosTokenId && !params.ignoreEos {
                     if params.includeStopStrInOutput { next.tokens.append(token) }

@@ -102,4 +102,10 @@ public protocol EngineClient: Sendable {
     func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams) throws -> AsyncThrowingStream<RequestOutput, Error>
     func abort(requestId: String)
     func stats() -> EngineStats
+    /// The model's EOS ids (generation_config's, else config's); the first ends a beam in beam search.
+    var eosTokenIds: [Int] { get }
+}
+
+extension EngineClient {
+    public var eosTokenIds: [Int] { [] }
 }

@@ -19,16 +19,25 @@ struct GenerationRun: Sendable {
     let metrics: ServerMetrics
     let submitted: [Submitted]
 
+    /// `use_beam_search`: what turns a request's SamplingParams into vLLM's BeamSearchParams, and the
+    /// detokenizer of the beams' text.
+    struct BeamSearchOptions: Sendable {
+        var lengthPenalty: Double
+        var decode: @Sendable ([Int]) throws -> String
+    }
+
     /// Submits every prompt; if one is refused, those already submitted are aborted.
     static func submit(
         engine: any EngineClient, metrics: ServerMetrics, requestIds: [String], prompts: [[Int]],
-        params: [SamplingParams]
+        params: [SamplingParams], beamSearch: BeamSearchOptions? = nil
     ) throws(OpenAIError) -> GenerationRun {
         var submitted: [Submitted] = []
         for index in prompts.indices {
             do {
-                let stream = try engine.generate(
-                    requestId: requestIds[index], promptTokenIds: prompts[index], params: params[index])
+                let stream = try beamSearch.map {
+                    try beamSearchStream(engine: engine, requestId: requestIds[index], prompt: prompts[index],
+                                         params: params[index], options: $0)
+                } ?? engine.generate(requestId: requestIds[index], promptTokenIds: prompts[index], params: params[index])
                 submitted.append(
                     Submitted(
                         requestId: requestIds[index], promptTokenIds: prompts[index], stream: stream,
@@ -40,6 +49,46 @@ struct GenerationRun: Sendable {
             }
         }
         return GenerationRun(engine: engine, metrics: metrics, submitted: submitted)
+    }
+
+    /// A beam search (vLLM's `OpenAIServing.beam_search`) as one request's output stream: one final
+    /// RequestOutput with the `n` best beams, best first. Its steps' requests are the engine's own; ending
+    /// the stream early cancels the search, which aborts the step in flight.
+    static func beamSearchStream(engine: any EngineClient, requestId: String, prompt: [Int], params: SamplingParams,
+                                 options: BeamSearchOptions) throws -> AsyncThrowingStream<RequestOutput, Error> {
+        try params.validate()
+        var beamParams = BeamSearchParams(beamWidth: params.n, maxTokens: params.maxTokens ?? 16)
+        beamParams.ignoreEos = params.ignoreEos
+        beamParams.temperature = params.temperature
+        beamParams.lengthPenalty = options.lengthPenalty
+        beamParams.includeStopStrInOutput = params.includeStopStrInOutput
+        let eos = engine.eosTokenIds.first
+        let (stream, continuation) = AsyncThrowingStream<RequestOutput, Error>.makeStream()
+        let task = Task {
+            do {
+                var metrics = RequestMetrics(arrivalTime: Date().timeIntervalSince1970)
+                let beams = try await engine.beamSearch(requestId: requestId, promptTokenIds: prompt, params: beamParams,
+                                                        eosTokenId: eos)
+                metrics.firstTokenTime = Date().timeIntervalSince1970
+                metrics.finishedTime = metrics.firstTokenTime
+                let outputs = try beams.enumerated().map { index, beam in
+                    let generated = Array(beam.tokens.dropFirst(prompt.count))
+                    let endsWithEOS = beam.finishReason == .stop && generated.last == eos
+                    let text = try options.decode(endsWithEOS ? Array(generated.dropLast()) : generated)
+                    let logprobs = Array(beam.logprobs.prefix(generated.count))
+                    return CompletionOutput(index: index, text: text, tokenIds: generated, deltaText: text, deltaTokenIds: generated,
+                                            logprobs: logprobs, deltaLogprobs: logprobs, finishReason: beam.finishReason ?? .length,
+                                            stopReason: beam.finishReason == .stop ? eos.map { .tokenId($0) } : nil)
+                }
+                continuation.yield(RequestOutput(requestId: requestId, promptTokenIds: prompt, outputs: outputs, isFinished: true,
+                                                 metrics: metrics))
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
     }
 
     /// Calls `body` with (prompt index, output) for every output of every request, in arrival order.

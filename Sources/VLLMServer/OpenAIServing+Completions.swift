@@ -47,7 +47,8 @@ extension OpenAIServing {
         let ids = prompts.indices.map { "\(requestId)-\($0)" }
         for (index, prompt) in prompts.enumerated() { logRequest(ids[index], prompt: prompt.text, params: params[index]) }
         let run = try GenerationRun.submit(
-            engine: engine, metrics: metrics, requestIds: ids, prompts: prompts.map(\.tokenIds), params: params)
+            engine: engine, metrics: metrics, requestIds: ids, prompts: prompts.map(\.tokenIds), params: params,
+            beamSearch: request.sampling.beamSearchOptions { [tokenizer] in try tokenizer.decode($0, skipSpecialTokens: true) })
         let context = CompletionContext(
             requestId: requestId, created: Self.now(), modelName: request.model ?? model.primaryName,
             request: request, prompts: prompts.map { ($0.text, $0.tokenIds) }, echoOnly: echoOnly)

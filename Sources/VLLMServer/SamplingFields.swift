@@ -49,6 +49,7 @@ struct SamplingFields: Decodable, Sendable {
     var badWords: [String]?
     var promptLogprobs: Int?
     var useBeamSearch: Bool?
+    var lengthPenalty: Double?
     var stream: Bool?
     var streamOptions: StreamOptions?
     var responseFormat: ResponseFormat?
@@ -81,16 +82,23 @@ struct SamplingFields: Decodable, Sendable {
         case badWords = "bad_words"
         case promptLogprobs = "prompt_logprobs"
         case useBeamSearch = "use_beam_search"
+        case lengthPenalty = "length_penalty"
         case streamOptions = "stream_options"
         case responseFormat = "response_format"
     }
 
     var isStream: Bool { stream ?? false }
 
+    /// With `use_beam_search`, how the engine requests become a beam search (vLLM's `to_beam_search_params`:
+    /// `n` beams, `length_penalty` default 1).
+    func beamSearchOptions(decode: @escaping @Sendable ([Int]) throws -> String) -> GenerationRun.BeamSearchOptions? {
+        useBeamSearch == true ? GenerationRun.BeamSearchOptions(lengthPenalty: lengthPenalty ?? 1, decode: decode) : nil
+    }
+
     /// Features this server does not have, refused with a message rather than ignored.
     func checkSupported() throws(OpenAIError) {
-        if useBeamSearch == true {
-            throw .badRequest("use_beam_search is not supported by this server.", param: "use_beam_search")
+        if useBeamSearch == true && promptLogprobs != nil {
+            throw .badRequest("prompt_logprobs is not supported with use_beam_search.", param: "prompt_logprobs")
         }
         if let promptLogprobs {
             // vLLM's `check_logprobs`.
