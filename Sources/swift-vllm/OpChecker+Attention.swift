@@ -25,13 +25,19 @@ extension OpChecker {
         let valueCache = try pair(values(count), cacheShape)
         let query = try pair(values(tokens * heads * headSize), [tokens, heads * headSize])
         let out = try outputs([tokens, heads * headSize])
+        // Leading decodes are announced as the runner announces them, so a step of decodes then longer
+        // queries runs as two (CUDABackend.pagedAttention).
+        let numDecodes = seqs.prefix { $0.query == 1 }.count
         func metadata(_ backend: any Backend) throws -> AttentionMetadata {
-            AttentionMetadata(numTokens: tokens, numSeqs: seqs.count, maxQueryLen: seqs.map(\.query).max()!,
-                              maxSeqLen: seqs.map(\.context).max()!, blockSize: blockSize,
-                              queryStartLoc: try backend.makeInt32(queryStart),
-                              seqLens: try backend.makeInt32(seqs.map { Int32($0.context) }),
-                              blockTables: try backend.makeInt32(tables, shape: [seqs.count, maxBlocks]),
-                              slotMapping: try backend.makeInt32([Int32](repeating: -1, count: tokens)))
+            let isSplit = numDecodes > 0 && numDecodes < seqs.count
+            return AttentionMetadata(numTokens: tokens, numSeqs: seqs.count, maxQueryLen: seqs.map(\.query).max()!,
+                                     maxSeqLen: seqs.map(\.context).max()!, blockSize: blockSize, numDecodes: numDecodes,
+                                     queryStartLoc: try backend.makeInt32(queryStart),
+                                     seqLens: try backend.makeInt32(seqs.map { Int32($0.context) }),
+                                     blockTables: try backend.makeInt32(tables, shape: [seqs.count, maxBlocks]),
+                                     slotMapping: try backend.makeInt32([Int32](repeating: -1, count: tokens)),
+                                     prefillQueryStartLoc: isSplit
+                                        ? try backend.makeInt32(queryStart[numDecodes...].map { $0 - Int32(numDecodes) }) : nil)
         }
         let scale = 1 / Float(headSize).squareRoot()
         try cpu.pagedAttention(query: query.0, cache: PagedKVCache(key: keyCache.0, value: valueCache.0),
@@ -73,6 +79,34 @@ extension OpChecker {
         let skewed = [8000] + (0..<63).map { _ in 1 + random.below(600) }
         try attention("decode-skew", heads: 8, kvHeads: 2, headSize: 128, blockSize: 16,
                       seqs: skewed.map { (context: $0, query: 1) })
+    }
+
+    /// Steps holding prefill chunks, which CUDABackend runs with prefill_attention.cu with bf16 activations
+    /// unless SWIFT_VLLM_PREFILL_ATTENTION=0 (f32 activations, and head sizes other than 64, 128 and 256:
+    /// attention.cu): a 1024-token prefill and four 512-token prefills with Llama 3's 32/8 heads, a chunk of
+    /// 300 over a 700-token cached prefix, mixed steps (two prefills of different lengths beside three decode
+    /// tokens), queries of two tokens, G = 1, 2, 4, 7, 8, 16 (tiles of 128, 64, 32, 18, 16 and 8 tokens),
+    /// head sizes 64, 128 and 256, block sizes 8, 16 and 32, and queries that end mid-tile or are shorter
+    /// than one. Block tables are scattered as in `attention`. `runAll` calls this after the decode cases.
+    mutating func prefillAttentionCases() throws {
+        try attention("prefill-1024-g4", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16, seqs: [(1024, 1024)])
+        try attention("prefill-4x512-g4", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16,
+                      seqs: [(512, 512), (512, 512), (512, 512), (512, 512)])
+        try attention("prefill-chunk-g8", heads: 32, kvHeads: 4, headSize: 128, blockSize: 32, seqs: [(1000, 300)])
+        try attention("prefill-chunk-g1-d64", heads: 4, kvHeads: 4, headSize: 64, blockSize: 16, seqs: [(1000, 300)])
+        try attention("prefill-mixed-g4", heads: 16, kvHeads: 4, headSize: 128, blockSize: 16,
+                      seqs: [(517, 517), (700, 45), (1, 1), (2000, 1), (33, 1)])
+        try attention("prefill-mixed-g1-bs32", heads: 8, kvHeads: 8, headSize: 64, blockSize: 32,
+                      seqs: [(1, 1), (300, 129), (37, 37), (64, 1), (1500, 1)])
+        try attention("prefill-mixed-g8-d64", heads: 16, kvHeads: 2, headSize: 64, blockSize: 16,
+                      seqs: [(90, 90), (600, 260), (17, 1), (1, 1), (129, 1)])
+        try attention("prefill-two-token-g4", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16,
+                      seqs: [(100, 2), (5, 2), (1, 1)])
+        try attention("prefill-g7-d64", heads: 14, kvHeads: 2, headSize: 64, blockSize: 16, seqs: [(400, 400), (50, 3)])
+        try attention("prefill-g16-d256-bs8", heads: 16, kvHeads: 1, headSize: 256, blockSize: 8,
+                      seqs: [(300, 100), (9, 9), (700, 1)])
+        try attention("prefill-g2-d256-bs32", heads: 8, kvHeads: 4, headSize: 256, blockSize: 32,
+                      seqs: [(513, 513), (40, 2)])
     }
 
     /// The device sampler against CPUBackend's on the same f32 logits: every row's token must be equal,

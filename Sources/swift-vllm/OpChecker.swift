@@ -87,6 +87,12 @@ struct OpChecker {
         try attention("mha-96", heads: 4, kvHeads: 4, headSize: 96, blockSize: 32, seqs: [(600, 1), (65, 65)])
         try attention("gqa-16", heads: 16, kvHeads: 1, headSize: 256, blockSize: 8, seqs: [(513, 2), (9, 9)])
         try decodeAttentionCases()
+        try prefillAttentionCases()
+        // Decodes first, then longer queries (the runner's order): the step runs as two, one kernel each.
+        try attention("mixed-decodes-first", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16,
+                      seqs: [(300, 1), (17, 1), (1, 1), (512, 512), (700, 300)])
+        try attention("mixed-64-decodes-then-chunk", heads: 16, kvHeads: 4, headSize: 128, blockSize: 16,
+                      seqs: (0..<64).map { _ in (context: 1 + random.below(600), query: 1) } + [(900, 256)])
         for (tokens, inner) in [(37, 4864), (3, 1003), (1, 14336)] { try siluAndMul(tokens, inner) }
         try gather(rows: 37, hidden: 896, indices: [36, 0, 17, 17, 5])
         try fillDummy(rows: 3, columns: 4096, part: 1..<3)

@@ -1,0 +1,374 @@
+// prefill_attention.cu: paged attention for steps that hold prefill chunks, on tensor cores
+// (flash-attention 2's loop), bf16 only. f32 activations, other head sizes and G > 16 use attention.cu.
+//
+// prefill_attention_bf16_d{64,128,256}   (dN: headSize N)
+//   query [T, numHeads·headSize] bf16; keyCache, valueCache [numBlocks, blockSize, numKVHeads, headSize] bf16;
+//   queryStartLoc [S+1], seqLens [S], blockTables [S, maxBlocksPerSeq] int32 → out [T, numHeads·headSize] bf16.
+//   Token t of sequence s (queryStartLoc[s] ≤ t < queryStartLoc[s+1]) sits at position
+//   seqLens[s] − queryLen + (t − queryStartLoc[s]) and attends to keys 0 … position (causal), the
+//   cached prefix included; the step's own K/V are already in the cache. Decode tokens (queryLen 1)
+//   mixed into the step are served too, in a CTA of their own.
+//
+//   grid (⌊T / tokensPerTile⌋ + S, numKVHeads), block 256 (8 warps), dynamic shared memory
+//   (2 stages · 2 · BC + 128) · (headSize + 8) · 2 bytes: K and V tiles twice, and the Q tile.
+//   A CTA owns 128 query rows: tokensPerTile = ⌊128 / G⌋ consecutive query tokens of one sequence × the
+//   G = numHeads / numKVHeads query heads of one KV head, row r = (token r / G, head r % G). Packing the
+//   heads of a KV head into M loads each K/V tile once for all G heads, and keeps tiles of 128 rows (half
+//   the L2 traffic of 64) with the causal diagonal 128 / G tokens wide. Warp w owns rows 16w … 16w + 15;
+//   rows past the tile's tokens repeat its last token and are not stored; a warp with none of the tile's
+//   rows skips the arithmetic (a decode token's CTA runs one warp of MMAs).
+//   Tile → sequence: sequence s owns CTAs f(s) ..< f(s+1), f(s) = ⌊queryStartLoc[s] / tokensPerTile⌋ + s,
+//   which is ⌈queryLen / tokensPerTile⌉ CTAs or one more. A CTA finds its s by counting f(s) ≤ blockIdx.x
+//   over the block (one round of loads, __syncthreads_count), takes its sequence's tiles last-first (the
+//   longest causal rows start first), and leaves when its tile starts past the query.
+//   Keys go in tiles of BC (64; 32 for d256) from key 0 through the tile's last position, double-buffered
+//   in shared memory by cp.async (16 bytes a thread, zero-filled past the last key), each key's row found
+//   through the block table (any block size); the next tile's table entries are read a tile ahead. Rows
+//   are padded to headSize + 8 elements so the 8 rows of every ldmatrix fall in distinct banks.
+//   S = Q·Kᵀ by mma.m16n8k16 (bf16 in, f32 accumulate), Q's fragments read by ldmatrix per k-step (kept
+//   in registers, they would spill the 128 registers that two CTAs an SM allow at d128: 64 accumulators
+//   and 32 scores a lane). Online softmax in f32, base 2 (scale·log2 e folded into the exponent);
+//   the causal mask is applied only on tiles that reach past a warp's first row, and a warp skips tiles
+//   (and 16-key steps) wholly past its last row. P enters P·V rounded to bf16 relative to the running
+//   max after each tile while the running sum adds the unrounded values, as flash attention does (and
+//   attention.cu's bf16 path): the S accumulators of two 8-key MMAs are exactly the A fragment of a 16-key
+//   step. The accumulators are rescaled only when some row's max moved.
+//   V fragments by ldmatrix.trans. At the end each lane's partial row sums meet by shuffles.
+//   Requires sm_80 (cp.async, ldmatrix, bf16 MMA: before it the bodies are empty and the launcher says no).
+#include "common.cuh"
+
+#define PREFILL_WARPS 8
+#define PREFILL_THREADS (32 * PREFILL_WARPS)
+#define PREFILL_ROWS (16 * PREFILL_WARPS)  // query rows (token, head) a CTA owns
+#define LOG2E 1.4426950408889634f
+#define FULL_MASK 0xffffffffu
+
+// The per-instance constants, in elements unless named otherwise.
+template <int D, int BC> struct PrefillShape {
+    enum : int {
+        STRIDE = D + 8,                                   // a row in shared memory: 16 bytes of padding
+        CHUNKS = D / 8,                                   // 16-byte chunks in a row
+        KEYS_PER_PASS = PREFILL_THREADS / CHUNKS,         // rows one cp.async per thread covers
+        LOAD_PASSES = BC / KEYS_PER_PASS,                 // a K (or V) tile's cp.async per thread
+        Q_PASSES = PREFILL_ROWS / KEYS_PER_PASS,          // the Q tile's
+        TILE = BC * STRIDE,                               // one K or V tile
+        STAGE = 2 * TILE,                                 // K then V
+        Q_TILE = PREFILL_ROWS * STRIDE,
+        SHARED = 2 * STAGE + Q_TILE,
+    };
+    static_assert(BC % KEYS_PER_PASS == 0 && BC % 16 == 0, "whole passes, whole 16-key steps");
+};
+
+__device__ __forceinline__ unsigned shared_address(const void *pointer) {
+    return (unsigned)__cvta_generic_to_shared(pointer);
+}
+
+// 16 bytes global → shared without registers; zero-filled (nothing read) where !valid.
+__device__ __forceinline__ void copy16_async(unsigned destination, const void *source, bool valid) {
+#if __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(destination), "l"(source),
+                 "r"(valid ? 16 : 0));
+#endif
+}
+__device__ __forceinline__ void commit_copies() {
+#if __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+// Waits until at most N of this thread's committed groups are still in flight.
+template <int N> __device__ __forceinline__ void wait_copies() {
+#if __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+#endif
+}
+
+// Four 8×8 bf16 matrices; lane l gives the address of row l % 8 of matrix l / 8, and register i of lane
+// (g = lane / 4, t = lane % 4) receives matrix i's row g, elements 2t and 2t + 1 (.trans: its column g,
+// elements 2t and 2t + 1 — i.e. rows 2t and 2t + 1 at column g).
+__device__ __forceinline__ void load_matrices(unsigned (&r)[4], unsigned address) {
+#if __CUDA_ARCH__ >= 800
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(address));
+#endif
+}
+__device__ __forceinline__ void load_matrices_transposed(unsigned (&r)[4], unsigned address) {
+#if __CUDA_ARCH__ >= 800
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(address));
+#endif
+}
+
+// acc [16 × 8] += A [16 × 16] · B [16 × 8] (bf16 in, f32 accumulate), fragments as linear.cu's
+// mma_bf16_16x8x16: lane (g, t) holds a = {A[g][2t..], A[g+8][2t..], A[g][2t+8..], A[g+8][2t+8..]},
+// b = {B[2t..][g], B[2t+8..][g]}, acc = {C[g][2t], C[g][2t+1], C[g+8][2t], C[g+8][2t+1]}.
+__device__ __forceinline__ void mma_16x8x16(float (&acc)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+#if __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};"
+        : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
+// Two floats → a bf16 pair (round to nearest even, as f32_to_bf16 for finite values), `low` in bits 0–15.
+__device__ __forceinline__ unsigned pack_bf16(float low, float high) {
+#if __CUDA_ARCH__ >= 800
+    unsigned packed;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(packed) : "f"(high), "f"(low));
+    return packed;
+#else
+    return (unsigned)f32_to_bf16(low) | ((unsigned)f32_to_bf16(high) << 16);
+#endif
+}
+
+// 2^x in one MUFU instruction (2^−∞ = 0).
+__device__ __forceinline__ float fast_exp2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
+// One K and V tile's rows for this thread: key `firstKey + row + p · KEYS_PER_PASS` for each pass p, its
+// slot in the cache (blockTable[key / blockSize] · blockSize + key % blockSize) read a tile ahead.
+template <int D, int BC> struct TileLoader {
+    typedef PrefillShape<D, BC> Shape;
+    int slot[Shape::LOAD_PASSES];
+    int row, chunk;
+
+    __device__ __forceinline__ void find(int firstKey, int keyEnd, const int *table, int blockSize) {
+#pragma unroll
+        for (int p = 0; p < Shape::LOAD_PASSES; ++p) {
+            const int key = firstKey + row + p * Shape::KEYS_PER_PASS;
+            slot[p] = key < keyEnd ? table[key / blockSize] * blockSize + key % blockSize : 0;
+        }
+    }
+
+    // Queues the copies of the found rows into `stage` (K at 0, V at TILE); keys from keyEnd on are zeros.
+    __device__ __forceinline__ void issue(bf16_t *stage, int firstKey, int keyEnd, const bf16_t *keyBase,
+                                          const bf16_t *valueBase, long long slotStride) const {
+#pragma unroll
+        for (int p = 0; p < Shape::LOAD_PASSES; ++p) {
+            const int r = row + p * Shape::KEYS_PER_PASS;
+            const long long offset = (long long)slot[p] * slotStride + chunk * 8;
+            const bool valid = firstKey + r < keyEnd;
+            const unsigned destination = shared_address(stage + r * Shape::STRIDE + chunk * 8);
+            copy16_async(destination, keyBase + offset, valid);
+            copy16_async(destination + Shape::TILE * 2, valueBase + offset, valid);
+        }
+    }
+};
+
+template <int D, int BC>
+__device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache,
+                                                  const bf16_t *__restrict__ valueCache,
+                                                  const int *__restrict__ queryStartLoc, const int *__restrict__ seqLens,
+                                                  const int *__restrict__ blockTables, bf16_t *__restrict__ out,
+                                                  int numSeqs, int numHeads, int numKVHeads, int blockSize,
+                                                  int maxBlocksPerSeq, float scale) {
+    typedef PrefillShape<D, BC> Shape;
+    extern __shared__ uint4 prefillShared[];
+    bf16_t *stages = (bf16_t *)prefillShared;        // [2][K, V][BC][STRIDE]
+    bf16_t *queries = stages + 2 * Shape::STAGE;     // [128][STRIDE]
+    const int group = numHeads / numKVHeads, tokensPerTile = PREFILL_ROWS / group;
+    const int kvHead = blockIdx.y, cta = blockIdx.x;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+
+    // This CTA's sequence: the number of s ≥ 1 with f(s) ≤ cta (f strictly increases, f(0) = 0).
+    int seq = 0;
+    for (int first = 1; first < numSeqs; first += PREFILL_THREADS) {
+        const int s = first + tid;
+        seq += __syncthreads_count(s < numSeqs && queryStartLoc[s] / tokensPerTile + s <= cta);
+    }
+    const int queryBegin = queryStartLoc[seq], queryLen = queryStartLoc[seq + 1] - queryBegin;
+    const int tile = queryStartLoc[seq + 1] / tokensPerTile + seq - cta;  // f(seq + 1) − 1 − cta: last first
+    const int tileToken = tile * tokensPerTile;                          // its first token within the query
+    if (tileToken >= queryLen) return;  // the whole CTA
+    const int tileTokens = min(tokensPerTile, queryLen - tileToken);
+    const int tileRows = tileTokens * group;
+    const int firstPosition = seqLens[seq] - queryLen + tileToken;
+    const int keyEnd = firstPosition + tileTokens;  // keys 0 … the tile's last position
+    const int numKeyTiles = (keyEnd + BC - 1) / BC;
+    const int *table = blockTables + (long long)seq * maxBlocksPerSeq;
+    const long long slotStride = (long long)numKVHeads * D;
+    const bf16_t *keyBase = keyCache + (long long)kvHead * D, *valueBase = valueCache + (long long)kvHead * D;
+
+    // Q: row r is token min(r / G, tileTokens − 1) (rows past the tile repeat its last token), head r % G;
+    // the G heads of one token are G·D consecutive elements of the query.
+    const bf16_t *queryTile = query + ((long long)(queryBegin + tileToken) * numHeads + kvHead * group) * D;
+    TileLoader<D, BC> loader;
+    loader.row = tid / Shape::CHUNKS;
+    loader.chunk = tid % Shape::CHUNKS;
+#pragma unroll
+    for (int p = 0; p < Shape::Q_PASSES; ++p) {
+        const int r = loader.row + p * Shape::KEYS_PER_PASS;
+        const int token = min(r / group, tileTokens - 1);
+        copy16_async(shared_address(queries + r * Shape::STRIDE + loader.chunk * 8),
+                     queryTile + ((long long)token * numHeads + r % group) * D + loader.chunk * 8, true);
+    }
+    commit_copies();
+    loader.find(0, keyEnd, table, blockSize);
+    loader.issue(stages, 0, keyEnd, keyBase, valueBase, slotStride);
+    commit_copies();
+    if (numKeyTiles > 1) loader.find(BC, keyEnd, table, blockSize);
+
+    // This lane's rows g and g + 8 of the warp's 16, their positions, and the warp's first and last.
+    const int g = lane >> 2, t = lane & 3;
+    const int row0 = 16 * warp;
+    const bool isWarpActive = row0 < tileRows;
+    const int positionLow = firstPosition + min((row0 + g) / group, tileTokens - 1);
+    const int positionHigh = firstPosition + min((row0 + g + 8) / group, tileTokens - 1);
+    const int warpFirst = firstPosition + min(row0 / group, tileTokens - 1);
+    const int warpLast = firstPosition + min((row0 + 15) / group, tileTokens - 1);
+    // ldmatrix addresses (bytes): A (Q) rows (l % 16), columns 8·(l / 16); K as B (non-transposed) rows
+    // (l % 8) + 8·(l / 16), columns 8·((l / 8) % 2); V as B (transposed) rows l % 16, columns 8·(l / 16).
+    const unsigned queryAddress = shared_address(queries + (row0 + (lane & 15)) * Shape::STRIDE + 8 * (lane >> 4));
+    const unsigned keyOffset = 2 * (((lane & 7) + 8 * (lane >> 4)) * Shape::STRIDE + 8 * ((lane >> 3) & 1));
+    const unsigned valueOffset = 2 * ((lane & 15) * Shape::STRIDE + 8 * (lane >> 4)) + 2 * Shape::TILE;
+
+    float acc[D / 8][4];  // O: dimension step j holds columns 8j + 2t, 8j + 2t + 1 of rows g, g + 8
+#pragma unroll
+    for (int j = 0; j < D / 8; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
+    float runningMax[2] = {-INFINITY, -INFINITY};  // raw scores (before scale), rows g and g + 8
+    float runningSum[2] = {0.0f, 0.0f};            // this lane's columns only, until the end
+    const float scaleLog2 = scale * LOG2E;
+
+    for (int keyTile = 0; keyTile < numKeyTiles; ++keyTile) {
+        if (keyTile + 1 < numKeyTiles) {
+            loader.issue(stages + ((keyTile + 1) & 1) * Shape::STAGE, (keyTile + 1) * BC, keyEnd, keyBase, valueBase,
+                         slotStride);
+            if (keyTile + 2 < numKeyTiles) loader.find((keyTile + 2) * BC, keyEnd, table, blockSize);
+        }
+        commit_copies();  // possibly empty, so that one group is always the newest
+        wait_copies<1>();
+        __syncthreads();
+        const int firstKey = keyTile * BC;
+        if (isWarpActive && firstKey <= warpLast) {
+            const unsigned stage = shared_address(stages + (keyTile & 1) * Shape::STAGE);
+            // 16-key steps holding a key ≤ the warp's last position; the rest are masked without MMAs.
+            const int liveSteps = min(BC / 16, (warpLast - firstKey) / 16 + 1);
+            float score[BC / 8][4];
+#pragma unroll
+            for (int n = 0; n < BC / 8; ++n) score[n][0] = score[n][1] = score[n][2] = score[n][3] = 0.0f;
+#pragma unroll
+            for (int k = 0; k < D / 16; ++k) {
+                unsigned a[4];  // rows 0…7 | 8…15 × dimensions 16k + (0…7 | 8…15)
+                load_matrices(a, queryAddress + 32 * k);
+#pragma unroll
+                for (int step = 0; step < BC / 16; ++step) {
+                    if (step < liveSteps) {
+                        unsigned b[4];  // keys 16·step + (0…7 | 8…15) × dimensions 16k + (0…7 | 8…15)
+                        load_matrices(b, stage + keyOffset + 2 * (16 * step * Shape::STRIDE + 16 * k));
+                        mma_16x8x16(score[2 * step], a, b[0], b[1]);
+                        mma_16x8x16(score[2 * step + 1], a, b[2], b[3]);
+                    }
+                }
+            }
+            if (firstKey + BC - 1 > warpFirst) {  // the diagonal: keys past a row's position do not count
+#pragma unroll
+                for (int n = 0; n < BC / 8; ++n) {
+                    const int key = firstKey + 8 * n + 2 * t;
+                    if (key > positionLow) score[n][0] = -INFINITY;
+                    if (key + 1 > positionLow) score[n][1] = -INFINITY;
+                    if (key > positionHigh) score[n][2] = -INFINITY;
+                    if (key + 1 > positionHigh) score[n][3] = -INFINITY;
+                }
+            }
+            // Online softmax per row (the 4 lanes of a row hold 2·BC/8 of its scores each).
+            float base[2], alphas[2];
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                float tileMax = -INFINITY;
+#pragma unroll
+                for (int n = 0; n < BC / 8; ++n) tileMax = fmaxf(tileMax, fmaxf(score[n][2 * h], score[n][2 * h + 1]));
+                tileMax = fmaxf(tileMax, __shfl_xor_sync(FULL_MASK, tileMax, 1));
+                tileMax = fmaxf(tileMax, __shfl_xor_sync(FULL_MASK, tileMax, 2));
+                const float newMax = fmaxf(runningMax[h], tileMax);
+                base[h] = newMax == -INFINITY ? 0.0f : newMax * scaleLog2;  // 2^(−∞ − base) = 0, never NaN
+                const float alpha = fast_exp2(runningMax[h] * scaleLog2 - base[h]);
+                runningMax[h] = newMax;
+                runningSum[h] *= alpha;
+                alphas[h] = alpha;
+            }
+            // Once the maxima settle a tile rarely moves one: skip the rescale when no row of the warp's did.
+            if (__any_sync(FULL_MASK, alphas[0] != 1.0f || alphas[1] != 1.0f)) {
+#pragma unroll
+                for (int j = 0; j < D / 8; ++j) {
+                    acc[j][0] *= alphas[0];
+                    acc[j][1] *= alphas[0];
+                    acc[j][2] *= alphas[1];
+                    acc[j][3] *= alphas[1];
+                }
+            }
+            // P in bf16 pairs, as the A fragment of P·V wants them: the accumulators of score[2s] and
+            // score[2s + 1] are exactly the fragment of the 16-key step s.
+            unsigned probability[BC / 8][2];
+#pragma unroll
+            for (int n = 0; n < BC / 8; ++n) {
+                float p[4];
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    p[e] = fast_exp2(fmaf(score[n][e], scaleLog2, -base[e >> 1]));
+                    runningSum[e >> 1] += p[e];  // the sum takes p unrounded; P·V takes it in bf16
+                }
+                probability[n][0] = pack_bf16(p[0], p[1]);
+                probability[n][1] = pack_bf16(p[2], p[3]);
+            }
+            // O += P · V, 16 keys a step.
+#pragma unroll
+            for (int step = 0; step < BC / 16; ++step) {
+                if (step < liveSteps) {
+                    const unsigned a[4] = {probability[2 * step][0], probability[2 * step][1],
+                                           probability[2 * step + 1][0], probability[2 * step + 1][1]};
+#pragma unroll
+                    for (int d = 0; d < D / 16; ++d) {
+                        unsigned b[4];  // keys 16·step + (0…7 | 8…15) × dimensions 16d + (0…7 | 8…15), transposed
+                        load_matrices_transposed(b, stage + valueOffset + 2 * (16 * step * Shape::STRIDE + 16 * d));
+                        mma_16x8x16(acc[2 * d], a, b[0], b[1]);
+                        mma_16x8x16(acc[2 * d + 1], a, b[2], b[3]);
+                    }
+                }
+            }
+        }
+        __syncthreads();  // every warp is done with this stage before the next issue overwrites it
+    }
+
+    // Rows g and g + 8: the row's sum over its 4 lanes, then out = acc / sum for the tile's own rows.
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        float sum = runningSum[h];
+        sum += __shfl_xor_sync(FULL_MASK, sum, 1);
+        sum += __shfl_xor_sync(FULL_MASK, sum, 2);
+        const int r = row0 + g + 8 * h;
+        if (r < tileRows) {
+            const float inverse = 1.0f / sum;
+            bf16_t *row = out + ((long long)(queryBegin + tileToken + r / group) * numHeads + kvHead * group + r % group) * D;
+#pragma unroll
+            for (int j = 0; j < D / 8; ++j)
+                *(unsigned *)(row + 8 * j + 2 * t) = pack_bf16(acc[j][2 * h] * inverse, acc[j][2 * h + 1] * inverse);
+        }
+    }
+}
+
+#define PREFILL_ATTENTION_PARAMETERS                                                                          \
+    const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache, const bf16_t *__restrict__ valueCache, \
+        const int *__restrict__ queryStartLoc, const int *__restrict__ seqLens,                                 \
+        const int *__restrict__ blockTables, bf16_t *__restrict__ out, int numSeqs, int numHeads,               \
+        int numKVHeads, int blockSize, int maxBlocksPerSeq, float scale
+#define PREFILL_ATTENTION(D, BC)                                                                               \
+    prefill_attention<D, BC>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, numSeqs,     \
+                             numHeads, numKVHeads, blockSize, maxBlocksPerSeq, scale)
+
+// One entry point per head size (BC keys a tile). d64 and d128 are held to 128 registers, so an SM runs
+// two CTAs (16 warps; d128: 2 × 102 KiB of shared memory on sm_90, and a few spilled words a tile); d256
+// (128 accumulators a lane) runs one.
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_bf16_d64(PREFILL_ATTENTION_PARAMETERS) {
+    PREFILL_ATTENTION(64, 64);
+}
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_bf16_d128(PREFILL_ATTENTION_PARAMETERS) {
+    PREFILL_ATTENTION(128, 64);
+}
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 1) prefill_attention_bf16_d256(PREFILL_ATTENTION_PARAMETERS) {
+    PREFILL_ATTENTION(256, 32);
+}
