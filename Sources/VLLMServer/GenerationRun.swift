@@ -56,7 +56,6 @@ struct GenerationRun: Sendable {
     /// the stream early cancels the search, which aborts the step in flight.
     static func beamSearchStream(engine: any EngineClient, requestId: String, prompt: [Int], params: SamplingParams,
                                  options: BeamSearchOptions) throws -> AsyncThrowingStream<RequestOutput, Error> {
-        try params.validate()
         var beamParams = BeamSearchParams(beamWidth: params.n, maxTokens: params.maxTokens ?? 16)
         beamParams.ignoreEos = params.ignoreEos
         beamParams.temperature = params.temperature

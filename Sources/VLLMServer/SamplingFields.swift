@@ -162,7 +162,11 @@ struct SamplingFields: Decodable, Sendable {
             params.logitBias = bias
         }
         do {
-            try params.validate()
+            // With use_beam_search, n is the beam width (vLLM's BeamSearchParams), free of the rule that
+            // greedy sampling takes n = 1.
+            var checked = params
+            if useBeamSearch == true && params.n >= 1 { checked.n = 1 }
+            try checked.validate()
         } catch {
             throw .validation(error)
         }
