@@ -103,8 +103,11 @@ extension CUDABackend {
                         "positions \(rotary.positions), cosSinCache \(rotary.cosSinCache) for \(tokens) tokens of headSize \(headSize)")
         }
         let threads = min(256, max(32, (max(rotaryDim / 2, headSize / 2) + 31) / 32 * 32))
-        try launch("split_qkv_\(kernelSuffix)", in: "rotary", grid: (tokens, numHeads + 2 * numKVHeads, 1),
-                   block: (threads, 1, 1),
+        // One head a CTA for a decode step's few tokens; 8 (or as many as fit 512 threads) for a prefill's many.
+        let headsPerCTA = tokens >= 64 ? max(1, min(8, 512 / threads)) : 1
+        let numHeadsAll = numHeads + 2 * numKVHeads
+        try launch("split_qkv_\(kernelSuffix)", in: "rotary", grid: (tokens, (numHeadsAll + headsPerCTA - 1) / headsPerCTA, 1),
+                   block: (threads, headsPerCTA, 1),
                    [qkv.device, rotary?.positions.device ?? .pointer(0), query.device, destinations.key.device,
                     destinations.value.device, destinations.slots?.device ?? .pointer(0), .int64(Int64(destinations.numSlots)),
                     rotary?.cosSinCache.device ?? .pointer(0), .int32(Int32(numHeads)),

@@ -12,6 +12,7 @@ extension CUDABackend {
                     "logits \(logits) for \(rows.count) rows (want f32 [S, V])")
         guard !rows.isEmpty else { return SamplerOutput(tokenIds: [], logprobs: []) }
         let vocab = logits.shape[1]
+        if rows.allSatisfy(\.isPlainGreedy) { return try greedyArgmax(logits: logits) }
         func inVocab(_ ids: [Int32]) -> [Int32] { ids.filter { $0 >= 0 && Int($0) < vocab } }
 
         var params: [Int32] = []
@@ -89,6 +90,21 @@ extension CUDABackend {
             logprobs.append(TokenLogprobs(sampledLogprob: sampledLogprob, sampledRank: rank, top: top))
         }
         return SamplerOutput(tokenIds: tokenIds, logprobs: logprobs)
+    }
+
+    /// Every row plain greedy: the argmax of each row, spread over the GPU (argmax_partial_f32 over slices
+    /// of the vocabulary, then argmax_final_f32), the same token `sample_f32` picks.
+    private func greedyArgmax(logits: Tensor) throws -> SamplerOutput {
+        let (numRows, vocab) = (logits.shape[0], logits.shape[1])
+        let numSlices = max(1, min(64, (vocab + 4095) / 4096, (2 * context.multiprocessorCount + numRows - 1) / numRows))
+        let partialValues = try allocate(shape: [numRows, numSlices], dtype: .float32)
+        let partialIds = try allocate(shape: [numRows, numSlices], dtype: .int32)
+        let result = try allocate(shape: [numRows], dtype: .int32)
+        try launch("argmax_partial_f32", in: "sampling", grid: (numRows, numSlices, 1), block: (256, 1, 1),
+                   [logits.device, partialValues.device, partialIds.device, .int32(Int32(vocab))])
+        try launch("argmax_final_f32", in: "sampling", grid: (numRows, 1, 1), block: (32, 1, 1),
+                   [partialValues.device, partialIds.device, result.device, .int32(Int32(numSlices)), .int32(1)])
+        return SamplerOutput(tokenIds: try downloadInt32(result), logprobs: Array(repeating: nil, count: numRows))
     }
 
     private func fullVocabularyLogprobs(_ row: Tensor, sampledLogprob: Float, rank: Int) throws -> TokenLogprobs {

@@ -47,6 +47,10 @@ public struct SamplingRow: Sendable, Equatable {
     public var hasPenalties: Bool {
         presencePenalty != 0 || frequencyPenalty != 0 || repetitionPenalty != 1
     }
+    /// The argmax of the raw logits and nothing else: greedy, no logprobs, masks, bias or penalties.
+    public var isPlainGreedy: Bool {
+        isGreedy && numLogprobs == nil && !hasPenalties && logitBias.isEmpty && allowedTokenIds == nil && bannedTokenIds.isEmpty
+    }
 }
 
 /// The sampled token of each row, and the logprobs that were asked for.

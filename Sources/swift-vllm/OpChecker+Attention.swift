@@ -178,5 +178,23 @@ extension OpChecker {
         results.append(OpCheckResult(op: "sample.logprobs", shape: "S\(rows.count) V\(vocab)",
                                      error: structureMatches ? relativeError(gotValues, expectedValues) : .infinity,
                                      tolerance: 1e-5, note: structureMatches ? "" : "ranks or top ids differ"))
+
+        // A step of plain greedy rows takes the argmax kernels: the same tokens, ties to the lower id, NaN never.
+        for numRows in [1, 7, 300] {
+            var greedyValues = (0..<numRows * vocab).map { _ in random.normal() * 4 }
+            greedyValues[vocab - 1] = 50
+            greedyValues[vocab / 2] = 50  // a tie in row 0: the lower id wins
+            if numRows > 1 { greedyValues[vocab + 3] = .nan }
+            let greedyLogits = (try cpu.makeTensor(greedyValues, shape: [numRows, vocab], dtype: .float32),
+                                try gpu.makeTensor(greedyValues, shape: [numRows, vocab], dtype: .float32))
+            var greedy = SamplingRow()
+            greedy.temperature = 0
+            let want = try cpu.sample(logits: greedyLogits.0, rows: Array(repeating: greedy, count: numRows)).tokenIds
+            let have = try gpu.sample(logits: greedyLogits.1, rows: Array(repeating: greedy, count: numRows)).tokenIds
+            let differing = zip(want, have).filter { $0 != $1 }.count
+            results.append(OpCheckResult(op: "sample.greedy", shape: "S\(numRows) V\(vocab)",
+                                         error: Float(differing) / Float(numRows), tolerance: 0,
+                                         note: want[0] == Int32(vocab / 2) ? "" : "row 0's tie went to \(want[0])"))
+        }
     }
 }

@@ -13,9 +13,10 @@
 //                     them, to row slotMapping[t] of key, value viewed as [numSlots, numKVHeads·headSize]
 //                     (the paged cache; a negative slot is skipped). Query and key are rotated as
 //                     rotary_neox rotates them unless positions is null (then everything is copied).
-// grid (T, numHeads + 2·numKVHeads), block ≥ rotaryDim/2 (the launcher's): one CTA per (token, head), so a
-// decode step's few tokens still spread over the GPU; threads turn the head's (i, i + rotaryDim/2) pairs
-// and copy the dims no rotation touches.
+// grid (T, ⌈(numHeads + 2·numKVHeads) / H⌉), block (≥ rotaryDim/2, H): threadIdx.y picks the head, so a
+// decode step's few tokens still spread over the GPU (H = 1) and a prefill's many do not launch a tiny
+// CTA per head (H = 8, the launcher's choice); threads turn the head's (i, i + rotaryDim/2) pairs and
+// copy the dims no rotation touches.
 #include "common.cuh"
 
 template <typename T>
@@ -55,7 +56,9 @@ __device__ void split_qkv(const T *__restrict__ qkv, const int *__restrict__ pos
                           T *__restrict__ key, T *__restrict__ value, const int *__restrict__ slotMapping,
                           long long numSlots, const float *__restrict__ cosSin, int numHeads, int numKVHeads,
                           int headSize, int rotaryDim, int maxPositions) {
-    const int token = blockIdx.x, head = blockIdx.y;  // head: numHeads q heads, then k heads, then v heads
+    const int token = blockIdx.x;
+    const int head = blockIdx.y * blockDim.y + threadIdx.y;  // numHeads q heads, then k heads, then v heads
+    if (head >= numHeads + 2 * numKVHeads) return;
     const int qWidth = numHeads * headSize, kvWidth = numKVHeads * headSize;
     const T *source = qkv + (long long)token * (qWidth + 2 * kvWidth) + head * headSize;
     // The row keys and values of this token go to: its own row, or its cache slot's.
