@@ -60,10 +60,16 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // check-gpu: every op against the CPU backend, whole models against transformers, decode profiles.
+        .target(
+            name: "VLLMGPUCheck",
+            dependencies: ["VLLMCompute", "VLLMCPU", "VLLMCUDA", "VLLMModels", "VLLMEngine"],
+            swiftSettings: strict),
+
         .executableTarget(
             name: "swift-vllm",
             dependencies: [
-                "VLLMCore", "VLLMCompute", "VLLMCPU", "VLLMCUDA", "VLLMModels", "VLLMEngine",
+                "VLLMCore", "VLLMCompute", "VLLMCPU", "VLLMCUDA", "VLLMGPUCheck", "VLLMModels", "VLLMEngine",
                 "VLLMTokenizers", "VLLMTemplates", "VLLMServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

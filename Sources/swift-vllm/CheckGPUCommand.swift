@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import VLLMCPU
 import VLLMCUDA
+import VLLMGPUCheck
 import VLLMModels
 
 /// `swift-vllm check-gpu`: compiles every kernel, runs every op on the GPU and on the CPU backend (the
@@ -64,7 +65,7 @@ struct CheckGPUCommand: ParsableCommand {
         let start = clock.now
         for (family, origin) in try gpu.loadAllKernels() { print("kernel \(family): \(origin)") }
         print("kernels ready in \(clock.now - start)")
-        if benchLinear { try Self.benchmarkLinears(gpu) }
+        if benchLinear { try LinearBenchmark.run(gpu) }
 
         var failures = 0
         if !skipOps {
@@ -118,83 +119,6 @@ struct CheckGPUCommand: ParsableCommand {
     }
 }
 
-extension CheckGPUCommand {
-    /// `--bench-linear`: each linear of a Llama-3-8B decode step (q/k/v fused and apart, o, gate_up, down,
-    /// lm_head with its f32 logits), median GPU time and weight bytes per second of both paths.
-    static func benchmarkLinears(_ gpu: CUDABackend) throws {
-        let shapes: [(name: String, columns: Int, depth: Int, f32Out: Bool)] = [
-            ("qkv", 6144, 4096, false), ("q / o", 4096, 4096, false), ("k / v", 1024, 4096, false),
-            ("gate_up", 28672, 4096, false), ("down", 4096, 14336, false), ("lm_head", 128256, 4096, true),
-        ]
-        func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }
-        for shape in shapes {
-            let bytes = Double(shape.columns * shape.depth * 2)
-            func rate(_ microseconds: Double) -> String {
-                "\(rounded(microseconds)) µs \(Int((bytes / microseconds / 1e3).rounded())) GB/s"
-            }
-            for tokens in [1, 4, 8] {
-                let timing = try gpu.benchmarkLinear(tokens: tokens, columns: shape.columns, depth: shape.depth,
-                                                     f32Out: shape.f32Out)
-                print("bench-linear \(shape.name) T \(tokens) N \(shape.columns) K \(shape.depth): "
-                      + "linear.cu \(timing.smallLinear.map(rate) ?? "n/a"), cuBLASLt \(rate(timing.blasLt))")
-            }
-        }
-        try gpu.releaseCachedMemory()
-    }
-}
-
 enum ModelCheckDType: String, ExpressibleByArgument {
     case bfloat16, float32
-}
-
-/// One row of the check table.
-struct OpCheckResult {
-    var op: String
-    var shape: String
-    var error: Float
-    var tolerance: Float
-    var note = ""
-
-    var passed: Bool { error.isFinite && error <= tolerance }
-
-    static func table(_ results: [OpCheckResult]) -> String {
-        let opWidth = max(2, results.map(\.op.count).max() ?? 0)
-        let shapeWidth = max(5, results.map(\.shape.count).max() ?? 0)
-        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
-        var lines = [pad("op", opWidth) + "  " + pad("shape", shapeWidth) + "  rel.error   tol       result"]
-        for result in results {
-            let error = result.error.isFinite ? formatScientific(result.error) : "\(result.error)"
-            lines.append(pad(result.op, opWidth) + "  " + pad(result.shape, shapeWidth) + "  " + pad(error, 10) + "  "
-                         + pad(formatScientific(result.tolerance), 8) + "  " + (result.passed ? "pass" : "FAIL")
-                         + (result.note.isEmpty ? "" : "  " + result.note))
-        }
-        return lines.joined(separator: "\n")
-    }
-}
-
-/// `1.23e-03`.
-func formatScientific(_ value: Float) -> String {
-    if value == 0 { return "0" }
-    var exponent = 0
-    var mantissa = Double(value)
-    while abs(mantissa) >= 10 { mantissa /= 10; exponent += 1 }
-    while abs(mantissa) < 1 { mantissa *= 10; exponent -= 1 }
-    let rounded = (mantissa * 100).rounded() / 100
-    let sign = exponent < 0 ? "-" : "+"
-    let digits = abs(exponent) < 10 ? "0\(abs(exponent))" : "\(abs(exponent))"
-    return "\(rounded)e\(sign)\(digits)"
-}
-
-/// ‖a − b‖ / ‖b‖ (0 when both are zero; NaN anywhere gives NaN).
-func relativeError(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count, "comparing \(a.count) with \(b.count) values")
-    var difference = 0.0
-    var norm = 0.0
-    for (x, y) in zip(a, b) {
-        if x.isNaN || y.isNaN { return .nan }
-        difference += Double(x - y) * Double(x - y)
-        norm += Double(y) * Double(y)
-    }
-    if norm == 0 { return difference == 0 ? 0 : .infinity }
-    return Float((difference / norm).squareRoot())
 }

@@ -27,21 +27,22 @@
 //   In bf16 the probabilities enter P·V rounded to bf16 (relative to the running max after each pass
 //   of U keys) while the running sum adds them unrounded, as flash attention does; in f32 nothing is
 //   rounded.
-//   numSplits == 1: out [T, numHeads·headSize] T directly. Otherwise the partition's unnormalized
-//   accumulator, max (base 2: scores carry the factor log2 e) and sum go to partialAcc [T, numHeads,
-//   numSplits, headSize] f32 and partialMax / partialSum [T, numHeads, numSplits] f32 (an empty
-//   partition: max −∞, sum and accumulator 0), and decode_attention_combine_* merges them.
+//   numSplits == 1: out [T, numHeads·headSize] T directly. Otherwise (numSplits ≤ 64) the partition's
+//   unnormalized accumulator, max (base 2: scores carry the factor log2 e) and sum go to partialAcc
+//   [T, numHeads, numSplits, headSize] f32 and partialMax / partialSum [T, numHeads, numSplits] f32, and
+//   the last CTA of a (sequence, head chunk) to finish merges them into out in the same launch: each CTA
+//   adds 1 to splitCounters [S, numKVHeads · headChunks] int32 (zero before the launch, and left zero
+//   by it: the merging CTA sets its counter back) once its partials are written, and the one that
+//   counts numSplits merges, a warp per head: lane i reads partitions i and i + 32's max and sum, the
+//   warp reduces them, and each lane sums its float4s of the row over the partitions, 8 or 16
+//   partitions' loads at once, weights broadcast by shuffles: out = Σ_s 2^(m_s − M) acc_s /
+//   Σ_s 2^(m_s − M) l_s, rounded to T once. A partition past the sequence's context writes nothing and
+//   weighs 0 (as max −∞, sum 0 would). Without the second launch a batch-1 decode step on an H200
+//   saves one combine launch per layer (≈ 4 µs each).
 //   Requires headSize % 8 == 0, headSize ≤ 8L.
-//
-// decode_attention_combine_{bf16,f32}
-//   grid (⌈numHeads / 4⌉, T), block 128, no shared memory; numSplits ≤ 64. Warp w merges head
-//   4·blockIdx.x + w of token blockIdx.y: lane i reads partitions i and i + 32's max and sum, the warp
-//   reduces them, and each lane sums its float4s of the row over the partitions, 8 partitions' loads at
-//   once, weights broadcast by shuffles: out = Σ_s 2^(m_s − M) acc_s / Σ_s 2^(m_s − M) l_s.
 #include "common.cuh"
 
 #define DECODE_WARPS 4
-#define COMBINE_WARPS 4
 #define LOG2E 1.4426950408889634f
 #define FULL_MASK 0xffffffffu
 
@@ -276,13 +277,135 @@ __device__ __forceinline__ void prefetch_rows(const char *key, const char *value
     }
 }
 
+// Four consecutive elements (8-byte aligned for bf16, 16-byte for f32), rounded as `store`.
+__device__ __forceinline__ void store4(bf16_t *destination, float4 v) {
+    uint2 raw;
+    raw.x = (unsigned int)f32_to_bf16(v.x) | ((unsigned int)f32_to_bf16(v.y) << 16);
+    raw.y = (unsigned int)f32_to_bf16(v.z) | ((unsigned int)f32_to_bf16(v.w) << 16);
+    *(uint2 *)destination = raw;
+}
+__device__ __forceinline__ void store4(float *destination, float4 v) { *(float4 *)destination = v; }
+
+// IN_FLIGHT partitions' accumulators from `start` on, this lane's float4 slots lane + 32·j of each row
+// (lanes past a short row read its last float4, unused); partitions from `numActive` on are read as
+// the last active one (weight 0), so nothing unwritten is read. Through L2 (ld.global.cg): other CTAs
+// wrote them during this launch.
+template <int IN_FLIGHT, int SLOTS>
+__device__ __forceinline__ void load_partials(float4 (&a)[IN_FLIGHT][SLOTS], const float *partialAcc, long long base,
+                                              int start, int numActive, int headSize, int lane) {
+    const int quads = headSize / 4;
+    const int last = max(numActive - 1, 0);
+#pragma unroll
+    for (int i = 0; i < IN_FLIGHT; ++i) {
+        const float4 *row = (const float4 *)(partialAcc + (base + min(start + i, last)) * headSize);
+#pragma unroll
+        for (int j = 0; j < SLOTS; ++j)
+            if (j == 0 || 32 * j < quads) a[i][j] = __ldcg(row + min(lane + 32 * j, quads - 1));
+    }
+}
+
+// One warp merges the first `numActive` partitions of one (token, head) into its output row; `base`
+// is the head's partition 0 in partialMax / partialSum (and in partialAcc, in rows of headSize).
+template <typename T, int IN_FLIGHT, int SLOTS>
+__device__ __forceinline__ void merge_partitions(const float *partialAcc, const float *partialMax,
+                                                 const float *partialSum, T *row, long long base, int headSize,
+                                                 int numActive) {
+    const int lane = threadIdx.x & 31;
+    const int quads = headSize / 4;  // float4s in a row: 2 … 64
+    // The first partitions' accumulators do not depend on the weights: their loads go out with the
+    // maxima's, so up to IN_FLIGHT partitions cost one round of loads.
+    float4 a[IN_FLIGHT][SLOTS];
+    load_partials(a, partialAcc, base, 0, numActive, headSize, lane);
+    // Lane i holds partitions i and i + 32: their max, sum and weight 2^(m − M).
+    float m[2], l[2], weight[2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        const int s = lane + 32 * i;
+        m[i] = s < numActive ? __ldcg(partialMax + base + s) : -INFINITY;
+        l[i] = s < numActive ? __ldcg(partialSum + base + s) : 0.0f;
+    }
+    const float globalMax = warp_max(fmaxf(m[0], m[1]));
+    float sum = 0.0f;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+        weight[i] = fast_exp2(m[i] - max_base(globalMax));
+        sum += weight[i] * l[i];
+    }
+    const float denominator = warp_sum(sum);
+
+    float4 total[SLOTS];
+#pragma unroll
+    for (int j = 0; j < SLOTS; ++j) total[j].x = total[j].y = total[j].z = total[j].w = 0.0f;
+    for (int start = 0; start < numActive; start += IN_FLIGHT) {
+        if (start > 0) load_partials(a, partialAcc, base, start, numActive, headSize, lane);
+#pragma unroll
+        for (int i = 0; i < IN_FLIGHT; ++i) {
+            const int s = start + i;
+            const float w = __shfl_sync(FULL_MASK, (s & 32) ? weight[1] : weight[0], s & 31);
+            const float ws = s < numActive ? w : 0.0f;
+#pragma unroll
+            for (int j = 0; j < SLOTS; ++j) {
+                total[j].x += ws * a[i][j].x;
+                total[j].y += ws * a[i][j].y;
+                total[j].z += ws * a[i][j].z;
+                total[j].w += ws * a[i][j].w;
+            }
+        }
+    }
+    // A zero denominator only for a context of 0 keys: 0, as the unsplit path writes.
+#pragma unroll
+    for (int j = 0; j < SLOTS; ++j) {
+        if (lane + 32 * j < quads) {
+            const bool any = denominator > 0.0f;
+            total[j].x = any ? total[j].x / denominator : 0.0f;
+            total[j].y = any ? total[j].y / denominator : 0.0f;
+            total[j].z = any ? total[j].z / denominator : 0.0f;
+            total[j].w = any ? total[j].w / denominator : 0.0f;
+            store4(row + 4 * (lane + 32 * j), total[j]);
+        }
+    }
+}
+
+// Called by every thread of a CTA of a split launch once its partials are written (or, for a
+// partition past the context, without writing any). The CTA counts itself done on its (sequence, head
+// chunk)'s counter; the last of the numSplits to count merges the partitions of its heads into out, a
+// warp a head, and sets the counter back to 0 for the next launch. Each thread's fence orders its
+// partial stores before thread 0's atomic (through the barrier); the merging CTA's thread 0 fences
+// after its atomic, and the merge reads through L2.
+template <typename T, int MAX_G, int L>
+__device__ __forceinline__ void merge_if_last(const float *partialAcc, const float *partialMax,
+                                              const float *partialSum, T *out, int *splitCounters, int token,
+                                              int firstHead, int heads, int numHeads, int headSize, int numActive) {
+    const int numSplits = gridDim.x;
+    __threadfence();
+    __syncthreads();
+    bool isLast = false;
+    if (threadIdx.x == 0) {
+        int *counter = splitCounters + blockIdx.z * gridDim.y + blockIdx.y;
+        isLast = atomicAdd(counter, 1) == numSplits - 1;
+        if (isLast) *counter = 0;  // all numSplits CTAs have counted: none touches it again this launch
+        __threadfence();
+    }
+    if (!__syncthreads_or(isLast)) return;
+    // A row holds headSize ≤ 8L floats: one float4 a lane up to L = 16, two at L = 32. The g1 entry
+    // points, held to 64 registers, keep 8 float4s of loads in flight; the others 16 (one round of
+    // loads for 16 partitions, as batch 1 × 512 keys splits for Llama 3's shape).
+    constexpr int SLOTS = L == 32 ? 2 : 1;
+    constexpr int IN_FLIGHT = 8 / SLOTS;
+    for (int g = threadIdx.x >> 5; g < heads; g += DECODE_WARPS) {
+        const long long head = (long long)token * numHeads + firstHead + g;
+        merge_partitions<T, IN_FLIGHT, SLOTS>(partialAcc, partialMax, partialSum, out + head * headSize,
+                                              head * numSplits, headSize, numActive);
+    }
+}
+
 template <typename T, int MAX_G, int L>
 __device__ __forceinline__ void decode_attention(
     const T *__restrict__ query, const T *__restrict__ keyCache, const T *__restrict__ valueCache,
     const int *__restrict__ queryStartLoc, const int *__restrict__ seqLens, const int *__restrict__ blockTables,
     T *__restrict__ out, float *__restrict__ partialAcc, float *__restrict__ partialMax,
-    float *__restrict__ partialSum, int numHeads, int numKVHeads, int headSize, int blockSize, int maxBlocksPerSeq,
-    int partitionSize, float scale) {
+    float *__restrict__ partialSum, int *__restrict__ splitCounters, int numHeads, int numKVHeads, int headSize,
+    int blockSize, int maxBlocksPerSeq, int partitionSize, float scale) {
     typedef DecodeShape<T, MAX_G, L> Shape;
     constexpr int U = Shape::U;
     extern __shared__ float shared[];
@@ -329,15 +452,15 @@ __device__ __forceinline__ void decode_attention(
 
     if (tokenEnd == token) return;  // a sequence with nothing to feed
     const int keyEnd = min(context, keyBegin + partitionSize);
-    if (keyBegin >= keyEnd) {  // a partition past this sequence's context: weight 0 in the combine
-        for (int i = threadIdx.x; i < heads * headSize; i += blockDim.x) {
-            const int g = i / headSize, d = i % headSize;
-            const long long index = ((long long)token * numHeads + firstHead + g) * numSplits + split;
-            partialAcc[index * headSize + d] = 0.0f;
-            if (d == 0) {
-                partialMax[index] = -INFINITY;
-                partialSum[index] = 0.0f;
-            }
+    // The partitions holding keys; those from numActive on are past this sequence's context.
+    const int numActive = numSplits == 1 ? 1 : min(numSplits, (context + partitionSize - 1) / partitionSize);
+    if (keyBegin >= keyEnd) {  // a partition past the context: it writes nothing, and weighs 0 in the merge
+        if (numSplits > 1) {
+            merge_if_last<T, MAX_G, L>(partialAcc, partialMax, partialSum, out, splitCounters, token, firstHead,
+                                       heads, numHeads, headSize, numActive);
+        } else {  // a context of 0 keys: 0, as a zero sum gives below
+            for (int i = threadIdx.x; i < heads * headSize; i += blockDim.x)
+                out[((long long)token * numHeads + firstHead) * headSize + i] = store<T>(0.0f);
         }
         return;
     }
@@ -455,105 +578,22 @@ __device__ __forceinline__ void decode_attention(
             }
         }
     }
-}
-
-// Four consecutive elements (8-byte aligned for bf16, 16-byte for f32), rounded as `store`.
-__device__ __forceinline__ void store4(bf16_t *destination, float4 v) {
-    uint2 raw;
-    raw.x = (unsigned int)f32_to_bf16(v.x) | ((unsigned int)f32_to_bf16(v.y) << 16);
-    raw.y = (unsigned int)f32_to_bf16(v.z) | ((unsigned int)f32_to_bf16(v.w) << 16);
-    *(uint2 *)destination = raw;
-}
-__device__ __forceinline__ void store4(float *destination, float4 v) { *(float4 *)destination = v; }
-
-// Eight partitions' accumulators from `start` on, this lane's float4 slots `quad` and `quad + 32` (the
-// second only where a row has more than 32): partitions past the last are read as the last (weight 0).
-__device__ __forceinline__ void load_partials(float4 (&a)[8][2], const float *partialAcc, long long base, int start,
-                                              int numSplits, int headSize, int quad, bool twoSlots) {
-#pragma unroll
-    for (int i = 0; i < 8; ++i) {
-        const float4 *row = (const float4 *)(partialAcc + (base + min(start + i, numSplits - 1)) * headSize);
-        a[i][0] = row[quad];
-        if (twoSlots) a[i][1] = row[quad + 32];
-    }
-}
-
-template <typename T>
-__device__ __forceinline__ void decode_attention_combine(const float *__restrict__ partialAcc,
-                                                         const float *__restrict__ partialMax,
-                                                         const float *__restrict__ partialSum, T *__restrict__ out,
-                                                         int numHeads, int headSize, int numSplits) {
-    const int lane = threadIdx.x & 31;
-    const int head = blockIdx.x * COMBINE_WARPS + (threadIdx.x >> 5), token = blockIdx.y;
-    if (head >= numHeads) return;  // the whole warp: nothing below synchronizes more than a warp
-    const long long base = ((long long)token * numHeads + head) * numSplits;
-    const int quads = headSize / 4;                 // float4s in a row: 16 … 64
-    const bool twoSlots = quads > 32;               // lane i owns float4s i and i + 32
-    const int quad = min(lane, quads - 1);          // lanes past a short row read its last float4, unused
-
-    // The first 8 partitions' accumulators do not depend on the weights: their loads go out with the
-    // maxima's, so up to 8 partitions cost one round of loads.
-    float4 a[8][2];
-    load_partials(a, partialAcc, base, 0, numSplits, headSize, quad, twoSlots);
-    // Lane i holds partitions i and i + 32: their max, sum and weight 2^(m − M).
-    float m[2], l[2], weight[2];
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-        const int s = lane + 32 * i;
-        m[i] = s < numSplits ? partialMax[base + s] : -INFINITY;
-        l[i] = s < numSplits ? partialSum[base + s] : 0.0f;
-    }
-    const float globalMax = warp_max(fmaxf(m[0], m[1]));
-    float sum = 0.0f;
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-        weight[i] = fast_exp2(m[i] - max_base(globalMax));  // an empty partition: 0, its accumulator 0
-        sum += weight[i] * l[i];
-    }
-    const float denominator = warp_sum(sum);
-
-    float4 total[2];
-#pragma unroll
-    for (int j = 0; j < 2; ++j) total[j].x = total[j].y = total[j].z = total[j].w = 0.0f;
-    for (int start = 0; start < numSplits; start += 8) {
-        if (start > 0) load_partials(a, partialAcc, base, start, numSplits, headSize, quad, twoSlots);
-#pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            const int s = start + i;
-            const float w = __shfl_sync(FULL_MASK, (s & 32) ? weight[1] : weight[0], s & 31);
-            const float ws = s < numSplits ? w : 0.0f;
-#pragma unroll
-            for (int j = 0; j < 2; ++j) {
-                total[j].x += ws * a[i][j].x;
-                total[j].y += ws * a[i][j].y;
-                total[j].z += ws * a[i][j].z;
-                total[j].w += ws * a[i][j].w;
-            }
-        }
-    }
-    T *row = out + ((long long)token * numHeads + head) * headSize;
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-        if (lane + 32 * j < quads) {
-            total[j].x /= denominator;
-            total[j].y /= denominator;
-            total[j].z /= denominator;
-            total[j].w /= denominator;
-            store4(row + 4 * (lane + 32 * j), total[j]);
-        }
-    }
+    if (numSplits > 1)
+        merge_if_last<T, MAX_G, L>(partialAcc, partialMax, partialSum, out, splitCounters, token, firstHead, heads,
+                                   numHeads, headSize, numActive);
 }
 
 #define DECODE_ATTENTION_PARAMETERS(T)                                                                        \
     const T *__restrict__ query, const T *__restrict__ keyCache, const T *__restrict__ valueCache,              \
         const int *__restrict__ queryStartLoc, const int *__restrict__ seqLens,                                 \
         const int *__restrict__ blockTables, T *__restrict__ out, float *__restrict__ partialAcc,               \
-        float *__restrict__ partialMax, float *__restrict__ partialSum, int numHeads, int numKVHeads,           \
-        int headSize, int blockSize, int maxBlocksPerSeq, int partitionSize, float scale
+        float *__restrict__ partialMax, float *__restrict__ partialSum, int *__restrict__ splitCounters,       \
+        int numHeads, int numKVHeads, int headSize, int blockSize, int maxBlocksPerSeq, int partitionSize,      \
+        float scale
 #define DECODE_ATTENTION(T, MAX_G, L)                                                                          \
     decode_attention<T, MAX_G, L>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out,         \
-                                  partialAcc, partialMax, partialSum, numHeads, numKVHeads, headSize,           \
-                                  blockSize, maxBlocksPerSeq, partitionSize, scale)
+                                  partialAcc, partialMax, partialSum, splitCounters, numHeads, numKVHeads,      \
+                                  headSize, blockSize, maxBlocksPerSeq, partitionSize, scale)
 
 // One entry point per (dtype, bound on the heads a CTA serves, lanes per key): the per-head arrays,
 // the reduce-scatter and the broadcasts are laid out at compile time. bf16 g4 with 16 or 32 lanes a key
@@ -632,15 +672,4 @@ extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g8_l16(DE
 }
 extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g8_l32(DECODE_ATTENTION_PARAMETERS(float)) {
     DECODE_ATTENTION(float, 8, 32);
-}
-
-extern "C" __global__ void __launch_bounds__(256) decode_attention_combine_bf16(
-    const float *__restrict__ partialAcc, const float *__restrict__ partialMax, const float *__restrict__ partialSum,
-    bf16_t *__restrict__ out, int numHeads, int headSize, int numSplits) {
-    decode_attention_combine(partialAcc, partialMax, partialSum, out, numHeads, headSize, numSplits);
-}
-extern "C" __global__ void __launch_bounds__(256) decode_attention_combine_f32(
-    const float *__restrict__ partialAcc, const float *__restrict__ partialMax, const float *__restrict__ partialSum,
-    float *__restrict__ out, int numHeads, int headSize, int numSplits) {
-    decode_attention_combine(partialAcc, partialMax, partialSum, out, numHeads, headSize, numSplits);
 }

@@ -8,13 +8,13 @@ import VLLMCUDA
 /// Runs each Backend op on the GPU and the CPU backend with the same random inputs (rounded to bf16 first,
 /// so both start from identical values) and records the relative error of the GPU's output. The tolerance
 /// follows the GPU's activation dtype: 1e-2 for bf16 (its rounding), 1e-5 for f32 (accumulation order alone).
-struct OpChecker {
+public struct OpChecker {
     let gpu: CUDABackend
     let cpu: CPUBackend
     var random: CheckRandom
-    var results: [OpCheckResult] = []
+    public internal(set) var results: [OpCheckResult] = []
 
-    init(gpu: CUDABackend, cpu: CPUBackend, seed: UInt64) {
+    public init(gpu: CUDABackend, cpu: CPUBackend, seed: UInt64) {
         self.gpu = gpu
         self.cpu = cpu
         random = CheckRandom(seed: seed)
@@ -56,7 +56,7 @@ struct OpChecker {
         results.append(OpCheckResult(op: op, shape: shape, error: error, tolerance: tolerance ?? defaultTolerance))
     }
 
-    mutating func runAll() throws {
+    public mutating func runAll() throws {
         for (tokens, hidden, vocab) in [(37, 896, 1000), (1, 4096, 32000), (5, 72, 300)] { try embedding(tokens, hidden, vocab) }
         for (rows, dim) in [(37, 896), (3, 4096), (11, 100), (64, 8)] { try norms(rows, dim) }
         for (tokens, depth, columns, bias, f32) in [(37, 896, 1152, true, false), (1, 4096, 14336, false, false),

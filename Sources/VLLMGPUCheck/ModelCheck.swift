@@ -1,4 +1,3 @@
-import ArgumentParser
 import FoundationEssentials
 import VLLMCompute
 import VLLMCPU
@@ -8,12 +7,18 @@ import VLLMModels
 
 /// Whole-model checks on the GPU: teacher-forced logits against transformers' (scripts/gpu_reference.py),
 /// and a greedy story against the CPU backend's.
-struct ModelCheck {
+public struct ModelCheck {
     let gpu: CUDABackend
     let directory: String
     let utilization: Double
+
+    public init(gpu: CUDABackend, directory: String, utilization: Double) {
+        self.gpu = gpu
+        self.directory = directory
+        self.utilization = utilization
+    }
     /// `.dummy` profiles a shape without writing its weights to disk first (config.json alone is read).
-    var loadFormat: LoadFormat = .safetensors
+    public var loadFormat: LoadFormat = .safetensors
     let blockSize = 16
     /// Relative error allowed per position: the 2e-2 with bf16 activations; with f32 ones the
     /// only differences left are summation orders, so far less.
@@ -83,7 +88,7 @@ struct ModelCheck {
 
     /// Teacher-forced logits against the first reference (pass/fail) and any others (reported: e.g.
     /// transformers in f32, to show how far bf16 itself is from it). Every reference must hold the same tokens.
-    func teacherForced(referencePaths: [String]) throws -> Int {
+    public func teacherForced(referencePaths: [String]) throws -> Int {
         var references: [(Reference, Comparison)] = []
         for path in referencePaths {
             let reference = try JSONDecoder().decode(Reference.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
@@ -91,10 +96,10 @@ struct ModelCheck {
             let raw = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(reference.logitsFile)"))
             let (vocab, count) = (reference.vocab, reference.tokens.count)
             guard raw.count == count * vocab * 4 else {
-                throw ValidationError("\(reference.logitsFile): \(raw.count) bytes, expected \(count) × \(vocab) f32")
+                throw ModelCheckError("\(reference.logitsFile): \(raw.count) bytes, expected \(count) × \(vocab) f32")
             }
             if let first = references.first?.0, first.tokens != reference.tokens || first.vocab != vocab {
-                throw ValidationError("\(path): not the tokens and vocabulary of \(referencePaths[0])")
+                throw ModelCheckError("\(path): not the tokens and vocabulary of \(referencePaths[0])")
             }
             let expected: [Float] = raw.withUnsafeBytes { bytes in
                 (0..<count * vocab).map { bytes.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) }
@@ -165,7 +170,7 @@ struct ModelCheck {
     /// Decode steps of `batch` sequences of `context` random tokens each: the wall time of a step as the
     /// runner runs it (inputs, forward, sampling, the tokens back), then one step's GPU time per op with
     /// the stream held busy first, so the host has queued the whole step before the GPU starts it.
-    func profileDecode(batchSizes: [Int], context: Int = 512, steps: Int = 32) throws {
+    public func profileDecode(batchSizes: [Int], context: Int = 512, steps: Int = 32) throws {
         let (model, runner) = try loadModel()
         try profilePrefill(model: model, runner: runner)
         let vocab = model.config.vocabSize
@@ -269,7 +274,7 @@ struct ModelCheck {
     }
 
     /// Greedy from BOS on the GPU and on the CPU backend: the stories must be equal token for token.
-    func greedyAgainstCPU(tokens: Int) throws -> Int {
+    public func greedyAgainstCPU(tokens: Int) throws -> Int {
         let url = URL(fileURLWithPath: directory)
         let config = try ModelConfig.load(modelDirectory: url)
         let bos = Int32(config.bosTokenId ?? 1)
@@ -298,4 +303,10 @@ struct ModelCheck {
         for i in values.indices where i != best { second = max(second, values[i]) }
         return (best, values[best] - second)
     }
+}
+
+/// A reference file that does not fit the model it is checked against.
+public struct ModelCheckError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -9,13 +9,13 @@ extension OpChecker {
         let numBlocks = blocksPerSeq.reduce(0, +) + 3
         var order = Array(0..<Int32(numBlocks))
         random.shuffle(&order)
-        let maxBlocks = blocksPerSeq.max() ?? 1
-        var tables: [Int32] = []
+        var blockTable = BlockTable(blockSize: blockSize)
         var next = 0
         for count in blocksPerSeq {
-            tables += order[next..<next + count] + [Int32](repeating: 0, count: maxBlocks - count)
+            blockTable.rows.append(Array(order[next..<next + count]))
             next += count
         }
+        let tables = blockTable.padded()
         var queryStart: [Int32] = [0]
         for seq in seqs { queryStart.append(queryStart.last! + Int32(seq.query)) }
         let tokens = Int(queryStart.last!)
@@ -34,7 +34,7 @@ extension OpChecker {
                                      maxSeqLen: seqs.map(\.context).max()!, blockSize: blockSize, numDecodes: numDecodes,
                                      queryStartLoc: try backend.makeInt32(queryStart),
                                      seqLens: try backend.makeInt32(seqs.map { Int32($0.context) }),
-                                     blockTables: try backend.makeInt32(tables, shape: [seqs.count, maxBlocks]),
+                                     blockTables: try backend.makeInt32(tables.values, shape: tables.shape),
                                      slotMapping: try backend.makeInt32([Int32](repeating: -1, count: tokens)),
                                      prefillQueryStartLoc: isSplit
                                         ? try backend.makeInt32(queryStart[numDecodes...].map { $0 - Int32(numDecodes) }) : nil)

@@ -1,0 +1,27 @@
+import VLLMCUDA
+
+/// `check-gpu --bench-linear`.
+public enum LinearBenchmark {
+    /// `--bench-linear`: each linear of a Llama-3-8B decode step (q/k/v fused and apart, o, gate_up, down,
+    /// lm_head with its f32 logits), median GPU time and weight bytes per second of both paths.
+    public static func run(_ gpu: CUDABackend) throws {
+        let shapes: [(name: String, columns: Int, depth: Int, f32Out: Bool)] = [
+            ("qkv", 6144, 4096, false), ("q / o", 4096, 4096, false), ("k / v", 1024, 4096, false),
+            ("gate_up", 28672, 4096, false), ("down", 4096, 14336, false), ("lm_head", 128256, 4096, true),
+        ]
+        func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+        for shape in shapes {
+            let bytes = Double(shape.columns * shape.depth * 2)
+            func rate(_ microseconds: Double) -> String {
+                "\(rounded(microseconds)) µs \(Int((bytes / microseconds / 1e3).rounded())) GB/s"
+            }
+            for tokens in [1, 4, 8] {
+                let timing = try gpu.benchmarkLinear(tokens: tokens, columns: shape.columns, depth: shape.depth,
+                                                     f32Out: shape.f32Out)
+                print("bench-linear \(shape.name) T \(tokens) N \(shape.columns) K \(shape.depth): "
+                      + "linear.cu \(timing.smallLinear.map(rate) ?? "n/a"), cuBLASLt \(rate(timing.blasLt))")
+            }
+        }
+        try gpu.releaseCachedMemory()
+    }
+}
