@@ -3,7 +3,8 @@ import VLLMCompute
 
 /// Paged attention for pure decode steps by Kernels/decode_attention.cu: one CTA per (sequence, KV head,
 /// key partition) serving all the query heads of that KV head, its warps each walking their own keys with
-/// no barrier in the key loop, K/V rows read once with 16-byte loads and prefetched two passes ahead.
+/// no barrier in the key loop, K/V rows read once with 16-byte loads and prefetched two passes ahead; the
+/// last CTA of a split sequence to finish merges the partitions, in the same launch.
 extension CUDABackend {
     /// `SWIFT_VLLM_DECODE_ATTENTION=0` sends decode steps to attention.cu's general kernel, so both paths
     /// can be timed on one binary.
@@ -11,9 +12,7 @@ extension CUDABackend {
 
     /// decode_attention.cu's DECODE_WARPS: a CTA is 4 warps.
     static let decodeAttentionWarps = 4
-    /// decode_attention.cu's COMBINE_WARPS: a combine CTA is 4 warps, one per head.
-    static let decodeAttentionCombineWarps = 4
-    /// Most key partitions per sequence: the combine's lanes hold two each.
+    /// Most key partitions per sequence: the merge's lanes hold two each.
     static let decodeAttentionMaxSplits = 64
 
     /// Keys a lane group takes per pass (decode_attention.cu's `DecodeShape::U`): 4 in bf16, 2 in f32,
@@ -29,10 +28,10 @@ extension CUDABackend {
 
     /// The passes (of `keysPerPass` keys) each key partition covers. With at least one CTA per
     /// multiprocessor the keys are not split: on an H200, splitting batch 32 to 256 × 512 keys never
-    /// shortened the kernel, and the combine costs a launch. Fewer CTAs (small batches) split into at
-    /// most two CTAs per multiprocessor (more made a second wave of the g8 kernel, 2 CTAs an SM), at least
-    /// one pass per warp; and no partition is longer than `decodeAttentionMaxPassesPerSplit` passes or
-    /// makes more than `decodeAttentionMaxSplits`.
+    /// shortened the kernel (measured while the merge was a second launch). Fewer CTAs (small batches)
+    /// split into at most two CTAs per multiprocessor (more made a second wave of the g8 kernel, 2 CTAs an
+    /// SM), at least one pass per warp; and no partition is longer than `decodeAttentionMaxPassesPerSplit`
+    /// passes or makes more than `decodeAttentionMaxSplits`.
     static func decodeAttentionPassesPerSplit(ctas: Int, multiprocessors: Int, passes: Int) -> Int {
         var perSplit = passes
         if ctas < multiprocessors {
@@ -95,6 +94,8 @@ extension CUDABackend {
                         try allocate(shape: [tokens, numHeads, numSplits], dtype: .float32),
                         try allocate(shape: [tokens, numHeads, numSplits], dtype: .float32))
         }
+        // One counter per (sequence, KV head chunk): its last CTA to finish merges the partitions.
+        let counters = try numSplits > 1 ? decodeAttentionSplitCounters(atLeast: ctas) : nil
         let unused = KernelArgument.pointer(0)
         try launch("decode_attention_\(kernelSuffix)_g\(groupBound)_l\(keyLanes)", in: "decode_attention",
                    grid: (numSplits, cache.numKVHeads * headChunks, metadata.numSeqs),
@@ -102,17 +103,30 @@ extension CUDABackend {
                    [query.device, cache.key.device, cache.value.device, metadata.queryStartLoc.device,
                     metadata.seqLens.device, metadata.blockTables.device, out.device,
                     partials?.acc.device ?? unused, partials?.max.device ?? unused, partials?.sum.device ?? unused,
+                    counters?.device ?? unused,
                     .int32(Int32(numHeads)), .int32(Int32(cache.numKVHeads)), .int32(Int32(headSize)),
                     .int32(Int32(cache.blockSize)), .int32(Int32(metadata.blockTables.shape[1])),
                     .int32(Int32(partition)), .float(scale)])
-        if let partials {
-            // A warp per (token, head), 4 heads a CTA.
-            let headsPerCTA = Self.decodeAttentionCombineWarps
-            try launch("decode_attention_combine_\(kernelSuffix)", in: "decode_attention",
-                       grid: ((numHeads + headsPerCTA - 1) / headsPerCTA, tokens, 1), block: (32 * headsPerCTA, 1, 1),
-                       [partials.acc.device, partials.max.device, partials.sum.device, out.device,
-                        .int32(Int32(numHeads)), .int32(Int32(headSize)), .int32(Int32(numSplits))])
-        }
         return true
+    }
+
+    /// At least `count` zeroed int32 counters for a split decode launch, kept for the backend's life: every
+    /// launch leaves them zero again (each one's last CTA resets it), so they are zeroed only when made.
+    /// Launches on the one stream run in order, so a launch never sees another's counts.
+    func decodeAttentionSplitCounters(atLeast count: Int) throws -> Tensor {
+        try decodeAttentionCounters.withLock { cached in
+            if let cached, cached.count >= count { return cached }
+            // Grown in powers of two from 4096 (16 KiB: batch 512 × 8 KV heads), so growth is rare; the
+            // one replaced goes back to the allocator, stream-ordered after the launches that used it.
+            var size = 4096
+            while size < count { size *= 2 }
+            let counters = try allocate(shape: [size], dtype: .int32)
+            try context.makeCurrent()
+            try check(driver.cuMemsetD8Async!(counters.devicePointer, 0, counters.byteCount, stream.handle),
+                      "cuMemsetD8Async(\(counters.byteCount) bytes)")
+            try profiler.mark("memset")
+            cached = counters
+            return counters
+        }
     }
 }

@@ -12,6 +12,9 @@ public final class CUDABackend: Backend, Sendable {
     let kernels: CUDAKernels
     let blasLt: BlasLtMatmul
     let profiler: CUDAOpProfiler
+    /// decode_attention.cu's split counters [≥ CTAs of a split decode launch] int32, zero between
+    /// launches; made on first use and grown (zeroed) when a launch needs more (`decodeAttentionSplitCounters`).
+    let decodeAttentionCounters = Protected<Tensor?>(nil)
 
     public var name: String { "cuda:\(context.ordinal) (\(context.deviceName))" }
     /// bf16 (rounding where PyTorch's bf16 ops round) or f32 (rounding nowhere, TF32 off).

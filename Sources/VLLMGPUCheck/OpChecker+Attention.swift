@@ -52,7 +52,7 @@ extension OpChecker {
     }
 
     /// Pure decode steps (every sequence feeds one token), which CUDABackend runs with decode_attention.cu
-    /// unless SWIFT_VLLM_DECODE_ATTENTION=0: key partitions merged by the combine kernel (batch 1, long
+    /// unless SWIFT_VLLM_DECODE_ATTENTION=0: key partitions merged in-kernel by the last CTA (batch 1, long
     /// contexts), contexts shorter than a block or ending mid-block, each bound on the query heads a CTA
     /// serves (G 1, 2, 4, 7 of 8, 8, 16 as two CTAs of 8), lanes per key 8, 16 and 32 (headSize 64, 72, 96,
     /// 128, 256), block sizes 8, 16, 32, and one long context among short ones (split to bound a CTA's

@@ -34,11 +34,11 @@
 //   adds 1 to splitCounters [S, numKVHeads · headChunks] int32 (zero before the launch, and left zero
 //   by it: the merging CTA sets its counter back) once its partials are written, and the one that
 //   counts numSplits merges, a warp per head: lane i reads partitions i and i + 32's max and sum, the
-//   warp reduces them, and each lane sums its float4s of the row over the partitions, 8 or 16
-//   partitions' loads at once, weights broadcast by shuffles: out = Σ_s 2^(m_s − M) acc_s /
+//   warp reduces them, and each lane sums its float4s of the row over the partitions, up to 16
+//   partitions' loads at once (through L2), weights broadcast by shuffles: out = Σ_s 2^(m_s − M) acc_s /
 //   Σ_s 2^(m_s − M) l_s, rounded to T once. A partition past the sequence's context writes nothing and
-//   weighs 0 (as max −∞, sum 0 would). Without the second launch a batch-1 decode step on an H200
-//   saves one combine launch per layer (≈ 4 µs each).
+//   weighs 0 (as max −∞, sum 0 would). The merge was a second launch (a warp per head), ≈ 4 µs a layer
+//   on an H200 at batch 1 × 512 keys.
 //   Requires headSize % 8 == 0, headSize ≤ 8L.
 #include "common.cuh"
 
@@ -387,11 +387,12 @@ __device__ __forceinline__ void merge_if_last(const float *partialAcc, const flo
         __threadfence();
     }
     if (!__syncthreads_or(isLast)) return;
-    // A row holds headSize ≤ 8L floats: one float4 a lane up to L = 16, two at L = 32. The g1 entry
-    // points, held to 64 registers, keep 8 float4s of loads in flight; the others 16 (one round of
-    // loads for 16 partitions, as batch 1 × 512 keys splits for Llama 3's shape).
+    // A row holds headSize ≤ 8L floats: one float4 a lane up to L = 16, two at L = 32. g4 and g8 keep
+    // 16 float4s of loads in flight (one round for the 16 partitions of batch 1 × 512 keys in Llama 3's
+    // shape) within the registers their key loops already take; g1 and g2 keep 4, as more would raise
+    // their register counts (or spill, where g1 is held to 64).
     constexpr int SLOTS = L == 32 ? 2 : 1;
-    constexpr int IN_FLIGHT = 8 / SLOTS;
+    constexpr int IN_FLIGHT = (MAX_G >= 4 ? 16 : 4) / SLOTS;
     for (int g = threadIdx.x >> 5; g < heads; g += DECODE_WARPS) {
         const long long head = (long long)token * numHeads + firstHead + g;
         merge_partitions<T, IN_FLIGHT, SLOTS>(partialAcc, partialMax, partialSum, out + head * headSize,
