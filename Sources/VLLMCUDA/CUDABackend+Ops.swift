@@ -102,12 +102,15 @@ extension CUDABackend {
                         && rotaryDim % 2 == 0 && rotaryDim > 0 && rotaryDim <= headSize, "splitQKV",
                         "positions \(rotary.positions), cosSinCache \(rotary.cosSinCache) for \(tokens) tokens of headSize \(headSize)")
         }
-        let threads = min(256, max(32, (max(rotaryDim / 2, headSize / 2) + 31) / 32 * 32))
-        // One head a CTA for a decode step's few tokens; 8 (or as many as fit 512 threads) for a prefill's many.
-        let headsPerCTA = tokens >= 64 ? max(1, min(8, 512 / threads)) : 1
+        // 8 dims a thread where the head allows (split_qkv_vec), else one or two; heads per CTA: few for a
+        // decode step's few tokens (more CTAs), more for a prefill's many (fewer, fuller CTAs).
         let numHeadsAll = numHeads + 2 * numKVHeads
-        try launch("split_qkv_\(kernelSuffix)", in: "rotary", grid: (tokens, (numHeadsAll + headsPerCTA - 1) / headsPerCTA, 1),
-                   block: (threads, headsPerCTA, 1),
+        let isVector = headSize % 8 == 0 && rotaryDim % 16 == 0 && headSize <= 8 * 128
+            && [qkv, query, destinations.key, destinations.value].allSatisfy { $0.address % 32 == 0 }
+        let threads = isVector ? headSize / 8 : min(256, max(32, (max(rotaryDim / 2, headSize / 2) + 31) / 32 * 32))
+        let headsPerCTA = max(1, min(numHeadsAll, (tokens >= 64 ? 256 : 32) / threads))
+        try launch(isVector ? "split_qkv_vec_\(kernelSuffix)" : "split_qkv_\(kernelSuffix)", in: "rotary",
+                   grid: (tokens, (numHeadsAll + headsPerCTA - 1) / headsPerCTA, 1), block: (threads, headsPerCTA, 1),
                    [qkv.device, rotary?.positions.device ?? .pointer(0), query.device, destinations.key.device,
                     destinations.value.device, destinations.slots?.device ?? .pointer(0), .int64(Int64(destinations.numSlots)),
                     rotary?.cosSinCache.device ?? .pointer(0), .int32(Int32(numHeads)),
@@ -134,6 +137,11 @@ extension CUDABackend {
                     "siluAndMul", "x \(x), out \(out) (want \(activationDType) [T, 2I])")
         let (tokens, inner) = (x.shape[0], x.shape[1] / 2)
         try require(out.count == tokens * inner, "siluAndMul", "out \(out) for x \(x)")
+        if inner % 8 == 0, x.address % 32 == 0, out.address % 32 == 0 {
+            try launch("silu_and_mul_vec_\(kernelSuffix)", in: "elementwise", grid: (tokens, (inner + 2047) / 2048, 1),
+                       block: (256, 1, 1), [x.device, out.device, .int32(Int32(inner))])
+            return
+        }
         try launch("silu_and_mul_\(kernelSuffix)", in: "elementwise", grid: (tokens, (inner + 1023) / 1024, 1), block: (256, 1, 1),
                    [x.device, out.device, .int32(Int32(inner))])
     }

@@ -3,6 +3,9 @@
 // silu_and_mul_{bf16,f32}  x [T, 2I] T → out [T, I] T: out = T(T(silu(gate)) · up), gate = x[:, :I],
 //                     up = x[:, I:], as transformers computes act_fn(gate_proj(x)) * up_proj(x) in bf16
 //                     (in f32 nothing is rounded). grid (T, ceil(I / 1024)), block 256, each thread up to 4 elements.
+// silu_and_mul_vec_{bf16,f32}  the same with 8 elements a thread in 16-byte (bf16) loads and stores, for
+//                     I % 8 == 0 and aligned rows (the launcher's check): grid (T, ceil(I / 2048)), block 256.
+//                     A prefill's 8192 × 14336 took 483 µs a layer with 2-byte accesses (1.5 TB/s).
 // bias_round_bf16_f32 out [T, N] f32 = bf16(out + bias [N] bf16, or + 0 when bias is null): a bf16 linear's
 //                     output (the logits) as PyTorch's bf16 matmul leaves it, widened to f32.
 //                     grid (ceil(T·N / 1024)), block 256. (Other biases ride cuBLASLt's epilogue.)
@@ -21,6 +24,28 @@ __device__ void silu_and_mul(const T *__restrict__ x, T *__restrict__ out, int i
         const float activated = round_to<T>(g / (1.0f + expf(-g)));
         outRow[i] = store<T>(activated * load(up[i]));
     }
+}
+
+template <typename T>
+__device__ void silu_and_mul_vec(const T *__restrict__ x, T *__restrict__ out, int inner) {
+    const long long token = blockIdx.x;
+    const int start = 8 * (blockIdx.y * blockDim.x + threadIdx.x);
+    if (start >= inner) return;
+    const T *gate = x + token * 2 * inner;
+    float g[8], u[8], result[8];
+    load8(gate + start, g);
+    load8(gate + inner + start, u);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) result[i] = round_to<T>(g[i] / (1.0f + expf(-g[i]))) * u[i];
+    store8(out + token * inner + start, result);
+}
+
+extern "C" __global__ void silu_and_mul_vec_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ out, int inner) {
+    silu_and_mul_vec(x, out, inner);
+}
+
+extern "C" __global__ void silu_and_mul_vec_f32(const float *__restrict__ x, float *__restrict__ out, int inner) {
+    silu_and_mul_vec(x, out, inner);
 }
 
 extern "C" __global__ void silu_and_mul_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ out, int inner) {
