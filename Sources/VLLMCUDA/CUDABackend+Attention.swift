@@ -44,23 +44,9 @@ extension CUDABackend {
            try prefillAttention(query: query, cache: cache, metadata: metadata, scale: scale, out: out) {
             return
         }
+        guard let numHeads = try attentionHeads(query: query, cache: cache, metadata: metadata, out: out) else { return }
         let headSize = cache.headSize
         let tokens = metadata.numTokens
-        let act = activationDType
-        try require(query.dtype == act && out.dtype == act && cache.key.dtype == act && cache.value.dtype == act,
-                    "pagedAttention", "query \(query), out \(out), cache \(cache.key) (want \(act))")
-        guard tokens > 0 else { return }
-        try require(headSize % 8 == 0 && headSize <= 256, "pagedAttention",
-                    "headSize \(headSize) unsupported (a multiple of 8, at most 256)")
-        try require(query.count % (tokens * headSize) == 0 && out.count == query.count, "pagedAttention",
-                    "query \(query), out \(out) for \(tokens) tokens of headSize \(headSize)")
-        let numHeads = query.count / (tokens * headSize)
-        try require(numHeads % cache.numKVHeads == 0 && numHeads / cache.numKVHeads <= 16, "pagedAttention",
-                    "\(numHeads) query heads over \(cache.numKVHeads) KV heads (need a multiple, at most 16 per KV head)")
-        try require(metadata.blockTables.rank == 2 && metadata.blockTables.dtype == .int32
-                    && metadata.queryStartLoc.count == metadata.numSeqs + 1 && metadata.seqLens.count == metadata.numSeqs,
-                    "pagedAttention", "metadata tensors: blockTables \(metadata.blockTables), queryStartLoc "
-                        + "\(metadata.queryStartLoc), seqLens \(metadata.seqLens) for \(metadata.numSeqs) sequences")
         let group = numHeads / cache.numKVHeads
 
         // A CTA walks its keys one tile after another, bound by memory latency: when a decode step has
@@ -105,5 +91,28 @@ extension CUDABackend {
                        [partials.acc.device, partials.max.device, partials.sum.device, out.device,
                         .int32(Int32(numHeads)), .int32(Int32(headSize)), .int32(Int32(numSplits))])
         }
+    }
+
+    /// The checks every attention launch makes, worded once: dtypes, head size, query and out shapes, GQA
+    /// grouping, the metadata tensors. Returns the number of query heads, or nil for a step of no tokens.
+    func attentionHeads(query: Tensor, cache: PagedKVCache, metadata: AttentionMetadata, out: Tensor) throws -> Int? {
+        let headSize = cache.headSize
+        let tokens = metadata.numTokens
+        let act = activationDType
+        try require(query.dtype == act && out.dtype == act && cache.key.dtype == act && cache.value.dtype == act,
+                    "pagedAttention", "query \(query), out \(out), cache \(cache.key) (want \(act))")
+        guard tokens > 0 else { return nil }
+        try require(headSize % 8 == 0 && headSize <= 256, "pagedAttention",
+                    "headSize \(headSize) unsupported (a multiple of 8, at most 256)")
+        try require(query.count % (tokens * headSize) == 0 && out.count == query.count, "pagedAttention",
+                    "query \(query), out \(out) for \(tokens) tokens of headSize \(headSize)")
+        let numHeads = query.count / (tokens * headSize)
+        try require(numHeads % cache.numKVHeads == 0 && numHeads / cache.numKVHeads <= 16, "pagedAttention",
+                    "\(numHeads) query heads over \(cache.numKVHeads) KV heads (need a multiple, at most 16 per KV head)")
+        try require(metadata.blockTables.rank == 2 && metadata.blockTables.dtype == .int32
+                    && metadata.queryStartLoc.count == metadata.numSeqs + 1 && metadata.seqLens.count == metadata.numSeqs,
+                    "pagedAttention", "metadata tensors: blockTables \(metadata.blockTables), queryStartLoc "
+                        + "\(metadata.queryStartLoc), seqLens \(metadata.seqLens) for \(metadata.numSeqs) sequences")
+        return numHeads
     }
 }

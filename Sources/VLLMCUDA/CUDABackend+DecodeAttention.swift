@@ -49,23 +49,10 @@ extension CUDABackend {
     func decodeAttention(query: Tensor, cache: PagedKVCache, metadata: AttentionMetadata, scale: Float,
                          out: Tensor) throws -> Bool {
         guard metadata.maxQueryLen == 1, cache.blockSize % 4 == 0 else { return false }
+        guard let numHeads = try attentionHeads(query: query, cache: cache, metadata: metadata, out: out) else { return true }
         let headSize = cache.headSize
         let tokens = metadata.numTokens
         let act = activationDType
-        try require(query.dtype == act && out.dtype == act && cache.key.dtype == act && cache.value.dtype == act,
-                    "pagedAttention", "query \(query), out \(out), cache \(cache.key) (want \(act))")
-        guard tokens > 0 else { return true }
-        try require(headSize % 8 == 0 && headSize <= 256, "pagedAttention",
-                    "headSize \(headSize) unsupported (a multiple of 8, at most 256)")
-        try require(query.count % (tokens * headSize) == 0 && out.count == query.count, "pagedAttention",
-                    "query \(query), out \(out) for \(tokens) tokens of headSize \(headSize)")
-        let numHeads = query.count / (tokens * headSize)
-        try require(numHeads % cache.numKVHeads == 0 && numHeads / cache.numKVHeads <= 16, "pagedAttention",
-                    "\(numHeads) query heads over \(cache.numKVHeads) KV heads (need a multiple, at most 16 per KV head)")
-        try require(metadata.blockTables.rank == 2 && metadata.blockTables.dtype == .int32
-                    && metadata.queryStartLoc.count == metadata.numSeqs + 1 && metadata.seqLens.count == metadata.numSeqs,
-                    "pagedAttention", "metadata tensors: blockTables \(metadata.blockTables), queryStartLoc "
-                        + "\(metadata.queryStartLoc), seqLens \(metadata.seqLens) for \(metadata.numSeqs) sequences")
         try require(metadata.numSeqs <= 65535, "pagedAttention",
                     "\(metadata.numSeqs) sequences (at most 65535 in one decode launch: the grid's z)")
 

@@ -64,13 +64,7 @@ extension CUDABackend {
               [query.address, out.address, cache.key.address, cache.value.address].allSatisfy({ $0 % 16 == 0 }),
               sharedBytes <= Self.maxSharedBytesPerBlock(computeCapability: context.computeCapability)
         else { return false }
-        try require(query.dtype == .bfloat16 && out.dtype == .bfloat16 && cache.key.dtype == .bfloat16
-                    && cache.value.dtype == .bfloat16 && out.count == query.count, "pagedAttention",
-                    "query \(query), out \(out), cache \(cache.key) (want bf16, out shaped as query)")
-        try require(metadata.blockTables.rank == 2 && metadata.blockTables.dtype == .int32
-                    && metadata.queryStartLoc.count == metadata.numSeqs + 1 && metadata.seqLens.count == metadata.numSeqs,
-                    "pagedAttention", "metadata tensors: blockTables \(metadata.blockTables), queryStartLoc "
-                        + "\(metadata.queryStartLoc), seqLens \(metadata.seqLens) for \(metadata.numSeqs) sequences")
+        _ = try attentionHeads(query: query, cache: cache, metadata: metadata, out: out)
 
         // Sequence s owns CTAs f(s) ..< f(s+1), f(s) = ⌊queryStartLoc[s] / tokensPerTile⌋ + s: its
         // ⌈queryLen / tokensPerTile⌉ tiles and at most one empty CTA, so the grid needs no host copy of the

@@ -54,6 +54,23 @@ __device__ void rotary_neox(const int *__restrict__ positions, T *__restrict__ q
     }
 }
 
+// Where head `head` of token `token`'s [q | k | v] row goes: its query row, or its key / value row — the
+// token's own, or its cache slot's (slotMapping non-null); null for a skipped (negative) slot.
+template <typename T>
+__device__ __forceinline__ T *split_destination(int token, int head, T *query, T *key, T *value,
+                                                const int *__restrict__ slotMapping, long long numSlots, int numHeads,
+                                                int numKVHeads, int headSize) {
+    const int qWidth = numHeads * headSize, kvWidth = numKVHeads * headSize;
+    if (head < numHeads) return query + (long long)token * qWidth + head * headSize;
+    long long kvRow = token;
+    if (slotMapping != nullptr) {
+        kvRow = slotMapping[token];
+        if (kvRow < 0 || kvRow >= numSlots) return nullptr;
+    }
+    if (head < numHeads + numKVHeads) return key + kvRow * kvWidth + (head - numHeads) * headSize;
+    return value + kvRow * kvWidth + (head - numHeads - numKVHeads) * headSize;
+}
+
 template <typename T>
 __device__ void split_qkv(const T *__restrict__ qkv, const int *__restrict__ positions, T *__restrict__ query,
                           T *__restrict__ key, T *__restrict__ value, const int *__restrict__ slotMapping,
@@ -62,18 +79,10 @@ __device__ void split_qkv(const T *__restrict__ qkv, const int *__restrict__ pos
     const int token = blockIdx.x;
     const int head = blockIdx.y * blockDim.y + threadIdx.y;  // numHeads q heads, then k heads, then v heads
     if (head >= numHeads + 2 * numKVHeads) return;
-    const int qWidth = numHeads * headSize, kvWidth = numKVHeads * headSize;
-    const T *source = qkv + (long long)token * (qWidth + 2 * kvWidth) + head * headSize;
-    // The row keys and values of this token go to: its own row, or its cache slot's.
-    long long kvRow = token;
-    if (slotMapping != nullptr && head >= numHeads) {
-        kvRow = slotMapping[token];
-        if (kvRow < 0 || kvRow >= numSlots) return;
-    }
-    T *destination;
-    if (head < numHeads) destination = query + (long long)token * qWidth + head * headSize;
-    else if (head < numHeads + numKVHeads) destination = key + kvRow * kvWidth + (head - numHeads) * headSize;
-    else destination = value + kvRow * kvWidth + (head - numHeads - numKVHeads) * headSize;
+    const T *source = qkv + (long long)token * (numHeads + 2 * numKVHeads) * headSize + head * headSize;
+    T *destination = split_destination(token, head, query, key, value, slotMapping, numSlots, numHeads, numKVHeads,
+                                       headSize);
+    if (destination == nullptr) return;
     int turned = 0;  // leading dims this head rotates
     if (positions != nullptr && head < numHeads + numKVHeads) {
         const int position = positions[token];
@@ -99,17 +108,10 @@ __device__ void split_qkv_vec(const T *__restrict__ qkv, const int *__restrict__
     const int token = blockIdx.x;
     const int head = blockIdx.y * blockDim.y + threadIdx.y;
     if (head >= numHeads + 2 * numKVHeads) return;
-    const int qWidth = numHeads * headSize, kvWidth = numKVHeads * headSize;
-    const T *source = qkv + (long long)token * (qWidth + 2 * kvWidth) + head * headSize;
-    long long kvRow = token;
-    if (slotMapping != nullptr && head >= numHeads) {
-        kvRow = slotMapping[token];
-        if (kvRow < 0 || kvRow >= numSlots) return;
-    }
-    T *destination;
-    if (head < numHeads) destination = query + (long long)token * qWidth + head * headSize;
-    else if (head < numHeads + numKVHeads) destination = key + kvRow * kvWidth + (head - numHeads) * headSize;
-    else destination = value + kvRow * kvWidth + (head - numHeads - numKVHeads) * headSize;
+    const T *source = qkv + (long long)token * (numHeads + 2 * numKVHeads) * headSize + head * headSize;
+    T *destination = split_destination(token, head, query, key, value, slotMapping, numSlots, numHeads, numKVHeads,
+                                       headSize);
+    if (destination == nullptr) return;
     const int i = 8 * threadIdx.x;  // this thread's first dim
     const bool rotates = positions != nullptr && head < numHeads + numKVHeads;
     const int half = rotaryDim / 2;
