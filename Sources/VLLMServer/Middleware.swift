@@ -26,8 +26,11 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// `--api-key`: `/v1/*` needs `Authorization: Bearer <key>`; keys are compared in constant time
-/// so the time taken says nothing about how much of a guess was right.
+/// `--api-key`: `/v1/*` needs `Authorization: Bearer <key>`, and so does every other route that
+/// generates, embeds or scores (`/api/chat`, `/pooling`, `/score`, `/rerank`) — a deliberate departure:
+/// vLLM guards `/v1/*` alone, which leaves its other generating routes open. `/health`, `/metrics` and
+/// `/version` stay open, as vLLM's. Keys are compared in constant time so the time taken says nothing
+/// about how much of a guess was right.
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let keys: [[UInt8]]
 
@@ -38,7 +41,7 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
     {
-        guard !keys.isEmpty, request.method != .options, request.uri.path.hasPrefix("/v1") else {
+        guard !keys.isEmpty, request.method != .options, Self.isGuarded(request.uri.path) else {
             return try await next(request, context)
         }
         let header = request.headers[.authorization] ?? ""
@@ -48,6 +51,13 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
         var matched = false
         for key in keys where APIKeyCheck.equals(key, token) { matched = true }
         return matched ? try await next(request, context) : OpenAIError.unauthorized.response
+    }
+
+    /// Routes outside `/v1` that still need the key.
+    static var guardedPaths: Set<String> { ["/api/chat", "/pooling", "/score", "/rerank"] }
+
+    static func isGuarded(_ path: String) -> Bool {
+        path == "/v1" || path.hasPrefix("/v1/") || guardedPaths.contains(path)
     }
 
 }

@@ -151,7 +151,7 @@ import VLLMServer
         }
     }
 
-    @Test func apiKeyGuardsV1Only() async throws {
+    @Test func apiKeyGuardsV1AndGeneratingRoutes() async throws {
         let harness = TestHarness { $0.apiKeys = ["sk-right", "sk-other"] }
         try await harness.test { client in
             expectError(try await client.get("/v1/models"), status: 401, type: "Unauthorized", contains: "Unauthorized")
@@ -165,6 +165,10 @@ import VLLMServer
             #expect(try await client.get("/v1/models", headers: [.authorization: "Bearer sk-other"]).status == 200)
             #expect(try await client.get("/health").status == 200)
             #expect(try await client.get("/metrics").status == 200)
+            // Generating routes outside /v1 need the key too (a departure from vLLM, see APIKeyMiddleware).
+            let chat = #"{"prompt": "hey", "temperature": 0, "max_tokens": 2}"#
+            expectError(try await client.post("/api/chat", chat), status: 401, type: "Unauthorized", contains: "Unauthorized")
+            #expect(try await client.post("/api/chat", chat, headers: [.authorization: "Bearer sk-right"]).status == 200)
         }
     }
 
