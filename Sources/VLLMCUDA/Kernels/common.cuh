@@ -113,3 +113,24 @@ __device__ __forceinline__ float block_max(float value, float *scratch) {
     value = lane < numWarps ? scratch[lane] : -INFINITY;
     return warp_max(value);
 }
+
+// 2^x in one MUFU instruction (denormal results flush to 0; 2^−∞ = 0).
+__device__ __forceinline__ float fast_exp2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
+// acc [16 × 8] += A [16 × 16] · B [16 × 8]: A rows g, g + 8 and B column g of lane (g, t) hold the
+// bf16 pairs at logical k 2t, 2t + 1 (a0, a1, b0) and 2t + 8, 2t + 9 (a2, a3, b1); acc holds
+// (row g: columns 2t, 2t + 1), (row g + 8: columns 2t, 2t + 1).
+// (bf16 MMA needs sm_80: before it the body is empty, and the launchers of its users decline.)
+__device__ __forceinline__ void mma_bf16_16x8x16(float (&acc)[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
+                                                 unsigned b0, unsigned b1) {
+#if __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};"
+        : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+#endif
+}

@@ -86,13 +86,6 @@ template <> struct Row8<float> {
     }
 };
 
-// 2^x in one MUFU instruction (denormal results flush to 0; 2^−∞ = 0).
-__device__ __forceinline__ float fast_exp2(float x) {
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
-}
-
 // The subtrahend that turns a running max into exponents: 0 while nothing has been seen (max −∞), so
 // 2^(−∞ − base) is 0 rather than NaN.
 __device__ __forceinline__ float max_base(float runningMax) { return runningMax == -INFINITY ? 0.0f : runningMax; }

@@ -54,20 +54,6 @@ __device__ __forceinline__ uint4 load_activation16(const bf16_t *pointer, bool v
     return v;
 }
 
-// acc [16 × 8] += A [16 × 16] · B [16 × 8]: A rows g, g + 8 and B column g of lane (g, t) hold the
-// bf16 pairs at logical k 2t, 2t + 1 (a0, a1, b0) and 2t + 8, 2t + 9 (a2, a3, b1); acc holds
-// (row g: columns 2t, 2t + 1), (row g + 8: columns 2t, 2t + 1).
-// (bf16 MMA needs sm_80: before it the body is empty and the launcher uses cuBLASLt.)
-__device__ __forceinline__ void mma_bf16_16x8x16(float (&acc)[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
-                                                 unsigned b0, unsigned b1) {
-#if __CUDA_ARCH__ >= 800
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};"
-        : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
-        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-#endif
-}
-
 // One warp's share of a CTA's R rows × K: acc as mma_bf16_16x8x16 leaves it (rows × tokens).
 // Each iteration a lane issues LINEAR_LOADS weight loads (STEPS k-steps × R / 8 rows) before any MMA.
 template <int R>

@@ -100,18 +100,6 @@ __device__ __forceinline__ void load_matrices_transposed(unsigned (&r)[4], unsig
 #endif
 }
 
-// acc [16 × 8] += A [16 × 16] · B [16 × 8] (bf16 in, f32 accumulate), fragments as linear.cu's
-// mma_bf16_16x8x16: lane (g, t) holds a = {A[g][2t..], A[g+8][2t..], A[g][2t+8..], A[g+8][2t+8..]},
-// b = {B[2t..][g], B[2t+8..][g]}, acc = {C[g][2t], C[g][2t+1], C[g+8][2t], C[g+8][2t+1]}.
-__device__ __forceinline__ void mma_16x8x16(float (&acc)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
-#if __CUDA_ARCH__ >= 800
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};"
-        : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#endif
-}
-
 // Two floats → a bf16 pair (round to nearest even, as f32_to_bf16 for finite values), `low` in bits 0–15.
 __device__ __forceinline__ unsigned pack_bf16(float low, float high) {
 #if __CUDA_ARCH__ >= 800
@@ -121,13 +109,6 @@ __device__ __forceinline__ unsigned pack_bf16(float low, float high) {
 #else
     return (unsigned)f32_to_bf16(low) | ((unsigned)f32_to_bf16(high) << 16);
 #endif
-}
-
-// 2^x in one MUFU instruction (2^−∞ = 0).
-__device__ __forceinline__ float fast_exp2(float x) {
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
 }
 
 // One K and V tile's rows for this thread: key `firstKey + row + p · KEYS_PER_PASS` for each pass p, its
@@ -260,8 +241,8 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
                     if (step < liveSteps) {
                         unsigned b[4];  // keys 16·step + (0…7 | 8…15) × dimensions 16k + (0…7 | 8…15)
                         load_matrices(b, stage + keyOffset + 2 * (16 * step * Shape::STRIDE + 16 * k));
-                        mma_16x8x16(score[2 * step], a, b[0], b[1]);
-                        mma_16x8x16(score[2 * step + 1], a, b[2], b[3]);
+                        mma_bf16_16x8x16(score[2 * step], a[0], a[1], a[2], a[3], b[0], b[1]);
+                        mma_bf16_16x8x16(score[2 * step + 1], a[0], a[1], a[2], a[3], b[2], b[3]);
                     }
                 }
             }
@@ -325,8 +306,8 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
                     for (int d = 0; d < D / 16; ++d) {
                         unsigned b[4];  // keys 16·step + (0…7 | 8…15) × dimensions 16d + (0…7 | 8…15), transposed
                         load_matrices_transposed(b, stage + valueOffset + 2 * (16 * step * Shape::STRIDE + 16 * d));
-                        mma_16x8x16(acc[2 * d], a, b[0], b[1]);
-                        mma_16x8x16(acc[2 * d + 1], a, b[2], b[3]);
+                        mma_bf16_16x8x16(acc[2 * d], a[0], a[1], a[2], a[3], b[0], b[1]);
+                        mma_bf16_16x8x16(acc[2 * d + 1], a[0], a[1], a[2], a[3], b[2], b[3]);
                     }
                 }
             }
