@@ -10,7 +10,7 @@ extension CUDABackend {
     /// can be timed on one binary.
     static let isDecodeAttentionEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_DECODE_ATTENTION"] != "0"
 
-    /// decode_attention.cu's DECODE_WARPS: a CTA is 4 warps.
+    /// DECODE_WARPS (decode_attention_merge.cuh): a CTA is 4 warps.
     static let decodeAttentionWarps = 4
     /// Most key partitions per sequence: the merge's lanes hold two each.
     static let decodeAttentionMaxSplits = 64

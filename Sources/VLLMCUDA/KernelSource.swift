@@ -19,6 +19,7 @@ public struct KernelSource: Sendable {
     /// written from `SamplingParamWord`, the one definition of the sampling parameter block.
     static let headers: [KernelSource] = [
         KernelSource(name: "common.cuh", bytes: PackageResources.common_cuh),
+        KernelSource(name: "decode_attention_merge.cuh", bytes: PackageResources.decode_attention_merge_cuh),
         KernelSource(name: "sampling_params.cuh", source: SamplingParamWord.header),
     ]
 

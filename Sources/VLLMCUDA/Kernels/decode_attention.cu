@@ -41,8 +41,8 @@
 //   on an H200 at batch 1 × 512 keys.
 //   Requires headSize % 8 == 0, headSize ≤ 8L.
 #include "common.cuh"
+#include "decode_attention_merge.cuh"  // max_base, merge_if_last: the split partitions' merge
 
-#define DECODE_WARPS 4
 #define LOG2E 1.4426950408889634f
 #define FULL_MASK 0xffffffffu
 
@@ -85,10 +85,6 @@ template <> struct Row8<float> {
         out[4] = high.x; out[5] = high.y; out[6] = high.z; out[7] = high.w;
     }
 };
-
-// The subtrahend that turns a running max into exponents: 0 while nothing has been seen (max −∞), so
-// 2^(−∞ − base) is 0 rather than NaN.
-__device__ __forceinline__ float max_base(float runningMax) { return runningMax == -INFINITY ? 0.0f : runningMax; }
 
 // A probability as it enters P·V: rounded to bf16 (round to nearest even, as round_to; one cvt on
 // sm_80+, and the value is finite and ≥ 0 so round_to's NaN rule never applies), untouched in f32.
@@ -267,129 +263,6 @@ __device__ __forceinline__ void prefetch_rows(const char *key, const char *value
             asm volatile("prefetch.global.L2 [%0];" ::"l"(key + u * slotBytes));
             asm volatile("prefetch.global.L2 [%0];" ::"l"(value + u * slotBytes));
         }
-    }
-}
-
-// Four consecutive elements (8-byte aligned for bf16, 16-byte for f32), rounded as `store`.
-__device__ __forceinline__ void store4(bf16_t *destination, float4 v) {
-    uint2 raw;
-    raw.x = (unsigned int)f32_to_bf16(v.x) | ((unsigned int)f32_to_bf16(v.y) << 16);
-    raw.y = (unsigned int)f32_to_bf16(v.z) | ((unsigned int)f32_to_bf16(v.w) << 16);
-    *(uint2 *)destination = raw;
-}
-__device__ __forceinline__ void store4(float *destination, float4 v) { *(float4 *)destination = v; }
-
-// IN_FLIGHT partitions' accumulators from `start` on, this lane's float4 slots lane + 32·j of each row
-// (lanes past a short row read its last float4, unused); partitions from `numActive` on are read as
-// the last active one (weight 0), so nothing unwritten is read. Through L2 (ld.global.cg): other CTAs
-// wrote them during this launch.
-template <int IN_FLIGHT, int SLOTS>
-__device__ __forceinline__ void load_partials(float4 (&a)[IN_FLIGHT][SLOTS], const float *partialAcc, long long base,
-                                              int start, int numActive, int headSize, int lane) {
-    const int quads = headSize / 4;
-    const int last = max(numActive - 1, 0);
-#pragma unroll
-    for (int i = 0; i < IN_FLIGHT; ++i) {
-        const float4 *row = (const float4 *)(partialAcc + (base + min(start + i, last)) * headSize);
-#pragma unroll
-        for (int j = 0; j < SLOTS; ++j)
-            if (j == 0 || 32 * j < quads) a[i][j] = __ldcg(row + min(lane + 32 * j, quads - 1));
-    }
-}
-
-// One warp merges the first `numActive` partitions of one (token, head) into its output row; `base`
-// is the head's partition 0 in partialMax / partialSum (and in partialAcc, in rows of headSize).
-template <typename T, int IN_FLIGHT, int SLOTS>
-__device__ __forceinline__ void merge_partitions(const float *partialAcc, const float *partialMax,
-                                                 const float *partialSum, T *row, long long base, int headSize,
-                                                 int numActive) {
-    const int lane = threadIdx.x & 31;
-    const int quads = headSize / 4;  // float4s in a row: 2 … 64
-    // The first partitions' accumulators do not depend on the weights: their loads go out with the
-    // maxima's, so up to IN_FLIGHT partitions cost one round of loads.
-    float4 a[IN_FLIGHT][SLOTS];
-    load_partials(a, partialAcc, base, 0, numActive, headSize, lane);
-    // Lane i holds partitions i and i + 32: their max, sum and weight 2^(m − M).
-    float m[2], l[2], weight[2];
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-        const int s = lane + 32 * i;
-        m[i] = s < numActive ? __ldcg(partialMax + base + s) : -INFINITY;
-        l[i] = s < numActive ? __ldcg(partialSum + base + s) : 0.0f;
-    }
-    const float globalMax = warp_max(fmaxf(m[0], m[1]));
-    float sum = 0.0f;
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-        weight[i] = fast_exp2(m[i] - max_base(globalMax));
-        sum += weight[i] * l[i];
-    }
-    const float denominator = warp_sum(sum);
-
-    float4 total[SLOTS];
-#pragma unroll
-    for (int j = 0; j < SLOTS; ++j) total[j].x = total[j].y = total[j].z = total[j].w = 0.0f;
-    for (int start = 0; start < numActive; start += IN_FLIGHT) {
-        if (start > 0) load_partials(a, partialAcc, base, start, numActive, headSize, lane);
-#pragma unroll
-        for (int i = 0; i < IN_FLIGHT; ++i) {
-            const int s = start + i;
-            const float w = __shfl_sync(FULL_MASK, (s & 32) ? weight[1] : weight[0], s & 31);
-            const float ws = s < numActive ? w : 0.0f;
-#pragma unroll
-            for (int j = 0; j < SLOTS; ++j) {
-                total[j].x += ws * a[i][j].x;
-                total[j].y += ws * a[i][j].y;
-                total[j].z += ws * a[i][j].z;
-                total[j].w += ws * a[i][j].w;
-            }
-        }
-    }
-    // A zero denominator only for a context of 0 keys: 0, as the unsplit path writes.
-#pragma unroll
-    for (int j = 0; j < SLOTS; ++j) {
-        if (lane + 32 * j < quads) {
-            const bool any = denominator > 0.0f;
-            total[j].x = any ? total[j].x / denominator : 0.0f;
-            total[j].y = any ? total[j].y / denominator : 0.0f;
-            total[j].z = any ? total[j].z / denominator : 0.0f;
-            total[j].w = any ? total[j].w / denominator : 0.0f;
-            store4(row + 4 * (lane + 32 * j), total[j]);
-        }
-    }
-}
-
-// Called by every thread of a CTA of a split launch once its partials are written (or, for a
-// partition past the context, without writing any). The CTA counts itself done on its (sequence, head
-// chunk)'s counter; the last of the numSplits to count merges the partitions of its heads into out, a
-// warp a head, and sets the counter back to 0 for the next launch. Each thread's fence orders its
-// partial stores before thread 0's atomic (through the barrier); the merging CTA's thread 0 fences
-// after its atomic, and the merge reads through L2.
-template <typename T, int MAX_G, int L>
-__device__ __forceinline__ void merge_if_last(const float *partialAcc, const float *partialMax,
-                                              const float *partialSum, T *out, int *splitCounters, int token,
-                                              int firstHead, int heads, int numHeads, int headSize, int numActive) {
-    const int numSplits = gridDim.x;
-    __threadfence();
-    __syncthreads();
-    bool isLast = false;
-    if (threadIdx.x == 0) {
-        int *counter = splitCounters + blockIdx.z * gridDim.y + blockIdx.y;
-        isLast = atomicAdd(counter, 1) == numSplits - 1;
-        if (isLast) *counter = 0;  // all numSplits CTAs have counted: none touches it again this launch
-        __threadfence();
-    }
-    if (!__syncthreads_or(isLast)) return;
-    // A row holds headSize ≤ 8L floats: one float4 a lane up to L = 16, two at L = 32. g4 and g8 keep
-    // 16 float4s of loads in flight (one round for the 16 partitions of batch 1 × 512 keys in Llama 3's
-    // shape) within the registers their key loops already take; g1 and g2 keep 4, as more would raise
-    // their register counts (or spill, where g1 is held to 64).
-    constexpr int SLOTS = L == 32 ? 2 : 1;
-    constexpr int IN_FLIGHT = (MAX_G >= 4 ? 16 : 4) / SLOTS;
-    for (int g = threadIdx.x >> 5; g < heads; g += DECODE_WARPS) {
-        const long long head = (long long)token * numHeads + firstHead + g;
-        merge_partitions<T, IN_FLIGHT, SLOTS>(partialAcc, partialMax, partialSum, out + head * headSize,
-                                              head * numSplits, headSize, numActive);
     }
 }
 
