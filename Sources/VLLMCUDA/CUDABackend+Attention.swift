@@ -10,23 +10,8 @@ extension CUDABackend {
                                out: Tensor) throws {
         // A step that mixes decodes (first) with longer queries runs as two: the decodes through the decode
         // kernel, the rest through the prefill one, each over its own run of sequences, rows and offsets.
-        if Self.isDecodeAttentionEnabled, let restQueryStart = metadata.prefillQueryStartLoc {
-            let numDecodes = metadata.numDecodes, tokens = metadata.numTokens, seqs = metadata.numSeqs
-            var decodes = metadata, rest = metadata
-            decodes.numTokens = numDecodes
-            decodes.numSeqs = numDecodes
-            decodes.maxQueryLen = 1
-            decodes.queryStartLoc = metadata.queryStartLoc.rows(0..<numDecodes + 1)
-            decodes.seqLens = metadata.seqLens.rows(0..<numDecodes)
-            decodes.blockTables = metadata.blockTables.rows(0..<numDecodes)
-            rest.numTokens = tokens - numDecodes
-            rest.numSeqs = seqs - numDecodes
-            rest.numDecodes = 0
-            rest.queryStartLoc = restQueryStart
-            rest.seqLens = metadata.seqLens.rows(numDecodes..<seqs)
-            rest.blockTables = metadata.blockTables.rows(numDecodes..<seqs)
-            decodes.prefillQueryStartLoc = nil
-            rest.prefillQueryStartLoc = nil
+        if Self.isDecodeAttentionEnabled, let (decodes, rest) = metadata.splitAtDecodes() {
+            let numDecodes = decodes.numTokens, tokens = metadata.numTokens
             try pagedAttention(query: query.rows(0..<numDecodes), cache: cache, metadata: decodes, scale: scale,
                                out: out.rows(0..<numDecodes))
             try pagedAttention(query: query.rows(numDecodes..<tokens), cache: cache, metadata: rest, scale: scale,

@@ -42,6 +42,40 @@ public struct AttentionMetadata: Sendable {
     }
 }
 
+extension AttentionMetadata {
+    /// The host side of the decodes-first split, from a step's query start offsets (decodes first, as the
+    /// runner orders them): how many leading sequences feed one token, and — when the step also holds
+    /// longer queries — the rest's query start offsets counted from the first of them.
+    public static func decodeSplit(queryStart: [Int32]) -> (numDecodes: Int, prefillQueryStart: [Int32]?) {
+        let numSeqs = queryStart.count - 1
+        let numDecodes = (0..<numSeqs).prefix { queryStart[$0 + 1] - queryStart[$0] == 1 }.count
+        guard numDecodes > 0 && numDecodes < numSeqs else { return (numDecodes, nil) }
+        return (numDecodes, queryStart[numDecodes...].map { $0 - Int32(numDecodes) })
+    }
+
+    /// A step that mixes decodes (first) with longer queries as two steps of their own — the decodes, and
+    /// the rest over rows `numDecodes…` of query and out — or nil when it does not mix them.
+    public func splitAtDecodes() -> (decodes: AttentionMetadata, rest: AttentionMetadata)? {
+        guard let restQueryStart = prefillQueryStartLoc else { return nil }
+        var decodes = self, rest = self
+        decodes.numTokens = numDecodes
+        decodes.numSeqs = numDecodes
+        decodes.maxQueryLen = 1
+        decodes.queryStartLoc = queryStartLoc.rows(0..<numDecodes + 1)
+        decodes.seqLens = seqLens.rows(0..<numDecodes)
+        decodes.blockTables = blockTables.rows(0..<numDecodes)
+        decodes.prefillQueryStartLoc = nil
+        rest.numTokens = numTokens - numDecodes
+        rest.numSeqs = numSeqs - numDecodes
+        rest.numDecodes = 0
+        rest.queryStartLoc = restQueryStart
+        rest.seqLens = seqLens.rows(numDecodes..<numSeqs)
+        rest.blockTables = blockTables.rows(numDecodes..<numSeqs)
+        rest.prefillQueryStartLoc = nil
+        return (decodes, rest)
+    }
+}
+
 /// One layer's paged K/V cache. Block `b` holds the keys of `blockSize` consecutive token slots.
 public struct PagedKVCache: Sendable {
     public var key: Tensor    // [numBlocks, blockSize, numKVHeads, headSize]

@@ -152,13 +152,12 @@ public final class ModelRunner: @unchecked Sendable {
         }
         let tables = blockTable.padded()
         if logitsIndices.isEmpty { logitsIndices = [Int32(numTokens - 1)] }
-        let numDecodes = sequences.prefix { $0.tokenIds.count == 1 }.count
-        let prefillQueryStart = queryStart[numDecodes...].map { $0 - Int32(numDecodes) }
+        let (numDecodes, prefillQueryStart) = AttentionMetadata.decodeSplit(queryStart: queryStart)
         // Every index tensor of the step in one upload: one allocation and one copy, then views.
         let parts: [(values: [Int32], shape: [Int])] = [
             (tokenIds, [numTokens]), (positions, [numTokens]), (slots, [numTokens]), (queryStart, [queryStart.count]),
             (seqLens, [seqLens.count]), tables, (logitsIndices, [logitsIndices.count]),
-            (prefillQueryStart, [prefillQueryStart.count]),
+            (prefillQueryStart ?? [], [prefillQueryStart?.count ?? 0]),
         ]
         let packed = try model.backend.makeInt32(parts.flatMap(\.values))
         var offset = 0
@@ -170,7 +169,7 @@ public final class ModelRunner: @unchecked Sendable {
             numTokens: numTokens, numSeqs: sequences.count,
             maxQueryLen: sequences.map(\.tokenIds.count).max()!, maxSeqLen: Int(seqLens.max()!), blockSize: blockSize,
             numDecodes: numDecodes, queryStartLoc: views[3], seqLens: views[4], blockTables: views[5], slotMapping: views[2],
-            prefillQueryStartLoc: numDecodes > 0 && numDecodes < sequences.count ? views[7] : nil)
+            prefillQueryStartLoc: prefillQueryStart == nil ? nil : views[7])
         return ForwardInput(tokenIds: views[0], positions: views[1], attention: attention, logitsIndices: views[6])
     }
 }

@@ -27,17 +27,15 @@ extension OpChecker {
         let out = try outputs([tokens, heads * headSize])
         // Leading decodes are announced as the runner announces them, so a step of decodes then longer
         // queries runs as two (CUDABackend.pagedAttention).
-        let numDecodes = seqs.prefix { $0.query == 1 }.count
+        let (numDecodes, prefillQueryStart) = AttentionMetadata.decodeSplit(queryStart: queryStart)
         func metadata(_ backend: any Backend) throws -> AttentionMetadata {
-            let isSplit = numDecodes > 0 && numDecodes < seqs.count
-            return AttentionMetadata(numTokens: tokens, numSeqs: seqs.count, maxQueryLen: seqs.map(\.query).max()!,
-                                     maxSeqLen: seqs.map(\.context).max()!, blockSize: blockSize, numDecodes: numDecodes,
-                                     queryStartLoc: try backend.makeInt32(queryStart),
-                                     seqLens: try backend.makeInt32(seqs.map { Int32($0.context) }),
-                                     blockTables: try backend.makeInt32(tables.values, shape: tables.shape),
-                                     slotMapping: try backend.makeInt32([Int32](repeating: -1, count: tokens)),
-                                     prefillQueryStartLoc: isSplit
-                                        ? try backend.makeInt32(queryStart[numDecodes...].map { $0 - Int32(numDecodes) }) : nil)
+            AttentionMetadata(numTokens: tokens, numSeqs: seqs.count, maxQueryLen: seqs.map(\.query).max()!,
+                              maxSeqLen: seqs.map(\.context).max()!, blockSize: blockSize, numDecodes: numDecodes,
+                              queryStartLoc: try backend.makeInt32(queryStart),
+                              seqLens: try backend.makeInt32(seqs.map { Int32($0.context) }),
+                              blockTables: try backend.makeInt32(tables.values, shape: tables.shape),
+                              slotMapping: try backend.makeInt32([Int32](repeating: -1, count: tokens)),
+                              prefillQueryStartLoc: try prefillQueryStart.map { try backend.makeInt32($0) })
         }
         let scale = 1 / Float(headSize).squareRoot()
         try cpu.pagedAttention(query: query.0, cache: PagedKVCache(key: keyCache.0, value: valueCache.0),
