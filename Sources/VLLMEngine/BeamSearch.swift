@@ -105,11 +105,7 @@ public struct BeamSearch: Sendable {
                 }
             }
         }
-        // A stable sort, best first: equal scores keep the beams' and the logprobs' order, as Python's sorted.
-        beams = Array(candidates.enumerated().sorted { a, b in
-            let (sa, sb) = (score(a.element), score(b.element))
-            return sa != sb ? sa > sb : a.offset < b.offset
-        }.prefix(params.beamWidth).map(\.element))
+        beams = best(candidates)
         numSteps += 1
     }
 
@@ -121,10 +117,15 @@ public struct BeamSearch: Sendable {
             if beam.finishReason == nil { beam.finishReason = .length }
             return beam
         }
-        return Array(all.enumerated().sorted { a, b in
-            let (sa, sb) = (score(a.element), score(b.element))
-            return sa != sb ? sa > sb : a.offset < b.offset
-        }.prefix(params.beamWidth).map(\.element))
+        return best(all)
+    }
+
+    /// The best `beamWidth` of `sequences` by score, best first; a stable sort, so equal scores keep their
+    /// order (the beams', then the logprobs'), as Python's `sorted` does in vLLM.
+    func best(_ sequences: [BeamSearchSequence]) -> [BeamSearchSequence] {
+        let scored = sequences.enumerated().map { (score: score($0.element), offset: $0.offset, sequence: $0.element) }
+        return scored.sorted { $0.score != $1.score ? $0.score > $1.score : $0.offset < $1.offset }
+            .prefix(params.beamWidth).map(\.sequence)
     }
 }
 

@@ -62,7 +62,7 @@ extension OpenAIServing {
         logRequest(requestId, prompt: prompt, params: params)
         let run = try GenerationRun.submit(
             engine: engine, metrics: metrics, requestIds: [requestId], prompts: [promptTokenIds], params: [params],
-            beamSearch: request.sampling.beamSearchOptions { [tokenizer] in try tokenizer.decode($0, skipSpecialTokens: true) })
+            beamSearch: request.sampling.beamSearchOptions(tokenizer: tokenizer))
         let context = ChatContext(
             requestId: requestId, created: Self.now(), modelName: request.model ?? model.primaryName, request: request,
             promptTokenIds: promptTokenIds, n: params.n)

@@ -48,7 +48,7 @@ extension OpenAIServing {
         for (index, prompt) in prompts.enumerated() { logRequest(ids[index], prompt: prompt.text, params: params[index]) }
         let run = try GenerationRun.submit(
             engine: engine, metrics: metrics, requestIds: ids, prompts: prompts.map(\.tokenIds), params: params,
-            beamSearch: request.sampling.beamSearchOptions { [tokenizer] in try tokenizer.decode($0, skipSpecialTokens: true) })
+            beamSearch: request.sampling.beamSearchOptions(tokenizer: tokenizer))
         let context = CompletionContext(
             requestId: requestId, created: Self.now(), modelName: request.model ?? model.primaryName,
             request: request, prompts: prompts.map { ($0.text, $0.tokenIds) }, echoOnly: echoOnly)

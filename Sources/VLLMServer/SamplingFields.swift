@@ -90,9 +90,10 @@ struct SamplingFields: Decodable, Sendable {
     var isStream: Bool { stream ?? false }
 
     /// With `use_beam_search`, how the engine requests become a beam search (vLLM's `to_beam_search_params`:
-    /// `n` beams, `length_penalty` default 1).
-    func beamSearchOptions(decode: @escaping @Sendable ([Int]) throws -> String) -> GenerationRun.BeamSearchOptions? {
-        useBeamSearch == true ? GenerationRun.BeamSearchOptions(lengthPenalty: lengthPenalty ?? 1, decode: decode) : nil
+    /// `n` beams, `length_penalty` default 1); the beams' text is `tokenizer`'s, special tokens skipped.
+    func beamSearchOptions(tokenizer: any TextTokenizer) -> GenerationRun.BeamSearchOptions? {
+        guard useBeamSearch == true else { return nil }
+        return GenerationRun.BeamSearchOptions(lengthPenalty: lengthPenalty ?? 1) { try tokenizer.decode($0, skipSpecialTokens: true) }
     }
 
     /// Features this server does not have, refused with a message rather than ignored.
