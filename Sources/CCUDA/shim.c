@@ -47,11 +47,14 @@ const char *ccuda_load_driver(void *library, CCUDADriver *api) {
     LOAD(cuEventRecord, "cuEventRecord");
     LOAD(cuEventSynchronize, "cuEventSynchronize");
     LOAD(cuEventElapsedTime, "cuEventElapsedTime");
+    LOAD(cuMemAllocHost, "cuMemAllocHost_v2");
+    LOAD(cuMemFreeHost, "cuMemFreeHost");
     LOAD(cuModuleLoadData, "cuModuleLoadData");
     LOAD(cuModuleUnload, "cuModuleUnload");
     LOAD(cuModuleGetFunction, "cuModuleGetFunction");
     LOAD(cuFuncSetAttribute, "cuFuncSetAttribute");
     LOAD(cuLaunchKernel, "cuLaunchKernel");
+    LOAD(cuLaunchKernelEx, "cuLaunchKernelEx");
     return NULL;
 }
 
@@ -85,4 +88,33 @@ const char *ccuda_load_blaslt(void *library, CCUDABlasLt *api) {
     LOAD(cublasLtGetVersion, "cublasLtGetVersion");
     LOAD(cublasLtMatmulAlgoConfigGetAttribute, "cublasLtMatmulAlgoConfigGetAttribute");
     return NULL;
+}
+
+// cuda.h's CUlaunchAttribute and CUlaunchConfig, laid out as the driver reads them.
+typedef struct {
+    int id;
+    char pad[4];
+    union { char pad[64]; int value; } value;
+} CCUDALaunchAttribute;
+
+typedef struct {
+    unsigned int gridDimX, gridDimY, gridDimZ;
+    unsigned int blockDimX, blockDimY, blockDimZ;
+    unsigned int sharedMemBytes;
+    CUstream hStream;
+    CCUDALaunchAttribute *attrs;
+    unsigned int numAttrs;
+} CCUDALaunchConfig;
+
+enum { CCUDA_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6 };
+
+CUresult ccuda_launch_kernel_dependent(const CCUDADriver *api, CUfunction function,
+                                       unsigned int gridX, unsigned int gridY, unsigned int gridZ,
+                                       unsigned int blockX, unsigned int blockY, unsigned int blockZ,
+                                       unsigned int sharedMemBytes, CUstream stream, void **kernelParams) {
+    CCUDALaunchAttribute attribute = {0};
+    attribute.id = CCUDA_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attribute.value.value = 1;
+    CCUDALaunchConfig config = {gridX, gridY, gridZ, blockX, blockY, blockZ, sharedMemBytes, stream, &attribute, 1};
+    return api->cuLaunchKernelEx(&config, function, kernelParams, NULL);
 }

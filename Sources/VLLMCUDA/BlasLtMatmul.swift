@@ -13,6 +13,8 @@ final class BlasLtMatmul: Sendable {
     let workspace: Tensor
     private let handle: Protected<cublasLtHandle_t>
     private let plans = Protected([PlanKey: Plan]())
+    /// The heuristic's algorithm per bucket of rows (`bucket(rows:)`), shared by the plans in it.
+    private let algorithms = Protected([PlanKey: (cublasLtMatmulAlgo_t, String)]())
 
     static let workspaceBytes = 32 << 20
 
@@ -31,7 +33,7 @@ final class BlasLtMatmul: Sendable {
         let layouts: (a: cublasLtMatrixLayout_t, b: cublasLtMatrixLayout_t, d: cublasLtMatrixLayout_t)
         var algorithm: cublasLtMatmulAlgo_t
         /// The algorithm's identity, for diagnosis: "algo 66 tile 20 split-K 1 reduction 0".
-        let summary: String
+        var summary: String
         init(description: cublasLtMatmulDesc_t, layouts: (cublasLtMatrixLayout_t, cublasLtMatrixLayout_t, cublasLtMatrixLayout_t),
              algorithm: cublasLtMatmulAlgo_t, summary: String) {
             self.description = description
@@ -94,21 +96,63 @@ final class BlasLtMatmul: Sendable {
                 try api.check(api.raw.cublasLtMatmulDescSetAttribute!(
                     plan.description, Int32(CCUBLASLT_MATMUL_DESC_BIAS_POINTER), &pointer, 8), "set bias pointer")
             }
-            var alpha: Float = 1
-            var beta: Float = 0
-            try api.check(
-                api.raw.cublasLtMatmul!(handle, plan.description, &alpha,
-                                        UnsafeRawPointer(bitPattern: weight.address), plan.layouts.a,
-                                        UnsafeRawPointer(bitPattern: x.address), plan.layouts.b, &beta,
-                                        UnsafeRawPointer(bitPattern: out.address), plan.layouts.d,
-                                        UnsafeMutableRawPointer(bitPattern: out.address), plan.layouts.d,
-                                        &plan.algorithm, UnsafeMutableRawPointer(bitPattern: workspace.address),
-                                        Self.workspaceBytes, stream.handle),
-                "cublasLtMatmul(T \(rows), N \(columns), K \(depth), out \(out.dtype))")
+            func run() -> cublasStatus_t {
+                var alpha: Float = 1
+                var beta: Float = 0
+                return api.raw.cublasLtMatmul!(handle, plan.description, &alpha,
+                                               UnsafeRawPointer(bitPattern: weight.address), plan.layouts.a,
+                                               UnsafeRawPointer(bitPattern: x.address), plan.layouts.b, &beta,
+                                               UnsafeRawPointer(bitPattern: out.address), plan.layouts.d,
+                                               UnsafeMutableRawPointer(bitPattern: out.address), plan.layouts.d,
+                                               &plan.algorithm, UnsafeMutableRawPointer(bitPattern: workspace.address),
+                                               Self.workspaceBytes, stream.handle)
+            }
+            var status = run()
+            if status != 0 && Self.bucket(rows: rows) != rows {
+                // The bucket's algorithm does not take this row count: ask the heuristic for it exactly.
+                (plan.algorithm, plan.summary) = try heuristic(key, description: plan.description, layouts: plan.layouts, handle: handle)
+                status = run()
+            }
+            try api.check(status, "cublasLtMatmul(T \(rows), N \(columns), K \(depth), out \(out.dtype))")
         }
     }
 
+    /// A plan for `key`: its own descriptor and layouts (cheap), and the algorithm cuBLASLt's heuristic
+    /// picks for `key`'s bucket of rows (a query of ~0.1–1 ms, so asked once a bucket, not once a step
+    /// size: a serving mix gives nearly every step a new token count).
     private func makePlan(_ key: PlanKey, handle: cublasLtHandle_t) throws -> Plan {
+        let (description, layouts) = try makeDescription(key)
+        var bucket = key
+        bucket.rows = Self.bucket(rows: key.rows)
+        if let (algorithm, summary) = algorithms.withLock({ $0[bucket] }) {
+            return Plan(description: description, layouts: layouts, algorithm: algorithm, summary: summary)
+        }
+        let choice: (cublasLtMatmulAlgo_t, String)
+        if bucket == key {
+            choice = try heuristic(key, description: description, layouts: layouts, handle: handle)
+        } else {
+            let (bucketDescription, bucketLayouts) = try makeDescription(bucket)
+            defer { destroy(bucketDescription, bucketLayouts) }
+            let (algorithm, summary) = try heuristic(bucket, description: bucketDescription, layouts: bucketLayouts, handle: handle)
+            choice = (algorithm, summary + " (chosen for T \(bucket.rows))")
+        }
+        algorithms.withLock { $0[bucket] = choice }
+        return Plan(description: description, layouts: layouts, algorithm: choice.0, summary: choice.1)
+    }
+
+    /// Rows rounded up to a power of two: the bucket whose heuristic answer every row count in it uses.
+    static func bucket(rows: Int) -> Int {
+        rows <= 1 ? 1 : 1 << (Int.bitWidth - (rows - 1).leadingZeroBitCount)
+    }
+
+    private func destroy(_ description: cublasLtMatmulDesc_t, _ layouts: (a: cublasLtMatrixLayout_t, b: cublasLtMatrixLayout_t, d: cublasLtMatrixLayout_t)) {
+        _ = api.raw.cublasLtMatmulDescDestroy!(description)
+        for layout in [layouts.a, layouts.b, layouts.d] { _ = api.raw.cublasLtMatrixLayoutDestroy!(layout) }
+    }
+
+    /// The matmul descriptor (transposes, bias epilogue) and the three matrix layouts of `key`.
+    private func makeDescription(_ key: PlanKey) throws
+        -> (cublasLtMatmulDesc_t, (a: cublasLtMatrixLayout_t, b: cublasLtMatrixLayout_t, d: cublasLtMatrixLayout_t)) {
         let what = "cuBLASLt plan T \(key.rows) N \(key.columns) K \(key.depth)"
         var description: cublasLtMatmulDesc_t?
         try api.check(api.raw.cublasLtMatmulDescCreate!(&description, Int32(CCUBLAS_COMPUTE_32F), Int32(CCUDA_R_32F)),
@@ -133,6 +177,15 @@ final class BlasLtMatmul: Sendable {
         let a = try layout(key.inType, rows: key.depth, columns: key.columns)  // W as stored: K × N
         let b = try layout(key.inType, rows: key.depth, columns: key.rows)     // X as stored: K × T
         let d = try layout(key.outType, rows: key.columns, columns: key.rows)           // out as stored: N × T
+        return (description!, (a, b, d))
+    }
+
+    /// cuBLASLt's first choice of algorithm for `key` (with the chosen configuration, for the log).
+    private func heuristic(_ key: PlanKey, description: cublasLtMatmulDesc_t,
+                           layouts: (a: cublasLtMatrixLayout_t, b: cublasLtMatrixLayout_t, d: cublasLtMatrixLayout_t),
+                           handle: cublasLtHandle_t) throws -> (cublasLtMatmulAlgo_t, String) {
+        let what = "cuBLASLt plan T \(key.rows) N \(key.columns) K \(key.depth)"
+        let (a, b, d) = layouts
         var preference: cublasLtMatmulPreference_t?
         try api.check(api.raw.cublasLtMatmulPreferenceCreate!(&preference), "cublasLtMatmulPreferenceCreate")
         defer { _ = api.raw.cublasLtMatmulPreferenceDestroy!(preference) }
@@ -166,7 +219,7 @@ final class BlasLtMatmul: Sendable {
         let summary = "algo \(config(Int32(CCUBLASLT_ALGO_CONFIG_ID))) tile \(config(Int32(CCUBLASLT_ALGO_CONFIG_TILE_ID))) "
             + "split-K \(config(Int32(CCUBLASLT_ALGO_CONFIG_SPLITK_NUM))) "
             + "reduction \(config(Int32(CCUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME)))"
-        return Plan(description: description!, layouts: (a, b, d), algorithm: result.algo, summary: summary)
+        return (result.algo, summary)
     }
 }
 

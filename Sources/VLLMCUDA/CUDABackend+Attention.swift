@@ -56,9 +56,9 @@ extension CUDABackend {
 
         var partials: (acc: Tensor, max: Tensor, sum: Tensor)?
         if numSplits > 1 {
-            partials = (try allocate(shape: [tokens, numHeads, numSplits, headSize], dtype: .float32),
-                        try allocate(shape: [tokens, numHeads, numSplits], dtype: .float32),
-                        try allocate(shape: [tokens, numHeads, numSplits], dtype: .float32))
+            partials = (try scratch(.attentionAccumulators, shape: [tokens, numHeads, numSplits, headSize], dtype: .float32),
+                        try scratch(.attentionMaxima, shape: [tokens, numHeads, numSplits], dtype: .float32),
+                        try scratch(.attentionSums, shape: [tokens, numHeads, numSplits], dtype: .float32))
         }
         let unused = KernelArgument.pointer(0)
         let groupBound = [1, 2, 4, 8, 16].first { group <= $0 }!

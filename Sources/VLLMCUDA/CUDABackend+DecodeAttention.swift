@@ -77,9 +77,9 @@ extension CUDABackend {
 
         var partials: (acc: Tensor, max: Tensor, sum: Tensor)?
         if numSplits > 1 {
-            partials = (try allocate(shape: [tokens, numHeads, numSplits, headSize], dtype: .float32),
-                        try allocate(shape: [tokens, numHeads, numSplits], dtype: .float32),
-                        try allocate(shape: [tokens, numHeads, numSplits], dtype: .float32))
+            partials = (try scratch(.attentionAccumulators, shape: [tokens, numHeads, numSplits, headSize], dtype: .float32),
+                        try scratch(.attentionMaxima, shape: [tokens, numHeads, numSplits], dtype: .float32),
+                        try scratch(.attentionSums, shape: [tokens, numHeads, numSplits], dtype: .float32))
         }
         // One counter per (sequence, KV head chunk): its last CTA to finish merges the partitions.
         let counters = try numSplits > 1 ? decodeAttentionSplitCounters(atLeast: ctas) : nil

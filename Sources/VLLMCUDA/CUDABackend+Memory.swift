@@ -87,9 +87,16 @@ extension CUDABackend {
         try stream.synchronize()
     }
 
-    /// Host → device on the stream; pageable memory is staged before the call returns.
+    /// Host → device on the stream. Up to 16 MiB (step inputs, sampler parameters) through pinned staging,
+    /// so the call never waits for the work queued before it; larger (weights) straight from pageable
+    /// memory, staged by the driver before the call returns.
     func copyToDevice(_ bytes: UnsafeRawBufferPointer, _ destination: CUdeviceptr) throws {
         guard !bytes.isEmpty else { return }
+        if bytes.count <= 1 << 24 {
+            try uploads.upload(bytes, to: destination)
+            try profiler.mark("upload")
+            return
+        }
         try context.makeCurrent()
         try check(driver.cuMemcpyHtoDAsync!(destination, bytes.baseAddress, bytes.count, stream.handle),
                   "cuMemcpyHtoDAsync(\(bytes.count) bytes)")

@@ -7,10 +7,10 @@ import Glibc
 /// copy, one CTA per row does the whole of SamplingRow's spec, and one small copy brings back the
 /// token ids and the requested logprobs.
 extension CUDABackend {
-    public func sample(logits: Tensor, rows: [SamplingRow]) throws -> SamplerOutput {
+    public func launchSample(logits: Tensor, rows: [SamplingRow]) throws -> PendingSample {
         try require(logits.dtype == .float32 && logits.rank == 2 && logits.shape[0] == rows.count, "sample",
                     "logits \(logits) for \(rows.count) rows (want f32 [S, V])")
-        guard !rows.isEmpty else { return SamplerOutput(tokenIds: [], logprobs: []) }
+        guard !rows.isEmpty else { return PendingSample(done: SamplerOutput(tokenIds: [], logprobs: []), tokens: nil) }
         let vocab = logits.shape[1]
         if rows.allSatisfy(\.isPlainGreedy) { return try greedyArgmax(logits: logits) }
         func inVocab(_ ids: [Int32]) -> [Int32] { ids.filter { $0 >= 0 && Int($0) < vocab } }
@@ -54,16 +54,26 @@ extension CUDABackend {
             lists += allowed + banned
         }
 
-        let inputs = try makeInt32(params + lists)
-        let work = try allocate(shape: [rows.count, vocab], dtype: .float32)
-        let counts = needsCounts ? try allocate(shape: [rows.count, vocab], dtype: .int32) : work
+        let uploaded = params + lists
+        let inputs = try scratch(.samplerInputs, shape: [uploaded.count], dtype: .int32)
+        try copy(uploaded, into: inputs)
+        let work = try scratch(.samplerWork, shape: [rows.count, vocab], dtype: .float32)
+        let counts = needsCounts ? try scratch(.samplerCounts, shape: [rows.count, vocab], dtype: .int32) : work
         let resultWords = 3 + 2 * maxLogprobs
-        let result = try allocate(shape: [rows.count, resultWords], dtype: .int32)
+        let result = try scratch(.samplerResult, shape: [rows.count, resultWords], dtype: .int32)
         let listsAddress = KernelArgument.pointer(UInt64(inputs.address) + UInt64(4 * params.count))
         try launch("sample_f32", in: "sampling", grid: (rows.count, 1, 1), block: (1024, 1, 1),
                    [logits.device, work.device, counts.device, inputs.device, listsAddress, result.device,
                     .int32(Int32(vocab)), .int32(Int32(maxLogprobs))])
-        let words = try downloadInt32(result)
+        let read = try readbacks.queueCopy(of: result)
+        return PendingSample(tokens: (result, resultWords)) { [self] in
+            try collectSample(words: try read(), resultWords: resultWords, maxLogprobs: maxLogprobs, logits: logits, rows: rows)
+        }
+    }
+
+    /// The sampled tokens and logprobs of `sample_f32`'s result words.
+    private func collectSample(words: [Int32], resultWords: Int, maxLogprobs: Int, logits: Tensor,
+                               rows: [SamplingRow]) throws -> SamplerOutput {
 
         var tokenIds: [Int32] = []
         var logprobs: [TokenLogprobs?] = []
@@ -94,17 +104,20 @@ extension CUDABackend {
 
     /// Every row plain greedy: the argmax of each row, spread over the GPU (argmax_partial_f32 over slices
     /// of the vocabulary, then argmax_final_f32), the same token `sample_f32` picks.
-    private func greedyArgmax(logits: Tensor) throws -> SamplerOutput {
+    private func greedyArgmax(logits: Tensor) throws -> PendingSample {
         let (numRows, vocab) = (logits.shape[0], logits.shape[1])
         let numSlices = max(1, min(64, (vocab + 4095) / 4096, (2 * context.multiprocessorCount + numRows - 1) / numRows))
-        let partialValues = try allocate(shape: [numRows, numSlices], dtype: .float32)
-        let partialIds = try allocate(shape: [numRows, numSlices], dtype: .int32)
-        let result = try allocate(shape: [numRows], dtype: .int32)
+        let partialValues = try scratch(.argmaxValues, shape: [numRows, numSlices], dtype: .float32)
+        let partialIds = try scratch(.argmaxIds, shape: [numRows, numSlices], dtype: .int32)
+        let result = try scratch(.argmaxResult, shape: [numRows], dtype: .int32)
         try launch("argmax_partial_f32", in: "sampling", grid: (numRows, numSlices, 1), block: (256, 1, 1),
                    [logits.device, partialValues.device, partialIds.device, .int32(Int32(vocab))])
         try launch("argmax_final_f32", in: "sampling", grid: (numRows, 1, 1), block: (32, 1, 1),
                    [partialValues.device, partialIds.device, result.device, .int32(Int32(numSlices)), .int32(1)])
-        return SamplerOutput(tokenIds: try downloadInt32(result), logprobs: Array(repeating: nil, count: numRows))
+        let read = try readbacks.queueCopy(of: result)
+        return PendingSample(tokens: (result, 1)) {
+            SamplerOutput(tokenIds: try read(), logprobs: Array(repeating: nil, count: numRows))
+        }
     }
 
     private func fullVocabularyLogprobs(_ row: Tensor, sampledLogprob: Float, rank: Int) throws -> TokenLogprobs {
@@ -116,5 +129,15 @@ extension CUDABackend {
         let order = values.indices.sorted { values[$0] != values[$1] ? values[$0] > values[$1] : $0 < $1 }
         return TokenLogprobs(sampledLogprob: sampledLogprob, sampledRank: rank,
                              top: order.map { (tokenId: Int32($0), logprob: values[$0]) })
+    }
+
+    public func scatterSampledTokens(_ sampled: Tensor, stride: Int, rows: Tensor, positions: Tensor, into tokenIds: Tensor) throws {
+        try require(sampled.dtype == .int32 && rows.dtype == .int32 && positions.dtype == .int32 && tokenIds.dtype == .int32
+                    && rows.count == positions.count && stride >= 1, "scatterSampledTokens",
+                    "sampled \(sampled), rows \(rows), positions \(positions), tokenIds \(tokenIds)")
+        let count = positions.count
+        guard count > 0 else { return }
+        try launch("scatter_sampled_tokens", in: "embedding", grid: ((count + 255) / 256, 1, 1), block: (256, 1, 1),
+                   [sampled.device, .int32(Int32(stride)), rows.device, positions.device, tokenIds.device, .int32(Int32(count))])
     }
 }

@@ -12,9 +12,16 @@ public final class CUDABackend: Backend, Sendable {
     let kernels: CUDAKernels
     let blasLt: BlasLtMatmul
     let profiler: CUDAOpProfiler
+    /// Small uploads (step inputs, sampler parameters) go through pinned memory, never waiting for the stream.
+    let uploads: UploadStaging
+    /// Sampled tokens come back through pinned memory, queued behind the sampler.
+    let readbacks: ReadbackSlots
     /// decode_attention.cu's split counters [≥ CTAs of a split decode launch] int32, zero between
     /// launches; made on first use and grown (zeroed) when a launch needs more (`decodeAttentionSplitCounters`).
     let decodeAttentionCounters = Protected<Tensor?>(nil)
+    /// The ops' per-step temporaries (split-attention partials, sampler buffers), one buffer per purpose,
+    /// kept for the backend's life and grown to the largest size asked (`scratch`).
+    let scratchBuffers = Protected([Scratch: Tensor]())
 
     public var name: String { "cuda:\(context.ordinal) (\(context.deviceName))" }
     /// bf16 (rounding where PyTorch's bf16 ops round) or f32 (rounding nowhere, TF32 off).
@@ -41,6 +48,8 @@ public final class CUDABackend: Backend, Sendable {
         kernels = CUDAKernels(context: context, compiler: compiler)
         blasLt = try BlasLtMatmul(context: context, stream: stream, allocator: allocator)
         profiler = CUDAOpProfiler(context: context, stream: stream)
+        uploads = UploadStaging(context: context, stream: stream)
+        readbacks = ReadbackSlots(context: context, stream: stream)
     }
 
     /// Whether a CUDA driver and at least one device are present (for `--device auto`).
@@ -70,6 +79,33 @@ public final class CUDABackend: Backend, Sendable {
 
     func check(_ result: CUresult, _ call: @autoclosure () -> String) throws {
         try context.driver.check(result, call())
+    }
+}
+
+/// What a scratch buffer is for: two temporaries of one op never share one.
+enum Scratch: Hashable {
+    case attentionAccumulators, attentionMaxima, attentionSums
+    case samplerInputs, samplerWork, samplerCounts, samplerResult
+    case argmaxValues, argmaxIds, argmaxResult
+}
+
+extension CUDABackend {
+    /// A `shape` `dtype` view of the `purpose` buffer, which grows (to a power of two of bytes) when too
+    /// small. Its previous contents are undefined. Ops on the one stream run in order, so the next op that
+    /// takes the same buffer never overlaps the one before; a buffer outgrown goes back to the
+    /// allocator, stream-ordered after the work that used it. Steady state allocates nothing: a step of a
+    /// new size no longer costs a cuMemAlloc per temporary.
+    func scratch(_ purpose: Scratch, shape: [Int], dtype: DType) throws -> Tensor {
+        let bytes = shape.reduce(1, *) * dtype.size
+        let buffer = try scratchBuffers.withLock { buffers in
+            if let buffer = buffers[purpose], buffer.byteCount >= bytes { return buffer }
+            var size = 4096
+            while size < bytes { size *= 2 }
+            let buffer = try allocate(shape: [size / 4], dtype: .int32)
+            buffers[purpose] = buffer
+            return buffer
+        }
+        return Tensor(storage: buffer.storage, byteOffset: buffer.byteOffset, shape: shape, dtype: dtype)
     }
 }
 

@@ -1,4 +1,5 @@
 import CCUDA
+import FoundationEssentials
 
 /// The loaded kernel modules of one context: a family is compiled (or read from the disk cache)
 /// and loaded on first use, and its functions looked up once.
@@ -67,6 +68,11 @@ enum KernelArgument {
 }
 
 extension CUDAKernels {
+    /// Programmatic dependent launch (sm_90 and later) for every kernel of Kernels/: the next kernel's
+    /// launch overlaps the end of the one before, and it waits for its results at `grid_dependency_wait()`
+    /// (common.cuh), its first statement. `SWIFT_VLLM_PDL=0` launches them plainly, for timing both.
+    static let isDependentLaunchEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_PDL"] != "0"
+
     /// Launches `name` on `stream` and checks the launch.
     func launch(_ name: String, in family: String, grid: (Int, Int, Int), block: (Int, Int, Int),
                 sharedBytes: Int = 0, stream: CUDAStream, arguments: [KernelArgument]) throws {
@@ -92,8 +98,16 @@ extension CUDAKernels {
             pointers.append(slot)
         }
         try context.makeCurrent()
+        let dependent = Self.isDependentLaunchEnabled && context.computeCapability.major >= 9
         let result = pointers.withUnsafeMutableBufferPointer { buffer in
-            context.driver.raw.cuLaunchKernel!(
+            if dependent {
+                return withUnsafePointer(to: context.driver.raw) { api in
+                    ccuda_launch_kernel_dependent(
+                        api, function, UInt32(grid.0), UInt32(grid.1), UInt32(grid.2), UInt32(block.0), UInt32(block.1),
+                        UInt32(block.2), UInt32(sharedBytes), stream.handle, buffer.baseAddress)
+                }
+            }
+            return context.driver.raw.cuLaunchKernel!(
                 function, UInt32(grid.0), UInt32(grid.1), UInt32(grid.2), UInt32(block.0), UInt32(block.1),
                 UInt32(block.2), UInt32(sharedBytes), stream.handle, buffer.baseAddress, nil)
         }

@@ -1,11 +1,17 @@
 import CCUDA
 import VLLMCompute
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// GPU time of one op name, summed over its calls while profiling was on.
 public struct CUDAOpTime: Sendable {
     public var name: String
     public var calls: Int
     public var milliseconds: Double
+    /// Host time spent queuing its calls (from the previous op's mark to its own): a launch that blocks
+    /// shows here.
+    public var hostMilliseconds: Double
 }
 
 /// Where a step's GPU time goes: while on, every kernel launch, matmul and host → device copy is
@@ -15,7 +21,7 @@ public struct CUDAOpTime: Sendable {
 final class CUDAOpProfiler: Sendable {
     private struct State {
         var active = false
-        var marks: [(name: String, event: CUDAEvent)] = []
+        var marks: [(name: String, event: CUDAEvent, host: Double)] = []
         var spare: [CUDAEvent] = []
     }
     private let state = Protected(State())
@@ -38,13 +44,15 @@ final class CUDAOpProfiler: Sendable {
             guard state.active else { return }
             let event = try state.spare.popLast() ?? CUDAEvent(context: context)
             try event.record(on: stream)
-            state.marks.append((name(), event))
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            state.marks.append((name(), event, Double(now.tv_sec) * 1e3 + Double(now.tv_nsec) * 1e-6))
         }
     }
 
     /// Stops, waits for the last op, and returns each op name's calls and time, in order of first use.
     func stop() throws -> [CUDAOpTime] {
-        let marks = state.withLock { state -> [(name: String, event: CUDAEvent)] in
+        let marks = state.withLock { state -> [(name: String, event: CUDAEvent, host: Double)] in
             state.active = false
             defer { state.marks = [] }
             return state.marks
@@ -55,12 +63,14 @@ final class CUDAOpProfiler: Sendable {
         var index: [String: Int] = [:]
         for (previous, mark) in zip(marks, marks.dropFirst()) {
             let milliseconds = Double(try mark.event.milliseconds(since: previous.event))
+            let host = mark.host - previous.host
             if let i = index[mark.name] {
                 times[i].calls += 1
                 times[i].milliseconds += milliseconds
+                times[i].hostMilliseconds += host
             } else {
                 index[mark.name] = times.count
-                times.append(CUDAOpTime(name: mark.name, calls: 1, milliseconds: milliseconds))
+                times.append(CUDAOpTime(name: mark.name, calls: 1, milliseconds: milliseconds, hostMilliseconds: host))
             }
         }
         state.withLock { $0.spare += marks.map(\.event) }

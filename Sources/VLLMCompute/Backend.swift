@@ -83,9 +83,46 @@ public protocol Backend: AnyObject, Sendable {
     /// `out[s] = x[indices[s]]` (the rows whose logits are wanted). x [T, H], indices [S] int32, out [S, H].
     func gatherRows(_ x: Tensor, indices: Tensor, out: Tensor) throws
 
-    /// Samples one token per row of `logits` [S, V] f32 as `SamplingRow` specifies; only token ids
-    /// and requested logprobs come back to the host.
-    func sample(logits: Tensor, rows: [SamplingRow]) throws -> SamplerOutput
+    /// Queues the sampling of one token per row of `logits` [S, V] f32 as `SamplingRow` specifies and
+    /// returns without waiting for the device; the result's `wait()` brings back the token ids and the
+    /// requested logprobs (nothing else comes back to the host). Wait for one before launching the next.
+    func launchSample(logits: Tensor, rows: [SamplingRow]) throws -> PendingSample
+
+    /// `tokenIds[positions[i]] = sampled[rows[i] · stride]`, for i < positions.count: the inputs of a step
+    /// whose tokens the step before it samples, read on the device before that step is back (async
+    /// scheduling). sampled: a `PendingSample`'s `tokens`; rows, positions [P] int32; tokenIds [T] int32.
+    func scatterSampledTokens(_ sampled: Tensor, stride: Int, rows: Tensor, positions: Tensor, into tokenIds: Tensor) throws
+}
+
+extension Backend {
+    /// Samples and waits: `launchSample(…).wait()`.
+    public func sample(logits: Tensor, rows: [SamplingRow]) throws -> SamplerOutput {
+        try launchSample(logits: logits, rows: rows).wait()
+    }
+}
+
+/// A sampling queued on a backend: the device may still be running the step that feeds it, and the
+/// host is free meanwhile (to process the last step's outputs); `wait()` blocks until the tokens are
+/// back. A backend that computes eagerly (the CPU) hands back a finished one.
+public struct PendingSample: Sendable {
+    private let collect: @Sendable () throws -> SamplerOutput
+    /// The sampled token ids where the backend keeps them, row `r` at element `r · stride` (int32): what
+    /// the next step's `scatterSampledTokens` reads before this one is back.
+    public let tokens: (tensor: Tensor, stride: Int)?
+
+    /// `collect` waits for the device and reads the results; it is called once, by `wait()`.
+    public init(tokens: (tensor: Tensor, stride: Int)?, collect: @escaping @Sendable () throws -> SamplerOutput) {
+        self.tokens = tokens
+        self.collect = collect
+    }
+
+    /// Already computed.
+    public init(done output: SamplerOutput, tokens: (tensor: Tensor, stride: Int)?) {
+        self.tokens = tokens
+        collect = { output }
+    }
+
+    public func wait() throws -> SamplerOutput { try collect() }
 }
 
 /// Where `splitQKV` puts keys and values.

@@ -47,6 +47,10 @@ public struct Request: Sendable, Equatable {
     public var numPromptTokens: Int { promptTokenIds.count }
     public var numOutputTokens: Int { outputTokenIds.count }
     public var numTokens: Int { allTokenIds.count }
+    /// Tokens sampled by a step still in flight (async scheduling), not yet appended: 0 or 1.
+    public internal(set) var numPendingTokens = 0
+    /// The tokens the model will have computed once the step in flight is back.
+    public var numTokensWithPending: Int { numTokens + numPendingTokens }
     public var isFinished: Bool { status.isFinished }
 
     /// The limit on output tokens: `maxTokens`, or what is left of the context when it is `nil`.
@@ -57,7 +61,7 @@ public struct Request: Sendable, Equatable {
     /// Tokens the sampler must not pick now: while fewer than `minTokens` have been generated,
     /// EOS (unless ignored) and every stop token (vLLM's min-tokens logits processor).
     public var tokenIdsBannedByMinTokens: [Int] {
-        guard numOutputTokens < samplingParams.minTokens else { return [] }
+        guard numOutputTokens + numPendingTokens < samplingParams.minTokens else { return [] }
         var banned = samplingParams.stopTokenIds
         if let eosTokenId, !samplingParams.ignoreEos, !banned.contains(eosTokenId) { banned.append(eosTokenId) }
         return banned

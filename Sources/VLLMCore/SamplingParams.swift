@@ -39,6 +39,12 @@ public struct SamplingParams: Sendable, Equatable {
     /// `badWords` tokenized by the caller (with and without a leading space, as vLLM does).
     public var badWordsTokenIds: [[Int]] = []
 
+    /// Whether sampling needs the request's latest output tokens (penalties, bad words): such a request
+    /// cannot be scheduled while the step that samples its previous token is still running.
+    public var needsOutputHistory: Bool {
+        presencePenalty != 0 || frequencyPenalty != 0 || repetitionPenalty != 1 || !badWordsTokenIds.isEmpty
+    }
+
     public init() {}
 
     /// vLLM's `top_k` integer → this struct's: 0 and -1 mean "off" (`nil`); anything else is kept

@@ -10,9 +10,15 @@ extension Scheduler {
     ) -> [EngineCoreOutput] {
         var outputs: [EngineCoreOutput] = []
         for scheduled in output.scheduledRequests {
-            // Aborted since `schedule()`: its blocks are already gone.
-            guard var request = request(scheduled.requestId), request.status == .running else { continue }
-            guard scheduled.isSampling, let tokenId = sampledTokenIds[scheduled.requestId] else { continue }
+            // Finished (aborted, a stop string) since `schedule()`: its blocks are already gone. A request
+            // preempted since (async scheduling) still takes its token: it is recomputed with it.
+            guard var request = request(scheduled.requestId), !request.isFinished else { continue }
+            guard scheduled.isSampling else { continue }
+            request.numPendingTokens -= 1
+            guard let tokenId = sampledTokenIds[scheduled.requestId] else {
+                store(request)
+                continue
+            }
             request.appendOutputTokenId(tokenId)
             let finishReason = checkStop(&request)
             outputs.append(

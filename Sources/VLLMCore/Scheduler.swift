@@ -77,7 +77,12 @@ public struct Scheduler: Sendable {
     /// needs, up to the budget; if the cache cannot hold them, the newest running request is
     /// preempted until it can (possibly this one). Waiting requests follow, first come first
     /// served, unless something was preempted in this step.
-    public mutating func schedule() -> SchedulerOutput {
+    ///
+    /// `ahead` (async scheduling): the step before is still running, and a request it samples decodes
+    /// again now, its input token being the one that step samples (`ScheduledRequest.pendingTokenId`
+    /// marks it; the runner takes it from the device) — unless it cannot grow further (its length limit
+    /// reached once that token is in). Without `ahead`, such a request waits for its token.
+    public mutating func schedule(ahead: Bool = false) -> SchedulerOutput {
         var budget = config.maxNumBatchedTokens
         var planned: [(requestId: String, numNewTokens: Int, newBlockIds: [Int], isNewOrResumed: Bool)] = []
         var preempted: [String] = []
@@ -86,6 +91,10 @@ public struct Scheduler: Sendable {
         while index < running.count && budget > 0 {
             let requestId = running[index]
             guard var request = requests[requestId] else { preconditionFailure("running request \(requestId) unknown") }
+            if request.numPendingTokens > 0 && (!ahead || !canGrow(request)) {
+                index += 1
+                continue
+            }
             let numNewTokens = numTokensToSchedule(request, from: request.numComputedTokens, budget: budget)
             if numNewTokens == 0 {
                 index += 1
@@ -138,16 +147,22 @@ public struct Scheduler: Sendable {
             guard var request = requests[plan.requestId] else { continue }
             let start = request.numComputedTokens
             let end = start + plan.numNewTokens
+            let known = min(end, request.numTokens)
+            // Positions past the known tokens hold the token of the step in flight (at most one).
+            let tokenIds = Array(request.allTokenIds[start..<known])
+                + Array(repeating: ScheduledRequest.pendingTokenId, count: end - max(start, known))
+            let isSampling = end == request.numTokensWithPending
             output.scheduledRequests.append(
                 ScheduledRequest(
-                    requestId: plan.requestId, tokenIds: Array(request.allTokenIds[start..<end]),
+                    requestId: plan.requestId, tokenIds: tokenIds,
                     numComputedTokens: start, numScheduledTokens: plan.numNewTokens,
                     blockIds: kvCacheManager.blockIds(of: plan.requestId), newBlockIds: plan.newBlockIds,
-                    isSampling: end == request.numTokens, numOutputTokens: request.numOutputTokens,
+                    isSampling: isSampling, numOutputTokens: request.numOutputTokens + request.numPendingTokens,
                     isNewOrResumed: plan.isNewOrResumed, sampling: request.samplingInputs))
             output.totalNumScheduledTokens += plan.numNewTokens
             // As vLLM: the tokens count as computed once scheduled; the step will write their K/V.
             request.numComputedTokens = end
+            if isSampling { request.numPendingTokens += 1 }
             requests[plan.requestId] = request
         }
         return output
@@ -172,9 +187,16 @@ public struct Scheduler: Sendable {
     /// Tokens `request` can compute this step starting at `numComputedTokens`: what it still lacks,
     /// within the long-prefill threshold, the budget and the model's context.
     private func numTokensToSchedule(_ request: Request, from numComputedTokens: Int, budget: Int) -> Int {
-        var count = request.numTokens - numComputedTokens
+        var count = request.numTokensWithPending - numComputedTokens
         if let threshold = config.longPrefillTokenThreshold { count = min(count, threshold) }
         return max(0, min(count, budget, config.maxModelLen - numComputedTokens))
+    }
+
+    /// Whether a request whose next token is still being sampled may take another step: its pending
+    /// token does not already reach max_tokens or the context length (where it finishes at once).
+    private func canGrow(_ request: Request) -> Bool {
+        request.numOutputTokens + request.numPendingTokens < request.maxTokens(maxModelLen: config.maxModelLen)
+            && request.numTokensWithPending < config.maxModelLen
     }
 
     /// Frees `requestId`'s blocks and puts it back at the front of the queue, to be recomputed.

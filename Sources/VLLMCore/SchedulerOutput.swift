@@ -65,6 +65,9 @@ public struct ScheduledRequest: Sendable, Equatable {
     /// nothing else of the scheduler.
     public var sampling: SamplingInputs
 
+    /// The input token of a position whose token the step still in flight samples (async scheduling).
+    public static let pendingTokenId = -1
+
     public init(
         requestId: String, tokenIds: [Int], numComputedTokens: Int, numScheduledTokens: Int,
         blockIds: [Int], newBlockIds: [Int], isSampling: Bool, numOutputTokens: Int, isNewOrResumed: Bool,

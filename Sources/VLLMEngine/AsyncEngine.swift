@@ -18,6 +18,8 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
     }
 
     public let maxModelLen: Int
+    /// The most sequences one step runs (`--max-num-seqs`, or its default for the device).
+    public let maxNumSeqs: Int
     public let eosTokenIds: [Int]
     private let core: EngineCore
     private let condition = NSCondition()
@@ -30,6 +32,7 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
     public init(engine: LoadedEngine, detokenizer: (any DetokenizerFactory)?) {
         core = EngineCore(engine: engine, detokenizer: detokenizer)
         maxModelLen = engine.schedulerConfig.maxModelLen
+        maxNumSeqs = engine.schedulerConfig.maxNumSeqs
         eosTokenIds = core.eosTokenIds
         latestStats = core.stats()
         let thread = Thread { [unowned self] in self.loop() }
@@ -100,7 +103,7 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
             for command in commands { apply(command) }
             guard core.hasUnfinishedRequests else { publishStats(); continue }
             do {
-                deliver(try core.step(now: Self.now))
+                try core.step(now: Self.now) { deliver($0) }
             } catch {
                 failAll(error)
             }

@@ -11,8 +11,14 @@ public struct EngineArgs: Sendable {
     public var dtype: DType? = nil
     public var maxModelLen: Int? = nil
     public var blockSize = 16
-    public var maxNumSeqs = 256
+    /// `nil`: vLLM's default for the device and `usageContext` (`SchedulerLimits.defaults`).
+    public var maxNumSeqs: Int? = nil
+    /// `nil`: as `maxNumSeqs`.
     public var maxNumBatchedTokens: Int? = nil
+    /// vLLM's `--async-scheduling`: schedule and launch the next step while the last one runs (EngineCore.step).
+    public var asyncScheduling = true
+    /// Who drives the engine: vLLM picks the step limits' defaults by it.
+    public var usageContext: UsageContext = .llmClass
     public var enablePrefixCaching = true
     public var numGPUBlocksOverride: Int? = nil
     /// KV cache bytes on the CPU backend (vLLM's VLLM_CPU_KVCACHE_SPACE); default 1 GiB.
@@ -28,6 +34,26 @@ public struct EngineArgs: Sendable {
     public init(model: URL? = nil) { self.model = model }
 }
 
+/// Who drives the engine (vLLM's UsageContext): the offline `LLM` and benchmarks, or the server.
+public enum UsageContext: Sendable {
+    case llmClass, openAIServer
+}
+
+/// The step limits when no flag sets them, as vLLM 0.26 chooses them (`EngineArgs.get_batch_defaults`):
+/// GPUs of ≥ 70 GiB other than the A100 get 16384 tokens (offline) or 8192 (server) and 1024 sequences;
+/// smaller GPUs 8192 / 2048 tokens and 256 sequences. The CPU backend keeps 8192 tokens and 256
+/// sequences for both (vLLM's CPU defaults are tuned for its own CPU kernels; ours batch best so).
+public enum SchedulerLimits {
+    public static func defaults(device: (any DeviceMemoryReporting)?, deviceName: String, usage: UsageContext)
+        -> (maxNumBatchedTokens: Int, maxNumSeqs: Int) {
+        guard let totalBytes = (try? device?.memoryStats())?.totalBytes else { return (8192, 256) }
+        if totalBytes >= 70 << 30 && !deviceName.lowercased().contains("a100") {
+            return (usage == .llmClass ? 16384 : 8192, 1024)
+        }
+        return (usage == .llmClass ? 8192 : 2048, 256)
+    }
+}
+
 /// A model loaded and ready: the pieces an engine is made of (`EngineCore(engine:detokenizer:)`).
 public struct LoadedEngine: Sendable {
     public var runner: ModelRunner
@@ -35,6 +61,7 @@ public struct LoadedEngine: Sendable {
     public var generationConfig: GenerationConfig
     public var schedulerConfig: SchedulerConfig
     public var maxLogprobs = 20
+    public var asyncScheduling = true
 
     /// vLLM's request checks: the fields alone, then those that need the vocabulary (out-of-vocab
     /// stop ids, logit_bias keys and allowed ids; more logprobs than `maxLogprobs`).
@@ -71,9 +98,11 @@ extension EngineArgs {
         }
         let model = try ModelRegistry.load(config: config, directory: self.model, backend: backend, format: format,
                                            maxModelLen: maxModelLen, dtype: dtype)
-        // vLLM v1 (chunked prefill): the token budget defaults to 8192 for the online server, never
-        // below the number of sequences.
-        let maxTokens = max(maxNumBatchedTokens ?? 8192, maxNumSeqs)
+        let defaults = SchedulerLimits.defaults(device: backend as? any DeviceMemoryReporting, deviceName: backend.name,
+                                                usage: usageContext)
+        let maxNumSeqs = self.maxNumSeqs ?? defaults.maxNumSeqs
+        // Never below the number of sequences (vLLM raises it the same way).
+        let maxTokens = max(maxNumBatchedTokens ?? defaults.maxNumBatchedTokens, maxNumSeqs)
         let numBlocks: Int
         if let numGPUBlocksOverride {
             numBlocks = numGPUBlocksOverride
@@ -92,6 +121,7 @@ extension EngineArgs {
                                      maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs)
         let generationConfig = try self.model.map { try GenerationConfig.load(modelDirectory: $0) } ?? GenerationConfig()
         return LoadedEngine(runner: runner, config: config,
-                            generationConfig: generationConfig, schedulerConfig: schedulerConfig, maxLogprobs: maxLogprobs)
+                            generationConfig: generationConfig, schedulerConfig: schedulerConfig, maxLogprobs: maxLogprobs,
+                            asyncScheduling: asyncScheduling)
     }
 }

@@ -18,9 +18,21 @@ public final class EngineCore: @unchecked Sendable {
     public let eosTokenIds: [Int]
     private var processor: OutputProcessor
     private var generator = SystemRandomNumberGenerator()
+    private var ownTimings = StepTimings()
+
+    /// Where the host's time went over every step so far (see StepTimings).
+    public var stepTimings: StepTimings {
+        var timings = ownTimings
+        let runner = runner.timings
+        timings.prepare += runner.prepare
+        timings.launch += runner.launch
+        timings.wait += runner.wait
+        return timings
+    }
 
     public init(engine: LoadedEngine, detokenizer: (any DetokenizerFactory)?) {
         self.engine = engine
+        asyncScheduling = engine.asyncScheduling
         runner = engine.runner
         scheduler = Scheduler(config: engine.schedulerConfig)
         eosTokenIds = engine.generationConfig.eosTokenIds.isEmpty ? engine.config.eosTokenIds : engine.generationConfig.eosTokenIds
@@ -59,16 +71,65 @@ public final class EngineCore: @unchecked Sendable {
         return processor.abort(requestId: requestId, now: now)
     }
 
-    public var hasUnfinishedRequests: Bool { scheduler.hasUnfinishedRequests }
+    /// Requests still running, or a step still in flight.
+    public var hasUnfinishedRequests: Bool { scheduler.hasUnfinishedRequests || inFlight != nil }
 
-    /// One step: schedule → execute → update → outputs (detokenized; stop strings end their requests).
+    /// vLLM's `--async-scheduling`: the next step is scheduled and launched while the last one runs.
+    public let asyncScheduling: Bool
+
+    /// The step launched and not yet collected (async scheduling keeps one between calls).
+    private var inFlight: (output: SchedulerOutput, launched: ModelRunner.LaunchedSamples)?
+
+    /// One step. Synchronous: schedule → launch → wait → update → outputs. With async scheduling the host
+    /// runs a step ahead of the device: schedule step N+1 (requests step N samples decode again, their
+    /// input token read on the device from N's sampler), launch it, and only then wait for N, update
+    /// and hand out N's outputs (detokenized; stop strings end their requests) — all while N+1 runs, so the
+    /// device never waits for the host between steps. A request that N finishes (EOS, a stop string) was
+    /// already in N+1: that token is dropped, as in vLLM. Steps that read their logits on the host or
+    /// need the last token for sampling (penalties) are collected before the next is scheduled.
+    /// `emit` gets each batch of outputs as soon as it is ready.
+    public func step(now: () -> Double, emit: ([RequestOutput]) -> Void) throws {
+        if let previous = inFlight, !asyncScheduling || previous.launched.mustFinishBeforeNext {
+            inFlight = nil
+            emit(try collect(previous, now: now))
+        }
+        let start = monotonicSeconds()
+        let output = scheduler.schedule(ahead: inFlight != nil)
+        ownTimings.schedule += monotonicSeconds() - start
+        let previous = inFlight
+        inFlight = nil
+        if !output.isEmpty {
+            inFlight = (output, try runner.launch(output, after: previous?.launched))
+            ownTimings.steps += 1
+        }
+        if let previous { emit(try collect(previous, now: now)) }
+        if !asyncScheduling, let current = inFlight {
+            inFlight = nil
+            emit(try collect(current, now: now))
+        }
+    }
+
+    /// `step(now:emit:)`, returning every output it emitted.
     public func step(now: () -> Double) throws -> [RequestOutput] {
-        let output = scheduler.schedule()
-        guard !output.isEmpty else { return [] }
-        let samples = try runner.execute(output)
-        let updates = scheduler.updateFromOutput(output, sampledTokenIds: samples.sampled.mapValues(\.tokenId))
+        var outputs: [RequestOutput] = []
+        try step(now: now) { outputs += $0 }
+        return outputs
+    }
+
+    /// Waits for a launched step, applies its tokens to the scheduler and turns them into RequestOutputs;
+    /// stop strings found in them end their requests.
+    private func collect(_ step: (output: SchedulerOutput, launched: ModelRunner.LaunchedSamples), now: () -> Double) throws
+        -> [RequestOutput] {
+        let samples = try runner.wait(step.launched)
         let time = now()
-        for scheduled in output.scheduledRequests where scheduled.isNewOrResumed { processor.markScheduled(scheduled.requestId, now: time) }
+        let waited = monotonicSeconds()
+        let updates = scheduler.updateFromOutput(step.output, sampledTokenIds: samples.sampled.mapValues(\.tokenId))
+        let updated = monotonicSeconds()
+        ownTimings.update += updated - waited
+        defer { ownTimings.output += monotonicSeconds() - updated }
+        for scheduled in step.output.scheduledRequests where scheduled.isNewOrResumed {
+            processor.markScheduled(scheduled.requestId, now: time)
+        }
         for (id, logprobs) in samples.promptLogprobs { processor.addPromptLogprobs(id, start: logprobs.start, values: logprobs.values) }
         let (outputs, stopped) = processor.process(updates.map { ($0, samples.sampled[$0.requestId]?.logprobs) }, now: time)
         for (childId, stop) in stopped { scheduler.finishRequests([childId], reason: .stop, stopReason: .string(stop)) }

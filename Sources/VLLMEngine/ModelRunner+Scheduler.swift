@@ -11,9 +11,29 @@ extension ModelRunner {
         var promptLogprobs: [String: (start: Int, values: [TokenLogprobs])] = [:]
     }
 
-    /// Runs the step `output` describes: everything it needs travels in `output`.
+    /// A scheduled step in flight: the runner's launched step and whose rows are whose.
+    struct LaunchedSamples {
+        var step: LaunchedStep
+        var ids: [String]
+        var sampledIds: [String]
+        /// The next step may not be launched before this one is back: it reads the step's logits or
+        /// final hidden states on the host after the device has them (prompt logprobs, logprobs over the
+        /// whole vocabulary), which the next forward would overwrite; or a request in it samples with
+        /// its output history (penalties, bad words), which lacks this step's token until it is back.
+        var mustFinishBeforeNext: Bool
+    }
+
+    /// Runs the step `output` describes (everything it needs travels in `output`) and waits for it.
     func execute(_ output: SchedulerOutput) throws -> StepSamples {
+        try wait(launch(output))
+    }
+
+    /// Queues the step `output` describes without waiting for the device. `previous`: the step in flight,
+    /// whose sampled tokens are this one's pending inputs (`ScheduledRequest.pendingTokenId`).
+    func launch(_ output: SchedulerOutput, after previous: LaunchedSamples? = nil) throws -> LaunchedSamples {
         var sequences: [StepSequence] = [], ids: [String] = [], sampledIds: [String] = []
+        var mustFinish = false
+        let previousRows = previous.map { Dictionary(uniqueKeysWithValues: $0.sampledIds.enumerated().map { ($1, $0) }) } ?? [:]
         // Decodes (one token) first, the rest after, each in scheduling order: attention then runs its
         // decode kernel and its prefill kernel over two contiguous runs of sequences (vLLM orders them so).
         let ordered = output.scheduledRequests.filter { $0.numScheduledTokens == 1 }
@@ -29,16 +49,32 @@ extension ModelRunner {
                 let end = min(scheduled.numComputedTokens + scheduled.numScheduledTokens + 1, prompt.count)
                 if first < end { promptSpec = (prompt[first..<end].map(Int32.init), topK) }
             }
+            if promptSpec != nil || (row != nil && (inputs.params.logprobs ?? 0) < 0) || inputs.params.needsOutputHistory {
+                mustFinish = true
+            }
+            var pendingRow: Int?
+            if scheduled.tokenIds.last == ScheduledRequest.pendingTokenId {
+                guard let source = previousRows[scheduled.requestId] else {
+                    throw BackendError("request \(scheduled.requestId) has a pending token but no step in flight samples it")
+                }
+                pendingRow = source
+            }
             ids.append(scheduled.requestId)
             sequences.append(StepSequence(tokenIds: scheduled.tokenIds.map(Int32.init), numComputedTokens: scheduled.numComputedTokens,
-                                          blockIds: scheduled.blockIds.map(Int32.init), sampling: row, promptLogprobs: promptSpec))
+                                          blockIds: scheduled.blockIds.map(Int32.init), sampling: row, promptLogprobs: promptSpec,
+                                          pendingSourceRow: pendingRow))
         }
-        guard !sequences.isEmpty else { return StepSamples() }
-        let (sampled, promptLogprobs) = try executeWithPromptLogprobs(sequences)
+        return LaunchedSamples(step: try launch(sequences, after: previous?.step), ids: ids, sampledIds: sampledIds,
+                               mustFinishBeforeNext: mustFinish)
+    }
+
+    /// Waits for a launched step and maps its rows back to request ids.
+    func wait(_ launched: LaunchedSamples) throws -> StepSamples {
+        let (sampled, promptLogprobs) = try wait(launched.step)
         var result = StepSamples()
-        for (i, id) in sampledIds.enumerated() { result.sampled[id] = (Int(sampled.tokenIds[i]), sampled.logprobs[i]) }
+        for (i, id) in launched.sampledIds.enumerated() { result.sampled[id] = (Int(sampled.tokenIds[i]), sampled.logprobs[i]) }
         for (s, values) in promptLogprobs {
-            result.promptLogprobs[ids[s]] = (sequences[s].numComputedTokens + 1, values)
+            result.promptLogprobs[launched.ids[s]] = (launched.step.sequences[s].numComputedTokens + 1, values)
         }
         return result
     }

@@ -14,9 +14,13 @@ public struct StepSequence: Sendable {
     /// Prompt logprobs: `targets[j]` is the prompt token that follows fed token `j` (for the first
     /// `targets.count` fed tokens); `topK` alternatives are returned with each.
     public var promptLogprobs: (targets: [Int32], topK: Int)?
+    /// Async scheduling: the last fed token is the one the step before samples in this row of its
+    /// sampling (its id in `tokenIds` is a placeholder, filled on the device).
+    public var pendingSourceRow: Int?
 
     public init(tokenIds: [Int32], numComputedTokens: Int, blockIds: [Int32], sampling: SamplingRow?,
-                promptLogprobs: (targets: [Int32], topK: Int)? = nil) {
+                promptLogprobs: (targets: [Int32], topK: Int)? = nil, pendingSourceRow: Int? = nil) {
+        self.pendingSourceRow = pendingSourceRow
         self.tokenIds = tokenIds
         self.numComputedTokens = numComputedTokens
         self.blockIds = blockIds
@@ -38,6 +42,10 @@ public final class ModelRunner: @unchecked Sendable {
     public let maxNumSeqs: Int
     public let kvCaches: [PagedKVCache]
     let workspace: ForwardWorkspace
+    /// Every index tensor of a step, uploaded at once (`makeInput`); kept and grown, never per step.
+    private var stepInputs: Tensor
+    /// Host time of the steps run so far: `prepare`, `launch` and `wait` (the engine adds the rest).
+    public internal(set) var timings = StepTimings()
 
     public init(model: any CausalLM, numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int) throws {
         self.model = model
@@ -47,6 +55,7 @@ public final class ModelRunner: @unchecked Sendable {
         self.maxNumSeqs = maxNumSeqs
         kvCaches = try model.makeKVCaches(numBlocks: numBlocks, blockSize: blockSize)
         workspace = try model.makeWorkspace(maxNumTokens: maxNumBatchedTokens, maxNumSeqs: maxNumSeqs)
+        stepInputs = try model.backend.allocate(shape: [0], dtype: .int32)
     }
 
     /// Runs one step and samples a token for every sequence that asks for one (in order).
@@ -58,12 +67,35 @@ public final class ModelRunner: @unchecked Sendable {
     /// tokens fed this step (`targets` order).
     public func executeWithPromptLogprobs(_ sequences: [StepSequence]) throws
         -> (sampled: SamplerOutput, promptLogprobs: [Int: [TokenLogprobs]]) {
-        guard !sequences.isEmpty else { return (SamplerOutput(tokenIds: [], logprobs: []), [:]) }
+        try wait(launch(sequences))
+    }
+
+    /// A step whose forward and sampling are queued on the backend; `wait(_:)` collects it.
+    public struct LaunchedStep: Sendable {
+        let sequences: [StepSequence]
+        let sample: PendingSample?
+    }
+
+    /// Queues one step — inputs up, forward, sampling — and returns without waiting for the device, so
+    /// the host can do other work while it runs. `after`: the step still in flight whose sampled tokens
+    /// feed this one's placeholders (`StepSequence.pendingSourceRow`); wait for it before the next launch.
+    public func launch(_ sequences: [StepSequence], after previous: LaunchedStep? = nil) throws -> LaunchedStep {
+        guard !sequences.isEmpty else { return LaunchedStep(sequences: [], sample: nil) }
         let rows = sequences.compactMap(\.sampling)
-        let logits = try forward(sequences)
-        let sampled = rows.isEmpty ? SamplerOutput(tokenIds: [], logprobs: [])
-            : try model.backend.sample(logits: logits, rows: rows)
-        return (sampled, try promptLogprobs(sequences))
+        let logits = try forward(sequences, pendingTokens: previous?.sample?.tokens)
+        let start = monotonicSeconds()
+        let sample = rows.isEmpty ? nil : try model.backend.launchSample(logits: logits, rows: rows)
+        timings.launch += monotonicSeconds() - start
+        return LaunchedStep(sequences: sequences, sample: sample)
+    }
+
+    /// Waits for a launched step: its sampled tokens (one per sequence with `sampling`, in order) and
+    /// the prompt logprobs asked for.
+    public func wait(_ step: LaunchedStep) throws -> (sampled: SamplerOutput, promptLogprobs: [Int: [TokenLogprobs]]) {
+        let start = monotonicSeconds()
+        defer { timings.wait += monotonicSeconds() - start }
+        let sampled = try step.sample?.wait() ?? SamplerOutput(tokenIds: [], logprobs: [])
+        return (sampled, try promptLogprobs(step.sequences))
     }
 
     /// Logits of the prompt rows asked for, in slices the workspace holds, reduced on the host.
@@ -117,13 +149,26 @@ public final class ModelRunner: @unchecked Sendable {
         return rows
     }
 
-    func forward(_ sequences: [StepSequence]) throws -> Tensor {
-        let input = try makeInput(sequences)
+    func forward(_ sequences: [StepSequence], pendingTokens: (tensor: Tensor, stride: Int)? = nil) throws -> Tensor {
+        let start = monotonicSeconds()
+        let (input, placeholders) = try makeInput(sequences)
+        if let placeholders {
+            guard let pendingTokens else { throw BackendError("a step with pending tokens but no step in flight to take them from") }
+            try model.backend.scatterSampledTokens(pendingTokens.tensor, stride: pendingTokens.stride, rows: placeholders.rows,
+                                                   positions: placeholders.positions, into: input.tokenIds)
+        }
+        let prepared = monotonicSeconds()
+        defer {
+            let end = monotonicSeconds()
+            timings.prepare += prepared - start
+            timings.launch += end - prepared
+        }
         return try model.forward(input, kvCaches: kvCaches, workspace: workspace)
     }
 
-    /// The flat step inputs; every index is checked here, once, so kernels can trust them.
-    func makeInput(_ sequences: [StepSequence]) throws -> ForwardInput {
+    /// The flat step inputs; every index is checked here, once, so kernels can trust them. `placeholders`:
+    /// where the tokens of the step in flight go (rows of its sampling, positions in `tokenIds`), if any.
+    func makeInput(_ sequences: [StepSequence]) throws -> (input: ForwardInput, placeholders: (rows: Tensor, positions: Tensor)?) {
         let numTokens = sequences.reduce(0) { $0 + $1.tokenIds.count }
         guard numTokens > 0, numTokens <= maxNumBatchedTokens, sequences.count <= maxNumSeqs else {
             throw BackendError("step of \(numTokens) tokens in \(sequences.count) sequences; limits are 1…\(maxNumBatchedTokens) tokens and \(maxNumSeqs) sequences")
@@ -131,6 +176,7 @@ public final class ModelRunner: @unchecked Sendable {
         let blockTable = BlockTable(blockSize: blockSize, rows: sequences.map(\.blockIds))
         var tokenIds: [Int32] = [], positions: [Int32] = [], slots: [Int32] = []
         var queryStart: [Int32] = [0], seqLens: [Int32] = [], logitsIndices: [Int32] = []
+        var pendingRows: [Int32] = [], pendingPositions: [Int32] = []
         tokenIds.reserveCapacity(numTokens)
         for (s, seq) in sequences.enumerated() {
             let seqLen = seq.numComputedTokens + seq.tokenIds.count
@@ -142,6 +188,13 @@ public final class ModelRunner: @unchecked Sendable {
             }
             for (j, token) in seq.tokenIds.enumerated() {
                 let position = seq.numComputedTokens + j
+                if token < 0 {
+                    guard j == seq.tokenIds.count - 1, let row = seq.pendingSourceRow else {
+                        throw BackendError("sequence \(s): token \(token) at position \(position) is not a pending last token")
+                    }
+                    pendingRows.append(Int32(row))
+                    pendingPositions.append(Int32(tokenIds.count))
+                }
                 tokenIds.append(token)
                 positions.append(Int32(position))
                 slots.append(blockTable.slot(sequence: s, position: position))
@@ -158,8 +211,18 @@ public final class ModelRunner: @unchecked Sendable {
             (tokenIds, [numTokens]), (positions, [numTokens]), (slots, [numTokens]), (queryStart, [queryStart.count]),
             (seqLens, [seqLens.count]), tables, (logitsIndices, [logitsIndices.count]),
             (prefillQueryStart ?? [], [prefillQueryStart?.count ?? 0]),
+            (pendingRows, [pendingRows.count]), (pendingPositions, [pendingPositions.count]),
         ]
-        let packed = try model.backend.makeInt32(parts.flatMap(\.values))
+        let values = parts.flatMap(\.values)
+        if stepInputs.count < values.count {
+            // Grown in powers of two, so a step of a new size rarely allocates; the stream orders this step's
+            // upload after the last step's reads.
+            var capacity = 4096
+            while capacity < values.count { capacity *= 2 }
+            stepInputs = try model.backend.allocate(shape: [capacity], dtype: .int32)
+        }
+        let packed = stepInputs.rows(0..<values.count)
+        try model.backend.copy(values, into: packed)
         var offset = 0
         let views = parts.map { part -> Tensor in
             defer { offset += part.values.count }
@@ -170,6 +233,7 @@ public final class ModelRunner: @unchecked Sendable {
             maxQueryLen: sequences.map(\.tokenIds.count).max()!, maxSeqLen: Int(seqLens.max()!), blockSize: blockSize,
             numDecodes: numDecodes, queryStartLoc: views[3], seqLens: views[4], blockTables: views[5], slotMapping: views[2],
             prefillQueryStartLoc: prefillQueryStart == nil ? nil : views[7])
-        return ForwardInput(tokenIds: views[0], positions: views[1], attention: attention, logitsIndices: views[6])
+        let input = ForwardInput(tokenIds: views[0], positions: views[1], attention: attention, logitsIndices: views[6])
+        return (input, pendingRows.isEmpty ? nil : (views[8], views[9]))
     }
 }

@@ -37,17 +37,19 @@ public struct ModelCheck {
         }
     }
 
-    func loadModel() throws -> (any CausalLM, ModelRunner) {
+    /// The model and a runner of `maxNumSeqs` sequences (at least 256) and an 8192-token budget.
+    func loadModel(maxNumSeqs: Int = 256) throws -> (any CausalLM, ModelRunner) {
+        let maxNumSeqs = max(256, maxNumSeqs)
         let clock = ContinuousClock()
         let start = clock.now
         let model = try ModelRegistry.load(directory: URL(fileURLWithPath: directory), backend: gpu, format: loadFormat)
         try gpu.synchronize()
         print("model \(directory): loaded in \(clock.now - start), weights \(gpu.allocator.bytesInUse >> 20) MiB on the GPU")
-        let plan = try KVCacheSizing.profile(model: model, memory: gpu, maxNumTokens: 8192, maxNumSeqs: 256,
+        let plan = try KVCacheSizing.profile(model: model, memory: gpu, maxNumTokens: 8192, maxNumSeqs: maxNumSeqs,
                                             blockSize: blockSize, gpuMemoryUtilization: utilization)
         print(plan.summary)
         let runner = try ModelRunner(model: model, numBlocks: plan.numBlocks, blockSize: blockSize,
-                                     maxNumBatchedTokens: 8192, maxNumSeqs: 256)
+                                     maxNumBatchedTokens: 8192, maxNumSeqs: maxNumSeqs)
         return (model, runner)
     }
 
@@ -171,7 +173,7 @@ public struct ModelCheck {
     /// runner runs it (inputs, forward, sampling, the tokens back), then one step's GPU time per op with
     /// the stream held busy first, so the host has queued the whole step before the GPU starts it.
     public func profileDecode(batchSizes: [Int], context: Int = 512, steps: Int = 32) throws {
-        let (model, runner) = try loadModel()
+        let (model, runner) = try loadModel(maxNumSeqs: batchSizes.max() ?? 1)
         try profilePrefill(model: model, runner: runner)
         let vocab = model.config.vocabSize
         var random = SplitMix(seed: 0)
@@ -195,16 +197,18 @@ public struct ModelCheck {
                 for s in sequences.indices { sequences[s].last = next.tokenIds[s] }
             }
             try step(0)
+            let before = runner.timings
             let start = clock.now
             for index in 1...steps { try step(index) }
             let wall = (clock.now - start) / steps
+            let phases = Self.phases(runner.timings, since: before, steps: steps)
             try gpu.holdStream(milliseconds: 100)
             try gpu.startProfiling()
             try step(steps + 1)
             let times = try gpu.stopProfiling()
             let wallMilliseconds = Double(wall.components.attoseconds) * 1e-15 + Double(wall.components.seconds) * 1e3
             print("decode, batch \(batch), context \(context): \(String(format: "%.2f", wallMilliseconds)) ms a step "
-                  + "(wall, \(steps) steps); " + Self.byOp(times))
+                  + "(wall, \(steps) steps; \(phases)); " + Self.byOp(times))
         }
     }
 
@@ -222,25 +226,36 @@ public struct ModelCheck {
         }
         _ = try runner.execute(sequences)
         let clock = ContinuousClock()
+        let before = runner.timings
         let start = clock.now
         for _ in 0..<repetitions { _ = try runner.execute(sequences) }
         let wall = (clock.now - start) / repetitions
+        let phases = Self.phases(runner.timings, since: before, steps: repetitions)
         try gpu.holdStream(milliseconds: 100)
         try gpu.startProfiling()
         _ = try runner.execute(sequences)
         let times = try gpu.stopProfiling()
         let wallMilliseconds = Double(wall.components.attoseconds) * 1e-15 + Double(wall.components.seconds) * 1e3
         print("prefill, \(numPrompts) × \(length) tokens: \(String(format: "%.2f", wallMilliseconds)) ms a step (wall, "
-              + "\(repetitions) steps); " + Self.byOp(times))
+              + "\(repetitions) steps; \(phases)); " + Self.byOp(times))
+    }
+
+    /// The runner's host phases a step over `steps` steps: "prepare x, launch y, wait z ms".
+    static func phases(_ after: StepTimings, since before: StepTimings, steps: Int) -> String {
+        func ms(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1000 / Double(steps)) }
+        return "prepare \(ms(after.prepare - before.prepare)), launch \(ms(after.launch - before.launch)), "
+            + "wait \(ms(after.wait - before.wait)) ms"
     }
 
     /// "GPU x ms a step, by op:" and one line per op, longest first.
-    static func byOp(_ times: [CUDAOpTime]) -> String {
+    public static func byOp(_ times: [CUDAOpTime]) -> String {
         let total = times.reduce(0) { $0 + $1.milliseconds }
-        var lines = ["GPU \(String(format: "%.2f", total)) ms a step, by op:"]
+        let host = times.reduce(0) { $0 + $1.hostMilliseconds }
+        var lines = ["GPU \(String(format: "%.2f", total)) ms a step (host \(String(format: "%.2f", host)) ms queuing it), by op:"]
         for time in times.sorted(by: { $0.milliseconds > $1.milliseconds }) {
             lines.append("  " + time.name.padding(toLength: 34, withPad: " ", startingAt: 0)
-                         + String(format: "%5d calls %8.3f ms %6.1f%%", time.calls, time.milliseconds, 100 * time.milliseconds / total))
+                         + String(format: "%5d calls %8.3f ms %6.1f%%   host %7.3f ms", time.calls, time.milliseconds,
+                                  100 * time.milliseconds / total, time.hostMilliseconds))
         }
         return lines.joined(separator: "\n")
     }

@@ -270,6 +270,18 @@ public struct OpChecker {
         try cpu.gatherRows(xf.0, indices: index.0, out: outf.0)
         try gpu.gatherRows(xf.1, indices: index.1, out: outf.1)
         try record("gatherRows.f32", "T\(rows) S\(indices.count) V300", cpu: outf.0, gpu: outf.1, tolerance: 0)
+        // A step's pending input tokens, from sampler rows of stride 3 (sample_f32's result words have more).
+        let sampled = (0..<24).map { Int32($0 * 7 + 1) }, tokenIds = (0..<16).map { Int32($0) }
+        let (sources, positions): ([Int32], [Int32]) = ([5, 0, 7], [15, 3, 9])
+        var got: [[Int32]] = []
+        for backend in [cpu, gpu] as [any Backend] {
+            let target = try backend.makeInt32(tokenIds)
+            try backend.scatterSampledTokens(try backend.makeInt32(sampled), stride: 3, rows: try backend.makeInt32(sources),
+                                             positions: try backend.makeInt32(positions), into: target)
+            got.append(try backend.downloadInt32(target))
+        }
+        let mismatches = zip(got[0], got[1]).filter { $0 != $1 }.count
+        results.append(OpCheckResult(op: "scatterSampledTokens", shape: "T16 P3 stride 3", error: Float(mismatches), tolerance: 0))
     }
 }
 

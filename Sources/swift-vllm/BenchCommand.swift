@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import VLLMCompute
 import VLLMCore
+import VLLMCUDA
 import VLLMEngine
+import VLLMGPUCheck
 
 /// `swift-vllm bench`: the workloads of ../shared/bench (W1 latency, W2 throughput), as vLLM's
 /// `benchmark_latency` / `benchmark_throughput` define them: random prompt ids, greedy, EOS ignored.
@@ -47,6 +49,8 @@ struct BenchCommand: ParsableCommand {
         var lengthsFile: String?
         @Option(name: .customLong("length-scale"), help: "Multiply every W3 length by this (to scale W3 down for the CPU).")
         var lengthScale = 1.0
+        @Flag(help: "CUDA: time every op of the whole run (an event after each; idle gaps count to the op after them) and print the totals.")
+        var profile = false
         @OptionGroup var engine: EngineOptions
 
         /// (input, output) lengths of every request: W2's fixed ones, or the W3 file's (first `numPrompts`).
@@ -68,9 +72,12 @@ struct BenchCommand: ParsableCommand {
             let prompts = lengths.enumerated().map { i, l in
                 BenchCommand.randomPrompts(count: 1, length: l.input, vocabSize: vocab, seed: engine.seed &+ UInt64(i))[0]
             }
+            let gpu = profile ? llm.core.runner.model.backend as? CUDABackend : nil
+            try gpu?.startProfiling()
             let start = Date()
             let outputs = try llm.generate(prompts, params: lengths.map { BenchCommand.greedy(outputLen: $0.output) })
             let seconds = Date().timeIntervalSince(start)
+            if let gpu { FileHandle.standardError.write(Data((ModelCheck.byOp(try gpu.stopProfiling()) + "\n").utf8)) }
             let generated = outputs.reduce(0) { $0 + $1.outputs[0].tokenIds.count }
             let promptTokens = lengths.reduce(0) { $0 + $1.input }
             BenchCommand.printJSON([
@@ -80,6 +87,9 @@ struct BenchCommand: ParsableCommand {
                 "output_tokens_per_s": Double(generated) / seconds,
                 "total_tokens_per_s": Double(generated + promptTokens) / seconds,
                 "load_s": loadSeconds, "backend": llm.core.runner.model.backend.name,
+                "steps": llm.core.stepTimings.steps, "host_ms_per_step": llm.core.stepTimings.millisecondsPerStep(),
+                "max_num_seqs": llm.engine.schedulerConfig.maxNumSeqs,
+                "max_num_batched_tokens": llm.engine.schedulerConfig.maxNumBatchedTokens,
             ])
         }
     }

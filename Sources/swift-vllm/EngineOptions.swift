@@ -16,13 +16,18 @@ struct EngineOptions: ParsableArguments {
     var maxModelLen: Int?
     @Option(name: .customLong("block-size"), help: "Tokens per KV cache block.")
     var blockSize: Int = 16
-    @Option(name: .customLong("max-num-seqs"), help: "Most sequences in one step.")
-    var maxNumSeqs: Int = 256
-    @Option(name: .customLong("max-num-batched-tokens"), help: "Token budget of one step (default 8192).")
+    @Option(name: .customLong("max-num-seqs"),
+            help: "Most sequences in one step (default as vLLM's: 1024 on GPUs of 70 GiB or more, else 256).")
+    var maxNumSeqs: Int?
+    @Option(name: .customLong("max-num-batched-tokens"),
+            help: "Token budget of one step (default as vLLM's: 16384 offline / 8192 serving on GPUs of 70 GiB or more, 8192 / 2048 on smaller GPUs; 8192 on the CPU).")
     var maxNumBatchedTokens: Int?
     @Flag(name: .customLong("enable-prefix-caching"), inversion: .prefixedNo,
           help: "Reuse the KV blocks of shared prompt prefixes (on by default; --no-enable-prefix-caching turns it off).")
     var enablePrefixCaching: Bool = true
+    @Flag(name: .customLong("async-scheduling"), inversion: .prefixedNo,
+          help: "Schedule and launch the next step while the last one runs on the device (on by default; --no-async-scheduling turns it off).")
+    var asyncScheduling: Bool = true
     @Option(name: .customLong("max-logprobs"),
             help: "The most logprobs (sampled or prompt) a request may ask for; -1: no limit.")
     var maxLogprobs = 20
@@ -58,6 +63,7 @@ struct EngineOptions: ParsableArguments {
         args.maxNumSeqs = maxNumSeqs
         args.maxNumBatchedTokens = maxNumBatchedTokens
         args.enablePrefixCaching = enablePrefixCaching
+        args.asyncScheduling = asyncScheduling
         args.maxLogprobs = maxLogprobs
         args.numGPUBlocksOverride = numGPUBlocksOverride
         args.kvCacheMemory = kvCacheMemory

@@ -40,7 +40,7 @@ struct RunBatchCommand: AsyncParsableCommand {
         config.responseRole = responseRole
         let serving = OpenAIServing(model: built.model, config: config, logger: Logger(label: "swift-vllm.run-batch"))
         let start = Date()
-        let outputs = await BatchRunner(serving: serving, maxConcurrency: 2 * engine.maxNumSeqs).run(lines: lines)
+        let outputs = await BatchRunner(serving: serving, maxConcurrency: 2 * built.engine.maxNumSeqs).run(lines: lines)
         built.engine.shutdown()
         do {
             try (outputs.joined(separator: "\n") + (outputs.isEmpty ? "" : "\n")).write(

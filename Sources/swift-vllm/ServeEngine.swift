@@ -44,7 +44,9 @@ struct ServeEngine {
         } catch {
             throw ValidationError("--chat-template: \(error)")
         }
-        let loaded = try options.engineArgs(model: path).build(backend: try options.makeBackend())
+        var args = try options.engineArgs(model: path)
+        args.usageContext = .openAIServer
+        let loaded = try args.build(backend: try options.makeBackend())
         let engine = AsyncEngine(engine: loaded, detokenizer: tokenizer)
         var defaults = DefaultSamplingParams()
         if generationConfig == "auto" {

@@ -89,6 +89,34 @@ import Testing
         return p
     }
 
+    /// Async scheduling: with a step in flight, a request it samples decodes again with a placeholder
+    /// input (its pending token counted in its length and output index); one whose pending token is its
+    /// last (max_tokens) waits; without `ahead` nothing is scheduled until the tokens are back, and then
+    /// every request holds them in order.
+    @Test func schedulingAheadFeedsPendingTokens() throws {
+        var scheduler = Scheduler(config: SchedulerConfig(maxNumBatchedTokens: 64, maxNumSeqs: 8, maxModelLen: 64,
+                                                          blockSize: 4, numGPUBlocks: 64))
+        var one = SamplingParams()
+        one.maxTokens = 1
+        try scheduler.addRequest(Request(requestId: "a", promptTokenIds: [1, 2, 3, 4, 5]))
+        try scheduler.addRequest(Request(requestId: "b", promptTokenIds: [6, 7, 8], samplingParams: one))
+        let first = scheduler.schedule()
+        #expect(first.scheduledRequests.map(\.isSampling) == [true, true])
+        let second = scheduler.schedule(ahead: true)
+        #expect(second.scheduledRequests.map(\.requestId) == ["a"])
+        let a = try #require(second.scheduledRequests.first)
+        #expect(a.tokenIds == [ScheduledRequest.pendingTokenId] && a.numComputedTokens == 5 && a.numOutputTokens == 1)
+        #expect(a.isSampling && a.blockIds.count == 2)
+        #expect(scheduler.schedule().isEmpty)
+        _ = scheduler.updateFromOutput(first, sampledTokenIds: ["a": 9, "b": 10])
+        #expect(scheduler.request("b") == nil, "b finished at max_tokens")
+        _ = scheduler.updateFromOutput(second, sampledTokenIds: ["a": 11])
+        #expect(scheduler.request("a")?.allTokenIds == [1, 2, 3, 4, 5, 9, 11])
+        #expect(scheduler.request("a")?.numPendingTokens == 0)
+        let third = scheduler.schedule()
+        #expect(third.scheduledRequests.first?.tokenIds == [11] && third.scheduledRequests.first?.numComputedTokens == 6)
+    }
+
     @Test func chunkedPrefillWithA16TokenBudget() throws {
         var h = Harness(
             SchedulerConfig(maxNumBatchedTokens: 16, maxNumSeqs: 8, maxModelLen: 64, blockSize: 4, numGPUBlocks: 20))

@@ -5,7 +5,8 @@ import VLLMCore
 import VLLMEngine
 
 /// The whole engine (scheduler, paged cache, runner, sampler) against transformers' greedy tokens
-/// (goldens of scripts/make_model_goldens.py): identical whatever the batching.
+/// (goldens of scripts/make_model_goldens.py): identical whatever the batching, with async scheduling
+/// (a step ahead of the device, inputs taken from the step in flight) and without.
 @Suite struct EngineParityTests {
     struct Golden: Decodable {
         struct Prompt: Decodable { var prompt_token_ids: [Int]; var greedy_token_ids: [Int] }
@@ -29,10 +30,11 @@ import VLLMEngine
     }
 
     /// Runs the golden prompts repeated to `copies` requests under `args`; checks every output.
-    func check(_ name: String, copies: Int, configure: (inout EngineArgs) -> Void) throws -> LLM {
+    func check(_ name: String, copies: Int, async: Bool, configure: (inout EngineArgs) -> Void) throws -> LLM {
         let (folder, golden) = try Self.load(name)
         var args = EngineArgs(model: folder)
         args.blockSize = 4
+        args.asyncScheduling = async
         configure(&args)
         let llm = try LLM(args: args, backend: CPUBackend())
         let prompts = (0..<copies).map { golden.prompts[$0 % golden.prompts.count] }
@@ -47,21 +49,21 @@ import VLLMEngine
         return llm
     }
 
-    @Test func batchOf64MixedLengths() throws {
-        _ = try check("qwen2", copies: 64) { _ in }
+    @Test(arguments: [true, false]) func batchOf64MixedLengths(async: Bool) throws {
+        _ = try check("qwen2", copies: 64, async: async) { _ in }
     }
 
-    @Test func chunkedWithA16TokenBudget() throws {
-        _ = try check("llama", copies: 8) { $0.maxNumBatchedTokens = 16; $0.maxNumSeqs = 16 }
+    @Test(arguments: [true, false]) func chunkedWithA16TokenBudget(async: Bool) throws {
+        _ = try check("llama", copies: 8, async: async) { $0.maxNumBatchedTokens = 16; $0.maxNumSeqs = 16 }
     }
 
-    @Test func afterPrefixCacheHits() throws {
-        let llm = try check("qwen3", copies: 12) { _ in }
+    @Test(arguments: [true, false]) func afterPrefixCacheHits(async: Bool) throws {
+        let llm = try check("qwen3", copies: 12, async: async) { _ in }
         #expect(llm.core.stats().prefixCacheHits > 0, "repeated prompts should hit the prefix cache")
     }
 
-    @Test func afterPreemptionInATinyCache() throws {
-        let llm = try check("llama", copies: 8) { $0.numGPUBlocksOverride = 24; $0.enablePrefixCaching = false }
+    @Test(arguments: [true, false]) func afterPreemptionInATinyCache(async: Bool) throws {
+        let llm = try check("llama", copies: 8, async: async) { $0.numGPUBlocksOverride = 24; $0.enablePrefixCaching = false }
         #expect(llm.core.stats().numPreemptions > 0, "a 24-block cache should force preemptions")
     }
 }

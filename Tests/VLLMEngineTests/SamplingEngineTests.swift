@@ -12,10 +12,46 @@ import VLLMEngine
         var prompts: [Prompt]
     }
 
-    func llm(_ name: String = "llama") throws -> LLM {
+    func llm(_ name: String = "llama", async: Bool = true) throws -> LLM {
         var args = EngineArgs(model: EngineParityTests.goldens.appendingPathComponent(name))
         args.blockSize = 4
+        args.asyncScheduling = async
         return try LLM(args: args, backend: CPUBackend())
+    }
+
+    /// Async scheduling (a step ahead of the device, each decode's input read from the step in flight)
+    /// changes nothing a request sees — seeded draws, logprobs, min_tokens, stop tokens, n, prompt
+    /// logprobs, and penalties (whose steps it collects before scheduling the next) — and leaks no block.
+    @Test func asyncSchedulingChangesNoOutput() throws {
+        let (_, golden) = try EngineParityTests.load("llama")
+        var prompts: [[Int]] = [], params: [SamplingParams] = []
+        for (i, prompt) in golden.prompts.enumerated() {
+            var p = seeded(100 + i)
+            p.maxTokens = 6 + 5 * i
+            p.logprobs = 2
+            prompts.append(prompt.prompt_token_ids)
+            params.append(p)
+            var q = seeded(200 + i)
+            q.minTokens = 3
+            q.ignoreEos = false
+            q.stopTokenIds = [7, 11, 13]
+            q.n = 2
+            q.promptLogprobs = i == 1 ? 3 : nil
+            q.presencePenalty = i == 2 ? 0.5 : 0
+            prompts.append(prompt.prompt_token_ids)
+            params.append(q)
+        }
+        let sync = try llm(async: false).generate(prompts, params: params)
+        let asyncLLM = try llm(async: true)
+        let async = try asyncLLM.generate(prompts, params: params)
+        for (a, b) in zip(async, sync) {
+            #expect(a.outputs.map(\.tokenIds) == b.outputs.map(\.tokenIds))
+            #expect(a.outputs.map(\.logprobs) == b.outputs.map(\.logprobs))
+            #expect(a.outputs.map(\.finishReason) == b.outputs.map(\.finishReason))
+            #expect(a.promptLogprobs == b.promptLogprobs)
+        }
+        let stats = asyncLLM.core.stats()
+        #expect(stats.numFreeBlocks == stats.numTotalBlocks)
     }
 
     func seeded(_ seed: Int) -> SamplingParams {

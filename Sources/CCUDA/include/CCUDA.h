@@ -60,6 +60,8 @@ typedef struct CCUDADriver {
     CUresult (*cuEventRecord)(CUevent event, CUstream stream);
     CUresult (*cuEventSynchronize)(CUevent event);
     CUresult (*cuEventElapsedTime)(float *milliseconds, CUevent start, CUevent end);
+    CUresult (*cuMemAllocHost)(void **pointer, size_t bytes);                     // _v2
+    CUresult (*cuMemFreeHost)(void *pointer);
     CUresult (*cuModuleLoadData)(CUmodule *module, const void *image);
     CUresult (*cuModuleUnload)(CUmodule module);
     CUresult (*cuModuleGetFunction)(CUfunction *function, CUmodule module, const char *name);
@@ -69,7 +71,17 @@ typedef struct CCUDADriver {
                                unsigned int blockX, unsigned int blockY, unsigned int blockZ,
                                unsigned int sharedMemBytes, CUstream stream,
                                void **kernelParams, void **extra);
+    /// cuLaunchKernelEx; its config is built by `ccuda_launch_kernel_dependent`.
+    CUresult (*cuLaunchKernelEx)(const void *config, CUfunction function, void **kernelParams, void **extra);
 } CCUDADriver;
+
+/// Launches `function` with programmatic dependent launch allowed (sm_90: CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_
+/// STREAM_SERIALIZATION): it may start while the kernel before it on `stream` finishes, and waits for that
+/// kernel's results at its `griddepcontrol.wait` (common.cuh's grid_dependency_wait, first in every kernel).
+CUresult ccuda_launch_kernel_dependent(const CCUDADriver *api, CUfunction function,
+                                       unsigned int gridX, unsigned int gridY, unsigned int gridZ,
+                                       unsigned int blockX, unsigned int blockY, unsigned int blockZ,
+                                       unsigned int sharedMemBytes, CUstream stream, void **kernelParams);
 
 // MARK: NVRTC
 

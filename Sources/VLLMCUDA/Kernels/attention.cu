@@ -211,48 +211,48 @@ __device__ void paged_attention_combine(const float *__restrict__ partialAcc, co
 
 // One entry point per bound on G (query heads per KV head): the per-head arrays and loops are sized
 // at compile time, so a GQA group of 4 runs 4 heads' worth of instructions, not 16 predicated ones.
-extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g1(PAGED_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g1(PAGED_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     PAGED_ATTENTION(bf16_t, 1);
 }
-extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g2(PAGED_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g2(PAGED_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     PAGED_ATTENTION(bf16_t, 2);
 }
-extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g4(PAGED_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g4(PAGED_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     PAGED_ATTENTION(bf16_t, 4);
 }
-extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g8(PAGED_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g8(PAGED_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     PAGED_ATTENTION(bf16_t, 8);
 }
-extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g16(PAGED_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128) paged_attention_bf16_g16(PAGED_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     PAGED_ATTENTION(bf16_t, 16);
 }
 
-extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g1(PAGED_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g1(PAGED_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     PAGED_ATTENTION(float, 1);
 }
-extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g2(PAGED_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g2(PAGED_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     PAGED_ATTENTION(float, 2);
 }
-extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g4(PAGED_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g4(PAGED_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     PAGED_ATTENTION(float, 4);
 }
-extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g8(PAGED_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g8(PAGED_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     PAGED_ATTENTION(float, 8);
 }
-extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g16(PAGED_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) paged_attention_f32_g16(PAGED_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     PAGED_ATTENTION(float, 16);
 }
 
 extern "C" __global__ void paged_attention_combine_bf16(const float *__restrict__ partialAcc,
                                                        const float *__restrict__ partialMax,
                                                        const float *__restrict__ partialSum, bf16_t *__restrict__ out,
-                                                       int numHeads, int headSize, int numSplits) {
+                                                       int numHeads, int headSize, int numSplits) { grid_dependency_wait();
     paged_attention_combine(partialAcc, partialMax, partialSum, out, numHeads, headSize, numSplits);
 }
 
 extern "C" __global__ void paged_attention_combine_f32(const float *__restrict__ partialAcc,
                                                        const float *__restrict__ partialMax,
                                                        const float *__restrict__ partialSum, float *__restrict__ out,
-                                                       int numHeads, int headSize, int numSplits) {
+                                                       int numHeads, int headSize, int numSplits) { grid_dependency_wait();
     paged_attention_combine(partialAcc, partialMax, partialSum, out, numHeads, headSize, numSplits);
 }

@@ -36,13 +36,13 @@ __device__ void reshape_and_cache(const T *__restrict__ key, const T *__restrict
 extern "C" __global__ void reshape_and_cache_bf16(const bf16_t *__restrict__ key, const bf16_t *__restrict__ value,
                                                   bf16_t *__restrict__ keyCache, bf16_t *__restrict__ valueCache,
                                                   const int *__restrict__ slotMapping, int rowElements,
-                                                  long long numSlots) {
+                                                  long long numSlots) { grid_dependency_wait();
     reshape_and_cache(key, value, keyCache, valueCache, slotMapping, rowElements, numSlots);
 }
 
 extern "C" __global__ void reshape_and_cache_f32(const float *__restrict__ key, const float *__restrict__ value,
                                                  float *__restrict__ keyCache, float *__restrict__ valueCache,
                                                  const int *__restrict__ slotMapping, int rowElements,
-                                                 long long numSlots) {
+                                                 long long numSlots) { grid_dependency_wait();
     reshape_and_cache(key, value, keyCache, valueCache, slotMapping, rowElements, numSlots);
 }

@@ -13,6 +13,15 @@ typedef unsigned short bf16_t;
 #define INFINITY __int_as_float(0x7f800000)
 #endif
 
+// Programmatic dependent launch (sm_90): a kernel launched with it may start while the kernel before it
+// on the stream finishes; this waits until that kernel is done and its writes are visible. Every kernel
+// calls it first, before reading anything; launched without it, it returns at once.
+__device__ __forceinline__ void grid_dependency_wait() {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ float bf16_to_f32(bf16_t value) {
     return __uint_as_float(((unsigned int)value) << 16);
 }

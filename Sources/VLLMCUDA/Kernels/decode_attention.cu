@@ -467,76 +467,76 @@ __device__ __forceinline__ void decode_attention(
 // (Llama 3's shape) is held to 128 registers, so an SM runs 4 CTAs instead of 3: on an H200 that took
 // batch 256 × 512 keys from 170 to 157 µs and batch 64 from 58 to 43 µs (no spills; g4_l8 would spill).
 // bf16 g1 is held to 64 registers (8 CTAs an SM, no spills): 1 % at batch 64 × 512 keys.
-extern "C" __global__ void __launch_bounds__(128, 8) decode_attention_bf16_g1_l8(DECODE_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128, 8) decode_attention_bf16_g1_l8(DECODE_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     DECODE_ATTENTION(bf16_t, 1, 8);
 }
-extern "C" __global__ void __launch_bounds__(128, 8) decode_attention_bf16_g1_l16(DECODE_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128, 8) decode_attention_bf16_g1_l16(DECODE_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     DECODE_ATTENTION(bf16_t, 1, 16);
 }
-extern "C" __global__ void __launch_bounds__(128, 8) decode_attention_bf16_g1_l32(DECODE_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128, 8) decode_attention_bf16_g1_l32(DECODE_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     DECODE_ATTENTION(bf16_t, 1, 32);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g2_l8(DECODE_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g2_l8(DECODE_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     DECODE_ATTENTION(bf16_t, 2, 8);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g2_l16(DECODE_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g2_l16(DECODE_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     DECODE_ATTENTION(bf16_t, 2, 16);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g2_l32(DECODE_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g2_l32(DECODE_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     DECODE_ATTENTION(bf16_t, 2, 32);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g4_l8(DECODE_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g4_l8(DECODE_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     DECODE_ATTENTION(bf16_t, 4, 8);
 }
-extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_bf16_g4_l16(DECODE_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_bf16_g4_l16(DECODE_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     DECODE_ATTENTION(bf16_t, 4, 16);
 }
-extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_bf16_g4_l32(DECODE_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_bf16_g4_l32(DECODE_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     DECODE_ATTENTION(bf16_t, 4, 32);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g8_l8(DECODE_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g8_l8(DECODE_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     DECODE_ATTENTION(bf16_t, 8, 8);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g8_l16(DECODE_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g8_l16(DECODE_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     DECODE_ATTENTION(bf16_t, 8, 16);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g8_l32(DECODE_ATTENTION_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_bf16_g8_l32(DECODE_ATTENTION_PARAMETERS(bf16_t)) { grid_dependency_wait();
     DECODE_ATTENTION(bf16_t, 8, 32);
 }
 
-extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g1_l8(DECODE_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g1_l8(DECODE_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     DECODE_ATTENTION(float, 1, 8);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g1_l16(DECODE_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g1_l16(DECODE_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     DECODE_ATTENTION(float, 1, 16);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g1_l32(DECODE_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g1_l32(DECODE_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     DECODE_ATTENTION(float, 1, 32);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g2_l8(DECODE_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g2_l8(DECODE_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     DECODE_ATTENTION(float, 2, 8);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g2_l16(DECODE_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g2_l16(DECODE_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     DECODE_ATTENTION(float, 2, 16);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g2_l32(DECODE_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g2_l32(DECODE_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     DECODE_ATTENTION(float, 2, 32);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g4_l8(DECODE_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g4_l8(DECODE_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     DECODE_ATTENTION(float, 4, 8);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g4_l16(DECODE_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g4_l16(DECODE_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     DECODE_ATTENTION(float, 4, 16);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g4_l32(DECODE_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g4_l32(DECODE_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     DECODE_ATTENTION(float, 4, 32);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g8_l8(DECODE_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g8_l8(DECODE_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     DECODE_ATTENTION(float, 8, 8);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g8_l16(DECODE_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g8_l16(DECODE_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     DECODE_ATTENTION(float, 8, 16);
 }
-extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g8_l32(DECODE_ATTENTION_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_f32_g8_l32(DECODE_ATTENTION_PARAMETERS(float)) { grid_dependency_wait();
     DECODE_ATTENTION(float, 8, 32);
 }

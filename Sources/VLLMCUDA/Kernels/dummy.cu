@@ -29,10 +29,10 @@ __device__ void fill_dummy(T *__restrict__ out, long long count, unsigned long l
     }
 }
 
-extern "C" __global__ void fill_dummy_bf16(bf16_t *__restrict__ out, long long count, unsigned long long key) {
+extern "C" __global__ void fill_dummy_bf16(bf16_t *__restrict__ out, long long count, unsigned long long key) { grid_dependency_wait();
     fill_dummy(out, count, key);
 }
 
-extern "C" __global__ void fill_dummy_f32(float *__restrict__ out, long long count, unsigned long long key) {
+extern "C" __global__ void fill_dummy_f32(float *__restrict__ out, long long count, unsigned long long key) { grid_dependency_wait();
     fill_dummy(out, count, key);
 }

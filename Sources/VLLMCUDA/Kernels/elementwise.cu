@@ -40,24 +40,24 @@ __device__ void silu_and_mul_vec(const T *__restrict__ x, T *__restrict__ out, i
     store8(out + token * inner + start, result);
 }
 
-extern "C" __global__ void silu_and_mul_vec_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ out, int inner) {
+extern "C" __global__ void silu_and_mul_vec_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ out, int inner) { grid_dependency_wait();
     silu_and_mul_vec(x, out, inner);
 }
 
-extern "C" __global__ void silu_and_mul_vec_f32(const float *__restrict__ x, float *__restrict__ out, int inner) {
+extern "C" __global__ void silu_and_mul_vec_f32(const float *__restrict__ x, float *__restrict__ out, int inner) { grid_dependency_wait();
     silu_and_mul_vec(x, out, inner);
 }
 
-extern "C" __global__ void silu_and_mul_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ out, int inner) {
+extern "C" __global__ void silu_and_mul_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ out, int inner) { grid_dependency_wait();
     silu_and_mul(x, out, inner);
 }
 
-extern "C" __global__ void silu_and_mul_f32(const float *__restrict__ x, float *__restrict__ out, int inner) {
+extern "C" __global__ void silu_and_mul_f32(const float *__restrict__ x, float *__restrict__ out, int inner) { grid_dependency_wait();
     silu_and_mul(x, out, inner);
 }
 
 extern "C" __global__ void bias_round_bf16_f32(float *__restrict__ out, const bf16_t *__restrict__ bias, int columns,
-                                               long long count) {
+                                               long long count) { grid_dependency_wait();
     const long long begin = (long long)blockIdx.x * 1024;
     for (long long i = begin + threadIdx.x; i < min(count, begin + 1024); i += blockDim.x) {
         out[i] = round_bf16(out[i] + (bias ? bf16_to_f32(bias[i % columns]) : 0.0f));

@@ -6,6 +6,9 @@
 //                     An id outside [0, V) yields a zero row (ids are validated on the host).
 // gather_rows_bf16    x [T, H] bf16, indices [S] int32 → out [S, H] bf16. grid (S), block 256.
 // gather_rows_f32     the same for f32 rows.
+// scatter_sampled_tokens  sampled [rows · stride] int32, rows [P], positions [P] int32 → tokenIds[positions[i]] =
+//                     sampled[rows[i] · stride]: a step's input tokens that the step before it samples (async
+//                     scheduling). grid (⌈P / 256⌉), block 256.
 #include "common.cuh"
 
 template <typename Element>
@@ -39,17 +42,17 @@ __device__ void embedding(const int *__restrict__ tokenIds, const Element *__res
 }
 
 extern "C" __global__ void embedding_bf16(const int *__restrict__ tokenIds, const bf16_t *__restrict__ table,
-                                          bf16_t *__restrict__ out, int hidden, int vocab) {
+                                          bf16_t *__restrict__ out, int hidden, int vocab) { grid_dependency_wait();
     embedding(tokenIds, table, out, hidden, vocab);
 }
 
 extern "C" __global__ void embedding_f32(const int *__restrict__ tokenIds, const float *__restrict__ table,
-                                         float *__restrict__ out, int hidden, int vocab) {
+                                         float *__restrict__ out, int hidden, int vocab) { grid_dependency_wait();
     embedding(tokenIds, table, out, hidden, vocab);
 }
 
 extern "C" __global__ void gather_rows_bf16(const bf16_t *__restrict__ x, const int *__restrict__ indices,
-                                            bf16_t *__restrict__ out, int hidden, int numRows) {
+                                            bf16_t *__restrict__ out, int hidden, int numRows) { grid_dependency_wait();
     const int row = indices[blockIdx.x];
     bf16_t *destination = out + (long long)blockIdx.x * hidden;
     if (row < 0 || row >= numRows) {
@@ -60,7 +63,7 @@ extern "C" __global__ void gather_rows_bf16(const bf16_t *__restrict__ x, const 
 }
 
 extern "C" __global__ void gather_rows_f32(const float *__restrict__ x, const int *__restrict__ indices,
-                                           float *__restrict__ out, int hidden, int numRows) {
+                                           float *__restrict__ out, int hidden, int numRows) { grid_dependency_wait();
     const int row = indices[blockIdx.x];
     float *destination = out + (long long)blockIdx.x * hidden;
     if (row < 0 || row >= numRows) {
@@ -68,4 +71,10 @@ extern "C" __global__ void gather_rows_f32(const float *__restrict__ x, const in
         return;
     }
     copy_row(x + (long long)row * hidden, destination, hidden);
+}
+
+extern "C" __global__ void scatter_sampled_tokens(const int *__restrict__ sampled, int stride, const int *__restrict__ rows,
+                                                  const int *__restrict__ positions, int *__restrict__ tokenIds, int count) { grid_dependency_wait();
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < count) tokenIds[positions[i]] = sampled[(long long)rows[i] * stride];
 }

@@ -96,45 +96,45 @@ __device__ void rms_norm_vec(const T *x, T *__restrict__ residual, const T *__re
 }
 
 extern "C" __global__ void rms_norm_vec_bf16(const bf16_t *x, const bf16_t *__restrict__ weight,
-                                             bf16_t *out, int dim, float epsilon) {
+                                             bf16_t *out, int dim, float epsilon) { grid_dependency_wait();
     rms_norm_vec<bf16_t>(x, nullptr, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void rms_norm_vec_f32(const float *x, const float *__restrict__ weight,
-                                            float *out, int dim, float epsilon) {
+                                            float *out, int dim, float epsilon) { grid_dependency_wait();
     rms_norm_vec<float>(x, nullptr, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void add_rms_norm_vec_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ residual,
                                                  const bf16_t *__restrict__ weight, bf16_t *__restrict__ out,
-                                                 int dim, float epsilon) {
+                                                 int dim, float epsilon) { grid_dependency_wait();
     rms_norm_vec<bf16_t>(x, residual, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void add_rms_norm_vec_f32(const float *__restrict__ x, float *__restrict__ residual,
                                                 const float *__restrict__ weight, float *__restrict__ out,
-                                                int dim, float epsilon) {
+                                                int dim, float epsilon) { grid_dependency_wait();
     rms_norm_vec<float>(x, residual, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void rms_norm_bf16(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight,
-                                         bf16_t *__restrict__ out, int dim, float epsilon) {
+                                         bf16_t *__restrict__ out, int dim, float epsilon) { grid_dependency_wait();
     rms_norm(x, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void rms_norm_f32(const float *__restrict__ x, const float *__restrict__ weight,
-                                        float *__restrict__ out, int dim, float epsilon) {
+                                        float *__restrict__ out, int dim, float epsilon) { grid_dependency_wait();
     rms_norm(x, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void add_rms_norm_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ residual,
                                              const bf16_t *__restrict__ weight, bf16_t *__restrict__ out,
-                                             int dim, float epsilon) {
+                                             int dim, float epsilon) { grid_dependency_wait();
     add_rms_norm(x, residual, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void add_rms_norm_f32(const float *__restrict__ x, float *__restrict__ residual,
                                             const float *__restrict__ weight, float *__restrict__ out,
-                                            int dim, float epsilon) {
+                                            int dim, float epsilon) { grid_dependency_wait();
     add_rms_norm(x, residual, weight, out, dim, epsilon);
 }

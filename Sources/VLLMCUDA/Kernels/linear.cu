@@ -123,12 +123,12 @@ __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restr
 
 extern "C" __global__ void __launch_bounds__(256, 2)
     linear_small_bf16(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight, const bf16_t *__restrict__ bias,
-                      bf16_t *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock) {
+                      bf16_t *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock) { grid_dependency_wait();
     linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock);
 }
 
 extern "C" __global__ void __launch_bounds__(256, 2)
     linear_small_bf16_f32(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight, const bf16_t *__restrict__ bias,
-                          float *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock) {
+                          float *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock) { grid_dependency_wait();
     linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock);
 }

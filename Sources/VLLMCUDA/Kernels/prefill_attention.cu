@@ -344,12 +344,12 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
 // One entry point per head size (BC keys a tile). d64 and d128 are held to 128 registers, so an SM runs
 // two CTAs (16 warps; d128: 2 × 102 KiB of shared memory on sm_90, and a few spilled words a tile); d256
 // (128 accumulators a lane) runs one.
-extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_bf16_d64(PREFILL_ATTENTION_PARAMETERS) {
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_bf16_d64(PREFILL_ATTENTION_PARAMETERS) { grid_dependency_wait();
     PREFILL_ATTENTION(64, 64);
 }
-extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_bf16_d128(PREFILL_ATTENTION_PARAMETERS) {
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_bf16_d128(PREFILL_ATTENTION_PARAMETERS) { grid_dependency_wait();
     PREFILL_ATTENTION(128, 64);
 }
-extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 1) prefill_attention_bf16_d256(PREFILL_ATTENTION_PARAMETERS) {
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 1) prefill_attention_bf16_d256(PREFILL_ATTENTION_PARAMETERS) { grid_dependency_wait();
     PREFILL_ATTENTION(256, 32);
 }

@@ -143,7 +143,7 @@ extern "C" __global__ void split_qkv_vec_bf16(const bf16_t *__restrict__ qkv, co
                                               bf16_t *__restrict__ query, bf16_t *__restrict__ key,
                                               bf16_t *__restrict__ value, const int *__restrict__ slotMapping,
                                               long long numSlots, const float *__restrict__ cosSin, int numHeads,
-                                              int numKVHeads, int headSize, int rotaryDim, int maxPositions) {
+                                              int numKVHeads, int headSize, int rotaryDim, int maxPositions) { grid_dependency_wait();
     split_qkv_vec(qkv, positions, query, key, value, slotMapping, numSlots, cosSin, numHeads, numKVHeads, headSize,
                   rotaryDim, maxPositions);
 }
@@ -152,7 +152,7 @@ extern "C" __global__ void split_qkv_vec_f32(const float *__restrict__ qkv, cons
                                              float *__restrict__ query, float *__restrict__ key, float *__restrict__ value,
                                              const int *__restrict__ slotMapping, long long numSlots,
                                              const float *__restrict__ cosSin, int numHeads, int numKVHeads,
-                                             int headSize, int rotaryDim, int maxPositions) {
+                                             int headSize, int rotaryDim, int maxPositions) { grid_dependency_wait();
     split_qkv_vec(qkv, positions, query, key, value, slotMapping, numSlots, cosSin, numHeads, numKVHeads, headSize,
                   rotaryDim, maxPositions);
 }
@@ -161,7 +161,7 @@ extern "C" __global__ void split_qkv_bf16(const bf16_t *__restrict__ qkv, const 
                                           bf16_t *__restrict__ query, bf16_t *__restrict__ key,
                                           bf16_t *__restrict__ value, const int *__restrict__ slotMapping,
                                           long long numSlots, const float *__restrict__ cosSin, int numHeads,
-                                          int numKVHeads, int headSize, int rotaryDim, int maxPositions) {
+                                          int numKVHeads, int headSize, int rotaryDim, int maxPositions) { grid_dependency_wait();
     split_qkv(qkv, positions, query, key, value, slotMapping, numSlots, cosSin, numHeads, numKVHeads, headSize,
               rotaryDim, maxPositions);
 }
@@ -170,7 +170,7 @@ extern "C" __global__ void split_qkv_f32(const float *__restrict__ qkv, const in
                                          float *__restrict__ query, float *__restrict__ key, float *__restrict__ value,
                                          const int *__restrict__ slotMapping, long long numSlots,
                                          const float *__restrict__ cosSin, int numHeads, int numKVHeads, int headSize,
-                                         int rotaryDim, int maxPositions) {
+                                         int rotaryDim, int maxPositions) { grid_dependency_wait();
     split_qkv(qkv, positions, query, key, value, slotMapping, numSlots, cosSin, numHeads, numKVHeads, headSize,
               rotaryDim, maxPositions);
 }
@@ -178,13 +178,13 @@ extern "C" __global__ void split_qkv_f32(const float *__restrict__ qkv, const in
 extern "C" __global__ void rotary_neox_bf16(const int *__restrict__ positions, bf16_t *__restrict__ query,
                                             bf16_t *__restrict__ key, const float *__restrict__ cosSin,
                                             int numHeads, int numKVHeads, int headSize, int rotaryDim,
-                                            int maxPositions) {
+                                            int maxPositions) { grid_dependency_wait();
     rotary_neox(positions, query, key, cosSin, numHeads, numKVHeads, headSize, rotaryDim, maxPositions);
 }
 
 extern "C" __global__ void rotary_neox_f32(const int *__restrict__ positions, float *__restrict__ query,
                                            float *__restrict__ key, const float *__restrict__ cosSin,
                                            int numHeads, int numKVHeads, int headSize, int rotaryDim,
-                                           int maxPositions) {
+                                           int maxPositions) { grid_dependency_wait();
     rotary_neox(positions, query, key, cosSin, numHeads, numKVHeads, headSize, rotaryDim, maxPositions);
 }

@@ -82,7 +82,7 @@ __device__ float threshold_search(const float *p, int vocab, float upper, float 
 extern "C" __global__ void __launch_bounds__(1024)
 sample_f32(const float *__restrict__ logits, float *__restrict__ workAll, int *__restrict__ countsAll,
            const int *__restrict__ paramsAll, const int *__restrict__ lists, int *__restrict__ resultAll,
-           int vocab, int maxLogprobs) {
+           int vocab, int maxLogprobs) { grid_dependency_wait();
     __shared__ float scratch[32];
     __shared__ int scratchIds[32];
     const int row = blockIdx.x;
@@ -258,7 +258,7 @@ sample_f32(const float *__restrict__ logits, float *__restrict__ workAll, int *_
 
 extern "C" __global__ void __launch_bounds__(256)
 argmax_partial_f32(const float *__restrict__ logits, float *__restrict__ partialValues, int *__restrict__ partialIds,
-                   int vocab) {
+                   int vocab) { grid_dependency_wait();
     __shared__ float scratch[32];
     __shared__ int scratchIds[32];
     const int row = blockIdx.x, slice = blockIdx.y, numSlices = gridDim.y;
@@ -276,7 +276,7 @@ argmax_partial_f32(const float *__restrict__ logits, float *__restrict__ partial
 }
 
 extern "C" __global__ void argmax_final_f32(const float *__restrict__ partialValues, const int *__restrict__ partialIds,
-                                            int *__restrict__ resultAll, int numSlices, int resultWords) {
+                                            int *__restrict__ resultAll, int numSlices, int resultWords) { grid_dependency_wait();
     const int row = blockIdx.x, lane = threadIdx.x;
     float bestValue = __int_as_float(0x7fffffff);
     int bestId = 0x7fffffff;
