@@ -15,10 +15,14 @@ typedef unsigned short bf16_t;
 
 // Programmatic dependent launch (sm_90): a kernel launched with it may start while the kernel before it
 // on the stream finishes; this waits until that kernel is done and its writes are visible. Every kernel
-// calls it first, before reading anything; launched without it, it returns at once.
+// calls it first, before reading anything; launched without it, it returns at once. Then it lets the
+// next kernel launch: that one's CTAs are placed once every CTA of this grid has got here (so never
+// ahead of this grid's own later waves), and wait at their own grid_dependency_wait — the launch
+// latency between two kernels overlaps the first one's work.
 __device__ __forceinline__ void grid_dependency_wait() {
 #if __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;");
 #endif
 }
 
