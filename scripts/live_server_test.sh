@@ -50,4 +50,8 @@ assert lines[0]["response"]["status_code"] == 200 and lines[0]["response"]["body
 assert lines[1]["response"]["status_code"] == 400 and lines[1]["error"]["error"]["code"] == 400
 print("ok: run-batch wrote one response per request, in order")
 PY
+# Hostile but ordinary clients (issue #19): idle and half-sent connections, the drain's deadline, a second signal.
+for check in idle drain force; do
+  python3 scripts/live_hardening_check.py "$check" --bin "$BIN" --port $((PORT + 10))
+done
 echo "live server test passed"

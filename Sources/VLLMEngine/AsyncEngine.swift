@@ -67,6 +67,13 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
         condition.unlock()
     }
 
+    public func abortAll() {
+        condition.lock()
+        inbox += continuations.keys.map { Command.abort(id: $0) }
+        condition.signal()
+        condition.unlock()
+    }
+
     public func stats() -> EngineStats {
         condition.lock()
         defer { condition.unlock() }

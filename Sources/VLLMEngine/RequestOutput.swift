@@ -101,6 +101,9 @@ public protocol EngineClient: Sendable {
     /// enqueues; the stream yields a RequestOutput after every step that changed the request.
     func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams) throws -> AsyncThrowingStream<RequestOutput, Error>
     func abort(requestId: String)
+    /// Aborts every request in flight (a shutdown whose drain ran out of time): each stream gets its final
+    /// output, finish reason `abort`.
+    func abortAll()
     func stats() -> EngineStats
     /// The model's EOS ids (generation_config's, else config's); the first ends a beam in beam search.
     var eosTokenIds: [Int] { get }

@@ -14,9 +14,13 @@ public protocol TextTokenizer: Sendable {
     /// shows it (transformers' `convert_ids_to_tokens`); `nil` where the tokenizer has none.
     func tokenString(_ tokenId: Int) -> String?
     var vocabSize: Int { get }
+    /// An upper bound on the UTF-8 bytes of text one token covers (the longest token's spelling):
+    /// a prompt of more than `maxModelLen × this` bytes cannot fit, and is refused before tokenizing.
+    var longestTokenBytes: Int { get }
 }
 
 extension TextTokenizer {
+    public var longestTokenBytes: Int { Int.max / (1 << 32) }
     public func tokenString(_ tokenId: Int) -> String? { nil }
 
     public func tokenText(_ tokenId: Int) -> String {

@@ -62,6 +62,9 @@ public struct OpenAIError: Error, Sendable, Equatable, CustomStringConvertible {
         OpenAIError(status: 500, message: message, type: "InternalServerError")
     }
 
+    /// A known route asked with another method (Starlette's 405, with an `Allow` header).
+    public static let methodNotAllowed = OpenAIError(status: 405, message: "Method Not Allowed", type: "Method Not Allowed")
+
     public static func notFound(path: String) -> OpenAIError {
         OpenAIError(status: 404, message: "No route for \(path).", type: "Not Found")
     }

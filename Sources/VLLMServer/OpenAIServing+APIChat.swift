@@ -1,5 +1,6 @@
 import Foundation
 import VLLMCore
+import VLLMEngine
 
 /// `POST /api/chat` body: one prompt, a temperature and a length; nothing else to learn.
 struct SimpleChatRequest: Decodable, Sendable {
@@ -42,15 +43,16 @@ extension OpenAIServing {
             logRequest(requestId, prompt: text, params: params)
             let run = try GenerationRun.submit(
                 engine: engine, metrics: metrics, requestIds: [requestId], prompts: [promptTokenIds], params: [params])
-            var response = ""
+            var final: RequestOutput?
             do {
-                try await run.forEachOutput { _, output in response = output.outputs.first?.text ?? "" }
+                try await run.forEachOutput { _, output in final = output }
             } catch let error as OpenAIError {
                 throw error
             } catch {
                 throw .internalError("Generation failed: \(error)")
             }
-            return .ok(["response": response])
+            try refuseIfCutByShutdown([final])
+            return .ok(["response": final?.outputs.first?.text ?? ""])
         }
     }
 }

@@ -101,6 +101,7 @@ extension OpenAIServing {
         } catch {
             throw .internalError("Generation failed: \(error)")
         }
+        try refuseIfCutByShutdown([final])
         let outputs = (final?.outputs ?? []).sorted { $0.index < $1.index }
         let choices = outputs.map { output in
             ChatChoice(

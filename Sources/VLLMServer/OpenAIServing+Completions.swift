@@ -81,6 +81,7 @@ extension OpenAIServing {
         } catch {
             throw .internalError("Generation failed: \(error)")
         }
+        try refuseIfCutByShutdown(finals)
         var choices: [CompletionChoice] = []
         var numPromptTokens = 0
         var numGenerated = 0

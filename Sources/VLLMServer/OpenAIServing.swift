@@ -105,6 +105,13 @@ public final class OpenAIServing: Sendable {
             })
     }
 
+    /// A whole answer the shutdown cut short (its requests aborted when `--shutdown-timeout` ran out) is a
+    /// 503, not a truncated 200; streams end instead with `finish_reason: "abort"` and `[DONE]`.
+    func refuseIfCutByShutdown(_ outputs: [RequestOutput?]) throws(OpenAIError) {
+        guard state.didAbortForShutdown else { return }
+        if outputs.contains(where: { $0?.outputs.contains { $0.finishReason == .abort } ?? false }) { throw .shuttingDown }
+    }
+
     /// vLLM's `_check_model`: no model, or one of the served names.
     func checkModel(_ name: String?) throws(OpenAIError) {
         guard let name else { return }
@@ -112,6 +119,19 @@ public final class OpenAIServing: Sendable {
     }
 
     func tokenize(_ text: String, addSpecialTokens: Bool) throws(OpenAIError) -> [Int] {
+        // A prompt longer than the context can hold even at the longest token a byte... is refused before
+        // tokenizing (a 60 MB prompt took 18 s and 2 GB to tokenize before the length check refused it).
+        // The bound has 4× slack for normalizers that shorten text (NFC, NFKC); a tokenizer that drops
+        // whitespace could still fit such a text, but none of ours would tokenize it cheaply either.
+        let bytes = text.utf8.count, maxModelLen = engine.maxModelLen
+        let (limit, overflow) = maxModelLen.multipliedReportingOverflow(by: 4 * tokenizer.longestTokenBytes)
+        if !overflow, bytes > limit {
+            throw .badRequest(
+                "This model's maximum context length is \(maxModelLen) tokens. However, your request's prompt is "
+                    + "\(bytes) bytes, more than \(maxModelLen) tokens can hold (its longest token is "
+                    + "\(tokenizer.longestTokenBytes) bytes). Please reduce the length of the input messages.",
+                param: "input_tokens")
+        }
         do {
             return try tokenizer.encode(text, addSpecialTokens: addSpecialTokens)
         } catch {

@@ -31,6 +31,24 @@ public enum OpenAIRouter {
         router.post("/api/chat") { request, _ in
             try await respond(to: request, limit: config.maxRequestBodyBytes, generating: true, with: serving.simpleChat)
         }
+        router.head("/health") { _, _ in
+            serving.state.isDraining ? OpenAIError.shuttingDown.response : Response(status: .ok)
+        }
+        // Another method on a known route is a 405 naming the allowed ones (Starlette's answer), not a 404.
+        let routes: [(String, [HTTPRequest.Method])] = [
+            ("/health", [.get, .head]), ("/version", [.get]), ("/metrics", [.get]), ("/v1/models", [.get]),
+            ("/v1/completions", [.post]), ("/v1/chat/completions", [.post]), ("/tokenize", [.post]),
+            ("/detokenize", [.post]), ("/api/chat", [.post]),
+        ]
+        for (path, allowed) in routes {
+            for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !allowed.contains(method) {
+                router.on(RouterPath(path), method: method) { _, _ in
+                    var answer = OpenAIError.methodNotAllowed.response
+                    answer.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+                    return answer
+                }
+            }
+        }
         return router
     }
 

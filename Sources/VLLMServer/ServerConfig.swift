@@ -14,6 +14,12 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxLogLen: Int?
     /// Bodies larger than this are refused with 413.
     public var maxRequestBodyBytes = 64 * 1024 * 1024
+    /// A connection that sends nothing (no request, half the headers, a stalled body) for this long is
+    /// closed; uvicorn's `--timeout-keep-alive` (vLLM: `VLLM_HTTP_TIMEOUT_KEEP_ALIVE`), 5 s by default.
+    public var keepAliveTimeoutSeconds = 5.0
+    /// Most connections open at once; past it, new ones wait in the listen backlog (not accepted, so no
+    /// file descriptor is spent on them) and a warning is logged. `nil`: from the open-file limit.
+    public var maxConnections: Int?
     /// After SIGINT/SIGTERM, in-flight requests get this long to finish before they are aborted.
     public var drainTimeoutSeconds = 30.0
     /// The role of generated chat messages (vLLM's `--response-role`).

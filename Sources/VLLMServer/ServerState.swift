@@ -9,6 +9,7 @@ public final class ServerState: @unchecked Sendable {
     enum Phase { case serving, draining }
     private var phase = Phase.serving
     private var numInFlight = 0
+    private var abortedForShutdown = false
 
     public init() {}
 
@@ -30,6 +31,19 @@ public final class ServerState: @unchecked Sendable {
         lock.lock()
         phase = .draining
         lock.unlock()
+    }
+
+    /// The drain ran out of time and the engine's requests were aborted: whole answers cut by it are 503s.
+    public func markAbortedForShutdown() {
+        lock.lock()
+        abortedForShutdown = true
+        lock.unlock()
+    }
+
+    public var didAbortForShutdown: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return abortedForShutdown
     }
 
     public var isDraining: Bool {

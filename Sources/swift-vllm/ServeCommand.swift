@@ -42,6 +42,14 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("shutdown-timeout"),
         help: "Seconds in-flight requests get to finish after SIGINT/SIGTERM.")
     var shutdownTimeout: Double = 30
+    @Option(
+        name: .customLong("timeout-keep-alive"),
+        help: "Seconds a connection may send nothing (between requests, or mid-request) before it is closed (uvicorn's flag; default: VLLM_HTTP_TIMEOUT_KEEP_ALIVE, else 5).")
+    var timeoutKeepAlive: Double?
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Most connections open at once; past it new ones wait to be accepted (default: the open-file limit less 256).")
+    var maxConnections: Int?
     @OptionGroup var engine: EngineOptions
 
     var model: String? { modelOption ?? modelTag }
@@ -54,6 +62,8 @@ struct ServeCommand: AsyncParsableCommand {
         _ = try Self.parseOrigins(allowedOrigins)
         if let maxLogLen, maxLogLen < 0 { throw ValidationError("--max-log-len must not be negative") }
         if shutdownTimeout < 0 { throw ValidationError("--shutdown-timeout must not be negative") }
+        if let timeoutKeepAlive, !(timeoutKeepAlive > 0) { throw ValidationError("--timeout-keep-alive must be positive") }
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
     }
 
     /// `--allowed-origins`: vLLM takes a JSON list; a comma-separated list is accepted too.
@@ -79,6 +89,16 @@ struct ServeCommand: AsyncParsableCommand {
         config.disableLogRequests = disableLogRequests
         config.maxLogLen = maxLogLen
         config.drainTimeoutSeconds = shutdownTimeout
+        let environmentKeepAlive = ProcessInfo.processInfo.environment["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"]
+        if let timeoutKeepAlive {
+            config.keepAliveTimeoutSeconds = timeoutKeepAlive
+        } else if let environmentKeepAlive {
+            guard let seconds = Double(environmentKeepAlive), seconds > 0 else {
+                throw ValidationError("VLLM_HTTP_TIMEOUT_KEEP_ALIVE must be a positive number of seconds, got '\(environmentKeepAlive)'")
+            }
+            config.keepAliveTimeoutSeconds = seconds
+        }
+        config.maxConnections = maxConnections
         return config
     }
 

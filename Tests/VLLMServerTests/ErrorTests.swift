@@ -94,6 +94,39 @@ import VLLMServer
         }
     }
 
+    /// A prompt that cannot fit however it tokenizes (more bytes than max_model_len × 4 × the longest
+    /// token) is refused before tokenizing, naming both numbers; the server goes on serving.
+    @Test func hugePromptIsRefusedBeforeTokenizing() async throws {
+        let harness = TestHarness(maxModelLen: 30)
+        try await harness.test { client in
+            let huge = String(repeating: "x", count: 30 * 16 + 1)
+            expectError(
+                try await client.post("/v1/completions", #"{"prompt": "\#(huge)"}"#), status: 400, type: "BadRequestError",
+                contains: "This model's maximum context length is 30 tokens. However, your request's prompt is 481 bytes",
+                param: "input_tokens")
+            expectError(
+                try await client.post("/v1/chat/completions", #"{"messages": [{"role": "user", "content": "\#(huge)"}]}"#),
+                status: 400, type: "BadRequestError", contains: "maximum context length is 30 tokens", param: "input_tokens")
+            #expect(try await client.post("/v1/completions", #"{"prompt": "ok", "max_tokens": 2}"#).status == 200)
+        }
+    }
+
+    /// A known route with another method is a 405 naming the allowed ones (Starlette's answer); HEAD
+    /// /health answers 200 as GET does.
+    @Test func wrongMethodIs405WithAllowAndHeadHealthIs200() async throws {
+        let harness = TestHarness()
+        try await harness.test { client in
+            let get = try await client.get("/v1/completions")
+            #expect(get.status == 405 && get.headers[.allow] == "POST")
+            #expect(get.error["code"] as? Int == 405)
+            let put = try await client.execute(uri: "/health", method: .put) { Int($0.status.code) }
+            #expect(put == 405)
+            let head = try await client.execute(uri: "/health", method: .head) { ($0.status.code, $0.headers[.allow]) }
+            #expect(head.0 == 200)
+            #expect(try await client.get("/nope").status == 404)
+        }
+    }
+
     @Test func promptLongerThanMaxModelLenNamesBothNumbers() async throws {
         let harness = TestHarness(maxModelLen: 30)
         try await harness.test { client in

@@ -28,6 +28,8 @@ struct FakeTokenizer: TextTokenizer {
     }
 
     var vocabSize: Int { 0x11_0000 + 3 }
+    /// A token is one Unicode scalar: at most 4 UTF-8 bytes.
+    var longestTokenBytes: Int { 4 }
 }
 
 /// Renders `<|role|>content\n` per message, then `<|assistant|>` when asked for a generation prompt.
@@ -96,6 +98,10 @@ final class FakeEngine: EngineClient, @unchecked Sendable {
         }
         locked { tasks[requestId] = task }
         return stream
+    }
+
+    func abortAll() {
+        for id in locked({ Array(inFlight) }) { abort(requestId: id) }
     }
 
     func abort(requestId: String) {
