@@ -54,4 +54,5 @@ PY
 for check in idle drain force; do
   python3 scripts/live_hardening_check.py "$check" --bin "$BIN" --port $((PORT + 10))
 done
+python3 scripts/soak_check.py --bin "$BIN" --port $((PORT + 20))
 echo "live server test passed"

@@ -39,6 +39,12 @@ public struct SamplingParams: Sendable, Equatable {
     /// `badWords` tokenized by the caller (with and without a leading space, as vLLM does).
     public var badWordsTokenIds: [[Int]] = []
 
+    /// Ids as vLLM lists them (`[1, 2, 3]`), the first 20 only: a request with 100,000 bad ids got a
+    /// 686 KB message.
+    static func listed(_ ids: [Int]) -> String {
+        ids.count <= 20 ? "\(ids)" : "\(Array(ids.prefix(20)).description.dropLast()), … (\(ids.count) in all)]"
+    }
+
     /// Whether sampling needs the request's latest output tokens (penalties, bad words): such a request
     /// cannot be scheduled while the step that samples its previous token is still running.
     public var needsOutputHistory: Bool {
@@ -180,13 +186,13 @@ public struct SamplingParams: Sendable, Equatable {
         let badStop = stopTokenIds.filter { $0 < 0 || $0 >= vocabSize }
         if !badStop.isEmpty {
             throw .init(
-                "token_id(s) \(badStop) in stop_token_ids contain out-of-vocab token ids. Vocabulary size: \(vocabSize)",
+                "token_id(s) \(Self.listed(badStop)) in stop_token_ids contain out-of-vocab token ids. Vocabulary size: \(vocabSize)",
                 parameter: "stop_token_ids")
         }
         let badBias = logitBias.keys.sorted().filter { $0 < 0 || $0 >= vocabSize }
         if !badBias.isEmpty {
             throw .init(
-                "token_id(s) \(badBias) in logit_bias contain out-of-vocab token ids. Vocabulary size: \(vocabSize)",
+                "token_id(s) \(Self.listed(badBias)) in logit_bias contain out-of-vocab token ids. Vocabulary size: \(vocabSize)",
                 parameter: "logit_bias")
         }
         if let allowedTokenIds {

@@ -158,8 +158,9 @@ enum JSONCoding {
     }
 
     /// Decodes a request body; every failure is an `OpenAIError` naming what was wrong.
-    static func decodeRequest<T: Decodable>(_ type: T.Type, from data: Data) throws(OpenAIError) -> T {
-        if data.isEmpty { throw .invalidBody("The request body is empty; expected a JSON object.") }
+    static func decodeRequest<T: Decodable>(_ type: T.Type, from body: Data) throws(OpenAIError) -> T {
+        if body.isEmpty { throw .invalidBody("The request body is empty; expected a JSON object.") }
+        let data = DuplicateKeys.lastWins(body)
         // Decoded untyped first, so "not JSON" is told apart from "a field of the wrong type".
         let value: JSONValue
         do {
@@ -173,15 +174,23 @@ enum JSONCoding {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
-            // Foundation reports a fractional number read as an integer without saying where.
-            let fractional = object.keys.sorted().filter {
-                if case .double(let number) = object[$0], number.rounded() != number { return true }
-                return false
+            // Foundation reports a number its field cannot hold (1.5 for an integer, 2^70 for an Int, 1e39
+            // for a Float) without saying where: find the field by decoding without each number in turn.
+            for key in object.keys.sorted() {
+                guard case .some(let value) = object[key], value.isNumber else { continue }
+                var without = object
+                without[key] = nil
+                guard let trimmed = try? JSONEncoder().encode(JSONValue.object(without)),
+                      (try? JSONDecoder().decode(T.self, from: trimmed)) != nil else { continue }
+                without[key] = .double(0.5)
+                let takesFractions = (try? JSONEncoder().encode(JSONValue.object(without)))
+                    .map { (try? JSONDecoder().decode(T.self, from: $0)) != nil } ?? false
+                throw .invalidBody(numberMessage(key, value, takesFractions: takesFractions), param: key)
             }
-            let fields = fractional.map { "`\($0)`" }.joined(separator: ", ")
-            throw .invalidBody(
-                "Invalid value for \(fields.isEmpty ? "a field" : fields): expected an integer.",
-                param: fractional.first)
+            throw .invalidBody("Invalid value for a field: a number out of its field's range.")
+        } catch let error as FieldTypeError {
+            let field = error.codingPath.map(\.stringValue).joined(separator: ".")
+            throw .invalidBody("Invalid type for `\(field)`: expected \(error.expected).", param: field)
         } catch let error as OpenAIError {
             throw error
         } catch let error as VLLMValidationError {
@@ -191,5 +200,22 @@ enum JSONCoding {
         } catch {
             throw .invalidBody("Invalid request body: \(error)")
         }
+    }
+
+    /// What is wrong with number `value` of `key` (whose field takes fractions or not), worded as pydantic
+    /// words it for vLLM where it has a word for it.
+    private static func numberMessage(_ key: String, _ value: JSONValue, takesFractions: Bool) -> String {
+        let number: Double
+        switch value {
+        case .int(let int): number = Double(int)
+        case .double(let double): number = double
+        default: return "Invalid value for `\(key)`: expected a number."
+        }
+        if takesFractions {
+            return "Invalid value for `\(key)`: \(number) is out of range (at most \(Float.greatestFiniteMagnitude) in magnitude)."
+        }
+        if number.rounded() != number { return "Invalid value for `\(key)`: expected an integer, got \(number)." }
+        return "Invalid value for `\(key)`: Input should be "
+            + (number > 0 ? "less than or equal to \(Int64.max)." : "greater than or equal to \(Int64.min).")
     }
 }

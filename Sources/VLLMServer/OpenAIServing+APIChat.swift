@@ -37,7 +37,7 @@ extension OpenAIServing {
                 promptLength: promptTokenIds.count, requestedMaxTokens: request.maxTokens,
                 maxModelLen: engine.maxModelLen, defaults: model.defaults)
             var fields = SamplingFields.empty
-            fields.temperature = request.temperature
+            fields.temperature = request.temperature.map(Double.init)
             let params = try fields.samplingParams(defaults: model.defaults, maxTokens: budget, logprobs: nil)
             let requestId = "chat-\(randomRequestID())"
             logRequest(requestId, prompt: text, params: params)

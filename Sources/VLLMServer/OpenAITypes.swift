@@ -53,6 +53,12 @@ public struct StreamOptions: Codable, Sendable, Equatable {
 }
 
 /// `stop`: a string or a list of strings.
+/// A field of the wrong type where the field takes several: the message says every form it takes.
+struct FieldTypeError: Error {
+    var codingPath: [any CodingKey]
+    var expected: String
+}
+
 struct StopParam: Decodable, Sendable, Equatable {
     var values: [String]
 
@@ -63,9 +69,7 @@ struct StopParam: Decodable, Sendable, Equatable {
         } else if let list = try? container.decode([String].self) {
             values = list
         } else {
-            throw DecodingError.typeMismatch(
-                String.self,
-                .init(codingPath: decoder.codingPath, debugDescription: "stop must be a string or a list of strings"))
+            throw FieldTypeError(codingPath: decoder.codingPath, expected: "a string or a list of strings")
         }
     }
 }

@@ -32,7 +32,8 @@ struct SamplingFields: Decodable, Sendable {
     var frequencyPenalty: Float?
     var presencePenalty: Float?
     var repetitionPenalty: Float?
-    var temperature: Float?
+    /// A Double, so a value no Float holds (1e39) gets vLLM's range message, not a decoding error.
+    var temperature: Double?
     var topP: Float?
     var topK: Int?
     var minP: Float?
@@ -130,7 +131,10 @@ struct SamplingFields: Decodable, Sendable {
         params.presencePenalty = presencePenalty ?? 0
         params.frequencyPenalty = frequencyPenalty ?? 0
         params.repetitionPenalty = repetitionPenalty ?? defaults.repetitionPenalty ?? 1
-        params.temperature = temperature ?? defaults.temperature ?? 1
+        if let temperature, temperature.isFinite, temperature > 2 {
+            throw .validation(VLLMValidationError("temperature must be in [0, 2], got \(temperature).", parameter: "temperature"))
+        }
+        params.temperature = temperature.map { Float($0) } ?? defaults.temperature ?? 1
         params.topP = topP ?? defaults.topP ?? 1
         if let topK {
             params.topK = SamplingParams.topK(fromVLLM: topK)

@@ -78,6 +78,13 @@ import VLLMCore
         }
         p.allowedTokenIds = [1, 2]
         #expect(throws: Never.self) { try p.validate(vocabSize: 100) }
+        // A long list of bad ids is cut to its first 20 (100,000 of them made a 686 KB message).
+        p = SamplingParams()
+        p.logitBias = Dictionary(uniqueKeysWithValues: (0..<30).map { (100 + $0, Float(1)) })
+        do { try p.validate(vocabSize: 100) } catch {
+            #expect(error.message == "token_id(s) [100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, "
+                    + "115, 116, 117, 118, 119, … (30 in all)] in logit_bias contain out-of-vocab token ids. Vocabulary size: 100")
+        }
     }
 
     @Test func derivedValues() {

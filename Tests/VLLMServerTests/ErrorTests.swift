@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 import Testing
-import VLLMServer
+@testable import VLLMServer
 
 /// Every error answers OpenAI's body with vLLM's status and wording, and the server keeps serving.
 @Suite struct ErrorTests {
@@ -124,6 +124,32 @@ import VLLMServer
             let head = try await client.execute(uri: "/health", method: .head) { ($0.status.code, $0.headers[.allow]) }
             #expect(head.0 == 200)
             #expect(try await client.get("/nope").status == 404)
+        }
+    }
+
+    /// Numbers their field cannot hold name the field (Foundation says only "data corrupted"), with
+    /// vLLM's words where it has them: temperature's range, pydantic's int64 bounds; several-form fields
+    /// say every form.
+    @Test func badNumbersAndFormsNameTheirField() async throws {
+        let harness = TestHarness()
+        try await harness.test { client in
+            expectError(try await client.post("/v1/completions", #"{"prompt": "a", "temperature": 1e39}"#), status: 400,
+                        type: "BadRequestError", contains: "temperature must be in [0, 2], got 1e+39.", param: "temperature")
+            expectError(try await client.post("/v1/completions", #"{"prompt": "a", "seed": 1180591620717411303424}"#),
+                        status: 400, type: "Bad Request",
+                        contains: "Input should be less than or equal to 9223372036854775807", param: "seed")
+            expectError(try await client.post("/v1/completions", #"{"prompt": "a", "max_tokens": 1.5}"#), status: 400,
+                        type: "Bad Request", contains: "expected an integer, got 1.5", param: "max_tokens")
+            expectError(try await client.post("/v1/completions", #"{"prompt": "a", "top_p": 1e39}"#), status: 400,
+                        type: "Bad Request", contains: "out of range", param: "top_p")
+            // A repeated key: the last wins, as Python's json (vLLM's parser) keeps it.
+            let repeated = try await client.post("/v1/completions", #"{"prompt": "a", "max_tokens": 2, "max_tokens": 3}"#)
+            #expect(repeated.status == 200 && harness.engine.requests.last?.params.maxTokens == 3)
+            #expect(!DuplicateKeys.hasRepeatedKey(Data(#"{"a": {"b": 1}, "b": [{"a": 2}, {"a": "\"a\""}], "c": "a"}"#.utf8)))
+            #expect(DuplicateKeys.hasRepeatedKey(Data(#"{"a": [{"x": 1, "y": 2, "x": 3}]}"#.utf8)))
+            expectError(try await client.post("/v1/completions", #"{"prompt": "a", "stop": 5}"#), status: 400,
+                        type: "Bad Request", contains: "Invalid type for `stop`: expected a string or a list of strings.",
+                        param: "stop")
         }
     }
 
