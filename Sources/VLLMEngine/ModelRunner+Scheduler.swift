@@ -23,11 +23,6 @@ extension ModelRunner {
         var mustFinishBeforeNext: Bool
     }
 
-    /// Runs the step `output` describes (everything it needs travels in `output`) and waits for it.
-    func execute(_ output: SchedulerOutput) throws -> StepSamples {
-        try wait(launch(output))
-    }
-
     /// Queues the step `output` describes without waiting for the device. `previous`: the step in flight,
     /// whose sampled tokens are this one's pending inputs (`ScheduledRequest.pendingTokenId`).
     func launch(_ output: SchedulerOutput, after previous: LaunchedSamples? = nil) throws -> LaunchedSamples {
