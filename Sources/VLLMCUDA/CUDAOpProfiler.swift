@@ -1,8 +1,5 @@
 import CCUDA
 import VLLMCompute
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// GPU time of one op name, summed over its calls while profiling was on.
 public struct CUDAOpTime: Sendable {
@@ -44,9 +41,7 @@ final class CUDAOpProfiler: Sendable {
             guard state.active else { return }
             let event = try state.spare.popLast() ?? CUDAEvent(context: context)
             try event.record(on: stream)
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            state.marks.append((name(), event, Double(now.tv_sec) * 1e3 + Double(now.tv_nsec) * 1e-6))
+            state.marks.append((name(), event, monotonicSeconds() * 1e3))
         }
     }
 

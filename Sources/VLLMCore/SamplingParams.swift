@@ -39,6 +39,12 @@ public struct SamplingParams: Sendable, Equatable {
     /// `badWords` tokenized by the caller (with and without a leading space, as vLLM does).
     public var badWordsTokenIds: [[Int]] = []
 
+    /// vLLM's refusal of a temperature above 2, the value as the client sent it (`shown`: the server
+    /// checks a Double before it narrows to Float, where 1e39 would become inf).
+    public static func temperatureAboveTwo(shown: String) -> VLLMValidationError {
+        VLLMValidationError("temperature must be in [0, 2], got \(shown).", parameter: "temperature")
+    }
+
     /// Ids as vLLM lists them (`[1, 2, 3]`), the first 20 only: a request with 100,000 bad ids got a
     /// 686 KB message.
     static func listed(_ ids: [Int]) -> String {
@@ -117,9 +123,7 @@ public struct SamplingParams: Sendable, Equatable {
         if temperature < 0 {
             throw .init("temperature must be non-negative, got \(temperature).", parameter: "temperature")
         }
-        if temperature > 2 {
-            throw .init("temperature must be in [0, 2], got \(temperature).", parameter: "temperature")
-        }
+        if temperature > 2 { throw Self.temperatureAboveTwo(shown: "\(temperature)") }
         if !(topP > 0 && topP <= 1) {
             throw .init("top_p must be in (0, 1], got \(topP).", parameter: "top_p")
         }

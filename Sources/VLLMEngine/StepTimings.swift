@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import VLLMCompute
 
 /// Where a step's host time goes, summed over every step since the engine started: what
 /// `bench throughput` prints as `host_ms_per_step`. `wait` is the time the host sat waiting for the
@@ -34,12 +30,4 @@ public struct StepTimings: Sendable, Equatable {
         return ["schedule": schedule, "prepare": prepare, "launch": launch, "wait": wait, "update": update,
                 "output": output, "host": hostSeconds].mapValues { $0 * 1000 / n }
     }
-}
-
-/// A monotonic clock in seconds, cheap enough to read several times a step.
-@inline(__always)
-func monotonicSeconds() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) * 1e-9
 }

@@ -132,7 +132,7 @@ struct SamplingFields: Decodable, Sendable {
         params.frequencyPenalty = frequencyPenalty ?? 0
         params.repetitionPenalty = repetitionPenalty ?? defaults.repetitionPenalty ?? 1
         if let temperature, temperature.isFinite, temperature > 2 {
-            throw .validation(VLLMValidationError("temperature must be in [0, 2], got \(temperature).", parameter: "temperature"))
+            throw .validation(SamplingParams.temperatureAboveTwo(shown: "\(temperature)"))
         }
         params.temperature = temperature.map { Float($0) } ?? defaults.temperature ?? 1
         params.topP = topP ?? defaults.topP ?? 1
