@@ -18,7 +18,7 @@ public enum HTTPServer {
         let maxConnections = config.maxConnections ?? ConnectionLimit.fromOpenFileLimit()
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.keepAliveTimeoutSeconds * 1000)))),
+            server: http1(config),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: nil, backlog: 4096,
                                  availableConnectionsDelegate: ConnectionLimit(maxConnections, logger: logger)),
             onServerRunning: { channel in
@@ -49,6 +49,16 @@ public enum HTTPServer {
         }
         secondSignal.cancel()
         logger.info("Server stopped.")
+    }
+}
+
+extension HTTPServer {
+    /// HTTP/1.1 as `serve` speaks it: keep-alive connections closed after `--timeout-keep-alive` idle, and a
+    /// `ConnectionWatchHandler` on each, which sees its client leave.
+    public static func http1(_ config: ServerConfig) -> HTTPServerBuilder {
+        .http1(configuration: .init(
+            additionalChannelHandlers: [ConnectionWatchHandler()],
+            idleTimeout: .milliseconds(Int64(config.keepAliveTimeoutSeconds * 1000))))
     }
 }
 

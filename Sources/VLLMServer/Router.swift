@@ -5,8 +5,8 @@ import NIOCore
 /// The HTTP routes of `swift-vllm serve`, on top of an `OpenAIServing`.
 public enum OpenAIRouter {
     /// Every endpoint, behind the error, CORS and API-key middleware.
-    public static func make(serving: OpenAIServing) -> Router<BasicRequestContext> {
-        let router = Router()
+    public static func make(serving: OpenAIServing) -> Router<ServerRequestContext> {
+        let router = Router(context: ServerRequestContext.self)
         let config = serving.config
         router.add(middleware: OpenAIErrorMiddleware())
         router.add(middleware: AllowedOriginsMiddleware(origins: config.allowedOrigins))
@@ -16,20 +16,20 @@ public enum OpenAIRouter {
         router.get("/version") { _, _ in response(serving.version()) }
         router.get("/metrics") { _, _ in response(serving.prometheusMetrics()) }
         router.get("/v1/models") { _, _ in response(serving.listModels()) }
-        router.post("/v1/completions") { request, _ in
-            try await respond(to: request, limit: config.maxRequestBodyBytes, generating: true, with: serving.completions)
+        router.post("/v1/completions") { request, context in
+            try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, generating: true, with: serving.completions)
         }
-        router.post("/v1/chat/completions") { request, _ in
-            try await respond(to: request, limit: config.maxRequestBodyBytes, generating: true, with: serving.chatCompletions)
+        router.post("/v1/chat/completions") { request, context in
+            try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, generating: true, with: serving.chatCompletions)
         }
-        router.post("/tokenize") { request, _ in
-            try await respond(to: request, limit: config.maxRequestBodyBytes, with: serving.tokenizeEndpoint)
+        router.post("/tokenize") { request, context in
+            try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, with: serving.tokenizeEndpoint)
         }
-        router.post("/detokenize") { request, _ in
-            try await respond(to: request, limit: config.maxRequestBodyBytes, with: serving.detokenizeEndpoint)
+        router.post("/detokenize") { request, context in
+            try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, with: serving.detokenizeEndpoint)
         }
-        router.post("/api/chat") { request, _ in
-            try await respond(to: request, limit: config.maxRequestBodyBytes, generating: true, with: serving.simpleChat)
+        router.post("/api/chat") { request, context in
+            try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, generating: true, with: serving.simpleChat)
         }
         router.head("/health") { _, _ in
             serving.state.isDraining ? OpenAIError.shuttingDown.response : Response(status: .ok)
@@ -54,9 +54,12 @@ public enum OpenAIRouter {
 
     /// Reads the body (413 past `limit`), runs the endpoint, and writes its answer. A `generating`
     /// endpoint is cancelled when its client goes away — a stream at once (below), a whole answer while
-    /// it is being generated — so the engine aborts the request instead of generating for nobody.
+    /// it is being generated — so the engine aborts the request instead of generating for nobody. The
+    /// connection stays open for the client's next request (`ConnectionWatchHandler` sees a client leave
+    /// without reading the connection).
     static func respond(
-        to request: Request, limit: Int, generating: Bool = false, with endpoint: @escaping @Sendable (Data) async -> ServingResponse
+        to request: Request, context: ServerRequestContext, limit: Int, generating: Bool = false,
+        with endpoint: @escaping @Sendable (Data) async -> ServingResponse
     ) async throws -> Response {
         var request = request
         let buffer: ByteBuffer
@@ -66,26 +69,22 @@ public enum OpenAIRouter {
             return OpenAIError.bodyTooLarge(limit: limit).response
         }
         let data = Data(buffer.readableBytesView)
-        if generating && !asksForStream(data) {
-            // Watching the inbound side consumes it: the connection closes after this answer, and says so.
-            var answer: Response
+        let closed = generating ? await ConnectionWatchHandler.signal(of: context.channel) : nil
+        if let closed, !asksForStream(data) {
             do {
-                answer = response(try await request.body.consumeWithCancellationOnInboundClose { _ in await endpoint(data) })
+                return response(try await closed.cancelling { await endpoint(data) })
             } catch {
-                answer = OpenAIError.badRequest("Client disconnected").response
+                return OpenAIError.badRequest("Client disconnected").response
             }
-            answer.headers[.connection] = "close"
-            return answer
         }
         let result = await endpoint(data)
         guard case .stream(let stream) = result else { return response(result) }
-        let body = request.body
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 // A client that goes away cancels the generation at once, not at the next write.
-                try await body.consumeWithCancellationOnInboundClose { _ in
+                func emit() async throws {
                     try await stream.produce { event in
                         do {
                             try await writer.write(ByteBuffer(string: event))
@@ -94,6 +93,7 @@ public enum OpenAIRouter {
                         }
                     }
                 }
+                if let closed { try await closed.cancelling(emit) } else { try await emit() }
                 try await writer.finish(nil)
             })
     }

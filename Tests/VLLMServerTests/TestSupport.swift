@@ -25,7 +25,7 @@ struct TestHarness {
     func test(_ setup: TestingSetup = .router, _ body: @Sendable (any TestClientProtocol) async throws -> Void)
         async throws
     {
-        let app = Application(router: OpenAIRouter.make(serving: serving))
+        let app = Application(router: OpenAIRouter.make(serving: serving), server: HTTPServer.http1(serving.config))
         try await app.test(setup, body)
     }
 }
