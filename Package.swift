@@ -29,6 +29,8 @@ let package = Package(
     targets: [
         // Pure Swift, no project dependencies.
         .target(name: "VLLMCore", swiftSettings: strict),
+        // Structured outputs: JSON Schema / regex / EBNF → grammar → token masks. A leaf, like the tokenizers.
+        .target(name: "VLLMGrammar", swiftSettings: strict),
         .target(name: "VLLMTokenizers", swiftSettings: strict),
         .target(name: "VLLMTemplates", swiftSettings: strict),
 
@@ -80,6 +82,7 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        .testTarget(name: "VLLMGrammarTests", dependencies: ["VLLMGrammar"], exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute", "VLLMCPU", "VLLMCUDA"], swiftSettings: strict),
         .testTarget(
             name: "VLLMServerTests",

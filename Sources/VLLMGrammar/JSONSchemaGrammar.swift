@@ -1,0 +1,564 @@
+/// JSON Schema → grammar, for the language xgrammar (vLLM's default backend) accepts for the same
+/// schema with its defaults (`any_whitespace`: `[ \n\r\t]*` between tokens; strict mode: no property or
+/// array item the schema does not declare): properties in the schema's order, required ones present,
+/// `enum` / `const` values spelled as compact JSON, integer bounds as digit ranges.
+///
+/// Supported: `type` (one or a list), `properties`, `required`, `additionalProperties` (false, true or a
+/// schema), `items`, `prefixItems`, `minItems`, `maxItems`, `enum`, `const`, `anyOf`, `oneOf` (as anyOf),
+/// a one-element `allOf`, `$ref` into `$defs` / `definitions` (recursion included), `minLength`,
+/// `maxLength`, `pattern` (regex, `RegexGrammar`), `minimum` / `maximum` / `exclusiveMinimum` /
+/// `exclusiveMaximum` on integers, and the formats `date`, `time`, `date-time`, `uuid`, `ipv4`,
+/// `hostname`. Refused with a message naming the keyword: what would be silently weaker (`allOf` of
+/// several, a `false` schema, a `$ref` outside the document). Not enforced (the value is any value of
+/// its type, as docs/structured-outputs.md lists): bounds on `number`, other formats, `uniqueItems`,
+/// `minProperties` / `maxProperties`, `multipleOf`, `patternProperties`, `not`.
+public struct JSONSchemaGrammar {
+    private var rules: [Grammar.Rule] = []
+    private var defined = Set<String>()
+    private var refNames: [String: String] = [:]
+    private let document: SchemaValue
+    private var counter = 0
+
+    public static func grammar(forSchema text: String) throws(GrammarError) -> Grammar {
+        try grammar(for: try SchemaValue.parse(text))
+    }
+
+    public static func grammar(for schema: SchemaValue) throws(GrammarError) -> Grammar {
+        var builder = JSONSchemaGrammar(document: schema)
+        let root = try builder.convert(schema, name: "root")
+        builder.rules.insert(.init(name: "root", body: root), at: 0)
+        return Grammar(rules: builder.rules, rootName: "root")
+    }
+
+    /// Any JSON value (`response_format: json_object`; xgrammar's builtin JSON grammar accepts an object
+    /// or an array at the top).
+    public static func anyJSON(topLevelObjectOrArray: Bool = true) -> Grammar {
+        var builder = JSONSchemaGrammar(document: .object([]))
+        let root: GrammarExpression = topLevelObjectOrArray
+            ? .choice([builder.basic("basic_object"), builder.basic("basic_array")]) : builder.basic("basic_any")
+        builder.rules.insert(.init(name: "root", body: root), at: 0)
+        return Grammar(rules: builder.rules, rootName: "root")
+    }
+
+    private init(document: SchemaValue) { self.document = document }
+
+    static let ws = GrammarExpression.repetition(
+        .characterClass(CharacterClass(ranges: [0x20...0x20, 0x0A...0x0A, 0x0D...0x0D, 0x09...0x09])), min: 0, max: nil)
+    static let digit = GrammarExpression.characterClass(CharacterClass(ranges: [0x30...0x39]))
+    static let nonZeroDigit = GrammarExpression.characterClass(CharacterClass(ranges: [0x31...0x39]))
+    /// A raw string character: not a quote, backslash or control character.
+    static let stringCharacter = GrammarExpression.characterClass(
+        CharacterClass(ranges: [0...0x1F, 0x22...0x22, 0x5C...0x5C], negated: true))
+
+    private mutating func define(_ name: String, _ body: () -> GrammarExpression) -> GrammarExpression {
+        if defined.insert(name).inserted { rules.append(.init(name: name, body: body())) }
+        return .rule(name)
+    }
+
+    private mutating func fresh(_ base: String) -> String {
+        counter += 1
+        return "\(base)_\(counter)"
+    }
+
+    /// The shared rules for unconstrained values.
+    mutating func basic(_ name: String) -> GrammarExpression {
+        let ws = Self.ws
+        switch name {
+        case "basic_escape":
+            return define(name) {
+                .choice([
+                    .characterClass(CharacterClass(ranges: ("\"\\/bfnrt" as String).unicodeScalars.map { $0.value...$0.value })),
+                    .sequence([.literal("u"), .repetition(.characterClass(Self.hexDigit), min: 4, max: 4)]),
+                ])
+            }
+        case "basic_string_sub":
+            let escape = basic("basic_escape")
+            return define(name) {
+                .choice([
+                    .literal("\""),
+                    .sequence([Self.stringCharacter, .rule(name)]),
+                    .sequence([.literal("\\"), escape, .rule(name)]),
+                ])
+            }
+        case "basic_string":
+            let sub = basic("basic_string_sub")
+            return define(name) { .sequence([.literal("\""), sub]) }
+        case "basic_integer":
+            return define(name) {
+                .choice([.literal("0"), .sequence([.repetition(.literal("-"), min: 0, max: 1), Self.nonZeroDigit,
+                                                   .repetition(Self.digit, min: 0, max: nil)])])
+            }
+        case "basic_number":
+            return define(name) {
+                .sequence([
+                    .repetition(.literal("-"), min: 0, max: 1),
+                    .choice([.literal("0"), .sequence([Self.nonZeroDigit, .repetition(Self.digit, min: 0, max: nil)])]),
+                    .repetition(.sequence([.literal("."), .repetition(Self.digit, min: 1, max: nil)]), min: 0, max: 1),
+                    .repetition(.sequence([
+                        .characterClass(CharacterClass(ranges: [0x45...0x45, 0x65...0x65])),
+                        .repetition(.characterClass(CharacterClass(ranges: [0x2B...0x2B, 0x2D...0x2D])), min: 0, max: 1),
+                        .repetition(Self.digit, min: 1, max: nil),
+                    ]), min: 0, max: 1),
+                ])
+            }
+        case "basic_boolean":
+            return define(name) { .choice([.literal("true"), .literal("false")]) }
+        case "basic_null":
+            return define(name) { .literal("null") }
+        case "basic_any":
+            let parts = ["basic_number", "basic_string", "basic_boolean", "basic_null", "basic_array", "basic_object"]
+            if defined.contains(name) { return .rule(name) }
+            defined.insert(name)
+            let index = rules.count
+            rules.append(.init(name: name, body: .empty))
+            let body = GrammarExpression.choice(parts.map { basic($0) })
+            rules[index].body = body
+            return .rule(name)
+        case "basic_array":
+            if defined.contains(name) { return .rule(name) }
+            defined.insert(name)
+            let index = rules.count
+            rules.append(.init(name: name, body: .empty))
+            let any = basic("basic_any")
+            rules[index].body = .choice([
+                .sequence([.literal("["), ws, any, .repetition(.sequence([ws, .literal(","), ws, any]), min: 0, max: nil), ws, .literal("]")]),
+                .sequence([.literal("["), ws, .literal("]")]),
+            ])
+            return .rule(name)
+        case "basic_object":
+            if defined.contains(name) { return .rule(name) }
+            defined.insert(name)
+            let index = rules.count
+            rules.append(.init(name: name, body: .empty))
+            let any = basic("basic_any")
+            let string = basic("basic_string")
+            let member = GrammarExpression.sequence([string, ws, .literal(":"), ws, any])
+            rules[index].body = .choice([
+                .sequence([.literal("{"), ws, member, .repetition(.sequence([ws, .literal(","), ws, member]), min: 0, max: nil), ws, .literal("}")]),
+                .sequence([.literal("{"), ws, .literal("}")]),
+            ])
+            return .rule(name)
+        default:
+            preconditionFailure("no basic rule \(name)")
+        }
+    }
+
+    static let hexDigit = CharacterClass(ranges: [0x30...0x39, 0x41...0x46, 0x61...0x66])
+
+    // MARK: - Schemas
+
+    mutating func convert(_ schema: SchemaValue, name: String) throws(GrammarError) -> GrammarExpression {
+        if case .bool(let value) = schema {
+            guard value else { throw GrammarError("the schema at '\(name)' is `false`: no value can match it") }
+            return basic("basic_any")
+        }
+        guard schema.isObject else { throw GrammarError("the schema at '\(name)' is not an object or a boolean") }
+        if let reference = schema["$ref"]?.stringValue {
+            let siblings = Self.constraining(schema, without: "$ref")
+            guard !siblings.isEmpty else { return try ref(reference) }
+            // Keywords beside a $ref constrain the referenced schema too (xgrammar merges them).
+            return try convert(merged(try resolve(reference), siblings), name: name)
+        }
+        if let values = schema["enum"]?.arrayValue {
+            guard !values.isEmpty else { throw GrammarError("`enum` at '\(name)' is empty: no value can match it") }
+            return .choice(values.map { .literal($0.compactJSON) })
+        }
+        if let value = schema["const"] { return .literal(value.compactJSON) }
+        // As xgrammar reads them, anyOf / oneOf / allOf members stand alone: keywords beside them are not merged in.
+        for keyword in ["anyOf", "oneOf"] {
+            if let options = schema[keyword]?.arrayValue {
+                guard !options.isEmpty else { throw GrammarError("`\(keyword)` at '\(name)' is empty") }
+                var alternatives: [GrammarExpression] = []
+                for (index, option) in options.enumerated() {
+                    alternatives.append(try convert(option, name: "\(name)_case_\(index)"))
+                }
+                return .choice(alternatives)
+            }
+        }
+        if let all = schema["allOf"]?.arrayValue {
+            guard all.count == 1 else {
+                throw GrammarError("`allOf` with \(all.count) schemas at '\(name)' is not supported (one schema only)")
+            }
+            return try convert(all[0], name: name)
+        }
+        switch schema["type"] {
+        case .string(let type)?:
+            return try typed(type, schema, name: name)
+        case .array(let types)?:
+            var alternatives: [GrammarExpression] = []
+            for type in types {
+                guard let type = type.stringValue else { throw GrammarError("`type` at '\(name)' lists a non-string") }
+                alternatives.append(try typed(type, schema, name: "\(name)_\(type)"))
+            }
+            return .choice(alternatives)
+        case nil:
+            if schema["properties"] != nil || schema["additionalProperties"] != nil {
+                return try typed("object", schema, name: name)
+            }
+            if schema["items"] != nil || schema["prefixItems"] != nil { return try typed("array", schema, name: name) }
+            return basic("basic_any")
+        default:
+            throw GrammarError("`type` at '\(name)' must be a string or a list of strings")
+        }
+    }
+
+    /// Keywords that constrain a value (not annotations, not `$defs`), except `excluded`.
+    static func constraining(_ schema: SchemaValue, without excluded: String) -> [(key: String, value: SchemaValue)] {
+        guard case .object(let members) = schema else { return [] }
+        let ignored: Set<String> = [excluded, "$defs", "definitions", "$schema", "$id", "$comment", "title", "description",
+                                    "default", "examples"]
+        return members.filter { !ignored.contains($0.key) }
+    }
+
+    /// `base` with `extra` laid over it.
+    private func merged(_ base: SchemaValue, _ extra: [(key: String, value: SchemaValue)]) -> SchemaValue {
+        guard case .object(var members) = base else { return .object(extra) }
+        for (key, value) in extra {
+            members.removeAll { $0.key == key }
+            members.append((key, value))
+        }
+        return .object(members)
+    }
+
+    private func resolve(_ reference: String) throws(GrammarError) -> SchemaValue {
+        guard reference.hasPrefix("#") else {
+            throw GrammarError("`$ref` '\(reference)' points outside the schema; only '#/…' references are supported")
+        }
+        var target = document
+        for part in reference.dropFirst().split(separator: "/", omittingEmptySubsequences: true) {
+            let key = String(part).split(separator: "~1", omittingEmptySubsequences: false).joined(separator: "/")
+                .split(separator: "~0", omittingEmptySubsequences: false).joined(separator: "~")
+            if let array = target.arrayValue, let index = Int(key), array.indices.contains(index) {
+                target = array[index]
+            } else if let next = target[key] {
+                target = next
+            } else {
+                throw GrammarError("`$ref` '\(reference)' does not resolve in the schema")
+            }
+        }
+        return target
+    }
+
+    private mutating func ref(_ reference: String) throws(GrammarError) -> GrammarExpression {
+        if let name = refNames[reference] { return .rule(name) }
+        let target = try resolve(reference)
+        let path = reference.dropFirst().split(separator: "/", omittingEmptySubsequences: true)
+        if path.isEmpty { return .rule("root") }
+        let name = fresh("defs_" + String(path.last!).filter { $0.isLetter || $0.isNumber || $0 == "_" })
+        refNames[reference] = name
+        defined.insert(name)
+        let index = rules.count
+        rules.append(.init(name: name, body: .empty))
+        rules[index].body = try convert(target, name: name)
+        return .rule(name)
+    }
+
+    private mutating func typed(_ type: String, _ schema: SchemaValue, name: String) throws(GrammarError) -> GrammarExpression {
+        switch type {
+        case "string": return try string(schema, name: name)
+        case "integer": return try integer(schema, name: name)
+        case "number": return basic("basic_number")
+        case "boolean": return basic("basic_boolean")
+        case "null": return basic("basic_null")
+        case "object": return try object(schema, name: name)
+        case "array": return try array(schema, name: name)
+        default: throw GrammarError("`type` '\(type)' at '\(name)' is not a JSON Schema type")
+        }
+    }
+
+    private mutating func string(_ schema: SchemaValue, name: String) throws(GrammarError) -> GrammarExpression {
+        if let pattern = schema["pattern"]?.stringValue {
+            let content = try RegexGrammar.expression(pattern, characters: Self.stringCharacter)
+            return .sequence([.literal("\""), content, .literal("\"")])
+        }
+        if let format = schema["format"]?.stringValue, let content = Self.format(format) {
+            return .sequence([.literal("\""), content, .literal("\"")])
+        }
+        let minimum = Int(schema["minLength"]?.numberValue ?? 0)
+        let maximum = schema["maxLength"]?.numberValue.map { Int($0) }
+        if minimum > 0 || maximum != nil {
+            guard maximum.map({ $0 >= minimum }) ?? true else {
+                throw GrammarError("`maxLength` is below `minLength` at '\(name)'")
+            }
+            // xgrammar counts raw characters here (no escapes, no newline).
+            let character = GrammarExpression.characterClass(
+                CharacterClass(ranges: [0x22...0x22, 0x5C...0x5C, 0x0A...0x0A, 0x0D...0x0D], negated: true))
+            return .sequence([.literal("\""), .repetition(character, min: minimum, max: maximum), .literal("\"")])
+        }
+        return basic("basic_string")
+    }
+
+    private mutating func integer(_ schema: SchemaValue, name: String) throws(GrammarError) -> GrammarExpression {
+        func bound(_ key: String) throws(GrammarError) -> Double? {
+            guard let value = schema[key] else { return nil }
+            guard let number = value.numberValue, number.isFinite, abs(number) < 1e18 else {
+                throw GrammarError("`\(key)` at '\(name)' must be a number")
+            }
+            return number
+        }
+        var lower: Int64? = try bound("minimum").map { Int64($0.rounded(.up)) }
+        var upper: Int64? = try bound("maximum").map { Int64($0.rounded(.down)) }
+        if let exclusive = try bound("exclusiveMinimum") {
+            let value = Int64(exclusive.rounded(.down)) + 1
+            lower = max(lower ?? value, value)
+        }
+        if let exclusive = try bound("exclusiveMaximum") {
+            let value = Int64(exclusive.rounded(.up)) - 1
+            upper = min(upper ?? value, value)
+        }
+        guard lower != nil || upper != nil else { return basic("basic_integer") }
+        if let lower, let upper, lower > upper {
+            throw GrammarError("the bounds at '\(name)' leave no integer (\(lower) > \(upper))")
+        }
+        return .choice(IntegerRange.alternatives(lower: lower, upper: upper))
+    }
+
+    private mutating func object(_ schema: SchemaValue, name: String) throws(GrammarError) -> GrammarExpression {
+        let ws = Self.ws
+        var properties: [(key: String, value: SchemaValue)] = []
+        if case .object(let members)? = schema["properties"] { properties = members }
+        let required = Set((schema["required"]?.arrayValue ?? []).compactMap(\.stringValue))
+        let additional = schema["additionalProperties"]
+        if properties.isEmpty && required.isEmpty && schema["patternProperties"] == nil
+            && (additional == nil || additional == .bool(true)) && schema["unevaluatedProperties"] == nil
+        {
+            return basic("basic_object")
+        }
+        // A required key the properties do not describe is ignored (as xgrammar does), but the object is
+        // no longer free-form: only its declared properties may appear.
+        var members: [GrammarExpression] = []
+        for (index, property) in properties.enumerated() {
+            let value = try convert(property.value, name: "\(name)_prop_\(index)")
+            members.append(.sequence([.literal(SchemaValue.quoted(property.key)), ws, .literal(":"), ws, value]))
+        }
+        // Others: any key with a value of `additionalProperties` (any value where it is `true`).
+        var others: [GrammarExpression] = []
+        if case .object(let patterns)? = schema["patternProperties"] {
+            for (index, pattern) in patterns.enumerated() {
+                let key = try RegexGrammar.expression(pattern.key, characters: Self.stringCharacter)
+                let value = try convert(pattern.value, name: "\(name)_pattern_\(index)")
+                others.append(.sequence([.literal("\""), key, .literal("\""), ws, .literal(":"), ws, value]))
+            }
+        }
+        switch additional ?? schema["unevaluatedProperties"] {
+        case .bool(true)?:
+            others.append(.sequence([basic("basic_string"), ws, .literal(":"), ws, basic("basic_any")]))
+        case .object?:
+            let value = try convert((additional ?? schema["unevaluatedProperties"])!, name: "\(name)_addl")
+            others.append(.sequence([basic("basic_string"), ws, .literal(":"), ws, value]))
+        default:
+            break
+        }
+        let extra: GrammarExpression? = others.isEmpty ? nil : others.count == 1 ? others[0] : .choice(others)
+        let comma = GrammarExpression.sequence([ws, .literal(","), ws])
+        // after[i]: what may follow once something is written, from property i on; first[i]: the same
+        // with nothing written yet (no leading comma). nil: nothing can be written.
+        var after: [GrammarExpression] = Array(repeating: .empty, count: properties.count + 1)
+        after[properties.count] = extra.map { .repetition(.sequence([comma, $0]), min: 0, max: nil) } ?? .empty
+        var first: [GrammarExpression?] = Array(repeating: nil, count: properties.count + 1)
+        first[properties.count] = extra.map { .sequence([$0, after[properties.count]]) }
+        for index in stride(from: properties.count - 1, through: 0, by: -1) {
+            let present = GrammarExpression.sequence([members[index], after[index + 1]])
+            let isRequired = required.contains(properties[index].key)
+            let restName = fresh("\(name)_part")
+            rules.append(.init(
+                name: restName,
+                body: isRequired ? .sequence([comma, present]) : .choice([.sequence([comma, present]), after[index + 1]])))
+            defined.insert(restName)
+            after[index] = .rule(restName)
+            if isRequired {
+                first[index] = present
+            } else if let later = first[index + 1] {
+                first[index] = .choice([present, later])
+            } else {
+                first[index] = present
+            }
+        }
+        var alternatives: [GrammarExpression] = []
+        if let body = first[0] { alternatives.append(.sequence([.literal("{"), ws, body, ws, .literal("}")])) }
+        if required.isEmpty { alternatives.append(.sequence([.literal("{"), ws, .literal("}")])) }
+        return alternatives.count == 1 ? alternatives[0] : .choice(alternatives)
+    }
+
+    private mutating func array(_ schema: SchemaValue, name: String) throws(GrammarError) -> GrammarExpression {
+        let ws = Self.ws
+        let comma = GrammarExpression.sequence([ws, .literal(","), ws])
+        let prefix = schema["prefixItems"]?.arrayValue ?? []
+        let items = schema["items"]
+        if prefix.isEmpty && items == nil && schema["minItems"] == nil && schema["maxItems"] == nil {
+            return basic("basic_array")
+        }
+        let minimum = Int(schema["minItems"]?.numberValue ?? 0)
+        var maximum = schema["maxItems"]?.numberValue.map { Int($0) }
+        // Strict: with prefixItems and no items, nothing past the prefix; without prefixItems, any value.
+        var item: GrammarExpression? = nil
+        switch items {
+        case .bool(false)?: break
+        case nil: if prefix.isEmpty { item = basic("basic_any") }
+        default: item = try convert(items!, name: "\(name)_item")
+        }
+        if item == nil { maximum = min(maximum ?? prefix.count, prefix.count) }
+        if let maximum, maximum < minimum {
+            throw GrammarError("`minItems` \(minimum) cannot be met at '\(name)' (at most \(maximum) items)")
+        }
+        var elements: [GrammarExpression] = []
+        for (index, schema) in prefix.enumerated() { elements.append(try convert(schema, name: "\(name)_prefix_\(index)")) }
+        // Positions written out one by one: the prefix, and the items up to minItems.
+        let explicit = max(prefix.count, minimum)
+        while elements.count < explicit, let item { elements.append(item) }
+        // Past them: more items, up to maxItems.
+        var tail: GrammarExpression = .empty
+        if let item {
+            let more = maximum.map { max(0, $0 - explicit) }
+            if more != 0 { tail = .repetition(.sequence([comma, item]), min: 0, max: more) }
+        }
+        // Build from the end: position i is required while i < minimum.
+        var rest = tail
+        for index in stride(from: elements.count - 1, through: 1, by: -1) {
+            let present = GrammarExpression.sequence([comma, elements[index], rest])
+            rest = index < minimum ? present : .choice([present, .empty])
+            let ruleName = fresh("\(name)_suffix")
+            rules.append(.init(name: ruleName, body: rest))
+            defined.insert(ruleName)
+            rest = .rule(ruleName)
+        }
+        var alternatives: [GrammarExpression] = []
+        if let firstElement = elements.first {
+            alternatives.append(.sequence([.literal("["), ws, firstElement, rest, ws, .literal("]")]))
+        } else if let item, maximum != 0 {
+            let more: GrammarExpression = maximum.map { .repetition(.sequence([comma, item]), min: 0, max: $0 - 1) }
+                ?? .repetition(.sequence([comma, item]), min: 0, max: nil)
+            alternatives.append(.sequence([.literal("["), ws, item, more, ws, .literal("]")]))
+        }
+        if minimum == 0 { alternatives.append(.sequence([.literal("["), ws, .literal("]")])) }
+        return alternatives.count == 1 ? alternatives[0] : .choice(alternatives)
+    }
+
+    /// String formats, written from their definitions (RFC 3339 dates and times, RFC 4122 UUIDs, dotted
+    /// IPv4, RFC 1123 host names in lower case as xgrammar takes them).
+    static func format(_ format: String) -> GrammarExpression? {
+        func cls(_ text: String) -> GrammarExpression {
+            .characterClass(try! EBNFParser.classFrom(text))
+        }
+        let d = digit
+        let year = GrammarExpression.repetition(d, min: 4, max: 4)
+        let month = GrammarExpression.choice([.sequence([.literal("0"), cls("[1-9]")]), .sequence([.literal("1"), cls("[0-2]")])])
+        let day = GrammarExpression.choice([
+            .sequence([.literal("0"), cls("[1-9]")]), .sequence([cls("[1-2]"), d]), .sequence([.literal("3"), cls("[01]")]),
+        ])
+        let date = GrammarExpression.sequence([year, .literal("-"), month, .literal("-"), day])
+        let hour = GrammarExpression.choice([.sequence([cls("[01]"), d]), .sequence([.literal("2"), cls("[0-3]")])])
+        let minute = GrammarExpression.sequence([cls("[0-5]"), d])
+        let second = GrammarExpression.choice([minute, .literal("60")])
+        let fraction = GrammarExpression.repetition(.sequence([.literal("."), .repetition(d, min: 1, max: nil)]), min: 0, max: 1)
+        let offset = GrammarExpression.choice([.literal("Z"), .sequence([cls("[+\\-]"), hour, .literal(":"), minute])])
+        let time = GrammarExpression.sequence([hour, .literal(":"), minute, .literal(":"), second, fraction, offset])
+        switch format {
+        case "date": return date
+        case "time": return time
+        case "date-time": return .sequence([date, .literal("T"), time])
+        case "uuid":
+            let hex = GrammarExpression.characterClass(hexDigit)
+            return .sequence([
+                .repetition(hex, min: 8, max: 8), .literal("-"), .repetition(hex, min: 4, max: 4), .literal("-"),
+                .repetition(hex, min: 4, max: 4), .literal("-"), .repetition(hex, min: 4, max: 4), .literal("-"),
+                .repetition(hex, min: 12, max: 12),
+            ])
+        case "ipv4":
+            let octet = GrammarExpression.choice([
+                .sequence([.literal("25"), cls("[0-5]")]), .sequence([.literal("2"), cls("[0-4]"), d]),
+                .sequence([.repetition(cls("[0-1]"), min: 0, max: 1), .repetition(d, min: 0, max: 1), d]),
+            ])
+            return .sequence([.repetition(.sequence([octet, .literal(".")]), min: 3, max: 3), octet])
+        case "hostname":
+            let alnum = cls("[a-z0-9]")
+            let label = GrammarExpression.sequence([
+                alnum, .repetition(.sequence([.repetition(cls("[a-z0-9\\-]"), min: 0, max: nil), alnum]), min: 0, max: 1),
+            ])
+            return .sequence([label, .repetition(.sequence([.literal("."), label]), min: 0, max: nil)])
+        default:
+            return nil
+        }
+    }
+}
+
+/// Canonical decimal integers in a range, as alternatives of digit classes.
+enum IntegerRange {
+    static func alternatives(lower: Int64?, upper: Int64?) -> [GrammarExpression] {
+        var result: [GrammarExpression] = []
+        // Negative part: "-" followed by magnitudes in [max(1, -upper), -lower].
+        if lower.map({ $0 < 0 }) ?? true {
+            let magnitudeLow = UInt64(max(1, -(min(upper ?? -1, -1))))
+            let magnitudeHigh = lower.map { UInt64(-$0) }
+            if magnitudeHigh.map({ $0 >= magnitudeLow }) ?? true {
+                result += unsigned(magnitudeLow, magnitudeHigh).map { .sequence([.literal("-"), $0]) }
+            }
+        }
+        if upper.map({ $0 >= 0 }) ?? true {
+            let low = UInt64(max(0, lower ?? 0))
+            result += unsigned(low, upper.map { UInt64($0) })
+        }
+        return result
+    }
+
+    /// [low, high] (high nil: unbounded) over non-negative integers.
+    static func unsigned(_ low: UInt64, _ high: UInt64?) -> [GrammarExpression] {
+        let digit = GrammarExpression.characterClass(CharacterClass(ranges: [0x30...0x39]))
+        let lowText = String(low)
+        guard let high else {
+            // Up to the largest number of low's length, then any longer number.
+            let bounded = sameLengthSplit(lowText, String(repeating: "9", count: lowText.count))
+            let longer = GrammarExpression.sequence([
+                .characterClass(CharacterClass(ranges: [0x31...0x39])), .repetition(digit, min: lowText.count, max: nil),
+            ])
+            return bounded + [longer]
+        }
+        guard high >= low else { return [] }
+        let highText = String(high)
+        var result: [GrammarExpression] = []
+        for length in lowText.count...highText.count {
+            let from = length == lowText.count ? lowText : "1" + String(repeating: "0", count: length - 1)
+            let to = length == highText.count ? highText : String(repeating: "9", count: length)
+            result += sameLengthSplit(from, to)
+        }
+        return result
+    }
+
+    /// Numbers of one length from `low` to `high` (same length), digit by digit.
+    static func sameLengthSplit(_ low: String, _ high: String) -> [GrammarExpression] {
+        let lowDigits = Array(low.unicodeScalars).map { $0.value }
+        let highDigits = Array(high.unicodeScalars).map { $0.value }
+        return split(lowDigits[...], highDigits[...])
+    }
+
+    private static func split(_ low: ArraySlice<UInt32>, _ high: ArraySlice<UInt32>) -> [GrammarExpression] {
+        let digit = GrammarExpression.characterClass(CharacterClass(ranges: [0x30...0x39]))
+        guard let first = low.first, let last = high.first else { return [.empty] }
+        if low.count == 1 { return [.characterClass(CharacterClass(ranges: [first...last]))] }
+        if first == last {
+            return split(low.dropFirst(), high.dropFirst()).map { .sequence([.literal([first]), $0]) }
+        }
+        var result: [GrammarExpression] = []
+        let rest = low.count - 1
+        let lowTailIsZeros = low.dropFirst().allSatisfy { $0 == 0x30 }
+        let highTailIsNines = high.dropFirst().allSatisfy { $0 == 0x39 }
+        var middleLow = first + 1
+        var middleHigh = last - 1
+        if lowTailIsZeros {
+            middleLow = first
+        } else {
+            let nines = ArraySlice(repeating: UInt32(0x39), count: rest)
+            result += split(low.dropFirst(), nines).map { .sequence([.literal([first]), $0]) }
+        }
+        if highTailIsNines { middleHigh = last }
+        if middleLow <= middleHigh {
+            result.append(.sequence([.characterClass(CharacterClass(ranges: [middleLow...middleHigh])),
+                                     .repetition(digit, min: rest, max: rest)]))
+        }
+        if !highTailIsNines {
+            let zeros = ArraySlice(repeating: UInt32(0x30), count: rest)
+            result += split(zeros, high.dropFirst()).map { .sequence([.literal([last]), $0]) }
+        }
+        return result
+    }
+}
