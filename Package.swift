@@ -82,7 +82,8 @@ let package = Package(
             ],
             swiftSettings: strict),
 
-        .testTarget(name: "VLLMGrammarTests", dependencies: ["VLLMGrammar"], exclude: ["Goldens"], swiftSettings: strict),
+        .testTarget(
+            name: "VLLMGrammarTests", dependencies: ["VLLMGrammar", "VLLMTokenizers"], exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute", "VLLMCPU", "VLLMCUDA"], swiftSettings: strict),
         .testTarget(
             name: "VLLMServerTests",

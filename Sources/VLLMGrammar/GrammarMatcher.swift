@@ -53,21 +53,26 @@ public struct GrammarMatcher: Sendable {
         if partial.remaining == 0 {
             if byte < 0x80 { return advance(from, codePoint: UInt32(byte)) }
             switch byte {
-            case 0xC2...0xDF: partial = UTF8Partial(value: UInt32(byte & 0x1F), remaining: 1)
-            case 0xE0...0xEF: partial = UTF8Partial(value: UInt32(byte & 0x0F), remaining: 2)
-            case 0xF0...0xF4: partial = UTF8Partial(value: UInt32(byte & 0x07), remaining: 3)
+            case 0xC2...0xDF: partial = UTF8Partial(value: UInt32(byte & 0x1F), remaining: 1, minimum: 0x80)
+            case 0xE0...0xEF: partial = UTF8Partial(value: UInt32(byte & 0x0F), remaining: 2, minimum: 0x800)
+            case 0xF0...0xF4: partial = UTF8Partial(value: UInt32(byte & 0x07), remaining: 3, minimum: 0x10000)
             default: return nil
             }
         } else {
             guard byte & 0xC0 == 0x80 else { return nil }
             partial.value = partial.value << 6 | UInt32(byte & 0x3F)
             partial.remaining -= 1
-            if partial.remaining == 0 { return advance(from, codePoint: partial.value) }
+            if partial.remaining == 0 {
+                guard partial.value >= partial.minimum, partial.value <= 0x10FFFF else { return nil }
+                return advance(from, codePoint: partial.value)
+            }
         }
         // Mid-character: alive while some stack's class holds a code point that starts this way.
         let shift = UInt32(6 * partial.remaining)
-        let lower = partial.value << shift
-        let upper = lower | ((1 << shift) - 1)
+        // Overlong forms are not UTF-8: a sequence's length sets the least code point it can hold.
+        let lower = max(partial.value << shift, partial.minimum)
+        let upper = min((partial.value << shift) | ((1 << shift) - 1), 0x10FFFF)
+        guard lower <= upper else { return nil }
         for top in from.tops {
             guard case .character(let cls) = grammar.elements[Int(arena.position(top))] else { continue }
             if grammar.classes[Int(cls)].intersects(lower, upper) {
@@ -98,6 +103,8 @@ public struct GrammarMatcher: Sendable {
 struct UTF8Partial: Sendable, Hashable {
     var value: UInt32 = 0
     var remaining: Int = 0
+    /// The least code point a sequence of this length encodes.
+    var minimum: UInt32 = 0
     static let none = UTF8Partial()
 }
 

@@ -9,11 +9,17 @@ public final class GrammarVocabulary: Sendable {
     let sortedBytes: [[UInt8]]
     private let byId: [[UInt8]?]
 
-    public init(tokenBytes: [[UInt8]?], size: Int? = nil) {
+    /// Tokens that end an output (the model's EOS ids): allowed where the grammar may end, never matched
+    /// by their bytes.
+    public let stopTokenIds: [Int32]
+
+    public init(tokenBytes: [[UInt8]?], stopTokenIds: [Int32] = [], size: Int? = nil) {
         self.size = max(size ?? tokenBytes.count, tokenBytes.count)
+        self.stopTokenIds = stopTokenIds
+        let stops = Set(stopTokenIds)
         var entries: [(id: Int32, bytes: [UInt8])] = []
         for (id, bytes) in tokenBytes.enumerated() {
-            guard let bytes, !bytes.isEmpty else { continue }
+            guard let bytes, !bytes.isEmpty, !stops.contains(Int32(id)) else { continue }
             entries.append((Int32(id), bytes))
         }
         entries.sort { $0.bytes.lexicographicallyPrecedes($1.bytes) }
@@ -75,14 +81,12 @@ public final class TokenGrammar: Sendable {
 public struct TokenMatcher: Sendable {
     public let tokenGrammar: TokenGrammar
     public private(set) var matcher: GrammarMatcher
-    /// Tokens that end the output where the grammar may end (the model's EOS ids).
-    public let stopTokenIds: [Int32]
-
-    public init(_ tokenGrammar: TokenGrammar, stopTokenIds: [Int32]) {
+    public init(_ tokenGrammar: TokenGrammar) {
         self.tokenGrammar = tokenGrammar
         self.matcher = GrammarMatcher(tokenGrammar.grammar)
-        self.stopTokenIds = stopTokenIds
     }
+
+    var stopTokenIds: [Int32] { tokenGrammar.vocabulary.stopTokenIds }
 
     /// Whether the grammar is complete and nothing more can follow: the request should stop.
     public var isTerminated: Bool { matcher.mustTerminate }

@@ -189,3 +189,57 @@ public final class Tokenizer: Sendable {
     /// The added tokens (from tokenizer.json and tokenizer_config.json), in HF's matching order.
     public var addedTokens: [AddedToken] { addedVocabulary.tokens }
 }
+
+extension Tokenizer {
+    /// Every id's bytes as the token contributes them inside a text — what a grammar matches tokens
+    /// against (xgrammar's decoded vocabulary): byte-level tokens mapped back through the byte alphabet,
+    /// SentencePiece tokens with "▁" as a space and "<0xXX>" as that byte, others as their UTF-8; added
+    /// tokens as their content. Nil for ids the tokenizer does not have.
+    public func tokenBytes() -> [[UInt8]?] {
+        enum Kind { case byteLevel, byteFallback, raw }
+        func kind(of decoder: TokenDecoder?) -> Kind? {
+            switch decoder {
+            case .byteLevel?: return .byteLevel
+            case .byteFallback?, .metaspace?: return .byteFallback
+            case .sequence(let steps)?:
+                let kinds = steps.compactMap { kind(of: $0) }
+                return kinds.contains(.byteLevel) ? .byteLevel : kinds.first
+            default: return nil
+            }
+        }
+        let vocabularyKind = kind(of: decoder) ?? .raw
+        var result = [[UInt8]?](repeating: nil, count: vocabSize)
+        for (id, token) in model.vocabulary.tokensById.enumerated() {
+            guard let token else { continue }
+            switch vocabularyKind {
+            case .byteLevel:
+                var bytes: [UInt8] = []
+                for scalar in token.unicodeScalars {
+                    guard let byte = alphabet.byte(for: scalar.value) else {
+                        bytes = Array(token.utf8)
+                        break
+                    }
+                    bytes.append(byte)
+                }
+                result[id] = bytes
+            case .byteFallback:
+                let utf8 = Array(token.utf8)
+                if utf8.count == 6, token.hasPrefix("<0x"), utf8[5] == UInt8(ascii: ">"),
+                    let byte = UInt8(String(decoding: utf8[3..<5], as: UTF8.self), radix: 16)
+                {
+                    result[id] = [byte]
+                } else {
+                    var spaced = String.UnicodeScalarView()
+                    for scalar in token.unicodeScalars { spaced.append(scalar == "\u{2581}" ? " " : scalar) }
+                    result[id] = Array(String(spaced).utf8)
+                }
+            case .raw:
+                result[id] = Array(token.utf8)
+            }
+        }
+        for added in addedVocabulary.tokens where added.id < result.count {
+            result[added.id] = Array(added.content.utf8)
+        }
+        return result
+    }
+}

@@ -27,8 +27,8 @@ import Testing
         let grammar = try CompiledGrammar(ebnf: #"root ::= "ab" [0-9]+ "é""#)
         let tokens: [[UInt8]?] = [Array("a".utf8), Array("ab".utf8), Array("b1".utf8), Array("12".utf8), Array("x".utf8),
                                   nil, [0xC3], [0xA9], Array("9é".utf8)]
-        let vocabulary = GrammarVocabulary(tokenBytes: tokens, size: 40)
-        var matcher = TokenMatcher(TokenGrammar(grammar: grammar, vocabulary: vocabulary), stopTokenIds: [5])
+        let vocabulary = GrammarVocabulary(tokenBytes: tokens, stopTokenIds: [5], size: 40)
+        var matcher = TokenMatcher(TokenGrammar(grammar: grammar, vocabulary: vocabulary))
         func allowed(_ mask: [UInt32]) -> [Int] { (0..<40).filter { mask[$0 / 32] & (1 << UInt32($0 % 32)) != 0 } }
         #expect(allowed(matcher.nextTokenMask()) == [0, 1])
         #expect((matcher.accept(tokenId: 0) as Bool))
