@@ -48,7 +48,7 @@ let package = Package(
         // Engine: scheduler + model runner + sampler glue.
         .target(
             name: "VLLMEngine",
-            dependencies: ["VLLMCore", "VLLMCompute", "VLLMModels", "VLLMTokenizers"],
+            dependencies: ["VLLMCore", "VLLMCompute", "VLLMModels", "VLLMTokenizers", "VLLMGrammar"],
             swiftSettings: strict),
 
         // OpenAI-compatible HTTP server on top of the engine.

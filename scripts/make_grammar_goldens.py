@@ -12,7 +12,7 @@ structured-output backend — run on this machine's CPU:
 3. token_masks.json: for a few schemas and a text tokenized by Qwen2.5's tokenizer, xgrammar's token
    mask at every step (count and a checksum of the allowed ids: their sum, and their squares' sum mod 2^61 - 1), its stop and special token ids.
 """
-import json, os, sys
+import json, os, re, sys
 import xgrammar as xgr
 from xgrammar.testing import _is_grammar_accept_string
 
@@ -35,7 +35,7 @@ for folder in ["draft2020-12", "draft2020-12-extra"]:
             try:
                 grammar = xgr.Grammar.from_json_schema(json.dumps(group["schema"]))
             except Exception as e:
-                entry["xgrammar_error"] = str(e).splitlines()[0][:200]
+                entry["xgrammar_error"] = re.sub(r"^\[[0-9:]+\] ", "", str(e).splitlines()[0])[:200]
                 suite.append(entry)
                 continue
             cases = []
@@ -101,6 +101,10 @@ strings = {
     "ebnf": [{"grammar": g, "cases": cases_for(xgr.Grammar.from_ebnf(g), t)} for g, t in ebnf],
     "regex": [{"regex": r, "cases": cases_for(xgr.Grammar.from_regex(r), t)} for r, t in regexes],
     "schema": [{"schema": s, "cases": cases_for(xgr.Grammar.from_json_schema(json.dumps(s)), t)} for s, t in schemas],
+    # vLLM's disable_any_whitespace: xgrammar's any_whitespace=False.
+    "schema_no_whitespace": [{"schema": s, "cases": cases_for(xgr.Grammar.from_json_schema(json.dumps(s), any_whitespace=False),
+                                                            t + [json.dumps(json.loads(x)) for x in t if x.startswith(("{", "["))])}
+                             for s, t in schemas],
 }
 json.dump(strings, open(os.path.join(out, "grammar_strings.json"), "w"), ensure_ascii=False, indent=1)
 

@@ -149,6 +149,22 @@ extension CPUBackend {
         }
     }
 
+    public func applyTokenBitmask(logits: Tensor, rows: [Int32], masks: [UInt32]) throws {
+        guard !rows.isEmpty else { return }
+        try expect(logits.dtype == .float32 && logits.rank == 2 && masks.count % rows.count == 0,
+                   "applyTokenBitmask: logits \(logits.shape), \(rows.count) rows, \(masks.count) mask words")
+        let (numRows, vocab) = (logits.shape[0], logits.shape[1])
+        let words = masks.count / rows.count
+        let values = logits.floatPointer
+        for (m, row) in rows.enumerated() {
+            try expect(row >= 0 && Int(row) < numRows, "applyTokenBitmask: row \(row) outside \(numRows)")
+            for v in 0..<vocab {
+                let word = v >> 5 < words ? masks[m * words + v >> 5] : 0
+                if word & (1 << UInt32(v & 31)) == 0 { values[Int(row) * vocab + v] = -.infinity }
+            }
+        }
+    }
+
     func expect(_ condition: Bool, _ message: @autoclosure () -> String) throws {
         if !condition { throw BackendError("cpu: " + message()) }
     }

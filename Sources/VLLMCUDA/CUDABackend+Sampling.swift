@@ -131,6 +131,20 @@ extension CUDABackend {
                              top: order.map { (tokenId: Int32($0), logprob: values[$0]) })
     }
 
+    public func applyTokenBitmask(logits: Tensor, rows: [Int32], masks: [UInt32]) throws {
+        guard !rows.isEmpty else { return }
+        try require(logits.dtype == .float32 && logits.rank == 2 && masks.count % rows.count == 0, "applyTokenBitmask",
+                    "logits \(logits), \(rows.count) rows, \(masks.count) mask words")
+        let vocab = logits.shape[1]
+        let words = masks.count / rows.count
+        let uploaded = rows + masks.map { Int32(bitPattern: $0) }
+        let inputs = try scratch(.tokenMasks, shape: [uploaded.count], dtype: .int32)
+        try copy(uploaded, into: inputs)
+        let masksAddress = KernelArgument.pointer(UInt64(inputs.address) + UInt64(4 * rows.count))
+        try launch("apply_token_bitmask_f32", in: "sampling", grid: (rows.count, (vocab + 1023) / 1024, 1), block: (1024, 1, 1),
+                   [logits.device, inputs.device, masksAddress, .int32(Int32(vocab)), .int32(Int32(words))])
+    }
+
     public func scatterSampledTokens(_ sampled: Tensor, stride: Int, rows: Tensor, positions: Tensor, into tokenIds: Tensor) throws {
         try require(sampled.dtype == .int32 && rows.dtype == .int32 && positions.dtype == .int32 && tokenIds.dtype == .int32
                     && rows.count == positions.count && stride >= 1, "scatterSampledTokens",

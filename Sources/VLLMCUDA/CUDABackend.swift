@@ -85,7 +85,7 @@ public final class CUDABackend: Backend, Sendable {
 /// What a scratch buffer is for: two temporaries of one op never share one.
 enum Scratch: Hashable {
     case attentionAccumulators, attentionMaxima, attentionSums
-    case samplerInputs, samplerWork, samplerCounts, samplerResult
+    case samplerInputs, samplerWork, samplerCounts, samplerResult, tokenMasks
     case argmaxValues, argmaxIds, argmaxResult
 }
 

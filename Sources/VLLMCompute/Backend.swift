@@ -88,6 +88,12 @@ public protocol Backend: AnyObject, Sendable {
     /// requested logprobs (nothing else comes back to the host). Wait for one before launching the next.
     func launchSample(logits: Tensor, rows: [SamplingRow]) throws -> PendingSample
 
+    /// `logits[rows[m], v] = -inf` wherever bit `v % 32` of word `v / 32` of row m's mask is clear:
+    /// structured outputs' token masks (xgrammar's layout), applied before sampling, so logprobs and
+    /// every sampling path see them. logits [S, V] f32; `masks`: `rows.count` masks of `masks.count /
+    /// rows.count` words (a token past a mask's words is masked).
+    func applyTokenBitmask(logits: Tensor, rows: [Int32], masks: [UInt32]) throws
+
     /// `tokenIds[positions[i]] = sampled[rows[i] · stride]`, for i < positions.count: the inputs of a step
     /// whose tokens the step before it samples, read on the device before that step is back (async
     /// scheduling). sampled: a `PendingSample`'s `tokens`; rows, positions [P] int32; tokenIds [T] int32.

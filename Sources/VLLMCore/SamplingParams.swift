@@ -1,3 +1,18 @@
+/// What a constrained output must match (vLLM's `StructuredOutputsParams`: exactly one of its fields).
+public enum StructuredOutputs: Sendable, Hashable {
+    /// A JSON Schema, as JSON text (key order kept: properties come out in the schema's order);
+    /// `anyWhitespace` false: no whitespace but the separators `", "` and `": "` (vLLM's
+    /// `disable_any_whitespace`).
+    case json(String, anyWhitespace: Bool = true)
+    /// Any JSON object or array (`response_format: {"type": "json_object"}`).
+    case jsonObject(anyWhitespace: Bool = true)
+    case regex(String)
+    /// One of these strings, exactly.
+    case choice([String])
+    /// An EBNF grammar in xgrammar's syntax, start rule `root`.
+    case grammar(String)
+}
+
 /// How to sample one request: vLLM's `SamplingParams`, its field names in camelCase and its defaults.
 ///
 /// Differences from Python, each to keep sentinels out of Swift: `topK` is `nil` where vLLM says 0 or
@@ -38,6 +53,8 @@ public struct SamplingParams: Sendable, Equatable {
     public var badWords: [String] = []
     /// `badWords` tokenized by the caller (with and without a leading space, as vLLM does).
     public var badWordsTokenIds: [[Int]] = []
+    /// The output must match this (vLLM's `StructuredOutputsParams`); nil: free text.
+    public var structuredOutputs: StructuredOutputs? = nil
 
     /// vLLM's refusal of a temperature above 2, the value as the client sent it (`shown`: the server
     /// checks a Double before it narrows to Float, where 1e39 would become inf).
@@ -51,10 +68,11 @@ public struct SamplingParams: Sendable, Equatable {
         ids.count <= 20 ? "\(ids)" : "\(Array(ids.prefix(20)).description.dropLast()), … (\(ids.count) in all)]"
     }
 
-    /// Whether sampling needs the request's latest output tokens (penalties, bad words): such a request
+    /// Whether sampling needs the request's latest output tokens (penalties, bad words, a grammar): such a request
     /// cannot be scheduled while the step that samples its previous token is still running.
     public var needsOutputHistory: Bool {
         presencePenalty != 0 || frequencyPenalty != 0 || repetitionPenalty != 1 || !badWordsTokenIds.isEmpty
+            || structuredOutputs != nil
     }
 
     public init() {}

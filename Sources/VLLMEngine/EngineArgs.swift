@@ -62,6 +62,8 @@ public struct LoadedEngine: Sendable {
     public var schedulerConfig: SchedulerConfig
     public var maxLogprobs = 20
     public var asyncScheduling = true
+    /// Where the engine reports what it cannot hand back as an output (EngineArgs.log).
+    public var log: @Sendable (String) -> Void = { _ in }
 
     /// vLLM's request checks: the fields alone, then those that need the vocabulary (out-of-vocab
     /// stop ids, logit_bias keys and allowed ids; more logprobs than `maxLogprobs`).
@@ -122,6 +124,6 @@ extension EngineArgs {
         let generationConfig = try self.model.map { try GenerationConfig.load(modelDirectory: $0) } ?? GenerationConfig()
         return LoadedEngine(runner: runner, config: config,
                             generationConfig: generationConfig, schedulerConfig: schedulerConfig, maxLogprobs: maxLogprobs,
-                            asyncScheduling: asyncScheduling)
+                            asyncScheduling: asyncScheduling, log: log)
     }
 }

@@ -17,6 +17,7 @@ public final class EngineCore: @unchecked Sendable {
     /// EOS; the others stop generation like stop_token_ids (vLLM reads generation_config the same way).
     public let eosTokenIds: [Int]
     private var processor: OutputProcessor
+    private var structured: StructuredOutputManager
     private var generator = SystemRandomNumberGenerator()
     private var ownTimings = StepTimings()
 
@@ -37,6 +38,8 @@ public final class EngineCore: @unchecked Sendable {
         scheduler = Scheduler(config: engine.schedulerConfig)
         eosTokenIds = engine.generationConfig.eosTokenIds.isEmpty ? engine.config.eosTokenIds : engine.generationConfig.eosTokenIds
         processor = OutputProcessor(detokenizerFactory: detokenizer)
+        structured = StructuredOutputManager(tokenBytes: { detokenizer?.tokenBytes() ?? [] },
+                                             vocabSize: engine.config.vocabSize, stopTokenIds: eosTokenIds)
     }
 
     /// vLLM's request checks, without adding anything (so a caller can check a whole batch first):
@@ -44,6 +47,7 @@ public final class EngineCore: @unchecked Sendable {
     public func validate(promptTokenIds: [Int], params: SamplingParams) throws {
         try engine.validate(params)
         guard !promptTokenIds.isEmpty else { throw VLLMValidationError("The prompt cannot be empty", parameter: "prompt") }
+        if let spec = params.structuredOutputs { _ = try structured.grammar(for: spec) }
     }
 
     /// Adds a request — its `n` sequences, all or none: a sequence the scheduler refuses (a prompt
@@ -55,9 +59,13 @@ public final class EngineCore: @unchecked Sendable {
         let children = processor.addRequest(requestId: requestId, promptTokenIds: promptTokenIds, params: params,
                                              eosTokenId: eosTokenIds.first, arrivalTime: arrivalTime, drawnSeeds: seeds)
         do {
-            for child in children { try scheduler.addRequest(child) }
+            for child in children {
+                try scheduler.addRequest(child)
+                if let spec = params.structuredOutputs { try structured.add(child.requestId, spec: spec) }
+            }
         } catch {
             scheduler.finishRequests(children.map(\.requestId), reason: .abort)
+            for child in children { structured.remove(child.requestId) }
             _ = processor.abort(requestId: requestId, now: arrivalTime)
             throw error
         }
@@ -67,7 +75,9 @@ public final class EngineCore: @unchecked Sendable {
     /// `nil` when it is unknown or already finished.
     @discardableResult
     public func abortRequest(_ requestId: String, now: Double) -> RequestOutput? {
-        scheduler.finishRequests(processor.childIds(of: requestId), reason: .abort)
+        let children = processor.childIds(of: requestId)
+        scheduler.finishRequests(children, reason: .abort)
+        for child in children { structured.remove(child) }
         return processor.abort(requestId: requestId, now: now)
     }
 
@@ -99,7 +109,7 @@ public final class EngineCore: @unchecked Sendable {
         let previous = inFlight
         inFlight = nil
         if !output.isEmpty {
-            inFlight = (output, try runner.launch(output, after: previous?.launched))
+            inFlight = (output, try runner.launch(output, after: previous?.launched, masks: grammarMasks(output)))
             ownTimings.steps += 1
         }
         if let previous { emit(try collect(previous, now: now)) }
@@ -131,9 +141,34 @@ public final class EngineCore: @unchecked Sendable {
             processor.markScheduled(scheduled.requestId, now: time)
         }
         for (id, logprobs) in samples.promptLogprobs { processor.addPromptLogprobs(id, start: logprobs.start, values: logprobs.values) }
+        if !structured.isEmpty { advanceGrammars(updates) }
         let (outputs, stopped) = processor.process(updates.map { ($0, samples.sampled[$0.requestId]?.logprobs) }, now: time)
-        for (childId, stop) in stopped { scheduler.finishRequests([childId], reason: .stop, stopReason: .string(stop)) }
+        for (childId, stop) in stopped {
+            scheduler.finishRequests([childId], reason: .stop, stopReason: .string(stop))
+            structured.remove(childId)
+        }
         return outputs
+    }
+
+    /// The grammar masks of the structured requests that sample in `output`.
+    private func grammarMasks(_ output: SchedulerOutput) -> [String: [UInt32]] {
+        guard !structured.isEmpty else { return [:] }
+        let ids = output.scheduledRequests.filter { $0.isSampling && structured.hasMatcher($0.requestId) }.map(\.requestId)
+        let masks = structured.masks(for: ids)
+        return Dictionary(uniqueKeysWithValues: zip(ids, masks).compactMap { id, mask in mask.map { (id, $0) } })
+    }
+
+    /// Moves each structured request's matcher over its new tokens; a finished request's goes. A token the
+    /// grammar refuses (the mask rules that out) ends its request with an error in the log.
+    private func advanceGrammars(_ updates: [EngineCoreOutput]) {
+        for update in updates where structured.hasMatcher(update.requestId) {
+            if !structured.accept(update.requestId, tokens: update.newTokenIds) && update.finishReason == nil {
+                engine.log("structured output: request \(update.requestId) sampled a token its grammar refuses; aborting it")
+                scheduler.finishRequests([update.requestId], reason: .abort)
+                structured.remove(update.requestId)
+            }
+            if update.finishReason != nil { structured.remove(update.requestId) }
+        }
     }
 
     public func stats() -> EngineStats {

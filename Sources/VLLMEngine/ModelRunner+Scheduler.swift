@@ -25,7 +25,9 @@ extension ModelRunner {
 
     /// Queues the step `output` describes without waiting for the device. `previous`: the step in flight,
     /// whose sampled tokens are this one's pending inputs (`ScheduledRequest.pendingTokenId`).
-    func launch(_ output: SchedulerOutput, after previous: LaunchedSamples? = nil) throws -> LaunchedSamples {
+    /// `masks`: the grammar masks of the requests that sample this step (structured outputs).
+    func launch(_ output: SchedulerOutput, after previous: LaunchedSamples? = nil,
+                masks: [String: [UInt32]] = [:]) throws -> LaunchedSamples {
         var sequences: [StepSequence] = [], ids: [String] = [], sampledIds: [String] = []
         var mustFinish = false
         let previousRows = previous.map { Dictionary(uniqueKeysWithValues: $0.sampledIds.enumerated().map { ($1, $0) }) } ?? [:]
@@ -57,7 +59,8 @@ extension ModelRunner {
             ids.append(scheduled.requestId)
             sequences.append(StepSequence(tokenIds: scheduled.tokenIds.map(Int32.init), numComputedTokens: scheduled.numComputedTokens,
                                           blockIds: scheduled.blockIds.map(Int32.init), sampling: row, promptLogprobs: promptSpec,
-                                          pendingSourceRow: pendingRow))
+                                          pendingSourceRow: pendingRow,
+                                          tokenBitmask: row != nil ? masks[scheduled.requestId] : nil))
         }
         return LaunchedSamples(step: try launch(sequences, after: previous?.step), ids: ids, sampledIds: sampledIds,
                                mustFinishBeforeNext: mustFinish)

@@ -17,10 +17,14 @@ public struct StepSequence: Sendable {
     /// Async scheduling: the last fed token is the one the step before samples in this row of its
     /// sampling (its id in `tokenIds` is a placeholder, filled on the device).
     public var pendingSourceRow: Int?
+    /// Structured outputs: the tokens the grammar allows next (`Backend.applyTokenBitmask`'s layout).
+    public var tokenBitmask: [UInt32]?
 
     public init(tokenIds: [Int32], numComputedTokens: Int, blockIds: [Int32], sampling: SamplingRow?,
-                promptLogprobs: (targets: [Int32], topK: Int)? = nil, pendingSourceRow: Int? = nil) {
+                promptLogprobs: (targets: [Int32], topK: Int)? = nil, pendingSourceRow: Int? = nil,
+                tokenBitmask: [UInt32]? = nil) {
         self.pendingSourceRow = pendingSourceRow
+        self.tokenBitmask = tokenBitmask
         self.tokenIds = tokenIds
         self.numComputedTokens = numComputedTokens
         self.blockIds = blockIds
@@ -84,6 +88,12 @@ public final class ModelRunner: @unchecked Sendable {
         let rows = sequences.compactMap(\.sampling)
         let logits = try forward(sequences, pendingTokens: previous?.sample?.tokens)
         let start = monotonicSeconds()
+        let masked = sequences.filter { $0.sampling != nil }.enumerated().compactMap { row, sequence in
+            sequence.tokenBitmask.map { (Int32(row), $0) }
+        }
+        if !masked.isEmpty {
+            try model.backend.applyTokenBitmask(logits: logits, rows: masked.map(\.0), masks: masked.flatMap(\.1))
+        }
         let sample = rows.isEmpty ? nil : try model.backend.launchSample(logits: logits, rows: rows)
         timings.launch += monotonicSeconds() - start
         return LaunchedStep(sequences: sequences, sample: sample)

@@ -9,9 +9,17 @@ public protocol StreamingDetokenizer: Sendable {
     mutating func finish() -> String
 }
 
-/// Makes a streaming detokenizer per sequence (a tokenizer conforms; `nil` means token ids only).
+/// The engine's view of a tokenizer: a streaming detokenizer per sequence, and each id's bytes for
+/// structured outputs' grammars (a tokenizer conforms; `nil` means token ids only).
 public protocol DetokenizerFactory: Sendable {
     func makeDetokenizer(promptTokenIds: [Int], skipSpecialTokens: Bool, spacesBetweenSpecialTokens: Bool) -> any StreamingDetokenizer
+    /// Every id's bytes as the token contributes them inside a text; nil for an id without any. Empty
+    /// where unknown: structured outputs are then refused.
+    func tokenBytes() -> [[UInt8]?]
+}
+
+extension DetokenizerFactory {
+    public func tokenBytes() -> [[UInt8]?] { [] }
 }
 
 /// Turns EngineCoreOutputs into RequestOutputs: incremental detokenization, stop strings

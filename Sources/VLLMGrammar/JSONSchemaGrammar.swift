@@ -18,13 +18,18 @@ public struct JSONSchemaGrammar {
     private var refNames: [String: String] = [:]
     private let document: SchemaValue
     private var counter = 0
+    /// Between tokens: `[ \n\r\t]*` (xgrammar's `any_whitespace`), or nothing, with `", "` and `": "`
+    /// as the separators (vLLM's `disable_any_whitespace`).
+    private let ws: GrammarExpression
+    private let comma: GrammarExpression
+    private let colon: GrammarExpression
 
-    public static func grammar(forSchema text: String) throws(GrammarError) -> Grammar {
-        try grammar(for: try SchemaValue.parse(text))
+    public static func grammar(forSchema text: String, anyWhitespace: Bool = true) throws(GrammarError) -> Grammar {
+        try grammar(for: try SchemaValue.parse(text), anyWhitespace: anyWhitespace)
     }
 
-    public static func grammar(for schema: SchemaValue) throws(GrammarError) -> Grammar {
-        var builder = JSONSchemaGrammar(document: schema)
+    public static func grammar(for schema: SchemaValue, anyWhitespace: Bool = true) throws(GrammarError) -> Grammar {
+        var builder = JSONSchemaGrammar(document: schema, anyWhitespace: anyWhitespace)
         let root = try builder.convert(schema, name: "root")
         builder.rules.insert(.init(name: "root", body: root), at: 0)
         return Grammar(rules: builder.rules, rootName: "root")
@@ -32,18 +37,27 @@ public struct JSONSchemaGrammar {
 
     /// Any JSON value (`response_format: json_object`; xgrammar's builtin JSON grammar accepts an object
     /// or an array at the top).
-    public static func anyJSON(topLevelObjectOrArray: Bool = true) -> Grammar {
-        var builder = JSONSchemaGrammar(document: .object([]))
+    public static func anyJSON(topLevelObjectOrArray: Bool = true, anyWhitespace: Bool = true) -> Grammar {
+        var builder = JSONSchemaGrammar(document: .object([]), anyWhitespace: anyWhitespace)
         let root: GrammarExpression = topLevelObjectOrArray
             ? .choice([builder.basic("basic_object"), builder.basic("basic_array")]) : builder.basic("basic_any")
         builder.rules.insert(.init(name: "root", body: root), at: 0)
         return Grammar(rules: builder.rules, rootName: "root")
     }
 
-    private init(document: SchemaValue) { self.document = document }
-
-    static let ws = GrammarExpression.repetition(
-        .characterClass(CharacterClass(ranges: [0x20...0x20, 0x0A...0x0A, 0x0D...0x0D, 0x09...0x09])), min: 0, max: nil)
+    private init(document: SchemaValue, anyWhitespace: Bool) {
+        self.document = document
+        if anyWhitespace {
+            ws = .repetition(
+                .characterClass(CharacterClass(ranges: [0x20...0x20, 0x0A...0x0A, 0x0D...0x0D, 0x09...0x09])), min: 0, max: nil)
+            comma = .sequence([ws, .literal(","), ws])
+            colon = .sequence([ws, .literal(":"), ws])
+        } else {
+            ws = .empty
+            comma = .literal(", ")
+            colon = .literal(": ")
+        }
+    }
     static let digit = GrammarExpression.characterClass(CharacterClass(ranges: [0x30...0x39]))
     static let nonZeroDigit = GrammarExpression.characterClass(CharacterClass(ranges: [0x31...0x39]))
     /// A raw string character: not a quote, backslash or control character.
@@ -62,7 +76,6 @@ public struct JSONSchemaGrammar {
 
     /// The shared rules for unconstrained values.
     mutating func basic(_ name: String) -> GrammarExpression {
-        let ws = Self.ws
         switch name {
         case "basic_escape":
             return define(name) {
@@ -121,7 +134,7 @@ public struct JSONSchemaGrammar {
             rules.append(.init(name: name, body: .empty))
             let any = basic("basic_any")
             rules[index].body = .choice([
-                .sequence([.literal("["), ws, any, .repetition(.sequence([ws, .literal(","), ws, any]), min: 0, max: nil), ws, .literal("]")]),
+                .sequence([.literal("["), ws, any, .repetition(.sequence([comma, any]), min: 0, max: nil), ws, .literal("]")]),
                 .sequence([.literal("["), ws, .literal("]")]),
             ])
             return .rule(name)
@@ -132,9 +145,9 @@ public struct JSONSchemaGrammar {
             rules.append(.init(name: name, body: .empty))
             let any = basic("basic_any")
             let string = basic("basic_string")
-            let member = GrammarExpression.sequence([string, ws, .literal(":"), ws, any])
+            let member = GrammarExpression.sequence([string, colon, any])
             rules[index].body = .choice([
-                .sequence([.literal("{"), ws, member, .repetition(.sequence([ws, .literal(","), ws, member]), min: 0, max: nil), ws, .literal("}")]),
+                .sequence([.literal("{"), ws, member, .repetition(.sequence([comma, member]), min: 0, max: nil), ws, .literal("}")]),
                 .sequence([.literal("{"), ws, .literal("}")]),
             ])
             return .rule(name)
@@ -314,7 +327,6 @@ public struct JSONSchemaGrammar {
     }
 
     private mutating func object(_ schema: SchemaValue, name: String) throws(GrammarError) -> GrammarExpression {
-        let ws = Self.ws
         var properties: [(key: String, value: SchemaValue)] = []
         if case .object(let members)? = schema["properties"] { properties = members }
         let required = Set((schema["required"]?.arrayValue ?? []).compactMap(\.stringValue))
@@ -329,7 +341,7 @@ public struct JSONSchemaGrammar {
         var members: [GrammarExpression] = []
         for (index, property) in properties.enumerated() {
             let value = try convert(property.value, name: "\(name)_prop_\(index)")
-            members.append(.sequence([.literal(SchemaValue.quoted(property.key)), ws, .literal(":"), ws, value]))
+            members.append(.sequence([.literal(SchemaValue.quoted(property.key)), colon, value]))
         }
         // Others: any key with a value of `additionalProperties` (any value where it is `true`).
         var others: [GrammarExpression] = []
@@ -337,20 +349,19 @@ public struct JSONSchemaGrammar {
             for (index, pattern) in patterns.enumerated() {
                 let key = try RegexGrammar.expression(pattern.key, characters: Self.stringCharacter)
                 let value = try convert(pattern.value, name: "\(name)_pattern_\(index)")
-                others.append(.sequence([.literal("\""), key, .literal("\""), ws, .literal(":"), ws, value]))
+                others.append(.sequence([.literal("\""), key, .literal("\""), colon, value]))
             }
         }
         switch additional ?? schema["unevaluatedProperties"] {
         case .bool(true)?:
-            others.append(.sequence([basic("basic_string"), ws, .literal(":"), ws, basic("basic_any")]))
+            others.append(.sequence([basic("basic_string"), colon, basic("basic_any")]))
         case .object?:
             let value = try convert((additional ?? schema["unevaluatedProperties"])!, name: "\(name)_addl")
-            others.append(.sequence([basic("basic_string"), ws, .literal(":"), ws, value]))
+            others.append(.sequence([basic("basic_string"), colon, value]))
         default:
             break
         }
         let extra: GrammarExpression? = others.isEmpty ? nil : others.count == 1 ? others[0] : .choice(others)
-        let comma = GrammarExpression.sequence([ws, .literal(","), ws])
         // after[i]: what may follow once something is written, from property i on; first[i]: the same
         // with nothing written yet (no leading comma). nil: nothing can be written.
         var after: [GrammarExpression] = Array(repeating: .empty, count: properties.count + 1)
@@ -381,8 +392,6 @@ public struct JSONSchemaGrammar {
     }
 
     private mutating func array(_ schema: SchemaValue, name: String) throws(GrammarError) -> GrammarExpression {
-        let ws = Self.ws
-        let comma = GrammarExpression.sequence([ws, .literal(","), ws])
         let prefix = schema["prefixItems"]?.arrayValue ?? []
         let items = schema["items"]
         if prefix.isEmpty && items == nil && schema["minItems"] == nil && schema["maxItems"] == nil {

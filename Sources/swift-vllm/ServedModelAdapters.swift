@@ -35,5 +35,7 @@ struct HFTokenizerAdapter: TextTokenizer, DetokenizerFactory {
             promptTokenIds: promptTokenIds, skipSpecialTokens: skipSpecialTokens,
             spacesBetweenSpecialTokens: spacesBetweenSpecialTokens)
     }
+
+    func tokenBytes() -> [[UInt8]?] { tokenizer.tokenBytes() }
 }
 

@@ -32,6 +32,7 @@ enum Paths {
         var ebnf: [EBNF]
         var regex: [Regex]
         var schema: [Schema]
+        var schema_no_whitespace: [Schema]
     }
 
     /// The schemas of grammar_strings.json, as the script wrote them (ordered keys: read from the raw text).
@@ -55,6 +56,10 @@ enum Paths {
         #expect(schemas.count == strings.schema.count)
         for (schema, entry) in zip(schemas, strings.schema) {
             Self.check(try CompiledGrammar(JSONSchemaGrammar.grammar(for: schema)), entry.cases, schema.compactJSON)
+        }
+        for (schema, entry) in zip(schemas, strings.schema_no_whitespace) {
+            Self.check(try CompiledGrammar(JSONSchemaGrammar.grammar(for: schema, anyWhitespace: false)), entry.cases,
+                       "no whitespace: " + schema.compactJSON)
         }
     }
 

@@ -292,3 +292,16 @@ extern "C" __global__ void argmax_final_f32(const float *__restrict__ partialVal
     }
     if (lane == 0) resultAll[row * resultWords] = bestId;
 }
+
+// apply_token_bitmask_f32  logits [S, V] f32, rows [M] int32, masks [M, W] uint32: logits[rows[m], v] = -inf where
+//                          bit v % 32 of masks[m, v / 32] is clear (structured outputs; xgrammar's layout).
+//                          grid (M, ⌈V / 1024⌉), block 1024.
+extern "C" __global__ void apply_token_bitmask_f32(float *__restrict__ logits, const int *__restrict__ rows,
+                                                   const unsigned int *__restrict__ masks, int vocab, int words) {
+    grid_dependency_wait();
+    const int m = blockIdx.x;
+    const int v = blockIdx.y * blockDim.x + threadIdx.x;
+    if (v >= vocab) return;
+    const unsigned int word = (v >> 5) < words ? masks[(long long)m * words + (v >> 5)] : 0u;
+    if (!((word >> (v & 31)) & 1u)) logits[(long long)rows[m] * vocab + v] = -INFINITY;
+}

@@ -1,0 +1,112 @@
+import Dispatch
+import VLLMCore
+import VLLMGrammar
+
+/// Structured outputs on the engine's side (vLLM's StructuredOutputManager): one compiled grammar per
+/// distinct request spec, shared by every request that sends it (its masks are cached per grammar state,
+/// so 100 requests of one schema compute each state's mask once); one matcher per sequence; the masks
+/// of a step, computed on the host's cores before it launches.
+struct StructuredOutputManager {
+    /// Each id's bytes (`DetokenizerFactory.tokenBytes`), read when the first grammar is compiled.
+    private let tokenBytes: () -> [[UInt8]?]
+    /// The logits' width (the model's vocabulary, often wider than the tokenizer's).
+    private let vocabSize: Int
+    private let stopTokenIds: [Int32]
+    private var vocabulary: GrammarVocabulary?
+    private var grammars: [StructuredOutputs: TokenGrammar] = [:]
+    private var matchers: [String: TokenMatcher] = [:]
+    private static let grammarCacheLimit = 256
+
+    init(tokenBytes: @escaping () -> [[UInt8]?], vocabSize: Int, stopTokenIds: [Int]) {
+        self.tokenBytes = tokenBytes
+        self.vocabSize = vocabSize
+        self.stopTokenIds = stopTokenIds.map(Int32.init)
+    }
+
+    var isEmpty: Bool { matchers.isEmpty }
+
+    /// The grammar of `spec`, compiled on first use; a spec that cannot be compiled is a
+    /// `VLLMValidationError` naming what is wrong (a 400 on the server).
+    mutating func grammar(for spec: StructuredOutputs) throws -> TokenGrammar {
+        if let grammar = grammars[spec] { return grammar }
+        if vocabulary == nil {
+            let bytes = tokenBytes()
+            guard !bytes.isEmpty else {
+                throw VLLMValidationError("structured outputs need the model's tokenizer, and this engine has none",
+                                          parameter: "structured_outputs")
+            }
+            vocabulary = GrammarVocabulary(tokenBytes: bytes, stopTokenIds: stopTokenIds, size: vocabSize)
+        }
+        let grammar: Grammar
+        do {
+            switch spec {
+            case .json(let schema, let anyWhitespace):
+                grammar = try JSONSchemaGrammar.grammar(forSchema: schema, anyWhitespace: anyWhitespace)
+            case .jsonObject(let anyWhitespace): grammar = JSONSchemaGrammar.anyJSON(anyWhitespace: anyWhitespace)
+            case .regex(let pattern): grammar = try RegexGrammar.grammar(pattern)
+            case .choice(let choices):
+                guard !choices.isEmpty else { throw GrammarError("`choice` is empty: no output can match it") }
+                grammar = Grammar(rules: [.init(name: "root", body: .choice(choices.map { .literal($0) }))])
+            case .grammar(let ebnf): grammar = try EBNFParser.parse(ebnf)
+            }
+            let compiled = TokenGrammar(grammar: try CompiledGrammar(grammar), vocabulary: vocabulary!)
+            if grammars.count >= Self.grammarCacheLimit { grammars.removeAll() }
+            grammars[spec] = compiled
+            return compiled
+        } catch let error as GrammarError {
+            throw VLLMValidationError("Invalid structured output (\(spec.kind)): \(error.message)", parameter: "structured_outputs")
+        }
+    }
+
+    mutating func add(_ requestId: String, spec: StructuredOutputs) throws {
+        matchers[requestId] = TokenMatcher(try grammar(for: spec))
+    }
+
+    mutating func remove(_ requestId: String) { matchers[requestId] = nil }
+
+    func hasMatcher(_ requestId: String) -> Bool { matchers[requestId] != nil }
+
+    /// Advances a sequence's matcher over its new tokens; false where one leaves the grammar (the
+    /// masks make that impossible; a caller treats it as a fault).
+    mutating func accept(_ requestId: String, tokens: [Int]) -> Bool {
+        guard var matcher = matchers[requestId] else { return true }
+        defer { matchers[requestId] = matcher }
+        for token in tokens where !matcher.accept(tokenId: Int32(token)) { return false }
+        return true
+    }
+
+    /// The next-token masks of these sequences, in order (nil for a sequence without a grammar),
+    /// computed in parallel where there are several.
+    func masks(for requestIds: [String]) -> [[UInt32]?] {
+        let wanted = requestIds.enumerated().compactMap { index, id in matchers[id].map { (index, $0) } }
+        var result = [[UInt32]?](repeating: nil, count: requestIds.count)
+        if wanted.count <= 1 {
+            for (index, matcher) in wanted { result[index] = matcher.nextTokenMask() }
+            return result
+        }
+        let computed = MaskSlots(count: wanted.count)
+        DispatchQueue.concurrentPerform(iterations: wanted.count) { i in computed.slots[i] = wanted[i].1.nextTokenMask() }
+        for (i, (index, _)) in wanted.enumerated() { result[index] = computed.slots[i] }
+        return result
+    }
+}
+
+extension StructuredOutputs {
+    /// The field's name in vLLM's `StructuredOutputsParams`.
+    var kind: String {
+        switch self {
+        case .json: "json"
+        case .jsonObject: "json_object"
+        case .regex: "regex"
+        case .choice: "choice"
+        case .grammar: "grammar"
+        }
+    }
+}
+
+/// One slot per mask being computed; each parallel iteration writes only its own.
+private final class MaskSlots: @unchecked Sendable {
+    // @unchecked: `concurrentPerform` iteration i writes slot i alone, and the reads come after it returns.
+    var slots: [[UInt32]]
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+}
