@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "VLLMServer",
             dependencies: [
-                "VLLMCore", "VLLMEngine", "VLLMTemplates",
+                "VLLMCore", "VLLMEngine", "VLLMTemplates", "VLLMGrammar",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -130,6 +130,52 @@ def basic(client, model, max_model_len):
         check(str(max_model_len) in msg and str(max_model_len + 11) in msg, "too long prompt: 400 naming both numbers")
 
 
+POEM = {"type": "object", "title": "Poem", "required": ["title", "content"],
+        "properties": {"title": {"title": "Title", "type": "string", "maxLength": 20},
+                       "content": {"title": "Content", "type": "string", "maxLength": 60}}}
+
+
+def structured(client, model):
+    """Structured outputs on the demo model (random weights: only the grammar shapes its text), each
+    output checked by `jsonschema` / `re`; bad specs are 400s and the server keeps serving."""
+    import jsonschema, json, re
+    for label, extra in [
+        ("response_format json_schema", {"response_format": {"type": "json_schema", "json_schema": {"name": "poem", "schema": POEM}},
+                                         "structured_outputs": None}),
+        ("structured_outputs.json", {"structured_outputs": {"json": POEM, "disable_any_whitespace": True}}),
+        ("guided_json (vLLM's older field)", {"guided_json": POEM}),
+    ]:
+        body = {k: v for k, v in extra.items() if v is not None}
+        kwargs = {"response_format": body.pop("response_format")} if "response_format" in body else {}
+        r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "A poem, as JSON"}],
+                                           max_tokens=400, seed=7, extra_body=body, **kwargs)
+        text = r.choices[0].message.content
+        try:
+            jsonschema.validate(json.loads(text), POEM)
+            ok = r.choices[0].finish_reason == "stop"
+        except Exception as e:  # noqa: BLE001
+            ok = False
+            text += f" ({e})"
+        check(ok, f"{label}: output valid under jsonschema, finish_reason stop")
+    c = client.completions.create(model=model, prompt="Weather:", max_tokens=20, seed=3,
+                                  extra_body={"structured_outputs": {"choice": ["sunny", "rainy"]}})
+    check(c.choices[0].text in ("sunny", "rainy"), f"choice: {c.choices[0].text!r}")
+    stream = client.completions.create(model=model, prompt="Code:", max_tokens=30, seed=5, stream=True,
+                                       extra_body={"guided_regex": "[A-Z]{2}-[0-9]{3}"})
+    text = "".join(ch.choices[0].text for ch in stream if ch.choices)
+    check(re.fullmatch("[A-Z]{2}-[0-9]{3}", text) is not None, f"streamed regex: {text!r}")
+    for label, body in [("schema of an unknown type", {"structured_outputs": {"json": {"type": "objekt"}}}),
+                        ("bad regex", {"guided_regex": "(ab"}),
+                        ("two kinds at once", {"structured_outputs": {"regex": "a", "choice": ["b"]}})]:
+        try:
+            client.completions.create(model=model, prompt="x", max_tokens=4, extra_body=body)
+            check(False, f"{label} refused")
+        except openai.BadRequestError as e:
+            check(e.status_code == 400, f"{label} → 400 ({e.message[:90]})")
+    c = client.completions.create(model=model, prompt="still there?", max_tokens=3)
+    check(len(c.choices[0].text) >= 0 and c.usage.completion_tokens == 3, "the server still serves")
+
+
 async def load(base_url, api_key, model, concurrency):
     client = openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key=api_key, max_retries=0, timeout=600)
     prompts = [f"Prompt number {i}: tell me something." for i in range(8)]
@@ -187,6 +233,7 @@ def main():
         except openai.AuthenticationError as e:
             check(e.status_code == 401, "wrong API key → 401")
     basic(client, args.model, args.max_model_len)
+    structured(client, args.model)
     asyncio.run(load(args.base_url, args.api_key, args.model, args.concurrency))
     print("live check passed")
 

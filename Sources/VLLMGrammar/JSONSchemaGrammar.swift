@@ -293,9 +293,10 @@ public struct JSONSchemaGrammar {
             guard maximum.map({ $0 >= minimum }) ?? true else {
                 throw GrammarError("`maxLength` is below `minLength` at '\(name)'")
             }
-            // xgrammar counts raw characters here (no escapes, no newline).
-            let character = GrammarExpression.characterClass(
-                CharacterClass(ranges: [0x22...0x22, 0x5C...0x5C, 0x0A...0x0A, 0x0D...0x0D], negated: true))
+            // Raw characters, counted (no escapes), as xgrammar counts them — but, a deliberate departure,
+            // no control character either: xgrammar's class lets U+0000–U+001F through, which no JSON
+            // parser accepts unescaped.
+            let character = Self.stringCharacter
             return .sequence([.literal("\""), .repetition(character, min: minimum, max: maximum), .literal("\"")])
         }
         return basic("basic_string")

@@ -16,6 +16,22 @@ public indirect enum SchemaValue: Sendable, Hashable {
         return members.last(where: { $0.key == key })?.value
     }
 
+    public enum PathComponent: Sendable { case key(String), index(Int) }
+
+    /// The value at `path` (object keys, array indices), or nil where there is none.
+    public func value(at path: [PathComponent]) -> SchemaValue? {
+        var current = self
+        for component in path {
+            switch component {
+            case .key(let key): guard let next = current[key] else { return nil }; current = next
+            case .index(let index):
+                guard let items = current.arrayValue, items.indices.contains(index) else { return nil }
+                current = items[index]
+            }
+        }
+        return current
+    }
+
     var stringValue: String? { if case .string(let value) = self { value } else { nil } }
     var arrayValue: [SchemaValue]? { if case .array(let value) = self { value } else { nil } }
     var boolValue: Bool? { if case .bool(let value) = self { value } else { nil } }

@@ -49,6 +49,7 @@ struct ChatCompletionRequest: Decodable, Sendable {
         tools = try container.decodeIfPresent([JSONValue].self, forKey: .tools)
         toolChoice = try container.decodeIfPresent(JSONValue.self, forKey: .toolChoice)
         sampling = try SamplingFields(from: decoder)
+        sampling.structured = try StructuredOutputFields(from: decoder)
     }
 
     /// Checks one message's shape and joins content-part arrays of text into one string

@@ -29,6 +29,7 @@ struct CompletionRequest: Decodable, Sendable {
         suffix = try container.decodeIfPresent(String.self, forKey: .suffix)
         addSpecialTokens = try container.decodeIfPresent(Bool.self, forKey: .addSpecialTokens) ?? true
         sampling = try SamplingFields(from: decoder)
+        sampling.structured = try StructuredOutputFields(from: decoder)
     }
 
     /// vLLM's request validators, in its order and words.

@@ -171,8 +171,10 @@ enum JSONCoding {
         guard let object = value.objectValue else {
             throw .invalidBody("The request body must be a JSON object, got \(value.typeName).")
         }
+        let decoder = JSONDecoder()
+        decoder.userInfo[.requestBody] = data
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try decoder.decode(T.self, from: data)
         } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
             // Foundation reports a number its field cannot hold (1.5 for an integer, 2^70 for an Int, 1e39
             // for a Float) without saying where: find the field by decoding without each number in turn.

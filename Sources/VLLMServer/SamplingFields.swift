@@ -53,11 +53,8 @@ struct SamplingFields: Decodable, Sendable {
     var lengthPenalty: Double?
     var stream: Bool?
     var streamOptions: StreamOptions?
-    var responseFormat: ResponseFormat?
-
-    struct ResponseFormat: Decodable, Sendable {
-        var type: String
-    }
+    /// response_format, structured_outputs and the guided_* aliases (decoded beside these fields).
+    var structured = StructuredOutputFields.none
 
     /// No field set: every default applies.
     static var empty: SamplingFields { SamplingFields() }
@@ -85,7 +82,6 @@ struct SamplingFields: Decodable, Sendable {
         case useBeamSearch = "use_beam_search"
         case lengthPenalty = "length_penalty"
         case streamOptions = "stream_options"
-        case responseFormat = "response_format"
     }
 
     var isStream: Bool { stream ?? false }
@@ -111,11 +107,7 @@ struct SamplingFields: Decodable, Sendable {
                 throw .badRequest("`prompt_logprobs` must be a positive value or -1.", param: "prompt_logprobs")
             }
         }
-        if let responseFormat, responseFormat.type != "text" {
-            throw .badRequest(
-                "response_format of type '\(responseFormat.type)' (structured output) is not supported by this server.",
-                param: "response_format")
-        }
+        _ = try structured.resolved()
         if streamOptions != nil && !isStream {
             // vLLM's `validate_stream_options`.
             throw .badRequest("Stream options can only be defined when `stream=True`.", param: "stream_options")
@@ -155,6 +147,7 @@ struct SamplingFields: Decodable, Sendable {
         params.promptLogprobs = promptLogprobs
         params.allowedTokenIds = allowedTokenIds
         params.badWords = badWords ?? []
+        params.structuredOutputs = try structured.resolved()
         if let logitBias {
             var bias: [Int: Float] = [:]
             for (key, value) in logitBias {
@@ -208,9 +201,12 @@ public enum RequestSamplingFields {
     public static func samplingParams(json: [UInt8], base: SamplingParams) throws -> SamplingParams {
         struct Extra: Decodable { var max_tokens: Int?; var logprobs: Int? }
         let data = Data(json)
-        let fields: SamplingFields, extra: Extra
+        var fields: SamplingFields, extra: Extra
         do {
-            fields = try JSONDecoder().decode(SamplingFields.self, from: data)
+            let decoder = JSONDecoder()
+            decoder.userInfo[.requestBody] = data
+            fields = try decoder.decode(SamplingFields.self, from: data)
+            fields.structured = try decoder.decode(StructuredOutputFields.self, from: data)
             extra = try JSONDecoder().decode(Extra.self, from: data)
         } catch {
             throw VLLMValidationError("not a valid request object: \(error)")
