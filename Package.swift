@@ -76,7 +76,7 @@ let package = Package(
             name: "swift-vllm",
             dependencies: [
                 "VLLMCore", "VLLMCompute", "VLLMCPU", "VLLMCUDA", "VLLMGPUCheck", "VLLMModels", "VLLMEngine",
-                "VLLMTokenizers", "VLLMTemplates", "VLLMServer",
+                "VLLMTokenizers", "VLLMTemplates", "VLLMServer", "VLLMGrammar",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

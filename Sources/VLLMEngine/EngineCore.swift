@@ -153,6 +153,8 @@ public final class EngineCore: @unchecked Sendable {
     /// The grammar masks of the structured requests that sample in `output`.
     private func grammarMasks(_ output: SchedulerOutput) -> [String: [UInt32]] {
         guard !structured.isEmpty else { return [:] }
+        let start = monotonicSeconds()
+        defer { ownTimings.grammar += monotonicSeconds() - start }
         let ids = output.scheduledRequests.filter { $0.isSampling && structured.hasMatcher($0.requestId) }.map(\.requestId)
         let masks = structured.masks(for: ids)
         return Dictionary(uniqueKeysWithValues: zip(ids, masks).compactMap { id, mask in mask.map { (id, $0) } })
@@ -161,6 +163,8 @@ public final class EngineCore: @unchecked Sendable {
     /// Moves each structured request's matcher over its new tokens; a finished request's goes. A token the
     /// grammar refuses (the mask rules that out) ends its request with an error in the log.
     private func advanceGrammars(_ updates: [EngineCoreOutput]) {
+        let start = monotonicSeconds()
+        defer { ownTimings.grammar += monotonicSeconds() - start }
         for update in updates where structured.hasMatcher(update.requestId) {
             if !structured.accept(update.requestId, tokens: update.newTokenIds) && update.finishReason == nil {
                 engine.log("structured output: request \(update.requestId) sampled a token its grammar refuses; aborting it")

@@ -18,16 +18,18 @@ public struct StepTimings: Sendable, Equatable {
     public var update = 0.0
     /// Detokenizing, stop strings, building RequestOutputs.
     public var output = 0.0
+    /// Structured outputs: the step's token masks (before launch) and the matchers' advance (after wait).
+    public var grammar = 0.0
 
     public init() {}
 
     /// Host work of a step: everything but `wait`.
-    public var hostSeconds: Double { schedule + prepare + launch + update + output }
+    public var hostSeconds: Double { schedule + prepare + launch + update + output + grammar }
 
     /// Milliseconds per step of every phase, for a benchmark's report.
     public func millisecondsPerStep() -> [String: Double] {
         let n = Double(max(steps, 1))
         return ["schedule": schedule, "prepare": prepare, "launch": launch, "wait": wait, "update": update,
-                "output": output, "host": hostSeconds].mapValues { $0 * 1000 / n }
+                "output": output, "grammar": grammar, "host": hostSeconds].mapValues { $0 * 1000 / n }
     }
 }

@@ -282,6 +282,24 @@ public struct OpChecker {
         }
         let mismatches = zip(got[0], got[1]).filter { $0 != $1 }.count
         results.append(OpCheckResult(op: "scatterSampledTokens", shape: "T16 P3 stride 3", error: Float(mismatches), tolerance: 0))
+        try tokenBitmask(rows: rows, vocab: 151_936)
+    }
+
+    /// Structured outputs' masks on rows 0 and rows-1 of a Qwen-width logits block; a mask shorter than the
+    /// vocabulary masks the rest. Exact: masked entries are -inf, the others untouched.
+    mutating func tokenBitmask(rows: Int, vocab: Int) throws {
+        let logits = values(rows * vocab)
+        let words = (vocab - 100 + 31) / 32
+        var masks: [UInt32] = []
+        for _ in 0..<2 { for _ in 0..<words { masks.append(UInt32(truncatingIfNeeded: random.next())) } }
+        let targetRows: [Int32] = [0, Int32(rows - 1)]
+        let x = (try cpu.makeTensor(logits, shape: [rows, vocab], dtype: .float32),
+                 try gpu.makeTensor(logits, shape: [rows, vocab], dtype: .float32))
+        try cpu.applyTokenBitmask(logits: x.0, rows: targetRows, masks: masks)
+        try gpu.applyTokenBitmask(logits: x.1, rows: targetRows, masks: masks)
+        let (a, b) = (try cpu.downloadFloats(x.0), try gpu.downloadFloats(x.1))
+        let mismatches = zip(a, b).filter { $0 != $1 && !($0.isNaN && $1.isNaN) }.count
+        results.append(OpCheckResult(op: "applyTokenBitmask", shape: "S\(rows) V\(vocab) 2 masks", error: Float(mismatches), tolerance: 0))
     }
 }
 

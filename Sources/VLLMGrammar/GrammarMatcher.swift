@@ -157,13 +157,20 @@ struct Expander {
     let grammar: CompiledGrammar
     let arena: StackArena
     var tops: [Int32] = []
-    var seen = Set<Int64>()
-    var resumeNodes: [Int64: Int32] = [:]
+    /// (position, parent) of each top and of each resume node made here: a handful at a time, so a linear
+    /// search beats hashing (this runs for every byte of every token in a mask's walk).
+    var seenTops: [Int64] = []
+    var resumeKeys: [Int64] = []
+    var resumeNodes: [Int32] = []
     var acceptsEnd = false
 
     init(grammar: CompiledGrammar, arena: StackArena) {
         self.grammar = grammar
         self.arena = arena
+    }
+
+    @inline(__always) static func key(_ position: Int32, _ parent: Int32) -> Int64 {
+        Int64(position) << 32 | Int64(UInt32(bitPattern: parent))
     }
 
     mutating func expand(position: Int32, parent: Int32) {
@@ -175,18 +182,21 @@ struct Expander {
                 expand(position: arena.position(parent), parent: arena.parent(parent))
             }
         case .character:
-            guard seen.insert(Int64(position) << 32 | Int64(UInt32(bitPattern: parent))).inserted else { return }
+            let key = Self.key(position, parent)
+            guard !seenTops.contains(key) else { return }
+            seenTops.append(key)
             tops.append(arena.push(position: position, parent: parent))
         case .rule(let rule):
             // Where to resume once the rule ends; nothing to resume where the sequence ends with it.
             var resume = parent
             if grammar.elements[Int(position) + 1] != .end {
-                let key = Int64(position + 1) << 32 | Int64(UInt32(bitPattern: parent))
-                if let existing = resumeNodes[key] {
-                    resume = existing
+                let key = Self.key(position + 1, parent)
+                if let index = resumeKeys.firstIndex(of: key) {
+                    resume = resumeNodes[index]
                 } else {
                     resume = arena.push(position: position + 1, parent: parent)
-                    resumeNodes[key] = resume
+                    resumeKeys.append(key)
+                    resumeNodes.append(resume)
                 }
             }
             for start in grammar.alternatives[Int(rule)] {

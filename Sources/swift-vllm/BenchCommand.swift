@@ -5,13 +5,14 @@ import VLLMCore
 import VLLMCUDA
 import VLLMEngine
 import VLLMGPUCheck
+import VLLMTokenizers
 
 /// `swift-vllm bench`: the workloads of ../shared/bench (W1 latency, W2 throughput), as vLLM's
 /// `benchmark_latency` / `benchmark_throughput` define them: random prompt ids, greedy, EOS ignored.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks: throughput (W2) and latency (W1).",
-        subcommands: [Throughput.self, Latency.self])
+        commandName: "bench", abstract: "Benchmarks: throughput (W2), latency (W1), structured outputs' grammar cost.",
+        subcommands: [Throughput.self, Latency.self, Grammar.self])
 
     /// Random prompts of exact lengths, from a seeded generator (token ids 10…vocab-1).
     static func randomPrompts(count: Int, length: Int, vocabSize: Int, seed: UInt64) -> [[Int]] {
@@ -51,6 +52,11 @@ struct BenchCommand: ParsableCommand {
         var lengthScale = 1.0
         @Flag(help: "CUDA: time every op of the whole run (an event after each; idle gaps count to the op after them) and print the totals.")
         var profile = false
+        @Option(name: .customLong("structured-output-json"),
+                help: "Every request constrained by this JSON Schema file (structured outputs; EOS then ends a request whose JSON is complete). The tokenizer: --tokenizer, else the model folder's, else the demo model's.")
+        var structuredOutputJSON: String?
+        @Option(help: "Tokenizer folder (tokenizer.json) for --structured-output-json; default: the model folder.")
+        var tokenizer: String?
         @OptionGroup var engine: EngineOptions
 
         /// (input, output) lengths of every request: W2's fixed ones, or the W3 file's (first `numPrompts`).
@@ -66,7 +72,17 @@ struct BenchCommand: ParsableCommand {
         func run() throws {
             let lengths = try lengths()
             let loadStart = Date()
-            let llm = try LLM(args: try engine.engineArgs(model: model), backend: try engine.makeBackend())
+            var schema: String?
+            var detokenizer: Tokenizer?
+            if let structuredOutputJSON {
+                schema = try String(contentsOfFile: structuredOutputJSON, encoding: .utf8)
+                if let folder = tokenizer ?? model {
+                    detokenizer = try Tokenizer.load(modelDirectory: URL(fileURLWithPath: folder))
+                } else {
+                    detokenizer = try EngineArgs.demoTokenizer()
+                }
+            }
+            let llm = try LLM(args: try engine.engineArgs(model: model), backend: try engine.makeBackend(), detokenizer: detokenizer)
             let loadSeconds = Date().timeIntervalSince(loadStart)
             let vocab = llm.engine.config.vocabSize
             let prompts = lengths.enumerated().map { i, l in
@@ -75,13 +91,22 @@ struct BenchCommand: ParsableCommand {
             let gpu = profile ? llm.core.runner.model.backend as? CUDABackend : nil
             try gpu?.startProfiling()
             let start = Date()
-            let outputs = try llm.generate(prompts, params: lengths.map { BenchCommand.greedy(outputLen: $0.output) })
+            let params = lengths.map { length in
+                var p = BenchCommand.greedy(outputLen: length.output)
+                if let schema {
+                    p.structuredOutputs = .json(schema)
+                    p.ignoreEos = false
+                }
+                return p
+            }
+            let outputs = try llm.generate(prompts, params: params)
             let seconds = Date().timeIntervalSince(start)
             if let gpu { FileHandle.standardError.write(Data((ModelCheck.byOp(try gpu.stopProfiling()) + "\n").utf8)) }
             let generated = outputs.reduce(0) { $0 + $1.outputs[0].tokenIds.count }
             let promptTokens = lengths.reduce(0) { $0 + $1.input }
             BenchCommand.printJSON([
-                "workload": lengthsFile == nil ? "throughput" : "throughput-w3", "num_prompts": lengths.count,
+                "workload": (lengthsFile == nil ? "throughput" : "throughput-w3") + (schema == nil ? "" : "-structured"),
+                "num_prompts": lengths.count,
                 "prompt_tokens": promptTokens, "output_tokens": generated,
                 "elapsed_s": seconds, "requests_per_s": Double(lengths.count) / seconds,
                 "output_tokens_per_s": Double(generated) / seconds,
