@@ -68,11 +68,11 @@ public struct SamplingParams: Sendable, Equatable {
         ids.count <= 20 ? "\(ids)" : "\(Array(ids.prefix(20)).description.dropLast()), … (\(ids.count) in all)]"
     }
 
-    /// Whether sampling needs the request's latest output tokens (penalties, bad words, a grammar): such a request
-    /// cannot be scheduled while the step that samples its previous token is still running.
+    /// Whether sampling needs the request's latest output tokens (penalties, bad words): such a request
+    /// cannot be scheduled while the step that samples its previous token is still running. (A grammar
+    /// needs them too, but only for its mask: its step's forward is launched ahead, its sampling after.)
     public var needsOutputHistory: Bool {
         presencePenalty != 0 || frequencyPenalty != 0 || repetitionPenalty != 1 || !badWordsTokenIds.isEmpty
-            || structuredOutputs != nil
     }
 
     public init() {}

@@ -96,7 +96,9 @@ public final class EngineCore: @unchecked Sendable {
     /// and hand out N's outputs (detokenized; stop strings end their requests) — all while N+1 runs, so the
     /// device never waits for the host between steps. A request that N finishes (EOS, a stop string) was
     /// already in N+1: that token is dropped, as in vLLM. Steps that read their logits on the host or
-    /// need the last token for sampling (penalties) are collected before the next is scheduled.
+    /// need the last token for sampling (penalties) are collected before the next is scheduled. A step with
+    /// structured outputs launches its forward ahead, and its sampling once N is collected (its masks
+    /// follow N's tokens).
     /// `emit` gets each batch of outputs as soon as it is ready.
     public func step(now: () -> Double, emit: ([RequestOutput]) -> Void) throws {
         if let previous = inFlight, !asyncScheduling || previous.launched.mustFinishBeforeNext {
@@ -109,10 +111,21 @@ public final class EngineCore: @unchecked Sendable {
         let previous = inFlight
         inFlight = nil
         if !output.isEmpty {
-            inFlight = (output, try runner.launch(output, after: previous?.launched, masks: grammarMasks(output)))
             ownTimings.steps += 1
+            if let previous, needsGrammarMasks(output) {
+                // Structured outputs: this step's forward runs while the host collects the last one, whose
+                // tokens its masks need; its sampling is queued once they are known.
+                let forwarded = try runner.launchForward(output, after: previous.launched)
+                let outputs = try collect(previous, now: now)
+                inFlight = (output, try runner.launchSampling(forwarded, masks: grammarMasks(output)))
+                emit(outputs)
+            } else {
+                inFlight = (output, try runner.launch(output, after: previous?.launched, masks: grammarMasks(output)))
+                if let previous { emit(try collect(previous, now: now)) }
+            }
+        } else if let previous {
+            emit(try collect(previous, now: now))
         }
-        if let previous { emit(try collect(previous, now: now)) }
         if !asyncScheduling, let current = inFlight {
             inFlight = nil
             emit(try collect(current, now: now))
@@ -148,6 +161,11 @@ public final class EngineCore: @unchecked Sendable {
             structured.remove(childId)
         }
         return outputs
+    }
+
+    /// Whether a request that samples in `output` has a grammar.
+    private func needsGrammarMasks(_ output: SchedulerOutput) -> Bool {
+        !structured.isEmpty && output.scheduledRequests.contains { $0.isSampling && structured.hasMatcher($0.requestId) }
     }
 
     /// The grammar masks of the structured requests that sample in `output`.

@@ -23,11 +23,34 @@ extension ModelRunner {
         var mustFinishBeforeNext: Bool
     }
 
+    /// A scheduled step whose forward is queued and whose sampling waits (`launchSampling`).
+    struct ForwardedSamples {
+        var step: ForwardedStep
+        var ids: [String]
+        var sampledIds: [String]
+        var mustFinishBeforeNext: Bool
+    }
+
     /// Queues the step `output` describes without waiting for the device. `previous`: the step in flight,
     /// whose sampled tokens are this one's pending inputs (`ScheduledRequest.pendingTokenId`).
     /// `masks`: the grammar masks of the requests that sample this step (structured outputs).
     func launch(_ output: SchedulerOutput, after previous: LaunchedSamples? = nil,
                 masks: [String: [UInt32]] = [:]) throws -> LaunchedSamples {
+        try launchSampling(launchForward(output, after: previous), masks: masks)
+    }
+
+    /// Queues the sampling of a forwarded step, with the grammar masks of its requests (by id).
+    func launchSampling(_ forwarded: ForwardedSamples, masks: [String: [UInt32]] = [:]) throws -> LaunchedSamples {
+        var byIndex: [Int: [UInt32]] = [:]
+        if !masks.isEmpty {
+            for (index, id) in forwarded.ids.enumerated() { if let mask = masks[id] { byIndex[index] = mask } }
+        }
+        return LaunchedSamples(step: try launchSampling(forwarded.step, masks: byIndex), ids: forwarded.ids,
+                               sampledIds: forwarded.sampledIds, mustFinishBeforeNext: forwarded.mustFinishBeforeNext)
+    }
+
+    /// Queues the inputs and forward of the step `output` describes; its sampling comes after.
+    func launchForward(_ output: SchedulerOutput, after previous: LaunchedSamples? = nil) throws -> ForwardedSamples {
         var sequences: [StepSequence] = [], ids: [String] = [], sampledIds: [String] = []
         var mustFinish = false
         let previousRows = previous.map { Dictionary(uniqueKeysWithValues: $0.sampledIds.enumerated().map { ($1, $0) }) } ?? [:]
@@ -59,11 +82,10 @@ extension ModelRunner {
             ids.append(scheduled.requestId)
             sequences.append(StepSequence(tokenIds: scheduled.tokenIds.map(Int32.init), numComputedTokens: scheduled.numComputedTokens,
                                           blockIds: scheduled.blockIds.map(Int32.init), sampling: row, promptLogprobs: promptSpec,
-                                          pendingSourceRow: pendingRow,
-                                          tokenBitmask: row != nil ? masks[scheduled.requestId] : nil))
+                                          pendingSourceRow: pendingRow))
         }
-        return LaunchedSamples(step: try launch(sequences, after: previous?.step), ids: ids, sampledIds: sampledIds,
-                               mustFinishBeforeNext: mustFinish)
+        return ForwardedSamples(step: try launchForward(sequences, after: previous?.step), ids: ids, sampledIds: sampledIds,
+                                mustFinishBeforeNext: mustFinish)
     }
 
     /// Waits for a launched step and maps its rows back to request ids.

@@ -80,23 +80,48 @@ public final class ModelRunner: @unchecked Sendable {
         let sample: PendingSample?
     }
 
+    /// A step whose forward is queued and whose sampling is not yet (`launchSampling`): structured
+    /// outputs launch the forward ahead and sample once their masks know the step before's tokens.
+    public struct ForwardedStep: Sendable {
+        let sequences: [StepSequence]
+        let logits: Tensor
+    }
+
     /// Queues one step — inputs up, forward, sampling — and returns without waiting for the device, so
     /// the host can do other work while it runs. `after`: the step still in flight whose sampled tokens
     /// feed this one's placeholders (`StepSequence.pendingSourceRow`); wait for it before the next launch.
     public func launch(_ sequences: [StepSequence], after previous: LaunchedStep? = nil) throws -> LaunchedStep {
         guard !sequences.isEmpty else { return LaunchedStep(sequences: [], sample: nil) }
-        let rows = sequences.compactMap(\.sampling)
-        let logits = try forward(sequences, pendingTokens: previous?.sample?.tokens)
+        return try launchSampling(launchForward(sequences, after: previous))
+    }
+
+    /// Queues a step's inputs and forward (its logits stay in the workspace until `launchSampling`; launch
+    /// nothing else in between).
+    public func launchForward(_ sequences: [StepSequence], after previous: LaunchedStep? = nil) throws -> ForwardedStep {
+        ForwardedStep(sequences: sequences, logits: try forward(sequences, pendingTokens: previous?.sample?.tokens))
+    }
+
+    /// Queues a forwarded step's sampling, its sequences' grammar masks applied first (`masks` by
+    /// sequence index, over any `StepSequence.tokenBitmask`).
+    public func launchSampling(_ step: ForwardedStep, masks: [Int: [UInt32]] = [:]) throws -> LaunchedStep {
         let start = monotonicSeconds()
-        let masked = sequences.filter { $0.sampling != nil }.enumerated().compactMap { row, sequence in
-            sequence.tokenBitmask.map { (Int32(row), $0) }
+        defer { timings.launch += monotonicSeconds() - start }
+        var rows: [SamplingRow] = []
+        var maskedRows: [Int32] = []
+        var maskWords: [UInt32] = []
+        for (index, sequence) in step.sequences.enumerated() {
+            guard let row = sequence.sampling else { continue }
+            if let mask = masks[index] ?? sequence.tokenBitmask {
+                maskedRows.append(Int32(rows.count))
+                maskWords += mask
+            }
+            rows.append(row)
         }
-        if !masked.isEmpty {
-            try model.backend.applyTokenBitmask(logits: logits, rows: masked.map(\.0), masks: masked.flatMap(\.1))
+        if !maskedRows.isEmpty {
+            try model.backend.applyTokenBitmask(logits: step.logits, rows: maskedRows, masks: maskWords)
         }
-        let sample = rows.isEmpty ? nil : try model.backend.launchSample(logits: logits, rows: rows)
-        timings.launch += monotonicSeconds() - start
-        return LaunchedStep(sequences: sequences, sample: sample)
+        let sample = rows.isEmpty ? nil : try model.backend.launchSample(logits: step.logits, rows: rows)
+        return LaunchedStep(sequences: step.sequences, sample: sample)
     }
 
     /// Waits for a launched step: its sampled tokens (one per sequence with `sampling`, in order) and

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 import VLLMCore
+import VLLMCPU
 import VLLMEngine
+import VLLMTokenizers
 
 /// Structured outputs through the whole engine on stories260K (a model that never saw JSON): whatever it
 /// samples, the text obeys the grammar — checked by parsers nobody here wrote (Foundation's JSON,
@@ -72,5 +74,33 @@ import VLLMEngine
                                        params: [Self.params(.choice(["yes", "no"]), seed: 1), free])
         #expect(["yes", "no"].contains(outputs[0].outputs[0].text))
         #expect(outputs[1].outputs[0].tokenIds.count == 5)
+    }
+}
+
+extension StructuredOutputEngineTests {
+    /// With async scheduling a structured step's forward is launched before the last step is back and its
+    /// sampling after: the tokens are the ones the synchronous loop samples.
+    @Test func asyncSchedulingSamplesWhatTheSynchronousLoopSamples() throws {
+        guard let (_, story) = try TextEngineTests.setUp() else { return }
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("shared/models/stories260K")
+        var results: [[[Int]]] = []
+        for async in [false, true] {
+            var args = EngineArgs(model: folder)
+            args.kvCacheMemory = 1 << 22
+            args.asyncScheduling = async
+            let llm = try LLM(args: args, backend: CPUBackend(), detokenizer: try Tokenizer.load(modelDirectory: folder))
+            let specs: [StructuredOutputs?] = [.regex("[a-z ]{4,30}\\."), nil, .choice(["yes", "no"]),
+                                               .json(#"{"type": "array", "items": {"type": "integer"}, "maxItems": 5}"#, anyWhitespace: false)]
+            let params = specs.enumerated().map { index, spec -> SamplingParams in
+                var p = Self.params(spec ?? .jsonObject(), seed: 40 + index)
+                p.structuredOutputs = spec
+                p.maxTokens = 60
+                return p
+            }
+            let outputs = try llm.generate(Array(repeating: story.prompt_token_ids, count: specs.count), params: params)
+            results.append(outputs.map { $0.outputs[0].tokenIds })
+        }
+        #expect(results[0] == results[1])
     }
 }
