@@ -175,6 +175,35 @@ def structured(client, model):
     c = client.completions.create(model=model, prompt="still there?", max_tokens=3)
     check(len(c.choices[0].text) >= 0 and c.usage.completion_tokens == 3, "the server still serves")
 
+    # Tool calls: tool_choice "required" and a named function, parsed by the openai client.
+    weather = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 12},
+                                                "days": {"type": "integer", "minimum": 1, "maximum": 7}},
+               "required": ["city", "days"]}
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": weather}},
+             {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}}]
+    r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Weather?"}], max_tokens=300,
+                                       seed=11, tools=tools, tool_choice={"type": "function", "function": {"name": "get_weather"}})
+    calls = r.choices[0].message.tool_calls or []
+    ok = len(calls) == 1 and calls[0].function.name == "get_weather" and calls[0].id.startswith("chatcmpl-tool-")
+    try:
+        jsonschema.validate(json.loads(calls[0].function.arguments), weather)
+    except Exception as e:  # noqa: BLE001
+        ok = False
+        print(f"  arguments: {calls[0].function.arguments if calls else None!r} ({e})")
+    check(ok, "named tool_choice: one get_weather call whose arguments validate")
+    r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Weather?"}], max_tokens=400,
+                                       seed=12, tools=tools, tool_choice="required")
+    calls = r.choices[0].message.tool_calls or []
+    ok = len(calls) >= 1 and all(c.function.name in ("get_weather", "get_time") for c in calls)
+    for c in calls:
+        try:
+            jsonschema.validate(json.loads(c.function.arguments), weather if c.function.name == "get_weather" else {"type": "object"})
+        except Exception as e:  # noqa: BLE001
+            ok = False
+            print(f"  arguments: {c.function.arguments!r} ({e})")
+    check(ok and r.choices[0].finish_reason == "tool_calls",
+          f"required tool_choice: {len(calls)} call(s), finish_reason {r.choices[0].finish_reason}")
+
 
 async def load(base_url, api_key, model, concurrency):
     client = openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key=api_key, max_retries=0, timeout=600)

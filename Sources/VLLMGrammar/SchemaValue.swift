@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON value with its object keys in their written order (a schema's `properties` order is the order
 /// the output must follow) and its numbers' own text (an `enum` value is matched as it was written).
 public indirect enum SchemaValue: Sendable, Hashable {
@@ -33,7 +35,7 @@ public indirect enum SchemaValue: Sendable, Hashable {
     }
 
     var stringValue: String? { if case .string(let value) = self { value } else { nil } }
-    var arrayValue: [SchemaValue]? { if case .array(let value) = self { value } else { nil } }
+    public var arrayValue: [SchemaValue]? { if case .array(let value) = self { value } else { nil } }
     var boolValue: Bool? { if case .bool(let value) = self { value } else { nil } }
     var numberValue: Double? { if case .number(let text) = self { Double(text) } else { nil } }
     var isObject: Bool { if case .object = self { true } else { false } }
@@ -60,6 +62,22 @@ public indirect enum SchemaValue: Sendable, Hashable {
             return value == 0 && text.hasPrefix("-") ? "-0" : String(Int64(value))
         }
         return "\(value)"
+    }
+
+    /// JSON as Python's `json.dumps(value, ensure_ascii=False)` writes it: `", "` and `": "` between items,
+    /// numbers as Python prints the float or int they parse to.
+    public var pythonJSON: String {
+        switch self {
+        case .null, .bool, .string: return compactJSON
+        case .number(let text):
+            if Int(text) != nil { return String(Int(text)!) }
+            guard let value = Double(text) else { return text }
+            if value.isInfinite { return value > 0 ? "Infinity" : "-Infinity" }
+            return value.rounded() == value && abs(value) < 1e16 ? String(format: "%.1f", value) : "\(value)"
+        case .array(let items): return "[" + items.map(\.pythonJSON).joined(separator: ", ") + "]"
+        case .object(let members):
+            return "{" + members.map { Self.quoted($0.key) + ": " + $0.value.pythonJSON }.joined(separator: ", ") + "}"
+        }
     }
 
     static func quoted(_ text: String) -> String {

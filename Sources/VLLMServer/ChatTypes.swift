@@ -123,14 +123,6 @@ struct ChatCompletionRequest: Decodable, Sendable {
                 "Chat template is passed with request, but --trust-request-chat-template is not set. "
                     + "Refused request with untrusted chat template.", param: "chat_template")
         }
-        switch toolChoice {
-        case .none, .some(.null), .some(.string("none")), .some(.string("auto")):
-            break
-        default:
-            throw .badRequest(
-                "tool_choice other than \"none\" or \"auto\" needs tool-call parsing, which this server does not have.",
-                param: "tool_choice")
-        }
         try sampling.checkSupported()
     }
 
@@ -167,7 +159,8 @@ struct ChatLogProbs: Encodable, Sendable, Equatable {
 struct ChatMessageBody: Encodable, Sendable {
     var role: String?
     var content: String?
-    /// Full messages always carry `tool_calls: []` as vLLM's do; deltas leave it out.
+    /// Full messages always carry `tool_calls` (`[]` when none) as vLLM's do; deltas leave it out.
+    var toolCalls: [ToolCallBody] = []
     var isDelta = false
 
     enum CodingKeys: String, CodingKey {
@@ -183,7 +176,7 @@ struct ChatMessageBody: Encodable, Sendable {
         } else {
             try container.encode(role, forKey: .role)
             try container.encode(content, forKey: .content)
-            try container.encode([String](), forKey: .toolCalls)
+            try container.encode(toolCalls, forKey: .toolCalls)
         }
     }
 }
@@ -196,6 +189,8 @@ struct ChatChoice: Encodable, Sendable {
     var finishReason: FinishReason?
     var stopReason: StopReason?
     var isDelta = false
+    /// The answer is tool calls (tool_choice "required"): finish_reason "tool_calls", as OpenAI and vLLM say.
+    var finishedWithToolCalls = false
 
     enum CodingKeys: String, CodingKey {
         case index, message, delta, logprobs
@@ -208,7 +203,7 @@ struct ChatChoice: Encodable, Sendable {
         try container.encode(index, forKey: .index)
         try container.encode(message, forKey: isDelta ? .delta : .message)
         try container.encode(logprobs, forKey: .logprobs)
-        try container.encode(finishReason?.rawValue, forKey: .finishReason)
+        try container.encode(finishedWithToolCalls ? "tool_calls" : finishReason?.rawValue, forKey: .finishReason)
         if !isDelta || finishReason != nil {
             try container.encode(StopReasonValue(reason: stopReason), forKey: .stopReason)
         }

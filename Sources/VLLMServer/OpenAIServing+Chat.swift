@@ -1,6 +1,7 @@
 import Foundation
 import VLLMCore
 import VLLMEngine
+import VLLMGrammar
 
 extension OpenAIServing {
     /// `POST /v1/chat/completions`.
@@ -56,8 +57,19 @@ extension OpenAIServing {
         let budget = try outputBudget(
             promptLength: promptTokenIds.count, requestedMaxTokens: request.requestedMaxTokens,
             maxModelLen: engine.maxModelLen, defaults: model.defaults)
-        let params = try request.sampling.samplingParams(
+        var params = try request.sampling.samplingParams(
             defaults: model.defaults, maxTokens: budget, logprobs: request.logprobs ? (request.topLogprobs ?? 0) : nil)
+        // Tools in the client's key order (their parameter schemas shape the output).
+        let tools = request.tools == nil ? nil : (try? SchemaValue.parse(String(decoding: body, as: UTF8.self)))?["tools"]?.arrayValue
+        let toolChoice = try ToolChoice.from(request.toolChoice, tools: tools)
+        if let schema = toolChoice.outputSchema(tools: tools ?? []) {
+            if request.sampling.isStream {
+                throw .badRequest("Streaming with tool_choice \"required\" or a named function is not supported yet.",
+                                  param: "tool_choice")
+            }
+            // vLLM's ToolParser.adjust_request: the tools' schema replaces any other structured output.
+            params.structuredOutputs = .json(schema.compactJSON)
+        }
         let requestId = "chatcmpl-\(randomRequestID())"
         logRequest(requestId, prompt: prompt, params: params)
         let run = try GenerationRun.submit(
@@ -65,7 +77,7 @@ extension OpenAIServing {
             beamSearch: request.sampling.beamSearchOptions(tokenizer: tokenizer))
         let context = ChatContext(
             requestId: requestId, created: Self.now(), modelName: request.model ?? model.primaryName, request: request,
-            promptTokenIds: promptTokenIds, n: params.n)
+            promptTokenIds: promptTokenIds, n: params.n, toolChoice: toolChoice)
         if request.sampling.isStream {
             return .stream(SSEStream { emit in try await self.streamChat(run: run, context: context, emit: emit) })
         }
@@ -79,6 +91,7 @@ extension OpenAIServing {
         var request: ChatCompletionRequest
         var promptTokenIds: [Int]
         var n: Int
+        var toolChoice: ToolChoice
         var numPromptTokens: Int { promptTokenIds.count }
     }
 
@@ -104,10 +117,18 @@ extension OpenAIServing {
         try refuseIfCutByShutdown([final])
         let outputs = (final?.outputs ?? []).sorted { $0.index < $1.index }
         let choices = outputs.map { output in
-            ChatChoice(
-                index: output.index, message: ChatMessageBody(role: config.responseRole, content: output.text),
+            var message = ChatMessageBody(role: config.responseRole, content: output.text)
+            let toolCalls = context.toolChoice.toolCalls(in: output.text)
+            if let toolCalls {
+                // vLLM: the calls, and empty content.
+                message.content = ""
+                message.toolCalls = toolCalls
+            }
+            return ChatChoice(
+                index: output.index, message: message,
                 logprobs: logprobs(for: output, tokenIds: output.tokenIds, logprobs: output.logprobs, context),
-                finishReason: output.finishReason, stopReason: output.stopReason)
+                finishReason: output.finishReason, stopReason: output.stopReason,
+                finishedWithToolCalls: context.toolChoice == .required && output.finishReason == .stop && toolCalls?.isEmpty == false)
         }
         let numGenerated = outputs.reduce(0) { $0 + $1.tokenIds.count }
         return .ok(

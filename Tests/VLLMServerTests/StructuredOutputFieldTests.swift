@@ -76,3 +76,64 @@ import VLLMCore
         }
     }
 }
+
+/// tool_choice "required" and a named function become the structured output vLLM derives from the tools
+/// (`get_json_schema_from_tools` in vllm/tool_parsers/utils.py), and the answer becomes tool calls.
+@Suite struct ToolChoiceTests {
+    static let tools = #"""
+        [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object",
+          "properties": {"city": {"type": "string"}, "unit": {"enum": ["c", "f"]}}, "required": ["city"]}}},
+         {"type": "function", "function": {"name": "now"}}]
+        """#
+
+    @Test func namedAndRequiredConstrainTheOutput() async throws {
+        let harness = TestHarness()
+        try await harness.test { client in
+            let named = try await client.post("/v1/chat/completions", #"""
+                {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3, "tools": \#(Self.tools),
+                 "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}
+                """#)
+            #expect(named.status == 200, "\(named.text)")
+            // The named function's parameters, keys in the client's order.
+            #expect(harness.engine.requests.last?.params.structuredOutputs == .json(
+                #"{"type":"object","properties":{"city":{"type":"string"},"unit":{"enum":["c","f"]}},"required":["city"]}"#))
+            let choice = (named.json["choices"] as? [[String: Any]])?.first
+            let message = choice?["message"] as? [String: Any]
+            let calls = message?["tool_calls"] as? [[String: Any]]
+            #expect(message?["content"] as? String == "")
+            #expect(calls?.count == 1)
+            #expect((calls?.first?["function"] as? [String: Any])?["name"] as? String == "get_weather")
+            #expect((calls?.first?["id"] as? String)?.hasPrefix("chatcmpl-tool-") == true)
+            #expect(calls?.first?["type"] as? String == "function")
+
+            let required = try await client.post("/v1/chat/completions", #"""
+                {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3, "tools": \#(Self.tools), "tool_choice": "required"}
+                """#)
+            #expect(required.status == 200, "\(required.text)")
+            // vLLM's array of {name, parameters}: a tool without parameters takes an empty object.
+            let expected = #"{"type":"array","minItems":1,"items":{"type":"object","anyOf":["#
+                + #"{"properties":{"name":{"type":"string","enum":["get_weather"]},"parameters":{"type":"object","properties":{"city":{"type":"string"},"unit":{"enum":["c","f"]}},"required":["city"]}},"required":["name","parameters"]},"#
+                + #"{"properties":{"name":{"type":"string","enum":["now"]},"parameters":{"type":"object","properties":{}}},"required":["name","parameters"]}]}}"#
+            #expect(harness.engine.requests.last?.params.structuredOutputs == .json(expected))
+
+            for (body, message) in [
+                (#""tool_choice": "required""#, "`tools` must be set"),
+                (#""tools": \#(Self.tools), "tool_choice": {"type": "function", "function": {"name": "fly"}}"#, "Tool 'fly' has not been passed"),
+                (#""tools": \#(Self.tools), "tool_choice": "sometimes""#, "tool_choice must be"),
+                (#""tools": \#(Self.tools), "tool_choice": "required", "stream": true"#, "not supported yet"),
+            ] {
+                let reply = try await client.post("/v1/chat/completions",
+                                                  #"{"messages": [{"role": "user", "content": "hi"}], \#(body)}"#)
+                #expect(reply.status == 400, "\(body)")
+                #expect(reply.errorMessage.contains(message), "\(body): \(reply.errorMessage)")
+            }
+        }
+    }
+
+    @Test func requiredAnswersBecomeToolCallsWithPythonStyleArguments() {
+        let calls = ToolChoice.required.toolCalls(in: #"[{"name": "get_weather", "parameters": {"city": "Zürich", "days": 2, "t": 1.0}}, {"name":"now","parameters":{}}]"#)
+        #expect(calls == [ToolCallBody(name: "get_weather", arguments: #"{"city": "Zürich", "days": 2, "t": 1.0}"#),
+                          ToolCallBody(name: "now", arguments: "{}")])
+        #expect(ToolChoice.required.toolCalls(in: "[") == [])
+    }
+}
