@@ -204,6 +204,36 @@ def structured(client, model):
     check(ok and r.choices[0].finish_reason == "tool_calls",
           f"required tool_choice: {len(calls)} call(s), finish_reason {r.choices[0].finish_reason}")
 
+    # tool_choice "auto" through the hermes parser (the server runs --enable-auto-tool-choice --tool-call-parser
+    # hermes): a grammar makes the demo model write a call as Qwen2.5 writes one, whole and streamed.
+    hermes = ('root ::= "Checking. <tool_call>\\n{\\"name\\": \\"get_weather\\", \\"arguments\\": {\\"city\\": \\"" '
+              '[a-z]{1,8} "\\", \\"days\\": " [1-7] "}}\\n</tool_call>"')
+    body = {"structured_outputs": {"grammar": hermes}}
+    r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Weather?"}], max_tokens=120,
+                                       seed=13, tools=tools, extra_body=body)
+    m = r.choices[0].message
+    calls = m.tool_calls or []
+    args = json.loads(calls[0].function.arguments) if calls else None
+    check(m.content == "Checking. " and len(calls) == 1 and calls[0].function.name == "get_weather"
+          and r.choices[0].finish_reason == "tool_calls" and jsonschema.Draft202012Validator(weather).is_valid(args),
+          f"auto tool_choice (hermes): content {m.content!r}, calls {[(c.function.name, c.function.arguments) for c in calls]}")
+    stream = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Weather?"}], max_tokens=120,
+                                            seed=13, tools=tools, extra_body=body, stream=True)
+    content, streamed, finish = "", {}, None
+    for ch in stream:
+        if not ch.choices:
+            continue
+        d = ch.choices[0].delta
+        content += d.content or ""
+        for tc in d.tool_calls or []:
+            entry = streamed.setdefault(tc.index, {"name": "", "arguments": ""})
+            entry["name"] += (tc.function.name or "") if tc.function else ""
+            entry["arguments"] += (tc.function.arguments or "") if tc.function else ""
+        finish = ch.choices[0].finish_reason or finish
+    check(content == m.content and [(e["name"], e["arguments"]) for e in streamed.values()]
+          == [(c.function.name, c.function.arguments) for c in calls] and finish == "tool_calls",
+          "auto tool_choice streamed: the same content and call, finish_reason tool_calls")
+
 
 async def load(base_url, api_key, model, concurrency):
     client = openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key=api_key, max_retries=0, timeout=600)

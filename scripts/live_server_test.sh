@@ -10,7 +10,7 @@ swift build --product swift-vllm >/dev/null
 BIN=$(swift build --show-bin-path)/swift-vllm
 LOG=$(mktemp)
 "$BIN" serve --host 127.0.0.1 --port "$PORT" --served-model-name demo --api-key sk-live --max-model-len 512 \
-  --device cpu --disable-log-requests >"$LOG" 2>&1 &
+  --device cpu --disable-log-requests --enable-auto-tool-choice --tool-call-parser hermes >"$LOG" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf "localhost:$PORT/health" >/dev/null && break; sleep 0.2; done

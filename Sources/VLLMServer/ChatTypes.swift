@@ -173,6 +173,7 @@ struct ChatMessageBody: Encodable, Sendable {
         if isDelta {
             try container.encodeIfPresent(role, forKey: .role)
             try container.encodeIfPresent(content, forKey: .content)
+            if !toolCalls.isEmpty { try container.encode(toolCalls, forKey: .toolCalls) }
         } else {
             try container.encode(role, forKey: .role)
             try container.encode(content, forKey: .content)
@@ -189,7 +190,8 @@ struct ChatChoice: Encodable, Sendable {
     var finishReason: FinishReason?
     var stopReason: StopReason?
     var isDelta = false
-    /// The answer is tool calls (tool_choice "required"): finish_reason "tool_calls", as OpenAI and vLLM say.
+    /// The answer is tool calls (tool_choice "required", or "auto" with a parser that found some):
+    /// finish_reason "tool_calls", as OpenAI and vLLM say.
     var finishedWithToolCalls = false
 
     enum CodingKeys: String, CodingKey {

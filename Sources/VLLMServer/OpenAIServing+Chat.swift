@@ -70,6 +70,10 @@ extension OpenAIServing {
             // vLLM's ToolParser.adjust_request: the tools' schema replaces any other structured output.
             params.structuredOutputs = .json(schema.compactJSON)
         }
+        // tool_choice "auto" with a parser: calls are parsed out of the answer (vLLM's hermes parser also
+        // keeps special tokens in the text, where its tags may be).
+        let parsesToolCalls = config.toolCallParser != nil && toolChoice == .auto && !(tools ?? []).isEmpty
+        if parsesToolCalls { params.skipSpecialTokens = false }
         let requestId = "chatcmpl-\(randomRequestID())"
         logRequest(requestId, prompt: prompt, params: params)
         let run = try GenerationRun.submit(
@@ -77,7 +81,7 @@ extension OpenAIServing {
             beamSearch: request.sampling.beamSearchOptions(tokenizer: tokenizer))
         let context = ChatContext(
             requestId: requestId, created: Self.now(), modelName: request.model ?? model.primaryName, request: request,
-            promptTokenIds: promptTokenIds, n: params.n, toolChoice: toolChoice)
+            promptTokenIds: promptTokenIds, n: params.n, toolChoice: toolChoice, parsesToolCalls: parsesToolCalls)
         if request.sampling.isStream {
             return .stream(SSEStream { emit in try await self.streamChat(run: run, context: context, emit: emit) })
         }
@@ -92,6 +96,8 @@ extension OpenAIServing {
         var promptTokenIds: [Int]
         var n: Int
         var toolChoice: ToolChoice
+        /// tool_choice "auto" under `--enable-auto-tool-choice`: answers go through the tool-call parser.
+        var parsesToolCalls: Bool
         var numPromptTokens: Int { promptTokenIds.count }
     }
 
@@ -118,17 +124,23 @@ extension OpenAIServing {
         let outputs = (final?.outputs ?? []).sorted { $0.index < $1.index }
         let choices = outputs.map { output in
             var message = ChatMessageBody(role: config.responseRole, content: output.text)
-            let toolCalls = context.toolChoice.toolCalls(in: output.text)
-            if let toolCalls {
+            var finishedWithToolCalls = false
+            if let toolCalls = context.toolChoice.toolCalls(in: output.text) {
                 // vLLM: the calls, and empty content.
                 message.content = ""
                 message.toolCalls = toolCalls
+                finishedWithToolCalls = context.toolChoice == .required && output.finishReason == .stop && !toolCalls.isEmpty
+            } else if context.parsesToolCalls {
+                let (content, calls) = HermesToolParser.extract(output.text)
+                message.content = content
+                message.toolCalls = calls
+                finishedWithToolCalls = !calls.isEmpty
             }
             return ChatChoice(
                 index: output.index, message: message,
                 logprobs: logprobs(for: output, tokenIds: output.tokenIds, logprobs: output.logprobs, context),
                 finishReason: output.finishReason, stopReason: output.stopReason,
-                finishedWithToolCalls: context.toolChoice == .required && output.finishReason == .stop && toolCalls?.isEmpty == false)
+                finishedWithToolCalls: finishedWithToolCalls)
         }
         let numGenerated = outputs.reduce(0) { $0 + $1.tokenIds.count }
         return .ok(
@@ -146,6 +158,7 @@ extension OpenAIServing {
         let includeUsage = options?.includeUsage ?? false
         let continuousUsage = includeUsage && (options?.continuousUsageStats ?? false)
         var numTokens = Array(repeating: 0, count: context.n)
+        var parsers = Array(repeating: HermesToolParser(), count: context.parsesToolCalls ? context.n : 0)
         func chunk(_ choice: ChatChoice) -> ChatCompletionResponse {
             ChatCompletionResponse(
                 id: context.requestId, created: context.created, model: context.modelName, choices: [choice],
@@ -167,16 +180,32 @@ extension OpenAIServing {
                         continue
                     }
                     if completion.index < numTokens.count { numTokens[completion.index] += completion.deltaTokenIds.count }
-                    let delta = ChatMessageBody(
+                    var delta = ChatMessageBody(
                         content: completion.deltaText.isEmpty && completion.finishReason != nil
                             ? nil : completion.deltaText, isDelta: true)
+                    var calledTools = false
+                    if completion.index < parsers.count {
+                        // Content up to a call streams as it comes; each call is sent whole once complete.
+                        let before = parsers[completion.index].callsSent
+                        let (content, calls) = parsers[completion.index].feed(
+                            completion.deltaText, finished: completion.finishReason != nil)
+                        delta.content = content
+                        delta.toolCalls = calls.enumerated().map { offset, call in
+                            var call = call
+                            call.index = before + offset
+                            return call
+                        }
+                        calledTools = parsers[completion.index].callsSent > 0
+                        if content == nil && calls.isEmpty && completion.finishReason == nil { continue }
+                    }
                     var message = chunk(
                         ChatChoice(
                             index: completion.index, message: delta,
                             logprobs: logprobs(
                                 for: completion, tokenIds: completion.deltaTokenIds, logprobs: completion.deltaLogprobs,
                                 context),
-                            finishReason: completion.finishReason, stopReason: completion.stopReason, isDelta: true))
+                            finishReason: completion.finishReason, stopReason: completion.stopReason, isDelta: true,
+                            finishedWithToolCalls: completion.finishReason != nil && calledTools))
                     if !includeUsage && completion.finishReason != nil {
                         message.systemFingerprint = Self.systemFingerprint
                     }

@@ -24,6 +24,11 @@ public struct ServerConfig: Sendable, Equatable {
     public var drainTimeoutSeconds = 30.0
     /// The role of generated chat messages (vLLM's `--response-role`).
     public var responseRole = "assistant"
+    /// `--enable-auto-tool-choice --tool-call-parser NAME`: the parser that turns `tool_choice: "auto"`
+    /// answers into tool calls (nil: "auto" answers in content, as vLLM without the flags).
+    public var toolCallParser: String?
+    /// The `--tool-call-parser` names this server has.
+    public static let supportedToolCallParsers = HermesToolParser.supportedNames
 
     public init() {}
 }

@@ -105,17 +105,20 @@ struct ToolCallBody: Encodable, Sendable, Equatable {
     var id = "chatcmpl-tool-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     var name: String
     var arguments: String
+    /// In a streamed delta, the call's position in the message.
+    var index: Int?
 
     init(name: String, arguments: String) {
         self.name = name
         self.arguments = arguments
     }
 
-    enum CodingKeys: String, CodingKey { case id, type, function }
+    enum CodingKeys: String, CodingKey { case index, id, type, function }
     struct Function: Encodable { var name: String; var arguments: String }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(index, forKey: .index)
         try container.encode(id, forKey: .id)
         try container.encode("function", forKey: .type)
         try container.encode(Function(name: name, arguments: arguments), forKey: .function)

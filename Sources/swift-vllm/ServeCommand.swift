@@ -50,6 +50,10 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("max-connections"),
         help: "Most connections open at once; past it new ones wait to be accepted (default: the open-file limit less 256).")
     var maxConnections: Int?
+    @Flag(name: .customLong("enable-auto-tool-choice"), help: "Parse tool calls out of tool_choice \"auto\" answers (needs --tool-call-parser).")
+    var enableAutoToolChoice = false
+    @Option(name: .customLong("tool-call-parser"), help: "How the model writes tool calls: hermes (Hermes 2 Pro, Qwen2.5, Qwen3).")
+    var toolCallParser: String?
     @OptionGroup var engine: EngineOptions
 
     var model: String? { modelOption ?? modelTag }
@@ -64,6 +68,12 @@ struct ServeCommand: AsyncParsableCommand {
         if shutdownTimeout < 0 { throw ValidationError("--shutdown-timeout must not be negative") }
         if let timeoutKeepAlive, !(timeoutKeepAlive > 0) { throw ValidationError("--timeout-keep-alive must be positive") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        if enableAutoToolChoice && toolCallParser == nil {
+            throw ValidationError("--enable-auto-tool-choice requires --tool-call-parser")
+        }
+        if let toolCallParser, !ServerConfig.supportedToolCallParsers.contains(toolCallParser) {
+            throw ValidationError("--tool-call-parser '\(toolCallParser)' is not supported; supported: \(ServerConfig.supportedToolCallParsers.joined(separator: ", "))")
+        }
     }
 
     /// `--allowed-origins`: vLLM takes a JSON list; a comma-separated list is accepted too.
@@ -99,6 +109,7 @@ struct ServeCommand: AsyncParsableCommand {
             config.keepAliveTimeoutSeconds = seconds
         }
         config.maxConnections = maxConnections
+        config.toolCallParser = enableAutoToolChoice ? toolCallParser : nil
         return config
     }
 
