@@ -1,7 +1,7 @@
 """Goldens for the grammar engine (Tests/VLLMGrammarTests/Goldens), from xgrammar — vLLM's default
-structured-output backend — run on this machine's CPU:
+structured-output backend, at the version vLLM 0.26.0 uses — run on this machine's CPU:
 
-  pip install xgrammar transformers
+  pip install xgrammar==0.2.7 transformers
   python3 scripts/make_grammar_goldens.py ../shared
 
 1. json_schema_suite.json: for every group of ../shared/json-schema-test-suite whose schema xgrammar
@@ -11,6 +11,9 @@ structured-output backend — run on this machine's CPU:
 2. grammar_strings.json: EBNF grammars, regexes and schemas written here, with strings and verdicts.
 3. token_masks.json: for a few schemas and a text tokenized by Qwen2.5's tokenizer, xgrammar's token
    mask at every step (count and a checksum of the allowed ids: their sum, and their squares' sum mod 2^61 - 1), its stop and special token ids.
+4. mask_paths.json: on every tokenizer in ../shared (stories260K, gpt2, phi-3-mini, qwen2.5), random paths
+   through schemas, a regex, an EBNF grammar and any-JSON — each step a token drawn (seeded) from
+   xgrammar's mask, and that mask's count and checksum.
 """
 import json, os, re, sys
 import xgrammar as xgr
@@ -137,4 +140,39 @@ for schema, text in mask_cases:
             assert matcher.accept_token(token), (text, token)
     masks["cases"].append({"schema": schema, "text": text, "token_ids": ids, "steps": steps})
 json.dump(masks, open(os.path.join(out, "token_masks.json"), "w"), ensure_ascii=False, indent=1)
+
+import random
+grammars = [
+    ("json", schemas[0][0]), ("json", schemas[3][0]), ("json", schemas[14][0]),
+    ("regex", "[a-z]{2,6}( [a-z]{2,6}){0,4}\\."),
+    ("ebnf", 'root ::= "The " animal " is " ("big" | "small") "."\nanimal ::= "cat" | "dog" | "élan"'),
+    ("json_object", None),
+]
+paths = []
+for name in ["models/stories260K", "tokenizers/gpt2", "tokenizers/phi-3-mini", "tokenizers/qwen2.5"]:
+    tok = AutoTokenizer.from_pretrained(os.path.join(shared, name))
+    info = xgr.TokenizerInfo.from_huggingface(tok, vocab_size=len(tok))
+    compiler = xgr.GrammarCompiler(info)
+    entry = {"tokenizer": name, "vocab_size": len(tok), "stop_token_ids": list(info.stop_token_ids), "cases": []}
+    for g, (kind, spec) in enumerate(grammars):
+        compiled = {"json": lambda: compiler.compile_json_schema(json.dumps(spec)),
+                    "regex": lambda: compiler.compile_regex(spec), "ebnf": lambda: compiler.compile_grammar(spec),
+                    "json_object": lambda: compiler.compile_builtin_json_grammar()}[kind]()
+        matcher = xgr.GrammarMatcher(compiled)
+        rng = random.Random(1000 * g + len(name))
+        bitmask = xgr.allocate_token_bitmask(1, info.vocab_size)
+        steps = []
+        for step in range(16):
+            matcher.fill_next_token_bitmask(bitmask)
+            allowed = [i for i in range(info.vocab_size) if (int(bitmask[0, i // 32]) >> (i % 32)) & 1]
+            stops = [t for t in allowed if t in info.stop_token_ids]
+            choice = stops[0] if stops and step >= 10 else rng.choice(allowed)
+            steps.append({"token": choice, "allowed": len(allowed),
+                          "checksum": [sum(allowed), sum(i * i for i in allowed) % (2**61 - 1)], "sample": allowed[:5]})
+            assert matcher.accept_token(choice)
+            if matcher.is_terminated():
+                break
+        entry["cases"].append({"kind": kind, "spec": spec, "steps": steps})
+    paths.append(entry)
+json.dump(paths, open(os.path.join(out, "mask_paths.json"), "w"), ensure_ascii=False, indent=1)
 print("wrote", out)
