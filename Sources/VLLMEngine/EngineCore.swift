@@ -61,7 +61,9 @@ public final class EngineCore: @unchecked Sendable {
         do {
             for child in children {
                 try scheduler.addRequest(child)
-                if let spec = params.structuredOutputs { try structured.add(child.requestId, spec: spec) }
+                if let spec = params.structuredOutputs {
+                    try structured.add(child.requestId, spec: spec, startAfter: params.structuredOutputsAfterTokenId)
+                }
             }
         } catch {
             scheduler.finishRequests(children.map(\.requestId), reason: .abort)

@@ -15,6 +15,8 @@ struct StructuredOutputManager {
     private var vocabulary: GrammarVocabulary?
     private var grammars: [StructuredOutputs: TokenGrammar] = [:]
     private var matchers: [String: TokenMatcher] = [:]
+    /// Sequences whose grammar starts after this token (the end of their reasoning), not yet generated.
+    private var waitingFor: [String: Int] = [:]
     private static let grammarCacheLimit = 256
 
     init(tokenBytes: @escaping () -> [[UInt8]?], vocabSize: Int, stopTokenIds: [Int]) {
@@ -58,11 +60,16 @@ struct StructuredOutputManager {
         }
     }
 
-    mutating func add(_ requestId: String, spec: StructuredOutputs) throws {
+    /// `startAfter`: the grammar applies only once this token has been generated (reasoning first).
+    mutating func add(_ requestId: String, spec: StructuredOutputs, startAfter: Int? = nil) throws {
         matchers[requestId] = TokenMatcher(try grammar(for: spec))
+        waitingFor[requestId] = startAfter
     }
 
-    mutating func remove(_ requestId: String) { matchers[requestId] = nil }
+    mutating func remove(_ requestId: String) {
+        matchers[requestId] = nil
+        waitingFor[requestId] = nil
+    }
 
     func hasMatcher(_ requestId: String) -> Bool { matchers[requestId] != nil }
 
@@ -70,6 +77,12 @@ struct StructuredOutputManager {
     /// masks make that impossible; a caller treats it as a fault).
     mutating func accept(_ requestId: String, tokens: [Int]) -> Bool {
         guard var matcher = matchers[requestId] else { return true }
+        var tokens = tokens[...]
+        if let start = waitingFor[requestId] {
+            guard let index = tokens.firstIndex(of: start) else { return true }
+            waitingFor[requestId] = nil
+            tokens = tokens[(index + 1)...]
+        }
         defer { matchers[requestId] = matcher }
         for token in tokens where !matcher.accept(tokenId: Int32(token)) { return false }
         return true
@@ -78,7 +91,9 @@ struct StructuredOutputManager {
     /// The next-token masks of these sequences, in order (nil for a sequence without a grammar),
     /// computed in parallel where there are several.
     func masks(for requestIds: [String]) -> [[UInt32]?] {
-        let wanted = requestIds.enumerated().compactMap { index, id in matchers[id].map { (index, $0) } }
+        let wanted = requestIds.enumerated().compactMap { index, id in
+            waitingFor[id] == nil ? matchers[id].map { (index, $0) } : nil
+        }
         var result = [[UInt32]?](repeating: nil, count: requestIds.count)
         if wanted.count <= 1 {
             for (index, matcher) in wanted { result[index] = matcher.nextTokenMask() }

@@ -17,6 +17,8 @@ struct ChatCompletionRequest: Decodable, Sendable {
     var chatTemplateKwargs: [String: JSONValue]?
     var tools: [JSONValue]?
     var toolChoice: JSONValue?
+    /// With a reasoning parser, whether the reasoning is returned (vLLM's `include_reasoning`, default true).
+    var includeReasoning: Bool
     var sampling: SamplingFields
 
     enum CodingKeys: String, CodingKey {
@@ -30,6 +32,7 @@ struct ChatCompletionRequest: Decodable, Sendable {
         case chatTemplate = "chat_template"
         case chatTemplateKwargs = "chat_template_kwargs"
         case toolChoice = "tool_choice"
+        case includeReasoning = "include_reasoning"
     }
 
     init(from decoder: any Decoder) throws {
@@ -48,6 +51,7 @@ struct ChatCompletionRequest: Decodable, Sendable {
         chatTemplateKwargs = try container.decodeIfPresent([String: JSONValue].self, forKey: .chatTemplateKwargs)
         tools = try container.decodeIfPresent([JSONValue].self, forKey: .tools)
         toolChoice = try container.decodeIfPresent(JSONValue.self, forKey: .toolChoice)
+        includeReasoning = try container.decodeIfPresent(Bool.self, forKey: .includeReasoning) ?? true
         sampling = try SamplingFields(from: decoder)
         sampling.structured = try StructuredOutputFields(from: decoder)
     }
@@ -161,11 +165,16 @@ struct ChatMessageBody: Encodable, Sendable {
     var content: String?
     /// Full messages always carry `tool_calls` (`[]` when none) as vLLM's do; deltas leave it out.
     var toolCalls: [ToolCallBody] = []
+    /// Under a reasoning parser: the thinking, written as `reasoning` and, for older clients,
+    /// `reasoning_content` (in deltas, only when there is some).
+    var reasoning: String?
+    var hasReasoningFields = false
     var isDelta = false
 
     enum CodingKeys: String, CodingKey {
-        case role, content
+        case role, content, reasoning
         case toolCalls = "tool_calls"
+        case reasoningContent = "reasoning_content"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -173,10 +182,18 @@ struct ChatMessageBody: Encodable, Sendable {
         if isDelta {
             try container.encodeIfPresent(role, forKey: .role)
             try container.encodeIfPresent(content, forKey: .content)
+            if let reasoning {
+                try container.encode(reasoning, forKey: .reasoning)
+                try container.encode(reasoning, forKey: .reasoningContent)
+            }
             if !toolCalls.isEmpty { try container.encode(toolCalls, forKey: .toolCalls) }
         } else {
             try container.encode(role, forKey: .role)
             try container.encode(content, forKey: .content)
+            if hasReasoningFields {
+                try container.encode(reasoning, forKey: .reasoning)
+                try container.encode(reasoning, forKey: .reasoningContent)
+            }
             try container.encode(toolCalls, forKey: .toolCalls)
         }
     }

@@ -74,6 +74,12 @@ extension OpenAIServing {
         // keeps special tokens in the text, where its tags may be).
         let parsesToolCalls = config.toolCallParser != nil && toolChoice == .auto && !(tools ?? []).isEmpty
         if parsesToolCalls { params.skipSpecialTokens = false }
+        let reasoning = config.reasoningParser.flatMap(ReasoningParser.init(name:))
+        if reasoning != nil, params.structuredOutputs != nil {
+            // The schema constrains the answer after the thinking: from `</think>` on, unless the prompt
+            // already closed the thinking (a template with thinking turned off).
+            params.structuredOutputsAfterTokenId = try reasoningEndToken(promptTokenIds: promptTokenIds)
+        }
         let requestId = "chatcmpl-\(randomRequestID())"
         logRequest(requestId, prompt: prompt, params: params)
         let run = try GenerationRun.submit(
@@ -81,7 +87,8 @@ extension OpenAIServing {
             beamSearch: request.sampling.beamSearchOptions(tokenizer: tokenizer))
         let context = ChatContext(
             requestId: requestId, created: Self.now(), modelName: request.model ?? model.primaryName, request: request,
-            promptTokenIds: promptTokenIds, n: params.n, toolChoice: toolChoice, parsesToolCalls: parsesToolCalls)
+            promptTokenIds: promptTokenIds, n: params.n, toolChoice: toolChoice, parsesToolCalls: parsesToolCalls,
+            reasoning: request.includeReasoning ? reasoning : nil, hidesReasoning: reasoning != nil && !request.includeReasoning)
         if request.sampling.isStream {
             return .stream(SSEStream { emit in try await self.streamChat(run: run, context: context, emit: emit) })
         }
@@ -98,6 +105,10 @@ extension OpenAIServing {
         var toolChoice: ToolChoice
         /// tool_choice "auto" under `--enable-auto-tool-choice`: answers go through the tool-call parser.
         var parsesToolCalls: Bool
+        /// `--reasoning-parser`: thinking goes to `reasoning` (nil when off, or `include_reasoning` false).
+        var reasoning: ReasoningParser?
+        /// A reasoning parser with `include_reasoning: false`: the thinking is cut, not returned.
+        var hidesReasoning: Bool
         var numPromptTokens: Int { promptTokenIds.count }
     }
 
@@ -124,14 +135,22 @@ extension OpenAIServing {
         let outputs = (final?.outputs ?? []).sorted { $0.index < $1.index }
         let choices = outputs.map { output in
             var message = ChatMessageBody(role: config.responseRole, content: output.text)
+            var answer = output.text
+            if let parser = context.reasoning ?? (context.hidesReasoning ? ReasoningParser(name: config.reasoningParser ?? "") : nil) {
+                let (reasoning, content) = parser.extract(output.text)
+                message.hasReasoningFields = context.reasoning != nil
+                message.reasoning = context.reasoning != nil ? reasoning : nil
+                message.content = content
+                answer = content ?? ""
+            }
             var finishedWithToolCalls = false
-            if let toolCalls = context.toolChoice.toolCalls(in: output.text) {
+            if let toolCalls = context.toolChoice.toolCalls(in: answer) {
                 // vLLM: the calls, and empty content.
                 message.content = ""
                 message.toolCalls = toolCalls
                 finishedWithToolCalls = context.toolChoice == .required && output.finishReason == .stop && !toolCalls.isEmpty
             } else if context.parsesToolCalls {
-                let (content, calls) = HermesToolParser.extract(output.text)
+                let (content, calls) = HermesToolParser.extract(answer)
                 message.content = content
                 message.toolCalls = calls
                 finishedWithToolCalls = !calls.isEmpty
@@ -151,6 +170,21 @@ extension OpenAIServing {
                 promptLogprobs: final?.promptLogprobs.map { promptLogprobs(tokenIds: context.promptTokenIds, logprobs: $0) }))
     }
 
+    /// The id of `</think>` where reasoning is still open at the end of the prompt (the output's thinking
+    /// comes first); nil where the prompt closed it already. A tokenizer without one-token tags cannot
+    /// have its thinking told apart from its answer: a structured output is then refused.
+    private func reasoningEndToken(promptTokenIds: [Int]) throws(OpenAIError) -> Int? {
+        guard let open = try? tokenizer.encode(ReasoningParser.start, addSpecialTokens: false), open.count == 1,
+              let close = try? tokenizer.encode(ReasoningParser.end, addSpecialTokens: false), close.count == 1
+        else {
+            throw .badRequest("A structured output with --reasoning-parser needs <think> and </think> to be single tokens "
+                              + "of the model's tokenizer.", param: "structured_outputs")
+        }
+        let lastOpen = promptTokenIds.lastIndex(of: open[0]) ?? -1
+        let lastClose = promptTokenIds.lastIndex(of: close[0]) ?? -1
+        return lastClose > lastOpen ? nil : close[0]
+    }
+
     private func streamChat(run: GenerationRun, context: ChatContext, emit: (String) async throws -> Void)
         async throws
     {
@@ -159,6 +193,8 @@ extension OpenAIServing {
         let continuousUsage = includeUsage && (options?.continuousUsageStats ?? false)
         var numTokens = Array(repeating: 0, count: context.n)
         var parsers = Array(repeating: HermesToolParser(), count: context.parsesToolCalls ? context.n : 0)
+        let reasoningParser = context.reasoning ?? (context.hidesReasoning ? ReasoningParser(name: config.reasoningParser ?? "") : nil)
+        var reasoners = reasoningParser.map { Array(repeating: $0, count: context.n) } ?? []
         func chunk(_ choice: ChatChoice) -> ChatCompletionResponse {
             ChatCompletionResponse(
                 id: context.requestId, created: context.created, model: context.modelName, choices: [choice],
@@ -184,11 +220,21 @@ extension OpenAIServing {
                         content: completion.deltaText.isEmpty && completion.finishReason != nil
                             ? nil : completion.deltaText, isDelta: true)
                     var calledTools = false
+                    var answerDelta = completion.deltaText
+                    if completion.index < reasoners.count {
+                        // Thinking and answer split as they stream; only the answer goes on to the tool parser.
+                        let (reasoning, content) = reasoners[completion.index].feed(
+                            completion.deltaText, finished: completion.finishReason != nil)
+                        delta.reasoning = context.reasoning != nil ? reasoning : nil
+                        delta.content = content
+                        answerDelta = content ?? ""
+                        if parsers.isEmpty && delta.reasoning == nil && content == nil && completion.finishReason == nil { continue }
+                    }
                     if completion.index < parsers.count {
                         // Content up to a call streams as it comes; each call is sent whole once complete.
                         let before = parsers[completion.index].callsSent
                         let (content, calls) = parsers[completion.index].feed(
-                            completion.deltaText, finished: completion.finishReason != nil)
+                            answerDelta, finished: completion.finishReason != nil)
                         delta.content = content
                         delta.toolCalls = calls.enumerated().map { offset, call in
                             var call = call
@@ -196,7 +242,7 @@ extension OpenAIServing {
                             return call
                         }
                         calledTools = parsers[completion.index].callsSent > 0
-                        if content == nil && calls.isEmpty && completion.finishReason == nil { continue }
+                        if content == nil && calls.isEmpty && delta.reasoning == nil && completion.finishReason == nil { continue }
                     }
                     var message = chunk(
                         ChatChoice(

@@ -27,6 +27,10 @@ public struct ServerConfig: Sendable, Equatable {
     /// `--enable-auto-tool-choice --tool-call-parser NAME`: the parser that turns `tool_choice: "auto"`
     /// answers into tool calls (nil: "auto" answers in content, as vLLM without the flags).
     public var toolCallParser: String?
+    /// `--reasoning-parser NAME`: `<think>…</think>` goes to the message's `reasoning` (nil: all content).
+    public var reasoningParser: String?
+    /// The `--reasoning-parser` names this server has.
+    public static let supportedReasoningParsers = ReasoningParser.Kind.allCases.map(\.rawValue)
     /// The `--tool-call-parser` names this server has.
     public static let supportedToolCallParsers = HermesToolParser.supportedNames
 

@@ -54,6 +54,8 @@ struct ServeCommand: AsyncParsableCommand {
     var enableAutoToolChoice = false
     @Option(name: .customLong("tool-call-parser"), help: "How the model writes tool calls: hermes (Hermes 2 Pro, Qwen2.5, Qwen3).")
     var toolCallParser: String?
+    @Option(name: .customLong("reasoning-parser"), help: "How the model writes its reasoning: deepseek_r1 or qwen3 (<think>…</think> into the message's reasoning field).")
+    var reasoningParser: String?
     @OptionGroup var engine: EngineOptions
 
     var model: String? { modelOption ?? modelTag }
@@ -70,6 +72,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
         if enableAutoToolChoice && toolCallParser == nil {
             throw ValidationError("--enable-auto-tool-choice requires --tool-call-parser")
+        }
+        if let reasoningParser, !ServerConfig.supportedReasoningParsers.contains(reasoningParser) {
+            throw ValidationError("--reasoning-parser '\(reasoningParser)' is not supported; supported: \(ServerConfig.supportedReasoningParsers.joined(separator: ", "))")
         }
         if let toolCallParser, !ServerConfig.supportedToolCallParsers.contains(toolCallParser) {
             throw ValidationError("--tool-call-parser '\(toolCallParser)' is not supported; supported: \(ServerConfig.supportedToolCallParsers.joined(separator: ", "))")
@@ -110,6 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         config.maxConnections = maxConnections
         config.toolCallParser = enableAutoToolChoice ? toolCallParser : nil
+        config.reasoningParser = reasoningParser
         return config
     }
 

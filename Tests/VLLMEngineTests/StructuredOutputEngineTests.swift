@@ -104,3 +104,21 @@ extension StructuredOutputEngineTests {
         #expect(results[0] == results[1])
     }
 }
+
+extension StructuredOutputEngineTests {
+    /// With a reasoning model the grammar starts after the end of thinking (`structuredOutputsAfterTokenId`,
+    /// `</think>` on the server): greedy tokens are the free story's up to and including that token, then
+    /// the grammar's.
+    @Test func grammarStartsAfterTheReasoningEndToken() throws {
+        guard let (llm, story) = try TextEngineTests.setUp() else { return }
+        let end = story.greedy_token_ids[4]
+        let through = story.greedy_token_ids.firstIndex(of: end)!
+        var p = Self.params(.choice(["yes", "no"]), seed: 0, temperature: 0)
+        p.structuredOutputsAfterTokenId = end
+        p.maxTokens = 60
+        let output = try llm.generate([story.prompt_token_ids], params: [p])[0].outputs[0]
+        #expect(Array(output.tokenIds.prefix(through + 1)) == Array(story.greedy_token_ids.prefix(through + 1)))
+        #expect(output.text.hasSuffix("yes") || output.text.hasSuffix("no"), "\(output.text)")
+        #expect(output.finishReason == .stop)
+    }
+}
