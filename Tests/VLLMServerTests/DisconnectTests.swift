@@ -13,33 +13,13 @@ import Darwin
 @Suite struct DisconnectTests {
     /// Sends `request` to 127.0.0.1:`port`, reads until `marker` arrives (or waits `delay`), then closes the socket.
     static func sendAndHangUp(port: Int, request: String, marker: String, after delay: Duration? = nil) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EIO) }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        let bytes = Array(request.utf8)
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        let connection = try RawConnection(port: port)
+        connection.send(request)
         if let delay {
             Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) * 1e-18)
             return ""
         }
-        var received = ""
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while !received.contains(marker) {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            guard count > 0 else { break }
-            received += String(decoding: buffer[0..<count], as: UTF8.self)
-        }
-        return received
+        return connection.receive(until: marker)
     }
 
     /// A client waiting for a whole (non-streamed) answer that hangs up aborts the request too.
@@ -130,6 +110,12 @@ final class RawConnection {
             guard count > 0 else { return }
             sent += count
         }
+    }
+
+    /// Whatever arrives until `marker` has (or the server closes the connection).
+    func receive(until marker: String) -> String {
+        while !String(decoding: pending, as: UTF8.self).contains(marker) { guard fill() else { break } }
+        return String(decoding: pending, as: UTF8.self)
     }
 
     static func post(_ path: String, _ body: String, extraHeaders: String = "") -> String {
