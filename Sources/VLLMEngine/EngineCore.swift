@@ -18,6 +18,8 @@ public final class EngineCore: @unchecked Sendable {
     public let eosTokenIds: [Int]
     private var processor: OutputProcessor
     private var structured: StructuredOutputManager
+    /// Shared with `structured`; a `let`, so `validate` may use it from any thread.
+    private let grammarCompiler: GrammarCompiler
     private var generator = SystemRandomNumberGenerator()
     private var ownTimings = StepTimings()
 
@@ -38,8 +40,9 @@ public final class EngineCore: @unchecked Sendable {
         scheduler = Scheduler(config: engine.schedulerConfig)
         eosTokenIds = engine.generationConfig.eosTokenIds.isEmpty ? engine.config.eosTokenIds : engine.generationConfig.eosTokenIds
         processor = OutputProcessor(detokenizerFactory: detokenizer)
-        structured = StructuredOutputManager(tokenBytes: { detokenizer?.tokenBytes() ?? [] },
-                                             vocabSize: engine.config.vocabSize, stopTokenIds: eosTokenIds)
+        grammarCompiler = GrammarCompiler(
+            tokenBytes: { detokenizer?.tokenBytes() ?? [] }, vocabSize: engine.config.vocabSize, stopTokenIds: eosTokenIds)
+        structured = StructuredOutputManager(compiler: grammarCompiler)
     }
 
     /// vLLM's request checks, without adding anything (so a caller can check a whole batch first):
@@ -47,7 +50,8 @@ public final class EngineCore: @unchecked Sendable {
     public func validate(promptTokenIds: [Int], params: SamplingParams) throws {
         try engine.validate(params)
         guard !promptTokenIds.isEmpty else { throw VLLMValidationError("The prompt cannot be empty", parameter: "prompt") }
-        if let spec = params.structuredOutputs { _ = try structured.grammar(for: spec) }
+        // Thread-safe: AsyncEngine checks requests on the caller's task, which so compiles their grammars.
+        if let spec = params.structuredOutputs { _ = try grammarCompiler.grammar(for: spec) }
     }
 
     /// Adds a request — its `n` sequences, all or none: a sequence the scheduler refuses (a prompt

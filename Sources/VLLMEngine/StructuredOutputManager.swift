@@ -1,44 +1,35 @@
 import Dispatch
+import Synchronization
 import VLLMCore
 import VLLMGrammar
 
-/// Structured outputs on the engine's side (vLLM's StructuredOutputManager): one compiled grammar per
-/// distinct request spec, shared by every request that sends it (its masks are cached per grammar state,
-/// so 100 requests of one schema compute each state's mask once); one matcher per sequence; the masks
-/// of a step, computed on the host's cores before it launches.
-struct StructuredOutputManager {
+/// Compiles structured-output specs into grammars bound to the model's vocabulary, once per distinct spec.
+/// Thread-safe: requests are checked — and so their grammars compiled — on the caller's task, before they
+/// reach the engine's thread, so a slow schema delays only its own request.
+final class GrammarCompiler: Sendable {
     /// Each id's bytes (`DetokenizerFactory.tokenBytes`), read when the first grammar is compiled.
-    private let tokenBytes: () -> [[UInt8]?]
+    private let tokenBytes: @Sendable () -> [[UInt8]?]
     /// The logits' width (the model's vocabulary, often wider than the tokenizer's).
     private let vocabSize: Int
     private let stopTokenIds: [Int32]
-    private var vocabulary: GrammarVocabulary?
-    private var grammars: [StructuredOutputs: TokenGrammar] = [:]
-    private var matchers: [String: TokenMatcher] = [:]
-    /// Sequences whose grammar starts after this token (the end of their reasoning), not yet generated.
-    private var waitingFor: [String: Int] = [:]
-    private static let grammarCacheLimit = 256
+    private struct State {
+        var vocabulary: GrammarVocabulary?
+        var grammars: [StructuredOutputs: TokenGrammar] = [:]
+    }
+    private let state = Mutex(State())
+    private static let cacheLimit = 256
 
-    init(tokenBytes: @escaping () -> [[UInt8]?], vocabSize: Int, stopTokenIds: [Int]) {
+    init(tokenBytes: @escaping @Sendable () -> [[UInt8]?], vocabSize: Int, stopTokenIds: [Int]) {
         self.tokenBytes = tokenBytes
         self.vocabSize = vocabSize
         self.stopTokenIds = stopTokenIds.map(Int32.init)
     }
 
-    var isEmpty: Bool { matchers.isEmpty }
-
     /// The grammar of `spec`, compiled on first use; a spec that cannot be compiled is a
     /// `VLLMValidationError` naming what is wrong (a 400 on the server).
-    mutating func grammar(for spec: StructuredOutputs) throws -> TokenGrammar {
-        if let grammar = grammars[spec] { return grammar }
-        if vocabulary == nil {
-            let bytes = tokenBytes()
-            guard !bytes.isEmpty else {
-                throw VLLMValidationError("structured outputs need the model's tokenizer, and this engine has none",
-                                          parameter: "structured_outputs")
-            }
-            vocabulary = GrammarVocabulary(tokenBytes: bytes, stopTokenIds: stopTokenIds, size: vocabSize)
-        }
+    func grammar(for spec: StructuredOutputs) throws -> TokenGrammar {
+        if let grammar = state.withLock({ $0.grammars[spec] }) { return grammar }
+        let vocabulary = try self.vocabulary()
         let grammar: Grammar
         do {
             switch spec {
@@ -51,18 +42,50 @@ struct StructuredOutputManager {
                 grammar = Grammar(rules: [.init(name: "root", body: .choice(choices.map { .literal($0) }))])
             case .grammar(let ebnf): grammar = try EBNFParser.parse(ebnf)
             }
-            let compiled = TokenGrammar(grammar: try CompiledGrammar(grammar), vocabulary: vocabulary!)
-            if grammars.count >= Self.grammarCacheLimit { grammars.removeAll() }
-            grammars[spec] = compiled
-            return compiled
+            let compiled = TokenGrammar(grammar: try CompiledGrammar(grammar), vocabulary: vocabulary)
+            return state.withLock { state in
+                if let raced = state.grammars[spec] { return raced }
+                if state.grammars.count >= Self.cacheLimit { state.grammars.removeAll() }
+                state.grammars[spec] = compiled
+                return compiled
+            }
         } catch let error as GrammarError {
             throw VLLMValidationError("Invalid structured output (\(spec.kind)): \(error.message)", parameter: "structured_outputs")
         }
     }
 
+    private func vocabulary() throws -> GrammarVocabulary {
+        try state.withLock { state in
+            if let vocabulary = state.vocabulary { return vocabulary }
+            let bytes = tokenBytes()
+            guard !bytes.isEmpty else {
+                throw VLLMValidationError("structured outputs need the model's tokenizer, and this engine has none",
+                                          parameter: "structured_outputs")
+            }
+            let vocabulary = GrammarVocabulary(tokenBytes: bytes, stopTokenIds: stopTokenIds, size: vocabSize)
+            state.vocabulary = vocabulary
+            return vocabulary
+        }
+    }
+}
+
+/// Structured outputs on the engine's side (vLLM's StructuredOutputManager): a matcher per sequence over
+/// the grammars `compiler` shares (their masks cached per grammar state, so 100 requests of one schema
+/// compute each state's mask once), and the masks of a step, computed on the host's cores before it
+/// launches. Confined to the engine's thread; only `compiler` is used from others.
+struct StructuredOutputManager {
+    let compiler: GrammarCompiler
+    private var matchers: [String: TokenMatcher] = [:]
+    /// Sequences whose grammar starts after this token (the end of their reasoning), not yet generated.
+    private var waitingFor: [String: Int] = [:]
+
+    init(compiler: GrammarCompiler) { self.compiler = compiler }
+
+    var isEmpty: Bool { matchers.isEmpty }
+
     /// `startAfter`: the grammar applies only once this token has been generated (reasoning first).
     mutating func add(_ requestId: String, spec: StructuredOutputs, startAfter: Int? = nil) throws {
-        matchers[requestId] = TokenMatcher(try grammar(for: spec))
+        matchers[requestId] = TokenMatcher(try compiler.grammar(for: spec))
         waitingFor[requestId] = startAfter
     }
 
