@@ -19,6 +19,8 @@ struct ChatCompletionRequest: Decodable, Sendable {
     var toolChoice: JSONValue?
     /// With a reasoning parser, whether the reasoning is returned (vLLM's `include_reasoning`, default true).
     var includeReasoning: Bool
+    /// `false`: only the first tool call is returned (vLLM's `maybe_filter_parallel_tool_calls`).
+    var parallelToolCalls: Bool?
     var sampling: SamplingFields
 
     enum CodingKeys: String, CodingKey {
@@ -33,6 +35,7 @@ struct ChatCompletionRequest: Decodable, Sendable {
         case chatTemplateKwargs = "chat_template_kwargs"
         case toolChoice = "tool_choice"
         case includeReasoning = "include_reasoning"
+        case parallelToolCalls = "parallel_tool_calls"
     }
 
     init(from decoder: any Decoder) throws {
@@ -52,6 +55,7 @@ struct ChatCompletionRequest: Decodable, Sendable {
         tools = try container.decodeIfPresent([JSONValue].self, forKey: .tools)
         toolChoice = try container.decodeIfPresent(JSONValue.self, forKey: .toolChoice)
         includeReasoning = try container.decodeIfPresent(Bool.self, forKey: .includeReasoning) ?? true
+        parallelToolCalls = try container.decodeIfPresent(Bool.self, forKey: .parallelToolCalls)
         sampling = try SamplingFields(from: decoder)
         sampling.structured = try StructuredOutputFields(from: decoder)
     }

@@ -155,6 +155,7 @@ extension OpenAIServing {
                 message.toolCalls = calls
                 finishedWithToolCalls = !calls.isEmpty
             }
+            message.toolCalls = ToolCallBody.allowed(message.toolCalls, parallel: context.request.parallelToolCalls)
             return ChatChoice(
                 index: output.index, message: message,
                 logprobs: logprobs(for: output, tokenIds: output.tokenIds, logprobs: output.logprobs, context),
@@ -236,11 +237,11 @@ extension OpenAIServing {
                         let (content, calls) = parsers[completion.index].feed(
                             answerDelta, finished: completion.finishReason != nil)
                         delta.content = content
-                        delta.toolCalls = calls.enumerated().map { offset, call in
+                        delta.toolCalls = ToolCallBody.allowed(calls.enumerated().map { offset, call in
                             var call = call
                             call.index = before + offset
                             return call
-                        }
+                        }, parallel: context.request.parallelToolCalls)
                         calledTools = parsers[completion.index].callsSent > 0
                         if content == nil && calls.isEmpty && delta.reasoning == nil && completion.finishReason == nil { continue }
                     }

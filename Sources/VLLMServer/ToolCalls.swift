@@ -125,4 +125,10 @@ struct ToolCallBody: Encodable, Sendable, Equatable {
     }
 
     static func == (lhs: ToolCallBody, rhs: ToolCallBody) -> Bool { lhs.name == rhs.name && lhs.arguments == rhs.arguments }
+
+    /// `parallel_tool_calls: false` keeps the first call only (in a stream, the call of index 0), as vLLM does.
+    static func allowed(_ calls: [ToolCallBody], parallel: Bool?) -> [ToolCallBody] {
+        guard parallel == false else { return calls }
+        return calls.isEmpty || calls[0].index != nil ? calls.filter { ($0.index ?? 0) == 0 } : [calls[0]]
+    }
 }

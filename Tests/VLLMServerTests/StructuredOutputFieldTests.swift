@@ -135,5 +135,11 @@ import VLLMCore
         #expect(calls == [ToolCallBody(name: "get_weather", arguments: #"{"city": "Zürich", "days": 2, "t": 1.0}"#),
                           ToolCallBody(name: "now", arguments: "{}")])
         #expect(ToolChoice.required.toolCalls(in: "[") == [])
+        // parallel_tool_calls: false keeps the first (vLLM's maybe_filter_parallel_tool_calls).
+        #expect(ToolCallBody.allowed(calls ?? [], parallel: false) == Array((calls ?? []).prefix(1)))
+        #expect(ToolCallBody.allowed(calls ?? [], parallel: nil) == calls)
+        var streamed = ToolCallBody(name: "b", arguments: "{}")
+        streamed.index = 1
+        #expect(ToolCallBody.allowed([streamed], parallel: false).isEmpty)
     }
 }
