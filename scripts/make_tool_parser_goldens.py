@@ -41,6 +41,49 @@ json.dump(cases, open(path, "w"), ensure_ascii=False, indent=1)
 print("wrote", path)
 
 
+# llama3_json: vLLM 0.26's Llama3JsonToolParser.extract_tool_calls (vllm/tool_parsers/llama_tool_parser.py):
+# re.finditer("{") over the text, json.JSONDecoder().raw_decode at each brace outside an object already read.
+def llama3_json(output):
+    if not ("<|python_tag|>" in output or "{" in output):
+        return {"tools_called": False, "calls": [], "content": output}
+    end_index, calls = -1, []
+    try:
+        for match in re.finditer(r"\{", output):
+            start_index = match.start()
+            if start_index <= end_index:
+                continue
+            obj, json_end = json.JSONDecoder().raw_decode(output[start_index:])
+            end_index = start_index + json_end
+            name = obj["name"]
+            if not isinstance(name, str):
+                raise TypeError("name")  # pydantic's FunctionCall(name=...) refuses a non-string
+            args = obj["arguments"] if "arguments" in obj else obj["parameters"]
+            calls.append({"name": name, "arguments": json.dumps(args, ensure_ascii=False)})
+    except Exception:  # noqa: BLE001 — vLLM logs and returns the text as content
+        return {"tools_called": False, "calls": [], "content": output}
+    if calls:
+        return {"tools_called": True, "calls": calls, "content": None}
+    return {"tools_called": False, "calls": [], "content": output}
+
+
+llama_outputs = [
+    "No tools here.",
+    '{"name": "get_weather", "parameters": {"city": "Zürich", "days": 3}}',
+    '<|python_tag|>{"name": "get_weather", "parameters": {"city": "Paris"}}',
+    '{"name": "a", "parameters": {}}; {"name": "b", "arguments": {"x": [1, {"y": 2.5}]}}',
+    '{"name": "a", "parameters": {"n": {"deep": true}}}{"name": "b", "parameters": {}}',
+    'Sure! {"name": "c", "parameters": {"q": "é"}} done',
+    '{"name": "broken", "parameters": {',
+    '{"parameters": {}}',
+    "I like {curly} braces",
+    '{"name": 5, "parameters": {}}',
+]
+llama = [{"output": o, **llama3_json(o)} for o in llama_outputs]
+path = os.path.join(os.path.dirname(__file__), "..", "Tests", "VLLMServerTests", "Goldens", "llama3_json_tool_calls.json")
+json.dump(llama, open(path, "w"), ensure_ascii=False, indent=1)
+print("wrote", path)
+
+
 # Reasoning parsers: deepseek_r1 is vLLM 0.26's BaseThinkingReasoningParser.extract_reasoning
 # (vllm/reasoning/basic_parsers.py); qwen3 is vLLM's earlier Qwen3ReasoningParser (both tags required),
 # each a few str.partition calls, run here with Python's own str.

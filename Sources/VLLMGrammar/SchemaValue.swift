@@ -113,6 +113,14 @@ public indirect enum SchemaValue: Sendable, Hashable {
         return value
     }
 
+    /// Python's `json.JSONDecoder().raw_decode`: the JSON value at the very start of `bytes` (no leading
+    /// whitespace) and the count of bytes it took; what follows is left alone.
+    public static func parsePrefix(_ bytes: ArraySlice<UInt8>) throws(GrammarError) -> (value: SchemaValue, count: Int) {
+        var parser = Parser(bytes: Array(bytes))
+        let value = try parser.value(depth: 0)
+        return (value, parser.index)
+    }
+
     private struct Parser {
         let bytes: [UInt8]
         var index = 0

@@ -1,12 +1,25 @@
 import VLLMGrammar
 
+/// A parser of tool calls out of a model's text (`--tool-call-parser`): whole answers, and streams.
+protocol ToolCallTextParser: Sendable {
+    init()
+    static func extract(_ text: String) -> (content: String?, calls: [ToolCallBody])
+    mutating func feed(_ delta: String, finished: Bool) -> (content: String?, calls: [ToolCallBody])
+    var callsSent: Int { get }
+}
+
+/// The `--tool-call-parser` names this server has, and their parsers.
+enum ToolCallParsers {
+    static let byName: [String: any ToolCallTextParser.Type] = ["hermes": HermesToolParser.self, "llama3_json": Llama3JSONToolParser.self]
+    static var supportedNames: [String] { byName.keys.sorted() }
+}
+
 /// vLLM's `hermes` tool-call parser (`--tool-call-parser hermes`: Hermes 2 Pro, Qwen2.5, Qwen3): a model
 /// writes its calls after any content as `<tool_call>{"name": …, "arguments": {…}}</tool_call>`, the last one
-/// possibly unclosed. The only parser here so far; `--tool-call-parser` refuses the others by name.
-struct HermesToolParser: Sendable {
+/// possibly unclosed.
+struct HermesToolParser: ToolCallTextParser {
     static let start = "<tool_call>"
     static let end = "</tool_call>"
-    static let supportedNames = ["hermes"]
 
     /// A whole answer: the content before the first call (nil when empty) and the calls, or — no call,
     /// or a call that is not `{"name", "arguments"}` JSON — the whole text as content and no calls

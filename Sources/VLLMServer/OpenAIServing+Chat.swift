@@ -88,6 +88,7 @@ extension OpenAIServing {
         let context = ChatContext(
             requestId: requestId, created: Self.now(), modelName: request.model ?? model.primaryName, request: request,
             promptTokenIds: promptTokenIds, n: params.n, toolChoice: toolChoice, parsesToolCalls: parsesToolCalls,
+            toolParser: config.toolCallParser.flatMap { ToolCallParsers.byName[$0] } ?? HermesToolParser.self,
             reasoning: request.includeReasoning ? reasoning : nil, hidesReasoning: reasoning != nil && !request.includeReasoning)
         if request.sampling.isStream {
             return .stream(SSEStream { emit in try await self.streamChat(run: run, context: context, emit: emit) })
@@ -105,6 +106,7 @@ extension OpenAIServing {
         var toolChoice: ToolChoice
         /// tool_choice "auto" under `--enable-auto-tool-choice`: answers go through the tool-call parser.
         var parsesToolCalls: Bool
+        var toolParser: any ToolCallTextParser.Type
         /// `--reasoning-parser`: thinking goes to `reasoning` (nil when off, or `include_reasoning` false).
         var reasoning: ReasoningParser?
         /// A reasoning parser with `include_reasoning: false`: the thinking is cut, not returned.
@@ -150,7 +152,7 @@ extension OpenAIServing {
                 message.toolCalls = toolCalls
                 finishedWithToolCalls = context.toolChoice == .required && output.finishReason == .stop && !toolCalls.isEmpty
             } else if context.parsesToolCalls {
-                let (content, calls) = HermesToolParser.extract(answer)
+                let (content, calls) = context.toolParser.extract(answer)
                 message.content = content
                 message.toolCalls = calls
                 finishedWithToolCalls = !calls.isEmpty
@@ -193,7 +195,7 @@ extension OpenAIServing {
         let includeUsage = options?.includeUsage ?? false
         let continuousUsage = includeUsage && (options?.continuousUsageStats ?? false)
         var numTokens = Array(repeating: 0, count: context.n)
-        var parsers = Array(repeating: HermesToolParser(), count: context.parsesToolCalls ? context.n : 0)
+        var parsers: [any ToolCallTextParser] = context.parsesToolCalls ? (0..<context.n).map { _ in context.toolParser.init() } : []
         let reasoningParser = context.reasoning ?? (context.hidesReasoning ? ReasoningParser(name: config.reasoningParser ?? "") : nil)
         var reasoners = reasoningParser.map { Array(repeating: $0, count: context.n) } ?? []
         func chunk(_ choice: ChatChoice) -> ChatCompletionResponse {

@@ -32,7 +32,7 @@ public struct ServerConfig: Sendable, Equatable {
     /// The `--reasoning-parser` names this server has.
     public static let supportedReasoningParsers = ReasoningParser.Kind.allCases.map(\.rawValue)
     /// The `--tool-call-parser` names this server has.
-    public static let supportedToolCallParsers = HermesToolParser.supportedNames
+    public static let supportedToolCallParsers = ToolCallParsers.supportedNames
 
     public init() {}
 }
