@@ -25,8 +25,6 @@ public struct GrammarMatcher: Sendable {
     public var canTerminate: Bool { state.acceptsEnd && state.partial.remaining == 0 }
     /// Whether nothing but the end is allowed: no stack has a character left to match.
     public var mustTerminate: Bool { state.tops.isEmpty }
-    /// Whether no continuation is possible at all (the output left the grammar).
-    public var isDead: Bool { state.tops.isEmpty && !state.acceptsEnd }
 
     /// Advances over `bytes`; false (and unchanged) where they leave the grammar.
     @discardableResult

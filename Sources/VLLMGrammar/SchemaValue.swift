@@ -36,7 +36,6 @@ public indirect enum SchemaValue: Sendable, Hashable {
 
     var stringValue: String? { if case .string(let value) = self { value } else { nil } }
     public var arrayValue: [SchemaValue]? { if case .array(let value) = self { value } else { nil } }
-    var boolValue: Bool? { if case .bool(let value) = self { value } else { nil } }
     var numberValue: Double? { if case .number(let text) = self { Double(text) } else { nil } }
     var isObject: Bool { if case .object = self { true } else { false } }
 
