@@ -17,14 +17,10 @@ public struct StepSequence: Sendable {
     /// Async scheduling: the last fed token is the one the step before samples in this row of its
     /// sampling (its id in `tokenIds` is a placeholder, filled on the device).
     public var pendingSourceRow: Int?
-    /// Structured outputs: the tokens the grammar allows next (`Backend.applyTokenBitmask`'s layout).
-    public var tokenBitmask: [UInt32]?
 
     public init(tokenIds: [Int32], numComputedTokens: Int, blockIds: [Int32], sampling: SamplingRow?,
-                promptLogprobs: (targets: [Int32], topK: Int)? = nil, pendingSourceRow: Int? = nil,
-                tokenBitmask: [UInt32]? = nil) {
+                promptLogprobs: (targets: [Int32], topK: Int)? = nil, pendingSourceRow: Int? = nil) {
         self.pendingSourceRow = pendingSourceRow
-        self.tokenBitmask = tokenBitmask
         self.tokenIds = tokenIds
         self.numComputedTokens = numComputedTokens
         self.blockIds = blockIds
@@ -101,8 +97,8 @@ public final class ModelRunner: @unchecked Sendable {
         ForwardedStep(sequences: sequences, logits: try forward(sequences, pendingTokens: previous?.sample?.tokens))
     }
 
-    /// Queues a forwarded step's sampling, its sequences' grammar masks applied first (`masks` by
-    /// sequence index, over any `StepSequence.tokenBitmask`).
+    /// Queues a forwarded step's sampling, its sequences' grammar masks (`Backend.applyTokenBitmask`'s
+    /// layout, by sequence index) applied first.
     public func launchSampling(_ step: ForwardedStep, masks: [Int: [UInt32]] = [:]) throws -> LaunchedStep {
         let start = monotonicSeconds()
         defer { timings.launch += monotonicSeconds() - start }
@@ -111,7 +107,7 @@ public final class ModelRunner: @unchecked Sendable {
         var maskWords: [UInt32] = []
         for (index, sequence) in step.sequences.enumerated() {
             guard let row = sequence.sampling else { continue }
-            if let mask = masks[index] ?? sequence.tokenBitmask {
+            if let mask = masks[index] {
                 maskedRows.append(Int32(rows.count))
                 maskWords += mask
             }
