@@ -64,8 +64,15 @@ public struct JSONSchemaGrammar {
     static let stringCharacter = GrammarExpression.characterClass(
         CharacterClass(ranges: [0...0x1F, 0x22...0x22, 0x5C...0x5C], negated: true))
 
-    private mutating func define(_ name: String, _ body: () -> GrammarExpression) -> GrammarExpression {
-        if defined.insert(name).inserted { rules.append(.init(name: name, body: body())) }
+    /// The rule `name`, defined on first use. The name is reserved before `body` runs, so a body may refer
+    /// to its own rule, directly or through rules it builds with the builder it is handed.
+    private mutating func define<E: Error>(
+        _ name: String, _ body: (inout JSONSchemaGrammar) throws(E) -> GrammarExpression
+    ) throws(E) -> GrammarExpression {
+        guard defined.insert(name).inserted else { return .rule(name) }
+        let index = rules.count
+        rules.append(.init(name: name, body: .empty))
+        rules[index].body = try body(&self)
         return .rule(name)
     }
 
@@ -78,7 +85,7 @@ public struct JSONSchemaGrammar {
     mutating func basic(_ name: String) -> GrammarExpression {
         switch name {
         case "basic_escape":
-            return define(name) {
+            return define(name) { _ in
                 .choice([
                     .characterClass(CharacterClass(ranges: ("\"\\/bfnrt" as String).unicodeScalars.map { $0.value...$0.value })),
                     .sequence([.literal("u"), .repetition(.characterClass(Self.hexDigit), min: 4, max: 4)]),
@@ -86,7 +93,7 @@ public struct JSONSchemaGrammar {
             }
         case "basic_string_sub":
             let escape = basic("basic_escape")
-            return define(name) {
+            return define(name) { _ in
                 .choice([
                     .literal("\""),
                     .sequence([Self.stringCharacter, .rule(name)]),
@@ -95,14 +102,14 @@ public struct JSONSchemaGrammar {
             }
         case "basic_string":
             let sub = basic("basic_string_sub")
-            return define(name) { .sequence([.literal("\""), sub]) }
+            return define(name) { _ in .sequence([.literal("\""), sub]) }
         case "basic_integer":
-            return define(name) {
+            return define(name) { _ in
                 .choice([.literal("0"), .sequence([.repetition(.literal("-"), min: 0, max: 1), Self.nonZeroDigit,
                                                    .repetition(Self.digit, min: 0, max: nil)])])
             }
         case "basic_number":
-            return define(name) {
+            return define(name) { _ in
                 .sequence([
                     .repetition(.literal("-"), min: 0, max: 1),
                     .choice([.literal("0"), .sequence([Self.nonZeroDigit, .repetition(Self.digit, min: 0, max: nil)])]),
@@ -115,42 +122,31 @@ public struct JSONSchemaGrammar {
                 ])
             }
         case "basic_boolean":
-            return define(name) { .choice([.literal("true"), .literal("false")]) }
+            return define(name) { _ in .choice([.literal("true"), .literal("false")]) }
         case "basic_null":
-            return define(name) { .literal("null") }
+            return define(name) { _ in .literal("null") }
         case "basic_any":
-            let parts = ["basic_number", "basic_string", "basic_boolean", "basic_null", "basic_array", "basic_object"]
-            if defined.contains(name) { return .rule(name) }
-            defined.insert(name)
-            let index = rules.count
-            rules.append(.init(name: name, body: .empty))
-            let body = GrammarExpression.choice(parts.map { basic($0) })
-            rules[index].body = body
-            return .rule(name)
+            return define(name) { g in
+                .choice(["basic_number", "basic_string", "basic_boolean", "basic_null", "basic_array", "basic_object"]
+                    .map { g.basic($0) })
+            }
         case "basic_array":
-            if defined.contains(name) { return .rule(name) }
-            defined.insert(name)
-            let index = rules.count
-            rules.append(.init(name: name, body: .empty))
-            let any = basic("basic_any")
-            rules[index].body = .choice([
-                .sequence([.literal("["), ws, any, .repetition(.sequence([comma, any]), min: 0, max: nil), ws, .literal("]")]),
-                .sequence([.literal("["), ws, .literal("]")]),
-            ])
-            return .rule(name)
+            return define(name) { g in
+                let any = g.basic("basic_any")
+                return .choice([
+                    .sequence([.literal("["), g.ws, any, .repetition(.sequence([g.comma, any]), min: 0, max: nil), g.ws, .literal("]")]),
+                    .sequence([.literal("["), g.ws, .literal("]")]),
+                ])
+            }
         case "basic_object":
-            if defined.contains(name) { return .rule(name) }
-            defined.insert(name)
-            let index = rules.count
-            rules.append(.init(name: name, body: .empty))
-            let any = basic("basic_any")
-            let string = basic("basic_string")
-            let member = GrammarExpression.sequence([string, colon, any])
-            rules[index].body = .choice([
-                .sequence([.literal("{"), ws, member, .repetition(.sequence([comma, member]), min: 0, max: nil), ws, .literal("}")]),
-                .sequence([.literal("{"), ws, .literal("}")]),
-            ])
-            return .rule(name)
+            return define(name) { g in
+                let member = GrammarExpression.sequence([g.basic("basic_string"), g.colon, g.basic("basic_any")])
+                return .choice([
+                    .sequence([.literal("{"), g.ws, member, .repetition(.sequence([g.comma, member]), min: 0, max: nil), g.ws,
+                               .literal("}")]),
+                    .sequence([.literal("{"), g.ws, .literal("}")]),
+                ])
+            }
         default:
             preconditionFailure("no basic rule \(name)")
         }
@@ -259,11 +255,7 @@ public struct JSONSchemaGrammar {
         if path.isEmpty { return .rule("root") }
         let name = fresh("defs_" + String(path.last!).filter { $0.isLetter || $0.isNumber || $0 == "_" })
         refNames[reference] = name
-        defined.insert(name)
-        let index = rules.count
-        rules.append(.init(name: name, body: .empty))
-        rules[index].body = try convert(target, name: name)
-        return .rule(name)
+        return try define(name) { (g) throws(GrammarError) in try g.convert(target, name: name) }
     }
 
     private mutating func typed(_ type: String, _ schema: SchemaValue, name: String) throws(GrammarError) -> GrammarExpression {
@@ -372,12 +364,8 @@ public struct JSONSchemaGrammar {
         for index in stride(from: properties.count - 1, through: 0, by: -1) {
             let present = GrammarExpression.sequence([members[index], after[index + 1]])
             let isRequired = required.contains(properties[index].key)
-            let restName = fresh("\(name)_part")
-            rules.append(.init(
-                name: restName,
-                body: isRequired ? .sequence([comma, present]) : .choice([.sequence([comma, present]), after[index + 1]])))
-            defined.insert(restName)
-            after[index] = .rule(restName)
+            let rest = isRequired ? GrammarExpression.sequence([comma, present]) : .choice([.sequence([comma, present]), after[index + 1]])
+            after[index] = define(fresh("\(name)_part")) { _ in rest }
             if isRequired {
                 first[index] = present
             } else if let later = first[index + 1] {
@@ -427,10 +415,8 @@ public struct JSONSchemaGrammar {
         for index in stride(from: elements.count - 1, through: 1, by: -1) {
             let present = GrammarExpression.sequence([comma, elements[index], rest])
             rest = index < minimum ? present : .choice([present, .empty])
-            let ruleName = fresh("\(name)_suffix")
-            rules.append(.init(name: ruleName, body: rest))
-            defined.insert(ruleName)
-            rest = .rule(ruleName)
+            let body = rest
+            rest = define(fresh("\(name)_suffix")) { _ in body }
         }
         var alternatives: [GrammarExpression] = []
         if let firstElement = elements.first {
