@@ -89,7 +89,7 @@ extension OpenAIServing {
             requestId: requestId, created: Self.now(), modelName: request.model ?? model.primaryName, request: request,
             promptTokenIds: promptTokenIds, n: params.n, toolChoice: toolChoice, parsesToolCalls: parsesToolCalls,
             toolParser: config.toolCallParser.flatMap { ToolCallParsers.byName[$0] } ?? HermesToolParser.self,
-            reasoning: request.includeReasoning ? reasoning : nil, hidesReasoning: reasoning != nil && !request.includeReasoning)
+            reasoning: reasoning)
         if request.sampling.isStream {
             return .stream(SSEStream { emit in try await self.streamChat(run: run, context: context, emit: emit) })
         }
@@ -107,10 +107,10 @@ extension OpenAIServing {
         /// tool_choice "auto" under `--enable-auto-tool-choice`: answers go through the tool-call parser.
         var parsesToolCalls: Bool
         var toolParser: any ToolCallTextParser.Type
-        /// `--reasoning-parser`: thinking goes to `reasoning` (nil when off, or `include_reasoning` false).
+        /// `--reasoning-parser`: the thinking is cut from the answer, and returned in `reasoning` unless the
+        /// request says `include_reasoning: false`.
         var reasoning: ReasoningParser?
-        /// A reasoning parser with `include_reasoning: false`: the thinking is cut, not returned.
-        var hidesReasoning: Bool
+        var returnsReasoning: Bool { reasoning != nil && request.includeReasoning }
         var numPromptTokens: Int { promptTokenIds.count }
     }
 
@@ -138,10 +138,10 @@ extension OpenAIServing {
         let choices = outputs.map { output in
             var message = ChatMessageBody(role: config.responseRole, content: output.text)
             var answer = output.text
-            if let parser = context.reasoning ?? (context.hidesReasoning ? ReasoningParser(name: config.reasoningParser ?? "") : nil) {
+            if let parser = context.reasoning {
                 let (reasoning, content) = parser.extract(output.text)
-                message.hasReasoningFields = context.reasoning != nil
-                message.reasoning = context.reasoning != nil ? reasoning : nil
+                message.hasReasoningFields = context.returnsReasoning
+                message.reasoning = context.returnsReasoning ? reasoning : nil
                 message.content = content
                 answer = content ?? ""
             }
@@ -196,8 +196,7 @@ extension OpenAIServing {
         let continuousUsage = includeUsage && (options?.continuousUsageStats ?? false)
         var numTokens = Array(repeating: 0, count: context.n)
         var parsers: [any ToolCallTextParser] = context.parsesToolCalls ? (0..<context.n).map { _ in context.toolParser.init() } : []
-        let reasoningParser = context.reasoning ?? (context.hidesReasoning ? ReasoningParser(name: config.reasoningParser ?? "") : nil)
-        var reasoners = reasoningParser.map { Array(repeating: $0, count: context.n) } ?? []
+        var reasoners = context.reasoning.map { Array(repeating: $0, count: context.n) } ?? []
         func chunk(_ choice: ChatChoice) -> ChatCompletionResponse {
             ChatCompletionResponse(
                 id: context.requestId, created: context.created, model: context.modelName, choices: [choice],
@@ -228,7 +227,7 @@ extension OpenAIServing {
                         // Thinking and answer split as they stream; only the answer goes on to the tool parser.
                         let (reasoning, content) = reasoners[completion.index].feed(
                             completion.deltaText, finished: completion.finishReason != nil)
-                        delta.reasoning = context.reasoning != nil ? reasoning : nil
+                        delta.reasoning = context.returnsReasoning ? reasoning : nil
                         delta.content = content
                         answerDelta = content ?? ""
                         if parsers.isEmpty && delta.reasoning == nil && content == nil && completion.finishReason == nil { continue }
