@@ -8,6 +8,17 @@ protocol ToolCallTextParser: Sendable {
     var callsSent: Int { get }
 }
 
+/// The length of the longest start of `tag` that ends `bytes` (vLLM's `partial_tag_overlap`): a stream holds
+/// that much back, since the next piece may complete the tag.
+func partialTagOverlap(_ bytes: [UInt8], _ tag: String) -> Int {
+    let tagBytes = Array(tag.utf8)
+    for length in stride(from: min(tagBytes.count - 1, bytes.count), to: 0, by: -1)
+    where bytes.suffix(length).elementsEqual(tagBytes.prefix(length)) {
+        return length
+    }
+    return 0
+}
+
 /// The `--tool-call-parser` names this server has, and their parsers.
 enum ToolCallParsers {
     static let byName: [String: any ToolCallTextParser.Type] = ["hermes": HermesToolParser.self, "llama3_json": Llama3JSONToolParser.self]
@@ -72,17 +83,11 @@ struct HermesToolParser: ToolCallTextParser {
     mutating func feed(_ delta: String, finished: Bool) -> (content: String?, calls: [ToolCallBody]) {
         text += delta
         let bytes = Array(text.utf8)
-        let startBytes = Array(Self.start.utf8)
         var contentEnd = bytes.count
         if let first = text.range(of: Self.start) {
             contentEnd = text.utf8.distance(from: text.startIndex, to: first.lowerBound)
         } else if !finished {
-            // Hold back a suffix that may be the start tag's beginning (vLLM's partial_tag_overlap).
-            for length in stride(from: min(startBytes.count - 1, bytes.count), to: 0, by: -1)
-            where bytes.suffix(length).elementsEqual(startBytes.prefix(length)) {
-                contentEnd = bytes.count - length
-                break
-            }
+            contentEnd = bytes.count - partialTagOverlap(bytes, Self.start)
         }
         var content: String? = nil
         if contentEnd > sentContent {

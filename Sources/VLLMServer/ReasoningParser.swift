@@ -48,14 +48,7 @@ struct ReasoningParser: Sendable {
         let bytes = Array(text.utf8)
         var ready = bytes.count
         if !finished {
-            for tag in [Self.start, Self.end] {
-                let tagBytes = Array(tag.utf8)
-                for length in stride(from: min(tagBytes.count - 1, bytes.count), to: 0, by: -1)
-                where bytes.suffix(length).elementsEqual(tagBytes.prefix(length)) {
-                    ready = min(ready, bytes.count - length)
-                    break
-                }
-            }
+            ready -= max(partialTagOverlap(bytes, Self.start), partialTagOverlap(bytes, Self.end))
         }
         guard ready > sent else { return (nil, nil) }
         // Split the whole text so far, and send what is new on each side.
