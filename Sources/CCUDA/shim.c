@@ -55,6 +55,12 @@ const char *ccuda_load_driver(void *library, CCUDADriver *api) {
     LOAD(cuFuncSetAttribute, "cuFuncSetAttribute");
     LOAD(cuLaunchKernel, "cuLaunchKernel");
     LOAD(cuLaunchKernelEx, "cuLaunchKernelEx");
+    LOAD(cuStreamBeginCapture, "cuStreamBeginCapture_v2");
+    LOAD(cuStreamEndCapture, "cuStreamEndCapture");
+    LOAD(cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags");
+    LOAD(cuGraphLaunch, "cuGraphLaunch");
+    LOAD(cuGraphExecDestroy, "cuGraphExecDestroy");
+    LOAD(cuGraphDestroy, "cuGraphDestroy");
     return NULL;
 }
 

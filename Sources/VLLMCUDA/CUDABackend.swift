@@ -22,6 +22,8 @@ public final class CUDABackend: Backend, Sendable {
     /// The ops' per-step temporaries (split-attention partials, sampler buffers), one buffer per purpose,
     /// kept for the backend's life and grown to the largest size asked (`scratch`).
     let scratchBuffers = Protected([Scratch: Tensor]())
+    /// While a graph is being recorded: the buffers its kernels are handed that it must keep alive.
+    let captureRetained = Protected<[Tensor]?>(nil)
 
     public var name: String { "cuda:\(context.ordinal) (\(context.deviceName))" }
     /// bf16 (rounding where PyTorch's bf16 ops round) or f32 (rounding nowhere, TF32 off).
@@ -105,6 +107,7 @@ extension CUDABackend {
             buffers[purpose] = buffer
             return buffer
         }
+        retainDuringCapture(buffer)
         return Tensor(storage: buffer.storage, byteOffset: buffer.byteOffset, shape: shape, dtype: dtype)
     }
 }

@@ -30,6 +30,9 @@ final class CUDAOpProfiler: Sendable {
         self.stream = stream
     }
 
+    /// Whether ops are being timed now.
+    var isActive: Bool { state.withLock { $0.active } }
+
     func start() throws {
         state.withLock { $0.active = true }
         try mark("start")

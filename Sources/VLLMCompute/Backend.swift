@@ -184,3 +184,33 @@ public protocol DeviceMemoryReporting {
     /// Returns cached-but-unused blocks to the device.
     func releaseCachedMemory() throws
 }
+
+/// A backend that records a step's queued work once and replays it with one launch (CUDA graphs). A
+/// replay reads and writes the very buffers the recorded ops were handed, so the caller keeps a graph's
+/// inputs at fixed addresses and changes only their contents between replays.
+public protocol GraphCapturing: Backend {
+    /// Whether graphs may be recorded and replayed now: not while ops are timed one by one (profiling).
+    var isGraphUseAllowed: Bool { get }
+    /// Records, without running it, the work `body` queues. Nil, recording nothing, where
+    /// `isGraphUseAllowed` is false.
+    func captureGraph(_ body: () throws -> Void) throws -> (any DeviceGraph)?
+}
+
+/// Recorded device work (`GraphCapturing.captureGraph`).
+public protocol DeviceGraph: AnyObject, Sendable {
+    /// Queues the recorded work again, in order with everything else on the backend.
+    func replay() throws
+}
+
+/// A backend that times its own queue: a mark placed between queued ops, read once the device passed it
+/// (`ModelRunner`'s GPU time per step and the idle gaps between steps).
+public protocol DeviceTiming: Backend {
+    /// Queues a timestamp after the work queued so far.
+    func markTime() throws -> any DeviceTimestamp
+}
+
+/// A timestamp in a backend's queue (`DeviceTiming.markTime`).
+public protocol DeviceTimestamp: AnyObject, Sendable {
+    /// Milliseconds from `earlier` to this mark, once the device has passed both.
+    func milliseconds(since earlier: any DeviceTimestamp) throws -> Double
+}

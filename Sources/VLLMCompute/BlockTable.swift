@@ -22,11 +22,16 @@ public struct BlockTable: Sendable, Equatable {
 
     /// The rows padded with block 0 (the null block) to the longest: `AttentionMetadata.blockTables`,
     /// [numSeqs, maxBlocksPerSeq] int32.
-    public func padded() -> (values: [Int32], shape: [Int]) {
-        let width = max(1, rows.map(\.count).max() ?? 1)
+    /// `width` and `numRows` give the fixed shape a recorded decode graph reads: rows padded with block 0 to
+    /// `numRows`, each cut or padded to `width` blocks (a caller passes a width that covers every
+    /// sequence's context; blocks held past it are never read).
+    public func padded(width: Int? = nil, numRows: Int? = nil) -> (values: [Int32], shape: [Int]) {
+        let width = width ?? max(1, rows.map(\.count).max() ?? 1), numRows = numRows ?? rows.count
+        precondition(numRows >= rows.count, "padding a block table of \(rows.count) rows to \(numRows)")
         var values: [Int32] = []
-        values.reserveCapacity(rows.count * width)
-        for row in rows { values += row + [Int32](repeating: 0, count: width - row.count) }
-        return (values, [rows.count, width])
+        values.reserveCapacity(numRows * width)
+        for row in rows { values += row.prefix(width) + [Int32](repeating: 0, count: max(0, width - row.count)) }
+        values += [Int32](repeating: 0, count: (numRows - rows.count) * width)
+        return (values, [numRows, width])
     }
 }

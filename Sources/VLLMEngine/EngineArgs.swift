@@ -17,6 +17,8 @@ public struct EngineArgs: Sendable {
     public var maxNumBatchedTokens: Int? = nil
     /// vLLM's `--async-scheduling`: schedule and launch the next step while the last one runs (EngineCore.step).
     public var asyncScheduling = true
+    /// vLLM's `--enforce-eager`: no CUDA graphs (every decode step launches its kernels one by one).
+    public var enforceEager = false
     /// Who drives the engine: vLLM picks the step limits' defaults by it.
     public var usageContext: UsageContext = .llmClass
     public var enablePrefixCaching = true
@@ -120,7 +122,11 @@ extension EngineArgs {
         let schedulerConfig = SchedulerConfig(maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs, maxModelLen: maxModelLen,
                                               blockSize: blockSize, numGPUBlocks: numBlocks, enablePrefixCaching: enablePrefixCaching)
         let runner = try ModelRunner(model: model, numBlocks: numBlocks, blockSize: blockSize,
-                                     maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs)
+                                     maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs, enforceEager: enforceEager)
+        if runner.graphs.isActive {
+            log("CUDA graphs: decode steps of up to \(runner.graphs.maxCaptureSize) sequences run as graphs, each recorded the "
+                + "first time its batch-size and context bucket appears (--enforce-eager turns them off)")
+        }
         let generationConfig = try self.model.map { try GenerationConfig.load(modelDirectory: $0) } ?? GenerationConfig()
         return LoadedEngine(runner: runner, config: config,
                             generationConfig: generationConfig, schedulerConfig: schedulerConfig, maxLogprobs: maxLogprobs,

@@ -22,6 +22,7 @@ public final class EngineCore: @unchecked Sendable {
     private let grammarCompiler: GrammarCompiler
     private var generator = SystemRandomNumberGenerator()
     private var ownTimings = StepTimings()
+    private var reportedGraphFailure = false
 
     /// Where the host's time went over every step so far (see StepTimings).
     public var stepTimings: StepTimings {
@@ -135,6 +136,10 @@ public final class EngineCore: @unchecked Sendable {
         if !asyncScheduling, let current = inFlight {
             inFlight = nil
             emit(try collect(current, now: now))
+        }
+        if !reportedGraphFailure, let reason = runner.decodeGraphStats.disabledReason {
+            reportedGraphFailure = true
+            engine.log("CUDA graphs: \(reason); decode steps run eagerly from now on")
         }
     }
 

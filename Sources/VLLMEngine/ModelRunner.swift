@@ -44,10 +44,15 @@ public final class ModelRunner: @unchecked Sendable {
     let workspace: ForwardWorkspace
     /// Every index tensor of a step, uploaded at once (`makeInput`); kept and grown, never per step.
     private var stepInputs: Tensor
+    /// Pure decode steps as CUDA graphs (DecodeGraphs.swift); off with `enforceEager` or on the CPU.
+    var graphs: DecodeGraphs
     /// Host time of the steps run so far: `prepare`, `launch` and `wait` (the engine adds the rest).
     public internal(set) var timings = StepTimings()
 
-    public init(model: any CausalLM, numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int) throws {
+    /// - Parameter enforceEager: vLLM's `--enforce-eager`: every step launches its kernels one by one, no
+    ///   decode step runs as a recorded graph.
+    public init(model: any CausalLM, numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int,
+                enforceEager: Bool = false) throws {
         self.model = model
         self.blockSize = blockSize
         self.numBlocks = numBlocks
@@ -56,6 +61,29 @@ public final class ModelRunner: @unchecked Sendable {
         kvCaches = try model.makeKVCaches(numBlocks: numBlocks, blockSize: blockSize)
         workspace = try model.makeWorkspace(maxNumTokens: maxNumBatchedTokens, maxNumSeqs: maxNumSeqs)
         stepInputs = try model.backend.allocate(shape: [0], dtype: .int32)
+        graphs = DecodeGraphs(backend: model.backend, enabled: !enforceEager, blockSize: blockSize,
+                              maxRows: min(maxNumBatchedTokens, maxNumSeqs))
+    }
+
+    /// GPU time per kind of step and the idle gaps between steps, once `startStepGPUTimes` turned it on.
+    private var gpuTimes: StepGPUTimes?
+
+    /// Starts timing every step on the device (a backend that can: `DeviceTiming`); read by `stepGPUTimes`.
+    public func startStepGPUTimes() {
+        if model.backend is any DeviceTiming { gpuTimes = StepGPUTimes() }
+    }
+
+    /// The GPU times of the steps since `startStepGPUTimes` (waiting for the device first), or nil.
+    public func stepGPUTimes() throws -> StepGPUTimes? {
+        guard gpuTimes != nil else { return nil }
+        try model.backend.synchronize()
+        try gpuTimes?.settle(all: true)
+        return gpuTimes
+    }
+
+    /// Decode graphs recorded so far, and the host seconds recording them took.
+    public var decodeGraphStats: (count: Int, captureSeconds: Double, disabledReason: String?) {
+        (graphs.count, graphs.captureSeconds, graphs.disabledReason)
     }
 
     /// Runs one step and samples a token for every sequence that asks for one (in order).
@@ -81,6 +109,8 @@ public final class ModelRunner: @unchecked Sendable {
     public struct ForwardedStep: Sendable {
         let sequences: [StepSequence]
         let logits: Tensor
+        /// Where the step starts in the backend's queue, when GPU times are taken.
+        var started: (any DeviceTimestamp)?
     }
 
     /// Queues one step — inputs up, forward, sampling — and returns without waiting for the device, so
@@ -94,7 +124,9 @@ public final class ModelRunner: @unchecked Sendable {
     /// Queues a step's inputs and forward (its logits stay in the workspace until `launchSampling`; launch
     /// nothing else in between).
     public func launchForward(_ sequences: [StepSequence], after previous: LaunchedStep? = nil) throws -> ForwardedStep {
-        ForwardedStep(sequences: sequences, logits: try forward(sequences, pendingTokens: previous?.sample?.tokens))
+        let started = gpuTimes == nil ? nil : try (model.backend as? any DeviceTiming)?.markTime()
+        return ForwardedStep(sequences: sequences, logits: try forward(sequences, pendingTokens: previous?.sample?.tokens),
+                             started: started)
     }
 
     /// Queues a forwarded step's sampling, its sequences' grammar masks (`Backend.applyTokenBitmask`'s
@@ -117,6 +149,10 @@ public final class ModelRunner: @unchecked Sendable {
             try model.backend.applyTokenBitmask(logits: step.logits, rows: maskedRows, masks: maskWords)
         }
         let sample = rows.isEmpty ? nil : try model.backend.launchSample(logits: step.logits, rows: rows)
+        if let started = step.started, let end = try (model.backend as? any DeviceTiming)?.markTime() {
+            gpuTimes?.add(.init(kind: StepGPUTimes.kind(step.sequences), tokens: step.sequences.reduce(0) { $0 + $1.tokenIds.count },
+                                start: started, end: end))
+        }
         return LaunchedStep(sequences: step.sequences, sample: sample)
     }
 
@@ -126,6 +162,7 @@ public final class ModelRunner: @unchecked Sendable {
         let start = monotonicSeconds()
         defer { timings.wait += monotonicSeconds() - start }
         let sampled = try step.sample?.wait() ?? SamplerOutput(tokenIds: [], logprobs: [])
+        try gpuTimes?.settle()
         return (sampled, try promptLogprobs(step.sequences))
     }
 
@@ -182,7 +219,8 @@ public final class ModelRunner: @unchecked Sendable {
 
     func forward(_ sequences: [StepSequence], pendingTokens: (tensor: Tensor, stride: Int)? = nil) throws -> Tensor {
         let start = monotonicSeconds()
-        let (input, placeholders) = try makeInput(sequences)
+        let graphShape = graphs.shape(for: sequences)
+        let (input, placeholders) = try makeInput(sequences, graph: graphShape)
         if let placeholders {
             guard let pendingTokens else { throw BackendError("a step with pending tokens but no step in flight to take them from") }
             try model.backend.scatterSampledTokens(pendingTokens.tensor, stride: pendingTokens.stride, rows: placeholders.rows,
@@ -194,12 +232,18 @@ public final class ModelRunner: @unchecked Sendable {
             timings.prepare += prepared - start
             timings.launch += end - prepared
         }
-        return try model.forward(input, kvCaches: kvCaches, workspace: workspace)
+        guard let graphShape else { return try model.forward(input, kvCaches: kvCaches, workspace: workspace) }
+        let logits = try graphs.run(graphShape) { try model.forward(input, kvCaches: kvCaches, workspace: workspace) }
+        return logits.rows(0..<sequences.count)
     }
 
     /// The flat step inputs; every index is checked here, once, so kernels can trust them. `placeholders`:
     /// where the tokens of the step in flight go (rows of its sampling, positions in `tokenIds`), if any.
-    func makeInput(_ sequences: [StepSequence]) throws -> (input: ForwardInput, placeholders: (rows: Tensor, positions: Tensor)?) {
+    /// `graph`: a decode step padded to a recorded graph's shape and written where that graph reads it —
+    /// rows past the step's sequences feed token 0 at position 0 with a context of one key and write no
+    /// K/V (slot −1); their outputs are never sampled.
+    func makeInput(_ sequences: [StepSequence], graph shape: DecodeGraphShape? = nil) throws
+        -> (input: ForwardInput, placeholders: (rows: Tensor, positions: Tensor)?) {
         let numTokens = sequences.reduce(0) { $0 + $1.tokenIds.count }
         guard numTokens > 0, numTokens <= maxNumBatchedTokens, sequences.count <= maxNumSeqs else {
             throw BackendError("step of \(numTokens) tokens in \(sequences.count) sequences; limits are 1…\(maxNumBatchedTokens) tokens and \(maxNumSeqs) sequences")
@@ -208,7 +252,7 @@ public final class ModelRunner: @unchecked Sendable {
         var tokenIds: [Int32] = [], positions: [Int32] = [], slots: [Int32] = []
         var queryStart: [Int32] = [0], seqLens: [Int32] = [], logitsIndices: [Int32] = []
         var pendingRows: [Int32] = [], pendingPositions: [Int32] = []
-        tokenIds.reserveCapacity(numTokens)
+        tokenIds.reserveCapacity(shape?.rows ?? numTokens)
         for (s, seq) in sequences.enumerated() {
             let seqLen = seq.numComputedTokens + seq.tokenIds.count
             guard !seq.tokenIds.isEmpty, seq.blockIds.count >= blockTable.numBlocks(forTokens: seqLen) else {
@@ -234,25 +278,35 @@ public final class ModelRunner: @unchecked Sendable {
             seqLens.append(Int32(seqLen))
             if seq.sampling != nil { logitsIndices.append(Int32(tokenIds.count - 1)) }
         }
-        let tables = blockTable.padded()
+        var maxSeqLen = Int(seqLens.max()!)
+        if let shape {
+            guard numTokens == sequences.count, logitsIndices.count == numTokens, shape.rows >= numTokens,
+                  maxSeqLen <= shape.tableWidth * blockSize else {
+                throw BackendError("a step of \(sequences.count) sequences, \(numTokens) tokens, does not fit decode graph \(shape)")
+            }
+            for row in numTokens..<shape.rows {
+                tokenIds.append(0)
+                positions.append(0)
+                slots.append(-1)
+                queryStart.append(Int32(row + 1))
+                seqLens.append(1)
+                logitsIndices.append(Int32(row))
+            }
+            maxSeqLen = shape.tableWidth * blockSize
+        }
+        let tables = blockTable.padded(width: shape?.tableWidth, numRows: shape?.rows)
         if logitsIndices.isEmpty { logitsIndices = [Int32(numTokens - 1)] }
         let (numDecodes, prefillQueryStart) = AttentionMetadata.decodeSplit(queryStart: queryStart)
-        // Every index tensor of the step in one upload: one allocation and one copy, then views.
+        // Every index tensor of the step in one upload: one allocation and one copy, then views. A graph's
+        // parts land at the same offsets every time for its shape, which fixes them.
         let parts: [(values: [Int32], shape: [Int])] = [
-            (tokenIds, [numTokens]), (positions, [numTokens]), (slots, [numTokens]), (queryStart, [queryStart.count]),
-            (seqLens, [seqLens.count]), tables, (logitsIndices, [logitsIndices.count]),
+            (tokenIds, [tokenIds.count]), (positions, [positions.count]), (slots, [slots.count]),
+            (queryStart, [queryStart.count]), (seqLens, [seqLens.count]), tables, (logitsIndices, [logitsIndices.count]),
             (prefillQueryStart ?? [], [prefillQueryStart?.count ?? 0]),
             (pendingRows, [pendingRows.count]), (pendingPositions, [pendingPositions.count]),
         ]
         let values = parts.flatMap(\.values)
-        if stepInputs.count < values.count {
-            // Grown in powers of two, so a step of a new size rarely allocates; the stream orders this step's
-            // upload after the last step's reads.
-            var capacity = 4096
-            while capacity < values.count { capacity *= 2 }
-            stepInputs = try model.backend.allocate(shape: [capacity], dtype: .int32)
-        }
-        let packed = stepInputs.rows(0..<values.count)
+        let packed = try shape == nil ? stepInputBuffer(count: values.count) : graphs.inputBuffer(count: values.count, model.backend)
         try model.backend.copy(values, into: packed)
         var offset = 0
         let views = parts.map { part -> Tensor in
@@ -260,11 +314,22 @@ public final class ModelRunner: @unchecked Sendable {
             return Tensor(storage: packed.storage, byteOffset: packed.byteOffset + 4 * offset, shape: part.shape, dtype: .int32)
         }
         let attention = AttentionMetadata(
-            numTokens: numTokens, numSeqs: sequences.count,
-            maxQueryLen: sequences.map(\.tokenIds.count).max()!, maxSeqLen: Int(seqLens.max()!), blockSize: blockSize,
+            numTokens: tokenIds.count, numSeqs: seqLens.count,
+            maxQueryLen: sequences.map(\.tokenIds.count).max()!, maxSeqLen: maxSeqLen, blockSize: blockSize,
             numDecodes: numDecodes, queryStartLoc: views[3], seqLens: views[4], blockTables: views[5], slotMapping: views[2],
             prefillQueryStartLoc: prefillQueryStart == nil ? nil : views[7])
         let input = ForwardInput(tokenIds: views[0], positions: views[1], attention: attention, logitsIndices: views[6])
         return (input, pendingRows.isEmpty ? nil : (views[8], views[9]))
+    }
+
+    /// The first `count` int32s of the eager steps' input buffer, grown in powers of two so a step of a new
+    /// size rarely allocates; the stream orders this step's upload after the last step's reads.
+    private func stepInputBuffer(count: Int) throws -> Tensor {
+        if stepInputs.count < count {
+            var capacity = 4096
+            while capacity < count { capacity *= 2 }
+            stepInputs = try model.backend.allocate(shape: [capacity], dtype: .int32)
+        }
+        return stepInputs.rows(0..<count)
     }
 }

@@ -90,6 +90,7 @@ struct BenchCommand: ParsableCommand {
             }
             let gpu = profile ? llm.core.runner.model.backend as? CUDABackend : nil
             try gpu?.startProfiling()
+            llm.core.runner.startStepGPUTimes()
             let start = Date()
             let params = lengths.map { length in
                 var p = BenchCommand.greedy(outputLen: length.output)
@@ -104,7 +105,12 @@ struct BenchCommand: ParsableCommand {
             if let gpu { FileHandle.standardError.write(Data((ModelCheck.byOp(try gpu.stopProfiling()) + "\n").utf8)) }
             let generated = outputs.reduce(0) { $0 + $1.outputs[0].tokenIds.count }
             let promptTokens = lengths.reduce(0) { $0 + $1.input }
-            BenchCommand.printJSON([
+            var gpuTimes: [String: Any] = [:]
+            if let times = try llm.core.runner.stepGPUTimes() {
+                gpuTimes["gpu_idle_ms"] = times.idleMilliseconds
+                gpuTimes["gpu_ms_by_step"] = times.byKind.mapValues { ["steps": $0.steps, "ms": $0.milliseconds, "tokens": $0.tokens] }
+            }
+            BenchCommand.printJSON(gpuTimes.merging([
                 "workload": (lengthsFile == nil ? "throughput" : "throughput-w3") + (schema == nil ? "" : "-structured"),
                 "num_prompts": lengths.count,
                 "prompt_tokens": promptTokens, "output_tokens": generated,
@@ -115,7 +121,9 @@ struct BenchCommand: ParsableCommand {
                 "steps": llm.core.stepTimings.steps, "host_ms_per_step": llm.core.stepTimings.millisecondsPerStep(),
                 "max_num_seqs": llm.engine.schedulerConfig.maxNumSeqs,
                 "max_num_batched_tokens": llm.engine.schedulerConfig.maxNumBatchedTokens,
-            ])
+                "decode_graphs": llm.core.runner.decodeGraphStats.count,
+                "graph_capture_s": llm.core.runner.decodeGraphStats.captureSeconds,
+            ]) { $1 })
         }
     }
 

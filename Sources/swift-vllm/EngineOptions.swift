@@ -28,6 +28,9 @@ struct EngineOptions: ParsableArguments {
     @Flag(name: .customLong("async-scheduling"), inversion: .prefixedNo,
           help: "Schedule and launch the next step while the last one runs on the device (on by default; --no-async-scheduling turns it off).")
     var asyncScheduling: Bool = true
+    @Flag(name: .customLong("enforce-eager"),
+          help: "Launch every kernel of every step one by one: no CUDA graphs for decode steps (they are recorded lazily, one per batch-size bucket and context bucket, by default).")
+    var enforceEager: Bool = false
     @Option(name: .customLong("max-logprobs"),
             help: "The most logprobs (sampled or prompt) a request may ask for; -1: no limit.")
     var maxLogprobs = 20
@@ -64,6 +67,7 @@ struct EngineOptions: ParsableArguments {
         args.maxNumBatchedTokens = maxNumBatchedTokens
         args.enablePrefixCaching = enablePrefixCaching
         args.asyncScheduling = asyncScheduling
+        args.enforceEager = enforceEager
         args.maxLogprobs = maxLogprobs
         args.numGPUBlocksOverride = numGPUBlocksOverride
         args.kvCacheMemory = kvCacheMemory

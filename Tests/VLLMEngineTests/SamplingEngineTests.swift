@@ -3,7 +3,7 @@ import Testing
 import VLLMCPU
 import VLLMCompute
 import VLLMCore
-import VLLMEngine
+@testable import VLLMEngine
 
 /// Sampling through the whole engine: seeds, logprobs, n, stop tokens.
 @Suite struct SamplingEngineTests {
@@ -52,6 +52,66 @@ import VLLMEngine
         }
         let stats = asyncLLM.core.stats()
         #expect(stats.numFreeBlocks == stats.numTotalBlocks)
+    }
+
+    /// A decode step run as a CUDA graph is padded to a capture size and a block-table width; the padding
+    /// (rows feeding token 0 with one key and no cache write) changes nothing a request sees. Checked on
+    /// the CPU by padding every decode step as a graph would and running it eagerly.
+    @Test func decodeGraphPaddingChangesNoOutput() throws {
+        let (_, golden) = try EngineParityTests.load("llama")
+        var prompts: [[Int]] = [], params: [SamplingParams] = []
+        for (i, prompt) in golden.prompts.enumerated() {
+            for n in 0..<3 {
+                var p = seeded(300 + 10 * i + n)
+                p.maxTokens = 5 + 7 * n + i
+                p.logprobs = 2
+                prompts.append(prompt.prompt_token_ids)
+                params.append(p)
+            }
+        }
+        let plain = try llm().generate(prompts, params: params)
+        let padded = try llm()
+        let runner = padded.core.runner
+        runner.graphs = DecodeGraphs(backend: runner.model.backend, enabled: false, padsOnly: true,
+                                     blockSize: runner.blockSize, maxRows: runner.maxNumSeqs)
+        let outputs = try padded.generate(prompts, params: params)
+        // The CPU's GEMM blocks rows differently for another row count, so logprobs agree to rounding.
+        for (a, b) in zip(outputs, plain) {
+            #expect(a.outputs.map(\.tokenIds) == b.outputs.map(\.tokenIds))
+            let (x, y) = (a.outputs[0].logprobs ?? [], b.outputs[0].logprobs ?? [])
+            #expect(x.count == y.count)
+            for (p, q) in zip(x, y) {
+                #expect(abs(p.sampledLogprob - q.sampledLogprob) < 1e-5 && p.sampledRank == q.sampledRank)
+                #expect(p.top.map(\.tokenId) == q.top.map(\.tokenId))
+            }
+        }
+        #expect(runner.graphs.paddedSteps > 0)
+        let stats = padded.core.stats()
+        #expect(stats.numFreeBlocks == stats.numTotalBlocks)
+    }
+
+    /// A caller may hand the runner more blocks than a sequence's context covers (check-gpu's greedy loop
+    /// gives every block the whole story will need): the padded block table cuts them to its width.
+    @Test func decodeGraphPaddingTakesLongBlockLists() throws {
+        let runner = try llm().core.runner
+        func greedy(padded: Bool) throws -> [Int32] {
+            runner.graphs = DecodeGraphs(backend: runner.model.backend, enabled: false, padsOnly: padded,
+                                         blockSize: runner.blockSize, maxRows: runner.maxNumSeqs)
+            var row = SamplingRow()
+            row.temperature = 0
+            let blocks = (1...100).map(Int32.init)  // 400 slots; a graph's narrowest table holds 64 blocks
+            var tokens: [Int32] = [1, 5, 9]
+            var next = try runner.execute([StepSequence(tokenIds: tokens, numComputedTokens: 0, blockIds: blocks, sampling: row)])
+            for _ in 0..<16 {
+                tokens.append(next.tokenIds[0])
+                next = try runner.execute([StepSequence(tokenIds: [tokens.last!], numComputedTokens: tokens.count - 1,
+                                                        blockIds: blocks, sampling: row)])
+            }
+            return tokens
+        }
+        let plain = try greedy(padded: false)
+        #expect(try greedy(padded: true) == plain)
+        #expect(runner.graphs.paddedSteps == 16)
     }
 
     func seeded(_ seed: Int) -> SamplingParams {

@@ -19,6 +19,8 @@ typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
 typedef struct CUevent_st *CUevent;
+typedef struct CUgraph_st *CUgraph;
+typedef struct CUgraphExec_st *CUgraphExec;
 
 enum {
     CCUDA_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97,
@@ -29,6 +31,7 @@ enum {
     CCUDA_STREAM_NON_BLOCKING = 1,
     CCUDA_EVENT_DEFAULT = 0,
     CCUDA_EVENT_DISABLE_TIMING = 2,
+    CCUDA_STREAM_CAPTURE_MODE_RELAXED = 2,
 };
 
 /// The driver entry points swift-vllm uses (versioned symbol names where the header maps them).
@@ -73,6 +76,13 @@ typedef struct CCUDADriver {
                                void **kernelParams, void **extra);
     /// cuLaunchKernelEx; its config is built by `ccuda_launch_kernel_dependent`.
     CUresult (*cuLaunchKernelEx)(const void *config, CUfunction function, void **kernelParams, void **extra);
+    // CUDA graphs: a stream's work captured once, replayed with one launch.
+    CUresult (*cuStreamBeginCapture)(CUstream stream, int mode);                  // _v2
+    CUresult (*cuStreamEndCapture)(CUstream stream, CUgraph *graph);
+    CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *exec, CUgraph graph, unsigned long long flags);
+    CUresult (*cuGraphLaunch)(CUgraphExec exec, CUstream stream);
+    CUresult (*cuGraphExecDestroy)(CUgraphExec exec);
+    CUresult (*cuGraphDestroy)(CUgraph graph);
 } CCUDADriver;
 
 /// Launches `function` with programmatic dependent launch allowed (sm_90: CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_
