@@ -19,6 +19,8 @@ extension CUDABackend {
             return
         }
         // Pure decode steps: decode_attention.cu (CUDABackend+DecodeAttention.swift), unless switched off.
+        // (prefill_attention.cu's kernel takes decodes too, a CTA per token: on an H200 at context 512 it took
+        // 1.26 / 2.79 / 10.5 ms a step of 32 layers at batch 1 / 64 / 256 against 0.40 / 1.55 / 5.35 here.)
         if Self.isDecodeAttentionEnabled,
            try decodeAttention(query: query, cache: cache, metadata: metadata, scale: scale, out: out) {
             return

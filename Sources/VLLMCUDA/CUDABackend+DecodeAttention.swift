@@ -48,6 +48,13 @@ extension CUDABackend {
     /// share a block) — so the caller runs attention.cu's general kernel.
     func decodeAttention(query: Tensor, cache: PagedKVCache, metadata: AttentionMetadata, scale: Float,
                          out: Tensor) throws -> Bool {
+        // bf16, head size 64 or 128: tensor cores (decode_attention_mma.cu). At context 512 on an H200, 32
+        // layers: 0.33 / 0.49 / 0.86 / 1.65 / 4.97 ms at batch 1 / 8 / 32 / 64 / 256 against decode_attention.cu's
+        // 0.41 / 0.67 / 1.02 / 1.58 / 5.41 (docs/gpu-runs/2026-11-30b/run20).
+        if Self.isDecodeAttentionMMAEnabled,
+           try decodeAttentionMMA(query: query, cache: cache, metadata: metadata, scale: scale, out: out) {
+            return true
+        }
         guard metadata.maxQueryLen == 1, cache.blockSize % 4 == 0 else { return false }
         guard let numHeads = try attentionHeads(query: query, cache: cache, metadata: metadata, out: out) else { return true }
         let headSize = cache.headSize
@@ -97,11 +104,70 @@ extension CUDABackend {
         return true
     }
 
+    /// `SWIFT_VLLM_DECODE_ATTENTION=lanes` keeps decode steps on decode_attention.cu where
+    /// decode_attention_mma.cu would take them, so both can be timed on one binary.
+    static let isDecodeAttentionMMAEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_DECODE_ATTENTION"] != "lanes"
+
+    /// decode_attention_mma.cu's keys a CTA takes a pass: 4 warps × 16.
+    static let decodeAttentionMMAKeysPerPass = 64
+
+    /// Dynamic shared memory of a decode_attention_mma.cu CTA: the Q tile and each warp's two stages of
+    /// 16 K and 16 V rows, rows padded by 8 elements (74 KiB at d128).
+    static func decodeAttentionMMASharedBytes(headSize: Int) -> Int {
+        (16 + decodeAttentionWarps * 2 * 2 * 16) * (headSize + 8) * DType.bfloat16.size
+    }
+
+    /// out [T, numHeads·headSize] = attention over the paged cache for a pure decode step, on tensor cores
+    /// (decode_attention_mma.cu): a CTA per (sequence, KV head, key partition) with the G query heads as
+    /// the rows of its MMAs. Returns false, launching nothing, where the kernel does not apply — a longer
+    /// query, f32, head sizes other than 64 and 128, more than 16 query heads per KV head, a GPU before
+    /// sm_80, tensors not 16-byte aligned.
+    func decodeAttentionMMA(query: Tensor, cache: PagedKVCache, metadata: AttentionMetadata, scale: Float,
+                            out: Tensor) throws -> Bool {
+        let headSize = cache.headSize
+        guard metadata.maxQueryLen == 1, activationDType == .bfloat16, context.computeCapability.major >= 8,
+              headSize == 64 || headSize == 128,
+              [query.address, out.address, cache.key.address, cache.value.address].allSatisfy({ $0 % 16 == 0 })
+        else { return false }
+        guard let numHeads = try attentionHeads(query: query, cache: cache, metadata: metadata, out: out) else { return true }
+        try require(metadata.numSeqs <= 65535, "pagedAttention",
+                    "\(metadata.numSeqs) sequences (at most 65535 in one decode launch: the grid's z)")
+        let ctas = metadata.numSeqs * cache.numKVHeads
+        let keysPerPass = Self.decodeAttentionMMAKeysPerPass
+        let passes = max(1, (metadata.maxSeqLen + keysPerPass - 1) / keysPerPass)
+        // decode_attention.cu's rule, in passes of 64 keys. (Splitting further, until the grid filled four
+        // waves of resident CTAs, made batch 32 / 64 / 128 × 512 keys slower on an H200: run21.)
+        let passesPerSplit = Self.decodeAttentionPassesPerSplit(ctas: ctas, multiprocessors: context.multiprocessorCount,
+                                                                passes: passes)
+        let numSplits = (passes + passesPerSplit - 1) / passesPerSplit
+        let partition = numSplits == 1 ? 1 << 30 : passesPerSplit * keysPerPass
+        var partials: (acc: Tensor, max: Tensor, sum: Tensor)?
+        let tokens = metadata.numTokens
+        if numSplits > 1 {
+            partials = (try scratch(.attentionAccumulators, shape: [tokens, numHeads, numSplits, headSize], dtype: .float32),
+                        try scratch(.attentionMaxima, shape: [tokens, numHeads, numSplits], dtype: .float32),
+                        try scratch(.attentionSums, shape: [tokens, numHeads, numSplits], dtype: .float32))
+        }
+        let counters = try numSplits > 1 ? decodeAttentionSplitCounters(atLeast: ctas) : nil
+        let unused = KernelArgument.pointer(0)
+        try launch("decode_attention_mma_bf16_d\(headSize)", in: "decode_attention_mma",
+                   grid: (numSplits, cache.numKVHeads, metadata.numSeqs),
+                   block: (32 * Self.decodeAttentionWarps, 1, 1),
+                   sharedBytes: Self.decodeAttentionMMASharedBytes(headSize: headSize),
+                   [query.device, cache.key.device, cache.value.device, metadata.queryStartLoc.device,
+                    metadata.seqLens.device, metadata.blockTables.device, out.device,
+                    partials?.acc.device ?? unused, partials?.max.device ?? unused, partials?.sum.device ?? unused,
+                    counters?.device ?? unused,
+                    .int32(Int32(numHeads)), .int32(Int32(cache.numKVHeads)), .int32(Int32(cache.blockSize)),
+                    .int32(Int32(metadata.blockTables.shape[1])), .int32(Int32(partition)), .float(scale)])
+        return true
+    }
+
     /// At least `count` zeroed int32 counters for a split decode launch, kept for the backend's life: every
     /// launch leaves them zero again (each one's last CTA resets it), so they are zeroed only when made.
     /// Launches on the one stream run in order, so a launch never sees another's counts.
     func decodeAttentionSplitCounters(atLeast count: Int) throws -> Tensor {
-        try decodeAttentionCounters.withLock { cached in
+        let counters = try decodeAttentionCounters.withLock { cached -> Tensor in
             if let cached, cached.count >= count { return cached }
             // Grown in powers of two from 4096 (16 KiB: batch 512 × 8 KV heads), so growth is rare; the
             // one replaced goes back to the allocator, stream-ordered after the launches that used it.
@@ -115,5 +181,7 @@ extension CUDABackend {
             cached = counters
             return counters
         }
+        retainDuringCapture(counters)
+        return counters
     }
 }

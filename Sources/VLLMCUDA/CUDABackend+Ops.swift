@@ -70,6 +70,11 @@ extension CUDABackend {
                     .int32(Int32(cosSinCache.shape[0]))])
     }
 
+    /// The fewest tokens split_qkv_rows takes (a row a CTA); fewer go to split_qkv_vec (a CTA per few heads,
+    /// spread over more CTAs: 5.3 / 5.7 / 6.7 µs a layer at 1 / 8 / 32 tokens on an H200, against
+    /// split_qkv_rows' 7.2 / 7.5 / 8.2; docs/gpu-runs/2026-11-30b/run19).
+    static let splitQKVRowsMinTokens = 64
+
     public func splitQKV(_ qkv: Tensor, query: Tensor, kv: KVDestination, headSize: Int,
                          rotary: (positions: Tensor, cosSinCache: Tensor)?) throws {
         let act = activationDType
@@ -108,9 +113,18 @@ extension CUDABackend {
         let isVector = headSize % 8 == 0 && rotaryDim % 16 == 0 && headSize <= 8 * 128
             && [qkv, query, destinations.key, destinations.value].allSatisfy { $0.address % 32 == 0 }
         let threads = isVector ? headSize / 8 : min(256, max(32, (max(rotaryDim / 2, headSize / 2) + 31) / 32 * 32))
-        let headsPerCTA = max(1, min(numHeadsAll, (tokens >= 64 ? 256 : 32) / threads))
-        try launch(isVector ? "split_qkv_vec_\(kernelSuffix)" : "split_qkv_\(kernelSuffix)", in: "rotary",
-                   grid: (tokens, (numHeadsAll + headsPerCTA - 1) / headsPerCTA, 1), block: (threads, headsPerCTA, 1),
+        var headsPerCTA = max(1, min(numHeadsAll, (tokens >= 64 ? 256 : 32) / threads))
+        var kernel = isVector ? "split_qkv_vec_\(kernelSuffix)" : "split_qkv_\(kernelSuffix)"
+        var block = (threads, headsPerCTA, 1)
+        // Many tokens: a whole row per CTA (split_qkv_rows). A prefill step of 8192 tokens on an H200: 133 µs a
+        // layer, against 224 µs by split_qkv_vec (docs/gpu-runs/2026-11-30b/run18).
+        if isVector && tokens >= Self.splitQKVRowsMinTokens {
+            kernel = "split_qkv_rows_\(kernelSuffix)"
+            headsPerCTA = numHeadsAll
+            block = (256, 1, 1)
+        }
+        try launch(kernel, in: "rotary",
+                   grid: (tokens, (numHeadsAll + headsPerCTA - 1) / headsPerCTA, 1), block: block,
                    [qkv.device, rotary?.positions.device ?? .pointer(0), query.device, destinations.key.device,
                     destinations.value.device, destinations.slots?.device ?? .pointer(0), .int64(Int64(destinations.numSlots)),
                     rotary?.cosSinCache.device ?? .pointer(0), .int32(Int32(numHeads)),

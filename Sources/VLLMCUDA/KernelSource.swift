@@ -20,6 +20,7 @@ public struct KernelSource: Sendable {
     static let headers: [KernelSource] = [
         KernelSource(name: "common.cuh", bytes: PackageResources.common_cuh),
         KernelSource(name: "decode_attention_merge.cuh", bytes: PackageResources.decode_attention_merge_cuh),
+        KernelSource(name: "mma.cuh", bytes: PackageResources.mma_cuh),
         KernelSource(name: "sampling_params.cuh", source: SamplingParamWord.header),
     ]
 
@@ -28,6 +29,7 @@ public struct KernelSource: Sendable {
         KernelSource(name: "attention.cu", bytes: PackageResources.attention_cu),
         KernelSource(name: "cache.cu", bytes: PackageResources.cache_cu),
         KernelSource(name: "decode_attention.cu", bytes: PackageResources.decode_attention_cu),
+        KernelSource(name: "decode_attention_mma.cu", bytes: PackageResources.decode_attention_mma_cu),
         KernelSource(name: "dummy.cu", bytes: PackageResources.dummy_cu),
         KernelSource(name: "elementwise.cu", bytes: PackageResources.elementwise_cu),
         KernelSource(name: "embedding.cu", bytes: PackageResources.embedding_cu),

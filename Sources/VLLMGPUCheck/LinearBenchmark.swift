@@ -3,7 +3,8 @@ import VLLMCUDA
 /// `check-gpu --bench-linear`.
 public enum LinearBenchmark {
     /// `--bench-linear`: each linear of a Llama-3-8B decode step (q/k/v fused and apart, o, gate_up, down,
-    /// lm_head with its f32 logits), median GPU time and weight bytes per second of both paths.
+    /// lm_head with its f32 logits) at 1 to 64 tokens (linear.cu takes up to 8),
+    /// median GPU time and weight bytes per second of both paths.
     public static func run(_ gpu: CUDABackend) throws {
         let shapes: [(name: String, columns: Int, depth: Int, f32Out: Bool)] = [
             ("qkv", 6144, 4096, false), ("q / o", 4096, 4096, false), ("k / v", 1024, 4096, false),
@@ -15,7 +16,7 @@ public enum LinearBenchmark {
             func rate(_ microseconds: Double) -> String {
                 "\(rounded(microseconds)) µs \(Int((bytes / microseconds / 1e3).rounded())) GB/s"
             }
-            for tokens in [1, 4, 8] {
+            for tokens in [1, 4, 8, 16, 24, 32, 64] {
                 let timing = try gpu.benchmarkLinear(tokens: tokens, columns: shape.columns, depth: shape.depth,
                                                      f32Out: shape.f32Out)
                 print("bench-linear \(shape.name) T \(tokens) N \(shape.columns) K \(shape.depth): "

@@ -75,7 +75,8 @@ public struct OpChecker {
         for (heads, kvHeads, headSize, rotaryDim) in [(14, 2, 64, 64), (32, 8, 128, 128), (8, 4, 8, 8), (4, 2, 64, 32)] {
             try rotary(tokens: 37, heads, kvHeads, headSize, rotaryDim)
         }
-        try rotary(tokens: 200, 32, 8, 128, 128)  // a prefill's many tokens: several heads a CTA in splitQKV
+        try rotary(tokens: 200, 32, 8, 128, 128)  // a prefill's many tokens: a row a CTA in splitQKV (split_qkv_rows)
+        try rotary(tokens: 100, 4, 2, 64, 32)      // … with dims past the rotary ones
         try writeKVCache(tokens: 37, kvHeads: 2, headSize: 64, blockSize: 16, numBlocks: 40)
         try writeKVCache(tokens: 5, kvHeads: 8, headSize: 128, blockSize: 16, numBlocks: 9)
         // (context, new tokens) per sequence: a fresh prefill, a chunk over a cached prefix, decodes.

@@ -45,7 +45,7 @@ struct CheckGPUCommand: ParsableCommand {
             help: "Batch sizes of a decode profile of --model: wall time a step, and the GPU time of each op.")
     var profileDecode: [Int] = []
 
-    @Flag(help: "Time linear.cu's decode kernel against cuBLASLt on Llama-3-8B's linears at 1, 4 and 8 tokens.")
+    @Flag(help: "Time linear.cu's decode kernel against cuBLASLt on Llama-3-8B's linears at 1 to 64 tokens.")
     var benchLinear = false
 
     @Option(help: "A model folder whose greedy story must equal the CPU backend's, token for token.")

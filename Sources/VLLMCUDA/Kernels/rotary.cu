@@ -20,6 +20,10 @@
 // split_qkv_vec_{bf16,f32}: the same, 8 dims a thread with 16-byte (bf16) accesses — a thread turns dims
 // i … i+7 with their partners i+rotaryDim/2 … — for headSize % 8 == 0 and rotaryDim % 16 == 0 (the
 // launcher's check): block (headSize / 8, H). A prefill's 8192 tokens took 214 µs a layer with 2-byte accesses.
+// split_qkv_rows_{bf16,f32}: the same work as split_qkv_vec, for prefills: grid (T), block 256, a token's
+// whole row per CTA, its threads taking the row's 8-dim units in turn — each rotated head's pairs
+// (dims i … i+7 with i+rotaryDim/2 …), its unrotated dims, then the value heads' — so no thread idles
+// while another turns its partner dims, and a CTA's one slot and position serve every head.
 #include "common.cuh"
 
 template <typename T>
@@ -137,6 +141,80 @@ __device__ void split_qkv_vec(const T *__restrict__ qkv, const int *__restrict__
             store8(destination + start, values);
         }
     }
+}
+
+template <typename T>
+__device__ void split_qkv_rows(const T *__restrict__ qkv, const int *__restrict__ positions, T *__restrict__ query,
+                               T *__restrict__ key, T *__restrict__ value, const int *__restrict__ slotMapping,
+                               long long numSlots, const float *__restrict__ cosSin, int numHeads, int numKVHeads,
+                               int headSize, int rotaryDim, int maxPositions) {
+    const int token = blockIdx.x;
+    const int half = positions != nullptr ? rotaryDim / 2 : 0;
+    const int chunks = headSize / 8;                 // 8-dim units of a head
+    const int pairUnits = half / 8;                  // a rotated head's pairs …
+    const int headUnits = chunks - pairUnits;        // … and its units in all (pairs, then unrotated dims)
+    const int rotatedHeads = numHeads + numKVHeads;  // q and k heads (rotated or, without positions, copied)
+    const int total = rotatedHeads * headUnits + numKVHeads * chunks;
+    const T *row = qkv + (long long)token * (numHeads + 2 * numKVHeads) * headSize;
+    const float *cosRow = nullptr;
+    if (half > 0) {
+        const int position = positions[token];
+        if (position < 0 || position >= maxPositions) return;  // validated on the host
+        cosRow = cosSin + (long long)position * rotaryDim;
+    }
+    for (int u = threadIdx.x; u < total; u += blockDim.x) {
+        int head, dim;
+        bool pair = false;
+        if (u < rotatedHeads * headUnits) {
+            head = u / headUnits;
+            const int k = u - head * headUnits;
+            pair = k < pairUnits;
+            dim = pair ? 8 * k : 8 * (k + pairUnits);  // unrotated dims start at rotaryDim = 16 · pairUnits
+        } else {
+            const int v = u - rotatedHeads * headUnits;
+            head = rotatedHeads + v / chunks;
+            dim = 8 * (v % chunks);
+        }
+        T *destination = split_destination(token, head, query, key, value, slotMapping, numSlots, numHeads, numKVHeads,
+                                           headSize);
+        if (destination == nullptr) continue;
+        const T *source = row + head * headSize;
+        if (pair) {
+            float x1[8], x2[8], first[8], second[8];
+            load8(source + dim, x1);
+            load8(source + dim + half, x2);
+#pragma unroll
+            for (int j = 0; j < 8; ++j) {
+                const float c = round_to<T>(cosRow[dim + j]), s = round_to<T>(cosRow[half + dim + j]);
+                first[j] = round_to<T>(x1[j] * c) - round_to<T>(x2[j] * s);
+                second[j] = round_to<T>(x2[j] * c) + round_to<T>(x1[j] * s);
+            }
+            store8(destination + dim, first);
+            store8(destination + dim + half, second);
+        } else {
+            float values[8];
+            load8(source + dim, values);
+            store8(destination + dim, values);
+        }
+    }
+}
+
+extern "C" __global__ void split_qkv_rows_bf16(const bf16_t *__restrict__ qkv, const int *__restrict__ positions,
+                                               bf16_t *__restrict__ query, bf16_t *__restrict__ key,
+                                               bf16_t *__restrict__ value, const int *__restrict__ slotMapping,
+                                               long long numSlots, const float *__restrict__ cosSin, int numHeads,
+                                               int numKVHeads, int headSize, int rotaryDim, int maxPositions) { grid_dependency_wait();
+    split_qkv_rows(qkv, positions, query, key, value, slotMapping, numSlots, cosSin, numHeads, numKVHeads, headSize,
+                   rotaryDim, maxPositions);
+}
+
+extern "C" __global__ void split_qkv_rows_f32(const float *__restrict__ qkv, const int *__restrict__ positions,
+                                              float *__restrict__ query, float *__restrict__ key, float *__restrict__ value,
+                                              const int *__restrict__ slotMapping, long long numSlots,
+                                              const float *__restrict__ cosSin, int numHeads, int numKVHeads,
+                                              int headSize, int rotaryDim, int maxPositions) { grid_dependency_wait();
+    split_qkv_rows(qkv, positions, query, key, value, slotMapping, numSlots, cosSin, numHeads, numKVHeads, headSize,
+                   rotaryDim, maxPositions);
 }
 
 extern "C" __global__ void split_qkv_vec_bf16(const bf16_t *__restrict__ qkv, const int *__restrict__ positions,

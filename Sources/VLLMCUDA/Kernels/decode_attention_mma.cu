@@ -1,0 +1,270 @@
+// decode_attention_mma.cu: paged attention for pure decode steps on tensor cores, bf16 only.
+//
+// decode_attention_mma_bf16_d{64,128}   (dN: headSize N)
+//   The inputs and outputs of decode_attention.cu's kernels (see there): query [T, numHeads·headSize];
+//   the paged K/V cache; queryStartLoc [S+1], seqLens [S], blockTables [S, maxBlocksPerSeq]; out
+//   [T, numHeads·headSize]; for a split launch the partials, maxima (base 2) and sums and the split
+//   counters, merged by the last CTA of a sequence's KV head (decode_attention_merge.cuh).
+//   grid (numSplits, numKVHeads, S), block 128 (4 warps), dynamic shared memory
+//   (16 + 4 warps · 2 stages · 2 · 16) · (D + 8) · 2 bytes (74 KiB at d128: three CTAs an SM).
+//   A CTA serves the G = numHeads / numKVHeads ≤ 16 query heads of one KV head as the 16 rows of an
+//   m16n8k16 MMA (rows past G are zero), so each K/V row is read once for all of them. Its warps take
+//   the partition's keys 16 at a time, warp w chunks w, w + 4, …: each chunk's K and V rows are copied
+//   into the warp's own two-stage buffer by cp.async (16 bytes a lane, zero past the context; the slots
+//   found through the block table, one entry a lane, shared by shuffles), the next chunk's copy in
+//   flight while the warp computes on this one, with no barrier between warps. S = Q·Kᵀ (16 rows × 16
+//   keys, D/16 k-steps of two MMAs, Q's fragments held in registers), an online softmax per row in f32,
+//   base 2, and O += P·V (P rounded to bf16 after the running max, the sum unrounded, as flash attention
+//   and decode_attention.cu's bf16 path do; V's fragments by ldmatrix.trans). The warps then meet in
+//   shared memory, and the CTA writes out (or its partition's partials) as decode_attention.cu does.
+//   Requires sm_80 (cp.async, ldmatrix, bf16 MMA), 16-byte aligned rows.
+#include "common.cuh"
+#include "mma.cuh"
+#include "decode_attention_merge.cuh"  // max_base, merge_if_last
+
+#define LOG2E 1.4426950408889634f
+#define FULL_MASK 0xffffffffu
+#define MMA_KEYS 16  // keys a warp takes at a time
+
+template <int D> struct DecodeMMAShape {
+    enum : int {
+        STRIDE = D + 8,               // a row in shared memory: 16 bytes of padding against bank conflicts
+        TILE = MMA_KEYS * STRIDE,     // one chunk's K (or V) rows
+        STAGE = 2 * TILE,             // K then V
+        WARP = 2 * STAGE,             // a warp's two stages
+        CHUNKS = D / 8,               // 16-byte pieces of a row
+        COPIES = MMA_KEYS * CHUNKS / 32,  // of K (and of V) per lane per chunk
+    };
+};
+
+template <int D>
+__device__ __forceinline__ void decode_attention_mma(
+    const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache, const bf16_t *__restrict__ valueCache,
+    const int *__restrict__ queryStartLoc, const int *__restrict__ seqLens, const int *__restrict__ blockTables,
+    bf16_t *__restrict__ out, float *__restrict__ partialAcc, float *__restrict__ partialMax,
+    float *__restrict__ partialSum, int *__restrict__ splitCounters, int numHeads, int numKVHeads, int blockSize,
+    int maxBlocksPerSeq, int partitionSize, float scale) {
+    typedef DecodeMMAShape<D> Shape;
+    extern __shared__ uint4 decodeShared[];
+    bf16_t *queries = (bf16_t *)decodeShared;  // [16][STRIDE]
+    const int split = blockIdx.x, kvHead = blockIdx.y, seq = blockIdx.z;
+    const int numSplits = gridDim.x;
+    const int group = numHeads / numKVHeads, firstHead = kvHead * group;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    bf16_t *stages = queries + MMA_KEYS * Shape::STRIDE + warp * Shape::WARP;
+
+    const int token = queryStartLoc[seq], tokenEnd = queryStartLoc[seq + 1];
+    const int context = seqLens[seq];
+    if (tokenEnd == token) return;  // a sequence with nothing to feed
+    const int keyBegin = split * partitionSize, keyEnd = min(context, keyBegin + partitionSize);
+    const int numActive = numSplits == 1 ? 1 : min(numSplits, (context + partitionSize - 1) / partitionSize);
+    if (keyBegin >= keyEnd && numSplits > 1) {  // a partition past the context: nothing, weight 0 in the merge
+        merge_if_last<bf16_t, 4, D <= 128 ? 16 : 32>(partialAcc, partialMax, partialSum, out, splitCounters, token,
+                                                       firstHead, group, numHeads, D, numActive);
+        return;
+    }
+
+    // Q: rows 0 … G − 1 the heads' queries, the rest zero.
+    for (int i = tid; i < MMA_KEYS * Shape::CHUNKS; i += blockDim.x) {
+        const int r = i / Shape::CHUNKS, c = i % Shape::CHUNKS;
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (r < group) v = *(const uint4 *)(query + ((long long)token * numHeads + firstHead + r) * D + 8 * c);
+        *(uint4 *)(queries + r * Shape::STRIDE + 8 * c) = v;
+    }
+    __syncthreads();
+    unsigned q[D / 16][4];  // A fragments: rows 0…7 | 8…15 × dimensions 16k + (0…7 | 8…15)
+    {
+        const unsigned address = shared_address(queries + (lane & 15) * Shape::STRIDE + 8 * (lane >> 4));
+#pragma unroll
+        for (int k = 0; k < D / 16; ++k) load_matrices(q[k], address + 32 * k);
+    }
+
+    const int *table = blockTables + (long long)seq * maxBlocksPerSeq;
+    const long long slotStride = (long long)numKVHeads * D;
+    const bf16_t *keyBase = keyCache + (long long)kvHead * D, *valueBase = valueCache + (long long)kvHead * D;
+    const int numChunks = keyEnd > keyBegin ? (keyEnd - keyBegin + MMA_KEYS - 1) / MMA_KEYS : 0;
+
+    // Queues chunk c's K and V rows into stage s: lane l copies piece j·32 + l, key (j·32 + l) / CHUNKS.
+    // Lane k < 16 looks up key k's slot; the others take theirs by shuffle.
+    auto issue = [&](int c, int s) {
+        const int first = keyBegin + c * MMA_KEYS;
+        const int myKey = first + (lane & (MMA_KEYS - 1));
+        const int mySlot = myKey < keyEnd ? table[myKey / blockSize] * blockSize + myKey % blockSize : 0;
+        const unsigned stage = shared_address(stages + s * Shape::STAGE);
+#pragma unroll
+        for (int j = 0; j < Shape::COPIES; ++j) {
+            const int piece = j * 32 + lane, key = piece / Shape::CHUNKS, chunk = piece % Shape::CHUNKS;
+            const int slot = __shfl_sync(FULL_MASK, mySlot, key);
+            const long long offset = (long long)slot * slotStride + 8 * chunk;
+            const bool valid = first + key < keyEnd;
+            const unsigned destination = stage + 2 * (key * Shape::STRIDE + 8 * chunk);
+            copy16_async(destination, keyBase + offset, valid);
+            copy16_async(destination + 2 * Shape::TILE, valueBase + offset, valid);
+        }
+    };
+
+    // ldmatrix lane offsets (bytes) in a stage: K as B (non-transposed) rows (l % 8) + 8·(l / 16), columns
+    // 8·((l / 8) % 2); V as B (transposed) rows l % 16, columns 8·(l / 16).
+    const unsigned keyOffset = 2 * (((lane & 7) + 8 * (lane >> 4)) * Shape::STRIDE + 8 * ((lane >> 3) & 1));
+    const unsigned valueOffset = 2 * ((lane & 15) * Shape::STRIDE + 8 * (lane >> 4)) + 2 * Shape::TILE;
+
+    float acc[D / 8][4];  // O: dimension step j holds columns 8j + 2t, 8j + 2t + 1 of rows g, g + 8
+#pragma unroll
+    for (int j = 0; j < D / 8; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
+    float runningMax[2] = {-INFINITY, -INFINITY};  // raw scores (before scale), rows g and g + 8
+    float runningSum[2] = {0.0f, 0.0f};            // this lane's keys only, until the end
+    const float scaleLog2 = scale * LOG2E;
+
+    if (warp < numChunks) issue(warp, 0);
+    commit_copies();
+    for (int c = warp, i = 0; c < numChunks; c += DECODE_WARPS, ++i) {
+        if (c + DECODE_WARPS < numChunks) issue(c + DECODE_WARPS, (i + 1) & 1);
+        commit_copies();  // possibly empty, so that one group is always the newest
+        wait_copies<1>();
+        __syncwarp();
+        const unsigned stage = shared_address(stages + (i & 1) * Shape::STAGE);
+        const int firstKey = keyBegin + c * MMA_KEYS;
+
+        float score[2][4] = {{0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}};  // keys 0…7 | 8…15
+#pragma unroll
+        for (int k = 0; k < D / 16; ++k) {
+            unsigned b[4];  // keys (0…7 | 8…15) × dimensions 16k + (0…7 | 8…15)
+            load_matrices(b, stage + keyOffset + 32 * k);
+            mma_bf16_16x8x16(score[0], q[k][0], q[k][1], q[k][2], q[k][3], b[0], b[1]);
+            mma_bf16_16x8x16(score[1], q[k][0], q[k][1], q[k][2], q[k][3], b[2], b[3]);
+        }
+        if (firstKey + MMA_KEYS > keyEnd) {  // the context's last chunk: keys past it do not count
+#pragma unroll
+            for (int n = 0; n < 2; ++n) {
+                const int key = firstKey + 8 * n + 2 * t;
+                if (key >= keyEnd) score[n][0] = score[n][2] = -INFINITY;
+                if (key + 1 >= keyEnd) score[n][1] = score[n][3] = -INFINITY;
+            }
+        }
+        // Online softmax per row (the 4 lanes of a row hold 4 of its 16 scores each).
+        float base[2], alphas[2];
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            float chunkMax = fmaxf(fmaxf(score[0][2 * h], score[0][2 * h + 1]), fmaxf(score[1][2 * h], score[1][2 * h + 1]));
+            chunkMax = fmaxf(chunkMax, __shfl_xor_sync(FULL_MASK, chunkMax, 1));
+            chunkMax = fmaxf(chunkMax, __shfl_xor_sync(FULL_MASK, chunkMax, 2));
+            const float newMax = fmaxf(runningMax[h], chunkMax);
+            base[h] = newMax == -INFINITY ? 0.0f : newMax * scaleLog2;  // 2^(−∞ − base) = 0, never NaN
+            alphas[h] = fast_exp2(runningMax[h] * scaleLog2 - base[h]);
+            runningMax[h] = newMax;
+            runningSum[h] *= alphas[h];
+        }
+        if (__any_sync(FULL_MASK, alphas[0] != 1.0f || alphas[1] != 1.0f)) {
+#pragma unroll
+            for (int j = 0; j < D / 8; ++j) {
+                acc[j][0] *= alphas[0];
+                acc[j][1] *= alphas[0];
+                acc[j][2] *= alphas[1];
+                acc[j][3] *= alphas[1];
+            }
+        }
+        // P in bf16 pairs: the accumulators of the two 8-key MMAs are the A fragment of one 16-key step.
+        unsigned probability[2][2];
+#pragma unroll
+        for (int n = 0; n < 2; ++n) {
+            float p[4];
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                p[e] = fast_exp2(fmaf(score[n][e], scaleLog2, -base[e >> 1]));
+                runningSum[e >> 1] += p[e];  // the sum takes p unrounded; P·V takes it in bf16
+            }
+            probability[n][0] = pack_bf16(p[0], p[1]);
+            probability[n][1] = pack_bf16(p[2], p[3]);
+        }
+#pragma unroll
+        for (int d = 0; d < D / 16; ++d) {
+            unsigned b[4];  // keys (0…7 | 8…15) × dimensions 16d + (0…7 | 8…15), transposed
+            load_matrices_transposed(b, stage + valueOffset + 32 * d);
+            mma_bf16_16x8x16(acc[2 * d], probability[0][0], probability[0][1], probability[1][0], probability[1][1],
+                             b[0], b[1]);
+            mma_bf16_16x8x16(acc[2 * d + 1], probability[0][0], probability[0][1], probability[1][0],
+                             probability[1][1], b[2], b[3]);
+        }
+        __syncwarp();  // every lane is done with this stage before the next issue overwrites it
+    }
+    wait_copies<0>();
+
+    // The warps meet in shared memory (over the stages, free now): [4 warps][16 rows][D] accumulators,
+    // then [4][16] maxima (base 2, scaled) and sums.
+    __syncthreads();
+    float *warpAcc = (float *)decodeShared;
+    float *warpMax = warpAcc + DECODE_WARPS * MMA_KEYS * D;
+    float *warpSum = warpMax + DECODE_WARPS * MMA_KEYS;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        float sum = runningSum[h];
+        sum += __shfl_xor_sync(FULL_MASK, sum, 1);
+        sum += __shfl_xor_sync(FULL_MASK, sum, 2);
+        const int r = g + 8 * h;
+        if (r < group) {
+            float *row = warpAcc + (warp * MMA_KEYS + r) * D;
+#pragma unroll
+            for (int j = 0; j < D / 8; ++j) *(float2 *)(row + 8 * j + 2 * t) = make_float2(acc[j][2 * h], acc[j][2 * h + 1]);
+            if (t == 0) {
+                warpMax[warp * MMA_KEYS + r] = runningMax[h] == -INFINITY ? -INFINITY : runningMax[h] * scaleLog2;
+                warpSum[warp * MMA_KEYS + r] = sum;
+            }
+        }
+    }
+    __syncthreads();
+    for (int i = tid; i < group * D; i += blockDim.x) {
+        const int r = i / D, d = i % D;
+        float ctaMax = -INFINITY;
+#pragma unroll
+        for (int w = 0; w < DECODE_WARPS; ++w) ctaMax = fmaxf(ctaMax, warpMax[w * MMA_KEYS + r]);
+        const float base = max_base(ctaMax);
+        float total = 0.0f, sum = 0.0f;
+#pragma unroll
+        for (int w = 0; w < DECODE_WARPS; ++w) {
+            const float weight = fast_exp2(warpMax[w * MMA_KEYS + r] - base);
+            total += weight * warpAcc[(w * MMA_KEYS + r) * D + d];
+            sum += weight * warpSum[w * MMA_KEYS + r];
+        }
+        const int head = firstHead + r;
+        if (numSplits == 1) {
+            out[((long long)token * numHeads + head) * D + d] = f32_to_bf16(sum > 0.0f ? total / sum : 0.0f);
+        } else {
+            const long long index = ((long long)token * numHeads + head) * numSplits + split;
+            partialAcc[index * D + d] = total;
+            if (d == 0) {
+                partialMax[index] = ctaMax;
+                partialSum[index] = sum;
+            }
+        }
+    }
+    if (numSplits > 1)
+        merge_if_last<bf16_t, 4, D <= 128 ? 16 : 32>(partialAcc, partialMax, partialSum, out, splitCounters, token,
+                                                       firstHead, group, numHeads, D, numActive);
+}
+
+extern "C" __global__ void __launch_bounds__(128)
+    decode_attention_mma_bf16_d64(const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache,
+                                  const bf16_t *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
+                                  const int *__restrict__ seqLens, const int *__restrict__ blockTables,
+                                  bf16_t *__restrict__ out, float *__restrict__ partialAcc, float *__restrict__ partialMax,
+                                  float *__restrict__ partialSum, int *__restrict__ splitCounters, int numHeads,
+                                  int numKVHeads, int blockSize, int maxBlocksPerSeq, int partitionSize, float scale) {
+    grid_dependency_wait();
+    decode_attention_mma<64>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
+                             partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
+                             partitionSize, scale);
+}
+
+extern "C" __global__ void __launch_bounds__(128)
+    decode_attention_mma_bf16_d128(const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache,
+                                  const bf16_t *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
+                                  const int *__restrict__ seqLens, const int *__restrict__ blockTables,
+                                  bf16_t *__restrict__ out, float *__restrict__ partialAcc, float *__restrict__ partialMax,
+                                  float *__restrict__ partialSum, int *__restrict__ splitCounters, int numHeads,
+                                  int numKVHeads, int blockSize, int maxBlocksPerSeq, int partitionSize, float scale) {
+    grid_dependency_wait();
+    decode_attention_mma<128>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
+                             partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
+                             partitionSize, scale);
+}
