@@ -104,7 +104,7 @@ let package = Package(
             name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMCore", "VLLMCompute", "VLLMCPU", "VLLMModels", "VLLMTokenizers"],
             exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(
-            name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMCPU", "VLLMCompute", "VLLMEngine", "VLLMTokenizers"],
+            name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMCPU", "VLLMCompute", "VLLMCore", "VLLMEngine", "VLLMTokenizers"],
             exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(
             name: "VLLMTemplatesTests", dependencies: ["VLLMTemplates"], resources: [.copy("Goldens")],

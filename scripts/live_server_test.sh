@@ -50,6 +50,23 @@ assert lines[0]["response"]["status_code"] == 200 and lines[0]["response"]["body
 assert lines[1]["response"]["status_code"] == 400 and lines[1]["error"]["error"]["code"] == 400
 print("ok: run-batch wrote one response per request, in order")
 PY
+# A pooling model: all-MiniLM-L6-v2 (scripts/test.sh fetches it) served for /v1/embeddings, checked with the
+# openai client against sentence-transformers' embeddings.
+if [ -n "${SWIFT_VLLM_MINILM_DIR:-}" ]; then
+  EPORT=$((PORT + 30))
+  "$BIN" serve "$SWIFT_VLLM_MINILM_DIR" --host 127.0.0.1 --port "$EPORT" --served-model-name minilm --device cpu \
+    --disable-log-requests >"$LOG" 2>&1 &
+  EPID=$!
+  for _ in $(seq 100); do curl -sf "localhost:$EPORT/health" >/dev/null && break; sleep 0.2; done
+  python3 scripts/live_embedding_check.py --base-url "http://127.0.0.1:$EPORT" --model minilm \
+    || { kill $EPID; tail -20 "$LOG"; exit 1; }
+  kill -TERM $EPID
+  wait $EPID || { echo "FAIL: the embedding server did not exit 0"; exit 1; }
+elif [ "${CI:-}" = true ]; then
+  echo "FAIL: SWIFT_VLLM_MINILM_DIR is not set under CI=true (scripts/test.sh fetches all-MiniLM-L6-v2)"; exit 1
+else
+  echo "SKIPPED: live embedding check (set SWIFT_VLLM_MINILM_DIR, as scripts/test.sh does)"
+fi
 # Hostile but ordinary clients (issue #19): idle and half-sent connections, the drain's deadline, a second signal.
 for check in idle drain force; do
   python3 scripts/live_hardening_check.py "$check" --bin "$BIN" --port $((PORT + 10))

@@ -77,6 +77,8 @@ public struct OpChecker {
         }
         try rotary(tokens: 200, 32, 8, 128, 128)  // a prefill's many tokens: a row a CTA in splitQKV (split_qkv_rows)
         try rotary(tokens: 100, 4, 2, 64, 32)      // … with dims past the rotary ones
+        try encoderOps(rows: 37, dim: 384, heads: 12, sequences: [1, 12, 20, 4])  // all-MiniLM-L6-v2's shape
+        try encoderOps(rows: 5, dim: 1024, heads: 16, sequences: [300, 2])       // bge-m3's
         try writeKVCache(tokens: 37, kvHeads: 2, headSize: 64, blockSize: 16, numBlocks: 40)
         try writeKVCache(tokens: 5, kvHeads: 8, headSize: 128, blockSize: 16, numBlocks: 9)
         // (context, new tokens) per sequence: a fresh prefill, a chunk over a cached prefix, decodes.
@@ -128,6 +130,41 @@ public struct OpChecker {
         try gpu.addRMSNorm(x.1, residual: residual.1, weight: weight.1, epsilon: 1e-5, out: out.1)
         try record("addRMSNorm", "N\(rows) D\(dim)", cpu: out.0, gpu: out.1)
         try record("addRMSNorm.residual", "N\(rows) D\(dim)", cpu: residual.0, gpu: residual.1)
+    }
+
+    /// The encoder ops (encoder.cu): LayerNorm with and without a residual (written over x), GELU, add, and
+    /// bidirectional attention over sequences of different lengths.
+    mutating func encoderOps(rows: Int, dim: Int, heads: Int, sequences: [Int]) throws {
+        let x = try pair(values(rows * dim, scale: 3), [rows, dim])
+        let residual = try pair(values(rows * dim), [rows, dim])
+        let weight = try pair(values(dim), [dim], weight: true), bias = try pair(values(dim), [dim], weight: true)
+        let out = try outputs([rows, dim])
+        try cpu.layerNorm(x.0, residual: nil, weight: weight.0, bias: bias.0, epsilon: 1e-12, out: out.0)
+        try gpu.layerNorm(x.1, residual: nil, weight: weight.1, bias: bias.1, epsilon: 1e-12, out: out.1)
+        try record("layerNorm", "N\(rows) D\(dim)", cpu: out.0, gpu: out.1)
+        try cpu.layerNorm(x.0, residual: residual.0, weight: weight.0, bias: bias.0, epsilon: 1e-5, out: x.0)
+        try gpu.layerNorm(x.1, residual: residual.1, weight: weight.1, bias: bias.1, epsilon: 1e-5, out: x.1)
+        try record("layerNorm+residual", "N\(rows) D\(dim) in place", cpu: x.0, gpu: x.1)
+        try cpu.gelu(residual.0, out: out.0)
+        try gpu.gelu(residual.1, out: out.1)
+        try record("gelu", "N\(rows) D\(dim)", cpu: out.0, gpu: out.1)
+        try cpu.add(x.0, residual.0, out: out.0)
+        try gpu.add(x.1, residual.1, out: out.1)
+        try record("add", "N\(rows) D\(dim)", cpu: out.0, gpu: out.1)
+
+        let tokens = sequences.reduce(0, +), headSize = dim / heads
+        var starts: [Int32] = [0]
+        for length in sequences { starts.append(starts.last! + Int32(length)) }
+        let qkv = try pair(values(tokens * 3 * dim), [tokens, 3 * dim])
+        let attention = try outputs([tokens, dim])
+        let queryStart = try int32Pair(starts)
+        let scale = 1 / Float(headSize).squareRoot()
+        try cpu.encoderAttention(qkv: qkv.0, queryStartLoc: queryStart.0, numSeqs: sequences.count, maxSeqLen: sequences.max()!,
+                                 numHeads: heads, headSize: headSize, scale: scale, out: attention.0)
+        try gpu.encoderAttention(qkv: qkv.1, queryStartLoc: queryStart.1, numSeqs: sequences.count, maxSeqLen: sequences.max()!,
+                                 numHeads: heads, headSize: headSize, scale: scale, out: attention.1)
+        try record("encoderAttention", "H\(heads) d\(headSize) seqs \(sequences.map(String.init).joined(separator: ","))",
+                   cpu: attention.0, gpu: attention.1)
     }
 
     mutating func linear(_ tokens: Int, _ depth: Int, _ columns: Int, bias: Bool, f32Out: Bool) throws {

@@ -70,11 +70,12 @@ public struct BatchRunner: Sendable {
         switch input.url {
         case "/v1/chat/completions": response = await serving.chatCompletions(body: body)
         case "/v1/completions": response = await serving.completions(body: body)
+        case "/v1/embeddings": response = await serving.embeddings(body: body)
         default:
             return output(
                 customId: input.customId, status: 400, body: nil,
                 error: Self.quoted(
-                    "URL \(input.url) was used. Supported endpoints: /v1/chat/completions, /v1/completions."))
+                    "URL \(input.url) was used. Supported endpoints: /v1/chat/completions, /v1/completions, /v1/embeddings."))
         }
         switch response {
         case .json(let status, let data) where status == 200:

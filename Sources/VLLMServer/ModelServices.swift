@@ -1,4 +1,5 @@
 import Foundation
+import VLLMCore
 import VLLMEngine
 
 /// What the server needs of a tokenizer: the lead adapts `VLLMTokenizers.Tokenizer` to it.
@@ -52,11 +53,14 @@ public struct ServedModel: Sendable {
     /// The model directory (vLLM's `root` in `/v1/models`).
     public var root: String
     public var defaults: DefaultSamplingParams
+    /// A pooling model's embedder (`/v1/embeddings`, `/pooling`); nil for a generation model.
+    public var embedder: (any EmbeddingClient)?
 
     public init(
         engine: any EngineClient, tokenizer: any TextTokenizer, chatRenderer: (any ChatRenderer)?, names: [String],
-        root: String, defaults: DefaultSamplingParams = DefaultSamplingParams()
+        root: String, defaults: DefaultSamplingParams = DefaultSamplingParams(), embedder: (any EmbeddingClient)? = nil
     ) {
+        self.embedder = embedder
         self.engine = engine
         self.tokenizer = tokenizer
         self.chatRenderer = chatRenderer
@@ -66,4 +70,21 @@ public struct ServedModel: Sendable {
     }
 
     public var primaryName: String { names[0] }
+
+    /// vLLM's task names of what the model serves: "embed" for a pooling model, else "generate".
+    public var supportedTasks: [String] { embedder == nil ? ["generate"] : ["embed"] }
+    public var generates: Bool { embedder == nil }
+}
+
+/// The engine of a served pooling model: it generates nothing (the generation routes answer 404 first).
+public struct NoGenerationEngine: EngineClient {
+    public let maxModelLen: Int
+    public init(maxModelLen: Int) { self.maxModelLen = maxModelLen }
+    public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams) throws
+        -> AsyncThrowingStream<RequestOutput, Error> {
+        throw VLLMValidationError("this model serves embeddings, not generation")
+    }
+    public func abort(requestId: String) {}
+    public func abortAll() {}
+    public func stats() -> EngineStats { EngineStats() }
 }

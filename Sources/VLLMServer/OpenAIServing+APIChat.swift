@@ -20,6 +20,7 @@ extension OpenAIServing {
     /// template when the model has one, else as plain text.
     public func simpleChat(body: Data) async -> ServingResponse {
         await serve { () async throws(OpenAIError) -> ServingResponse in
+            guard model.generates else { throw unsupported("Ollama chat API") }
             let request = try JSONCoding.decodeRequest(SimpleChatRequest.self, from: body)
             let text: String
             let addSpecialTokens: Bool

@@ -7,6 +7,7 @@ extension OpenAIServing {
     /// `POST /v1/chat/completions`.
     public func chatCompletions(body: Data) async -> ServingResponse {
         await serve { () async throws(OpenAIError) -> ServingResponse in
+            guard model.generates else { throw unsupported("Chat Completions API") }
             let request = try JSONCoding.decodeRequest(ChatCompletionRequest.self, from: body)
             try checkModel(request.model)
             try request.validate()

@@ -6,6 +6,7 @@ extension OpenAIServing {
     /// `POST /v1/completions`.
     public func completions(body: Data) async -> ServingResponse {
         await serve { () async throws(OpenAIError) -> ServingResponse in
+            guard model.generates else { throw unsupported("Completions API") }
             let request = try JSONCoding.decodeRequest(CompletionRequest.self, from: body)
             try checkModel(request.model)
             try request.validate()

@@ -22,6 +22,12 @@ public enum OpenAIRouter {
         router.post("/v1/chat/completions") { request, context in
             try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, generating: true, with: serving.chatCompletions)
         }
+        router.post("/v1/embeddings") { request, context in
+            try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, with: serving.embeddings)
+        }
+        router.post("/pooling") { request, context in
+            try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, with: serving.pooling)
+        }
         router.post("/tokenize") { request, context in
             try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, with: serving.tokenizeEndpoint)
         }
@@ -38,7 +44,7 @@ public enum OpenAIRouter {
         let routes: [(String, [HTTPRequest.Method])] = [
             ("/health", [.get, .head]), ("/version", [.get]), ("/metrics", [.get]), ("/v1/models", [.get]),
             ("/v1/completions", [.post]), ("/v1/chat/completions", [.post]), ("/tokenize", [.post]),
-            ("/detokenize", [.post]), ("/api/chat", [.post]),
+            ("/detokenize", [.post]), ("/api/chat", [.post]), ("/v1/embeddings", [.post]), ("/pooling", [.post]),
         ]
         for (path, allowed) in routes {
             for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !allowed.contains(method) {

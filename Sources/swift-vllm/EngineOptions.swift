@@ -28,6 +28,12 @@ struct EngineOptions: ParsableArguments {
     @Flag(name: .customLong("async-scheduling"), inversion: .prefixedNo,
           help: "Schedule and launch the next step while the last one runs on the device (on by default; --no-async-scheduling turns it off).")
     var asyncScheduling: Bool = true
+    @Option(help: "vLLM's --runner: auto (from the model's architecture), generate or pooling.")
+    var runner = "auto"
+    @Option(help: "vLLM's --convert: auto, embed (serve the model as an embedding model) or none.")
+    var convert = "auto"
+    @Option(help: "The task, as deployments still pass it (vLLM has retired the flag for --runner / --convert): auto, generate, embed or embedding.")
+    var task = "auto"
     @Flag(name: .customLong("enforce-eager"),
           help: "Launch every kernel of every step one by one: no CUDA graphs for decode steps (they are recorded lazily, one per batch-size bucket and context bucket, by default).")
     var enforceEager: Bool = false
@@ -46,6 +52,33 @@ struct EngineOptions: ParsableArguments {
     var device: String = "auto"
     @Option(name: .customLong("kernel-cache-dir"), help: "Where compiled CUDA kernels are cached (default ~/.cache/swift-vllm/kernels).")
     var kernelCacheDir: String?
+
+    /// Whether the model runs as a pooling (embedding) model: asked for by --runner pooling, --convert embed or
+    /// --task embed, or an encoder architecture with nothing asked. `architecture`: config.json's first.
+    func servesPooling(architecture: String?) throws -> Bool {
+        guard ["auto", "generate", "pooling"].contains(runner) else {
+            throw ValidationError("--runner '\(runner)' is not supported; use auto, generate or pooling")
+        }
+        guard ["auto", "embed", "none"].contains(convert) else {
+            throw ValidationError("--convert '\(convert)' is not supported; use auto, embed or none")
+        }
+        guard ["auto", "generate", "embed", "embedding"].contains(task) else {
+            throw ValidationError("--task '\(task)' is not supported; use auto, generate, embed or embedding")
+        }
+        let isEncoder = architecture.map { EncoderConfig.architectures.contains($0) } ?? false
+        let asked = runner == "pooling" || convert == "embed" || task == "embed" || task == "embedding"
+        let refused = runner == "generate" || task == "generate"
+        if asked && refused { throw ValidationError("--runner / --task ask for both generation and pooling") }
+        if asked && !isEncoder {
+            throw ValidationError("architecture '\(architecture ?? "(none)")' cannot serve embeddings here; pooling models: "
+                                  + EncoderConfig.architectures.joined(separator: ", ")
+                                  + " (decoder embedding models such as Qwen3-Embedding are not supported yet)")
+        }
+        if refused && isEncoder {
+            throw ValidationError("'\(architecture!)' is an encoder: it serves embeddings (--task embed), not generation")
+        }
+        return asked || isEncoder
+    }
 
     /// EngineArgs for `model` (nil: the built-in demo model).
     func engineArgs(model: String?) throws -> EngineArgs {

@@ -40,8 +40,8 @@ struct RunBatchCommand: AsyncParsableCommand {
         config.responseRole = responseRole
         let serving = OpenAIServing(model: built.model, config: config, logger: Logger(label: "swift-vllm.run-batch"))
         let start = Date()
-        let outputs = await BatchRunner(serving: serving, maxConcurrency: 2 * built.engine.maxNumSeqs).run(lines: lines)
-        built.engine.shutdown()
+        let outputs = await BatchRunner(serving: serving, maxConcurrency: 2 * built.maxNumSeqs).run(lines: lines)
+        built.shutdown()
         do {
             try (outputs.joined(separator: "\n") + (outputs.isEmpty ? "" : "\n")).write(
                 toFile: outputFile, atomically: true, encoding: .utf8)

@@ -128,6 +128,6 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = .info
         let serving = OpenAIServing(model: built.model, config: config, logger: logger)
         try await HTTPServer.run(serving: serving, logger: logger)
-        built.engine.shutdown()
+        built.shutdown()
     }
 }

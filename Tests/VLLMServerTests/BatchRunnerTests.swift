@@ -14,7 +14,7 @@ import VLLMServer
             #"{"custom_id": "r1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}}"#,
             #"{"custom_id": "r2", "method": "POST", "url": "/v1/completions", "body": {"prompt": "abc", "max_tokens": 2}}"#,
             #"{"custom_id": "r3", "method": "POST", "url": "/v1/completions", "body": {"prompt": "abc", "temperature": 9}}"#,
-            #"{"custom_id": "r4", "method": "POST", "url": "/v1/embeddings", "body": {"input": "x"}}"#,
+            #"{"custom_id": "r4", "method": "POST", "url": "/v1/audio/transcriptions", "body": {"input": "x"}}"#,
             #"{"custom_id": "r5", "method": "POST", "url": "/v1/completions", "body": {"prompt": "a", "stream": true}}"#,
             #"not json"#,
             "",

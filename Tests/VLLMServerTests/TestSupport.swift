@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import VLLMEngine
 import VLLMServer
 
 /// A served fake model and its router, for tests that go through HTTP without a socket.
@@ -8,8 +9,9 @@ struct TestHarness {
     let engine: FakeEngine
     let serving: OpenAIServing
 
+    /// - Parameter embedder: serve a pooling model (its generation routes answer 404).
     init(
-        maxModelLen: Int = 64, stepDelay: Duration = .zero, chat: Bool = true,
+        maxModelLen: Int = 64, stepDelay: Duration = .zero, chat: Bool = true, embedder: (any EmbeddingClient)? = nil,
         configure: (inout ServerConfig) -> Void = { _ in }
     ) {
         var config = ServerConfig()
@@ -18,7 +20,7 @@ struct TestHarness {
         engine = FakeEngine(maxModelLen: maxModelLen, stepDelay: stepDelay)
         let model = ServedModel(
             engine: engine, tokenizer: FakeTokenizer(), chatRenderer: chat ? FakeChatRenderer() : nil,
-            names: ["fake-model", "alias"], root: "/models/fake")
+            names: ["fake-model", "alias"], root: "/models/fake", embedder: embedder)
         serving = OpenAIServing(model: model, config: config)
     }
 

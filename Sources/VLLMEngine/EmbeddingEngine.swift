@@ -1,0 +1,160 @@
+import Foundation
+import VLLMCompute
+import VLLMCore
+import VLLMModels
+
+/// What the server needs of a pooling model (`EmbeddingEngine` in the binary, a fake in router tests).
+public protocol EmbeddingClient: Sendable {
+    /// Longest input the model takes, in tokens.
+    var maxModelLen: Int { get }
+    /// Length of one embedding.
+    var dimensions: Int { get }
+    /// One embedding per sequence, in order. Throws `VLLMValidationError` for an input the model cannot take.
+    func embed(_ sequences: [[Int]]) async throws -> [[Float]]
+}
+
+/// Embeddings through an encoder (vLLM's pooling runner): whole sequences — an encoder attends both ways,
+/// so nothing is chunked and no KV cache is kept — batched up to the token budget, then pooled as the
+/// model folder says. One loop thread runs the model; requests from many clients share its batches.
+public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
+    // @unchecked: `model` is driven by the loop thread (or a caller of the synchronous `embedNow` alone);
+    // the queue is guarded by `condition`.
+    public let model: any EncoderModel
+    public let pooling: PoolingConfig
+    public let maxNumBatchedTokens: Int
+    public let maxModelLen: Int
+    public var dimensions: Int { model.config.hiddenSize }
+
+    private struct Job {
+        var sequences: [[Int]]
+        var done: (Result<[[Float]], any Error>) -> Void
+    }
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var isStopped = false
+    private var thread: Thread?
+
+    /// - Parameters:
+    ///   - maxModelLen: `--max-model-len`; the model's own limit (its positions, sentence_bert_config's
+    ///     max_seq_length) when nil or larger.
+    public init(model: any EncoderModel, pooling: PoolingConfig, maxNumBatchedTokens: Int, maxModelLen: Int? = nil) {
+        self.model = model
+        self.pooling = pooling
+        let limit = min(model.config.maxSequenceLength, pooling.maxSeqLength ?? Int.max)
+        self.maxModelLen = min(limit, maxModelLen ?? limit)
+        self.maxNumBatchedTokens = max(maxNumBatchedTokens, self.maxModelLen)
+    }
+
+    /// Loads the encoder of `directory` and its pooling.
+    public static func load(directory: URL, backend: any Backend, format: LoadFormat = .safetensors, dtype: DType? = nil,
+                            maxNumBatchedTokens: Int = 16384, maxModelLen: Int? = nil) throws -> EmbeddingEngine {
+        let config = try EncoderConfig.load(modelDirectory: directory)
+        let model = try BertEncoder(directory: directory, config: config, backend: backend, format: format, dtype: dtype)
+        return EmbeddingEngine(model: model, pooling: try PoolingConfig.load(modelDirectory: directory),
+                               maxNumBatchedTokens: maxNumBatchedTokens, maxModelLen: maxModelLen)
+    }
+
+    /// vLLM's checks of a pooling input: not empty, within the model's length, ids in the vocabulary.
+    public func validate(_ sequences: [[Int]]) throws {
+        for sequence in sequences {
+            guard !sequence.isEmpty else { throw VLLMValidationError("The prompt cannot be empty", parameter: "input") }
+            guard sequence.count <= maxModelLen else {
+                throw VLLMValidationError(
+                    "This model's maximum context length is \(maxModelLen) tokens. However, you requested \(sequence.count) "
+                        + "tokens in the input for embedding generation. Please reduce the length of the input.",
+                    parameter: "input")
+            }
+            if let bad = sequence.first(where: { $0 < 0 || $0 >= model.config.vocabSize }) {
+                throw VLLMValidationError("Token id \(bad) is out of vocabulary", parameter: "input")
+            }
+        }
+    }
+
+    /// The embeddings of `sequences` on the caller's thread, in batches of at most `maxNumBatchedTokens`
+    /// tokens (offline use, tests; not while the loop runs).
+    public func embedNow(_ sequences: [[Int]]) throws -> [[Float]] {
+        try validate(sequences)
+        var vectors: [[Float]] = []
+        var batch: [[Int32]] = [], tokens = 0
+        func flush() throws {
+            guard !batch.isEmpty else { return }
+            let hidden = try model.backend.downloadFloats(try model.encode(batch, tokenTypes: nil))
+            var starts = [0]
+            for sequence in batch { starts.append(starts.last! + sequence.count) }
+            vectors += pooling.pool(hidden, width: dimensions, starts: starts)
+            batch = []
+            tokens = 0
+        }
+        for sequence in sequences {
+            if tokens + sequence.count > maxNumBatchedTokens { try flush() }
+            batch.append(sequence.map(Int32.init))
+            tokens += sequence.count
+        }
+        try flush()
+        return vectors
+    }
+
+    /// Queues `sequences` for the loop thread, which batches them with other requests' up to the token
+    /// budget; the embeddings come back in order.
+    public func embed(_ sequences: [[Int]]) async throws -> [[Float]] {
+        try validate(sequences)
+        startIfNeeded()
+        return try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            defer { condition.unlock() }
+            guard !isStopped else {
+                continuation.resume(throwing: VLLMValidationError("the engine is shutting down"))
+                return
+            }
+            queue.append(Job(sequences: sequences) { continuation.resume(with: $0) })
+            condition.signal()
+        }
+    }
+
+    /// Stops the loop thread once the queue is empty; later requests are refused.
+    public func shutdown() {
+        condition.lock()
+        isStopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func startIfNeeded() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard thread == nil, !isStopped else { return }
+        let thread = Thread { [self] in loop() }
+        thread.name = "swift-vllm.embedding"
+        thread.start()
+        self.thread = thread
+    }
+
+    /// Takes the waiting jobs that fit the token budget (at least one), runs them as one batch, answers each.
+    private func loop() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !isStopped { condition.wait() }
+            if queue.isEmpty {
+                condition.unlock()
+                return
+            }
+            var jobs: [Job] = [queue.removeFirst()]
+            var tokens = jobs[0].sequences.reduce(0) { $0 + $1.count }
+            while let next = queue.first, tokens + next.sequences.reduce(0, { $0 + $1.count }) <= maxNumBatchedTokens {
+                tokens += next.sequences.reduce(0) { $0 + $1.count }
+                jobs.append(queue.removeFirst())
+            }
+            condition.unlock()
+            do {
+                let vectors = try embedNow(jobs.flatMap(\.sequences))
+                var offset = 0
+                for job in jobs {
+                    job.done(.success(Array(vectors[offset..<offset + job.sequences.count])))
+                    offset += job.sequences.count
+                }
+            } catch {
+                for job in jobs { job.done(.failure(error)) }
+            }
+        }
+    }
+}

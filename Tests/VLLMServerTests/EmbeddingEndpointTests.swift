@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import VLLMCore
+import VLLMEngine
+import VLLMServer
+
+/// A pooling model for the router: the embedding of a sequence is [its length, its first id, its last id,
+/// the sum of its ids]; inputs past `maxModelLen` are refused as EmbeddingEngine refuses them.
+struct FakeEmbedder: EmbeddingClient {
+    var maxModelLen = 16
+    var dimensions: Int { 4 }
+    func embed(_ sequences: [[Int]]) async throws -> [[Float]] {
+        for sequence in sequences where sequence.count > maxModelLen {
+            throw VLLMValidationError("This model's maximum context length is \(maxModelLen) tokens.", parameter: "input")
+        }
+        return sequences.map { [Float($0.count), Float($0.first ?? 0), Float($0.last ?? 0), Float($0.reduce(0, +))] }
+    }
+}
+
+/// `POST /v1/embeddings` and `/pooling` in OpenAI's and vLLM's shapes; tasks a served model lacks are 404s.
+@Suite struct EmbeddingEndpointTests {
+    let harness = TestHarness(embedder: FakeEmbedder())
+
+    @Test func embeddingsOfStringsAndTokenIds() async throws {
+        try await harness.test { client in
+            let reply = try await client.post("/v1/embeddings", #"{"model": "fake-model", "input": ["ab", "c"]}"#)
+            #expect(reply.status == 200)
+            let json = reply.json
+            #expect(json["object"] as? String == "list" && json["model"] as? String == "fake-model")
+            #expect((json["id"] as? String)?.hasPrefix("embd-") == true)
+            let data = json["data"] as? [[String: Any]] ?? []
+            #expect(data.map { $0["index"] as? Int } == [0, 1] && data.allSatisfy { $0["object"] as? String == "embedding" })
+            // FakeTokenizer: BOS (1), then scalar + 3: "ab" → [1, 100, 101], "c" → [1, 102].
+            #expect(data[0]["embedding"] as? [Double] == [3, 1, 101, 202])
+            #expect(data[1]["embedding"] as? [Double] == [2, 1, 102, 103])
+            let usage = json["usage"] as? [String: Any] ?? [:]
+            #expect(usage["prompt_tokens"] as? Int == 5 && usage["total_tokens"] as? Int == 5 && usage["completion_tokens"] as? Int == 0)
+
+            let ids = try await client.post("/v1/embeddings", #"{"input": [[5, 6, 7], [9]]}"#).json["data"] as? [[String: Any]]
+            #expect(ids?.map { $0["embedding"] as? [Double] } == [[3, 5, 7, 18], [1, 9, 9, 9]])
+            let one = try await client.post("/v1/embeddings", #"{"input": [4, 4], "add_special_tokens": false}"#).json
+            #expect((one["data"] as? [[String: Any]])?.first?["embedding"] as? [Double] == [2, 4, 4, 8])
+        }
+    }
+
+    /// `encoding_format: "base64"`: the little-endian float32 bytes, as the openai client decodes them.
+    @Test func base64IsLittleEndianFloat32() async throws {
+        try await harness.test { client in
+            let json = try await client.post("/v1/embeddings", #"{"input": "ab", "encoding_format": "base64"}"#).json
+            let text = (json["data"] as? [[String: Any]])?.first?["embedding"] as? String ?? ""
+            let bytes = [UInt8](Data(base64Encoded: text) ?? Data())
+            let floats = stride(from: 0, to: bytes.count, by: 4).map { i in
+                Float(bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
+            }
+            #expect(floats == [3, 1, 101, 202])
+        }
+    }
+
+    @Test func poolingAndTruncation() async throws {
+        try await harness.test { client in
+            let json = try await client.post("/pooling", #"{"input": [[1, 2, 3, 4, 5]], "truncate_prompt_tokens": 2}"#).json
+            let item = (json["data"] as? [[String: Any]])?.first ?? [:]
+            #expect((json["id"] as? String)?.hasPrefix("pool-") == true && item["object"] as? String == "pooling")
+            #expect(item["data"] as? [Double] == [2, 4, 5, 9])  // vLLM keeps the last tokens
+        }
+    }
+
+    @Test func badEmbeddingRequests() async throws {
+        try await harness.test { client in
+            for (body, status, fragment) in [
+                (#"{"input": "ab", "dimensions": 2}"#, 400, "does not support matryoshka representation"),
+                (#"{"input": "ab", "encoding_format": "int8"}"#, 400, "encoding_format"),
+                (#"{"input": []}"#, 400, "input must not be empty"),
+                (#"{"input": {"text": 1}}"#, 400, "input"),
+                (#"{"input": [[1, -4]]}"#, 400, "out of vocabulary"),
+                (#"{"input": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]]}"#, 400, "maximum context length"),
+                (#"{"input": [[1, 2]], "truncate_prompt_tokens": 0}"#, 400, "truncate_prompt_tokens"),
+                (#"{"input": "ab", "model": "other"}"#, 404, "does not exist"),
+            ] {
+                let reply = try await client.post("/v1/embeddings", body)
+                #expect(reply.status == status, "\(body)")
+                #expect(reply.errorMessage.contains(fragment), "\(body): \(reply.errorMessage)")
+            }
+            let after = try await client.post("/v1/embeddings", #"{"input": "ab"}"#)
+            #expect(after.status == 200)
+        }
+    }
+
+    /// A pooling model answers the generation routes with a 404 naming what it serves, and a generation
+    /// model the embedding routes.
+    @Test func tasksTheModelLacksAre404s() async throws {
+        try await harness.test { client in
+            for path in ["/v1/completions", "/v1/chat/completions"] {
+                let reply = try await client.post(path, #"{"model": "fake-model", "prompt": "x", "messages": [{"role": "user", "content": "x"}]}"#)
+                #expect(reply.status == 404 && reply.errorMessage.contains("it serves: embed"), "\(path): \(reply.errorMessage)")
+            }
+        }
+        try await TestHarness().test { client in
+            for path in ["/v1/embeddings", "/pooling"] {
+                let reply = try await client.post(path, #"{"input": "x"}"#)
+                #expect(reply.status == 404 && reply.errorMessage.contains("it serves: generate"), "\(path): \(reply.errorMessage)")
+            }
+        }
+    }
+}
