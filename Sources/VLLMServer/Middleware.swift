@@ -54,7 +54,7 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// Routes outside `/v1` that still need the key.
-    static var guardedPaths: Set<String> { ["/api/chat", "/pooling", "/score", "/rerank"] }
+    static var guardedPaths: Set<String> { ["/api/chat", "/pooling", "/score", "/rerank", "/v2/rerank"] }
 
     static func isGuarded(_ path: String) -> Bool {
         path == "/v1" || path.hasPrefix("/v1/") || guardedPaths.contains(path)

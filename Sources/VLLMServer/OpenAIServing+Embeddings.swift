@@ -11,7 +11,7 @@ extension OpenAIServing {
     }
 
     public func pooling(body: Data) async -> ServingResponse {
-        await pool(body: body, object: "pooling", idPrefix: "pool", api: "Pooling API")
+        await pool(body: body, object: "pooling", idPrefix: "pooling", api: "Pooling API")
     }
 
     /// The 404 of an endpoint of a task the served model does not have.

@@ -28,6 +28,16 @@ public enum OpenAIRouter {
         router.post("/pooling") { request, context in
             try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, with: serving.pooling)
         }
+        for path in ["/score", "/v1/score"] {
+            router.post(RouterPath(path)) { request, context in
+                try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, with: serving.score)
+            }
+        }
+        for path in ["/rerank", "/v1/rerank", "/v2/rerank"] {
+            router.post(RouterPath(path)) { request, context in
+                try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, with: serving.rerank)
+            }
+        }
         router.post("/tokenize") { request, context in
             try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, with: serving.tokenizeEndpoint)
         }
@@ -45,6 +55,7 @@ public enum OpenAIRouter {
             ("/health", [.get, .head]), ("/version", [.get]), ("/metrics", [.get]), ("/v1/models", [.get]),
             ("/v1/completions", [.post]), ("/v1/chat/completions", [.post]), ("/tokenize", [.post]),
             ("/detokenize", [.post]), ("/api/chat", [.post]), ("/v1/embeddings", [.post]), ("/pooling", [.post]),
+            ("/score", [.post]), ("/v1/score", [.post]), ("/rerank", [.post]), ("/v1/rerank", [.post]), ("/v2/rerank", [.post]),
         ]
         for (path, allowed) in routes {
             for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !allowed.contains(method) {

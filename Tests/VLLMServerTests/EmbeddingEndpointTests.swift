@@ -60,7 +60,7 @@ struct FakeEmbedder: EmbeddingClient {
         try await harness.test { client in
             let json = try await client.post("/pooling", #"{"input": [[1, 2, 3, 4, 5]], "truncate_prompt_tokens": 2}"#).json
             let item = (json["data"] as? [[String: Any]])?.first ?? [:]
-            #expect((json["id"] as? String)?.hasPrefix("pool-") == true && item["object"] as? String == "pooling")
+            #expect((json["id"] as? String)?.hasPrefix("pooling-") == true && item["object"] as? String == "pooling")
             #expect(item["data"] as? [Double] == [2, 4, 5, 9])  // vLLM keeps the last tokens
         }
     }
@@ -100,6 +100,63 @@ struct FakeEmbedder: EmbeddingClient {
                 let reply = try await client.post(path, #"{"input": "x"}"#)
                 #expect(reply.status == 404 && reply.errorMessage.contains("it serves: generate"), "\(path): \(reply.errorMessage)")
             }
+        }
+    }
+}
+
+/// `/score` and `/rerank` on an embedding model: cosines of embeddings, paired 1:N or N:N, as vLLM pairs them.
+@Suite struct ScoreEndpointTests {
+    let harness = TestHarness(embedder: FakeEmbedder())
+
+    /// The cosine of FakeEmbedder's vectors of two texts, computed here independently.
+    static func expected(_ a: String, _ b: String) -> Double {
+        func vector(_ text: String) -> [Double] {
+            let ids = [1] + text.unicodeScalars.map { Int($0.value) + 3 }
+            return [Double(ids.count), Double(ids[0]), Double(ids.last!), Double(ids.reduce(0, +))]
+        }
+        let (x, y) = (vector(a), vector(b))
+        let dot = zip(x, y).map(*).reduce(0, +)
+        return dot / ((x.map { $0 * $0 }.reduce(0, +)).squareRoot() * (y.map { $0 * $0 }.reduce(0, +)).squareRoot())
+    }
+
+    @Test func scoresPairsOneToManyAndPairwise() async throws {
+        try await harness.test { client in
+            let one = try await client.post("/score", #"{"text_1": "ab", "text_2": ["c", "abc"]}"#).json
+            #expect((one["id"] as? String)?.hasPrefix("score-") == true && one["object"] as? String == "list")
+            let data = one["data"] as? [[String: Any]] ?? []
+            #expect(data.map { $0["object"] as? String } == ["score", "score"])
+            for (item, second) in zip(data, ["c", "abc"]) {
+                #expect(abs((item["score"] as? Double ?? 0) - Self.expected("ab", second)) < 1e-6)
+            }
+            // Tokens as vLLM counts a pair: both sides and a padding token: (3 + 1 + 2) + (3 + 1 + 4).
+            #expect((one["usage"] as? [String: Any])?["prompt_tokens"] as? Int == 14)
+            let pairs = try await client.post("/v1/score", #"{"queries": ["ab", "x"], "documents": ["c", "y"]}"#).json
+            let scores = (pairs["data"] as? [[String: Any]] ?? []).map { $0["score"] as? Double ?? 0 }
+            #expect(abs(scores[0] - Self.expected("ab", "c")) < 1e-6 && abs(scores[1] - Self.expected("x", "y")) < 1e-6)
+            let bad = try await client.post("/score", #"{"text_1": ["a", "b"], "text_2": ["c", "d", "e"]}"#)
+            #expect(bad.status == 400 && bad.errorMessage == "Input lengths must be either 1:1, 1:N or N:N")
+            let missing = try await client.post("/score", #"{"text_1": "a"}"#)
+            #expect(missing.status == 400)
+        }
+    }
+
+    @Test func rerankSortsByRelevanceAndKeepsTopN() async throws {
+        try await harness.test { client in
+            let documents = ["a", "abcdef", "ab", "zzzz"]
+            let json = try await client.post("/v2/rerank", #"{"query": "abc", "documents": ["a", "abcdef", "ab", "zzzz"], "top_n": 2}"#).json
+            let results = json["results"] as? [[String: Any]] ?? []
+            let order = documents.indices.sorted { Self.expected("abc", documents[$0]) > Self.expected("abc", documents[$1]) }
+            #expect(results.map { $0["index"] as? Int } == order.prefix(2).map { $0 })
+            #expect((results.first?["document"] as? [String: Any])?["text"] as? String == documents[order[0]])
+            #expect(results.allSatisfy { $0["relevance_score"] is Double })
+            let usage = json["usage"] as? [String: Any] ?? [:]
+            #expect(usage["prompt_tokens"] as? Int == usage["total_tokens"] as? Int)
+            let all = try await client.post("/rerank", #"{"query": "abc", "documents": ["a", "b", "c"]}"#).json
+            #expect((all["results"] as? [Any])?.count == 3)
+        }
+        try await TestHarness().test { client in
+            let reply = try await client.post("/rerank", #"{"query": "a", "documents": ["b"]}"#)
+            #expect(reply.status == 404 && reply.errorMessage.contains("Rerank API"))
         }
     }
 }
