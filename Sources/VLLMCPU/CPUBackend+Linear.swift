@@ -43,7 +43,7 @@ extension CPUBackend {
         }
     }
 
-    /// Dot products of one weight row with `tile` (1…4) consecutive rows of `x`.
+    /// Dot products of one weight row with `tile` (1…4) consecutive rows of `x`, by fused multiply-adds.
     @inline(__always)
     static func dot4(_ row: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ tile: Int, _ k: Int,
                      _ sums: inout (Float, Float, Float, Float)) {
@@ -56,15 +56,15 @@ extension CPUBackend {
             // Decode: two independent chains so the FMA latency hides behind the weight stream.
             let pairEnd = k & ~31
             while i < pairEnd {
-                a0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-                    * xRaw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-                a1 += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
-                    * xRaw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
+                a0 = a0.addingProduct(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self),
+                                      xRaw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+                a1 = a1.addingProduct(raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self),
+                                      xRaw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self))
                 i += 32
             }
             while i < vectorEnd {
-                a0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-                    * xRaw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                a0 = a0.addingProduct(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self),
+                                      xRaw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
                 i += 16
             }
             a0 += a1
@@ -73,10 +73,10 @@ extension CPUBackend {
             let stride = k * 4
             while i < vectorEnd {
                 let wv = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-                a0 += wv * xRaw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-                a1 += wv * xRaw.loadUnaligned(fromByteOffset: stride + i * 4, as: SIMD16<Float>.self)
-                if tile > 2 { a2 += wv * xRaw.loadUnaligned(fromByteOffset: 2 * stride + i * 4, as: SIMD16<Float>.self) }
-                if tile > 3 { a3 += wv * xRaw.loadUnaligned(fromByteOffset: 3 * stride + i * 4, as: SIMD16<Float>.self) }
+                a0 = a0.addingProduct(wv, xRaw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+                a1 = a1.addingProduct(wv, xRaw.loadUnaligned(fromByteOffset: stride + i * 4, as: SIMD16<Float>.self))
+                if tile > 2 { a2 = a2.addingProduct(wv, xRaw.loadUnaligned(fromByteOffset: 2 * stride + i * 4, as: SIMD16<Float>.self)) }
+                if tile > 3 { a3 = a3.addingProduct(wv, xRaw.loadUnaligned(fromByteOffset: 3 * stride + i * 4, as: SIMD16<Float>.self)) }
                 i += 16
             }
         }
