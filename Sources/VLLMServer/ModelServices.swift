@@ -15,13 +15,21 @@ public protocol TextTokenizer: Sendable {
     /// shows it (transformers' `convert_ids_to_tokens`); `nil` where the tokenizer has none.
     func tokenString(_ tokenId: Int) -> String?
     var vocabSize: Int { get }
+    /// A text pair as a cross-encoder reads it (HF tokenizers' `encode(a, b)`): ids and token type ids.
+    func encodePair(_ a: String, _ b: String) throws -> (ids: [Int], typeIds: [Int])
     /// An upper bound on the UTF-8 bytes of text one token covers (the longest token's spelling):
     /// a prompt of more than `maxModelLen × this` bytes cannot fit, and is refused before tokenizing.
     var longestTokenBytes: Int { get }
 }
 
+/// A tokenizer without a pair template.
+public struct PairEncodingUnsupported: Error, CustomStringConvertible {
+    public var description: String { "this tokenizer does not encode text pairs" }
+}
+
 extension TextTokenizer {
     public var longestTokenBytes: Int { Int.max / (1 << 32) }
+    public func encodePair(_ a: String, _ b: String) throws -> (ids: [Int], typeIds: [Int]) { throw PairEncodingUnsupported() }
     public func tokenString(_ tokenId: Int) -> String? { nil }
 
     public func tokenText(_ tokenId: Int) -> String {
@@ -71,8 +79,12 @@ public struct ServedModel: Sendable {
 
     public var primaryName: String { names[0] }
 
-    /// vLLM's task names of what the model serves: "embed" for a pooling model, else "generate".
-    public var supportedTasks: [String] { embedder == nil ? ["generate"] : ["embed"] }
+    /// vLLM's task names of what the model serves: "embed" for an embedding model, "score" for a
+    /// cross-encoder, else "generate".
+    public var supportedTasks: [String] {
+        guard let embedder else { return ["generate"] }
+        return embedder.isCrossEncoder ? ["score"] : ["embed"]
+    }
     public var generates: Bool { embedder == nil }
 }
 

@@ -22,7 +22,7 @@ extension OpenAIServing {
 
     private func pool(body: Data, object: String, idPrefix: String, api: String) async -> ServingResponse {
         await serve { () async throws(OpenAIError) -> ServingResponse in
-            guard let embedder = model.embedder else { throw unsupported(api) }
+            guard let embedder = model.embedder, !embedder.isCrossEncoder else { throw unsupported(api) }
             let request = try JSONCoding.decodeRequest(EmbeddingRequest.self, from: body)
             try checkModel(request.model)
             let format = request.encodingFormat ?? "float"

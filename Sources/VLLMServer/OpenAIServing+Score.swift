@@ -110,8 +110,8 @@ struct RerankResponse: Encodable, Sendable {
     var results: [Result]
 }
 
-/// Scores of text pairs on an embedding model: the cosine of their embeddings, as vLLM scores a
-/// bi-encoder. (Cross-encoder rerankers are not served yet.)
+/// Scores of text pairs: on an embedding model the cosine of their embeddings, as vLLM scores a
+/// bi-encoder; on a cross-encoder (a reranker) its head's score of the pair read as one sequence.
 extension OpenAIServing {
     public func score(body: Data) async -> ServingResponse {
         await serve { () async throws(OpenAIError) -> ServingResponse in
@@ -119,7 +119,7 @@ extension OpenAIServing {
             let request = try JSONCoding.decodeRequest(ScoreRequest.self, from: body)
             try checkModel(request.model)
             let (first, second) = (request.first.texts, request.second.texts)
-            let scored = try await cosineScores(first, second, embedder: embedder, truncate: request.truncatePromptTokens)
+            let scored = try await pairScores(first, second, embedder: embedder, truncate: request.truncatePromptTokens)
             let items = scored.scores.enumerated().map { ScoreResponse.Item(index: $0, score: $1) }
             return .ok(ScoreResponse(id: Self.requestId("score"), created: Self.now(), model: model.primaryName, data: items,
                                      usage: UsageInfo(promptTokens: scored.tokens, completionTokens: 0)))
@@ -133,8 +133,8 @@ extension OpenAIServing {
             try checkModel(request.model)
             if let topN = request.topN, topN < 0 { throw .badRequest("top_n must be at least 0, got \(topN)", param: "top_n") }
             let documents = request.documents.texts
-            let scored = try await cosineScores([request.query], documents, embedder: embedder,
-                                                truncate: request.truncatePromptTokens)
+            let scored = try await pairScores([request.query], documents, embedder: embedder,
+                                              truncate: request.truncatePromptTokens)
             var results = scored.scores.enumerated().map { index, score in
                 RerankResponse.Result(index: index, document: .init(text: documents[index]), relevanceScore: score)
             }
@@ -151,9 +151,10 @@ extension OpenAIServing {
         "\(prefix)-\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
     }
 
-    /// The cosine of each pair — one first text against every second (1:N), or pairwise (N:N) — and the
-    /// tokens counted as vLLM counts a pair: both texts' and a padding token between them.
-    private func cosineScores(_ first: [String], _ second: [String], embedder: any EmbeddingClient, truncate: Int?)
+    /// The score of each pair — one first text against every second (1:N), or pairwise (N:N) — and the
+    /// tokens counted as vLLM counts them: a cross-encoder's joined pair, or a bi-encoder's two texts and a
+    /// padding token between them.
+    private func pairScores(_ first: [String], _ second: [String], embedder: any EmbeddingClient, truncate: Int?)
         async throws(OpenAIError) -> (scores: [Float], tokens: Int)
     {
         guard !first.isEmpty else { throw .badRequest("At least one text element must be given", param: "text_1") }
@@ -161,24 +162,43 @@ extension OpenAIServing {
         guard first.count == 1 || first.count == second.count else {
             throw .badRequest("Input lengths must be either 1:1, 1:N or N:N", param: "text_1")
         }
-        var sequences: [[Int]] = []
-        for text in first + second { sequences.append(try tokenize(text, addSpecialTokens: true)) }
+        var limit: Int?
         if let keep = truncate {
-            let limit = keep == -1 ? embedder.maxModelLen : keep
-            guard limit >= 1, limit <= embedder.maxModelLen else {
+            limit = keep == -1 ? embedder.maxModelLen : keep
+            guard limit! >= 1, limit! <= embedder.maxModelLen else {
                 throw .badRequest("truncate_prompt_tokens must be -1 or in [1, \(embedder.maxModelLen)], got \(keep)",
                                   param: "truncate_prompt_tokens")
             }
-            sequences = sequences.map { Array($0.suffix(limit)) }
         }
-        let vectors: [[Float]]
-        do {
-            vectors = try await embedder.embed(sequences)
-        } catch let error as VLLMValidationError {
-            throw .validation(error)
-        } catch {
-            throw .internalError("Scoring failed: \(error)")
+        func run(_ sequences: [[Int]], _ types: [[Int]]?) async throws(OpenAIError) -> [[Float]] {
+            do {
+                return try await embedder.embed(sequences, tokenTypes: types)
+            } catch let error as VLLMValidationError {
+                throw .validation(error)
+            } catch {
+                throw .internalError("Scoring failed: \(error)")
+            }
         }
+        if embedder.isCrossEncoder {
+            guard embedder.dimensions == 1 else {
+                throw .badRequest("scoring needs a cross-encoder of one label; this one has \(embedder.dimensions)")
+            }
+            var sequences: [[Int]] = [], types: [[Int]] = []
+            for j in second.indices {
+                let pair: (ids: [Int], typeIds: [Int])
+                do { pair = try tokenizer.encodePair(first[first.count == 1 ? 0 : j], second[j]) } catch {
+                    throw .badRequest("The pair could not be tokenized: \(error)", param: "text_2")
+                }
+                sequences.append(limit.map { Array(pair.ids.suffix($0)) } ?? pair.ids)
+                types.append(limit.map { Array(pair.typeIds.suffix($0)) } ?? pair.typeIds)
+            }
+            let outputs = try await run(sequences, types)
+            return (outputs.map { $0[0] }, sequences.reduce(0) { $0 + $1.count })
+        }
+        var sequences: [[Int]] = []
+        for text in first + second { sequences.append(try tokenize(text, addSpecialTokens: true)) }
+        if let limit { sequences = sequences.map { Array($0.suffix(limit)) } }
+        let vectors = try await run(sequences, nil)
         var scores: [Float] = [], tokens = 0
         for j in 0..<second.count {
             let i = first.count == 1 ? 0 : j

@@ -55,11 +55,11 @@ public final class Tokenizer: Sendable {
             func lookup(_ token: String?) -> Int? {
                 token.flatMap { added.id($0) ?? model.vocabulary.id($0) }
             }
-            var template: [[Int]?] = []
-            if config.addBosToken == true, let bos = lookup(config.bosToken) { template.append([bos]) }
-            template.append(nil)
-            if config.addEosToken == true, let eos = lookup(config.eosToken) { template.append([eos]) }
-            self.postProcessor = .template(template)
+            var template: [TemplatePiece] = []
+            if config.addBosToken == true, let bos = lookup(config.bosToken) { template.append(TemplatePiece(ids: [bos], sequence: 0, typeId: 0)) }
+            template.append(TemplatePiece(ids: nil, sequence: 0, typeId: 0))
+            if config.addEosToken == true, let eos = lookup(config.eosToken) { template.append(TemplatePiece(ids: [eos], sequence: 0, typeId: 0)) }
+            self.postProcessor = .template(single: template, pair: nil)
         }
     }
 
@@ -94,6 +94,16 @@ public final class Tokenizer: Sendable {
         }
         if addSpecialTokens, let postProcessor { ids = postProcessor.process(ids) }
         return ids
+    }
+
+    /// A text pair (a cross-encoder's query and document) as HF tokenizers' `encode(a, b)`: each side
+    /// tokenized, then joined by the post-processor's pair template, with its token type ids.
+    public func encodePair(_ a: String, _ b: String, addSpecialTokens: Bool = true) -> (ids: [Int], typeIds: [Int]) {
+        let (first, second) = (encode(a, addSpecialTokens: false), encode(b, addSpecialTokens: false))
+        guard addSpecialTokens, let postProcessor else {
+            return (first + second, [Int](repeating: 0, count: first.count) + [Int](repeating: 1, count: second.count))
+        }
+        return postProcessor.processPair(first, second)
     }
 
     /// Split by a known regex, map each word's UTF-8 bytes to the byte-level alphabet, run the model:

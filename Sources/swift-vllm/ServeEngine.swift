@@ -49,9 +49,14 @@ struct ServeEngine {
             let embedder = try EmbeddingEngine.load(
                 directory: directory, backend: try options.makeBackend(), format: args.loadFormat, dtype: args.dtype,
                 maxNumBatchedTokens: args.maxNumBatchedTokens ?? 16384, maxModelLen: args.maxModelLen)
-            log("pooling model \(architecture ?? ""): \(embedder.pooling.method.rawValue) pooling, "
-                + (embedder.pooling.normalize ? "normalized, " : "") + "\(embedder.dimensions) dimensions, inputs of up to "
-                + "\(embedder.maxModelLen) tokens; /v1/embeddings and /pooling")
+            if embedder.isCrossEncoder {
+                log("cross-encoder \(architecture ?? ""): \(embedder.dimensions) label(s), pairs of up to \(embedder.maxModelLen) "
+                    + "tokens; /score and /rerank")
+            } else {
+                log("pooling model \(architecture ?? ""): \(embedder.pooling.method.rawValue) pooling, "
+                    + (embedder.pooling.normalize ? "normalized, " : "") + "\(embedder.dimensions) dimensions, inputs of up to "
+                    + "\(embedder.maxModelLen) tokens; /v1/embeddings, /pooling, /score and /rerank")
+            }
             let model = ServedModel(
                 engine: NoGenerationEngine(maxModelLen: embedder.maxModelLen), tokenizer: tokenizer, chatRenderer: nil,
                 names: names, root: root, embedder: embedder)

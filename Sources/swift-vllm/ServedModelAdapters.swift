@@ -24,6 +24,8 @@ struct HFTokenizerAdapter: TextTokenizer, DetokenizerFactory {
         tokenizer.decode(tokenIds, skipSpecialTokens: skipSpecialTokens)
     }
 
+    func encodePair(_ a: String, _ b: String) throws -> (ids: [Int], typeIds: [Int]) { tokenizer.encodePair(a, b) }
+
     var vocabSize: Int { tokenizer.vocabSize }
 
     func tokenString(_ tokenId: Int) -> String? { tokenizer.idToToken(tokenId) }

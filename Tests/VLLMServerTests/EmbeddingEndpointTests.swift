@@ -9,7 +9,7 @@ import VLLMServer
 struct FakeEmbedder: EmbeddingClient {
     var maxModelLen = 16
     var dimensions: Int { 4 }
-    func embed(_ sequences: [[Int]]) async throws -> [[Float]] {
+    func embed(_ sequences: [[Int]], tokenTypes: [[Int]]?) async throws -> [[Float]] {
         for sequence in sequences where sequence.count > maxModelLen {
             throw VLLMValidationError("This model's maximum context length is \(maxModelLen) tokens.", parameter: "input")
         }
