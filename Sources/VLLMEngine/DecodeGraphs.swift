@@ -68,7 +68,7 @@ final class DecodeGraphs {
 
     /// The first `count` int32s of the graphs' input buffer. Growing it moves the inputs, so every graph
     /// recorded over the old buffer is dropped (the stream orders the old one's release after them).
-    func inputBuffer(count: Int, _ backend: any Backend) throws -> Tensor {
+    func inputBuffer(count: Int) throws -> Tensor {
         if (inputs?.count ?? 0) < count {
             var capacity = 1 << 14
             while capacity < count { capacity *= 2 }

@@ -306,7 +306,7 @@ public final class ModelRunner: @unchecked Sendable {
             (pendingRows, [pendingRows.count]), (pendingPositions, [pendingPositions.count]),
         ]
         let values = parts.flatMap(\.values)
-        let packed = try shape == nil ? stepInputBuffer(count: values.count) : graphs.inputBuffer(count: values.count, model.backend)
+        let packed = try shape == nil ? stepInputBuffer(count: values.count) : graphs.inputBuffer(count: values.count)
         try model.backend.copy(values, into: packed)
         var offset = 0
         let views = parts.map { part -> Tensor in
