@@ -3,6 +3,12 @@ import VLLMCompute
 import VLLMCore
 import VLLMModels
 
+/// A request that reached an `EmbeddingEngine` after `shutdown()` (a server answers 503).
+public struct EmbeddingEngineStopped: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String { "the embedding engine has shut down" }
+}
+
 /// What the server needs of a pooling model (`EmbeddingEngine` in the binary, a fake in router tests).
 public protocol EmbeddingClient: Sendable {
     /// Longest input the model takes, in tokens.
@@ -129,7 +135,7 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
             condition.lock()
             defer { condition.unlock() }
             guard !isStopped else {
-                continuation.resume(throwing: VLLMValidationError("the engine is shutting down"))
+                continuation.resume(throwing: EmbeddingEngineStopped())
                 return
             }
             queue.append(Job(sequences: sequences, tokenTypes: tokenTypes) { continuation.resume(with: $0) })

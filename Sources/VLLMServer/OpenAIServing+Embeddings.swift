@@ -58,6 +58,8 @@ extension OpenAIServing {
                 vectors = try await embedder.embed(sequences)
             } catch let error as VLLMValidationError {
                 throw .validation(error)
+            } catch is EmbeddingEngineStopped {
+                throw .shuttingDown
             } catch {
                 throw .internalError("Embedding failed: \(error)")
             }

@@ -175,6 +175,8 @@ extension OpenAIServing {
                 return try await embedder.embed(sequences, tokenTypes: types)
             } catch let error as VLLMValidationError {
                 throw .validation(error)
+            } catch is EmbeddingEngineStopped {
+                throw .shuttingDown
             } catch {
                 throw .internalError("Scoring failed: \(error)")
             }

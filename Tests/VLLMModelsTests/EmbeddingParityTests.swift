@@ -136,6 +136,8 @@ import VLLMTokenizers
         await #expect(throws: VLLMValidationError.self) { try await engine.embed([[]]) }
         await #expect(throws: VLLMValidationError.self) { try await engine.embed([[5, 300]]) }
         #expect(try await engine.embed([[5, 6]]).count == 1)
+        engine.shutdown()
+        await #expect(throws: EmbeddingEngineStopped.self) { try await engine.embed([[5, 6]]) }
     }
 
     /// Text pairs as HF tokenizers' `encode(a, b)`: MiniLM's TemplateProcessing (segment ids 0 then 1), and
