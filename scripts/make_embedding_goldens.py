@@ -10,7 +10,8 @@
    padding_idx + 1, CLS pooling, normalized), saved as an HF folder with a sentence-transformers
    modules.json; its embeddings of random token-id lists by sentence-transformers.
 3. The same for a tiny BertModel with token types and mean pooling without Normalize.
-4. Cross-encoders: tiny random BertForSequenceClassification / XLMRobertaForSequenceClassification (one label)
+4. A tiny random Qwen3 pooled at its last token (Qwen3-Embedding's way), by transformers.
+5. Cross-encoders: tiny random BertForSequenceClassification / XLMRobertaForSequenceClassification (one label)
    with tokenizers trained here by HF tokenizers (BertProcessing, RobertaProcessing), scored by
    sentence-transformers' CrossEncoder; and HF tokenizers' pair encodings (ids, type ids) of MiniLM's.
 
@@ -183,6 +184,37 @@ def cross_encoder(name, config, processing, seed):
     return {"pairs": [list(p) for p in PAIRS], "encodings": encodings, "scores": rounded(scores)}
 
 
+def tiny_decoder(name, seed):
+    """A tiny random Qwen3 (Qwen3-Embedding's architecture) with a last-token, normalized pooling layout;
+    transformers' last hidden state of each id list's last token, L2-normalized (what sentence-transformers'
+    lasttoken Pooling + Normalize compute for an unpadded input)."""
+    torch.manual_seed(seed)
+    folder = os.path.join(OUT, name)
+    os.makedirs(folder, exist_ok=True)
+    config = transformers.Qwen3Config(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                      num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=128,
+                                      tie_word_embeddings=True)
+    config.architectures = ["Qwen3ForCausalLM"]
+    model = transformers.Qwen3ForCausalLM(config).eval()
+    model.save_pretrained(folder, safe_serialization=True)
+    json.dump([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+               {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}],
+              open(os.path.join(folder, "modules.json"), "w"), indent=2)
+    os.makedirs(os.path.join(folder, "1_Pooling"), exist_ok=True)
+    json.dump({"word_embedding_dimension": 64, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": False,
+               "pooling_mode_lasttoken": True}, open(os.path.join(folder, "1_Pooling", "config.json"), "w"), indent=2)
+    generator = torch.Generator().manual_seed(seed + 1)
+    cases = []
+    for length in [1, 3, 9, 40, 100]:
+        ids = torch.randint(0, 256, (1, length), generator=generator)
+        with torch.no_grad():
+            hidden = model.model(input_ids=ids).last_hidden_state[0, -1]
+        cases.append({"token_ids": ids[0].tolist(), "token_type_ids": [0] * length,
+                      "embedding": rounded(torch.nn.functional.normalize(hidden, dim=0).tolist())})
+    return {"model": name, "pooling": "last", "normalize": True, "cases": cases}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     golden = {"minilm": minilm(sys.argv[1])}
@@ -209,6 +241,7 @@ def main():
                                             initializer_range=0.4)
     xlmr_ce.architectures = ["XLMRobertaForSequenceClassification"]
     golden["tiny_xlmr_reranker"] = cross_encoder("tiny-xlmr-reranker", xlmr_ce, "roberta", 17)
+    golden["tiny_qwen3"] = tiny_decoder("tiny-qwen3-embedding", 19)
     golden["versions"] = {"sentence-transformers": sentence_transformers.__version__,
                           "transformers": transformers.__version__, "torch": torch.__version__}
     json.dump(golden, open(os.path.join(OUT, "golden.json"), "w"))

@@ -61,9 +61,22 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
         self.maxNumBatchedTokens = max(maxNumBatchedTokens, self.maxModelLen)
     }
 
-    /// Loads the encoder of `directory` and its pooling.
+    /// Loads the embedding model of `directory` and its pooling: an encoder (BERT, XLM-RoBERTa, their
+    /// cross-encoders), or a decoder of ModelRegistry's (Qwen3-Embedding's architecture) pooled at its last
+    /// token unless the folder says otherwise.
     public static func load(directory: URL, backend: any Backend, format: LoadFormat = .safetensors, dtype: DType? = nil,
                             maxNumBatchedTokens: Int = 16384, maxModelLen: Int? = nil) throws -> EmbeddingEngine {
+        struct Peek: Decodable { var architectures: [String]? }
+        let data = (try? Data(contentsOf: directory.appendingPathComponent("config.json"))) ?? Data()
+        let architecture = (try? JSONDecoder().decode(Peek.self, from: data))?.architectures?.first
+        if let architecture, ModelRegistry.supportedArchitectures.contains(architecture) {
+            let budget = maxNumBatchedTokens
+            let limit = min(maxModelLen ?? budget, budget)
+            let causal = try ModelRegistry.load(directory: directory, backend: backend, format: format, maxModelLen: limit, dtype: dtype)
+            let model = try DecoderEncoder(model: causal, maxNumBatchedTokens: budget, maxNumSeqs: 256)
+            return EmbeddingEngine(model: model, pooling: try PoolingConfig.load(modelDirectory: directory, defaultMethod: .last),
+                                   maxNumBatchedTokens: budget, maxModelLen: limit)
+        }
         let config = try EncoderConfig.load(modelDirectory: directory)
         let model = try BertEncoder(directory: directory, config: config, backend: backend, format: format, dtype: dtype)
         return EmbeddingEngine(model: model, pooling: try PoolingConfig.load(modelDirectory: directory),

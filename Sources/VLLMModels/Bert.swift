@@ -105,6 +105,18 @@ public struct EncoderConfig: Sendable, Equatable {
     }
 }
 
+extension EncoderConfig {
+    /// The view of a decoder (an embedding model over a causal LM) the embedding engine needs: its sizes and
+    /// the longest sequence it takes.
+    public init(decoder c: ModelConfig, maxSequenceLength: Int) {
+        self.init(architecture: c.architectures.first ?? c.modelType, modelType: c.modelType, vocabSize: c.vocabSize,
+                  hiddenSize: c.hiddenSize, numHiddenLayers: c.numHiddenLayers, numAttentionHeads: c.numAttentionHeads,
+                  intermediateSize: c.intermediateSize, maxPositionEmbeddings: maxSequenceLength, typeVocabSize: 1,
+                  layerNormEps: c.rmsNormEps, padTokenId: 0, dtype: c.dtype, numLabels: 0)
+    }
+
+}
+
 /// A model that turns whole sequences into one hidden state per token (an encoder, for embeddings).
 public protocol EncoderModel: AnyObject, Sendable {
     var config: EncoderConfig { get }

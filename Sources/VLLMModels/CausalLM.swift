@@ -18,6 +18,9 @@ public protocol CausalLM: AnyObject, Sendable {
     /// Logits [S, V] f32 of more rows of the last `forward` (token indices of its batch, S ≤ maxNumSeqs),
     /// from its final hidden states: prompt logprobs. A view into the workspace, valid until the next call.
     func logits(rows: Tensor, workspace: ForwardWorkspace) throws -> Tensor
+    /// The last `forward`'s final hidden states (after the last norm) of its first `tokens` tokens [T, H]:
+    /// what an embedding model pools. A view into the workspace, valid until the next call.
+    func finalHiddenStates(tokens: Int, workspace: ForwardWorkspace) -> Tensor
 }
 
 /// The flat inputs of one step (see AttentionMetadata for how sequences are laid out).

@@ -145,6 +145,10 @@ public final class LlamaModel: CausalLM {
         return logits
     }
 
+    public func finalHiddenStates(tokens: Int, workspace w: ForwardWorkspace) -> Tensor {
+        w.take("normed", rows: tokens)  // the final RMSNorm's output, before the gather of the logits rows
+    }
+
     public func logits(rows: Tensor, workspace w: ForwardWorkspace) throws -> Tensor {
         let s = rows.count
         guard s <= w.maxNumSeqs else { throw ModelError("logits: \(s) rows exceed the workspace's \(w.maxNumSeqs)") }

@@ -66,13 +66,13 @@ struct EngineOptions: ParsableArguments {
             throw ValidationError("--task '\(task)' is not supported; use auto, generate, embed or embedding")
         }
         let isEncoder = architecture.map { EncoderConfig.architectures.contains($0) } ?? false
+        let isDecoder = architecture.map { ModelRegistry.supportedArchitectures.contains($0) } ?? false
         let asked = runner == "pooling" || convert == "embed" || task == "embed" || task == "embedding"
         let refused = runner == "generate" || task == "generate"
         if asked && refused { throw ValidationError("--runner / --task ask for both generation and pooling") }
-        if asked && !isEncoder {
+        if asked && !isEncoder && !isDecoder {
             throw ValidationError("architecture '\(architecture ?? "(none)")' cannot serve embeddings here; pooling models: "
-                                  + EncoderConfig.architectures.joined(separator: ", ")
-                                  + " (decoder embedding models such as Qwen3-Embedding are not supported yet)")
+                                  + (EncoderConfig.architectures + ModelRegistry.supportedArchitectures).joined(separator: ", "))
         }
         if refused && isEncoder {
             throw ValidationError("'\(architecture!)' is an encoder: it serves embeddings (--task embed), not generation")

@@ -35,6 +35,7 @@ import VLLMTokenizers
         var minilm: MiniLM
         var tiny_xlmr: Tiny
         var tiny_bert: Tiny
+        var tiny_qwen3: Tiny
         var tiny_bert_reranker: Reranker
         var tiny_xlmr_reranker: Reranker
     }
@@ -138,6 +139,21 @@ import VLLMTokenizers
         #expect(try await engine.embed([[5, 6]]).count == 1)
         engine.shutdown()
         await #expect(throws: EmbeddingEngineStopped.self) { try await engine.embed([[5, 6]]) }
+    }
+
+    /// A decoder as an embedding model (Qwen3-Embedding's way: the causal forward, the last token's final
+    /// hidden state, normalized): a tiny random Qwen3 against transformers, every length in one batch.
+    @Test func decoderEmbeddingMatchesTransformers() throws {
+        let golden = try Self.golden.get().tiny_qwen3
+        let engine = try EmbeddingEngine.load(directory: Self.folder.appendingPathComponent("tiny-qwen3-embedding"),
+                                              backend: CPUBackend(), maxNumBatchedTokens: 512)
+        #expect(engine.pooling.method == .last && engine.pooling.normalize && !engine.isCrossEncoder)
+        let vectors = try engine.embedNow(golden.cases.map { $0.token_ids.map(Int.init) })
+        for (vector, expected) in zip(vectors, golden.cases.map(\.embedding)) {
+            #expect(Self.cosine(vector, expected) >= 0.9999)
+            let error = zip(vector, expected).map { abs($0 - $1) }.max()!
+            #expect(error < 1e-4, "max |Δ| \(error)")
+        }
     }
 
     /// Text pairs as HF tokenizers' `encode(a, b)`: MiniLM's TemplateProcessing (segment ids 0 then 1), and
