@@ -36,6 +36,8 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
     public let model: any EncoderModel
     public let pooling: PoolingConfig
     public let maxNumBatchedTokens: Int
+    /// The most sequences in one batch (a decoder's runner takes at most this many).
+    public let maxNumSeqs: Int
     public let maxModelLen: Int
     public var dimensions: Int { model.head?.labels ?? model.config.hiddenSize }
     public var isCrossEncoder: Bool { model.head != nil }
@@ -53,8 +55,10 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
     /// - Parameters:
     ///   - maxModelLen: `--max-model-len`; the model's own limit (its positions, sentence_bert_config's
     ///     max_seq_length) when nil or larger.
-    public init(model: any EncoderModel, pooling: PoolingConfig, maxNumBatchedTokens: Int, maxModelLen: Int? = nil) {
+    public init(model: any EncoderModel, pooling: PoolingConfig, maxNumBatchedTokens: Int, maxNumSeqs: Int = 256,
+                maxModelLen: Int? = nil) {
         self.model = model
+        self.maxNumSeqs = maxNumSeqs
         self.pooling = pooling
         let limit = min(model.config.maxSequenceLength, pooling.maxSeqLength ?? Int.max)
         self.maxModelLen = min(limit, maxModelLen ?? limit)
@@ -75,7 +79,7 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
             let causal = try ModelRegistry.load(directory: directory, backend: backend, format: format, maxModelLen: limit, dtype: dtype)
             let model = try DecoderEncoder(model: causal, maxNumBatchedTokens: budget, maxNumSeqs: 256)
             return EmbeddingEngine(model: model, pooling: try PoolingConfig.load(modelDirectory: directory, defaultMethod: .last),
-                                   maxNumBatchedTokens: budget, maxModelLen: limit)
+                                   maxNumBatchedTokens: budget, maxNumSeqs: 256, maxModelLen: limit)
         }
         let config = try EncoderConfig.load(modelDirectory: directory)
         let model = try BertEncoder(directory: directory, config: config, backend: backend, format: format, dtype: dtype)
@@ -130,7 +134,7 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
             tokens = 0
         }
         for (s, sequence) in sequences.enumerated() {
-            if tokens + sequence.count > maxNumBatchedTokens { try flush() }
+            if tokens + sequence.count > maxNumBatchedTokens || batch.count == maxNumSeqs { try flush() }
             batch.append(sequence.map(Int32.init))
             types.append(tokenTypes?[s].map(Int32.init) ?? [Int32](repeating: 0, count: sequence.count))
             tokens += sequence.count

@@ -147,6 +147,9 @@ import VLLMTokenizers
         let golden = try Self.golden.get().tiny_qwen3
         let engine = try EmbeddingEngine.load(directory: Self.folder.appendingPathComponent("tiny-qwen3-embedding"),
                                               backend: CPUBackend(), maxNumBatchedTokens: 512)
+        // More sequences than one batch of the decoder's runner holds (256): split into batches.
+        let many = try engine.embedNow(Array(repeating: [5], count: 300))  // 300 tokens: within the token budget
+        #expect(many.count == 300 && many[0] == many[299])
         #expect(engine.pooling.method == .last && engine.pooling.normalize && !engine.isCrossEncoder)
         let vectors = try engine.embedNow(golden.cases.map { $0.token_ids.map(Int.init) })
         for (vector, expected) in zip(vectors, golden.cases.map(\.embedding)) {
