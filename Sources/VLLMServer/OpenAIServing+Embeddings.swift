@@ -44,33 +44,43 @@ extension OpenAIServing {
                 for ids in lists { try checkTokenIds(ids, param: "input") }
                 sequences = lists
             }
-            if let keep = request.truncatePromptTokens {
-                // vLLM keeps the last `keep` tokens (-1: the model's length).
-                let limit = keep == -1 ? embedder.maxModelLen : keep
-                guard limit >= 1, limit <= embedder.maxModelLen else {
-                    throw .badRequest("truncate_prompt_tokens must be -1 or in [1, \(embedder.maxModelLen)], got \(keep)",
-                                      param: "truncate_prompt_tokens")
-                }
+            if let limit = try truncationLimit(request.truncatePromptTokens, embedder: embedder) {
                 sequences = sequences.map { Array($0.suffix(limit)) }
             }
-            let vectors: [[Float]]
-            do {
-                vectors = try await embedder.embed(sequences)
-            } catch let error as VLLMValidationError {
-                throw .validation(error)
-            } catch is EmbeddingEngineStopped {
-                throw .shuttingDown
-            } catch {
-                throw .internalError("Embedding failed: \(error)")
-            }
+            let vectors = try await run(embedder, sequences, tokenTypes: nil)
             let promptTokens = sequences.reduce(0) { $0 + $1.count }
             let items = vectors.enumerated().map { index, vector in
                 EmbeddingResponse.Item(index: index, object: object,
                                        vector: format == "base64" ? .base64(Self.base64(vector)) : .floats(vector))
             }
-            return .ok(EmbeddingResponse(id: "\(idPrefix)-\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))",
+            return .ok(EmbeddingResponse(id: Self.requestId(idPrefix),
                                          created: Self.now(), model: model.primaryName, data: items,
                                          usage: UsageInfo(promptTokens: promptTokens, completionTokens: 0)))
+        }
+    }
+
+    /// `truncate_prompt_tokens` as vLLM reads it: keep the last N tokens, -1 for the model's length; nil: none.
+    func truncationLimit(_ keep: Int?, embedder: any EmbeddingClient) throws(OpenAIError) -> Int? {
+        guard let keep else { return nil }
+        let limit = keep == -1 ? embedder.maxModelLen : keep
+        guard limit >= 1, limit <= embedder.maxModelLen else {
+            throw .badRequest("truncate_prompt_tokens must be -1 or in [1, \(embedder.maxModelLen)], got \(keep)",
+                              param: "truncate_prompt_tokens")
+        }
+        return limit
+    }
+
+    /// The embedder's outputs, its refusals as the server answers them (400 for an input it cannot take,
+    /// 503 once it has shut down).
+    func run(_ embedder: any EmbeddingClient, _ sequences: [[Int]], tokenTypes: [[Int]]?) async throws(OpenAIError) -> [[Float]] {
+        do {
+            return try await embedder.embed(sequences, tokenTypes: tokenTypes)
+        } catch let error as VLLMValidationError {
+            throw .validation(error)
+        } catch is EmbeddingEngineStopped {
+            throw .shuttingDown
+        } catch {
+            throw .internalError("The pooling model failed: \(error)")
         }
     }
 

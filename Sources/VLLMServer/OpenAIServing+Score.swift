@@ -162,25 +162,7 @@ extension OpenAIServing {
         guard first.count == 1 || first.count == second.count else {
             throw .badRequest("Input lengths must be either 1:1, 1:N or N:N", param: "text_1")
         }
-        var limit: Int?
-        if let keep = truncate {
-            limit = keep == -1 ? embedder.maxModelLen : keep
-            guard limit! >= 1, limit! <= embedder.maxModelLen else {
-                throw .badRequest("truncate_prompt_tokens must be -1 or in [1, \(embedder.maxModelLen)], got \(keep)",
-                                  param: "truncate_prompt_tokens")
-            }
-        }
-        func run(_ sequences: [[Int]], _ types: [[Int]]?) async throws(OpenAIError) -> [[Float]] {
-            do {
-                return try await embedder.embed(sequences, tokenTypes: types)
-            } catch let error as VLLMValidationError {
-                throw .validation(error)
-            } catch is EmbeddingEngineStopped {
-                throw .shuttingDown
-            } catch {
-                throw .internalError("Scoring failed: \(error)")
-            }
-        }
+        let limit = try truncationLimit(truncate, embedder: embedder)
         if embedder.isCrossEncoder {
             guard embedder.dimensions == 1 else {
                 throw .badRequest("scoring needs a cross-encoder of one label; this one has \(embedder.dimensions)")
@@ -194,13 +176,13 @@ extension OpenAIServing {
                 sequences.append(limit.map { Array(pair.ids.suffix($0)) } ?? pair.ids)
                 types.append(limit.map { Array(pair.typeIds.suffix($0)) } ?? pair.typeIds)
             }
-            let outputs = try await run(sequences, types)
+            let outputs = try await run(embedder, sequences, tokenTypes: types)
             return (outputs.map { $0[0] }, sequences.reduce(0) { $0 + $1.count })
         }
         var sequences: [[Int]] = []
         for text in first + second { sequences.append(try tokenize(text, addSpecialTokens: true)) }
         if let limit { sequences = sequences.map { Array($0.suffix(limit)) } }
-        let vectors = try await run(sequences, nil)
+        let vectors = try await run(embedder, sequences, tokenTypes: nil)
         var scores: [Float] = [], tokens = 0
         for j in 0..<second.count {
             let i = first.count == 1 ? 0 : j
