@@ -55,10 +55,10 @@ enum GoldenSupport {
         return goldens.appendingPathComponent("synthetic").appendingPathComponent(name)
     }
 
-    /// A temporary folder with GPT-2's vocab.json + merges.txt and configs, without tokenizer.json.
+    /// A temporary folder with GPT-2's vocab.json + merges.txt and configs, without tokenizer.json: one per
+    /// call, since tests running in parallel each make one (a shared folder was re-copied under a reader).
     static func legacyCopy(of url: URL) throws -> URL {
-        let target = FileManager.default.temporaryDirectory.appendingPathComponent("vllm-gpt2-legacy-\(getpid())")
-        try? FileManager.default.removeItem(at: target)
+        let target = FileManager.default.temporaryDirectory.appendingPathComponent("vllm-gpt2-legacy-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
         for file in ["vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"] {
             try FileManager.default.copyItem(at: url.appendingPathComponent(file), to: target.appendingPathComponent(file))
