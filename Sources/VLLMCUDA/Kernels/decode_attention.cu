@@ -420,31 +420,8 @@ __device__ __forceinline__ void decode_attention(
         }
     }
     __syncthreads();
-    for (int i = threadIdx.x; i < heads * headSize; i += blockDim.x) {
-        const int g = i / headSize, d = i % headSize;
-        float ctaMax = -INFINITY;
-#pragma unroll
-        for (int w = 0; w < DECODE_WARPS; ++w) ctaMax = fmaxf(ctaMax, warpMax[w * MAX_G + g]);
-        const float base = max_base(ctaMax);
-        float total = 0.0f, sum = 0.0f;
-#pragma unroll
-        for (int w = 0; w < DECODE_WARPS; ++w) {
-            const float weight = fast_exp2(warpMax[w * MAX_G + g] - base);
-            total += weight * warpAcc[(w * MAX_G + g) * headSize + d];
-            sum += weight * warpSum[w * MAX_G + g];
-        }
-        const int head = firstHead + g;
-        if (numSplits == 1) {
-            out[((long long)token * numHeads + head) * headSize + d] = store<T>(sum > 0.0f ? total / sum : 0.0f);
-        } else {
-            const long long index = ((long long)token * numHeads + head) * numSplits + split;
-            partialAcc[index * headSize + d] = total;
-            if (d == 0) {
-                partialMax[index] = ctaMax;
-                partialSum[index] = sum;
-            }
-        }
-    }
+    write_warp_merge(warpAcc, warpMax, warpSum, MAX_G, heads, headSize, token, firstHead, numHeads, out, partialAcc,
+                     partialMax, partialSum);
     if (numSplits > 1)
         merge_if_last<T, MAX_G, L>(partialAcc, partialMax, partialSum, out, splitCounters, token, firstHead, heads,
                                    numHeads, headSize, numActive);

@@ -132,3 +132,41 @@ __device__ __forceinline__ void merge_if_last(const float *partialAcc, const flo
                                               head * numSplits, headSize, numActive);
     }
 }
+
+// A CTA's warps meet after their key loops: for each of its `heads` rows and each dimension, the warps'
+// unnormalized accumulators, maxima (base 2) and sums — row r of warp w at w · rowStride + r in shared
+// memory, written before a barrier — weighed by 2^(m_w − M). With one partition (gridDim.x == 1) out gets
+// total / sum (0 for a context of 0 keys), rounded to T once; otherwise the partition's partials go to
+// partialAcc / partialMax / partialSum for merge_if_last.
+template <typename T>
+__device__ __forceinline__ void write_warp_merge(const float *warpAcc, const float *warpMax, const float *warpSum,
+                                                 int rowStride, int heads, int headSize, int token, int firstHead,
+                                                 int numHeads, T *out, float *partialAcc, float *partialMax,
+                                                 float *partialSum) {
+    const int numSplits = gridDim.x, split = blockIdx.x;
+    for (int i = threadIdx.x; i < heads * headSize; i += blockDim.x) {
+        const int g = i / headSize, d = i % headSize;
+        float ctaMax = -INFINITY;
+#pragma unroll
+        for (int w = 0; w < DECODE_WARPS; ++w) ctaMax = fmaxf(ctaMax, warpMax[w * rowStride + g]);
+        const float base = max_base(ctaMax);
+        float total = 0.0f, sum = 0.0f;
+#pragma unroll
+        for (int w = 0; w < DECODE_WARPS; ++w) {
+            const float weight = fast_exp2(warpMax[w * rowStride + g] - base);
+            total += weight * warpAcc[(w * rowStride + g) * headSize + d];
+            sum += weight * warpSum[w * rowStride + g];
+        }
+        const int head = firstHead + g;
+        if (numSplits == 1) {
+            out[((long long)token * numHeads + head) * headSize + d] = store<T>(sum > 0.0f ? total / sum : 0.0f);
+        } else {
+            const long long index = ((long long)token * numHeads + head) * numSplits + split;
+            partialAcc[index * headSize + d] = total;
+            if (d == 0) {
+                partialMax[index] = ctaMax;
+                partialSum[index] = sum;
+            }
+        }
+    }
+}

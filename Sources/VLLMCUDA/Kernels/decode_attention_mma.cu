@@ -142,41 +142,8 @@ __device__ __forceinline__ void decode_attention_mma(
                 if (key + 1 >= keyEnd) score[n][1] = score[n][3] = -INFINITY;
             }
         }
-        // Online softmax per row (the 4 lanes of a row hold 4 of its 16 scores each).
-        float base[2], alphas[2];
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            float chunkMax = fmaxf(fmaxf(score[0][2 * h], score[0][2 * h + 1]), fmaxf(score[1][2 * h], score[1][2 * h + 1]));
-            chunkMax = fmaxf(chunkMax, __shfl_xor_sync(FULL_MASK, chunkMax, 1));
-            chunkMax = fmaxf(chunkMax, __shfl_xor_sync(FULL_MASK, chunkMax, 2));
-            const float newMax = fmaxf(runningMax[h], chunkMax);
-            base[h] = newMax == -INFINITY ? 0.0f : newMax * scaleLog2;  // 2^(−∞ − base) = 0, never NaN
-            alphas[h] = fast_exp2(runningMax[h] * scaleLog2 - base[h]);
-            runningMax[h] = newMax;
-            runningSum[h] *= alphas[h];
-        }
-        if (__any_sync(FULL_MASK, alphas[0] != 1.0f || alphas[1] != 1.0f)) {
-#pragma unroll
-            for (int j = 0; j < D / 8; ++j) {
-                acc[j][0] *= alphas[0];
-                acc[j][1] *= alphas[0];
-                acc[j][2] *= alphas[1];
-                acc[j][3] *= alphas[1];
-            }
-        }
-        // P in bf16 pairs: the accumulators of the two 8-key MMAs are the A fragment of one 16-key step.
-        unsigned probability[2][2];
-#pragma unroll
-        for (int n = 0; n < 2; ++n) {
-            float p[4];
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                p[e] = fast_exp2(fmaf(score[n][e], scaleLog2, -base[e >> 1]));
-                runningSum[e >> 1] += p[e];  // the sum takes p unrounded; P·V takes it in bf16
-            }
-            probability[n][0] = pack_bf16(p[0], p[1]);
-            probability[n][1] = pack_bf16(p[2], p[3]);
-        }
+        unsigned probability[2][2];  // P: the A fragment of the chunk's one 16-key step
+        online_softmax<2, D>(score, runningMax, runningSum, acc, scaleLog2, probability);
 #pragma unroll
         for (int d = 0; d < D / 16; ++d) {
             unsigned b[4];  // keys (0…7 | 8…15) × dimensions 16d + (0…7 | 8…15), transposed
@@ -213,31 +180,8 @@ __device__ __forceinline__ void decode_attention_mma(
         }
     }
     __syncthreads();
-    for (int i = tid; i < group * D; i += blockDim.x) {
-        const int r = i / D, d = i % D;
-        float ctaMax = -INFINITY;
-#pragma unroll
-        for (int w = 0; w < DECODE_WARPS; ++w) ctaMax = fmaxf(ctaMax, warpMax[w * MMA_KEYS + r]);
-        const float base = max_base(ctaMax);
-        float total = 0.0f, sum = 0.0f;
-#pragma unroll
-        for (int w = 0; w < DECODE_WARPS; ++w) {
-            const float weight = fast_exp2(warpMax[w * MMA_KEYS + r] - base);
-            total += weight * warpAcc[(w * MMA_KEYS + r) * D + d];
-            sum += weight * warpSum[w * MMA_KEYS + r];
-        }
-        const int head = firstHead + r;
-        if (numSplits == 1) {
-            out[((long long)token * numHeads + head) * D + d] = f32_to_bf16(sum > 0.0f ? total / sum : 0.0f);
-        } else {
-            const long long index = ((long long)token * numHeads + head) * numSplits + split;
-            partialAcc[index * D + d] = total;
-            if (d == 0) {
-                partialMax[index] = ctaMax;
-                partialSum[index] = sum;
-            }
-        }
-    }
+    write_warp_merge(warpAcc, warpMax, warpSum, MMA_KEYS, group, D, token, firstHead, numHeads, out, partialAcc,
+                     partialMax, partialSum);
     if (numSplits > 1)
         merge_if_last<bf16_t, 4, D <= 128 ? 16 : 32>(partialAcc, partialMax, partialSum, out, splitCounters, token,
                                                        firstHead, group, numHeads, D, numActive);

@@ -55,3 +55,49 @@ __device__ __forceinline__ unsigned pack_bf16(float low, float high) {
 #endif
 }
 
+
+// One tile's online softmax for a warp of m16n8k16 scores — lane (g, t) holds rows g and g + 8, the 4 lanes
+// of a row N·4 of its scores in `score[n]` (8 keys each, -∞ where masked) —, shared by the prefill and decode
+// kernels: each row's tile max by shuffles, the running max and sum (raw scores; scale·log2 e folded into the
+// base-2 exponent) and the accumulators `acc` rescaled (skipped when no row of the warp moved: once the
+// maxima settle a tile rarely moves one), and P as bf16 pairs — the accumulators of score[2s] and
+// score[2s + 1] are exactly the A fragment of 16-key step s. P enters P·V rounded to bf16 relative to the
+// running max while the running sum adds it unrounded, as flash attention does.
+template <int N, int D>
+__device__ __forceinline__ void online_softmax(const float (&score)[N][4], float (&runningMax)[2], float (&runningSum)[2],
+                                               float (&acc)[D / 8][4], float scaleLog2, unsigned (&probability)[N][2]) {
+    float base[2], alphas[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        float tileMax = -INFINITY;
+#pragma unroll
+        for (int n = 0; n < N; ++n) tileMax = fmaxf(tileMax, fmaxf(score[n][2 * h], score[n][2 * h + 1]));
+        tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, 1));
+        tileMax = fmaxf(tileMax, __shfl_xor_sync(0xffffffffu, tileMax, 2));
+        const float newMax = fmaxf(runningMax[h], tileMax);
+        base[h] = newMax == -INFINITY ? 0.0f : newMax * scaleLog2;  // 2^(−∞ − base) = 0, never NaN
+        alphas[h] = fast_exp2(runningMax[h] * scaleLog2 - base[h]);
+        runningMax[h] = newMax;
+        runningSum[h] *= alphas[h];
+    }
+    if (__any_sync(0xffffffffu, alphas[0] != 1.0f || alphas[1] != 1.0f)) {
+#pragma unroll
+        for (int j = 0; j < D / 8; ++j) {
+            acc[j][0] *= alphas[0];
+            acc[j][1] *= alphas[0];
+            acc[j][2] *= alphas[1];
+            acc[j][3] *= alphas[1];
+        }
+    }
+#pragma unroll
+    for (int n = 0; n < N; ++n) {
+        float p[4];
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            p[e] = fast_exp2(fmaf(score[n][e], scaleLog2, -base[e >> 1]));
+            runningSum[e >> 1] += p[e];
+        }
+        probability[n][0] = pack_bf16(p[0], p[1]);
+        probability[n][1] = pack_bf16(p[2], p[3]);
+    }
+}

@@ -205,46 +205,8 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
                     if (key + 1 > positionHigh) score[n][3] = -INFINITY;
                 }
             }
-            // Online softmax per row (the 4 lanes of a row hold 2·BC/8 of its scores each).
-            float base[2], alphas[2];
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-                float tileMax = -INFINITY;
-#pragma unroll
-                for (int n = 0; n < BC / 8; ++n) tileMax = fmaxf(tileMax, fmaxf(score[n][2 * h], score[n][2 * h + 1]));
-                tileMax = fmaxf(tileMax, __shfl_xor_sync(FULL_MASK, tileMax, 1));
-                tileMax = fmaxf(tileMax, __shfl_xor_sync(FULL_MASK, tileMax, 2));
-                const float newMax = fmaxf(runningMax[h], tileMax);
-                base[h] = newMax == -INFINITY ? 0.0f : newMax * scaleLog2;  // 2^(−∞ − base) = 0, never NaN
-                const float alpha = fast_exp2(runningMax[h] * scaleLog2 - base[h]);
-                runningMax[h] = newMax;
-                runningSum[h] *= alpha;
-                alphas[h] = alpha;
-            }
-            // Once the maxima settle a tile rarely moves one: skip the rescale when no row of the warp's did.
-            if (__any_sync(FULL_MASK, alphas[0] != 1.0f || alphas[1] != 1.0f)) {
-#pragma unroll
-                for (int j = 0; j < D / 8; ++j) {
-                    acc[j][0] *= alphas[0];
-                    acc[j][1] *= alphas[0];
-                    acc[j][2] *= alphas[1];
-                    acc[j][3] *= alphas[1];
-                }
-            }
-            // P in bf16 pairs, as the A fragment of P·V wants them: the accumulators of score[2s] and
-            // score[2s + 1] are exactly the fragment of the 16-key step s.
-            unsigned probability[BC / 8][2];
-#pragma unroll
-            for (int n = 0; n < BC / 8; ++n) {
-                float p[4];
-#pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                    p[e] = fast_exp2(fmaf(score[n][e], scaleLog2, -base[e >> 1]));
-                    runningSum[e >> 1] += p[e];  // the sum takes p unrounded; P·V takes it in bf16
-                }
-                probability[n][0] = pack_bf16(p[0], p[1]);
-                probability[n][1] = pack_bf16(p[2], p[3]);
-            }
+            unsigned probability[BC / 8][2];  // P: the A fragments of the tile's 16-key steps
+            online_softmax<BC / 8, D>(score, runningMax, runningSum, acc, scaleLog2, probability);
             // O += P · V, 16 keys a step.
 #pragma unroll
             for (int step = 0; step < BC / 16; ++step) {
