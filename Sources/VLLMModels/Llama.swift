@@ -39,32 +39,31 @@ public final class LlamaModel: CausalLM {
             let p = "model.layers.\(i)."
             return Layer(
                 inputLayernorm: try loader.load(p + "input_layernorm.weight", shape: [h]),
-                qkvProj: try loader.loadConcatenated([(p + "self_attn.q_proj.weight", [qWidth, h]),
-                                                      (p + "self_attn.k_proj.weight", [kvWidth, h]),
-                                                      (p + "self_attn.v_proj.weight", [kvWidth, h])]),
+                qkvProj: try loader.loadLinear([(p + "self_attn.q_proj", qWidth), (p + "self_attn.k_proj", kvWidth),
+                                                (p + "self_attn.v_proj", kvWidth)], k: h),
                 qkvBias: config.attentionBias
                     ? try loader.loadConcatenated([(p + "self_attn.q_proj.bias", [qWidth]), (p + "self_attn.k_proj.bias", [kvWidth]),
                                                    (p + "self_attn.v_proj.bias", [kvWidth])])
                     : nil,
                 qNorm: config.qkNorm ? try loader.load(p + "self_attn.q_norm.weight", shape: [d]) : nil,
                 kNorm: config.qkNorm ? try loader.load(p + "self_attn.k_norm.weight", shape: [d]) : nil,
-                oProj: try loader.load(p + "self_attn.o_proj.weight", shape: [h, qWidth]),
+                oProj: try loader.loadLinear([(p + "self_attn.o_proj", h)], k: qWidth),
                 oBias: try bias(p + "self_attn.o_proj.bias", h, config.outputBias),
                 postAttentionLayernorm: try loader.load(p + "post_attention_layernorm.weight", shape: [h]),
-                gateUpProj: try loader.loadConcatenated([(p + "mlp.gate_proj.weight", [inter, h]),
-                                                         (p + "mlp.up_proj.weight", [inter, h])]),
+                gateUpProj: try loader.loadLinear([(p + "mlp.gate_proj", inter), (p + "mlp.up_proj", inter)], k: h),
                 gateUpBias: config.mlpBias
                     ? try loader.loadConcatenated([(p + "mlp.gate_proj.bias", [inter]), (p + "mlp.up_proj.bias", [inter])])
                     : nil,
-                downProj: try loader.load(p + "mlp.down_proj.weight", shape: [h, inter]),
+                downProj: try loader.loadLinear([(p + "mlp.down_proj", h)], k: inter),
                 downBias: try bias(p + "mlp.down_proj.bias", h, config.mlpBias))
         }
         norm = try loader.load("model.norm.weight", shape: [h])
         // transformers ties when tie_word_embeddings is set; a checkpoint without lm_head is tied too.
-        if config.tieWordEmbeddings || !loader.contains("lm_head.weight") {
+        // A GPTQ checkpoint quantized with lm_head: true holds lm_head.qweight instead.
+        if config.tieWordEmbeddings || !(loader.contains("lm_head.weight") || loader.contains("lm_head.qweight")) {
             lmHead = embedTokens
         } else {
-            lmHead = try loader.load("lm_head.weight", shape: [config.vocabSize, h])
+            lmHead = try loader.loadLinear([("lm_head", config.vocabSize)], k: h, quantizeOnline: false)
         }
         let (table, rotaryDim) = RotaryEmbedding.cosSinTable(config: config, numPositions: maxPositions)
         cosSinCache = try backend.makeTensor(table, shape: [maxPositions, rotaryDim], dtype: .float32)

@@ -29,16 +29,23 @@ public struct ModelConfig: Sendable, Equatable {
     public var eosTokenIds: [Int]
     /// The checkpoint's dtype (`torch_dtype` / `dtype`), if it says.
     public var dtype: DType?
+    /// How the linear layers are quantized (`quantization_config`, AutoGPTQ's quantize_config.json, or
+    /// `--quantization fp8`); nil for a float checkpoint.
+    public var quantization: QuantizationConfig?
 
-    /// Reads and validates `config.json`; `path` is only used in error messages.
-    public static func parse(_ data: Data, path: String = "config.json") throws -> ModelConfig {
+    /// Reads and validates `config.json`; `path` is only used in error messages. `quantizeConfig` is
+    /// AutoGPTQ's quantize_config.json beside it, read when config.json has no quantization_config.
+    public static func parse(_ data: Data, path: String = "config.json",
+                             quantizeConfig: (data: Data, path: String)? = nil) throws -> ModelConfig {
         let raw: RawConfig
         do {
             raw = try JSONDecoder().decode(RawConfig.self, from: data)
         } catch {
             throw ModelError("\(path): not a valid config.json: \(Self.describe(error))")
         }
-        return try ModelConfig(raw, path: path)
+        var config = try ModelConfig(raw, path: path)
+        config.quantization = try QuantizationConfig.parse(configData: data, path: path, sidecar: quantizeConfig)
+        return config
     }
 
     public static func load(modelDirectory: URL) throws -> ModelConfig {
@@ -46,7 +53,9 @@ public struct ModelConfig: Sendable, Equatable {
         guard let data = try? Data(contentsOf: url) else {
             throw ModelError("\(url.path): missing or unreadable (a HuggingFace model folder needs config.json)")
         }
-        return try parse(data, path: url.path)
+        let sidecar = modelDirectory.appendingPathComponent("quantize_config.json")
+        return try parse(data, path: url.path,
+                         quantizeConfig: (try? Data(contentsOf: sidecar)).map { ($0, sidecar.path) })
     }
 
     private init(_ raw: RawConfig, path: String) throws {

@@ -27,7 +27,7 @@ public enum ModelRegistry {
             throw ModelError("architecture '\(architecture)' is not supported; supported: \(supportedArchitectures.joined(separator: ", "))")
         }
         let loader = try WeightLoader(backend: backend, directory: directory, format: format,
-                                      dtype: dtype ?? config.dtype ?? .bfloat16)
+                                      dtype: dtype ?? config.dtype ?? .bfloat16, quantization: config.quantization)
         return try constructor(config, backend, loader, maxModelLen ?? config.derivedMaxModelLen)
     }
 

@@ -21,7 +21,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     public let path: String
     public let entries: [String: Entry]
     /// Tensors of a valid safetensors dtype no model here reads (I64 buffers such as BERT's
-    /// `position_ids`, bools, f64, fp8): name → dtype. Loading one is an error naming its dtype.
+    /// `position_ids` and compressed-tensors' `weight_shape`, bools, f64): name → dtype. Loading one is an error naming its dtype.
     public let unloadable: [String: String]
     private let base: UnsafeMutableRawPointer
     private let mappedSize: Int
@@ -63,7 +63,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     /// safetensors dtypes that are valid but that no model here loads.
-    static let unloadableDTypes: Set<String> = ["I64", "U64", "U32", "I16", "U16", "I8", "U8", "BOOL", "F64", "F8_E4M3", "F8_E5M2"]
+    static let unloadableDTypes: Set<String> = ["I64", "U64", "U32", "I16", "U16", "U8", "BOOL", "F64"]
 
     private static func parseHeader(_ data: Data, dataSize: Int, path: String) throws
         -> (entries: [String: Entry], unloadable: [String: String]) {
@@ -81,13 +81,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 continue
             }
             guard let dtype = DType(safetensorsName: dtypeName) else {
-                throw ModelError("\(path): tensor '\(name)' has dtype \(dtypeName); supported: F32, F16, BF16, I32")
+                throw ModelError("\(path): tensor '\(name)' has dtype \(dtypeName); supported: \(DType.allCases.map(\.safetensorsName).joined(separator: ", "))")
             }
             guard offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataSize else {
                 throw ModelError("\(path): tensor '\(name)' has data_offsets \(offsets) outside the \(dataSize)-byte data section")
             }
             guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) * dtype.size == offsets[1] - offsets[0] else {
-                throw ModelError("\(path): tensor '\(name)' of shape \(shape) \(dtype) does not match its \(offsets[1] - offsets[0]) bytes")
+                throw ModelError("\(path): tensor '\(name)' of shape \(shape) \(dtype.safetensorsName) does not match its \(offsets[1] - offsets[0]) bytes")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
         }
@@ -155,21 +155,36 @@ public final class Checkpoint: @unchecked Sendable {
 
     public func contains(_ name: String) -> Bool { location[name] != nil }
 
-    /// The entry and bytes of tensor `name`, checked against the shape the model expects.
+    /// The entry and bytes of a float tensor `name` (F32, F16 or BF16), checked against the shape the model expects.
     public func tensor(_ name: String, shape: [Int]) throws -> (entry: SafeTensorsFile.Entry, bytes: UnsafeRawBufferPointer) {
+        try tensor(name, shape: shape, dtypes: [.float32, .float16, .bfloat16])
+    }
+
+    /// The entry and bytes of tensor `name`, checked against the shape the model expects (nil: any shape)
+    /// and the dtypes it can read.
+    public func tensor(_ name: String, shape: [Int]?, dtypes: [DType]) throws
+        -> (entry: SafeTensorsFile.Entry, bytes: UnsafeRawBufferPointer) {
         guard let (fileIndex, entry) = location[name] else {
             if let file = files.first(where: { $0.unloadable[name] != nil }) {
-                throw ModelError("\(file.path): tensor '\(name)' has dtype \(file.unloadable[name]!); supported: F32, F16, BF16, I32")
+                throw ModelError("\(file.path): tensor '\(name)' has dtype \(file.unloadable[name]!), expected \(Self.list(dtypes))")
             }
             throw ModelError("\(directory.path): tensor '\(name)' is missing from the checkpoint")
         }
         let file = files[fileIndex]
-        guard entry.shape == shape else {
+        if let shape, entry.shape != shape {
             throw ModelError("\(file.path): tensor '\(name)' has shape \(entry.shape), expected \(shape)")
         }
-        guard entry.dtype.isFloatingPoint else {
-            throw ModelError("\(file.path): tensor '\(name)' has dtype \(entry.dtype), expected a float dtype")
+        guard dtypes.contains(entry.dtype) else {
+            throw ModelError("\(file.path): tensor '\(name)' has dtype \(entry.dtype.safetensorsName), expected \(Self.list(dtypes))")
         }
         return (entry, file.bytes(of: entry))
+    }
+
+    /// The dtype of tensor `name`, if the checkpoint holds it in a dtype that can be read.
+    public func dtype(of name: String) -> DType? { location[name]?.entry.dtype }
+
+    private static func list(_ dtypes: [DType]) -> String {
+        let names = dtypes.map(\.safetensorsName)
+        return names.count == 1 ? names[0] : names.dropLast().joined(separator: ", ") + " or " + names.last!
     }
 }

@@ -16,10 +16,13 @@ struct WeightLoader {
     let seed: UInt64
     /// Checkpoint dtype (or `--dtype`), from which the backend picks its storage dtype.
     let dtype: DType
+    /// How the checkpoint's linear layers are quantized, if they are.
+    let quantization: QuantizationConfig?
 
-    init(backend: any Backend, directory: URL?, format: LoadFormat, dtype: DType) throws {
+    init(backend: any Backend, directory: URL?, format: LoadFormat, dtype: DType, quantization: QuantizationConfig? = nil) throws {
         self.backend = backend
         self.dtype = dtype
+        self.quantization = quantization
         switch format {
         case .safetensors:
             guard let directory else { throw ModelError("a model folder is needed to load safetensors weights") }
@@ -70,6 +73,31 @@ struct WeightLoader {
             }
         }
         return try buffer.withUnsafeBytes { try backend.upload($0, sourceDType: sourceDType, shape: shape, dtype: target) }
+    }
+
+    /// A linear layer's weight [ΣN, K]: the parts (`prefix` with its `n` outputs, e.g. q_proj, k_proj and
+    /// v_proj) stacked along N. Quantized parts are dequantized on the host (`QuantizedLinearReader`);
+    /// `quantizeOnline` applies `--quantization fp8` to float parts (the decoder layers' linears, not lm_head).
+    func loadLinear(_ parts: [(prefix: String, n: Int)], k: Int, quantizeOnline: Bool = true) throws -> Tensor {
+        let dense = parts.map { ($0.prefix + ".weight", [$0.n, k]) }
+        guard let quantization, let checkpoint else { return try loadConcatenated(dense) }
+        let reader = QuantizedLinearReader(checkpoint: checkpoint, config: quantization)
+        let online = quantizeOnline && quantization.weights == .fp8Online
+        let dequantized = try parts.map { try reader.dequantize($0.prefix, n: $0.n, k: k) }
+        if !online && dequantized.allSatisfy({ $0 == nil }) { return try loadConcatenated(dense) }
+        var stacked = [Float]()
+        stacked.reserveCapacity(parts.map(\.n).reduce(0, +) * k)
+        for (part, values) in zip(parts, dequantized) {
+            var values = try values ?? {
+                let (entry, bytes) = try checkpoint.tensor(part.prefix + ".weight", shape: [part.n, k])
+                return Self.widen(bytes, entry.dtype)
+            }()
+            if online { QuantizedLinearReader.fp8RoundTrip(&values) }
+            stacked += values
+        }
+        return try stacked.withUnsafeBytes {
+            try backend.upload($0, sourceDType: .float32, shape: [stacked.count / k, k], dtype: backend.weightDType(for: dtype))
+        }
     }
 
     static func widen(_ bytes: UnsafeRawBufferPointer, _ dtype: DType) -> [Float] {

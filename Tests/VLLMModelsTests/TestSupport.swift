@@ -35,6 +35,9 @@ struct Golden: Decodable {
     var prompts: [Prompt]
     var all_positions_prompt: Int
 
+    /// What the golden was made with (the quantized goldens name their reference tool).
+    var tool: String?
+
     static func load(_ name: String) throws -> Golden {
         try JSONDecoder().decode(Golden.self, from: Data(contentsOf: Paths.goldens.appendingPathComponent("\(name)/golden.json")))
     }
@@ -55,8 +58,11 @@ final class Harness {
     private var nextBlock: Int32
     private var blocks: [Int: [Int32]] = [:]
 
-    init(folder: URL, blockSize: Int = 4, numBlocks: Int = 256, maxTokens: Int = 512) throws {
-        let model = try ModelRegistry.load(directory: folder, backend: CPUBackend())
+    /// `quantization`: as `--quantization` (checked against the folder's quantization_config).
+    init(folder: URL, blockSize: Int = 4, numBlocks: Int = 256, maxTokens: Int = 512, quantization: String? = nil) throws {
+        var config = try ModelConfig.load(modelDirectory: folder)
+        config.quantization = try QuantizationConfig.resolve(checkpoint: config.quantization, flag: quantization)
+        let model = try ModelRegistry.load(config: config, directory: folder, backend: CPUBackend())
         runner = try ModelRunner(model: model, numBlocks: numBlocks, blockSize: blockSize, maxNumBatchedTokens: maxTokens, maxNumSeqs: 64)
         self.blockSize = blockSize
         nextBlock = Int32(numBlocks - 1)

@@ -1,0 +1,259 @@
+import FoundationEssentials
+import VLLMCompute
+
+/// Reads one linear layer's weight as the checkpoint stores it — packed ints with group scales and
+/// zero points, int8 or fp8 with scales — and returns it dequantized to `[N, K]` floats (PyTorch's
+/// Linear layout), exactly as the reference tools dequantize: each element `(q − zero) · scale`,
+/// computed exactly and rounded once to the scale's dtype (AutoGPTQ, AutoAWQ and compressed-tensors
+/// all multiply in that dtype). The CPU backend runs on these weights; they are the oracle every
+/// quantized kernel is checked against.
+struct QuantizedLinearReader {
+    let checkpoint: Checkpoint
+    let config: QuantizationConfig
+
+    static let floatDTypes: [DType] = [.float32, .float16, .bfloat16]
+
+    /// The dequantized weight of `prefix` (e.g. `model.layers.0.self_attn.q_proj`) of `n` outputs and `k`
+    /// inputs; nil when the checkpoint keeps this layer in floats (`prefix.weight` of a float dtype:
+    /// an `ignore`d module, an lm_head left unquantized).
+    func dequantize(_ prefix: String, n: Int, k: Int) throws -> [Float]? {
+        switch config.weights {
+        case .gptq(let bits, let groupSize, let descAct, _, let zeroOffset):
+            guard checkpoint.contains(prefix + ".qweight") else { return try expectFloat(prefix) }
+            return try gptq(prefix, n: n, k: k, bits: bits, groupSize: groupSize, descAct: descAct, zeroOffset: zeroOffset)
+        case .awq(let bits, let groupSize):
+            guard checkpoint.contains(prefix + ".qweight") else { return try expectFloat(prefix) }
+            return try awq(prefix, n: n, k: k, bits: bits, groupSize: groupSize)
+        case .packed(let bits, let groupSize, let symmetric):
+            guard checkpoint.contains(prefix + ".weight_packed") else { return try expectFloat(prefix) }
+            return try packed(prefix, n: n, k: k, bits: bits, groupSize: groupSize, symmetric: symmetric)
+        case .int8(let symmetric):
+            guard checkpoint.dtype(of: prefix + ".weight") == .int8 else { return try expectFloat(prefix) }
+            return try int8(prefix, n: n, k: k, symmetric: symmetric)
+        case .fp8(let block):
+            guard let dtype = checkpoint.dtype(of: prefix + ".weight"), dtype.float8Format != nil else { return try expectFloat(prefix) }
+            return try fp8(prefix, n: n, k: k, block: block)
+        case .fp8Online:
+            return nil
+        }
+    }
+
+    /// A layer the checkpoint did not quantize must hold a float `weight`; anything else is a checkpoint
+    /// that does not match its quantization_config.
+    private func expectFloat(_ prefix: String) throws -> [Float]? {
+        if let dtype = checkpoint.dtype(of: prefix + ".weight"), Self.floatDTypes.contains(dtype) { return nil }
+        let expected: String
+        switch config.weights {
+        case .gptq, .awq: expected = "qweight, qzeros and scales"
+        case .packed: expected = "weight_packed and weight_scale"
+        case .int8: expected = "an I8 weight and weight_scale"
+        case .fp8, .fp8Online: expected = "an F8_E4M3 weight and its scale"
+        }
+        throw ModelError("\(checkpoint.directory.path): '\(prefix)' has neither \(expected) (quant_method \(config.method)) nor a float weight")
+    }
+
+    // MARK: GPTQ
+
+    private func gptq(_ prefix: String, n: Int, k: Int, bits: Int, groupSize: Int?, descAct: Bool, zeroOffset: Int) throws -> [Float] {
+        let pack = 32 / bits, mask = Int32((1 << bits) - 1)
+        let group = try self.groupSize(groupSize, k: k, prefix)
+        let numGroups = (k + group - 1) / group
+        try divisible(k, by: pack, "in_features", prefix)
+        try divisible(n, by: pack, "out_features", prefix)
+        let qweight = try int32s(prefix + ".qweight", [k / pack, n])
+        let qzeros = try int32s(prefix + ".qzeros", [numGroups, n / pack])
+        let (scales, scaleDType) = try floats(prefix + ".scales", [numGroups, n])
+        var groupOf = (0..<k).map { $0 / group }
+        if descAct {
+            groupOf = try groupIndex(prefix + ".g_idx", k: k, numGroups: numGroups)
+        }
+        var out = [Float](repeating: 0, count: n * k)
+        for row in 0..<n {
+            let zeroWord = row / pack, zeroShift = Int32(bits * (row % pack))
+            for col in 0..<k {
+                let q = (qweight[(col / pack) * n + row] >> Int32(bits * (col % pack))) & mask
+                let g = groupOf[col]
+                // AutoGPTQ's format stores zero − 1 (its QuantLinear and vLLM add the one back after masking).
+                let z = ((qzeros[g * (n / pack) + zeroWord] >> zeroShift) & mask) + Int32(zeroOffset)
+                out[row * k + col] = Self.round(scales[g * n + row] * Float(q - z), to: scaleDType)
+            }
+        }
+        return out
+    }
+
+    // MARK: AWQ
+
+    /// AutoAWQ packs eight 4-bit columns into an int32 in the order 0 2 4 6 1 3 5 7: nibble `i` holds column
+    /// `order[i]` of its eight. `inverse[j]` is the nibble of column `j`.
+    private static let awqNibbleOfColumn = [0, 4, 1, 5, 2, 6, 3, 7]
+
+    private func awq(_ prefix: String, n: Int, k: Int, bits: Int, groupSize: Int) throws -> [Float] {
+        let pack = 32 / bits, mask = Int32((1 << bits) - 1)
+        try divisible(k, by: groupSize, "in_features", prefix)
+        try divisible(n, by: pack, "out_features", prefix)
+        let numGroups = k / groupSize, words = n / pack
+        let qweight = try int32s(prefix + ".qweight", [k, words])
+        let qzeros = try int32s(prefix + ".qzeros", [numGroups, words])
+        let (scales, scaleDType) = try floats(prefix + ".scales", [numGroups, n])
+        var out = [Float](repeating: 0, count: n * k)
+        for row in 0..<n {
+            let word = row / pack, shift = Int32(bits * Self.awqNibbleOfColumn[row % pack])
+            for col in 0..<k {
+                let g = col / groupSize
+                let q = (qweight[col * words + word] >> shift) & mask
+                let z = (qzeros[g * words + word] >> shift) & mask
+                out[row * k + col] = Self.round(scales[g * n + row] * Float(q - z), to: scaleDType)
+            }
+        }
+        return out
+    }
+
+    // MARK: compressed-tensors
+
+    /// `pack-quantized`: values offset by 2^(bits−1) to unsigned and packed densely, 32/bits to an int32,
+    /// along K for the weight and along N for the zero points.
+    private func packed(_ prefix: String, n: Int, k: Int, bits: Int, groupSize: Int?, symmetric: Bool) throws -> [Float] {
+        let pack = 32 / bits, mask = Int32((1 << bits) - 1), offset = Int32(1 << (bits - 1))
+        let group = try self.groupSize(groupSize, k: k, prefix)
+        let numGroups = (k + group - 1) / group
+        let words = (k + pack - 1) / pack
+        let packedWeights = try int32s(prefix + ".weight_packed", [n, words])
+        let (scales, scaleDType) = try floats(prefix + ".weight_scale", [n, numGroups])
+        var zeros: [Int32]?
+        if !symmetric {
+            zeros = try int32s(prefix + ".weight_zero_point", [(n + pack - 1) / pack, numGroups])
+        }
+        var groupOf = (0..<k).map { $0 / group }
+        if checkpoint.contains(prefix + ".weight_g_idx") {
+            groupOf = try groupIndex(prefix + ".weight_g_idx", k: k, numGroups: numGroups)
+        }
+        var out = [Float](repeating: 0, count: n * k)
+        for row in 0..<n {
+            for col in 0..<k {
+                let q = ((packedWeights[row * words + col / pack] >> Int32(bits * (col % pack))) & mask) - offset
+                let g = groupOf[col]
+                var z: Int32 = 0
+                if let zeros { z = ((zeros[(row / pack) * numGroups + g] >> Int32(bits * (row % pack))) & mask) - offset }
+                out[row * k + col] = Self.round(Float(q - z) * scales[row * numGroups + g], to: scaleDType)
+            }
+        }
+        return out
+    }
+
+    /// `int-quantized`: int8 weights, one scale per output channel (or per tensor).
+    private func int8(_ prefix: String, n: Int, k: Int, symmetric: Bool) throws -> [Float] {
+        let (entry, bytes) = try checkpoint.tensor(prefix + ".weight", shape: [n, k], dtypes: [.int8])
+        _ = entry
+        let (scales, scaleDType, perChannel) = try channelScales(prefix + ".weight_scale", n: n)
+        var zeros: [Float]?
+        if !symmetric {
+            let (zEntry, zBytes) = try checkpoint.tensor(prefix + ".weight_zero_point", shape: nil, dtypes: [.int8])
+            guard zEntry.shape.reduce(1, *) == scales.count else {
+                throw ModelError("\(checkpoint.directory.path): '\(prefix).weight_zero_point' has shape \(zEntry.shape), expected one value per scale")
+            }
+            zeros = (0..<scales.count).map { DType.int8.loadFloat(from: zBytes.baseAddress!, at: $0) }
+        }
+        let base = bytes.baseAddress!
+        var out = [Float](repeating: 0, count: n * k)
+        for row in 0..<n {
+            let s = scales[perChannel ? row : 0], z = zeros?[perChannel ? row : 0] ?? 0
+            for col in 0..<k {
+                out[row * k + col] = Self.round((Float(base.load(fromByteOffset: row * k + col, as: Int8.self)) - z) * s, to: scaleDType)
+            }
+        }
+        return out
+    }
+
+    /// FP8 e4m3 weights with a scale per tensor, per output channel, or per block (`weight_scale_inv` in
+    /// `fp8` checkpoints — which multiplies despite its name, as in vLLM —, `weight_scale` in compressed-tensors).
+    private func fp8(_ prefix: String, n: Int, k: Int, block: [Int]?) throws -> [Float] {
+        let (entry, bytes) = try checkpoint.tensor(prefix + ".weight", shape: [n, k], dtypes: [.float8E4M3])
+        let format = entry.dtype.float8Format!
+        let base = bytes.baseAddress!
+        var out = [Float](repeating: 0, count: n * k)
+        if let block {
+            let (bn, bk) = (block[0], block[1])
+            let rows = (n + bn - 1) / bn, cols = (k + bk - 1) / bk
+            let name = checkpoint.contains(prefix + ".weight_scale_inv") ? prefix + ".weight_scale_inv" : prefix + ".weight_scale"
+            let (scales, scaleDType) = try floats(name, [rows, cols])
+            for row in 0..<n {
+                for col in 0..<k {
+                    let s = scales[(row / bn) * cols + col / bk]
+                    out[row * k + col] = Self.round(format.decode(base.load(fromByteOffset: row * k + col, as: UInt8.self)) * s, to: scaleDType)
+                }
+            }
+            return out
+        }
+        let (scales, scaleDType, perChannel) = try channelScales(prefix + ".weight_scale", n: n)
+        for row in 0..<n {
+            let s = scales[perChannel ? row : 0]
+            for col in 0..<k {
+                out[row * k + col] = Self.round(format.decode(base.load(fromByteOffset: row * k + col, as: UInt8.self)) * s, to: scaleDType)
+            }
+        }
+        return out
+    }
+
+    // MARK: Reading
+
+    /// A per-tensor (one value, any shape) or per-channel ([N] or [N, 1]) scale.
+    private func channelScales(_ name: String, n: Int) throws -> (values: [Float], dtype: DType, perChannel: Bool) {
+        let (entry, bytes) = try checkpoint.tensor(name, shape: nil, dtypes: Self.floatDTypes)
+        let count = entry.shape.reduce(1, *)
+        guard count == 1 || count == n else {
+            throw ModelError("\(checkpoint.directory.path): '\(name)' has shape \(entry.shape), expected one scale or one per output channel (\(n))")
+        }
+        return ((0..<count).map { entry.dtype.loadFloat(from: bytes.baseAddress!, at: $0) }, entry.dtype, count == n && n > 1)
+    }
+
+    private func int32s(_ name: String, _ shape: [Int]) throws -> [Int32] {
+        let (_, bytes) = try checkpoint.tensor(name, shape: shape, dtypes: [.int32])
+        return Array(bytes.bindMemory(to: Int32.self))
+    }
+
+    private func floats(_ name: String, _ shape: [Int]) throws -> ([Float], DType) {
+        let (entry, bytes) = try checkpoint.tensor(name, shape: shape, dtypes: Self.floatDTypes)
+        return ((0..<shape.reduce(1, *)).map { entry.dtype.loadFloat(from: bytes.baseAddress!, at: $0) }, entry.dtype)
+    }
+
+    /// Act-order's `g_idx`: the group of each input column, every value a valid group.
+    private func groupIndex(_ name: String, k: Int, numGroups: Int) throws -> [Int] {
+        let values = try int32s(name, [k])
+        if let bad = values.firstIndex(where: { $0 < 0 || Int($0) >= numGroups }) {
+            throw ModelError("\(checkpoint.directory.path): '\(name)'[\(bad)] is \(values[bad]), outside the \(numGroups) groups")
+        }
+        return values.map(Int.init)
+    }
+
+    private func groupSize(_ size: Int?, k: Int, _ prefix: String) throws -> Int {
+        guard let size else { return k }
+        try divisible(k, by: size, "in_features", prefix)
+        return size
+    }
+
+    private func divisible(_ value: Int, by divisor: Int, _ what: String, _ prefix: String) throws {
+        guard value % divisor == 0 else {
+            throw ModelError("\(checkpoint.directory.path): '\(prefix)' has \(what) \(value), not a multiple of \(divisor) as quant_method \(config.method) needs")
+        }
+    }
+
+    /// `value` rounded to `dtype` (nearest even), as a product computed in that dtype is.
+    static func round(_ value: Float, to dtype: DType) -> Float {
+        switch dtype {
+        case .bfloat16: HalfPrecision.float(fromBFloat16: HalfPrecision.bfloat16(from: value))
+        case .float16: HalfPrecision.float(fromFloat16: HalfPrecision.float16(from: value))
+        default: value
+        }
+    }
+
+    /// vLLM's online FP8 (`--quantization fp8` on a float checkpoint): one scale per tensor, amax / 448, each
+    /// element divided by it, saturated to e4m3 and multiplied back.
+    static func fp8RoundTrip(_ weights: inout [Float]) {
+        let amax = weights.reduce(Float(0)) { max($0, abs($1)) }
+        guard amax > 0 else { return }
+        let scale = amax / Float8Format.e4m3fn.maxFinite
+        for i in weights.indices {
+            weights[i] = Float8Format.e4m3fn.decode(Float8Format.e4m3fn.encode(weights[i] / scale)) * scale
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+import VLLMCompute
+import VLLMCPU
+import VLLMEngine
+import VLLMModels
+
+/// Quantized checkpoints written by the reference tools, dequantized by the CPU backend: logits within 1e-4 of
+/// transformers running on the tools' own dequantization, greedy tokens identical
+/// (scripts/make_quant_goldens.py; each golden.json names the tool path in "tool").
+@Suite struct QuantizedParityTests {
+    static let formats = ["gptq-4bit-g32-sym", "gptq-4bit-g64-actorder-asym", "gptq-8bit-channel-sym", "awq-4bit-g64",
+                          "ct-w4a16-group-sym", "ct-w4a16-group-asym", "ct-w8a16-channel", "ct-w8a8-int8",
+                          "ct-fp8-dynamic", "ct-fp8-block", "fp8-tensor-static", "fp8-block", "online-fp8"]
+
+    static func folder(_ name: String) -> URL { Paths.goldens.appendingPathComponent("quantized/\(name)") }
+    /// online-fp8 is a float checkpoint run as `--quantization fp8`.
+    static func flag(_ name: String) -> String? { name == "online-fp8" ? "fp8" : nil }
+
+    @Test(arguments: formats)
+    func logitsAndGreedyTokensMatchTheReferenceTool(name: String) throws {
+        let golden = try Golden.load("quantized/\(name)")
+        let tool = try #require(golden.tool)
+        for prompt in golden.prompts {
+            let harness = try Harness(folder: Self.folder(name), quantization: Self.flag(name))
+            let result = try harness.generate([prompt.prompt_token_ids], numNewTokens: prompt.greedy_token_ids.count)
+            let error = relativeError(result.logits[0], prompt.last_logits)
+            #expect(error <= 1e-4, "\(name) (\(tool)), prompt of \(prompt.prompt_token_ids.count): relative error \(error)")
+            #expect(result.tokens[0] == prompt.greedy_token_ids, "\(name) (\(tool)), prompt of \(prompt.prompt_token_ids.count)")
+        }
+    }
+
+    @Test(arguments: formats)
+    func everyPromptPositionMatches(name: String) throws {
+        let golden = try Golden.load("quantized/\(name)")
+        let prompt = golden.prompts[golden.all_positions_prompt]
+        let allLogits = try #require(prompt.all_logits)
+        let harness = try Harness(folder: Self.folder(name), blockSize: 16, quantization: Self.flag(name))
+        let step = StepSequence(tokenIds: prompt.prompt_token_ids, numComputedTokens: 0,
+                                blockIds: harness.blocks(for: 0, length: prompt.prompt_token_ids.count), sampling: Harness.greedy)
+        let logits = try harness.runner.logits([step])[0]
+        let error = relativeError(logits, allLogits.last!)
+        #expect(error <= 1e-4, "\(name): relative error \(error)")
+    }
+
+    @Test func quantizationConfigsAreReadAsVLLMReadsThem() throws {
+        func config(_ name: String) throws -> QuantizationConfig? { try ModelConfig.load(modelDirectory: Self.folder(name)).quantization }
+        #expect(try config("gptq-4bit-g64-actorder-asym")
+                == QuantizationConfig(method: "gptq", weights: .gptq(bits: 4, groupSize: 64, descAct: true, symmetric: false, zeroOffset: 1),
+                                      activations: nil))
+        #expect(try config("gptq-8bit-channel-sym")?.weights == .gptq(bits: 8, groupSize: nil, descAct: false, symmetric: true, zeroOffset: 1))
+        #expect(try config("awq-4bit-g64")?.weights == .awq(bits: 4, groupSize: 64))
+        #expect(try config("ct-w4a16-group-asym")?.weights == .packed(bits: 4, groupSize: 64, symmetric: false))
+        #expect(try config("ct-w8a8-int8") == QuantizationConfig(method: "compressed-tensors", weights: .int8(symmetric: true), activations: .dynamic))
+        #expect(try config("ct-fp8-block")?.weights == .fp8(block: [64, 64]))
+        #expect(try config("fp8-tensor-static") == QuantizationConfig(method: "fp8", weights: .fp8(block: nil), activations: .static))
+        #expect(try config("online-fp8") == nil)
+    }
+}
+
+/// `--quantization` against the checkpoint, and broken quantized folders: each refused with the field or
+/// tensor at fault, before any weight is used.
+@Suite struct BadQuantizedFolderTests {
+    func error(_ body: () throws -> Void) -> String {
+        do { try body() } catch { return "\(error)" }
+        Issue.record("no error")
+        return ""
+    }
+
+    @Test func flagMustMatchTheCheckpoint() throws {
+        let gptq = try ModelConfig.load(modelDirectory: QuantizedParityTests.folder("gptq-4bit-g32-sym")).quantization
+        #expect(try QuantizationConfig.resolve(checkpoint: gptq, flag: "gptq_marlin") == gptq)
+        let mismatch = error { _ = try QuantizationConfig.resolve(checkpoint: gptq, flag: "awq") }
+        #expect(mismatch.contains("awq") && mismatch.contains("quant_method 'gptq'"))
+        let unknown = error { _ = try QuantizationConfig.resolve(checkpoint: nil, flag: "bitsandbytes") }
+        #expect(unknown.contains("bitsandbytes") && unknown.contains("supported"))
+        let notFloat = error { _ = try QuantizationConfig.resolve(checkpoint: nil, flag: "gptq") }
+        #expect(notFloat.contains("no quantization_config"))
+    }
+
+    /// A copy of a quantized golden folder, changed by `mutate`; the load error's text.
+    func loadError(_ name: String, _ mutate: (URL) throws -> Void) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bad-quant-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: QuantizedParityTests.folder(name), to: folder)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try mutate(folder)
+        return error { _ = try ModelRegistry.load(directory: folder, backend: CPUBackend()) }
+    }
+
+    func editQuantization(_ folder: URL, _ edit: (inout [String: Any]) -> Void) throws {
+        let url = folder.appendingPathComponent("config.json")
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        var section = json["quantization_config"] as! [String: Any]
+        edit(&section)
+        json["quantization_config"] = section
+        try JSONSerialization.data(withJSONObject: json).write(to: url)
+    }
+
+    @Test(arguments: [
+        ("quant_method", "\"bitsandbytes\"", "quant_method 'bitsandbytes'"),
+        ("bits", "3", "bits 3"),
+        ("group_size", "0", "group_size 0"),
+        ("checkpoint_format", "\"marlin\"", "checkpoint_format 'marlin'"),
+        ("desc_act", "\"yes\"", "desc_act should be true or false"),
+    ])
+    func badGPTQField(field: String, json: String, expected: String) throws {
+        let value = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
+        let message = try loadError("gptq-4bit-g32-sym") { try editQuantization($0) { $0[field] = value } }
+        #expect(message.contains("quantization_config") && message.contains(expected), "\(message)")
+    }
+
+    @Test func groupSizeThatDoesNotDivideTheInput() throws {
+        let message = try loadError("gptq-4bit-g32-sym") { try editQuantization($0) { $0["group_size"] = 48 } }
+        #expect(message.contains("not a multiple of 48"), "\(message)")
+    }
+
+    @Test func awqOfAnotherVersion() throws {
+        let message = try loadError("awq-4bit-g64") { try editQuantization($0) { $0["version"] = "gemv" } }
+        #expect(message.contains("version 'gemv'"), "\(message)")
+    }
+
+    @Test func compressedTensorsOfAnUnsupportedScheme() throws {
+        let message = try loadError("ct-w4a16-group-sym") { folder in
+            try editQuantization(folder) { section in
+                var groups = section["config_groups"] as! [String: Any]
+                var group = groups["group_0"] as! [String: Any]
+                var weights = group["weights"] as! [String: Any]
+                weights["num_bits"] = 2
+                group["weights"] = weights
+                groups["group_0"] = group
+                section["config_groups"] = groups
+            }
+        }
+        #expect(message.contains("config_groups.group_0.weights.num_bits 2"), "\(message)")
+    }
+
+    /// A checkpoint whose tensors are not what its quantization_config says.
+    @Test func tensorsThatDoNotMatchTheConfig() throws {
+        let message = try loadError("gptq-4bit-g32-sym") { try editQuantization($0) { $0["quant_method"] = "awq"; $0["version"] = "gemm" } }
+        #expect(message.contains("qweight") && message.contains("shape"), "\(message)")
+        let packed = try loadError("ct-w4a16-group-sym") { folder in
+            try editQuantization(folder) { $0["format"] = "float-quantized" }
+        }
+        #expect(packed.contains("float-quantized"), "\(packed)")
+    }
+
+    @Test func actOrderIndexOutOfRange() throws {
+        let message = try loadError("gptq-4bit-g64-actorder-asym") { folder in
+            let url = folder.appendingPathComponent("model.safetensors")
+            var data = try Data(contentsOf: url)
+            let headerLength = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+            let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as! [String: Any]
+            let entry = header["model.layers.0.self_attn.q_proj.g_idx"] as! [String: Any]
+            let begin = (entry["data_offsets"] as! [Int])[0] + 8 + headerLength
+            data.replaceSubrange(begin..<(begin + 4), with: withUnsafeBytes(of: Int32(99).littleEndian) { Data($0) })
+            try data.write(to: url)
+        }
+        #expect(message.contains("q_proj.g_idx") && message.contains("99"), "\(message)")
+    }
+}
