@@ -9,6 +9,9 @@ public struct EngineArgs: Sendable {
     public var model: URL?
     public var loadFormat: LoadFormat = .safetensors
     public var dtype: DType? = nil
+    /// vLLM's `--quantization`: checked against the checkpoint's quantization_config; `fp8` also quantizes a
+    /// float checkpoint at load. nil: whatever the checkpoint says.
+    public var quantization: String? = nil
     public var maxModelLen: Int? = nil
     public var blockSize = 16
     /// `nil`: vLLM's default for the device and `usageContext` (`SchedulerLimits.defaults`).
@@ -86,7 +89,7 @@ extension EngineArgs {
 
     /// Loads the model onto `backend`, sizes the KV cache, and builds the engine core.
     public func build(backend: any Backend) throws -> LoadedEngine {
-        let config: ModelConfig
+        var config: ModelConfig
         var format = loadFormat
         if let model {
             config = try ModelConfig.load(modelDirectory: model)
@@ -95,6 +98,8 @@ extension EngineArgs {
             format = .dummy(seed: seed)
             log("no model given: running the built-in demo model (a small Llama of random weights, as --load-format dummy; its text is noise)")
         }
+        config.quantization = try QuantizationConfig.resolve(checkpoint: config.quantization, flag: quantization)
+        if let quantization = config.quantization { log("quantization: \(quantization.summary)") }
         let maxModelLen = self.maxModelLen ?? config.derivedMaxModelLen
         guard maxModelLen > 0 else { throw ModelError("--max-model-len must be positive, got \(maxModelLen)") }
         guard blockSize > 0, blockSize.nonzeroBitCount == 1, blockSize <= 256 else {

@@ -51,6 +51,23 @@ public struct QuantizationConfig: Sendable, Equatable {
         case `static`
     }
 
+    /// One line for the start-up log.
+    public var summary: String {
+        let weightText: String
+        switch weights {
+        case .gptq(let bits, let groupSize, let descAct, let symmetric, _):
+            weightText = "\(bits)-bit ints, \(groupSize.map { "groups of \($0)" } ?? "one group per channel")\(descAct ? ", act-order" : "")\(symmetric ? "" : ", zero points")"
+        case .awq(let bits, let groupSize): weightText = "\(bits)-bit ints, groups of \(groupSize), zero points"
+        case .packed(let bits, let groupSize, let symmetric):
+            weightText = "\(bits)-bit ints, \(groupSize.map { "groups of \($0)" } ?? "one scale per channel")\(symmetric ? "" : ", zero points")"
+        case .int8: weightText = "int8, one scale per channel"
+        case .fp8(let block): weightText = "fp8 e4m3\(block.map { ", \($0[0])×\($0[1]) blocks" } ?? "")"
+        case .fp8Online: weightText = "fp8 e4m3 quantized at load, one scale per tensor"
+        }
+        let activationText = activations.map { $0 == .dynamic ? "; activations quantized per token" : "; activations at static scales" } ?? ""
+        return "\(method): weights \(weightText)\(activationText)"
+    }
+
     /// The names `--quantization` accepts, as vLLM spells them (the marlin variants are vLLM's kernels for
     /// the same checkpoints; swift-vllm has one kernel per format, so they mean the same here).
     public static let methodNames = ["gptq", "gptq_marlin", "awq", "awq_marlin", "compressed-tensors", "fp8"]

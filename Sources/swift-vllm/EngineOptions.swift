@@ -12,6 +12,9 @@ struct EngineOptions: ParsableArguments {
     var loadFormat: String = "auto"
     @Option(help: "Weight dtype: auto, float32, float16 or bfloat16.")
     var dtype: String = "auto"
+    @Option(name: [.customLong("quantization"), .customShort("q")],
+            help: "vLLM's --quantization: gptq, gptq_marlin, awq, awq_marlin, compressed-tensors or fp8 (default: the checkpoint's quantization_config; fp8 also quantizes a float checkpoint at load).")
+    var quantization: String?
     @Option(name: .customLong("max-model-len"), help: "Longest prompt + output (default: from config.json).")
     var maxModelLen: Int?
     @Option(name: .customLong("block-size"), help: "Tokens per KV cache block.")
@@ -94,6 +97,7 @@ struct EngineOptions: ParsableArguments {
             }
             args.dtype = parsed
         }
+        args.quantization = quantization
         args.maxModelLen = maxModelLen
         args.blockSize = blockSize
         args.maxNumSeqs = maxNumSeqs
