@@ -46,6 +46,8 @@ extension CUDABackend {
         public var smallLinear: Double?
         /// cuBLASLt (and, for an f32 out, the rounding kernel after it).
         public var blasLt: Double
+        /// The same shape as a 4-bit weight (groups of 128): linear_int4.cu up to 32 tokens, dequantize + cuBLASLt past it.
+        public var int4: Double?
     }
 
     /// Times `out [tokens, columns] = x · weightᵀ` (K = `depth`, no bias) by linear.cu and by cuBLASLt: an
@@ -90,6 +92,18 @@ extension CUDABackend {
             try blasLt.matmul(x: x, weight: weight, bias: nil, out: out)
             if f32Out { try roundToBFloat16(out, bias: nil) }
         }
-        return LinearTiming(smallLinear: small, blasLt: blasLtTime)
+        var int4Time: Double?
+        if depth % 128 == 0, let first = try makeDummyInt4Weight(n: columns, k: depth, groupSize: 128, key: 0) {
+            let int4Bytes = columns * depth / 2
+            let int4Weights = try [first] + (1..<max(2, (200_000_000 + int4Bytes - 1) / int4Bytes)).map {
+                try makeDummyInt4Weight(n: columns, k: depth, groupSize: 128, key: UInt64($0))!
+            }
+            var next = 0
+            int4Time = try medianMicroseconds { _ in
+                try linear(x, weight: int4Weights[next % int4Weights.count], bias: nil, out: out)
+                next += 1
+            }
+        }
+        return LinearTiming(smallLinear: small, blasLt: blasLtTime, int4: int4Time)
     }
 }

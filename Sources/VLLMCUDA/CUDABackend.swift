@@ -89,6 +89,7 @@ enum Scratch: Hashable {
     case attentionAccumulators, attentionMaxima, attentionSums
     case samplerInputs, samplerWork, samplerCounts, samplerResult, tokenMasks
     case argmaxValues, argmaxIds, argmaxResult
+    case int4Dequantized, int4Gathered
 }
 
 extension CUDABackend {

@@ -4,7 +4,7 @@ import VLLMCUDA
 public enum LinearBenchmark {
     /// `--bench-linear`: each linear of a Llama-3-8B decode step (q/k/v fused and apart, o, gate_up, down,
     /// lm_head with its f32 logits) at 1 to 64 tokens (linear.cu takes up to 8),
-    /// median GPU time and weight bytes per second of both paths.
+    /// median GPU time and weight bytes per second of each path (bf16 by linear.cu and cuBLASLt; 4-bit).
     public static func run(_ gpu: CUDABackend) throws {
         let shapes: [(name: String, columns: Int, depth: Int, f32Out: Bool)] = [
             ("qkv", 6144, 4096, false), ("q / o", 4096, 4096, false), ("k / v", 1024, 4096, false),
@@ -19,8 +19,9 @@ public enum LinearBenchmark {
             for tokens in [1, 4, 8, 16, 24, 32, 64] {
                 let timing = try gpu.benchmarkLinear(tokens: tokens, columns: shape.columns, depth: shape.depth,
                                                      f32Out: shape.f32Out)
+                let int4 = timing.int4.map { "\(rounded($0)) µs \(Int((bytes / 4 / $0 / 1e3).rounded())) GB/s packed" } ?? "n/a"
                 print("bench-linear \(shape.name) T \(tokens) N \(shape.columns) K \(shape.depth): "
-                      + "linear.cu \(timing.smallLinear.map(rate) ?? "n/a"), cuBLASLt \(rate(timing.blasLt))")
+                      + "linear.cu \(timing.smallLinear.map(rate) ?? "n/a"), cuBLASLt \(rate(timing.blasLt)), int4 \(int4)")
             }
         }
         try gpu.releaseCachedMemory()

@@ -72,6 +72,19 @@ public struct OpChecker {
                 try decodeLinears(tokens: [1, 3, 8], depth, columns, bias: bias, f32Out: f32)
             }
         }
+        // 4-bit weights (GPTQ / AWQ / compressed-tensors): linear_int4.cu up to 32 tokens, dequantize + cuBLASLt past it.
+        if gpu.activationDType == .bfloat16 {
+            try int4Linears(tokens: [1, 5, 8, 13, 32, 77], depth: 4096, columns: 1024, groupSize: 128, actOrder: false, zeroPoints: false,
+                            bias: false, f32Out: false)
+            try int4Linears(tokens: [3, 40], depth: 4096, columns: 512, groupSize: 128, actOrder: true, zeroPoints: true,
+                            bias: true, f32Out: false)
+            try int4Linears(tokens: [2, 20, 100], depth: 1024, columns: 1000, groupSize: 32, actOrder: false, zeroPoints: true,
+                            bias: false, f32Out: true)
+            try int4Linears(tokens: [1, 8], depth: 14336, columns: 4096, groupSize: 14336, actOrder: false, zeroPoints: false,
+                            bias: false, f32Out: false)
+            try int4Linears(tokens: [1, 9, 24], depth: 4096, columns: 1000, groupSize: 64, actOrder: false, zeroPoints: true,
+                            bias: true, f32Out: false)
+        }
         for (heads, kvHeads, headSize, rotaryDim) in [(14, 2, 64, 64), (32, 8, 128, 128), (8, 4, 8, 8), (4, 2, 64, 32)] {
             try rotary(tokens: 37, heads, kvHeads, headSize, rotaryDim)
         }
@@ -194,6 +207,36 @@ public struct OpChecker {
         try gpu.linear(x.1, weight: weight.1, bias: bias?.1, out: out.1)
         try record("linear", "T\(tokens) K\(depth) N\(columns)\(bias != nil ? " +bias" : "") →\(f32Out ? "f32" : "\(gpu.activationDType)")",
                    cpu: out.0, gpu: out.1)
+    }
+
+    /// A random 4-bit weight (codes, bf16 scales, zero points 8 or random, act-order groups shuffled over the
+    /// columns) packed on the GPU and dequantized for the CPU, times x of each token count.
+    mutating func int4Linears(tokens: [Int], depth: Int, columns: Int, groupSize: Int, actOrder: Bool, zeroPoints: Bool,
+                              bias: Bool, f32Out: Bool) throws {
+        var weights = IntQuantizedWeights(n: columns, k: depth, bits: 4, groupSize: groupSize, scaleDType: .bfloat16)
+        for i in weights.codes.indices { weights.codes[i] = UInt8(truncatingIfNeeded: random.next() & 0xF) }
+        for i in weights.scales.indices {
+            weights.scales[i] = HalfPrecision.float(fromBFloat16: HalfPrecision.bfloat16(from: 0.002 + 0.004 * random.uniform()))
+            weights.zeros[i] = zeroPoints ? Int32(1 + random.below(15)) : 8
+        }
+        if actOrder {
+            var groups = (0..<depth).map { $0 / groupSize }
+            random.shuffle(&groups)
+            weights.groupIndex = groups
+        }
+        let dense = try cpu.makeTensor(weights.dequantized(), shape: [columns, depth], dtype: .float32)
+        guard let packed = try gpu.makeInt4Weight(weights) else { throw BackendError("makeInt4Weight declined \(columns)×\(depth) g\(groupSize)") }
+        let biasPair = bias ? try pair(values(columns), [columns], weight: true) : nil
+        for count in tokens {
+            let x = try pair(values(count * depth), [count, depth])
+            let dtype: DType = f32Out ? .float32 : gpu.activationDType
+            let out = (try cpu.allocate(shape: [count, columns], dtype: f32Out ? .float32 : cpu.activationDType),
+                       try gpu.allocate(shape: [count, columns], dtype: dtype))
+            try cpu.linear(x.0, weight: dense, bias: biasPair?.0, out: out.0)
+            try gpu.linear(x.1, weight: .int4(packed), bias: biasPair?.1, out: out.1)
+            try record("linear int4", "T\(count) K\(depth) N\(columns) g\(groupSize)\(actOrder ? " act-order" : "")"
+                       + "\(zeroPoints ? " zeros" : "")\(bias ? " +bias" : "") →\(f32Out ? "f32" : "bf16")", cpu: out.0, gpu: out.1)
+        }
     }
 
     /// `fillDummy` on the GPU equals the CPU twin exactly, in the GPU's activation dtype: a whole tensor,

@@ -10,20 +10,20 @@ public final class LlamaModel: CausalLM {
     /// One decoder layer's weights; shapes with H = hidden, I = intermediate, D = head_dim.
     struct Layer {
         var inputLayernorm: Tensor          // [H]
-        var qkvProj: Tensor                 // [(numHeads + 2·numKVHeads)·D, H]: q_proj, k_proj, v_proj rows
+        var qkvProj: LinearWeight           // [(numHeads + 2·numKVHeads)·D, H]: q_proj, k_proj, v_proj rows
         var qkvBias: Tensor?                // [(numHeads + 2·numKVHeads)·D] (Qwen2)
         var qNorm: Tensor?, kNorm: Tensor?  // [D] (Qwen3)
-        var oProj: Tensor, oBias: Tensor?   // [H, numHeads·D]
+        var oProj: LinearWeight, oBias: Tensor?   // [H, numHeads·D]
         var postAttentionLayernorm: Tensor  // [H]
-        var gateUpProj: Tensor              // [2I, H]: gate_proj rows, then up_proj rows
+        var gateUpProj: LinearWeight        // [2I, H]: gate_proj rows, then up_proj rows
         var gateUpBias: Tensor?             // [2I]
-        var downProj: Tensor, downBias: Tensor?  // [H, I]
+        var downProj: LinearWeight, downBias: Tensor?  // [H, I]
     }
 
     let embedTokens: Tensor   // [V, H]
     let layers: [Layer]
     let norm: Tensor          // [H]
-    let lmHead: Tensor        // [V, H]; the embedding itself when tied
+    let lmHead: LinearWeight  // [V, H]; the embedding itself when tied
     let cosSinCache: Tensor   // [maxPositions, rotaryDim] f32
 
     init(config: ModelConfig, backend: any Backend, loader: WeightLoader, maxPositions: Int) throws {
@@ -61,7 +61,7 @@ public final class LlamaModel: CausalLM {
         // transformers ties when tie_word_embeddings is set; a checkpoint without lm_head is tied too.
         // A GPTQ checkpoint quantized with lm_head: true holds lm_head.qweight instead.
         if config.tieWordEmbeddings || !(loader.contains("lm_head.weight") || loader.contains("lm_head.qweight")) {
-            lmHead = embedTokens
+            lmHead = .dense(embedTokens)
         } else {
             lmHead = try loader.loadLinear([("lm_head", config.vocabSize)], k: h, quantizeOnline: false)
         }

@@ -13,26 +13,43 @@ struct QuantizedLinearReader {
 
     static let floatDTypes: [DType] = [.float32, .float16, .bfloat16]
 
+    /// A linear layer as the checkpoint stores it.
+    enum Stored {
+        /// Integer codes with group scales and zero points (GPTQ, AWQ, compressed-tensors pack-quantized).
+        case ints(IntQuantizedWeights)
+        /// Already dequantized (int8 and fp8 weights, one scale per tensor, channel or block).
+        case floats([Float])
+    }
+
     /// The dequantized weight of `prefix` (e.g. `model.layers.0.self_attn.q_proj`) of `n` outputs and `k`
     /// inputs; nil when the checkpoint keeps this layer in floats (`prefix.weight` of a float dtype:
     /// an `ignore`d module, an lm_head left unquantized).
     func dequantize(_ prefix: String, n: Int, k: Int) throws -> [Float]? {
+        switch try read(prefix, n: n, k: k) {
+        case .ints(let weights): weights.dequantized()
+        case .floats(let values): values
+        case nil: nil
+        }
+    }
+
+    /// The layer as stored, unpacked; nil when the checkpoint keeps it in floats.
+    func read(_ prefix: String, n: Int, k: Int) throws -> Stored? {
         switch config.weights {
         case .gptq(let bits, let groupSize, let descAct, _, let zeroOffset):
             guard checkpoint.contains(prefix + ".qweight") else { return try expectFloat(prefix) }
-            return try gptq(prefix, n: n, k: k, bits: bits, groupSize: groupSize, descAct: descAct, zeroOffset: zeroOffset)
+            return .ints(try gptq(prefix, n: n, k: k, bits: bits, groupSize: groupSize, descAct: descAct, zeroOffset: zeroOffset))
         case .awq(let bits, let groupSize):
             guard checkpoint.contains(prefix + ".qweight") else { return try expectFloat(prefix) }
-            return try awq(prefix, n: n, k: k, bits: bits, groupSize: groupSize)
+            return .ints(try awq(prefix, n: n, k: k, bits: bits, groupSize: groupSize))
         case .packed(let bits, let groupSize, let symmetric):
             guard checkpoint.contains(prefix + ".weight_packed") else { return try expectFloat(prefix) }
-            return try packed(prefix, n: n, k: k, bits: bits, groupSize: groupSize, symmetric: symmetric)
+            return .ints(try packed(prefix, n: n, k: k, bits: bits, groupSize: groupSize, symmetric: symmetric))
         case .int8(let symmetric):
             guard checkpoint.dtype(of: prefix + ".weight") == .int8 else { return try expectFloat(prefix) }
-            return try int8(prefix, n: n, k: k, symmetric: symmetric)
+            return .floats(try int8(prefix, n: n, k: k, symmetric: symmetric))
         case .fp8(let block):
             guard let dtype = checkpoint.dtype(of: prefix + ".weight"), dtype.float8Format != nil else { return try expectFloat(prefix) }
-            return try fp8(prefix, n: n, k: k, block: block)
+            return .floats(try fp8(prefix, n: n, k: k, block: block))
         case .fp8Online:
             return nil
         }
@@ -40,7 +57,7 @@ struct QuantizedLinearReader {
 
     /// A layer the checkpoint did not quantize must hold a float `weight`; anything else is a checkpoint
     /// that does not match its quantization_config.
-    private func expectFloat(_ prefix: String) throws -> [Float]? {
+    private func expectFloat(_ prefix: String) throws -> Stored? {
         if let dtype = checkpoint.dtype(of: prefix + ".weight"), Self.floatDTypes.contains(dtype) { return nil }
         let expected: String
         switch config.weights {
@@ -54,7 +71,7 @@ struct QuantizedLinearReader {
 
     // MARK: GPTQ
 
-    private func gptq(_ prefix: String, n: Int, k: Int, bits: Int, groupSize: Int?, descAct: Bool, zeroOffset: Int) throws -> [Float] {
+    private func gptq(_ prefix: String, n: Int, k: Int, bits: Int, groupSize: Int?, descAct: Bool, zeroOffset: Int) throws -> IntQuantizedWeights {
         let pack = 32 / bits, mask = Int32((1 << bits) - 1)
         let group = try self.groupSize(groupSize, k: k, prefix)
         let numGroups = (k + group - 1) / group
@@ -63,22 +80,19 @@ struct QuantizedLinearReader {
         let qweight = try int32s(prefix + ".qweight", [k / pack, n])
         let qzeros = try int32s(prefix + ".qzeros", [numGroups, n / pack])
         let (scales, scaleDType) = try floats(prefix + ".scales", [numGroups, n])
-        var groupOf = (0..<k).map { $0 / group }
-        if descAct {
-            groupOf = try groupIndex(prefix + ".g_idx", k: k, numGroups: numGroups)
-        }
-        var out = [Float](repeating: 0, count: n * k)
+        var weights = IntQuantizedWeights(n: n, k: k, bits: bits, groupSize: group, scaleDType: scaleDType)
+        if descAct { weights.groupIndex = try groupIndex(prefix + ".g_idx", k: k, numGroups: numGroups) }
         for row in 0..<n {
-            let zeroWord = row / pack, zeroShift = Int32(bits * (row % pack))
             for col in 0..<k {
-                let q = (qweight[(col / pack) * n + row] >> Int32(bits * (col % pack))) & mask
-                let g = groupOf[col]
+                weights.codes[row * k + col] = UInt8((qweight[(col / pack) * n + row] >> Int32(bits * (col % pack))) & mask)
+            }
+            for g in 0..<numGroups {
                 // AutoGPTQ's format stores zero − 1 (its QuantLinear and vLLM add the one back after masking).
-                let z = ((qzeros[g * (n / pack) + zeroWord] >> zeroShift) & mask) + Int32(zeroOffset)
-                out[row * k + col] = Self.round(scales[g * n + row] * Float(q - z), to: scaleDType)
+                weights.zeros[row * numGroups + g] = ((qzeros[g * (n / pack) + row / pack] >> Int32(bits * (row % pack))) & mask) + Int32(zeroOffset)
+                weights.scales[row * numGroups + g] = scales[g * n + row]
             }
         }
-        return out
+        return weights
     }
 
     // MARK: AWQ
@@ -87,7 +101,7 @@ struct QuantizedLinearReader {
     /// `order[i]` of its eight. `inverse[j]` is the nibble of column `j`.
     private static let awqNibbleOfColumn = [0, 4, 1, 5, 2, 6, 3, 7]
 
-    private func awq(_ prefix: String, n: Int, k: Int, bits: Int, groupSize: Int) throws -> [Float] {
+    private func awq(_ prefix: String, n: Int, k: Int, bits: Int, groupSize: Int) throws -> IntQuantizedWeights {
         let pack = 32 / bits, mask = Int32((1 << bits) - 1)
         try divisible(k, by: groupSize, "in_features", prefix)
         try divisible(n, by: pack, "out_features", prefix)
@@ -95,24 +109,25 @@ struct QuantizedLinearReader {
         let qweight = try int32s(prefix + ".qweight", [k, words])
         let qzeros = try int32s(prefix + ".qzeros", [numGroups, words])
         let (scales, scaleDType) = try floats(prefix + ".scales", [numGroups, n])
-        var out = [Float](repeating: 0, count: n * k)
+        var weights = IntQuantizedWeights(n: n, k: k, bits: bits, groupSize: groupSize, scaleDType: scaleDType)
         for row in 0..<n {
             let word = row / pack, shift = Int32(bits * Self.awqNibbleOfColumn[row % pack])
             for col in 0..<k {
-                let g = col / groupSize
-                let q = (qweight[col * words + word] >> shift) & mask
-                let z = (qzeros[g * words + word] >> shift) & mask
-                out[row * k + col] = Self.round(scales[g * n + row] * Float(q - z), to: scaleDType)
+                weights.codes[row * k + col] = UInt8((qweight[col * words + word] >> shift) & mask)
+            }
+            for g in 0..<numGroups {
+                weights.zeros[row * numGroups + g] = (qzeros[g * words + word] >> shift) & mask
+                weights.scales[row * numGroups + g] = scales[g * n + row]
             }
         }
-        return out
+        return weights
     }
 
     // MARK: compressed-tensors
 
     /// `pack-quantized`: values offset by 2^(bits−1) to unsigned and packed densely, 32/bits to an int32,
     /// along K for the weight and along N for the zero points.
-    private func packed(_ prefix: String, n: Int, k: Int, bits: Int, groupSize: Int?, symmetric: Bool) throws -> [Float] {
+    private func packed(_ prefix: String, n: Int, k: Int, bits: Int, groupSize: Int?, symmetric: Bool) throws -> IntQuantizedWeights {
         let pack = 32 / bits, mask = Int32((1 << bits) - 1), offset = Int32(1 << (bits - 1))
         let group = try self.groupSize(groupSize, k: k, prefix)
         let numGroups = (k + group - 1) / group
@@ -123,21 +138,21 @@ struct QuantizedLinearReader {
         if !symmetric {
             zeros = try int32s(prefix + ".weight_zero_point", [(n + pack - 1) / pack, numGroups])
         }
-        var groupOf = (0..<k).map { $0 / group }
+        var weights = IntQuantizedWeights(n: n, k: k, bits: bits, groupSize: group, scaleDType: scaleDType)
         if checkpoint.contains(prefix + ".weight_g_idx") {
-            groupOf = try groupIndex(prefix + ".weight_g_idx", k: k, numGroups: numGroups)
+            weights.groupIndex = try groupIndex(prefix + ".weight_g_idx", k: k, numGroups: numGroups)
         }
-        var out = [Float](repeating: 0, count: n * k)
+        weights.scales = scales
         for row in 0..<n {
+            // Codes stay offset (unsigned); a symmetric scheme's zero is the offset itself.
             for col in 0..<k {
-                let q = ((packedWeights[row * words + col / pack] >> Int32(bits * (col % pack))) & mask) - offset
-                let g = groupOf[col]
-                var z: Int32 = 0
-                if let zeros { z = ((zeros[(row / pack) * numGroups + g] >> Int32(bits * (row % pack))) & mask) - offset }
-                out[row * k + col] = Self.round(Float(q - z) * scales[row * numGroups + g], to: scaleDType)
+                weights.codes[row * k + col] = UInt8((packedWeights[row * words + col / pack] >> Int32(bits * (col % pack))) & mask)
+            }
+            for g in 0..<numGroups {
+                weights.zeros[row * numGroups + g] = zeros.map { ($0[(row / pack) * numGroups + g] >> Int32(bits * (row % pack))) & mask } ?? offset
             }
         }
-        return out
+        return weights
     }
 
     /// `int-quantized`: int8 weights, one scale per output channel (or per tensor).
@@ -237,14 +252,7 @@ struct QuantizedLinearReader {
         }
     }
 
-    /// `value` rounded to `dtype` (nearest even), as a product computed in that dtype is.
-    static func round(_ value: Float, to dtype: DType) -> Float {
-        switch dtype {
-        case .bfloat16: HalfPrecision.float(fromBFloat16: HalfPrecision.bfloat16(from: value))
-        case .float16: HalfPrecision.float(fromFloat16: HalfPrecision.float16(from: value))
-        default: value
-        }
-    }
+    static func round(_ value: Float, to dtype: DType) -> Float { dtype.rounded(value) }
 
     /// vLLM's online FP8 (`--quantization fp8` on a float checkpoint): one scale per tensor, amax / 448, each
     /// element divided by it, saturated to e4m3 and multiplied back.
@@ -257,3 +265,4 @@ struct QuantizedLinearReader {
         }
     }
 }
+

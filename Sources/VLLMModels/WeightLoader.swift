@@ -76,27 +76,56 @@ struct WeightLoader {
     }
 
     /// A linear layer's weight [ΣN, K]: the parts (`prefix` with its `n` outputs, e.g. q_proj, k_proj and
-    /// v_proj) stacked along N. Quantized parts are dequantized on the host (`QuantizedLinearReader`);
-    /// `quantizeOnline` applies `--quantization fp8` to float parts (the decoder layers' linears, not lm_head).
-    func loadLinear(_ parts: [(prefix: String, n: Int)], k: Int, quantizeOnline: Bool = true) throws -> Tensor {
+    /// v_proj) stacked along N. 4-bit int parts stay packed on a backend with int4 kernels; other quantized
+    /// parts are dequantized on the host (`QuantizedLinearReader`). `quantizeOnline` applies
+    /// `--quantization fp8` to float parts (the decoder layers' linears, not lm_head).
+    func loadLinear(_ parts: [(prefix: String, n: Int)], k: Int, quantizeOnline: Bool = true) throws -> LinearWeight {
         let dense = parts.map { ($0.prefix + ".weight", [$0.n, k]) }
-        guard let quantization, let checkpoint else { return try loadConcatenated(dense) }
+        guard let quantization else { return .dense(try loadConcatenated(dense)) }
+        let int4Backend = backend as? any Int4LinearBackend
+        guard let checkpoint else {
+            // Dummy weights: packed ones where the backend has int4 kernels and the checkpoint would be 4-bit ints.
+            if let int4Backend, quantizeOnline, let groupSize = Self.int4GroupSize(quantization, k: k),
+               let weight = try int4Backend.makeDummyInt4Weight(n: parts.map(\.n).reduce(0, +), k: k, groupSize: groupSize,
+                                                                key: Self.dummyKey(name: parts[0].prefix, seed: seed)) {
+                return .int4(weight)
+            }
+            return .dense(try loadConcatenated(dense))
+        }
         let reader = QuantizedLinearReader(checkpoint: checkpoint, config: quantization)
         let online = quantizeOnline && quantization.weights == .fp8Online
-        let dequantized = try parts.map { try reader.dequantize($0.prefix, n: $0.n, k: k) }
-        if !online && dequantized.allSatisfy({ $0 == nil }) { return try loadConcatenated(dense) }
-        var stacked = [Float]()
-        stacked.reserveCapacity(parts.map(\.n).reduce(0, +) * k)
-        for (part, values) in zip(parts, dequantized) {
-            var values = try values ?? {
-                let (entry, bytes) = try checkpoint.tensor(part.prefix + ".weight", shape: [part.n, k])
-                return Self.widen(bytes, entry.dtype)
-            }()
-            if online { QuantizedLinearReader.fp8RoundTrip(&values) }
-            stacked += values
+        let stored = try parts.map { try reader.read($0.prefix, n: $0.n, k: k) }
+        if !online && stored.allSatisfy({ $0 == nil }) { return .dense(try loadConcatenated(dense)) }
+        let ints = stored.compactMap { if case .ints(let weights) = $0 { weights } else { nil } }
+        if let int4Backend, ints.count == parts.count, ints[0].bits == 4, let stacked = IntQuantizedWeights.stacked(ints),
+           let weight = try int4Backend.makeInt4Weight(stacked) {
+            return .int4(weight)
         }
-        return try stacked.withUnsafeBytes {
-            try backend.upload($0, sourceDType: .float32, shape: [stacked.count / k, k], dtype: backend.weightDType(for: dtype))
+        var values = [Float]()
+        values.reserveCapacity(parts.map(\.n).reduce(0, +) * k)
+        for (part, stored) in zip(parts, stored) {
+            var partValues: [Float]
+            switch stored {
+            case .ints(let weights): partValues = weights.dequantized()
+            case .floats(let floats): partValues = floats
+            case nil:
+                let (entry, bytes) = try checkpoint.tensor(part.prefix + ".weight", shape: [part.n, k])
+                partValues = Self.widen(bytes, entry.dtype)
+            }
+            if online { QuantizedLinearReader.fp8RoundTrip(&partValues) }
+            values += partValues
+        }
+        return .dense(try values.withUnsafeBytes {
+            try backend.upload($0, sourceDType: .float32, shape: [values.count / k, k], dtype: backend.weightDType(for: dtype))
+        })
+    }
+
+    /// The group size of a 4-bit int scheme over `k` inputs (k itself for one group per channel); nil for others.
+    static func int4GroupSize(_ config: QuantizationConfig, k: Int) -> Int? {
+        switch config.weights {
+        case .gptq(4, let groupSize, _, _, _), .packed(4, let groupSize, _): groupSize ?? k
+        case .awq(4, let groupSize): groupSize
+        default: nil
         }
     }
 

@@ -59,7 +59,8 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
         let attention = ["bf16", "f32"].flatMap { dtype in [1, 2, 4, 8, 16].map { "paged_attention_\(dtype)_g\($0)" } }
         let launched = perDType.flatMap { ["\($0)_bf16", "\($0)_f32"] } + attention
             + ["gather_rows_bf16", "gather_rows_f32", "bias_round_bf16_f32", "sample_f32", "linear_small_bf16", "linear_small_bf16_f32",
-               "fill_dummy_bf16", "fill_dummy_f32"]
+               "fill_dummy_bf16", "fill_dummy_f32", "fill_int4_dummy", "dequantize_int4_bf16", "gather_columns_bf16"]
+            + ["", "_g128"].flatMap { g in [1, 2, 4].flatMap { ["linear_int4_small\(g)_bf16_t\($0)", "linear_int4_small\(g)_bf16_f32_t\($0)"] } }
         for name in launched { #expect(declared.contains(name), "no kernel declares \(name)") }
         #expect(KernelSource.families.first { $0.family == "attention" }?.entryPoints
                     == attention + ["paged_attention_combine_bf16", "paged_attention_combine_f32"])
@@ -73,6 +74,13 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
             let cubin = try compiler.compile(family)
             // An ELF image: the CUBIN, not PTX.
             #expect(cubin.count > 1000 && Array(cubin.prefix(4)) == [0x7F, 0x45, 0x4C, 0x46], "\(family.name)")
+            // Each declared entry point is a symbol of the image (the loader looks each one up by name).
+            let bytes = Array(cubin)
+            for name in family.entryPoints {
+                let symbol = Array(name.utf8) + [0]
+                let found = (0...(bytes.count - symbol.count)).contains { i in bytes[i] == symbol[0] && Array(bytes[i..<(i + symbol.count)]) == symbol }
+                #expect(found, "\(family.name): \(name) is not a symbol of the compiled image")
+            }
         }
     }
 

@@ -147,3 +147,31 @@ __device__ __forceinline__ void mma_bf16_16x8x16(float (&acc)[4], unsigned a0, u
         : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 #endif
 }
+
+// Streaming loads of the skinny linears (linear.cu, linear_int4.cu).
+// 16 bytes of the weight, streamed: no L1 allocation, 256-byte L2 prefetch. Zero where !valid (not read).
+// (Before sm_80, which the launchers never use, only so that every family compiles for every device.)
+__device__ __forceinline__ uint4 load_weight16(const void *pointer, bool valid) {
+    uint4 v;
+    asm("{\n\t.reg .pred p;\n\tsetp.ne.b32 p, %5, 0;\n\t"
+        "mov.b32 %0, 0;\n\tmov.b32 %1, 0;\n\tmov.b32 %2, 0;\n\tmov.b32 %3, 0;\n\t"
+#if __CUDA_ARCH__ >= 800
+        "@p ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];\n}"
+#else
+        "@p ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];\n}"
+#endif
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+        : "l"(pointer), "r"((int)valid));
+    return v;
+}
+
+// 16 bytes of the activations, through L1 (read by every warp of the SM). Zero where !valid (not read).
+__device__ __forceinline__ uint4 load_activation16(const void *pointer, bool valid) {
+    uint4 v;
+    asm("{\n\t.reg .pred p;\n\tsetp.ne.b32 p, %5, 0;\n\t"
+        "mov.b32 %0, 0;\n\tmov.b32 %1, 0;\n\tmov.b32 %2, 0;\n\tmov.b32 %3, 0;\n\t"
+        "@p ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];\n}"
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+        : "l"(pointer), "r"((int)valid));
+    return v;
+}

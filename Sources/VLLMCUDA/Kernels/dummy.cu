@@ -6,6 +6,8 @@
 //   CPUBackend.fillDummy: every step is exact in f32 but the last product, which rounds once as the
 //   host's does (no contraction can change it: __fmul_rn), and bf16 rounds to nearest even.
 //   grid min(ceil(count / 256), 32 per SM), block 256, grid-stride loop.
+// fill_int4_dummy  a 4-bit weight of linear_int4.cu's layout: packed words random, scales in [1e-4, 2e-4],
+//   zeros −136 (the code 8 of a symmetric checkpoint): weights of about dummy floats' size.
 #include "common.cuh"
 
 __device__ __forceinline__ unsigned long long dummy_mix(unsigned long long x) {
@@ -35,4 +37,19 @@ extern "C" __global__ void fill_dummy_bf16(bf16_t *__restrict__ out, long long c
 
 extern "C" __global__ void fill_dummy_f32(float *__restrict__ out, long long count, unsigned long long key) { grid_dependency_wait();
     fill_dummy(out, count, key);
+}
+
+extern "C" __global__ void fill_int4_dummy(unsigned *__restrict__ packed, bf16_t *__restrict__ scales,
+                                           bf16_t *__restrict__ zeros, long long numWords, long long numScales,
+                                           unsigned long long key) {
+    grid_dependency_wait();
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < numWords; i += stride) {
+        packed[i] = (unsigned)dummy_mix(key ^ (unsigned long long)i);
+    }
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < numScales; i += stride) {
+        const float unit = (float)(unsigned)(dummy_mix(~key ^ (unsigned long long)i) >> 40) * (1.0f / 16777216.0f);
+        scales[i] = f32_to_bf16(1e-4f * (1.0f + unit));
+        zeros[i] = f32_to_bf16(-136.0f);
+    }
 }

@@ -1,0 +1,131 @@
+/// A linear layer's weight as unsigned integer codes with one scale and zero point per (output row, group),
+/// on the host: `w[n][k] = (codes[n][k] − zeros[n][g]) · scales[n][g]` with `g = groupIndex[k]` (act-order)
+/// or `k / groupSize`. Every int format (GPTQ, AWQ, compressed-tensors pack-quantized) unpacks to this; the
+/// CPU backend runs on `dequantized()`, a GPU backend re-lays it for its kernels (`Int4LinearBackend`).
+public struct IntQuantizedWeights: Sendable {
+    public let n: Int, k: Int, bits: Int, groupSize: Int
+    /// The dtype the checkpoint stores scales in: the dequantized product is rounded to it, as the tools do.
+    public let scaleDType: DType
+    public var codes: [UInt8]     // [N, K]
+    public var zeros: [Int32]     // [N, G]
+    public var scales: [Float]    // [N, G]
+    public var groupIndex: [Int]? // [K], act-order only
+
+    public init(n: Int, k: Int, bits: Int, groupSize: Int, scaleDType: DType) {
+        self.n = n
+        self.k = k
+        self.bits = bits
+        self.groupSize = groupSize
+        self.scaleDType = scaleDType
+        let numGroups = (k + groupSize - 1) / groupSize
+        codes = [UInt8](repeating: 0, count: n * k)
+        zeros = [Int32](repeating: 0, count: n * numGroups)
+        scales = [Float](repeating: 0, count: n * numGroups)
+    }
+
+    public var numGroups: Int { (k + groupSize - 1) / groupSize }
+
+    @inline(__always)
+    public func group(ofColumn col: Int) -> Int { groupIndex?[col] ?? col / groupSize }
+
+    /// [N, K] floats, each element's product rounded to the scale dtype.
+    public func dequantized() -> [Float] {
+        var out = [Float](repeating: 0, count: n * k)
+        let groups = numGroups
+        for row in 0..<n {
+            for col in 0..<k {
+                let g = row * groups + group(ofColumn: col)
+                out[row * k + col] = scaleDType.rounded(scales[g] * Float(Int32(codes[row * k + col]) - zeros[g]))
+            }
+        }
+        return out
+    }
+
+    /// Several layers of the same input (q, k and v; gate and up) stacked along N, as one GEMM takes them;
+    /// nil when they differ in bits, groups or act-order permutation.
+    public static func stacked(_ parts: [IntQuantizedWeights]) -> IntQuantizedWeights? {
+        guard let first = parts.first,
+              parts.allSatisfy({ $0.k == first.k && $0.bits == first.bits && $0.groupSize == first.groupSize
+                  && $0.groupIndex == first.groupIndex }) else { return nil }
+        if parts.count == 1 { return first }
+        let scaleDType = parts.allSatisfy({ $0.scaleDType == first.scaleDType }) ? first.scaleDType : .float32
+        var result = IntQuantizedWeights(n: parts.map(\.n).reduce(0, +), k: first.k, bits: first.bits, groupSize: first.groupSize,
+                                         scaleDType: scaleDType)
+        result.codes = parts.flatMap(\.codes)
+        result.zeros = parts.flatMap(\.zeros)
+        result.scales = parts.flatMap(\.scales)
+        result.groupIndex = first.groupIndex
+        return result
+    }
+}
+
+/// A 4-bit weight on a backend that multiplies it without dequantizing it to memory first. Its layout is
+/// the backend's (`Int4LinearBackend.makeInt4Weight` says which).
+public struct Int4Weight: Sendable {
+    public var outFeatures: Int
+    public var inFeatures: Int
+    public var groupSize: Int
+    /// The backend's tensors, in its order (packed codes, scales, zeros, act-order permutation…).
+    public var tensors: [Tensor]
+
+    public init(outFeatures: Int, inFeatures: Int, groupSize: Int, tensors: [Tensor]) {
+        self.outFeatures = outFeatures
+        self.inFeatures = inFeatures
+        self.groupSize = groupSize
+        self.tensors = tensors
+    }
+}
+
+/// A linear layer's weight as a model holds it.
+public enum LinearWeight: Sendable {
+    /// [N, K] in the backend's weight dtype.
+    case dense(Tensor)
+    case int4(Int4Weight)
+
+    public var outFeatures: Int {
+        switch self {
+        case .dense(let tensor): tensor.shape[0]
+        case .int4(let weight): weight.outFeatures
+        }
+    }
+}
+
+/// A backend with kernels for 4-bit integer weights (W4A16: GPTQ, AWQ, compressed-tensors): the weight stays
+/// packed in device memory and is dequantized in registers. Backends without it get dense weights.
+public protocol Int4LinearBackend: Backend {
+    /// The weight re-laid for the backend's kernels; nil where they do not take it (the caller then uploads
+    /// `weights.dequantized()`).
+    func makeInt4Weight(_ weights: IntQuantizedWeights) throws -> Int4Weight?
+    /// Random codes, scales and zeros of the given shape (`--load-format dummy` of a 4-bit checkpoint): codes
+    /// uniform, zero 8, scales in [1e-4, 2e-4] so that a weight's magnitude is about dummy floats' (±1e-3).
+    func makeDummyInt4Weight(n: Int, k: Int, groupSize: Int, key: UInt64) throws -> Int4Weight?
+    /// `out = x · Wᵀ (+ bias)` as `linear` does, W = the dequantized weight.
+    func linear(_ x: Tensor, weight: Int4Weight, bias: Tensor?, out: Tensor) throws
+}
+
+extension Backend {
+    /// `linear` for a weight of either kind.
+    public func linear(_ x: Tensor, weight: LinearWeight, bias: Tensor?, out: Tensor) throws {
+        switch weight {
+        case .dense(let tensor):
+            try linear(x, weight: tensor, bias: bias, out: out)
+        case .int4(let packed):
+            guard let backend = self as? any Int4LinearBackend else {
+                preconditionFailure("an int4 weight on \(name), which has no int4 kernels")
+            }
+            try backend.linear(x, weight: packed, bias: bias, out: out)
+        }
+    }
+}
+
+extension DType {
+    /// `value` rounded to this dtype (nearest even), as a product computed in it is; f32 and ints unchanged.
+    @inlinable
+    public func rounded(_ value: Float) -> Float {
+        switch self {
+        case .bfloat16: HalfPrecision.float(fromBFloat16: HalfPrecision.bfloat16(from: value))
+        case .float16: HalfPrecision.float(fromFloat16: HalfPrecision.float16(from: value))
+        default: value
+        }
+    }
+}
