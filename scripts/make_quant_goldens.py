@@ -13,7 +13,10 @@ The reference then turns each folder's packed tensors back into floats with that
 decompress, torch's fp8 → float) and transformers runs the forward in f32 on those weights:
 golden.json holds its logits and greedy tokens, in the format of make_model_goldens.py. One more
 golden, online-fp8, is vLLM's `--quantization fp8` on a float checkpoint (per-tensor e4m3, scale
-amax / 448) done in torch.
+amax / 448) done in torch. For the fp8 KV cache: fp8.json (PyPI torch's float8_e4m3fn / float8_e5m2 conversions:
+every code's value, and codes of chosen floats saturated to the largest finite value as vLLM's kernels saturate),
+and fp8-kv-<model>/golden.json: transformers on the llama and qwen2 goldens with every cached key and value rounded
+through e4m3 before attention (an attention function registered with transformers' AttentionInterface).
 
 Writes Tests/VLLMModelsTests/Goldens/quantized/<name>/. Run once and commit what it writes:
   pip install torch transformers safetensors accelerate compressed-tensors==0.20.1 loguru psutil
@@ -310,5 +313,59 @@ def main():
           "torch float8_e4m3fn conversion of each linear weight at one scale (amax / 448), as vLLM's --quantization fp8")
 
 
+def fp8_goldens():
+    gen = torch.Generator().manual_seed(3)
+    specials = [0.0, -0.0, 1.0, -1.0, 0.5, 448.0, 464.0, 480.0, 500.0, -1e6, 57344.0, 61440.0, 1e9, 2.0 ** -6, 2.0 ** -9,
+                2.0 ** -10, 3 * 2.0 ** -11, 2.0 ** -14, 2.0 ** -16, 2.0 ** -17, 3 * 2.0 ** -18, 1.0625, 1.1875, 1.125 + 2 ** -5,
+                0.1, -0.3, 7.5, 15.5, 240.0, 232.0]
+    values = specials + (torch.randn(400, generator=gen) * torch.exp(torch.randn(400, generator=gen) * 4)).tolist()
+    x = torch.tensor(values, dtype=torch.float32)
+    record = {"inputs": values}
+    for name, dtype, limit in [("e4m3fn", torch.float8_e4m3fn, 448.0), ("e5m2", torch.float8_e5m2, 57344.0)]:
+        codes = torch.arange(256, dtype=torch.uint8).view(dtype).float()
+        record[name] = [v if math.isfinite(v) else None for v in codes.tolist()]  # JSON has no NaN / infinity
+        record[name + "_infinities"] = {str(i): (1 if v > 0 else -1) for i, v in enumerate(codes.tolist()) if math.isinf(v)}
+        record[name + "_codes"] = x.clamp(-limit, limit).to(dtype).view(torch.uint8).tolist()
+    with open(os.path.join(OUT, "fp8.json"), "w") as f:
+        json.dump(record, f)
+    print("wrote fp8.json")
+
+    from transformers import AttentionInterface
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    def fp8_kv(module, query, key, value, *args, **kwargs):
+        key = key.clamp(-448, 448).to(torch.float8_e4m3fn).float()
+        value = value.clamp(-448, 448).to(torch.float8_e4m3fn).float()
+        return sdpa_attention_forward(module, query, key, value, *args, **kwargs)
+
+    AttentionInterface.register("fp8_kv", fp8_kv)
+    goldens = os.path.dirname(OUT)
+    for name in ["llama", "qwen2"]:
+        folder = os.path.join(goldens, name)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="fp8_kv").eval()
+        prompts = [p["prompt_token_ids"] for p in json.load(open(os.path.join(folder, "golden.json")))["prompts"]]
+        record = {"tool": "transformers with K/V rounded through torch float8_e4m3fn before attention", "prompts": [],
+                  "all_positions_prompt": len(prompts) - 1}
+        with torch.no_grad():
+            for i, prompt in enumerate(prompts):
+                ids = torch.tensor([prompt])
+                logits = model(ids).logits[0]
+                out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=NUM_NEW_TOKENS,
+                                     min_new_tokens=NUM_NEW_TOKENS, do_sample=False, eos_token_id=None, pad_token_id=0)
+                entry = {"prompt_token_ids": prompt, "last_logits": rounded(logits[-1].tolist()),
+                         "greedy_token_ids": out[0, len(prompt):].tolist()}
+                if i == record["all_positions_prompt"]:
+                    entry["all_logits"] = [rounded(row) for row in logits.tolist()]
+                record["prompts"].append(entry)
+        os.makedirs(os.path.join(OUT, f"fp8-kv-{name}"), exist_ok=True)
+        with open(os.path.join(OUT, f"fp8-kv-{name}", "golden.json"), "w") as f:
+            json.dump(record, f)
+        print("wrote", f"fp8-kv-{name}/golden.json (the model: Goldens/{name})")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--fp8-only"]:
+        fp8_goldens()
+    else:
+        main()
+        fp8_goldens()

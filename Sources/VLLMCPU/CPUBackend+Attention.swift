@@ -18,7 +18,7 @@ extension CPUBackend {
                    "pagedAttention: query \(query.shape), out \(out.shape), \(numTokens) tokens of head size \(headSize)")
         try expect(numHeads % numKVHeads == 0, "pagedAttention: \(numHeads) query heads over \(numKVHeads) KV heads")
         let starts = m.queryStartLoc.int32Pointer, seqLens = m.seqLens.int32Pointer
-        let tables = m.blockTables.int32Pointer, maxBlocks = m.blockTables.shape[1]
+        let maxBlocks = m.blockTables.shape[1]
 
         // Each token's sequence and position, checked once.
         var tokenSeq = [Int](repeating: 0, count: numTokens)
@@ -34,9 +34,30 @@ extension CPUBackend {
                 tokenPos[t] = seqLen - (end - t)
             }
         }
-        let q = query.floatPointer, o = out.floatPointer
-        let kc = cache.key.floatPointer, vc = cache.value.floatPointer
-        let groupSize = numHeads / numKVHeads, kvWidth = numKVHeads * headSize
+        let kvWidth = numKVHeads * headSize
+        if let format = cache.key.dtype.float8Format {
+            // fp8 · scale, as vLLM's kernels read an fp8 cache.
+            let (k, v) = (Float8Rows(base: cache.key.rawPointer.assumingMemoryBound(to: UInt8.self), width: kvWidth,
+                                     table: (0..<256).map { format.decode(UInt8($0)) * cache.keyScale }),
+                          Float8Rows(base: cache.value.rawPointer.assumingMemoryBound(to: UInt8.self), width: kvWidth,
+                                     table: (0..<256).map { format.decode(UInt8($0)) * cache.valueScale }))
+            attend(query: query, keys: k, values: v, metadata: m, tokenSeq: tokenSeq, tokenPos: tokenPos, numHeads: numHeads,
+                   numKVHeads: numKVHeads, headSize: headSize, blockSize: blockSize, scale: scale, out: out)
+        } else {
+            attend(query: query, keys: FloatRows(base: cache.key.floatPointer, width: kvWidth),
+                   values: FloatRows(base: cache.value.floatPointer, width: kvWidth), metadata: m, tokenSeq: tokenSeq,
+                   tokenPos: tokenPos, numHeads: numHeads, numKVHeads: numKVHeads, headSize: headSize, blockSize: blockSize,
+                   scale: scale, out: out)
+        }
+    }
+
+    /// The attention of every (token, head) over K and V rows read through `Rows` (f32, or fp8 decoded).
+    private func attend<Rows: KVRows>(query: Tensor, keys kc: Rows, values vc: Rows, metadata m: AttentionMetadata,
+                                      tokenSeq: [Int], tokenPos: [Int], numHeads: Int, numKVHeads: Int, headSize: Int,
+                                      blockSize: Int, scale: Float, out: Tensor) {
+        let numTokens = m.numTokens, q = query.floatPointer, o = out.floatPointer
+        let tables = m.blockTables.int32Pointer, maxBlocks = m.blockTables.shape[1]
+        let groupSize = numHeads / numKVHeads
         let maxContext = m.maxSeqLen
         tokenSeq.withUnsafeBufferPointer { tokenSeq in
             tokenPos.withUnsafeBufferPointer { tokenPos in
@@ -51,10 +72,7 @@ extension CPUBackend {
                         var maxScore = -Float.infinity
                         for j in 0..<contextLen {
                             let slot = Int(table[j / blockSize]) * blockSize + j % blockSize
-                            let kh = kc + slot * kvWidth + kvHead * headSize
-                            var dot: Float = 0
-                            for d in 0..<headSize { dot += qh[d] * kh[d] }
-                            scores[j] = dot * scale
+                            scores[j] = kc.dot(qh, slot: slot, offset: kvHead * headSize, count: headSize) * scale
                             maxScore = max(maxScore, scores[j])
                         }
                         var total: Float = 0
@@ -66,13 +84,61 @@ extension CPUBackend {
                         oh.update(repeating: 0, count: headSize)
                         for j in 0..<contextLen {
                             let slot = Int(table[j / blockSize]) * blockSize + j % blockSize
-                            let vh = vc + slot * kvWidth + kvHead * headSize
-                            let p = scores[j] / total
-                            for d in 0..<headSize { oh[d] += p * vh[d] }
+                            vc.accumulate(scores[j] / total, slot: slot, offset: kvHead * headSize, count: headSize, into: oh)
                         }
                     }
                 }
             }
+        }
+    }
+}
+
+/// K or V rows of a paged cache, by slot.
+private protocol KVRows {
+    func dot(_ q: UnsafeMutablePointer<Float>, slot: Int, offset: Int, count: Int) -> Float
+    func accumulate(_ p: Float, slot: Int, offset: Int, count: Int, into out: UnsafeMutablePointer<Float>)
+}
+
+private struct FloatRows: KVRows {
+    let base: UnsafeMutablePointer<Float>
+    let width: Int
+
+    @inline(__always)
+    func dot(_ q: UnsafeMutablePointer<Float>, slot: Int, offset: Int, count: Int) -> Float {
+        let row = base + slot * width + offset
+        var sum: Float = 0
+        for d in 0..<count { sum += q[d] * row[d] }
+        return sum
+    }
+
+    @inline(__always)
+    func accumulate(_ p: Float, slot: Int, offset: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        let row = base + slot * width + offset
+        for d in 0..<count { out[d] += p * row[d] }
+    }
+}
+
+/// fp8 rows, each byte read through `table` (its value times the cache's scale).
+private struct Float8Rows: KVRows {
+    let base: UnsafeMutablePointer<UInt8>
+    let width: Int
+    let table: [Float]
+
+    @inline(__always)
+    func dot(_ q: UnsafeMutablePointer<Float>, slot: Int, offset: Int, count: Int) -> Float {
+        let row = base + slot * width + offset
+        return table.withUnsafeBufferPointer { table in
+            var sum: Float = 0
+            for d in 0..<count { sum += q[d] * table[Int(row[d])] }
+            return sum
+        }
+    }
+
+    @inline(__always)
+    func accumulate(_ p: Float, slot: Int, offset: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        let row = base + slot * width + offset
+        table.withUnsafeBufferPointer { table in
+            for d in 0..<count { out[d] += p * table[Int(row[d])] }
         }
     }
 }

@@ -118,12 +118,22 @@ extension CPUBackend {
         try expect(key.count == numTokens * width && value.count == key.count,
                    "writeKVCache: key \(key.shape), value \(value.shape), \(numTokens) slots of width \(width)")
         let slots = slotMapping.int32Pointer
-        let k = key.floatPointer, v = value.floatPointer, kc = cache.key.floatPointer, vc = cache.value.floatPointer
+        let k = key.floatPointer, v = value.floatPointer
         for t in 0..<numTokens where slots[t] >= 0 {
             let slot = Int(slots[t])
             try expect(slot < numSlots, "writeKVCache: slot \(slot) outside the cache's \(numSlots) slots")
-            (kc + slot * width).update(from: k + t * width, count: width)
-            (vc + slot * width).update(from: v + t * width, count: width)
+            if let format = cache.key.dtype.float8Format {
+                // fp8(x / scale), as vLLM's cache kernels store an fp8 cache.
+                let kc = cache.key.rawPointer.assumingMemoryBound(to: UInt8.self) + slot * width
+                let vc = cache.value.rawPointer.assumingMemoryBound(to: UInt8.self) + slot * width
+                for i in 0..<width {
+                    kc[i] = format.encode(k[t * width + i] / cache.keyScale)
+                    vc[i] = format.encode(v[t * width + i] / cache.valueScale)
+                }
+            } else {
+                (cache.key.floatPointer + slot * width).update(from: k + t * width, count: width)
+                (cache.value.floatPointer + slot * width).update(from: v + t * width, count: width)
+            }
         }
     }
 

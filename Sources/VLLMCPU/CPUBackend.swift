@@ -24,6 +24,9 @@ public final class CPUBackend: Backend {
 
     public func weightDType(for checkpointDType: DType) -> DType { .float32 }
 
+    /// fp8 caches of either format, any head size: written as fp8(x / scale), read back exactly (the oracle).
+    public func kvCacheDTypes(headSize: Int) -> [DType] { [.float8E4M3, .float8E5M2] }
+
     static func availableCores() -> Int {
         #if canImport(Glibc)
         return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))

@@ -26,6 +26,7 @@ public final class CUDABackend: Backend, Sendable {
     let captureRetained = Protected<[Tensor]?>(nil)
 
     public var name: String { "cuda:\(context.ordinal) (\(context.deviceName))" }
+    public func kvCacheDTypes(headSize: Int) -> [DType] { [] }
     /// bf16 (rounding where PyTorch's bf16 ops round) or f32 (rounding nowhere, TF32 off).
     public let activationDType: DType
     public func weightDType(for checkpointDType: DType) -> DType { checkpointDType == .int32 ? .int32 : activationDType }

@@ -80,12 +80,22 @@ extension AttentionMetadata {
 public struct PagedKVCache: Sendable {
     public var key: Tensor    // [numBlocks, blockSize, numKVHeads, headSize]
     public var value: Tensor  // [numBlocks, blockSize, numKVHeads, headSize]
+    /// An fp8 cache's scales (vLLM's k_scale / v_scale): a value is stored as fp8(x / scale) and read back as
+    /// fp8 · scale. 1 unless the checkpoint has them; unused by caches of the activation dtype.
+    public var keyScale: Float
+    public var valueScale: Float
 
-    public init(key: Tensor, value: Tensor) {
-        precondition(key.shape == value.shape && key.rank == 4, "K/V cache shapes \(key.shape) / \(value.shape)")
+    public init(key: Tensor, value: Tensor, keyScale: Float = 1, valueScale: Float = 1) {
+        precondition(key.shape == value.shape && key.rank == 4 && key.dtype == value.dtype,
+                     "K/V cache shapes \(key.shape) / \(value.shape)")
         self.key = key
         self.value = value
+        self.keyScale = keyScale
+        self.valueScale = valueScale
     }
+
+    /// Whether the cache holds fp8 values (`--kv-cache-dtype fp8…`).
+    public var isFloat8: Bool { key.dtype.float8Format != nil }
 
     public var numBlocks: Int { key.shape[0] }
     public var blockSize: Int { key.shape[1] }

@@ -11,6 +11,8 @@
 public protocol Backend: AnyObject, Sendable {
     /// Short name for logs and errors (`"cpu"`, `"cuda:0 (NVIDIA H100 80GB HBM3)"`).
     var name: String { get }
+    /// Cache dtypes besides the activation dtype (fp8) that attention and cache writes take for `headSize`.
+    func kvCacheDTypes(headSize: Int) -> [DType]
     /// dtype of activations and of the KV cache on this backend.
     var activationDType: DType { get }
     /// dtype weights are stored in on this backend, given the checkpoint's (or `--dtype`'s) dtype.
@@ -121,6 +123,12 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    /// Whether this backend's attention and cache writes take a paged cache of `dtype` for heads of `headSize`
+    /// (the activation dtype always; fp8 where the backend says so by overriding `kvCacheDTypes`).
+    public func supportsKVCache(dtype: DType, headSize: Int) -> Bool {
+        dtype == activationDType || (kvCacheDTypes(headSize: headSize).contains(dtype))
+    }
+
     /// Samples and waits: `launchSample(…).wait()`.
     public func sample(logits: Tensor, rows: [SamplingRow]) throws -> SamplerOutput {
         try launchSample(logits: logits, rows: rows).wait()

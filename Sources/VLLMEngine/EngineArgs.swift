@@ -12,6 +12,8 @@ public struct EngineArgs: Sendable {
     /// vLLM's `--quantization`: checked against the checkpoint's quantization_config; `fp8` also quantizes a
     /// float checkpoint at load. nil: whatever the checkpoint says.
     public var quantization: String? = nil
+    /// vLLM's `--kv-cache-dtype`: nil (auto) keeps the activation dtype; fp8 (e4m3) or fp8_e5m2 stores a byte a value.
+    public var kvCacheDType: DType? = nil
     public var maxModelLen: Int? = nil
     public var blockSize = 16
     /// `nil`: vLLM's default for the device and `usageContext` (`SchedulerLimits.defaults`).
@@ -106,7 +108,7 @@ extension EngineArgs {
             throw ModelError("--block-size must be a power of two up to 256, got \(blockSize)")
         }
         let model = try ModelRegistry.load(config: config, directory: self.model, backend: backend, format: format,
-                                           maxModelLen: maxModelLen, dtype: dtype)
+                                           maxModelLen: maxModelLen, dtype: dtype, kvCacheDType: kvCacheDType)
         let defaults = SchedulerLimits.defaults(device: backend as? any DeviceMemoryReporting, deviceName: backend.name,
                                                 usage: usageContext)
         let maxNumSeqs = self.maxNumSeqs ?? defaults.maxNumSeqs

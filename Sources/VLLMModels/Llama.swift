@@ -25,10 +25,22 @@ public final class LlamaModel: CausalLM {
     let norm: Tensor          // [H]
     let lmHead: LinearWeight  // [V, H]; the embedding itself when tied
     let cosSinCache: Tensor   // [maxPositions, rotaryDim] f32
+    /// The paged cache's dtype: the activation dtype, or fp8 (`--kv-cache-dtype`) with each layer's scales.
+    let kvCacheDType: DType
+    let kvScales: [(key: Float, value: Float)]
 
-    init(config: ModelConfig, backend: any Backend, loader: WeightLoader, maxPositions: Int) throws {
+    init(config: ModelConfig, backend: any Backend, loader: WeightLoader, maxPositions: Int, kvCacheDType: DType? = nil) throws {
         self.config = config
         self.backend = backend
+        let cacheDType = kvCacheDType ?? backend.activationDType
+        self.kvCacheDType = cacheDType
+        // An fp8 cache's scales from the checkpoint where it has them (vLLM's names), else 1.
+        kvScales = try (0..<config.numHiddenLayers).map { i in
+            let p = "model.layers.\(i).self_attn."
+            guard cacheDType.float8Format != nil else { return (1, 1) }
+            return (try loader.scalar([p + "k_scale", p + "attn.k_scale", p + "k_proj.output_scale"]) ?? 1,
+                    try loader.scalar([p + "v_scale", p + "attn.v_scale", p + "v_proj.output_scale"]) ?? 1)
+        }
         let h = config.hiddenSize, d = config.headDim, inter = config.intermediateSize
         let qWidth = config.numAttentionHeads * d, kvWidth = config.numKeyValueHeads * d
         func bias(_ name: String, _ n: Int, _ present: Bool) throws -> Tensor? {
@@ -70,14 +82,14 @@ public final class LlamaModel: CausalLM {
     }
 
     public func kvCacheBytesPerBlock(blockSize: Int) -> Int {
-        2 * config.numHiddenLayers * blockSize * config.numKeyValueHeads * config.headDim * backend.activationDType.size
+        2 * config.numHiddenLayers * blockSize * config.numKeyValueHeads * config.headDim * kvCacheDType.size
     }
 
     public func makeKVCaches(numBlocks: Int, blockSize: Int) throws -> [PagedKVCache] {
         let shape = [numBlocks, blockSize, config.numKeyValueHeads, config.headDim]
-        return try (0..<config.numHiddenLayers).map { _ in
-            PagedKVCache(key: try backend.allocate(shape: shape, dtype: backend.activationDType),
-                         value: try backend.allocate(shape: shape, dtype: backend.activationDType))
+        return try kvScales.map { scales in
+            PagedKVCache(key: try backend.allocate(shape: shape, dtype: kvCacheDType),
+                         value: try backend.allocate(shape: shape, dtype: kvCacheDType), keyScale: scales.key, valueScale: scales.value)
         }
     }
 

@@ -4,13 +4,13 @@ import VLLMCompute
 /// Maps a config's `architectures[0]` to the code that builds it. Adding a model: write its file
 /// next to Llama.swift, reading like the transformers reference, and add one line here.
 public enum ModelRegistry {
-    typealias Constructor = @Sendable (ModelConfig, any Backend, WeightLoader, Int) throws -> any CausalLM
+    typealias Constructor = @Sendable (ModelConfig, any Backend, WeightLoader, Int, DType?) throws -> any CausalLM
 
     static let architectures: [String: Constructor] = [
-        "LlamaForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3) },
-        "MistralForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3) },
-        "Qwen2ForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3) },
-        "Qwen3ForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3) },
+        "LlamaForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4) },
+        "MistralForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4) },
+        "Qwen2ForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4) },
+        "Qwen3ForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4) },
     ]
 
     public static var supportedArchitectures: [String] { architectures.keys.sorted() }
@@ -20,21 +20,26 @@ public enum ModelRegistry {
     ///   - directory: the model folder (nil only for dummy weights of a config built in code).
     ///   - maxModelLen: longest context to prepare rotary tables for (default: the config's derived length).
     ///   - dtype: `--dtype` override of the checkpoint's dtype.
+    ///   - kvCacheDType: `--kv-cache-dtype` (nil: the activation dtype), checked against what the backend takes.
     public static func load(config: ModelConfig, directory: URL?, backend: any Backend, format: LoadFormat = .safetensors,
-                            maxModelLen: Int? = nil, dtype: DType? = nil) throws -> any CausalLM {
+                            maxModelLen: Int? = nil, dtype: DType? = nil, kvCacheDType: DType? = nil) throws -> any CausalLM {
         let architecture = config.architectures.first ?? "(none)"
         guard let constructor = architectures[architecture] else {
             throw ModelError("architecture '\(architecture)' is not supported; supported: \(supportedArchitectures.joined(separator: ", "))")
         }
+        if let kvCacheDType, !backend.supportsKVCache(dtype: kvCacheDType, headSize: config.headDim) {
+            throw ModelError("--kv-cache-dtype \(kvCacheDType): \(backend.name) has no attention kernels for a \(kvCacheDType) cache "
+                             + "of head size \(config.headDim) (it takes: \(([backend.activationDType] + backend.kvCacheDTypes(headSize: config.headDim)).map(\.rawValue).joined(separator: ", ")))")
+        }
         let loader = try WeightLoader(backend: backend, directory: directory, format: format,
                                       dtype: dtype ?? config.dtype ?? .bfloat16, quantization: config.quantization)
-        return try constructor(config, backend, loader, maxModelLen ?? config.derivedMaxModelLen)
+        return try constructor(config, backend, loader, maxModelLen ?? config.derivedMaxModelLen, kvCacheDType)
     }
 
     /// Reads config.json in `directory` and loads the model.
     public static func load(directory: URL, backend: any Backend, format: LoadFormat = .safetensors,
-                            maxModelLen: Int? = nil, dtype: DType? = nil) throws -> any CausalLM {
+                            maxModelLen: Int? = nil, dtype: DType? = nil, kvCacheDType: DType? = nil) throws -> any CausalLM {
         try load(config: try ModelConfig.load(modelDirectory: directory), directory: directory, backend: backend,
-                 format: format, maxModelLen: maxModelLen, dtype: dtype)
+                 format: format, maxModelLen: maxModelLen, dtype: dtype, kvCacheDType: kvCacheDType)
     }
 }

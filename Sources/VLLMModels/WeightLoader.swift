@@ -129,6 +129,16 @@ struct WeightLoader {
         }
     }
 
+    /// The first of `names` the checkpoint holds, a float tensor of one element (a scale), as a Float.
+    func scalar(_ names: [String]) throws -> Float? {
+        guard let checkpoint, let name = names.first(where: checkpoint.contains) else { return nil }
+        let (entry, bytes) = try checkpoint.tensor(name, shape: nil, dtypes: [.float32, .float16, .bfloat16])
+        guard entry.shape.reduce(1, *) == 1 else {
+            throw ModelError("\(checkpoint.directory.path): '\(name)' has shape \(entry.shape), expected one value")
+        }
+        return entry.dtype.loadFloat(from: bytes.baseAddress!, at: 0)
+    }
+
     static func widen(_ bytes: UnsafeRawBufferPointer, _ dtype: DType) -> [Float] {
         guard let base = bytes.baseAddress else { return [] }
         return (0..<(bytes.count / dtype.size)).map { dtype.loadFloat(from: base, at: $0) }

@@ -15,6 +15,9 @@ struct EngineOptions: ParsableArguments {
     @Option(name: [.customLong("quantization"), .customShort("q")],
             help: "vLLM's --quantization: gptq, gptq_marlin, awq, awq_marlin, compressed-tensors or fp8 (default: the checkpoint's quantization_config; fp8 also quantizes a float checkpoint at load).")
     var quantization: String?
+    @Option(name: .customLong("kv-cache-dtype"),
+            help: "vLLM's --kv-cache-dtype: auto (the activation dtype), fp8 / fp8_e4m3, or fp8_e5m2 (a byte a value: twice the tokens of context).")
+    var kvCacheDType = "auto"
     @Option(name: .customLong("max-model-len"), help: "Longest prompt + output (default: from config.json).")
     var maxModelLen: Int?
     @Option(name: .customLong("block-size"), help: "Tokens per KV cache block.")
@@ -98,6 +101,13 @@ struct EngineOptions: ParsableArguments {
             args.dtype = parsed
         }
         args.quantization = quantization
+        switch kvCacheDType {
+        case "auto": args.kvCacheDType = nil
+        case "fp8", "fp8_e4m3": args.kvCacheDType = .float8E4M3
+        case "fp8_e5m2": args.kvCacheDType = .float8E5M2
+        case "bfloat16", "float16", "float32": args.kvCacheDType = DType(configName: kvCacheDType)
+        default: throw ValidationError("--kv-cache-dtype '\(kvCacheDType)' is not supported; use auto, fp8, fp8_e4m3 or fp8_e5m2")
+        }
         args.maxModelLen = maxModelLen
         args.blockSize = blockSize
         args.maxNumSeqs = maxNumSeqs

@@ -158,3 +158,76 @@ import VLLMModels
         #expect(message.contains("q_proj.g_idx") && message.contains("99"), "\(message)")
     }
 }
+
+/// The fp8 KV cache on the CPU backend: the codec bit for bit against torch's float8 types, and whole models
+/// against transformers with every cached key and value rounded through e4m3 (scripts/make_quant_goldens.py).
+@Suite struct Float8KVCacheTests {
+    struct Codec: Decodable {
+        var inputs: [Float]
+        var e4m3fn: [Float?], e5m2: [Float?]
+        var e5m2_infinities: [String: Int]
+        var e4m3fn_codes: [UInt8], e5m2_codes: [UInt8]
+    }
+
+    @Test func codecMatchesTorch() throws {
+        let url = QuantizedParityTests.folder("fp8.json")
+        let codec = try JSONDecoder().decode(Codec.self, from: Data(contentsOf: url))
+        for (format, values, codes) in [(Float8Format.e4m3fn, codec.e4m3fn, codec.e4m3fn_codes),
+                                        (.e5m2, codec.e5m2, codec.e5m2_codes)] {
+            for (bits, value) in values.enumerated() {
+                let decoded = format.decode(UInt8(bits))
+                if let value {
+                    #expect(decoded == value, "\(format) code \(bits)")
+                } else if format == .e5m2, let sign = codec.e5m2_infinities[String(bits)] {
+                    #expect(decoded == Float(sign) * .infinity, "\(format) code \(bits)")
+                } else {
+                    #expect(decoded.isNaN, "\(format) code \(bits)")
+                }
+            }
+            for (input, code) in zip(codec.inputs, codes) {
+                #expect(format.encode(input) == code, "\(format) of \(input)")
+            }
+        }
+    }
+
+    @Test(arguments: ["llama", "qwen2"])
+    func logitsAndGreedyTokensMatchTransformersOnAnFp8Cache(name: String) throws {
+        let golden = try Golden.load("quantized/fp8-kv-\(name)")
+        let plain = try Golden.load(name)
+        let folder = Paths.goldens.appendingPathComponent(name)
+        var differs = false
+        for (prompt, plainPrompt) in zip(golden.prompts, plain.prompts) {
+            let harness = try Harness(folder: folder, kvCacheDType: .float8E4M3)
+            let result = try harness.generate([prompt.prompt_token_ids], numNewTokens: prompt.greedy_token_ids.count)
+            let error = relativeError(result.logits[0], prompt.last_logits)
+            #expect(error <= 1e-4, "\(name), prompt of \(prompt.prompt_token_ids.count): relative error \(error)")
+            #expect(result.tokens[0] == prompt.greedy_token_ids, "\(name), prompt of \(prompt.prompt_token_ids.count)")
+            differs = differs || relativeError(prompt.last_logits, plainPrompt.last_logits) > 1e-3
+        }
+        #expect(differs, "the fp8 cache should change some logits beyond 1e-3, or this test proves nothing")
+    }
+
+    /// The chunked prefill reads earlier chunks' keys back from the fp8 cache, as one whole prefill does.
+    @Test func chunkedPrefillOnAnFp8CacheMatchesEveryPosition() throws {
+        let golden = try Golden.load("quantized/fp8-kv-llama")
+        let prompt = golden.prompts[golden.all_positions_prompt]
+        let allLogits = try #require(prompt.all_logits)
+        let harness = try Harness(folder: Paths.goldens.appendingPathComponent("llama"), blockSize: 16, kvCacheDType: .float8E4M3)
+        var computed = 0
+        while computed < prompt.prompt_token_ids.count {
+            let n = min(5, prompt.prompt_token_ids.count - computed)
+            let step = StepSequence(tokenIds: Array(prompt.prompt_token_ids[computed..<(computed + n)]), numComputedTokens: computed,
+                                    blockIds: harness.blocks(for: 0, length: computed + n), sampling: Harness.greedy)
+            let logits = try harness.runner.logits([step])[0]
+            computed += n
+            #expect(relativeError(logits, allLogits[computed - 1]) <= 1e-4, "position \(computed - 1)")
+        }
+    }
+
+    @Test func anFp8CacheTakesAQuarterOfF32sBytes() throws {
+        let model = try ModelRegistry.load(directory: Paths.goldens.appendingPathComponent("llama"), backend: CPUBackend(),
+                                           kvCacheDType: .float8E4M3)
+        let f32 = try ModelRegistry.load(directory: Paths.goldens.appendingPathComponent("llama"), backend: CPUBackend())
+        #expect(f32.kvCacheBytesPerBlock(blockSize: 16) == 4 * model.kvCacheBytesPerBlock(blockSize: 16))
+    }
+}

@@ -59,10 +59,12 @@ final class Harness {
     private var blocks: [Int: [Int32]] = [:]
 
     /// `quantization`: as `--quantization` (checked against the folder's quantization_config).
-    init(folder: URL, blockSize: Int = 4, numBlocks: Int = 256, maxTokens: Int = 512, quantization: String? = nil) throws {
+    /// `kvCacheDType`: as `--kv-cache-dtype` (nil: f32).
+    init(folder: URL, blockSize: Int = 4, numBlocks: Int = 256, maxTokens: Int = 512, quantization: String? = nil,
+         kvCacheDType: DType? = nil) throws {
         var config = try ModelConfig.load(modelDirectory: folder)
         config.quantization = try QuantizationConfig.resolve(checkpoint: config.quantization, flag: quantization)
-        let model = try ModelRegistry.load(config: config, directory: folder, backend: CPUBackend())
+        let model = try ModelRegistry.load(config: config, directory: folder, backend: CPUBackend(), kvCacheDType: kvCacheDType)
         runner = try ModelRunner(model: model, numBlocks: numBlocks, blockSize: blockSize, maxNumBatchedTokens: maxTokens, maxNumSeqs: 64)
         self.blockSize = blockSize
         nextBlock = Int32(numBlocks - 1)
