@@ -31,6 +31,10 @@ extension CUDABackend {
            try prefillAttention(query: query, cache: cache, metadata: metadata, scale: scale, out: out) {
             return
         }
+        if cache.isFloat8 {
+            throw BackendError("pagedAttention: an fp8 cache is read only by the tensor-core kernels (head size 64 or 128, "
+                               + "at most 16 query heads per KV head, 16-byte aligned tensors), which declined this step")
+        }
         guard let numHeads = try attentionHeads(query: query, cache: cache, metadata: metadata, out: out) else { return }
         let headSize = cache.headSize
         let tokens = metadata.numTokens
@@ -86,8 +90,9 @@ extension CUDABackend {
         let headSize = cache.headSize
         let tokens = metadata.numTokens
         let act = activationDType
-        try require(query.dtype == act && out.dtype == act && cache.key.dtype == act && cache.value.dtype == act,
-                    "pagedAttention", "query \(query), out \(out), cache \(cache.key) (want \(act))")
+        try require(query.dtype == act && out.dtype == act
+                    && (cache.key.dtype == act || (cache.isFloat8 && act == .bfloat16)) && cache.value.dtype == cache.key.dtype,
+                    "pagedAttention", "query \(query), out \(out), cache \(cache.key) (want \(act), or fp8 with bf16)")
         guard tokens > 0 else { return nil }
         try require(headSize % 8 == 0 && headSize <= 256, "pagedAttention",
                     "headSize \(headSize) unsupported (a multiple of 8, at most 256)")

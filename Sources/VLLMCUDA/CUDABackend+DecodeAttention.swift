@@ -51,11 +51,11 @@ extension CUDABackend {
         // bf16, head size 64 or 128: tensor cores (decode_attention_mma.cu). At context 512 on an H200, 32
         // layers: 0.33 / 0.49 / 0.86 / 1.65 / 4.97 ms at batch 1 / 8 / 32 / 64 / 256 against decode_attention.cu's
         // 0.41 / 0.67 / 1.02 / 1.58 / 5.41 (docs/gpu-runs/2026-11-30b/run20).
-        if Self.isDecodeAttentionMMAEnabled,
+        if Self.isDecodeAttentionMMAEnabled || cache.isFloat8,
            try decodeAttentionMMA(query: query, cache: cache, metadata: metadata, scale: scale, out: out) {
             return true
         }
-        guard metadata.maxQueryLen == 1, cache.blockSize % 4 == 0 else { return false }
+        guard metadata.maxQueryLen == 1, cache.blockSize % 4 == 0, !cache.isFloat8 else { return false }
         guard let numHeads = try attentionHeads(query: query, cache: cache, metadata: metadata, out: out) else { return true }
         let headSize = cache.headSize
         let tokens = metadata.numTokens
@@ -150,7 +150,8 @@ extension CUDABackend {
         }
         let counters = try numSplits > 1 ? decodeAttentionSplitCounters(atLeast: ctas) : nil
         let unused = KernelArgument.pointer(0)
-        try launch("decode_attention_mma_bf16_d\(headSize)", in: "decode_attention_mma",
+        let cacheName = cache.key.dtype.float8Format.map(Self.float8Name) ?? "bf16"
+        try launch("decode_attention_mma_\(cacheName)_d\(headSize)", in: "decode_attention_mma",
                    grid: (numSplits, cache.numKVHeads, metadata.numSeqs),
                    block: (32 * Self.decodeAttentionWarps, 1, 1),
                    sharedBytes: Self.decodeAttentionMMASharedBytes(headSize: headSize),
@@ -159,7 +160,8 @@ extension CUDABackend {
                     partials?.acc.device ?? unused, partials?.max.device ?? unused, partials?.sum.device ?? unused,
                     counters?.device ?? unused,
                     .int32(Int32(numHeads)), .int32(Int32(cache.numKVHeads)), .int32(Int32(cache.blockSize)),
-                    .int32(Int32(metadata.blockTables.shape[1])), .int32(Int32(partition)), .float(scale)])
+                    .int32(Int32(metadata.blockTables.shape[1])), .int32(Int32(partition)), .float(scale),
+                    .float(cache.keyScale), .float(cache.valueScale)])
         return true
     }
 

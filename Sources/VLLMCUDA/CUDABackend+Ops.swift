@@ -92,6 +92,13 @@ extension CUDABackend {
             try require(key.dtype == act && value.dtype == act && key.count == tokens * kvWidth && value.count == key.count,
                         "splitQKV", "key \(key), value \(value) for \(tokens) tokens × \(kvWidth)")
             destinations = (key, value, nil, 0)
+        case .cache(let cache, let slotMapping) where cache.isFloat8:
+            // An fp8 cache: split into scratch rows, then written (and converted) by writeKVCache.
+            let key = try scratch(.fp8CacheKeys, shape: [tokens, kvWidth], dtype: act)
+            let value = try scratch(.fp8CacheValues, shape: [tokens, kvWidth], dtype: act)
+            try splitQKV(qkv, query: query, kv: .tensors(key: key, value: value), headSize: headSize, rotary: rotary)
+            try writeKVCache(key: key, value: value, cache: cache, slotMapping: slotMapping)
+            return
         case .cache(let cache, let slotMapping):
             try require(cache.key.dtype == act && cache.numKVHeads == numKVHeads && cache.headSize == headSize
                         && slotMapping.dtype == .int32 && slotMapping.count == tokens, "splitQKV",
@@ -136,14 +143,21 @@ extension CUDABackend {
         let rowElements = cache.numKVHeads * cache.headSize
         let tokens = slotMapping.count
         let act = activationDType
-        try require(key.dtype == act && value.dtype == act && cache.key.dtype == act && cache.value.dtype == act
+        let fp8 = cache.key.dtype.float8Format
+        try require(key.dtype == act && value.dtype == act && (cache.key.dtype == act || (fp8 != nil && act == .bfloat16))
                     && slotMapping.dtype == .int32, "writeKVCache",
                     "key \(key), value \(value), cache \(cache.key), slotMapping \(slotMapping)")
         try require(key.count == tokens * rowElements && value.count == key.count, "writeKVCache",
                     "key \(key), value \(value) for \(tokens) slots of \(cache.numKVHeads)×\(cache.headSize)")
-        try launch("reshape_and_cache_\(kernelSuffix)", in: "cache", grid: (tokens, 1, 1), block: (128, 1, 1),
-                   [key.device, value.device, cache.key.device, cache.value.device, slotMapping.device,
-                    .int32(Int32(rowElements)), .int64(Int64(cache.numBlocks * cache.blockSize))])
+        guard tokens > 0 else { return }
+        var arguments: [KernelArgument] = [key.device, value.device, cache.key.device, cache.value.device, slotMapping.device,
+                                           .int32(Int32(rowElements)), .int64(Int64(cache.numBlocks * cache.blockSize))]
+        var kernel = "reshape_and_cache_\(kernelSuffix)"
+        if let fp8 {
+            kernel = "reshape_and_cache_fp8_\(Self.float8Name(fp8))"
+            arguments += [.float(cache.keyScale), .float(cache.valueScale)]
+        }
+        try launch(kernel, in: "cache", grid: (tokens, 1, 1), block: (128, 1, 1), arguments)
     }
 
     public func siluAndMul(_ x: Tensor, out: Tensor) throws {

@@ -71,13 +71,15 @@ extension CUDABackend {
         // query lengths. Each CTA finds its sequence on the device.
         let group = numHeads / cache.numKVHeads
         let tokensPerTile = Self.prefillAttentionRows / group
-        try launch("prefill_attention_bf16_d\(headSize)", in: "prefill_attention",
+        let cacheName = cache.key.dtype.float8Format.map(Self.float8Name) ?? "bf16"
+        try launch("prefill_attention_\(cacheName)_d\(headSize)", in: "prefill_attention",
                    grid: (tokens / tokensPerTile + metadata.numSeqs, cache.numKVHeads, 1),
                    block: (32 * Self.prefillAttentionWarps, 1, 1), sharedBytes: sharedBytes,
                    [query.device, cache.key.device, cache.value.device, metadata.queryStartLoc.device,
                     metadata.seqLens.device, metadata.blockTables.device, out.device,
                     .int32(Int32(metadata.numSeqs)), .int32(Int32(numHeads)), .int32(Int32(cache.numKVHeads)),
-                    .int32(Int32(cache.blockSize)), .int32(Int32(metadata.blockTables.shape[1])), .float(scale)])
+                    .int32(Int32(cache.blockSize)), .int32(Int32(metadata.blockTables.shape[1])), .float(scale),
+                    .float(cache.keyScale), .float(cache.valueScale)])
         return true
     }
 }

@@ -26,7 +26,15 @@ public final class CUDABackend: Backend, Sendable {
     let captureRetained = Protected<[Tensor]?>(nil)
 
     public var name: String { "cuda:\(context.ordinal) (\(context.deviceName))" }
-    public func kvCacheDTypes(headSize: Int) -> [DType] { [] }
+    /// fp8 caches (e4m3, e5m2) where the tensor-core attention kernels read them: bf16 activations, head
+    /// size 64 or 128, sm_80 or later.
+    public func kvCacheDTypes(headSize: Int) -> [DType] {
+        activationDType == .bfloat16 && (headSize == 64 || headSize == 128) && context.computeCapability.major >= 8
+            ? [.float8E4M3, .float8E5M2] : []
+    }
+
+    /// The kernels' name of an fp8 format (`reshape_and_cache_fp8_e4m3`, `decode_attention_mma_e5m2_d128`…).
+    static func float8Name(_ format: Float8Format) -> String { format == .e4m3fn ? "e4m3" : "e5m2" }
     /// bf16 (rounding where PyTorch's bf16 ops round) or f32 (rounding nowhere, TF32 off).
     public let activationDType: DType
     public func weightDType(for checkpointDType: DType) -> DType { checkpointDType == .int32 ? .int32 : activationDType }
@@ -90,7 +98,7 @@ enum Scratch: Hashable {
     case attentionAccumulators, attentionMaxima, attentionSums
     case samplerInputs, samplerWork, samplerCounts, samplerResult, tokenMasks
     case argmaxValues, argmaxIds, argmaxResult
-    case int4Dequantized, int4Gathered
+    case int4Dequantized, int4Gathered, fp8CacheKeys, fp8CacheValues
 }
 
 extension CUDABackend {

@@ -20,6 +20,7 @@ public struct KernelSource: Sendable {
     static let headers: [KernelSource] = [
         KernelSource(name: "common.cuh", bytes: PackageResources.common_cuh),
         KernelSource(name: "decode_attention_merge.cuh", bytes: PackageResources.decode_attention_merge_cuh),
+        KernelSource(name: "fp8.cuh", bytes: PackageResources.fp8_cuh),
         KernelSource(name: "mma.cuh", bytes: PackageResources.mma_cuh),
         KernelSource(name: "sampling_params.cuh", source: SamplingParamWord.header),
     ]

@@ -3,8 +3,11 @@ import VLLMCompute
 extension OpChecker {
     /// Paged attention over one mixed batch; `seqs` are (context length, new tokens) per sequence.
     /// Blocks are handed out in a shuffled order, so block tables are not contiguous.
+    /// `cacheDType`: an fp8 dtype for an fp8 cache (random fp8 values, `kvScales` its scales); nil for the
+    /// activation dtype.
     mutating func attention(_ name: String, heads: Int, kvHeads: Int, headSize: Int, blockSize: Int,
-                            seqs: [(context: Int, query: Int)]) throws {
+                            seqs: [(context: Int, query: Int)], cacheDType: DType? = nil,
+                            kvScales: (key: Float, value: Float) = (1, 1)) throws {
         let blocksPerSeq = seqs.map { ($0.context + blockSize - 1) / blockSize }
         let numBlocks = blocksPerSeq.reduce(0, +) + 3
         var order = Array(0..<Int32(numBlocks))
@@ -21,8 +24,8 @@ extension OpChecker {
         let tokens = Int(queryStart.last!)
         let cacheShape = [numBlocks, blockSize, kvHeads, headSize]
         let count = cacheShape.reduce(1, *)
-        let keyCache = try pair(values(count), cacheShape)
-        let valueCache = try pair(values(count), cacheShape)
+        let keyCache = try cachePair(count, cacheShape, cacheDType)
+        let valueCache = try cachePair(count, cacheShape, cacheDType)
         let query = try pair(values(tokens * heads * headSize), [tokens, heads * headSize])
         let out = try outputs([tokens, heads * headSize])
         // Leading decodes are announced as the runner announces them, so a step of decodes then longer
@@ -38,15 +41,46 @@ extension OpChecker {
                               prefillQueryStartLoc: try prefillQueryStart.map { try backend.makeInt32($0) })
         }
         let scale = 1 / Float(headSize).squareRoot()
-        try cpu.pagedAttention(query: query.0, cache: PagedKVCache(key: keyCache.0, value: valueCache.0),
+        try cpu.pagedAttention(query: query.0, cache: PagedKVCache(key: keyCache.0, value: valueCache.0, keyScale: kvScales.key,
+                                                                   valueScale: kvScales.value),
                                metadata: try metadata(cpu), scale: scale, out: out.0)
-        try gpu.pagedAttention(query: query.1, cache: PagedKVCache(key: keyCache.1, value: valueCache.1),
+        try gpu.pagedAttention(query: query.1, cache: PagedKVCache(key: keyCache.1, value: valueCache.1, keyScale: kvScales.key,
+                                                                   valueScale: kvScales.value),
                                metadata: try metadata(gpu), scale: scale, out: out.1)
         let contexts = seqs.map(\.context)
-        let shape = "\(name): H\(heads)/\(kvHeads) d\(headSize) bs\(blockSize) seqs "
+        let cacheText = cacheDType.map { " \($0) cache" + (kvScales == (1, 1) ? "" : " scales \(kvScales.key)/\(kvScales.value)") } ?? ""
+        let shape = "\(name)\(cacheText): H\(heads)/\(kvHeads) d\(headSize) bs\(blockSize) seqs "
             + (seqs.count <= 6 ? seqs.map { "\($0.query)/\($0.context)" }.joined(separator: ",")
                 : "\(seqs.count)× \(seqs.map(\.query).max()!)/\(contexts.min()!)…\(contexts.max()!)")
         try record("pagedAttention", shape, cpu: out.0, gpu: out.1)
+    }
+
+    /// A paged cache's values on both backends: random values of the activation dtype, or random fp8 codes
+    /// (the same bytes on both) for an fp8 `dtype`.
+    mutating func cachePair(_ count: Int, _ shape: [Int], _ dtype: DType?) throws -> (Tensor, Tensor) {
+        guard let dtype, let format = dtype.float8Format else { return try pair(values(count), shape) }
+        let bytes = values(count).map { format.encode($0) }
+        return try bytes.withUnsafeBytes { raw in
+            (try cpu.upload(raw, sourceDType: dtype, shape: shape, dtype: dtype),
+             try gpu.upload(raw, sourceDType: dtype, shape: shape, dtype: dtype))
+        }
+    }
+
+    /// Steps over fp8 caches (`--kv-cache-dtype fp8`): decodes and prefills through the tensor-core kernels,
+    /// both formats, scales 1 and not, head sizes 64 and 128.
+    mutating func float8CacheCases() throws {
+        for dtype in [DType.float8E4M3, .float8E5M2] {
+            try attention("decode-b1-split", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16, seqs: [(4000, 1)],
+                          cacheDType: dtype)
+            try attention("decode-mixed", heads: 16, kvHeads: 4, headSize: 128, blockSize: 16,
+                          seqs: [(1, 1), (17, 1), (700, 1), (64, 1)], cacheDType: dtype, kvScales: (0.5, 3))
+            try attention("prefill-4x512-g4", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16,
+                          seqs: [(512, 512), (512, 512), (300, 12), (1, 1)], cacheDType: dtype)
+            try attention("mixed-decodes-first-d64", heads: 14, kvHeads: 2, headSize: 64, blockSize: 32,
+                          seqs: [(300, 1), (17, 1), (600, 260), (90, 90)], cacheDType: dtype, kvScales: (2, 0.25))
+            try writeKVCache(tokens: 37, kvHeads: 8, headSize: 128, blockSize: 16, numBlocks: 40, cacheDType: dtype,
+                             kvScales: (0.5, 3))
+        }
     }
 
     /// Pure decode steps (every sequence feeds one token), which CUDABackend runs with decode_attention.cu

@@ -105,6 +105,7 @@ public struct OpChecker {
         try attention("gqa-16", heads: 16, kvHeads: 1, headSize: 256, blockSize: 8, seqs: [(513, 2), (9, 9)])
         try decodeAttentionCases()
         try prefillAttentionCases()
+        if !gpu.kvCacheDTypes(headSize: 128).isEmpty { try float8CacheCases() }
         // Decodes first, then longer queries (the runner's order): the step runs as two, one kernel each.
         try attention("mixed-decodes-first", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16,
                       seqs: [(300, 1), (17, 1), (1, 1), (512, 512), (700, 300)])
@@ -307,11 +308,12 @@ public struct OpChecker {
         try record("splitQKV→cache.valueCache", shape, cpu: valueCache.0, gpu: valueCache.1)
     }
 
-    mutating func writeKVCache(tokens: Int, kvHeads: Int, headSize: Int, blockSize: Int, numBlocks: Int) throws {
+    mutating func writeKVCache(tokens: Int, kvHeads: Int, headSize: Int, blockSize: Int, numBlocks: Int,
+                               cacheDType: DType? = nil, kvScales: (key: Float, value: Float) = (1, 1)) throws {
         let shape = [numBlocks, blockSize, kvHeads, headSize]
         let count = shape.reduce(1, *)
-        let keyCache = try pair(values(count), shape)
-        let valueCache = try pair(values(count), shape)
+        let keyCache = try cachePair(count, shape, cacheDType)
+        let valueCache = try cachePair(count, shape, cacheDType)
         let key = try pair(values(tokens * kvHeads * headSize), [tokens, kvHeads * headSize])
         let value = try pair(values(tokens * kvHeads * headSize), [tokens, kvHeads * headSize])
         var slots = Array(0..<Int32(numBlocks * blockSize))
@@ -319,11 +321,14 @@ public struct OpChecker {
         var mapping = Array(slots.prefix(tokens))
         mapping[tokens / 2] = -1  // a padding token: skipped
         let slotMapping = try int32Pair(mapping)
-        try cpu.writeKVCache(key: key.0, value: value.0, cache: PagedKVCache(key: keyCache.0, value: valueCache.0),
+        try cpu.writeKVCache(key: key.0, value: value.0, cache: PagedKVCache(key: keyCache.0, value: valueCache.0,
+                                                                             keyScale: kvScales.key, valueScale: kvScales.value),
                              slotMapping: slotMapping.0)
-        try gpu.writeKVCache(key: key.1, value: value.1, cache: PagedKVCache(key: keyCache.1, value: valueCache.1),
+        try gpu.writeKVCache(key: key.1, value: value.1, cache: PagedKVCache(key: keyCache.1, value: valueCache.1,
+                                                                             keyScale: kvScales.key, valueScale: kvScales.value),
                              slotMapping: slotMapping.1)
         let description = "T\(tokens) blocks\(numBlocks)×\(blockSize) kv\(kvHeads) d\(headSize)"
+            + (cacheDType.map { " \($0) scales \(kvScales.key)/\(kvScales.value)" } ?? "")
         try record("writeKVCache.key", description, cpu: keyCache.0, gpu: keyCache.1, tolerance: 0)
         try record("writeKVCache.value", description, cpu: valueCache.0, gpu: valueCache.1, tolerance: 0)
     }

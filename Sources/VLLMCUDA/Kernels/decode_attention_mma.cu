@@ -1,6 +1,6 @@
-// decode_attention_mma.cu: paged attention for pure decode steps on tensor cores, bf16 only.
+// decode_attention_mma.cu: paged attention for pure decode steps on tensor cores, bf16 activations.
 //
-// decode_attention_mma_bf16_d{64,128}   (dN: headSize N)
+// decode_attention_mma_{bf16,e4m3,e5m2}_d{64,128}   (the cache's dtype; dN: headSize N)
 //   The inputs and outputs of decode_attention.cu's kernels (see there): query [T, numHeads·headSize];
 //   the paged K/V cache; queryStartLoc [S+1], seqLens [S], blockTables [S, maxBlocksPerSeq]; out
 //   [T, numHeads·headSize]; for a split launch the partials, maxima (base 2) and sums and the split
@@ -17,8 +17,13 @@
 //   base 2, and O += P·V (P rounded to bf16 after the running max, the sum unrounded, as flash attention
 //   and decode_attention.cu's bf16 path do; V's fragments by ldmatrix.trans). The warps then meet in
 //   shared memory, and the CTA writes out (or its partition's partials) as decode_attention.cu does.
+//   An fp8 cache (e4m3, e5m2; keyScale and valueScale its k_scale and v_scale, unused for bf16): a chunk's rows
+//   are copied as bytes into a two-stage raw buffer (in the space of the bf16 path's second stage), and each
+//   lane converts the pieces it copied — fp8 · scale, rounded to bf16 (exact at scale 1) — into the one bf16
+//   stage the MMAs read; the next chunk's bytes are in flight meanwhile.
 //   Requires sm_80 (cp.async, ldmatrix, bf16 MMA), 16-byte aligned rows.
 #include "common.cuh"
+#include "fp8.cuh"
 #include "mma.cuh"
 #include "decode_attention_merge.cuh"  // max_base, merge_if_last
 
@@ -34,17 +39,21 @@ template <int D> struct DecodeMMAShape {
         WARP = 2 * STAGE,             // a warp's two stages
         CHUNKS = D / 8,               // 16-byte pieces of a row
         COPIES = MMA_KEYS * CHUNKS / 32,  // of K (and of V) per lane per chunk
+        RAW_CHUNKS = D / 16,          // 16-byte pieces of an fp8 row
+        RAW_COPIES = MMA_KEYS * RAW_CHUNKS / 32,
+        RAW_TILE = MMA_KEYS * D,      // bytes of one chunk's fp8 K (or V) rows
     };
 };
 
-template <int D>
+template <int D, int FORMAT>
 __device__ __forceinline__ void decode_attention_mma(
-    const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache, const bf16_t *__restrict__ valueCache,
+    const bf16_t *__restrict__ query, const void *__restrict__ keyCache, const void *__restrict__ valueCache,
     const int *__restrict__ queryStartLoc, const int *__restrict__ seqLens, const int *__restrict__ blockTables,
     bf16_t *__restrict__ out, float *__restrict__ partialAcc, float *__restrict__ partialMax,
     float *__restrict__ partialSum, int *__restrict__ splitCounters, int numHeads, int numKVHeads, int blockSize,
-    int maxBlocksPerSeq, int partitionSize, float scale) {
+    int maxBlocksPerSeq, int partitionSize, float scale, float keyScale, float valueScale) {
     typedef DecodeMMAShape<D> Shape;
+    constexpr int ELEMENT = FORMAT ? 1 : 2;  // bytes of a cached value
     extern __shared__ uint4 decodeShared[];
     bf16_t *queries = (bf16_t *)decodeShared;  // [16][STRIDE]
     const int split = blockIdx.x, kvHead = blockIdx.y, seq = blockIdx.z;
@@ -82,25 +91,57 @@ __device__ __forceinline__ void decode_attention_mma(
 
     const int *table = blockTables + (long long)seq * maxBlocksPerSeq;
     const long long slotStride = (long long)numKVHeads * D;
-    const bf16_t *keyBase = keyCache + (long long)kvHead * D, *valueBase = valueCache + (long long)kvHead * D;
+    const char *keyBase = (const char *)keyCache + (long long)kvHead * D * ELEMENT;
+    const char *valueBase = (const char *)valueCache + (long long)kvHead * D * ELEMENT;
+    unsigned char *raw = (unsigned char *)(stages + Shape::STAGE);  // fp8: [2 stages][K, V][16 keys][D] bytes
     const int numChunks = keyEnd > keyBegin ? (keyEnd - keyBegin + MMA_KEYS - 1) / MMA_KEYS : 0;
 
-    // Queues chunk c's K and V rows into stage s: lane l copies piece j·32 + l, key (j·32 + l) / CHUNKS.
-    // Lane k < 16 looks up key k's slot; the others take theirs by shuffle.
+    // Queues chunk c's K and V rows into stage s (bf16), or into raw stage s (fp8): lane l copies piece j·32 + l,
+    // key (j·32 + l) / (pieces a row). Lane k < 16 looks up key k's slot; the others take theirs by shuffle.
     auto issue = [&](int c, int s) {
         const int first = keyBegin + c * MMA_KEYS;
         const int myKey = first + (lane & (MMA_KEYS - 1));
         const int mySlot = myKey < keyEnd ? table[myKey / blockSize] * blockSize + myKey % blockSize : 0;
+        if (FORMAT) {
+            const unsigned stage = shared_address(raw + s * 2 * Shape::RAW_TILE);
+#pragma unroll
+            for (int j = 0; j < Shape::RAW_COPIES; ++j) {
+                const int piece = j * 32 + lane, key = piece / Shape::RAW_CHUNKS, chunk = piece % Shape::RAW_CHUNKS;
+                const int slot = __shfl_sync(FULL_MASK, mySlot, key);
+                const long long offset = (long long)slot * slotStride + 16 * chunk;
+                const bool valid = first + key < keyEnd;
+                const unsigned destination = stage + key * D + 16 * chunk;
+                copy16_async(destination, keyBase + offset, valid);
+                copy16_async(destination + Shape::RAW_TILE, valueBase + offset, valid);
+            }
+            return;
+        }
         const unsigned stage = shared_address(stages + s * Shape::STAGE);
 #pragma unroll
         for (int j = 0; j < Shape::COPIES; ++j) {
             const int piece = j * 32 + lane, key = piece / Shape::CHUNKS, chunk = piece % Shape::CHUNKS;
             const int slot = __shfl_sync(FULL_MASK, mySlot, key);
-            const long long offset = (long long)slot * slotStride + 8 * chunk;
+            const long long offset = 2 * ((long long)slot * slotStride + 8 * chunk);
             const bool valid = first + key < keyEnd;
             const unsigned destination = stage + 2 * (key * Shape::STRIDE + 8 * chunk);
             copy16_async(destination, keyBase + offset, valid);
             copy16_async(destination + 2 * Shape::TILE, valueBase + offset, valid);
+        }
+    };
+
+    // fp8: the pieces this lane copied into raw stage s, as bf16 (times the scales) into the bf16 stage.
+    auto convert = [&](int s) {
+        const unsigned char *stage = raw + s * 2 * Shape::RAW_TILE;
+#pragma unroll
+        for (int j = 0; j < Shape::RAW_COPIES; ++j) {
+            const int piece = j * 32 + lane, key = piece / Shape::RAW_CHUNKS, chunk = piece % Shape::RAW_CHUNKS;
+            uint4 low, high;
+            fp8x16_to_bf16<FORMAT>(*(const uint4 *)(stage + key * D + 16 * chunk), keyScale, low, high);
+            *(uint4 *)(stages + key * Shape::STRIDE + 16 * chunk) = low;
+            *(uint4 *)(stages + key * Shape::STRIDE + 16 * chunk + 8) = high;
+            fp8x16_to_bf16<FORMAT>(*(const uint4 *)(stage + Shape::RAW_TILE + key * D + 16 * chunk), valueScale, low, high);
+            *(uint4 *)(stages + Shape::TILE + key * Shape::STRIDE + 16 * chunk) = low;
+            *(uint4 *)(stages + Shape::TILE + key * Shape::STRIDE + 16 * chunk + 8) = high;
         }
     };
 
@@ -122,8 +163,9 @@ __device__ __forceinline__ void decode_attention_mma(
         if (c + DECODE_WARPS < numChunks) issue(c + DECODE_WARPS, (i + 1) & 1);
         commit_copies();  // possibly empty, so that one group is always the newest
         wait_copies<1>();
+        if (FORMAT) convert(i & 1);  // its own copies, which wait_copies has seen land
         __syncwarp();
-        const unsigned stage = shared_address(stages + (i & 1) * Shape::STAGE);
+        const unsigned stage = shared_address(stages + (FORMAT ? 0 : (i & 1) * Shape::STAGE));
         const int firstKey = keyBegin + c * MMA_KEYS;
 
         float score[2][4] = {{0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}};  // keys 0…7 | 8…15
@@ -187,28 +229,52 @@ __device__ __forceinline__ void decode_attention_mma(
                                                        firstHead, group, numHeads, D, numActive);
 }
 
-extern "C" __global__ void __launch_bounds__(128)
-    decode_attention_mma_bf16_d64(const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache,
-                                  const bf16_t *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
-                                  const int *__restrict__ seqLens, const int *__restrict__ blockTables,
-                                  bf16_t *__restrict__ out, float *__restrict__ partialAcc, float *__restrict__ partialMax,
-                                  float *__restrict__ partialSum, int *__restrict__ splitCounters, int numHeads,
-                                  int numKVHeads, int blockSize, int maxBlocksPerSeq, int partitionSize, float scale) {
+// Every entry point is written out (the kernel loader reads their names from this file).
+#define DECODE_MMA_PARAMETERS                                                                                       \
+    const bf16_t *__restrict__ query, const void *__restrict__ keyCache, const void *__restrict__ valueCache,       \
+        const int *__restrict__ queryStartLoc, const int *__restrict__ seqLens, const int *__restrict__ blockTables, \
+        bf16_t *__restrict__ out, float *__restrict__ partialAcc, float *__restrict__ partialMax,                    \
+        float *__restrict__ partialSum, int *__restrict__ splitCounters, int numHeads, int numKVHeads, int blockSize, \
+        int maxBlocksPerSeq, int partitionSize, float scale, float keyScale, float valueScale
+
+extern "C" __global__ void __launch_bounds__(128) decode_attention_mma_bf16_d64(DECODE_MMA_PARAMETERS) {
     grid_dependency_wait();
-    decode_attention_mma<64>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
-                             partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
-                             partitionSize, scale);
+    decode_attention_mma<64, 0>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
+                                     partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
+                                     partitionSize, scale, keyScale, valueScale);
 }
 
-extern "C" __global__ void __launch_bounds__(128)
-    decode_attention_mma_bf16_d128(const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache,
-                                  const bf16_t *__restrict__ valueCache, const int *__restrict__ queryStartLoc,
-                                  const int *__restrict__ seqLens, const int *__restrict__ blockTables,
-                                  bf16_t *__restrict__ out, float *__restrict__ partialAcc, float *__restrict__ partialMax,
-                                  float *__restrict__ partialSum, int *__restrict__ splitCounters, int numHeads,
-                                  int numKVHeads, int blockSize, int maxBlocksPerSeq, int partitionSize, float scale) {
+extern "C" __global__ void __launch_bounds__(128) decode_attention_mma_bf16_d128(DECODE_MMA_PARAMETERS) {
     grid_dependency_wait();
-    decode_attention_mma<128>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
-                             partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
-                             partitionSize, scale);
+    decode_attention_mma<128, 0>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
+                                     partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
+                                     partitionSize, scale, keyScale, valueScale);
+}
+
+extern "C" __global__ void __launch_bounds__(128) decode_attention_mma_e4m3_d64(DECODE_MMA_PARAMETERS) {
+    grid_dependency_wait();
+    decode_attention_mma<64, FP8_E4M3>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
+                                     partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
+                                     partitionSize, scale, keyScale, valueScale);
+}
+
+extern "C" __global__ void __launch_bounds__(128) decode_attention_mma_e4m3_d128(DECODE_MMA_PARAMETERS) {
+    grid_dependency_wait();
+    decode_attention_mma<128, FP8_E4M3>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
+                                     partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
+                                     partitionSize, scale, keyScale, valueScale);
+}
+
+extern "C" __global__ void __launch_bounds__(128) decode_attention_mma_e5m2_d64(DECODE_MMA_PARAMETERS) {
+    grid_dependency_wait();
+    decode_attention_mma<64, FP8_E5M2>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
+                                     partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
+                                     partitionSize, scale, keyScale, valueScale);
+}
+
+extern "C" __global__ void __launch_bounds__(128) decode_attention_mma_e5m2_d128(DECODE_MMA_PARAMETERS) {
+    grid_dependency_wait();
+    decode_attention_mma<128, FP8_E5M2>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
+                                     partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
+                                     partitionSize, scale, keyScale, valueScale);
 }

@@ -34,8 +34,14 @@
 //   attention.cu's bf16 path): the S accumulators of two 8-key MMAs are exactly the A fragment of a 16-key
 //   step. The accumulators are rescaled only when some row's max moved.
 //   V fragments by ldmatrix.trans. At the end each lane's partial row sums meet by shuffles.
+//   An fp8 cache (prefill_attention_{e4m3,e5m2}_dN; keyScale, valueScale its k_scale and v_scale, unused for
+//   bf16): the tiles' rows come as bytes into two raw stages (in the space of the bf16 path's second stage),
+//   a thread of each row's first half copying 16 bytes, and each converts what it copied — fp8 · scale,
+//   rounded to bf16 (exact at scale 1) — into the one bf16 stage the MMAs read, the next tile's bytes in
+//   flight meanwhile.
 //   Requires sm_80 (cp.async, ldmatrix, bf16 MMA: before it the bodies are empty and the launcher says no).
 #include "common.cuh"
+#include "fp8.cuh"
 #include "mma.cuh"  // cp.async, ldmatrix, bf16 pairs
 
 #define PREFILL_WARPS 8
@@ -56,13 +62,15 @@ template <int D, int BC> struct PrefillShape {
         STAGE = 2 * TILE,                                 // K then V
         Q_TILE = PREFILL_ROWS * STRIDE,
         SHARED = 2 * STAGE + Q_TILE,
+        RAW_TILE = BC * D,                                // bytes of one fp8 K or V tile
     };
+    static_assert(4 * RAW_TILE <= 2 * STAGE, "an fp8 cache's two raw stages fit in the bf16 path's second stage");
     static_assert(BC % KEYS_PER_PASS == 0 && BC % 16 == 0, "whole passes, whole 16-key steps");
 };
 
 // One K and V tile's rows for this thread: key `firstKey + row + p · KEYS_PER_PASS` for each pass p, its
 // slot in the cache (blockTable[key / blockSize] · blockSize + key % blockSize) read a tile ahead.
-template <int D, int BC> struct TileLoader {
+template <int D, int BC, int FORMAT> struct TileLoader {
     typedef PrefillShape<D, BC> Shape;
     int slot[Shape::LOAD_PASSES];
     int row, chunk;
@@ -75,29 +83,59 @@ template <int D, int BC> struct TileLoader {
         }
     }
 
-    // Queues the copies of the found rows into `stage` (K at 0, V at TILE); keys from keyEnd on are zeros.
-    __device__ __forceinline__ void issue(bf16_t *stage, int firstKey, int keyEnd, const bf16_t *keyBase,
-                                          const bf16_t *valueBase, long long slotStride) const {
+    // Queues the copies of the found rows into `stage` (bf16: K at 0, V at TILE) or, for an fp8 cache, raw
+    // stage `s` of `raw` (K at 0, V at RAW_TILE bytes; the threads of a row's first half, 16 values each); keys
+    // from keyEnd on are zeros.
+    __device__ __forceinline__ void issue(bf16_t *stage, unsigned char *raw, int s, int firstKey, int keyEnd,
+                                          const char *keyBase, const char *valueBase, long long slotStride) const {
+        if (FORMAT && chunk >= Shape::CHUNKS / 2) return;
 #pragma unroll
         for (int p = 0; p < Shape::LOAD_PASSES; ++p) {
             const int r = row + p * Shape::KEYS_PER_PASS;
-            const long long offset = (long long)slot[p] * slotStride + chunk * 8;
             const bool valid = firstKey + r < keyEnd;
-            const unsigned destination = shared_address(stage + r * Shape::STRIDE + chunk * 8);
-            copy16_async(destination, keyBase + offset, valid);
-            copy16_async(destination + Shape::TILE * 2, valueBase + offset, valid);
+            if (FORMAT) {
+                const long long offset = (long long)slot[p] * slotStride + chunk * 16;
+                const unsigned destination = shared_address(raw + s * 2 * Shape::RAW_TILE + r * D + chunk * 16);
+                copy16_async(destination, keyBase + offset, valid);
+                copy16_async(destination + Shape::RAW_TILE, valueBase + offset, valid);
+            } else {
+                const long long offset = 2 * ((long long)slot[p] * slotStride + chunk * 8);
+                const unsigned destination = shared_address(stage + r * Shape::STRIDE + chunk * 8);
+                copy16_async(destination, keyBase + offset, valid);
+                copy16_async(destination + Shape::TILE * 2, valueBase + offset, valid);
+            }
+        }
+    }
+
+    // fp8: what this thread copied into raw stage s, as bf16 (times the scales) into `stage`.
+    __device__ __forceinline__ void convert(bf16_t *stage, const unsigned char *raw, int s, float keyScale,
+                                            float valueScale) const {
+        if (!FORMAT || chunk >= Shape::CHUNKS / 2) return;
+#pragma unroll
+        for (int p = 0; p < Shape::LOAD_PASSES; ++p) {
+            const int r = row + p * Shape::KEYS_PER_PASS;
+            const unsigned char *source = raw + s * 2 * Shape::RAW_TILE + r * D + chunk * 16;
+            bf16_t *destination = stage + r * Shape::STRIDE + chunk * 16;
+            uint4 low, high;
+            fp8x16_to_bf16<FORMAT ? FORMAT : FP8_E4M3>(*(const uint4 *)source, keyScale, low, high);
+            *(uint4 *)destination = low;
+            *(uint4 *)(destination + 8) = high;
+            fp8x16_to_bf16<FORMAT ? FORMAT : FP8_E4M3>(*(const uint4 *)(source + Shape::RAW_TILE), valueScale, low, high);
+            *(uint4 *)(destination + Shape::TILE) = low;
+            *(uint4 *)(destination + Shape::TILE + 8) = high;
         }
     }
 };
 
-template <int D, int BC>
-__device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache,
-                                                  const bf16_t *__restrict__ valueCache,
+template <int D, int BC, int FORMAT>
+__device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ query, const void *__restrict__ keyCache,
+                                                  const void *__restrict__ valueCache,
                                                   const int *__restrict__ queryStartLoc, const int *__restrict__ seqLens,
                                                   const int *__restrict__ blockTables, bf16_t *__restrict__ out,
                                                   int numSeqs, int numHeads, int numKVHeads, int blockSize,
-                                                  int maxBlocksPerSeq, float scale) {
+                                                  int maxBlocksPerSeq, float scale, float keyScale, float valueScale) {
     typedef PrefillShape<D, BC> Shape;
+    constexpr int ELEMENT = FORMAT ? 1 : 2;  // bytes of a cached value
     extern __shared__ uint4 prefillShared[];
     bf16_t *stages = (bf16_t *)prefillShared;        // [2][K, V][BC][STRIDE]
     bf16_t *queries = stages + 2 * Shape::STAGE;     // [128][STRIDE]
@@ -122,12 +160,14 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
     const int numKeyTiles = (keyEnd + BC - 1) / BC;
     const int *table = blockTables + (long long)seq * maxBlocksPerSeq;
     const long long slotStride = (long long)numKVHeads * D;
-    const bf16_t *keyBase = keyCache + (long long)kvHead * D, *valueBase = valueCache + (long long)kvHead * D;
+    const char *keyBase = (const char *)keyCache + (long long)kvHead * D * ELEMENT;
+    const char *valueBase = (const char *)valueCache + (long long)kvHead * D * ELEMENT;
+    unsigned char *raw = (unsigned char *)(stages + Shape::STAGE);  // fp8: [2 stages][K, V][BC][D] bytes
 
     // Q: row r is token min(r / G, tileTokens − 1) (rows past the tile repeat its last token), head r % G;
     // the G heads of one token are G·D consecutive elements of the query.
     const bf16_t *queryTile = query + ((long long)(queryBegin + tileToken) * numHeads + kvHead * group) * D;
-    TileLoader<D, BC> loader;
+    TileLoader<D, BC, FORMAT> loader;
     loader.row = tid / Shape::CHUNKS;
     loader.chunk = tid % Shape::CHUNKS;
 #pragma unroll
@@ -139,7 +179,7 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
     }
     commit_copies();
     loader.find(0, keyEnd, table, blockSize);
-    loader.issue(stages, 0, keyEnd, keyBase, valueBase, slotStride);
+    loader.issue(stages, raw, 0, 0, keyEnd, keyBase, valueBase, slotStride);
     commit_copies();
     if (numKeyTiles > 1) loader.find(BC, keyEnd, table, blockSize);
 
@@ -166,16 +206,17 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
 
     for (int keyTile = 0; keyTile < numKeyTiles; ++keyTile) {
         if (keyTile + 1 < numKeyTiles) {
-            loader.issue(stages + ((keyTile + 1) & 1) * Shape::STAGE, (keyTile + 1) * BC, keyEnd, keyBase, valueBase,
-                         slotStride);
+            loader.issue(stages + ((keyTile + 1) & 1) * Shape::STAGE, raw, (keyTile + 1) & 1, (keyTile + 1) * BC, keyEnd,
+                         keyBase, valueBase, slotStride);
             if (keyTile + 2 < numKeyTiles) loader.find((keyTile + 2) * BC, keyEnd, table, blockSize);
         }
         commit_copies();  // possibly empty, so that one group is always the newest
         wait_copies<1>();
+        loader.convert(stages, raw, keyTile & 1, keyScale, valueScale);  // fp8: its own copies, landed
         __syncthreads();
         const int firstKey = keyTile * BC;
         if (isWarpActive && firstKey <= warpLast) {
-            const unsigned stage = shared_address(stages + (keyTile & 1) * Shape::STAGE);
+            const unsigned stage = shared_address(stages + (FORMAT ? 0 : (keyTile & 1) * Shape::STAGE));
             // 16-key steps holding a key ≤ the warp's last position; the rest are masked without MMAs.
             const int liveSteps = min(BC / 16, (warpLast - firstKey) / 16 + 1);
             float score[BC / 8][4];
@@ -244,23 +285,51 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
 }
 
 #define PREFILL_ATTENTION_PARAMETERS                                                                          \
-    const bf16_t *__restrict__ query, const bf16_t *__restrict__ keyCache, const bf16_t *__restrict__ valueCache, \
+    const bf16_t *__restrict__ query, const void *__restrict__ keyCache, const void *__restrict__ valueCache,   \
         const int *__restrict__ queryStartLoc, const int *__restrict__ seqLens,                                 \
         const int *__restrict__ blockTables, bf16_t *__restrict__ out, int numSeqs, int numHeads,               \
-        int numKVHeads, int blockSize, int maxBlocksPerSeq, float scale
-#define PREFILL_ATTENTION(D, BC)                                                                               \
-    prefill_attention<D, BC>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, numSeqs,     \
-                             numHeads, numKVHeads, blockSize, maxBlocksPerSeq, scale)
+        int numKVHeads, int blockSize, int maxBlocksPerSeq, float scale, float keyScale, float valueScale
+#define PREFILL_ATTENTION(D, BC, FORMAT)                                                                       \
+    prefill_attention<D, BC, FORMAT>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out,       \
+                                     numSeqs, numHeads, numKVHeads, blockSize, maxBlocksPerSeq, scale, keyScale,  \
+                                     valueScale)
 
-// One entry point per head size (BC keys a tile). d64 and d128 are held to 128 registers, so an SM runs
-// two CTAs (16 warps; d128: 2 × 102 KiB of shared memory on sm_90, and a few spilled words a tile); d256
+// One entry point per cache dtype and head size (BC keys a tile). d64 and d128 are held to 128 registers, so an
+// SM runs two CTAs (16 warps; d128: 2 × 102 KiB of shared memory on sm_90, and a few spilled words a tile); d256
 // (128 accumulators a lane) runs one.
-extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_bf16_d64(PREFILL_ATTENTION_PARAMETERS) { grid_dependency_wait();
-    PREFILL_ATTENTION(64, 64);
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_bf16_d64(PREFILL_ATTENTION_PARAMETERS) {
+    grid_dependency_wait();
+    PREFILL_ATTENTION(64, 64, 0);
 }
-extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_bf16_d128(PREFILL_ATTENTION_PARAMETERS) { grid_dependency_wait();
-    PREFILL_ATTENTION(128, 64);
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_bf16_d128(PREFILL_ATTENTION_PARAMETERS) {
+    grid_dependency_wait();
+    PREFILL_ATTENTION(128, 64, 0);
 }
-extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 1) prefill_attention_bf16_d256(PREFILL_ATTENTION_PARAMETERS) { grid_dependency_wait();
-    PREFILL_ATTENTION(256, 32);
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 1) prefill_attention_bf16_d256(PREFILL_ATTENTION_PARAMETERS) {
+    grid_dependency_wait();
+    PREFILL_ATTENTION(256, 32, 0);
+}
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_e4m3_d64(PREFILL_ATTENTION_PARAMETERS) {
+    grid_dependency_wait();
+    PREFILL_ATTENTION(64, 64, FP8_E4M3);
+}
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_e4m3_d128(PREFILL_ATTENTION_PARAMETERS) {
+    grid_dependency_wait();
+    PREFILL_ATTENTION(128, 64, FP8_E4M3);
+}
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 1) prefill_attention_e4m3_d256(PREFILL_ATTENTION_PARAMETERS) {
+    grid_dependency_wait();
+    PREFILL_ATTENTION(256, 32, FP8_E4M3);
+}
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_e5m2_d64(PREFILL_ATTENTION_PARAMETERS) {
+    grid_dependency_wait();
+    PREFILL_ATTENTION(64, 64, FP8_E5M2);
+}
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_e5m2_d128(PREFILL_ATTENTION_PARAMETERS) {
+    grid_dependency_wait();
+    PREFILL_ATTENTION(128, 64, FP8_E5M2);
+}
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 1) prefill_attention_e5m2_d256(PREFILL_ATTENTION_PARAMETERS) {
+    grid_dependency_wait();
+    PREFILL_ATTENTION(256, 32, FP8_E5M2);
 }

@@ -1,0 +1,74 @@
+// fp8.cuh: the fp8 KV cache's formats, e4m3fn (FP8_E4M3) and e5m2 (FP8_E5M2), bit for bit as
+// VLLMCompute.Float8Format (and PyTorch's float8 types): decoding is exact; encoding rounds to nearest even
+// and saturates to the largest finite value (448, 57344) as vLLM's cache kernels do (__NV_SATFINITE).
+// FORMAT 0 means a bf16 cache in the kernels templated on it.
+#pragma once
+#include "common.cuh"
+
+#define FP8_E4M3 1
+#define FP8_E5M2 2
+
+template <int FORMAT> __device__ __forceinline__ unsigned char fp8_encode(float value) {
+    constexpr int M = FORMAT == FP8_E4M3 ? 3 : 2, BIAS = FORMAT == FP8_E4M3 ? 7 : 15;
+    constexpr float MAX = FORMAT == FP8_E4M3 ? 448.0f : 57344.0f;
+    if (value != value) return FORMAT == FP8_E4M3 ? 0x7F : 0x7E;
+    const unsigned sign = (__float_as_uint(value) >> 24) & 0x80u;
+    const float magnitude = fminf(fabsf(value), MAX);
+    int exponent = magnitude == 0.0f ? 1 - BIAS : max(ilogbf(magnitude), 1 - BIAS);
+    // The quantum is a power of two: the scaling is exact and the one rounding is to nearest even.
+    int units = __float2int_rn(magnitude * ldexpf(1.0f, M - exponent));
+    if (units >= (2 << M)) {  // rounded up into the next binade
+        units >>= 1;
+        exponent += 1;
+    }
+    if (units < (1 << M)) return (unsigned char)(sign | units);  // subnormal or zero
+    return (unsigned char)(sign | ((exponent + BIAS) << M) | (units - (1 << M)));
+}
+
+// The low byte of `bits` as a float (finite codes; the saturating encoder writes no others).
+template <int FORMAT> __device__ __forceinline__ float fp8_decode(unsigned bits) {
+    const unsigned magnitude = bits & 0x7Fu;
+    float value;
+    if (FORMAT == FP8_E4M3) {  // subnormals m · 2^-9; normals by moving the fields into an f32, bias 7 → 127
+        value = magnitude < 8u ? (float)magnitude * 0.001953125f : __uint_as_float((magnitude << 20) + (120u << 23));
+    } else {                   // subnormals m · 2^-16; bias 15 → 127
+        value = magnitude < 4u ? (float)magnitude * 1.52587890625e-05f : __uint_as_float((magnitude << 21) + (112u << 23));
+    }
+    return bits & 0x80u ? -value : value;
+}
+
+// Two fp8 values (the low and high byte of `pair`) times `scale` as a bf16 pair, each rounded once: on sm_89 and
+// later the hardware converts the pair to f16 (exact: every fp8 value is an f16), the rest is f32.
+template <int FORMAT> __device__ __forceinline__ unsigned fp8x2_to_bf16x2(unsigned pair, float scale) {
+    float low, high;
+#if __CUDA_ARCH__ >= 890
+    unsigned halves;
+    if (FORMAT == FP8_E4M3) {
+        asm("cvt.rn.f16x2.e4m3x2 %0, %1;" : "=r"(halves) : "h"((unsigned short)pair));
+    } else {
+        asm("cvt.rn.f16x2.e5m2x2 %0, %1;" : "=r"(halves) : "h"((unsigned short)pair));
+    }
+    asm("cvt.f32.f16 %0, %1;" : "=f"(low) : "h"((unsigned short)(halves & 0xFFFFu)));
+    asm("cvt.f32.f16 %0, %1;" : "=f"(high) : "h"((unsigned short)(halves >> 16)));
+    unsigned packed;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(packed) : "f"(high * scale), "f"(low * scale));
+    return packed;
+#else
+    low = fp8_decode<FORMAT>(pair);
+    high = fp8_decode<FORMAT>(pair >> 8);
+    return (unsigned)f32_to_bf16(low * scale) | ((unsigned)f32_to_bf16(high * scale) << 16);
+#endif
+}
+
+// 16 fp8 values (16 bytes, in order) times `scale` as 16 bf16 (two 16-byte halves, in order).
+template <int FORMAT> __device__ __forceinline__ void fp8x16_to_bf16(uint4 raw, float scale, uint4 &low, uint4 &high) {
+    const unsigned words[4] = {raw.x, raw.y, raw.z, raw.w};
+    unsigned out[8];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        out[2 * i] = fp8x2_to_bf16x2<FORMAT>(words[i] & 0xFFFFu, scale);
+        out[2 * i + 1] = fp8x2_to_bf16x2<FORMAT>(words[i] >> 16, scale);
+    }
+    low = make_uint4(out[0], out[1], out[2], out[3]);
+    high = make_uint4(out[4], out[5], out[6], out[7]);
+}
