@@ -96,6 +96,28 @@ elif [ "${CI:-}" = true ]; then
 else
   echo "SKIPPED: live embedding check (set SWIFT_VLLM_MINILM_DIR, as scripts/test.sh does)"
 fi
+# The deployment's quantization flags: the demo model on an fp8 KV cache serves a completion; a --quantization the
+# checkpoint does not have, an unknown one, and an unknown --kv-cache-dtype are refused at start-up, naming the value.
+QPORT=$((PORT + 30)); QLOG=$(mktemp)
+"$BIN" serve --host 127.0.0.1 --port "$QPORT" --served-model-name demo --device cpu --max-model-len 512 \
+  --kv-cache-dtype fp8 >"$QLOG" 2>&1 &
+QPID=$!
+for _ in $(seq 100); do curl -sf "localhost:$QPORT/health" >/dev/null && break; sleep 0.2; done
+curl -sf "localhost:$QPORT/v1/completions" -H 'Content-Type: application/json' \
+  -d '{"model": "demo", "prompt": "Hello", "max_tokens": 8, "ignore_eos": true}' | grep -q '"completion_tokens":8' \
+  || { echo "FAIL: no completion on an fp8 KV cache"; tail -20 "$QLOG"; kill $QPID; exit 1; }
+kill $QPID; wait $QPID || true
+grep -q "KV cache:" "$QLOG" || { echo "FAIL: no KV cache line"; exit 1; }
+for bad in "--quantization gptq:no quantization_config" "--quantization bitsandbytes:'bitsandbytes' is not supported" \
+           "--kv-cache-dtype fp9:'fp9' is not supported"; do
+  flags=${bad%%:*}; expected=${bad#*:}
+  if out=$(timeout 60 "$BIN" serve --device cpu --port "$QPORT" $flags 2>&1); then
+    echo "FAIL: serve $flags started"; exit 1
+  fi
+  grep -qF "$expected" <<<"$out" || { echo "FAIL: serve $flags said: $out"; exit 1; }
+done
+echo "ok: an fp8 KV cache serves; bad --quantization / --kv-cache-dtype are refused at start-up"
+
 # Hostile but ordinary clients (issue #19): idle and half-sent connections, the drain's deadline, a second signal.
 for check in idle drain force; do
   python3 scripts/live_hardening_check.py "$check" --bin "$BIN" --port $((PORT + 10))

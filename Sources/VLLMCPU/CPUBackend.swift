@@ -1,4 +1,3 @@
-import Dispatch
 import VLLMCompute
 
 #if canImport(Glibc)
@@ -19,21 +18,13 @@ public final class CPUBackend: Backend {
     public let numThreads: Int
 
     public init(numThreads: Int? = nil) {
-        self.numThreads = max(1, numThreads ?? Self.availableCores())
+        self.numThreads = max(1, numThreads ?? ParallelFor.availableCores)
     }
 
     public func weightDType(for checkpointDType: DType) -> DType { .float32 }
 
     /// fp8 caches of either format, any head size: written as fp8(x / scale), read back exactly (the oracle).
     public func kvCacheDTypes(headSize: Int) -> [DType] { [.float8E4M3, .float8E5M2] }
-
-    static func availableCores() -> Int {
-        #if canImport(Glibc)
-        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        #else
-        return 4
-        #endif
-    }
 
     // MARK: Memory
 
@@ -98,27 +89,8 @@ public final class CPUBackend: Backend {
 
     /// Runs `body` over `0..<count` split into contiguous chunks of at least `grain` items.
     func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
-        guard count > 0 else { return }
-        let numChunks = min(numThreads * 4, max(1, count / max(grain, 1)))
-        if numChunks <= 1 || numThreads == 1 {
-            body(0..<count)
-            return
-        }
-        withoutActuallyEscaping(body) { body in
-            let work = ChunkBody(body)
-            DispatchQueue.concurrentPerform(iterations: numChunks) { chunk in
-                work.body((chunk * count / numChunks)..<((chunk + 1) * count / numChunks))
-            }
-        }
+        ParallelFor.chunks(count, threads: numThreads, grain: grain, body)
     }
-}
-
-/// Carries a non-Sendable closure into `concurrentPerform`.
-// @unchecked: concurrentPerform returns only after every chunk has run, and every op gives each
-// chunk a disjoint range of its output, so the closure never outlives its caller or races.
-private struct ChunkBody: @unchecked Sendable {
-    let body: (Range<Int>) -> Void
-    init(_ body: @escaping (Range<Int>) -> Void) { self.body = body }
 }
 
 /// Host access to a CPU tensor's memory. Only valid for tensors this backend made.

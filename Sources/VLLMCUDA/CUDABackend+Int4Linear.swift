@@ -29,15 +29,17 @@ extension CUDABackend: Int4LinearBackend {
         weights.codes.withUnsafeBufferPointer { codes in
             packed.withUnsafeMutableBufferPointer { packed in
                 let interleave = Self.int4Interleave
-                for row in 0..<n {
-                    let source = codes.baseAddress! + row * k
-                    for word in 0..<words {
-                        var value: UInt32 = 0
-                        for p in 0..<8 {
-                            let stored = 8 * word + interleave[p]
-                            value |= UInt32(source[order?[stored] ?? stored] & 0xF) << (4 * p)
+                ParallelFor.chunks(n, grain: 16) { rows in
+                    for row in rows {
+                        let source = codes.baseAddress! + row * k
+                        for word in 0..<words {
+                            var value: UInt32 = 0
+                            for p in 0..<8 {
+                                let stored = 8 * word + interleave[p]
+                                value |= UInt32(source[order?[stored] ?? stored] & 0xF) << (4 * p)
+                            }
+                            packed[row * words + word] = value
                         }
-                        packed[row * words + word] = value
                     }
                 }
             }

@@ -32,10 +32,14 @@ public struct IntQuantizedWeights: Sendable {
     public func dequantized() -> [Float] {
         var out = [Float](repeating: 0, count: n * k)
         let groups = numGroups
-        for row in 0..<n {
-            for col in 0..<k {
-                let g = row * groups + group(ofColumn: col)
-                out[row * k + col] = scaleDType.rounded(scales[g] * Float(Int32(codes[row * k + col]) - zeros[g]))
+        out.withUnsafeMutableBufferPointer { out in
+            ParallelFor.chunks(n, grain: 16) { rows in
+                for row in rows {
+                    for col in 0..<k {
+                        let g = row * groups + group(ofColumn: col)
+                        out[row * k + col] = scaleDType.rounded(scales[g] * Float(Int32(codes[row * k + col]) - zeros[g]))
+                    }
+                }
             }
         }
         return out

@@ -75,7 +75,7 @@ public final class LlamaModel: CausalLM {
         if config.tieWordEmbeddings || !(loader.contains("lm_head.weight") || loader.contains("lm_head.qweight")) {
             lmHead = .dense(embedTokens)
         } else {
-            lmHead = try loader.loadLinear([("lm_head", config.vocabSize)], k: h, quantizeOnline: false)
+            lmHead = try loader.loadLinear([("lm_head", config.vocabSize)], k: h, inDecoderLayer: false)
         }
         let (table, rotaryDim) = RotaryEmbedding.cosSinTable(config: config, numPositions: maxPositions)
         cosSinCache = try backend.makeTensor(table, shape: [maxPositions, rotaryDim], dtype: .float32)

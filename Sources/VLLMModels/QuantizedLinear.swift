@@ -82,10 +82,23 @@ struct QuantizedLinearReader {
         let (scales, scaleDType) = try floats(prefix + ".scales", [numGroups, n])
         var weights = IntQuantizedWeights(n: n, k: k, bits: bits, groupSize: group, scaleDType: scaleDType)
         if descAct { weights.groupIndex = try groupIndex(prefix + ".g_idx", k: k, numGroups: numGroups) }
+        // qweight is [K/pack, N]: read in tiles of 64 output rows, so both it and the codes stream through cache.
+        weights.codes.withUnsafeMutableBufferPointer { codes in
+            ParallelFor.chunks((n + 63) / 64) { tiles in for tile in tiles {
+                let row0 = tile * 64
+                for packedRow in 0..<(k / pack) {
+                    for row in row0..<min(n, row0 + 64) {
+                        var word = UInt32(bitPattern: qweight[packedRow * n + row])
+                        let base = row * k + packedRow * pack
+                        for j in 0..<pack {
+                            codes[base + j] = UInt8(truncatingIfNeeded: word & UInt32(mask))
+                            word >>= UInt32(bits)
+                        }
+                    }
+                }
+            } }
+        }
         for row in 0..<n {
-            for col in 0..<k {
-                weights.codes[row * k + col] = UInt8((qweight[(col / pack) * n + row] >> Int32(bits * (col % pack))) & mask)
-            }
             for g in 0..<numGroups {
                 // AutoGPTQ's format stores zero − 1 (its QuantLinear and vLLM add the one back after masking).
                 weights.zeros[row * numGroups + g] = ((qzeros[g * (n / pack) + row / pack] >> Int32(bits * (row % pack))) & mask) + Int32(zeroOffset)
@@ -110,11 +123,23 @@ struct QuantizedLinearReader {
         let qzeros = try int32s(prefix + ".qzeros", [numGroups, words])
         let (scales, scaleDType) = try floats(prefix + ".scales", [numGroups, n])
         var weights = IntQuantizedWeights(n: n, k: k, bits: bits, groupSize: groupSize, scaleDType: scaleDType)
+        // qweight is [K, N/8]: read in tiles of 64 input columns, each word giving 8 rows' codes.
+        weights.codes.withUnsafeMutableBufferPointer { codes in
+            ParallelFor.chunks((k + 63) / 64) { tiles in for tile in tiles {
+                let col0 = tile * 64
+                for word in 0..<words {
+                    for col in col0..<min(k, col0 + 64) {
+                        let value = UInt32(bitPattern: qweight[col * words + word])
+                        for j in 0..<pack {
+                            let shift = UInt32(bits * Self.awqNibbleOfColumn[j])
+                            codes[(word * pack + j) * k + col] = UInt8(truncatingIfNeeded: (value >> shift) & UInt32(mask))
+                        }
+                    }
+                }
+            } }
+        }
         for row in 0..<n {
             let word = row / pack, shift = Int32(bits * Self.awqNibbleOfColumn[row % pack])
-            for col in 0..<k {
-                weights.codes[row * k + col] = UInt8((qweight[col * words + word] >> shift) & mask)
-            }
             for g in 0..<numGroups {
                 weights.zeros[row * numGroups + g] = (qzeros[g * words + word] >> shift) & mask
                 weights.scales[row * numGroups + g] = scales[g * n + row]
@@ -143,11 +168,17 @@ struct QuantizedLinearReader {
             weights.groupIndex = try groupIndex(prefix + ".weight_g_idx", k: k, numGroups: numGroups)
         }
         weights.scales = scales
-        for row in 0..<n {
-            // Codes stay offset (unsigned); a symmetric scheme's zero is the offset itself.
-            for col in 0..<k {
-                weights.codes[row * k + col] = UInt8((packedWeights[row * words + col / pack] >> Int32(bits * (col % pack))) & mask)
+        // Codes stay offset (unsigned); a symmetric scheme's zero is the offset itself.
+        weights.codes.withUnsafeMutableBufferPointer { codes in
+            ParallelFor.chunks(n, grain: 16) { rows in
+                for row in rows {
+                    for col in 0..<k {
+                        codes[row * k + col] = UInt8(truncatingIfNeeded: (packedWeights[row * words + col / pack] >> Int32(bits * (col % pack))) & mask)
+                    }
+                }
             }
+        }
+        for row in 0..<n {
             for g in 0..<numGroups {
                 weights.zeros[row * numGroups + g] = zeros.map { ($0[(row / pack) * numGroups + g] >> Int32(bits * (row % pack))) & mask } ?? offset
             }
@@ -170,10 +201,14 @@ struct QuantizedLinearReader {
         }
         let base = bytes.baseAddress!
         var out = [Float](repeating: 0, count: n * k)
-        for row in 0..<n {
-            let s = scales[perChannel ? row : 0], z = zeros?[perChannel ? row : 0] ?? 0
-            for col in 0..<k {
-                out[row * k + col] = Self.round((Float(base.load(fromByteOffset: row * k + col, as: Int8.self)) - z) * s, to: scaleDType)
+        out.withUnsafeMutableBufferPointer { out in
+            ParallelFor.chunks(n, grain: 16) { rows in
+                for row in rows {
+                    let s = scales[perChannel ? row : 0], z = zeros?[perChannel ? row : 0] ?? 0
+                    for col in 0..<k {
+                        out[row * k + col] = Self.round((Float(base.load(fromByteOffset: row * k + col, as: Int8.self)) - z) * s, to: scaleDType)
+                    }
+                }
             }
         }
         return out
@@ -185,25 +220,30 @@ struct QuantizedLinearReader {
         let (entry, bytes) = try checkpoint.tensor(prefix + ".weight", shape: [n, k], dtypes: [.float8E4M3])
         let format = entry.dtype.float8Format!
         let base = bytes.baseAddress!
-        var out = [Float](repeating: 0, count: n * k)
+        // The scale of (row, col): one per block, per output channel, or per tensor.
+        let scaleOf: (Int, Int) -> Float
+        let scaleDType: DType
         if let block {
             let (bn, bk) = (block[0], block[1])
             let rows = (n + bn - 1) / bn, cols = (k + bk - 1) / bk
             let name = checkpoint.contains(prefix + ".weight_scale_inv") ? prefix + ".weight_scale_inv" : prefix + ".weight_scale"
-            let (scales, scaleDType) = try floats(name, [rows, cols])
-            for row in 0..<n {
-                for col in 0..<k {
-                    let s = scales[(row / bn) * cols + col / bk]
-                    out[row * k + col] = Self.round(format.decode(base.load(fromByteOffset: row * k + col, as: UInt8.self)) * s, to: scaleDType)
-                }
-            }
-            return out
+            let (scales, dtype) = try floats(name, [rows, cols])
+            scaleOf = { row, col in scales[(row / bn) * cols + col / bk] }
+            scaleDType = dtype
+        } else {
+            let (scales, dtype, perChannel) = try channelScales(prefix + ".weight_scale", n: n)
+            scaleOf = { row, _ in scales[perChannel ? row : 0] }
+            scaleDType = dtype
         }
-        let (scales, scaleDType, perChannel) = try channelScales(prefix + ".weight_scale", n: n)
-        for row in 0..<n {
-            let s = scales[perChannel ? row : 0]
-            for col in 0..<k {
-                out[row * k + col] = Self.round(format.decode(base.load(fromByteOffset: row * k + col, as: UInt8.self)) * s, to: scaleDType)
+        var out = [Float](repeating: 0, count: n * k)
+        out.withUnsafeMutableBufferPointer { out in
+            ParallelFor.chunks(n, grain: 16) { rows in
+                for row in rows {
+                    for col in 0..<k {
+                        let value = format.decode(base.load(fromByteOffset: row * k + col, as: UInt8.self))
+                        out[row * k + col] = Self.round(value * scaleOf(row, col), to: scaleDType)
+                    }
+                }
             }
         }
         return out

@@ -77,15 +77,15 @@ struct WeightLoader {
 
     /// A linear layer's weight [ΣN, K]: the parts (`prefix` with its `n` outputs, e.g. q_proj, k_proj and
     /// v_proj) stacked along N. 4-bit int parts stay packed on a backend with int4 kernels; other quantized
-    /// parts are dequantized on the host (`QuantizedLinearReader`). `quantizeOnline` applies
-    /// `--quantization fp8` to float parts (the decoder layers' linears, not lm_head).
-    func loadLinear(_ parts: [(prefix: String, n: Int)], k: Int, quantizeOnline: Bool = true) throws -> LinearWeight {
+    /// parts are dequantized on the host (`QuantizedLinearReader`). `inDecoderLayer`: a decoder layer's linear,
+    /// which `--quantization fp8` quantizes and dummy weights of a 4-bit checkpoint pack (lm_head is neither).
+    func loadLinear(_ parts: [(prefix: String, n: Int)], k: Int, inDecoderLayer: Bool = true) throws -> LinearWeight {
         let dense = parts.map { ($0.prefix + ".weight", [$0.n, k]) }
         guard let quantization else { return .dense(try loadConcatenated(dense)) }
         let int4Backend = backend as? any Int4LinearBackend
         guard let checkpoint else {
             // Dummy weights: packed ones where the backend has int4 kernels and the checkpoint would be 4-bit ints.
-            if let int4Backend, quantizeOnline, let groupSize = Self.int4GroupSize(quantization, k: k),
+            if let int4Backend, inDecoderLayer, let groupSize = Self.int4GroupSize(quantization, k: k),
                let weight = try int4Backend.makeDummyInt4Weight(n: parts.map(\.n).reduce(0, +), k: k, groupSize: groupSize,
                                                                 key: Self.dummyKey(name: parts[0].prefix, seed: seed)) {
                 return .int4(weight)
@@ -93,7 +93,7 @@ struct WeightLoader {
             return .dense(try loadConcatenated(dense))
         }
         let reader = QuantizedLinearReader(checkpoint: checkpoint, config: quantization)
-        let online = quantizeOnline && quantization.weights == .fp8Online
+        let online = inDecoderLayer && quantization.weights == .fp8Online
         let stored = try parts.map { try reader.read($0.prefix, n: $0.n, k: k) }
         if !online && stored.allSatisfy({ $0 == nil }) { return .dense(try loadConcatenated(dense)) }
         let ints = stored.compactMap { if case .ints(let weights) = $0 { weights } else { nil } }
