@@ -168,6 +168,16 @@ public struct QuantizationConfig: Sendable, Equatable {
     }
 
     private static func compressedTensors(_ field: Fields) throws -> QuantizationConfig {
+        // Sparse (2:4) weights and rotation transforms change what the tensors mean: refused, not misread.
+        if let sparsity = try field.object("sparsity_config"), !sparsity.isEmpty {
+            let sparseFormat = try Fields(json: sparsity, path: field.path + ".sparsity_config").string("format") ?? "(none)"
+            guard sparseFormat == "dense" else {
+                throw ModelError("\(field.path).sparsity_config.format '\(sparseFormat)' is not supported (sparse weights); supported: dense or none")
+            }
+        }
+        if let transforms = try field.object("transform_config"), let groups = transforms["config_groups"], groups != .object([:]) {
+            throw ModelError("\(field.path).transform_config holds transforms (\(groups)); rotated checkpoints are not supported")
+        }
         let format = try field.string("format") ?? ""
         let groups = try field.object("config_groups") ?? [:]
         guard groups.count == 1, let (name, group) = groups.first, case .object(let groupJSON) = group else {

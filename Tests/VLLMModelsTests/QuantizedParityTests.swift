@@ -134,6 +134,13 @@ import VLLMModels
         #expect(message.contains("config_groups.group_0.weights.num_bits 2"), "\(message)")
     }
 
+    @Test func sparseCompressedTensorsAreRefused() throws {
+        let message = try loadError("ct-w4a16-group-sym") { folder in
+            try editQuantization(folder) { $0["sparsity_config"] = ["format": "sparse-24-bitmask", "sparsity_structure": "2:4"] }
+        }
+        #expect(message.contains("sparsity_config.format 'sparse-24-bitmask'"), "\(message)")
+    }
+
     /// A checkpoint whose tensors are not what its quantization_config says.
     @Test func tensorsThatDoNotMatchTheConfig() throws {
         let message = try loadError("gptq-4bit-g32-sym") { try editQuantization($0) { $0["quant_method"] = "awq"; $0["version"] = "gemm" } }
