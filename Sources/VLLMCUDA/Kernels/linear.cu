@@ -41,6 +41,9 @@ __device__ __forceinline__ void linear_small_warp(const bf16_t *__restrict__ x, 
     const bf16_t *rowB = weight + (long long)(hasRowB ? row0 + g + 8 : 0) * K + 8 * t;
     const bf16_t *token = x + (long long)(hasToken ? g : 0) * K + 8 * t;
     float partial[2][4] = {{0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}};  // two chains of MMAs
+    // The weights depend on no earlier kernel: the first iteration's loads are issued before the wait for x
+    // (a warp with no iteration waits after the loop; waiting again returns at once).
+    bool first = true;
     for (int k0 = warp * STEPS * 32; k0 < K; k0 += numWarps * STEPS * 32) {
         uint4 a[STEPS], b[STEPS], v[STEPS];
 #pragma unroll
@@ -49,7 +52,13 @@ __device__ __forceinline__ void linear_small_warp(const bf16_t *__restrict__ x, 
             const bool inK = k + 8 * t < K;  // K % 8 == 0: a lane's 8 elements are all in or all out
             a[s] = load_weight16(rowA + k, hasRowA && inK);
             b[s] = R == 16 ? load_weight16(rowB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
-            v[s] = load_activation16(token + k, hasToken && inK);
+        }
+        if (first) grid_dependency_wait();
+        first = false;
+#pragma unroll
+        for (int s = 0; s < STEPS; ++s) {
+            const int k = k0 + 32 * s;
+            v[s] = load_activation16(token + k, hasToken && k + 8 * t < K);
         }
 #pragma unroll
         for (int s = 0; s < STEPS; ++s) {
@@ -57,6 +66,7 @@ __device__ __forceinline__ void linear_small_warp(const bf16_t *__restrict__ x, 
             mma_bf16_16x8x16(partial[1], a[s].z, b[s].z, a[s].w, b[s].w, v[s].z, v[s].w);
         }
     }
+    grid_dependency_wait();
 #pragma unroll
     for (int i = 0; i < 4; ++i) acc[i] = partial[0][i] + partial[1][i];
 }
@@ -96,12 +106,12 @@ __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restr
 
 extern "C" __global__ void __launch_bounds__(256, 2)
     linear_small_bf16(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight, const bf16_t *__restrict__ bias,
-                      bf16_t *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock) { grid_dependency_wait();
-    linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock);
+                      bf16_t *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock) {
+    linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock);  // waits inside, after its first weight loads
 }
 
 extern "C" __global__ void __launch_bounds__(256, 2)
     linear_small_bf16_f32(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight, const bf16_t *__restrict__ bias,
-                          float *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock) { grid_dependency_wait();
-    linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock);
+                          float *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock) {
+    linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock);  // waits inside, after its first weight loads
 }

@@ -95,14 +95,21 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
     }
 #pragma unroll
     for (int j = 0; j < TG; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
-    for (int k0 = warp * 128 * INT4_STEPS; k0 < K; k0 += numWarps * 128 * INT4_STEPS) {
-        uint4 wa[INT4_STEPS], wb[INT4_STEPS];
+    const int stride = numWarps * 128 * INT4_STEPS;
+    uint4 wa[INT4_STEPS], wb[INT4_STEPS];
+    auto load = [&](int k0) {  // zeros past K (not read)
 #pragma unroll
         for (int s = 0; s < INT4_STEPS; ++s) {
             const int k = k0 + 128 * s + 32 * t;
             wa[s] = load_weight16(packedA + (k >> 3), hasRowA && k < K);
             wb[s] = load_weight16(packedB + (k >> 3), hasRowB && k < K);
         }
+    };
+    // The weights depend on no earlier kernel: the first loads are in flight before the wait for x.
+    int k0 = warp * 128 * INT4_STEPS;
+    load(k0);
+    grid_dependency_wait();
+    for (; k0 < K; k0 += stride) {
 #pragma unroll
         for (int s = 0; s < INT4_STEPS; ++s) {
             const int k = k0 + 128 * s + 32 * t;
@@ -157,6 +164,7 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
                 }
             }
         }
+        load(k0 + stride);
     }
 }
 
@@ -193,58 +201,47 @@ __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *
     }
 }
 
-// Every entry point is written out (the kernel loader reads their names from this file).
+// Every entry point is written out (the kernel loader reads their names from this file). Each waits for the
+// kernel before it inside linear_int4_warp, once its first weight loads are in flight.
 #define LINEAR_INT4_PARAMETERS(OUT)                                                                                \
     const bf16_t *__restrict__ x, const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,            \
         const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias, OUT *__restrict__ out, int numTokens, int N, \
         int K, int groupSize
 
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t1(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    grid_dependency_wait();
     linear_int4_small<1, false, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t1(LINEAR_INT4_PARAMETERS(float)) {
-    grid_dependency_wait();
     linear_int4_small<1, false, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    grid_dependency_wait();
     linear_int4_small<2, false, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t2(LINEAR_INT4_PARAMETERS(float)) {
-    grid_dependency_wait();
     linear_int4_small<2, false, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    grid_dependency_wait();
     linear_int4_small<4, false, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t4(LINEAR_INT4_PARAMETERS(float)) {
-    grid_dependency_wait();
     linear_int4_small<4, false, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t1(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    grid_dependency_wait();
     linear_int4_small<1, true, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t1(LINEAR_INT4_PARAMETERS(float)) {
-    grid_dependency_wait();
     linear_int4_small<1, true, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    grid_dependency_wait();
     linear_int4_small<2, true, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t2(LINEAR_INT4_PARAMETERS(float)) {
-    grid_dependency_wait();
     linear_int4_small<2, true, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    grid_dependency_wait();
     linear_int4_small<4, true, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t4(LINEAR_INT4_PARAMETERS(float)) {
-    grid_dependency_wait();
     linear_int4_small<4, true, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 
