@@ -35,13 +35,6 @@ public struct QuantizationConfig: Sendable, Equatable {
         /// `--quantization fp8` on a float checkpoint: each linear's weight quantized at load to e4m3 with one
         /// scale per tensor (amax / 448), as vLLM's online FP8.
         case fp8Online
-
-        public var bits: Int {
-            switch self {
-            case .gptq(let bits, _, _, _, _), .awq(let bits, _), .packed(let bits, _, _): bits
-            case .int8, .fp8, .fp8Online: 8
-            }
-        }
     }
 
     public enum ActivationScheme: Sendable, Equatable {
