@@ -174,14 +174,14 @@ def rounded(values):
     return [float(f"{v:.7g}") for v in values]
 
 
-def record_golden(folder, config, reference, tool):
-    gen = torch.Generator().manual_seed(7)
-    prompts = [torch.randint(3, config.vocab_size, (n,), generator=gen).tolist() for n in PROMPT_LENGTHS]
+def record_golden(path, reference, prompts, tool):
+    """Writes `path`: transformers' (`reference`) logits and greedy tokens for each prompt, in
+    make_model_goldens.py's format (all positions' logits for the last prompt)."""
     record = {"tool": tool, "prompts": [], "all_positions_prompt": len(prompts) - 1}
     with torch.no_grad():
         for i, prompt in enumerate(prompts):
-            logits = reference(torch.tensor([prompt])).logits[0]
             ids = torch.tensor([prompt])
+            logits = reference(ids).logits[0]
             out = reference.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=NUM_NEW_TOKENS,
                                      min_new_tokens=NUM_NEW_TOKENS, do_sample=False, eos_token_id=None, pad_token_id=0)
             entry = {"prompt_token_ids": prompt, "last_logits": rounded(logits[-1].tolist()),
@@ -189,7 +189,7 @@ def record_golden(folder, config, reference, tool):
             if i == record["all_positions_prompt"]:
                 entry["all_logits"] = [rounded(row) for row in logits.tolist()]
             record["prompts"].append(entry)
-    with open(os.path.join(folder, "golden.json"), "w") as f:
+    with open(path, "w") as f:
         json.dump(record, f)
 
 
@@ -227,7 +227,9 @@ def build(name, kind, dtype, quantize_layer, quantization_config, tool, extra_te
     ref_model = AutoModelForCausalLM.from_config(config, dtype=torch.float32).eval()
     missing = ref_model.load_state_dict(reference, strict=False)
     assert not missing.missing_keys or missing.missing_keys == ["lm_head.weight"], missing
-    record_golden(folder, config, ref_model, tool)
+    gen = torch.Generator().manual_seed(7)
+    prompts = [torch.randint(3, config.vocab_size, (n,), generator=gen).tolist() for n in PROMPT_LENGTHS]
+    record_golden(os.path.join(folder, "golden.json"), ref_model, prompts, tool)
     print("wrote", folder)
 
 
@@ -344,22 +346,9 @@ def fp8_goldens():
         folder = os.path.join(goldens, name)
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="fp8_kv").eval()
         prompts = [p["prompt_token_ids"] for p in json.load(open(os.path.join(folder, "golden.json")))["prompts"]]
-        record = {"tool": "transformers with K/V rounded through torch float8_e4m3fn before attention", "prompts": [],
-                  "all_positions_prompt": len(prompts) - 1}
-        with torch.no_grad():
-            for i, prompt in enumerate(prompts):
-                ids = torch.tensor([prompt])
-                logits = model(ids).logits[0]
-                out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=NUM_NEW_TOKENS,
-                                     min_new_tokens=NUM_NEW_TOKENS, do_sample=False, eos_token_id=None, pad_token_id=0)
-                entry = {"prompt_token_ids": prompt, "last_logits": rounded(logits[-1].tolist()),
-                         "greedy_token_ids": out[0, len(prompt):].tolist()}
-                if i == record["all_positions_prompt"]:
-                    entry["all_logits"] = [rounded(row) for row in logits.tolist()]
-                record["prompts"].append(entry)
         os.makedirs(os.path.join(OUT, f"fp8-kv-{name}"), exist_ok=True)
-        with open(os.path.join(OUT, f"fp8-kv-{name}", "golden.json"), "w") as f:
-            json.dump(record, f)
+        record_golden(os.path.join(OUT, f"fp8-kv-{name}", "golden.json"), model, prompts,
+                      "transformers with K/V rounded through torch float8_e4m3fn before attention")
         print("wrote", f"fp8-kv-{name}/golden.json (the model: Goldens/{name})")
 
 
