@@ -85,13 +85,6 @@ public enum LinearWeight: Sendable {
     /// [N, K] in the backend's weight dtype.
     case dense(Tensor)
     case int4(Int4Weight)
-
-    public var outFeatures: Int {
-        switch self {
-        case .dense(let tensor): tensor.shape[0]
-        case .int4(let weight): weight.outFeatures
-        }
-    }
 }
 
 /// A backend with kernels for 4-bit integer weights (W4A16: GPTQ, AWQ, compressed-tensors): the weight stays

@@ -206,7 +206,7 @@ struct QuantizedLinearReader {
                 for row in rows {
                     let s = scales[perChannel ? row : 0], z = zeros?[perChannel ? row : 0] ?? 0
                     for col in 0..<k {
-                        out[row * k + col] = Self.round((Float(base.load(fromByteOffset: row * k + col, as: Int8.self)) - z) * s, to: scaleDType)
+                        out[row * k + col] = scaleDType.rounded((Float(base.load(fromByteOffset: row * k + col, as: Int8.self)) - z) * s)
                     }
                 }
             }
@@ -241,7 +241,7 @@ struct QuantizedLinearReader {
                 for row in rows {
                     for col in 0..<k {
                         let value = format.decode(base.load(fromByteOffset: row * k + col, as: UInt8.self))
-                        out[row * k + col] = Self.round(value * scaleOf(row, col), to: scaleDType)
+                        out[row * k + col] = scaleDType.rounded(value * scaleOf(row, col))
                     }
                 }
             }
@@ -291,8 +291,6 @@ struct QuantizedLinearReader {
             throw ModelError("\(checkpoint.directory.path): '\(prefix)' has \(what) \(value), not a multiple of \(divisor) as quant_method \(config.method) needs")
         }
     }
-
-    static func round(_ value: Float, to dtype: DType) -> Float { dtype.rounded(value) }
 
     /// vLLM's online FP8 (`--quantization fp8` on a float checkpoint): one scale per tensor, amax / 448, each
     /// element divided by it, saturated to e4m3 and multiplied back.
