@@ -56,6 +56,7 @@ extension CUDABackend {
         let tokens = metadata.numTokens
         guard metadata.maxQueryLen > 1, activationDType == .bfloat16, context.computeCapability.major >= 8,
               let keyTile = Self.prefillAttentionKeyTile(headSize: headSize), tokens > 0,
+              !cache.isFloat8 || headSize <= 128,  // fp8 entry points exist for d64 and d128
               query.count % (tokens * headSize) == 0 else { return false }
         let numHeads = query.count / (tokens * headSize)
         let sharedBytes = Self.prefillAttentionSharedBytes(headSize: headSize, keyTile: keyTile)

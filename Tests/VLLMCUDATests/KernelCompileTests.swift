@@ -62,8 +62,8 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
                "fill_dummy_bf16", "fill_dummy_f32", "fill_int4_dummy", "dequantize_int4_bf16", "gather_columns_bf16",
                "reshape_and_cache_fp8_e4m3", "reshape_and_cache_fp8_e5m2"]
             + ["bf16", "e4m3", "e5m2"].flatMap { cache in
-                [64, 128].map { "decode_attention_mma_\(cache)_d\($0)" } + [64, 128, 256].map { "prefill_attention_\(cache)_d\($0)" }
-            }
+                [64, 128].map { "decode_attention_mma_\(cache)_d\($0)" } + [64, 128].map { "prefill_attention_\(cache)_d\($0)" }
+            } + ["prefill_attention_bf16_d256"]
             + ["", "_g128"].flatMap { g in [1, 2, 4].flatMap { ["linear_int4_small\(g)_bf16_t\($0)", "linear_int4_small\(g)_bf16_f32_t\($0)"] } }
         for name in launched { #expect(declared.contains(name), "no kernel declares \(name)") }
         #expect(KernelSource.families.first { $0.family == "attention" }?.entryPoints

@@ -34,7 +34,7 @@
 //   attention.cu's bf16 path): the S accumulators of two 8-key MMAs are exactly the A fragment of a 16-key
 //   step. The accumulators are rescaled only when some row's max moved.
 //   V fragments by ldmatrix.trans. At the end each lane's partial row sums meet by shuffles.
-//   An fp8 cache (prefill_attention_{e4m3,e5m2}_dN; keyScale, valueScale its k_scale and v_scale, unused for
+//   An fp8 cache (prefill_attention_{e4m3,e5m2}_d{64,128}; keyScale, valueScale its k_scale and v_scale, unused for
 //   bf16): the tiles' rows come as bytes into two raw stages (in the space of the bf16 path's second stage),
 //   a thread of each row's first half copying 16 bytes, and each converts what it copied — fp8 · scale,
 //   rounded to bf16 (exact at scale 1) — into the one bf16 stage the MMAs read, the next tile's bytes in
@@ -294,7 +294,8 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
                                      numSeqs, numHeads, numKVHeads, blockSize, maxBlocksPerSeq, scale, keyScale,  \
                                      valueScale)
 
-// One entry point per cache dtype and head size (BC keys a tile). d64 and d128 are held to 128 registers, so an
+// One entry point per cache dtype and head size (BC keys a tile); fp8 caches only at d64 and d128, the head sizes
+// decode_attention_mma.cu (the fp8 cache's decode kernel) takes. d64 and d128 are held to 128 registers, so an
 // SM runs two CTAs (16 warps; d128: 2 × 102 KiB of shared memory on sm_90, and a few spilled words a tile); d256
 // (128 accumulators a lane) runs one.
 extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_bf16_d64(PREFILL_ATTENTION_PARAMETERS) {
@@ -317,10 +318,6 @@ extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attenti
     grid_dependency_wait();
     PREFILL_ATTENTION(128, 64, FP8_E4M3);
 }
-extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 1) prefill_attention_e4m3_d256(PREFILL_ATTENTION_PARAMETERS) {
-    grid_dependency_wait();
-    PREFILL_ATTENTION(256, 32, FP8_E4M3);
-}
 extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_e5m2_d64(PREFILL_ATTENTION_PARAMETERS) {
     grid_dependency_wait();
     PREFILL_ATTENTION(64, 64, FP8_E5M2);
@@ -328,8 +325,4 @@ extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attenti
 extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_e5m2_d128(PREFILL_ATTENTION_PARAMETERS) {
     grid_dependency_wait();
     PREFILL_ATTENTION(128, 64, FP8_E5M2);
-}
-extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 1) prefill_attention_e5m2_d256(PREFILL_ATTENTION_PARAMETERS) {
-    grid_dependency_wait();
-    PREFILL_ATTENTION(256, 32, FP8_E5M2);
 }
