@@ -188,8 +188,7 @@ struct QuantizedLinearReader {
 
     /// `int-quantized`: int8 weights, one scale per output channel (or per tensor).
     private func int8(_ prefix: String, n: Int, k: Int, symmetric: Bool) throws -> [Float] {
-        let (entry, bytes) = try checkpoint.tensor(prefix + ".weight", shape: [n, k], dtypes: [.int8])
-        _ = entry
+        let (_, bytes) = try checkpoint.tensor(prefix + ".weight", shape: [n, k], dtypes: [.int8])
         let (scales, scaleDType, perChannel) = try channelScales(prefix + ".weight_scale", n: n)
         var zeros: [Float]?
         if !symmetric {
