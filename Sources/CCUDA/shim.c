@@ -96,6 +96,23 @@ const char *ccuda_load_blaslt(void *library, CCUDABlasLt *api) {
     return NULL;
 }
 
+const char *ccuda_load_nccl(void *library, CCUDANCCL *api) {
+    LOAD(ncclGetVersion, "ncclGetVersion");
+    LOAD(ncclGetErrorString, "ncclGetErrorString");
+    LOAD(ncclGetLastError, "ncclGetLastError");
+    LOAD(ncclGetUniqueId, "ncclGetUniqueId");
+    LOAD(ncclCommInitRank, "ncclCommInitRank");
+    LOAD(ncclCommDestroy, "ncclCommDestroy");
+    LOAD(ncclCommAbort, "ncclCommAbort");
+    LOAD(ncclCommGetAsyncError, "ncclCommGetAsyncError");
+    LOAD(ncclGroupStart, "ncclGroupStart");
+    LOAD(ncclGroupEnd, "ncclGroupEnd");
+    LOAD(ncclAllReduce, "ncclAllReduce");
+    LOAD(ncclAllGather, "ncclAllGather");
+    LOAD(ncclBroadcast, "ncclBroadcast");
+    return NULL;
+}
+
 // cuda.h's CUlaunchAttribute and CUlaunchConfig, laid out as the driver reads them.
 typedef struct {
     int id;

@@ -8,16 +8,20 @@ import Darwin
 
 /// The element-wise and row-wise ops. Each is written the obvious way: it is the oracle.
 extension CPUBackend {
-    public func embedding(tokenIds: Tensor, table: Tensor, out: Tensor) throws {
+    public func embedding(tokenIds: Tensor, table: Tensor, firstTokenId: Int, out: Tensor) throws {
         let numTokens = tokenIds.count, hidden = table.shape[1], vocab = table.shape[0]
         try expect(out.shape == [numTokens, hidden], "embedding: out \(out.shape), expected [\(numTokens), \(hidden)]")
         let ids = tokenIds.int32Pointer
-        for t in 0..<numTokens where ids[t] < 0 || Int(ids[t]) >= vocab {
-            throw BackendError("embedding: token id \(ids[t]) at position \(t) is outside the vocabulary of \(vocab)")
-        }
         let src = table.floatPointer, dst = out.floatPointer
         parallelFor(numTokens) { range in
-            for t in range { (dst + t * hidden).update(from: src + Int(ids[t]) * hidden, count: hidden) }
+            for t in range {
+                let row = Int(ids[t]) - firstTokenId
+                if row >= 0 && row < vocab {
+                    (dst + t * hidden).update(from: src + row * hidden, count: hidden)
+                } else {
+                    (dst + t * hidden).update(repeating: 0, count: hidden)
+                }
+            }
         }
     }
 
@@ -156,6 +160,17 @@ extension CPUBackend {
         for s in 0..<numRows {
             try expect(idx[s] >= 0 && Int(idx[s]) < rows, "gatherRows: index \(idx[s]) outside \(rows) rows")
             (dst + s * width).update(from: src + Int(idx[s]) * width, count: width)
+        }
+    }
+
+    public func concatenateColumns(_ parts: Tensor, out: Tensor) throws {
+        try expect(parts.rank == 3 && out.rank == 2 && parts.dtype == .float32 && out.dtype == .float32
+                   && parts.shape[1] == out.shape[0] && out.shape[1] <= parts.shape[0] * parts.shape[2],
+                   "concatenateColumns: parts \(parts.shape), out \(out.shape)")
+        let (rows, width, columns) = (out.shape[0], parts.shape[2], out.shape[1])
+        let src = parts.floatPointer, dst = out.floatPointer
+        for s in 0..<rows {
+            for c in 0..<columns { dst[s * columns + c] = src[((c / width) * rows + s) * width + c % width] }
         }
     }
 

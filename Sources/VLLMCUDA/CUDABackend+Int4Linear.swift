@@ -16,7 +16,7 @@ extension CUDABackend: Int4LinearBackend {
     public func makeInt4Weight(_ weights: IntQuantizedWeights) throws -> Int4Weight? {
         let (n, k, groupSize) = (weights.n, weights.k, weights.groupSize)
         guard weights.bits == 4, activationDType == .bfloat16, context.computeCapability.major >= 8,
-              groupSize % 32 == 0, k % groupSize == 0, n > 0 else { return nil }
+              groupSize % 32 == 0, k % groupSize == 0, weights.numGroups == k / groupSize, n > 0 else { return nil }
         // Act-order: columns sorted by group (stable), which must leave groupSize columns to each group.
         var order: [Int]?
         if let groupIndex = weights.groupIndex {

@@ -2,14 +2,15 @@ import VLLMCompute
 
 /// The row-wise ops: each a launch of one kernel of Kernels/*.cu, with its grid chosen here.
 extension CUDABackend {
-    public func embedding(tokenIds: Tensor, table: Tensor, out: Tensor) throws {
+    public func embedding(tokenIds: Tensor, table: Tensor, firstTokenId: Int, out: Tensor) throws {
         let act = activationDType
         try require(tokenIds.dtype == .int32 && table.rank == 2 && table.dtype == act && out.dtype == act,
                     "embedding", "tokenIds \(tokenIds), table \(table), out \(out) (want int32, \(act) [V, H], \(act))")
         let (vocab, hidden) = (table.shape[0], table.shape[1])
         try require(out.count == tokenIds.count * hidden, "embedding", "out \(out) for \(tokenIds.count) tokens × \(hidden)")
         try launch("embedding_\(kernelSuffix)", in: "embedding", grid: (tokenIds.count, 1, 1), block: (256, 1, 1),
-                   [tokenIds.device, table.device, out.device, .int32(Int32(hidden)), .int32(Int32(vocab))])
+                   [tokenIds.device, table.device, out.device, .int32(Int32(hidden)), .int32(Int32(vocab)),
+                    .int32(Int32(firstTokenId))])
     }
 
     public func rmsNorm(_ x: Tensor, weight: Tensor, epsilon: Float, out: Tensor) throws {
@@ -185,6 +186,16 @@ extension CUDABackend {
         }
         try launch(kernel, in: "embedding", grid: (indices.count, 1, 1), block: (256, 1, 1),
                    [x.device, indices.device, out.device, .int32(Int32(x.shape[1])), .int32(Int32(x.shape[0]))])
+    }
+
+    public func concatenateColumns(_ parts: Tensor, out: Tensor) throws {
+        try require(parts.rank == 3 && out.rank == 2 && parts.dtype == .float32 && out.dtype == .float32
+                    && parts.shape[1] == out.shape[0] && out.shape[1] <= parts.shape[0] * parts.shape[2],
+                    "concatenateColumns", "parts \(parts), out \(out) (want f32 [P, S, W] → [S, V ≤ P·W])")
+        guard out.count > 0 else { return }
+        try launch("concat_columns_f32", in: "embedding", grid: (out.shape[0], parts.shape[0], 1), block: (256, 1, 1),
+                   [parts.device, out.device, .int32(Int32(out.shape[0])), .int32(Int32(parts.shape[2])),
+                    .int32(Int32(out.shape[1]))])
     }
 
     /// f32 `out = bf16(out + bias)` (no bias: `bf16(out)`): a bf16 linear's f32 output (the logits) carries

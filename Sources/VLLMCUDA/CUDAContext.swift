@@ -48,6 +48,15 @@ public final class CUDAContext: @unchecked Sendable {
         try makeCurrent()
     }
 
+    /// GPUs the driver shows this process (those `CUDA_VISIBLE_DEVICES` lists, when it is set).
+    public static func deviceCount() throws -> Int {
+        let driver = try CUDADriverAPI()
+        try driver.check(driver.raw.cuInit!(0), "cuInit")
+        var count: Int32 = 0
+        try driver.check(driver.raw.cuDeviceGetCount!(&count), "cuDeviceGetCount")
+        return Int(count)
+    }
+
     /// Binds this context to the calling thread.
     func makeCurrent() throws {
         try driver.check(driver.raw.cuCtxSetCurrent!(context), "cuCtxSetCurrent")

@@ -42,9 +42,10 @@ public protocol Backend: AnyObject, Sendable {
 
     // MARK: Ops
 
-    /// `out[t] = table[tokenIds[t]]`.
+    /// `out[t] = table[tokenIds[t] − firstTokenId]`, a zero row where that is outside the table: a
+    /// vocabulary shard (tensor parallelism) holds the rows of ids `firstTokenId ..< firstTokenId + V`.
     /// tokenIds [T] int32, table [V, H], out [T, H].
-    func embedding(tokenIds: Tensor, table: Tensor, out: Tensor) throws
+    func embedding(tokenIds: Tensor, table: Tensor, firstTokenId: Int, out: Tensor) throws
 
     /// `out = x / sqrt(mean(x²) + eps) * weight`, per row, in f32.
     /// x [N, D], weight [D], out [N, D]. Also used per head (q/k-norm) with x viewed as [T·heads, headSize].
@@ -85,6 +86,11 @@ public protocol Backend: AnyObject, Sendable {
     /// `out[s] = x[indices[s]]` (the rows whose logits are wanted). x [T, H], indices [S] int32, out [S, H].
     func gatherRows(_ x: Tensor, indices: Tensor, out: Tensor) throws
 
+    /// `out[s, c] = parts[c / W, s, c % W]` for every column c of out: shards of columns side by side, the
+    /// padding past out's width dropped (a vocabulary-parallel lm_head's gathered logits into whole rows).
+    /// parts [P, S, W] f32, out [S, V] f32 with V ≤ P·W.
+    func concatenateColumns(_ parts: Tensor, out: Tensor) throws
+
     // MARK: Encoders (BERT, XLM-RoBERTa)
 
     /// transformers' nn.LayerNorm over each row of `x (+ residual)`: `(v − mean) / sqrt(var + eps) · weight +
@@ -123,6 +129,11 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    /// `out[t] = table[tokenIds[t]]` (the whole vocabulary).
+    public func embedding(tokenIds: Tensor, table: Tensor, out: Tensor) throws {
+        try embedding(tokenIds: tokenIds, table: table, firstTokenId: 0, out: out)
+    }
+
     /// Whether this backend's attention and cache writes take a paged cache of `dtype` for heads of `headSize`
     /// (the activation dtype always; fp8 where the backend says so by overriding `kvCacheDTypes`).
     public func supportsKVCache(dtype: DType, headSize: Int) -> Bool {

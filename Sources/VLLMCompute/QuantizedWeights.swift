@@ -4,6 +4,9 @@
 /// CPU backend runs on `dequantized()`, a GPU backend re-lays it for its kernels (`Int4LinearBackend`).
 public struct IntQuantizedWeights: Sendable {
     public let n: Int, k: Int, bits: Int, groupSize: Int
+    /// Groups of scales and zeros per row: ⌈K / groupSize⌉, or more in a column shard of an act-order weight,
+    /// which keeps every group of the whole (`columns(_:)`).
+    public let numGroups: Int
     /// The dtype the checkpoint stores scales in: the dequantized product is rounded to it, as the tools do.
     public let scaleDType: DType
     public var codes: [UInt8]     // [N, K]
@@ -11,19 +14,18 @@ public struct IntQuantizedWeights: Sendable {
     public var scales: [Float]    // [N, G]
     public var groupIndex: [Int]? // [K], act-order only
 
-    public init(n: Int, k: Int, bits: Int, groupSize: Int, scaleDType: DType) {
+    public init(n: Int, k: Int, bits: Int, groupSize: Int, scaleDType: DType, numGroups: Int? = nil) {
         self.n = n
         self.k = k
         self.bits = bits
         self.groupSize = groupSize
         self.scaleDType = scaleDType
-        let numGroups = (k + groupSize - 1) / groupSize
+        let numGroups = numGroups ?? (k + groupSize - 1) / groupSize
+        self.numGroups = numGroups
         codes = [UInt8](repeating: 0, count: n * k)
         zeros = [Int32](repeating: 0, count: n * numGroups)
         scales = [Float](repeating: 0, count: n * numGroups)
     }
-
-    public var numGroups: Int { (k + groupSize - 1) / groupSize }
 
     @inline(__always)
     public func group(ofColumn col: Int) -> Int { groupIndex?[col] ?? col / groupSize }
@@ -45,16 +47,58 @@ public struct IntQuantizedWeights: Sendable {
         return out
     }
 
+    /// Output rows `range`: a column-parallel shard (tensor parallelism).
+    public func rows(_ range: Range<Int>) -> IntQuantizedWeights {
+        if range == 0 ..< n { return self }
+        var shard = IntQuantizedWeights(n: range.count, k: k, bits: bits, groupSize: groupSize, scaleDType: scaleDType,
+                                        numGroups: numGroups)
+        shard.codes = Array(codes[range.lowerBound * k ..< range.upperBound * k])
+        shard.zeros = Array(zeros[range.lowerBound * numGroups ..< range.upperBound * numGroups])
+        shard.scales = Array(scales[range.lowerBound * numGroups ..< range.upperBound * numGroups])
+        shard.groupIndex = groupIndex
+        return shard
+    }
+
+    /// Input columns `range`: a row-parallel shard (tensor parallelism). Without act-order the range must start
+    /// and end on group boundaries (nil otherwise) and keeps its own groups; one group per row (groupSize = K)
+    /// stays one group. With act-order every group is kept and `g_idx` is sliced, as vLLM keeps GPTQ's scales
+    /// whole for a row-parallel act-order layer.
+    public func columns(_ range: Range<Int>) -> IntQuantizedWeights? {
+        if range == 0 ..< k { return self }
+        var groups = 0 ..< numGroups
+        var size = groupSize
+        if groupIndex == nil {
+            if groupSize >= k {
+                size = range.count
+            } else {
+                guard range.lowerBound % groupSize == 0, range.count % groupSize == 0 else { return nil }
+                groups = range.lowerBound / groupSize ..< range.upperBound / groupSize
+            }
+        }
+        var shard = IntQuantizedWeights(n: n, k: range.count, bits: bits, groupSize: size, scaleDType: scaleDType,
+                                        numGroups: groups.count)
+        for row in 0..<n {
+            shard.codes.replaceSubrange(row * range.count ..< (row + 1) * range.count,
+                                        with: codes[row * k + range.lowerBound ..< row * k + range.upperBound])
+            shard.zeros.replaceSubrange(row * groups.count ..< (row + 1) * groups.count,
+                                        with: zeros[row * numGroups + groups.lowerBound ..< row * numGroups + groups.upperBound])
+            shard.scales.replaceSubrange(row * groups.count ..< (row + 1) * groups.count,
+                                         with: scales[row * numGroups + groups.lowerBound ..< row * numGroups + groups.upperBound])
+        }
+        shard.groupIndex = groupIndex.map { Array($0[range]) }
+        return shard
+    }
+
     /// Several layers of the same input (q, k and v; gate and up) stacked along N, as one GEMM takes them;
     /// nil when they differ in bits, groups or act-order permutation.
     public static func stacked(_ parts: [IntQuantizedWeights]) -> IntQuantizedWeights? {
         guard let first = parts.first,
               parts.allSatisfy({ $0.k == first.k && $0.bits == first.bits && $0.groupSize == first.groupSize
-                  && $0.groupIndex == first.groupIndex }) else { return nil }
+                  && $0.numGroups == first.numGroups && $0.groupIndex == first.groupIndex }) else { return nil }
         if parts.count == 1 { return first }
         let scaleDType = parts.allSatisfy({ $0.scaleDType == first.scaleDType }) ? first.scaleDType : .float32
         var result = IntQuantizedWeights(n: parts.map(\.n).reduce(0, +), k: first.k, bits: first.bits, groupSize: first.groupSize,
-                                         scaleDType: scaleDType)
+                                         scaleDType: scaleDType, numGroups: first.numGroups)
         result.codes = parts.flatMap(\.codes)
         result.zeros = parts.flatMap(\.zeros)
         result.scales = parts.flatMap(\.scales)

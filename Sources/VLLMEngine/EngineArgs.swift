@@ -15,6 +15,8 @@ public struct EngineArgs: Sendable {
     /// vLLM's `--kv-cache-dtype`: nil (auto) keeps the activation dtype; fp8 (e4m3) or fp8_e5m2 stores a byte a value.
     public var kvCacheDType: DType? = nil
     public var maxModelLen: Int? = nil
+    /// vLLM's `--tensor-parallel-size`: ranks, each a backend (GPU) of its own holding a shard of the model.
+    public var tensorParallelSize = 1
     public var blockSize = 16
     /// `nil`: vLLM's default for the device and `usageContext` (`SchedulerLimits.defaults`).
     public var maxNumSeqs: Int? = nil
@@ -39,6 +41,26 @@ public struct EngineArgs: Sendable {
     public var log: @Sendable (String) -> Void = { _ in }
 
     public init(model: URL? = nil) { self.model = model }
+}
+
+/// The backends an engine runs on: one, or one per tensor-parallel rank with the group's communicators
+/// (rank r's on `backends[r]`).
+public struct EngineDevices: Sendable {
+    public let backends: [any Backend]
+    public let communicators: [any Communicator]
+
+    public init(_ backend: any Backend) {
+        backends = [backend]
+        communicators = []
+    }
+
+    public init(backends: [any Backend], communicators: [any Communicator]) {
+        precondition(!backends.isEmpty && communicators.count == (backends.count > 1 ? backends.count : 0)
+                     && communicators.enumerated().allSatisfy { $0.element.rank == $0.offset && $0.element.size == backends.count },
+                     "EngineDevices: one communicator per backend, ranks in order")
+        self.backends = backends
+        self.communicators = communicators
+    }
 }
 
 /// Who drives the engine (vLLM's UsageContext): the offline `LLM` and benchmarks, or the server.
@@ -91,6 +113,17 @@ extension EngineArgs {
 
     /// Loads the model onto `backend`, sizes the KV cache, and builds the engine core.
     public func build(backend: any Backend) throws -> LoadedEngine {
+        try build(devices: EngineDevices(backend))
+    }
+
+    /// Loads rank r's shard of the model onto `devices.backends[r]` (all ranks at once, a thread each), sizes
+    /// the KV cache for the rank with the least room, and builds the engine core.
+    public func build(devices: EngineDevices) throws -> LoadedEngine {
+        let (backends, communicators) = (devices.backends, devices.communicators)
+        guard backends.count == tensorParallelSize else {
+            throw ModelError("--tensor-parallel-size \(tensorParallelSize) given \(backends.count) backend(s)")
+        }
+        let backend = backends[0]
         var config: ModelConfig
         var format = loadFormat
         if let model {
@@ -107,8 +140,17 @@ extension EngineArgs {
         guard blockSize > 0, blockSize.nonzeroBitCount == 1, blockSize <= 256 else {
             throw ModelError("--block-size must be a power of two up to 256, got \(blockSize)")
         }
-        let model = try ModelRegistry.load(config: config, directory: self.model, backend: backend, format: format,
-                                           maxModelLen: maxModelLen, dtype: dtype, kvCacheDType: kvCacheDType)
+        let (directory, dtype, kvCacheDType, finalConfig, finalFormat) = (self.model, self.dtype, self.kvCacheDType, config, format)
+        let models = try RankThreads(count: backends.count, onFailure: { communicators.forEach { $0.abort() } }).run { rank in
+            try ModelRegistry.load(config: finalConfig, directory: directory, backend: backends[rank], format: finalFormat,
+                                   maxModelLen: maxModelLen, dtype: dtype, kvCacheDType: kvCacheDType,
+                                   parallel: communicators.isEmpty ? .single : TensorParallelRank(communicator: communicators[rank]))
+        }
+        let model = models[0]
+        if models.count > 1 {
+            log("tensor parallel: \(models.count) ranks (\(backends.map(\.name).joined(separator: ", "))), each holding "
+                + "1/\(models.count) of the attention heads, MLP columns and vocabulary")
+        }
         let defaults = SchedulerLimits.defaults(device: backend as? any DeviceMemoryReporting, deviceName: backend.name,
                                                 usage: usageContext)
         let maxNumSeqs = self.maxNumSeqs ?? defaults.maxNumSeqs
@@ -117,8 +159,8 @@ extension EngineArgs {
         let numBlocks: Int
         if let numGPUBlocksOverride {
             numBlocks = numGPUBlocksOverride
-        } else if let memory = backend as? any DeviceMemoryReporting {
-            let plan = try KVCacheSizing.profile(model: model, memory: memory, maxNumTokens: maxTokens, maxNumSeqs: maxNumSeqs,
+        } else if backend is any DeviceMemoryReporting {
+            let plan = try KVCacheSizing.profile(models: models, maxNumTokens: maxTokens, maxNumSeqs: maxNumSeqs,
                                                  blockSize: blockSize, gpuMemoryUtilization: gpuMemoryUtilization)
             log(plan.summary)
             numBlocks = plan.numBlocks
@@ -128,7 +170,7 @@ extension EngineArgs {
         }
         let schedulerConfig = SchedulerConfig(maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs, maxModelLen: maxModelLen,
                                               blockSize: blockSize, numGPUBlocks: numBlocks, enablePrefixCaching: enablePrefixCaching)
-        let runner = try ModelRunner(model: model, numBlocks: numBlocks, blockSize: blockSize,
+        let runner = try ModelRunner(models: models, numBlocks: numBlocks, blockSize: blockSize,
                                      maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs, enforceEager: enforceEager)
         if runner.graphs.isActive {
             log("CUDA graphs: decode steps of up to \(runner.graphs.maxCaptureSize) sequences run as graphs, each recorded the "

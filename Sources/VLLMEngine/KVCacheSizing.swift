@@ -10,36 +10,51 @@ public enum KVCacheSizing {
         public var summary: String
     }
 
-    public static func profile(model: any CausalLM, memory: any DeviceMemoryReporting, maxNumTokens: Int, maxNumSeqs: Int,
-                        blockSize: Int, gpuMemoryUtilization: Double) throws -> Plan {
-        let backend = model.backend
-        try backend.synchronize()
-        let weights = try memory.memoryStats().bytesInUse
-        memory.resetPeakMemory()
-        let tokens = min(maxNumTokens, model.config.derivedMaxModelLen)
+    /// - Parameter models: one per tensor-parallel rank (each on a backend that reports its memory); every rank
+    ///   gets the fewest blocks any rank has room for, since the block tables are shared.
+    public static func profile(models: [any CausalLM], maxNumTokens: Int, maxNumSeqs: Int, blockSize: Int,
+                               gpuMemoryUtilization: Double) throws -> Plan {
+        let memories = try models.map { model -> any DeviceMemoryReporting in
+            guard let memory = model.backend as? any DeviceMemoryReporting else {
+                throw BackendError("\(model.backend.name) does not report its memory; the KV cache cannot be sized from it")
+            }
+            return memory
+        }
+        var weights: [Int] = []
+        for (model, memory) in zip(models, memories) {
+            try model.backend.synchronize()
+            weights.append(try memory.memoryStats().bytesInUse)
+            memory.resetPeakMemory()
+        }
+        let config = models[0].config
+        let tokens = min(maxNumTokens, config.derivedMaxModelLen)
         let profileBlocks = (tokens + blockSize - 1) / blockSize
         do {
             // One sequence of the largest step, through a cache just big enough for it.
-            let runner = try ModelRunner(model: model, numBlocks: profileBlocks, blockSize: blockSize,
+            let runner = try ModelRunner(models: models, numBlocks: profileBlocks, blockSize: blockSize,
                                          maxNumBatchedTokens: maxNumTokens, maxNumSeqs: maxNumSeqs)
             let sequence = StepSequence(tokenIds: [Int32](repeating: 1, count: tokens), numComputedTokens: 0,
                                         blockIds: (0..<Int32(profileBlocks)).map { $0 }, sampling: SamplingRow())
             _ = try runner.execute([sequence])
-            try backend.synchronize()
+            for model in models { try model.backend.synchronize() }
         }
-        let bytesPerBlock = model.kvCacheBytesPerBlock(blockSize: blockSize)
-        let stats = try memory.memoryStats()
-        let peak = max(0, stats.peakBytesInUse - weights - bytesPerBlock * profileBlocks)
-        try memory.releaseCachedMemory()
-        let budget = Int(gpuMemoryUtilization * Double(stats.totalBytes)) - weights - peak
-        guard budget >= bytesPerBlock else {
-            throw BackendError("no memory left for the KV cache: \(gpuMemoryUtilization) × \(stats.totalBytes >> 20) MiB − weights "
-                               + "\(weights >> 20) MiB − activations \(peak >> 20) MiB; raise --gpu-memory-utilization")
+        let bytesPerBlock = models[0].kvCacheBytesPerBlock(blockSize: blockSize)
+        var plans: [(numBlocks: Int, summary: String)] = []
+        for (rank, memory) in memories.enumerated() {
+            let stats = try memory.memoryStats()
+            let peak = max(0, stats.peakBytesInUse - weights[rank] - bytesPerBlock * profileBlocks)
+            try memory.releaseCachedMemory()
+            let budget = Int(gpuMemoryUtilization * Double(stats.totalBytes)) - weights[rank] - peak
+            let on = models.count > 1 ? " on rank \(rank) (\(models[rank].backend.name))" : ""
+            guard budget >= bytesPerBlock else {
+                throw BackendError("no memory left for the KV cache\(on): \(gpuMemoryUtilization) × \(stats.totalBytes >> 20) MiB − weights "
+                                   + "\(weights[rank] >> 20) MiB − activations \(peak >> 20) MiB; raise --gpu-memory-utilization")
+            }
+            let numBlocks = budget / bytesPerBlock
+            plans.append((numBlocks, "KV cache: \(numBlocks) blocks of \(blockSize) tokens = \(numBlocks * blockSize) tokens of context "
+                + "(\((numBlocks * bytesPerBlock) >> 20) MiB\(models.count > 1 ? " a rank" : ""); weights \(weights[rank] >> 20) MiB, "
+                + "activation peak \(peak >> 20) MiB, device \(stats.totalBytes >> 20) MiB)"))
         }
-        let numBlocks = budget / bytesPerBlock
-        let summary = "KV cache: \(numBlocks) blocks of \(blockSize) tokens = \(numBlocks * blockSize) tokens of context "
-            + "(\((numBlocks * bytesPerBlock) >> 20) MiB; weights \(weights >> 20) MiB, activation peak \(peak >> 20) MiB, "
-            + "device \(stats.totalBytes >> 20) MiB)"
-        return Plan(numBlocks: numBlocks, summary: summary)
+        return plans.min { $0.numBlocks < $1.numBlocks }.map { Plan(numBlocks: $0.numBlocks, summary: $0.summary) }!
     }
 }

@@ -9,8 +9,13 @@ public final class LLM {
     public let core: EngineCore
     private var nextRequestId = 0
 
-    public init(args: EngineArgs, backend: any Backend, detokenizer: (any DetokenizerFactory)? = nil) throws {
-        core = EngineCore(engine: try args.build(backend: backend), detokenizer: detokenizer)
+    public convenience init(args: EngineArgs, backend: any Backend, detokenizer: (any DetokenizerFactory)? = nil) throws {
+        try self.init(args: args, devices: EngineDevices(backend), detokenizer: detokenizer)
+    }
+
+    /// On one backend per tensor-parallel rank (`args.tensorParallelSize` of them).
+    public init(args: EngineArgs, devices: EngineDevices, detokenizer: (any DetokenizerFactory)? = nil) throws {
+        core = EngineCore(engine: try args.build(devices: devices), detokenizer: detokenizer)
     }
 
     public var engine: LoadedEngine { core.engine }

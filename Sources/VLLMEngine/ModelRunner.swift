@@ -33,36 +33,57 @@ public struct StepSequence: Sendable {
 /// tables, query start offsets, sequence lengths — runs the model and samples on its backend.
 /// Owns the KV cache and the activation workspace for its whole life (persistent state), and
 /// rebuilds only the per-step index tensors.
+///
+/// Under tensor parallelism (`--tensor-parallel-size`) it drives every rank: the step's inputs are built on
+/// the host once and each rank (its thread, `RankThreads`) uploads them to its GPU and runs its shard of the
+/// forward; the shards' collectives leave rank 0 with the whole logits, and rank 0 samples.
 public final class ModelRunner: @unchecked Sendable {
     // @unchecked: driven by one thread at a time (the engine loop); nothing in it is shared.
-    public let model: any CausalLM
     public let blockSize: Int
     public let numBlocks: Int
     public let maxNumBatchedTokens: Int
     public let maxNumSeqs: Int
-    public let kvCaches: [PagedKVCache]
-    let workspace: ForwardWorkspace
-    /// Every index tensor of a step, uploaded at once (`makeInput`); kept and grown, never per step.
-    private var stepInputs: Tensor
-    /// Pure decode steps as CUDA graphs (DecodeGraphs.swift); off with `enforceEager` or on the CPU.
-    var graphs: DecodeGraphs
+    /// Every rank's model shard and device state (one rank without tensor parallelism).
+    let ranks: [Rank]
+    private let threads: RankThreads
     /// Host time of the steps run so far: `prepare`, `launch` and `wait` (the engine adds the rest).
     public internal(set) var timings = StepTimings()
 
+    /// Rank 0's model (the whole model without tensor parallelism), on the backend that samples.
+    public var model: any CausalLM { ranks[0].model }
+    /// Rank 0's KV cache, one per layer.
+    public var kvCaches: [PagedKVCache] { ranks[0].kvCaches }
+    var workspace: ForwardWorkspace { ranks[0].workspace }
+    /// Pure decode steps as CUDA graphs (DecodeGraphs.swift); off with `enforceEager` or on the CPU. Rank 0's;
+    /// every rank records its own, for the same shapes.
+    var graphs: DecodeGraphs {
+        get { ranks[0].graphs }
+        set { ranks[0].graphs = newValue }
+    }
+
     /// - Parameter enforceEager: vLLM's `--enforce-eager`: every step launches its kernels one by one, no
     ///   decode step runs as a recorded graph.
-    public init(model: any CausalLM, numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int,
+    public convenience init(model: any CausalLM, numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int,
+                            enforceEager: Bool = false) throws {
+        try self.init(models: [model], numBlocks: numBlocks, blockSize: blockSize, maxNumBatchedTokens: maxNumBatchedTokens,
+                      maxNumSeqs: maxNumSeqs, enforceEager: enforceEager)
+    }
+
+    /// - Parameter models: one per tensor-parallel rank, in rank order (their `tensorParallel` ranks 0 ..< count).
+    public init(models: [any CausalLM], numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int,
                 enforceEager: Bool = false) throws {
-        self.model = model
+        precondition(!models.isEmpty && models.enumerated().allSatisfy { $0.element.tensorParallel.rank == $0.offset },
+                     "ModelRunner: models must be ranks 0 ..< \(models.count) in order")
         self.blockSize = blockSize
         self.numBlocks = numBlocks
         self.maxNumBatchedTokens = maxNumBatchedTokens
         self.maxNumSeqs = maxNumSeqs
-        kvCaches = try model.makeKVCaches(numBlocks: numBlocks, blockSize: blockSize)
-        workspace = try model.makeWorkspace(maxNumTokens: maxNumBatchedTokens, maxNumSeqs: maxNumSeqs)
-        stepInputs = try model.backend.allocate(shape: [0], dtype: .int32)
-        graphs = DecodeGraphs(backend: model.backend, enabled: !enforceEager, blockSize: blockSize,
-                              maxRows: min(maxNumBatchedTokens, maxNumSeqs))
+        let communicators = models.compactMap(\.tensorParallel.communicator)
+        threads = RankThreads(count: models.count, onFailure: { for communicator in communicators { communicator.abort() } })
+        ranks = try threads.run { rank in
+            try Rank(model: models[rank], numBlocks: numBlocks, blockSize: blockSize, maxNumBatchedTokens: maxNumBatchedTokens,
+                     maxNumSeqs: maxNumSeqs, enforceEager: enforceEager)
+        }
     }
 
     /// GPU time per kind of step and the idle gaps between steps, once `startStepGPUTimes` turned it on.
@@ -191,7 +212,10 @@ public final class ModelRunner: @unchecked Sendable {
         var offset = 0
         while offset < rows.count {
             let slice = Array(rows[offset..<min(offset + maxNumSeqs, rows.count)])
-            let logits = try model.logits(rows: try model.backend.makeInt32(slice), workspace: workspace)
+            let ranks = self.ranks
+            let logits = try threads.run { rank in
+                try ranks[rank].model.logits(rows: try ranks[rank].backend.makeInt32(slice), workspace: ranks[rank].workspace)
+            }[0]
             let values = try model.backend.downloadFloats(logits)
             let vocab = logits.shape[1]
             for i in slice.indices { try body(offset + i, values[(i * vocab)..<((i + 1) * vocab)]) }
@@ -219,12 +243,10 @@ public final class ModelRunner: @unchecked Sendable {
 
     func forward(_ sequences: [StepSequence], pendingTokens: (tensor: Tensor, stride: Int)? = nil) throws -> Tensor {
         let start = monotonicSeconds()
-        let graphShape = graphs.shape(for: sequences)
-        let (input, placeholders) = try makeInput(sequences, graph: graphShape)
-        if let placeholders {
-            guard let pendingTokens else { throw BackendError("a step with pending tokens but no step in flight to take them from") }
-            try model.backend.scatterSampledTokens(pendingTokens.tensor, stride: pendingTokens.stride, rows: placeholders.rows,
-                                                   positions: placeholders.positions, into: input.tokenIds)
+        let step = try makeHostInput(sequences, graph: graphs.shape(for: sequences))
+        let pending = pendingTokens.map { PendingTokens(tensor: $0.tensor, stride: $0.stride) }
+        if step.hasPlaceholders && pending == nil {
+            throw BackendError("a step with pending tokens but no step in flight to take them from")
         }
         let prepared = monotonicSeconds()
         defer {
@@ -232,18 +254,14 @@ public final class ModelRunner: @unchecked Sendable {
             timings.prepare += prepared - start
             timings.launch += end - prepared
         }
-        guard let graphShape else { return try model.forward(input, kvCaches: kvCaches, workspace: workspace) }
-        let logits = try graphs.run(graphShape) { try model.forward(input, kvCaches: kvCaches, workspace: workspace) }
-        return logits.rows(0..<sequences.count)
+        let ranks = self.ranks
+        return try threads.run { rank in try ranks[rank].forward(step, pendingTokens: pending) }[0]
     }
 
-    /// The flat step inputs; every index is checked here, once, so kernels can trust them. `placeholders`:
-    /// where the tokens of the step in flight go (rows of its sampling, positions in `tokenIds`), if any.
-    /// `graph`: a decode step padded to a recorded graph's shape and written where that graph reads it —
-    /// rows past the step's sequences feed token 0 at position 0 with a context of one key and write no
-    /// K/V (slot −1); their outputs are never sampled.
-    func makeInput(_ sequences: [StepSequence], graph shape: DecodeGraphShape? = nil) throws
-        -> (input: ForwardInput, placeholders: (rows: Tensor, positions: Tensor)?) {
+    /// The flat step inputs, on the host; every index is checked here, once, so kernels can trust them.
+    /// `graph`: a decode step padded to a recorded graph's shape — rows past the step's sequences feed token 0
+    /// at position 0 with a context of one key and write no K/V (slot −1); their outputs are never sampled.
+    func makeHostInput(_ sequences: [StepSequence], graph shape: DecodeGraphShape? = nil) throws -> HostStepInput {
         let numTokens = sequences.reduce(0) { $0 + $1.tokenIds.count }
         guard numTokens > 0, numTokens <= maxNumBatchedTokens, sequences.count <= maxNumSeqs else {
             throw BackendError("step of \(numTokens) tokens in \(sequences.count) sequences; limits are 1…\(maxNumBatchedTokens) tokens and \(maxNumSeqs) sequences")
@@ -297,39 +315,37 @@ public final class ModelRunner: @unchecked Sendable {
         let tables = blockTable.padded(width: shape?.tableWidth, numRows: shape?.rows)
         if logitsIndices.isEmpty { logitsIndices = [Int32(numTokens - 1)] }
         let (numDecodes, prefillQueryStart) = AttentionMetadata.decodeSplit(queryStart: queryStart)
-        // Every index tensor of the step in one upload: one allocation and one copy, then views. A graph's
-        // parts land at the same offsets every time for its shape, which fixes them.
-        let parts: [(values: [Int32], shape: [Int])] = [
-            (tokenIds, [tokenIds.count]), (positions, [positions.count]), (slots, [slots.count]),
-            (queryStart, [queryStart.count]), (seqLens, [seqLens.count]), tables, (logitsIndices, [logitsIndices.count]),
-            (prefillQueryStart ?? [], [prefillQueryStart?.count ?? 0]),
-            (pendingRows, [pendingRows.count]), (pendingPositions, [pendingPositions.count]),
-        ]
-        let values = parts.flatMap(\.values)
-        let packed = try shape == nil ? stepInputBuffer(count: values.count) : graphs.inputBuffer(count: values.count)
-        try model.backend.copy(values, into: packed)
-        var offset = 0
-        let views = parts.map { part -> Tensor in
-            defer { offset += part.values.count }
-            return Tensor(storage: packed.storage, byteOffset: packed.byteOffset + 4 * offset, shape: part.shape, dtype: .int32)
-        }
-        let attention = AttentionMetadata(
-            numTokens: tokenIds.count, numSeqs: seqLens.count,
-            maxQueryLen: sequences.map(\.tokenIds.count).max()!, maxSeqLen: maxSeqLen, blockSize: blockSize,
-            numDecodes: numDecodes, queryStartLoc: views[3], seqLens: views[4], blockTables: views[5], slotMapping: views[2],
-            prefillQueryStartLoc: prefillQueryStart == nil ? nil : views[7])
-        let input = ForwardInput(tokenIds: views[0], positions: views[1], attention: attention, logitsIndices: views[6])
-        return (input, pendingRows.isEmpty ? nil : (views[8], views[9]))
+        return HostStepInput(
+            parts: [
+                (tokenIds, [tokenIds.count]), (positions, [positions.count]), (slots, [slots.count]),
+                (queryStart, [queryStart.count]), (seqLens, [seqLens.count]), tables, (logitsIndices, [logitsIndices.count]),
+                (prefillQueryStart ?? [], [prefillQueryStart?.count ?? 0]),
+                (pendingRows, [pendingRows.count]), (pendingPositions, [pendingPositions.count]),
+            ],
+            numScheduledSeqs: sequences.count, numTokens: tokenIds.count, numSeqs: seqLens.count, maxQueryLen: sequences.map(\.tokenIds.count).max()!,
+            maxSeqLen: maxSeqLen, numDecodes: numDecodes, hasPrefills: prefillQueryStart != nil, graph: shape)
     }
+}
 
-    /// The first `count` int32s of the eager steps' input buffer, grown in powers of two so a step of a new
-    /// size rarely allocates; the stream orders this step's upload after the last step's reads.
-    private func stepInputBuffer(count: Int) throws -> Tensor {
-        if stepInputs.count < count {
-            var capacity = 4096
-            while capacity < count { capacity *= 2 }
-            stepInputs = try model.backend.allocate(shape: [capacity], dtype: .int32)
-        }
-        return stepInputs.rows(0..<count)
-    }
+/// A step's inputs built on the host, once for every rank (`ModelRunner.makeHostInput`): every index tensor
+/// as one int32 array of consecutive parts — token ids, positions, slot mapping, query start offsets,
+/// sequence lengths, block tables, logits rows, the prefills' query starts, and where the tokens of the step
+/// in flight go (rows of its sampling, positions in the token ids) — and the attention metadata's numbers.
+struct HostStepInput: Sendable {
+    var parts: [(values: [Int32], shape: [Int])]
+    /// The step's sequences; `numSeqs` and `numTokens` count a decode graph's padding rows too.
+    var numScheduledSeqs: Int
+    var numTokens: Int, numSeqs: Int, maxQueryLen: Int, maxSeqLen: Int, numDecodes: Int
+    var hasPrefills: Bool
+    /// The decode graph this step runs as, if any.
+    var graph: DecodeGraphShape?
+
+    var hasPlaceholders: Bool { !parts[8].values.isEmpty }
+}
+
+/// The sampled tokens of the step in flight, on rank 0's backend, that a step's placeholders take.
+struct PendingTokens: Sendable {
+    /// Row r's token at element r · stride (a `PendingSample`'s `tokens`).
+    var tensor: Tensor
+    var stride: Int
 }

@@ -45,7 +45,7 @@ public struct ModelCheck {
         let model = try ModelRegistry.load(directory: URL(fileURLWithPath: directory), backend: gpu, format: loadFormat)
         try gpu.synchronize()
         print("model \(directory): loaded in \(clock.now - start), weights \(gpu.allocator.bytesInUse >> 20) MiB on the GPU")
-        let plan = try KVCacheSizing.profile(model: model, memory: gpu, maxNumTokens: 8192, maxNumSeqs: maxNumSeqs,
+        let plan = try KVCacheSizing.profile(models: [model], maxNumTokens: 8192, maxNumSeqs: maxNumSeqs,
                                             blockSize: blockSize, gpuMemoryUtilization: utilization)
         print(plan.summary)
         let runner = try ModelRunner(model: model, numBlocks: plan.numBlocks, blockSize: blockSize,

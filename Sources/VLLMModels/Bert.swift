@@ -170,10 +170,11 @@ public final class BertEncoder: EncoderModel {
         layers = try (0..<config.numHiddenLayers).map { i in
             let p = prefix + "encoder.layer.\(i)."
             return Layer(
-                qkv: try loader.loadConcatenated([(p + "attention.self.query.weight", [h, h]), (p + "attention.self.key.weight", [h, h]),
-                                                  (p + "attention.self.value.weight", [h, h])]),
-                qkvBias: try loader.loadConcatenated([(p + "attention.self.query.bias", [h]), (p + "attention.self.key.bias", [h]),
-                                                      (p + "attention.self.value.bias", [h])]),
+                qkv: try loader.loadConcatenated([(p + "attention.self.query.weight", [h, h], nil),
+                                                  (p + "attention.self.key.weight", [h, h], nil),
+                                                  (p + "attention.self.value.weight", [h, h], nil)]),
+                qkvBias: try loader.loadConcatenated([(p + "attention.self.query.bias", [h], nil), (p + "attention.self.key.bias", [h], nil),
+                                                      (p + "attention.self.value.bias", [h], nil)]),
                 attentionOut: try loader.load(p + "attention.output.dense.weight", shape: [h, h]),
                 attentionOutBias: try loader.load(p + "attention.output.dense.bias", shape: [h]),
                 attentionNorm: try loader.load(p + "attention.output.LayerNorm.weight", shape: [h]),

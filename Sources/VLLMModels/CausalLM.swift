@@ -5,6 +5,8 @@ import VLLMCompute
 public protocol CausalLM: AnyObject, Sendable {
     var config: ModelConfig { get }
     var backend: any Backend { get }
+    /// Which share of the model this instance holds (`.single`: all of it).
+    var tensorParallel: TensorParallelRank { get }
     /// Bytes of K/V cache one block of `blockSize` tokens takes over all layers.
     func kvCacheBytesPerBlock(blockSize: Int) -> Int
     /// One paged K/V cache per layer.

@@ -20,18 +20,28 @@ public final class LlamaModel: CausalLM {
         var downProj: LinearWeight, downBias: Tensor?  // [H, I]
     }
 
-    let embedTokens: Tensor   // [V, H]
+    let embedTokens: Tensor   // [V, H]; under tensor parallelism this rank's vocabulary rows [Vr, H]
     let layers: [Layer]
     let norm: Tensor          // [H]
-    let lmHead: LinearWeight  // [V, H]; the embedding itself when tied
+    let lmHead: LinearWeight  // [V, H] (or [Vr, H]); the embedding itself when tied
     let cosSinCache: Tensor   // [maxPositions, rotaryDim] f32
     /// The paged cache's dtype: the activation dtype, or fp8 (`--kv-cache-dtype`) with each layer's scales.
     let kvCacheDType: DType
     let kvScales: [(key: Float, value: Float)]
+    /// This rank's share (tensor parallelism, as vLLM splits Llama): `numHeads` query heads, `numKVHeads`
+    /// key/value heads (replicated when the model has fewer than ranks), `intermediateSize` MLP columns,
+    /// and the vocabulary rows `vocabStart ..< vocabStart + vocabPerRank` (the last rank's padded with zero
+    /// rows when the vocabulary does not split evenly). All of the model where `parallel.size == 1`.
+    let parallel: TensorParallelRank
+    public var tensorParallel: TensorParallelRank { parallel }
+    let numHeads: Int, numKVHeads: Int, intermediateSize: Int
+    let vocabStart: Int, vocabPerRank: Int
 
-    init(config: ModelConfig, backend: any Backend, loader: WeightLoader, maxPositions: Int, kvCacheDType: DType? = nil) throws {
+    init(config: ModelConfig, backend: any Backend, loader: WeightLoader, maxPositions: Int, kvCacheDType: DType? = nil,
+         parallel: TensorParallelRank = .single) throws {
         self.config = config
         self.backend = backend
+        self.parallel = parallel
         let cacheDType = kvCacheDType ?? backend.activationDType
         self.kvCacheDType = cacheDType
         // An fp8 cache's scales from the checkpoint where it has them (vLLM's names), else 1.
@@ -43,31 +53,43 @@ public final class LlamaModel: CausalLM {
         }
         let h = config.hiddenSize, d = config.headDim, inter = config.intermediateSize
         let qWidth = config.numAttentionHeads * d, kvWidth = config.numKeyValueHeads * d
+        let split = try Self.split(config, parallel)
+        (numHeads, numKVHeads, intermediateSize) = (split.heads.count, split.kvHeads.count, split.intermediate.count)
+        (vocabStart, vocabPerRank) = (split.vocabulary.lowerBound, split.vocabPerRank)
+        let qRows = split.heads.lowerBound * d ..< split.heads.upperBound * d
+        let kvRows = split.kvHeads.lowerBound * d ..< split.kvHeads.upperBound * d
+        let ranks = parallel.size > 1
         func bias(_ name: String, _ n: Int, _ present: Bool) throws -> Tensor? {
             present ? try loader.load(name, shape: [n]) : nil
         }
-        embedTokens = try loader.load("model.embed_tokens.weight", shape: [config.vocabSize, h])
+        embedTokens = try loader.load("model.embed_tokens.weight", shape: [config.vocabSize, h], rows: split.vocabulary,
+                                      paddedRows: vocabPerRank)
         layers = try (0..<config.numHiddenLayers).map { i in
             let p = "model.layers.\(i)."
             return Layer(
                 inputLayernorm: try loader.load(p + "input_layernorm.weight", shape: [h]),
-                qkvProj: try loader.loadLinear([(p + "self_attn.q_proj", qWidth), (p + "self_attn.k_proj", kvWidth),
-                                                (p + "self_attn.v_proj", kvWidth)], k: h),
+                // Column-parallel: this rank's heads of q, k and v, and its intermediate columns of gate and up.
+                qkvProj: try loader.loadLinear([(p + "self_attn.q_proj", qWidth, qRows), (p + "self_attn.k_proj", kvWidth, kvRows),
+                                                (p + "self_attn.v_proj", kvWidth, kvRows)], k: h),
                 qkvBias: config.attentionBias
-                    ? try loader.loadConcatenated([(p + "self_attn.q_proj.bias", [qWidth]), (p + "self_attn.k_proj.bias", [kvWidth]),
-                                                   (p + "self_attn.v_proj.bias", [kvWidth])])
+                    ? try loader.loadConcatenated([(p + "self_attn.q_proj.bias", [qWidth], qRows),
+                                                   (p + "self_attn.k_proj.bias", [kvWidth], kvRows),
+                                                   (p + "self_attn.v_proj.bias", [kvWidth], kvRows)])
                     : nil,
                 qNorm: config.qkNorm ? try loader.load(p + "self_attn.q_norm.weight", shape: [d]) : nil,
                 kNorm: config.qkNorm ? try loader.load(p + "self_attn.k_norm.weight", shape: [d]) : nil,
-                oProj: try loader.loadLinear([(p + "self_attn.o_proj", h)], k: qWidth),
-                oBias: try bias(p + "self_attn.o_proj.bias", h, config.outputBias),
+                // Row-parallel: this rank's input columns; the bias is added once, by rank 0, before the all-reduce.
+                oProj: try loader.loadLinear([(p + "self_attn.o_proj", h, nil)], k: qWidth, columns: ranks ? qRows : nil),
+                oBias: try bias(p + "self_attn.o_proj.bias", h, config.outputBias && parallel.rank == 0),
                 postAttentionLayernorm: try loader.load(p + "post_attention_layernorm.weight", shape: [h]),
-                gateUpProj: try loader.loadLinear([(p + "mlp.gate_proj", inter), (p + "mlp.up_proj", inter)], k: h),
+                gateUpProj: try loader.loadLinear([(p + "mlp.gate_proj", inter, split.intermediate),
+                                                   (p + "mlp.up_proj", inter, split.intermediate)], k: h),
                 gateUpBias: config.mlpBias
-                    ? try loader.loadConcatenated([(p + "mlp.gate_proj.bias", [inter]), (p + "mlp.up_proj.bias", [inter])])
+                    ? try loader.loadConcatenated([(p + "mlp.gate_proj.bias", [inter], split.intermediate),
+                                                   (p + "mlp.up_proj.bias", [inter], split.intermediate)])
                     : nil,
-                downProj: try loader.loadLinear([(p + "mlp.down_proj", h)], k: inter),
-                downBias: try bias(p + "mlp.down_proj.bias", h, config.mlpBias))
+                downProj: try loader.loadLinear([(p + "mlp.down_proj", h, nil)], k: inter, columns: ranks ? split.intermediate : nil),
+                downBias: try bias(p + "mlp.down_proj.bias", h, config.mlpBias && parallel.rank == 0))
         }
         norm = try loader.load("model.norm.weight", shape: [h])
         // transformers ties when tie_word_embeddings is set; a checkpoint without lm_head is tied too.
@@ -75,18 +97,42 @@ public final class LlamaModel: CausalLM {
         if config.tieWordEmbeddings || !(loader.contains("lm_head.weight") || loader.contains("lm_head.qweight")) {
             lmHead = .dense(embedTokens)
         } else {
-            lmHead = try loader.loadLinear([("lm_head", config.vocabSize)], k: h, inDecoderLayer: false)
+            lmHead = try loader.loadLinear([("lm_head", config.vocabSize, split.vocabulary)], k: h, paddedRows: vocabPerRank,
+                                           inDecoderLayer: false)
         }
         let (table, rotaryDim) = RotaryEmbedding.cosSinTable(config: config, numPositions: maxPositions)
         cosSinCache = try backend.makeTensor(table, shape: [maxPositions, rotaryDim], dtype: .float32)
     }
 
+    /// What rank `parallel.rank` holds, as vLLM splits Llama; a clear error where the model does not split
+    /// into `parallel.size` ranks.
+    static func split(_ config: ModelConfig, _ parallel: TensorParallelRank)
+        throws -> (heads: Range<Int>, kvHeads: Range<Int>, intermediate: Range<Int>, vocabulary: Range<Int>, vocabPerRank: Int) {
+        let size = parallel.size, rank = parallel.rank
+        let heads = config.numAttentionHeads, kvHeads = config.numKeyValueHeads
+        func refuse(_ what: String) -> ModelError {
+            ModelError("--tensor-parallel-size \(size): \(what) (vLLM requires the same)")
+        }
+        guard heads % size == 0 else { throw refuse("the model's \(heads) attention heads do not split into \(size) ranks") }
+        guard kvHeads >= size ? kvHeads % size == 0 : size % kvHeads == 0 else {
+            throw refuse("the model's \(kvHeads) key/value heads neither split into \(size) ranks nor replicate over them")
+        }
+        guard config.intermediateSize % size == 0 else {
+            throw refuse("the MLP's \(config.intermediateSize) intermediate columns do not split into \(size) ranks")
+        }
+        // Fewer KV heads than ranks: each is replicated over size / kvHeads consecutive ranks.
+        let kvHead = kvHeads >= size ? parallel.share(of: kvHeads) : rank / (size / kvHeads) ..< rank / (size / kvHeads) + 1
+        let perRank = (config.vocabSize + size - 1) / size
+        let vocabulary = min(config.vocabSize, rank * perRank) ..< min(config.vocabSize, (rank + 1) * perRank)
+        return (parallel.share(of: heads), kvHead, parallel.share(of: config.intermediateSize), vocabulary, perRank)
+    }
+
     public func kvCacheBytesPerBlock(blockSize: Int) -> Int {
-        2 * config.numHiddenLayers * blockSize * config.numKeyValueHeads * config.headDim * kvCacheDType.size
+        2 * config.numHiddenLayers * blockSize * numKVHeads * config.headDim * kvCacheDType.size
     }
 
     public func makeKVCaches(numBlocks: Int, blockSize: Int) throws -> [PagedKVCache] {
-        let shape = [numBlocks, blockSize, config.numKeyValueHeads, config.headDim]
+        let shape = [numBlocks, blockSize, numKVHeads, config.headDim]
         return try kvScales.map { scales in
             PagedKVCache(key: try backend.allocate(shape: shape, dtype: kvCacheDType),
                          value: try backend.allocate(shape: shape, dtype: kvCacheDType), keyScale: scales.key, valueScale: scales.value)
@@ -96,14 +142,19 @@ public final class LlamaModel: CausalLM {
     public func makeWorkspace(maxNumTokens: Int, maxNumSeqs: Int) throws -> ForwardWorkspace {
         let t = maxNumTokens, act = backend.activationDType
         let h = config.hiddenSize, d = config.headDim
-        let shapes: [String: ([Int], DType)] = [
+        var shapes: [String: ([Int], DType)] = [
             "hidden": ([t, h], act), "residual": ([t, h], act), "normed": ([t, h], act),
-            "qkv": ([t, (config.numAttentionHeads + 2 * config.numKeyValueHeads) * d], act),
-            "q": ([t, config.numAttentionHeads * d], act), "k": ([t, config.numKeyValueHeads * d], act),
-            "v": ([t, config.numKeyValueHeads * d], act), "attention": ([t, config.numAttentionHeads * d], act),
-            "gateUp": ([t, 2 * config.intermediateSize], act), "activated": ([t, config.intermediateSize], act),
+            "qkv": ([t, (numHeads + 2 * numKVHeads) * d], act),
+            "q": ([t, numHeads * d], act), "k": ([t, numKVHeads * d], act),
+            "v": ([t, numKVHeads * d], act), "attention": ([t, numHeads * d], act),
+            "gateUp": ([t, 2 * intermediateSize], act), "activated": ([t, intermediateSize], act),
             "selected": ([maxNumSeqs, h], act), "logits": ([maxNumSeqs, config.vocabSize], .float32),
         ]
+        if parallel.size > 1 {
+            // This rank's vocabulary columns, then every rank's side by side before they are interleaved.
+            shapes["logitsShard"] = ([maxNumSeqs, vocabPerRank], .float32)
+            shapes["logitsGathered"] = ([parallel.size * maxNumSeqs, vocabPerRank], .float32)
+        }
         return ForwardWorkspace(maxNumTokens: t, maxNumSeqs: maxNumSeqs,
                                 buffers: try shapes.mapValues { try backend.allocate(shape: $0.0, dtype: $0.1) })
     }
@@ -120,7 +171,9 @@ public final class LlamaModel: CausalLM {
         let eps = config.rmsNormEps, d = config.headDim
         let scale = 1 / Float(d).squareRoot()
 
-        try b.embedding(tokenIds: input.tokenIds, table: embedTokens, out: hidden)
+        // A vocabulary shard looks up its own ids (zero rows for the others'); the all-reduce completes the rows.
+        try b.embedding(tokenIds: input.tokenIds, table: embedTokens, firstTokenId: vocabStart, out: hidden)
+        try parallel.communicator?.allReduce(hidden)
         for (i, layer) in layers.enumerated() {
             if i == 0 {
                 try b.copy(hidden, to: residual)
@@ -133,7 +186,7 @@ public final class LlamaModel: CausalLM {
             try b.linear(normed, weight: layer.qkvProj, bias: layer.qkvBias, out: qkv)
             if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
                 try b.splitQKV(qkv, query: q, kv: .tensors(key: k, value: v), headSize: d, rotary: nil)
-                let qHeads = q.reshaped([t * config.numAttentionHeads, d]), kHeads = k.reshaped([t * config.numKeyValueHeads, d])
+                let qHeads = q.reshaped([t * numHeads, d]), kHeads = k.reshaped([t * numKVHeads, d])
                 try b.rmsNorm(qHeads, weight: qNorm, epsilon: eps, out: qHeads)
                 try b.rmsNorm(kHeads, weight: kNorm, epsilon: eps, out: kHeads)
                 try b.rotaryEmbedding(query: q, key: k, positions: input.positions, cosSinCache: cosSinCache, headSize: d)
@@ -144,15 +197,31 @@ public final class LlamaModel: CausalLM {
             }
             try b.pagedAttention(query: q, cache: kvCaches[i], metadata: input.attention, scale: scale, out: attention)
             try b.linear(attention, weight: layer.oProj, bias: layer.oBias, out: hidden)
+            try parallel.communicator?.allReduce(hidden)
             try b.addRMSNorm(hidden, residual: residual, weight: layer.postAttentionLayernorm, epsilon: eps, out: normed)
             try b.linear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, out: gateUp)
             try b.siluAndMul(gateUp, out: activated)
             try b.linear(activated, weight: layer.downProj, bias: layer.downBias, out: hidden)
+            try parallel.communicator?.allReduce(hidden)
         }
         try b.addRMSNorm(hidden, residual: residual, weight: norm, epsilon: eps, out: normed)
-        let selected = w.take("selected", rows: s), logits = w.take("logits", rows: s)
+        let selected = w.take("selected", rows: s)
         try b.gatherRows(normed, indices: input.logitsIndices, out: selected)
-        try b.linear(selected, weight: lmHead, bias: nil, out: logits)
+        return try lmHeadLogits(selected, workspace: w)
+    }
+
+    /// Logits [S, V] f32 of final hidden states [S, H]. A vocabulary-parallel lm_head computes this rank's
+    /// columns, gathers every rank's, and interleaves them into whole rows (dropping the padding).
+    func lmHeadLogits(_ selected: Tensor, workspace w: ForwardWorkspace) throws -> Tensor {
+        let s = selected.shape[0], logits = w.take("logits", rows: s)
+        guard let communicator = parallel.communicator else {
+            try backend.linear(selected, weight: lmHead, bias: nil, out: logits)
+            return logits
+        }
+        let shard = w.take("logitsShard", rows: s), gathered = w.take("logitsGathered", rows: parallel.size * s)
+        try backend.linear(selected, weight: lmHead, bias: nil, out: shard)
+        try communicator.allGather(shard, out: gathered)
+        try backend.concatenateColumns(gathered.reshaped([parallel.size, s, vocabPerRank]), out: logits)
         return logits
     }
 
@@ -163,10 +232,9 @@ public final class LlamaModel: CausalLM {
     public func logits(rows: Tensor, workspace w: ForwardWorkspace) throws -> Tensor {
         let s = rows.count
         guard s <= w.maxNumSeqs else { throw ModelError("logits: \(s) rows exceed the workspace's \(w.maxNumSeqs)") }
-        let selected = w.take("selected", rows: s), logits = w.take("logits", rows: s)
+        let selected = w.take("selected", rows: s)
         // "normed" still holds the last forward's final RMSNorm output.
         try backend.gatherRows(w.buffers["normed"]!, indices: rows, out: selected)
-        try backend.linear(selected, weight: lmHead, bias: nil, out: logits)
-        return logits
+        return try lmHeadLogits(selected, workspace: w)
     }
 }

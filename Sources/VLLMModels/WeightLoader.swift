@@ -36,76 +36,103 @@ struct WeightLoader {
 
     func contains(_ name: String) -> Bool { checkpoint?.contains(name) ?? true }
 
-    /// One tensor of exactly `shape`.
-    func load(_ name: String, shape: [Int]) throws -> Tensor {
-        try loadConcatenated([(name, shape)])
+    /// One tensor of `shape` (the checkpoint's), or the part of it a tensor-parallel rank holds: `rows` of its
+    /// leading dimension, zero rows appended up to `paddedRows` (a vocabulary split unevenly).
+    func load(_ name: String, shape: [Int], rows: Range<Int>? = nil, paddedRows: Int? = nil) throws -> Tensor {
+        try loadConcatenated([(name, shape, rows)], paddedRows: paddedRows)
     }
 
-    /// Several tensors stacked along dim 0 into one (e.g. gate_proj and up_proj → one GEMM).
-    func loadConcatenated(_ parts: [(name: String, shape: [Int])]) throws -> Tensor {
-        let rows = parts.map { $0.shape[0] }.reduce(0, +)
-        let shape = [rows] + parts[0].shape.dropFirst()
+    /// Several tensors stacked along dim 0 into one (e.g. gate_proj and up_proj → one GEMM). A tensor-parallel
+    /// rank takes `rows` of each part (column-parallel) or `columns` of the matrices' second dimension
+    /// (row-parallel), and `paddedRows` appends zero rows. Only those bytes are read from the mapped file.
+    func loadConcatenated(_ parts: [(name: String, shape: [Int], rows: Range<Int>?)], columns: Range<Int>? = nil,
+                          paddedRows: Int? = nil) throws -> Tensor {
+        let partRows = parts.map { $0.rows ?? 0 ..< $0.shape[0] }
+        let rows = max(partRows.map(\.count).reduce(0, +), paddedRows ?? 0)
+        let width = columns?.count ?? parts[0].shape.dropFirst().reduce(1, *)
+        let shape = [rows] + (columns == nil ? Array(parts[0].shape.dropFirst()) : [width])
         let target = backend.weightDType(for: dtype)
         guard let checkpoint else {
             // Dummy weights are made on the backend, each part's rows from its own name's key.
             let tensor = try backend.allocate(shape: shape, dtype: target)
             var row = 0
-            for part in parts {
-                try backend.fillDummy(tensor.rows(row..<row + part.shape[0]), key: Self.dummyKey(name: part.name, seed: seed))
-                row += part.shape[0]
+            for (part, range) in zip(parts, partRows) {
+                try backend.fillDummy(tensor.rows(row..<row + range.count), key: Self.dummyKey(name: part.name, seed: seed))
+                row += range.count
             }
+            if row < rows { try backend.fillDummy(tensor.rows(row..<rows), key: Self.dummyKey(name: parts[0].name + "#padding", seed: seed)) }
             return tensor
         }
         let loaded = try parts.map { try checkpoint.tensor($0.name, shape: $0.shape) }
-        if loaded.count == 1 {
+        if loaded.count == 1 && partRows[0] == 0 ..< parts[0].shape[0] && rows == parts[0].shape[0] && columns == nil {
             return try backend.upload(loaded[0].bytes, sourceDType: loaded[0].entry.dtype, shape: shape, dtype: target)
         }
         // Stack on the host in the first part's dtype, widening the others if they differ.
         let sourceDType = loaded.allSatisfy({ $0.entry.dtype == loaded[0].entry.dtype }) ? loaded[0].entry.dtype : .float32
         var buffer = [UInt8]()
-        buffer.reserveCapacity(shape.reduce(1, *) * sourceDType.size)
-        for part in loaded {
-            if part.entry.dtype == sourceDType {
-                buffer += part.bytes
-            } else {
-                let floats = Self.widen(part.bytes, part.entry.dtype)
-                floats.withUnsafeBytes { buffer += $0 }
+        buffer.reserveCapacity(rows * width * sourceDType.size)
+        for (part, range) in zip(loaded, partRows) {
+            let size = part.entry.dtype.size, rowLength = part.entry.shape.dropFirst().reduce(1, *)
+            let piece = columns ?? 0 ..< rowLength
+            for row in range {
+                let bytes = UnsafeRawBufferPointer(rebasing: part.bytes[(row * rowLength + piece.lowerBound) * size
+                                                                      ..< (row * rowLength + piece.upperBound) * size])
+                if part.entry.dtype == sourceDType {
+                    buffer += bytes
+                } else {
+                    Self.widen(bytes, part.entry.dtype).withUnsafeBytes { buffer += $0 }
+                }
             }
         }
+        buffer += [UInt8](repeating: 0, count: rows * width * sourceDType.size - buffer.count)
         return try buffer.withUnsafeBytes { try backend.upload($0, sourceDType: sourceDType, shape: shape, dtype: target) }
     }
 
     /// A linear layer's weight [ΣN, K]: the parts (`prefix` with its `n` outputs, e.g. q_proj, k_proj and
-    /// v_proj) stacked along N. 4-bit int parts stay packed on a backend with int4 kernels; other quantized
-    /// parts are dequantized on the host (`QuantizedLinearReader`). `inDecoderLayer`: a decoder layer's linear,
-    /// which `--quantization fp8` quantizes and dummy weights of a 4-bit checkpoint pack (lm_head is neither).
-    func loadLinear(_ parts: [(prefix: String, n: Int)], k: Int, inDecoderLayer: Bool = true) throws -> LinearWeight {
-        let dense = parts.map { ($0.prefix + ".weight", [$0.n, k]) }
-        guard let quantization else { return .dense(try loadConcatenated(dense)) }
+    /// v_proj) stacked along N. Under tensor parallelism a rank holds `rows` of each part (column-parallel) or
+    /// `columns` of all of them (row-parallel), and `paddedRows` pads the stack with zero rows. 4-bit int parts
+    /// stay packed on a backend with int4 kernels; other quantized parts are dequantized on the host
+    /// (`QuantizedLinearReader`). `inDecoderLayer`: a decoder layer's linear, which `--quantization fp8`
+    /// quantizes and dummy weights of a 4-bit checkpoint pack (lm_head is neither).
+    func loadLinear(_ parts: [(prefix: String, n: Int, rows: Range<Int>?)], k: Int, columns: Range<Int>? = nil,
+                    paddedRows: Int? = nil, inDecoderLayer: Bool = true) throws -> LinearWeight {
+        let dense = parts.map { ($0.prefix + ".weight", [$0.n, k], $0.rows) }
+        guard let quantization else { return .dense(try loadConcatenated(dense, columns: columns, paddedRows: paddedRows)) }
+        let partRows = parts.map { $0.rows ?? 0 ..< $0.n }
+        let shardColumns = columns ?? 0 ..< k
+        let numRows = max(partRows.map(\.count).reduce(0, +), paddedRows ?? 0)
         let int4Backend = backend as? any Int4LinearBackend
         guard let checkpoint else {
             // Dummy weights: packed ones where the backend has int4 kernels and the checkpoint would be 4-bit ints.
             if let int4Backend, inDecoderLayer, let groupSize = Self.int4GroupSize(quantization, k: k),
-               let weight = try int4Backend.makeDummyInt4Weight(n: parts.map(\.n).reduce(0, +), k: k, groupSize: groupSize,
+               let weight = try int4Backend.makeDummyInt4Weight(n: numRows, k: shardColumns.count,
+                                                                groupSize: min(groupSize, shardColumns.count),
                                                                 key: Self.dummyKey(name: parts[0].prefix, seed: seed)) {
                 return .int4(weight)
             }
-            return .dense(try loadConcatenated(dense))
+            return .dense(try loadConcatenated(dense, columns: columns, paddedRows: paddedRows))
         }
         let reader = QuantizedLinearReader(checkpoint: checkpoint, config: quantization)
         let online = inDecoderLayer && quantization.weights == .fp8Online
         let stored = try parts.map { try reader.read($0.prefix, n: $0.n, k: k) }
-        if !online && stored.allSatisfy({ $0 == nil }) { return .dense(try loadConcatenated(dense)) }
-        let ints = stored.compactMap { if case .ints(let weights) = $0 { weights } else { nil } }
-        if let int4Backend, ints.count == parts.count, ints[0].bits == 4, let stacked = IntQuantizedWeights.stacked(ints),
-           let weight = try int4Backend.makeInt4Weight(stacked) {
+        if !online && stored.allSatisfy({ $0 == nil }) {
+            return .dense(try loadConcatenated(dense, columns: columns, paddedRows: paddedRows))
+        }
+        // 4-bit ints stay packed where the backend takes the shard's groups.
+        let ints = zip(stored, partRows).compactMap { stored, rows -> IntQuantizedWeights? in
+            guard case .ints(let weights) = stored else { return nil }
+            return weights.rows(rows).columns(shardColumns)
+        }
+        if let int4Backend, ints.count == parts.count, ints[0].bits == 4, numRows == ints.map(\.n).reduce(0, +),
+           let stacked = IntQuantizedWeights.stacked(ints), let weight = try int4Backend.makeInt4Weight(stacked) {
             return .int4(weight)
         }
+        // Everything else as floats on the host: each part's rows and columns of its [n, K] values.
         var values = [Float]()
-        values.reserveCapacity(parts.map(\.n).reduce(0, +) * k)
-        for (part, stored) in zip(parts, stored) {
+        values.reserveCapacity(numRows * shardColumns.count)
+        for (index, part) in parts.enumerated() {
             var partValues: [Float]
-            switch stored {
+            switch stored[index] {
             case .ints(let weights): partValues = weights.dequantized()
             case .floats(let floats): partValues = floats
             case nil:
@@ -113,10 +140,13 @@ struct WeightLoader {
                 partValues = Self.widen(bytes, entry.dtype)
             }
             if online { QuantizedLinearReader.fp8RoundTrip(&partValues) }
-            values += partValues
+            for row in partRows[index] {
+                values += partValues[row * k + shardColumns.lowerBound ..< row * k + shardColumns.upperBound]
+            }
         }
+        values += [Float](repeating: 0, count: numRows * shardColumns.count - values.count)
         return .dense(try values.withUnsafeBytes {
-            try backend.upload($0, sourceDType: .float32, shape: [values.count / k, k], dtype: backend.weightDType(for: dtype))
+            try backend.upload($0, sourceDType: .float32, shape: [numRows, shardColumns.count], dtype: backend.weightDType(for: dtype))
         })
     }
 

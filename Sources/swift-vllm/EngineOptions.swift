@@ -54,6 +54,15 @@ struct EngineOptions: ParsableArguments {
     var gpuMemoryUtilization: Double = 0.9
     @Option(help: "Seed for dummy weights and for requests without their own seed.")
     var seed: UInt64 = 0
+    @Option(name: [.customLong("tensor-parallel-size"), .customLong("tp", withSingleDash: true)],
+            help: "vLLM's --tensor-parallel-size / -tp: GPUs (of those CUDA_VISIBLE_DEVICES shows) that each hold a shard of the model, over NCCL; on --device cpu, ranks in threads.")
+    var tensorParallelSize = 1
+    @Option(name: [.customLong("pipeline-parallel-size"), .customLong("pp", withSingleDash: true)],
+            help: "vLLM's --pipeline-parallel-size / -pp (only 1 for now).")
+    var pipelineParallelSize = 1
+    @Option(name: [.customLong("data-parallel-size"), .customLong("dp", withSingleDash: true)],
+            help: "vLLM's --data-parallel-size / -dp (only 1 for now).")
+    var dataParallelSize = 1
     @Option(help: "auto (CUDA when a GPU is present), cpu or cuda.")
     var device: String = "auto"
     @Option(name: .customLong("kernel-cache-dir"), help: "Where compiled CUDA kernels are cached (default ~/.cache/swift-vllm/kernels).")
@@ -108,6 +117,15 @@ struct EngineOptions: ParsableArguments {
         case "bfloat16", "float16", "float32": args.kvCacheDType = DType(configName: kvCacheDType)
         default: throw ValidationError("--kv-cache-dtype '\(kvCacheDType)' is not supported; use auto, fp8, fp8_e4m3 or fp8_e5m2")
         }
+        guard tensorParallelSize >= 1 else { throw ValidationError("--tensor-parallel-size must be at least 1, got \(tensorParallelSize)") }
+        guard pipelineParallelSize == 1 else {
+            throw ValidationError("--pipeline-parallel-size \(pipelineParallelSize): pipeline parallelism is not built yet (only 1)")
+        }
+        guard dataParallelSize == 1 else {
+            throw ValidationError("--data-parallel-size \(dataParallelSize): data parallelism is not built yet (only 1); "
+                                  + "run one server per GPU behind a load balancer meanwhile")
+        }
+        args.tensorParallelSize = tensorParallelSize
         args.maxModelLen = maxModelLen
         args.blockSize = blockSize
         args.maxNumSeqs = maxNumSeqs
@@ -127,18 +145,48 @@ struct EngineOptions: ParsableArguments {
     /// The backend `--device` names. On CUDA, `--dtype float32` runs every activation in f32 (as the CPU
     /// backend does); any other dtype runs in bf16, as vLLM's `auto` runs an f32 checkpoint in half precision.
     func makeBackend() throws -> any Backend {
-        let backend: any Backend
-        func cuda() throws -> CUDABackend {
-            try CUDABackend(kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
-                            activationDType: DType(configName: dtype) == .float32 ? .float32 : .bfloat16)
+        guard tensorParallelSize == 1 else {
+            throw ValidationError("--tensor-parallel-size \(tensorParallelSize): embedding models and this command run on one device (generation with serve, run-batch, generate and bench throughput takes several)")
         }
+        return try makeDevices().backends[0]
+    }
+
+    /// The backends of `--tensor-parallel-size` ranks on `--device`: GPUs 0 ..< N of those the driver shows
+    /// (checked before anything loads) with an NCCL communicator each, or CPU ranks in threads sharing the
+    /// cores. One rank: one backend, no communicator.
+    func makeDevices() throws -> EngineDevices {
+        let size = tensorParallelSize
+        func log(_ message: String) { FileHandle.standardError.write(Data("INFO \(message)\n".utf8)) }
+        func cuda() throws -> EngineDevices {
+            let visible = try CUDAContext.deviceCount()
+            guard size <= visible else {
+                let shown = ProcessInfo.processInfo.environment["CUDA_VISIBLE_DEVICES"].map { " (CUDA_VISIBLE_DEVICES=\($0))" } ?? ""
+                throw ValidationError("--tensor-parallel-size \(size) needs \(size) GPUs; the driver shows \(visible)\(shown)")
+            }
+            let backends = try (0..<size).map { ordinal in
+                try CUDABackend(ordinal: ordinal, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
+                                activationDType: DType(configName: dtype) == .float32 ? .float32 : .bfloat16)
+            }
+            guard size > 1 else { return EngineDevices(backends[0]) }
+            let communicators = try NCCLCommunicator.group(backends: backends)
+            log("tensor parallel over NCCL \(communicators[0].version): \(size) ranks")
+            return EngineDevices(backends: backends, communicators: communicators)
+        }
+        func cpu() -> EngineDevices {
+            guard size > 1 else { return EngineDevices(CPUBackend()) }
+            let threads = max(1, ParallelFor.availableCores / size)
+            return EngineDevices(backends: (0..<size).map { _ in CPUBackend(numThreads: threads) },
+                                 communicators: CPUCommunicator.group(size: size))
+        }
+        let devices: EngineDevices
         switch device {
-        case "cpu": backend = CPUBackend()
-        case "cuda": backend = try cuda()
-        case "auto": backend = CUDABackend.isDeviceAvailable() ? try cuda() : CPUBackend()
+        case "cpu": devices = cpu()
+        case "cuda": devices = try cuda()
+        case "auto": devices = CUDABackend.isDeviceAvailable() ? try cuda() : cpu()
         default: throw ValidationError("--device '\(device)' is not supported; use auto, cpu or cuda")
         }
-        FileHandle.standardError.write(Data("INFO device: \(backend.name), activations \(backend.activationDType)\n".utf8))
-        return backend
+        let names = devices.backends.map(\.name).joined(separator: ", ")
+        log("device: \(names), activations \(devices.backends[0].activationDType)")
+        return devices
     }
 }

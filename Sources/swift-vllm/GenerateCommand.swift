@@ -38,7 +38,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let tokenizer = try Self.loadTokenizer(model: model)
-        let llm = try LLM(args: try engine.engineArgs(model: model), backend: try engine.makeBackend(), detokenizer: tokenizer)
+        let llm = try LLM(args: try engine.engineArgs(model: model), devices: try engine.makeDevices(), detokenizer: tokenizer)
         guard ["auto", "vllm"].contains(generationConfig) else {
             throw ValidationError("--generation-config '\(generationConfig)' is not supported; use auto or vllm")
         }

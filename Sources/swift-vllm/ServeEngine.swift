@@ -69,7 +69,7 @@ struct ServeEngine {
         } catch {
             throw ValidationError("--chat-template: \(error)")
         }
-        let loaded = try args.build(backend: try options.makeBackend())
+        let loaded = try args.build(devices: try options.makeDevices())
         let engine = AsyncEngine(engine: loaded, detokenizer: tokenizer)
         var defaults = DefaultSamplingParams()
         if generationConfig == "auto" {

@@ -30,13 +30,17 @@ import VLLMEngine
     }
 
     /// Runs the golden prompts repeated to `copies` requests under `args`; checks every output.
-    func check(_ name: String, copies: Int, async: Bool, configure: (inout EngineArgs) -> Void) throws -> LLM {
+    /// `ranks`: tensor-parallel CPU ranks in threads (`CPUCommunicator`).
+    func check(_ name: String, copies: Int, async: Bool, ranks: Int = 1, configure: (inout EngineArgs) -> Void) throws -> LLM {
         let (folder, golden) = try Self.load(name)
         var args = EngineArgs(model: folder)
         args.blockSize = 4
         args.asyncScheduling = async
+        args.tensorParallelSize = ranks
         configure(&args)
-        let llm = try LLM(args: args, backend: CPUBackend())
+        let devices = ranks == 1 ? EngineDevices(CPUBackend())
+            : EngineDevices(backends: (0..<ranks).map { _ in CPUBackend(numThreads: 1) }, communicators: CPUCommunicator.group(size: ranks))
+        let llm = try LLM(args: args, devices: devices)
         let prompts = (0..<copies).map { golden.prompts[$0 % golden.prompts.count] }
         let outputs = try llm.generate(prompts.map(\.prompt_token_ids), params: prompts.map { Self.greedy($0.greedy_token_ids.count) })
         for (prompt, output) in zip(prompts, outputs) {
@@ -51,6 +55,13 @@ import VLLMEngine
 
     @Test(arguments: [true, false]) func batchOf64MixedLengths(async: Bool) throws {
         _ = try check("qwen2", copies: 64, async: async) { _ in }
+    }
+
+    /// Tensor parallelism through the whole engine: under async scheduling the ranks after the first take the
+    /// tokens in flight by broadcast from rank 0, which samples.
+    @Test(arguments: [true, false], [2, 4]) func tensorParallel(async: Bool, ranks: Int) throws {
+        _ = try check("qwen2", copies: 24, async: async, ranks: ranks) { _ in }
+        _ = try check("llama", copies: 8, async: async, ranks: ranks) { $0.maxNumBatchedTokens = 16; $0.maxNumSeqs = 16 }
     }
 
     @Test(arguments: [true, false]) func chunkedWithA16TokenBudget(async: Bool) throws {

@@ -195,11 +195,32 @@ typedef struct CCUDABlasLt {
                                                            void *buffer, size_t bytes, size_t *written);
 } CCUDABlasLt;
 
-// MARK: NCCL (types only, for tensor parallelism later)
+// MARK: NCCL (tensor parallelism: NCCLCommunicator)
 
 typedef struct ncclComm *ncclComm_t;
-typedef int ncclResult_t;                    // ncclSuccess == 0
+typedef int ncclResult_t;                    // ncclSuccess == 0, ncclInProgress == 7
 typedef struct { char internal[128]; } ncclUniqueId;
+typedef int ncclDataType_t;                  // ncclInt32 2, ncclFloat16 6, ncclFloat32 7, ncclBfloat16 9
+typedef int ncclRedOp_t;                     // ncclSum 0
+
+typedef struct {
+    ncclResult_t (*ncclGetVersion)(int *version);
+    const char *(*ncclGetErrorString)(ncclResult_t result);
+    const char *(*ncclGetLastError)(ncclComm_t comm);
+    ncclResult_t (*ncclGetUniqueId)(ncclUniqueId *uniqueId);
+    ncclResult_t (*ncclCommInitRank)(ncclComm_t *comm, int nranks, ncclUniqueId commId, int rank);
+    ncclResult_t (*ncclCommDestroy)(ncclComm_t comm);
+    ncclResult_t (*ncclCommAbort)(ncclComm_t comm);
+    ncclResult_t (*ncclCommGetAsyncError)(ncclComm_t comm, ncclResult_t *asyncError);
+    ncclResult_t (*ncclGroupStart)(void);
+    ncclResult_t (*ncclGroupEnd)(void);
+    ncclResult_t (*ncclAllReduce)(const void *sendbuff, void *recvbuff, size_t count, ncclDataType_t datatype,
+                                  ncclRedOp_t op, ncclComm_t comm, CUstream stream);
+    ncclResult_t (*ncclAllGather)(const void *sendbuff, void *recvbuff, size_t sendcount, ncclDataType_t datatype,
+                                  ncclComm_t comm, CUstream stream);
+    ncclResult_t (*ncclBroadcast)(const void *sendbuff, void *recvbuff, size_t count, ncclDataType_t datatype, int root,
+                                  ncclComm_t comm, CUstream stream);
+} CCUDANCCL;
 
 // MARK: Loader
 
@@ -211,6 +232,7 @@ const char *ccuda_dlerror(void);
 const char *ccuda_load_driver(void *library, CCUDADriver *api);
 const char *ccuda_load_nvrtc(void *library, CCUDANVRTC *api);
 const char *ccuda_load_blaslt(void *library, CCUDABlasLt *api);
+const char *ccuda_load_nccl(void *library, CCUDANCCL *api);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,146 @@
+import VLLMCompute
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Tensor parallelism on the CPU backend: `size` ranks, each a thread of this process with a `CPUBackend`
+/// of its own, meeting at a barrier for each collective and reading each other's host memory. The sums run
+/// in rank order (0, 1, …) on every rank, so all ranks hold bit-identical results, as NCCL's do. This is how
+/// CI checks the sharding (which slice each rank loads, where the all-reduces go) without GPUs.
+public final class CPUCommunicator: Communicator, @unchecked Sendable {
+    // @unchecked: the shared slots are written by one rank each between two barriers and read only after the
+    // barrier that follows, so no two threads touch a slot at once.
+    public let rank: Int
+    public let size: Int
+    private let group: Group
+
+    /// The ranks of one group, to be handed one to each rank's thread.
+    public static func group(size: Int) -> [CPUCommunicator] {
+        precondition(size >= 1, "a communicator group of \(size) ranks")
+        let group = Group(size: size)
+        return (0..<size).map { CPUCommunicator(rank: $0, group: group) }
+    }
+
+    private init(rank: Int, group: Group) {
+        self.rank = rank
+        self.size = group.size
+        self.group = group
+    }
+
+    public func allReduce(_ tensor: Tensor) throws {
+        guard tensor.dtype.isFloatingPoint else { throw BackendError("allReduce: \(tensor) is not a float tensor") }
+        let parts = try exchange(tensor)
+        // Every rank sums all ranks' values in rank order into its own buffer, then — once every rank has
+        // read — writes them back.
+        var sum = [Float](repeating: 0, count: tensor.count)
+        for part in parts {
+            guard part.count == tensor.count, part.dtype == tensor.dtype else {
+                throw BackendError("allReduce: rank \(rank) has \(tensor), another rank \(part)")
+            }
+            let base = UnsafeRawPointer(bitPattern: part.address)!
+            for i in 0..<sum.count { sum[i] += part.dtype.loadFloat(from: base, at: i) }
+        }
+        try group.barrier.wait()
+        let out = UnsafeMutableRawPointer(bitPattern: tensor.address)!
+        for i in 0..<sum.count { tensor.dtype.storeFloat(sum[i], to: out, at: i) }
+    }
+
+    public func allGather(_ input: Tensor, out: Tensor) throws {
+        guard out.dtype == input.dtype, out.count >= size * input.count else {
+            throw BackendError("allGather: out \(out) cannot hold \(size) × \(input)")
+        }
+        let parts = try exchange(input)
+        for (r, part) in parts.enumerated() {
+            guard part.count == input.count, part.dtype == input.dtype else {
+                throw BackendError("allGather: rank \(rank) has \(input), rank \(r) \(part)")
+            }
+            UnsafeMutableRawPointer(bitPattern: out.address + UInt(r * input.byteCount))!
+                .copyMemory(from: UnsafeRawPointer(bitPattern: part.address)!, byteCount: input.byteCount)
+        }
+        try group.barrier.wait()
+    }
+
+    public func broadcast(_ tensor: Tensor, root: Int) throws {
+        let parts = try exchange(tensor)
+        guard root >= 0 && root < size, parts[root].byteCount == tensor.byteCount else {
+            throw BackendError("broadcast: root \(root) of \(size) ranks, \(tensor)")
+        }
+        if rank != root {
+            UnsafeMutableRawPointer(bitPattern: tensor.address)!
+                .copyMemory(from: UnsafeRawPointer(bitPattern: parts[root].address)!, byteCount: tensor.byteCount)
+        }
+        try group.barrier.wait()
+    }
+
+    public func abort() { group.barrier.abort() }
+
+    /// Posts this rank's tensor and returns every rank's, once all have posted.
+    private func exchange(_ tensor: Tensor) throws -> [Tensor] {
+        group.slots[rank] = tensor
+        try group.barrier.wait()
+        return group.slots.map { $0! }
+    }
+
+    /// What the ranks of one group share.
+    private final class Group: @unchecked Sendable {
+        // @unchecked: see CPUCommunicator.
+        let size: Int
+        var slots: [Tensor?]
+        let barrier: Barrier
+
+        init(size: Int) {
+            self.size = size
+            slots = [Tensor?](repeating: nil, count: size)
+            barrier = Barrier(count: size)
+        }
+    }
+}
+
+/// A reusable barrier of `count` threads (pthread's, which Darwin lacks) that `abort` breaks for good.
+private final class Barrier: @unchecked Sendable {
+    // @unchecked: all state is read and written under `mutex`.
+    private let count: Int
+    private var waiting = 0
+    private var generation = 0
+    private var isAborted = false
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init(count: Int) {
+        self.count = count
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        condition.deallocate()
+    }
+
+    func wait() throws {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        let arrived = generation
+        waiting += 1
+        if waiting == count {
+            waiting = 0
+            generation += 1
+            pthread_cond_broadcast(condition)
+        } else {
+            while generation == arrived && !isAborted { pthread_cond_wait(condition, mutex) }
+        }
+        if isAborted { throw BackendError("tensor parallel group aborted: another rank failed") }
+    }
+
+    func abort() {
+        pthread_mutex_lock(mutex)
+        isAborted = true
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
+    }
+}

@@ -1,0 +1,47 @@
+/// The collectives tensor parallelism needs, over the ranks of one group: each rank holds one
+/// `Communicator` on its own backend and calls the same collectives in the same order from its own
+/// thread (a collective returns once queued on the rank's backend, as any op). Implementations: the CPU
+/// backend's ranks in threads of one process (`CPUCommunicator`), NCCL on CUDA (`NCCLCommunicator`).
+public protocol Communicator: AnyObject, Sendable {
+    /// This rank's index in the group, 0 ..< size.
+    var rank: Int { get }
+    var size: Int { get }
+    /// Sums `tensor` over the ranks in place: every rank ends with the same values.
+    func allReduce(_ tensor: Tensor) throws
+    /// Every rank's `input` side by side: `out`'s first `size · input.count` elements hold rank r's input at
+    /// `r · input.count` (same dtype).
+    func allGather(_ input: Tensor, out: Tensor) throws
+    /// Rank `root`'s `tensor` copied into every other rank's `tensor` (same shape and dtype everywhere).
+    func broadcast(_ tensor: Tensor, root: Int) throws
+    /// Ends the group after a rank failed: collectives waiting on a peer, now or later, fail instead of
+    /// hanging. Called on every rank's communicator; the group is unusable afterwards.
+    func abort()
+}
+
+/// Which share of a model one instance holds under tensor parallelism, as vLLM (Megatron) splits it:
+/// attention heads and the MLP's intermediate columns by rank, the vocabulary in contiguous ranges.
+public struct TensorParallelRank: Sendable {
+    public let rank: Int
+    public let size: Int
+    /// The group's collectives; nil for a single rank.
+    public let communicator: (any Communicator)?
+
+    /// The whole model on one rank.
+    public static let single = TensorParallelRank(rank: 0, size: 1, communicator: nil)
+
+    public init(communicator: any Communicator) {
+        self.init(rank: communicator.rank, size: communicator.size, communicator: communicator)
+    }
+
+    private init(rank: Int, size: Int, communicator: (any Communicator)?) {
+        self.rank = rank
+        self.size = size
+        self.communicator = communicator
+    }
+
+    /// This rank's part of `0 ..< count` split in `size` equal ranges (`count` divisible by `size`).
+    public func share(of count: Int) -> Range<Int> {
+        let each = count / size
+        return rank * each ..< (rank + 1) * each
+    }
+}

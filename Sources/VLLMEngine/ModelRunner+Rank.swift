@@ -1,0 +1,92 @@
+import VLLMCompute
+import VLLMModels
+
+extension ModelRunner {
+    /// One tensor-parallel rank's persistent state on its device: its model shard, KV cache (its heads),
+    /// activation workspace, step-input buffer and decode graphs. Without tensor parallelism, the one rank.
+    final class Rank: @unchecked Sendable {
+        // @unchecked: used by one thread at a time — its rank's thread inside `RankThreads.run`, the engine's
+        // thread otherwise; `run` returns only when every rank is done.
+        let model: any CausalLM
+        let kvCaches: [PagedKVCache]
+        let workspace: ForwardWorkspace
+        let blockSize: Int
+        /// Every index tensor of an eager step, uploaded at once; kept and grown, never per step.
+        private var stepInputs: Tensor
+        var graphs: DecodeGraphs
+        /// Ranks after the first: where rank 0's sampled tokens arrive for the placeholders (grown as needed).
+        private var receivedTokens: Tensor?
+
+        var backend: any Backend { model.backend }
+
+        init(model: any CausalLM, numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int,
+             enforceEager: Bool) throws {
+            self.model = model
+            self.blockSize = blockSize
+            kvCaches = try model.makeKVCaches(numBlocks: numBlocks, blockSize: blockSize)
+            workspace = try model.makeWorkspace(maxNumTokens: maxNumBatchedTokens, maxNumSeqs: maxNumSeqs)
+            stepInputs = try model.backend.allocate(shape: [0], dtype: .int32)
+            graphs = DecodeGraphs(backend: model.backend, enabled: !enforceEager, blockSize: blockSize,
+                                  maxRows: min(maxNumBatchedTokens, maxNumSeqs))
+        }
+
+        /// Uploads the step's inputs, fills its placeholders with the tokens of the step in flight, and queues
+        /// the forward (as the step's decode graph where it has one). Returns the logits [S, V] f32.
+        func forward(_ step: HostStepInput, pendingTokens: PendingTokens?) throws -> Tensor {
+            let (input, placeholders) = try upload(step)
+            if let placeholders, let pendingTokens {
+                let tokens = try receive(pendingTokens)
+                try backend.scatterSampledTokens(tokens, stride: pendingTokens.stride, rows: placeholders.rows,
+                                                 positions: placeholders.positions, into: input.tokenIds)
+            }
+            guard let shape = step.graph else { return try model.forward(input, kvCaches: kvCaches, workspace: workspace) }
+            let logits = try graphs.run(shape) { try model.forward(input, kvCaches: kvCaches, workspace: workspace) }
+            return logits.rows(0..<step.numScheduledSeqs)
+        }
+
+        /// The sampled tokens of the step in flight on this rank's device: rank 0's own, broadcast from rank 0
+        /// to the others (in stream order, after rank 0's sampling).
+        private func receive(_ pending: PendingTokens) throws -> Tensor {
+            guard let communicator = model.tensorParallel.communicator else { return pending.tensor }
+            if communicator.rank == 0 {
+                try communicator.broadcast(pending.tensor, root: 0)
+                return pending.tensor
+            }
+            let count = pending.tensor.count
+            if (receivedTokens?.count ?? 0) < count { receivedTokens = try backend.allocate(shape: [max(count, 4096)], dtype: .int32) }
+            let tokens = receivedTokens!.rows(0..<count)
+            try communicator.broadcast(tokens, root: 0)
+            return tokens
+        }
+
+        /// Every index tensor of the step in one upload — one copy, then views. A graph's inputs land at the
+        /// same offsets every time for its shape, which fixes them; eager steps share a buffer grown in powers
+        /// of two, the stream ordering this step's upload after the last step's reads.
+        private func upload(_ step: HostStepInput) throws -> (input: ForwardInput, placeholders: (rows: Tensor, positions: Tensor)?) {
+            let values = step.parts.flatMap(\.values)
+            let packed: Tensor
+            if step.graph != nil {
+                packed = try graphs.inputBuffer(count: values.count)
+            } else {
+                if stepInputs.count < values.count {
+                    var capacity = 4096
+                    while capacity < values.count { capacity *= 2 }
+                    stepInputs = try backend.allocate(shape: [capacity], dtype: .int32)
+                }
+                packed = stepInputs.rows(0..<values.count)
+            }
+            try backend.copy(values, into: packed)
+            var offset = 0
+            let views = step.parts.map { part -> Tensor in
+                defer { offset += part.values.count }
+                return Tensor(storage: packed.storage, byteOffset: packed.byteOffset + 4 * offset, shape: part.shape, dtype: .int32)
+            }
+            let attention = AttentionMetadata(
+                numTokens: step.numTokens, numSeqs: step.numSeqs, maxQueryLen: step.maxQueryLen, maxSeqLen: step.maxSeqLen,
+                blockSize: blockSize, numDecodes: step.numDecodes, queryStartLoc: views[3], seqLens: views[4],
+                blockTables: views[5], slotMapping: views[2], prefillQueryStartLoc: step.hasPrefills ? views[7] : nil)
+            let input = ForwardInput(tokenIds: views[0], positions: views[1], attention: attention, logitsIndices: views[6])
+            return (input, step.hasPlaceholders ? (views[8], views[9]) : nil)
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Dispatch
+import Foundation
+import VLLMCompute
+
+/// Tensor parallelism's host side: one thread per rank after the first, the caller's thread being rank 0.
+/// `run` hands every rank the same work (load its shard, run a step's forward on its GPU) and waits for all.
+///
+/// Why threads of one process, not a process per GPU as vLLM: a rank's launches are asynchronous, so a step
+/// costs the host one handoff per rank (microseconds), there is no serialization of inputs or outputs, and
+/// a rank's failure is an error value in this process rather than a lost worker. NCCL needs each rank's
+/// collectives issued from a thread that is not blocked on another rank's, which a thread per rank gives.
+final class RankThreads: @unchecked Sendable {
+    // @unchecked: each worker's job slot is written by `run` before the worker's semaphore is signalled and
+    // read by the worker after it wakes; results come back the same way, ordered by `done`.
+    let count: Int
+    private let workers: [Worker]
+    /// Called once when a rank fails, before waiting for the others: it must make ranks blocked on the failed
+    /// one fail too (the communicators' `abort`), so that a failure is an error, never a hang.
+    private let onFailure: @Sendable () -> Void
+
+    init(count: Int, onFailure: @escaping @Sendable () -> Void = {}) {
+        self.count = count
+        self.onFailure = onFailure
+        workers = (1..<max(count, 1)).map { Worker(rank: $0) }
+    }
+
+    deinit { for worker in workers { worker.stop() } }
+
+    /// `body(r)` on rank r's thread for every rank (rank 0 on the caller's), returning when all have
+    /// returned; the results in rank order. The first error to happen is rethrown once all have finished.
+    func run<T>(_ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
+        if workers.isEmpty { return [try body(0)] }
+        let results = ResultSlots<T>(count: count)
+        let failed = FailureFlag()
+        let record = { @Sendable [onFailure] (rank: Int) in
+            do {
+                results.set(rank, .success(try body(rank)))
+            } catch {
+                results.set(rank, .failure(error))
+                if failed.setFirst(error) { onFailure() }
+            }
+        }
+        for worker in workers { worker.submit { record(worker.rank) } }
+        record(0)
+        for worker in workers { worker.waitForJob() }
+        if let first = failed.first { throw first }
+        return try results.values()
+    }
+
+    /// One rank's thread: runs submitted jobs one at a time.
+    private final class Worker: @unchecked Sendable {
+        // @unchecked: `job` is handed over through the semaphores (see RankThreads).
+        let rank: Int
+        private var job: (@Sendable () -> Void)?
+        private var isStopping = false
+        private let ready = DispatchSemaphore(value: 0)
+        private let done = DispatchSemaphore(value: 0)
+
+        init(rank: Int) {
+            self.rank = rank
+            let thread = Thread { [self] in loop() }
+            thread.name = "tensor-parallel rank \(rank)"
+            thread.start()
+        }
+
+        func submit(_ job: @escaping @Sendable () -> Void) {
+            self.job = job
+            ready.signal()
+        }
+
+        func waitForJob() { done.wait() }
+
+        func stop() {
+            isStopping = true
+            ready.signal()
+        }
+
+        private func loop() {
+            while true {
+                ready.wait()
+                if isStopping { return }
+                job?()
+                job = nil
+                done.signal()
+            }
+        }
+    }
+}
+
+/// The per-rank results of one `RankThreads.run`.
+private final class ResultSlots<T>: @unchecked Sendable {
+    // @unchecked: each rank writes its own slot; `values` reads them after every rank has signalled done.
+    private var slots: [Result<T, any Error>?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ rank: Int, _ result: Result<T, any Error>) { slots[rank] = result }
+
+    func values() throws -> [T] { try slots.map { try $0!.get() } }
+}
+
+/// The first failure of a `run`'s ranks.
+private final class FailureFlag: @unchecked Sendable {
+    // @unchecked: guarded by `lock`.
+    private(set) var first: (any Error)?
+    private let lock = NSLock()
+
+    /// Keeps `error` if it is the first; true for the first caller only.
+    func setFirst(_ error: any Error) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if first != nil { return false }
+        first = error
+        return true
+    }
+}
