@@ -1,7 +1,8 @@
-"""vLLM on the quantized workloads (#20), measured on the GPU machine: ../shared/bench/vllm_peer.py's W1 and W2
-(same prompts, same timing) with vLLM's --kv-cache-dtype passed through; a config.json carrying a
-quantization_config (GPTQ) makes vLLM's dummy loader build that format (gptq_marlin).
-usage: python3 vllm_quant_peer.py MODEL_DIR [--kv-cache-dtype fp8]"""
+"""vLLM on the quantized (#20) and tensor-parallel (#15) workloads, measured on the GPU machine:
+../shared/bench/vllm_peer.py's W1 and W2 (same prompts, same timing), and W3 given its lengths file, with
+vLLM's --kv-cache-dtype and --tensor-parallel-size passed through; a config.json carrying a quantization_config
+(GPTQ) makes vLLM's dummy loader build that format (gptq_marlin).
+usage: python3 vllm_quant_peer.py MODEL_DIR [--kv-cache-dtype fp8] [--tensor-parallel-size 2] [--w3 w3_lengths.json]"""
 import argparse, json, random, time, os
 
 
@@ -10,13 +11,16 @@ def emit(**kw): print(json.dumps(kw), flush=True)
 
 def main():
     p = argparse.ArgumentParser(); p.add_argument("model"); p.add_argument("--kv-cache-dtype", default="auto")
-    p.add_argument("--max-model-len", type=int, default=4096); a = p.parse_args()
+    p.add_argument("--max-model-len", type=int, default=4096); p.add_argument("--tensor-parallel-size", type=int, default=1)
+    p.add_argument("--w3"); a = p.parse_args()
     from vllm import LLM, SamplingParams
     from vllm.inputs import TokensPrompt
     t = time.perf_counter()
     llm = LLM(model=a.model, load_format="dummy", dtype="bfloat16", skip_tokenizer_init=True,
-              max_model_len=a.max_model_len, seed=0, kv_cache_dtype=a.kv_cache_dtype)
-    emit(what="startup", engine="vllm", model=a.model, kv_cache_dtype=a.kv_cache_dtype, seconds=round(time.perf_counter() - t, 1))
+              max_model_len=a.max_model_len, seed=0, kv_cache_dtype=a.kv_cache_dtype,
+              tensor_parallel_size=a.tensor_parallel_size)
+    emit(what="startup", engine="vllm", model=a.model, kv_cache_dtype=a.kv_cache_dtype, tensor_parallel_size=a.tensor_parallel_size,
+         seconds=round(time.perf_counter() - t, 1))
     vocab = json.load(open(os.path.join(a.model, "config.json")))["vocab_size"]
     rng = random.Random(0)
     def prompt(n): return TokensPrompt(prompt_token_ids=[rng.randint(100, vocab - 100) for _ in range(n)])
@@ -29,6 +33,12 @@ def main():
     ps = [prompt(512) for _ in range(256)]; outs, dt = run(ps, sp(128))
     assert all(len(o.outputs[0].token_ids) == 128 for o in outs)
     emit(what="W2", engine="vllm", seconds=round(dt, 3), out_tok_s=round(256 * 128 / dt, 1))
+    if a.w3:
+        reqs = json.load(open(a.w3))["requests"]
+        ps = [prompt(r["input_len"]) for r in reqs]; params = [sp(r["output_len"]) for r in reqs]
+        outs, dt = run(ps, params)
+        assert all(len(o.outputs[0].token_ids) == r["output_len"] for o, r in zip(outs, reqs))
+        emit(what="W3", engine="vllm", requests=len(reqs), seconds=round(dt, 3), req_s=round(len(reqs) / dt, 3))
 
 
 if __name__ == "__main__":

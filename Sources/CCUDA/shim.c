@@ -32,6 +32,8 @@ const char *ccuda_load_driver(void *library, CCUDADriver *api) {
     LOAD(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
     LOAD(cuCtxSetCurrent, "cuCtxSetCurrent");
     LOAD(cuCtxSynchronize, "cuCtxSynchronize");
+    LOAD(cuDeviceCanAccessPeer, "cuDeviceCanAccessPeer");
+    LOAD(cuCtxEnablePeerAccess, "cuCtxEnablePeerAccess");
     LOAD(cuMemGetInfo, "cuMemGetInfo_v2");
     LOAD(cuMemAlloc, "cuMemAlloc_v2");
     LOAD(cuMemFree, "cuMemFree_v2");

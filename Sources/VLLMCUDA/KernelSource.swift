@@ -27,6 +27,7 @@ public struct KernelSource: Sendable {
 
     /// One entry per op family: each `.cu` file is one NVRTC program and one CUDA module.
     static let families: [KernelSource] = [
+        KernelSource(name: "allreduce.cu", bytes: PackageResources.allreduce_cu),
         KernelSource(name: "attention.cu", bytes: PackageResources.attention_cu),
         KernelSource(name: "cache.cu", bytes: PackageResources.cache_cu),
         KernelSource(name: "decode_attention.cu", bytes: PackageResources.decode_attention_cu),

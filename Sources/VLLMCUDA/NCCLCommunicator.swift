@@ -4,6 +4,8 @@ import VLLMCompute
 /// Tensor parallelism across the GPUs of this process: one NCCL communicator per rank, each rank a
 /// `CUDABackend` on its own GPU, every collective queued on that backend's stream (so it orders with the
 /// rank's kernels and is recorded into its CUDA graphs like them). NCCL is opened by dlopen (`libnccl.so.2`).
+/// All-reduces of up to `PeerAllReduce.capacityBytes` (decode steps) take the one-kernel peer-memory path
+/// where the GPUs reach each other's memory.
 public final class NCCLCommunicator: Communicator, @unchecked Sendable {
     // @unchecked: the handles are immutable after init; NCCL and the stream order the work.
     public let rank: Int
@@ -11,6 +13,8 @@ public final class NCCLCommunicator: Communicator, @unchecked Sendable {
     let backend: CUDABackend
     let api: NCCLAPI
     private let comm: ncclComm_t
+    /// The small all-reduces' path, where every pair of GPUs has peer access.
+    let peer: PeerAllReduce?
 
     /// One communicator per backend (rank r on `backends[r]`'s GPU), created together as NCCL's
     /// one-thread-many-devices initialization asks (a group call). Throws naming NCCL's error, or where
@@ -34,18 +38,20 @@ public final class NCCLCommunicator: Communicator, @unchecked Sendable {
         let ended = api.raw.ncclGroupEnd!()
         if let failure { throw failure }
         try api.check(ended, "ncclGroupEnd (creating \(backends.count) communicators)")
+        let peers = try PeerAllReduce.group(backends: backends)
         return try backends.enumerated().map { rank, backend in
             guard let comm = comms[rank] else { throw CUDAError("ncclCommInitRank gave rank \(rank) no communicator") }
-            return NCCLCommunicator(rank: rank, size: backends.count, backend: backend, api: api, comm: comm)
+            return NCCLCommunicator(rank: rank, size: backends.count, backend: backend, api: api, comm: comm, peer: peers?[rank])
         }
     }
 
-    private init(rank: Int, size: Int, backend: CUDABackend, api: NCCLAPI, comm: ncclComm_t) {
+    private init(rank: Int, size: Int, backend: CUDABackend, api: NCCLAPI, comm: ncclComm_t, peer: PeerAllReduce?) {
         self.rank = rank
         self.size = size
         self.backend = backend
         self.api = api
         self.comm = comm
+        self.peer = peer
     }
 
     deinit { _ = api.raw.ncclCommDestroy!(comm) }
@@ -57,7 +63,14 @@ public final class NCCLCommunicator: Communicator, @unchecked Sendable {
         return code >= 10000 ? "\(code / 10000).\(code % 10000 / 100).\(code % 100)" : "\(code / 1000).\(code % 1000 / 100).\(code % 100)"
     }
 
+    /// Which path all-reduces take, for the start-up log.
+    public var allReducePaths: String {
+        peer == nil ? "all-reduces through NCCL (no peer access between the GPUs, or SWIFT_VLLM_ALLREDUCE=nccl)"
+            : "all-reduces of up to \(PeerAllReduce.capacityBytes >> 20) MiB over peer memory (one kernel), larger through NCCL"
+    }
+
     public func allReduce(_ tensor: Tensor) throws {
+        if let peer, peer.takes(tensor) { return try peer.allReduce(tensor) }
         try backend.context.makeCurrent()
         try call(api.raw.ncclAllReduce!(UnsafeRawPointer(bitPattern: tensor.address), UnsafeMutableRawPointer(bitPattern: tensor.address),
                                         tensor.count, try Self.dataType(tensor.dtype), 0, comm, backend.stream.handle),

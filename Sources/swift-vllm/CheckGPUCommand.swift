@@ -57,6 +57,9 @@ struct CheckGPUCommand: ParsableCommand {
     @Option(help: "Fraction of GPU memory for weights, activations and KV cache (KV cache sizing of --model).")
     var gpuMemoryUtilization = 0.9
 
+    @Option(help: "Check tensor parallelism's collectives (NCCL, peer-memory all-reduce) on this many GPUs.")
+    var collectives: Int?
+
     func run() throws {
         let gpu = try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory)
         print("device: \(gpu.name), compute capability \(gpu.context.computeCapability.major).\(gpu.context.computeCapability.minor), "
@@ -68,6 +71,14 @@ struct CheckGPUCommand: ParsableCommand {
         if benchLinear { try LinearBenchmark.run(gpu) }
 
         var failures = 0
+        if let collectives {
+            let backends = try [gpu] + (1..<max(collectives, 1)).map {
+                try CUDABackend(ordinal: device + $0, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory)
+            }
+            let results = try CollectiveCheck.run(backends: backends, seed: seed)
+            print(OpCheckResult.table(results))
+            failures += results.filter { !$0.passed }.count
+        }
         if !skipOps {
             // Each op twice: with bf16 activations, then with f32 ones (`--dtype float32`).
             let f32 = try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,

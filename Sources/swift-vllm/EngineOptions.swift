@@ -169,7 +169,7 @@ struct EngineOptions: ParsableArguments {
             }
             guard size > 1 else { return EngineDevices(backends[0]) }
             let communicators = try NCCLCommunicator.group(backends: backends)
-            log("tensor parallel over NCCL \(communicators[0].version): \(size) ranks")
+            log("tensor parallel over NCCL \(communicators[0].version): \(size) ranks; \(communicators[0].allReducePaths)")
             return EngineDevices(backends: backends, communicators: communicators)
         }
         func cpu() -> EngineDevices {

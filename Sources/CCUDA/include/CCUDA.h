@@ -48,6 +48,8 @@ typedef struct CCUDADriver {
     CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *context, CUdevice device);
     CUresult (*cuCtxSetCurrent)(CUcontext context);
     CUresult (*cuCtxSynchronize)(void);
+    CUresult (*cuDeviceCanAccessPeer)(int *canAccess, CUdevice device, CUdevice peer);
+    CUresult (*cuCtxEnablePeerAccess)(CUcontext peer, unsigned int flags);  // on the current context
     CUresult (*cuMemGetInfo)(size_t *free, size_t *total);                        // _v2
     CUresult (*cuMemAlloc)(CUdeviceptr *pointer, size_t bytes);                   // _v2
     CUresult (*cuMemFree)(CUdeviceptr pointer);                                   // _v2
