@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.24.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Pure Swift, no project dependencies.
@@ -68,6 +69,16 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Hub ids → huggingface_hub's cache layout, downloading what is missing.
+        .target(
+            name: "VLLMHub",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+
         // check-gpu: every op against the CPU backend, whole models against transformers, decode profiles.
         .target(
             name: "VLLMGPUCheck",
@@ -78,7 +89,7 @@ let package = Package(
             name: "swift-vllm",
             dependencies: [
                 "VLLMCore", "VLLMCompute", "VLLMCPU", "VLLMCUDA", "VLLMGPUCheck", "VLLMModels", "VLLMEngine",
-                "VLLMTokenizers", "VLLMTemplates", "VLLMServer", "VLLMGrammar",
+                "VLLMTokenizers", "VLLMTemplates", "VLLMServer", "VLLMGrammar", "VLLMHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -97,6 +108,14 @@ let package = Package(
             exclude: ["Goldens"],
             swiftSettings: strict),
         .testTarget(name: "VLLMCoreTests", dependencies: ["VLLMCore"], swiftSettings: strict),
+        .testTarget(
+            name: "VLLMHubTests",
+            dependencies: [
+                "VLLMHub",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "VLLMCPUTests", dependencies: ["VLLMCPU", "VLLMCompute"], exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(name: "VLLMCUDATests", dependencies: ["VLLMCUDA", "VLLMCompute"], swiftSettings: strict),

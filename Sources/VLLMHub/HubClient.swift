@@ -43,7 +43,7 @@ final class HubClient: Sendable {
         let response = try await send(url, method: .GET, what: "\(repository) at revision '\(revision)'")
         let body = try await response.body.collect(upTo: 64 << 20)
         do {
-            return try JSONDecoder().decode(RepositoryInfo.self, from: Data(buffer: body))
+            return try JSONDecoder().decode(RepositoryInfo.self, from: Data(body.readableBytesView))
         } catch {
             throw HubError("hub: \(url) answered JSON without the repository's commit and files: \(error)")
         }
@@ -84,8 +84,9 @@ final class HubClient: Sendable {
         return received
     }
 
-    /// One request, following up to 5 redirects (HEAD follows relative ones only, as huggingface_hub, so that the
-    /// LFS headers of the first answer are kept); HTTP errors become `HubError`s naming what was asked for.
+    /// One request, following up to 5 redirects (HEAD follows relative ones only — a renamed repository —, as
+    /// huggingface_hub does, so that an LFS file's headers and its absolute CDN location come from the first answer);
+    /// HTTP errors become `HubError`s naming what was asked for.
     private func send(_ url: String, method: HTTPMethod, what: String, range: Int? = nil) async throws -> HTTPClientResponse {
         var current = url
         for _ in 0..<6 {
@@ -106,9 +107,7 @@ final class HubClient: Sendable {
             let code = response.status.code
             if (300..<400).contains(code), let target = response.headers.first(name: "Location") {
                 let next = Self.absolute(target, relativeTo: current)
-                if method == .HEAD && (target.hasPrefix("http://") || target.hasPrefix("https://")) && Self.host(next) != Self.host(current) {
-                    return response
-                }
+                if method == .HEAD && URL(string: target)?.scheme != nil { return response }
                 current = next
                 continue
             }
@@ -116,7 +115,8 @@ final class HubClient: Sendable {
             case 200..<300: return response
             case 401, 403:
                 throw HubError("hub: \(what): \(code) \(response.status.reasonPhrase) — a gated or private model needs a token: set HF_TOKEN"
-                               + (settings.token == nil ? "" : " (the one set was refused)"))
+                               + (settings.token == nil ? "" : " (the one set was refused)")
+                               + "; the hub also answers so for a model id that does not exist")
             case 404:
                 throw HubError("hub: \(what) not found at \(settings.endpoint) (404): check the model id and --revision")
             default:

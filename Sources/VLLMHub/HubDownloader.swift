@@ -50,34 +50,55 @@ public struct HubDownloader: Sendable {
     private func fetch(_ repository: String, revision: String, client: HubClient, cache: HubCache) async throws -> URL {
         let info = try await client.repositoryInfo(repository, revision: revision)
         let files = try Self.neededFiles(info.siblings.map(\.rfilename), repository: repository)
-        let progress = DownloadProgress(repository: repository, numFiles: files.count, log: log, isTerminal: isTerminal)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var pending = files[...]
-            func startNext() {
-                guard let file = pending.popFirst() else { return }
-                group.addTask { try await self.fetchFile(file, of: repository, commit: info.sha, client: client, cache: cache, progress: progress) }
-            }
-            for _ in 0..<Self.maxConcurrentFiles { startNext() }
-            while try await group.next() != nil { startNext() }
+        // Every file's metadata first (at the commit, so a branch moving meanwhile cannot mix revisions), then each
+        // distinct blob once — files of equal contents share one, as in huggingface_hub —, then the links.
+        let metadata = try await Self.concurrently(files) { file in
+            try await client.metadata(repository, revision: info.sha, file: file)
         }
+        var blobs: [String: (file: String, metadata: HubClient.FileMetadata)] = [:]
+        for (file, item) in zip(files, metadata) where blobs[item.etag] == nil { blobs[item.etag] = (file, item) }
+        let progress = DownloadProgress(repository: repository, numFiles: blobs.count, log: log, isTerminal: isTerminal)
+        _ = try await Self.concurrently(Array(blobs.values)) { blob in
+            try await self.fetchBlob(blob.file, metadata: blob.metadata, of: repository, client: client, cache: cache, progress: progress)
+        }
+        for (file, item) in zip(files, metadata) { try cache.link(repository, commit: info.sha, file: file, etag: item.etag) }
         try cache.recordRef(repository, revision: revision, commit: info.sha)
         progress.finish()
         return cache.snapshotFolder(repository, commit: info.sha)
     }
 
-    private func fetchFile(_ file: String, of repository: String, commit: String, client: HubClient, cache: HubCache,
+    /// `body` over `items`, at most `maxConcurrentFiles` at once; results in `items`' order.
+    static func concurrently<Item: Sendable, Result: Sendable>(_ items: [Item], _ body: @escaping @Sendable (Item) async throws -> Result)
+        async throws -> [Result] {
+        try await withThrowingTaskGroup(of: (Int, Result).self) { group in
+            var results = [Result?](repeating: nil, count: items.count)
+            var next = 0
+            func startNext() {
+                guard next < items.count else { return }
+                let index = next
+                next += 1
+                group.addTask { (index, try await body(items[index])) }
+            }
+            for _ in 0..<maxConcurrentFiles { startNext() }
+            while let (index, result) = try await group.next() {
+                results[index] = result
+                startNext()
+            }
+            return results.map { $0! }
+        }
+    }
+
+    private func fetchBlob(_ file: String, metadata: HubClient.FileMetadata, of repository: String, client: HubClient, cache: HubCache,
                            progress: DownloadProgress) async throws {
-        let metadata = try await client.metadata(repository, revision: commit, file: file)
         let blob = cache.blob(repository, etag: metadata.etag)
         let manager = FileManager.default
         if let size = (try? manager.attributesOfItem(atPath: blob.path))?[.size] as? Int, size == metadata.size {
-            try cache.link(repository, commit: commit, file: file, etag: metadata.etag)
             progress.add(file: file, bytes: metadata.size, total: metadata.size, cached: true)
             return
         }
         try manager.createDirectory(at: blob.deletingLastPathComponent(), withIntermediateDirectories: true)
         let partial = blob.appendingPathExtension("incomplete")
-        if !manager.fileExists(atPath: partial.path) { manager.createFile(atPath: partial.path, contents: nil) }
+        if !manager.fileExists(atPath: partial.path) { _ = manager.createFile(atPath: partial.path, contents: nil) }
         var offset = ((try? manager.attributesOfItem(atPath: partial.path))?[.size] as? Int) ?? 0
         if offset > metadata.size { offset = 0 }
         let handle = try FileHandle(forWritingTo: partial)
@@ -86,7 +107,7 @@ public struct HubDownloader: Sendable {
         progress.add(file: file, bytes: offset, total: metadata.size, cached: false, starting: true)
         do {
             _ = try await client.download(metadata.location, from: offset, what: "\(repository)/\(file)") { chunk in
-                try handle.write(contentsOf: chunk.readableBytesView)
+                try handle.write(contentsOf: Data(chunk.readableBytesView))
                 progress.add(file: file, bytes: chunk.readableBytes, total: metadata.size, cached: false)
             }
             try handle.close()
@@ -97,7 +118,6 @@ public struct HubDownloader: Sendable {
         try Self.verify(partial, metadata: metadata, what: "\(repository)/\(file)")
         try? manager.removeItem(at: blob)
         try manager.moveItem(at: partial, to: blob)
-        try cache.link(repository, commit: commit, file: file, etag: metadata.etag)
         progress.fileDone(file)
     }
 

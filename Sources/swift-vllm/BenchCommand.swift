@@ -55,8 +55,6 @@ struct BenchCommand: ParsableCommand {
         @Option(name: .customLong("structured-output-json"),
                 help: "Every request constrained by this JSON Schema file (structured outputs; EOS then ends a request whose JSON is complete). The tokenizer: --tokenizer, else the model folder's, else the demo model's.")
         var structuredOutputJSON: String?
-        @Option(help: "Tokenizer folder (tokenizer.json) for --structured-output-json; default: the model folder.")
-        var tokenizer: String?
         @OptionGroup var engine: EngineOptions
 
         /// (input, output) lengths of every request: W2's fixed ones, or the W3 file's (first `numPrompts`).
@@ -70,13 +68,14 @@ struct BenchCommand: ParsableCommand {
         }
 
         func run() throws {
+            let model = try engine.resolveModelBlocking(self.model)
             let lengths = try lengths()
             let loadStart = Date()
             var schema: String?
             var detokenizer: Tokenizer?
             if let structuredOutputJSON {
                 schema = try String(contentsOfFile: structuredOutputJSON, encoding: .utf8)
-                if let folder = tokenizer ?? model {
+                if let folder = try engine.resolveModelBlocking(engine.tokenizer) ?? model {
                     detokenizer = try Tokenizer.load(modelDirectory: URL(fileURLWithPath: folder))
                 } else {
                     detokenizer = try EngineArgs.demoTokenizer()
@@ -136,6 +135,7 @@ struct BenchCommand: ParsableCommand {
         @OptionGroup var engine: EngineOptions
 
         func run() throws {
+            let model = try engine.resolveModelBlocking(self.model)
             let llm = try LLM(args: try engine.engineArgs(model: model), devices: try engine.makeDevices())
             let prompt = BenchCommand.randomPrompts(count: 1, length: inputLen, vocabSize: llm.engine.config.vocabSize, seed: engine.seed)
             _ = try llm.generate(prompt, params: [BenchCommand.greedy(outputLen: 2)])  // warm-up

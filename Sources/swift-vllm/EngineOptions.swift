@@ -4,6 +4,7 @@ import VLLMCompute
 import VLLMCPU
 import VLLMCUDA
 import VLLMEngine
+import VLLMHub
 import VLLMModels
 
 /// The engine flags `generate`, `serve` and `bench` share, named as vLLM names them.
@@ -65,6 +66,24 @@ struct EngineOptions: ParsableArguments {
     var dataParallelSize = 1
     @Option(help: "auto (CUDA when a GPU is present), cpu or cuda.")
     var device: String = "auto"
+    @Option(help: "The hub revision (branch, tag or commit) of a model given by hub id (default: main).")
+    var revision: String?
+    @Option(name: .customLong("download-dir"), help: "Where hub models are cached (default: $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub).")
+    var downloadDir: String?
+    @Option(help: "The tokenizer's folder or hub id, when it is not the model's.")
+    var tokenizer: String?
+    // Flags deployments still pass that vLLM has retired or that mean nothing here: accepted with a warning.
+    @Option(name: .customLong("swap-space"), help: "Accepted and ignored (vLLM's V1 engine has no CPU swap space).")
+    var swapSpace: Double?
+    @Option(name: .customLong("num-scheduler-steps"), help: "Accepted and ignored (vLLM retired multi-step scheduling).")
+    var numSchedulerSteps: Int?
+    @Option(name: .customLong("tokenizer-pool-size"), help: "Accepted and ignored (vLLM retired tokenizer pools).")
+    var tokenizerPoolSize: Int?
+    @Flag(name: .customLong("trust-remote-code"), help: "Accepted; no model code is ever run from a model folder here.")
+    var trustRemoteCode = false
+    @Flag(name: .customLong("enable-chunked-prefill"), inversion: .prefixedNo,
+          help: "Chunked prefill (always on here, as in vLLM's V1 engine; --no-enable-chunked-prefill is accepted with a warning).")
+    var enableChunkedPrefill: Bool?
     @Option(name: .customLong("kernel-cache-dir"), help: "Where compiled CUDA kernels are cached (default ~/.cache/swift-vllm/kernels).")
     var kernelCacheDir: String?
 
@@ -93,6 +112,58 @@ struct EngineOptions: ParsableArguments {
             throw ValidationError("'\(architecture!)' is an encoder: it serves embeddings (--task embed), not generation")
         }
         return asked || isEncoder
+    }
+
+    /// One warning line per accepted-but-ignored flag given (vLLM's retired flags, and those meaning nothing here).
+    var ignoredFlagWarnings: [String] {
+        var warnings: [String] = []
+        if swapSpace != nil { warnings.append("--swap-space is ignored: vLLM's V1 engine, like this one, preempts by recomputing, with no CPU swap space") }
+        if numSchedulerSteps != nil { warnings.append("--num-scheduler-steps is ignored: vLLM retired multi-step scheduling; async scheduling (on by default) keeps the host a step ahead instead") }
+        if tokenizerPoolSize != nil { warnings.append("--tokenizer-pool-size is ignored: vLLM retired tokenizer pools; tokenizing runs on the request's own task here") }
+        if trustRemoteCode { warnings.append("--trust-remote-code is accepted and has no effect: no Python model code runs here; the architectures built in are the ones served") }
+        if enableChunkedPrefill == false { warnings.append("--no-enable-chunked-prefill is ignored: chunked prefill is always on, as in vLLM's V1 engine") }
+        return warnings
+    }
+
+    /// The local folder of `model`: a folder as given, a hub id (`org/name`, `--revision`) resolved to its snapshot in
+    /// the HF cache — downloaded where missing, from the cache alone with HF_HUB_OFFLINE=1 —, nil for none.
+    func resolveModel(_ model: String?) async throws -> String? {
+        guard let model else { return nil }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: model, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { throw ValidationError("'\(model)' is a file, not a model folder") }
+            return model
+        }
+        guard HubRepositoryID.isHubID(model) else {
+            throw ValidationError("'\(model)' is neither a model folder nor a hub id (org/name)")
+        }
+        if ["1", "true", "yes"].contains((ProcessInfo.processInfo.environment["VLLM_USE_MODELSCOPE"] ?? "").lowercased()) {
+            throw ValidationError("VLLM_USE_MODELSCOPE is set: ModelScope downloads are not built yet; fetch the model with "
+                                  + "`modelscope download --model \(model) --local_dir DIR` and pass DIR")
+        }
+        return try await Self.download(model, revision: revision ?? "main", downloadDir: downloadDir).path
+    }
+
+    /// `resolveModel` for the commands that run synchronously: blocks the calling thread (never a task's).
+    func resolveModelBlocking(_ model: String?) throws -> String? {
+        let result = BlockingResult<String?>()
+        Task {
+            do { await result.set(.success(try await resolveModel(model))) } catch { await result.set(.failure(error)) }
+        }
+        return try result.wait()
+    }
+
+    /// `swift-vllm download`'s work: the snapshot folder of `repository`.
+    static func download(_ repository: String, revision: String, downloadDir: String?) async throws -> URL {
+        let settings = HubSettings.fromEnvironment(downloadDirectory: downloadDir)
+        let downloader = HubDownloader(settings: settings, log: { FileHandle.standardError.write(Data("INFO \($0)\n".utf8)) },
+                                       isTerminal: isatty(2) == 1)
+        FileHandle.standardError.write(Data("INFO \(repository): \(settings.isOffline ? "from the cache alone (HF_HUB_OFFLINE)" : "from \(settings.endpoint)") into \(settings.cacheDirectory.path)\n".utf8))
+        do {
+            return try await downloader.snapshot(repository, revision: revision)
+        } catch let error as HubError {
+            throw ValidationError(error.description)
+        }
     }
 
     /// EngineArgs for `model` (nil: the built-in demo model).
@@ -139,6 +210,7 @@ struct EngineOptions: ParsableArguments {
         args.gpuMemoryUtilization = gpuMemoryUtilization
         args.seed = seed
         args.log = { FileHandle.standardError.write(Data("INFO \($0)\n".utf8)) }
+        for warning in ignoredFlagWarnings { FileHandle.standardError.write(Data("WARNING \(warning)\n".utf8)) }
         return args
     }
 
@@ -188,5 +260,22 @@ struct EngineOptions: ParsableArguments {
         let names = devices.backends.map(\.name).joined(separator: ", ")
         log("device: \(names), activations \(devices.backends[0].activationDType)")
         return devices
+    }
+}
+
+/// An async result waited for by a synchronous caller (the CLI's commands run before any engine thread exists).
+final class BlockingResult<Value: Sendable>: @unchecked Sendable {
+    // @unchecked: `value` is written once before `semaphore` is signalled and read after the wait.
+    private var value: Result<Value, any Error>?
+    private let semaphore = DispatchSemaphore(value: 0)
+
+    func set(_ result: Result<Value, any Error>) async {
+        value = result
+        semaphore.signal()
+    }
+
+    func wait() throws -> Value {
+        semaphore.wait()
+        return try value!.get()
     }
 }

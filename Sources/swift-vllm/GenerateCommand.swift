@@ -37,7 +37,8 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
-        let tokenizer = try Self.loadTokenizer(model: model)
+        let model = try engine.resolveModelBlocking(self.model)
+        let tokenizer = try Self.loadTokenizer(model: try engine.resolveModelBlocking(engine.tokenizer) ?? model)
         let llm = try LLM(args: try engine.engineArgs(model: model), devices: try engine.makeDevices(), detokenizer: tokenizer)
         guard ["auto", "vllm"].contains(generationConfig) else {
             throw ValidationError("--generation-config '\(generationConfig)' is not supported; use auto or vllm")

@@ -33,7 +33,8 @@ struct RunBatchCommand: AsyncParsableCommand {
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
             .map(String.init)
         let built = try ServeEngine.make(
-            model: model, options: engine, servedModelNames: servedModelName, chatTemplate: chatTemplate,
+            model: try await engine.resolveModel(model), name: model, tokenizerPath: try await engine.resolveModel(engine.tokenizer),
+            options: engine, servedModelNames: servedModelName, chatTemplate: chatTemplate,
             generationConfig: generationConfig)
         var config = ServerConfig()
         config.disableLogRequests = true

@@ -10,9 +10,9 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve a model over vLLM's OpenAI-compatible HTTP API.",
         discussion: "With no model, serves the built-in random-weight demo model.")
 
-    @Argument(help: "HuggingFace model folder (default: the built-in random-weight demo model).")
+    @Argument(help: "A HuggingFace model folder or hub id (org/name; default: the built-in random-weight demo model).")
     var modelTag: String?
-    @Option(name: .customLong("model"), help: "The model folder, as an option (as vLLM's --model).")
+    @Option(name: .customLong("model"), help: "The model folder or hub id, as an option (as vLLM's --model).")
     var modelOption: String?
     @Option(help: "Host name to bind.")
     var host: String = "0.0.0.0"
@@ -99,7 +99,9 @@ struct ServeCommand: AsyncParsableCommand {
         config.port = port
         config.servedModelNames = servedModelName
         let environmentKey = ProcessInfo.processInfo.environment["VLLM_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        config.apiKeys = apiKey.isEmpty ? (environmentKey.map { [$0] } ?? []) : apiKey
+        // An empty --api-key means none, as in vLLM (deployments pass `--api-key "$API_KEY"` with it unset).
+        let keys = apiKey.filter { !$0.isEmpty }
+        config.apiKeys = keys.isEmpty ? (environmentKey.map { [$0] } ?? []) : keys
         config.allowedOrigins = try Self.parseOrigins(allowedOrigins)
         config.disableLogRequests = disableLogRequests
         config.maxLogLen = maxLogLen
@@ -122,8 +124,8 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try serverConfig()
         let built = try ServeEngine.make(
-            model: model, options: engine, servedModelNames: servedModelName, chatTemplate: chatTemplate,
-            generationConfig: generationConfig)
+            model: try await engine.resolveModel(model), name: model, tokenizerPath: try await engine.resolveModel(engine.tokenizer),
+            options: engine, servedModelNames: servedModelName, chatTemplate: chatTemplate, generationConfig: generationConfig)
         var logger = Logger(label: "swift-vllm.serve")
         logger.logLevel = .info
         let serving = OpenAIServing(model: built.model, config: config, logger: logger)

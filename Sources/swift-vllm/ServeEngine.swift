@@ -17,23 +17,26 @@ struct ServeEngine {
     /// - Parameters:
     ///   - chatTemplate: `--chat-template`, a file path or the template text itself.
     ///   - generationConfig: `auto` (the model's generation_config.json) or `vllm` (none).
+    ///   - name: the model as the user gave it (a hub id names the model, not its cache folder).
+    ///   - tokenizerPath: `--tokenizer`'s folder, resolved (default: the model's).
     static func make(
-        model path: String?, options: EngineOptions, servedModelNames: [String], chatTemplate: String?,
-        generationConfig: String
+        model path: String?, name: String?, tokenizerPath: String?, options: EngineOptions, servedModelNames: [String],
+        chatTemplate: String?, generationConfig: String
     ) throws -> ServeEngine {
         guard ["auto", "vllm"].contains(generationConfig) else {
             throw ValidationError("--generation-config '\(generationConfig)' is not supported; use auto or vllm")
         }
         let directory = path.map { URL(fileURLWithPath: $0) }
+        let tokenizerDirectory = tokenizerPath.map { URL(fileURLWithPath: $0) } ?? directory
         let tokenizer: any TextTokenizer & DetokenizerFactory
         var specialTokens: [String: TemplateValue] = [:]
-        if let directory {
+        if let tokenizerDirectory {
             do {
-                tokenizer = HFTokenizerAdapter(tokenizer: try Tokenizer.load(modelDirectory: directory))
+                tokenizer = HFTokenizerAdapter(tokenizer: try Tokenizer.load(modelDirectory: tokenizerDirectory))
             } catch {
-                throw ValidationError("cannot load the tokenizer of \(directory.path): \(error)")
+                throw ValidationError("cannot load the tokenizer of \(tokenizerDirectory.path): \(error)")
             }
-            if let config = try? ChatTemplate.tokenizerConfig(modelDirectory: directory) {
+            if let config = try? ChatTemplate.tokenizerConfig(modelDirectory: tokenizerDirectory) {
                 specialTokens = ChatTemplate.specialTokens(config)
             }
         } else {
@@ -42,7 +45,7 @@ struct ServeEngine {
         }
         var args = try options.engineArgs(model: path)
         args.usageContext = .openAIServer
-        let root = path ?? "demo-model"
+        let root = name ?? path ?? "demo-model"
         let names = servedModelNames.isEmpty ? [root] : servedModelNames
         let architecture = directory.flatMap { try? ModelConfigPeek.architecture(of: $0) }
         if try options.servesPooling(architecture: architecture), let directory {
@@ -65,7 +68,7 @@ struct ServeEngine {
         let renderer: (any ChatRenderer)?
         do {
             renderer = try chatRenderer(
-                directory: directory, override: chatTemplate, specialTokens: specialTokens)
+                directory: tokenizerDirectory, override: chatTemplate, specialTokens: specialTokens)
         } catch {
             throw ValidationError("--chat-template: \(error)")
         }

@@ -6,5 +6,5 @@ struct SwiftVLLM: AsyncParsableCommand {
         commandName: "swift-vllm",
         abstract: "A high-throughput LLM inference engine: the vLLM design as one native binary.",
         subcommands: [GenerateCommand.self, TokenizeCommand.self, RenderChatCommand.self, BenchCommand.self, CheckGPUCommand.self,
-            ServeCommand.self, RunBatchCommand.self])
+            ServeCommand.self, RunBatchCommand.self, DownloadCommand.self])
 }
