@@ -136,10 +136,12 @@ if [ -d "$STORIES" ]; then
   if out=$(timeout 60 "$BIN" serve "$STORIES" --device cpu --port "$TPORT" -tp 3 2>&1); then echo "FAIL: -tp 3 started"; exit 1; fi
   grep -qF "8 attention heads do not split into 3 ranks" <<<"$out" || { echo "FAIL: serve -tp 3 said: $out"; exit 1; }
   echo "ok: -tp 2 serves one rank's text; -tp 3 is refused naming the heads"
+  # Models by hub id (issue #17), huggingface_hub as the oracle, over a mock hub on loopback.
+  python3 scripts/live_hub_check.py --bin "$BIN" --folder "$STORIES" --port $((PORT + 50))
 elif [ "${CI:-}" = true ]; then
   echo "FAIL: $STORIES is missing and CI=true"; exit 1
 else
-  echo "SKIPPED: tensor-parallel live check ($STORIES absent)"
+  echo "SKIPPED: tensor-parallel and hub live checks ($STORIES absent)"
 fi
 
 # Hostile but ordinary clients (issue #19): idle and half-sent connections, the drain's deadline, a second signal.

@@ -36,13 +36,14 @@ swift build --build-tests -Xswiftc -warnings-as-errors --explicit-target-depende
 swift test --skip-build --parallel --num-workers 2
 
 # The live server test: the real binary driven by the official `openai` client (pip).
-if ! python3 -c 'import openai, prometheus_client, jsonschema' 2>/dev/null; then
-  python3 -m pip install -q openai prometheus_client jsonschema >/dev/null 2>&1 || true
+# huggingface_hub is the hub check's oracle (scripts/live_hub_check.py).
+if ! python3 -c 'import openai, prometheus_client, jsonschema, huggingface_hub' 2>/dev/null; then
+  python3 -m pip install -q openai prometheus_client jsonschema huggingface_hub >/dev/null 2>&1 || true
 fi
-if python3 -c 'import openai, prometheus_client, jsonschema' 2>/dev/null; then
+if python3 -c 'import openai, prometheus_client, jsonschema, huggingface_hub' 2>/dev/null; then
   bash scripts/live_server_test.sh
 elif [ "${CI:-}" = true ]; then
-  echo "FAIL: python3 with openai, prometheus_client and jsonschema is needed for the live server test"; exit 1
+  echo "FAIL: python3 with openai, prometheus_client, jsonschema and huggingface_hub is needed for the live server test"; exit 1
 else
-  echo "SKIPPED: live server test (pip install openai prometheus_client jsonschema)"
+  echo "SKIPPED: live server test (pip install openai prometheus_client jsonschema huggingface_hub)"
 fi

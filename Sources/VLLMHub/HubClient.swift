@@ -84,9 +84,9 @@ final class HubClient: Sendable {
         return received
     }
 
-    /// One request, following up to 5 redirects (HEAD follows relative ones only — a renamed repository —, as
-    /// huggingface_hub does, so that an LFS file's headers and its absolute CDN location come from the first answer);
-    /// HTTP errors become `HubError`s naming what was asked for.
+    /// One request, following up to 5 redirects — a HEAD only those that stay on the hub's host (a renamed
+    /// repository), as huggingface_hub does, so that an LFS file's headers and its CDN location come from the hub's
+    /// own answer —; HTTP errors become `HubError`s naming what was asked for.
     private func send(_ url: String, method: HTTPMethod, what: String, range: Int? = nil) async throws -> HTTPClientResponse {
         var current = url
         for _ in 0..<6 {
@@ -107,7 +107,7 @@ final class HubClient: Sendable {
             let code = response.status.code
             if (300..<400).contains(code), let target = response.headers.first(name: "Location") {
                 let next = Self.absolute(target, relativeTo: current)
-                if method == .HEAD && URL(string: target)?.scheme != nil { return response }
+                if method == .HEAD && Self.host(next) != Self.host(current) { return response }
                 current = next
                 continue
             }

@@ -105,15 +105,21 @@ public struct HubDownloader: Sendable {
         try handle.truncate(atOffset: UInt64(offset))
         try handle.seekToEnd()
         progress.add(file: file, bytes: offset, total: metadata.size, cached: false, starting: true)
+        var written = offset
         do {
             _ = try await client.download(metadata.location, from: offset, what: "\(repository)/\(file)") { chunk in
                 try handle.write(contentsOf: Data(chunk.readableBytesView))
+                written += chunk.readableBytes
                 progress.add(file: file, bytes: chunk.readableBytes, total: metadata.size, cached: false)
             }
             try handle.close()
-        } catch {
+        } catch let error as HubError {
             try? handle.close()
             throw error
+        } catch {
+            try? handle.close()
+            throw HubError("hub: \(repository)/\(file): the download stopped at \(written) of \(metadata.size) bytes (\(error)); "
+                           + "the partial file is kept: run again to resume")
         }
         try Self.verify(partial, metadata: metadata, what: "\(repository)/\(file)")
         try? manager.removeItem(at: blob)

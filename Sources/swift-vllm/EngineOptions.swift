@@ -159,11 +159,7 @@ struct EngineOptions: ParsableArguments {
         let downloader = HubDownloader(settings: settings, log: { FileHandle.standardError.write(Data("INFO \($0)\n".utf8)) },
                                        isTerminal: isatty(2) == 1)
         FileHandle.standardError.write(Data("INFO \(repository): \(settings.isOffline ? "from the cache alone (HF_HUB_OFFLINE)" : "from \(settings.endpoint)") into \(settings.cacheDirectory.path)\n".utf8))
-        do {
-            return try await downloader.snapshot(repository, revision: revision)
-        } catch let error as HubError {
-            throw ValidationError(error.description)
-        }
+        return try await downloader.snapshot(repository, revision: revision)
     }
 
     /// EngineArgs for `model` (nil: the built-in demo model).

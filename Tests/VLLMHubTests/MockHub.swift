@@ -103,7 +103,8 @@ final class MockHub: Sendable {
         var headers: HTTPFields = [.init("X-Repo-Commit")!: Self.commit]
         if isLFS {
             let sha = Self.sha256(bytes)
-            headers[.location] = "http://\(request.head.authority ?? "127.0.0.1")/cdn/\(sha)"
+            // Another host name for the same server: the hub's CDN, where a HEAD stops following.
+            headers[.location] = "http://\((request.head.authority ?? "").replacingOccurrences(of: "127.0.0.1", with: "localhost"))/cdn/\(sha)"
             headers[.init("X-Linked-Etag")!] = "\"\(sha)\""
             headers[.init("X-Linked-Size")!] = "\(bytes.count)"
             headers[.eTag] = "\"unused-git-oid\""
