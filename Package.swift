@@ -109,6 +109,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "VLLMCoreTests", dependencies: ["VLLMCore"], swiftSettings: strict),
         .testTarget(
+            name: "SwiftVLLMTests",
+            dependencies: ["swift-vllm", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        .testTarget(
             name: "VLLMHubTests",
             dependencies: [
                 "VLLMHub",

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Testing
+@testable import swift_vllm
+
+/// The vLLM command lines deployments run, with `swift-vllm serve` in place of `vllm serve` /
+/// `python3 -m vllm.entrypoints.openai.api_server`: every flag parses; flags vLLM has retired or that mean
+/// nothing here are accepted with one warning each; unknown flags stay errors.
+@Suite struct SeedCommandLineTests {
+    /// The seeds' deployment (Qwen2.5-14B GPTQ-Int4 on two GPUs, fp8 KV cache, tool calls) with the flags its
+    /// scripts carry from older vLLM releases.
+    static let deployment = [
+        "serve", "--model", "Qwen/Qwen2.5-14B-Instruct-GPTQ-Int4", "--served-model-name", "qwen2.5-14b", "--host", "0.0.0.0",
+        "--port", "8000", "--api-key", "", "--tensor-parallel-size", "2", "--gpu-memory-utilization", "0.92",
+        "--enable-prefix-caching", "--enable-chunked-prefill", "--kv-cache-dtype", "fp8", "--max-num-batched-tokens", "8192",
+        "--max-model-len", "32768", "--block-size", "32", "--enforce-eager", "--swap-space", "16", "--num-scheduler-steps", "8",
+        "--tokenizer-pool-size", "4", "--trust-remote-code", "--download-dir", "/models", "--quantization", "gptq_marlin",
+        "--enable-auto-tool-choice", "--tool-call-parser", "hermes", "--disable-log-requests",
+    ]
+    static let embeddings = ["serve", "BAAI/bge-m3", "--task", "embed", "--served-model-name", "bge-m3", "--port", "8001", "--api-key", "sk-x"]
+    static let shortForms = ["serve", "meta-llama/Meta-Llama-3-8B-Instruct", "-tp", "2", "--tokenizer", "meta-llama/Meta-Llama-3-8B-Instruct",
+                             "--revision", "main", "--max-num-seqs", "256", "--dtype", "bfloat16"]
+
+    func serve(_ arguments: [String]) throws -> ServeCommand {
+        try #require(try SwiftVLLM.parseAsRoot(arguments) as? ServeCommand)
+    }
+
+    @Test func theDeploymentsFlagsParseAndActAsVLLMs() throws {
+        let command = try serve(Self.deployment)
+        #expect(command.model == "Qwen/Qwen2.5-14B-Instruct-GPTQ-Int4")
+        #expect(try command.serverConfig().apiKeys.isEmpty, "an empty --api-key means no key")
+        let args = try command.engine.engineArgs(model: nil)
+        #expect(args.tensorParallelSize == 2 && args.kvCacheDType == .float8E4M3 && args.blockSize == 32 && args.enforceEager)
+        #expect(args.maxNumBatchedTokens == 8192 && args.maxModelLen == 32768 && args.quantization == "gptq_marlin")
+        #expect(command.engine.downloadDir == "/models")
+        let warnings = command.engine.ignoredFlagWarnings
+        #expect(warnings.count == 4)
+        for flag in ["--swap-space", "--num-scheduler-steps", "--tokenizer-pool-size", "--trust-remote-code"] {
+            #expect(warnings.contains { $0.hasPrefix(flag) }, "\(flag) warns")
+        }
+    }
+
+    @Test func embeddingAndShortFormLinesParse() throws {
+        let embed = try serve(Self.embeddings)
+        #expect(embed.engine.task == "embed" && embed.model == "BAAI/bge-m3")
+        #expect(try embed.serverConfig().apiKeys == ["sk-x"])
+        let short = try serve(Self.shortForms)
+        #expect(short.engine.tensorParallelSize == 2 && short.engine.revision == "main" && short.engine.ignoredFlagWarnings.isEmpty)
+    }
+
+    @Test func unknownFlagsStayErrors() {
+        #expect(throws: (any Error).self) { _ = try SwiftVLLM.parseAsRoot(["serve", "--no-such-flag"]) }
+        #expect(throws: (any Error).self) { _ = try SwiftVLLM.parseAsRoot(["serve", "--pipeline-parallel-size"]) }
+    }
+}
