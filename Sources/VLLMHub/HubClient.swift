@@ -40,12 +40,17 @@ final class HubClient: Sendable {
 
     func repositoryInfo(_ repository: String, revision: String) async throws -> RepositoryInfo {
         let url = "\(settings.endpoint)/api/models/\(repository)/revision/\(Self.escape(revision))"
-        let response = try await send(url, method: .GET, what: "\(repository) at revision '\(revision)'")
+        return try await json(RepositoryInfo.self, url, what: "\(repository) at revision '\(revision)'")
+    }
+
+    /// A JSON answer decoded, or an error naming the URL and what was missing.
+    func json<T: Decodable>(_ type: T.Type, _ url: String, what: String) async throws -> T {
+        let response = try await send(url, method: .GET, what: what)
         let body = try await response.body.collect(upTo: 64 << 20)
         do {
-            return try JSONDecoder().decode(RepositoryInfo.self, from: Data(body.readableBytesView))
+            return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
         } catch {
-            throw HubError("hub: \(url) answered JSON without the repository's commit and files: \(error)")
+            throw HubError("hub: \(url) answered JSON without what \(what) needs: \(error)")
         }
     }
 
@@ -87,7 +92,7 @@ final class HubClient: Sendable {
     /// One request, following up to 5 redirects — a HEAD only those that stay on the hub's host (a renamed
     /// repository), as huggingface_hub does, so that an LFS file's headers and its CDN location come from the hub's
     /// own answer —; HTTP errors become `HubError`s naming what was asked for.
-    private func send(_ url: String, method: HTTPMethod, what: String, range: Int? = nil) async throws -> HTTPClientResponse {
+    func send(_ url: String, method: HTTPMethod, what: String, range: Int? = nil) async throws -> HTTPClientResponse {
         var current = url
         for _ in 0..<6 {
             var request = HTTPClientRequest(url: current)

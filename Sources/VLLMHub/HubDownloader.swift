@@ -91,16 +91,23 @@ public struct HubDownloader: Sendable {
     private func fetchBlob(_ file: String, metadata: HubClient.FileMetadata, of repository: String, client: HubClient, cache: HubCache,
                            progress: DownloadProgress) async throws {
         let blob = cache.blob(repository, etag: metadata.etag)
-        let manager = FileManager.default
-        if let size = (try? manager.attributesOfItem(atPath: blob.path))?[.size] as? Int, size == metadata.size {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: blob.path))?[.size] as? Int, size == metadata.size {
             progress.add(file: file, bytes: metadata.size, total: metadata.size, cached: true)
             return
         }
-        try manager.createDirectory(at: blob.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let partial = blob.appendingPathExtension("incomplete")
+        try await Self.fetch(metadata, into: blob, file: file, of: repository, client: client, progress: progress)
+    }
+
+    /// Downloads `metadata.location` to `target` through `target.incomplete`, resuming from what that holds, checks
+    /// it (`verify`) and moves it into place.
+    static func fetch(_ metadata: HubClient.FileMetadata, into target: URL, file: String, of repository: String, client: HubClient,
+                      progress: DownloadProgress) async throws {
+        let manager = FileManager.default
+        try manager.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let partial = target.appendingPathExtension("incomplete")
         if !manager.fileExists(atPath: partial.path) { _ = manager.createFile(atPath: partial.path, contents: nil) }
         var offset = ((try? manager.attributesOfItem(atPath: partial.path))?[.size] as? Int) ?? 0
-        if offset > metadata.size { offset = 0 }
+        if metadata.size >= 0 && offset > metadata.size { offset = 0 }
         let handle = try FileHandle(forWritingTo: partial)
         try handle.truncate(atOffset: UInt64(offset))
         try handle.seekToEnd()
@@ -121,9 +128,9 @@ public struct HubDownloader: Sendable {
             throw HubError("hub: \(repository)/\(file): the download stopped at \(written) of \(metadata.size) bytes (\(error)); "
                            + "the partial file is kept: run again to resume")
         }
-        try Self.verify(partial, metadata: metadata, what: "\(repository)/\(file)")
-        try? manager.removeItem(at: blob)
-        try manager.moveItem(at: partial, to: blob)
+        try verify(partial, metadata: metadata, what: "\(repository)/\(file)")
+        try? manager.removeItem(at: target)
+        try manager.moveItem(at: partial, to: target)
         progress.fileDone(file)
     }
 
@@ -131,7 +138,7 @@ public struct HubDownloader: Sendable {
     /// deleted so the next attempt starts afresh.
     static func verify(_ file: URL, metadata: HubClient.FileMetadata, what: String) throws {
         let size = ((try? FileManager.default.attributesOfItem(atPath: file.path))?[.size] as? Int) ?? -1
-        guard size == metadata.size else {
+        guard size == metadata.size || (metadata.size < 0 && size >= 0) else {
             throw HubError("hub: \(what): got \(size) bytes, the hub announced \(metadata.size) (the partial file is kept; run again to resume)")
         }
         guard metadata.etag.count == 64, metadata.etag.allSatisfy(\.isHexDigit) else { return }

@@ -137,11 +137,7 @@ struct EngineOptions: ParsableArguments {
         guard HubRepositoryID.isHubID(model) else {
             throw ValidationError("'\(model)' is neither a model folder nor a hub id (org/name)")
         }
-        if ["1", "true", "yes"].contains((ProcessInfo.processInfo.environment["VLLM_USE_MODELSCOPE"] ?? "").lowercased()) {
-            throw ValidationError("VLLM_USE_MODELSCOPE is set: ModelScope downloads are not built yet; fetch the model with "
-                                  + "`modelscope download --model \(model) --local_dir DIR` and pass DIR")
-        }
-        return try await Self.download(model, revision: revision ?? "main", downloadDir: downloadDir).path
+        return try await Self.download(model, revision: revision, downloadDir: downloadDir).path
     }
 
     /// `resolveModel` for the commands that run synchronously: blocks the calling thread (never a task's).
@@ -153,13 +149,22 @@ struct EngineOptions: ParsableArguments {
         return try result.wait()
     }
 
-    /// `swift-vllm download`'s work: the snapshot folder of `repository`.
-    static func download(_ repository: String, revision: String, downloadDir: String?) async throws -> URL {
-        let settings = HubSettings.fromEnvironment(downloadDirectory: downloadDir)
-        let downloader = HubDownloader(settings: settings, log: { FileHandle.standardError.write(Data("INFO \($0)\n".utf8)) },
-                                       isTerminal: isatty(2) == 1)
-        FileHandle.standardError.write(Data("INFO \(repository): \(settings.isOffline ? "from the cache alone (HF_HUB_OFFLINE)" : "from \(settings.endpoint)") into \(settings.cacheDirectory.path)\n".utf8))
-        return try await downloader.snapshot(repository, revision: revision)
+    /// Whether model ids name ModelScope's models (`VLLM_USE_MODELSCOPE=true`, as vLLM reads it).
+    static var usesModelScope: Bool {
+        ["1", "true", "yes"].contains((ProcessInfo.processInfo.environment["VLLM_USE_MODELSCOPE"] ?? "").lowercased())
+    }
+
+    /// `swift-vllm download`'s work: the snapshot folder of `repository` (revision nil: the hub's default branch,
+    /// main on Hugging Face, master on ModelScope).
+    static func download(_ repository: String, revision: String?, downloadDir: String?) async throws -> URL {
+        let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("INFO \($0)\n".utf8)) }
+        let settings = usesModelScope ? ModelScopeDownloader.settings(downloadDirectory: downloadDir)
+            : HubSettings.fromEnvironment(downloadDirectory: downloadDir)
+        log("\(repository): \(settings.isOffline ? "from the cache alone (HF_HUB_OFFLINE)" : "from \(settings.endpoint)") into \(settings.cacheDirectory.path)")
+        if usesModelScope {
+            return try await ModelScopeDownloader(settings: settings, log: log).snapshot(repository, revision: revision ?? "master")
+        }
+        return try await HubDownloader(settings: settings, log: log, isTerminal: isatty(2) == 1).snapshot(repository, revision: revision ?? "main")
     }
 
     /// EngineArgs for `model` (nil: the built-in demo model).

@@ -106,6 +106,16 @@ import Testing
         #expect(HubSettings.fromEnvironment(["HOME": "/home/u"]).cacheDirectory.path == "/home/u/.cache/huggingface/hub")
     }
 
+    /// The modelscope client's defaults and layout (its cache read back by the client in scripts/live_hub_check.py).
+    @Test func modelScopeSettingsAndLayout() {
+        let settings = ModelScopeDownloader.settings(["HOME": "/home/u"])
+        #expect(settings.endpoint == "https://www.modelscope.cn" && settings.cacheDirectory.path == "/home/u/.cache/modelscope")
+        let custom = ModelScopeDownloader.settings(["MODELSCOPE_CACHE": "/ms", "MODELSCOPE_ENDPOINT": "http://mirror/", "HF_HUB_OFFLINE": "1"])
+        #expect(custom.endpoint == "http://mirror" && custom.isOffline)
+        #expect(ModelScopeDownloader(settings: custom, log: { _ in }).snapshotFolder("Qwen/Qwen2.5-7B-Instruct", revision: "master").path
+                == "/ms/models/Qwen--Qwen2.5-7B-Instruct/snapshots/master")
+    }
+
     @Test func hubIDsAreToldFromFolders() {
         #expect(HubRepositoryID.isHubID("Qwen/Qwen2.5-14B-Instruct-GPTQ-Int4"))
         #expect(HubRepositoryID.isHubID("BAAI/bge-m3"))
