@@ -106,7 +106,6 @@ const char *ccuda_load_nccl(void *library, CCUDANCCL *api) {
     LOAD(ncclCommInitRank, "ncclCommInitRank");
     LOAD(ncclCommDestroy, "ncclCommDestroy");
     LOAD(ncclCommAbort, "ncclCommAbort");
-    LOAD(ncclCommGetAsyncError, "ncclCommGetAsyncError");
     LOAD(ncclGroupStart, "ncclGroupStart");
     LOAD(ncclGroupEnd, "ncclGroupEnd");
     LOAD(ncclAllReduce, "ncclAllReduce");

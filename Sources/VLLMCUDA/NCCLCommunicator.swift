@@ -99,13 +99,6 @@ public final class NCCLCommunicator: Communicator, @unchecked Sendable {
         _ = api.raw.ncclCommAbort!(comm)
     }
 
-    /// An error NCCL found on its own threads since the last call (a peer gone, a network error), if any.
-    public func asyncError() -> String? {
-        var result: ncclResult_t = 0
-        guard api.raw.ncclCommGetAsyncError!(comm, &result) == 0, result != 0, result != 7 else { return nil }
-        return "rank \(rank) (\(backend.name)): \(api.describe(result, comm: comm))"
-    }
-
     private func call(_ result: ncclResult_t, _ what: @autoclosure () -> String) throws {
         guard result != 0 else { return }
         throw CUDAError("\(what()) on rank \(rank) (\(backend.name)) failed: \(api.describe(result, comm: comm))")

@@ -75,9 +75,4 @@ public enum CollectiveCheck {
         func set(_ rank: Int, _ result: Result<T, any Error>) { slots[rank] = result }
         func values() throws -> [T] { try slots.map { try $0!.get() } }
     }
-
-    static func relativeError(_ a: [Float], _ b: [Float]) -> Float {
-        let scale = max(b.map { abs($0) }.max() ?? 1, 1e-30)
-        return zip(a, b).map { abs($0 - $1) }.max()! / scale
-    }
 }

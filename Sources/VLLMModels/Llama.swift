@@ -31,9 +31,8 @@ public final class LlamaModel: CausalLM {
     /// This rank's share (tensor parallelism, as vLLM splits Llama): `numHeads` query heads, `numKVHeads`
     /// key/value heads (replicated when the model has fewer than ranks), `intermediateSize` MLP columns,
     /// and the vocabulary rows `vocabStart ..< vocabStart + vocabPerRank` (the last rank's padded with zero
-    /// rows when the vocabulary does not split evenly). All of the model where `parallel.size == 1`.
-    let parallel: TensorParallelRank
-    public var tensorParallel: TensorParallelRank { parallel }
+    /// rows when the vocabulary does not split evenly). All of the model where `tensorParallel.size == 1`.
+    public let tensorParallel: TensorParallelRank
     let numHeads: Int, numKVHeads: Int, intermediateSize: Int
     let vocabStart: Int, vocabPerRank: Int
 
@@ -41,7 +40,7 @@ public final class LlamaModel: CausalLM {
          parallel: TensorParallelRank = .single) throws {
         self.config = config
         self.backend = backend
-        self.parallel = parallel
+        self.tensorParallel = parallel
         let cacheDType = kvCacheDType ?? backend.activationDType
         self.kvCacheDType = cacheDType
         // An fp8 cache's scales from the checkpoint where it has them (vLLM's names), else 1.
@@ -150,10 +149,10 @@ public final class LlamaModel: CausalLM {
             "gateUp": ([t, 2 * intermediateSize], act), "activated": ([t, intermediateSize], act),
             "selected": ([maxNumSeqs, h], act), "logits": ([maxNumSeqs, config.vocabSize], .float32),
         ]
-        if parallel.size > 1 {
+        if tensorParallel.size > 1 {
             // This rank's vocabulary columns, then every rank's side by side before they are interleaved.
             shapes["logitsShard"] = ([maxNumSeqs, vocabPerRank], .float32)
-            shapes["logitsGathered"] = ([parallel.size * maxNumSeqs, vocabPerRank], .float32)
+            shapes["logitsGathered"] = ([tensorParallel.size * maxNumSeqs, vocabPerRank], .float32)
         }
         return ForwardWorkspace(maxNumTokens: t, maxNumSeqs: maxNumSeqs,
                                 buffers: try shapes.mapValues { try backend.allocate(shape: $0.0, dtype: $0.1) })
@@ -173,7 +172,7 @@ public final class LlamaModel: CausalLM {
 
         // A vocabulary shard looks up its own ids (zero rows for the others'); the all-reduce completes the rows.
         try b.embedding(tokenIds: input.tokenIds, table: embedTokens, firstTokenId: vocabStart, out: hidden)
-        try parallel.communicator?.allReduce(hidden)
+        try tensorParallel.communicator?.allReduce(hidden)
         for (i, layer) in layers.enumerated() {
             if i == 0 {
                 try b.copy(hidden, to: residual)
@@ -197,12 +196,12 @@ public final class LlamaModel: CausalLM {
             }
             try b.pagedAttention(query: q, cache: kvCaches[i], metadata: input.attention, scale: scale, out: attention)
             try b.linear(attention, weight: layer.oProj, bias: layer.oBias, out: hidden)
-            try parallel.communicator?.allReduce(hidden)
+            try tensorParallel.communicator?.allReduce(hidden)
             try b.addRMSNorm(hidden, residual: residual, weight: layer.postAttentionLayernorm, epsilon: eps, out: normed)
             try b.linear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, out: gateUp)
             try b.siluAndMul(gateUp, out: activated)
             try b.linear(activated, weight: layer.downProj, bias: layer.downBias, out: hidden)
-            try parallel.communicator?.allReduce(hidden)
+            try tensorParallel.communicator?.allReduce(hidden)
         }
         try b.addRMSNorm(hidden, residual: residual, weight: norm, epsilon: eps, out: normed)
         let selected = w.take("selected", rows: s)
@@ -214,14 +213,14 @@ public final class LlamaModel: CausalLM {
     /// columns, gathers every rank's, and interleaves them into whole rows (dropping the padding).
     func lmHeadLogits(_ selected: Tensor, workspace w: ForwardWorkspace) throws -> Tensor {
         let s = selected.shape[0], logits = w.take("logits", rows: s)
-        guard let communicator = parallel.communicator else {
+        guard let communicator = tensorParallel.communicator else {
             try backend.linear(selected, weight: lmHead, bias: nil, out: logits)
             return logits
         }
-        let shard = w.take("logitsShard", rows: s), gathered = w.take("logitsGathered", rows: parallel.size * s)
+        let shard = w.take("logitsShard", rows: s), gathered = w.take("logitsGathered", rows: tensorParallel.size * s)
         try backend.linear(selected, weight: lmHead, bias: nil, out: shard)
         try communicator.allGather(shard, out: gathered)
-        try backend.concatenateColumns(gathered.reshaped([parallel.size, s, vocabPerRank]), out: logits)
+        try backend.concatenateColumns(gathered.reshaped([tensorParallel.size, s, vocabPerRank]), out: logits)
         return logits
     }
 

@@ -213,7 +213,6 @@ typedef struct {
     ncclResult_t (*ncclCommInitRank)(ncclComm_t *comm, int nranks, ncclUniqueId commId, int rank);
     ncclResult_t (*ncclCommDestroy)(ncclComm_t comm);
     ncclResult_t (*ncclCommAbort)(ncclComm_t comm);
-    ncclResult_t (*ncclCommGetAsyncError)(ncclComm_t comm, ncclResult_t *asyncError);
     ncclResult_t (*ncclGroupStart)(void);
     ncclResult_t (*ncclGroupEnd)(void);
     ncclResult_t (*ncclAllReduce)(const void *sendbuff, void *recvbuff, size_t count, ncclDataType_t datatype,
