@@ -118,6 +118,30 @@ for bad in "--quantization gptq:no quantization_config" "--quantization bitsandb
 done
 echo "ok: an fp8 KV cache serves; bad --quantization / --kv-cache-dtype are refused at start-up"
 
+# Data parallelism (issue #15): two engine replicas behind one server; concurrent requests all answered, /metrics
+# one sample per replica; -dp with generate refused.
+DPORT=$((PORT + 70)); DLOG=$(mktemp)
+"$BIN" serve --host 127.0.0.1 --port "$DPORT" --served-model-name demo --device cpu --max-model-len 512 -dp 2 >"$DLOG" 2>&1 &
+DPID=$!
+for _ in $(seq 100); do curl -sf "localhost:$DPORT/health" >/dev/null && break; sleep 0.2; done
+CURLS=()
+for i in $(seq 16); do
+  curl -sf "localhost:$DPORT/v1/completions" -H 'Content-Type: application/json' \
+    -d "{\"model\": \"demo\", \"prompt\": \"request $i\", \"max_tokens\": 8, \"ignore_eos\": true}" -o /dev/null &
+  CURLS+=($!)
+done
+for pid in "${CURLS[@]}"; do wait "$pid" || { echo "FAIL: a request to -dp 2 failed"; tail -20 "$DLOG"; kill $DPID; exit 1; }; done
+curl -sf "localhost:$DPORT/metrics" | grep -q 'vllm:num_requests_running{engine="1",model_name="demo"}' \
+  || { echo "FAIL: no per-replica metrics with -dp 2"; tail -20 "$DLOG"; kill $DPID; exit 1; }
+curl -sf "localhost:$DPORT/v1/completions" -H 'Content-Type: application/json' \
+  -d '{"model": "demo", "prompt": "after", "max_tokens": 4, "ignore_eos": true}' | grep -q '"completion_tokens":4' \
+  || { echo "FAIL: -dp 2 did not answer"; tail -20 "$DLOG"; kill $DPID; exit 1; }
+kill $DPID; wait $DPID || true
+grep -q "data parallel: loading engine replica 1 of 2" "$DLOG" || { echo "FAIL: no second replica"; exit 1; }
+if out=$("$BIN" generate -dp 2 --device cpu --prompt-ids 1,2 2>&1); then echo "FAIL: generate -dp 2 ran"; exit 1; fi
+grep -qF "engine replicas are for serve and run-batch" <<<"$out" || { echo "FAIL: generate -dp 2 said: $out"; exit 1; }
+echo "ok: -dp 2 serves from two replicas, /metrics one sample per replica; generate -dp 2 is refused"
+
 # Tensor parallelism (issue #15): stories260K served by two CPU ranks in threads gives one rank's greedy text; a split
 # the model does not allow is refused at start-up.
 STORIES=../shared/models/stories260K

@@ -73,6 +73,27 @@ out = pathlib.Path(__file__).resolve().parent.parent / "Tests/VLLMServerTests/Go
 out.write_bytes(generate_latest(r))
 print(f"wrote {out}")
 
+# Two engine replicas (--data-parallel-size 2): the engines' gauges and counters, one sample per engine label
+# (engine 0 as above, engine 1 with these values); the page's first metrics, which MetricsTests compares.
+REPLICA_1 = dict(running=5, waiting=0, kv=0.5, queries=10, hits=2, preemptions=0)
+r2 = CollectorRegistry()
+for name, help_text, kind, values in [
+    ("vllm:num_requests_running", "Number of requests in model execution batches.", Gauge, (RUNNING, REPLICA_1["running"])),
+    ("vllm:num_requests_waiting", "Number of requests waiting to be processed.", Gauge, (WAITING, REPLICA_1["waiting"])),
+    ("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", Gauge, (KV_USAGE, REPLICA_1["kv"])),
+    ("vllm:prefix_cache_queries", "Prefix cache queries, in terms of number of queried tokens.", Counter,
+     (PREFIX_QUERIES, REPLICA_1["queries"])),
+    ("vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.", Counter, (PREFIX_HITS, REPLICA_1["hits"])),
+    ("vllm:num_preemptions", "Cumulative number of preemption from the engine.", Counter, (PREEMPTIONS, REPLICA_1["preemptions"])),
+]:
+    metric = kind(name, help_text, labels, registry=r2)
+    for engine, value in enumerate(values):
+        child = metric.labels(MODEL, str(engine))
+        child.set(value) if kind is Gauge else child.inc(value)
+out = pathlib.Path(__file__).resolve().parent.parent / "Tests/VLLMServerTests/Goldens/metrics-dp2.txt"
+out.write_bytes(generate_latest(r2))
+print(f"wrote {out}")
+
 # --- Chat key order: what transformers' apply_chat_template renders for a request whose objects are
 # not in sorted key order (json.loads keeps the order; transformers' tojson keeps it too).
 import json  # noqa: E402

@@ -105,10 +105,13 @@ public protocol EngineClient: Sendable {
     /// output, finish reason `abort`.
     func abortAll()
     func stats() -> EngineStats
+    /// Each engine replica's stats (`--data-parallel-size`), in replica order; one engine: `[stats()]`.
+    func replicaStats() -> [EngineStats]
     /// The model's EOS ids (generation_config's, else config's); the first ends a beam in beam search.
     var eosTokenIds: [Int] { get }
 }
 
 extension EngineClient {
     public var eosTokenIds: [Int] { [] }
+    public func replicaStats() -> [EngineStats] { [stats()] }
 }

@@ -193,7 +193,7 @@ public final class OpenAIServing: Sendable {
     /// `GET /metrics`.
     public func prometheusMetrics() -> ServingResponse {
         .text(
-            status: 200, body: metrics.render(stats: engine.stats()),
+            status: 200, body: metrics.render(replicas: engine.replicaStats()),
             contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 }

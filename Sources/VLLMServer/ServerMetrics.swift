@@ -85,22 +85,27 @@ public final class ServerMetrics: @unchecked Sendable {
         }
     }
 
-    /// The `/metrics` page.
-    public func render(stats: EngineStats) -> String {
+    /// The `/metrics` page of one engine.
+    public func render(stats: EngineStats) -> String { render(replicas: [stats]) }
+
+    /// The `/metrics` page: the engines' gauges and counters one line per engine replica (`engine="i"`, as vLLM's
+    /// data parallelism labels them); the server's request counters and histograms, which count every replica's
+    /// requests, once under `engine="0"` (a departure: vLLM's frontend tells its engines' requests apart).
+    public func render(replicas: [EngineStats]) -> String {
         let state = locked {
             (promptTokens, generationTokens, requestSuccess, timeToFirstToken, interTokenLatency, e2eRequestLatency,
              requestQueueTime)
         }
         var out = PrometheusText(labels: ["model_name": modelName, "engine": "0"])
-        out.gauge("vllm:num_requests_running", "Number of requests in model execution batches.", stats.numRunning)
-        out.gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", stats.numWaiting)
-        out.gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", stats.kvCacheUsage)
+        out.gauge("vllm:num_requests_running", "Number of requests in model execution batches.", replicas.map { Double($0.numRunning) })
+        out.gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.", replicas.map { Double($0.numWaiting) })
+        out.gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", replicas.map(\.kvCacheUsage))
         out.counter(
             "vllm:prefix_cache_queries", "Prefix cache queries, in terms of number of queried tokens.",
-            stats.prefixCacheQueries)
+            replicas.map(\.prefixCacheQueries))
         out.counter(
-            "vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.", stats.prefixCacheHits)
-        out.counter("vllm:num_preemptions", "Cumulative number of preemption from the engine.", stats.numPreemptions)
+            "vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.", replicas.map(\.prefixCacheHits))
+        out.counter("vllm:num_preemptions", "Cumulative number of preemption from the engine.", replicas.map(\.numPreemptions))
         out.counter("vllm:prompt_tokens", "Number of prefill tokens processed.", state.0)
         out.counter("vllm:generation_tokens", "Number of generation tokens processed.", state.1)
         out.labeledCounter(
@@ -160,13 +165,25 @@ struct PrometheusText {
     }
 
     mutating func gauge(_ name: String, _ help: String, _ value: Double) {
+        gauge(name, help, [value])
+    }
+
+    /// One line per engine replica, `engine="i"`.
+    mutating func gauge(_ name: String, _ help: String, _ values: [Double]) {
         header(name, help, "gauge")
-        text += "\(name)\(labelString()) \(goFloat(value))\n"
+        for (engine, value) in values.enumerated() { text += "\(name)\(labelString(["engine": "\(engine)"])) \(goFloat(value))\n" }
     }
 
     mutating func counter(_ name: String, _ help: String, _ value: Int) {
+        counter(name, help, [value])
+    }
+
+    /// One line per engine replica, `engine="i"`.
+    mutating func counter(_ name: String, _ help: String, _ values: [Int]) {
         header(name + "_total", help, "counter")
-        text += "\(name)_total\(labelString()) \(goFloat(Double(value)))\n"
+        for (engine, value) in values.enumerated() {
+            text += "\(name)_total\(labelString(["engine": "\(engine)"])) \(goFloat(Double(value)))\n"
+        }
     }
 
     mutating func labeledCounter(_ name: String, _ help: String, label: String, values: [(String, Int)]) {

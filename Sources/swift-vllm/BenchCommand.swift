@@ -81,7 +81,7 @@ struct BenchCommand: ParsableCommand {
                     detokenizer = try EngineArgs.demoTokenizer()
                 }
             }
-            let llm = try LLM(args: try engine.engineArgs(model: model), devices: try engine.makeDevices(), detokenizer: detokenizer)
+            let llm = try LLM(args: try engine.engineArgs(model: model), devices: try engine.makeOfflineDevices(), detokenizer: detokenizer)
             let loadSeconds = Date().timeIntervalSince(loadStart)
             let vocab = llm.engine.config.vocabSize
             let prompts = lengths.enumerated().map { i, l in
@@ -136,7 +136,7 @@ struct BenchCommand: ParsableCommand {
 
         func run() throws {
             let model = try engine.resolveModelBlocking(self.model)
-            let llm = try LLM(args: try engine.engineArgs(model: model), devices: try engine.makeDevices())
+            let llm = try LLM(args: try engine.engineArgs(model: model), devices: try engine.makeOfflineDevices())
             let prompt = BenchCommand.randomPrompts(count: 1, length: inputLen, vocabSize: llm.engine.config.vocabSize, seed: engine.seed)
             _ = try llm.generate(prompt, params: [BenchCommand.greedy(outputLen: 2)])  // warm-up
             var ttfts: [Double] = [], tpots: [Double] = []

@@ -62,7 +62,7 @@ struct EngineOptions: ParsableArguments {
             help: "vLLM's --pipeline-parallel-size / -pp (only 1 for now).")
     var pipelineParallelSize = 1
     @Option(name: [.customLong("data-parallel-size"), .customLong("dp", withSingleDash: true)],
-            help: "vLLM's --data-parallel-size / -dp (only 1 for now).")
+            help: "vLLM's --data-parallel-size / -dp: engine replicas behind one server (serve, run-batch), each on its own tensor-parallel-size GPUs, requests balanced by load and prompt prefix.")
     var dataParallelSize = 1
     @Option(help: "auto (CUDA when a GPU is present), cpu or cuda.")
     var device: String = "auto"
@@ -193,10 +193,7 @@ struct EngineOptions: ParsableArguments {
         guard pipelineParallelSize == 1 else {
             throw ValidationError("--pipeline-parallel-size \(pipelineParallelSize): pipeline parallelism is not built yet (only 1)")
         }
-        guard dataParallelSize == 1 else {
-            throw ValidationError("--data-parallel-size \(dataParallelSize): data parallelism is not built yet (only 1); "
-                                  + "run one server per GPU behind a load balancer meanwhile")
-        }
+        guard dataParallelSize >= 1 else { throw ValidationError("--data-parallel-size must be at least 1, got \(dataParallelSize)") }
         args.tensorParallelSize = tensorParallelSize
         args.maxModelLen = maxModelLen
         args.blockSize = blockSize
@@ -218,25 +215,35 @@ struct EngineOptions: ParsableArguments {
     /// The backend `--device` names. On CUDA, `--dtype float32` runs every activation in f32 (as the CPU
     /// backend does); any other dtype runs in bf16, as vLLM's `auto` runs an f32 checkpoint in half precision.
     func makeBackend() throws -> any Backend {
-        guard tensorParallelSize == 1 else {
+        guard tensorParallelSize == 1 && dataParallelSize == 1 else {
             throw ValidationError("--tensor-parallel-size \(tensorParallelSize): embedding models and this command run on one device (generation with serve, run-batch, generate and bench throughput takes several)")
         }
         return try makeDevices().backends[0]
     }
 
-    /// The backends of `--tensor-parallel-size` ranks on `--device`: GPUs 0 ..< N of those the driver shows
-    /// (checked before anything loads) with an NCCL communicator each, or CPU ranks in threads sharing the
-    /// cores. One rank: one backend, no communicator.
-    func makeDevices() throws -> EngineDevices {
+    /// The devices of the one engine an offline command (generate, bench) runs; `--data-parallel-size` is the server's.
+    func makeOfflineDevices() throws -> EngineDevices {
+        guard dataParallelSize == 1 else {
+            throw ValidationError("--data-parallel-size \(dataParallelSize): engine replicas are for serve and run-batch")
+        }
+        return try makeDevices()
+    }
+
+    /// The backends of `--tensor-parallel-size` ranks on `--device` for data-parallel replica `replica`: GPUs
+    /// replica·N ..< (replica + 1)·N of those the driver shows (all replicas' checked before anything loads) with an
+    /// NCCL communicator each, or CPU ranks in threads sharing the cores. One rank: one backend, no communicator.
+    func makeDevices(replica: Int = 0) throws -> EngineDevices {
         let size = tensorParallelSize
+        let first = replica * size
         func log(_ message: String) { FileHandle.standardError.write(Data("INFO \(message)\n".utf8)) }
         func cuda() throws -> EngineDevices {
-            let visible = try CUDAContext.deviceCount()
-            guard size <= visible else {
+            let visible = try CUDAContext.deviceCount(), needed = size * dataParallelSize
+            guard needed <= visible else {
                 let shown = ProcessInfo.processInfo.environment["CUDA_VISIBLE_DEVICES"].map { " (CUDA_VISIBLE_DEVICES=\($0))" } ?? ""
-                throw ValidationError("--tensor-parallel-size \(size) needs \(size) GPUs; the driver shows \(visible)\(shown)")
+                throw ValidationError("--tensor-parallel-size \(size) × --data-parallel-size \(dataParallelSize) needs \(needed) GPUs; "
+                                      + "the driver shows \(visible)\(shown)")
             }
-            let backends = try (0..<size).map { ordinal in
+            let backends = try (first..<first + size).map { ordinal in
                 try CUDABackend(ordinal: ordinal, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
                                 activationDType: DType(configName: dtype) == .float32 ? .float32 : .bfloat16)
             }
@@ -246,8 +253,8 @@ struct EngineOptions: ParsableArguments {
             return EngineDevices(backends: backends, communicators: communicators)
         }
         func cpu() -> EngineDevices {
-            guard size > 1 else { return EngineDevices(CPUBackend()) }
-            let threads = max(1, ParallelFor.availableCores / size)
+            let threads = max(1, ParallelFor.availableCores / (size * dataParallelSize))
+            guard size > 1 else { return EngineDevices(dataParallelSize > 1 ? CPUBackend(numThreads: threads) : CPUBackend()) }
             return EngineDevices(backends: (0..<size).map { _ in CPUBackend(numThreads: threads) },
                                  communicators: CPUCommunicator.group(size: size))
         }

@@ -72,8 +72,14 @@ struct ServeEngine {
         } catch {
             throw ValidationError("--chat-template: \(error)")
         }
-        let loaded = try args.build(devices: try options.makeDevices())
-        let engine = AsyncEngine(engine: loaded, detokenizer: tokenizer)
+        let built = try (0..<options.dataParallelSize).map { replica in
+            if options.dataParallelSize > 1 { log("data parallel: loading engine replica \(replica) of \(options.dataParallelSize)") }
+            return try args.build(devices: try options.makeDevices(replica: replica))
+        }
+        let loaded = built[0]
+        let replicas = built.map { AsyncEngine(engine: $0, detokenizer: tokenizer) }
+        let dataParallel = replicas.count > 1 ? DataParallelEngine(replicas: replicas) : nil
+        let engine: any EngineClient = dataParallel ?? replicas[0]
         var defaults = DefaultSamplingParams()
         if generationConfig == "auto" {
             let config = loaded.generationConfig
@@ -83,7 +89,8 @@ struct ServeEngine {
         }
         let model = ServedModel(
             engine: engine, tokenizer: tokenizer, chatRenderer: renderer, names: names, root: root, defaults: defaults)
-        return ServeEngine(model: model, maxNumSeqs: engine.maxNumSeqs, shutdown: { engine.shutdown() })
+        return ServeEngine(model: model, maxNumSeqs: dataParallel?.maxNumSeqs ?? replicas[0].maxNumSeqs,
+                           shutdown: { for replica in replicas { replica.shutdown() } })
     }
 
     /// `--chat-template` (a path, else the text), else the model's own, else none; the demo model

@@ -41,6 +41,19 @@ import VLLMEngine
         #expect(rendered == golden)
     }
 
+    /// `--data-parallel-size 2`: the engines' gauges and counters one sample per replica, as prometheus_client
+    /// renders vLLM's per-engine children (golden: make_server_goldens.py's second registry).
+    @Test func replicasGetOneSampleEach() throws {
+        let golden = try String(contentsOf: Self.goldens.appendingPathComponent("metrics-dp2.txt"), encoding: .utf8)
+        var first = EngineStats(), second = EngineStats()
+        (first.numRunning, first.numWaiting, first.kvCacheUsage) = (2, 1, 0.25)
+        (first.prefixCacheQueries, first.prefixCacheHits, first.numPreemptions) = (100, 40, 3)
+        (second.numRunning, second.numWaiting, second.kvCacheUsage) = (5, 0, 0.5)
+        (second.prefixCacheQueries, second.prefixCacheHits, second.numPreemptions) = (10, 2, 0)
+        let rendered = ServerMetrics(modelName: "demo-model").render(replicas: [first, second])
+        #expect(rendered.hasPrefix(golden), "\(rendered.prefix(golden.count))")
+    }
+
     @Test func goFloatMatchesPrometheusClient() {
         #expect(goFloat(0) == "0.0")
         #expect(goFloat(2.5) == "2.5")
