@@ -27,9 +27,16 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
     private var continuations: [String: AsyncThrowingStream<RequestOutput, Error>.Continuation] = [:]
     private var latestStats = EngineStats()
     private var isStopping = false
+    /// Why the engine cannot run another step (its tensor-parallel group failed), once it cannot.
+    private var deathCause: (any Error)?
+    private let onDead: @Sendable (any Error) -> Void
     private var thread: Thread?
 
-    public init(engine: LoadedEngine, detokenizer: (any DetokenizerFactory)?) {
+    /// - Parameter onDead: called once, from the engine's thread, when a step fails in a way no later step can
+    ///   recover from (a tensor-parallel rank failed: `RankFailure`); the requests in flight have been failed with
+    ///   the error and new ones are refused. The server stops on it.
+    public init(engine: LoadedEngine, detokenizer: (any DetokenizerFactory)?, onDead: @escaping @Sendable (any Error) -> Void = { _ in }) {
+        self.onDead = onDead
         core = EngineCore(engine: engine, detokenizer: detokenizer)
         maxModelLen = engine.schedulerConfig.maxModelLen
         maxNumSeqs = engine.schedulerConfig.maxNumSeqs
@@ -50,6 +57,7 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !isStopping else { throw EngineUnavailableError("the engine is shutting down") }
+        if let deathCause { throw EngineUnavailableError("the engine has stopped: \(deathCause)") }
         guard continuations[requestId] == nil else { throw VLLMValidationError("Request id \(requestId) is already running", parameter: "request_id") }
         continuations[requestId] = continuation
         inbox.append(.add(id: requestId, prompt: promptTokenIds, params: params, arrival: Date().timeIntervalSince1970))
@@ -111,6 +119,12 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
             guard core.hasUnfinishedRequests else { publishStats(); continue }
             do {
                 try core.step(now: Self.now) { deliver($0) }
+            } catch let failure as RankFailure {
+                condition.lock()
+                deathCause = failure
+                condition.unlock()
+                onDead(failure)
+                failAll(failure)
             } catch {
                 failAll(error)
             }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import VLLMCompute
 
 /// Tensor parallelism's host side: one thread per rank after the first, the caller's thread being rank 0.
@@ -17,6 +18,8 @@ final class RankThreads: @unchecked Sendable {
     /// Called once when a rank fails, before waiting for the others: it must make ranks blocked on the failed
     /// one fail too (the communicators' `abort`), so that a failure is an error, never a hang.
     private let onFailure: @Sendable () -> Void
+    /// The first failure of any run: the group's communicators are aborted then, so every later run fails with it.
+    private let groupFailure = Mutex<(any Error)?>(nil)
 
     init(count: Int, onFailure: @escaping @Sendable () -> Void = {}) {
         self.count = count
@@ -30,14 +33,16 @@ final class RankThreads: @unchecked Sendable {
     /// returned; the results in rank order. The first error to happen is rethrown once all have finished.
     func run<T>(_ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
         if workers.isEmpty { return [try body(0)] }
+        if let dead = groupFailure.withLock({ $0 }) { throw dead }
         let results = ResultSlots<T>(count: count)
         let failed = FailureFlag()
+        defer { if let first = failed.first { groupFailure.withLock { $0 = $0 ?? first } } }
         let record = { @Sendable [onFailure] (rank: Int) in
             do {
                 results.set(rank, .success(try body(rank)))
             } catch {
                 results.set(rank, .failure(error))
-                if failed.setFirst(error) { onFailure() }
+                if failed.setFirst(RankFailure(rank: rank, error: error)) { onFailure() }
             }
         }
         for worker in workers { worker.submit { record(worker.rank) } }
@@ -85,6 +90,13 @@ final class RankThreads: @unchecked Sendable {
             }
         }
     }
+}
+
+/// A rank's failure under tensor parallelism: which rank, and what went wrong there. The group is unusable after it.
+public struct RankFailure: Error, CustomStringConvertible, Sendable {
+    public let rank: Int
+    public let error: any Error
+    public var description: String { "tensor-parallel rank \(rank) failed: \(error)" }
 }
 
 /// The per-rank results of one `RankThreads.run`.

@@ -77,7 +77,14 @@ struct ServeEngine {
             return try args.build(devices: try options.makeDevices(replica: replica))
         }
         let loaded = built[0]
-        let replicas = built.map { AsyncEngine(engine: $0, detokenizer: tokenizer) }
+        // A replica whose tensor-parallel group failed cannot run again: say why and stop the server (its drain ends
+        // what other replicas have in flight), as vLLM's server exits when an engine dies.
+        let replicas = built.map {
+            AsyncEngine(engine: $0, detokenizer: tokenizer, onDead: { error in
+                FileHandle.standardError.write(Data("ERROR the engine stopped: \(error); shutting the server down\n".utf8))
+                kill(getpid(), SIGTERM)
+            })
+        }
         let dataParallel = replicas.count > 1 ? DataParallelEngine(replicas: replicas) : nil
         let engine: any EngineClient = dataParallel ?? replicas[0]
         var defaults = DefaultSamplingParams()

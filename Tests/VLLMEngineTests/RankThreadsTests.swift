@@ -6,7 +6,7 @@ import VLLMCPU
 /// Tensor parallelism's failures are errors, never hangs: a rank that fails before a collective its peers are
 /// waiting in aborts the group, and the first failure is what the caller sees.
 @Suite struct RankThreadsTests {
-    struct RankFailure: Error, CustomStringConvertible {
+    struct DeliberateFailure: Error, CustomStringConvertible {
         var description: String { "rank 1 failed on purpose" }
     }
 
@@ -17,10 +17,12 @@ import VLLMCPU
         #expect {
             _ = try threads.run { rank in
                 let tensor = try backends[rank].makeTensor([Float(rank)], shape: [1], dtype: .float32)
-                if rank == 1 { throw RankFailure() }
+                if rank == 1 { throw DeliberateFailure() }
                 try group[rank].allReduce(tensor)  // ranks 0 and 2 wait here for rank 1
             }
-        } throws: { "\($0)" == "rank 1 failed on purpose" }
+        } throws: { ($0 as? RankFailure)?.rank == 1 && "\($0)" == "tensor-parallel rank 1 failed: rank 1 failed on purpose" }
+        // The group is spent: every later run fails with the same error, without touching a collective.
+        #expect(throws: RankFailure.self) { _ = try threads.run { _ in 0 } }
     }
 
     @Test func collectivesGiveEveryRankTheSameValues() throws {

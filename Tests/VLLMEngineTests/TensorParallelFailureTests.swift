@@ -1,0 +1,61 @@
+import Foundation
+import Synchronization
+import Testing
+import VLLMCompute
+import VLLMCore
+import VLLMCPU
+@testable import VLLMEngine
+
+/// A rank that fails mid-run ends the engine clearly: the requests in flight fail with the rank's error, new
+/// requests are refused naming it, the server is told (and stops), and nothing hangs.
+@Suite struct TensorParallelFailureTests {
+    /// A CPU communicator whose all-reduces on `failingRank` throw from the `failAt`-th on.
+    final class FailingCommunicator: Communicator, @unchecked Sendable {
+        // @unchecked: `calls` is touched only by this rank's own thread.
+        let inner: CPUCommunicator
+        let failingRank: Int, failAt: Int
+        var calls = 0
+        init(_ inner: CPUCommunicator, failingRank: Int, failAt: Int) {
+            self.inner = inner
+            self.failingRank = failingRank
+            self.failAt = failAt
+        }
+        var rank: Int { inner.rank }
+        var size: Int { inner.size }
+        func allReduce(_ tensor: Tensor) throws {
+            calls += 1
+            if rank == failingRank && calls >= failAt { throw BackendError("injected failure of the device") }
+            try inner.allReduce(tensor)
+        }
+        func allGather(_ input: Tensor, out: Tensor) throws { try inner.allGather(input, out: out) }
+        func broadcast(_ tensor: Tensor, root: Int) throws { try inner.broadcast(tensor, root: root) }
+        func abort() { inner.abort() }
+    }
+
+    @Test func aFailedRankStopsTheEngineWithItsError() async throws {
+        let group = CPUCommunicator.group(size: 2)
+        // The profile-free CPU path: the first steps (load needs none) run, then rank 1 fails.
+        let communicators = group.map { FailingCommunicator($0, failingRank: 1, failAt: 40) }
+        var args = EngineArgs()
+        args.tensorParallelSize = 2
+        args.maxModelLen = 256
+        let devices = EngineDevices(backends: [CPUBackend(numThreads: 1), CPUBackend(numThreads: 1)], communicators: communicators)
+        let died = Mutex<String?>(nil)
+        let engine = AsyncEngine(engine: try args.build(devices: devices), detokenizer: nil,
+                                 onDead: { error in died.withLock { $0 = "\(error)" } })
+        defer { engine.shutdown() }
+        var params = SamplingParams()
+        params.temperature = 0
+        params.maxTokens = 64
+        params.ignoreEos = true
+        let stream = try engine.generate(requestId: "a", promptTokenIds: [1, 2, 3], params: params)
+        await #expect {
+            for try await _ in stream {}
+        } throws: { "\($0)".contains("tensor-parallel rank 1 failed") && "\($0)".contains("injected failure") }
+        #expect(died.withLock { $0 }?.contains("rank 1") == true)
+        #expect(throws: EngineUnavailableError.self) {
+            _ = try engine.generate(requestId: "b", promptTokenIds: [1], params: params)
+        }
+        #expect(engine.numInFlight == 0)
+    }
+}
