@@ -10,18 +10,19 @@ import VLLMCompute
 /// costs the host one handoff per rank (microseconds), there is no serialization of inputs or outputs, and
 /// a rank's failure is an error value in this process rather than a lost worker. NCCL needs each rank's
 /// collectives issued from a thread that is not blocked on another rank's, which a thread per rank gives.
-final class RankThreads: @unchecked Sendable {
+public final class RankThreads: @unchecked Sendable {
     // @unchecked: each worker's job slot is written by `run` before the worker's semaphore is signalled and
     // read by the worker after it wakes; results come back the same way, ordered by `done`.
-    let count: Int
+    public let count: Int
     private let workers: [Worker]
     /// Called once when a rank fails, before waiting for the others: it must make ranks blocked on the failed
     /// one fail too (the communicators' `abort`), so that a failure is an error, never a hang.
     private let onFailure: @Sendable () -> Void
-    /// The first failure of any run: the group's communicators are aborted then, so every later run fails with it.
-    private let groupFailure = Mutex<(any Error)?>(nil)
+    /// The first failure of any run: the group's communicators are aborted then, so every later run fails with it
+    /// before it starts — which also makes it the first failure of the run it happened in.
+    private let groupFailure = Mutex<RankFailure?>(nil)
 
-    init(count: Int, onFailure: @escaping @Sendable () -> Void = {}) {
+    public init(count: Int, onFailure: @escaping @Sendable () -> Void = {}) {
         self.count = count
         self.onFailure = onFailure
         workers = (1..<max(count, 1)).map { Worker(rank: $0) }
@@ -31,25 +32,27 @@ final class RankThreads: @unchecked Sendable {
 
     /// `body(r)` on rank r's thread for every rank (rank 0 on the caller's), returning when all have
     /// returned; the results in rank order. The first error to happen is rethrown once all have finished.
-    func run<T>(_ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
+    public func run<T>(_ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
         if workers.isEmpty { return [try body(0)] }
         if let dead = groupFailure.withLock({ $0 }) { throw dead }
         let results = ResultSlots<T>(count: count)
-        let failed = FailureFlag()
-        defer { if let first = failed.first { groupFailure.withLock { $0 = $0 ?? first } } }
-        let record = { @Sendable [onFailure] (rank: Int) in
+        let record = { @Sendable [self] (rank: Int) in
             do {
-                results.set(rank, .success(try body(rank)))
+                results.set(rank, try body(rank))
             } catch {
-                results.set(rank, .failure(error))
-                if failed.setFirst(RankFailure(rank: rank, error: error)) { onFailure() }
+                let isFirst = self.groupFailure.withLock { first in
+                    guard first == nil else { return false }
+                    first = RankFailure(rank: rank, error: error)
+                    return true
+                }
+                if isFirst { self.onFailure() }
             }
         }
         for worker in workers { worker.submit { record(worker.rank) } }
         record(0)
         for worker in workers { worker.waitForJob() }
-        if let first = failed.first { throw first }
-        return try results.values()
+        if let failure = groupFailure.withLock({ $0 }) { throw failure }
+        return results.values()
     }
 
     /// One rank's thread: runs submitted jobs one at a time.
@@ -99,30 +102,14 @@ public struct RankFailure: Error, CustomStringConvertible, Sendable {
     public var description: String { "tensor-parallel rank \(rank) failed: \(error)" }
 }
 
-/// The per-rank results of one `RankThreads.run`.
+/// The per-rank results of one `RankThreads.run` that no rank failed.
 private final class ResultSlots<T>: @unchecked Sendable {
     // @unchecked: each rank writes its own slot; `values` reads them after every rank has signalled done.
-    private var slots: [Result<T, any Error>?]
+    private var slots: [T?]
 
     init(count: Int) { slots = Array(repeating: nil, count: count) }
 
-    func set(_ rank: Int, _ result: Result<T, any Error>) { slots[rank] = result }
+    func set(_ rank: Int, _ value: T) { slots[rank] = value }
 
-    func values() throws -> [T] { try slots.map { try $0!.get() } }
-}
-
-/// The first failure of a `run`'s ranks.
-private final class FailureFlag: @unchecked Sendable {
-    // @unchecked: guarded by `lock`.
-    private(set) var first: (any Error)?
-    private let lock = NSLock()
-
-    /// Keeps `error` if it is the first; true for the first caller only.
-    func setFirst(_ error: any Error) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if first != nil { return false }
-        first = error
-        return true
-    }
+    func values() -> [T] { slots.map { $0! } }
 }

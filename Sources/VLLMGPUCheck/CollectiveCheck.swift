@@ -1,7 +1,6 @@
-import Dispatch
-import Foundation
 import VLLMCompute
 import VLLMCUDA
+import VLLMEngine
 
 /// `check-gpu --collectives N`: tensor parallelism's collectives on N GPUs (NCCL, and the one-kernel peer-memory
 /// all-reduce for small messages) against the sums the host computes from the same inputs, in rank order.
@@ -10,6 +9,8 @@ import VLLMCUDA
 public enum CollectiveCheck {
     public static func run(backends: [CUDABackend], seed: UInt64) throws -> [OpCheckResult] {
         let communicators = try NCCLCommunicator.group(backends: backends)
+        // Each rank's NCCL calls from a thread of its own, as the engine issues them; a failing rank aborts the group.
+        let threads = RankThreads(count: backends.count, onFailure: { communicators.forEach { $0.abort() } })
         print("collectives on \(backends.count) GPUs: NCCL \(communicators[0].version); \(communicators[0].allReducePaths)")
         var random = CheckRandom(seed: seed)
         var results: [OpCheckResult] = []
@@ -22,7 +23,7 @@ public enum CollectiveCheck {
                     var expected = [Float](repeating: 0, count: count)
                     for input in inputs { for i in 0..<count { expected[i] += input[i] } }
                     expected = expected.map { dtype.rounded($0) }
-                    let outputs = try onEveryRank(backends.count) { rank in
+                    let outputs = try threads.run { rank in
                         let tensor = try backends[rank].makeTensor(inputs[rank], shape: [count], dtype: dtype)
                         try communicators[rank].allReduce(tensor)
                         return try backends[rank].downloadFloats(tensor)
@@ -36,14 +37,14 @@ public enum CollectiveCheck {
         // The lm_head's gather and the tokens in flight's broadcast: exact copies.
         let count = 3 * 1000
         let inputs = (0..<backends.count).map { rank in (0..<count).map { Float(rank * count + $0) } }
-        let gathered = try onEveryRank(backends.count) { rank in
+        let gathered = try threads.run { rank in
             let out = try backends[rank].allocate(shape: [backends.count * count], dtype: .float32)
             try communicators[rank].allGather(try backends[rank].makeTensor(inputs[rank], shape: [count], dtype: .float32), out: out)
             return try backends[rank].downloadFloats(out)
         }
         results.append(OpCheckResult(op: "allGather", shape: "\(backends.count) ranks × \(count) float32",
                                      error: gathered.map { relativeError($0, inputs.flatMap { $0 }) }.max()!, tolerance: 0))
-        let tokens = try onEveryRank(backends.count) { rank in
+        let tokens = try threads.run { rank in
             let tensor = try backends[rank].makeInt32((0..<Int32(777)).map { rank == 0 ? $0 : -1 })
             try communicators[rank].broadcast(tensor, root: 0)
             return try backends[rank].downloadInt32(tensor)
@@ -51,28 +52,5 @@ public enum CollectiveCheck {
         results.append(OpCheckResult(op: "broadcast", shape: "\(backends.count) ranks × 777 int32",
                                      error: tokens.allSatisfy { $0 == Array(0..<777) } ? 0 : 1, tolerance: 0))
         return results
-    }
-
-    /// `body(rank)` on a thread per rank at once (each rank's NCCL calls must come from its own thread).
-    static func onEveryRank<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
-        let results = Results<T>(count: count)
-        let group = DispatchGroup()
-        for rank in 0..<count {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                results.set(rank, Result { try body(rank) })
-            }.start()
-        }
-        group.wait()
-        return try results.values()
-    }
-
-    private final class Results<T>: @unchecked Sendable {
-        // @unchecked: each thread writes its own slot; read after every thread left the group.
-        private var slots: [Result<T, any Error>?]
-        init(count: Int) { slots = Array(repeating: nil, count: count) }
-        func set(_ rank: Int, _ result: Result<T, any Error>) { slots[rank] = result }
-        func values() throws -> [T] { try slots.map { try $0!.get() } }
     }
 }
