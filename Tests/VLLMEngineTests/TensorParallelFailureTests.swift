@@ -44,10 +44,7 @@ import VLLMCPU
         let engine = AsyncEngine(engine: try args.build(devices: devices), detokenizer: nil,
                                  onDead: { error in died.withLock { $0 = "\(error)" } })
         defer { engine.shutdown() }
-        var params = SamplingParams()
-        params.temperature = 0
-        params.maxTokens = 64
-        params.ignoreEos = true
+        let params = EngineParityTests.greedy(64)
         let stream = try engine.generate(requestId: "a", promptTokenIds: [1, 2, 3], params: params)
         await #expect {
             for try await _ in stream {}
