@@ -11,7 +11,10 @@ public struct HubSettings: Sendable {
     /// Serve from the cache alone; nothing is fetched.
     public var isOffline: Bool
 
+    /// `endpoint` is kept without trailing slashes (URLs are built by appending paths to it).
     public init(endpoint: String, token: String?, cacheDirectory: URL, isOffline: Bool) {
+        var endpoint = endpoint
+        while endpoint.hasSuffix("/") { endpoint.removeLast() }
         self.endpoint = endpoint
         self.token = token
         self.cacheDirectory = cacheDirectory
@@ -21,14 +24,30 @@ public struct HubSettings: Sendable {
     /// The settings the environment gives; `downloadDirectory`: `--download-dir`.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment,
                                        downloadDirectory: String? = nil) -> HubSettings {
-        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        let home = value("HF_HOME") ?? ((value("XDG_CACHE_HOME") ?? ((value("HOME") ?? NSHomeDirectory()) + "/.cache")) + "/huggingface")
-        let cache = downloadDirectory ?? value("HF_HUB_CACHE") ?? value("HUGGINGFACE_HUB_CACHE") ?? home + "/hub"
-        let offline = ["1", "ON", "YES", "TRUE"].contains((value("HF_HUB_OFFLINE") ?? value("TRANSFORMERS_OFFLINE") ?? "").uppercased())
-        var endpoint = value("HF_ENDPOINT") ?? "https://huggingface.co"
-        while endpoint.hasSuffix("/") { endpoint.removeLast() }
-        return HubSettings(endpoint: endpoint, token: value("HF_TOKEN") ?? value("HUGGING_FACE_HUB_TOKEN"),
-                           cacheDirectory: URL(fileURLWithPath: cache), isOffline: offline)
+        let env = Environment(environment)
+        let home = env.value("HF_HOME") ?? ((env.value("XDG_CACHE_HOME") ?? env.home + "/.cache") + "/huggingface")
+        let cache = downloadDirectory ?? env.value("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE") ?? home + "/hub"
+        return HubSettings(endpoint: env.value("HF_ENDPOINT") ?? "https://huggingface.co", token: env.value("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"),
+                           cacheDirectory: URL(fileURLWithPath: cache), isOffline: env.isTrue("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    }
+
+    /// The environment as huggingface_hub (and the modelscope client) read it: an empty variable is unset.
+    struct Environment {
+        let variables: [String: String]
+        init(_ variables: [String: String]) { self.variables = variables }
+
+        /// The first of `names` that is set.
+        func value(_ names: String...) -> String? {
+            names.lazy.compactMap { variables[$0].flatMap { $0.isEmpty ? nil : $0 } }.first
+        }
+
+        /// Whether the first of `names` that is set says yes (1, on, yes, true).
+        func isTrue(_ names: String...) -> Bool {
+            let text = names.lazy.compactMap { variables[$0].flatMap { $0.isEmpty ? nil : $0 } }.first ?? ""
+            return ["1", "ON", "YES", "TRUE"].contains(text.uppercased())
+        }
+
+        var home: String { value("HOME") ?? NSHomeDirectory() }
     }
 }
 

@@ -18,13 +18,10 @@ public struct ModelScopeDownloader: Sendable {
     /// The settings the environment gives for ModelScope; `downloadDirectory`: `--download-dir`.
     public static func settings(_ environment: [String: String] = ProcessInfo.processInfo.environment,
                                 downloadDirectory: String? = nil) -> HubSettings {
-        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        let cache = downloadDirectory ?? value("MODELSCOPE_CACHE") ?? ((value("HOME") ?? NSHomeDirectory()) + "/.cache/modelscope")
-        var endpoint = value("MODELSCOPE_ENDPOINT") ?? "https://www.modelscope.cn"
-        while endpoint.hasSuffix("/") { endpoint.removeLast() }
-        let offline = ["1", "ON", "YES", "TRUE"].contains((value("HF_HUB_OFFLINE") ?? "").uppercased())
-        return HubSettings(endpoint: endpoint, token: value("MODELSCOPE_API_TOKEN"), cacheDirectory: URL(fileURLWithPath: cache),
-                           isOffline: offline)
+        let env = HubSettings.Environment(environment)
+        let cache = downloadDirectory ?? env.value("MODELSCOPE_CACHE") ?? env.home + "/.cache/modelscope"
+        return HubSettings(endpoint: env.value("MODELSCOPE_ENDPOINT") ?? "https://www.modelscope.cn", token: env.value("MODELSCOPE_API_TOKEN"),
+                           cacheDirectory: URL(fileURLWithPath: cache), isOffline: env.isTrue("HF_HUB_OFFLINE"))
     }
 
     struct Listing: Decodable {
