@@ -37,6 +37,13 @@ def serve(folder, repo, port, cut_first_lfs=None):
             if self.command != "HEAD":
                 self.wfile.write(body)
 
+        def ranged(self, data):
+            """(status, headers, body) of `data` for this request's `Range: bytes=N-`, if it has one."""
+            if not self.headers.get("Range", "").startswith("bytes="):
+                return 200, {}, data
+            start = int(self.headers["Range"][6:].split("-")[0])
+            return 206, {"Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"}, data[start:]
+
         def route(self):
             if self.headers.get("Range"):
                 sys.stderr.write(f"mock hub: {self.command} {self.path} Range: {self.headers['Range']}\n")
@@ -53,11 +60,7 @@ def serve(folder, repo, port, cut_first_lfs=None):
                 name = parse_qs(urlparse(self.path).query).get("FilePath", [""])[0]
                 if name not in files:
                     return self.reply(404, {"Content-Type": "application/json"}, b'{"Code": 404, "Message": "file not found"}')
-                data, code, headers = files[name], 200, {}
-                if self.headers.get("Range", "").startswith("bytes="):
-                    start = int(self.headers["Range"][6:].split("-")[0])
-                    data, code = data[start:], 206
-                return self.reply(code, headers, data)
+                return self.reply(*self.ranged(files[name]))
             info = f"/api/models/{repo}/revision/"
             tree = f"/api/models/{repo}/tree/"
             if path.startswith(tree):
@@ -89,11 +92,7 @@ def serve(folder, repo, port, cut_first_lfs=None):
                 name = next((n for n, s in sha256.items() if s == path[5:]), None)
                 if name is None:
                     return self.reply(404, {})
-                data, code, headers = files[name], 200, {}
-                if self.headers.get("Range", "").startswith("bytes="):
-                    start = int(self.headers["Range"][6:].split("-")[0])
-                    data, code = data[start:], 206
-                    headers["Content-Range"] = f"bytes {start}-{len(files[name]) - 1}/{len(files[name])}"
+                code, headers, data = self.ranged(files[name])
                 with lock:
                     cut, state["cut"] = state["cut"], None
                 if cut is not None and self.command == "GET":
