@@ -144,7 +144,7 @@ struct EngineOptions: ParsableArguments {
     func resolveModelBlocking(_ model: String?) throws -> String? {
         let result = BlockingResult<String?>()
         Task {
-            do { await result.set(.success(try await resolveModel(model))) } catch { await result.set(.failure(error)) }
+            do { result.set(.success(try await resolveModel(model))) } catch { result.set(.failure(error)) }
         }
         return try result.wait()
     }
@@ -277,7 +277,7 @@ final class BlockingResult<Value: Sendable>: @unchecked Sendable {
     private var value: Result<Value, any Error>?
     private let semaphore = DispatchSemaphore(value: 0)
 
-    func set(_ result: Result<Value, any Error>) async {
+    func set(_ result: Result<Value, any Error>) {
         value = result
         semaphore.signal()
     }
