@@ -79,6 +79,17 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Load generators users run against any OpenAI-compatible server: `bench serve` (vLLM's), `bench quality`.
+        .target(
+            name: "VLLMBench",
+            dependencies: [
+                "VLLMTokenizers", "VLLMTemplates",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+
         // check-gpu: every op against the CPU backend, whole models against transformers, decode profiles.
         .target(
             name: "VLLMGPUCheck",
@@ -89,7 +100,7 @@ let package = Package(
             name: "swift-vllm",
             dependencies: [
                 "VLLMCore", "VLLMCompute", "VLLMCPU", "VLLMCUDA", "VLLMGPUCheck", "VLLMModels", "VLLMEngine",
-                "VLLMTokenizers", "VLLMTemplates", "VLLMServer", "VLLMGrammar", "VLLMHub",
+                "VLLMTokenizers", "VLLMTemplates", "VLLMServer", "VLLMGrammar", "VLLMHub", "VLLMBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -120,6 +131,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict),
+        .testTarget(
+            name: "VLLMBenchTests",
+            dependencies: [
+                "VLLMBench", "VLLMTokenizers",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(
             name: "VLLMCPUTests", dependencies: ["VLLMCPU", "VLLMCompute"], exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(name: "VLLMCUDATests", dependencies: ["VLLMCUDA", "VLLMCompute"], swiftSettings: strict),

@@ -14,12 +14,15 @@ public struct HubDownloader: Sendable {
     /// Where progress goes: a bar redrawn in place on a terminal, else one line per file.
     public var log: @Sendable (String) -> Void
     public var isTerminal: Bool
+    /// False: the tokenizer, configs and templates alone (what a benchmark client needs), no weights.
+    public var weights: Bool
     public static let maxConcurrentFiles = 8
 
-    public init(settings: HubSettings, log: @escaping @Sendable (String) -> Void, isTerminal: Bool = false) {
+    public init(settings: HubSettings, log: @escaping @Sendable (String) -> Void, isTerminal: Bool = false, weights: Bool = true) {
         self.settings = settings
         self.log = log
         self.isTerminal = isTerminal
+        self.weights = weights
     }
 
     /// The local folder of `repository` at `revision`.
@@ -49,7 +52,7 @@ public struct HubDownloader: Sendable {
 
     private func fetch(_ repository: String, revision: String, client: HubClient, cache: HubCache) async throws -> URL {
         let info = try await client.repositoryInfo(repository, revision: revision)
-        let files = try Self.neededFiles(info.siblings.map(\.rfilename), repository: repository)
+        let files = try Self.neededFiles(info.siblings.map(\.rfilename), repository: repository, weights: weights)
         // Every file's metadata first (at the commit, so a branch moving meanwhile cannot mix revisions), then each
         // distinct blob once — files of equal contents share one, as in huggingface_hub —, then the links.
         let metadata = try await Self.concurrently(files) { file in
@@ -159,7 +162,7 @@ public struct HubDownloader: Sendable {
     /// generation config, safetensors index, quantization), chat templates, tokenizer vocabularies and the
     /// safetensors weights — not PyTorch `.bin` / ONNX / GGUF copies, READMEs or images — and the
     /// sentence-transformers pooling config.
-    public static func neededFiles(_ names: [String], repository: String) throws -> [String] {
+    public static func neededFiles(_ names: [String], repository: String, weights: Bool = true) throws -> [String] {
         let kept = [".json", ".safetensors", ".jinja", ".txt", ".model", ".tiktoken"]
         var files = names.filter { name in
             (!name.contains("/") && kept.contains { name.hasSuffix($0) }) || name == "1_Pooling/config.json"
@@ -167,6 +170,7 @@ public struct HubDownloader: Sendable {
         guard files.contains("config.json") else {
             throw HubError("hub: \(repository) has no config.json: not a transformers model repository")
         }
+        guard weights else { return files.filter { !$0.hasSuffix(".safetensors") && !$0.hasSuffix(".safetensors.index.json") }.sorted() }
         let weights = files.filter { $0.hasSuffix(".safetensors") }
         if weights.isEmpty {
             throw HubError("hub: \(repository) has no .safetensors weights (swift-vllm reads safetensors only; "

@@ -11,8 +11,9 @@ import VLLMTokenizers
 /// `benchmark_latency` / `benchmark_throughput` define them: random prompt ids, greedy, EOS ignored.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks: throughput (W2), latency (W1), structured outputs' grammar cost, embeddings.",
-        subcommands: [Throughput.self, Latency.self, Grammar.self, Embed.self])
+        commandName: "bench",
+        abstract: "Benchmarks: throughput (W2), latency (W1), structured outputs' grammar cost, embeddings; load and answer quality of any OpenAI server.",
+        subcommands: [Throughput.self, Latency.self, Grammar.self, Embed.self, BenchServeCommand.self, BenchQualityCommand.self])
 
     /// Random prompts of exact lengths, from a seeded generator (token ids 10…vocab-1).
     static func randomPrompts(count: Int, length: Int, vocabSize: Int, seed: UInt64) -> [[Int]] {

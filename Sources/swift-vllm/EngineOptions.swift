@@ -155,8 +155,9 @@ struct EngineOptions: ParsableArguments {
     }
 
     /// `swift-vllm download`'s work: the snapshot folder of `repository` (revision nil: the hub's default branch,
-    /// main on Hugging Face, master on ModelScope).
-    static func download(_ repository: String, revision: String?, downloadDir: String?) async throws -> URL {
+    /// main on Hugging Face, master on ModelScope); `weights` false fetches only the tokenizer, configs and
+    /// templates from Hugging Face (a benchmark client's needs).
+    static func download(_ repository: String, revision: String?, downloadDir: String?, weights: Bool = true) async throws -> URL {
         let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("INFO \($0)\n".utf8)) }
         let settings = usesModelScope ? ModelScopeDownloader.settings(downloadDirectory: downloadDir)
             : HubSettings.fromEnvironment(downloadDirectory: downloadDir)
@@ -164,7 +165,8 @@ struct EngineOptions: ParsableArguments {
         if usesModelScope {
             return try await ModelScopeDownloader(settings: settings, log: log).snapshot(repository, revision: revision ?? "master")
         }
-        return try await HubDownloader(settings: settings, log: log, isTerminal: isatty(2) == 1).snapshot(repository, revision: revision ?? "main")
+        return try await HubDownloader(settings: settings, log: log, isTerminal: isatty(2) == 1, weights: weights)
+            .snapshot(repository, revision: revision ?? "main")
     }
 
     /// EngineArgs for `model` (nil: the built-in demo model).
