@@ -185,6 +185,32 @@ struct MockServerTests {
         }
     }
 
+    /// The saved file has the keys of the file vLLM 0.26.0's own `bench serve` saved on the H200
+    /// (docs/gpu-runs/2026-11-30e, `--save-result` at rate inf), in the same order.
+    @Test func savedResultsHaveVLLMsKeys() async throws {
+        let golden = try Data(contentsOf: Paths.goldens.appendingPathComponent("vllm-result.json"))
+        let vllmKeys = try #require(try JSONSerialization.jsonObject(with: golden) as? [String: Any])
+        // JSONSerialization loses the order: read the keys in document order from the text.
+        let text = String(decoding: golden, as: UTF8.self)
+        let ordered = vllmKeys.keys.sorted { text.range(of: "\"\($0)\": ")!.lowerBound < text.range(of: "\"\($1)\": ")!.lowerBound }
+        let run = try await MockOpenAI().serve { url in
+            var options = ServeBenchmark.Options(baseURL: url)
+            options.model = "llama"
+            return try await ServeBenchmark(options: options).run(Self.requests(["a", "b"]), countTokens: nil) { _ in }
+        }
+        let file = BenchResultFile(
+            backend: "openai", label: nil, modelId: "llama", tokenizerId: "/tmp/l8", numPrompts: 500, requestRate: .infinity,
+            burstiness: 1, maxConcurrency: nil, rampUp: nil)
+        let ours = file.result(run: run, date: BenchResultFile.dateStamp(), detailed: false)
+        #expect(ours.keys == ordered)
+        for key in ["date", "endpoint_type", "backend", "label", "model_id", "tokenizer_id", "num_prompts", "request_rate",
+                    "burstiness", "max_concurrency", "request_goodput"] {
+            let theirs = text.range(of: "\"\(key)\": ").map { String(text[$0.upperBound...].prefix { $0 != "," }) }
+            let mine = ours.serialized().range(of: "\"\(key)\": ").map { String(ours.serialized()[$0.upperBound...].prefix { $0 != "," }) }
+            if key != "date" { #expect(mine == theirs, "\(key)") }
+        }
+    }
+
     @Test func theFirstModelIsTheServers() async throws {
         let model = try await MockOpenAI().serve { url in try await ServeBenchmark.firstModel(baseURL: url, headers: []) }
         #expect(model.id == "mock-model" && model.root == "/models/mock")
