@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Live check of `swift-vllm bench serve` and `bench quality` (issue #16) against the real binary.
 
-- bench serve loads `serve stories260K` (CPU): its counts equal the server's /metrics deltas (read with
+- bench serve loads `serve` of the demo model and of stories260K (CPU): its counts equal the server's /metrics deltas (read with
   prometheus_client's parser), its figures hang together (throughput × duration = tokens, ordered percentiles,
   one inter-token gap per streamed token), the same seed sends the same prompts, the chat backend works, and
   refusing or absent servers are counted and reported while the run completes.
@@ -58,35 +58,54 @@ def close(a, b, tol=1e-6):
     return abs(a - b) <= tol * max(1.0, abs(b))
 
 
+def check_counts(bin_, port, model, tokenizer, out, name):
+    """One seeded run against the server on `port`: its counts equal the server's /metrics deltas, its figures
+    hang together. Returns the saved result and the flags it ran with."""
+    base = f"http://127.0.0.1:{port}"
+    common = ["serve", "--base-url", base, "--model", model, "--tokenizer", tokenizer, "--num-prompts", "40",
+              "--random-input-len", "32", "--random-output-len", "16", "--request-rate", "60", "--burstiness", "0.5",
+              "--seed", "7", "--save-result", "--save-detailed", "--result-dir", str(out),
+              "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "25,50,99", "--goodput", "e2el:100000"]
+    before = counters(port)
+    bench(bin_, common + ["--result-filename", f"{name}.json"])
+    after = counters(port)
+    a = json.load(open(out / f"{name}.json"))
+    delta = {k: after[k] - before.get(k, 0) for k in after}
+    assert a["completed"] == 40 and a["failed"] == 0, a["errors"]
+    assert delta["vllm:request_success_total"] == a["completed"], (delta, a["completed"])
+    assert delta["vllm:prompt_tokens_total"] == a["total_input_tokens"], (delta, a["total_input_tokens"])
+    assert delta["vllm:generation_tokens_total"] == a["total_output_tokens"], (delta, a["total_output_tokens"])
+    d = a["duration"]
+    assert close(a["request_throughput"] * d, a["completed"])
+    assert close(a["output_throughput"] * d, a["total_output_tokens"])
+    assert close(a["total_token_throughput"] * d, a["total_input_tokens"] + a["total_output_tokens"])
+    assert close(a["request_goodput"], a["request_throughput"])  # every request within 100 s
+    assert sum(a["output_lens"]) == a["total_output_tokens"] and sum(a["input_lens"]) == a["total_input_tokens"]
+    assert all(len(itl) == n - 1 for itl, n in zip(a["itls"], a["output_lens"])), "one gap per streamed token"
+    for m in ["ttft", "tpot", "itl", "e2el"]:
+        assert a[f"p25_{m}_ms"] <= a[f"p50_{m}_ms"] <= a[f"p99_{m}_ms"], m
+        assert close(a[f"p50_{m}_ms"], a[f"median_{m}_ms"]), m
+    assert list(a.keys())[:10] == ["date", "endpoint_type", "backend", "label", "model_id", "tokenizer_id",
+                                   "num_prompts", "request_rate", "burstiness", "max_concurrency"], list(a.keys())
+    return a, common
+
+
+def check_demo(bin_, gpt2, port, out):
+    server = start(bin_, ["--served-model-name", "demo", "--max-model-len", "512"], port)
+    try:
+        a, _ = check_counts(bin_, port, "demo", gpt2, out, "demo")
+        print(f"ok: bench serve against the demo model: 40 requests, counts = /metrics deltas "
+              f"({a['total_input_tokens']} prompt, {a['total_output_tokens']} generated tokens), figures consistent")
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def check_serve(bin_, stories, port, out):
     server = start(bin_, [stories, "--served-model-name", "stories", "--chat-template", TEMPLATE], port)
     try:
         base = f"http://127.0.0.1:{port}"
-        common = ["serve", "--base-url", base, "--model", "stories", "--tokenizer", stories, "--num-prompts", "40",
-                  "--random-input-len", "32", "--random-output-len", "16", "--request-rate", "60", "--burstiness", "0.5",
-                  "--seed", "7", "--save-result", "--save-detailed", "--result-dir", str(out),
-                  "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "25,50,99", "--goodput", "e2el:100000"]
-        before = counters(port)
-        bench(bin_, common + ["--result-filename", "a.json"])
-        after = counters(port)
-        a = json.load(open(out / "a.json"))
-        delta = {k: after[k] - before.get(k, 0) for k in after}
-        assert a["completed"] == 40 and a["failed"] == 0, a["errors"]
-        assert delta["vllm:request_success_total"] == a["completed"], (delta, a["completed"])
-        assert delta["vllm:prompt_tokens_total"] == a["total_input_tokens"], (delta, a["total_input_tokens"])
-        assert delta["vllm:generation_tokens_total"] == a["total_output_tokens"], (delta, a["total_output_tokens"])
-        d = a["duration"]
-        assert close(a["request_throughput"] * d, a["completed"])
-        assert close(a["output_throughput"] * d, a["total_output_tokens"])
-        assert close(a["total_token_throughput"] * d, a["total_input_tokens"] + a["total_output_tokens"])
-        assert close(a["request_goodput"], a["request_throughput"])  # every request within 100 s
-        assert sum(a["output_lens"]) == a["total_output_tokens"] and sum(a["input_lens"]) == a["total_input_tokens"]
-        assert all(len(itl) == n - 1 for itl, n in zip(a["itls"], a["output_lens"])), "one gap per streamed token"
-        for m in ["ttft", "tpot", "itl", "e2el"]:
-            assert a[f"p25_{m}_ms"] <= a[f"p50_{m}_ms"] <= a[f"p99_{m}_ms"], m
-            assert close(a[f"p50_{m}_ms"], a[f"median_{m}_ms"]), m
-        assert list(a.keys())[:10] == ["date", "endpoint_type", "backend", "label", "model_id", "tokenizer_id",
-                                       "num_prompts", "request_rate", "burstiness", "max_concurrency"], list(a.keys())
+        a, common = check_counts(bin_, port, "stories", stories, out, "a")
         # The same seed sends the same prompts (the server counts the same prompt tokens for each request).
         bench(bin_, common + ["--result-filename", "b.json"])
         b = json.load(open(out / "b.json"))
@@ -164,10 +183,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
     parser.add_argument("--stories", required=True)
+    parser.add_argument("--gpt2", required=True, help="a tokenizer folder for prompts to the demo model")
     parser.add_argument("--minilm")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp())
+    check_demo(args.bin, args.gpt2, args.port + 4, out)
     check_serve(args.bin, args.stories, args.port, out)
     if args.minilm:
         check_quality(args.bin, args.stories, args.minilm, args.port + 2, out)

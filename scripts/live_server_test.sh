@@ -161,7 +161,7 @@ if [ -d "$STORIES" ]; then
   grep -qF "8 attention heads do not split into 3 ranks" <<<"$out" || { echo "FAIL: serve -tp 3 said: $out"; exit 1; }
   echo "ok: -tp 2 serves one rank's text; -tp 3 is refused naming the heads"
   # bench serve / bench quality (issue #16) against the real server: /metrics deltas (prometheus_client), numpy.
-  python3 scripts/live_bench_check.py --bin "$BIN" --stories "$STORIES" --port $((PORT + 80)) \
+  python3 scripts/live_bench_check.py --bin "$BIN" --stories "$STORIES" --gpt2 ../shared/tokenizers/gpt2 --port $((PORT + 80)) \
     ${SWIFT_VLLM_MINILM_DIR:+--minilm "$SWIFT_VLLM_MINILM_DIR"}
   # Models by hub id (issue #17), huggingface_hub as the oracle, over a mock hub on loopback.
   python3 scripts/live_hub_check.py --bin "$BIN" --folder "$STORIES" --port $((PORT + 50))
