@@ -118,7 +118,7 @@ let package = Package(
             ],
             exclude: ["Goldens"],
             swiftSettings: strict),
-        .testTarget(name: "VLLMCoreTests", dependencies: ["VLLMCore"], swiftSettings: strict),
+        .testTarget(name: "VLLMCoreTests", dependencies: ["VLLMCore"], exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(
             name: "SwiftVLLMTests",
             dependencies: ["swift-vllm", .product(name: "ArgumentParser", package: "swift-argument-parser")],

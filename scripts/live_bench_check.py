@@ -5,6 +5,8 @@
   prometheus_client's parser), its figures hang together (throughput × duration = tokens, ordered percentiles,
   one inter-token gap per streamed token), the same seed sends the same prompts, the chat backend works, and
   refusing or absent servers are counted and reported while the run completes.
+- serve --speculative-config (n-gram) gives the unspeculated server's greedy texts; bench serve's spec-decode fields
+  equal the /metrics deltas.
 - bench quality scores stories260K's chat answers with all-MiniLM-L6-v2 served by `serve --task embed`:
   accuracy and mean cosine equal numpy's, computed from embeddings the openai client fetched itself.
 """
@@ -143,6 +145,50 @@ def check_serve(bin_, stories, port, out):
     print("ok: bench serve against a stopped server reports its 3 failed requests and exits 0")
 
 
+def spec_counters(port):
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    totals = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("vllm:spec_decode"):
+                key = sample.name + (f"[{sample.labels['position']}]" if "position" in sample.labels else "")
+                totals[key] = totals.get(key, 0) + sample.value
+    return totals
+
+
+def check_speculative(bin_, stories, port, out):
+    """`serve --speculative-config` (n-gram): greedy texts over HTTP equal an unspeculated server's; bench serve's
+    spec_decode_* result fields equal the /metrics deltas prometheus_client reads."""
+    config = '{"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_min": 2, "prompt_lookup_max": 4}'
+    spec = start(bin_, [stories, "--served-model-name", "stories", "--speculative-config", config], port)
+    plain = start(bin_, [stories, "--served-model-name", "stories"], port + 1)
+    try:
+        common = ["serve", "--model", "stories", "--tokenizer", stories, "--num-prompts", "16", "--random-input-len", "24",
+                  "--random-output-len", "64", "--temperature", "0", "--seed", "3", "--save-result", "--save-detailed",
+                  "--result-dir", str(out)]
+        before = spec_counters(port)
+        bench(bin_, common + ["--base-url", f"http://127.0.0.1:{port}", "--result-filename", "spec.json"])
+        after = spec_counters(port)
+        bench(bin_, common + ["--base-url", f"http://127.0.0.1:{port + 1}", "--result-filename", "plain.json"])
+        s = json.load(open(out / "spec.json"))
+        p = json.load(open(out / "plain.json"))
+        assert s["completed"] == 16 and s["generated_texts"] == p["generated_texts"], "speculation changed greedy text"
+        delta = {k: after[k] - before.get(k, 0) for k in after}
+        drafts = delta["vllm:spec_decode_num_drafts_total"]
+        assert drafts > 0 and s["spec_decode_num_drafts"] == drafts, (s.get("spec_decode_num_drafts"), delta)
+        assert s["spec_decode_draft_tokens"] == delta["vllm:spec_decode_num_draft_tokens_total"]
+        assert s["spec_decode_accepted_tokens"] == delta["vllm:spec_decode_num_accepted_tokens_total"]
+        assert close(s["spec_decode_acceptance_rate"], 100 * s["spec_decode_accepted_tokens"] / s["spec_decode_draft_tokens"])
+        per_pos = [delta[f"vllm:spec_decode_num_accepted_tokens_per_pos_total[{i}]"] / drafts for i in range(4)]
+        assert all(close(a, b) for a, b in zip(s["spec_decode_per_position_acceptance_rates"], per_pos)), per_pos
+        print(f"ok: serve --speculative-config (n-gram, k = 4): greedy texts over HTTP equal the unspeculated server's; "
+              f"bench serve's acceptance {s['spec_decode_acceptance_rate']:.1f} % and counts = the /metrics deltas")
+    finally:
+        for process in (spec, plain):
+            process.terminate()
+            process.wait()
+
+
 def check_quality(bin_, stories, minilm, port, out):
     chat = start(bin_, [stories, "--served-model-name", "stories", "--chat-template", TEMPLATE], port)
     embed = start(bin_, [minilm, "--served-model-name", "minilm"], port + 1)
@@ -190,6 +236,7 @@ def main():
     out = Path(tempfile.mkdtemp())
     check_demo(args.bin, args.gpt2, args.port + 4, out)
     check_serve(args.bin, args.stories, args.port, out)
+    check_speculative(args.bin, args.stories, args.port + 5, out)
     if args.minilm:
         check_quality(args.bin, args.stories, args.minilm, args.port + 2, out)
     else:

@@ -47,6 +47,9 @@ public struct Request: Sendable, Equatable {
     public var numPromptTokens: Int { promptTokenIds.count }
     public var numOutputTokens: Int { outputTokenIds.count }
     public var numTokens: Int { allTokenIds.count }
+    /// Draft tokens proposed for its next step (speculative decoding): fed after its last token and verified
+    /// by that step's samples. Not part of `allTokenIds` until accepted.
+    public internal(set) var specTokenIds: [Int] = []
     /// Tokens sampled by a step still in flight (async scheduling), not yet appended: 0 or 1.
     public internal(set) var numPendingTokens = 0
     /// The tokens the model will have computed once the step in flight is back.

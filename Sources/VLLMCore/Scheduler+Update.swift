@@ -8,6 +8,19 @@ extension Scheduler {
     public mutating func updateFromOutput(
         _ output: SchedulerOutput, sampledTokenIds: [String: Int]
     ) -> [EngineCoreOutput] {
+        updateFromOutput(output, sampledTokens: sampledTokenIds.mapValues { [$0] })
+    }
+
+    /// `updateFromOutput`, with every sampled row of each request: one, or `1 + d` for a request that verified `d`
+    /// draft tokens. Draft i is accepted while it equals the token sampled at its position (rows 0 ..< i accepted);
+    /// the first row that differs gives the request's next token, or, every draft accepted, the last row does.
+    /// Sampling at a draft's position from the target's own distribution and keeping the draft only where the
+    /// sample equals it is rejection sampling for a proposal that puts all its mass on one token: the tokens kept
+    /// are distributed exactly as without speculation (and, seeded per output position, are the same tokens).
+    /// Rejected drafts' K/V slots are taken back (`numComputedTokens`); tokens after a stop are dropped.
+    public mutating func updateFromOutput(
+        _ output: SchedulerOutput, sampledTokens: [String: [Int]]
+    ) -> [EngineCoreOutput] {
         var outputs: [EngineCoreOutput] = []
         for scheduled in output.scheduledRequests {
             // Finished (aborted, a stop string) since `schedule()`: its blocks are already gone. A request
@@ -15,15 +28,32 @@ extension Scheduler {
             guard var request = request(scheduled.requestId), !request.isFinished else { continue }
             guard scheduled.isSampling else { continue }
             request.numPendingTokens -= 1
-            guard let tokenId = sampledTokenIds[scheduled.requestId] else {
+            guard let rows = sampledTokens[scheduled.requestId], !rows.isEmpty else {
                 store(request)
                 continue
             }
-            request.appendOutputTokenId(tokenId)
-            let finishReason = checkStop(&request)
+            let drafts = scheduled.specTokenIds
+            var numAccepted = 0
+            while numAccepted < drafts.count && numAccepted + 1 < rows.count && rows[numAccepted] == drafts[numAccepted] {
+                numAccepted += 1
+            }
+            if !drafts.isEmpty {
+                specDecodingStats.record(numDraftTokens: drafts.count, numAccepted: numAccepted)
+                if request.status == .running {
+                    request.numComputedTokens = max(0, request.numComputedTokens - (drafts.count - numAccepted))
+                }
+            }
+            var newTokenIds: [Int] = []
+            var finishReason: FinishReason?
+            for tokenId in rows.prefix(numAccepted + 1) {
+                request.appendOutputTokenId(tokenId)
+                newTokenIds.append(tokenId)
+                finishReason = checkStop(&request)
+                if finishReason != nil { break }
+            }
             outputs.append(
                 EngineCoreOutput(
-                    requestId: request.requestId, newTokenIds: [tokenId], finishReason: finishReason,
+                    requestId: request.requestId, newTokenIds: newTokenIds, finishReason: finishReason,
                     stopReason: request.stopReason, numCachedTokens: request.numCachedTokens ?? 0))
             if let finishReason {
                 request.status = .finished(finishReason)

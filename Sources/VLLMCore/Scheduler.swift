@@ -20,6 +20,8 @@ public struct Scheduler: Sendable {
     private var finishedRequestIds: [String] = []
     /// Preemptions since the scheduler started.
     public private(set) var numPreemptions = 0
+    /// Speculative decoding's counters since the scheduler started (drafts verified, tokens accepted).
+    public internal(set) var specDecodingStats = SpecDecodingStats()
 
     public init(config: SchedulerConfig) {
         self.config = config
@@ -148,24 +150,42 @@ public struct Scheduler: Sendable {
             let start = request.numComputedTokens
             let end = start + plan.numNewTokens
             let known = min(end, request.numTokens)
-            // Positions past the known tokens hold the token of the step in flight (at most one).
+            let pendingEnd = min(end, request.numTokensWithPending)
+            // Positions past the known tokens hold the token of the step in flight (at most one), then the drafts
+            // (as many as the budget left room for).
+            let drafts = Array(request.specTokenIds.prefix(end - max(start, pendingEnd)))
             let tokenIds = Array(request.allTokenIds[start..<known])
-                + Array(repeating: ScheduledRequest.pendingTokenId, count: end - max(start, known))
-            let isSampling = end == request.numTokensWithPending
-            output.scheduledRequests.append(
-                ScheduledRequest(
-                    requestId: plan.requestId, tokenIds: tokenIds,
-                    numComputedTokens: start, numScheduledTokens: plan.numNewTokens,
-                    blockIds: kvCacheManager.blockIds(of: plan.requestId), newBlockIds: plan.newBlockIds,
-                    isSampling: isSampling, numOutputTokens: request.numOutputTokens + request.numPendingTokens,
-                    isNewOrResumed: plan.isNewOrResumed, sampling: request.samplingInputs))
+                + Array(repeating: ScheduledRequest.pendingTokenId, count: max(0, pendingEnd - max(start, known))) + drafts
+            let isSampling = end >= request.numTokensWithPending
+            var scheduled = ScheduledRequest(
+                requestId: plan.requestId, tokenIds: tokenIds,
+                numComputedTokens: start, numScheduledTokens: plan.numNewTokens,
+                blockIds: kvCacheManager.blockIds(of: plan.requestId), newBlockIds: plan.newBlockIds,
+                isSampling: isSampling, numOutputTokens: request.numOutputTokens + request.numPendingTokens,
+                isNewOrResumed: plan.isNewOrResumed, sampling: request.samplingInputs)
+            scheduled.specTokenIds = drafts
+            output.scheduledRequests.append(scheduled)
             output.totalNumScheduledTokens += plan.numNewTokens
-            // As vLLM: the tokens count as computed once scheduled; the step will write their K/V.
+            request.specTokenIds = []
+            // As vLLM: the tokens count as computed once scheduled; the step will write their K/V (the drafts'
+            // too: those rejected are taken back in `updateFromOutput`).
             request.numComputedTokens = end
             if isSampling { request.numPendingTokens += 1 }
             requests[plan.requestId] = request
         }
         return output
+    }
+
+    /// Proposes `draftTokenIds` for a running request's next step (speculative decoding), cut to what it may still
+    /// generate: drafts never take it past `maxModelLen`, nor past its `maxTokens` (the step's last sample is
+    /// always kept, so at most `maxTokens − outputs − 1` drafts). Ignored for requests not running or with a token
+    /// in flight.
+    public mutating func setDraftTokens(_ requestId: String, _ draftTokenIds: [Int]) {
+        guard var request = requests[requestId], request.status == .running, request.numPendingTokens == 0 else { return }
+        let room = min(config.maxModelLen - request.numTokens,
+                       request.maxTokens(maxModelLen: config.maxModelLen) - request.numOutputTokens - 1)
+        request.specTokenIds = Array(draftTokenIds.prefix(max(0, room)))
+        requests[requestId] = request
     }
 
     /// Ends requests now, wherever they are (abort, or a stop string found by the caller), and
@@ -184,10 +204,10 @@ public struct Scheduler: Sendable {
     /// Forgets the prefix cache (only when no request holds blocks); returns whether it did.
     public mutating func resetPrefixCache() -> Bool { kvCacheManager.resetPrefixCache() }
 
-    /// Tokens `request` can compute this step starting at `numComputedTokens`: what it still lacks,
-    /// within the long-prefill threshold, the budget and the model's context.
+    /// Tokens `request` can compute this step starting at `numComputedTokens`: what it still lacks (its draft
+    /// tokens included), within the long-prefill threshold, the budget and the model's context.
     private func numTokensToSchedule(_ request: Request, from numComputedTokens: Int, budget: Int) -> Int {
-        var count = request.numTokensWithPending - numComputedTokens
+        var count = request.numTokensWithPending + request.specTokenIds.count - numComputedTokens
         if let threshold = config.longPrefillTokenThreshold { count = min(count, threshold) }
         return max(0, min(count, budget, config.maxModelLen - numComputedTokens))
     }
@@ -206,6 +226,7 @@ public struct Scheduler: Sendable {
         func reset(_ request: inout Request) {
             request.status = .preempted
             request.numComputedTokens = 0
+            request.specTokenIds = []
             request.numPreemptions += 1
         }
         if requestId == current.requestId {

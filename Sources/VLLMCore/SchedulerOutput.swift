@@ -8,8 +8,8 @@
 /// - sequence lengths [R]: `numComputedTokens + numScheduledTokens`;
 /// - block tables [R, max blocks]: `blockIds` (token `p` lives in slot
 ///   `blockIds[p / blockSize] * blockSize + p % blockSize`);
-/// - logits rows: the last token of each request with `isSampling`, sampled with
-///   `SamplingRow.step = numOutputTokens`.
+/// - logits rows: the last token of each request with `isSampling` (and, with draft tokens, the last real
+///   token and every draft), sampled with `SamplingRow.step = numOutputTokens` (+ i for draft row i).
 public struct SchedulerOutput: Sendable, Equatable {
     /// Running requests first (in scheduling order), then newly scheduled ones.
     public var scheduledRequests: [ScheduledRequest]
@@ -64,6 +64,9 @@ public struct ScheduledRequest: Sendable, Equatable {
     /// What the sampler (and prompt logprobs) need of the request, as of this step: the runner reads
     /// nothing else of the scheduler.
     public var sampling: SamplingInputs
+    /// Draft tokens this step verifies (speculative decoding): the last `specTokenIds.count` of `tokenIds`.
+    /// A sampling request with drafts samples at its last real token and at every draft, `1 + count` rows.
+    public var specTokenIds: [Int] = []
 
     /// The input token of a position whose token the step still in flight samples (async scheduling).
     public static let pendingTokenId = -1

@@ -71,6 +71,7 @@ public final class DataParallelEngine: EngineClient, Sendable {
             total.numFreeBlocks += stats.numFreeBlocks
             total.numTotalBlocks += stats.numTotalBlocks
             total.kvCacheUsage += stats.kvCacheUsage / Double(each.count)
+            if let spec = stats.specDecoding { total.specDecoding = (total.specDecoding ?? SpecDecodingStats()).adding(spec) }
         }
         return total
     }

@@ -24,6 +24,9 @@ public struct EngineArgs: Sendable {
     public var maxNumBatchedTokens: Int? = nil
     /// vLLM's `--async-scheduling`: schedule and launch the next step while the last one runs (EngineCore.step).
     public var asyncScheduling = true
+    /// vLLM's `--speculative-config` (n-gram prompt lookup); nil: no speculation. Steps then run one at a time
+    /// (drafts need the last step's tokens), whatever `asyncScheduling` says.
+    public var speculativeConfig: SpeculativeConfig? = nil
     /// vLLM's `--enforce-eager`: no CUDA graphs (every decode step launches its kernels one by one).
     public var enforceEager = false
     /// Who drives the engine: vLLM picks the step limits' defaults by it.
@@ -91,6 +94,7 @@ public struct LoadedEngine: Sendable {
     public var schedulerConfig: SchedulerConfig
     public var maxLogprobs = 20
     public var asyncScheduling = true
+    public var speculativeConfig: SpeculativeConfig? = nil
     /// Where the engine reports what it cannot hand back as an output (EngineArgs.log).
     public var log: @Sendable (String) -> Void = { _ in }
 
@@ -156,12 +160,15 @@ extension EngineArgs {
         let maxNumSeqs = self.maxNumSeqs ?? defaults.maxNumSeqs
         // Never below the number of sequences (vLLM raises it the same way).
         let maxTokens = max(maxNumBatchedTokens ?? defaults.maxNumBatchedTokens, maxNumSeqs)
+        // A step samples a row per sequence, and one more per draft token it verifies.
+        let maxLogitsRows = min(maxTokens, maxNumSeqs * (1 + (speculativeConfig?.numSpeculativeTokens ?? 0)))
         let numBlocks: Int
         if let numGPUBlocksOverride {
             numBlocks = numGPUBlocksOverride
         } else if backend is any DeviceMemoryReporting {
             let plan = try KVCacheSizing.profile(models: models, maxNumTokens: maxTokens, maxNumSeqs: maxNumSeqs,
-                                                 blockSize: blockSize, gpuMemoryUtilization: gpuMemoryUtilization)
+                                                 maxLogitsRows: maxLogitsRows, blockSize: blockSize,
+                                                 gpuMemoryUtilization: gpuMemoryUtilization)
             log(plan.summary)
             numBlocks = plan.numBlocks
         } else {
@@ -171,14 +178,20 @@ extension EngineArgs {
         let schedulerConfig = SchedulerConfig(maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs, maxModelLen: maxModelLen,
                                               blockSize: blockSize, numGPUBlocks: numBlocks, enablePrefixCaching: enablePrefixCaching)
         let runner = try ModelRunner(models: models, numBlocks: numBlocks, blockSize: blockSize,
-                                     maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs, enforceEager: enforceEager)
+                                     maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs, maxLogitsRows: maxLogitsRows,
+                                     enforceEager: enforceEager)
         if runner.graphs.isActive {
             log("CUDA graphs: decode steps of up to \(runner.graphs.maxCaptureSize) sequences run as graphs, each recorded the "
                 + "first time its batch-size and context bucket appears (--enforce-eager turns them off)")
         }
+        if let spec = speculativeConfig {
+            log("speculative decoding: n-gram prompt lookup (n = \(spec.promptLookupMin)…\(spec.promptLookupMax)), up to "
+                + "\(spec.numSpeculativeTokens) draft tokens a step, verified in one forward; steps run one at a time (no async "
+                + "scheduling)")
+        }
         let generationConfig = try self.model.map { try GenerationConfig.load(modelDirectory: $0) } ?? GenerationConfig()
         return LoadedEngine(runner: runner, config: config,
                             generationConfig: generationConfig, schedulerConfig: schedulerConfig, maxLogprobs: maxLogprobs,
-                            asyncScheduling: asyncScheduling, log: log)
+                            asyncScheduling: asyncScheduling, speculativeConfig: speculativeConfig, log: log)
     }
 }

@@ -21,6 +21,8 @@ public final class EngineCore: @unchecked Sendable {
     /// Shared with `structured`; a `let`, so `validate` may use it from any thread.
     private let grammarCompiler: GrammarCompiler
     private var generator = SystemRandomNumberGenerator()
+    /// Speculative decoding's drafter (`--speculative-config`), nil without it.
+    private let proposer: NgramProposer?
     private var ownTimings = StepTimings()
     private var reportedGraphFailure = false
 
@@ -36,7 +38,9 @@ public final class EngineCore: @unchecked Sendable {
 
     public init(engine: LoadedEngine, detokenizer: (any DetokenizerFactory)?) {
         self.engine = engine
-        asyncScheduling = engine.asyncScheduling
+        // Drafts are proposed from the tokens a step returns: the next step cannot be scheduled before it is back.
+        asyncScheduling = engine.asyncScheduling && engine.speculativeConfig == nil
+        proposer = engine.speculativeConfig.map { NgramProposer(config: $0, maxModelLen: engine.schedulerConfig.maxModelLen) }
         runner = engine.runner
         scheduler = Scheduler(config: engine.schedulerConfig)
         eosTokenIds = engine.generationConfig.eosTokenIds.isEmpty ? engine.config.eosTokenIds : engine.generationConfig.eosTokenIds
@@ -157,7 +161,7 @@ public final class EngineCore: @unchecked Sendable {
         let samples = try runner.wait(step.launched)
         let time = now()
         let waited = monotonicSeconds()
-        let updates = scheduler.updateFromOutput(step.output, sampledTokenIds: samples.sampled.mapValues(\.tokenId))
+        let updates = scheduler.updateFromOutput(step.output, sampledTokens: samples.rows)
         let updated = monotonicSeconds()
         ownTimings.update += updated - waited
         defer { ownTimings.output += monotonicSeconds() - updated }
@@ -171,7 +175,23 @@ public final class EngineCore: @unchecked Sendable {
             scheduler.finishRequests([childId], reason: .stop, stopReason: .string(stop))
             structured.remove(childId)
         }
+        if let proposer { proposeDrafts(updates, with: proposer) }
         return outputs
+    }
+
+    /// Speculative decoding: drafts for the next step of every request that just gained tokens and may speculate.
+    /// Requests whose sampling reads their output history or per-position state do not: penalties and bad words
+    /// (the history would have to include each row's drafts), logprobs, min_tokens not yet reached, grammars.
+    private func proposeDrafts(_ updates: [EngineCoreOutput], with proposer: NgramProposer) {
+        for update in updates where update.finishReason == nil {
+            guard let request = scheduler.request(update.requestId), !request.isFinished else { continue }
+            let params = request.samplingParams
+            guard !params.needsOutputHistory, params.logprobs == nil, request.numOutputTokens >= params.minTokens,
+                params.structuredOutputs == nil
+            else { continue }
+            let drafts = proposer.propose(request.allTokenIds)
+            if !drafts.isEmpty { scheduler.setDraftTokens(update.requestId, drafts) }
+        }
     }
 
     /// Whether a request that samples in `output` has a grammar.
@@ -214,6 +234,10 @@ public final class EngineCore: @unchecked Sendable {
         stats.prefixCacheHits = scheduler.prefixCacheStats.hits
         stats.numFreeBlocks = scheduler.numFreeBlocks
         stats.numTotalBlocks = scheduler.config.numGPUBlocks - 1  // block 0 is the null block
+        if let proposer {
+            // Every draft position from the start, as vLLM's per-position counters are.
+            stats.specDecoding = scheduler.specDecodingStats.adding(SpecDecodingStats(numSpeculativeTokens: proposer.config.numSpeculativeTokens))
+        }
         return stats
     }
 }

@@ -12,8 +12,8 @@ public enum KVCacheSizing {
 
     /// - Parameter models: one per tensor-parallel rank (each on a backend that reports its memory); every rank
     ///   gets the fewest blocks any rank has room for, since the block tables are shared.
-    public static func profile(models: [any CausalLM], maxNumTokens: Int, maxNumSeqs: Int, blockSize: Int,
-                               gpuMemoryUtilization: Double) throws -> Plan {
+    public static func profile(models: [any CausalLM], maxNumTokens: Int, maxNumSeqs: Int, maxLogitsRows: Int? = nil,
+                               blockSize: Int, gpuMemoryUtilization: Double) throws -> Plan {
         let memories = try models.map { model -> any DeviceMemoryReporting in
             guard let memory = model.backend as? any DeviceMemoryReporting else {
                 throw BackendError("\(model.backend.name) does not report its memory; the KV cache cannot be sized from it")
@@ -32,7 +32,7 @@ public enum KVCacheSizing {
         do {
             // One sequence of the largest step, through a cache just big enough for it.
             let runner = try ModelRunner(models: models, numBlocks: profileBlocks, blockSize: blockSize,
-                                         maxNumBatchedTokens: maxNumTokens, maxNumSeqs: maxNumSeqs)
+                                         maxNumBatchedTokens: maxNumTokens, maxNumSeqs: maxNumSeqs, maxLogitsRows: maxLogitsRows)
             let sequence = StepSequence(tokenIds: [Int32](repeating: 1, count: tokens), numComputedTokens: 0,
                                         blockIds: (0..<Int32(profileBlocks)).map { $0 }, sampling: SamplingRow())
             _ = try runner.execute([sequence])

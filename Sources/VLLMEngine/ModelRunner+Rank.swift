@@ -19,12 +19,12 @@ extension ModelRunner {
 
         var backend: any Backend { model.backend }
 
-        init(model: any CausalLM, numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int,
+        init(model: any CausalLM, numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int, maxLogitsRows: Int,
              enforceEager: Bool) throws {
             self.model = model
             self.blockSize = blockSize
             kvCaches = try model.makeKVCaches(numBlocks: numBlocks, blockSize: blockSize)
-            workspace = try model.makeWorkspace(maxNumTokens: maxNumBatchedTokens, maxNumSeqs: maxNumSeqs)
+            workspace = try model.makeWorkspace(maxNumTokens: maxNumBatchedTokens, maxNumSeqs: maxLogitsRows)
             stepInputs = try model.backend.allocate(shape: [0], dtype: .int32)
             graphs = DecodeGraphs(backend: model.backend, enabled: !enforceEager, blockSize: blockSize,
                                   maxRows: min(maxNumBatchedTokens, maxNumSeqs))

@@ -7,6 +7,8 @@ extension ModelRunner {
     struct StepSamples {
         /// Per request whose step reached the end of its tokens: the sampled token and its logprobs.
         var sampled: [String: (tokenId: Int, logprobs: TokenLogprobs?)] = [:]
+        /// Per such request, every sampled row: its token, then one per draft token it verified.
+        var rows: [String: [Int]] = [:]
         /// Per request asking for prompt logprobs: those of prompt positions `start ..< start + count`.
         var promptLogprobs: [String: (start: Int, values: [TokenLogprobs])] = [:]
     }
@@ -15,6 +17,7 @@ extension ModelRunner {
     struct LaunchedSamples {
         var step: LaunchedStep
         var ids: [String]
+        /// Whose each sampled row is (a request verifying draft tokens has several, consecutive).
         var sampledIds: [String]
         /// The next step may not be launched before this one is back: it reads the step's logits or
         /// final hidden states on the host after the device has them (prompt logprobs, logprobs over the
@@ -53,7 +56,9 @@ extension ModelRunner {
     func launchForward(_ output: SchedulerOutput, after previous: LaunchedSamples? = nil) throws -> ForwardedSamples {
         var sequences: [StepSequence] = [], ids: [String] = [], sampledIds: [String] = []
         var mustFinish = false
-        let previousRows = previous.map { Dictionary(uniqueKeysWithValues: $0.sampledIds.enumerated().map { ($1, $0) }) } ?? [:]
+        let previousRows = previous.map {
+            Dictionary($0.sampledIds.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        } ?? [:]
         // Decodes (one token) first, the rest after, each in scheduling order: attention then runs its
         // decode kernel and its prefill kernel over two contiguous runs of sequences (vLLM orders them so).
         let ordered = output.scheduledRequests.filter { $0.numScheduledTokens == 1 }
@@ -61,7 +66,8 @@ extension ModelRunner {
         for scheduled in ordered {
             let inputs = scheduled.sampling
             let row = scheduled.isSampling ? Self.samplingRow(inputs, step: scheduled.numOutputTokens) : nil
-            if row != nil { sampledIds.append(scheduled.requestId) }
+            let numRows = 1 + scheduled.specTokenIds.count
+            if row != nil { sampledIds += Array(repeating: scheduled.requestId, count: numRows) }
             // Fed token j at position p predicts position p + 1: wanted while that is still prompt.
             var promptSpec: (targets: [Int32], topK: Int)?
             if let topK = inputs.params.promptLogprobs {
@@ -82,7 +88,7 @@ extension ModelRunner {
             ids.append(scheduled.requestId)
             sequences.append(StepSequence(tokenIds: scheduled.tokenIds.map(Int32.init), numComputedTokens: scheduled.numComputedTokens,
                                           blockIds: scheduled.blockIds.map(Int32.init), sampling: row, promptLogprobs: promptSpec,
-                                          pendingSourceRow: pendingRow))
+                                          pendingSourceRow: pendingRow, numSampledRows: numRows))
         }
         return ForwardedSamples(step: try launchForward(sequences, after: previous?.step), ids: ids, sampledIds: sampledIds,
                                 mustFinishBeforeNext: mustFinish)
@@ -92,7 +98,10 @@ extension ModelRunner {
     func wait(_ launched: LaunchedSamples) throws -> StepSamples {
         let (sampled, promptLogprobs) = try wait(launched.step)
         var result = StepSamples()
-        for (i, id) in launched.sampledIds.enumerated() { result.sampled[id] = (Int(sampled.tokenIds[i]), sampled.logprobs[i]) }
+        for (i, id) in launched.sampledIds.enumerated() {
+            if result.sampled[id] == nil { result.sampled[id] = (Int(sampled.tokenIds[i]), sampled.logprobs[i]) }
+            result.rows[id, default: []].append(Int(sampled.tokenIds[i]))
+        }
         for (s, values) in promptLogprobs {
             result.promptLogprobs[launched.ids[s]] = (launched.step.sequences[s].numComputedTokens + 1, values)
         }

@@ -17,10 +17,14 @@ public struct StepSequence: Sendable {
     /// Async scheduling: the last fed token is the one the step before samples in this row of its
     /// sampling (its id in `tokenIds` is a placeholder, filled on the device).
     public var pendingSourceRow: Int?
+    /// With `sampling`: how many of its last fed tokens are sampled — 1, or 1 + d when it verifies d draft
+    /// tokens (speculative decoding); row i samples with `sampling.step + i`.
+    public var numSampledRows: Int
 
     public init(tokenIds: [Int32], numComputedTokens: Int, blockIds: [Int32], sampling: SamplingRow?,
-                promptLogprobs: (targets: [Int32], topK: Int)? = nil, pendingSourceRow: Int? = nil) {
+                promptLogprobs: (targets: [Int32], topK: Int)? = nil, pendingSourceRow: Int? = nil, numSampledRows: Int = 1) {
         self.pendingSourceRow = pendingSourceRow
+        self.numSampledRows = numSampledRows
         self.tokenIds = tokenIds
         self.numComputedTokens = numComputedTokens
         self.blockIds = blockIds
@@ -69,9 +73,11 @@ public final class ModelRunner: @unchecked Sendable {
                       maxNumSeqs: maxNumSeqs, enforceEager: enforceEager)
     }
 
-    /// - Parameter models: one per tensor-parallel rank, in rank order (their `tensorParallel` ranks 0 ..< count).
+    /// - Parameters:
+    ///   - models: one per tensor-parallel rank, in rank order (their `tensorParallel` ranks 0 ..< count).
+    ///   - maxLogitsRows: rows a step may sample (default `maxNumSeqs`; more when steps verify draft tokens).
     public init(models: [any CausalLM], numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int,
-                enforceEager: Bool = false) throws {
+                maxLogitsRows: Int? = nil, enforceEager: Bool = false) throws {
         precondition(!models.isEmpty && models.enumerated().allSatisfy { $0.element.tensorParallel.rank == $0.offset },
                      "ModelRunner: models must be ranks 0 ..< \(models.count) in order")
         self.blockSize = blockSize
@@ -82,7 +88,7 @@ public final class ModelRunner: @unchecked Sendable {
         threads = RankThreads(count: models.count, onFailure: { for communicator in communicators { communicator.abort() } })
         ranks = try threads.run { rank in
             try Rank(model: models[rank], numBlocks: numBlocks, blockSize: blockSize, maxNumBatchedTokens: maxNumBatchedTokens,
-                     maxNumSeqs: maxNumSeqs, enforceEager: enforceEager)
+                     maxNumSeqs: maxNumSeqs, maxLogitsRows: maxLogitsRows ?? maxNumSeqs, enforceEager: enforceEager)
         }
     }
 
@@ -164,7 +170,11 @@ public final class ModelRunner: @unchecked Sendable {
                 maskedRows.append(Int32(rows.count))
                 maskWords += mask
             }
-            rows.append(row)
+            for i in 0..<sequence.numSampledRows {
+                var draftRow = row
+                draftRow.step += i
+                rows.append(draftRow)
+            }
         }
         if !maskedRows.isEmpty {
             try model.backend.applyTokenBitmask(logits: step.logits, rows: maskedRows, masks: maskWords)
@@ -177,7 +187,7 @@ public final class ModelRunner: @unchecked Sendable {
         return LaunchedStep(sequences: step.sequences, sample: sample)
     }
 
-    /// Waits for a launched step: its sampled tokens (one per sequence with `sampling`, in order) and
+    /// Waits for a launched step: its sampled tokens (`numSampledRows` per sequence with `sampling`, in order) and
     /// the prompt logprobs asked for.
     public func wait(_ step: LaunchedStep) throws -> (sampled: SamplerOutput, promptLogprobs: [Int: [TokenLogprobs]]) {
         let start = monotonicSeconds()
@@ -294,7 +304,12 @@ public final class ModelRunner: @unchecked Sendable {
             }
             queryStart.append(Int32(tokenIds.count))
             seqLens.append(Int32(seqLen))
-            if seq.sampling != nil { logitsIndices.append(Int32(tokenIds.count - 1)) }
+            if seq.sampling != nil {
+                guard (1...seq.tokenIds.count).contains(seq.numSampledRows) else {
+                    throw BackendError("sequence \(s): \(seq.numSampledRows) sampled rows of \(seq.tokenIds.count) fed tokens")
+                }
+                for i in stride(from: seq.numSampledRows, to: 0, by: -1) { logitsIndices.append(Int32(tokenIds.count - i)) }
+            }
         }
         var maxSeqLen = Int(seqLens.max()!)
         if let shape {

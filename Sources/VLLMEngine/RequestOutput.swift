@@ -88,6 +88,8 @@ public struct EngineStats: Sendable, Equatable {
     public var prefixCacheHits = 0            // vllm:prefix_cache_hits_total (tokens)
     public var numFreeBlocks = 0
     public var numTotalBlocks = 0
+    /// vllm:spec_decode_* counters; nil when the engine does not speculate.
+    public var specDecoding: SpecDecodingStats? = nil
 
     public init() {}
 }

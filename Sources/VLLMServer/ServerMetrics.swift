@@ -106,6 +106,15 @@ public final class ServerMetrics: @unchecked Sendable {
         out.counter(
             "vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.", replicas.map(\.prefixCacheHits))
         out.counter("vllm:num_preemptions", "Cumulative number of preemption from the engine.", replicas.map(\.numPreemptions))
+        let speculation = replicas.compactMap(\.specDecoding)
+        if !speculation.isEmpty && speculation.count == replicas.count {
+            out.counter("vllm:spec_decode_num_drafts", "Number of spec decoding drafts.", speculation.map(\.numDrafts))
+            out.counter("vllm:spec_decode_num_draft_tokens", "Number of draft tokens.", speculation.map(\.numDraftTokens))
+            out.counter("vllm:spec_decode_num_accepted_tokens", "Number of accepted tokens.", speculation.map(\.numAcceptedTokens))
+            out.positionCounter(
+                "vllm:spec_decode_num_accepted_tokens_per_pos", "Accepted tokens per draft position.",
+                speculation.map(\.numAcceptedTokensPerPosition))
+        }
         out.counter("vllm:prompt_tokens", "Number of prefill tokens processed.", state.0)
         out.counter("vllm:generation_tokens", "Number of generation tokens processed.", state.1)
         out.labeledCounter(
@@ -183,6 +192,16 @@ struct PrometheusText {
         header(name + "_total", help, "counter")
         for (engine, value) in values.enumerated() {
             text += "\(name)_total\(labelString(["engine": "\(engine)"])) \(goFloat(Double(value)))\n"
+        }
+    }
+
+    /// One line per engine replica and position (`engine="i"`, `position="j"`).
+    mutating func positionCounter(_ name: String, _ help: String, _ values: [[Int]]) {
+        header(name + "_total", help, "counter")
+        for (engine, positions) in values.enumerated() {
+            for (position, value) in positions.enumerated() {
+                text += "\(name)_total\(labelString(["engine": "\(engine)", "position": "\(position)"])) \(goFloat(Double(value)))\n"
+            }
         }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VLLMCompute
 import VLLMCPU
+import VLLMCore
 import VLLMCUDA
 import VLLMEngine
 import VLLMHub
@@ -35,6 +36,9 @@ struct EngineOptions: ParsableArguments {
     @Flag(name: .customLong("async-scheduling"), inversion: .prefixedNo,
           help: "Schedule and launch the next step while the last one runs on the device (on by default; --no-async-scheduling turns it off).")
     var asyncScheduling: Bool = true
+    @Option(name: .customLong("speculative-config"),
+            help: "vLLM's speculative decoding, as JSON: {\"method\": \"ngram\", \"num_speculative_tokens\": k, \"prompt_lookup_min\": a, \"prompt_lookup_max\": b}.")
+    var speculativeConfig: String?
     @Option(help: "vLLM's --runner: auto (from the model's architecture), generate or pooling.")
     var runner = "auto"
     @Option(help: "vLLM's --convert: auto, embed (serve the model as an embedding model) or none.")
@@ -203,6 +207,13 @@ struct EngineOptions: ParsableArguments {
         args.maxNumBatchedTokens = maxNumBatchedTokens
         args.enablePrefixCaching = enablePrefixCaching
         args.asyncScheduling = asyncScheduling
+        if let speculativeConfig {
+            do {
+                args.speculativeConfig = try SpeculativeConfig(json: speculativeConfig)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
         args.enforceEager = enforceEager
         args.maxLogprobs = maxLogprobs
         args.numGPUBlocksOverride = numGPUBlocksOverride

@@ -51,6 +51,9 @@ struct GenerateCommand: ParsableCommand {
         if let topP { defaults.topP = topP }
         if let topK { defaults.topK = SamplingParams.topK(fromVLLM: topK) }
         defaults.ignoreEos = ignoreEos
+        defer {
+            if let spec = llm.core.stats().specDecoding { FileHandle.standardError.write(Data("INFO \(spec.summary)\n".utf8)) }
+        }
         if let prompts {
             try runFile(prompts, llm: llm, tokenizer: tokenizer, defaults: defaults)
             return
