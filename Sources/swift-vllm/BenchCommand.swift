@@ -133,26 +133,60 @@ struct BenchCommand: ParsableCommand {
         @Option(name: .customLong("input-len")) var inputLen = 512
         @Option(name: .customLong("output-len")) var outputLen = 128
         @Option(name: .customLong("num-iters")) var numIters = 3
+        @Flag(name: .customLong("self-repeating-prompt"),
+              help: "A prompt n-gram lookup can hit (speculative decoding): random ids R (a quarter of --input-len), the model's own greedy continuation C of R (--output-len tokens), then R again: R + C + R.")
+        var selfRepeatingPrompt = false
+        @Option(name: .customLong("save-prompt-ids"), help: "Write the prompt's token ids here (a JSON list), e.g. to give a peer the same prompt.")
+        var savePromptIds: String?
+        @Option(name: .customLong("prompt-ids-file"), help: "The prompt: a JSON list of token ids (instead of random ids of --input-len).")
+        var promptIdsFile: String?
         @OptionGroup var engine: EngineOptions
 
         func run() throws {
             let model = try engine.resolveModelBlocking(self.model)
             let llm = try LLM(args: try engine.engineArgs(model: model), devices: try engine.makeOfflineDevices())
-            let prompt = BenchCommand.randomPrompts(count: 1, length: inputLen, vocabSize: llm.engine.config.vocabSize, seed: engine.seed)
+            var prompt = BenchCommand.randomPrompts(count: 1, length: inputLen, vocabSize: llm.engine.config.vocabSize, seed: engine.seed)
+            if let promptIdsFile {
+                guard let ids = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: promptIdsFile))) as? [Int],
+                    !ids.isEmpty
+                else { throw ValidationError("--prompt-ids-file \(promptIdsFile): not a JSON list of token ids") }
+                prompt = [ids]
+            } else if selfRepeatingPrompt {
+                let head = Array(prompt[0].prefix(max(1, inputLen / 4)))
+                let continuation = try llm.generate([head], params: [BenchCommand.greedy(outputLen: outputLen)])[0].outputs[0].tokenIds
+                prompt = [head + continuation + head]
+            }
+            if let savePromptIds {
+                try JSONSerialization.data(withJSONObject: prompt[0]).write(to: URL(fileURLWithPath: savePromptIds))
+            }
             _ = try llm.generate(prompt, params: [BenchCommand.greedy(outputLen: 2)])  // warm-up
-            var ttfts: [Double] = [], tpots: [Double] = []
+            var ttfts: [Double] = [], tpots: [Double] = [], stepTimes: [Double] = []
+            let specBefore = llm.core.stats().specDecoding
             for _ in 0..<numIters {
+                let stepsBefore = llm.core.stepTimings.steps
                 let output = try llm.generate(prompt, params: [BenchCommand.greedy(outputLen: outputLen)])[0]
                 let m = output.metrics
                 let ttft = (m.firstTokenTime ?? m.arrivalTime) - m.arrivalTime
+                let decode = (m.finishedTime ?? 0) - (m.firstTokenTime ?? 0)
                 ttfts.append(ttft)
-                tpots.append(((m.finishedTime ?? 0) - (m.firstTokenTime ?? 0)) / Double(max(outputLen - 1, 1)))
+                tpots.append(decode / Double(max(outputLen - 1, 1)))
+                // Steps after the first token's (the prompt's): plain decodes, or verifications of draft tokens.
+                stepTimes.append(decode / Double(max(llm.core.stepTimings.steps - stepsBefore - 1, 1)))
             }
-            BenchCommand.printJSON([
-                "workload": "latency", "input_len": inputLen, "output_len": outputLen, "num_iters": numIters,
+            var fields: [String: Any] = [
+                "workload": "latency", "input_len": prompt[0].count, "output_len": outputLen, "num_iters": numIters,
                 "ttft_ms_median": ttfts.sorted()[numIters / 2] * 1000, "tpot_ms_median": tpots.sorted()[numIters / 2] * 1000,
+                "ms_per_decode_step_median": stepTimes.sorted()[numIters / 2] * 1000,
                 "backend": llm.core.runner.model.backend.name,
-            ])
+            ]
+            if let before = specBefore, let after = llm.core.stats().specDecoding {
+                let drafts = after.numDrafts - before.numDrafts, drafted = after.numDraftTokens - before.numDraftTokens
+                let accepted = after.numAcceptedTokens - before.numAcceptedTokens
+                fields["spec_decode_num_drafts"] = drafts
+                fields["spec_decode_acceptance_rate"] = drafted > 0 ? 100 * Double(accepted) / Double(drafted) : 0
+                fields["spec_decode_acceptance_length"] = drafts > 0 ? 1 + Double(accepted) / Double(drafts) : 0
+            }
+            BenchCommand.printJSON(fields)
         }
     }
 }
