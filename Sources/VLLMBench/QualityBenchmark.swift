@@ -204,7 +204,7 @@ public struct QualityBenchmark: Sendable {
         let passed = results.filter(\.passed).count
         let accuracy = Double(passed) / Double(max(results.count, 1))
         let meanCosine = Stats.mean(scored)
-        func line(_ label: String, _ value: String) { print(label.padding(toLength: max(40, label.count), withPad: " ", startingAt: 0) + " " + value) }
+        func line(_ label: String, _ value: String) { print(ServeBenchmark.reportLine(label, value)) }
         print(ServeBenchmark.banner(" Quality Benchmark Result ", fill: "="))
         line("Lines:", String(results.count))
         line("Scored lines:", String(scored.count))

@@ -15,8 +15,6 @@ public struct ServeBenchmark: Sendable {
         /// `--model` (nil: the first model of the server's /v1/models) and `--served-model-name`.
         public var model: String?
         public var servedModelName: String?
-        public var tokenizerId: String?
-        public var label: String?
         public var requestRate = Double.infinity
         public var burstiness = 1.0
         public var rampUp: ArrivalSchedule.RampUp?
@@ -57,8 +55,9 @@ public struct ServeBenchmark: Sendable {
         let schedule = try ArrivalSchedule(
             count: requests.count, requestRate: options.requestRate, burstiness: options.burstiness, rampUp: options.rampUp,
             seed: options.seed)
-        let limit = options.maxConcurrency ?? requests.count
-        guard limit > 0 else { throw BenchError.invalidOption("--max-concurrency must be positive") }
+        // vLLM's: none (or 0) is no limit.
+        let limit = options.maxConcurrency.flatMap { $0 > 0 ? $0 : nil } ?? requests.count
+        guard limit > 0 else { throw BenchError.invalidOption("--max-concurrency must not be negative") }
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(limit, 1))
         configuration.timeout = .init(connect: .milliseconds(Int64(options.connectTimeout * 1000)))
@@ -114,8 +113,8 @@ public struct ServeBenchmark: Sendable {
         }
         let gate = AsyncGate(limit: limit)
 
+        print("Starting initial single prompt test run...")
         if options.readyCheckTimeout > 0 {
-            print("Starting initial single prompt test run...")
             let deadline = monotonicSeconds() + options.readyCheckTimeout
             var outcome = await client.send(input(requests[0], id: nil))
             while !outcome.success && monotonicSeconds() < deadline {
@@ -210,11 +209,16 @@ public struct ServeBenchmark: Sendable {
                       spec: SpecDecodeCounters.delta(specBefore, specAfter), print: print)
     }
 
+    /// A report line as vLLM prints one: the label left-aligned in 40 columns, then the value.
+    static func reportLine(_ label: String, _ value: String) -> String {
+        label.padding(toLength: max(40, label.count), withPad: " ", startingAt: 0) + " " + value
+    }
+
     private func report(
         _ metrics: ServeMetrics, outcomes: [RequestOutcome], duration: Double, rpsEvents: [(Int, String)],
         spec: [(String, OrderedJSON)]?, print: @Sendable (String) -> Void
     ) -> OrderedJSON {
-        func line(_ label: String, _ value: String) { print(label.padding(toLength: max(40, label.count), withPad: " ", startingAt: 0) + " " + value) }
+        func line(_ label: String, _ value: String) { print(Self.reportLine(label, value)) }
         func fixed(_ value: Double) -> String { String(format: "%.2f", value) }
         print(Self.banner(" Serving Benchmark Result ", fill: "="))
         line("Successful requests:", String(metrics.completed))
@@ -274,12 +278,19 @@ public struct ServeBenchmark: Sendable {
                 result.append(("p\(word)_\(metric)_ms", .double(value)))
             }
         }
-        if let spec, let rate = spec.first(where: { $0.0 == "spec_decode_acceptance_rate" })?.1,
-            case .double(let acceptance) = rate, case .double(let length)? = spec.first(where: { $0.0 == "spec_decode_acceptance_length" })?.1
-        {
+        if let spec {
+            let fields = OrderedJSON.object(spec)
             print(Self.banner("Speculative Decoding", fill: "-"))
-            line("Acceptance rate (%):", fixed(acceptance))
-            line("Acceptance length:", fixed(length))
+            if case .double(let rate)? = fields["spec_decode_acceptance_rate"] { line("Acceptance rate (%):", fixed(rate)) }
+            if case .double(let length)? = fields["spec_decode_acceptance_length"] { line("Acceptance length:", fixed(length)) }
+            for (label, key) in [("Drafts:", "spec_decode_num_drafts"), ("Draft tokens:", "spec_decode_draft_tokens"),
+                                 ("Accepted tokens:", "spec_decode_accepted_tokens")] {
+                if case .int(let count)? = fields[key] { line(label, String(count)) }
+            }
+            if case .array(let rates)? = fields["spec_decode_per_position_acceptance_rates"], !rates.isEmpty {
+                print("Per-position acceptance (%):")
+                for (i, rate) in rates.enumerated() { if case .double(let value) = rate { line("  Position \(i):", fixed(value * 100)) } }
+            }
         }
         print(String(repeating: "=", count: 50))
         return .object(result)

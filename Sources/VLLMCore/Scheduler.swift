@@ -97,6 +97,8 @@ public struct Scheduler: Sendable {
                 index += 1
                 continue
             }
+            // Drafts need the last step's tokens: never when scheduling ahead of a step in flight.
+            if ahead { request.specTokenIds = [] }
             let numNewTokens = numTokensToSchedule(request, from: request.numComputedTokens, budget: budget)
             if numNewTokens == 0 {
                 index += 1

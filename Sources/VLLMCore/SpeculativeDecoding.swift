@@ -73,8 +73,12 @@ public struct SpecDecodingStats: Sendable, Equatable {
         numAcceptedTokensPerPosition = Array(repeating: 0, count: numSpeculativeTokens)
     }
 
-    /// vLLM's "SpecDecoding metrics" log line: mean acceptance length (1 + accepted per draft), the counts, the
-    /// acceptance rate by position and overall.
+    /// Accepted draft tokens over drafted ones, in percent (0 before any draft).
+    public var acceptanceRate: Double { numDraftTokens > 0 ? 100 * Double(numAcceptedTokens) / Double(numDraftTokens) : 0 }
+    /// Tokens a verify step gains on average: 1 + accepted tokens per draft (0 before any draft).
+    public var meanAcceptanceLength: Double { numDrafts > 0 ? 1 + Double(numAcceptedTokens) / Double(numDrafts) : 0 }
+
+    /// One log line after vLLM's "SpecDecoding metrics" (its counts, without its throughputs, plus the number of drafts).
     public var summary: String {
         func fixed(_ value: Double, _ digits: Int) -> String {
             let scale = Double([1, 10, 100, 1000][digits])
@@ -88,10 +92,21 @@ public struct SpecDecodingStats: Sendable, Equatable {
         }
         let drafts = Double(max(numDrafts, 1))
         let perPosition = numAcceptedTokensPerPosition.map { fixed(Double($0) / drafts, 3) }.joined(separator: ", ")
-        let rate = numDraftTokens > 0 ? 100 * Double(numAcceptedTokens) / Double(numDraftTokens) : 0
-        return "SpecDecoding metrics: Mean acceptance length: \(fixed(1 + Double(numAcceptedTokens) / drafts, 2)), "
+        return "SpecDecoding metrics: Mean acceptance length: \(fixed(meanAcceptanceLength, 2)), "
             + "Accepted: \(numAcceptedTokens) tokens, Drafted: \(numDraftTokens) tokens, Drafts: \(numDrafts), "
-            + "Per-position acceptance rate: \(perPosition), Avg Draft acceptance rate: \(fixed(rate, 1))%"
+            + "Per-position acceptance rate: \(perPosition), Avg Draft acceptance rate: \(fixed(acceptanceRate, 1))%"
+    }
+
+    /// What was counted since `earlier` (a benchmark's window).
+    public func subtracting(_ earlier: SpecDecodingStats) -> SpecDecodingStats {
+        var delta = self
+        delta.numDrafts -= earlier.numDrafts
+        delta.numDraftTokens -= earlier.numDraftTokens
+        delta.numAcceptedTokens -= earlier.numAcceptedTokens
+        for (i, count) in earlier.numAcceptedTokensPerPosition.enumerated() where i < delta.numAcceptedTokensPerPosition.count {
+            delta.numAcceptedTokensPerPosition[i] -= count
+        }
+        return delta
     }
 
     /// Both counts summed (data-parallel replicas).

@@ -170,7 +170,7 @@ public final class EngineCore: @unchecked Sendable {
         }
         for (id, logprobs) in samples.promptLogprobs { processor.addPromptLogprobs(id, start: logprobs.start, values: logprobs.values) }
         if !structured.isEmpty { advanceGrammars(updates) }
-        let (outputs, stopped) = processor.process(updates.map { ($0, samples.sampled[$0.requestId]?.logprobs) }, now: time)
+        let (outputs, stopped) = processor.process(updates.map { ($0, samples.logprobs[$0.requestId]) }, now: time)
         for (childId, stop) in stopped {
             scheduler.finishRequests([childId], reason: .stop, stopReason: .string(stop))
             structured.remove(childId)

@@ -5,10 +5,11 @@ import VLLMCore
 extension ModelRunner {
     /// What a step produced for the requests in it.
     struct StepSamples {
-        /// Per request whose step reached the end of its tokens: the sampled token and its logprobs.
-        var sampled: [String: (tokenId: Int, logprobs: TokenLogprobs?)] = [:]
-        /// Per such request, every sampled row: its token, then one per draft token it verified.
+        /// Per request whose step reached the end of its tokens, every sampled row: its token, then one per draft
+        /// token it verified.
         var rows: [String: [Int]] = [:]
+        /// The logprobs of such a request's (only) sampled row, when it asked for them.
+        var logprobs: [String: TokenLogprobs] = [:]
         /// Per request asking for prompt logprobs: those of prompt positions `start ..< start + count`.
         var promptLogprobs: [String: (start: Int, values: [TokenLogprobs])] = [:]
     }
@@ -99,7 +100,7 @@ extension ModelRunner {
         let (sampled, promptLogprobs) = try wait(launched.step)
         var result = StepSamples()
         for (i, id) in launched.sampledIds.enumerated() {
-            if result.sampled[id] == nil { result.sampled[id] = (Int(sampled.tokenIds[i]), sampled.logprobs[i]) }
+            if result.logprobs[id] == nil, let logprobs = sampled.logprobs[i] { result.logprobs[id] = logprobs }
             result.rows[id, default: []].append(Int(sampled.tokenIds[i]))
         }
         for (s, values) in promptLogprobs {

@@ -167,6 +167,9 @@ public final class ModelRunner: @unchecked Sendable {
         for (index, sequence) in step.sequences.enumerated() {
             guard let row = sequence.sampling else { continue }
             if let mask = masks[index] {
+                guard sequence.numSampledRows == 1 else {
+                    throw BackendError("sequence \(index): a grammar mask for a step that verifies draft tokens")
+                }
                 maskedRows.append(Int32(rows.count))
                 maskWords += mask
             }

@@ -109,11 +109,13 @@ public struct OutputProcessor: Sendable {
             state.metrics.lastTokenTime = now
             var seq = state.sequences[index]
             var deltaText = ""
-            for token in output.newTokenIds {
+            for (position, token) in output.newTokenIds.enumerated() {
                 seq.tokenIds.append(token)
                 if let lp = logprobs { seq.logprobs.append(lp) }
-                // vLLM leaves the EOS / stop token out of the text (it is still in token_ids).
-                let isStopToken = output.finishReason == .stop && output.stopReason == nil || output.stopReason == .tokenId(token)
+                // vLLM leaves the EOS / stop token out of the text (it is still in token_ids). Only a step's last token
+                // can be one (a step of accepted draft tokens ends at its first stop).
+                let isLast = position == output.newTokenIds.count - 1
+                let isStopToken = isLast && (output.finishReason == .stop && output.stopReason == nil || output.stopReason == .tokenId(token))
                 let piece = seq.detokenizer.map { _ in seq.detokenizer!.append(token) } ?? ""
                 if !isStopToken || state.params.includeStopStrInOutput { deltaText += piece }
             }

@@ -23,17 +23,30 @@ extension SpeculativeConfig {
                 "--speculative-config: \(asked) is not supported yet; use {\"method\": \"ngram\", \"num_speculative_tokens\": k}",
                 parameter: "speculative_config")
         }
-        func integer(_ key: String) throws(VLLMValidationError) -> Int? {
+        // An integer is what JSONDecoder reads as Int: not `true`, not 1.5.
+        func number(_ key: String) throws(VLLMValidationError) -> Int? {
             guard let value = object[key] else { return nil }
-            guard let number = value as? NSNumber, let int = Int(exactly: number.doubleValue), !(value is Bool), int >= 1 else {
-                throw VLLMValidationError("--speculative-config: \(key) must be a positive integer, got \(value)", parameter: "speculative_config")
+            guard let data = try? JSONSerialization.data(withJSONObject: value, options: .fragmentsAllowed),
+                let int = try? JSONDecoder().decode(Int.self, from: data)
+            else {
+                throw VLLMValidationError("--speculative-config: \(key) must be a positive integer, got \(value)",
+                                          parameter: "speculative_config")
             }
             return int
         }
-        guard let k = try integer("num_speculative_tokens") else {
+        func integer(_ key: String, _ value: Int?, atMost limit: Int) throws(VLLMValidationError) -> Int? {
+            guard let value else { return nil }
+            guard value >= 1 && value <= limit else {
+                throw VLLMValidationError("--speculative-config: \(key) must be an integer in 1…\(limit), got \(value)",
+                                          parameter: "speculative_config")
+            }
+            return value
+        }
+        guard let k = try integer("num_speculative_tokens", number("num_speculative_tokens"), atMost: 64) else {
             throw VLLMValidationError("--speculative-config: num_speculative_tokens is required", parameter: "speculative_config")
         }
-        var low = try integer("prompt_lookup_min"), high = try integer("prompt_lookup_max")
+        var low = try integer("prompt_lookup_min", number("prompt_lookup_min"), atMost: 1024)
+        var high = try integer("prompt_lookup_max", number("prompt_lookup_max"), atMost: 1024)
         if low == nil && high == nil { (low, high) = (5, 5) }
         let min = low ?? high!, max = high ?? low!
         guard min <= max else {

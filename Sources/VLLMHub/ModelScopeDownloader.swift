@@ -9,10 +9,13 @@ import Foundation
 public struct ModelScopeDownloader: Sendable {
     public var settings: HubSettings
     public var log: @Sendable (String) -> Void
+    /// False: the tokenizer, configs and templates alone, no weights (as `HubDownloader.weights`).
+    public var weights: Bool
 
-    public init(settings: HubSettings, log: @escaping @Sendable (String) -> Void) {
+    public init(settings: HubSettings, log: @escaping @Sendable (String) -> Void, weights: Bool = true) {
         self.settings = settings
         self.log = log
+        self.weights = weights
     }
 
     /// The settings the environment gives for ModelScope; `downloadDirectory`: `--download-dir`.
@@ -54,7 +57,7 @@ public struct ModelScopeDownloader: Sendable {
                 throw HubError("ModelScope: \(model) at revision '\(revision)': \(listing.Message ?? "no file list")")
             }
             let byPath = Dictionary(files.filter { $0.Type != "tree" }.map { ($0.Path, $0) }, uniquingKeysWith: { a, _ in a })
-            let needed = try HubDownloader.neededFiles(Array(byPath.keys), repository: model)
+            let needed = try HubDownloader.neededFiles(Array(byPath.keys), repository: model, weights: weights)
             let progress = DownloadProgress(repository: model, numFiles: needed.count, log: log, isTerminal: false)
             _ = try await HubDownloader.concurrently(needed) { path in
                 let entry = byPath[path]!

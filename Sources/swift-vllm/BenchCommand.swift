@@ -179,12 +179,10 @@ struct BenchCommand: ParsableCommand {
                 "ms_per_decode_step_median": stepTimes.sorted()[numIters / 2] * 1000,
                 "backend": llm.core.runner.model.backend.name,
             ]
-            if let before = specBefore, let after = llm.core.stats().specDecoding {
-                let drafts = after.numDrafts - before.numDrafts, drafted = after.numDraftTokens - before.numDraftTokens
-                let accepted = after.numAcceptedTokens - before.numAcceptedTokens
-                fields["spec_decode_num_drafts"] = drafts
-                fields["spec_decode_acceptance_rate"] = drafted > 0 ? 100 * Double(accepted) / Double(drafted) : 0
-                fields["spec_decode_acceptance_length"] = drafts > 0 ? 1 + Double(accepted) / Double(drafts) : 0
+            if let before = specBefore, let run = llm.core.stats().specDecoding?.subtracting(before) {
+                fields["spec_decode_num_drafts"] = run.numDrafts
+                fields["spec_decode_acceptance_rate"] = run.acceptanceRate
+                fields["spec_decode_acceptance_length"] = run.meanAcceptanceLength
             }
             BenchCommand.printJSON(fields)
         }

@@ -169,6 +169,9 @@ struct BenchServeCommand: AsyncParsableCommand {
             guard let datasetPath else { throw ValidationError("--dataset-name custom needs --dataset-path FILE.jsonl") }
             dataset = .custom(path: datasetPath, outputLen: outputLen ?? customOutputLen, skipChatTemplate: skipChatTemplate)
         }
+        guard numPrompts >= 1 || datasetName == "custom" else {
+            throw ValidationError("--num-prompts must be at least 1 (a custom dataset takes 0 as: every line)")
+        }
         let requests = try dataset.sample(
             count: numPrompts, tokenizer: benchTokenizer, seed: seed, requestIdPrefix: requestIdPrefix,
             shuffle: !disableShuffle, oversample: !noOversample)
@@ -178,8 +181,6 @@ struct BenchServeCommand: AsyncParsableCommand {
         options.endpoint = endpoint
         options.model = modelId
         options.servedModelName = modelName
-        options.tokenizerId = tokenizerId
-        options.label = label
         options.requestRate = requestRate
         options.burstiness = burstiness
         options.rampUp = rampUp

@@ -160,14 +160,15 @@ struct EngineOptions: ParsableArguments {
 
     /// `swift-vllm download`'s work: the snapshot folder of `repository` (revision nil: the hub's default branch,
     /// main on Hugging Face, master on ModelScope); `weights` false fetches only the tokenizer, configs and
-    /// templates from Hugging Face (a benchmark client's needs).
+    /// templates (a benchmark client's needs).
     static func download(_ repository: String, revision: String?, downloadDir: String?, weights: Bool = true) async throws -> URL {
         let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("INFO \($0)\n".utf8)) }
         let settings = usesModelScope ? ModelScopeDownloader.settings(downloadDirectory: downloadDir)
             : HubSettings.fromEnvironment(downloadDirectory: downloadDir)
         log("\(repository): \(settings.isOffline ? "from the cache alone (HF_HUB_OFFLINE)" : "from \(settings.endpoint)") into \(settings.cacheDirectory.path)")
         if usesModelScope {
-            return try await ModelScopeDownloader(settings: settings, log: log).snapshot(repository, revision: revision ?? "master")
+            return try await ModelScopeDownloader(settings: settings, log: log, weights: weights)
+                .snapshot(repository, revision: revision ?? "master")
         }
         return try await HubDownloader(settings: settings, log: log, isTerminal: isatty(2) == 1, weights: weights)
             .snapshot(repository, revision: revision ?? "main")

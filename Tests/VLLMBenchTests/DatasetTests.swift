@@ -59,7 +59,8 @@ struct DatasetTests {
             #expect((16 + 50)...(16 + 150) ~= request.promptLen)
             #expect((15...25).contains(request.expectedOutputLen))
         }
-        // The shared prefix: every prompt starts with the same 16 tokens.
+        // The shared prefix: every prompt starts with the same tokens (the first 12 of the 16: re-encoding a prompt may
+        // merge its prefix's last tokens with what follows).
         let prefixes = Set(requests.map { Array(tokenizer.encode($0.prompt, addSpecialTokens: false).prefix(12)) })
         #expect(prefixes.count == 1)
         #expect(try dataset.sample(count: 40, tokenizer: tokenizer, seed: 5) == requests)

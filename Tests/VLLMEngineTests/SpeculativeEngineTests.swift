@@ -3,6 +3,7 @@ import Testing
 import VLLMCPU
 import VLLMCore
 import VLLMEngine
+import VLLMTokenizers
 
 /// Speculative decoding (n-gram prompt lookup) through the whole engine: greedy tokens equal transformers' (the
 /// tiny goldens) and the unspeculated engine's (stories260K, whose stories repeat themselves), seeded samples
@@ -19,7 +20,7 @@ import VLLMEngine
             ("qwen3", { (_: inout EngineArgs) in }),
             ("llama", { (args: inout EngineArgs) in args.numGPUBlocksOverride = 24; args.enablePrefixCaching = false }),
         ] as [(String, (inout EngineArgs) -> Void)] {
-            let llm = try parity.check(name, copies: 8, async: true) {
+            let llm = try parity.check(name, copies: 8, async: false) {
                 configure(&$0)
                 $0.speculativeConfig = Self.ngram
             }
@@ -29,14 +30,22 @@ import VLLMEngine
         }
     }
 
-    static func stories(speculative: SpeculativeConfig?, configure: (inout EngineArgs) -> Void = { _ in }) throws -> LLM? {
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/models/stories260K")
-        guard FileManager.default.fileExists(atPath: folder.path) else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("\(folder.path) missing under CI=true") }
-            else { print("SKIPPED: \(folder.path) is absent") }
-            return nil
+    enum Paths {
+        /// ../shared/models/stories260K, or nil with a visible skip message (a failure when CI=true).
+        static var stories: URL? {
+            let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/models/stories260K")
+            guard FileManager.default.fileExists(atPath: folder.path) else {
+                if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("\(folder.path) missing under CI=true") }
+                else { print("SKIPPED: \(folder.path) is absent") }
+                return nil
+            }
+            return folder
         }
+    }
+
+    static func stories(speculative: SpeculativeConfig?, configure: (inout EngineArgs) -> Void = { _ in }) throws -> LLM? {
+        guard let folder = Paths.stories else { return nil }
         var args = EngineArgs(model: folder)
         args.kvCacheMemory = 1 << 22
         args.speculativeConfig = speculative
@@ -84,16 +93,60 @@ import VLLMEngine
         let params = (0..<8).map { _ in EngineParityTests.greedy(120) }
         guard let plain = try Self.stories(speculative: nil) else { return }
         let expected = try run(plain, params)
+        struct Setting { var name: String; var apply: (inout EngineArgs) -> Void }
         for configure in [
-            { (args: inout EngineArgs) in args.maxNumBatchedTokens = 8; args.maxNumSeqs = 4 },
-            { (args: inout EngineArgs) in args.numGPUBlocksOverride = 40; args.blockSize = 4; args.enablePrefixCaching = false },
-            { (args: inout EngineArgs) in args.blockSize = 4 },
+            Setting(name: "chunked prefill") { $0.maxNumBatchedTokens = 8; $0.maxNumSeqs = 4 },
+            Setting(name: "preemption") { $0.numGPUBlocksOverride = 40; $0.blockSize = 4; $0.enablePrefixCaching = false },
+            Setting(name: "prefix hits") { $0.blockSize = 4 },
         ] {
-            guard let speculated = try Self.stories(speculative: Self.ngram, configure: configure) else { return }
-            #expect(try run(speculated, params) == expected)
+            guard let speculated = try Self.stories(speculative: Self.ngram, configure: configure.apply) else { return }
+            #expect(try run(speculated, params) == expected, "\(configure.name)")
             let stats = speculated.core.stats()
             #expect(stats.numFreeBlocks == stats.numTotalBlocks, "blocks leaked")
+            #expect((stats.specDecoding?.numAcceptedTokens ?? 0) > 0, "\(configure.name): nothing was speculated")
+            switch configure.name {
+            case "preemption": #expect(stats.numPreemptions > 0, "a 40-block cache should force preemptions")
+            case "prefix hits": #expect(stats.prefixCacheHits > 0, "repeated prompts should hit the prefix cache")
+            default: break
+            }
         }
+    }
+
+    /// Text, not only tokens: requests that stop at a stop token or EOS (often in a step that accepted drafts) keep every
+    /// word, and leave the stop token out of the text as without speculation.
+    @Test func textAndEOSStopsAreUnchanged() throws {
+        guard let folder = Paths.stories else { return }
+        let tokenizer = try Tokenizer.load(modelDirectory: folder)
+        func engine(_ config: SpeculativeConfig?) throws -> LLM {
+            var args = EngineArgs(model: folder)
+            args.kvCacheMemory = 1 << 22
+            args.speculativeConfig = config
+            return try LLM(args: args, backend: CPUBackend(), detokenizer: tokenizer)
+        }
+        var params: [SamplingParams] = []
+        for i in 0..<8 {
+            var p = SamplingParams()
+            p.maxTokens = 400
+            if i % 2 == 0 {
+                p.temperature = 0
+                p.stopTokenIds = [443]  // "!"
+            } else {
+                p.temperature = 0.8
+                p.seed = i  // stories end with EOS now and then
+            }
+            params.append(p)
+        }
+        let prompts = (0..<params.count).map { Self.prompts[$0 % Self.prompts.count] }
+        let plain = try engine(nil).generate(prompts, params: params)
+        let speculating = try engine(Self.ngram)
+        let speculated = try speculating.generate(prompts, params: params)
+        #expect(plain.contains { $0.outputs[0].finishReason == .stop }, "no request stopped: the test proves nothing")
+        for (a, b) in zip(plain, speculated) {
+            #expect(a.outputs[0].text == b.outputs[0].text)
+            #expect(a.outputs[0].tokenIds == b.outputs[0].tokenIds)
+            #expect(a.outputs[0].finishReason == b.outputs[0].finishReason)
+        }
+        #expect((speculating.core.stats().specDecoding?.numAcceptedTokens ?? 0) > 0)
     }
 
     @Test func penalizedRequestsDoNotSpeculate() throws {
@@ -102,6 +155,33 @@ import VLLMEngine
         p.repetitionPenalty = 1.3
         #expect(try run(speculated, [p, p]) == run(plain, [p, p]))
         #expect(speculated.core.stats().specDecoding?.numDrafts == 0)
+    }
+
+    /// A step that accepted drafts and ended at EOS hands the output processor several tokens at once: their text is
+    /// the same as one token at a time, EOS left out of it.
+    @Test func severalTokensEndingAtEOSKeepTheirText() throws {
+        guard let folder = Paths.stories else { return }
+        let tokenizer = try Tokenizer.load(modelDirectory: folder)
+        let tokens = [403, 407, 261, 378, 306, 332]
+        let eos = 2
+        var params = SamplingParams()
+        params.maxTokens = 50
+        func text(_ steps: [[Int]]) -> String {
+            var processor = OutputProcessor(detokenizerFactory: tokenizer)
+            _ = processor.addRequest(requestId: "r", promptTokenIds: [1], params: params, eosTokenId: eos, arrivalTime: 0, drawnSeeds: [0])
+            var text = ""
+            for (i, step) in steps.enumerated() {
+                let last = i == steps.count - 1
+                let output = EngineCoreOutput(requestId: "r", newTokenIds: step, finishReason: last ? .stop : nil, stopReason: nil,
+                                              numCachedTokens: 0)
+                for result in processor.process([(output, nil)], now: 0).outputs { text += result.outputs[0].deltaText }
+            }
+            return text
+        }
+        let oneByOne = text((tokens + [eos]).map { [$0] })
+        #expect(!oneByOne.isEmpty)
+        #expect(text([Array(tokens.prefix(2)), Array(tokens.dropFirst(2)) + [eos]]) == oneByOne)
+        #expect(text([tokens + [eos]]) == oneByOne)
     }
 
     @Test func theSpeculativeConfigReadsAsVLLMs() throws {
@@ -119,7 +199,12 @@ import VLLMEngine
         #expect(refusal(#"{"model": "meta-llama/Llama-3.2-1B", "num_speculative_tokens": 4}"#).contains("a draft model (meta-llama/Llama-3.2-1B) is not supported yet"))
         #expect(refusal(#"{"method": "eagle", "num_speculative_tokens": 4}"#).contains("eagle is not supported yet"))
         #expect(refusal(#"{"method": "ngram"}"#).contains("num_speculative_tokens is required"))
-        #expect(refusal(#"{"method": "ngram", "num_speculative_tokens": 0}"#).contains("must be a positive integer"))
+        #expect(refusal(#"{"method": "ngram", "num_speculative_tokens": 0}"#).contains("must be an integer in 1…64, got 0"))
+        #expect(refusal(#"{"method": "ngram", "num_speculative_tokens": true}"#).contains("num_speculative_tokens must be a positive integer"))
+        #expect(refusal(#"{"method": "ngram", "num_speculative_tokens": 1.5}"#).contains("num_speculative_tokens must be a positive integer"))
+        #expect(refusal(#"{"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_max": 5000}"#).contains("1…1024"))
+        #expect(try SpeculativeConfig(json: #"{"method": "ngram", "num_speculative_tokens": 1, "prompt_lookup_min": 1}"#)
+            == SpeculativeConfig(numSpeculativeTokens: 1, promptLookupMin: 1, promptLookupMax: 1))
         #expect(refusal(#"{"method": "ngram", "num_speculative_tokens": 2, "prompt_lookup_min": 4, "prompt_lookup_max": 2}"#)
             == "prompt_lookup_min=4 must be <= prompt_lookup_max=2")
         #expect(refusal(#"{"method": "ngram", "num_speculative_tokens": 2, "draft_tensor_parallel_size": 1}"#).contains("'draft_tensor_parallel_size' is not supported"))
