@@ -205,6 +205,32 @@ def structured(client, model):
     check(ok and r.choices[0].finish_reason == "tool_calls",
           f"required tool_choice: {len(calls)} call(s), finish_reason {r.choices[0].finish_reason}")
 
+    # The same two streamed: the openai client's accumulation of the deltas equals the whole answer's calls (a named
+    # function's arguments stream piece by piece, "required"'s calls come whole at the end), finish_reason too.
+    for choice, seed, max_tokens in [({"type": "function", "function": {"name": "get_weather"}}, 11, 300), ("required", 12, 400)]:
+        whole = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Weather?"}],
+                                               max_tokens=max_tokens, seed=seed, tools=tools, tool_choice=choice)
+        stream = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Weather?"}],
+                                                max_tokens=max_tokens, seed=seed, tools=tools, tool_choice=choice, stream=True)
+        streamed, finish, pieces, content = {}, None, 0, ""
+        for ch in stream:
+            if not ch.choices:
+                continue
+            d = ch.choices[0].delta
+            content += d.content or ""
+            for tc in d.tool_calls or []:
+                pieces += 1
+                entry = streamed.setdefault(tc.index, {"id": tc.id, "name": "", "arguments": ""})
+                entry["name"] += (tc.function.name or "") if tc.function else ""
+                entry["arguments"] += (tc.function.arguments or "") if tc.function else ""
+            finish = ch.choices[0].finish_reason or finish
+        expected = [(c.function.name, c.function.arguments) for c in whole.choices[0].message.tool_calls or []]
+        got = [(e["name"], e["arguments"]) for _, e in sorted(streamed.items())]
+        check(got == expected and finish == whole.choices[0].finish_reason and content == ""
+              and all((e["id"] or "").startswith("chatcmpl-tool-") for e in streamed.values()),
+              f"tool_choice {choice if isinstance(choice, str) else 'named'} streamed: {len(got)} call(s) in {pieces} "
+              f"delta(s) equal the whole answer's, finish_reason {finish}")
+
     # tool_choice "auto" through the hermes parser (the server runs --enable-auto-tool-choice --tool-call-parser
     # hermes): a grammar makes the demo model write a call as Qwen2.5 writes one, whole and streamed.
     hermes = ('root ::= "Checking. <tool_call>\\n{\\"name\\": \\"get_weather\\", \\"arguments\\": {\\"city\\": \\"" '

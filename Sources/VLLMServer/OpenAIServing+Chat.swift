@@ -64,10 +64,6 @@ extension OpenAIServing {
         let tools = request.tools == nil ? nil : (try? SchemaValue.parse(String(decoding: body, as: UTF8.self)))?["tools"]?.arrayValue
         let toolChoice = try ToolChoice.from(request.toolChoice, tools: tools)
         if let schema = toolChoice.outputSchema(tools: tools ?? []) {
-            if request.sampling.isStream {
-                throw .badRequest("Streaming with tool_choice \"required\" or a named function is not supported yet.",
-                                  param: "tool_choice")
-            }
             // vLLM's ToolParser.adjust_request: the tools' schema replaces any other structured output.
             params.structuredOutputs = .json(schema.compactJSON)
         }
@@ -197,6 +193,10 @@ extension OpenAIServing {
         let continuousUsage = includeUsage && (options?.continuousUsageStats ?? false)
         var numTokens = Array(repeating: 0, count: context.n)
         var parsers: [any ToolCallTextParser] = context.parsesToolCalls ? (0..<context.n).map { _ in context.toolParser.init() } : []
+        // tool_choice "required" or a named function: the grammar-constrained answer is the call(s).
+        let constrainedCalls = context.toolChoice == .required || context.toolChoice.functionName != nil
+        var callStarted = Array(repeating: false, count: context.n)
+        var requiredAnswer = Array(repeating: "", count: context.n)
         var reasoners = context.reasoning.map { Array(repeating: $0, count: context.n) } ?? []
         func chunk(_ choice: ChatChoice) -> ChatCompletionResponse {
             ChatCompletionResponse(
@@ -233,7 +233,34 @@ extension OpenAIServing {
                         answerDelta = content ?? ""
                         if parsers.isEmpty && delta.reasoning == nil && content == nil && completion.finishReason == nil { continue }
                     }
-                    if completion.index < parsers.count {
+                    if constrainedCalls && completion.index < context.n {
+                        let i = completion.index
+                        delta.content = nil
+                        if let name = context.toolChoice.functionName {
+                            // vLLM streams a named function's arguments as they come: the first piece with the call's
+                            // id and name, the others as arguments alone.
+                            if !answerDelta.isEmpty {
+                                var call = ToolCallBody(name: name, arguments: answerDelta)
+                                call.index = 0
+                                call.continuesCall = callStarted[i]
+                                callStarted[i] = true
+                                delta.toolCalls = [call]
+                            }
+                        } else {
+                            // "required": the array of calls is parsed when complete, and sent call by call.
+                            requiredAnswer[i] += answerDelta
+                            if completion.finishReason != nil {
+                                let calls = context.toolChoice.toolCalls(in: requiredAnswer[i]) ?? []
+                                delta.toolCalls = ToolCallBody.allowed(calls.enumerated().map { offset, call in
+                                    var call = call
+                                    call.index = offset
+                                    return call
+                                }, parallel: context.request.parallelToolCalls)
+                                calledTools = !calls.isEmpty && completion.finishReason == .stop
+                            }
+                        }
+                        if delta.toolCalls.isEmpty && delta.reasoning == nil && completion.finishReason == nil { continue }
+                    } else if completion.index < parsers.count {
                         // Content up to a call streams as it comes; each call is sent whole once complete.
                         let before = parsers[completion.index].callsSent
                         let (content, calls) = parsers[completion.index].feed(

@@ -107,6 +107,9 @@ struct ToolCallBody: Encodable, Sendable, Equatable {
     var arguments: String
     /// In a streamed delta, the call's position in the message.
     var index: Int?
+    /// A streamed piece of a call an earlier delta began: only `index` and `function.arguments` are sent (as vLLM
+    /// streams a named function's arguments).
+    var continuesCall = false
 
     init(name: String, arguments: String) {
         self.name = name
@@ -115,10 +118,15 @@ struct ToolCallBody: Encodable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey { case index, id, type, function }
     struct Function: Encodable { var name: String; var arguments: String }
+    struct Arguments: Encodable { var arguments: String }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encodeIfPresent(index, forKey: .index)
+        if continuesCall {
+            try container.encode(Arguments(arguments: arguments), forKey: .function)
+            return
+        }
         try container.encode(id, forKey: .id)
         try container.encode("function", forKey: .type)
         try container.encode(Function(name: name, arguments: arguments), forKey: .function)

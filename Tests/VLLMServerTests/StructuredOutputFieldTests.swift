@@ -120,7 +120,6 @@ import VLLMCore
                 (#""tool_choice": "required""#, "`tools` must be set"),
                 (#""tools": \#(Self.tools), "tool_choice": {"type": "function", "function": {"name": "fly"}}"#, "Tool 'fly' has not been passed"),
                 (#""tools": \#(Self.tools), "tool_choice": "sometimes""#, "tool_choice must be"),
-                (#""tools": \#(Self.tools), "tool_choice": "required", "stream": true"#, "not supported yet"),
             ] {
                 let reply = try await client.post("/v1/chat/completions",
                                                   #"{"messages": [{"role": "user", "content": "hi"}], \#(body)}"#)
