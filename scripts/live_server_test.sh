@@ -142,6 +142,21 @@ if out=$("$BIN" generate -dp 2 --device cpu --prompt-ids 1,2 2>&1); then echo "F
 grep -qF "engine replicas are for serve and run-batch" <<<"$out" || { echo "FAIL: generate -dp 2 said: $out"; exit 1; }
 echo "ok: -dp 2 serves from two replicas, /metrics one sample per replica; generate -dp 2 is refused"
 
+# Structured outputs (issue #13): every schema of the JSON-Schema-Test-Suite, answered or refused; what finishes with
+# stop validates with Python jsonschema (scripts/live_schema_suite_check.py).
+if [ -d ../shared/json-schema-test-suite ]; then
+  SPORT=$((PORT + 90)); SLOG=$(mktemp)
+  "$BIN" serve --host 127.0.0.1 --port "$SPORT" --served-model-name demo --device cpu --max-model-len 512 \
+    --disable-log-requests >"$SLOG" 2>&1 &
+  SPID=$!
+  for _ in $(seq 100); do curl -sf "localhost:$SPORT/health" >/dev/null && break; sleep 0.2; done
+  python3 scripts/live_schema_suite_check.py --base-url "http://127.0.0.1:$SPORT" --model demo | grep -v "^  " \
+    || { tail -20 "$SLOG"; kill $SPID; exit 1; }
+  kill $SPID; wait $SPID || true
+elif [ "${CI:-}" = true ]; then
+  echo "FAIL: ../shared/json-schema-test-suite is missing and CI=true"; exit 1
+fi
+
 # Tensor parallelism (issue #15): stories260K served by two CPU ranks in threads gives one rank's greedy text; a split
 # the model does not allow is refused at start-up.
 STORIES=../shared/models/stories260K
