@@ -42,7 +42,9 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
         maxNumSeqs = engine.schedulerConfig.maxNumSeqs
         eosTokenIds = core.eosTokenIds
         latestStats = core.stats()
-        let thread = Thread { [unowned self] in self.loop() }
+        // Weak: an engine released before its thread starts (a caller that failed right after creating it) is simply
+        // not run; once `loop()` runs, the call holds the engine until the loop ends.
+        let thread = Thread { [weak self] in self?.loop() }
         thread.name = "swift-vllm engine"
         self.thread = thread
         thread.start()
