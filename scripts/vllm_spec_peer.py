@@ -67,7 +67,8 @@ def main():
     emit(what="W1-spec", engine="vllm", speculative_config=spec, input_len=len(ids), output_len=a.output_len,
          ttft_ms=round(ttft * 1e3, 2), tpot_ms=round((e2e - ttft) / (a.output_len - 1) * 1e3, 3),
          spec_decode_num_drafts=drafts, spec_decode_acceptance_rate=(100 * accepted / drafted) if drafted else None,
-         spec_decode_acceptance_length=(1 + accepted / drafts) if drafts else None)
+         spec_decode_acceptance_length=(1 + accepted / drafts) if drafts else None,
+         ms_per_verify_step=round((e2e - ttft) / drafts * 1e3, 3) if drafts else None)
 
 
 if __name__ == "__main__":
