@@ -21,8 +21,6 @@ import VLLMEngine
         var cases: [Case]
     }
 
-    static let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/models/stories260K")
 
     @Test func beamsEqualTransformersBeamSearch() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Goldens/beam_search.json")
@@ -30,12 +28,8 @@ import VLLMEngine
         for golden in goldens.cases {
             let folder: URL
             if golden.model == "stories260K" {
-                guard FileManager.default.fileExists(atPath: Self.shared.path) else {
-                    if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("\(Self.shared.path) missing under CI=true") }
-                    else { print("SKIPPED: beam search on stories260K: \(Self.shared.path) is absent") }
-                    continue
-                }
-                folder = Self.shared
+                guard let stories = EngineParityTests.stories260K else { continue }
+                folder = stories
             } else {
                 folder = EngineParityTests.goldens.appendingPathComponent(golden.model)
             }

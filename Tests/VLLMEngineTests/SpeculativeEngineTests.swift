@@ -30,22 +30,8 @@ import VLLMTokenizers
         }
     }
 
-    enum Paths {
-        /// ../shared/models/stories260K, or nil with a visible skip message (a failure when CI=true).
-        static var stories: URL? {
-            let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/models/stories260K")
-            guard FileManager.default.fileExists(atPath: folder.path) else {
-                if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("\(folder.path) missing under CI=true") }
-                else { print("SKIPPED: \(folder.path) is absent") }
-                return nil
-            }
-            return folder
-        }
-    }
-
     static func stories(speculative: SpeculativeConfig?, configure: (inout EngineArgs) -> Void = { _ in }) throws -> LLM? {
-        guard let folder = Paths.stories else { return nil }
+        guard let folder = EngineParityTests.stories260K else { return nil }
         var args = EngineArgs(model: folder)
         args.kvCacheMemory = 1 << 22
         args.speculativeConfig = speculative
@@ -115,7 +101,7 @@ import VLLMTokenizers
     /// Text, not only tokens: requests that stop at a stop token or EOS (often in a step that accepted drafts) keep every
     /// word, and leave the stop token out of the text as without speculation.
     @Test func textAndEOSStopsAreUnchanged() throws {
-        guard let folder = Paths.stories else { return }
+        guard let folder = EngineParityTests.stories260K else { return }
         let tokenizer = try Tokenizer.load(modelDirectory: folder)
         func engine(_ config: SpeculativeConfig?) throws -> LLM {
             var args = EngineArgs(model: folder)
@@ -160,7 +146,7 @@ import VLLMTokenizers
     /// A step that accepted drafts and ended at EOS hands the output processor several tokens at once: their text is
     /// the same as one token at a time, EOS left out of it.
     @Test func severalTokensEndingAtEOSKeepTheirText() throws {
-        guard let folder = Paths.stories else { return }
+        guard let folder = EngineParityTests.stories260K else { return }
         let tokenizer = try Tokenizer.load(modelDirectory: folder)
         let tokens = [403, 407, 261, 378, 306, 332]
         let eos = 2

@@ -81,9 +81,7 @@ extension StructuredOutputEngineTests {
     /// With async scheduling a structured step's forward is launched before the last step is back and its
     /// sampling after: the tokens are the ones the synchronous loop samples.
     @Test func asyncSchedulingSamplesWhatTheSynchronousLoopSamples() throws {
-        guard let (_, story) = try TextEngineTests.setUp() else { return }
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/models/stories260K")
+        guard let (_, story) = try TextEngineTests.setUp(), let folder = EngineParityTests.stories260K else { return }
         var results: [[[Int]]] = []
         for async in [false, true] {
             var args = EngineArgs(model: folder)

@@ -11,13 +11,7 @@ import VLLMTokenizers
     struct Story: Decodable { var prompt_token_ids: [Int]; var greedy_token_ids: [Int]; var hf_text: String }
 
     static func setUp() throws -> (LLM, Story)? {
-        let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/models/stories260K")
-        guard FileManager.default.fileExists(atPath: shared.path) else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("\(shared.path) missing under CI=true") }
-            else { print("SKIPPED: \(shared.path) is absent") }
-            return nil
-        }
+        guard let shared = EngineParityTests.stories260K else { return nil }
         let story = try JSONDecoder().decode(Story.self, from: Data(contentsOf: EngineParityTests.goldens.appendingPathComponent("stories260K.json")))
         var args = EngineArgs(model: shared)
         args.kvCacheMemory = 1 << 22
