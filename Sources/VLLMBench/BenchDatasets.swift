@@ -15,6 +15,24 @@ public enum BenchError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// A JSONL dataset's objects with their line numbers (blank lines skipped); a file that cannot be read, or a line that
+/// is not a JSON object, is an error naming it (`what`: "the custom dataset", …).
+func readJSONLines(_ path: String, what: String) throws -> [(line: Int, object: [String: Any])] {
+    let text: String
+    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        throw BenchError.dataset("cannot read \(what) \(path): \(error.localizedDescription)")
+    }
+    var objects: [(line: Int, object: [String: Any])] = []
+    for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        guard !raw.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(raw.utf8))) as? [String: Any] else {
+            throw BenchError.dataset("\(path):\(offset + 1): not a JSON object")
+        }
+        objects.append((offset + 1, object))
+    }
+    return objects
+}
+
 /// One request of a run: what is sent, how many tokens it holds, how many it asks for.
 public struct SampleRequest: Sendable, Equatable {
     public var prompt: String
@@ -253,20 +271,12 @@ public enum BenchDataset: Sendable {
         guard path.hasSuffix(".jsonl") else {
             throw BenchError.dataset("the custom dataset must be a .jsonl file (one {\"prompt\": ...} per line), got \(path)")
         }
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw BenchError.dataset("cannot read the custom dataset \(path): \(error.localizedDescription)")
-        }
         var items: [(prompt: String, outputTokens: Any?, line: Int)] = []
-        for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
-                throw BenchError.dataset("\(path):\(offset + 1): not a JSON object")
-            }
+        for (line, object) in try readJSONLines(path, what: "the custom dataset") {
             guard let prompt = object["prompt"] as? String else {
-                throw BenchError.dataset("\(path):\(offset + 1): every line needs a string \"prompt\"")
+                throw BenchError.dataset("\(path):\(line): every line needs a string \"prompt\"")
             }
-            items.append((prompt, object["output_tokens"], offset + 1))
+            items.append((prompt, object["output_tokens"], line))
         }
         if shuffle { random.shuffle(&items) }
         let wanted = count <= 0 ? items.count : count

@@ -69,17 +69,9 @@ public struct QualityBenchmark: Sendable {
     /// Reads a JSONL dataset; a line that is not `{"messages": [{"role", "content"}, ...], "reference": string}` is an
     /// error naming its line number.
     public static func loadDataset(path: String) throws -> [Line] {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw BenchError.dataset("cannot read the quality dataset \(path): \(error.localizedDescription)")
-        }
         var lines: [Line] = []
-        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            guard !raw.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
-            let place = "\(path):\(offset + 1)"
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(raw.utf8))) as? [String: Any] else {
-                throw BenchError.dataset("\(place): not a JSON object")
-            }
+        for (number, object) in try readJSONLines(path, what: "the quality dataset") {
+            let place = "\(path):\(number)"
             guard let messages = object["messages"] as? [[String: Any]], !messages.isEmpty else {
                 throw BenchError.dataset("\(place): \"messages\" must be a non-empty array of {\"role\", \"content\"} objects")
             }
