@@ -39,14 +39,22 @@ def start(bin_, args, port):
     sys.exit(f"FAIL: serve {args} did not start: {open(log.name).read()[-2000:]}")
 
 
-def counters(port):
+def metric_totals(port, keep):
+    """The server's /metrics samples whose name `keep` accepts, summed over labels (prometheus_client's parser); a
+    per-position sample is keyed name[position]."""
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
     totals = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name in ("vllm:request_success_total", "vllm:prompt_tokens_total", "vllm:generation_tokens_total"):
-                totals[sample.name] = totals.get(sample.name, 0) + sample.value
+            if keep(sample.name):
+                key = sample.name + (f"[{sample.labels['position']}]" if "position" in sample.labels else "")
+                totals[key] = totals.get(key, 0) + sample.value
     return totals
+
+
+def counters(port):
+    return metric_totals(port, lambda name: name in (
+        "vllm:request_success_total", "vllm:prompt_tokens_total", "vllm:generation_tokens_total"))
 
 
 def bench(bin_, args, expect_ok=True):
@@ -146,14 +154,7 @@ def check_serve(bin_, stories, port, out):
 
 
 def spec_counters(port):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
-    totals = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name.startswith("vllm:spec_decode"):
-                key = sample.name + (f"[{sample.labels['position']}]" if "position" in sample.labels else "")
-                totals[key] = totals.get(key, 0) + sample.value
-    return totals
+    return metric_totals(port, lambda name: name.startswith("vllm:spec_decode"))
 
 
 def check_speculative(bin_, stories, port, out):
