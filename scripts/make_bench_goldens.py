@@ -31,6 +31,16 @@ OUT = ROOT / "Tests/VLLMBenchTests/Goldens"
 SHARED = ROOT.parent / "shared"
 
 
+def vllm_functions(path: Path, names, namespace):
+    """Top-level functions of a vLLM source file, compiled on their own (decorators dropped) into `namespace`, without
+    importing the module (whose imports need torch, PIL, numba, …)."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.FunctionDef) and node.name in names:
+            node.decorator_list = []
+            exec(compile(ast.Module(body=[node], type_ignores=[]), path.name, "exec"), namespace)
+    return namespace
+
+
 def load_vllm(site: Path):
     """vllm.benchmarks.serve and lib.endpoint_request_func, their vLLM-internal imports stubbed."""
     def stub(name, **attrs):
@@ -62,13 +72,8 @@ def load_vllm(site: Path):
     load("vllm.benchmarks.lib.ready_checker", bench / "lib/ready_checker.py")
     serve = load("vllm.benchmarks.serve", bench / "serve.py")
     # Two functions of datasets.py, taken from its source (the module itself imports PIL, pandas, …).
-    source = (bench / "datasets/datasets.py").read_text()
-    tree = ast.parse(source)
-    wanted = {"is_valid_sequence", "gen_prompt_decode_to_target_len"}
-    namespace = {"np": np, "TokenizerLike": object}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name in wanted:
-            exec(compile(ast.Module(body=[node], type_ignores=[]), "datasets.py", "exec"), namespace)
+    namespace = vllm_functions(bench / "datasets/datasets.py", {"is_valid_sequence", "gen_prompt_decode_to_target_len"},
+                               {"np": np, "TokenizerLike": object})
     return serve, endpoint, namespace
 
 

@@ -7,24 +7,22 @@ stories260K's prompt + transformers' greedy story (Tests/VLLMModelsTests/Goldens
   python3 scripts/make_spec_goldens.py --vllm-site DIR   # DIR holds vllm/ (the peer's site-packages)
 """
 import argparse
-import ast
 import json
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_bench_goldens import vllm_functions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def load(site: Path):
-    source = (site / "vllm/v1/spec_decode/ngram_proposer.py").read_text()
-    tree = ast.parse(source)
-    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_find_longest_matched_ngram_and_propose_tokens")
-    node.decorator_list = []
-    namespace = {"np": np}
-    exec(compile(ast.Module(body=[node], type_ignores=[]), "ngram_proposer.py", "exec"), namespace)
-    return namespace["_find_longest_matched_ngram_and_propose_tokens"]
+    name = "_find_longest_matched_ngram_and_propose_tokens"
+    return vllm_functions(site / "vllm/v1/spec_decode/ngram_proposer.py", {name}, {"np": np})[name]
 
 
 def main():
