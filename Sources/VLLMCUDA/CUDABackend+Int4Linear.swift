@@ -2,12 +2,49 @@ import FoundationEssentials
 import VLLMCompute
 
 /// 4-bit integer weights (W4A16: GPTQ, AWQ, compressed-tensors) by Kernels/linear_int4.cu: the weight stays
-/// packed (a quarter of bf16's bytes) and is dequantized in registers for steps of up to 32 tokens; larger
-/// steps dequantize it into a scratch matrix that cuBLASLt multiplies (a mixed-input tensor-core GEMM, as
-/// vLLM's Marlin, is still to come).
+/// packed (a quarter of bf16's bytes) and is dequantized in registers — by linear_int4_small for the fewest tokens,
+/// by the tiled GEMM linear_int4_gemm (as vLLM's Marlin) for decode steps of a few dozen to 128 sequences — and
+/// larger steps (prefills: compute-bound, where cuBLASLt's Hopper GEMM is 2–3× faster than mma.sync) dequantize it
+/// into a scratch matrix that cuBLASLt multiplies. `int4Path` says which, from H200 timings.
 extension CUDABackend: Int4LinearBackend {
-    /// Most tokens linear_int4.cu's kernel takes (4 groups of 8 mma columns).
+    /// Most tokens linear_int4.cu's small kernel takes (4 groups of 8 mma columns).
     static let int4SmallMaxTokens = 32
+
+    /// `SWIFT_VLLM_INT4_GEMM_MAX_TOKENS` caps the tokens linear_int4_gemm takes (0: never), so both paths can be
+    /// timed on one binary.
+    static let int4GemmTokenCap = ProcessInfo.processInfo.environment["SWIFT_VLLM_INT4_GEMM_MAX_TOKENS"].flatMap { Int($0) }
+
+    /// linear_int4_gemm's CTA: 4 warps of 32 weight rows × 64 tokens, INT4_GEMM_STAGES stages of a 128-k chunk
+    /// (64 bytes a weight row, 256 a token), two CTAs an SM.
+    static let int4GemmRows = 128, int4GemmTokens = 64, int4GemmThreads = 128, int4GemmPerSM = 2
+    static let int4GemmSharedBytes = 4 * (int4GemmRows * 64 + int4GemmTokens * 256)
+    /// Most splits of K (each at least 4 chunks of 128).
+    static let int4GemmMaxSplits = 8
+
+    /// How a 4-bit linear runs: `automatic` picks by shape (`int4Path`); the others force a path (check-gpu and
+    /// bench-linear run each).
+    public enum Int4LinearPath: Sendable, Equatable, CaseIterable {
+        case automatic, small, gemm, dequantized
+    }
+
+    /// The path for `tokens` × [N, K] (bench-linear on the H200, docs/gpu-runs/2026-11-30f): the small kernel streams
+    /// the weight once for all tokens but its MMAs of 8 tokens cost more per token past ~16; the GEMM dequantizes a
+    /// weight fragment once for 64 tokens and wins from 17 tokens on the large linears (N·K ≥ 32 M: gate_up, down,
+    /// lm_head), from 33 on all, up to 64 tokens on all and 128 on the large ones; past that, dequantize + cuBLASLt.
+    static func int4Path(tokens: Int, columns: Int, depth: Int, gemmApplies: Bool) -> Int4LinearPath {
+        let large = columns * depth >= 32 << 20
+        let gemmRange = (large ? 17 : 33)...(large ? 128 : 64)
+        if gemmApplies, gemmRange.contains(tokens), tokens <= int4GemmTokenCap ?? .max { return .gemm }
+        return tokens <= int4SmallMaxTokens ? .small : .dequantized
+    }
+
+    /// Splits of K for a grid of `ctas` CTAs: enough to give every SM its CTAs, each split at least 4 chunks.
+    func int4GemmSplits(ctas: Int, depth: Int) -> Int {
+        let target = Self.int4GemmPerSM * context.multiprocessorCount
+        guard ctas < target else { return 1 }
+        return max(1, min(Self.int4GemmMaxSplits, depth / 128 / 4, (target + ctas - 1) / ctas))
+    }
+
     /// Nibble p of a packed word holds k-offset interleave[p] (linear_int4.cu's layout).
     static let int4Interleave = [0, 2, 4, 6, 1, 3, 5, 7]
 
@@ -69,6 +106,11 @@ extension CUDABackend: Int4LinearBackend {
     }
 
     public func linear(_ x: Tensor, weight: Int4Weight, bias: Tensor?, out: Tensor) throws {
+        try linear(x, weight: weight, bias: bias, out: out, path: .automatic)
+    }
+
+    /// `linear` by the path given (check-gpu and the benchmarks force each).
+    public func linear(_ x: Tensor, weight: Int4Weight, bias: Tensor?, out: Tensor, path: Int4LinearPath) throws {
         let (columns, depth) = (weight.outFeatures, weight.inFeatures)
         let (packed, scales, zeros) = (weight.tensors[0], weight.tensors[1], weight.tensors[2])
         let permutation = weight.tensors.count > 3 ? weight.tensors[3] : nil
@@ -79,22 +121,52 @@ extension CUDABackend: Int4LinearBackend {
         let tokens = x.count / depth
         guard tokens > 0 else { return }
         let elementwiseBlocks = { (count: Int) in min((count + 255) / 256, 32 * self.context.multiprocessorCount) }
-        if tokens <= Self.int4SmallMaxTokens, x.address % 16 == 0 {
-            var input = x
-            if let permutation {
-                input = try scratch(.int4Gathered, shape: [tokens, depth], dtype: .bfloat16)
-                try launch("gather_columns_bf16", in: "linear_int4", grid: (elementwiseBlocks(x.count), 1, 1), block: (256, 1, 1),
-                           [x.device, permutation.device, input.device, .int32(Int32(tokens)), .int32(Int32(depth))])
-            }
+        func gathered() throws -> Tensor {  // act-order: x's columns in the stored order
+            guard let permutation else { return x }
+            let input = try scratch(.int4Gathered, shape: [tokens, depth], dtype: .bfloat16)
+            try launch("gather_columns_bf16", in: "linear_int4", grid: (elementwiseBlocks(x.count), 1, 1), block: (256, 1, 1),
+                       [x.device, permutation.device, input.device, .int32(Int32(tokens)), .int32(Int32(depth))])
+            return input
+        }
+        let outName = out.dtype == .float32 ? "_f32" : ""
+        let arguments = { (input: Tensor) -> [KernelArgument] in
+            [input.device, packed.device, scales.device, zeros.device, bias?.device ?? .pointer(0), out.device,
+             .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(weight.groupSize))]
+        }
+        let aligned = x.address % 16 == 0
+        let gemmApplies = aligned && depth % 128 == 0
+            && Self.int4GemmSharedBytes <= Self.maxSharedBytesPerBlock(computeCapability: context.computeCapability)
+        let chosen = path == .automatic ? Self.int4Path(tokens: tokens, columns: columns, depth: depth, gemmApplies: gemmApplies) : path
+        switch chosen {
+        case .small:
+            try require(aligned && tokens <= Self.int4SmallMaxTokens, "linear (int4)", "the small kernel for \(tokens) tokens")
+            let input = try gathered()
             let groups = tokens <= 8 ? 1 : tokens <= 16 ? 2 : 4
             let numWarps = min(8, (depth + 511) / 512)  // a warp's iteration covers 128 · INT4_STEPS of K
             // Groups of 128 (or multiples, or one per row): scales applied once per 128-k step of a warp.
             let grouped = weight.groupSize % 128 == 0 ? "_g128" : ""
-            let kernel = "linear_int4_small\(grouped)_bf16\(out.dtype == .float32 ? "_f32" : "")_t\(groups)"
-            try launch(kernel, in: "linear_int4", grid: ((columns + 15) / 16, 1, 1), block: (32 * numWarps, 1, 1),
-                       [input.device, packed.device, scales.device, zeros.device, bias?.device ?? .pointer(0), out.device,
-                        .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(weight.groupSize))])
+            try launch("linear_int4_small\(grouped)_bf16\(outName)_t\(groups)", in: "linear_int4",
+                       grid: ((columns + 15) / 16, 1, 1), block: (32 * numWarps, 1, 1), arguments(input))
             return
+        case .gemm:
+            try require(gemmApplies, "linear (int4)", "the GEMM for K \(depth) (K % 128 == 0, x 16-byte aligned)")
+            let input = try gathered()
+            let grid = ((tokens + Self.int4GemmTokens - 1) / Self.int4GemmTokens, (columns + Self.int4GemmRows - 1) / Self.int4GemmRows)
+            let splits = int4GemmSplits(ctas: grid.0 * grid.1, depth: depth)
+            let partials = splits > 1 ? try scratch(.int4Partials, shape: [splits, tokens, columns], dtype: .float32) : nil
+            let all = arguments(input)
+            try launch("linear_int4_gemm_bf16\(outName)", in: "linear_int4", grid: (grid.0, grid.1, splits),
+                       block: (Self.int4GemmThreads, 1, 1), sharedBytes: Self.int4GemmSharedBytes,
+                       Array(all.prefix(6)) + [partials?.device ?? .pointer(0)] + Array(all.suffix(4)))
+            if let partials {
+                try launch("int4_gemm_reduce_\(out.dtype == .float32 ? "f32" : "bf16")", in: "linear_int4",
+                           grid: (elementwiseBlocks(out.count), 1, 1), block: (256, 1, 1),
+                           [partials.device, bias?.device ?? .pointer(0), out.device, .int32(Int32(tokens)),
+                            .int32(Int32(columns)), .int32(Int32(splits))])
+            }
+            return
+        case .dequantized, .automatic:
+            break
         }
         let dense = try scratch(.int4Dequantized, shape: [columns, depth], dtype: .bfloat16)
         try launch("dequantize_int4_bf16", in: "linear_int4", grid: (elementwiseBlocks(packed.count), 1, 1), block: (256, 1, 1),

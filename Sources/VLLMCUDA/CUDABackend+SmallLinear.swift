@@ -46,8 +46,10 @@ extension CUDABackend {
         public var smallLinear: Double?
         /// cuBLASLt (and, for an f32 out, the rounding kernel after it).
         public var blasLt: Double
-        /// The same shape as a 4-bit weight (groups of 128): linear_int4.cu up to 32 tokens, dequantize + cuBLASLt past it.
+        /// The same shape as a 4-bit weight (groups of 128), the path `linear` picks for it.
         public var int4: Double?
+        /// The 4-bit weight by each path where it applies, from 17 tokens on (where the automatic choice changes).
+        public var int4ByPath: [(path: Int4LinearPath, microseconds: Double)] = []
     }
 
     /// Times `out [tokens, columns] = x · weightᵀ` (K = `depth`, no bias) by linear.cu and by cuBLASLt: an
@@ -92,18 +94,28 @@ extension CUDABackend {
             try blasLt.matmul(x: x, weight: weight, bias: nil, out: out)
             if f32Out { try roundToBFloat16(out, bias: nil) }
         }
+        var timing = LinearTiming(smallLinear: small, blasLt: blasLtTime)
         var int4Time: Double?
         if depth % 128 == 0, let first = try makeDummyInt4Weight(n: columns, k: depth, groupSize: 128, key: 0) {
             let int4Bytes = columns * depth / 2
             let int4Weights = try [first] + (1..<max(2, (200_000_000 + int4Bytes - 1) / int4Bytes)).map {
                 try makeDummyInt4Weight(n: columns, k: depth, groupSize: 128, key: UInt64($0))!
             }
-            var next = 0
-            int4Time = try medianMicroseconds { _ in
-                try linear(x, weight: int4Weights[next % int4Weights.count], bias: nil, out: out)
-                next += 1
+            func int4Timing(_ path: Int4LinearPath) throws -> Double {
+                var next = 0
+                return try medianMicroseconds { _ in
+                    try linear(x, weight: int4Weights[next % int4Weights.count], bias: nil, out: out, path: path)
+                    next += 1
+                }
+            }
+            int4Time = try int4Timing(.automatic)
+            if tokens > 16 {
+                for path in [Int4LinearPath.small, .gemm, .dequantized] where path != .small || tokens <= Self.int4SmallMaxTokens {
+                    timing.int4ByPath.append((path, try int4Timing(path)))
+                }
             }
         }
-        return LinearTiming(smallLinear: small, blasLt: blasLtTime, int4: int4Time)
+        timing.int4 = int4Time
+        return timing
     }
 }

@@ -3,7 +3,7 @@ import VLLMCUDA
 /// `check-gpu --bench-linear`.
 public enum LinearBenchmark {
     /// `--bench-linear`: each linear of a Llama-3-8B decode step (q/k/v fused and apart, o, gate_up, down,
-    /// lm_head with its f32 logits) at 1 to 64 tokens (linear.cu takes up to 8),
+    /// lm_head with its f32 logits) at 1 to 2048 tokens (linear.cu takes up to 8),
     /// median GPU time and weight bytes per second of each path (bf16 by linear.cu and cuBLASLt; 4-bit).
     public static func run(_ gpu: CUDABackend) throws {
         let shapes: [(name: String, columns: Int, depth: Int, f32Out: Bool)] = [
@@ -16,12 +16,18 @@ public enum LinearBenchmark {
             func rate(_ microseconds: Double) -> String {
                 "\(rounded(microseconds)) µs \(Int((bytes / microseconds / 1e3).rounded())) GB/s"
             }
-            for tokens in [1, 4, 8, 16, 24, 32, 64] {
+            for tokens in [1, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512, 1024, 2048] {
                 let timing = try gpu.benchmarkLinear(tokens: tokens, columns: shape.columns, depth: shape.depth,
                                                      f32Out: shape.f32Out)
                 let int4 = timing.int4.map { "\(rounded($0)) µs \(Int((bytes / 4 / $0 / 1e3).rounded())) GB/s packed" } ?? "n/a"
+                // Past 16 tokens also each 4-bit path, with TFLOP/s.
+                let flops = 2 * Double(tokens * shape.columns * shape.depth)
+                let paths = timing.int4ByPath.map {
+                    "; int4 \($0.path) \(rounded($0.microseconds)) µs \(Int((flops / $0.microseconds / 1e6).rounded())) TFLOP/s"
+                }.joined()
                 print("bench-linear \(shape.name) T \(tokens) N \(shape.columns) K \(shape.depth): "
-                      + "linear.cu \(timing.smallLinear.map(rate) ?? "n/a"), cuBLASLt \(rate(timing.blasLt)), int4 \(int4)")
+                      + "linear.cu \(timing.smallLinear.map(rate) ?? "n/a"), cuBLASLt \(rate(timing.blasLt)), int4 \(int4)\(paths)"
+                      + (paths.isEmpty ? "" : "; cuBLASLt bf16 \(Int((flops / timing.blasLt / 1e6).rounded())) TFLOP/s"))
             }
         }
         try gpu.releaseCachedMemory()

@@ -72,17 +72,25 @@ public struct OpChecker {
                 try decodeLinears(tokens: [1, 3, 8], depth, columns, bias: bias, f32Out: f32)
             }
         }
-        // 4-bit weights (GPTQ / AWQ / compressed-tensors): linear_int4.cu up to 32 tokens, dequantize + cuBLASLt past it.
+        // 4-bit weights (GPTQ / AWQ / compressed-tensors): linear_int4.cu's small kernel, its GEMM and dequantize +
+        // cuBLASLt, each where CUDABackend.int4Path sends a shape, and each forced on a few shapes.
         if gpu.activationDType == .bfloat16 {
-            try int4Linears(tokens: [1, 5, 8, 13, 32, 77], depth: 4096, columns: 1024, groupSize: 128, actOrder: false, zeroPoints: false,
-                            bias: false, f32Out: false)
+            try int4Linears(tokens: [1, 5, 8, 13, 32, 50, 77, 300, 1500], depth: 4096, columns: 1024, groupSize: 128, actOrder: false,
+                            zeroPoints: false, bias: false, f32Out: false)
+            let forced: [CUDABackend.Int4LinearPath] = [.gemm, .dequantized]
+            try int4Linears(tokens: [45, 161], depth: 1664, columns: 1000, groupSize: 128, actOrder: false, zeroPoints: true,
+                            bias: true, f32Out: false, paths: forced)
+            try int4Linears(tokens: [20], depth: 4096, columns: 3000, groupSize: 64, actOrder: false, zeroPoints: true,
+                            bias: true, f32Out: false, paths: [.small] + forced)
+            try int4Linears(tokens: [70], depth: 512, columns: 200, groupSize: 32, actOrder: true, zeroPoints: true,
+                            bias: false, f32Out: true, paths: forced)
             try int4Linears(tokens: [3, 40], depth: 4096, columns: 512, groupSize: 128, actOrder: true, zeroPoints: true,
                             bias: true, f32Out: false)
             try int4Linears(tokens: [2, 20, 100], depth: 1024, columns: 1000, groupSize: 32, actOrder: false, zeroPoints: true,
                             bias: false, f32Out: true)
-            try int4Linears(tokens: [1, 8], depth: 14336, columns: 4096, groupSize: 14336, actOrder: false, zeroPoints: false,
+            try int4Linears(tokens: [1, 8, 100, 256], depth: 14336, columns: 4096, groupSize: 14336, actOrder: false, zeroPoints: false,
                             bias: false, f32Out: false)
-            try int4Linears(tokens: [1, 9, 24], depth: 4096, columns: 1000, groupSize: 64, actOrder: false, zeroPoints: true,
+            try int4Linears(tokens: [1, 9, 24, 129], depth: 4096, columns: 1000, groupSize: 64, actOrder: false, zeroPoints: true,
                             bias: true, f32Out: false)
         }
         for (heads, kvHeads, headSize, rotaryDim) in [(14, 2, 64, 64), (32, 8, 128, 128), (8, 4, 8, 8), (4, 2, 64, 32)] {
@@ -213,7 +221,7 @@ public struct OpChecker {
     /// A random 4-bit weight (codes, bf16 scales, zero points 8 or random, act-order groups shuffled over the
     /// columns) packed on the GPU and dequantized for the CPU, times x of each token count.
     mutating func int4Linears(tokens: [Int], depth: Int, columns: Int, groupSize: Int, actOrder: Bool, zeroPoints: Bool,
-                              bias: Bool, f32Out: Bool) throws {
+                              bias: Bool, f32Out: Bool, paths: [CUDABackend.Int4LinearPath] = [.automatic]) throws {
         var weights = IntQuantizedWeights(n: columns, k: depth, bits: 4, groupSize: groupSize, scaleDType: .bfloat16)
         for i in weights.codes.indices { weights.codes[i] = UInt8(truncatingIfNeeded: random.next() & 0xF) }
         for i in weights.scales.indices {
@@ -234,9 +242,14 @@ public struct OpChecker {
             let out = (try cpu.allocate(shape: [count, columns], dtype: f32Out ? .float32 : cpu.activationDType),
                        try gpu.allocate(shape: [count, columns], dtype: dtype))
             try cpu.linear(x.0, weight: dense, bias: biasPair?.0, out: out.0)
-            try gpu.linear(x.1, weight: .int4(packed), bias: biasPair?.1, out: out.1)
-            try record("linear int4", "T\(count) K\(depth) N\(columns) g\(groupSize)\(actOrder ? " act-order" : "")"
-                       + "\(zeroPoints ? " zeros" : "")\(bias ? " +bias" : "") →\(f32Out ? "f32" : "bf16")", cpu: out.0, gpu: out.1)
+            for path in paths {
+                try gpu.fillDummy(out.1, key: random.next())  // a path that writes nothing fails
+                try gpu.linear(x.1, weight: packed, bias: biasPair?.1, out: out.1, path: path)
+                let pathName = path == .automatic ? "" : " \(path)"
+                try record("linear int4", "T\(count) K\(depth) N\(columns) g\(groupSize)\(actOrder ? " act-order" : "")"
+                           + "\(zeroPoints ? " zeros" : "")\(bias ? " +bias" : "") →\(f32Out ? "f32" : "bf16")\(pathName)",
+                           cpu: out.0, gpu: out.1)
+            }
         }
     }
 

@@ -22,10 +22,21 @@
 //   The packed weight streams from DRAM once for all tokens (16 bytes per row per step, INT4_STEPS steps in
 //   flight); x comes through L1. Warps meet in shared memory, summed in warp order (deterministic).
 //
+// linear_int4_gemm_bf16[_f32]  the same parameters and partials [splits, M, N] f32, for steps of more tokens (a decode step of 33+ sequences,
+//   a small prefill): a tiled tensor-core GEMM that dequantizes the weight in registers (as vLLM's Marlin), so the
+//   packed weight is read once per token tile instead of being written out as bf16 for cuBLASLt. K % 128 == 0,
+//   groupSize % 32 == 0, x 16-byte aligned. A CTA owns 32·R weight rows × 8·NT·T tokens (warps R × T, each 32 rows
+//   × 8·NT tokens: two 16-row A tiles × NT 8-token B tiles) and walks K (or its share of K: grid z splits K, each
+//   split's f32 sums go to partials and int4_gemm_reduce adds them up) in chunks of 128 through INT4_GEMM_STAGES
+//   shared-memory stages filled by cp.async: the packed rows ([rows][64 bytes]: lane t's 16 bytes are its 32 k, as
+//   in linear_int4_small) and x's rows ([tokens][256 bytes], 16-byte pieces swizzled so a warp's reads meet no bank
+//   conflict). Lane (g, t) dequantizes rows g and g + 8 of its 32 k — (code − zero) · scale rounded once to bf16,
+//   as dequantize_int4_bf16 — and multiplies them with tokens g + 8j of the same 32 k. grid (⌈M / TOKENS⌉, ⌈N / ROWS⌉, splits):
+//   the token tiles of one row tile are neighbours, so the packed weight mostly comes from L2 after the first.
 // dequantize_int4_bf16  weight → out [N, K] bf16, with perm [K] (act-order: stored column k is input column
 //   perm[k]) or null; for the linears of more tokens (cuBLASLt then multiplies). grid-stride over words.
 // gather_columns_bf16   x [M, K] → out [M, K], out[m][k] = x[m][perm[k]] (act-order).
-#include "common.cuh"
+#include "mma.cuh"
 
 #define INT4_MAX_WARPS 8
 #define INT4_STEPS 4  // 16-byte packed loads per row a lane has in flight
@@ -278,4 +289,198 @@ extern "C" __global__ void gather_columns_bf16(const bf16_t *__restrict__ x, con
         const long long m = i / K;
         out[i] = x[m * K + perm[i - m * K]];
     }
+}
+
+#define INT4_GEMM_STAGES 4
+
+// A CTA of R × T warps, each 32 weight rows × 8·NT tokens.
+template <int R, int T, int NT> struct Int4GemmTile {
+    static constexpr int ROWS = 32 * R, TOKENS = 8 * NT * T, THREADS = 32 * R * T;
+    static constexpr int WEIGHT_BYTES = ROWS * 64, X_BYTES = TOKENS * 256, STAGE_BYTES = WEIGHT_BYTES + X_BYTES;
+    static_assert(ROWS * 4 % THREADS == 0 && TOKENS * 16 % THREADS == 0, "each thread copies whole pieces");
+};
+
+// Where x's 16-byte piece c (k 8c … 8c + 7 of the chunk) of tile row r lies in its 256-byte row: lane (g, t) reads
+// piece 4t + q of rows g (even) and g + 1 of a quad pair at once; flipping bit 1 for pieces 8–15 and bit 0 for odd
+// rows puts those 8 reads in 8 different 16-byte bank groups.
+__device__ __forceinline__ int int4_gemm_piece(int r, int c) { return c ^ ((((c >> 3) & 1) << 1) | (r & 1)); }
+
+template <int R, int T, int NT, typename Out>
+__device__ void linear_int4_gemm(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
+                                 const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
+                                 const bf16_t *__restrict__ bias, Out *__restrict__ out, float *__restrict__ partials,
+                                 int M, int N, int K, int groupSize) {
+    using Tile = Int4GemmTile<R, T, NT>;
+    extern __shared__ uint4 int4GemmShared[];
+    unsigned char *const shared = (unsigned char *)int4GemmShared;
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const int warpRow = 32 * (warp % R), warpToken = 8 * NT * (warp / R);
+    const int token0 = blockIdx.x * Tile::TOKENS, row0 = blockIdx.y * Tile::ROWS;
+    const int words = K >> 3, numGroups = K / groupSize, totalChunks = K >> 7;
+    // Split K (gridDim.z > 1): this CTA's chunks, its sums into partials[z] (f32, no bias), summed by int4_gemm_reduce.
+    const int chunkBegin = (int)((long long)totalChunks * blockIdx.z / gridDim.z);
+    const int numChunks = (int)((long long)totalChunks * (blockIdx.z + 1) / gridDim.z) - chunkBegin;
+
+    auto loadWeights = [&](int chunk) {
+        unsigned char *stage = shared + (chunk % INT4_GEMM_STAGES) * Tile::STAGE_BYTES;
+#pragma unroll
+        for (int n = 0; n < Tile::ROWS * 4 / Tile::THREADS; ++n) {
+            const int i = tid + n * Tile::THREADS, r = i >> 2, c = i & 3;
+            const bool valid = row0 + r < N;
+            const unsigned *source = packed + (long long)(valid ? row0 + r : 0) * words + (chunkBegin + chunk) * 16 + 4 * c;
+            copy16_async(shared_address(stage + r * 64 + c * 16), source, valid);
+        }
+    };
+    auto loadX = [&](int chunk) {
+        unsigned char *stage = shared + (chunk % INT4_GEMM_STAGES) * Tile::STAGE_BYTES + Tile::WEIGHT_BYTES;
+#pragma unroll
+        for (int n = 0; n < Tile::TOKENS * 16 / Tile::THREADS; ++n) {
+            const int i = tid + n * Tile::THREADS, r = i >> 4, c = i & 15;
+            const bool valid = token0 + r < M;
+            const bf16_t *source = x + (long long)(valid ? token0 + r : 0) * K + (chunkBegin + chunk) * 128 + 8 * c;
+            copy16_async(shared_address(stage + r * 256 + int4_gemm_piece(r, c) * 16), source, valid);
+        }
+    };
+    // The bf16 pairs (scale, scale) and (−(128 + zero), …) of this lane's 4 rows in chunk `chunk`'s group.
+    auto loadScales = [&](int chunk, unsigned (&scale2)[2][2], unsigned (&zero2)[2][2]) {
+        const int group = ((chunkBegin + (chunk < numChunks ? chunk : 0)) * 128 + 32 * t) / groupSize;
+#pragma unroll
+        for (int i = 0; i < 2; ++i)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                const int row = row0 + warpRow + 16 * i + 8 * h + g;
+                const long long index = (long long)(row < N ? row : 0) * numGroups + group;
+                scale2[i][h] = row < N ? duplicate(scales[index]) : 0u;
+                zero2[i][h] = duplicate(zeros[index]);
+            }
+    };
+
+    // The packed weight and its scales depend on no earlier kernel: in flight before the wait for x.
+#pragma unroll
+    for (int s = 0; s < INT4_GEMM_STAGES - 1; ++s)
+        if (s < numChunks) loadWeights(s);
+    unsigned scale2[2][2], zero2[2][2];
+    loadScales(0, scale2, zero2);
+    grid_dependency_wait();
+#pragma unroll
+    for (int s = 0; s < INT4_GEMM_STAGES - 1; ++s) {
+        if (s < numChunks) loadX(s);
+        commit_copies();
+    }
+
+    float acc[2][NT][4];
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < NT; ++j) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.0f;
+
+    for (int chunk = 0; chunk < numChunks; ++chunk) {
+        wait_copies<INT4_GEMM_STAGES - 2>();
+        __syncthreads();  // chunk's stage is filled, and every warp is done with the stage refilled next
+        const int ahead = chunk + INT4_GEMM_STAGES - 1;
+        if (ahead < numChunks) {
+            loadWeights(ahead);
+            loadX(ahead);
+        }
+        commit_copies();  // an empty group past the end keeps the count of groups in flight uniform
+        unsigned nextScale2[2][2], nextZero2[2][2];
+        loadScales(chunk + 1, nextScale2, nextZero2);
+
+        const unsigned char *stage = shared + (chunk % INT4_GEMM_STAGES) * Tile::STAGE_BYTES;
+        const unsigned char *xs = stage + Tile::WEIGHT_BYTES;
+        uint4 rowWords[2][2];
+#pragma unroll
+        for (int i = 0; i < 2; ++i)
+#pragma unroll
+            for (int h = 0; h < 2; ++h)
+                rowWords[i][h] = *(const uint4 *)(stage + (warpRow + 16 * i + 8 * h + g) * 64 + 16 * t);
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+            unsigned a[2][2][4];
+#pragma unroll
+            for (int i = 0; i < 2; ++i)
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    const uint4 w = rowWords[i][h];
+                    const unsigned word = q == 0 ? w.x : q == 1 ? w.y : q == 2 ? w.z : w.w;
+                    dequant_word(word, zero2[i][h], scale2[i][h], a[i][h]);
+                }
+#pragma unroll
+            for (int j = 0; j < NT; ++j) {
+                const int r = warpToken + 8 * j + g;
+                const uint4 v = *(const uint4 *)(xs + r * 256 + int4_gemm_piece(r, 4 * t + q) * 16);
+#pragma unroll
+                for (int i = 0; i < 2; ++i) {
+                    mma_bf16_16x8x16(acc[i][j], a[i][0][0], a[i][1][0], a[i][0][1], a[i][1][1], v.x, v.y);
+                    mma_bf16_16x8x16(acc[i][j], a[i][0][2], a[i][1][2], a[i][0][3], a[i][1][3], v.z, v.w);
+                }
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < 2; ++i)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+                scale2[i][h] = nextScale2[i][h];
+                zero2[i][h] = nextZero2[i][h];
+            }
+    }
+    wait_copies<0>();
+
+    float *const partial = gridDim.z > 1 ? partials + (long long)blockIdx.z * M * N : nullptr;
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const int row = row0 + warpRow + 16 * i + 8 * h + g;
+            if (row >= N) continue;
+            const float add = bias && !partial ? bf16_to_f32(bias[row]) : 0.0f;
+#pragma unroll
+            for (int j = 0; j < NT; ++j)
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const int token = token0 + warpToken + 8 * j + 2 * t + e;
+                    if (token >= M) continue;
+                    const long long index = (long long)token * N + row;
+                    if (partial) partial[index] = acc[i][j][2 * h + e];
+                    else out[index] = int4_output<Out>(acc[i][j][2 * h + e] + add);
+                }
+        }
+}
+
+// out [M, N] = Σ_s partials[s] (+ bias), summed in split order (deterministic), rounded as linear_int4_gemm rounds.
+template <typename Out>
+__device__ void int4_gemm_reduce(const float *__restrict__ partials, const bf16_t *__restrict__ bias,
+                                 Out *__restrict__ out, int M, int N, int splits) {
+    grid_dependency_wait();
+    const long long count = (long long)M * N, stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += stride) {
+        float sum = 0.0f;
+        for (int s = 0; s < splits; ++s) sum += partials[s * count + i];
+        if (bias) sum += bf16_to_f32(bias[i % N]);
+        out[i] = int4_output<Out>(sum);
+    }
+}
+extern "C" __global__ void int4_gemm_reduce_bf16(const float *__restrict__ partials, const bf16_t *__restrict__ bias,
+                                                 bf16_t *__restrict__ out, int M, int N, int splits) {
+    int4_gemm_reduce<bf16_t>(partials, bias, out, M, N, splits);
+}
+extern "C" __global__ void int4_gemm_reduce_f32(const float *__restrict__ partials, const bf16_t *__restrict__ bias,
+                                                float *__restrict__ out, int M, int N, int splits) {
+    int4_gemm_reduce<float>(partials, bias, out, M, N, splits);
+}
+
+#define LINEAR_INT4_GEMM_PARAMETERS(OUT)                                                                           \
+    const bf16_t *__restrict__ x, const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,            \
+        const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias, OUT *__restrict__ out,                    \
+        float *__restrict__ partials, int numTokens, int N, int K, int groupSize
+#define LINEAR_INT4_GEMM_ARGUMENTS x, packed, scales, zeros, bias, out, partials, numTokens, N, K, groupSize
+
+// The one CTA shape kept (bench-linear on the H200, docs/gpu-runs/2026-11-30f run1–run2: 4 × 2 and 2 × 2 warps of 32 tokens
+// each, 4 × 2 and 8 × 1 warps of 64 were slower or no faster): 4 warps of 32 rows × 64 tokens, 2 CTAs an SM.
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
+    linear_int4_gemm<4, 1, 8, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_f32(LINEAR_INT4_GEMM_PARAMETERS(float)) {
+    linear_int4_gemm<4, 1, 8, float>(LINEAR_INT4_GEMM_ARGUMENTS);
 }
