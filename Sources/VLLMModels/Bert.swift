@@ -299,11 +299,45 @@ public struct PoolingConfig: Sendable, Equatable {
     public var normalize: Bool
     /// `max_seq_length` of sentence_bert_config.json: the longest input vLLM takes for the model.
     public var maxSeqLength: Int?
+    /// Matryoshka embeddings (config.json's `is_matryoshka`, or a `matryoshka_dimensions` list): a request may ask
+    /// for fewer `dimensions` — any, or one of the list where there is one.
+    public var isMatryoshka = false
+    public var matryoshkaDimensions: [Int]?
+    /// `dimensions` of `--pooler-config`: the length of every embedding a request does not set its own.
+    public var dimensions: Int?
 
     public init(method: Method, normalize: Bool, maxSeqLength: Int? = nil) {
         self.method = method
         self.normalize = normalize
         self.maxSeqLength = maxSeqLength
+    }
+
+    /// vLLM's check of an embedding request's `dimensions` (PoolingParams), its messages word for word.
+    public func check(dimensions: Int, embeddingSize: Int, modelName: String) throws -> Int {
+        guard isMatryoshka else {
+            throw ModelError("Model '\(modelName)' does not support Matryoshka embeddings; dimensions must be unset "
+                             + "(received dimensions=\(dimensions)).")
+        }
+        guard (1...embeddingSize).contains(dimensions) else {
+            throw ModelError("Model '\(modelName)' only supports dimensions in range [1, \(embeddingSize)], got \(dimensions).")
+        }
+        if let list = matryoshkaDimensions, !list.contains(dimensions) {
+            throw ModelError("Model '\(modelName)' only supports Matryoshka dimensions \(list), got \(dimensions).")
+        }
+        return dimensions
+    }
+
+    /// A pooled vector as a request gets it, in vLLM's order: the first `dimensions` values (a Matryoshka
+    /// request's, else `--pooler-config`'s), then L2-normalized where `useActivation` (the request's
+    /// `use_activation`, else the model's Normalize) says so.
+    public func finish(_ pooled: [Float], dimensions requested: Int? = nil, useActivation: Bool? = nil) -> [Float] {
+        var vector = pooled
+        if let keep = requested ?? dimensions, keep < vector.count { vector = Array(vector.prefix(keep)) }
+        if useActivation ?? normalize {
+            let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            if norm > 0 { vector = vector.map { $0 / max(norm, 1e-12) } }
+        }
+        return vector
     }
 
     /// The pooling of `directory`: from its sentence-transformers files when present; else CLS and
@@ -349,11 +383,28 @@ public struct PoolingConfig: Sendable, Equatable {
         if let data = try? Data(contentsOf: sentenceBertURL) {
             config.maxSeqLength = try? JSONDecoder().decode(SentenceBert.self, from: data).max_seq_length
         }
+        struct Matryoshka: Decodable { var is_matryoshka: Bool?; var matryoshka_dimensions: [Int]? }
+        let configURL = directory.appendingPathComponent("config.json")
+        if let data = try? Data(contentsOf: configURL) {
+            let declared: Matryoshka
+            do { declared = try JSONDecoder().decode(Matryoshka.self, from: data) } catch {
+                throw ModelError("\(configURL.path): is_matryoshka must be true or false and matryoshka_dimensions a list "
+                                 + "of integers: \(ModelConfig.describe(error))")
+            }
+            config.matryoshkaDimensions = declared.matryoshka_dimensions
+            config.isMatryoshka = declared.is_matryoshka == true || !(declared.matryoshka_dimensions ?? []).isEmpty
+        }
         return config
     }
 
-    /// One vector per sequence from its hidden states `rows[start ..< end]` of `hidden` ([T, H] floats, row-major).
+    /// One vector per sequence from its hidden states `rows[start ..< end]` of `hidden` ([T, H] floats, row-major),
+    /// pooled and then finished with the model's defaults (`finish`).
     public func pool(_ hidden: [Float], width: Int, starts: [Int]) -> [[Float]] {
+        poolRaw(hidden, width: width, starts: starts).map { finish($0) }
+    }
+
+    /// The pooled vectors before `finish`: neither truncated nor normalized.
+    public func poolRaw(_ hidden: [Float], width: Int, starts: [Int]) -> [[Float]] {
         (0..<(starts.count - 1)).map { s in
             let (begin, end) = (starts[s], starts[s + 1])
             var vector = [Float](repeating: 0, count: width)
@@ -363,10 +414,6 @@ public struct PoolingConfig: Sendable, Equatable {
             case .mean:
                 for t in begin..<end { for i in 0..<width { vector[i] += hidden[t * width + i] } }
                 for i in 0..<width { vector[i] /= Float(end - begin) }
-            }
-            if normalize {
-                let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                if norm > 0 { for i in 0..<width { vector[i] /= max(norm, 1e-12) } }
             }
             return vector
         }

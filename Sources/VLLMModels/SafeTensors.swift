@@ -148,6 +148,12 @@ public final class Checkpoint: @unchecked Sendable {
         for (name, shard) in expected where location[name] == nil {
             throw ModelError("\(index.path): tensor '\(name)' is mapped to \(shard) but that file does not hold it")
         }
+        // A decoder saved as its bare base model (sentence-transformers saves Qwen3Model: `layers.0…`,
+        // `embed_tokens.weight`, as Qwen3-Embedding is published) is read under the causal LM's names, as vLLM
+        // maps them: every name gains the "model." prefix.
+        if location["embed_tokens.weight"] != nil, location["model.embed_tokens.weight"] == nil {
+            location = Dictionary(uniqueKeysWithValues: location.map { ("model." + $0.key, $0.value) })
+        }
         self.location = location
     }
 

@@ -40,12 +40,17 @@ struct EmbeddingRequest: Decodable, Sendable {
     var user: String?
     var truncatePromptTokens: Int?
     var addSpecialTokens: Bool?
+    /// vLLM's: normalize the embedding (default: as the model's pooling says).
+    var useActivation: Bool?
+    /// Removed by vLLM (`use_activation` replaces it): present, the request is refused as vLLM refuses it.
+    var normalize: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case model, input, dimensions, user
+        case model, input, dimensions, user, normalize
         case encodingFormat = "encoding_format"
         case truncatePromptTokens = "truncate_prompt_tokens"
         case addSpecialTokens = "add_special_tokens"
+        case useActivation = "use_activation"
     }
 }
 

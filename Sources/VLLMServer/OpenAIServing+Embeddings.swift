@@ -29,10 +29,17 @@ extension OpenAIServing {
             guard format == "float" || format == "base64" else {
                 throw .badRequest("encoding_format must be 'float' or 'base64', got '\(format)'", param: "encoding_format")
             }
-            if let dimensions = request.dimensions, dimensions != embedder.dimensions {
-                // vLLM's wording for a model without Matryoshka representations (every model served here).
-                throw .badRequest("Model \"\(model.primaryName)\" does not support matryoshka representation, "
-                                  + "changing output dimensions will lead to poor results.", param: "dimensions")
+            if request.normalize != nil {
+                throw .badRequest("Parameter `normalize` was removed; use `use_activation` instead.", param: "normalize")
+            }
+            if let dimensions = request.dimensions {  // vLLM's checks and words (PoolingParams)
+                do {
+                    try embedder.check(dimensions: dimensions, modelName: model.primaryName)
+                } catch let error as VLLMValidationError {
+                    throw .validation(error)
+                } catch {
+                    throw .badRequest("\(error)", param: "dimensions")
+                }
             }
             guard request.input.count > 0 else { throw .badRequest("input must not be empty", param: "input") }
             var sequences: [[Int]]
@@ -47,7 +54,8 @@ extension OpenAIServing {
             if let limit = try truncationLimit(request.truncatePromptTokens, embedder: embedder) {
                 sequences = sequences.map { Array($0.suffix(limit)) }
             }
-            let vectors = try await run(embedder, sequences, tokenTypes: nil)
+            let vectors = try await run(embedder, sequences, tokenTypes: nil,
+                                        options: PoolingOptions(dimensions: request.dimensions, useActivation: request.useActivation))
             let promptTokens = sequences.reduce(0) { $0 + $1.count }
             let items = vectors.enumerated().map { index, vector in
                 EmbeddingResponse.Item(index: index, object: object,
@@ -72,9 +80,10 @@ extension OpenAIServing {
 
     /// The embedder's outputs, its refusals as the server answers them (400 for an input it cannot take,
     /// 503 once it has shut down).
-    func run(_ embedder: any EmbeddingClient, _ sequences: [[Int]], tokenTypes: [[Int]]?) async throws(OpenAIError) -> [[Float]] {
+    func run(_ embedder: any EmbeddingClient, _ sequences: [[Int]], tokenTypes: [[Int]]?,
+             options: PoolingOptions = PoolingOptions()) async throws(OpenAIError) -> [[Float]] {
         do {
-            return try await embedder.embed(sequences, tokenTypes: tokenTypes)
+            return try await embedder.embed(sequences, tokenTypes: tokenTypes, options: options)
         } catch let error as VLLMValidationError {
             throw .validation(error)
         } catch is EmbeddingEngineStopped {

@@ -39,6 +39,9 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("speculative-config"),
             help: "vLLM's speculative decoding, as JSON: {\"method\": \"ngram\", \"num_speculative_tokens\": k, \"prompt_lookup_min\": a, \"prompt_lookup_max\": b}.")
     var speculativeConfig: String?
+    @Option(name: .customLong("pooler-config"),
+            help: "vLLM's pooler config of an embedding model, as JSON: {\"pooling_type\": \"CLS\" | \"LAST\" | \"MEAN\", \"use_activation\": true | false, \"dimensions\": n} over what the model folder says.")
+    var poolerConfig: String?
     @Option(help: "vLLM's --runner: auto (from the model's architecture), generate or pooling.")
     var runner = "auto"
     @Option(help: "vLLM's --convert: auto, embed (serve the model as an embedding model) or none.")

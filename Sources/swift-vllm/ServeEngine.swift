@@ -48,16 +48,21 @@ struct ServeEngine {
         let root = name ?? path ?? "demo-model"
         let names = servedModelNames.isEmpty ? [root] : servedModelNames
         let architecture = directory.flatMap { try? ModelConfigPeek.architecture(of: $0) }
-        if try options.servesPooling(architecture: architecture), let directory {
+        let servesPooling = try options.servesPooling(architecture: architecture)
+        if options.poolerConfig != nil, !servesPooling {
+            throw ValidationError("--pooler-config applies to pooling models (--task embed, or an encoder's folder)")
+        }
+        if servesPooling, let directory {
             let embedder = try EmbeddingEngine.load(
                 directory: directory, backend: try options.makeBackend(), format: args.loadFormat, dtype: args.dtype,
-                maxNumBatchedTokens: args.maxNumBatchedTokens ?? 16384, maxModelLen: args.maxModelLen)
+                maxNumBatchedTokens: args.maxNumBatchedTokens ?? 16384, maxModelLen: args.maxModelLen,
+                poolerConfig: options.poolerConfig, modelName: names[0])
             if embedder.isCrossEncoder {
                 log("cross-encoder \(architecture ?? ""): \(embedder.dimensions) label(s), pairs of up to \(embedder.maxModelLen) "
                     + "tokens; /score and /rerank")
             } else {
-                log("pooling model \(architecture ?? ""): \(embedder.pooling.method.rawValue) pooling, "
-                    + (embedder.pooling.normalize ? "normalized, " : "") + "\(embedder.dimensions) dimensions, inputs of up to "
+                log("pooling model \(architecture ?? ""): \(embedder.poolingConfig.method.rawValue) pooling, "
+                    + (embedder.poolingConfig.normalize ? "normalized, " : "") + "\(embedder.dimensions) dimensions, inputs of up to "
                     + "\(embedder.maxModelLen) tokens; /v1/embeddings, /pooling, /score and /rerank")
             }
             let model = ServedModel(

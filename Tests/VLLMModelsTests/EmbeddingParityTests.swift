@@ -36,6 +36,12 @@ import VLLMTokenizers
         var tiny_xlmr: Tiny
         var tiny_bert: Tiny
         var tiny_qwen3: Tiny
+        var tiny_qwen3_bare: Tiny
+        struct Matryoshka: Decodable {
+            struct Case: Decodable { var token_ids: [Int]; var embedding: [Float]; var raw: [Float]; var d16: [Float]; var mean: [Float] }
+            var cases: [Case]
+        }
+        var tiny_matryoshka: Matryoshka
         var tiny_bert_reranker: Reranker
         var tiny_xlmr_reranker: Reranker
     }
@@ -150,12 +156,89 @@ import VLLMTokenizers
         // More sequences than one batch of the decoder's runner holds (256): split into batches.
         let many = try engine.embedNow(Array(repeating: [5], count: 300))  // 300 tokens: within the token budget
         #expect(many.count == 300 && many[0] == many[299])
-        #expect(engine.pooling.method == .last && engine.pooling.normalize && !engine.isCrossEncoder)
+        #expect(engine.poolingConfig.method == .last && engine.poolingConfig.normalize && !engine.isCrossEncoder)
         let vectors = try engine.embedNow(golden.cases.map { $0.token_ids.map(Int.init) })
         for (vector, expected) in zip(vectors, golden.cases.map(\.embedding)) {
             #expect(Self.cosine(vector, expected) >= 0.9999)
             let error = zip(vector, expected).map { abs($0 - $1) }.max()!
             #expect(error < 1e-4, "max |Δ| \(error)")
+        }
+    }
+
+    /// A decoder saved as its bare base model (sentence-transformers' Qwen3Model: no "model." in the weight names,
+    /// as Qwen3-Embedding is published) loads under the causal LM's names and matches transformers.
+    @Test func bareDecoderCheckpointMatchesTransformers() throws {
+        let golden = try Self.golden.get().tiny_qwen3_bare
+        let engine = try EmbeddingEngine.load(directory: Self.folder.appendingPathComponent("tiny-qwen3-embedding-bare"),
+                                              backend: CPUBackend(), maxNumBatchedTokens: 512)
+        let vectors = try engine.embedNow(golden.cases.map { $0.token_ids.map(Int.init) })
+        for (vector, expected) in zip(vectors, golden.cases.map(\.embedding)) {
+            let error = zip(vector, expected).map { abs($0 - $1) }.max()!
+            #expect(error < 1e-4, "max |Δ| \(error)")
+        }
+    }
+
+    static func expectClose(_ vectors: [[Float]], _ expected: [[Float]], _ what: String) {
+        #expect(vectors.count == expected.count)
+        for (vector, reference) in zip(vectors, expected) {
+            #expect(vector.count == reference.count, "\(what): \(vector.count) values, want \(reference.count)")
+            let error = zip(vector, reference).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(error < 1e-4, "\(what): max |Δ| \(error)")
+        }
+    }
+
+    /// Matryoshka embeddings as vLLM serves them, against sentence-transformers: a request's `dimensions`
+    /// (truncate_embeddings, then normalized), `use_activation: false` (the raw pooled vector), vLLM's three
+    /// refusals word for word; and `--pooler-config` (MEAN pooling, default dimensions, no activation) over the folder.
+    @Test func matryoshkaDimensionsAndPoolerConfig() async throws {
+        let golden = try Self.golden.get().tiny_matryoshka
+        let directory = Self.folder.appendingPathComponent("tiny-xlmr-matryoshka")
+        let ids = golden.cases.map(\.token_ids)
+        let engine = try EmbeddingEngine.load(directory: directory, backend: CPUBackend())
+        #expect(engine.poolingConfig.isMatryoshka && engine.poolingConfig.matryoshkaDimensions == [16, 32, 64])
+        Self.expectClose(try engine.embedNow(ids), golden.cases.map(\.embedding), "default")
+        Self.expectClose(try engine.embedNow(ids, options: PoolingOptions(useActivation: false)), golden.cases.map(\.raw), "raw")
+        Self.expectClose(try engine.embedNow(ids, options: PoolingOptions(dimensions: 16)), golden.cases.map(\.d16), "d16")
+        // Through the loop thread too, with requests of different options in one batch.
+        async let truncated = engine.embed(ids, tokenTypes: nil, options: PoolingOptions(dimensions: 16))
+        async let raw = engine.embed(ids, tokenTypes: nil, options: PoolingOptions(useActivation: false))
+        Self.expectClose(try await truncated, golden.cases.map(\.d16), "d16 (loop)")
+        Self.expectClose(try await raw, golden.cases.map(\.raw), "raw (loop)")
+        engine.shutdown()
+
+        func refusal(_ body: () throws -> Void) -> String {
+            do { try body() } catch { return "\(error)" }
+            return "accepted"
+        }
+        #expect(refusal { try engine.check(dimensions: 32, modelName: "m") } == "accepted")
+        #expect(refusal { try engine.check(dimensions: 20, modelName: "m") }
+                == "Model 'm' only supports Matryoshka dimensions [16, 32, 64], got 20.")
+        #expect(refusal { try engine.check(dimensions: 0, modelName: "m") } == "Model 'm' only supports dimensions in range [1, 64], got 0.")
+        let plain = try EmbeddingEngine.load(directory: Self.folder.appendingPathComponent("tiny-xlmr"), backend: CPUBackend())
+        #expect(refusal { try plain.check(dimensions: 16, modelName: "m") }
+                == "Model 'm' does not support Matryoshka embeddings; dimensions must be unset (received dimensions=16).")
+
+        func served(_ poolerConfig: String) throws -> EmbeddingEngine {
+            try EmbeddingEngine.load(directory: directory, backend: CPUBackend(), poolerConfig: poolerConfig, modelName: "m")
+        }
+        Self.expectClose(try served(#"{"pooling_type": "MEAN"}"#).embedNow(ids), golden.cases.map(\.mean), "MEAN")
+        Self.expectClose(try served(#"{"seq_pooling_type": "CLS", "dimensions": 16}"#).embedNow(ids), golden.cases.map(\.d16), "dimensions 16")
+        Self.expectClose(try served(#"{"use_activation": false, "task": "embed"}"#).embedNow(ids), golden.cases.map(\.raw), "no activation")
+        for (config, message) in [
+            (#"{"normalize": true}"#, "Parameter `normalize` was removed; use `use_activation` instead."),
+            (#"{"pooling_type": "ALL"}"#, "pooling type ALL is not supported (token-wise pooling is not built)"),
+            (#"{"pooling_type": "MAX"}"#, "pooling type MAX is not supported; use CLS, LAST or MEAN"),
+            (#"{"pooling_type": "CLS", "seq_pooling_type": "MEAN"}"#, "Cannot set both `pooling_type` and `seq_pooling_type`"),
+            (#"{"dimensions": 20}"#, "only supports Matryoshka dimensions [16, 32, 64], got 20."),
+            (#"{"dimensions": true}"#, "dimensions must be an integer, got"),
+            (#"{"use_activation": 1}"#, "use_activation must be true or false, got 1"),
+            (#"{"enable_chunked_processing": true}"#, "'enable_chunked_processing' is not supported by swift-vllm"),
+            (#"{"pooling": "CLS"}"#, "unknown field 'pooling'"),
+            (#"{"task": "classify"}"#, "task classify is not supported here"),
+            ("[1]", "--pooler-config must be a JSON object"),
+        ] {
+            let text = refusal { _ = try served(config) }
+            #expect(text.contains(message), "\(config): \(text)")
         }
     }
 

@@ -9,11 +9,22 @@ import VLLMServer
 struct FakeEmbedder: EmbeddingClient {
     var maxModelLen = 16
     var dimensions: Int { 4 }
-    func embed(_ sequences: [[Int]], tokenTypes: [[Int]]?) async throws -> [[Float]] {
+    /// Matryoshka at 2 (and 4): `dimensions` keeps the first values, `use_activation: false` negates them (so a
+    /// test sees both options arrive).
+    var matryoshka = false
+    func check(dimensions: Int, modelName: String) throws {
+        guard matryoshka, [2, 4].contains(dimensions) else {
+            throw VLLMValidationError("\(modelName) takes dimensions 2 or 4, got \(dimensions)", parameter: "dimensions")
+        }
+    }
+    func embed(_ sequences: [[Int]], tokenTypes: [[Int]]?, options: PoolingOptions) async throws -> [[Float]] {
         for sequence in sequences where sequence.count > maxModelLen {
             throw VLLMValidationError("This model's maximum context length is \(maxModelLen) tokens.", parameter: "input")
         }
-        return sequences.map { [Float($0.count), Float($0.first ?? 0), Float($0.last ?? 0), Float($0.reduce(0, +))] }
+        return sequences.map {
+            let vector = [Float($0.count), Float($0.first ?? 0), Float($0.last ?? 0), Float($0.reduce(0, +))]
+            return vector.prefix(options.dimensions ?? 4).map { options.useActivation == false ? -$0 : $0 }
+        }
     }
 }
 
@@ -68,7 +79,8 @@ struct FakeEmbedder: EmbeddingClient {
     @Test func badEmbeddingRequests() async throws {
         try await harness.test { client in
             for (body, status, fragment) in [
-                (#"{"input": "ab", "dimensions": 2}"#, 400, "does not support matryoshka representation"),
+                (#"{"input": "ab", "dimensions": 2}"#, 400, "fake-model takes dimensions 2 or 4, got 2"),
+                (#"{"input": "ab", "normalize": true}"#, 400, "Parameter `normalize` was removed; use `use_activation` instead."),
                 (#"{"input": "ab", "encoding_format": "int8"}"#, 400, "encoding_format"),
                 (#"{"input": []}"#, 400, "input must not be empty"),
                 (#"{"input": {"text": 1}}"#, 400, "input"),
@@ -83,6 +95,18 @@ struct FakeEmbedder: EmbeddingClient {
             }
             let after = try await client.post("/v1/embeddings", #"{"input": "ab"}"#)
             #expect(after.status == 200)
+        }
+    }
+
+    /// `dimensions` and `use_activation` reach the model; a dimension the model refuses is a 400 with its words.
+    @Test func matryoshkaOptionsReachTheModel() async throws {
+        try await TestHarness(embedder: FakeEmbedder(matryoshka: true)).test { client in
+            let truncated = try await client.post("/v1/embeddings", #"{"input": [[5, 6, 7]], "dimensions": 2}"#).json
+            #expect((truncated["data"] as? [[String: Any]])?.first?["embedding"] as? [Double] == [3, 5])
+            let raw = try await client.post("/v1/embeddings", #"{"input": [[5, 6, 7]], "use_activation": false}"#).json
+            #expect((raw["data"] as? [[String: Any]])?.first?["embedding"] as? [Double] == [-3, -5, -7, -18])
+            let refused = try await client.post("/v1/embeddings", #"{"input": [[5]], "dimensions": 3}"#)
+            #expect(refused.status == 400 && refused.errorMessage == "fake-model takes dimensions 2 or 4, got 3")
         }
     }
 
