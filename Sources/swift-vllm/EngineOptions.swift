@@ -94,21 +94,28 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("kernel-cache-dir"), help: "Where compiled CUDA kernels are cached (default ~/.cache/swift-vllm/kernels).")
     var kernelCacheDir: String?
 
-    /// Whether the model runs as a pooling (embedding) model: asked for by --runner pooling, --convert embed or
-    /// --task embed, or an encoder architecture with nothing asked. `architecture`: config.json's first.
+    /// Whether the model runs as a pooling model: asked for by --runner pooling, --convert embed|classify or
+    /// --task embed|score|classify, or an encoder architecture with nothing asked. `architecture`: config.json's first.
+    /// A classifier (--convert classify, --task score|classify: vLLM's cross-encoder tasks) must be a
+    /// …ForSequenceClassification folder: converting another model into one (a new head) is not built.
     func servesPooling(architecture: String?) throws -> Bool {
         guard ["auto", "generate", "pooling"].contains(runner) else {
             throw ValidationError("--runner '\(runner)' is not supported; use auto, generate or pooling")
         }
-        guard ["auto", "embed", "none"].contains(convert) else {
-            throw ValidationError("--convert '\(convert)' is not supported; use auto, embed or none")
+        guard ["auto", "embed", "classify", "none"].contains(convert) else {
+            throw ValidationError("--convert '\(convert)' is not supported; use auto, embed, classify or none")
         }
-        guard ["auto", "generate", "embed", "embedding"].contains(task) else {
-            throw ValidationError("--task '\(task)' is not supported; use auto, generate, embed or embedding")
+        guard ["auto", "generate", "embed", "embedding", "score", "classify"].contains(task) else {
+            throw ValidationError("--task '\(task)' is not supported; use auto, generate, embed, embedding, score or classify")
         }
         let isEncoder = architecture.map { EncoderConfig.architectures.contains($0) } ?? false
         let isDecoder = architecture.map { ModelRegistry.supportedArchitectures.contains($0) } ?? false
-        let asked = runner == "pooling" || convert == "embed" || task == "embed" || task == "embedding"
+        let classifier = convert == "classify" || task == "score" || task == "classify"
+        if classifier, !(isEncoder && architecture!.hasSuffix("ForSequenceClassification")) {
+            throw ValidationError("--convert classify / --task \(task): '\(architecture ?? "(none)")' is not a cross-encoder; "
+                                  + "serve a …ForSequenceClassification folder (converting another model into a classifier is not built)")
+        }
+        let asked = runner == "pooling" || convert == "embed" || task == "embed" || task == "embedding" || classifier
         let refused = runner == "generate" || task == "generate"
         if asked && refused { throw ValidationError("--runner / --task ask for both generation and pooling") }
         if asked && !isEncoder && !isDecoder {

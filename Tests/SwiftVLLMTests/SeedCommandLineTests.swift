@@ -24,6 +24,23 @@ import Testing
         try #require(try SwiftVLLM.parseAsRoot(arguments) as? ServeCommand)
     }
 
+    /// vLLM's ways of asking for a pooling model: --runner pooling, --convert embed|classify, and the retired
+    /// --task embed|score|classify that deployments still pass; a classifier must be a cross-encoder folder.
+    @Test func poolingTasksAsVLLMSpellsThem() throws {
+        func pooling(_ flags: [String], _ architecture: String?) throws -> Bool {
+            try serve(["serve", "m"] + flags).engine.servesPooling(architecture: architecture)
+        }
+        #expect(try pooling([], "XLMRobertaModel") && !pooling([], "Qwen3ForCausalLM"))
+        #expect(try pooling(["--task", "embed"], "Qwen3ForCausalLM") && pooling(["--runner", "pooling", "--convert", "embed"], "Qwen3ForCausalLM"))
+        for flags in [["--task", "score"], ["--task", "classify"], ["--runner", "pooling", "--convert", "classify"]] {
+            #expect(try pooling(flags, "XLMRobertaForSequenceClassification"), "\(flags)")
+            #expect(throws: ValidationError.self, "\(flags)") { try pooling(flags, "Qwen3ForCausalLM") }
+            #expect(throws: ValidationError.self, "\(flags)") { try pooling(flags, "BertModel") }
+        }
+        #expect(throws: ValidationError.self) { try pooling(["--task", "reward"], "BertModel") }
+        #expect(throws: ValidationError.self) { try pooling(["--task", "generate"], "BertModel") }
+    }
+
     @Test func theDeploymentsFlagsParseAndActAsVLLMs() throws {
         let command = try serve(Self.deployment)
         #expect(command.model == "Qwen/Qwen2.5-14B-Instruct-GPTQ-Int4")
