@@ -172,13 +172,28 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
         let width = model.config.hiddenSize
         func flush() throws {
             guard !batch.isEmpty else { return }
-            let hidden = try model.backend.downloadFloats(try model.encode(batch, tokenTypes: types))
+            let encoded = try model.encode(batch, tokenTypes: types)
             var starts = [0]
             for sequence in batch { starts.append(starts.last! + sequence.count) }
-            if let head = model.head {
-                vectors += starts.dropLast().map { head.scores(head.logits(hidden[($0 * width)..<(($0 + 1) * width)])) }
+            // CLS and last-token pooling, and a cross-encoder's head, read one row a sequence: those rows are
+            // gathered on the device, so [S, H] comes back instead of every token's hidden state.
+            let oneRow: [Int]? = model.head != nil || poolingConfig.method == .cls ? Array(starts.dropLast())
+                : poolingConfig.method == .last ? starts.dropFirst().map { $0 - 1 } : nil
+            let hidden: [Float]
+            var rowStarts = starts
+            if let oneRow {
+                let backend = model.backend
+                let rows = try backend.allocate(shape: [oneRow.count, width], dtype: encoded.dtype)
+                try backend.gatherRows(encoded, indices: try backend.makeInt32(oneRow.map(Int32.init)), out: rows)
+                hidden = try backend.downloadFloats(rows)
+                rowStarts = Array(0...oneRow.count)
             } else {
-                vectors += poolingConfig.poolRaw(hidden, width: width, starts: starts)
+                hidden = try model.backend.downloadFloats(encoded)
+            }
+            if let head = model.head {
+                vectors += rowStarts.dropLast().map { head.scores(head.logits(hidden[($0 * width)..<(($0 + 1) * width)])) }
+            } else {
+                vectors += poolingConfig.poolRaw(hidden, width: width, starts: rowStarts)
             }
             batch = []
             types = []
