@@ -13,13 +13,13 @@
 4. A tiny random Qwen3 pooled at its last token (Qwen3-Embedding's way), by transformers; once saved as
    Qwen3ForCausalLM, once as the bare Qwen3Model sentence-transformers saves (no "model." in the weight names,
    as Qwen3-Embedding's checkpoints are published).
+5. Cross-encoders: tiny random BertForSequenceClassification / XLMRobertaForSequenceClassification (one label)
+   with tokenizers trained here by HF tokenizers (BertProcessing, RobertaProcessing), scored by
+   sentence-transformers' CrossEncoder; and HF tokenizers' pair encodings (ids, type ids) of MiniLM's.
 6. Matryoshka (vLLM's `dimensions`, `use_activation`, `--pooler-config`): a tiny XLM-R whose config.json lists
    `matryoshka_dimensions`, with sentence-transformers' outputs of its ids — raw CLS (no Normalize), CLS truncated by
    `sentence_transformers.util.truncate_embeddings` then normalized (vLLM truncates, then normalizes), and mean
    pooling (sentence-transformers' Pooling in mean mode) normalized.
-5. Cross-encoders: tiny random BertForSequenceClassification / XLMRobertaForSequenceClassification (one label)
-   with tokenizers trained here by HF tokenizers (BertProcessing, RobertaProcessing), scored by
-   sentence-transformers' CrossEncoder; and HF tokenizers' pair encodings (ids, type ids) of MiniLM's.
 
 HF tokenizers' WordPiece training (the BERT reranker's tokenizer) does not give the same vocabulary on every run:
 a rerun rewrites tiny-bert-reranker with another tokenizer and scores; both are consistent with each other.

@@ -31,11 +31,12 @@ extension CUDABackend: Int4LinearBackend {
     /// the weight once for all tokens but its MMAs of 8 tokens cost more per token past ~16; the GEMM dequantizes a
     /// weight fragment once for 64 tokens and wins from 17 tokens on the large linears (N·K ≥ 32 M: gate_up, down,
     /// lm_head), from 33 on all, up to 64 tokens on all and 128 on the large ones; past that, dequantize + cuBLASLt.
-    static func int4Path(tokens: Int, columns: Int, depth: Int, gemmApplies: Bool) -> Int4LinearPath {
+    /// `aligned`: x is 16-byte aligned (both kernels load it 16 bytes at a time; dequantize + cuBLASLt takes any x).
+    static func int4Path(tokens: Int, columns: Int, depth: Int, gemmApplies: Bool, aligned: Bool) -> Int4LinearPath {
         let large = columns * depth >= 32 << 20
         let gemmRange = (large ? 17 : 33)...(large ? 128 : 64)
         if gemmApplies, gemmRange.contains(tokens), tokens <= int4GemmTokenCap ?? .max { return .gemm }
-        return tokens <= int4SmallMaxTokens ? .small : .dequantized
+        return tokens <= int4SmallMaxTokens && aligned ? .small : .dequantized
     }
 
     /// Splits of K for a grid of `ctas` CTAs: enough to give every SM its CTAs, each split at least 4 chunks.
@@ -136,7 +137,8 @@ extension CUDABackend: Int4LinearBackend {
         let aligned = x.address % 16 == 0
         let gemmApplies = aligned && depth % 128 == 0
             && Self.int4GemmSharedBytes <= Self.maxSharedBytesPerBlock(computeCapability: context.computeCapability)
-        let chosen = path == .automatic ? Self.int4Path(tokens: tokens, columns: columns, depth: depth, gemmApplies: gemmApplies) : path
+        let chosen = path == .automatic
+            ? Self.int4Path(tokens: tokens, columns: columns, depth: depth, gemmApplies: gemmApplies, aligned: aligned) : path
         switch chosen {
         case .small:
             try require(aligned && tokens <= Self.int4SmallMaxTokens, "linear (int4)", "the small kernel for \(tokens) tokens")
@@ -165,7 +167,7 @@ extension CUDABackend: Int4LinearBackend {
                             .int32(Int32(columns)), .int32(Int32(splits))])
             }
             return
-        case .dequantized, .automatic:
+        case .dequantized, .automatic:  // (`chosen` is never .automatic)
             break
         }
         let dense = try scratch(.int4Dequantized, shape: [columns, depth], dtype: .bfloat16)

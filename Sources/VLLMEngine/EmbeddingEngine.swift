@@ -127,7 +127,8 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
 
     /// vLLM's checks of a pooling input: not empty, within the model's length, ids in the vocabulary (and
     /// token type ids, where given, one per token and within the model's types).
-    public func validate(_ sequences: [[Int]], tokenTypes: [[Int]]? = nil) throws {
+    public func validate(_ sequences: [[Int]], tokenTypes: [[Int]]? = nil, options: PoolingOptions = PoolingOptions()) throws {
+        if let dimensions = options.dimensions { try check(dimensions: dimensions, modelName: "") }
         if let tokenTypes {
             guard tokenTypes.count == sequences.count, zip(tokenTypes, sequences).allSatisfy({ $0.count == $1.count }),
                   tokenTypes.joined().allSatisfy({ $0 >= 0 && $0 < model.config.typeVocabSize }) else {
@@ -155,7 +156,7 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
     public func embedNow(_ sequences: [[Int]], tokenTypes: [[Int]]? = nil, options: PoolingOptions = PoolingOptions()) throws
         -> [[Float]]
     {
-        try validate(sequences, tokenTypes: tokenTypes)
+        try validate(sequences, tokenTypes: tokenTypes, options: options)
         return finish(try forward(sequences, tokenTypes: tokenTypes), options)
     }
 
@@ -212,7 +213,7 @@ public final class EmbeddingEngine: EmbeddingClient, @unchecked Sendable {
     /// Queues `sequences` for the loop thread, which batches them with other requests' up to the token
     /// budget; the embeddings come back in order.
     public func embed(_ sequences: [[Int]], tokenTypes: [[Int]]?, options: PoolingOptions) async throws -> [[Float]] {
-        try validate(sequences, tokenTypes: tokenTypes)
+        try validate(sequences, tokenTypes: tokenTypes, options: options)
         startIfNeeded()
         return try await withCheckedThrowingContinuation { continuation in
             condition.lock()

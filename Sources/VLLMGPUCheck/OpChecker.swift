@@ -84,6 +84,8 @@ public struct OpChecker {
                             bias: true, f32Out: false, paths: [.small] + forced)
             try int4Linears(tokens: [70], depth: 512, columns: 200, groupSize: 32, actOrder: true, zeroPoints: true,
                             bias: false, f32Out: true, paths: forced)
+            try int4Linears(tokens: [33], depth: 512, columns: 300, groupSize: 128, actOrder: false, zeroPoints: false,
+                            bias: true, f32Out: false, paths: forced)  // K unsplit (4 chunks): the bias in the GEMM itself
             try int4Linears(tokens: [3, 40], depth: 4096, columns: 512, groupSize: 128, actOrder: true, zeroPoints: true,
                             bias: true, f32Out: false)
             try int4Linears(tokens: [2, 20, 100], depth: 1024, columns: 1000, groupSize: 32, actOrder: false, zeroPoints: true,

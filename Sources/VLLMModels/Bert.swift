@@ -332,7 +332,7 @@ public struct PoolingConfig: Sendable, Equatable {
     /// `use_activation`, else the model's Normalize) says so.
     public func finish(_ pooled: [Float], dimensions requested: Int? = nil, useActivation: Bool? = nil) -> [Float] {
         var vector = pooled
-        if let keep = requested ?? dimensions, keep < vector.count { vector = Array(vector.prefix(keep)) }
+        if let keep = requested ?? dimensions, keep >= 1, keep < vector.count { vector = Array(vector.prefix(keep)) }
         if useActivation ?? normalize {
             let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
             if norm > 0 { vector = vector.map { $0 / max(norm, 1e-12) } }
@@ -341,7 +341,7 @@ public struct PoolingConfig: Sendable, Equatable {
     }
 
     /// The pooling of `directory`: from its sentence-transformers files when present; else CLS and
-    /// normalized (vLLM's default for encoder embedding models).
+    /// normalized (vLLM's default for encoder embedding models). Matryoshka from config.json.
     public static func load(modelDirectory directory: URL, defaultMethod: Method = .cls) throws -> PoolingConfig {
         struct Module: Decodable { var path: String?; var type: String? }
         struct Pooling: Decodable {

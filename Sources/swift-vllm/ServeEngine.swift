@@ -62,7 +62,8 @@ struct ServeEngine {
                     + "tokens; /score and /rerank")
             } else {
                 log("pooling model \(architecture ?? ""): \(embedder.poolingConfig.method.rawValue) pooling, "
-                    + (embedder.poolingConfig.normalize ? "normalized, " : "") + "\(embedder.dimensions) dimensions, inputs of up to "
+                    + (embedder.poolingConfig.normalize ? "normalized, " : "")
+                    + "\(embedder.poolingConfig.dimensions ?? embedder.dimensions) dimensions, inputs of up to "
                     + "\(embedder.maxModelLen) tokens; /v1/embeddings, /pooling, /score and /rerank")
             }
             let model = ServedModel(

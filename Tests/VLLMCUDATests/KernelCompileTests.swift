@@ -132,3 +132,21 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
         }
     }
 }
+
+/// CUDABackend.int4Path: the 4-bit linear's path by step size and linear size, as docs/benchmarks.md's
+/// bench-linear table (H200) chose it; an unaligned x or a K the GEMM does not take falls back to cuBLASLt.
+@Suite struct Int4PathTests {
+    @Test func pathsFollowTheMeasuredTable() {
+        func path(_ tokens: Int, _ n: Int, _ k: Int, gemm: Bool = true, aligned: Bool = true) -> CUDABackend.Int4LinearPath {
+            CUDABackend.int4Path(tokens: tokens, columns: n, depth: k, gemmApplies: gemm, aligned: aligned)
+        }
+        let gateUp = (28672, 4096), q = (4096, 4096)
+        #expect(path(1, gateUp.0, gateUp.1) == .small && path(16, gateUp.0, gateUp.1) == .small)
+        #expect(path(17, gateUp.0, gateUp.1) == .gemm && path(128, gateUp.0, gateUp.1) == .gemm)
+        #expect(path(129, gateUp.0, gateUp.1) == .dequantized)
+        #expect(path(32, q.0, q.1) == .small && path(33, q.0, q.1) == .gemm && path(64, q.0, q.1) == .gemm)
+        #expect(path(65, q.0, q.1) == .dequantized)
+        #expect(path(20, gateUp.0, gateUp.1, gemm: false) == .small)
+        #expect(path(20, gateUp.0, gateUp.1, gemm: false, aligned: false) == .dequantized)
+    }
+}

@@ -199,7 +199,7 @@ import VLLMTokenizers
         Self.expectClose(try engine.embedNow(ids), golden.cases.map(\.embedding), "default")
         Self.expectClose(try engine.embedNow(ids, options: PoolingOptions(useActivation: false)), golden.cases.map(\.raw), "raw")
         Self.expectClose(try engine.embedNow(ids, options: PoolingOptions(dimensions: 16)), golden.cases.map(\.d16), "d16")
-        // Through the loop thread too, with requests of different options in one batch.
+        // Through the loop thread too, two requests of different options at once (one batch or two).
         async let truncated = engine.embed(ids, tokenTypes: nil, options: PoolingOptions(dimensions: 16))
         async let raw = engine.embed(ids, tokenTypes: nil, options: PoolingOptions(useActivation: false))
         Self.expectClose(try await truncated, golden.cases.map(\.d16), "d16 (loop)")
@@ -211,6 +211,8 @@ import VLLMTokenizers
             return "accepted"
         }
         #expect(refusal { try engine.check(dimensions: 32, modelName: "m") } == "accepted")
+        #expect(refusal { _ = try engine.embedNow(ids, options: PoolingOptions(dimensions: -3)) }
+                == "Model '' only supports dimensions in range [1, 64], got -3.")
         #expect(refusal { try engine.check(dimensions: 20, modelName: "m") }
                 == "Model 'm' only supports Matryoshka dimensions [16, 32, 64], got 20.")
         #expect(refusal { try engine.check(dimensions: 0, modelName: "m") } == "Model 'm' only supports dimensions in range [1, 64], got 0.")

@@ -22,15 +22,15 @@
 //   The packed weight streams from DRAM once for all tokens (16 bytes per row per step, INT4_STEPS steps in
 //   flight); x comes through L1. Warps meet in shared memory, summed in warp order (deterministic).
 //
-// linear_int4_gemm_bf16[_f32]  the same parameters and partials [splits, M, N] f32, for steps of more tokens (a decode step of 33+ sequences,
-//   a small prefill): a tiled tensor-core GEMM that dequantizes the weight in registers (as vLLM's Marlin), so the
+// linear_int4_gemm_bf16[_f32]  the same parameters and partials [splits, M, N] f32, for decode steps of a few dozen
+//   to 128 sequences (CUDABackend.int4Path says which by shape): a tiled tensor-core GEMM that dequantizes the weight in registers (as vLLM's Marlin), so the
 //   packed weight is read once per token tile instead of being written out as bf16 for cuBLASLt. K % 128 == 0,
 //   groupSize % 32 == 0, x 16-byte aligned. A CTA owns 32·R weight rows × 8·NT·T tokens (warps R × T, each 32 rows
 //   × 8·NT tokens: two 16-row A tiles × NT 8-token B tiles) and walks K (or its share of K: grid z splits K, each
 //   split's f32 sums go to partials and int4_gemm_reduce adds them up) in chunks of 128 through INT4_GEMM_STAGES
 //   shared-memory stages filled by cp.async: the packed rows ([rows][64 bytes]: lane t's 16 bytes are its 32 k, as
 //   in linear_int4_small) and x's rows ([tokens][256 bytes], 16-byte pieces swizzled so a warp's reads meet no bank
-//   conflict). Lane (g, t) dequantizes rows g and g + 8 of its 32 k — (code − zero) · scale rounded once to bf16,
+//   conflict). Lane (g, t) dequantizes rows g, g + 8, g + 16 and g + 24 of its warp's 32 rows, its 32 k — (code − zero) · scale rounded once to bf16,
 //   as dequantize_int4_bf16 — and multiplies them with tokens g + 8j of the same 32 k. grid (⌈M / TOKENS⌉, ⌈N / ROWS⌉, splits):
 //   the token tiles of one row tile are neighbours, so the packed weight mostly comes from L2 after the first.
 // dequantize_int4_bf16  weight → out [N, K] bf16, with perm [K] (act-order: stored column k is input column
