@@ -7,11 +7,12 @@ extension PoolingConfig {
     /// calibration, step pooling) and token-wise pooling (ALL, STEP) are refused by name, as is the removed `normalize`.
     public func applying(poolerConfig text: String, embeddingSize: Int, modelName: String) throws -> PoolingConfig {
         guard let data = text.data(using: .utf8),
-              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+              let parsed = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
         else { throw ModelError("--pooler-config must be a JSON object, got \(text)") }
-        if object["normalize"] != nil {
+        if parsed["normalize"] != nil {  // even null, as vLLM checks for the key
             throw ModelError("--pooler-config: Parameter `normalize` was removed; use `use_activation` instead.")
         }
+        let object = parsed.filter { !($0.value is NSNull) }  // vLLM's fields are optional: null leaves one unset
         let supported: Set<String> = ["pooling_type", "seq_pooling_type", "use_activation", "dimensions", "task"]
         let known: Set<String> = supported.union(["tok_pooling_type", "enable_chunked_processing", "max_embed_len", "logit_mean",
                                                   "logit_sigma", "step_tag_id", "returned_token_ids"])

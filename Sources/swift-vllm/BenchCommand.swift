@@ -76,7 +76,7 @@ struct BenchCommand: ParsableCommand {
             var detokenizer: Tokenizer?
             if let structuredOutputJSON {
                 schema = try String(contentsOfFile: structuredOutputJSON, encoding: .utf8)
-                if let folder = try engine.resolveModelBlocking(engine.tokenizer) ?? model {
+                if let folder = try engine.resolveModelBlocking(engine.tokenizer, applyOverrides: false) ?? model {
                     detokenizer = try Tokenizer.load(modelDirectory: URL(fileURLWithPath: folder))
                 } else {
                     detokenizer = try EngineArgs.demoTokenizer()

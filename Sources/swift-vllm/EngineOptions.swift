@@ -39,6 +39,9 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .customLong("speculative-config"),
             help: "vLLM's speculative decoding, as JSON: {\"method\": \"ngram\", \"num_speculative_tokens\": k, \"prompt_lookup_min\": a, \"prompt_lookup_max\": b}.")
     var speculativeConfig: String?
+    @Option(name: .customLong("hf-overrides"),
+            help: "vLLM's --hf-overrides: a JSON object merged into the model's config.json (e.g. {\"is_matryoshka\": true}).")
+    var hfOverrides: String?
     @Option(name: .customLong("pooler-config"),
             help: "vLLM's pooler config of an embedding model, as JSON: {\"pooling_type\": \"CLS\" | \"LAST\" | \"MEAN\", \"use_activation\": true | false, \"dimensions\": n} over what the model folder says.")
     var poolerConfig: String?
@@ -141,24 +144,34 @@ struct EngineOptions: ParsableArguments {
 
     /// The local folder of `model`: a folder as given, a hub id (`org/name`, `--revision`) resolved to its snapshot in
     /// the HF cache — downloaded where missing, from the cache alone with HF_HUB_OFFLINE=1 —, nil for none.
-    func resolveModel(_ model: String?) async throws -> String? {
+    /// `model`'s folder: a folder as given, or a hub id's snapshot (downloaded where not cached); `--hf-overrides`
+    /// applied where `applyOverrides` (the model, not a separate tokenizer).
+    func resolveModel(_ model: String?, applyOverrides: Bool = true) async throws -> String? {
         guard let model else { return nil }
         var isFolder: ObjCBool = false
+        let folder: String
         if FileManager.default.fileExists(atPath: model, isDirectory: &isFolder) {
             guard isFolder.boolValue else { throw ValidationError("'\(model)' is a file, not a model folder") }
-            return model
+            folder = model
+        } else {
+            guard HubRepositoryID.isHubID(model) else {
+                throw ValidationError("'\(model)' is neither a model folder nor a hub id (org/name)")
+            }
+            folder = try await Self.download(model, revision: revision, downloadDir: downloadDir).path
         }
-        guard HubRepositoryID.isHubID(model) else {
-            throw ValidationError("'\(model)' is neither a model folder nor a hub id (org/name)")
+        guard applyOverrides, let hfOverrides else { return folder }
+        do {
+            return try HFOverrides.apply(hfOverrides, to: URL(fileURLWithPath: folder)).path
+        } catch {
+            throw ValidationError("\(error)")
         }
-        return try await Self.download(model, revision: revision, downloadDir: downloadDir).path
     }
 
     /// `resolveModel` for the commands that run synchronously: blocks the calling thread (never a task's).
-    func resolveModelBlocking(_ model: String?) throws -> String? {
+    func resolveModelBlocking(_ model: String?, applyOverrides: Bool = true) throws -> String? {
         let result = BlockingResult<String?>()
         Task {
-            do { result.set(.success(try await resolveModel(model))) } catch { result.set(.failure(error)) }
+            do { result.set(.success(try await resolveModel(model, applyOverrides: applyOverrides))) } catch { result.set(.failure(error)) }
         }
         return try result.wait()
     }

@@ -33,7 +33,7 @@ struct RunBatchCommand: AsyncParsableCommand {
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
             .map(String.init)
         let built = try ServeEngine.make(
-            model: try await engine.resolveModel(model), name: model, tokenizerPath: try await engine.resolveModel(engine.tokenizer),
+            model: try await engine.resolveModel(model), name: model, tokenizerPath: try await engine.resolveModel(engine.tokenizer, applyOverrides: false),
             options: engine, servedModelNames: servedModelName, chatTemplate: chatTemplate,
             generationConfig: generationConfig)
         var config = ServerConfig()

@@ -124,7 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try serverConfig()
         let built = try ServeEngine.make(
-            model: try await engine.resolveModel(model), name: model, tokenizerPath: try await engine.resolveModel(engine.tokenizer),
+            model: try await engine.resolveModel(model), name: model, tokenizerPath: try await engine.resolveModel(engine.tokenizer, applyOverrides: false),
             options: engine, servedModelNames: servedModelName, chatTemplate: chatTemplate, generationConfig: generationConfig)
         var logger = Logger(label: "swift-vllm.serve")
         logger.logLevel = .info

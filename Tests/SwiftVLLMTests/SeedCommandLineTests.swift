@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Testing
 @testable import swift_vllm
 
@@ -39,6 +40,22 @@ import Testing
         }
         #expect(throws: ValidationError.self) { try pooling(["--task", "reward"], "BertModel") }
         #expect(throws: ValidationError.self) { try pooling(["--task", "generate"], "BertModel") }
+    }
+
+    /// `--hf-overrides` reaches the model's folder (an overlay with the merged config.json), not a separate tokenizer's.
+    @Test func hfOverridesApplyToTheModelFolder() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hf-overrides-test-\(UInt32.random(in: 0 ... .max))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(#"{"architectures": ["XLMRobertaModel"], "hidden_size": 8}"#.utf8).write(to: folder.appendingPathComponent("config.json"))
+        let command = try serve(["serve", folder.path, "--hf-overrides", #"{"is_matryoshka": true}"#])
+        let model = try #require(try await command.engine.resolveModel(folder.path))
+        #expect(model != folder.path)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: model).appendingPathComponent("config.json")))
+        #expect((config as? [String: Any])?["is_matryoshka"] as? Bool == true && (config as? [String: Any])?["hidden_size"] as? Int == 8)
+        #expect(try await command.engine.resolveModel(folder.path, applyOverrides: false) == folder.path)
+        let bad = try serve(["serve", folder.path, "--hf-overrides", "[1]"])
+        await #expect(throws: ValidationError.self) { _ = try await bad.engine.resolveModel(folder.path) }
     }
 
     @Test func theDeploymentsFlagsParseAndActAsVLLMs() throws {

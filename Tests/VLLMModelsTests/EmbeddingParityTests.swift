@@ -226,8 +226,10 @@ import VLLMTokenizers
         Self.expectClose(try served(#"{"pooling_type": "MEAN"}"#).embedNow(ids), golden.cases.map(\.mean), "MEAN")
         Self.expectClose(try served(#"{"seq_pooling_type": "CLS", "dimensions": 16}"#).embedNow(ids), golden.cases.map(\.d16), "dimensions 16")
         Self.expectClose(try served(#"{"use_activation": false, "task": "embed"}"#).embedNow(ids), golden.cases.map(\.raw), "no activation")
+        Self.expectClose(try served(#"{"pooling_type": null, "dimensions": null}"#).embedNow(ids), golden.cases.map(\.embedding), "nulls")
         for (config, message) in [
             (#"{"normalize": true}"#, "Parameter `normalize` was removed; use `use_activation` instead."),
+            (#"{"normalize": null}"#, "Parameter `normalize` was removed; use `use_activation` instead."),
             (#"{"pooling_type": "ALL"}"#, "pooling type ALL is not supported (token-wise pooling is not built)"),
             (#"{"pooling_type": "MAX"}"#, "pooling type MAX is not supported; use CLS, LAST or MEAN"),
             (#"{"pooling_type": "CLS", "seq_pooling_type": "MEAN"}"#, "Cannot set both `pooling_type` and `seq_pooling_type`"),
@@ -242,6 +244,30 @@ import VLLMTokenizers
             let text = refusal { _ = try served(config) }
             #expect(text.contains(message), "\(config): \(text)")
         }
+    }
+
+    /// `--hf-overrides` (vLLM's): merged into config.json before any reader sees it — nested objects key by key —
+    /// through an overlay folder whose other files are the model's own; the Matryoshka list it sets is the one the
+    /// engine enforces, and the weights still give sentence-transformers' embeddings.
+    @Test func hfOverridesReachEveryConfigReader() throws {
+        let golden = try Self.golden.get().tiny_matryoshka
+        let directory = Self.folder.appendingPathComponent("tiny-xlmr-matryoshka")
+        let overlay = try HFOverrides.apply(#"{"matryoshka_dimensions": [16, 64], "extra": {"a": 1}}"#, to: directory)
+        defer { try? FileManager.default.removeItem(at: overlay) }
+        let engine = try EmbeddingEngine.load(directory: overlay, backend: CPUBackend())
+        #expect(engine.poolingConfig.matryoshkaDimensions == [16, 64])
+        #expect(throws: (any Error).self) { try engine.check(dimensions: 32, modelName: "m") }
+        Self.expectClose(try engine.embedNow(golden.cases.map(\.token_ids), options: PoolingOptions(dimensions: 16)),
+                         golden.cases.map(\.d16), "d16 through the overlay")
+        // Nested objects merge key by key; other keys stay.
+        let again = try HFOverrides.apply(#"{"extra": {"b": 2}, "hidden_act": "gelu"}"#, to: overlay)
+        defer { try? FileManager.default.removeItem(at: again) }
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: again.appendingPathComponent("config.json"))) as? [String: Any]
+        #expect((config?["extra"] as? [String: Int]) == ["a": 1, "b": 2] && config?["hidden_size"] as? Int == 64)
+        for bad in ["[1]", "{", "\"x\""] {
+            #expect(throws: (any Error).self, "\(bad)") { _ = try HFOverrides.apply(bad, to: directory) }
+        }
+        #expect(throws: (any Error).self) { _ = try HFOverrides.apply("{}", to: Self.folder) }  // no config.json there
     }
 
     /// Text pairs as HF tokenizers' `encode(a, b)`: MiniLM's TemplateProcessing (segment ids 0 then 1), and
