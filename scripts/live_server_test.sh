@@ -91,6 +91,41 @@ print("ok: a cross-encoder's /score equals sentence-transformers' CrossEncoder; 
 PY
   kill -TERM $EPID
   wait $EPID || { echo "FAIL: the reranker server did not exit 0"; exit 1; }
+  # Matryoshka through HTTP (a tiny random XLM-R listing matryoshka_dimensions; token-id input, GPT-2's tokenizer):
+  # the openai client's `dimensions` and vLLM's `use_activation`, then --pooler-config MEAN, against
+  # sentence-transformers' outputs (golden.json's tiny_matryoshka).
+  for POOLER in '' '{"pooling_type": "MEAN"}'; do
+    "$BIN" serve Tests/VLLMModelsTests/Goldens/embeddings/tiny-xlmr-matryoshka \
+      --tokenizer ../shared/tokenizers/gpt2 --host 127.0.0.1 --port "$EPORT" \
+      --served-model-name m ${POOLER:+--pooler-config "$POOLER"} --device cpu --disable-log-requests >"$LOG" 2>&1 &
+    EPID=$!
+    for _ in $(seq 100); do curl -sf "localhost:$EPORT/health" >/dev/null && break; sleep 0.2; done
+    python3 - "http://127.0.0.1:$EPORT" "$POOLER" <<'PY' || { kill $EPID; tail -20 "$LOG"; exit 1; }
+import json, sys
+import openai
+golden = json.load(open("Tests/VLLMModelsTests/Goldens/embeddings/golden.json"))["tiny_matryoshka"]["cases"]
+client = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key="unused")
+ids = [c["token_ids"] for c in golden]
+def close(got, key):
+    return all(len(g.embedding) == len(c[key]) and max(abs(x - y) for x, y in zip(g.embedding, c[key])) < 1e-4
+               for g, c in zip(got.data, golden))
+if sys.argv[2]:
+    assert close(client.embeddings.create(model="m", input=ids), "mean"), "--pooler-config MEAN"
+    print("ok: --pooler-config MEAN equals sentence-transformers' mean pooling")
+else:
+    assert close(client.embeddings.create(model="m", input=ids), "embedding"), "default"
+    assert close(client.embeddings.create(model="m", input=ids, dimensions=16), "d16"), "dimensions 16"
+    assert close(client.embeddings.create(model="m", input=ids, extra_body={"use_activation": False}), "raw"), "raw"
+    try:
+        client.embeddings.create(model="m", input=ids, dimensions=20)
+        raise SystemExit("FAIL: dimensions 20 accepted")
+    except openai.BadRequestError as e:
+        assert "only supports Matryoshka dimensions [16, 32, 64], got 20." in str(e), e
+    print("ok: dimensions 16 and use_activation false equal sentence-transformers' (truncate, normalize); 20 → vLLM's 400")
+PY
+    kill -TERM $EPID
+    wait $EPID || { echo "FAIL: the Matryoshka server did not exit 0"; exit 1; }
+  done
 elif [ "${CI:-}" = true ]; then
   echo "FAIL: SWIFT_VLLM_MINILM_DIR is not set under CI=true (scripts/test.sh fetches all-MiniLM-L6-v2)"; exit 1
 else
