@@ -16,14 +16,15 @@ extension CUDABackend: Int4LinearBackend {
 
     /// linear_int4_gemm's CTA: 4 warps of 32 weight rows × 64 tokens, INT4_GEMM_STAGES stages of a 128-k chunk
     /// (64 bytes a weight row, 256 a token), two CTAs an SM.
-    static let int4GemmRows = 128, int4GemmTokens = 64, int4GemmThreads = 128, int4GemmPerSM = 2
-    static let int4GemmSharedBytes = 4 * (int4GemmRows * 64 + int4GemmTokens * 256)
+    static let int4GemmRows = 128, int4GemmTokens = 64, int4GemmThreads = 128, int4GemmPerSM = 2, int4GemmStages = 4
+    /// 98,304 bytes (linear_int4.cu asserts the same).
+    static let int4GemmSharedBytes = int4GemmStages * (int4GemmRows * 64 + int4GemmTokens * 256)
     /// Most splits of K (each at least 4 chunks of 128).
     static let int4GemmMaxSplits = 8
 
     /// How a 4-bit linear runs: `automatic` picks by shape (`int4Path`); the others force a path (check-gpu and
     /// bench-linear run each).
-    public enum Int4LinearPath: Sendable, Equatable, CaseIterable {
+    public enum Int4LinearPath: Sendable, Equatable {
         case automatic, small, gemm, dequantized
     }
 

@@ -478,6 +478,8 @@ extern "C" __global__ void int4_gemm_reduce_f32(const float *__restrict__ partia
 
 // The one CTA shape kept (bench-linear on the H200, docs/gpu-runs/2026-11-30f run1–run2: 4 × 2 and 2 × 2 warps of 32 tokens
 // each, 4 × 2 and 8 × 1 warps of 64 were slower or no faster): 4 warps of 32 rows × 64 tokens, 2 CTAs an SM.
+static_assert(INT4_GEMM_STAGES * Int4GemmTile<4, 1, 8>::STAGE_BYTES == 98304 && Int4GemmTile<4, 1, 8>::THREADS == 128,
+              "CUDABackend.int4GemmSharedBytes and int4GemmThreads");
 extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
     linear_int4_gemm<4, 1, 8, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
 }
