@@ -10,7 +10,7 @@ extension BenchCommand {
     /// the workload `scripts/embedding_peer.py` runs through sentence-transformers.
     struct Embed: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Embedding throughput of an encoder model folder.")
-        @Option(help: "Model folder (an encoder: BertModel, XLMRobertaModel).") var model: String
+        @Option(help: "Model folder or hub id (an encoder: BertModel, XLMRobertaModel).") var model: String
         @Option(help: "A text file, one sentence a line (default: synthetic sentences of --input-len words).")
         var sentences: String?
         @Option(name: .customLong("num-prompts")) var numPrompts = 1000
@@ -20,7 +20,7 @@ extension BenchCommand {
         @OptionGroup var engine: EngineOptions
 
         func run() throws {
-            let directory = URL(fileURLWithPath: model)
+            let directory = URL(fileURLWithPath: try engine.resolveModelBlocking(model) ?? model)
             let texts: [String]
             if let sentences {
                 texts = try String(contentsOfFile: sentences, encoding: .utf8).split(separator: "\n").map(String.init)
@@ -28,10 +28,10 @@ extension BenchCommand {
                 texts = Self.synthetic(count: numPrompts, words: inputLen)
             }
             let tokenizer = try Tokenizer.load(modelDirectory: directory)
-            let args = try engine.engineArgs(model: model)
+            let args = try engine.engineArgs(model: directory.path)
             let embedder = try EmbeddingEngine.load(directory: directory, backend: try engine.makeBackend(), format: args.loadFormat,
                                                     dtype: args.dtype, maxNumBatchedTokens: args.maxNumBatchedTokens ?? 16384,
-                                                    maxModelLen: args.maxModelLen)
+                                                    maxModelLen: args.maxModelLen, poolerConfig: engine.poolerConfig, modelName: model)
             let sequences = texts.map { Array(tokenizer.encode($0, addSpecialTokens: true).prefix(embedder.maxModelLen)) }
             _ = try embedder.embedNow(sequences)  // warm-up: kernels, plans
             var seconds: [Double] = []
@@ -45,7 +45,8 @@ extension BenchCommand {
             BenchCommand.printJSON([
                 "workload": "embed", "sentences": sequences.count, "tokens": tokens, "seconds_median": median,
                 "embeddings_per_s": Double(sequences.count) / median, "tokens_per_s": Double(tokens) / median,
-                "max_num_batched_tokens": embedder.maxNumBatchedTokens, "dimensions": embedder.dimensions,
+                "max_num_batched_tokens": embedder.maxNumBatchedTokens,
+                "dimensions": embedder.poolingConfig.dimensions ?? embedder.dimensions,
             ])
         }
 
