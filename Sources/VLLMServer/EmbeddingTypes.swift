@@ -40,13 +40,12 @@ struct EmbeddingRequest: Decodable, Sendable {
     var user: String?
     var truncatePromptTokens: Int?
     var addSpecialTokens: Bool?
-    /// vLLM's: normalize the embedding (default: as the model's pooling says).
+    /// vLLM's: normalize the embedding (default: as the model's pooling says). (`normalize`, which vLLM removed,
+    /// is refused by the route when the key is there at all.)
     var useActivation: Bool?
-    /// Removed by vLLM (`use_activation` replaces it): present, the request is refused as vLLM refuses it.
-    var normalize: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case model, input, dimensions, user, normalize
+        case model, input, dimensions, user
         case encodingFormat = "encoding_format"
         case truncatePromptTokens = "truncate_prompt_tokens"
         case addSpecialTokens = "add_special_tokens"

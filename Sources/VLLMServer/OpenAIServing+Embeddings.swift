@@ -29,7 +29,8 @@ extension OpenAIServing {
             guard format == "float" || format == "base64" else {
                 throw .badRequest("encoding_format must be 'float' or 'base64', got '\(format)'", param: "encoding_format")
             }
-            if request.normalize != nil {
+            // The key at all, even null (vLLM checks `"normalize" in data`; decoding alone cannot tell null from absent).
+            if ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["normalize"] != nil {
                 throw .badRequest("Parameter `normalize` was removed; use `use_activation` instead.", param: "normalize")
             }
             if let dimensions = request.dimensions {  // vLLM's checks and words (PoolingParams)

@@ -81,6 +81,7 @@ struct FakeEmbedder: EmbeddingClient {
             for (body, status, fragment) in [
                 (#"{"input": "ab", "dimensions": 2}"#, 400, "fake-model takes dimensions 2 or 4, got 2"),
                 (#"{"input": "ab", "normalize": true}"#, 400, "Parameter `normalize` was removed; use `use_activation` instead."),
+                (#"{"input": "ab", "normalize": null}"#, 400, "Parameter `normalize` was removed; use `use_activation` instead."),
                 (#"{"input": "ab", "encoding_format": "int8"}"#, 400, "encoding_format"),
                 (#"{"input": []}"#, 400, "input must not be empty"),
                 (#"{"input": {"text": 1}}"#, 400, "input"),
