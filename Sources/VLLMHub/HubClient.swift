@@ -75,11 +75,17 @@ final class HubClient: Sendable {
         return FileMetadata(commit: commit, etag: etag, size: size, location: location)
     }
 
-    /// Streams `location`'s bytes from `offset` into `sink` (following redirects); returns the bytes received.
-    func download(_ location: String, from offset: Int, what: String, into sink: (ByteBuffer) throws -> Void) async throws -> Int {
+    /// Streams `location`'s bytes from `offset` into `sink` (following redirects); returns the bytes received. A
+    /// server may answer a range request with the whole file (200, as HTTP allows): then `restart` is called first and
+    /// the bytes streamed are the file's from its start.
+    func download(_ location: String, from offset: Int, what: String, restart: () throws -> Void,
+                  into sink: (ByteBuffer) throws -> Void) async throws -> Int {
         let response = try await send(location, method: .GET, what: what, range: offset > 0 ? offset : nil)
         if offset > 0 && response.status != .partialContent {
-            throw HubError("hub: resuming \(what) at byte \(offset): the server answered \(response.status.code), not 206")
+            guard response.status == .ok else {
+                throw HubError("hub: resuming \(what) at byte \(offset): the server answered \(response.status.code), not 206")
+            }
+            try restart()
         }
         var received = 0
         for try await chunk in response.body {

@@ -117,7 +117,12 @@ public struct HubDownloader: Sendable {
         progress.add(file: file, bytes: offset, total: metadata.size, cached: false, starting: true)
         var written = offset
         do {
-            _ = try await client.download(metadata.location, from: offset, what: "\(repository)/\(file)") { chunk in
+            _ = try await client.download(metadata.location, from: offset, what: "\(repository)/\(file)", restart: {
+                // The server sent the whole file, not the rest of it: the partial file starts over.
+                try handle.truncate(atOffset: 0)
+                progress.add(file: file, bytes: -written, total: metadata.size, cached: false)
+                written = 0
+            }) { chunk in
                 try handle.write(contentsOf: Data(chunk.readableBytesView))
                 written += chunk.readableBytes
                 progress.add(file: file, bytes: chunk.readableBytes, total: metadata.size, cached: false)

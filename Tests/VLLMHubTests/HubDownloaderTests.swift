@@ -61,6 +61,21 @@ import Testing
         #expect(try Data(contentsOf: folder.appendingPathComponent("model.safetensors")) == Data(Self.weights))
     }
 
+    /// A server that answers the resuming range request with the whole file (200) is taken at its word: the
+    /// partial file starts over and the result is the file, not its first part twice.
+    @Test func aResumeAnsweredWithTheWholeFileStartsOver() async throws {
+        let hub = MockHub(files: Self.files, lfs: ["model.safetensors"])
+        hub.state.withLock { $0.cutNextDownloadAfter = 100_000 }
+        let cache = try temporaryCache()
+        await #expect(throws: HubError.self) {
+            _ = try await hub.serve { try await downloader($0, cache: cache).snapshot(MockHub.repository) }
+        }
+        hub.state.withLock { $0.ignoresRange = true }
+        let folder = try await hub.serve { try await downloader($0, cache: cache).snapshot(MockHub.repository) }
+        #expect(hub.state.withLock { $0.rangeRequests } == ["bytes=100000-"])
+        #expect(try Data(contentsOf: folder.appendingPathComponent("model.safetensors")) == Data(Self.weights))
+    }
+
     @Test func aCorruptDownloadIsRefusedNamingTheHash() async throws {
         let hub = MockHub(files: Self.files, lfs: ["model.safetensors"])
         hub.state.withLock { $0.corruptLFS = true }

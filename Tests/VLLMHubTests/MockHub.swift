@@ -20,6 +20,8 @@ final class MockHub: Sendable {
         var cutNextDownloadAfter: Int?
         /// LFS downloads send these bytes instead of the file's (same length).
         var corruptLFS = false
+        /// LFS downloads answer a range request with the whole file (200), as HTTP lets a server do.
+        var ignoresRange = false
         var rangeRequests: [String] = []
         var authorizations: [String] = []
     }
@@ -54,16 +56,17 @@ final class MockHub: Sendable {
         router.get("/:org/:name/resolve/:revision/**") { request, context in try self.resolve(request, context: context, head: false) }
         router.get("/cdn/:sha") { request, context -> Response in
             let sha = context.parameters.get("sha") ?? ""
-            let (bytes, cut, corrupt) = self.state.withLock { state -> ([UInt8]?, Int?, Bool) in
+            let (bytes, cut, corrupt, ignoresRange) = self.state.withLock { state -> ([UInt8]?, Int?, Bool, Bool) in
                 if let range = request.headers[.range] { state.rangeRequests.append(range) }
                 let name = state.files.keys.first { Self.sha256(state.files[$0]!) == sha }
                 defer { state.cutNextDownloadAfter = nil }
-                return (name.flatMap { state.files[$0] }, state.cutNextDownloadAfter, state.corruptLFS)
+                return (name.flatMap { state.files[$0] }, state.cutNextDownloadAfter, state.corruptLFS, state.ignoresRange)
             }
             guard var bytes else { return Response(status: .notFound) }
             if corrupt { bytes = bytes.map { $0 ^ 0xFF } }
             var status = HTTPResponse.Status.ok
-            if let range = request.headers[.range], range.hasPrefix("bytes="), let start = Int(range.dropFirst(6).dropLast()) {
+            if !ignoresRange, let range = request.headers[.range], range.hasPrefix("bytes="),
+               let start = Int(range.dropFirst(6).dropLast()) {
                 bytes = Array(bytes[min(start, bytes.count)...])
                 status = .partialContent
             }
