@@ -91,6 +91,12 @@ public protocol Backend: AnyObject, Sendable {
     /// parts [P, S, W] f32, out [S, V] f32 with V ≤ P·W.
     func concatenateColumns(_ parts: Tensor, out: Tensor) throws
 
+    /// Multi-LoRA (`LoRAWeights`): for every token t with a slot l = `mapping.tokenSlots[t]` ≥ 0 and every output n
+    /// of slice s, `out[t, n] += Σ_j b[l, n, j] · Σ_k a[l, s·R + j, k] · x[t, k]`, the inner sums in f32 (the
+    /// CUDA backend rounds them to the activation dtype before the second product, as vLLM's kernels do).
+    /// x [T, K], out [T, N] (the layer's output, added to in place).
+    func addLoRA(_ x: Tensor, weights: LoRAWeights, mapping: LoRAMapping, out: Tensor) throws
+
     // MARK: Encoders (BERT, XLM-RoBERTa)
 
     /// transformers' nn.LayerNorm over each row of `x (+ residual)`: `(v − mean) / sqrt(var + eps) · weight +

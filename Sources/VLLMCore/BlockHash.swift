@@ -19,6 +19,11 @@ public struct BlockHash: Hashable, Sendable, CustomStringConvertible {
         value = Self.mix(h ^ UInt64(tokenIds.count))
     }
 
+    /// The parent of a sequence's first block where its KV depends on more than its tokens: an adapter's name.
+    public init(root key: String) {
+        value = Self.mix(key.utf8.reduce(0x243F_6A88_85A3_08D3) { Self.mix($0 ^ UInt64($1)) })
+    }
+
     private static func mix(_ x: UInt64) -> UInt64 {
         var z = x &+ 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

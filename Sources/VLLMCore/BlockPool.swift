@@ -36,10 +36,11 @@ public struct BlockPool: Sendable, Equatable {
     }
 
     /// Caches `blockIds[numCachedBlocks..<numFullBlocks]`, now full, under `blockHashes` (one per
-    /// block of `tokenIds`). Blocks that are already cached (prefix hits) are left as they are.
+    /// block of `tokenIds`; the first block's parent is `rootHash`). Blocks that are already cached (prefix hits)
+    /// are left as they are.
     public mutating func cacheFullBlocks(
         blockIds: [Int], numCachedBlocks: Int, numFullBlocks: Int, blockHashes: [BlockHash], tokenIds: [Int],
-        blockSize: Int
+        blockSize: Int, rootHash: BlockHash? = nil
     ) {
         guard numCachedBlocks < numFullBlocks else { return }
         precondition(blockHashes.count >= numFullBlocks, "block hashes not computed for every full block")
@@ -52,7 +53,7 @@ public struct BlockPool: Sendable, Equatable {
             let hash = blockHashes[index]
             blocks[id].blockHash = hash
             blocks[id].cachedContent = .init(
-                parentHash: index == 0 ? nil : blockHashes[index - 1],
+                parentHash: index == 0 ? rootHash : blockHashes[index - 1],
                 tokenIds: tokenIds[index * blockSize..<(index + 1) * blockSize])
             cachedBlockHashToBlock[hash, default: []].append(id)
         }

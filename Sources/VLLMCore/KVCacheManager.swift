@@ -37,7 +37,7 @@ public struct KVCacheManager: Sendable, Equatable {
         var hits: [Int] = []
         for (index, hash) in request.blockHashes.prefix(maxHitBlocks).enumerated() {
             let tokens = request.allTokenIds[index * blockSize..<(index + 1) * blockSize]
-            let parent = index == 0 ? nil : request.blockHashes[index - 1]
+            let parent = index == 0 ? request.rootBlockHash : request.blockHashes[index - 1]
             guard let id = blockPool.cachedBlock(for: hash, parentHash: parent, tokenIds: tokens) else { break }
             hits.append(id)
         }
@@ -74,7 +74,7 @@ public struct KVCacheManager: Sendable, Equatable {
             blockPool.cacheFullBlocks(
                 blockIds: requestBlocks[request.requestId] ?? [], numCachedBlocks: alreadyCached,
                 numFullBlocks: numFullBlocks, blockHashes: request.blockHashes, tokenIds: request.allTokenIds,
-                blockSize: blockSize)
+                blockSize: blockSize, rootHash: request.rootBlockHash)
             numCachedBlocks[request.requestId] = max(alreadyCached, numFullBlocks)
         }
         return newBlocks

@@ -16,6 +16,8 @@ public struct Request: Sendable, Equatable {
     /// The seed its sampling draws from: `samplingParams.seed`, else the one the engine drew when
     /// the request arrived (vLLM draws per request too), so its samples never depend on the batch.
     public let seed: UInt64
+    /// The adapter it runs with (multi-LoRA); nil for the base model.
+    public let lora: LoRARequest?
 
     public internal(set) var status: RequestStatus = .waiting
     /// Tokens whose K/V are in the cache (or scheduled to be, once `updateFromOutput` runs).
@@ -33,8 +35,9 @@ public struct Request: Sendable, Equatable {
 
     public init(
         requestId: String, promptTokenIds: [Int], samplingParams: SamplingParams = SamplingParams(),
-        eosTokenId: Int? = nil, arrivalTime: Double = 0, drawnSeed: UInt64 = 0
+        eosTokenId: Int? = nil, arrivalTime: Double = 0, drawnSeed: UInt64 = 0, lora: LoRARequest? = nil
     ) {
+        self.lora = lora
         self.requestId = requestId
         self.promptTokenIds = promptTokenIds
         self.samplingParams = samplingParams
@@ -95,11 +98,16 @@ public struct Request: Sendable, Equatable {
         allTokenIds.append(tokenId)
     }
 
-    /// Extends `blockHashes` over every block of `allTokenIds` that is now full.
+    /// The parent of its first block: the adapter's name, where it has one.
+    var rootBlockHash: BlockHash? { lora.map { BlockHash(root: $0.name) } }
+
+    /// Extends `blockHashes` over every block of `allTokenIds` that is now full. The first block's hash starts
+    /// from the adapter's name (vLLM's extra keys), so requests of different adapters never share blocks.
     mutating func updateBlockHashes(blockSize: Int) {
         while (blockHashes.count + 1) * blockSize <= allTokenIds.count {
             let start = blockHashes.count * blockSize
-            blockHashes.append(BlockHash(parent: blockHashes.last, tokenIds: allTokenIds[start..<start + blockSize]))
+            blockHashes.append(BlockHash(parent: blockHashes.last ?? rootBlockHash,
+                                         tokenIds: allTokenIds[start..<start + blockSize]))
         }
     }
 }

@@ -121,8 +121,18 @@ public struct Scheduler: Sendable {
             index += 1
         }
 
-        while preempted.isEmpty, budget > 0, running.count < config.maxNumSeqs, let requestId = waiting.first {
+        // At most `maxLoras` adapters among the running requests (vLLM counts those of the step; every running one
+        // counts here, so a request left out of this step never brings an extra adapter into the next): a waiting
+        // request of another adapter is passed over, keeping its place, and those after it are considered.
+        var adapters = Set(running.compactMap { requests[$0]?.lora?.id })
+        var position = 0
+        while preempted.isEmpty, budget > 0, running.count < config.maxNumSeqs, position < waiting.count {
+            let requestId = waiting[position]
             guard var request = requests[requestId] else { preconditionFailure("waiting request \(requestId) unknown") }
+            if let lora = request.lora, !adapters.contains(lora.id), adapters.count >= config.maxLoras {
+                position += 1
+                continue
+            }
             let (hitBlockIds, numHitTokens) =
                 request.numComputedTokens == 0 ? kvCacheManager.getComputedBlocks(&request) : ([], 0)
             let numComputedTokens = request.numComputedTokens + numHitTokens
@@ -135,8 +145,9 @@ public struct Scheduler: Sendable {
                 requests[requestId] = request
                 break
             }
-            waiting.removeFirst()
+            waiting.remove(at: position)
             running.append(requestId)
+            if let lora = request.lora { adapters.insert(lora.id) }
             request.status = .running
             request.numComputedTokens = numComputedTokens
             if request.numCachedTokens == nil { request.numCachedTokens = numHitTokens }
@@ -166,6 +177,7 @@ public struct Scheduler: Sendable {
                 isSampling: isSampling, numOutputTokens: request.numOutputTokens + request.numPendingTokens,
                 isNewOrResumed: plan.isNewOrResumed, sampling: request.samplingInputs)
             scheduled.specTokenIds = drafts
+            scheduled.lora = request.lora
             output.scheduledRequests.append(scheduled)
             output.totalNumScheduledTokens += plan.numNewTokens
             request.specTokenIds = []

@@ -15,11 +15,14 @@ public struct SchedulerConfig: Sendable, Equatable {
     /// Largest chunk of one prompt in a step (vLLM's `long_prefill_token_threshold`); `nil` = no
     /// limit beyond the step's budget.
     public var longPrefillTokenThreshold: Int?
+    /// Adapters among the running requests (`--max-loras`: the model's adapter slots); 0 without LoRA.
+    public var maxLoras: Int
 
     public init(
         maxNumBatchedTokens: Int = 8192, maxNumSeqs: Int = 256, maxModelLen: Int, blockSize: Int = 16,
-        numGPUBlocks: Int, enablePrefixCaching: Bool = true, longPrefillTokenThreshold: Int? = nil
+        numGPUBlocks: Int, enablePrefixCaching: Bool = true, longPrefillTokenThreshold: Int? = nil, maxLoras: Int = 0
     ) {
+        self.maxLoras = maxLoras
         self.maxNumBatchedTokens = maxNumBatchedTokens
         self.maxNumSeqs = maxNumSeqs
         self.maxModelLen = maxModelLen

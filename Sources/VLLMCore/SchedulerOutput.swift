@@ -67,6 +67,8 @@ public struct ScheduledRequest: Sendable, Equatable {
     /// Draft tokens this step verifies (speculative decoding): the last `specTokenIds.count` of `tokenIds`.
     /// A sampling request with drafts samples at its last real token and at every draft, `1 + count` rows.
     public var specTokenIds: [Int] = []
+    /// The adapter it runs with (multi-LoRA).
+    public var lora: LoRARequest? = nil
 
     /// The input token of a position whose token the step still in flight samples (async scheduling).
     public static let pendingTokenId = -1

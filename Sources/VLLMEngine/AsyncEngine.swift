@@ -13,7 +13,7 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
     // @unchecked: `inbox`, `continuations`, `latestStats`, `isStopping` are guarded by `condition`;
     // `core` is touched only by the loop thread (after `init`).
     private enum Command {
-        case add(id: String, prompt: [Int], params: SamplingParams, arrival: Double)
+        case add(id: String, prompt: [Int], params: SamplingParams, arrival: Double, lora: LoRARequest?)
         case abort(id: String)
     }
 
@@ -50,11 +50,11 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
         thread.start()
     }
 
-    public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams) throws
+    public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, lora: LoRARequest?) throws
         -> AsyncThrowingStream<RequestOutput, Error> {
-        // Checked on the caller's task (`validate` reads only immutable configuration), so a bad
-        // request gets its error before anything is queued.
-        try core.validate(promptTokenIds: promptTokenIds, params: params)
+        // Checked on the caller's task (`validate` reads only immutable configuration and the thread-safe adapter
+        // cache), so a bad request gets its error before anything is queued.
+        try core.validate(promptTokenIds: promptTokenIds, params: params, lora: lora)
         let (stream, continuation) = AsyncThrowingStream<RequestOutput, Error>.makeStream()
         condition.lock()
         defer { condition.unlock() }
@@ -62,13 +62,15 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
         if let deathCause { throw EngineUnavailableError("the engine has stopped: \(deathCause)") }
         guard continuations[requestId] == nil else { throw VLLMValidationError("Request id \(requestId) is already running", parameter: "request_id") }
         continuations[requestId] = continuation
-        inbox.append(.add(id: requestId, prompt: promptTokenIds, params: params, arrival: Date().timeIntervalSince1970))
+        inbox.append(.add(id: requestId, prompt: promptTokenIds, params: params, arrival: Date().timeIntervalSince1970, lora: lora))
         condition.signal()
         continuation.onTermination = { [weak self] termination in
             if case .cancelled = termination { self?.abort(requestId: requestId) }
         }
         return stream
     }
+
+    public func addLoRA(_ lora: LoRARequest) throws { try core.addLoRA(lora) }
 
     public func abort(requestId: String) {
         condition.lock()
@@ -136,9 +138,9 @@ public final class AsyncEngine: EngineClient, @unchecked Sendable {
 
     private func apply(_ command: Command) {
         switch command {
-        case .add(let id, let prompt, let params, let arrival):
+        case .add(let id, let prompt, let params, let arrival, let lora):
             do {
-                try core.addRequest(id, promptTokenIds: prompt, params: params, arrivalTime: arrival)
+                try core.addRequest(id, promptTokenIds: prompt, params: params, arrivalTime: arrival, lora: lora)
             } catch {
                 finish(id, throwing: error)
             }

@@ -24,9 +24,15 @@ public final class DataParallelEngine: EngineClient, Sendable {
     public var eosTokenIds: [Int] { replicas[0].eosTokenIds }
     public var maxNumSeqs: Int { replicas.map(\.maxNumSeqs).reduce(0, +) }
 
-    public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams) throws
+    public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, lora: LoRARequest?) throws
         -> AsyncThrowingStream<RequestOutput, Error> {
-        try replicas[replica(for: promptTokenIds)].generate(requestId: requestId, promptTokenIds: promptTokenIds, params: params)
+        try replicas[replica(for: promptTokenIds)].generate(requestId: requestId, promptTokenIds: promptTokenIds, params: params,
+                                                            lora: lora)
+    }
+
+    /// Every replica reads the adapter.
+    public func addLoRA(_ lora: LoRARequest) throws {
+        for replica in replicas { try replica.addLoRA(lora) }
     }
 
     /// The replica a prompt goes to: the least loaded (ties taken in turn), unless the replica its prefix went to

@@ -40,6 +40,12 @@ public struct EngineArgs: Sendable {
     /// The most logprobs (sampled or prompt) a request may ask for; -1: the whole vocabulary (vLLM's `--max-logprobs`).
     public var maxLogprobs = 20
     public var seed: UInt64 = 0
+    /// vLLM's `--enable-lora`: the model gets `maxLoras` adapter slots of rank `maxLoRARank` (`--max-loras`,
+    /// `--max-lora-rank`), and `maxCPULoras` adapters stay read on the host (`--max-cpu-loras`; nil: `maxLoras`).
+    public var enableLoRA = false
+    public var maxLoras = 1
+    public var maxLoRARank = 16
+    public var maxCPULoras: Int? = nil
     /// Where start-up lines go (the KV cache size, …); stderr by default in the CLI.
     public var log: @Sendable (String) -> Void = { _ in }
 
@@ -144,11 +150,13 @@ extension EngineArgs {
         guard blockSize > 0, blockSize.nonzeroBitCount == 1, blockSize <= 256 else {
             throw ModelError("--block-size must be a power of two up to 256, got \(blockSize)")
         }
+        let lora = try loraCapacity()
         let (directory, dtype, kvCacheDType, finalConfig, finalFormat) = (self.model, self.dtype, self.kvCacheDType, config, format)
         let models = try RankThreads(count: backends.count, onFailure: { communicators.forEach { $0.abort() } }).run { rank in
             try ModelRegistry.load(config: finalConfig, directory: directory, backend: backends[rank], format: finalFormat,
                                    maxModelLen: maxModelLen, dtype: dtype, kvCacheDType: kvCacheDType,
-                                   parallel: communicators.isEmpty ? .single : TensorParallelRank(communicator: communicators[rank]))
+                                   parallel: communicators.isEmpty ? .single : TensorParallelRank(communicator: communicators[rank]),
+                                   lora: lora)
         }
         let model = models[0]
         if models.count > 1 {
@@ -176,10 +184,15 @@ extension EngineArgs {
             log("KV cache: \(numBlocks) blocks of \(blockSize) tokens = \(numBlocks * blockSize) tokens of context (\(backend.name))")
         }
         let schedulerConfig = SchedulerConfig(maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs, maxModelLen: maxModelLen,
-                                              blockSize: blockSize, numGPUBlocks: numBlocks, enablePrefixCaching: enablePrefixCaching)
+                                              blockSize: blockSize, numGPUBlocks: numBlocks, enablePrefixCaching: enablePrefixCaching,
+                                              maxLoras: lora?.maxLoras ?? 0)
         let runner = try ModelRunner(models: models, numBlocks: numBlocks, blockSize: blockSize,
                                      maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs, maxLogitsRows: maxLogitsRows,
-                                     enforceEager: enforceEager)
+                                     enforceEager: enforceEager, maxCPULoras: maxCPULoras)
+        if let lora {
+            log("LoRA: \(lora.maxLoras) adapter slot(s) of rank up to \(lora.maxRank) on q/k/v/o and gate/up/down, "
+                + "\(max(maxCPULoras ?? lora.maxLoras, lora.maxLoras)) kept read on the host")
+        }
         if runner.graphs.isActive {
             log("CUDA graphs: decode steps of up to \(runner.graphs.maxCaptureSize) sequences run as graphs, each recorded the "
                 + "first time its batch-size and context bucket appears (--enforce-eager turns them off)")
@@ -189,9 +202,30 @@ extension EngineArgs {
                 + "\(spec.numSpeculativeTokens) draft tokens a step, verified in one forward; steps run one at a time (no async "
                 + "scheduling)")
         }
+        if speculativeConfig != nil && lora != nil {
+            throw ModelError("--speculative-config with --enable-lora is not supported yet")
+        }
         let generationConfig = try self.model.map { try GenerationConfig.load(modelDirectory: $0) } ?? GenerationConfig()
         return LoadedEngine(runner: runner, config: config,
                             generationConfig: generationConfig, schedulerConfig: schedulerConfig, maxLogprobs: maxLogprobs,
                             asyncScheduling: asyncScheduling, speculativeConfig: speculativeConfig, log: log)
+    }
+}
+
+extension EngineArgs {
+    /// vLLM's allowed `--max-lora-rank` values.
+    public static let loraRanks = [1, 8, 16, 32, 64, 128, 256, 320, 512]
+
+    /// The adapter slots `--enable-lora` asks for, checked as vLLM's LoRAConfig checks them; nil without LoRA.
+    func loraCapacity() throws -> LoRACapacity? {
+        guard enableLoRA else { return nil }
+        guard maxLoras >= 1 else { throw ModelError("--max-loras: Input should be greater than or equal to 1, got \(maxLoras)") }
+        guard Self.loraRanks.contains(maxLoRARank) else {
+            throw ModelError("--max-lora-rank: invalid choice: \(maxLoRARank) (choose from \(Self.loraRanks.map(String.init).joined(separator: ", ")))")
+        }
+        if let maxCPULoras, maxCPULoras > 0, maxCPULoras < maxLoras {
+            throw ModelError("max_cpu_loras (\(maxCPULoras)) must be >= max_loras (\(maxLoras)).")
+        }
+        return LoRACapacity(maxLoras: maxLoras, maxRank: maxLoRARank)
     }
 }

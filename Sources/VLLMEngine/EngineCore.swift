@@ -52,8 +52,10 @@ public final class EngineCore: @unchecked Sendable {
 
     /// vLLM's request checks, without adding anything (so a caller can check a whole batch first):
     /// the fields, the vocabulary, `--max-logprobs`, an empty prompt. Throws `VLLMValidationError`.
-    public func validate(promptTokenIds: [Int], params: SamplingParams) throws {
+    /// A request's adapter is read here (unless cached), so a bad folder is this caller's error.
+    public func validate(promptTokenIds: [Int], params: SamplingParams, lora: LoRARequest? = nil) throws {
         try engine.validate(params)
+        if let lora { try addLoRA(lora) }
         guard !promptTokenIds.isEmpty else { throw VLLMValidationError("The prompt cannot be empty", parameter: "prompt") }
         // Thread-safe: AsyncEngine checks requests on the caller's task, which so compiles their grammars.
         if let spec = params.structuredOutputs { _ = try grammarCompiler.grammar(for: spec) }
@@ -61,12 +63,13 @@ public final class EngineCore: @unchecked Sendable {
 
     /// Adds a request — its `n` sequences, all or none: a sequence the scheduler refuses (a prompt
     /// longer than the model) leaves nothing behind.
-    public func addRequest(_ requestId: String, promptTokenIds: [Int], params: SamplingParams, arrivalTime: Double) throws {
-        try validate(promptTokenIds: promptTokenIds, params: params)
+    public func addRequest(_ requestId: String, promptTokenIds: [Int], params: SamplingParams, arrivalTime: Double,
+                           lora: LoRARequest? = nil) throws {
+        try validate(promptTokenIds: promptTokenIds, params: params, lora: lora)
         let params = params.stoppingAlsoAt(extraEOS: eosTokenIds)
         let seeds = (0..<params.n).map { _ in generator.next() as UInt64 }
         let children = processor.addRequest(requestId: requestId, promptTokenIds: promptTokenIds, params: params,
-                                             eosTokenId: eosTokenIds.first, arrivalTime: arrivalTime, drawnSeeds: seeds)
+                                             eosTokenId: eosTokenIds.first, arrivalTime: arrivalTime, drawnSeeds: seeds, lora: lora)
         do {
             for child in children {
                 try scheduler.addRequest(child)
@@ -80,6 +83,17 @@ public final class EngineCore: @unchecked Sendable {
             _ = processor.abort(requestId: requestId, now: arrivalTime)
             throw error
         }
+    }
+
+    /// Reads adapter `lora` into the engine's host cache (vLLM's `add_lora`): what the server does for
+    /// `--lora-modules` and `/v1/load_lora_adapter`, so a bad folder is refused before any request names it.
+    /// Thread-safe.
+    public func addLoRA(_ lora: LoRARequest) throws {
+        guard let loras = runner.loras else {
+            throw VLLMValidationError("Got lora_request \(lora.name) but LoRA is not enabled! Use --enable-lora to enable LoRA.",
+                                      parameter: "model")
+        }
+        try loras.adapter(lora)
     }
 
     /// Ends a request now; its blocks are freed. Returns its final output (finish reason `abort`), or

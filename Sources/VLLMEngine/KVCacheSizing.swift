@@ -34,7 +34,8 @@ public enum KVCacheSizing {
             let runner = try ModelRunner(models: models, numBlocks: profileBlocks, blockSize: blockSize,
                                          maxNumBatchedTokens: maxNumTokens, maxNumSeqs: maxNumSeqs, maxLogitsRows: maxLogitsRows)
             let sequence = StepSequence(tokenIds: [Int32](repeating: 1, count: tokens), numComputedTokens: 0,
-                                        blockIds: (0..<Int32(profileBlocks)).map { $0 }, sampling: SamplingRow())
+                                        blockIds: (0..<Int32(profileBlocks)).map { $0 }, sampling: SamplingRow(),
+                                        loraSlot: models[0].loraCapacity == nil ? nil : 0)
             _ = try runner.execute([sequence])
             for model in models { try model.backend.synchronize() }
         }

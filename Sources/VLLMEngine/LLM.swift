@@ -22,17 +22,24 @@ public final class LLM {
     public var eosTokenIds: [Int] { core.eosTokenIds }
 
     /// Generates for every prompt; `progress(done, total, generatedTokens)` is called after each step.
-    public func generate(_ prompts: [[Int]], params: [SamplingParams],
+    /// `loras`: each prompt's adapter (vLLM's `lora_request`: one for all, or one per prompt; nil entries run the
+    /// base model).
+    public func generate(_ prompts: [[Int]], params: [SamplingParams], loras: [LoRARequest?]? = nil,
                          progress: ((Int, Int, Int) -> Void)? = nil) throws -> [RequestOutput] {
         precondition(prompts.count == params.count, "one SamplingParams per prompt")
+        let loras = loras ?? Array(repeating: nil, count: prompts.count)
+        guard loras.count == prompts.count || loras.count == 1 else {
+            throw VLLMValidationError("The lengths of prompts (\(prompts.count)) and lora_request (\(loras.count)) must be the same.")
+        }
+        let lora = { (i: Int) in loras.count == 1 ? loras[0] : loras[i] }
         // Every request is checked before any is enqueued, so a bad one leaves nothing behind.
-        for (prompt, p) in zip(prompts, params) { try core.validate(promptTokenIds: prompt, params: p) }
+        for (i, (prompt, p)) in zip(prompts, params).enumerated() { try core.validate(promptTokenIds: prompt, params: p, lora: lora(i)) }
         var ids: [String] = []
-        for (prompt, p) in zip(prompts, params) {
+        for (i, (prompt, p)) in zip(prompts, params).enumerated() {
             let id = "\(nextRequestId)"
             nextRequestId += 1
             do {
-                try core.addRequest(id, promptTokenIds: prompt, params: p, arrivalTime: Self.now())
+                try core.addRequest(id, promptTokenIds: prompt, params: p, arrivalTime: Self.now(), lora: lora(i))
             } catch {
                 for earlier in ids { core.abortRequest(earlier, now: Self.now()) }
                 throw error

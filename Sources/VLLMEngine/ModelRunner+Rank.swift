@@ -83,7 +83,8 @@ extension ModelRunner {
                 numTokens: step.numTokens, numSeqs: step.numSeqs, maxQueryLen: step.maxQueryLen, maxSeqLen: step.maxSeqLen,
                 blockSize: blockSize, numDecodes: step.numDecodes, queryStartLoc: views[3], seqLens: views[4],
                 blockTables: views[5], slotMapping: views[2], prefillQueryStartLoc: step.hasPrefills ? views[7] : nil)
-            let input = ForwardInput(tokenIds: views[0], positions: views[1], attention: attention, logitsIndices: views[6])
+            let lora = step.hasLoRA ? LoRAMapping(tokenSlots: views[10], sortedTokens: views[11], tiles: views[12]) : nil
+            let input = ForwardInput(tokenIds: views[0], positions: views[1], attention: attention, logitsIndices: views[6], lora: lora)
             return (input, step.hasPlaceholders ? (views[8], views[9]) : nil)
         }
     }

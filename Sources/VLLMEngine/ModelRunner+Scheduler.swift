@@ -64,6 +64,7 @@ extension ModelRunner {
         // decode kernel and its prefill kernel over two contiguous runs of sequences (vLLM orders them so).
         let ordered = output.scheduledRequests.filter { $0.numScheduledTokens == 1 }
             + output.scheduledRequests.filter { $0.numScheduledTokens != 1 }
+        let loraSlots = try activateLoRAs(Set(ordered.compactMap(\.lora)))
         for scheduled in ordered {
             let inputs = scheduled.sampling
             let row = scheduled.isSampling ? Self.samplingRow(inputs, step: scheduled.numOutputTokens) : nil
@@ -89,10 +90,21 @@ extension ModelRunner {
             ids.append(scheduled.requestId)
             sequences.append(StepSequence(tokenIds: scheduled.tokenIds.map(Int32.init), numComputedTokens: scheduled.numComputedTokens,
                                           blockIds: scheduled.blockIds.map(Int32.init), sampling: row, promptLogprobs: promptSpec,
-                                          pendingSourceRow: pendingRow, numSampledRows: numRows))
+                                          pendingSourceRow: pendingRow, numSampledRows: numRows,
+                                          loraSlot: scheduled.lora.map { loraSlots[$0.id]! }))
         }
         return ForwardedSamples(step: try launchForward(sequences, after: previous?.step), ids: ids, sampledIds: sampledIds,
                                 mustFinishBeforeNext: mustFinish)
+    }
+
+    /// The device slot of each adapter of a step, putting those not in one into one on every rank.
+    public func activateLoRAs(_ requests: Set<LoRARequest>) throws -> [Int: Int] {
+        guard !requests.isEmpty else { return [:] }
+        guard let loras else { throw BackendError("a request with LoRA adapter '\(requests.first!.name)', but the model has no LoRA slots") }
+        let ranks = self.ranks
+        return try loras.activate(requests) { adapter, slot in
+            _ = try threads.run { rank in try ranks[rank].model.setLoRA(adapter, slot: slot) }
+        }
     }
 
     /// Waits for a launched step and maps its rows back to request ids.

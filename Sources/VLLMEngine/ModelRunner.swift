@@ -20,9 +20,13 @@ public struct StepSequence: Sendable {
     /// With `sampling`: how many of its last fed tokens are sampled — 1, or 1 + d when it verifies d draft
     /// tokens (speculative decoding); row i samples with `sampling.step + i`.
     public var numSampledRows: Int
+    /// The model's adapter slot its tokens read (multi-LoRA); nil for the base model.
+    public var loraSlot: Int?
 
     public init(tokenIds: [Int32], numComputedTokens: Int, blockIds: [Int32], sampling: SamplingRow?,
-                promptLogprobs: (targets: [Int32], topK: Int)? = nil, pendingSourceRow: Int? = nil, numSampledRows: Int = 1) {
+                promptLogprobs: (targets: [Int32], topK: Int)? = nil, pendingSourceRow: Int? = nil, numSampledRows: Int = 1,
+                loraSlot: Int? = nil) {
+        self.loraSlot = loraSlot
         self.pendingSourceRow = pendingSourceRow
         self.numSampledRows = numSampledRows
         self.tokenIds = tokenIds
@@ -49,7 +53,9 @@ public final class ModelRunner: @unchecked Sendable {
     public let maxNumSeqs: Int
     /// Every rank's model shard and device state (one rank without tensor parallelism).
     let ranks: [Rank]
-    private let threads: RankThreads
+    let threads: RankThreads
+    /// Adapters and their slots, where the model was loaded with LoRA slots.
+    public let loras: LoRAManager?
     /// Host time of the steps run so far: `prepare`, `launch` and `wait` (the engine adds the rest).
     public internal(set) var timings = StepTimings()
 
@@ -76,14 +82,18 @@ public final class ModelRunner: @unchecked Sendable {
     /// - Parameters:
     ///   - models: one per tensor-parallel rank, in rank order (their `tensorParallel` ranks 0 ..< count).
     ///   - maxLogitsRows: rows a step may sample (default `maxNumSeqs`; more when steps verify draft tokens).
+    ///   - maxCPULoras: adapters kept read on the host (`--max-cpu-loras`; default: the model's slots).
     public init(models: [any CausalLM], numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int,
-                maxLogitsRows: Int? = nil, enforceEager: Bool = false) throws {
+                maxLogitsRows: Int? = nil, enforceEager: Bool = false, maxCPULoras: Int? = nil) throws {
         precondition(!models.isEmpty && models.enumerated().allSatisfy { $0.element.tensorParallel.rank == $0.offset },
                      "ModelRunner: models must be ranks 0 ..< \(models.count) in order")
         self.blockSize = blockSize
         self.numBlocks = numBlocks
         self.maxNumBatchedTokens = maxNumBatchedTokens
         self.maxNumSeqs = maxNumSeqs
+        loras = models[0].loraCapacity.map {
+            LoRAManager(capacity: $0, maxCPULoras: maxCPULoras ?? $0.maxLoras, config: models[0].config)
+        }
         let communicators = models.compactMap(\.tensorParallel.communicator)
         threads = RankThreads(count: models.count, onFailure: { for communicator in communicators { communicator.abort() } })
         ranks = try threads.run { rank in
@@ -282,7 +292,7 @@ public final class ModelRunner: @unchecked Sendable {
         let blockTable = BlockTable(blockSize: blockSize, rows: sequences.map(\.blockIds))
         var tokenIds: [Int32] = [], positions: [Int32] = [], slots: [Int32] = []
         var queryStart: [Int32] = [0], seqLens: [Int32] = [], logitsIndices: [Int32] = []
-        var pendingRows: [Int32] = [], pendingPositions: [Int32] = []
+        var pendingRows: [Int32] = [], pendingPositions: [Int32] = [], loraSlots: [Int32] = []
         tokenIds.reserveCapacity(shape?.rows ?? numTokens)
         for (s, seq) in sequences.enumerated() {
             let seqLen = seq.numComputedTokens + seq.tokenIds.count
@@ -304,6 +314,13 @@ public final class ModelRunner: @unchecked Sendable {
                 tokenIds.append(token)
                 positions.append(Int32(position))
                 slots.append(blockTable.slot(sequence: s, position: position))
+            }
+            if let capacity = model.loraCapacity {
+                let slot = seq.loraSlot ?? -1
+                guard slot < capacity.maxLoras else { throw BackendError("sequence \(s): LoRA slot \(slot) of \(capacity.maxLoras)") }
+                loraSlots += Array(repeating: Int32(slot), count: seq.tokenIds.count)
+            } else if seq.loraSlot != nil {
+                throw BackendError("sequence \(s): a LoRA slot, but the model was loaded without LoRA")
             }
             queryStart.append(Int32(tokenIds.count))
             seqLens.append(Int32(seqLen))
@@ -327,19 +344,26 @@ public final class ModelRunner: @unchecked Sendable {
                 queryStart.append(Int32(row + 1))
                 seqLens.append(1)
                 logitsIndices.append(Int32(row))
+                if model.loraCapacity != nil { loraSlots.append(-1) }
             }
             maxSeqLen = shape.tableWidth * blockSize
         }
         let tables = blockTable.padded(width: shape?.tableWidth, numRows: shape?.rows)
         if logitsIndices.isEmpty { logitsIndices = [Int32(numTokens - 1)] }
         let (numDecodes, prefillQueryStart) = AttentionMetadata.decodeSplit(queryStart: queryStart)
+        var lora: [(values: [Int32], shape: [Int])] = []
+        if let capacity = model.loraCapacity {
+            let maxTiles = LoRAMapping.maxTiles(numTokens: loraSlots.count, maxSlots: capacity.maxLoras)
+            let (sorted, tiles) = LoRAMapping.arrays(tokenSlots: loraSlots, maxTiles: maxTiles)
+            lora = [(loraSlots, [loraSlots.count]), (sorted, [sorted.count]), (tiles, [maxTiles, 3])]
+        }
         return HostStepInput(
             [
                 (tokenIds, [tokenIds.count]), (positions, [positions.count]), (slots, [slots.count]),
                 (queryStart, [queryStart.count]), (seqLens, [seqLens.count]), tables, (logitsIndices, [logitsIndices.count]),
                 (prefillQueryStart ?? [], [prefillQueryStart?.count ?? 0]),
                 (pendingRows, [pendingRows.count]), (pendingPositions, [pendingPositions.count]),
-            ],
+            ] + lora,
             numScheduledSeqs: sequences.count, numTokens: tokenIds.count, numSeqs: seqLens.count, maxQueryLen: sequences.map(\.tokenIds.count).max()!,
             maxSeqLen: maxSeqLen, numDecodes: numDecodes, hasPrefills: prefillQueryStart != nil, graph: shape)
     }
@@ -347,8 +371,9 @@ public final class ModelRunner: @unchecked Sendable {
 
 /// A step's inputs built on the host, once for every rank (`ModelRunner.makeHostInput`): every index tensor
 /// as one int32 array of consecutive parts — token ids, positions, slot mapping, query start offsets,
-/// sequence lengths, block tables, logits rows, the prefills' query starts, and where the tokens of the step
-/// in flight go (rows of its sampling, positions in the token ids) — and the attention metadata's numbers.
+/// sequence lengths, block tables, logits rows, the prefills' query starts, where the tokens of the step
+/// in flight go (rows of its sampling, positions in the token ids), and with LoRA slots the `LoRAMapping`'s
+/// three — and the attention metadata's numbers.
 struct HostStepInput: Sendable {
     /// Every part, one after the other: what each rank uploads in one copy.
     let values: [Int32]
@@ -376,6 +401,7 @@ struct HostStepInput: Sendable {
     }
 
     var hasPlaceholders: Bool { parts[8].shape != [0] }
+    var hasLoRA: Bool { parts.count > 10 }
 }
 
 /// The sampled tokens of the step in flight, on rank 0's backend, that a step's placeholders take.

@@ -64,7 +64,7 @@ public struct OutputProcessor: Sendable {
     /// Starts tracking a request; returns the child requests to hand to the engine.
     /// `drawnSeeds[i]` seeds sequence `i` when the request has no seed of its own.
     public mutating func addRequest(requestId: String, promptTokenIds: [Int], params: SamplingParams, eosTokenId: Int?,
-                                    arrivalTime: Double, drawnSeeds: [UInt64]) -> [Request] {
+                                    arrivalTime: Double, drawnSeeds: [UInt64], lora: LoRARequest? = nil) -> [Request] {
         let detokenize = params.detokenize
         let sequences = (0..<params.n).map { index in
             SequenceState(index: index, detokenizer: detokenize ? detokenizerFactory?.makeDetokenizer(
@@ -83,7 +83,7 @@ public struct OutputProcessor: Sendable {
             child.n = 1
             return Request(requestId: Self.childId(requestId, index, n: params.n), promptTokenIds: promptTokenIds,
                            samplingParams: child, eosTokenId: eosTokenId, arrivalTime: arrivalTime,
-                           drawnSeed: drawnSeeds[index])
+                           drawnSeed: drawnSeeds[index], lora: lora)
         }
     }
 

@@ -100,8 +100,12 @@ public protocol EngineClient: Sendable {
     /// Longest prompt + output the engine accepts.
     var maxModelLen: Int { get }
     /// Validates `params` and the prompt (throwing `VLLMValidationError` with vLLM's wording), then
-    /// enqueues; the stream yields a RequestOutput after every step that changed the request.
-    func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams) throws -> AsyncThrowingStream<RequestOutput, Error>
+    /// enqueues; the stream yields a RequestOutput after every step that changed the request. `lora`: the adapter
+    /// it runs with (nil: the base model).
+    func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, lora: LoRARequest?) throws
+        -> AsyncThrowingStream<RequestOutput, Error>
+    /// Reads an adapter into the engine (vLLM's `add_lora`), so a bad folder is refused before a request names it.
+    func addLoRA(_ lora: LoRARequest) throws
     func abort(requestId: String)
     /// Aborts every request in flight (a shutdown whose drain ran out of time): each stream gets its final
     /// output, finish reason `abort`.
@@ -114,6 +118,16 @@ public protocol EngineClient: Sendable {
 }
 
 extension EngineClient {
+    /// A request of the base model.
+    public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams) throws
+        -> AsyncThrowingStream<RequestOutput, Error> {
+        try generate(requestId: requestId, promptTokenIds: promptTokenIds, params: params, lora: nil)
+    }
+
+    public func addLoRA(_ lora: LoRARequest) throws {
+        throw VLLMValidationError("LoRA is not enabled. Use --enable-lora to enable LoRA.")
+    }
+
     public var eosTokenIds: [Int] { [] }
     public func replicaStats() -> [EngineStats] { [stats()] }
 }

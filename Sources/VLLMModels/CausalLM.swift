@@ -23,6 +23,17 @@ public protocol CausalLM: AnyObject, Sendable {
     /// The last `forward`'s final hidden states (after the last norm) of its first `tokens` tokens [T, H]:
     /// what an embedding model pools. A view into the workspace, valid until the next call.
     func finalHiddenStates(tokens: Int, workspace: ForwardWorkspace) -> Tensor
+    /// The adapters it holds at once (`ModelRegistry.load`'s `lora`); nil where it was loaded without LoRA.
+    var loraCapacity: LoRACapacity? { get }
+    /// Puts `adapter` (nil: none) in `slot` of every adapted linear, queued in order with the steps.
+    func setLoRA(_ adapter: LoRAAdapter?, slot: Int) throws
+}
+
+extension CausalLM {
+    public var loraCapacity: LoRACapacity? { nil }
+    public func setLoRA(_ adapter: LoRAAdapter?, slot: Int) throws {
+        throw ModelError("this model was loaded without LoRA slots")
+    }
 }
 
 /// The flat inputs of one step (see AttentionMetadata for how sequences are laid out).
@@ -31,8 +42,11 @@ public struct ForwardInput: Sendable {
     public var positions: Tensor      // [T] int32
     public var attention: AttentionMetadata
     public var logitsIndices: Tensor  // [S] int32, rows of the batch whose logits are wanted
+    /// Each token's adapter slot, where the model holds adapters (multi-LoRA).
+    public var lora: LoRAMapping?
 
-    public init(tokenIds: Tensor, positions: Tensor, attention: AttentionMetadata, logitsIndices: Tensor) {
+    public init(tokenIds: Tensor, positions: Tensor, attention: AttentionMetadata, logitsIndices: Tensor, lora: LoRAMapping? = nil) {
+        self.lora = lora
         self.tokenIds = tokenIds
         self.positions = positions
         self.attention = attention

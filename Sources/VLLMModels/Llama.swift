@@ -35,9 +35,11 @@ public final class LlamaModel: CausalLM {
     public let tensorParallel: TensorParallelRank
     let numHeads: Int, numKVHeads: Int, intermediateSize: Int
     let vocabStart: Int, vocabPerRank: Int
+    /// The adapters' slots, where loaded with LoRA.
+    let lora: LlamaLoRASlots?
 
     init(config: ModelConfig, backend: any Backend, loader: WeightLoader, maxPositions: Int, kvCacheDType: DType? = nil,
-         parallel: TensorParallelRank = .single) throws {
+         parallel: TensorParallelRank = .single, lora capacity: LoRACapacity? = nil) throws {
         self.config = config
         self.backend = backend
         self.tensorParallel = parallel
@@ -99,6 +101,10 @@ public final class LlamaModel: CausalLM {
             lmHead = try loader.loadLinear([("lm_head", config.vocabSize, split.vocabulary)], k: h, paddedRows: vocabPerRank,
                                            inDecoderLayer: false)
         }
+        lora = try capacity.map {
+            try LlamaLoRASlots(config: config, backend: backend, capacity: $0, qRows: qRows, kvRows: kvRows,
+                               intermediate: split.intermediate, rowParallel: ranks)
+        }
         let (table, rotaryDim) = RotaryEmbedding.cosSinTable(config: config, numPositions: maxPositions)
         cosSinCache = try backend.makeTensor(table, shape: [maxPositions, rotaryDim], dtype: .float32)
     }
@@ -124,6 +130,13 @@ public final class LlamaModel: CausalLM {
         let perRank = (config.vocabSize + size - 1) / size
         let vocabulary = min(config.vocabSize, rank * perRank) ..< min(config.vocabSize, (rank + 1) * perRank)
         return (parallel.share(of: heads), kvHead, parallel.share(of: config.intermediateSize), vocabulary, perRank)
+    }
+
+    public var loraCapacity: LoRACapacity? { lora?.capacity }
+
+    public func setLoRA(_ adapter: LoRAAdapter?, slot: Int) throws {
+        guard let lora else { throw ModelError("this model was loaded without LoRA slots") }
+        try lora.set(adapter, slot: slot)
     }
 
     public func kvCacheBytesPerBlock(blockSize: Int) -> Int {
@@ -183,6 +196,7 @@ public final class LlamaModel: CausalLM {
             // One GEMM for q, k and v; the split rotates q and k and writes k and v into the cache on the way
             // (Qwen3 normalizes q and k first, so it splits, normalizes, rotates, then writes).
             try b.linear(normed, weight: layer.qkvProj, bias: layer.qkvBias, out: qkv)
+            if let mapping = input.lora, let slots = lora?.layers[i] { try b.addLoRA(normed, weights: slots.qkv, mapping: mapping, out: qkv) }
             if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
                 try b.splitQKV(qkv, query: q, kv: .tensors(key: k, value: v), headSize: d, rotary: nil)
                 let qHeads = q.reshaped([t * numHeads, d]), kHeads = k.reshaped([t * numKVHeads, d])
@@ -196,11 +210,14 @@ public final class LlamaModel: CausalLM {
             }
             try b.pagedAttention(query: q, cache: kvCaches[i], metadata: input.attention, scale: scale, out: attention)
             try b.linear(attention, weight: layer.oProj, bias: layer.oBias, out: hidden)
+            if let mapping = input.lora, let slots = lora?.layers[i] { try b.addLoRA(attention, weights: slots.o, mapping: mapping, out: hidden) }
             try tensorParallel.communicator?.allReduce(hidden)
             try b.addRMSNorm(hidden, residual: residual, weight: layer.postAttentionLayernorm, epsilon: eps, out: normed)
             try b.linear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, out: gateUp)
+            if let mapping = input.lora, let slots = lora?.layers[i] { try b.addLoRA(normed, weights: slots.gateUp, mapping: mapping, out: gateUp) }
             try b.siluAndMul(gateUp, out: activated)
             try b.linear(activated, weight: layer.downProj, bias: layer.downBias, out: hidden)
+            if let mapping = input.lora, let slots = lora?.layers[i] { try b.addLoRA(activated, weights: slots.down, mapping: mapping, out: hidden) }
             try tensorParallel.communicator?.allReduce(hidden)
         }
         try b.addRMSNorm(hidden, residual: residual, weight: norm, epsilon: eps, out: normed)

@@ -4,13 +4,13 @@ import VLLMCompute
 /// Maps a config's `architectures[0]` to the code that builds it. Adding a model: write its file
 /// next to Llama.swift, reading like the transformers reference, and add one line here.
 public enum ModelRegistry {
-    typealias Constructor = @Sendable (ModelConfig, any Backend, WeightLoader, Int, DType?, TensorParallelRank) throws -> any CausalLM
+    typealias Constructor = @Sendable (ModelConfig, any Backend, WeightLoader, Int, DType?, TensorParallelRank, LoRACapacity?) throws -> any CausalLM
 
     static let architectures: [String: Constructor] = [
-        "LlamaForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5) },
-        "MistralForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5) },
-        "Qwen2ForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5) },
-        "Qwen3ForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5) },
+        "LlamaForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5, lora: $6) },
+        "MistralForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5, lora: $6) },
+        "Qwen2ForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5, lora: $6) },
+        "Qwen3ForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5, lora: $6) },
     ]
 
     public static var supportedArchitectures: [String] { architectures.keys.sorted() }
@@ -22,9 +22,10 @@ public enum ModelRegistry {
     ///   - dtype: `--dtype` override of the checkpoint's dtype.
     ///   - kvCacheDType: `--kv-cache-dtype` (nil: the activation dtype), checked against what the backend takes.
     ///   - parallel: the tensor-parallel share to load (`.single`: the whole model).
+    ///   - lora: slots for adapters (`--enable-lora`), zero until an adapter is put in one.
     public static func load(config: ModelConfig, directory: URL?, backend: any Backend, format: LoadFormat = .safetensors,
                             maxModelLen: Int? = nil, dtype: DType? = nil, kvCacheDType: DType? = nil,
-                            parallel: TensorParallelRank = .single) throws -> any CausalLM {
+                            parallel: TensorParallelRank = .single, lora: LoRACapacity? = nil) throws -> any CausalLM {
         let architecture = config.architectures.first ?? "(none)"
         guard let constructor = architectures[architecture] else {
             throw ModelError("architecture '\(architecture)' is not supported; supported: \(supportedArchitectures.joined(separator: ", "))")
@@ -35,13 +36,14 @@ public enum ModelRegistry {
         }
         let loader = try WeightLoader(backend: backend, directory: directory, format: format,
                                       dtype: dtype ?? config.dtype ?? .bfloat16, quantization: config.quantization)
-        return try constructor(config, backend, loader, maxModelLen ?? config.derivedMaxModelLen, kvCacheDType, parallel)
+        return try constructor(config, backend, loader, maxModelLen ?? config.derivedMaxModelLen, kvCacheDType, parallel, lora)
     }
 
     /// Reads config.json in `directory` and loads the model.
     public static func load(directory: URL, backend: any Backend, format: LoadFormat = .safetensors,
-                            maxModelLen: Int? = nil, dtype: DType? = nil, kvCacheDType: DType? = nil) throws -> any CausalLM {
+                            maxModelLen: Int? = nil, dtype: DType? = nil, kvCacheDType: DType? = nil,
+                            lora: LoRACapacity? = nil) throws -> any CausalLM {
         try load(config: try ModelConfig.load(modelDirectory: directory), directory: directory, backend: backend,
-                 format: format, maxModelLen: maxModelLen, dtype: dtype, kvCacheDType: kvCacheDType)
+                 format: format, maxModelLen: maxModelLen, dtype: dtype, kvCacheDType: kvCacheDType, lora: lora)
     }
 }

@@ -92,7 +92,7 @@ public struct ServedModel: Sendable {
 public struct NoGenerationEngine: EngineClient {
     public let maxModelLen: Int
     public init(maxModelLen: Int) { self.maxModelLen = maxModelLen }
-    public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams) throws
+    public func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, lora: LoRARequest?) throws
         -> AsyncThrowingStream<RequestOutput, Error> {
         throw VLLMValidationError("this model serves embeddings, not generation")
     }

@@ -79,7 +79,7 @@ final class FakeEngine: EngineClient, @unchecked Sendable {
     var requests: [(id: String, prompt: [Int], params: SamplingParams)] { locked { submitted } }
     func setRefusing(_ value: Bool) { locked { refuseNewRequests = value } }
 
-    func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams) throws
+    func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, lora: LoRARequest?) throws
         -> AsyncThrowingStream<RequestOutput, Error>
     {
         try params.validate()
