@@ -93,7 +93,7 @@ let package = Package(
         // check-gpu: every op against the CPU backend, whole models against transformers, decode profiles.
         .target(
             name: "VLLMGPUCheck",
-            dependencies: ["VLLMCompute", "VLLMCPU", "VLLMCUDA", "VLLMModels", "VLLMEngine"],
+            dependencies: ["VLLMCompute", "VLLMCore", "VLLMCPU", "VLLMCUDA", "VLLMModels", "VLLMEngine"],
             swiftSettings: strict),
 
         .executableTarget(

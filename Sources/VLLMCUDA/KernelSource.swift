@@ -39,6 +39,7 @@ public struct KernelSource: Sendable {
         KernelSource(name: "layernorm.cu", bytes: PackageResources.layernorm_cu),
         KernelSource(name: "linear.cu", bytes: PackageResources.linear_cu),
         KernelSource(name: "linear_int4.cu", bytes: PackageResources.linear_int4_cu),
+        KernelSource(name: "lora.cu", bytes: PackageResources.lora_cu),
         KernelSource(name: "prefill_attention.cu", bytes: PackageResources.prefill_attention_cu),
         KernelSource(name: "rotary.cu", bytes: PackageResources.rotary_cu),
         KernelSource(name: "sampling.cu", bytes: PackageResources.sampling_cu),

@@ -56,6 +56,9 @@ struct BenchCommand: ParsableCommand {
         @Option(name: .customLong("structured-output-json"),
                 help: "Every request constrained by this JSON Schema file (structured outputs; EOS then ends a request whose JSON is complete). The tokenizer: --tokenizer, else the model folder's, else the demo model's.")
         var structuredOutputJSON: String?
+        @Option(name: .customLong("lora-adapters"), parsing: .upToNextOption,
+                help: "Adapter folders (with --enable-lora): request i runs adapter i % count (scripts/make_lora_bench_adapters.py).")
+        var loraAdapters: [String] = []
         @OptionGroup var engine: EngineOptions
 
         /// (input, output) lengths of every request: W2's fixed ones, or the W3 file's (first `numPrompts`).
@@ -88,6 +91,9 @@ struct BenchCommand: ParsableCommand {
             let prompts = lengths.enumerated().map { i, l in
                 BenchCommand.randomPrompts(count: 1, length: l.input, vocabSize: vocab, seed: engine.seed &+ UInt64(i))[0]
             }
+            // Adapters are read before the clock starts (the peer's warm-up reads vLLM's).
+            let adapters = loraAdapters.enumerated().map { LoRARequest(name: "lora\($0.offset)", id: $0.offset + 1, path: $0.element) }
+            for adapter in adapters { try llm.core.addLoRA(adapter) }
             let gpu = profile ? llm.core.runner.model.backend as? CUDABackend : nil
             try gpu?.startProfiling()
             llm.core.runner.startStepGPUTimes()
@@ -100,7 +106,8 @@ struct BenchCommand: ParsableCommand {
                 }
                 return p
             }
-            let outputs = try llm.generate(prompts, params: params)
+            let outputs = try llm.generate(prompts, params: params,
+                                           loras: adapters.isEmpty ? nil : prompts.indices.map { adapters[$0 % adapters.count] })
             let seconds = Date().timeIntervalSince(start)
             if let gpu { FileHandle.standardError.write(Data((ModelCheck.byOp(try gpu.stopProfiling()) + "\n").utf8)) }
             let generated = outputs.reduce(0) { $0 + $1.outputs[0].tokenIds.count }
@@ -111,7 +118,8 @@ struct BenchCommand: ParsableCommand {
                 gpuTimes["gpu_ms_by_step"] = times.byKind.mapValues { ["steps": $0.steps, "ms": $0.milliseconds, "tokens": $0.tokens] }
             }
             BenchCommand.printJSON(gpuTimes.merging([
-                "workload": (lengthsFile == nil ? "throughput" : "throughput-w3") + (schema == nil ? "" : "-structured"),
+                "workload": (lengthsFile == nil ? "throughput" : "throughput-w3") + (schema == nil ? "" : "-structured")
+                    + (adapters.isEmpty ? "" : "-lora\(adapters.count)"),
                 "num_prompts": lengths.count,
                 "prompt_tokens": promptTokens, "output_tokens": generated,
                 "elapsed_s": seconds, "requests_per_s": Double(lengths.count) / seconds,

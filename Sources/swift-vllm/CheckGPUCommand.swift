@@ -60,6 +60,10 @@ struct CheckGPUCommand: ParsableCommand {
     @Option(help: "Check tensor parallelism's collectives (NCCL, peer-memory all-reduce) on this many GPUs.")
     var collectives: Int?
 
+    @Option(name: .customLong("lora-goldens"),
+            help: "Tests/VLLMModelsTests/Goldens: check multi-LoRA end to end on the tiny models and their PEFT adapters.")
+    var loraGoldens: String?
+
     func run() throws {
         let gpu = try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory)
         print("device: \(gpu.name), compute capability \(gpu.context.computeCapability.major).\(gpu.context.computeCapability.minor), "
@@ -121,6 +125,11 @@ struct CheckGPUCommand: ParsableCommand {
                 : gpu
             let modelCheck = ModelCheck(gpu: backend, directory: greedyModel, utilization: gpuMemoryUtilization)
             failures += try modelCheck.greedyAgainstCPU(tokens: greedyTokens)
+        }
+        if let loraGoldens {
+            let results = try LoRACheck.run(gpu: gpu, goldens: URL(fileURLWithPath: loraGoldens))
+            print(OpCheckResult.table(results))
+            failures += results.filter { !$0.passed }.count
         }
         if failures > 0 {
             print("check-gpu: \(failures) failure(s)")

@@ -1,0 +1,76 @@
+import FoundationEssentials
+import VLLMCompute
+import VLLMCore
+import VLLMCUDA
+import VLLMEngine
+import VLLMModels
+
+/// Multi-LoRA end to end on the GPU: the tiny Llama and Qwen2 models with their PEFT adapters
+/// (scripts/make_lora_goldens.py) — every case of a model, base and adapters, in one step, each row's logits
+/// against PEFT's merged model; then the whole engine, greedy, with decode graphs replaying the LoRA kernels.
+public enum LoRACheck {
+    struct Golden: Decodable {
+        struct Case: Decodable {
+            var model: String
+            var adapter: String?
+            var prompt_index: Int
+            var last_logits: [Float]
+            var greedy_token_ids: [Int]
+        }
+        var prompts: [[Int]]
+        var cases: [Case]
+    }
+
+    /// `goldens`: Tests/VLLMModelsTests/Goldens (the models, and lora/ beside them).
+    public static func run(gpu: CUDABackend, goldens: URL) throws -> [OpCheckResult] {
+        let lora = goldens.appending(path: "lora")
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: lora.appending(path: "golden.json")))
+        var results: [OpCheckResult] = []
+        for model in ["llama", "qwen2"] {
+            let cases = golden.cases.filter { $0.model == model }
+            let names = Array(Set(cases.compactMap(\.adapter))).sorted()
+            func request(_ name: String) -> LoRARequest {
+                LoRARequest(name: name, id: names.firstIndex(of: name)! + 1, path: lora.appending(path: name).path)
+            }
+            var args = EngineArgs(model: goldens.appending(path: model))
+            args.enableLoRA = true
+            args.maxLoras = names.count
+            args.numGPUBlocksOverride = 512
+            args.maxNumSeqs = 64
+            args.maxNumBatchedTokens = 1024
+            let llm = try LLM(args: args, backend: gpu)
+            let runner = llm.core.runner
+            let slots = try runner.activateLoRAs(Set(names.map(request)))
+            var nextBlock: Int32 = 0
+            let sequences = cases.map { c -> StepSequence in
+                let prompt = golden.prompts[c.prompt_index]
+                let blocks = Int32((prompt.count + 15) / 16)
+                defer { nextBlock += blocks }
+                return StepSequence(tokenIds: prompt.map(Int32.init), numComputedTokens: 0, blockIds: (0..<blocks).map { nextBlock + $0 },
+                                    sampling: SamplingRow(), loraSlot: c.adapter.map { slots[request($0).id]! })
+            }
+            for (c, row) in zip(cases, try runner.logits(sequences)) {
+                results.append(OpCheckResult(op: "LoRA \(model) logits", shape: "\(c.adapter ?? "base"), prompt \(c.prompt_index)",
+                                             error: relativeError(row, c.last_logits), tolerance: 2e-2))
+            }
+            // Three copies of every case at once, greedy (decode steps as graphs): bf16 may pick another token where
+            // PEFT's top two are close, so the count of sequences equal to PEFT's is reported; it fails below 80 %.
+            var params = SamplingParams()
+            params.temperature = 0
+            params.maxTokens = 16
+            params.ignoreEos = true
+            let batch = Array(repeating: cases, count: 3).flatMap { $0 }
+            let outputs = try llm.generate(batch.map { golden.prompts[$0.prompt_index] }, params: Array(repeating: params, count: batch.count),
+                                           loras: batch.map { $0.adapter.map(request) })
+            let equal = zip(batch, outputs).filter { $0.0.greedy_token_ids == $0.1.outputs[0].tokenIds }.count
+            var result = OpCheckResult(op: "LoRA \(model) greedy", shape: "\(batch.count) requests × 16 tokens",
+                                       error: 1 - Float(equal) / Float(batch.count), tolerance: 0.2)
+            result.note = "\(equal) of \(batch.count) equal PEFT's tokens; decode graphs: \(runner.decodeGraphStats.count)"
+            results.append(result)
+            let stats = llm.core.stats()
+            results.append(OpCheckResult(op: "LoRA \(model) blocks", shape: "free after the batch",
+                                         error: Float(stats.numTotalBlocks - stats.numFreeBlocks), tolerance: 0))
+        }
+        return results
+    }
+}
