@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "VLLMServerTests",
             dependencies: [
-                "VLLMServer", "VLLMCore", "VLLMEngine", "VLLMCompute", "VLLMTemplates",
+                "VLLMServer", "VLLMCore", "VLLMEngine", "VLLMCompute", "VLLMCPU", "VLLMTemplates",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(name: "VLLMCoreTests", dependencies: ["VLLMCore"], exclude: ["Goldens"], swiftSettings: strict),
         .testTarget(
             name: "SwiftVLLMTests",
-            dependencies: ["swift-vllm", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["swift-vllm", "VLLMCore", "VLLMServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .testTarget(
             name: "VLLMHubTests",

@@ -177,6 +177,10 @@ if out=$("$BIN" generate -dp 2 --device cpu --prompt-ids 1,2 2>&1); then echo "F
 grep -qF "engine replicas are for serve and run-batch" <<<"$out" || { echo "FAIL: generate -dp 2 said: $out"; exit 1; }
 echo "ok: -dp 2 serves from two replicas, /metrics one sample per replica; generate -dp 2 is refused"
 
+# Multi-LoRA (docs/lora.md): the tiny Llama with its PEFT adapters from --lora-modules and the runtime routes, PEFT's
+# greedy tokens through the openai client, /metrics' vllm:lora_requests_info, a bad adapter refused at start-up.
+python3 scripts/live_lora_check.py --bin "$BIN" --port $((PORT + 100))
+
 # Structured outputs (issue #13): every schema of the JSON-Schema-Test-Suite, answered or refused; what finishes with
 # stop validates with Python jsonschema (scripts/live_schema_suite_check.py).
 if [ -d ../shared/json-schema-test-suite ]; then

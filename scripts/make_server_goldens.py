@@ -94,6 +94,20 @@ out = pathlib.Path(__file__).resolve().parent.parent / "Tests/VLLMServerTests/Go
 out.write_bytes(generate_latest(r2))
 print(f"wrote {out}")
 
+# --enable-lora --max-loras 2: vllm:lora_requests_info (loggers.py; no model_name / engine labels), one child per
+# label set in the order first set, each with the time it was last set (set_to_current_time). Both adapter labels
+# name the same adapters, as in vLLM. MetricsTests replays the requests whose stamps give these times.
+LORA_SERIES = [("", 1733000012.3456789), ("sql-lora", 1733000020.5), ('sql-lora,chat-"v2"', 1733000031.25),
+               ('chat-"v2"', 1733000040.0)]
+r3 = CollectorRegistry()
+lora_info = Gauge("vllm:lora_requests_info", "Running stats on lora requests.",
+                  labelnames=["max_lora", "waiting_lora_adapters", "running_lora_adapters"], registry=r3)
+for adapters, stamp in LORA_SERIES:
+    lora_info.labels(max_lora=2, waiting_lora_adapters=adapters, running_lora_adapters=adapters).set(stamp)
+out = pathlib.Path(__file__).resolve().parent.parent / "Tests/VLLMServerTests/Goldens/metrics-lora.txt"
+out.write_bytes(generate_latest(r3))
+print(f"wrote {out}")
+
 # --- Chat key order: what transformers' apply_chat_template renders for a request whose objects are
 # not in sorted key order (json.loads keeps the order; transformers' tojson keeps it too).
 import json  # noqa: E402

@@ -132,14 +132,15 @@ public struct BeamSearch: Sendable {
 extension EngineClient {
     /// Beam search over an online engine: each step's beams run as concurrent requests
     /// (`requestId-step-beam`), so other requests keep being served between and beside them. Returns the
-    /// best `beamWidth` sequences, best first.
-    public func beamSearch(requestId: String, promptTokenIds: [Int], params: BeamSearchParams, eosTokenId: Int?) async throws
-        -> [BeamSearchSequence] {
+    /// best `beamWidth` sequences, best first. `lora`: the adapter every beam runs with (nil: the base model).
+    public func beamSearch(requestId: String, promptTokenIds: [Int], params: BeamSearchParams, eosTokenId: Int?,
+                           lora: LoRARequest? = nil) async throws -> [BeamSearchSequence] {
         var search = BeamSearch(promptTokenIds: promptTokenIds, params: params, eosTokenId: eosTokenId)
         while !search.isFinished {
             let stepParams = search.stepParams
             let streams = try search.beams.enumerated().map { index, beam in
-                try generate(requestId: "\(requestId)-\(search.numSteps)-\(index)", promptTokenIds: beam.tokens, params: stepParams)
+                try generate(requestId: "\(requestId)-\(search.numSteps)-\(index)", promptTokenIds: beam.tokens, params: stepParams,
+                             lora: lora)
             }
             var results: [(tokenId: Int, logprobs: TokenLogprobs)] = []
             for stream in streams {

@@ -18,6 +18,27 @@ struct GenerationRun: Sendable {
     let engine: any EngineClient
     let metrics: ServerMetrics
     let submitted: [Submitted]
+    /// Counts the run's requests as in flight (for `vllm:lora_requests_info`) until the run is released.
+    let inFlight: InFlight
+
+    /// Counts `count` requests of `adapter` in flight from submission until released — after the last output was
+    /// read, or with a stream its client never read — so no path can leave a request counted.
+    final class InFlight: Sendable {
+        let metrics: ServerMetrics
+        let adapter: String?
+        let count: Int
+
+        init(metrics: ServerMetrics, adapter: String?, count: Int) {
+            self.metrics = metrics
+            self.adapter = adapter
+            self.count = count
+            for _ in 0..<count { metrics.requestStarted(adapter: adapter) }
+        }
+
+        deinit {
+            for _ in 0..<count { metrics.requestEnded(adapter: adapter) }
+        }
+    }
 
     /// `use_beam_search`: what turns a request's SamplingParams into vLLM's BeamSearchParams, and the
     /// detokenizer of the beams' text.
@@ -26,18 +47,20 @@ struct GenerationRun: Sendable {
         var decode: @Sendable ([Int]) throws -> String
     }
 
-    /// Submits every prompt; if one is refused, those already submitted are aborted.
+    /// Submits every prompt (with adapter `lora`; nil: the base model); if one is refused, those already
+    /// submitted are aborted.
     static func submit(
         engine: any EngineClient, metrics: ServerMetrics, requestIds: [String], prompts: [[Int]],
-        params: [SamplingParams], beamSearch: BeamSearchOptions? = nil
+        params: [SamplingParams], lora: LoRARequest? = nil, beamSearch: BeamSearchOptions? = nil
     ) throws(OpenAIError) -> GenerationRun {
         var submitted: [Submitted] = []
         for index in prompts.indices {
             do {
                 let stream = try beamSearch.map {
                     try beamSearchStream(engine: engine, requestId: requestIds[index], prompt: prompts[index],
-                                         params: params[index], options: $0)
-                } ?? engine.generate(requestId: requestIds[index], promptTokenIds: prompts[index], params: params[index])
+                                         params: params[index], lora: lora, options: $0)
+                } ?? engine.generate(requestId: requestIds[index], promptTokenIds: prompts[index], params: params[index],
+                                     lora: lora)
                 submitted.append(
                     Submitted(
                         requestId: requestIds[index], promptTokenIds: prompts[index], stream: stream,
@@ -48,14 +71,15 @@ struct GenerationRun: Sendable {
                 throw .engineUnavailable(String(describing: error))
             }
         }
-        return GenerationRun(engine: engine, metrics: metrics, submitted: submitted)
+        return GenerationRun(engine: engine, metrics: metrics, submitted: submitted,
+                             inFlight: InFlight(metrics: metrics, adapter: lora?.name, count: submitted.count))
     }
 
     /// A beam search (vLLM's `OpenAIServing.beam_search`) as one request's output stream: one final
     /// RequestOutput with the `n` best beams, best first. Its steps' requests are the engine's own; ending
     /// the stream early cancels the search, which aborts the step in flight.
     static func beamSearchStream(engine: any EngineClient, requestId: String, prompt: [Int], params: SamplingParams,
-                                 options: BeamSearchOptions) throws -> AsyncThrowingStream<RequestOutput, Error> {
+                                 lora: LoRARequest?, options: BeamSearchOptions) throws -> AsyncThrowingStream<RequestOutput, Error> {
         var beamParams = BeamSearchParams(beamWidth: params.n, maxTokens: params.maxTokens ?? 16)
         beamParams.ignoreEos = params.ignoreEos
         beamParams.temperature = params.temperature
@@ -67,7 +91,7 @@ struct GenerationRun: Sendable {
             do {
                 var metrics = RequestMetrics(arrivalTime: Date().timeIntervalSince1970)
                 let beams = try await engine.beamSearch(requestId: requestId, promptTokenIds: prompt, params: beamParams,
-                                                        eosTokenId: eos)
+                                                        eosTokenId: eos, lora: lora)
                 metrics.firstTokenTime = Date().timeIntervalSince1970
                 metrics.finishedTime = metrics.firstTokenTime
                 let outputs = try beams.enumerated().map { index, beam in

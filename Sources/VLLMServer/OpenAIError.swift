@@ -32,6 +32,11 @@ public struct OpenAIError: Error, Sendable, Equatable, CustomStringConvertible {
         OpenAIError(status: 400, message: message, type: "Bad Request", param: param)
     }
 
+    /// vLLM's "InvalidUserInput" 400s (the LoRA adapter routes).
+    public static func invalidUserInput(_ message: String) -> OpenAIError {
+        OpenAIError(status: 400, message: message, type: "InvalidUserInput")
+    }
+
     public static func validation(_ error: VLLMValidationError) -> OpenAIError {
         .badRequest(error.message, param: error.parameter)
     }

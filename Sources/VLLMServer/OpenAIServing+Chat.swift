@@ -9,9 +9,9 @@ extension OpenAIServing {
         await serve { () async throws(OpenAIError) -> ServingResponse in
             guard model.generates else { throw unsupported("Chat Completions API") }
             let request = try JSONCoding.decodeRequest(ChatCompletionRequest.self, from: body)
-            try checkModel(request.model)
+            let lora = try resolveModel(request.model)
             try request.validate()
-            return try await createChatCompletion(request, body: body)
+            return try await createChatCompletion(request, body: body, lora: lora)
         }
     }
 
@@ -47,7 +47,7 @@ extension OpenAIServing {
             param: "continue_final_message")
     }
 
-    private func createChatCompletion(_ request: ChatCompletionRequest, body: Data) async throws(OpenAIError)
+    private func createChatCompletion(_ request: ChatCompletionRequest, body: Data, lora: LoRARequest?) async throws(OpenAIError)
         -> ServingResponse
     {
         let prompt = try renderChat(
@@ -78,12 +78,12 @@ extension OpenAIServing {
             params.structuredOutputsAfterTokenId = try reasoningEndToken(promptTokenIds: promptTokenIds)
         }
         let requestId = "chatcmpl-\(randomRequestID())"
-        logRequest(requestId, prompt: prompt, params: params)
+        logRequest(requestId, prompt: prompt, params: params, lora: lora)
         let run = try GenerationRun.submit(
-            engine: engine, metrics: metrics, requestIds: [requestId], prompts: [promptTokenIds], params: [params],
+            engine: engine, metrics: metrics, requestIds: [requestId], prompts: [promptTokenIds], params: [params], lora: lora,
             beamSearch: request.sampling.beamSearchOptions(tokenizer: tokenizer))
         let context = ChatContext(
-            requestId: requestId, created: Self.now(), modelName: request.model ?? model.primaryName, request: request,
+            requestId: requestId, created: Self.now(), modelName: responseModelName(request.model, lora: lora), request: request,
             promptTokenIds: promptTokenIds, n: params.n, toolChoice: toolChoice, parsesToolCalls: parsesToolCalls,
             toolParser: config.toolCallParser.flatMap { ToolCallParsers.byName[$0] } ?? HermesToolParser.self,
             reasoning: reasoning)

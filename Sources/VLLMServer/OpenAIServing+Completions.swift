@@ -8,9 +8,9 @@ extension OpenAIServing {
         await serve { () async throws(OpenAIError) -> ServingResponse in
             guard model.generates else { throw unsupported("Completions API") }
             let request = try JSONCoding.decodeRequest(CompletionRequest.self, from: body)
-            try checkModel(request.model)
+            let lora = try resolveModel(request.model)
             try request.validate()
-            return try await createCompletion(request)
+            return try await createCompletion(request, lora: lora)
         }
     }
 
@@ -19,7 +19,7 @@ extension OpenAIServing {
         var tokenIds: [Int]
     }
 
-    private func createCompletion(_ request: CompletionRequest) async throws(OpenAIError) -> ServingResponse {
+    private func createCompletion(_ request: CompletionRequest, lora: LoRARequest?) async throws(OpenAIError) -> ServingResponse {
         var prompts: [PreparedPrompt] = []
         for item in request.prompt?.prompts ?? [] {
             switch item {
@@ -46,12 +46,12 @@ extension OpenAIServing {
         }
         let requestId = "cmpl-\(randomRequestID())"
         let ids = prompts.indices.map { "\(requestId)-\($0)" }
-        for (index, prompt) in prompts.enumerated() { logRequest(ids[index], prompt: prompt.text, params: params[index]) }
+        for (index, prompt) in prompts.enumerated() { logRequest(ids[index], prompt: prompt.text, params: params[index], lora: lora) }
         let run = try GenerationRun.submit(
-            engine: engine, metrics: metrics, requestIds: ids, prompts: prompts.map(\.tokenIds), params: params,
+            engine: engine, metrics: metrics, requestIds: ids, prompts: prompts.map(\.tokenIds), params: params, lora: lora,
             beamSearch: request.sampling.beamSearchOptions(tokenizer: tokenizer))
         let context = CompletionContext(
-            requestId: requestId, created: Self.now(), modelName: request.model ?? model.primaryName,
+            requestId: requestId, created: Self.now(), modelName: responseModelName(request.model, lora: lora),
             request: request, prompts: prompts.map { ($0.text, $0.tokenIds) }, echoOnly: echoOnly)
         if request.sampling.isStream {
             return .stream(SSEStream { emit in try await self.streamCompletion(run: run, context: context, emit: emit) })

@@ -8,6 +8,7 @@ import VLLMEngine
 /// Independent of the HTTP library, so `run-batch` calls the same endpoints in-process.
 public enum ServingResponse: Sendable {
     case json(status: Int, body: Data)
+    /// `contentType` empty: no Content-Type header (Starlette's bare `Response`).
     case text(status: Int, body: String, contentType: String)
     case stream(SSEStream)
 
@@ -61,6 +62,8 @@ public final class OpenAIServing: Sendable {
     public let config: ServerConfig
     public let metrics: ServerMetrics
     public let state: ServerState
+    /// The LoRA adapters requests may name (`--lora-modules`, `/v1/load_lora_adapter`).
+    public let loras = LoRARegistry()
     let logger: Logger
 
     /// Reported in `system_fingerprint` and `/version`.
@@ -70,7 +73,7 @@ public final class OpenAIServing: Sendable {
     public init(model: ServedModel, config: ServerConfig, state: ServerState = ServerState(), logger: Logger? = nil) {
         self.model = model
         self.config = config
-        self.metrics = ServerMetrics(modelName: model.primaryName)
+        self.metrics = ServerMetrics(modelName: model.primaryName, maxLoras: config.maxLoras)
         self.state = state
         self.logger = logger ?? Logger(label: "swift-vllm.server")
     }
@@ -112,10 +115,26 @@ public final class OpenAIServing: Sendable {
         if outputs.contains(where: { $0?.outputs.contains { $0.finishReason == .abort } ?? false }) { throw .shuttingDown }
     }
 
-    /// vLLM's `_check_model`: no model, or one of the served names.
+    /// vLLM's `_check_model`: no model, one of the served names, or a loaded adapter's name.
     func checkModel(_ name: String?) throws(OpenAIError) {
-        guard let name else { return }
-        if !model.names.contains(name) { throw .modelNotFound(name) }
+        _ = try resolveModel(name)
+    }
+
+    /// What a request's `model` names (vLLM's `_check_model`, then `_maybe_get_adapters`): nil for the base model
+    /// (no name, an empty one, or a served name), a loaded adapter's `LoRARequest`, else 404. An adapter named as
+    /// a served name wins, as in vLLM, which looks adapters up first.
+    func resolveModel(_ name: String?) throws(OpenAIError) -> LoRARequest? {
+        guard let name, !name.isEmpty else { return nil }
+        if let entry = loras.lookup(name) { return entry.lora }
+        if model.names.contains(name) { return nil }
+        throw .modelNotFound(name)
+    }
+
+    /// The `model` a response names: the adapter's, else the name asked for, else the first served name.
+    func responseModelName(_ requested: String?, lora: LoRARequest?) -> String {
+        if let lora { return lora.name }
+        guard let requested, !requested.isEmpty else { return model.primaryName }
+        return requested
     }
 
     func tokenize(_ text: String, addSpecialTokens: Bool) throws(OpenAIError) -> [Int] {
@@ -154,13 +173,14 @@ public final class OpenAIServing: Sendable {
         }
     }
 
-    func logRequest(_ requestId: String, prompt: String, params: SamplingParams) {
+    func logRequest(_ requestId: String, prompt: String, params: SamplingParams, lora: LoRARequest? = nil) {
         guard !config.disableLogRequests else { return }
         var shown = prompt
         if let limit = config.maxLogLen, shown.count > limit { shown = String(shown.prefix(limit)) }
         let maxTokens = params.maxTokens.map(String.init) ?? "None"
+        let adapter = lora.map { ", lora_request: \($0.name) (id \($0.id), \($0.path))" } ?? ""
         logger.info(
-            "Received request \(requestId): prompt: \(shown.debugDescription), n: \(params.n), temperature: \(params.temperature), max_tokens: \(maxTokens)"
+            "Received request \(requestId): prompt: \(shown.debugDescription), n: \(params.n), temperature: \(params.temperature), max_tokens: \(maxTokens)\(adapter)"
         )
     }
 
@@ -168,7 +188,8 @@ public final class OpenAIServing: Sendable {
 
     // MARK: - Small endpoints
 
-    /// `GET /v1/models`.
+    /// `GET /v1/models`: the served names, then each adapter (its folder as given, the served model it belongs to,
+    /// no length of its own), as vLLM lists them.
     public func listModels() -> ServingResponse {
         let created = Self.now()
         let cards = model.names.map { name in
@@ -176,7 +197,12 @@ public final class OpenAIServing: Sendable {
                 id: name, created: created, root: model.root, maxModelLen: engine.maxModelLen,
                 permission: [ModelPermission(id: "modelperm-\(randomRequestID())", created: created)])
         }
-        return .ok(ModelList(data: cards))
+        let adapters = loras.all.map { entry in
+            ModelCard(
+                id: entry.lora.name, created: created, root: entry.root, parent: entry.baseModelName ?? model.primaryName,
+                maxModelLen: nil, permission: [ModelPermission(id: "modelperm-\(randomRequestID())", created: created)])
+        }
+        return .ok(ModelList(data: cards + adapters))
     }
 
     /// `GET /version`.

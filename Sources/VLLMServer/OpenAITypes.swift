@@ -133,7 +133,8 @@ struct ModelCard: Encodable, Sendable {
     var ownedBy = "vllm"
     var root: String
     var parent: String? = nil
-    var maxModelLen: Int
+    /// nil (JSON null) for an adapter's card.
+    var maxModelLen: Int?
     var permission: [ModelPermission]
 
     enum CodingKeys: String, CodingKey {

@@ -47,6 +47,20 @@ public enum OpenAIRouter {
         router.post("/api/chat") { request, context in
             try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, generating: true, with: serving.simpleChat)
         }
+        // vLLM registers these only with VLLM_ALLOW_RUNTIME_LORA_UPDATING; without it they are unknown routes (404).
+        let loraRoutes = config.allowRuntimeLoRAUpdating ? ["/v1/load_lora_adapter", "/v1/unload_lora_adapter"] : []
+        if config.allowRuntimeLoRAUpdating {
+            serving.logger.warning(
+                "LoRA dynamic loading & unloading is enabled in the API server. This should ONLY be used for local development!")
+            router.post("/v1/load_lora_adapter") { request, context in
+                if let refusal = refuseUnlessJSON(request) { return refusal }
+                return try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, with: serving.loadLoRAAdapter)
+            }
+            router.post("/v1/unload_lora_adapter") { request, context in
+                if let refusal = refuseUnlessJSON(request) { return refusal }
+                return try await respond(to: request, context: context, limit: config.maxRequestBodyBytes, with: serving.unloadLoRAAdapter)
+            }
+        }
         router.head("/health") { _, _ in
             serving.state.isDraining ? OpenAIError.shuttingDown.response : Response(status: .ok)
         }
@@ -56,7 +70,7 @@ public enum OpenAIRouter {
             ("/v1/completions", [.post]), ("/v1/chat/completions", [.post]), ("/tokenize", [.post]),
             ("/detokenize", [.post]), ("/api/chat", [.post]), ("/v1/embeddings", [.post]), ("/pooling", [.post]),
             ("/score", [.post]), ("/v1/score", [.post]), ("/rerank", [.post]), ("/v1/rerank", [.post]), ("/v2/rerank", [.post]),
-        ]
+        ] + loraRoutes.map { ($0, [.post]) }
         for (path, allowed) in routes {
             for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !allowed.contains(method) {
                 router.on(RouterPath(path), method: method) { _, _ in
@@ -115,6 +129,14 @@ public enum OpenAIRouter {
             })
     }
 
+    /// vLLM's `validate_json_request` (on the LoRA routes): a media type other than application/json is a 400.
+    static func refuseUnlessJSON(_ request: Request) -> Response? {
+        let contentType = (request.headers[.contentType] ?? "").lowercased()
+        let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        guard mediaType != "application/json" else { return nil }
+        return OpenAIError.invalidBody("1 validation error:\n  Unsupported Media Type: Only 'application/json' is allowed").response
+    }
+
     /// Whether a request body says `"stream": true` (a body that does not parse is answered by the endpoint).
     static func asksForStream(_ body: Data) -> Bool {
         struct StreamField: Decodable { var stream: Bool? }
@@ -129,7 +151,7 @@ public enum OpenAIRouter {
                 body: .init(byteBuffer: ByteBuffer(bytes: body)))
         case .text(let status, let body, let contentType):
             return Response(
-                status: .init(code: status), headers: [.contentType: contentType],
+                status: .init(code: status), headers: contentType.isEmpty ? [:] : [.contentType: contentType],
                 body: .init(byteBuffer: ByteBuffer(string: body)))
         case .stream:
             return OpenAIError.internalError("A stream cannot be answered here.").response

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How the HTTP server of `swift-vllm serve` was asked to run: vLLM's server flags, parsed once
 /// by the CLI (the engine's flags go to the engine builder).
 public struct ServerConfig: Sendable, Equatable {
@@ -29,10 +31,23 @@ public struct ServerConfig: Sendable, Equatable {
     public var toolCallParser: String?
     /// `--reasoning-parser NAME`: `<think>…</think>` goes to the message's `reasoning` (nil: all content).
     public var reasoningParser: String?
+    /// `--max-loras` when the engine runs with `--enable-lora` (nil: LoRA is off): adapters can be loaded, and
+    /// `/metrics` has `vllm:lora_requests_info` with this as its `max_lora`.
+    public var maxLoras: Int?
+    /// `--lora-modules`: the adapters registered at start-up, in order (`OpenAIServing.loadStaticLoRAs`).
+    public var loraModules: [LoRAModulePath] = []
+    /// `VLLM_ALLOW_RUNTIME_LORA_UPDATING`: `POST /v1/load_lora_adapter` and `/v1/unload_lora_adapter` exist.
+    public var allowRuntimeLoRAUpdating = false
     /// The `--reasoning-parser` names this server has.
     public static let supportedReasoningParsers = ReasoningParser.Kind.allCases.map(\.rawValue)
     /// The `--tool-call-parser` names this server has.
     public static let supportedToolCallParsers = ToolCallParsers.supportedNames
 
     public init() {}
+
+    /// Whether `VLLM_ALLOW_RUNTIME_LORA_UPDATING`'s value turns the runtime LoRA routes on: "1" or "true", any
+    /// case, around whitespace (vLLM's `envs` reading).
+    public static func allowsRuntimeLoRAUpdating(_ value: String?) -> Bool {
+        ["1", "true"].contains((value ?? "").trimmingCharacters(in: .whitespacesAndNewlines).lowercased())
+    }
 }

@@ -20,6 +20,8 @@ public final class ServerMetrics: @unchecked Sendable {
     private var interTokenLatency = Histogram(buckets: Buckets.interTokenLatency)
     private var e2eRequestLatency = Histogram(buckets: Buckets.requestLatency)
     private var requestQueueTime = Histogram(buckets: Buckets.requestLatency)
+    /// nil without `--enable-lora`.
+    private var loraStates: LoRARequestStates?
 
     /// vLLM's bucket boundaries.
     public enum Buckets {
@@ -36,8 +38,10 @@ public final class ServerMetrics: @unchecked Sendable {
         ]
     }
 
-    public init(modelName: String) {
+    /// `maxLoras`: `--max-loras` when LoRA is on (nil: off), which adds `vllm:lora_requests_info` to the page.
+    public init(modelName: String, maxLoras: Int? = nil) {
         self.modelName = modelName
+        self.loraStates = maxLoras.map(LoRARequestStates.init(maxLoras:))
     }
 
     private func locked<T>(_ body: () -> T) -> T {
@@ -68,6 +72,16 @@ public final class ServerMetrics: @unchecked Sendable {
         }
     }
 
+    /// A generation request was handed to the engine; `adapter`: its LoRA's name (nil: the base model).
+    func requestStarted(adapter: String?, now: Double = Date().timeIntervalSince1970) {
+        locked { loraStates?.started(adapter, now: now) }
+    }
+
+    /// A request `requestStarted` counted has ended (finished, aborted, or dropped unread).
+    func requestEnded(adapter: String?, now: Double = Date().timeIntervalSince1970) {
+        locked { loraStates?.ended(adapter, now: now) }
+    }
+
     /// The recorded counts, for a test or a log line that should not parse the exposition.
     public struct Snapshot: Sendable, Equatable {
         public var promptTokens: Int
@@ -91,10 +105,14 @@ public final class ServerMetrics: @unchecked Sendable {
     /// The `/metrics` page: the engines' gauges and counters one line per engine replica (`engine="i"`, as vLLM's
     /// data parallelism labels them); the server's request counters and histograms, which count every replica's
     /// requests, once under `engine="0"` (a departure: vLLM's frontend tells its engines' requests apart).
-    public func render(replicas: [EngineStats]) -> String {
+    public func render(replicas: [EngineStats], now: Double = Date().timeIntervalSince1970) -> String {
         let state = locked {
             (promptTokens, generationTokens, requestSuccess, timeToFirstToken, interTokenLatency, e2eRequestLatency,
              requestQueueTime)
+        }
+        let lora = locked { () -> LoRARequestStates? in
+            loraStates?.stampWhileBusy(now: now)
+            return loraStates
         }
         var out = PrometheusText(labels: ["model_name": modelName, "engine": "0"])
         out.gauge("vllm:num_requests_running", "Number of requests in model execution batches.", replicas.map { Double($0.numRunning) })
@@ -125,7 +143,74 @@ public final class ServerMetrics: @unchecked Sendable {
         out.histogram("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", state.5)
         out.histogram(
             "vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.", state.6)
+        if let lora {
+            var info = PrometheusText(labels: [:])
+            info.gaugeSeries(
+                "vllm:lora_requests_info", "Running stats on lora requests.",
+                lora.series.map { series in
+                    (["max_lora": "\(lora.maxLoras)", "waiting_lora_adapters": series.adapters,
+                      "running_lora_adapters": series.adapters], series.time)
+                })
+            out.text += info.text
+        }
         return out.text
+    }
+}
+
+/// vLLM's `LoRARequestStates` and its `vllm:lora_requests_info` gauge, kept from the requests the server submits.
+///
+/// vLLM sets the gauge to the current time at every stats update (every engine step), under labels naming the
+/// adapters with requests waiting and those with requests running; each distinct label set stays on the page with
+/// the time it was last set. Its quirk is kept: both labels list the same names — every adapter with a request in
+/// flight, in the order each became so — as vLLM's `update_scheduler_stats` fills both from one list. A label set
+/// is stamped while requests (of any adapter, or the base model) are in flight, as steps only run then: when one
+/// arrives or ends, and at every scrape.
+struct LoRARequestStates: Sendable {
+    let maxLoras: Int
+    /// Requests in flight per adapter, in the order each adapter's first one arrived.
+    private var adapters: [(name: String, count: Int)] = []
+    /// Every request in flight, the base model's too.
+    private var numRequests = 0
+    /// Each label set seen (adapters joined by ","), in the order first seen, with when it was last stamped.
+    private(set) var series: [(adapters: String, time: Double)] = []
+
+    init(maxLoras: Int) { self.maxLoras = maxLoras }
+
+    mutating func started(_ adapter: String?, now: Double) {
+        stampWhileBusy(now: now)
+        numRequests += 1
+        if let adapter {
+            if let index = adapters.firstIndex(where: { $0.name == adapter }) {
+                adapters[index].count += 1
+            } else {
+                adapters.append((adapter, 1))
+            }
+        }
+        stampWhileBusy(now: now)
+    }
+
+    mutating func ended(_ adapter: String?, now: Double) {
+        stampWhileBusy(now: now)
+        numRequests -= 1
+        if let adapter, let index = adapters.firstIndex(where: { $0.name == adapter }) {
+            adapters[index].count -= 1
+            if adapters[index].count == 0 { adapters.remove(at: index) }
+        }
+        stampWhileBusy(now: now)
+    }
+
+    /// Sets the current label set's time to `now`, if any request is in flight.
+    mutating func stampWhileBusy(now: Double) {
+        guard numRequests > 0 else { return }
+        stamp(adapters.map(\.name).joined(separator: ","), now: now)
+    }
+
+    mutating func stamp(_ names: String, now: Double) {
+        if let index = series.firstIndex(where: { $0.adapters == names }) {
+            series[index].time = now
+        } else {
+            series.append((names, now))
+        }
     }
 }
 
@@ -181,6 +266,12 @@ struct PrometheusText {
     mutating func gauge(_ name: String, _ help: String, _ values: [Double]) {
         header(name, help, "gauge")
         for (engine, value) in values.enumerated() { text += "\(name)\(labelString(["engine": "\(engine)"])) \(goFloat(value))\n" }
+    }
+
+    /// One line per label set, in the order given (prometheus_client's order: a child's first `labels()` call).
+    mutating func gaugeSeries(_ name: String, _ help: String, _ series: [([String: String], Double)]) {
+        header(name, help, "gauge")
+        for (labels, value) in series { text += "\(name)\(labelString(labels)) \(goFloat(value))\n" }
     }
 
     mutating func counter(_ name: String, _ help: String, _ value: Int) {

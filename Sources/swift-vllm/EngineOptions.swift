@@ -82,6 +82,23 @@ struct EngineOptions: ParsableArguments {
     var downloadDir: String?
     @Option(help: "The tokenizer's folder or hub id, when it is not the model's.")
     var tokenizer: String?
+    @Flag(name: .customLong("enable-lora"), inversion: .prefixedNo,
+          help: "vLLM's --enable-lora: serve PEFT LoRA adapters (q/k/v/o and gate/up/down projections) beside the base model (docs/lora.md).")
+    var enableLoRA = false
+    @Option(name: .customLong("max-loras"), help: "Adapters one step may run at once: the adapter slots on the device (with --enable-lora).")
+    var maxLoras = 1
+    @Option(name: .customLong("max-lora-rank"),
+            help: "The largest adapter rank accepted, one of \(EngineArgs.loraRanks.map(String.init).joined(separator: ", ")) (with --enable-lora).")
+    var maxLoRARank = 16
+    @Option(name: .customLong("max-cpu-loras"), parsing: .unconditional,
+            help: "Adapters kept read in host memory, at least --max-loras (default, or 0 or less: --max-loras).")
+    var maxCPULoras: Int?
+    @Option(name: .customLong("lora-dtype"),
+            help: "auto, bfloat16 or float16: accepted and changes nothing here (adapters compute in the activation dtype).")
+    var loraDType = "auto"
+    @Flag(name: .customLong("fully-sharded-loras"), inversion: .prefixedNo,
+          help: "Accepted and changes nothing here (under tensor parallelism each rank already holds only its shard of every adapter).")
+    var fullyShardedLoras = false
     // Flags deployments still pass that vLLM has retired or that mean nothing here: accepted with a warning.
     @Option(name: .customLong("swap-space"), help: "Accepted and ignored (vLLM's V1 engine has no CPU swap space).")
     var swapSpace: Double?
@@ -96,6 +113,19 @@ struct EngineOptions: ParsableArguments {
     var enableChunkedPrefill: Bool?
     @Option(name: .customLong("kernel-cache-dir"), help: "Where compiled CUDA kernels are cached (default ~/.cache/swift-vllm/kernels).")
     var kernelCacheDir: String?
+
+    /// The choices vLLM's argparse checks, whether or not --enable-lora is given, in its words.
+    func validate() throws {
+        guard EngineArgs.loraRanks.contains(maxLoRARank) else {
+            throw ValidationError("argument --max-lora-rank: invalid choice: \(maxLoRARank) (choose from "
+                                  + EngineArgs.loraRanks.map(String.init).joined(separator: ", ") + ")")
+        }
+        let loraDTypes = ["auto", "bfloat16", "float16"]
+        guard loraDTypes.contains(loraDType) else {
+            throw ValidationError("argument --lora-dtype: invalid choice: '\(loraDType)' (choose from "
+                                  + loraDTypes.map { "'\($0)'" }.joined(separator: ", ") + ")")
+        }
+    }
 
     /// Whether the model runs as a pooling model: asked for by --runner pooling, --convert embed|classify or
     /// --task embed|score|classify, or an encoder architecture with nothing asked. `architecture`: config.json's first.
@@ -244,6 +274,10 @@ struct EngineOptions: ParsableArguments {
         args.kvCacheMemory = kvCacheMemory
         args.gpuMemoryUtilization = gpuMemoryUtilization
         args.seed = seed
+        args.enableLoRA = enableLoRA
+        args.maxLoras = maxLoras
+        args.maxLoRARank = maxLoRARank
+        args.maxCPULoras = maxCPULoras.flatMap { $0 > 0 ? $0 : nil }
         args.log = { FileHandle.standardError.write(Data("INFO \($0)\n".utf8)) }
         for warning in ignoredFlagWarnings { FileHandle.standardError.write(Data("WARNING \(warning)\n".utf8)) }
         return args

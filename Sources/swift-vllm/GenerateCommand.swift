@@ -34,7 +34,20 @@ struct GenerateCommand: ParsableCommand {
     var ignoreEos = false
     @Flag(help: "Print JSON: {\"prompt_token_ids\", \"outputs\": [{\"token_ids\", \"text\", \"finish_reason\"}]}.")
     var json = false
+    @Option(name: .customLong("lora"), help: "A PEFT LoRA adapter folder every prompt runs with (needs --enable-lora).")
+    var lora: String?
     @OptionGroup var engine: EngineOptions
+
+    func validate() throws {
+        if lora != nil, !engine.enableLoRA { throw ValidationError("LoRA is not enabled. Use --enable-lora to enable LoRA.") }
+    }
+
+    /// `--lora` as the engine's request (vLLM's offline `lora_request`, one for every prompt), named after its folder.
+    var loraRequest: LoRARequest? {
+        lora.map { path in
+            LoRARequest(name: URL(fileURLWithPath: path).lastPathComponent, id: 1, path: (path as NSString).expandingTildeInPath)
+        }
+    }
 
     func run() throws {
         let model = try engine.resolveModelBlocking(self.model)
@@ -68,7 +81,7 @@ struct GenerateCommand: ParsableCommand {
                 return id
             }
         }
-        let result = try llm.generate([ids], params: [defaults])[0]
+        let result = try llm.generate([ids], params: [defaults], loras: [loraRequest])[0]
         if json {
             print(try Self.jsonLine(result))
         } else if tokenizer != nil {
@@ -115,7 +128,7 @@ struct GenerateCommand: ParsableCommand {
             params.append(p)
         }
         let start = Date()
-        let results = try llm.generate(promptIds, params: params) { done, total, tokens in
+        let results = try llm.generate(promptIds, params: params, loras: [loraRequest]) { done, total, tokens in
             let rate = Double(tokens) / max(Date().timeIntervalSince(start), 1e-9)
             FileHandle.standardError.write(Data("\rProcessed prompts: \(done)/\(total), \(String(format: "%.1f", rate)) toks/s".utf8))
         }

@@ -24,7 +24,12 @@ struct RunBatchCommand: AsyncParsableCommand {
     var generationConfig: String = "auto"
     @Option(name: .customLong("response-role"), help: "The role of generated chat messages.")
     var responseRole: String = "assistant"
+    @OptionGroup var lora: LoRAModulesOption
     @OptionGroup var engine: EngineOptions
+
+    func validate() throws {
+        try lora.check(enableLoRA: engine.enableLoRA)
+    }
 
     func run() async throws {
         guard let data = FileManager.default.contents(atPath: inputFile) else {
@@ -39,7 +44,14 @@ struct RunBatchCommand: AsyncParsableCommand {
         var config = ServerConfig()
         config.disableLogRequests = true
         config.responseRole = responseRole
+        try lora.apply(to: &config, engine: engine)
         let serving = OpenAIServing(model: built.model, config: config, logger: Logger(label: "swift-vllm.run-batch"))
+        do {
+            try serving.loadStaticLoRAsOrFail()
+        } catch {
+            built.shutdown()
+            throw error
+        }
         let start = Date()
         let outputs = await BatchRunner(serving: serving, maxConcurrency: 2 * built.maxNumSeqs).run(lines: lines)
         built.shutdown()

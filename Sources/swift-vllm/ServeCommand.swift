@@ -56,6 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
     var toolCallParser: String?
     @Option(name: .customLong("reasoning-parser"), help: "How the model writes its reasoning: deepseek_r1 or qwen3 (<think>…</think> into the message's reasoning field).")
     var reasoningParser: String?
+    @OptionGroup var lora: LoRAModulesOption
     @OptionGroup var engine: EngineOptions
 
     var model: String? { modelOption ?? modelTag }
@@ -79,6 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let toolCallParser, !ServerConfig.supportedToolCallParsers.contains(toolCallParser) {
             throw ValidationError("--tool-call-parser '\(toolCallParser)' is not supported; supported: \(ServerConfig.supportedToolCallParsers.joined(separator: ", "))")
         }
+        try lora.check(enableLoRA: engine.enableLoRA)
     }
 
     /// `--allowed-origins`: vLLM takes a JSON list; a comma-separated list is accepted too.
@@ -118,6 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
         config.maxConnections = maxConnections
         config.toolCallParser = enableAutoToolChoice ? toolCallParser : nil
         config.reasoningParser = reasoningParser
+        try lora.apply(to: &config, engine: engine)
         return config
     }
 
@@ -129,6 +132,12 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "swift-vllm.serve")
         logger.logLevel = .info
         let serving = OpenAIServing(model: built.model, config: config, logger: logger)
+        do {
+            try serving.loadStaticLoRAsOrFail()
+        } catch {
+            built.shutdown()
+            throw error
+        }
         try await HTTPServer.run(serving: serving, logger: logger)
         built.shutdown()
     }

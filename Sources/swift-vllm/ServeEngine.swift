@@ -52,6 +52,9 @@ struct ServeEngine {
         if options.poolerConfig != nil, !servesPooling {
             throw ValidationError("--pooler-config applies to pooling models (--task embed, or an encoder's folder)")
         }
+        if servesPooling, options.enableLoRA {
+            throw ValidationError("--enable-lora: LoRA adapters are served for generation models; this model serves pooling")
+        }
         if servesPooling, let directory {
             let embedder = try EmbeddingEngine.load(
                 directory: directory, backend: try options.makeBackend(), format: args.loadFormat, dtype: args.dtype,

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Testing
+import VLLMCore
+import VLLMServer
 @testable import swift_vllm
 
 /// The vLLM command lines deployments run, with `swift-vllm serve` in place of `vllm serve` /
@@ -79,6 +81,56 @@ import Testing
         #expect(try embed.serverConfig().apiKeys == ["sk-x"])
         let short = try serve(Self.shortForms)
         #expect(short.engine.tensorParallelSize == 2 && short.engine.revision == "main" && short.engine.ignoredFlagWarnings.isEmpty)
+    }
+
+    /// vLLM's LoRA flags: the engine's (--enable-lora, --max-loras, --max-lora-rank, --max-cpu-loras, and
+    /// --lora-dtype / --fully-sharded-loras accepted) and the server's --lora-modules, both of its forms.
+    static let lora = [
+        "serve", "meta-llama/Llama-3.1-8B-Instruct", "--served-model-name", "llama", "--enable-lora", "--max-loras", "4",
+        "--max-lora-rank", "64", "--max-cpu-loras", "8", "--lora-dtype", "bfloat16", "--fully-sharded-loras",
+        "--lora-modules", "sql-lora=/adapters/sql", #"{"name": "chat", "path": "/adapters/chat", "base_model_name": "llama"}"#,
+        "--port", "8002",
+    ]
+
+    @Test func loraFlagsParseAsVLLMs() throws {
+        let command = try serve(Self.lora)
+        let args = try command.engine.engineArgs(model: nil)
+        #expect(args.enableLoRA && args.maxLoras == 4 && args.maxLoRARank == 64 && args.maxCPULoras == 8)
+        #expect(command.engine.loraDType == "bfloat16" && command.engine.fullyShardedLoras)
+        var config = try command.serverConfig()
+        #expect(config.loraModules == [LoRAModulePath(name: "sql-lora", path: "/adapters/sql"),
+                                       LoRAModulePath(name: "chat", path: "/adapters/chat", baseModelName: "llama")])
+        #expect(config.maxLoras == 4 && config.port == 8002)
+        try command.lora.apply(to: &config, engine: command.engine, environment: ["VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True"])
+        #expect(config.allowRuntimeLoRAUpdating)
+        try command.lora.apply(to: &config, engine: command.engine, environment: [:])
+        #expect(!config.allowRuntimeLoRAUpdating)
+
+        // Defaults: off, one slot of rank 16; --max-cpu-loras 0 or less is unset.
+        let plain = try serve(["serve", "m", "--max-cpu-loras", "-1"])
+        let plainArgs = try plain.engine.engineArgs(model: nil)
+        #expect(!plainArgs.enableLoRA && plainArgs.maxLoras == 1 && plainArgs.maxLoRARank == 16 && plainArgs.maxCPULoras == nil)
+        #expect(try plain.serverConfig().maxLoras == nil)
+        #expect(try serve(["serve", "m", "--enable-lora", "--no-enable-lora"]).engine.enableLoRA == false)
+
+        func refusal(_ arguments: [String]) -> String {
+            do {
+                _ = try SwiftVLLM.parseAsRoot(arguments)
+                return "parsed"
+            } catch {
+                return SwiftVLLM.message(for: error)
+            }
+        }
+        #expect(refusal(["serve", "m", "--lora-modules", "a=/x"]) == "LoRA is not enabled. Use --enable-lora to enable LoRA.")
+        #expect(refusal(["serve", "m", "--max-lora-rank", "7"])
+                == "argument --max-lora-rank: invalid choice: 7 (choose from 1, 8, 16, 32, 64, 128, 256, 320, 512)")
+        #expect(refusal(["serve", "m", "--lora-dtype", "float32"])
+                == "argument --lora-dtype: invalid choice: 'float32' (choose from 'auto', 'bfloat16', 'float16')")
+        #expect(refusal(["serve", "m", "--enable-lora", "--lora-modules", "sql"]) == "Invalid JSON format for --lora-modules: sql")
+        #expect(refusal(["run-batch", "-i", "in", "-o", "out", "--lora-modules", "a=/x"]) == "LoRA is not enabled. Use --enable-lora to enable LoRA.")
+        #expect(refusal(["generate", "--lora", "/adapters/sql"]) == "LoRA is not enabled. Use --enable-lora to enable LoRA.")
+        let generate = try #require(try SwiftVLLM.parseAsRoot(["generate", "--enable-lora", "--lora", "/adapters/sql"]) as? GenerateCommand)
+        #expect(generate.loraRequest == LoRARequest(name: "sql", id: 1, path: "/adapters/sql"))
     }
 
     @Test func unknownFlagsStayErrors() {

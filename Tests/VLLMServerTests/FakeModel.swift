@@ -60,7 +60,8 @@ final class FakeEngine: EngineClient, @unchecked Sendable {
     private var inFlight: Set<String> = []
     private var tasks: [String: Task<Void, Never>] = [:]
     private(set) var abortedIds: [String] = []
-    private(set) var submitted: [(id: String, prompt: [Int], params: SamplingParams)] = []
+    private(set) var submitted: [(id: String, prompt: [Int], params: SamplingParams, lora: LoRARequest?)] = []
+    private var loadedLoRAs: [LoRARequest] = []
     var refuseNewRequests = false
 
     init(maxModelLen: Int = 64, stepDelay: Duration = .zero) {
@@ -76,8 +77,22 @@ final class FakeEngine: EngineClient, @unchecked Sendable {
 
     var numInFlight: Int { locked { inFlight.count } }
     var aborted: [String] { locked { abortedIds } }
-    var requests: [(id: String, prompt: [Int], params: SamplingParams)] { locked { submitted } }
+    var requests: [(id: String, prompt: [Int], params: SamplingParams, lora: LoRARequest?)] { locked { submitted } }
+    /// Every adapter `addLoRA` accepted, in order.
+    var addedLoRAs: [LoRARequest] { locked { loadedLoRAs } }
     func setRefusing(_ value: Bool) { locked { refuseNewRequests = value } }
+
+    /// Accepts any folder, except one whose path contains "missing" (refused as the engine refuses a folder
+    /// without adapter_config.json) or "broken" (refused as an adapter the engine cannot use).
+    func addLoRA(_ lora: LoRARequest) throws {
+        if lora.path.contains("missing") {
+            throw VLLMValidationError("Loading lora \(lora.name) failed: No adapter found for \(lora.path)")
+        }
+        if lora.path.contains("broken") {
+            throw VLLMValidationError("\(lora.path): LoRA rank 64 is greater than max_lora_rank 16.")
+        }
+        locked { loadedLoRAs.append(lora) }
+    }
 
     func generate(requestId: String, promptTokenIds: [Int], params: SamplingParams, lora: LoRARequest?) throws
         -> AsyncThrowingStream<RequestOutput, Error>
@@ -87,7 +102,7 @@ final class FakeEngine: EngineClient, @unchecked Sendable {
         let (stream, continuation) = AsyncThrowingStream<RequestOutput, Error>.makeStream()
         locked {
             inFlight.insert(requestId)
-            submitted.append((requestId, promptTokenIds, params))
+            submitted.append((requestId, promptTokenIds, params, lora))
         }
         continuation.onTermination = { [weak self] termination in
             if case .cancelled = termination { self?.abort(requestId: requestId) }
