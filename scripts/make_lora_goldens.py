@@ -8,6 +8,9 @@ Writes Tests/VLLMModelsTests/Goldens/lora/:
                       last prompt position, all-position logits of the longest prompt, and the greedy
                       continuation (model.generate, KV cache on). The oracle for an adapter is PEFT's merged
                       model (merge_and_unload); the script asserts the unmerged PeftModel agrees within 1e-4.
+                      `bf16_error`: how far PEFT itself lands in bf16 (base and adapter loaded as bf16, the
+                      unmerged PeftModel) from that f32 oracle at the last position, ‖bf16 − f32‖ / ‖f32‖ — the
+                      yardstick of check-gpu's bf16 run on these small, rounding-sensitive models.
   broken/<defect>/    copies of llama-a with one defect each, for error tests (see BROKEN below).
   VERSIONS.txt        peft / transformers / torch versions.
 
@@ -86,6 +89,15 @@ def make_adapters():
         print(f"{name}: {os.path.getsize(os.path.join(OUT, name, 'adapter_model.safetensors'))} bytes of weights")
 
 
+def bf16_error(model_name, adapter, prompt, oracle):
+    model = AutoModelForCausalLM.from_pretrained(os.path.join(GOLDENS, model_name), dtype=torch.bfloat16).eval()
+    if adapter is not None:
+        model = PeftModel.from_pretrained(model, os.path.join(OUT, adapter)).eval()
+    with torch.no_grad():
+        last = model(torch.tensor([prompt])).logits[0, -1].float()
+    return ((last - oracle).norm() / oracle.norm()).item()
+
+
 def goldens():
     gen = torch.Generator().manual_seed(7)
     prompts = [torch.randint(3, 96, (n,), generator=gen).tolist() for n in PROMPT_LENGTHS]
@@ -110,6 +122,7 @@ def goldens():
                     if i == longest:
                         case["all_logits"] = [rounded(row) for row in logits.tolist()]
                     case["greedy_token_ids"] = greedy(model, prompt, NUM_NEW_TOKENS)
+                    case["bf16_error"] = float(f"{bf16_error(model_name, adapter, prompt, logits[-1]):.4g}")
                     cases.append(case)
             if adapter is None:
                 base_last = last

@@ -89,7 +89,7 @@ extension CUDABackend {
                         try scratch(.attentionSums, shape: [tokens, numHeads, numSplits], dtype: .float32))
         }
         // One counter per (sequence, KV head chunk): its last CTA to finish merges the partitions.
-        let counters = try numSplits > 1 ? decodeAttentionSplitCounters(atLeast: ctas) : nil
+        let counters = try numSplits > 1 ? splitCounters(atLeast: ctas) : nil
         let unused = KernelArgument.pointer(0)
         try launch("decode_attention_\(kernelSuffix)_g\(groupBound)_l\(keyLanes)", in: "decode_attention",
                    grid: (numSplits, cache.numKVHeads * headChunks, metadata.numSeqs),
@@ -148,7 +148,7 @@ extension CUDABackend {
                         try scratch(.attentionMaxima, shape: [tokens, numHeads, numSplits], dtype: .float32),
                         try scratch(.attentionSums, shape: [tokens, numHeads, numSplits], dtype: .float32))
         }
-        let counters = try numSplits > 1 ? decodeAttentionSplitCounters(atLeast: ctas) : nil
+        let counters = try numSplits > 1 ? splitCounters(atLeast: ctas) : nil
         let unused = KernelArgument.pointer(0)
         let cacheName = cache.key.dtype.float8Format.map(Self.float8Name) ?? "bf16"
         try launch("decode_attention_mma_\(cacheName)_d\(headSize)", in: "decode_attention_mma",
@@ -165,11 +165,12 @@ extension CUDABackend {
         return true
     }
 
-    /// At least `count` zeroed int32 counters for a split decode launch, kept for the backend's life: every
-    /// launch leaves them zero again (each one's last CTA resets it), so they are zeroed only when made.
-    /// Launches on the one stream run in order, so a launch never sees another's counts.
-    func decodeAttentionSplitCounters(atLeast count: Int) throws -> Tensor {
-        let counters = try decodeAttentionCounters.withLock { cached -> Tensor in
+    /// At least `count` zeroed int32 counters for a launch split over CTAs whose last CTA combines the splits
+    /// (split decode attention, LoRA's shrink), kept for the backend's life: every launch leaves them zero again
+    /// (each one's last CTA resets it), so they are zeroed only when made. Launches on the one stream run in order
+    /// (a PDL launch reads nothing before the one before it is done), so a launch never sees another's counts.
+    func splitCounters(atLeast count: Int) throws -> Tensor {
+        let counters = try splitLaunchCounters.withLock { cached -> Tensor in
             if let cached, cached.count >= count { return cached }
             // Grown in powers of two from 4096 (16 KiB: batch 512 × 8 KV heads), so growth is rare; the
             // one replaced goes back to the allocator, stream-ordered after the launches that used it.

@@ -16,9 +16,9 @@ public final class CUDABackend: Backend, Sendable {
     let uploads: UploadStaging
     /// Sampled tokens come back through pinned memory, queued behind the sampler.
     let readbacks: ReadbackSlots
-    /// decode_attention.cu's split counters [≥ CTAs of a split decode launch] int32, zero between
-    /// launches; made on first use and grown (zeroed) when a launch needs more (`decodeAttentionSplitCounters`).
-    let decodeAttentionCounters = Protected<Tensor?>(nil)
+    /// The counters of launches split over CTAs (decode_attention.cu, lora.cu's shrink) [≥ CTAs of a launch] int32,
+    /// zero between launches; made on first use and grown (zeroed) when a launch needs more (`splitCounters`).
+    let splitLaunchCounters = Protected<Tensor?>(nil)
     /// The ops' per-step temporaries (split-attention partials, sampler buffers), one buffer per purpose,
     /// kept for the backend's life and grown to the largest size asked (`scratch`).
     let scratchBuffers = Protected([Scratch: Tensor]())

@@ -7,7 +7,12 @@ import VLLMModels
 
 /// Multi-LoRA end to end on the GPU: the tiny Llama and Qwen2 models with their PEFT adapters
 /// (scripts/make_lora_goldens.py) — every case of a model, base and adapters, in one step, each row's logits
-/// against PEFT's merged model; then the whole engine, greedy, with decode graphs replaying the LoRA kernels.
+/// against PEFT's merged model (f32); then the whole engine, greedy, with decode graphs replaying the LoRA kernels.
+///
+/// With f32 activations the GPU must match PEFT to 1e-3 and its greedy tokens exactly. With bf16 ones these small
+/// models with large random weights amplify rounding — PEFT itself, run in bf16, lands up to 0.11 from its f32
+/// logits (the goldens' `bf16_error`) — so a row may be 3× as far as PEFT's bf16 run (at least 2e-2), and the
+/// greedy tokens equal to PEFT's are counted, not required.
 public enum LoRACheck {
     struct Golden: Decodable {
         struct Case: Decodable {
@@ -16,6 +21,7 @@ public enum LoRACheck {
             var prompt_index: Int
             var last_logits: [Float]
             var greedy_token_ids: [Int]
+            var bf16_error: Float
         }
         var prompts: [[Int]]
         var cases: [Case]
@@ -23,6 +29,7 @@ public enum LoRACheck {
 
     /// `goldens`: Tests/VLLMModelsTests/Goldens (the models, and lora/ beside them).
     public static func run(gpu: CUDABackend, goldens: URL) throws -> [OpCheckResult] {
+        let exact = gpu.activationDType == .float32, dtype = exact ? "f32" : "bf16"
         let lora = goldens.appending(path: "lora")
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: lora.appending(path: "golden.json")))
         var results: [OpCheckResult] = []
@@ -50,11 +57,10 @@ public enum LoRACheck {
                                     sampling: SamplingRow(), loraSlot: c.adapter.map { slots[request($0).id]! })
             }
             for (c, row) in zip(cases, try runner.logits(sequences)) {
-                results.append(OpCheckResult(op: "LoRA \(model) logits", shape: "\(c.adapter ?? "base"), prompt \(c.prompt_index)",
-                                             error: relativeError(row, c.last_logits), tolerance: 2e-2))
+                results.append(OpCheckResult(op: "LoRA \(model) \(dtype) logits", shape: "\(c.adapter ?? "base"), prompt \(c.prompt_index)",
+                                             error: relativeError(row, c.last_logits), tolerance: exact ? 1e-3 : max(2e-2, 3 * c.bf16_error)))
             }
-            // Three copies of every case at once, greedy (decode steps as graphs): bf16 may pick another token where
-            // PEFT's top two are close, so the count of sequences equal to PEFT's is reported; it fails below 80 %.
+            // Three copies of every case at once, greedy (decode steps as graphs).
             var params = SamplingParams()
             params.temperature = 0
             params.maxTokens = 16
@@ -63,12 +69,17 @@ public enum LoRACheck {
             let outputs = try llm.generate(batch.map { golden.prompts[$0.prompt_index] }, params: Array(repeating: params, count: batch.count),
                                            loras: batch.map { $0.adapter.map(request) })
             let equal = zip(batch, outputs).filter { $0.0.greedy_token_ids == $0.1.outputs[0].tokenIds }.count
-            var result = OpCheckResult(op: "LoRA \(model) greedy", shape: "\(batch.count) requests × 16 tokens",
-                                       error: 1 - Float(equal) / Float(batch.count), tolerance: 0.2)
-            result.note = "\(equal) of \(batch.count) equal PEFT's tokens; decode graphs: \(runner.decodeGraphStats.count)"
-            results.append(result)
+            let note = "\(equal) of \(batch.count) equal PEFT's tokens; decode graphs: \(runner.decodeGraphStats.count)"
+            if exact {
+                var result = OpCheckResult(op: "LoRA \(model) f32 greedy", shape: "\(batch.count) requests × 16 tokens",
+                                           error: Float(batch.count - equal), tolerance: 0)
+                result.note = note
+                results.append(result)
+            } else {
+                print("LoRA \(model) bf16 greedy: \(note)")
+            }
             let stats = llm.core.stats()
-            results.append(OpCheckResult(op: "LoRA \(model) blocks", shape: "free after the batch",
+            results.append(OpCheckResult(op: "LoRA \(model) \(dtype) blocks", shape: "free after the batch",
                                          error: Float(stats.numTotalBlocks - stats.numFreeBlocks), tolerance: 0))
         }
         return results

@@ -122,7 +122,7 @@ public struct OpChecker {
         try attention("mixed-64-decodes-then-chunk", heads: 16, kvHeads: 4, headSize: 128, blockSize: 16,
                       seqs: (0..<64).map { _ in (context: 1 + random.below(600), query: 1) } + [(900, 256)])
         for (tokens, inner) in [(37, 4864), (3, 1003), (1, 14336)] { try siluAndMul(tokens, inner) }
-        if gpu.activationDType == .bfloat16 { try loraCases() }
+        try loraCases()
         try gather(rows: 37, hidden: 896, indices: [36, 0, 17, 17, 5])
         try fillDummy(rows: 3, columns: 4096, part: 1..<3)
         try fillDummy(rows: 1000, columns: 1003, part: 17..<900)

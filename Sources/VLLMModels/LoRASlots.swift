@@ -52,45 +52,72 @@ final class LlamaLoRASlots: @unchecked Sendable {
     }
 
     /// Writes `adapter` (this rank's share of it) into `slot`, or zeros where nil. Queued in order with the
-    /// steps, so a step already queued keeps reading what the slot held.
+    /// steps, so a step already queued keeps reading what the slot held. The host lays out every layer's slot
+    /// values at once (in parallel, already in the slots' dtype), uploads them in one copy, and the device copies
+    /// each piece into its slot.
     func set(_ adapter: LoRAAdapter?, slot: Int) throws {
         precondition((0..<capacity.maxLoras).contains(slot), "LoRA slot \(slot) of \(capacity.maxLoras)")
         let full = 0 ..< Int.max
-        for (index, layer) in layers.enumerated() {
-            let modules = adapter?.layers[index]
-            let r = adapter?.rank ?? 0
-            try fill(layer.qkv, slot: slot, parts: [(.qProj, qRows), (.kProj, kvRows), (.vProj, kvRows)], columns: nil,
-                     modules: modules, rank: r)
-            try fill(layer.o, slot: slot, parts: [(.oProj, full)], columns: oColumns, modules: modules, rank: r)
-            try fill(layer.gateUp, slot: slot, parts: [(.gateProj, intermediate), (.upProj, intermediate)], columns: nil,
-                     modules: modules, rank: r)
-            try fill(layer.down, slot: slot, parts: [(.downProj, full)], columns: downColumns, modules: modules, rank: r)
+        let pieces = layers.indices.flatMap { index -> [Piece] in
+            let layer = layers[index]
+            return [Piece(weights: layer.qkv, parts: [(.qProj, qRows), (.kProj, kvRows), (.vProj, kvRows)], columns: nil, layer: index),
+                    Piece(weights: layer.o, parts: [(.oProj, full)], columns: oColumns, layer: index),
+                    Piece(weights: layer.gateUp, parts: [(.gateProj, intermediate), (.upProj, intermediate)], columns: nil, layer: index),
+                    Piece(weights: layer.down, parts: [(.downProj, full)], columns: downColumns, layer: index)]
+        }
+        var offsets: [Int] = [], total = 0
+        for piece in pieces {
+            offsets.append(total)
+            total += piece.weights.a.count / capacity.maxLoras + piece.weights.b.count / capacity.maxLoras
+        }
+        let dtype = layers[0].qkv.a.dtype
+        var staging = [UInt8](repeating: 0, count: total * dtype.size)
+        if let adapter {
+            staging.withUnsafeMutableBytes { raw in
+                let base = raw.baseAddress!
+                ParallelFor.chunks(pieces.count) { range in
+                    for i in range { pieces[i].write(adapter, dtype: dtype, to: base, at: offsets[i]) }
+                }
+            }
+        }
+        let staged = try staging.withUnsafeBytes { try backend.upload($0, sourceDType: dtype, shape: [total], dtype: dtype) }
+        for (piece, offset) in zip(pieces, offsets) {
+            let a = piece.weights.a.rows(slot ..< slot + 1), b = piece.weights.b.rows(slot ..< slot + 1)
+            func view(_ start: Int, like target: Tensor) -> Tensor {
+                Tensor(storage: staged.storage, byteOffset: staged.byteOffset + start * dtype.size, shape: target.shape, dtype: dtype)
+            }
+            try backend.copy(view(offset, like: a), to: a)
+            try backend.copy(view(offset + a.count, like: b), to: b)
         }
     }
 
     /// One linear's slot: slice s's A rows at `s·R ..< s·R + r` (its `columns` of the inputs), B's `rows` of each
     /// part one after the other (all of them where `rows` is `0 ..< Int.max`), zero elsewhere.
-    private func fill(_ weights: LoRAWeights, slot: Int, parts: [(module: LoRAModule, rows: Range<Int>)], columns: Range<Int>?,
-                      modules: [LoRAModule: (a: [Float], b: [Float])]?, rank r: Int) throws {
-        let padded = weights.rank, k = weights.inputs, n = weights.outputs
-        var a = [Float](repeating: 0, count: parts.count * padded * k), b = [Float](repeating: 0, count: n * padded)
-        for (s, part) in parts.enumerated() {
-            let sliceRows = (s == 0 ? 0 : weights.sliceEnds[s - 1]) ..< weights.sliceEnds[s]
-            guard let (fullA, fullB) = modules?[part.module] else { continue }
-            let fullK = fullA.count / r, inputs = columns ?? 0 ..< fullK
-            let rows = part.rows.upperBound == Int.max ? 0 ..< fullB.count / r : part.rows
-            precondition(inputs.count == k && rows.count == sliceRows.count, "LoRA slot shapes")
-            for j in 0..<r {
-                for (c, column) in inputs.enumerated() { a[(s * padded + j) * k + c] = fullA[j * fullK + column] }
+    struct Piece {
+        var weights: LoRAWeights
+        var parts: [(module: LoRAModule, rows: Range<Int>)]
+        var columns: Range<Int>?
+        var layer: Int
+
+        /// Writes the slot's A [S·R, K], then B [N, R], in `dtype` from element `offset` of `base` (zeroed before).
+        func write(_ adapter: LoRAAdapter, dtype: DType, to base: UnsafeMutableRawPointer, at offset: Int) {
+            let padded = weights.rank, k = weights.inputs, r = adapter.rank
+            let bOffset = offset + parts.count * padded * k
+            for (s, part) in parts.enumerated() {
+                guard let (fullA, fullB) = adapter.layers[layer][part.module] else { continue }
+                let sliceStart = s == 0 ? 0 : weights.sliceEnds[s - 1]
+                let fullK = fullA.count / r, inputs = columns ?? 0 ..< fullK
+                let rows = part.rows.upperBound == Int.max ? 0 ..< fullB.count / r : part.rows
+                precondition(inputs.count == k && rows.count == weights.sliceEnds[s] - sliceStart, "LoRA slot shapes")
+                for j in 0..<r {
+                    for (c, column) in inputs.enumerated() {
+                        dtype.storeFloat(fullA[j * fullK + column], to: base, at: offset + (s * padded + j) * k + c)
+                    }
+                }
+                for (i, row) in rows.enumerated() {
+                    for j in 0..<r { dtype.storeFloat(fullB[row * r + j], to: base, at: bOffset + (sliceStart + i) * padded + j) }
+                }
             }
-            for (i, row) in rows.enumerated() {
-                for j in 0..<r { b[(sliceRows.lowerBound + i) * padded + j] = fullB[row * r + j] }
-            }
-        }
-        for (host, tensor) in [(a, weights.a), (b, weights.b)] {
-            let shape = [1] + tensor.shape.dropFirst()
-            let staged = try host.withUnsafeBytes { try backend.upload($0, sourceDType: .float32, shape: shape, dtype: tensor.dtype) }
-            try backend.copy(staged, to: tensor.rows(slot ..< slot + 1))
         }
     }
 }

@@ -91,9 +91,13 @@ struct BenchCommand: ParsableCommand {
             let prompts = lengths.enumerated().map { i, l in
                 BenchCommand.randomPrompts(count: 1, length: l.input, vocabSize: vocab, seed: engine.seed &+ UInt64(i))[0]
             }
-            // Adapters are read before the clock starts (the peer's warm-up reads vLLM's).
+            // Adapters are read and put in their slots before the clock starts, as the peer's warm-up does for vLLM's
+            // (more adapters than slots swap during the run, as they would in vLLM).
             let adapters = loraAdapters.enumerated().map { LoRARequest(name: "lora\($0.offset)", id: $0.offset + 1, path: $0.element) }
             for adapter in adapters { try llm.core.addLoRA(adapter) }
+            if let slots = llm.core.runner.loras?.capacity.maxLoras, !adapters.isEmpty {
+                _ = try llm.core.runner.activateLoRAs(Set(adapters.prefix(slots)))
+            }
             let gpu = profile ? llm.core.runner.model.backend as? CUDABackend : nil
             try gpu?.startProfiling()
             llm.core.runner.startStepGPUTimes()

@@ -127,9 +127,13 @@ struct CheckGPUCommand: ParsableCommand {
             failures += try modelCheck.greedyAgainstCPU(tokens: greedyTokens)
         }
         if let loraGoldens {
-            let results = try LoRACheck.run(gpu: gpu, goldens: URL(fileURLWithPath: loraGoldens))
-            print(OpCheckResult.table(results))
-            failures += results.filter { !$0.passed }.count
+            let f32 = try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
+                                      activationDType: .float32)
+            for backend in [f32, gpu] {
+                let results = try LoRACheck.run(gpu: backend, goldens: URL(fileURLWithPath: loraGoldens))
+                print(OpCheckResult.table(results))
+                failures += results.filter { !$0.passed }.count
+            }
         }
         if failures > 0 {
             print("check-gpu: \(failures) failure(s)")

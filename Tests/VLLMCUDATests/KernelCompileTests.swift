@@ -66,7 +66,7 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
             } + ["prefill_attention_bf16_d256"]
             + ["", "_g128"].flatMap { g in [1, 2, 4].flatMap { ["linear_int4_small\(g)_bf16_t\($0)", "linear_int4_small\(g)_bf16_f32_t\($0)"] } }
             + ["linear_int4_gemm_bf16", "linear_int4_gemm_bf16_f32", "int4_gemm_reduce_bf16", "int4_gemm_reduce_f32"]
-            + ["lora_shrink_bf16", "lora_expand_bf16"]
+            + ["lora_shrink_bf16", "lora_expand_bf16", "lora_shrink_f32", "lora_expand_f32"]
         for name in launched { #expect(declared.contains(name), "no kernel declares \(name)") }
         #expect(KernelSource.families.first { $0.family == "attention" }?.entryPoints
                     == attention + ["paged_attention_combine_bf16", "paged_attention_combine_f32"])

@@ -6,20 +6,24 @@
 // tile is one m16 row block of the tensor cores: every product below is mma.m16n8k16 with the tile's tokens
 // as the 16 rows, gathered through `sorted`.
 //
-// lora_shrink_bf16  partials[split][first + i][n] = Σ_{k in split} x[token_i, k] · a[slot, n, k]
-//   x [T, K] bf16; a [L, S·R, K] bf16 (rows = S·R); partials [splits, T, rows] f32.
+// lora_shrink_bf16  shrunk[first + i][n] = Σ_k x[token_i, k] · a[slot, n, k]
+//   x [T, K] bf16; a [L, S·R, K] bf16 (rows = S·R); partials [splits, T, rows] f32, the sums in split 0's rows.
 //   grid (maxTiles, splits), block 128: the split's 32-wide k-steps go to the 4 warps in turn; each warp
 //   keeps 64 outputs (8 n-tiles) at a time and the warps' sums meet in shared memory, added in warp order.
+//   Split over K (a step of few tiles), each split writes its partial sums and the tile's last split to finish
+//   (`counters`, one per tile, zero before and after) adds them in split order.
 //   Lane (g, t) loads the 16 bytes at k + 8t of token rows g and g + 8 and of a's row n + g, and feeds them to
 //   two MMAs as they are (as linear.cu does: A and B share the order of k, so no shuffle is needed).
 //   K % 8 == 0 (the launcher checks); a k-step past K reads zeros.
 //
-// lora_expand_bf16  y[token_i, c] += Σ_j bf16(Σ_split partials[split][first + i][s·R + j]) · b[slot, c, j]
+// lora_expand_bf16  y[token_i, c] += Σ_j bf16(shrunk[first + i][s·R + j]) · b[slot, c, j]
 //   for every output column c of slice s (c < ends[s]); b [L, N, R] bf16 (B already scaled); y [T, N] bf16.
 //   grid (maxTiles, ceil(N / 256)), block 128: warp w owns 64 columns (8 n-tiles); k = R in steps of 16, the
-//   A fragments built from the partials (summed in split order: deterministic), rounded to bf16 as vLLM's
-//   kernel casts its f32 buffer to the weights' dtype; y read, added in f32, rounded once. Slice ends and N
-//   are multiples of 8 (an n-tile never straddles two slices; the launcher checks).
+//   A fragments built from the shrunk sums, rounded to bf16 as vLLM's
+//   kernel casts its f32 buffer to the weights' dtype; y read, added in f32, rounded once, 16 bytes at a time through
+//   shared memory. Slice ends and N are multiples of 8 (an n-tile never straddles two slices; the launcher checks).
+//
+// lora_shrink_f32, lora_expand_f32: the same for f32 activations on CUDA cores (splits = 1), nothing rounded.
 #include "common.cuh"
 
 #define LORA_TILE 16
@@ -27,9 +31,10 @@
 
 extern "C" __global__ void __launch_bounds__(128) lora_shrink_bf16(
     const bf16_t *__restrict__ x, const bf16_t *__restrict__ a, const int *__restrict__ tiles,
-    const int *__restrict__ sorted, float *__restrict__ partials, int T, int K, int rows) {
+    const int *__restrict__ sorted, float *__restrict__ partials, int *__restrict__ counters, int T, int K, int rows) {
     grid_dependency_wait();
     __shared__ float sums[LORA_WARPS][LORA_TILE][64 + 1];
+    __shared__ bool isLast;
     const int count = tiles[3 * blockIdx.x + 2];
     if (count == 0) return;
     const int slot = tiles[3 * blockIdx.x], first = tiles[3 * blockIdx.x + 1];
@@ -46,6 +51,7 @@ extern "C" __global__ void __launch_bounds__(128) lora_shrink_bf16(
         float acc[8][4];
 #pragma unroll
         for (int j = 0; j < 8; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
+#pragma unroll 2
         for (int step = stepBegin + warp; step < stepEnd; step += LORA_WARPS) {
             const int k = 32 * step + 8 * t;
             const bool valid = k < K;
@@ -78,30 +84,41 @@ extern "C" __global__ void __launch_bounds__(128) lora_shrink_bf16(
         }
         __syncthreads();
     }
+    if (gridDim.y == 1) return;
+    // The tile's last split to finish adds the splits' partials in split order (deterministic) into split 0's.
+    if (threadIdx.x == 0) {
+        __threadfence();
+        isLast = atomicAdd(&counters[blockIdx.x], 1) == gridDim.y - 1;
+    }
+    __syncthreads();
+    if (!isLast) return;
+    __threadfence();
+    const long long splitStride = (long long)T * rows;
+    float *total = partials + (long long)first * rows;
+    for (int e = threadIdx.x; e < count * rows; e += blockDim.x) {
+        float sum = 0.0f;
+        for (int s = 0; s < gridDim.y; ++s) sum += __ldcg(total + s * splitStride + e);
+        total[e] = sum;
+    }
+    if (threadIdx.x == 0) counters[blockIdx.x] = 0;
 }
 
-// The bf16 pair of the shrunk values at (row, k), (row, k + 1) of slice `base`: the splits' partials summed in order.
-__device__ __forceinline__ unsigned shrunk_pair(const float *__restrict__ partials, long long splitStride, int splits,
-                                                long long offset) {
-    float low = 0.0f, high = 0.0f;
-    for (int s = 0; s < splits; ++s) {
-        low += partials[s * splitStride + offset];
-        high += partials[s * splitStride + offset + 1];
-    }
-    return (unsigned)f32_to_bf16(low) | ((unsigned)f32_to_bf16(high) << 16);
+// The bf16 pair of the shrunk values at `offset`, `offset + 1`.
+__device__ __forceinline__ unsigned shrunk_pair(const float *__restrict__ shrunk, long long offset) {
+    const float2 pair = *(const float2 *)(shrunk + offset);
+    return (unsigned)f32_to_bf16(pair.x) | ((unsigned)f32_to_bf16(pair.y) << 16);
 }
 
 extern "C" __global__ void __launch_bounds__(128) lora_expand_bf16(
-    const float *__restrict__ partials, int splits, const bf16_t *__restrict__ b, const int *__restrict__ tiles,
-    const int *__restrict__ sorted, bf16_t *__restrict__ y, int T, int N, int R, int rows, int end0, int end1, int end2) {
+    const float *__restrict__ shrunk, const bf16_t *__restrict__ b, const int *__restrict__ tiles,
+    const int *__restrict__ sorted, bf16_t *__restrict__ y, int N, int R, int rows, int end0, int end1, int end2) {
     grid_dependency_wait();
+    __shared__ float delta[LORA_TILE][256 + 4];
     const int count = tiles[3 * blockIdx.x + 2];
     if (count == 0) return;
     const int slot = tiles[3 * blockIdx.x], first = tiles[3 * blockIdx.x + 1];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-    const int column0 = blockIdx.y * 256 + warp * 64;
-    if (column0 >= N) return;
-    const long long splitStride = (long long)T * rows;
+    const int blockColumn0 = blockIdx.y * 256, column0 = blockColumn0 + warp * 64;
     const long long low = (long long)(first + g) * rows, high = (long long)(first + min(g + 8, count - 1)) * rows;
     const bool hasLow = g < count, hasHigh = g + 8 < count;
     const bf16_t *slotB = b + (long long)slot * N * R;
@@ -109,7 +126,7 @@ extern "C" __global__ void __launch_bounds__(128) lora_expand_bf16(
     float acc[8][4];
 #pragma unroll
     for (int j = 0; j < 8; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
-    for (int k = 0; k < R; k += 16) {
+    for (int k = 0; column0 < N && k < R; k += 16) {
         // A fragments of each slice this warp's columns reach (at most three), indexed by constants only so they
         // stay in registers.
         unsigned fragments[3][4] = {};
@@ -118,10 +135,10 @@ extern "C" __global__ void __launch_bounds__(128) lora_expand_bf16(
             const int sliceBegin = s == 0 ? 0 : (s == 1 ? end0 : end1), sliceEnd = s == 0 ? end0 : (s == 1 ? end1 : end2);
             if (sliceBegin >= N || sliceEnd <= column0 || sliceBegin >= column0 + 64) continue;
             const long long base = (long long)s * R + k + 2 * t;
-            fragments[s][0] = hasLow ? shrunk_pair(partials, splitStride, splits, low + base) : 0u;
-            fragments[s][1] = hasHigh ? shrunk_pair(partials, splitStride, splits, high + base) : 0u;
-            fragments[s][2] = hasLow ? shrunk_pair(partials, splitStride, splits, low + base + 8) : 0u;
-            fragments[s][3] = hasHigh ? shrunk_pair(partials, splitStride, splits, high + base + 8) : 0u;
+            fragments[s][0] = hasLow ? shrunk_pair(shrunk, low + base) : 0u;
+            fragments[s][1] = hasHigh ? shrunk_pair(shrunk, high + base) : 0u;
+            fragments[s][2] = hasLow ? shrunk_pair(shrunk, low + base + 8) : 0u;
+            fragments[s][3] = hasHigh ? shrunk_pair(shrunk, high + base + 8) : 0u;
         }
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
@@ -136,18 +153,61 @@ extern "C" __global__ void __launch_bounds__(128) lora_expand_bf16(
             mma_bf16_16x8x16(acc[j], a[0], a[1], a[2], a[3], b0, b1);
         }
     }
+    // The tile's deltas through shared memory, so that y is read and written 16 bytes at a time, a row's 256
+    // columns by 32 consecutive threads.
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
-        const int c = column0 + 8 * j + 2 * t;
-        if (c >= N) break;
+        const int c = warp * 64 + 8 * j + 2 * t;
+        delta[g][c] = acc[j][0];
+        delta[g][c + 1] = acc[j][1];
+        delta[g + 8][c] = acc[j][2];
+        delta[g + 8][c + 1] = acc[j][3];
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e < LORA_TILE * 32; e += blockDim.x) {
+        const int row = e >> 5, c = (e & 31) * 8;
+        if (row >= count || blockColumn0 + c >= N) continue;
+        uint4 *target = (uint4 *)(y + (long long)sorted[first + row] * N + blockColumn0 + c);
+        float values[8];
+        unpack8(*target, values);
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            if (h == 0 ? !hasLow : !hasHigh) continue;
-            unsigned *target = (unsigned *)(y + (long long)sorted[first + g + 8 * h] * N + c);
-            const unsigned old = *target;
-            const float sumLow = bf16_to_f32((bf16_t)(old & 0xffffu)) + acc[j][2 * h];
-            const float sumHigh = bf16_to_f32((bf16_t)(old >> 16)) + acc[j][2 * h + 1];
-            *target = (unsigned)f32_to_bf16(sumLow) | ((unsigned)f32_to_bf16(sumHigh) << 16);
-        }
+        for (int i = 0; i < 8; ++i) values[i] += delta[row][c + i];
+        store8((bf16_t *)target, values);
+    }
+}
+
+// f32 activations (`--dtype float32`; check-gpu's exact run): the same two products on CUDA cores, a thread per
+// output, K unsplit (splits = 1), nothing rounded.
+extern "C" __global__ void __launch_bounds__(256) lora_shrink_f32(
+    const float *__restrict__ x, const float *__restrict__ a, const int *__restrict__ tiles, const int *__restrict__ sorted,
+    float *__restrict__ shrunk, int K, int rows) {
+    grid_dependency_wait();
+    const int count = tiles[3 * blockIdx.x + 2];
+    if (count == 0) return;
+    const int slot = tiles[3 * blockIdx.x], first = tiles[3 * blockIdx.x + 1];
+    for (int e = threadIdx.x; e < count * rows; e += blockDim.x) {
+        const int i = e / rows, n = e % rows;
+        const float *row = x + (long long)sorted[first + i] * K, *weights = a + ((long long)slot * rows + n) * K;
+        float sum = 0.0f;
+        for (int k = 0; k < K; ++k) sum += row[k] * weights[k];
+        shrunk[(long long)(first + i) * rows + n] = sum;
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256) lora_expand_f32(
+    const float *__restrict__ shrunk, const float *__restrict__ b, const int *__restrict__ tiles,
+    const int *__restrict__ sorted, float *__restrict__ y, int N, int R, int rows, int end0, int end1, int end2) {
+    grid_dependency_wait();
+    const int count = tiles[3 * blockIdx.x + 2];
+    if (count == 0) return;
+    const int slot = tiles[3 * blockIdx.x], first = tiles[3 * blockIdx.x + 1];
+    for (int e = threadIdx.x; e < count * 256; e += blockDim.x) {
+        const int i = e / 256, c = blockIdx.y * 256 + e % 256;
+        if (c >= N) continue;
+        const int s = c < end0 ? 0 : (c < end1 ? 1 : 2);
+        const float *values = shrunk + (long long)(first + i) * rows + s * R, *weights = b + ((long long)slot * N + c) * R;
+        float sum = 0.0f;
+        for (int j = 0; j < R; ++j) sum += values[j] * weights[j];
+        y[(long long)sorted[first + i] * N + c] += sum;
     }
 }
