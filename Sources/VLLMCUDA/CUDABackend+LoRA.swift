@@ -3,8 +3,9 @@ import VLLMCompute
 /// Multi-LoRA by Kernels/lora.cu (bf16 on tensor cores; f32 on CUDA cores): shrink (x · Aᵀ of each token's slot in
 /// f32, split over K where the step is small, the tile's last split adding the partial sums) into
 /// scratch, then expand (those sums · Bᵀ of the slot, added to the layer's output), each a CTA per tile of up to
-/// 16 tokens of one slot. Both grids depend only on the step's size (`LoRAMapping.maxTiles`), so a decode graph
-/// replays them as recorded, whatever the adapters of its tokens.
+/// 16 tokens of one slot. Both grids depend only on the step's size (`LoRAMapping.maxTiles`) and the mapping's
+/// arrays keep their place in the step's inputs, so a decode graph replays them as recorded, whatever the adapters of
+/// its tokens.
 extension CUDABackend {
     public func addLoRA(_ x: Tensor, weights: LoRAWeights, mapping: LoRAMapping, out: Tensor) throws {
         let k = weights.inputs, n = weights.outputs, r = weights.rank, numTokens = mapping.tokenSlots.count

@@ -98,11 +98,12 @@ public struct Request: Sendable, Equatable {
         allTokenIds.append(tokenId)
     }
 
-    /// The parent of its first block: the adapter's name, where it has one.
-    var rootBlockHash: BlockHash? { lora.map { BlockHash(root: $0.name) } }
+    /// The parent of its first block: its adapter, where it has one — the name (vLLM's key) and the id, which the
+    /// server renews whenever a name is loaded again, so blocks of an adapter's old weights never serve its new ones.
+    var rootBlockHash: BlockHash? { lora.map { BlockHash(root: "\($0.id)\u{0}\($0.name)") } }
 
     /// Extends `blockHashes` over every block of `allTokenIds` that is now full. The first block's hash starts
-    /// from the adapter's name (vLLM's extra keys), so requests of different adapters never share blocks.
+    /// from the adapter (vLLM's extra keys), so requests of different adapters never share blocks.
     mutating func updateBlockHashes(blockSize: Int) {
         while (blockHashes.count + 1) * blockSize <= allTokenIds.count {
             let start = blockHashes.count * blockSize

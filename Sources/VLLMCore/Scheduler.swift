@@ -49,6 +49,9 @@ public struct Scheduler: Sendable {
         if requests[request.requestId] != nil {
             throw .init("A request with id '\(request.requestId)' is already running.", parameter: "request_id")
         }
+        if let lora = request.lora, config.maxLoras == 0 {
+            throw .init("Got lora_request \(lora.name) but LoRA is not enabled!", parameter: "model")
+        }
         let numPromptTokens = request.numPromptTokens
         if numPromptTokens == 0 { throw .init("The decoder prompt cannot be empty", parameter: "prompt") }
         if numPromptTokens > config.maxModelLen {

@@ -202,9 +202,6 @@ extension EngineArgs {
                 + "\(spec.numSpeculativeTokens) draft tokens a step, verified in one forward; steps run one at a time (no async "
                 + "scheduling)")
         }
-        if speculativeConfig != nil && lora != nil {
-            throw ModelError("--speculative-config with --enable-lora is not supported yet")
-        }
         let generationConfig = try self.model.map { try GenerationConfig.load(modelDirectory: $0) } ?? GenerationConfig()
         return LoadedEngine(runner: runner, config: config,
                             generationConfig: generationConfig, schedulerConfig: schedulerConfig, maxLogprobs: maxLogprobs,
@@ -219,6 +216,7 @@ extension EngineArgs {
     /// The adapter slots `--enable-lora` asks for, checked as vLLM's LoRAConfig checks them; nil without LoRA.
     func loraCapacity() throws -> LoRACapacity? {
         guard enableLoRA else { return nil }
+        guard speculativeConfig == nil else { throw ModelError("--speculative-config with --enable-lora is not supported yet") }
         guard maxLoras >= 1 else { throw ModelError("--max-loras: Input should be greater than or equal to 1, got \(maxLoras)") }
         guard Self.loraRanks.contains(maxLoRARank) else {
             throw ModelError("--max-lora-rank: invalid choice: \(maxLoRARank) (choose from \(Self.loraRanks.map(String.init).joined(separator: ", ")))")

@@ -24,6 +24,8 @@ public final class EngineCore: @unchecked Sendable {
     /// Speculative decoding's drafter (`--speculative-config`), nil without it.
     private let proposer: NgramProposer?
     private var ownTimings = StepTimings()
+    /// The adapter id of each request that runs one, pinned in the host cache until the request ends.
+    private var loraPins: [String: Int] = [:]
     private var reportedGraphFailure = false
 
     /// Where the host's time went over every step so far (see StepTimings).
@@ -50,13 +52,14 @@ public final class EngineCore: @unchecked Sendable {
         structured = StructuredOutputManager(compiler: grammarCompiler)
     }
 
-    /// vLLM's request checks, without adding anything (so a caller can check a whole batch first):
+    /// vLLM's request checks, without adding a request (so a caller can check a whole batch first):
     /// the fields, the vocabulary, `--max-logprobs`, an empty prompt. Throws `VLLMValidationError`.
-    /// A request's adapter is read here (unless cached), so a bad folder is this caller's error.
+    /// A request's adapter is read into the host cache here (unless there already), so a bad folder is this
+    /// caller's error (a `ModelError`).
     public func validate(promptTokenIds: [Int], params: SamplingParams, lora: LoRARequest? = nil) throws {
         try engine.validate(params)
-        if let lora { try addLoRA(lora) }
         guard !promptTokenIds.isEmpty else { throw VLLMValidationError("The prompt cannot be empty", parameter: "prompt") }
+        if let lora { try addLoRA(lora) }
         // Thread-safe: AsyncEngine checks requests on the caller's task, which so compiles their grammars.
         if let spec = params.structuredOutputs { _ = try grammarCompiler.grammar(for: spec) }
     }
@@ -76,6 +79,10 @@ public final class EngineCore: @unchecked Sendable {
                 if let spec = params.structuredOutputs {
                     try structured.add(child.requestId, spec: spec, startAfter: params.structuredOutputsAfterTokenId)
                 }
+            }
+            if let lora {
+                loraPins[requestId] = lora.id
+                runner.loras?.pin(lora.id)
             }
         } catch {
             scheduler.finishRequests(children.map(\.requestId), reason: .abort)
@@ -103,7 +110,13 @@ public final class EngineCore: @unchecked Sendable {
         let children = processor.childIds(of: requestId)
         scheduler.finishRequests(children, reason: .abort)
         for child in children { structured.remove(child) }
+        releaseLoRA(requestId)
         return processor.abort(requestId: requestId, now: now)
+    }
+
+    /// A request that ran an adapter ended: its pin on the adapter goes.
+    private func releaseLoRA(_ requestId: String) {
+        if let id = loraPins.removeValue(forKey: requestId) { runner.loras?.unpin(id) }
     }
 
     /// Requests still running, or a step still in flight.
@@ -190,6 +203,7 @@ public final class EngineCore: @unchecked Sendable {
             structured.remove(childId)
         }
         if let proposer { proposeDrafts(updates, with: proposer) }
+        if !loraPins.isEmpty { for output in outputs where output.isFinished { releaseLoRA(output.requestId) } }
         return outputs
     }
 

@@ -60,8 +60,9 @@ extension ModelRunner {
         }
 
         /// Every index tensor of the step in one upload — one copy, then views. A graph's inputs land at the
-        /// same offsets every time for its shape, which fixes them; eager steps share a buffer grown in powers
-        /// of two, the stream ordering this step's upload after the last step's reads.
+        /// same offsets every time for its shape, which fixes them (all but the pending tokens' parts, last, which
+        /// only the scatter before the graph reads); eager steps share a buffer grown in powers of two, the stream
+        /// ordering this step's upload after the last step's reads.
         private func upload(_ step: HostStepInput) throws -> (input: ForwardInput, placeholders: (rows: Tensor, positions: Tensor)?) {
             let values = step.values
             let packed: Tensor
@@ -83,9 +84,9 @@ extension ModelRunner {
                 numTokens: step.numTokens, numSeqs: step.numSeqs, maxQueryLen: step.maxQueryLen, maxSeqLen: step.maxSeqLen,
                 blockSize: blockSize, numDecodes: step.numDecodes, queryStartLoc: views[3], seqLens: views[4],
                 blockTables: views[5], slotMapping: views[2], prefillQueryStartLoc: step.hasPrefills ? views[7] : nil)
-            let lora = step.hasLoRA ? LoRAMapping(tokenSlots: views[10], sortedTokens: views[11], tiles: views[12]) : nil
+            let lora = step.hasLoRA ? LoRAMapping(tokenSlots: views[8], sortedTokens: views[9], tiles: views[10]) : nil
             let input = ForwardInput(tokenIds: views[0], positions: views[1], attention: attention, logitsIndices: views[6], lora: lora)
-            return (input, step.hasPlaceholders ? (views[8], views[9]) : nil)
+            return (input, step.hasPlaceholders ? (views[11], views[12]) : nil)
         }
     }
 }

@@ -351,19 +351,22 @@ public final class ModelRunner: @unchecked Sendable {
         let tables = blockTable.padded(width: shape?.tableWidth, numRows: shape?.rows)
         if logitsIndices.isEmpty { logitsIndices = [Int32(numTokens - 1)] }
         let (numDecodes, prefillQueryStart) = AttentionMetadata.decodeSplit(queryStart: queryStart)
-        var lora: [(values: [Int32], shape: [Int])] = []
+        var lora: [(values: [Int32], shape: [Int])] = [([], [0]), ([], [0]), ([], [0, 3])]
         if let capacity = model.loraCapacity {
             let maxTiles = LoRAMapping.maxTiles(numTokens: loraSlots.count, maxSlots: capacity.maxLoras)
             let (sorted, tiles) = LoRAMapping.arrays(tokenSlots: loraSlots, maxTiles: maxTiles)
             lora = [(loraSlots, [loraSlots.count]), (sorted, [sorted.count]), (tiles, [maxTiles, 3])]
         }
+        // The pending tokens' parts come last: their length changes between steps of one decode graph's shape,
+        // and every part before them keeps its offset for the shape (the graph reads them where it recorded them).
         return HostStepInput(
             [
                 (tokenIds, [tokenIds.count]), (positions, [positions.count]), (slots, [slots.count]),
                 (queryStart, [queryStart.count]), (seqLens, [seqLens.count]), tables, (logitsIndices, [logitsIndices.count]),
                 (prefillQueryStart ?? [], [prefillQueryStart?.count ?? 0]),
-                (pendingRows, [pendingRows.count]), (pendingPositions, [pendingPositions.count]),
-            ] + lora,
+            ] + lora + [(pendingRows, [pendingRows.count]), (pendingPositions, [pendingPositions.count])],
+            // An eager step none of whose tokens has an adapter skips the LoRA kernels; a graph always runs them.
+            hasLoRA: model.loraCapacity != nil && (shape != nil || loraSlots.contains { $0 >= 0 }),
             numScheduledSeqs: sequences.count, numTokens: tokenIds.count, numSeqs: seqLens.count, maxQueryLen: sequences.map(\.tokenIds.count).max()!,
             maxSeqLen: maxSeqLen, numDecodes: numDecodes, hasPrefills: prefillQueryStart != nil, graph: shape)
     }
@@ -371,9 +374,9 @@ public final class ModelRunner: @unchecked Sendable {
 
 /// A step's inputs built on the host, once for every rank (`ModelRunner.makeHostInput`): every index tensor
 /// as one int32 array of consecutive parts — token ids, positions, slot mapping, query start offsets,
-/// sequence lengths, block tables, logits rows, the prefills' query starts, where the tokens of the step
-/// in flight go (rows of its sampling, positions in the token ids), and with LoRA slots the `LoRAMapping`'s
-/// three — and the attention metadata's numbers.
+/// sequence lengths, block tables, logits rows, the prefills' query starts, the `LoRAMapping`'s three (empty
+/// without LoRA slots), and where the tokens of the step in flight go (rows of its sampling, positions in the
+/// token ids) — and the attention metadata's numbers.
 struct HostStepInput: Sendable {
     /// Every part, one after the other: what each rank uploads in one copy.
     let values: [Int32]
@@ -386,8 +389,9 @@ struct HostStepInput: Sendable {
     /// The decode graph this step runs as, if any.
     var graph: DecodeGraphShape?
 
-    init(_ parts: [(values: [Int32], shape: [Int])], numScheduledSeqs: Int, numTokens: Int, numSeqs: Int, maxQueryLen: Int,
-         maxSeqLen: Int, numDecodes: Int, hasPrefills: Bool, graph: DecodeGraphShape?) {
+    init(_ parts: [(values: [Int32], shape: [Int])], hasLoRA: Bool, numScheduledSeqs: Int, numTokens: Int, numSeqs: Int,
+         maxQueryLen: Int, maxSeqLen: Int, numDecodes: Int, hasPrefills: Bool, graph: DecodeGraphShape?) {
+        self.hasLoRA = hasLoRA
         values = parts.flatMap(\.values)
         var offset = 0
         self.parts = parts.map { part in
@@ -400,8 +404,9 @@ struct HostStepInput: Sendable {
         self.graph = graph
     }
 
-    var hasPlaceholders: Bool { parts[8].shape != [0] }
-    var hasLoRA: Bool { parts.count > 10 }
+    /// Whether the forward adds adapters (parts 8–10 are its `LoRAMapping`).
+    let hasLoRA: Bool
+    var hasPlaceholders: Bool { parts[11].shape != [0] }
 }
 
 /// The sampled tokens of the step in flight, on rank 0's backend, that a step's placeholders take.

@@ -196,7 +196,7 @@ public final class LlamaModel: CausalLM {
             // One GEMM for q, k and v; the split rotates q and k and writes k and v into the cache on the way
             // (Qwen3 normalizes q and k first, so it splits, normalizes, rotates, then writes).
             try b.linear(normed, weight: layer.qkvProj, bias: layer.qkvBias, out: qkv)
-            if let mapping = input.lora, let slots = lora?.layers[i] { try b.addLoRA(normed, weights: slots.qkv, mapping: mapping, out: qkv) }
+            try addLoRA(\.qkv, layer: i, normed, input, out: qkv)
             if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
                 try b.splitQKV(qkv, query: q, kv: .tensors(key: k, value: v), headSize: d, rotary: nil)
                 let qHeads = q.reshaped([t * numHeads, d]), kHeads = k.reshaped([t * numKVHeads, d])
@@ -210,20 +210,27 @@ public final class LlamaModel: CausalLM {
             }
             try b.pagedAttention(query: q, cache: kvCaches[i], metadata: input.attention, scale: scale, out: attention)
             try b.linear(attention, weight: layer.oProj, bias: layer.oBias, out: hidden)
-            if let mapping = input.lora, let slots = lora?.layers[i] { try b.addLoRA(attention, weights: slots.o, mapping: mapping, out: hidden) }
+            try addLoRA(\.o, layer: i, attention, input, out: hidden)
             try tensorParallel.communicator?.allReduce(hidden)
             try b.addRMSNorm(hidden, residual: residual, weight: layer.postAttentionLayernorm, epsilon: eps, out: normed)
             try b.linear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, out: gateUp)
-            if let mapping = input.lora, let slots = lora?.layers[i] { try b.addLoRA(normed, weights: slots.gateUp, mapping: mapping, out: gateUp) }
+            try addLoRA(\.gateUp, layer: i, normed, input, out: gateUp)
             try b.siluAndMul(gateUp, out: activated)
             try b.linear(activated, weight: layer.downProj, bias: layer.downBias, out: hidden)
-            if let mapping = input.lora, let slots = lora?.layers[i] { try b.addLoRA(activated, weights: slots.down, mapping: mapping, out: hidden) }
+            try addLoRA(\.down, layer: i, activated, input, out: hidden)
             try tensorParallel.communicator?.allReduce(hidden)
         }
         try b.addRMSNorm(hidden, residual: residual, weight: norm, epsilon: eps, out: normed)
         let selected = w.take("selected", rows: s)
         try b.gatherRows(normed, indices: input.logitsIndices, out: selected)
         return try lmHeadLogits(selected, workspace: w)
+    }
+
+    /// Multi-LoRA: each token's adapter added to linear `which` of `layer` (nothing without slots or a mapping).
+    private func addLoRA(_ which: KeyPath<LlamaLoRASlots.Layer, LoRAWeights>, layer: Int, _ x: Tensor, _ input: ForwardInput,
+                         out: Tensor) throws {
+        guard let mapping = input.lora, let slots = lora?.layers[layer] else { return }
+        try backend.addLoRA(x, weights: slots[keyPath: which], mapping: mapping, out: out)
     }
 
     /// Logits [S, V] f32 of final hidden states [S, H]. A vocabulary-parallel lm_head computes this rank's

@@ -103,7 +103,7 @@ public struct LoRAAdapter: Sendable {
             if isA { halves[key, default: (nil, nil)].a = values } else { halves[key, default: (nil, nil)].b = values }
             if let a = halves[key]?.a, let b = halves[key]?.b { layers[layer][module] = (a, b) }
         }
-        if let (key, half) = halves.first(where: { $0.value.a == nil || $0.value.b == nil }).map({ ($0.key, $0.value) }) {
+        if let key = halves.keys.sorted().first(where: { halves[$0]!.a == nil || halves[$0]!.b == nil }), let half = halves[key] {
             throw ModelError("\(folder): \(key) has lora_\(half.a == nil ? "B" : "A") but no lora_\(half.a == nil ? "A" : "B")")
         }
         guard !parsed.isEmpty else { throw ModelError("\(folder) doesn't contain tensors") }

@@ -68,6 +68,9 @@ struct GenerationRun: Sendable {
             } catch {
                 for done in submitted { engine.abort(requestId: done.requestId) }
                 if let validation = error as? VLLMValidationError { throw .validation(validation) }
+                // An adapter the engine could not read again (its folder changed since it was loaded): the server's
+                // fault, not a busy engine.
+                if lora != nil && !(error is EngineUnavailableError) { throw .internalError(String(describing: error)) }
                 throw .engineUnavailable(String(describing: error))
             }
         }

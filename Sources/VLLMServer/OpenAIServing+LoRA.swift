@@ -42,13 +42,19 @@ struct UnloadLoRAAdapterRequest: Decodable, Sendable {
 extension OpenAIServing {
     /// `POST /v1/load_lora_adapter` (only with `VLLM_ALLOW_RUNTIME_LORA_UPDATING`): reads the adapter into the engine
     /// and registers its name; the answer is plain text.
+    /// The folder is read on a thread of its own, not on the concurrency pool (whose few threads serve every other
+    /// request meanwhile).
     public func loadLoRAAdapter(body: Data) async -> ServingResponse {
-        await serve { () throws(OpenAIError) -> ServingResponse in
-            let request = try JSONCoding.decodeRequest(LoadLoRAAdapterRequest.self, from: body)
-            let message = try loadLoRA(name: request.loraName, path: request.loraPath, loadInplace: request.loadInplace,
-                                       baseModelName: nil)
-            return Self.plainText(message)
+        let loaded: Result<String, OpenAIError> = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(returning: Result { () throws(OpenAIError) -> String in
+                    let request = try JSONCoding.decodeRequest(LoadLoRAAdapterRequest.self, from: body)
+                    return try self.loadLoRA(name: request.loraName, path: request.loraPath, loadInplace: request.loadInplace,
+                                             baseModelName: nil)
+                })
+            }
         }
+        return await serve { () throws(OpenAIError) -> ServingResponse in Self.plainText(try loaded.get()) }
     }
 
     /// `POST /v1/unload_lora_adapter` (only with `VLLM_ALLOW_RUNTIME_LORA_UPDATING`): forgets the name. As in vLLM,

@@ -127,5 +127,37 @@ import VLLMModels
         #expect(try cached(b) == 0, "another adapter never reads llama-a's blocks")
         #expect(try cached(nil) == 0, "nor does the base model")
         #expect(try cached(b) == 32)
+        // The server gives a name loaded again a new id: its blocks start over.
+        #expect(try cached(LoRARequest(name: a.name, id: 99, path: a.path)) == 0)
+    }
+
+    /// An adapter with requests in the engine stays in the host cache past --max-cpu-loras: reading another does not
+    /// evict it, so its steps never go back to its folder (here deleted once its requests are in).
+    @Test func anAdapterInUseIsNotEvicted() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lora-pinned-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: Self.lora.appendingPathComponent("llama-a"), to: folder)
+        let llm = try Self.llm("llama", maxLoras: 1) { $0.maxCPULoras = 1 }
+        let pinned = LoRARequest(name: "pinned", id: 40, path: folder.path), other = Self.request("llama-b")
+        var params = SamplingParams()
+        params.maxTokens = 4
+        try llm.core.addRequest("a", promptTokenIds: Self.golden.prompts[0], params: params, arrivalTime: 0, lora: pinned)
+        try llm.core.addRequest("b", promptTokenIds: Self.golden.prompts[0], params: params, arrivalTime: 0, lora: other)
+        try FileManager.default.removeItem(at: folder)
+        var finished = 0
+        while llm.core.hasUnfinishedRequests {
+            finished += try llm.core.step(now: { 0 }).filter(\.isFinished).count
+        }
+        #expect(finished == 2)
+        // Once its request is done it may go: a third adapter's read evicts it, and it cannot be read again.
+        try llm.core.addLoRA(Self.request("llama-c"))
+        #expect(throws: (any Error).self) { try llm.core.addLoRA(pinned) }
+    }
+
+    /// A scheduler without adapter slots refuses a request that names one (rather than passing it over forever).
+    @Test func aSchedulerWithoutSlotsRefusesAnAdapter() {
+        var scheduler = Scheduler(config: SchedulerConfig(maxModelLen: 64, blockSize: 4, numGPUBlocks: 16))
+        #expect(throws: VLLMValidationError.self) {
+            try scheduler.addRequest(Request(requestId: "r", promptTokenIds: [1, 2, 3], lora: Self.request("llama-a")))
+        }
     }
 }
