@@ -3,7 +3,9 @@
 `--enable-lora --lora-modules` and VLLM_ALLOW_RUNTIME_LORA_UPDATING=1, driven by the official `openai` client.
 An adapter's greedy tokens equal PEFT's (Tests/VLLMModelsTests/Goldens/lora/golden.json, recovered from the
 completion's logprob tokens through the tokenizer's vocabulary); /v1/models lists the adapters; load / unload at
-runtime; /metrics has vllm:lora_requests_info (parsed by prometheus_client); a bad --lora-modules stops start-up.
+runtime; /metrics has vllm:lora_requests_info (parsed by prometheus_client); a bad --lora-modules stops start-up; an
+adapter given by hub id is downloaded (scripts/mock_hub.py serving llama-b as test-org/llama-b-lora, as vLLM's
+snapshot_download would fetch it).
 
     python3 scripts/live_lora_check.py --bin .build/debug/swift-vllm --port 18331
 """
@@ -12,12 +14,17 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 
 import openai
 from prometheus_client.parser import text_string_to_metric_families
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mock_hub  # noqa: E402
 
 GOLDENS = "Tests/VLLMModelsTests/Goldens"
 # Any tokenizer of at least the tiny Llama's 96 ids: prompts go in as token ids, outputs are mapped back to ids.
@@ -109,6 +116,32 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+    hub_port = args.port + 1
+    hub = mock_hub.serve(f"{GOLDENS}/lora/llama-b", "test-org/llama-b-lora", hub_port)
+    threading.Thread(target=hub.serve_forever, daemon=True).start()
+    server = serve(args.bin, args.port, ["--enable-lora", "--lora-modules", "hub=test-org/llama-b-lora"],
+                   env={"HF_ENDPOINT": f"http://127.0.0.1:{hub_port}", "HF_HOME": tempfile.mkdtemp()})
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"{base}/health")
+                break
+            except Exception:
+                time.sleep(0.2)
+        client = openai.OpenAI(base_url=f"{base}/v1", api_key="unused")
+        cards = {m.id: m for m in client.models.list().data}
+        check("hub" in cards and cards["hub"].root == "test-org/llama-b-lora", "an adapter by hub id is listed by its id")
+        c = client.completions.create(model="hub", prompt=golden["prompts"][2], max_tokens=16, temperature=0, logprobs=0,
+                                      extra_body={"ignore_eos": True})
+        tokens = [vocab[t] for t in c.choices[0].logprobs.tokens]
+        want = next(x["greedy_token_ids"] for x in golden["cases"]
+                    if x["model"] == "llama" and x["adapter"] == "llama-b" and x["prompt_index"] == 2)
+        check(tokens == want, "an adapter downloaded by hub id gives PEFT's tokens")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        hub.shutdown()
 
     bad = serve(args.bin, args.port, ["--enable-lora", "--lora-modules", "x=/nonexistent/adapter"])
     out, _ = bad.communicate(timeout=120)

@@ -33,9 +33,10 @@ public struct HubDownloader: Sendable {
                 throw HubError("HF_HUB_OFFLINE is set and \(repository) (revision '\(revision)') is not in the cache at "
                                + "\(settings.cacheDirectory.path): download it first (swift-vllm download \(repository)) or unset HF_HUB_OFFLINE")
             }
-            guard cache.hasFile(repository, commit: commit, file: "config.json") else {
+            guard cache.hasFile(repository, commit: commit, file: "config.json")
+                || cache.hasFile(repository, commit: commit, file: "adapter_config.json") else {
                 throw HubError("HF_HUB_OFFLINE is set and the cached snapshot \(cache.snapshotFolder(repository, commit: commit).path) "
-                               + "has no config.json")
+                               + "has no config.json (nor adapter_config.json)")
             }
             return cache.snapshotFolder(repository, commit: commit)
         }
@@ -166,14 +167,16 @@ public struct HubDownloader: Sendable {
     /// What a model needs of a repository, as vLLM fetches it: the top-level JSON files (config, tokenizer,
     /// generation config, safetensors index, quantization), chat templates, tokenizer vocabularies and the
     /// safetensors weights — not PyTorch `.bin` / ONNX / GGUF copies, READMEs or images — and the
-    /// sentence-transformers pooling config.
+    /// sentence-transformers pooling config. A PEFT adapter's repository (adapter_config.json, no config.json) is
+    /// fetched the same way, as vLLM fetches `--lora-modules` given by hub id.
     public static func neededFiles(_ names: [String], repository: String, weights: Bool = true) throws -> [String] {
         let kept = [".json", ".safetensors", ".jinja", ".txt", ".model", ".tiktoken"]
         var files = names.filter { name in
             (!name.contains("/") && kept.contains { name.hasSuffix($0) }) || name == "1_Pooling/config.json"
         }
-        guard files.contains("config.json") else {
-            throw HubError("hub: \(repository) has no config.json: not a transformers model repository")
+        guard files.contains("config.json") || files.contains("adapter_config.json") else {
+            throw HubError("hub: \(repository) has no config.json (nor adapter_config.json): not a transformers model or PEFT "
+                           + "adapter repository")
         }
         guard weights else { return files.filter { !$0.hasSuffix(".safetensors") && !$0.hasSuffix(".safetensors.index.json") }.sorted() }
         let weights = files.filter { $0.hasSuffix(".safetensors") }

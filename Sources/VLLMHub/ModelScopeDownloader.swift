@@ -41,7 +41,9 @@ public struct ModelScopeDownloader: Sendable {
     public func snapshot(_ model: String, revision: String = "master") async throws -> URL {
         let folder = snapshotFolder(model, revision: revision)
         if settings.isOffline {
-            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
+            guard ["config.json", "adapter_config.json"].contains(where: {
+                FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path)
+            }) else {
                 throw HubError("HF_HUB_OFFLINE is set and ModelScope's \(model) (revision '\(revision)') is not in the cache at "
                                + "\(settings.cacheDirectory.path)")
             }

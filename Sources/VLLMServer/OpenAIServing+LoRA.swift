@@ -45,16 +45,34 @@ extension OpenAIServing {
     /// The folder is read on a thread of its own, not on the concurrency pool (whose few threads serve every other
     /// request meanwhile).
     public func loadLoRAAdapter(body: Data) async -> ServingResponse {
+        let request: LoadLoRAAdapterRequest
+        do {
+            request = try JSONCoding.decodeRequest(LoadLoRAAdapterRequest.self, from: body)
+        } catch {
+            return await serve { () throws(OpenAIError) -> ServingResponse in throw error }
+        }
+        let folder = await adapterFolder(request.loraPath)
         let loaded: Result<String, OpenAIError> = await withCheckedContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(returning: Result { () throws(OpenAIError) -> String in
-                    let request = try JSONCoding.decodeRequest(LoadLoRAAdapterRequest.self, from: body)
-                    return try self.loadLoRA(name: request.loraName, path: request.loraPath, loadInplace: request.loadInplace,
-                                             baseModelName: nil)
+                    try self.loadLoRA(name: request.loraName, path: request.loraPath, folder: folder,
+                                      loadInplace: request.loadInplace, baseModelName: nil)
                 })
             }
         }
         return await serve { () throws(OpenAIError) -> ServingResponse in Self.plainText(try loaded.get()) }
+    }
+
+    /// The folder of an adapter's path (`ServerConfig.fetchAdapter`: a hub id's snapshot). A download that fails
+    /// leaves the path as given, as vLLM does, so the load then fails with "No adapter found"; the reason is logged.
+    func adapterFolder(_ path: String) async -> String {
+        guard !path.isEmpty, let fetch = config.fetchAdapter else { return path }
+        do {
+            return try await fetch(path)
+        } catch {
+            logger.warning("LoRA adapter '\(path)': \(error)")
+            return path
+        }
     }
 
     /// `POST /v1/unload_lora_adapter` (only with `VLLM_ALLOW_RUNTIME_LORA_UPDATING`): forgets the name. As in vLLM,
@@ -82,9 +100,10 @@ extension OpenAIServing {
 
     /// Registers `--lora-modules` in order (vLLM's `init_static_loras`); the first that cannot be loaded stops
     /// start-up, its error's message the reason.
-    public func loadStaticLoRAs() throws(OpenAIError) {
+    public func loadStaticLoRAs() async throws(OpenAIError) {
         for module in config.loraModules {
-            _ = try loadLoRA(name: module.name, path: module.path, loadInplace: false, baseModelName: module.baseModelName)
+            _ = try loadLoRA(name: module.name, path: module.path, folder: await adapterFolder(module.path), loadInplace: false,
+                             baseModelName: module.baseModelName)
         }
     }
 
@@ -94,7 +113,10 @@ extension OpenAIServing {
     /// vLLM passes every error message through `sanitize_message`, which puts `<path>` where a file path was. We
     /// keep the path (a departure): the folder is the user's own, named by them to their own server, and the
     /// message is only useful with it.
-    func loadLoRA(name: String, path: String, loadInplace: Bool, baseModelName: String?) throws(OpenAIError) -> String {
+    /// `path` is the adapter as the user gave it (`/v1/models`' root, messages); `folder` where it is on disk (a hub
+    /// id's snapshot; nil: `path`).
+    func loadLoRA(name: String, path: String, folder: String? = nil, loadInplace: Bool, baseModelName: String?) throws(OpenAIError)
+        -> String {
         loras.updates.lock()
         defer { loras.updates.unlock() }
         guard !name.isEmpty, !path.isEmpty else {
@@ -108,7 +130,7 @@ extension OpenAIServing {
         // A fresh id even in place, where vLLM keeps the old one and has its worker re-read the folder: the engine
         // here caches adapters by id, so a new id is what makes it read the folder again (the old copy leaves its
         // LRU caches in time). Ids are not visible through the API.
-        let lora = LoRARequest(name: name, id: loras.nextId(), path: (path as NSString).expandingTildeInPath)
+        let lora = LoRARequest(name: name, id: loras.nextId(), path: ((folder ?? path) as NSString).expandingTildeInPath)
         guard config.maxLoras != nil else {
             throw .internalError("Call to add_lora method failed: LoRA is not enabled. Use --enable-lora to enable LoRA.")
         }

@@ -2,7 +2,7 @@ import Foundation
 
 /// How the HTTP server of `swift-vllm serve` was asked to run: vLLM's server flags, parsed once
 /// by the CLI (the engine's flags go to the engine builder).
-public struct ServerConfig: Sendable, Equatable {
+public struct ServerConfig: Sendable {
     public var host = "0.0.0.0"
     public var port = 8000
     /// `--served-model-name`: empty means the model path.
@@ -38,6 +38,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var loraModules: [LoRAModulePath] = []
     /// `VLLM_ALLOW_RUNTIME_LORA_UPDATING`: `POST /v1/load_lora_adapter` and `/v1/unload_lora_adapter` exist.
     public var allowRuntimeLoRAUpdating = false
+    /// vLLM's `get_adapter_absolute_path`: the local folder of an adapter's path — a hub id's downloaded snapshot
+    /// (`serve` sets this to the hub client), the path itself otherwise. nil: paths are folders.
+    public var fetchAdapter: (@Sendable (String) async throws -> String)?
     /// The `--reasoning-parser` names this server has.
     public static let supportedReasoningParsers = ReasoningParser.Kind.allCases.map(\.rawValue)
     /// The `--tool-call-parser` names this server has.

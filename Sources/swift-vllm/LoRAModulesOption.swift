@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VLLMHub
 import VLLMServer
 
 /// `--lora-modules`, the frontend flag `serve` and `run-batch` share (vLLM's, in `BaseFrontendArgs`): adapters
@@ -35,6 +36,17 @@ struct LoRAModulesOption: ParsableArguments {
         config.loraModules = try modules()
         config.maxLoras = engine.enableLoRA ? engine.maxLoras : nil
         config.allowRuntimeLoRAUpdating = ServerConfig.allowsRuntimeLoRAUpdating(environment["VLLM_ALLOW_RUNTIME_LORA_UPDATING"])
+        // As vLLM: an adapter path that is not a folder but a hub id is downloaded (HF_ENDPOINT, HF_HOME, …,
+        // --download-dir, VLLM_USE_MODELSCOPE as for the model).
+        let downloadDir = engine.downloadDir
+        config.fetchAdapter = { path in
+            var isFolder: ObjCBool = false
+            let expanded = (path as NSString).expandingTildeInPath
+            if FileManager.default.fileExists(atPath: expanded, isDirectory: &isFolder) || !HubRepositoryID.isHubID(path) {
+                return path
+            }
+            return try await EngineOptions.download(path, revision: nil, downloadDir: downloadDir).path
+        }
     }
 }
 
@@ -46,9 +58,9 @@ struct StartupFailure: Error, CustomStringConvertible {
 
 extension OpenAIServing {
     /// `loadStaticLoRAs` for the CLI: the first adapter that cannot be loaded stops start-up with its message.
-    func loadStaticLoRAsOrFail() throws {
+    func loadStaticLoRAsOrFail() async throws {
         do {
-            try loadStaticLoRAs()
+            try await loadStaticLoRAs()
         } catch {
             throw StartupFailure(message: error.message)
         }

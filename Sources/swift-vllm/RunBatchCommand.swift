@@ -47,7 +47,7 @@ struct RunBatchCommand: AsyncParsableCommand {
         try lora.apply(to: &config, engine: engine)
         let serving = OpenAIServing(model: built.model, config: config, logger: Logger(label: "swift-vllm.run-batch"))
         do {
-            try serving.loadStaticLoRAsOrFail()
+            try await serving.loadStaticLoRAsOrFail()
         } catch {
             built.shutdown()
             throw error

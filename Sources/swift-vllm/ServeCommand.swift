@@ -133,7 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = .info
         let serving = OpenAIServing(model: built.model, config: config, logger: logger)
         do {
-            try serving.loadStaticLoRAsOrFail()
+            try await serving.loadStaticLoRAsOrFail()
         } catch {
             built.shutdown()
             throw error

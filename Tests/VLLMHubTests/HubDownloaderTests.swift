@@ -147,6 +147,9 @@ import Testing
         #expect(try HubDownloader.neededFiles(["config.json", "consolidated.safetensors", "model-00001-of-00002.safetensors",
                                                "model-00002-of-00002.safetensors", "model.safetensors.index.json"], repository: "o/n")
                 == ["config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json"])
+        // A PEFT adapter's repository, as PEFT's push_to_hub leaves it.
+        #expect(try HubDownloader.neededFiles(["README.md", "adapter_config.json", "adapter_model.safetensors"], repository: "o/lora")
+                == ["adapter_config.json", "adapter_model.safetensors"])
     }
 
     /// FIPS 180-2's examples (the standard's own test vectors).

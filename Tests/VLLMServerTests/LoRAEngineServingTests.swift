@@ -51,7 +51,7 @@ import VLLMEngine
         ]
         let model = ServedModel(engine: engine, tokenizer: FakeTokenizer(), chatRenderer: nil, names: ["llama"], root: "tiny-llama")
         let serving = OpenAIServing(model: model, config: config)
-        try serving.loadStaticLoRAs()
+        try await serving.loadStaticLoRAs()
 
         let load = await serving.loadLoRAAdapter(body: Data(
             #"{"lora_name": "llama-c", "lora_path": "\#(Self.lora.appendingPathComponent("llama-c").path)"}"#.utf8))

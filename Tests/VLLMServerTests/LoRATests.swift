@@ -11,13 +11,13 @@ import VLLMEngine
 @Suite struct LoRATests {
     /// A fake model with LoRA on (`--max-loras 2`), `--lora-modules` registered, and the runtime routes if asked.
     static func harness(modules: [LoRAModulePath] = [], runtimeUpdates: Bool = false, maxLoras: Int? = 2,
-                        stepDelay: Duration = .zero) throws -> TestHarness {
+                        stepDelay: Duration = .zero) async throws -> TestHarness {
         let harness = TestHarness(stepDelay: stepDelay) { config in
             config.maxLoras = maxLoras
             config.loraModules = modules
             config.allowRuntimeLoRAUpdating = runtimeUpdates
         }
-        try harness.serving.loadStaticLoRAs()
+        try await harness.serving.loadStaticLoRAs()
         return harness
     }
 
@@ -28,7 +28,7 @@ import VLLMEngine
     ]
 
     @Test func aRequestNamingAnAdapterRunsWithIt() async throws {
-        let harness = try Self.harness(modules: Self.modules)
+        let harness = try await Self.harness(modules: Self.modules)
         try await harness.test { client in
             let completion = try await client.post("/v1/completions", #"{"model": "sql", "prompt": "xy", "max_tokens": 2}"#)
             #expect(completion.status == 200)
@@ -60,7 +60,7 @@ import VLLMEngine
 
     /// `run-batch` goes through the same endpoints: a line's `model` names an adapter of `--lora-modules`.
     @Test func batchLinesNameAdapters() async throws {
-        let harness = try Self.harness(modules: Self.modules)
+        let harness = try await Self.harness(modules: Self.modules)
         let outputs = await BatchRunner(serving: harness.serving).run(lines: [
             #"{"custom_id": "a", "method": "POST", "url": "/v1/completions", "body": {"model": "chat", "prompt": "xy", "max_tokens": 2}}"#,
             #"{"custom_id": "b", "method": "POST", "url": "/v1/completions", "body": {"model": "nope", "prompt": "xy"}}"#,
@@ -74,7 +74,7 @@ import VLLMEngine
 
     /// vLLM's 404 for a name that is neither served nor an adapter, field for field.
     @Test func anUnknownModelIs404() async throws {
-        let harness = try Self.harness(modules: Self.modules)
+        let harness = try await Self.harness(modules: Self.modules)
         try await harness.test { client in
             for path in ["/v1/completions", "/v1/chat/completions"] {
                 let reply = try await client.post(path, #"{"model": "sqll", "prompt": "x", "messages": [{"role": "user", "content": "x"}]}"#)
@@ -87,15 +87,40 @@ import VLLMEngine
 
     /// vLLM looks adapters up before the served names: an adapter named as a served model takes its requests.
     @Test func anAdapterNamedAsTheModelWins() async throws {
-        let harness = try Self.harness(modules: [LoRAModulePath(name: "alias", path: "/adapters/alias")])
+        let harness = try await Self.harness(modules: [LoRAModulePath(name: "alias", path: "/adapters/alias")])
         try await harness.test { client in
             let reply = try await client.post("/v1/completions", #"{"model": "alias", "prompt": "xy", "max_tokens": 1}"#)
             #expect(reply.status == 200 && harness.engine.requests.last?.lora?.name == "alias")
         }
     }
 
+    /// An adapter named by hub id is fetched (vLLM's `get_adapter_absolute_path`; the CLI sets `fetchAdapter` to the hub
+    /// client): the engine reads the snapshot's folder, `/v1/models` shows the id as given; a failed download leaves the
+    /// path as it was, so the load fails as a missing folder does (404 at runtime).
+    @Test func hubAdaptersAreFetched() async throws {
+        let harness = TestHarness { config in
+            config.maxLoras = 2
+            config.allowRuntimeLoRAUpdating = true
+            config.loraModules = [LoRAModulePath(name: "hub", path: "org/adapter")]
+            config.fetchAdapter = { path in
+                if path == "org/missing" { throw FakeEngineError.overloaded }
+                return path.contains("/") && !path.hasPrefix("/") ? "/snapshots/\(path)" : path
+            }
+        }
+        try await harness.serving.loadStaticLoRAs()
+        #expect(harness.engine.addedLoRAs.last?.path == "/snapshots/org/adapter")
+        try await harness.test { client in
+            let models = try #require(try await client.get("/v1/models").json["data"] as? [[String: Any]])
+            #expect(models.last?["root"] as? String == "org/adapter")
+            let load = try await client.post("/v1/load_lora_adapter", #"{"lora_name": "b", "lora_path": "org/b"}"#)
+            #expect(load.status == 200 && harness.engine.addedLoRAs.last?.path == "/snapshots/org/b")
+            let missing = try await client.post("/v1/load_lora_adapter", #"{"lora_name": "m", "lora_path": "org/missing"}"#)
+            #expect(missing.status == 404 && missing.errorMessage == "Loading lora m failed: No adapter found for org/missing")
+        }
+    }
+
     @Test func modelsListsAdaptersAfterTheBaseModel() async throws {
-        let harness = try Self.harness(modules: Self.modules)
+        let harness = try await Self.harness(modules: Self.modules)
         try await harness.test { client in
             let data = try #require(try await client.get("/v1/models").json["data"] as? [[String: Any]])
             #expect(data.map { $0["id"] as? String } == ["fake-model", "alias", "sql", "chat", "other-base"])
@@ -112,7 +137,7 @@ import VLLMEngine
     }
 
     @Test func loadAndUnloadAtRuntime() async throws {
-        let harness = try Self.harness(runtimeUpdates: true)
+        let harness = try await Self.harness(runtimeUpdates: true)
         try await harness.test { client in
             let load = try await client.post("/v1/load_lora_adapter", #"{"lora_name": "a", "lora_path": "/adapters/a"}"#)
             #expect(load.status == 200)
@@ -153,7 +178,7 @@ import VLLMEngine
     }
 
     @Test func loadAndUnloadRefusals() async throws {
-        let harness = try Self.harness(runtimeUpdates: true)
+        let harness = try await Self.harness(runtimeUpdates: true)
         try await harness.test { client in
             for body in [#"{"lora_name": "", "lora_path": "/adapters/a"}"#, #"{"lora_name": "a", "lora_path": ""}"#] {
                 let reply = try await client.post("/v1/load_lora_adapter", body)
@@ -190,7 +215,7 @@ import VLLMEngine
             #expect(models.count == 2)
         }
         // LoRA off (no --enable-lora), routes on: the engine's refusal, as vLLM's add_lora reports it.
-        let off = try Self.harness(runtimeUpdates: true, maxLoras: nil)
+        let off = try await Self.harness(runtimeUpdates: true, maxLoras: nil)
         try await off.test { client in
             let reply = try await client.post("/v1/load_lora_adapter", #"{"lora_name": "a", "lora_path": "/adapters/a"}"#)
             #expect(reply.status == 500)
@@ -200,7 +225,7 @@ import VLLMEngine
 
     /// Without VLLM_ALLOW_RUNTIME_LORA_UPDATING the routes do not exist: 404 as any unknown route.
     @Test func runtimeRoutesNeedTheEnvironmentVariable() async throws {
-        let harness = try Self.harness(modules: Self.modules)
+        let harness = try await Self.harness(modules: Self.modules)
         try await harness.test { client in
             for path in ["/v1/load_lora_adapter", "/v1/unload_lora_adapter"] {
                 let reply = try await client.post(path, #"{"lora_name": "a", "lora_path": "/adapters/a"}"#)
@@ -216,23 +241,23 @@ import VLLMEngine
     }
 
     /// `--lora-modules` at start-up, in order; the first that fails stops it with its message.
-    @Test func startupAdapters() throws {
-        let good = try Self.harness(modules: Self.modules)
+    @Test func startupAdapters() async throws {
+        let good = try await Self.harness(modules: Self.modules)
         #expect(good.engine.addedLoRAs.map(\.name) == ["sql", "chat", "other-base"])
         #expect(good.engine.addedLoRAs.map(\.id) == [1, 2, 3])
-        func failure(_ modules: [LoRAModulePath], maxLoras: Int? = 2) -> OpenAIError? {
+        func failure(_ modules: [LoRAModulePath], maxLoras: Int? = 2) async -> OpenAIError? {
             do {
-                _ = try Self.harness(modules: modules, maxLoras: maxLoras)
+                _ = try await Self.harness(modules: modules, maxLoras: maxLoras)
                 return nil
             } catch {
                 return error as? OpenAIError
             }
         }
-        let missing = failure([Self.modules[0], LoRAModulePath(name: "x", path: "/adapters/missing")])
+        let missing = await failure([Self.modules[0], LoRAModulePath(name: "x", path: "/adapters/missing")])
         #expect(missing?.message == "Loading lora x failed: No adapter found for /adapters/missing")
-        let twice = failure([Self.modules[0], Self.modules[0]])
+        let twice = await failure([Self.modules[0], Self.modules[0]])
         #expect(twice?.message == "The lora adapter 'sql' has already been loaded. If you want to load the adapter in place, set 'load_inplace' to True.")
-        let off = failure([Self.modules[0]], maxLoras: nil)
+        let off = await failure([Self.modules[0]], maxLoras: nil)
         #expect(off?.message == "Call to add_lora method failed: LoRA is not enabled. Use --enable-lora to enable LoRA.")
     }
 
@@ -282,7 +307,7 @@ import VLLMEngine
 
     /// Through HTTP: while an adapter's request runs, a scrape shows it in both labels; without LoRA there is no gauge.
     @Test func loraRequestsInfoFollowsRequestsInFlight() async throws {
-        let harness = try Self.harness(modules: Self.modules, stepDelay: .milliseconds(20))
+        let harness = try await Self.harness(modules: Self.modules, stepDelay: .milliseconds(20))
         try await harness.test { client in
             let running = Task { try await client.post("/v1/completions", #"{"model": "sql", "prompt": "xy", "max_tokens": 40}"#) }
             let line = #"vllm:lora_requests_info{max_lora="2",running_lora_adapters="sql",waiting_lora_adapters="sql"} "#
