@@ -27,9 +27,11 @@ public enum LoRACheck {
         var cases: [Case]
     }
 
-    /// `goldens`: Tests/VLLMModelsTests/Goldens (the models, and lora/ beside them).
-    public static func run(gpu: CUDABackend, goldens: URL) throws -> [OpCheckResult] {
-        let exact = gpu.activationDType == .float32, dtype = exact ? "f32" : "bf16"
+    /// `goldens`: Tests/VLLMModelsTests/Goldens (the models, and lora/ beside them). `devices`: one GPU, or one per
+    /// tensor-parallel rank with its communicator (each rank holds its share of every adapter).
+    public static func run(devices: EngineDevices, goldens: URL) throws -> [OpCheckResult] {
+        let exact = devices.backends[0].activationDType == .float32
+        let dtype = (exact ? "f32" : "bf16") + (devices.backends.count > 1 ? " tp\(devices.backends.count)" : "")
         let lora = goldens.appending(path: "lora")
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: lora.appending(path: "golden.json")))
         var results: [OpCheckResult] = []
@@ -45,7 +47,8 @@ public enum LoRACheck {
             args.numGPUBlocksOverride = 512
             args.maxNumSeqs = 64
             args.maxNumBatchedTokens = 1024
-            let llm = try LLM(args: args, backend: gpu)
+            args.tensorParallelSize = devices.backends.count
+            let llm = try LLM(args: args, devices: devices)
             let runner = llm.core.runner
             let slots = try runner.activateLoRAs(Set(names.map(request)))
             var nextBlock: Int32 = 0
@@ -76,12 +79,12 @@ public enum LoRACheck {
             let equal = batch.indices.filter { Array(batch[$0].greedy_token_ids.prefix(lengths[$0])) == outputs[$0].outputs[0].tokenIds }.count
             let note = "\(equal) of \(batch.count) equal PEFT's tokens; decode graphs: \(runner.decodeGraphStats.count)"
             if exact {
-                var result = OpCheckResult(op: "LoRA \(model) f32 greedy", shape: "\(batch.count) requests × 10–16 tokens",
+                var result = OpCheckResult(op: "LoRA \(model) \(dtype) greedy", shape: "\(batch.count) requests × 10–16 tokens",
                                            error: Float(batch.count - equal), tolerance: 0)
                 result.note = note
                 results.append(result)
             } else {
-                print("LoRA \(model) bf16 greedy: \(note)")
+                print("LoRA \(model) \(dtype) greedy: \(note)")
             }
             let stats = llm.core.stats()
             results.append(OpCheckResult(op: "LoRA \(model) \(dtype) blocks", shape: "free after the batch",

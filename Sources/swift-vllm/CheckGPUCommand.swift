@@ -1,7 +1,9 @@
 import ArgumentParser
 import FoundationEssentials
+import VLLMCompute
 import VLLMCPU
 import VLLMCUDA
+import VLLMEngine
 import VLLMGPUCheck
 import VLLMModels
 
@@ -63,6 +65,10 @@ struct CheckGPUCommand: ParsableCommand {
     @Option(name: .customLong("lora-goldens"),
             help: "Tests/VLLMModelsTests/Goldens: check multi-LoRA end to end on the tiny models and their PEFT adapters.")
     var loraGoldens: String?
+
+    @Option(name: .customLong("lora-tensor-parallel"),
+            help: "With --lora-goldens: also run them over this many GPUs (NCCL), each rank holding its share of the adapters.")
+    var loraTensorParallel = 1
 
     func run() throws {
         let gpu = try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory)
@@ -129,8 +135,18 @@ struct CheckGPUCommand: ParsableCommand {
         if let loraGoldens {
             let f32 = try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
                                       activationDType: .float32)
-            for backend in [f32, gpu] {
-                let results = try LoRACheck.run(gpu: backend, goldens: URL(fileURLWithPath: loraGoldens))
+            var runs = [EngineDevices(f32), EngineDevices(gpu)]
+            if loraTensorParallel > 1 {
+                for dtype in [DType.float32, .bfloat16] {
+                    let backends = try (0..<loraTensorParallel).map {
+                        try CUDABackend(ordinal: device + $0, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
+                                        activationDType: dtype)
+                    }
+                    runs.append(EngineDevices(backends: backends, communicators: try NCCLCommunicator.group(backends: backends)))
+                }
+            }
+            for devices in runs {
+                let results = try LoRACheck.run(devices: devices, goldens: URL(fileURLWithPath: loraGoldens))
                 print(OpCheckResult.table(results))
                 failures += results.filter { !$0.passed }.count
             }
