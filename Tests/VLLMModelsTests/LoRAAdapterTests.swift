@@ -60,6 +60,22 @@ import VLLMModels
         }
     }
 
+    /// A weights file cut short, or not safetensors at all: refused naming the file, never read out of bounds.
+    @Test func aDamagedWeightsFile() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lora-damaged-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: Self.lora.appendingPathComponent("llama-a"), to: folder)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let weights = folder.appendingPathComponent("adapter_model.safetensors")
+        let bytes = try Data(contentsOf: weights)
+        for damaged in [bytes.prefix(bytes.count / 2), bytes.prefix(5), Data("not safetensors at all".utf8)] {
+            try damaged.write(to: weights)
+            let error = #expect(throws: ModelError.self) {
+                try LoRAAdapter.load(name: "x", directory: folder, config: Self.llama, maxRank: 16)
+            }
+            #expect(error?.message.contains("adapter_model.safetensors") == true, "\(String(describing: error))")
+        }
+    }
+
     @Test func aMalformedConfig() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lora-config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
