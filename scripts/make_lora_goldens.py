@@ -20,7 +20,7 @@ Run once (pip install torch transformers safetensors peft); commit what it write
 import json, os, shutil
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, CompressedTensorsConfig
 from peft import LoraConfig, PeftModel, get_peft_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,8 +36,11 @@ ADAPTERS = {
     "llama-c": ("llama", dict(r=16, lora_alpha=32, target_modules=["o_proj", "gate_proj", "up_proj", "down_proj"])),
     "qwen2-a": ("qwen2", dict(r=8, lora_alpha=16, target_modules=ALL_SEVEN)),
     "qwen2-b": ("qwen2", dict(r=2, lora_alpha=4, use_rslora=True, target_modules=["k_proj", "up_proj", "down_proj"])),
+    # A 4-bit base (compressed-tensors W4A16, make_quant_goldens.py's): transformers decompresses it with
+    # compressed-tensors, and PEFT adapts the decompressed model.
+    "ct-w4a16-a": ("quantized/ct-w4a16-group-sym", dict(r=8, lora_alpha=16, target_modules=ALL_SEVEN)),
 }
-MODELS = ["llama", "qwen2"]
+MODELS = ["llama", "qwen2", "quantized/ct-w4a16-group-sym"]
 
 PROMPT_LENGTHS = [5, 19, 33]
 NUM_NEW_TOKENS = 16
@@ -48,8 +51,10 @@ def rounded(values):
     return [float(f"{v:.7g}") for v in values]
 
 
-def load_base(model):
-    return AutoModelForCausalLM.from_pretrained(os.path.join(GOLDENS, model), dtype=torch.float32).eval()
+def load_base(model, dtype=torch.float32):
+    """A base model; a compressed-tensors one decompressed to float weights by compressed-tensors itself."""
+    quantized = {"quantization_config": CompressedTensorsConfig(dequantize=True)} if model.startswith("quantized/") else {}
+    return AutoModelForCausalLM.from_pretrained(os.path.join(GOLDENS, model), dtype=dtype, **quantized).eval()
 
 
 def greedy(model, prompt, n):
@@ -90,7 +95,7 @@ def make_adapters():
 
 
 def bf16_error(model_name, adapter, prompt, oracle):
-    model = AutoModelForCausalLM.from_pretrained(os.path.join(GOLDENS, model_name), dtype=torch.bfloat16).eval()
+    model = load_base(model_name, dtype=torch.bfloat16)
     if adapter is not None:
         model = PeftModel.from_pretrained(model, os.path.join(OUT, adapter)).eval()
     with torch.no_grad():

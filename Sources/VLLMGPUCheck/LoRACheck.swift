@@ -35,7 +35,8 @@ public enum LoRACheck {
         let lora = goldens.appending(path: "lora")
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: lora.appending(path: "golden.json")))
         var results: [OpCheckResult] = []
-        for model in ["llama", "qwen2"] {
+        // The third: a 4-bit base (compressed-tensors W4A16), its linears on the int4 kernels.
+        for model in ["llama", "qwen2", "quantized/ct-w4a16-group-sym"] {
             let cases = golden.cases.filter { $0.model == model }
             let names = Array(Set(cases.compactMap(\.adapter))).sorted()
             func request(_ name: String) -> LoRARequest {
