@@ -56,6 +56,28 @@ def serve(binary, port, extra, env=None):
                             env={**os.environ, **(env or {})})
 
 
+def wait_ready(base):
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(f"{base}/health")
+            return
+        except Exception:
+            time.sleep(0.2)
+
+
+def greedy(client, vocab, model, prompt):
+    """The model's and the token ids of 16 greedy tokens (mapped back through the tokenizer's vocabulary)."""
+    c = client.completions.create(model=model, prompt=prompt, max_tokens=16, temperature=0, logprobs=0,
+                                  extra_body={"ignore_eos": True})
+    return c.model, [vocab[t] for t in c.choices[0].logprobs.tokens]
+
+
+def expected(golden, adapter, prompt_index):
+    """PEFT's greedy tokens for the tiny Llama with `adapter` (None: the base model)."""
+    return next(c["greedy_token_ids"] for c in golden["cases"]
+                if c["model"] == "llama" and c["adapter"] == adapter and c["prompt_index"] == prompt_index)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
@@ -69,40 +91,29 @@ def main():
                                          "--lora-modules", f"llama-a={GOLDENS}/lora/llama-a"],
                    env={"VLLM_ALLOW_RUNTIME_LORA_UPDATING": "1"})
     try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"{base}/health")
-                break
-            except Exception:
-                time.sleep(0.2)
+        wait_ready(base)
         client = openai.OpenAI(base_url=f"{base}/v1", api_key="unused")
         cards = {m.id: m for m in client.models.list().data}
         check(list(cards) == ["tiny-llama", "llama-a"] and cards["llama-a"].parent == "tiny-llama"
               and cards["llama-a"].root == f"{GOLDENS}/lora/llama-a" and cards["llama-a"].max_model_len is None,
               "/v1/models lists the --lora-modules adapter after the base model")
 
-        def greedy(model, prompt_index):
-            c = client.completions.create(model=model, prompt=golden["prompts"][prompt_index], max_tokens=16,
-                                          temperature=0, logprobs=0, extra_body={"ignore_eos": True})
-            return c.model, [vocab[t] for t in c.choices[0].logprobs.tokens]
+        def run(model, prompt_index):
+            return greedy(client, vocab, model, golden["prompts"][prompt_index])
 
-        def expected(adapter, prompt_index):
-            return next(c["greedy_token_ids"] for c in golden["cases"]
-                        if c["model"] == "llama" and c["adapter"] == adapter and c["prompt_index"] == prompt_index)
-
-        check(greedy("llama-a", 0) == ("llama-a", expected("llama-a", 0)), "llama-a's greedy tokens are PEFT's")
-        check(greedy("tiny-llama", 0) == ("tiny-llama", expected(None, 0)), "the base model's are the base model's")
+        check(run("llama-a", 0) == ("llama-a", expected(golden, "llama-a", 0)), "llama-a's greedy tokens are PEFT's")
+        check(run("tiny-llama", 0) == ("tiny-llama", expected(golden, None, 0)), "the base model's are the base model's")
 
         status, text = post(base, "/v1/load_lora_adapter", {"lora_name": "llama-b", "lora_path": f"{GOLDENS}/lora/llama-b"})
         check(status == 200 and text == "Success: LoRA adapter 'llama-b' added successfully.", "runtime load: 200")
-        check(greedy("llama-b", 2) == ("llama-b", expected("llama-b", 2)), "a runtime-loaded adapter's tokens are PEFT's")
+        check(run("llama-b", 2) == ("llama-b", expected(golden, "llama-b", 2)), "a runtime-loaded adapter's tokens are PEFT's")
         status, text = post(base, "/v1/load_lora_adapter", {"lora_name": "x", "lora_path": "/nonexistent/adapter"})
         check(status == 404 and json.loads(text)["error"]["message"]
               == "Loading lora x failed: No adapter found for /nonexistent/adapter", "a folder without an adapter: 404")
         status, text = post(base, "/v1/unload_lora_adapter", {"lora_name": "llama-b"})
         check(status == 200 and text == "Success: LoRA adapter 'llama-b' removed successfully.", "runtime unload: 200")
         try:
-            greedy("llama-b", 2)
+            run("llama-b", 2)
             check(False, "an unloaded adapter is refused")
         except openai.NotFoundError as e:
             check("The model `llama-b` does not exist." in str(e), "an unloaded adapter is vLLM's 404")
@@ -123,21 +134,12 @@ def main():
     server = serve(args.bin, args.port, ["--enable-lora", "--lora-modules", "hub=test-org/llama-b-lora"],
                    env={"HF_ENDPOINT": f"http://127.0.0.1:{hub_port}", "HF_HOME": tempfile.mkdtemp()})
     try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"{base}/health")
-                break
-            except Exception:
-                time.sleep(0.2)
+        wait_ready(base)
         client = openai.OpenAI(base_url=f"{base}/v1", api_key="unused")
         cards = {m.id: m for m in client.models.list().data}
         check("hub" in cards and cards["hub"].root == "test-org/llama-b-lora", "an adapter by hub id is listed by its id")
-        c = client.completions.create(model="hub", prompt=golden["prompts"][2], max_tokens=16, temperature=0, logprobs=0,
-                                      extra_body={"ignore_eos": True})
-        tokens = [vocab[t] for t in c.choices[0].logprobs.tokens]
-        want = next(x["greedy_token_ids"] for x in golden["cases"]
-                    if x["model"] == "llama" and x["adapter"] == "llama-b" and x["prompt_index"] == 2)
-        check(tokens == want, "an adapter downloaded by hub id gives PEFT's tokens")
+        check(greedy(client, vocab, "hub", golden["prompts"][2]) == ("hub", expected(golden, "llama-b", 2)),
+              "an adapter downloaded by hub id gives PEFT's tokens")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -70,8 +70,14 @@ struct CheckGPUCommand: ParsableCommand {
             help: "With --lora-goldens: also run them over this many GPUs (NCCL), each rank holding its share of the adapters.")
     var loraTensorParallel = 1
 
+    /// A backend on GPU `device + offset` with `dtype` activations, kernels from this command's cache.
+    func backend(offset: Int = 0, _ dtype: DType = .bfloat16) throws -> CUDABackend {
+        try CUDABackend(ordinal: device + offset, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
+                        activationDType: dtype)
+    }
+
     func run() throws {
-        let gpu = try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory)
+        let gpu = try backend()
         print("device: \(gpu.name), compute capability \(gpu.context.computeCapability.major).\(gpu.context.computeCapability.minor), "
               + "\(gpu.context.multiprocessorCount) SMs, \(gpu.context.totalMemory >> 20) MiB")
         let clock = ContinuousClock()
@@ -82,17 +88,14 @@ struct CheckGPUCommand: ParsableCommand {
 
         var failures = 0
         if let collectives {
-            let backends = try [gpu] + (1..<max(collectives, 1)).map {
-                try CUDABackend(ordinal: device + $0, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory)
-            }
+            let backends = try [gpu] + (1..<max(collectives, 1)).map { try backend(offset: $0) }
             let results = try CollectiveCheck.run(backends: backends, seed: seed)
             print(OpCheckResult.table(results))
             failures += results.filter { !$0.passed }.count
         }
         if !skipOps {
             // Each op twice: with bf16 activations, then with f32 ones (`--dtype float32`).
-            let f32 = try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
-                                      activationDType: .float32)
+            let f32 = try backend(.float32)
             for backend in [gpu, f32] {
                 var checker = OpChecker(gpu: backend, cpu: CPUBackend(), seed: seed)
                 try checker.runAll()
@@ -107,10 +110,7 @@ struct CheckGPUCommand: ParsableCommand {
             guard !reference.isEmpty || !profileDecode.isEmpty else {
                 throw ValidationError("--model needs --reference (scripts/gpu_reference.py) or --profile-decode")
             }
-            let backend = dtype == .float32
-                ? try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
-                                  activationDType: .float32)
-                : gpu
+            let backend = dtype == .float32 ? try self.backend(.float32) : gpu
             print("model check with \(backend.activationDType) activations, cuBLASLt \(backend.blasLtVersion)")
             var modelCheck = ModelCheck(gpu: backend, directory: model, utilization: gpuMemoryUtilization)
             if loadFormat == "dummy" {
@@ -125,23 +125,15 @@ struct CheckGPUCommand: ParsableCommand {
         if let greedyModel {
             // An f32 checkpoint runs with f32 activations on the GPU, so its story can equal the CPU's.
             let config = try ModelConfig.load(modelDirectory: URL(fileURLWithPath: greedyModel))
-            let backend = config.dtype == .float32
-                ? try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
-                                  activationDType: .float32)
-                : gpu
+            let backend = config.dtype == .float32 ? try self.backend(.float32) : gpu
             let modelCheck = ModelCheck(gpu: backend, directory: greedyModel, utilization: gpuMemoryUtilization)
             failures += try modelCheck.greedyAgainstCPU(tokens: greedyTokens)
         }
         if let loraGoldens {
-            let f32 = try CUDABackend(ordinal: device, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
-                                      activationDType: .float32)
-            var runs = [EngineDevices(f32), EngineDevices(gpu)]
+            var runs = [EngineDevices(try backend(.float32)), EngineDevices(gpu)]
             if loraTensorParallel > 1 {
                 for dtype in [DType.float32, .bfloat16] {
-                    let backends = try (0..<loraTensorParallel).map {
-                        try CUDABackend(ordinal: device + $0, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
-                                        activationDType: dtype)
-                    }
+                    let backends = try (0..<loraTensorParallel).map { try backend(offset: $0, dtype) }
                     runs.append(EngineDevices(backends: backends, communicators: try NCCLCommunicator.group(backends: backends)))
                 }
             }
