@@ -23,8 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUITE = os.path.join(ROOT, "..", "shared", "json-schema-test-suite")
 # Keywords the engine documents as not enforced, and oneOf, which it (like xgrammar) reads as anyOf. Also lenient, as
 # documented: keywords beside anyOf / oneOf / allOf (their members stand alone, as in xgrammar).
-LENIENT = {"multipleOf", "uniqueItems", "minProperties", "maxProperties", "not", "patternProperties", "minimum", "maximum",
-           "exclusiveMinimum", "exclusiveMaximum", "format", "oneOf"}
+LENIENT = {"multipleOf", "uniqueItems", "minProperties", "maxProperties", "not", "patternProperties", "oneOf"}
 
 
 def lenient(error, schema):

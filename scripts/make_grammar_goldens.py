@@ -14,6 +14,8 @@ structured-output backend, at the version vLLM 0.26.0 uses — run on this machi
 4. mask_paths.json: on every tokenizer in ../shared (stories260K, gpt2, phi-3-mini, qwen2.5), random paths
    through schemas, a regex, an EBNF grammar and any-JSON — each step a token drawn (seeded) from
    xgrammar's mask, and that mask's count and checksum.
+5. numeric_formats.json: `number` bounds on 45 schemas (11 chosen, 34 seeded random) and the 14 string formats
+   xgrammar 0.2.7 knows, with xgrammar's verdict on strings around each bound and mutations of format examples.
 """
 import json, os, re, sys
 import xgrammar as xgr
@@ -147,6 +149,15 @@ grammars = [
     ("regex", "[a-z]{2,6}( [a-z]{2,6}){0,4}\\."),
     ("ebnf", 'root ::= "The " animal " is " ("big" | "small") "."\nanimal ::= "cat" | "dog" | "élan"'),
     ("json_object", None),
+    # Appended later (earlier paths keep their seeds): bounded numbers and string formats.
+    ("json", {"type": "object", "properties": {"p": {"type": "number", "minimum": -2.5, "exclusiveMaximum": 1000}},
+              "required": ["p"]}),
+    ("json", {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0.125, "maximum": 3}}),
+    # (The path keeps out of a quoted mailbox name, where xgrammar takes escapes no JSON parser reads and we depart.)
+    ("json", {"type": "string", "format": "email"}),
+    ("json", {"type": "string", "format": "uri"}),
+    ("json", {"type": "string", "format": "ipv6"}),
+    ("json", {"type": "string", "format": "duration"}),
 ]
 paths = []
 for name in ["models/stories260K", "tokenizers/gpt2", "tokenizers/phi-3-mini", "tokenizers/qwen2.5"]:
@@ -166,7 +177,11 @@ for name in ["models/stories260K", "tokenizers/gpt2", "tokenizers/phi-3-mini", "
             matcher.fill_next_token_bitmask(bitmask)
             allowed = [i for i in range(info.vocab_size) if (int(bitmask[0, i // 32]) >> (i % 32)) & 1]
             stops = [t for t in allowed if t in info.stop_token_ids]
-            choice = stops[0] if stops and step >= 10 else rng.choice(allowed)
+            if spec == {"type": "string", "format": "email"}:
+                allowed_here = [t for t in allowed if "\\" not in tok.decode([t])]
+            else:
+                allowed_here = allowed
+            choice = stops[0] if stops and step >= 10 else rng.choice(allowed_here)
             steps.append({"token": choice, "allowed": len(allowed),
                           "checksum": [sum(allowed), sum(i * i for i in allowed) % (2**61 - 1)], "sample": allowed[:5]})
             assert matcher.accept_token(choice)
@@ -175,4 +190,92 @@ for name in ["models/stories260K", "tokenizers/gpt2", "tokenizers/phi-3-mini", "
         entry["cases"].append({"kind": kind, "spec": spec, "steps": steps})
     paths.append(entry)
 json.dump(paths, open(os.path.join(out, "mask_paths.json"), "w"), ensure_ascii=False, indent=1)
+
+# 5. numeric_formats.json: `number` bounds (xgrammar's float range regex, precision 6) on seeded random bounds,
+#    and the string formats xgrammar 0.2.7 knows, each with strings near and around what they accept.
+from decimal import Decimal
+rng = random.Random(7)
+
+def number_texts(bounds):
+    edges, out = set(), set()
+    for p in [b for b in bounds if b is not None] + [0]:
+        for d in [0, 1e-6, 1e-5, 0.001, 0.5, 1, 10]:
+            for sign in [1, -1]:
+                for prec in [0, 1, 2, 5, 6, 7]:
+                    (edges if d <= 1e-6 and prec in (0, 6, 7) else out).add(f"{p + sign * d:.{prec}f}")
+    out = set(rng.sample(sorted(out - edges), min(70, len(out - edges)))) | edges
+    for _ in range(20):
+        whole = rng.choice(["0", "-0", str(rng.randint(-300, 300))])
+        frac = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 8)))
+        out.add(whole + ("." + frac if frac else ""))
+    out |= {"-0", "-0.0", "0.0", "00", "1e2", "1.", ".5", "-"}
+    return sorted(out)
+
+def random_bound():
+    return round(rng.uniform(-50, 50), rng.choice([0, 1, 2, 3, 6, 7])) if rng.random() < 0.8 else float(rng.randint(-3, 3))
+
+numbers = []
+fixed = [(1.5, None, False, False), (0, 10, True, False), (None, 2.25, False, True), (-1.5, 1.5, False, False),
+         (0, None, False, False), (None, 0, False, False), (1e-7, None, False, False), (1e20, None, False, False),
+         (None, -1e-9, False, False), (5, 5, False, False), (0.1, 0.3, False, False)]
+while len(fixed) < 45:
+    lo = random_bound() if rng.random() < 0.7 else None
+    hi = random_bound() if rng.random() < 0.7 else None
+    if lo is None and hi is None:
+        continue
+    if lo is not None and hi is not None and lo >= hi:
+        lo, hi = hi, lo
+        if lo == hi:
+            continue
+    fixed.append((lo, hi, rng.random() < 0.3, rng.random() < 0.3))
+for lo, hi, elo, ehi in fixed:
+    schema = {"type": "number"}
+    if lo is not None: schema["exclusiveMinimum" if elo else "minimum"] = lo
+    if hi is not None: schema["exclusiveMaximum" if ehi else "maximum"] = hi
+    grammar = xgr.Grammar.from_json_schema(json.dumps(schema))
+    numbers.append({"schema": schema, "cases": [[t, _is_grammar_accept_string(grammar, t)] for t in number_texts([lo, hi])]})
+
+format_examples = {
+    "email": ["a@b.co", "first.last+tag@example-mail.com", "x@y", '\\"quoted name\\"@ex.org', '\\"a\\\\q\\"@b.io', '\\"a\\q\\"@b.io', "a..b@c.com",
+              "@x.com", "a@-x.com", "a@x.c", "a@x.co.uk", "a b@c.com"],
+    "date": ["2024-02-29", "2024-13-01", "2024-1-01"],
+    "time": ["10:20:30Z", "23:59:60.123+05:30", "24:00:00Z", "10:20:30"],
+    "date-time": ["2024-01-01T10:00:00Z", "2024-01-01t10:00:00Z"],
+    "duration": ["P3Y6M4DT12H30M5S", "PT5S", "P2W", "P1Y2W", "PT", "P", "P1M4D", "PT1H5S", "P1DT"],
+    "ipv4": ["192.168.0.1", "256.0.0.1", "1.2.3"],
+    "ipv6": ["2001:db8::1", "::1", "::", "fe80::1:2:3:4", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "::ffff:10.0.0.1",
+             "1::2::3", "abcd:ef01:2345:6789:abcd:ef01:2345:6789", "12345::", "1:2:3:4::192.168.1.1", ":1"],
+    "hostname": ["example.com", "a-b.c", "-a.com", "EXAMPLE.com"],
+    "uuid": ["123e4567-e89b-12d3-a456-426614174000", "123e4567e89b12d3a456426614174000"],
+    "uri": ["https://example.com/a/b?c=d#e", "mailto:a@b.com", "urn:isbn:0451450523", "http://[::1]/", "ftp://u:p@h:21/x",
+            "a:", "1http://x", "http://x/%zz", "http://x/a%20b", "file:///etc/hosts", "s+v.-x:/p"],
+    "uri-reference": ["/a/b?c#d", "//host/p", "a/b", "?q", "#f", "", "a:b", "%41b", "http://x"],
+    "uri-template": ["http://x/{id}", "/s{?q,lang}", "{+path:6}/x", "{a*}", "{}", "{a", "x{#a.b}"],
+    "json-pointer": ["", "/a/b", "/a~1b", "/a~0", "/a~2", "a", "/é", "/x y", "/a\\\"b"],
+    "relative-json-pointer": ["0", "1/a", "2#", "01", "0/a~1", "#", "3/"],
+}
+
+def mutations(text):
+    alphabet = "aZ09.-:/@%~#?[]{}+_ \\\""
+    out = set()
+    for _ in range(12):
+        t = list(text)
+        op = rng.choice(["insert", "delete", "replace"]) if t else "insert"
+        i = rng.randrange(len(t) + (op == "insert"))
+        if op == "insert": t.insert(i, rng.choice(alphabet))
+        elif op == "delete": del t[i]
+        else: t[i] = rng.choice(alphabet)
+        out.add("".join(t))
+    return out
+
+formats = []
+for name, examples in format_examples.items():
+    grammar = xgr.Grammar.from_json_schema(json.dumps({"type": "string", "format": name}))
+    texts = set(examples)
+    for example in examples:
+        texts |= mutations(example)
+    formats.append({"format": name, "cases": [['"' + t + '"', _is_grammar_accept_string(grammar, '"' + t + '"')]
+                                              for t in sorted(texts)]})
+json.dump({"numbers": numbers, "formats": formats}, open(os.path.join(out, "numeric_formats.json"), "w"),
+          ensure_ascii=False, indent=0)
 print("wrote", out)

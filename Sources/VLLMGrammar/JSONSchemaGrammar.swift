@@ -1,17 +1,16 @@
 /// JSON Schema → grammar, for the language xgrammar (vLLM's default backend) accepts for the same
 /// schema with its defaults (`any_whitespace`: `[ \n\r\t]*` between tokens; strict mode: no property or
 /// array item the schema does not declare): properties in the schema's order, required ones present,
-/// `enum` / `const` values spelled as compact JSON, integer bounds as digit ranges.
+/// `enum` / `const` values spelled as compact JSON, numeric bounds as digit ranges.
 ///
 /// Supported: `type` (one or a list), `properties`, `required`, `additionalProperties` (false, true or a
 /// schema), `items`, `prefixItems`, `minItems`, `maxItems`, `enum`, `const`, `anyOf`, `oneOf` (as anyOf),
 /// a one-element `allOf`, `$ref` into `$defs` / `definitions` (recursion included), `minLength`,
 /// `maxLength`, `pattern` (regex, `RegexGrammar`), `minimum` / `maximum` / `exclusiveMinimum` /
-/// `exclusiveMaximum` on integers, and the formats `date`, `time`, `date-time`, `uuid`, `ipv4`,
-/// `hostname`. Refused with a message naming the keyword: what would be silently weaker (`allOf` of
-/// several, a `false` schema, a `$ref` outside the document). Not enforced (the value is any value of
-/// its type, as docs/structured-outputs.md lists): bounds on `number`, other formats, `uniqueItems`,
-/// `minProperties` / `maxProperties`, `multipleOf`, `patternProperties`, `not`.
+/// `exclusiveMaximum` (`NumericRanges.swift`), and the formats xgrammar knows (`JSONSchemaGrammar+Formats.swift`).
+/// Refused with a message naming the keyword: what would be silently weaker (`allOf` of several, a `false`
+/// schema, a `$ref` outside the document). Not enforced (the value is any value of its type, as
+/// docs/structured-outputs.md lists): `uniqueItems`, `minProperties` / `maxProperties`, `multipleOf`, `not`.
 public struct JSONSchemaGrammar {
     private var rules: [Grammar.Rule] = []
     private var defined = Set<String>()
@@ -262,7 +261,7 @@ public struct JSONSchemaGrammar {
         switch type {
         case "string": return try string(schema, name: name)
         case "integer": return try integer(schema, name: name)
-        case "number": return basic("basic_number")
+        case "number": return try number(schema, name: name)
         case "boolean": return basic("basic_boolean")
         case "null": return basic("basic_null")
         case "object": return try object(schema, name: name)
@@ -317,6 +316,32 @@ public struct JSONSchemaGrammar {
             throw GrammarError("the bounds at '\(name)' leave no integer (\(lower) > \(upper))")
         }
         return .choice(IntegerRange.alternatives(lower: lower, upper: upper))
+    }
+
+    /// A `number` with bounds: xgrammar's float range (`NumberRange`); the larger lower bound wins, and
+    /// on a tie the exclusive one (likewise for the upper).
+    private mutating func number(_ schema: SchemaValue, name: String) throws(GrammarError) -> GrammarExpression {
+        func bound(_ key: String) throws(GrammarError) -> DecimalText? {
+            guard let value = schema[key] else { return nil }
+            guard let number = value.numberValue, number.isFinite else {
+                throw GrammarError("`\(key)` at '\(name)' must be a number")
+            }
+            return DecimalText(number)
+        }
+        var lower = try bound("minimum").map { NumberRange.Bound(value: $0, exclusive: false) }
+        var upper = try bound("maximum").map { NumberRange.Bound(value: $0, exclusive: false) }
+        if let exclusive = try bound("exclusiveMinimum"), lower.map({ !(exclusive < $0.value) }) ?? true {
+            lower = NumberRange.Bound(value: exclusive, exclusive: true)
+        }
+        if let exclusive = try bound("exclusiveMaximum"), upper.map({ !($0.value < exclusive) }) ?? true {
+            upper = NumberRange.Bound(value: exclusive, exclusive: true)
+        }
+        guard lower != nil || upper != nil else { return basic("basic_number") }
+        let alternatives = NumberRange.alternatives(lower: lower, upper: upper)
+        guard !alternatives.isEmpty else {
+            throw GrammarError("the bounds at '\(name)' leave no number")
+        }
+        return .choice(alternatives)
     }
 
     private mutating func object(_ schema: SchemaValue, name: String) throws(GrammarError) -> GrammarExpression {
