@@ -14,6 +14,9 @@ public struct Scheduler: Sendable {
     private var requests: [String: Request] = [:]
     /// First to be admitted first; preempted requests go back to the front.
     private var waiting: [String] = []
+    /// Waiting requests that may not start yet, passed over in place: a structured output whose grammar is still
+    /// being prepared (vLLM's `WAITING_FOR_FSM`).
+    private var held: Set<String> = []
     /// In admission order: the last one is preempted first.
     private var running: [String] = []
     /// Finished or aborted since the last `schedule()`.
@@ -42,6 +45,10 @@ public struct Scheduler: Sendable {
     public var waitingRequestIds: [String] { waiting }
 
     public func request(_ requestId: String) -> Request? { requests[requestId] }
+
+    /// Keeps a waiting request from starting until `release`; the requests behind it may start meanwhile.
+    public mutating func hold(_ requestId: String) { held.insert(requestId) }
+    public mutating func release(_ requestId: String) { held.remove(requestId) }
 
     /// Queues a request, or rejects it at once when it could never run: an empty prompt, a prompt
     /// longer than `maxModelLen`, or more tokens than the whole KV cache holds.
@@ -126,13 +133,14 @@ public struct Scheduler: Sendable {
 
         // At most `maxLoras` adapters among the running requests (vLLM counts those of the step; every running one
         // counts here, so a request left out of this step never brings an extra adapter into the next): a waiting
-        // request of another adapter is passed over, keeping its place, and those after it are considered.
+        // request of another adapter is passed over, keeping its place, and those after it are considered — as is
+        // a held one.
         var adapters = Set(running.compactMap { requests[$0]?.lora?.id })
         var position = 0
         while preempted.isEmpty, budget > 0, running.count < config.maxNumSeqs, position < waiting.count {
             let requestId = waiting[position]
             guard var request = requests[requestId] else { preconditionFailure("waiting request \(requestId) unknown") }
-            if let lora = request.lora, !adapters.contains(lora.id), adapters.count >= config.maxLoras {
+            if held.contains(requestId) || (request.lora.map { !adapters.contains($0.id) && adapters.count >= config.maxLoras } ?? false) {
                 position += 1
                 continue
             }
@@ -263,6 +271,7 @@ public struct Scheduler: Sendable {
         requests[requestId] = nil
         running.removeAll { $0 == requestId }
         waiting.removeAll { $0 == requestId }
+        held.remove(requestId)
         finishedRequestIds.append(requestId)
     }
 

@@ -1,5 +1,7 @@
+import Foundation
 import VLLMCompute
 import VLLMCore
+import VLLMGrammar
 import VLLMModels
 
 /// The engine: requests in, one `step()` at a time, `RequestOutput`s out. Every driver — the offline
@@ -77,7 +79,11 @@ public final class EngineCore: @unchecked Sendable {
             for child in children {
                 try scheduler.addRequest(child)
                 if let spec = params.structuredOutputs {
-                    try structured.add(child.requestId, spec: spec, startAfter: params.structuredOutputsAfterTokenId)
+                    let grammar = try structured.add(child.requestId, spec: spec, startAfter: params.structuredOutputsAfterTokenId)
+                    if !grammar.isReady {
+                        scheduler.hold(child.requestId)
+                        preparingGrammars[child.requestId] = grammar
+                    }
                 }
             }
             if let lora {
@@ -86,7 +92,10 @@ public final class EngineCore: @unchecked Sendable {
             }
         } catch {
             scheduler.finishRequests(children.map(\.requestId), reason: .abort)
-            for child in children { structured.remove(child.requestId) }
+            for child in children {
+                structured.remove(child.requestId)
+                preparingGrammars[child.requestId] = nil
+            }
             _ = processor.abort(requestId: requestId, now: arrivalTime)
             throw error
         }
@@ -109,7 +118,10 @@ public final class EngineCore: @unchecked Sendable {
     public func abortRequest(_ requestId: String, now: Double) -> RequestOutput? {
         let children = processor.childIds(of: requestId)
         scheduler.finishRequests(children, reason: .abort)
-        for child in children { structured.remove(child) }
+        for child in children {
+            structured.remove(child)
+            preparingGrammars[child] = nil
+        }
         releaseLoRA(requestId)
         return processor.abort(requestId: requestId, now: now)
     }
@@ -124,6 +136,19 @@ public final class EngineCore: @unchecked Sendable {
 
     /// vLLM's `--async-scheduling`: the next step is scheduled and launched while the last one runs.
     public let asyncScheduling: Bool
+
+    /// Requests held by the scheduler until their new grammar has its first masks (`TokenGrammar.prepare`).
+    private var preparingGrammars: [String: TokenGrammar] = [:]
+
+    /// Lets held requests whose grammar is now ready start. With nothing else to do, waits a moment for one.
+    private func releaseReadyGrammars(idle: Bool) {
+        guard !preparingGrammars.isEmpty else { return }
+        if idle && !preparingGrammars.values.contains(where: \.isReady) { Thread.sleep(forTimeInterval: 0.0005) }
+        for (requestId, grammar) in preparingGrammars where grammar.isReady {
+            scheduler.release(requestId)
+            preparingGrammars[requestId] = nil
+        }
+    }
 
     /// The step launched and not yet collected (async scheduling keeps one between calls).
     private var inFlight: (output: SchedulerOutput, launched: ModelRunner.LaunchedSamples)?
@@ -143,6 +168,7 @@ public final class EngineCore: @unchecked Sendable {
             inFlight = nil
             emit(try collect(previous, now: now))
         }
+        releaseReadyGrammars(idle: inFlight == nil && scheduler.numRunning == 0)
         let start = monotonicSeconds()
         let output = scheduler.schedule(ahead: inFlight != nil)
         ownTimings.schedule += monotonicSeconds() - start

@@ -5,7 +5,8 @@ import VLLMGrammar
 
 /// Compiles structured-output specs into grammars bound to the model's vocabulary, once per distinct spec.
 /// Thread-safe: requests are checked — and so their grammars compiled — on the caller's task, before they
-/// reach the engine's thread, so a slow schema delays only its own request.
+/// reach the engine's thread; a new grammar's first masks are then computed on a background queue while the
+/// scheduler holds its requests (vLLM's `WAITING_FOR_FSM`), so a slow schema delays only its own requests.
 final class GrammarCompiler: Sendable {
     /// Each id's bytes (`DetokenizerFactory.tokenBytes`), read when the first grammar is compiled.
     private let tokenBytes: @Sendable () -> [[UInt8]?]
@@ -43,12 +44,16 @@ final class GrammarCompiler: Sendable {
             case .grammar(let ebnf): grammar = try EBNFParser.parse(ebnf)
             }
             let compiled = TokenGrammar(grammar: try CompiledGrammar(grammar), vocabulary: vocabulary)
-            return state.withLock { state in
+            let stored = state.withLock { state in
                 if let raced = state.grammars[spec] { return raced }
                 if state.grammars.count >= Self.cacheLimit { state.grammars.removeAll() }
                 state.grammars[spec] = compiled
                 return compiled
             }
+            // The masks of its first states, computed beside the engine while its requests wait (held by the
+            // scheduler until `isReady`), not in the steps of everyone else.
+            if stored === compiled { DispatchQueue.global(qos: .userInitiated).async { compiled.prepare() } }
+            return stored
         } catch let error as GrammarError {
             throw VLLMValidationError("Invalid structured output (\(spec.kind)): \(error.message)", parameter: "structured_outputs")
         }
@@ -83,10 +88,14 @@ struct StructuredOutputManager {
 
     var isEmpty: Bool { matchers.isEmpty }
 
-    /// `startAfter`: the grammar applies only once this token has been generated (reasoning first).
-    mutating func add(_ requestId: String, spec: StructuredOutputs, startAfter: Int? = nil) throws {
-        matchers[requestId] = TokenMatcher(try compiler.grammar(for: spec))
+    /// `startAfter`: the grammar applies only once this token has been generated (reasoning first). Returns the
+    /// grammar, which may not be ready yet.
+    @discardableResult
+    mutating func add(_ requestId: String, spec: StructuredOutputs, startAfter: Int? = nil) throws -> TokenGrammar {
+        let grammar = try compiler.grammar(for: spec)
+        matchers[requestId] = TokenMatcher(grammar)
         waitingFor[requestId] = startAfter
+        return grammar
     }
 
     mutating func remove(_ requestId: String) {

@@ -75,6 +75,54 @@ public final class TokenGrammar: Sendable {
     }
 
     public var cachedStates: Int { cache.withLock { $0.count } }
+
+    private let ready = Atomic<Bool>(false)
+    /// Whether `prepare()` has run: the first states' masks are cached.
+    public var isReady: Bool { ready.load(ordering: .acquiring) }
+
+    /// `precomputeMasks()`, then ready.
+    public func prepare() {
+        precomputeMasks()
+        ready.store(true, ordering: .releasing)
+    }
+
+    /// Computes ahead the masks of the states an output meets first: the start, then breadth first the
+    /// states its most common tokens (the lowest ids a state allows, up to `successorsPerState`) lead to
+    /// between whole characters —
+    /// up to `limit` states, stopping once `budget` seconds have passed. `GrammarCompiler` runs it beside the
+    /// engine while the schema's first request waits, so the walks of a new schema's first states stay out of
+    /// the steps, where they would delay every request in the batch. Returns the states computed.
+    @discardableResult
+    public func precomputeMasks(limit: Int = 64, successorsPerState: Int = 4096, budget: Double = 0.15) -> Int {
+        let start = ContinuousClock.now
+        let deadline = start + .nanoseconds(Int64(budget * 1e9))
+        var queue = [TokenMatcher(self)]
+        var seen: Set<StateKey> = [queue[0].stateKey()]
+        var computed = 0
+        var head = 0
+        while head < queue.count && computed < limit && ContinuousClock.now < deadline {
+            let matcher = queue[head]
+            head += 1
+            let mask = matcher.nextTokenMask()
+            computed += 1
+            var tried = 0
+            words: for (word, bits) in mask.enumerated() where bits != 0 {
+                for bit in 0..<32 where bits & (1 << UInt32(bit)) != 0 {
+                    let id = Int32(word * 32 + bit)
+                    guard !vocabulary.stopTokenIds.contains(id) else { continue }
+                    tried += 1
+                    if tried > successorsPerState { break words }
+                    var next = matcher
+                    // Not into the middle of a character: byte tokens reach every prefix of every code point,
+                    // states an output rarely meets.
+                    guard next.accept(tokenId: id), !next.isTerminated, next.matcher.state.partial.remaining == 0 else { continue }
+                    let key = next.stateKey()
+                    if seen.insert(key).inserted && cachedMask(key) == nil { queue.append(next) }
+                }
+            }
+        }
+        return computed
+    }
 }
 
 /// One request's place in its grammar, token by token.

@@ -117,6 +117,31 @@ import Testing
         #expect(third.scheduledRequests.first?.tokenIds == [11] && third.scheduledRequests.first?.numComputedTokens == 6)
     }
 
+    /// A held request (its grammar still being prepared) keeps its place while those behind it start; once
+    /// released it runs to the same tokens, and an aborted held request leaves nothing behind.
+    @Test func aHeldRequestIsPassedOverUntilReleased() throws {
+        var harness = Harness(
+            SchedulerConfig(maxNumBatchedTokens: 64, maxNumSeqs: 8, maxModelLen: 64, blockSize: 4, numGPUBlocks: 40))
+        try harness.add("held", [5, 6, 7], params(maxTokens: 4))
+        try harness.add("free", [8, 9], params(maxTokens: 4))
+        try harness.add("dropped", [3, 4], params(maxTokens: 4))
+        harness.scheduler.hold("held")
+        harness.scheduler.hold("dropped")
+        harness.step()
+        #expect(harness.steps[0].scheduledRequests.map(\.requestId) == ["free"])
+        #expect(harness.scheduler.waitingRequestIds == ["held", "dropped"])
+        harness.scheduler.finishRequests(["dropped"], reason: .abort)
+        harness.scheduler.release("held")
+        harness.step()
+        #expect(harness.steps[1].scheduledRequests.map(\.requestId) == ["free", "held"])
+        harness.runToCompletion()
+        var tokens = [5, 6, 7]
+        for _ in 0..<4 { tokens.append(Self.fakeNextToken(tokens)) }
+        #expect(harness.outputs["held"] == Array(tokens.suffix(4)))
+        #expect(harness.finished["dropped"] == nil && harness.outputs["dropped"] == nil)
+        harness.expectNoLeaks()
+    }
+
     @Test func chunkedPrefillWithA16TokenBudget() throws {
         var h = Harness(
             SchedulerConfig(maxNumBatchedTokens: 16, maxNumSeqs: 8, maxModelLen: 64, blockSize: 4, numGPUBlocks: 20))

@@ -114,3 +114,32 @@ enum XGrammar027 {
         }
     }
 }
+
+/// `TokenGrammar.precomputeMasks` (what a new schema's compile does on its request's task): the states a
+/// real output then meets are already cached, with the masks a grammar computing them lazily gives.
+@Suite struct MaskPrecomputeTests {
+    @Test func aWalkMeetsOnlyPrecomputedStates() throws {
+        guard let folder = Paths.sharedFolder("models/stories260K") else { return }
+        let tokenizer = try Tokenizer.load(modelDirectory: folder)
+        let vocabulary = GrammarVocabulary(tokenBytes: tokenizer.tokenBytes(), stopTokenIds: [2])
+        let schema = #"{"type": "object", "required": ["title", "content"], "properties": {"title": {"type": "string"}, "#
+            + #""content": {"type": "string"}, "lines": {"type": "integer", "minimum": 1, "maximum": 40}}}"#
+        func compiled() throws -> TokenGrammar {
+            TokenGrammar(grammar: try CompiledGrammar(JSONSchemaGrammar.grammar(forSchema: schema)), vocabulary: vocabulary)
+        }
+        let grammar = try compiled()
+        let computed = grammar.precomputeMasks(limit: 4000, budget: 120)
+        #expect(computed > 20 && computed < 4000 && grammar.cachedStates == computed)
+        var ahead = TokenMatcher(grammar)
+        var lazy = TokenMatcher(try compiled())
+        let text = #"{"title": "Tim and the sun", "content": "Once upon a time, Tim saw a big dog.", "lines": 12}"#
+        // (SentencePiece puts a space before the text, which the schema does not allow.)
+        let tokens = tokenizer.encode(text, addSpecialTokens: false).map(Int32.init).drop { tokenizer.decode([Int($0)]).allSatisfy(\.isWhitespace) }
+        #expect(tokens.count > 40)
+        for token in tokens {
+            #expect(ahead.nextTokenMask() == lazy.nextTokenMask())
+            #expect(ahead.accept(tokenId: token) && lazy.accept(tokenId: token))
+        }
+        #expect(grammar.cachedStates == computed, "the walk met a state the precomputation had not reached")
+    }
+}
