@@ -193,7 +193,7 @@ def structured(client, model):
         print(f"  arguments: {calls[0].function.arguments if calls else None!r} ({e})")
     check(ok, "named tool_choice: one get_weather call whose arguments validate")
     r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Weather?"}], max_tokens=400,
-                                       seed=12, tools=tools, tool_choice="required")
+                                       seed=18, tools=tools, tool_choice="required")
     calls = r.choices[0].message.tool_calls or []
     ok = len(calls) >= 1 and all(c.function.name in ("get_weather", "get_time") for c in calls)
     for c in calls:
@@ -205,9 +205,12 @@ def structured(client, model):
     check(ok and r.choices[0].finish_reason == "tool_calls",
           f"required tool_choice: {len(calls)} call(s), finish_reason {r.choices[0].finish_reason}")
 
-    # The same two streamed: the openai client's accumulation of the deltas equals the whole answer's calls (a named
-    # function's arguments stream piece by piece, "required"'s calls come whole at the end), finish_reason too.
-    for choice, seed, max_tokens in [({"type": "function", "function": {"name": "get_weather"}}, 11, 300), ("required", 12, 400)]:
+    # The same two streamed, as vLLM streams them: a named function's arguments and each of "required"'s calls piece
+    # by piece (the first piece with the call's id and name). The openai client's accumulation equals the whole
+    # answer's calls — for "required" as JSON: the stream carries the model's text, the whole answer json.dumps's.
+    # Seed 18 makes the demo model write two calls, each `"parameters":` with the colon next to the key: vLLM's stream
+    # finds a call's arguments by that spelling, and loses their `{` where the model's random whitespace splits it.
+    for choice, seed, max_tokens in [({"type": "function", "function": {"name": "get_weather"}}, 11, 300), ("required", 18, 400)]:
         whole = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Weather?"}],
                                                max_tokens=max_tokens, seed=seed, tools=tools, tool_choice=choice)
         stream = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Weather?"}],
@@ -224,9 +227,9 @@ def structured(client, model):
                 entry["name"] += (tc.function.name or "") if tc.function else ""
                 entry["arguments"] += (tc.function.arguments or "") if tc.function else ""
             finish = ch.choices[0].finish_reason or finish
-        expected = [(c.function.name, c.function.arguments) for c in whole.choices[0].message.tool_calls or []]
-        got = [(e["name"], e["arguments"]) for _, e in sorted(streamed.items())]
-        check(got == expected and finish == whole.choices[0].finish_reason and content == ""
+        expected = [(c.function.name, json.loads(c.function.arguments)) for c in whole.choices[0].message.tool_calls or []]
+        got = [(e["name"], json.loads(e["arguments"] or "null")) for _, e in sorted(streamed.items())]
+        check(got == expected and finish == whole.choices[0].finish_reason and content == "" and pieces > len(got)
               and all((e["id"] or "").startswith("chatcmpl-tool-") for e in streamed.values()),
               f"tool_choice {choice if isinstance(choice, str) else 'named'} streamed: {len(got)} call(s) in {pieces} "
               f"delta(s) equal the whole answer's, finish_reason {finish}")
@@ -246,20 +249,21 @@ def structured(client, model):
           f"auto tool_choice (hermes): content {m.content!r}, calls {[(c.function.name, c.function.arguments) for c in calls]}")
     stream = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Weather?"}], max_tokens=120,
                                             seed=13, tools=tools, extra_body=body, stream=True)
-    content, streamed, finish = "", {}, None
+    content, streamed, finish, pieces = "", {}, None, 0
     for ch in stream:
         if not ch.choices:
             continue
         d = ch.choices[0].delta
         content += d.content or ""
         for tc in d.tool_calls or []:
+            pieces += 1
             entry = streamed.setdefault(tc.index, {"name": "", "arguments": ""})
             entry["name"] += (tc.function.name or "") if tc.function else ""
             entry["arguments"] += (tc.function.arguments or "") if tc.function else ""
         finish = ch.choices[0].finish_reason or finish
     check(content == m.content and [(e["name"], e["arguments"]) for e in streamed.values()]
-          == [(c.function.name, c.function.arguments) for c in calls] and finish == "tool_calls",
-          "auto tool_choice streamed: the same content and call, finish_reason tool_calls")
+          == [(c.function.name, c.function.arguments) for c in calls] and finish == "tool_calls" and pieces > 1,
+          f"auto tool_choice streamed: the same content and call ({pieces} pieces), finish_reason tool_calls")
 
 
 async def load(base_url, api_key, model, concurrency):

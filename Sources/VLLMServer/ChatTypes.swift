@@ -167,8 +167,10 @@ struct ChatLogProbs: Encodable, Sendable, Equatable {
 struct ChatMessageBody: Encodable, Sendable {
     var role: String?
     var content: String?
-    /// Full messages always carry `tool_calls` (`[]` when none) as vLLM's do; deltas leave it out.
+    /// Full messages always carry `tool_calls` (`[]` when none) as vLLM's do.
     var toolCalls: [ToolCallBody] = []
+    /// A delta's pieces of tool calls (left out when none).
+    var toolCallDeltas: [DeltaToolCall] = []
     /// Under a reasoning parser: the thinking, written as `reasoning` and, for older clients,
     /// `reasoning_content` (in deltas, only when there is some).
     var reasoning: String?
@@ -190,7 +192,7 @@ struct ChatMessageBody: Encodable, Sendable {
                 try container.encode(reasoning, forKey: .reasoning)
                 try container.encode(reasoning, forKey: .reasoningContent)
             }
-            if !toolCalls.isEmpty { try container.encode(toolCalls, forKey: .toolCalls) }
+            if !toolCallDeltas.isEmpty { try container.encode(toolCallDeltas, forKey: .toolCalls) }
         } else {
             try container.encode(role, forKey: .role)
             try container.encode(content, forKey: .content)

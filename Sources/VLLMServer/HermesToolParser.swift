@@ -1,108 +1,155 @@
-import VLLMGrammar
-
-/// A parser of tool calls out of a model's text (`--tool-call-parser`): whole answers, and streams.
-protocol ToolCallTextParser: Sendable {
-    init()
-    static func extract(_ text: String) -> (content: String?, calls: [ToolCallBody])
-    mutating func feed(_ delta: String, finished: Bool) -> (content: String?, calls: [ToolCallBody])
-    var callsSent: Int { get }
-}
-
-/// The length of the longest start of `tag` that ends `bytes` (vLLM's `partial_tag_overlap`): a stream holds
-/// that much back, since the next piece may complete the tag.
-func partialTagOverlap(_ bytes: [UInt8], _ tag: String) -> Int {
-    let tagBytes = Array(tag.utf8)
-    for length in stride(from: min(tagBytes.count - 1, bytes.count), to: 0, by: -1)
-    where bytes.suffix(length).elementsEqual(tagBytes.prefix(length)) {
-        return length
-    }
-    return 0
-}
-
-/// The `--tool-call-parser` names this server has, and their parsers.
-enum ToolCallParsers {
-    static let byName: [String: any ToolCallTextParser.Type] = ["hermes": HermesToolParser.self, "llama3_json": Llama3JSONToolParser.self]
-    static var supportedNames: [String] { byName.keys.sorted() }
-}
-
 /// vLLM's `hermes` tool-call parser (`--tool-call-parser hermes`: Hermes 2 Pro, Qwen2.5, Qwen3): a model
 /// writes its calls after any content as `<tool_call>{"name": …, "arguments": {…}}</tool_call>`, the last one
 /// possibly unclosed.
+///
+/// Streamed as vLLM streams it: content until a `<tool_call>` starts (a suffix that may be its start held back);
+/// each call's name once its `"name": "…"` is whole, then its arguments as the raw text after `"arguments":`
+/// grows — the model's own spelling, not re-serialized —, less the `}` closing the call once it is complete.
 struct HermesToolParser: ToolCallTextParser {
-    static let start = "<tool_call>"
-    static let end = "</tool_call>"
+    static let start = "<tool_call>".codePoints
+    static let end = "</tool_call>".codePoints
 
-    /// A whole answer: the content before the first call (nil when empty) and the calls, or — no call,
-    /// or a call that is not `{"name", "arguments"}` JSON — the whole text as content and no calls
-    /// (vLLM's `extract_tool_calls`). Arguments are written as Python's `json.dumps(…, ensure_ascii=False)`.
-    static func extract(_ text: String) -> (content: String?, calls: [ToolCallBody]) {
-        guard let first = text.range(of: start) else { return (text, []) }
+    /// A whole answer: the content before the first call (nil when empty) and the calls, or — no call, or a
+    /// call that is not `{"name", "arguments"}` JSON — the whole text as content and no calls (vLLM's
+    /// `extract_tool_calls`). Arguments are written as Python's `json.dumps(…, ensure_ascii=False)`.
+    func extract(_ text: String) -> ExtractedToolCalls {
+        let scalars = text.codePoints
+        guard let first = scalars.find(Self.start) else { return .plain(text) }
         var calls: [ToolCallBody] = []
-        for block in blocks(in: text[first.lowerBound...], includeUnclosed: true) {
-            guard let call = parse(block) else { return (text, []) }
-            calls.append(call)
+        for block in Self.blocks(in: scalars, from: first) {
+            guard let object = try? PythonJSON.loads(block), object.isObject,
+                  case .string(let name)? = object["name"], let arguments = object["arguments"]
+            else { return .plain(text) }
+            calls.append(ToolCallBody(name: name, arguments: arguments.dumped))
         }
-        let content = String(text[..<first.lowerBound])
-        return (content.isEmpty ? nil : content, calls)
+        let content = Array(scalars[..<first]).string
+        return ExtractedToolCalls(toolsCalled: true, calls: calls, content: content.isEmpty ? nil : content)
     }
 
-    /// The bodies of the `<tool_call>` blocks in `text` (which starts at the first), and, with
-    /// `includeUnclosed`, the rest after a start tag with no end.
-    static func blocks(in text: Substring, includeUnclosed: Bool) -> [Substring] {
-        var result: [Substring] = []
-        var rest = text
-        while let open = rest.range(of: start) {
-            let body = rest[open.upperBound...]
-            if let close = body.range(of: end) {
-                result.append(body[..<close.lowerBound])
-                rest = body[close.upperBound...]
-            } else {
-                if includeUnclosed { result.append(body) }
+    /// The bodies `<tool_call>(.*?)</tool_call>|<tool_call>(.*)` finds, left to right (an unclosed last block
+    /// runs to the end).
+    static func blocks(in text: PyText, from start: Int) -> [PyText] {
+        var result: [PyText] = []
+        var position = start
+        while let open = text.find(Self.start, from: position) {
+            let bodyStart = open + Self.start.count
+            guard let close = text.find(Self.end, from: bodyStart) else {
+                result.append(Array(text[bodyStart...]))
                 break
             }
+            result.append(Array(text[bodyStart..<close]))
+            position = close + Self.end.count
         }
         return result
     }
 
-    static func parse(_ block: Substring) -> ToolCallBody? {
-        guard let value = try? SchemaValue.parse(String(block)), case .string(let name)? = value["name"],
-              let arguments = value["arguments"] else { return nil }
-        return ToolCallBody(name: name, arguments: arguments.pythonJSON)
-    }
-
     // MARK: Streaming
 
-    private var text = ""
-    /// UTF-8 bytes of `text` already sent as content.
+    /// Code points of the answer already sent as content.
     private var sentContent = 0
-    private(set) var callsSent = 0
+    /// Per call: its name once sent, its arguments text as sent (vLLM's `prev_tool_call_arr`,
+    /// `streamed_args_for_tool`).
+    private var names: [String?] = []
+    private var arguments: [PyText?] = []
+    private var streamedArguments: [PyText] = []
 
-    /// Takes the next piece of the answer; returns the content that can be sent now (held back where it
-    /// could be the start of `<tool_call>`) and the calls completed by it (at `finished`, an unclosed last
-    /// one too). Each call is sent whole, in one delta.
-    mutating func feed(_ delta: String, finished: Bool) -> (content: String?, calls: [ToolCallBody]) {
-        text += delta
-        let bytes = Array(text.utf8)
-        var contentEnd = bytes.count
-        if let first = text.range(of: Self.start) {
-            contentEnd = text.utf8.distance(from: text.startIndex, to: first.lowerBound)
-        } else if !finished {
-            contentEnd = bytes.count - partialTagOverlap(bytes, Self.start)
-        }
-        var content: String? = nil
-        if contentEnd > sentContent {
-            content = String(decoding: bytes[sentContent..<contentEnd], as: UTF8.self)
-            sentContent = contentEnd
-        }
-        var calls: [ToolCallBody] = []
-        if let first = text.range(of: Self.start) {
-            let found = Self.blocks(in: text[first.lowerBound...], includeUnclosed: finished)
-            for block in found.dropFirst(callsSent) {
-                guard let call = Self.parse(block) else { break }
-                calls.append(call)
+    mutating func stream(current: PyText, delta: PyText) -> ToolCallsDelta? {
+        let content = newContent(current)
+        var calls: [DeltaToolCall] = []
+        for (i, (json, isComplete)) in Self.callJSONs(current).enumerated() {
+            if i >= names.count {
+                names.append(nil)
+                arguments.append(nil)
+                streamedArguments.append([])
             }
-            callsSent += calls.count
+            if names[i] == nil {
+                // The next call waits until this one's name is whole.
+                guard let name = Self.name(in: json) else { break }
+                names[i] = name
+                calls.append(DeltaToolCall(index: i, id: ToolCallBody.makeID(), type: "function", name: name))
+            }
+            if let text = Self.argumentsText(json, isComplete: isComplete), text.count > streamedArguments[i].count {
+                let diff = Array(text[streamedArguments[i].count...])
+                streamedArguments[i] = text
+                arguments[i] = text
+                calls.append(DeltaToolCall(index: i, arguments: diff.string))
+            }
         }
-        return (content, calls)
+        return content != nil || !calls.isEmpty ? ToolCallsDelta(content: content, toolCalls: calls) : nil
+    }
+
+    var remainingUnstreamedArguments: String {
+        guard let last = arguments.indices.last else { return "" }
+        let expected = arguments[last] ?? "{}".codePoints
+        let sent = streamedArguments[last]
+        return expected.hasPrefix(sent) ? Array(expected[sent.count...]).string : ""
+    }
+
+    /// Content not yet sent: up to the first `<tool_call>`, or else all but a suffix that may begin one.
+    private mutating func newContent(_ current: PyText) -> String? {
+        let sendable = current.find(Self.start) ?? (current.count - partialTagOverlap(current, Self.start))
+        guard sendable > sentContent else { return nil }
+        defer { sentContent = sendable }
+        return Array(current[sentContent..<sendable]).string
+    }
+
+    /// Each `<tool_call>` region's JSON text (stripped) and whether it is complete: closed, or — the last,
+    /// unclosed — already valid JSON (a partial `</tool_call>` at its end left out).
+    static func callJSONs(_ text: PyText) -> [(json: PyText, isComplete: Bool)] {
+        var results: [(json: PyText, isComplete: Bool)] = []
+        var position = 0
+        while let open = text.find(start, from: position) {
+            let bodyStart = open + start.count
+            if let close = text.find(end, from: bodyStart) {
+                results.append((Array(text[bodyStart..<close]).stripped(), true))
+                position = close + end.count
+            } else {
+                var raw = Array(text[bodyStart...])
+                raw.removeLast(partialTagOverlap(raw, end))
+                let json = raw.stripped()
+                results.append((json, !json.isEmpty && PythonJSON.isComplete(json[...])))
+                break
+            }
+        }
+        return results
+    }
+
+    /// `"name"\s*:\s*"([^"]+)"`: the first such name, or nil while it is not whole.
+    static func name(in json: PyText) -> String? {
+        var from = 0
+        while let at = json.find("\"name\"".codePoints, from: from) {
+            from = at + 1
+            var i = skipSpace(json, at + 6)
+            guard i < json.count, json[i] == ":" else { continue }
+            i = skipSpace(json, i + 1)
+            guard i < json.count, json[i] == "\"" else { continue }
+            guard let close = json.find(["\""], from: i + 1), close > i + 1 else { continue }
+            return Array(json[(i + 1)..<close]).string
+        }
+        return nil
+    }
+
+    /// The text after the first `"arguments"\s*:\s*`; for a complete call, less the `}` that closes the call.
+    static func argumentsText(_ json: PyText, isComplete: Bool) -> PyText? {
+        var from = 0
+        while let at = json.find("\"arguments\"".codePoints, from: from) {
+            from = at + 1
+            let i = skipSpace(json, at + 11)
+            guard i < json.count, json[i] == ":" else { continue }
+            var raw = Array(json[skipSpace(json, i + 1)...])
+            if isComplete {
+                raw = raw.stripped(leading: false)
+                if raw.last == "}" { raw = Array(raw.dropLast()).stripped(leading: false) }
+            }
+            return raw
+        }
+        return nil
+    }
+
+    /// Past `\s*`.
+    private static func skipSpace(_ text: PyText, _ index: Int) -> Int {
+        var index = index
+        while index < text.count && text[index].isRegexSpace { index += 1 }
+        return index
     }
 }

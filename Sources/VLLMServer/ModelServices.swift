@@ -14,6 +14,8 @@ public protocol TextTokenizer: Sendable {
     /// The vocabulary's own spelling of a token (`▁Once`, `Ġworld`), as `/tokenize`'s `token_strs`
     /// shows it (transformers' `convert_ids_to_tokens`); `nil` where the tokenizer has none.
     func tokenString(_ tokenId: Int) -> String?
+    /// The id of a token of the vocabulary (added tokens included), by its spelling (`get_vocab()[token]`).
+    func tokenId(_ token: String) -> Int?
     var vocabSize: Int { get }
     /// A text pair as a cross-encoder reads it (HF tokenizers' `encode(a, b)`): ids and token type ids.
     func encodePair(_ a: String, _ b: String) throws -> (ids: [Int], typeIds: [Int])
@@ -31,6 +33,7 @@ extension TextTokenizer {
     public var longestTokenBytes: Int { Int.max / (1 << 32) }
     public func encodePair(_ a: String, _ b: String) throws -> (ids: [Int], typeIds: [Int]) { throw PairEncodingUnsupported() }
     public func tokenString(_ tokenId: Int) -> String? { nil }
+    public func tokenId(_ token: String) -> Int? { nil }
 
     public func tokenText(_ tokenId: Int) -> String {
         (try? decode([tokenId], skipSpecialTokens: false)) ?? ""

@@ -67,10 +67,16 @@ extension OpenAIServing {
             // vLLM's ToolParser.adjust_request: the tools' schema replaces any other structured output.
             params.structuredOutputs = .json(schema.compactJSON)
         }
-        // tool_choice "auto" with a parser: calls are parsed out of the answer (vLLM's hermes parser also
-        // keeps special tokens in the text, where its tags may be).
-        let parsesToolCalls = config.toolCallParser != nil && toolChoice == .auto && !(tools ?? []).isEmpty
-        if parsesToolCalls { params.skipSpecialTokens = false }
+        // "required" and a named function always become tool calls; "auto" with a parser has them parsed out of
+        // the answer. The hermes and mistral parsers keep special tokens in the text, where their tags may be
+        // (their `adjust_request`).
+        let parserKind = config.toolCallParser.flatMap(ToolCallParserKind.init(rawValue:))
+        let hasTools = !(tools ?? []).isEmpty
+        var toolCalls: ToolCallParsing?
+        if toolChoice == .required || toolChoice.functionName != nil || (toolChoice == .auto && parserKind != nil && hasTools) {
+            toolCalls = ToolCallParsing(choice: toolChoice, kind: parserKind) { [tokenizer] in tokenizer.tokenId($0) != nil }
+        }
+        if let parserKind, parserKind.keepsSpecialTokens, hasTools, toolChoice != .none { params.skipSpecialTokens = false }
         let reasoning = config.reasoningParser.flatMap(ReasoningParser.init(name:))
         if reasoning != nil, params.structuredOutputs != nil {
             // The schema constrains the answer after the thinking: from `</think>` on, unless the prompt
@@ -84,9 +90,7 @@ extension OpenAIServing {
             beamSearch: request.sampling.beamSearchOptions(tokenizer: tokenizer))
         let context = ChatContext(
             requestId: requestId, created: Self.now(), modelName: responseModelName(request.model, lora: lora), request: request,
-            promptTokenIds: promptTokenIds, n: params.n, toolChoice: toolChoice, parsesToolCalls: parsesToolCalls,
-            toolParser: config.toolCallParser.flatMap { ToolCallParsers.byName[$0] } ?? HermesToolParser.self,
-            reasoning: reasoning)
+            promptTokenIds: promptTokenIds, n: params.n, toolCalls: toolCalls, reasoning: reasoning)
         if request.sampling.isStream {
             return .stream(SSEStream { emit in try await self.streamChat(run: run, context: context, emit: emit) })
         }
@@ -100,10 +104,9 @@ extension OpenAIServing {
         var request: ChatCompletionRequest
         var promptTokenIds: [Int]
         var n: Int
-        var toolChoice: ToolChoice
-        /// tool_choice "auto" under `--enable-auto-tool-choice`: answers go through the tool-call parser.
-        var parsesToolCalls: Bool
-        var toolParser: any ToolCallTextParser.Type
+        /// Tool calls out of the answer ("required", a named function, or "auto" under
+        /// `--enable-auto-tool-choice`), each choice with its own copy; nil: the answer is content.
+        var toolCalls: ToolCallParsing?
         /// `--reasoning-parser`: the thinking is cut from the answer, and returned in `reasoning` unless the
         /// request says `include_reasoning: false`.
         var reasoning: ReasoningParser?
@@ -132,7 +135,8 @@ extension OpenAIServing {
         }
         try refuseIfCutByShutdown([final])
         let outputs = (final?.outputs ?? []).sorted { $0.index < $1.index }
-        let choices = outputs.map { output in
+        var choices: [ChatChoice] = []
+        for output in outputs {
             var message = ChatMessageBody(role: config.responseRole, content: output.text)
             var answer = output.text
             if let parser = context.reasoning {
@@ -143,23 +147,15 @@ extension OpenAIServing {
                 answer = content ?? ""
             }
             var finishedWithToolCalls = false
-            if let toolCalls = context.toolChoice.toolCalls(in: answer) {
-                // vLLM: the calls, and empty content.
-                message.content = ""
-                message.toolCalls = toolCalls
-                finishedWithToolCalls = context.toolChoice == .required && output.finishReason == .stop && !toolCalls.isEmpty
-            } else if context.parsesToolCalls {
-                let (content, calls) = context.toolParser.extract(answer)
-                message.content = content
-                message.toolCalls = calls
-                finishedWithToolCalls = !calls.isEmpty
+            if let toolCalls = context.toolCalls {
+                (message.content, message.toolCalls, finishedWithToolCalls) = try toolCalls.parse(answer, finishReason: output.finishReason)
             }
             message.toolCalls = ToolCallBody.allowed(message.toolCalls, parallel: context.request.parallelToolCalls)
-            return ChatChoice(
+            choices.append(ChatChoice(
                 index: output.index, message: message,
                 logprobs: logprobs(for: output, tokenIds: output.tokenIds, logprobs: output.logprobs, context),
                 finishReason: output.finishReason, stopReason: output.stopReason,
-                finishedWithToolCalls: finishedWithToolCalls)
+                finishedWithToolCalls: finishedWithToolCalls))
         }
         let numGenerated = outputs.reduce(0) { $0 + $1.tokenIds.count }
         return .ok(
@@ -192,11 +188,8 @@ extension OpenAIServing {
         let includeUsage = options?.includeUsage ?? false
         let continuousUsage = includeUsage && (options?.continuousUsageStats ?? false)
         var numTokens = Array(repeating: 0, count: context.n)
-        var parsers: [any ToolCallTextParser] = context.parsesToolCalls ? (0..<context.n).map { _ in context.toolParser.init() } : []
-        // tool_choice "required" or a named function: the grammar-constrained answer is the call(s).
-        let constrainedCalls = context.toolChoice == .required || context.toolChoice.functionName != nil
-        var callStarted = Array(repeating: false, count: context.n)
-        var requiredAnswer = Array(repeating: "", count: context.n)
+        var toolStreams = context.toolCalls.map { Array(repeating: $0, count: context.n) } ?? []
+        var answerStarted = Array(repeating: false, count: context.n)
         var reasoners = context.reasoning.map { Array(repeating: $0, count: context.n) } ?? []
         func chunk(_ choice: ChatChoice) -> ChatCompletionResponse {
             ChatCompletionResponse(
@@ -231,48 +224,20 @@ extension OpenAIServing {
                         delta.reasoning = context.returnsReasoning ? reasoning : nil
                         delta.content = content
                         answerDelta = content ?? ""
-                        if parsers.isEmpty && delta.reasoning == nil && content == nil && completion.finishReason == nil { continue }
+                        if toolStreams.isEmpty && delta.reasoning == nil && content == nil && completion.finishReason == nil { continue }
                     }
-                    if constrainedCalls && completion.index < context.n {
+                    if completion.index < toolStreams.count {
                         let i = completion.index
-                        delta.content = nil
-                        if let name = context.toolChoice.functionName {
-                            // vLLM streams a named function's arguments as they come: the first piece with the call's
-                            // id and name, the others as arguments alone.
-                            if !answerDelta.isEmpty {
-                                var call = ToolCallBody(name: name, arguments: answerDelta)
-                                call.index = 0
-                                call.continuesCall = callStarted[i]
-                                callStarted[i] = true
-                                delta.toolCalls = [call]
-                            }
-                        } else {
-                            // "required": the array of calls is parsed when complete, and sent call by call.
-                            requiredAnswer[i] += answerDelta
-                            if completion.finishReason != nil {
-                                let calls = context.toolChoice.toolCalls(in: requiredAnswer[i]) ?? []
-                                delta.toolCalls = ToolCallBody.allowed(calls.enumerated().map { offset, call in
-                                    var call = call
-                                    call.index = offset
-                                    return call
-                                }, parallel: context.request.parallelToolCalls)
-                                calledTools = !calls.isEmpty && completion.finishReason == .stop
-                            }
+                        // Under a reasoning parser, tool parsing begins with the answer (vLLM's tool phase).
+                        answerStarted[i] = answerStarted[i] || reasoners.isEmpty || !answerDelta.isEmpty
+                        var parsed: ToolCallsDelta?
+                        if answerStarted[i] {
+                            parsed = toolStreams[i].parseDelta(answerDelta, finished: completion.finishReason != nil)
                         }
-                        if delta.toolCalls.isEmpty && delta.reasoning == nil && completion.finishReason == nil { continue }
-                    } else if completion.index < parsers.count {
-                        // Content up to a call streams as it comes; each call is sent whole once complete.
-                        let before = parsers[completion.index].callsSent
-                        let (content, calls) = parsers[completion.index].feed(
-                            answerDelta, finished: completion.finishReason != nil)
-                        delta.content = content
-                        delta.toolCalls = ToolCallBody.allowed(calls.enumerated().map { offset, call in
-                            var call = call
-                            call.index = before + offset
-                            return call
-                        }, parallel: context.request.parallelToolCalls)
-                        calledTools = parsers[completion.index].callsSent > 0
-                        if content == nil && calls.isEmpty && delta.reasoning == nil && completion.finishReason == nil { continue }
+                        delta.content = parsed?.content
+                        delta.toolCallDeltas = DeltaToolCall.allowed(parsed?.toolCalls ?? [], parallel: context.request.parallelToolCalls)
+                        calledTools = toolStreams[i].toolsStreamed && context.toolCalls?.choice.functionName == nil
+                        if parsed == nil && delta.reasoning == nil && completion.finishReason == nil { continue }
                     }
                     var message = chunk(
                         ChatChoice(

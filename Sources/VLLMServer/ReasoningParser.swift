@@ -48,7 +48,9 @@ struct ReasoningParser: Sendable {
         let bytes = Array(text.utf8)
         var ready = bytes.count
         if !finished {
-            ready -= max(partialTagOverlap(bytes, Self.start), partialTagOverlap(bytes, Self.end))
+            // The tags are ASCII: their overlap in code points is their overlap in bytes.
+            let scalars = text.codePoints
+            ready -= max(partialTagOverlap(scalars, Self.start.codePoints), partialTagOverlap(scalars, Self.end.codePoints))
         }
         guard ready > sent else { return (nil, nil) }
         // Split the whole text so far, and send what is new on each side.

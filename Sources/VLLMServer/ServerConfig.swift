@@ -44,7 +44,7 @@ public struct ServerConfig: Sendable {
     /// The `--reasoning-parser` names this server has.
     public static let supportedReasoningParsers = ReasoningParser.Kind.allCases.map(\.rawValue)
     /// The `--tool-call-parser` names this server has.
-    public static let supportedToolCallParsers = ToolCallParsers.supportedNames
+    public static let supportedToolCallParsers = ToolCallParserKind.supportedNames
 
     public init() {}
 

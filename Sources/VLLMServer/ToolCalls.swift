@@ -79,54 +79,34 @@ enum ToolChoice: Sendable, Equatable {
             return .object(schema)
         }
     }
-
-    /// The tool calls an output under this choice holds: the named function with the whole output as
-    /// its arguments, or each `{name, parameters}` of a "required" array (arguments as Python's
-    /// `json.dumps(…, ensure_ascii=False)` writes them, as vLLM does).
-    func toolCalls(in text: String) -> [ToolCallBody]? {
-        switch self {
-        case .none, .auto:
-            return nil
-        case .named(let name):
-            return [ToolCallBody(name: name, arguments: text)]
-        case .required:
-            guard case .array(let items)? = try? SchemaValue.parse(text) else { return [] }
-            return items.compactMap { item in
-                guard let name = item["name"].flatMap({ if case .string(let s) = $0 { s } else { nil } }),
-                      let parameters = item["parameters"] else { return nil }
-                return ToolCallBody(name: name, arguments: parameters.pythonJSON)
-            }
-        }
-    }
 }
 
-/// One tool call of an assistant message (vLLM's `ToolCall`).
+/// One tool call of a whole assistant message (vLLM's `ToolCall`).
 struct ToolCallBody: Encodable, Sendable, Equatable {
-    var id = "chatcmpl-tool-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    var id: String
     var name: String
     var arguments: String
-    /// In a streamed delta, the call's position in the message.
-    var index: Int?
-    /// A streamed piece of a call an earlier delta began: only `index` and `function.arguments` are sent (as vLLM
-    /// streams a named function's arguments).
-    var continuesCall = false
 
-    init(name: String, arguments: String) {
+    init(id: String = ToolCallBody.makeID(), name: String, arguments: String) {
+        self.id = id
         self.name = name
         self.arguments = arguments
     }
 
-    enum CodingKeys: String, CodingKey { case index, id, type, function }
+    /// vLLM's `make_tool_call_id`.
+    static func makeID() -> String { "chatcmpl-tool-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
+
+    /// `MistralToolCall.generate_random_id`: Mistral's tool-call ids are 9 letters or digits.
+    static func makeMistralID() -> String {
+        let alphabet: [Character] = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        return String((0..<9).map { _ in alphabet.randomElement()! })
+    }
+
+    enum CodingKeys: String, CodingKey { case id, type, function }
     struct Function: Encodable { var name: String; var arguments: String }
-    struct Arguments: Encodable { var arguments: String }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encodeIfPresent(index, forKey: .index)
-        if continuesCall {
-            try container.encode(Arguments(arguments: arguments), forKey: .function)
-            return
-        }
         try container.encode(id, forKey: .id)
         try container.encode("function", forKey: .type)
         try container.encode(Function(name: name, arguments: arguments), forKey: .function)
@@ -134,9 +114,46 @@ struct ToolCallBody: Encodable, Sendable, Equatable {
 
     static func == (lhs: ToolCallBody, rhs: ToolCallBody) -> Bool { lhs.name == rhs.name && lhs.arguments == rhs.arguments }
 
-    /// `parallel_tool_calls: false` keeps the first call only (in a stream, the call of index 0), as vLLM does.
+    /// `parallel_tool_calls: false` keeps the first call only, as vLLM's `maybe_filter_parallel_tool_calls` does.
     static func allowed(_ calls: [ToolCallBody], parallel: Bool?) -> [ToolCallBody] {
-        guard parallel == false else { return calls }
-        return calls.isEmpty || calls[0].index != nil ? calls.filter { ($0.index ?? 0) == 0 } : [calls[0]]
+        parallel == false ? Array(calls.prefix(1)) : calls
     }
+}
+
+/// A piece of a tool call in a streamed delta (vLLM's `DeltaToolCall`): the call's `index`, and `id`, `type`, a
+/// `name` or an `arguments` piece as the parser sends them. vLLM writes some absent fields as `null`
+/// (`"name": null` in "required"'s later pieces); they are left out here — a client reads both alike.
+struct DeltaToolCall: Encodable, Sendable, Equatable {
+    var index: Int
+    var id: String?
+    var type: String?
+    var name: String?
+    var arguments: String?
+
+    enum CodingKeys: String, CodingKey { case id, type, index, function }
+    enum FunctionKeys: String, CodingKey { case name, arguments }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(id, forKey: .id)
+        try container.encodeIfPresent(type, forKey: .type)
+        try container.encode(index, forKey: .index)
+        if name != nil || arguments != nil {
+            var function = container.nestedContainer(keyedBy: FunctionKeys.self, forKey: .function)
+            try function.encodeIfPresent(name, forKey: .name)
+            try function.encodeIfPresent(arguments, forKey: .arguments)
+        }
+    }
+
+    /// `parallel_tool_calls: false` keeps the pieces of the call of index 0, as vLLM does in a stream.
+    static func allowed(_ calls: [DeltaToolCall], parallel: Bool?) -> [DeltaToolCall] {
+        parallel == false ? calls.filter { $0.index == 0 } : calls
+    }
+}
+
+/// What tool-call parsing makes of one streamed delta (vLLM's `DeltaMessage`, less the role and reasoning):
+/// content, tool-call pieces, or both.
+struct ToolCallsDelta: Sendable, Equatable {
+    var content: String?
+    var toolCalls: [DeltaToolCall] = []
 }

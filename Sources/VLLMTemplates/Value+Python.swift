@@ -229,8 +229,13 @@ extension Character {
     var isPythonSpace: Bool { unicodeScalars.allSatisfy(\.isPythonSpace) }
 }
 
+/// Python's `repr(float)` for finite values, for other modules that write numbers as Python does (the server's
+/// `json.dumps` of tool-call arguments).
+public func pythonFloatRepr(_ value: Double) -> String { Value.formatFloat(value) }
+
 extension Unicode.Scalar {
-    var isPythonSpace: Bool {
+    /// Python's `str.isspace()` for one code point (what `str.strip()` drops).
+    public var isPythonSpace: Bool {
         switch value {
         case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
             true

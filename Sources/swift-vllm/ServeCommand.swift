@@ -52,7 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnections: Int?
     @Flag(name: .customLong("enable-auto-tool-choice"), help: "Parse tool calls out of tool_choice \"auto\" answers (needs --tool-call-parser).")
     var enableAutoToolChoice = false
-    @Option(name: .customLong("tool-call-parser"), help: "How the model writes tool calls: hermes (Hermes 2 Pro, Qwen2.5, Qwen3).")
+    @Option(name: .customLong("tool-call-parser"), help: "How the model writes tool calls: hermes (Hermes 2 Pro, Qwen2.5, Qwen3), llama3_json (Llama 3.x, 4), mistral.")
     var toolCallParser: String?
     @Option(name: .customLong("reasoning-parser"), help: "How the model writes its reasoning: deepseek_r1 or qwen3 (<think>…</think> into the message's reasoning field).")
     var reasoningParser: String?

@@ -30,6 +30,8 @@ struct HFTokenizerAdapter: TextTokenizer, DetokenizerFactory {
 
     func tokenString(_ tokenId: Int) -> String? { tokenizer.idToToken(tokenId) }
 
+    func tokenId(_ token: String) -> Int? { tokenizer.tokenToId(token) }
+
     func makeDetokenizer(promptTokenIds: [Int], skipSpecialTokens: Bool, spacesBetweenSpecialTokens: Bool)
         -> any StreamingDetokenizer
     {

@@ -130,15 +130,15 @@ import VLLMCore
     }
 
     @Test func requiredAnswersBecomeToolCallsWithPythonStyleArguments() {
-        let calls = ToolChoice.required.toolCalls(in: #"[{"name": "get_weather", "parameters": {"city": "Zürich", "days": 2, "t": 1.0}}, {"name":"now","parameters":{}}]"#)
+        let calls = ToolCallParsing.requiredCalls(#"[{"name": "get_weather", "parameters": {"city": "Zürich", "days": 2, "t": 1.0}}, {"name":"now","parameters":{}}]"#)
         #expect(calls == [ToolCallBody(name: "get_weather", arguments: #"{"city": "Zürich", "days": 2, "t": 1.0}"#),
                           ToolCallBody(name: "now", arguments: "{}")])
-        #expect(ToolChoice.required.toolCalls(in: "[") == [])
+        #expect(ToolCallParsing.requiredCalls("[") == [])
+        // A call pydantic's FunctionDefinition refuses (a name that is not a string) leaves none.
+        #expect(ToolCallParsing.requiredCalls(#"[{"name": "a", "parameters": {}}, {"name": 1}]"#) == [])
         // parallel_tool_calls: false keeps the first (vLLM's maybe_filter_parallel_tool_calls).
-        #expect(ToolCallBody.allowed(calls ?? [], parallel: false) == Array((calls ?? []).prefix(1)))
-        #expect(ToolCallBody.allowed(calls ?? [], parallel: nil) == calls)
-        var streamed = ToolCallBody(name: "b", arguments: "{}")
-        streamed.index = 1
-        #expect(ToolCallBody.allowed([streamed], parallel: false).isEmpty)
+        #expect(ToolCallBody.allowed(calls, parallel: false) == Array(calls.prefix(1)))
+        #expect(ToolCallBody.allowed(calls, parallel: nil) == calls)
+        #expect(DeltaToolCall.allowed([DeltaToolCall(index: 1, arguments: "{}")], parallel: false).isEmpty)
     }
 }

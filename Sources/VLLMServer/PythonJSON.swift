@@ -1,0 +1,266 @@
+import VLLMTemplates
+
+/// A JSON value as Python's `json` module reads and writes it, which is what vLLM's tool parsers do between a
+/// model's text and a call's `arguments`: `json.loads` (strict: no control characters in strings; `NaN`,
+/// `Infinity`; a repeated key keeps its first place and its last value), `JSONDecoder().raw_decode`, and
+/// `json.dumps(…, ensure_ascii=False)` (`", "` and `": "`, floats as `repr` prints them, integers of any size).
+/// Offsets are code points (`PyText`), as Python's.
+indirect enum PythonJSON: Sendable {
+    case null
+    case bool(Bool)
+    /// A Python `int`: any size, kept as its digits.
+    case int(String)
+    case float(Double)
+    case string(String)
+    case array([PythonJSON])
+    case object([(key: String, value: PythonJSON)])
+
+    /// `json.JSONDecodeError`; vLLM tells "Extra data" (a whole value followed by more) from the rest.
+    enum DecodeError: Error, Equatable {
+        case extraData
+        case invalid
+    }
+
+    /// `json.loads(text)`.
+    static func loads(_ text: ArraySlice<Unicode.Scalar>) throws(DecodeError) -> PythonJSON {
+        var scanner = Scanner(text: text)
+        scanner.skipWhitespace()
+        let value = try scanner.value(depth: 0)
+        scanner.skipWhitespace()
+        guard scanner.index == text.endIndex else { throw .extraData }
+        return value
+    }
+
+    static func loads(_ text: PyText) throws(DecodeError) -> PythonJSON { try loads(text[...]) }
+
+    /// `json.JSONDecoder().raw_decode(text)`: the value that starts `text` (no whitespace before it) and the
+    /// index just past it.
+    static func rawDecode(_ text: ArraySlice<Unicode.Scalar>) throws(DecodeError) -> (value: PythonJSON, end: Int) {
+        var scanner = Scanner(text: text)
+        let value = try scanner.value(depth: 0)
+        return (value, scanner.index)
+    }
+
+    /// vLLM's `is_complete_json`: whether `json.loads` takes the text.
+    static func isComplete(_ text: ArraySlice<Unicode.Scalar>) -> Bool { (try? loads(text)) != nil }
+
+    subscript(key: String) -> PythonJSON? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.key == key }?.value
+    }
+
+    var stringValue: String? { if case .string(let value) = self { value } else { nil } }
+    var isObject: Bool { if case .object = self { true } else { false } }
+
+    /// Python's truth value (`if value:`): empty containers, `""`, `0`, `None` and `False` are false.
+    var isTruthy: Bool {
+        switch self {
+        case .null: false
+        case .bool(let value): value
+        case .int(let digits): digits != "0"
+        case .float(let value): value != 0
+        case .string(let value): !value.isEmpty
+        case .array(let items): !items.isEmpty
+        case .object(let members): !members.isEmpty
+        }
+    }
+
+    /// `json.dumps(value, ensure_ascii=False)`.
+    var dumped: String {
+        switch self {
+        case .null: "null"
+        case .bool(let value): value ? "true" : "false"
+        case .int(let digits): digits
+        case .float(let value):
+            value.isNaN ? "NaN" : value.isInfinite ? (value < 0 ? "-Infinity" : "Infinity") : pythonFloatRepr(value)
+        case .string(let text): Self.quoted(text)
+        case .array(let items): "[" + items.map(\.dumped).joined(separator: ", ") + "]"
+        case .object(let members): "{" + members.map { Self.quoted($0.key) + ": " + $0.value.dumped }.joined(separator: ", ") + "}"
+        }
+    }
+
+    /// A string as `json.dumps(…, ensure_ascii=False)` quotes it: only `"`, `\` and control characters escaped.
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case "\u{08}": result += "\\b"
+            case "\u{0C}": result += "\\f"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+
+    /// Python's C scanner (`_json.scan_once`) with `strict=True`.
+    private struct Scanner {
+        let text: ArraySlice<Unicode.Scalar>
+        var index: Int
+
+        init(text: ArraySlice<Unicode.Scalar>) {
+            self.text = text
+            index = text.startIndex
+        }
+
+        var current: Unicode.Scalar? { index < text.endIndex ? text[index] : nil }
+
+        mutating func skipWhitespace() {
+            while let c = current, c == " " || c == "\t" || c == "\n" || c == "\r" { index += 1 }
+        }
+
+        func lookingAt(_ word: String) -> Bool {
+            let scalars = Array(word.unicodeScalars)
+            return index + scalars.count <= text.endIndex && text[index..<(index + scalars.count)].elementsEqual(scalars)
+        }
+
+        mutating func value(depth: Int) throws(DecodeError) -> PythonJSON {
+            guard depth < 1000, let c = current else { throw .invalid }
+            switch c {
+            case "\"": return .string(try string())
+            case "{":
+                index += 1
+                var members: [(key: String, value: PythonJSON)] = []
+                skipWhitespace()
+                if current == "}" {
+                    index += 1
+                    return .object(members)
+                }
+                while true {
+                    guard current == "\"" else { throw .invalid }
+                    let key = try string()
+                    skipWhitespace()
+                    guard current == ":" else { throw .invalid }
+                    index += 1
+                    skipWhitespace()
+                    let item = try value(depth: depth + 1)
+                    if let existing = members.firstIndex(where: { $0.key == key }) {
+                        members[existing].value = item
+                    } else {
+                        members.append((key, item))
+                    }
+                    skipWhitespace()
+                    if current == "}" {
+                        index += 1
+                        return .object(members)
+                    }
+                    guard current == "," else { throw .invalid }
+                    index += 1
+                    skipWhitespace()
+                }
+            case "[":
+                index += 1
+                var items: [PythonJSON] = []
+                skipWhitespace()
+                if current == "]" {
+                    index += 1
+                    return .array(items)
+                }
+                while true {
+                    items.append(try value(depth: depth + 1))
+                    skipWhitespace()
+                    if current == "]" {
+                        index += 1
+                        return .array(items)
+                    }
+                    guard current == "," else { throw .invalid }
+                    index += 1
+                    skipWhitespace()
+                }
+            default:
+                for (word, literal) in [("null", PythonJSON.null), ("true", .bool(true)), ("false", .bool(false)),
+                                        ("NaN", .float(.nan)), ("Infinity", .float(.infinity)), ("-Infinity", .float(-.infinity))]
+                where lookingAt(word) {
+                    index += word.unicodeScalars.count
+                    return literal
+                }
+                return try number()
+            }
+        }
+
+        /// `-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?`: an `int` without fraction or exponent, else a `float`.
+        mutating func number() throws(DecodeError) -> PythonJSON {
+            func isDigit(_ i: Int) -> Bool { i < text.endIndex && ("0"..."9").contains(text[i]) }
+            let start = index
+            var i = index
+            if i < text.endIndex && text[i] == "-" { i += 1 }
+            guard isDigit(i) else { throw .invalid }
+            if text[i] == "0" { i += 1 } else { while isDigit(i) { i += 1 } }
+            var isFloat = false
+            if i < text.endIndex, text[i] == ".", isDigit(i + 1) {
+                i += 1
+                while isDigit(i) { i += 1 }
+                isFloat = true
+            }
+            if i < text.endIndex, text[i] == "e" || text[i] == "E" {
+                var j = i + 1
+                if j < text.endIndex, text[j] == "+" || text[j] == "-" { j += 1 }
+                if isDigit(j) {
+                    while isDigit(j) { j += 1 }
+                    i = j
+                    isFloat = true
+                }
+            }
+            index = i
+            let literal = PyText(text[start..<i]).string
+            if isFloat { return .float(Double(literal) ?? .nan) }
+            return .int(literal == "-0" ? "0" : literal)
+        }
+
+        mutating func string() throws(DecodeError) -> String {
+            index += 1
+            var scalars = String.UnicodeScalarView()
+            while true {
+                guard let c = current else { throw .invalid }
+                index += 1
+                if c == "\"" { return String(scalars) }
+                if c.value < 0x20 { throw .invalid }
+                guard c == "\\" else {
+                    scalars.append(c)
+                    continue
+                }
+                guard let escaped = current else { throw .invalid }
+                index += 1
+                switch escaped {
+                case "\"", "\\", "/": scalars.append(escaped)
+                case "b": scalars.append("\u{08}")
+                case "f": scalars.append("\u{0C}")
+                case "n": scalars.append("\n")
+                case "r": scalars.append("\r")
+                case "t": scalars.append("\t")
+                case "u":
+                    var code = try hex4()
+                    if (0xD800..<0xDC00).contains(code), lookingAt("\\u") {
+                        let mark = index
+                        index += 2
+                        let low = try hex4()
+                        if (0xDC00..<0xE000).contains(low) {
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        } else {
+                            index = mark
+                        }
+                    }
+                    // A lone surrogate (Python keeps it; a Swift string cannot) becomes U+FFFD.
+                    scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
+                default: throw .invalid
+                }
+            }
+        }
+
+        mutating func hex4() throws(DecodeError) -> UInt32 {
+            guard index + 4 <= text.endIndex,
+                  let value = UInt32(PyText(text[index..<(index + 4)]).string, radix: 16),
+                  text[index..<(index + 4)].allSatisfy(\.properties.isASCIIHexDigit)
+            else { throw .invalid }
+            index += 4
+            return value
+        }
+    }
+}
