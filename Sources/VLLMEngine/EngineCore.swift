@@ -77,7 +77,7 @@ public final class EngineCore: @unchecked Sendable {
             for child in children {
                 try scheduler.addRequest(child)
                 if let spec = params.structuredOutputs {
-                    try structured.add(child.requestId, spec: spec, startAfter: params.structuredOutputsAfterTokenId)
+                    try structured.add(child.requestId, spec: spec, startAfter: params.structuredOutputsAfterTokenIds)
                 }
             }
             if let lora {

@@ -76,17 +76,19 @@ final class GrammarCompiler: Sendable {
 struct StructuredOutputManager {
     let compiler: GrammarCompiler
     private var matchers: [String: TokenMatcher] = [:]
-    /// Sequences whose grammar starts after this token (the end of their reasoning), not yet generated.
-    private var waitingFor: [String: Int] = [:]
+    /// Sequences whose grammar starts after the first of these tokens (the end of their reasoning), none
+    /// generated yet.
+    private var waitingFor: [String: Set<Int>] = [:]
 
     init(compiler: GrammarCompiler) { self.compiler = compiler }
 
     var isEmpty: Bool { matchers.isEmpty }
 
-    /// `startAfter`: the grammar applies only once this token has been generated (reasoning first).
-    mutating func add(_ requestId: String, spec: StructuredOutputs, startAfter: Int? = nil) throws {
+    /// `startAfter`: the grammar applies only once one of these tokens has been generated (reasoning first);
+    /// empty, from the first token.
+    mutating func add(_ requestId: String, spec: StructuredOutputs, startAfter: [Int] = []) throws {
         matchers[requestId] = TokenMatcher(try compiler.grammar(for: spec))
-        waitingFor[requestId] = startAfter
+        waitingFor[requestId] = startAfter.isEmpty ? nil : Set(startAfter)
     }
 
     mutating func remove(_ requestId: String) {
@@ -102,7 +104,7 @@ struct StructuredOutputManager {
         guard var matcher = matchers[requestId] else { return true }
         var tokens = tokens[...]
         if let start = waitingFor[requestId] {
-            guard let index = tokens.firstIndex(of: start) else { return true }
+            guard let index = tokens.firstIndex(where: start.contains) else { return true }
             waitingFor[requestId] = nil
             tokens = tokens[(index + 1)...]
         }
