@@ -1,5 +1,5 @@
-"""Goldens for the hermes tool-call parser (Tests/VLLMServerTests/Goldens/hermes_tool_calls.json) and the
-reasoning parsers (reasoning.json). The tool parser's: vLLM 0.26's
+"""Goldens for the hermes and llama3_json tool-call parsers (Tests/VLLMServerTests/Goldens/hermes_tool_calls.json,
+llama3_json_tool_calls.json; the reasoning parsers' are make_reasoning_goldens.py's). hermes: vLLM 0.26's
 `Hermes2ProToolParser.extract_tool_calls` (vllm/tool_parsers/hermes_tool_parser.py), whose steps are Python's
 `re.findall` with its regex, `json.loads` of each match and `json.dumps(arguments, ensure_ascii=False)` — run
 here with Python's own `re` and `json` on model outputs written for the test.
@@ -81,37 +81,4 @@ llama_outputs = [
 llama = [{"output": o, **llama3_json(o)} for o in llama_outputs]
 path = os.path.join(os.path.dirname(__file__), "..", "Tests", "VLLMServerTests", "Goldens", "llama3_json_tool_calls.json")
 json.dump(llama, open(path, "w"), ensure_ascii=False, indent=1)
-print("wrote", path)
-
-
-# Reasoning parsers: deepseek_r1 is vLLM 0.26's BaseThinkingReasoningParser.extract_reasoning
-# (vllm/reasoning/basic_parsers.py); qwen3 is vLLM's earlier Qwen3ReasoningParser (both tags required),
-# each a few str.partition calls, run here with Python's own str.
-def deepseek_r1(output):
-    parts = output.partition("<think>")
-    output = parts[2] if parts[1] else parts[0]
-    if "</think>" not in output:
-        return output, None
-    reasoning, _, content = output.partition("</think>")
-    return reasoning, content or None
-
-
-def qwen3(output):
-    if "<think>" not in output or "</think>" not in output:
-        return None, output
-    parts = output.partition("<think>")
-    output = parts[2] if parts[1] else parts[0]
-    if "</think>" not in output:
-        return None, output
-    reasoning, _, content = output.partition("</think>")
-    return reasoning, content or None
-
-
-texts = ["<think>Let me add 2 and 2.</think>The answer is 4.", "Plain answer, no thinking.",
-         "Still thinking about it…", "<think>short</think>", "<think>a</think>b</think>c",
-         "preamble <think>why</think> because", "<think>\nline one\nline two\n</think>\n\n{\"a\": 1}",
-         "</think>only the end", "<think>open only"]
-reasoning = [{"text": t, "deepseek_r1": list(deepseek_r1(t)), "qwen3": list(qwen3(t))} for t in texts]
-path = os.path.join(os.path.dirname(__file__), "..", "Tests", "VLLMServerTests", "Goldens", "reasoning.json")
-json.dump(reasoning, open(path, "w"), ensure_ascii=False, indent=1)
 print("wrote", path)

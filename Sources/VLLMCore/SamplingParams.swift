@@ -55,9 +55,10 @@ public struct SamplingParams: Sendable, Equatable {
     public var badWordsTokenIds: [[Int]] = []
     /// The output must match this (vLLM's `StructuredOutputsParams`); nil: free text.
     public var structuredOutputs: StructuredOutputs? = nil
-    /// With a reasoning model: `structuredOutputs` constrains only what follows this token (`</think>`),
-    /// once the output has it; nil: from the first token.
-    public var structuredOutputsAfterTokenId: Int? = nil
+    /// With a reasoning model: `structuredOutputs` constrains only what follows the first of these tokens
+    /// the output has (the tokens that end its reasoning: `</think>`, for qwen3 `<tool_call>` too); empty:
+    /// from the first token.
+    public var structuredOutputsAfterTokenIds: [Int] = []
 
     /// vLLM's refusal of a temperature above 2, the value as the client sent it (`shown`: the server
     /// checks a Double before it narrows to Float, where 1e39 would become inf).

@@ -79,7 +79,7 @@ public final class EngineCore: @unchecked Sendable {
             for child in children {
                 try scheduler.addRequest(child)
                 if let spec = params.structuredOutputs {
-                    let grammar = try structured.add(child.requestId, spec: spec, startAfter: params.structuredOutputsAfterTokenId)
+                    let grammar = try structured.add(child.requestId, spec: spec, startAfter: params.structuredOutputsAfterTokenIds)
                     if !grammar.isReady {
                         scheduler.hold(child.requestId)
                         preparingGrammars[child.requestId] = grammar

@@ -81,20 +81,21 @@ final class GrammarCompiler: Sendable {
 struct StructuredOutputManager {
     let compiler: GrammarCompiler
     private var matchers: [String: TokenMatcher] = [:]
-    /// Sequences whose grammar starts after this token (the end of their reasoning), not yet generated.
-    private var waitingFor: [String: Int] = [:]
+    /// Sequences whose grammar starts after the first of these tokens (the end of their reasoning), none
+    /// generated yet.
+    private var waitingFor: [String: Set<Int>] = [:]
 
     init(compiler: GrammarCompiler) { self.compiler = compiler }
 
     var isEmpty: Bool { matchers.isEmpty }
 
-    /// `startAfter`: the grammar applies only once this token has been generated (reasoning first). Returns the
-    /// grammar, which may not be ready yet.
+    /// `startAfter`: the grammar applies only once one of these tokens has been generated (reasoning first);
+    /// empty, from the first token. Returns the grammar, which may not be ready yet.
     @discardableResult
-    mutating func add(_ requestId: String, spec: StructuredOutputs, startAfter: Int? = nil) throws -> TokenGrammar {
+    mutating func add(_ requestId: String, spec: StructuredOutputs, startAfter: [Int] = []) throws -> TokenGrammar {
         let grammar = try compiler.grammar(for: spec)
         matchers[requestId] = TokenMatcher(grammar)
-        waitingFor[requestId] = startAfter
+        waitingFor[requestId] = startAfter.isEmpty ? nil : Set(startAfter)
         return grammar
     }
 
@@ -111,7 +112,7 @@ struct StructuredOutputManager {
         guard var matcher = matchers[requestId] else { return true }
         var tokens = tokens[...]
         if let start = waitingFor[requestId] {
-            guard let index = tokens.firstIndex(of: start) else { return true }
+            guard let index = tokens.firstIndex(where: start.contains) else { return true }
             waitingFor[requestId] = nil
             tokens = tokens[(index + 1)...]
         }

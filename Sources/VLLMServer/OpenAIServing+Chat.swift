@@ -77,11 +77,19 @@ extension OpenAIServing {
             toolCalls = ToolCallParsing(choice: toolChoice, kind: parserKind) { [tokenizer] in tokenizer.tokenId($0) != nil }
         }
         if let parserKind, parserKind.keepsSpecialTokens, hasTools, toolChoice != .none { params.skipSpecialTokens = false }
-        let reasoning = config.reasoningParser.flatMap(ReasoningParser.init(name:))
-        if reasoning != nil, params.structuredOutputs != nil {
-            // The schema constrains the answer after the thinking: from `</think>` on, unless the prompt
-            // already closed the thinking (a template with thinking turned off).
-            params.structuredOutputsAfterTokenId = try reasoningEndToken(promptTokenIds: promptTokenIds)
+        let reasoning = config.reasoningParser.flatMap {
+            ReasoningParser(name: $0, chatTemplateKwargs: request.chatTemplateKwargs, tokens: ReasoningTokens(tokenizer))
+        }
+        // vLLM's engine-based qwen3 parser (its adjust_request) keeps special tokens in the text.
+        if reasoning?.kind == .qwen3 { params.skipSpecialTokens = false }
+        if let reasoning, params.structuredOutputs != nil {
+            // The schema constrains the answer after the thinking: from the token that ends it on, unless the
+            // prompt already ended it (a template with thinking turned off).
+            guard let start = reasoning.structuredOutputStart(promptTokenIds: promptTokenIds) else {
+                throw .badRequest("A structured output with --reasoning-parser needs <think> and </think> to be single "
+                                  + "tokens of the model's tokenizer.", param: "structured_outputs")
+            }
+            params.structuredOutputsAfterTokenIds = start
         }
         let requestId = "chatcmpl-\(randomRequestID())"
         logRequest(requestId, prompt: prompt, params: params, lora: lora)
@@ -166,21 +174,6 @@ extension OpenAIServing {
                 promptLogprobs: final?.promptLogprobs.map { promptLogprobs(tokenIds: context.promptTokenIds, logprobs: $0) }))
     }
 
-    /// The id of `</think>` where reasoning is still open at the end of the prompt (the output's thinking
-    /// comes first); nil where the prompt closed it already. A tokenizer without one-token tags cannot
-    /// have its thinking told apart from its answer: a structured output is then refused.
-    private func reasoningEndToken(promptTokenIds: [Int]) throws(OpenAIError) -> Int? {
-        guard let open = try? tokenizer.encode(ReasoningParser.start, addSpecialTokens: false), open.count == 1,
-              let close = try? tokenizer.encode(ReasoningParser.end, addSpecialTokens: false), close.count == 1
-        else {
-            throw .badRequest("A structured output with --reasoning-parser needs <think> and </think> to be single tokens "
-                              + "of the model's tokenizer.", param: "structured_outputs")
-        }
-        let lastOpen = promptTokenIds.lastIndex(of: open[0]) ?? -1
-        let lastClose = promptTokenIds.lastIndex(of: close[0]) ?? -1
-        return lastClose > lastOpen ? nil : close[0]
-    }
-
     private func streamChat(run: GenerationRun, context: ChatContext, emit: (String) async throws -> Void)
         async throws
     {
@@ -190,7 +183,9 @@ extension OpenAIServing {
         var numTokens = Array(repeating: 0, count: context.n)
         var toolStreams = context.toolCalls.map { Array(repeating: $0, count: context.n) } ?? []
         var answerStarted = Array(repeating: false, count: context.n)
-        var reasoners = context.reasoning.map { Array(repeating: $0, count: context.n) } ?? []
+        var reasoners = context.reasoning.map { parser in
+            (0..<context.n).map { _ in parser.stream(promptTokenIds: context.promptTokenIds) }
+        } ?? []
         func chunk(_ choice: ChatChoice) -> ChatCompletionResponse {
             ChatCompletionResponse(
                 id: context.requestId, created: context.created, model: context.modelName, choices: [choice],
@@ -220,7 +215,7 @@ extension OpenAIServing {
                     if completion.index < reasoners.count {
                         // Thinking and answer split as they stream; only the answer goes on to the tool parser.
                         let (reasoning, content) = reasoners[completion.index].feed(
-                            completion.deltaText, finished: completion.finishReason != nil)
+                            completion.deltaText, tokenIds: completion.deltaTokenIds, finished: completion.finishReason != nil)
                         delta.reasoning = context.returnsReasoning ? reasoning : nil
                         delta.content = content
                         answerDelta = content ?? ""

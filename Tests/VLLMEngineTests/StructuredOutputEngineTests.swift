@@ -104,15 +104,15 @@ extension StructuredOutputEngineTests {
 }
 
 extension StructuredOutputEngineTests {
-    /// With a reasoning model the grammar starts after the end of thinking (`structuredOutputsAfterTokenId`,
-    /// `</think>` on the server): greedy tokens are the free story's up to and including that token, then
-    /// the grammar's.
+    /// With a reasoning model the grammar starts after the end of thinking (`structuredOutputsAfterTokenIds`,
+    /// `</think>` on the server, or qwen3's `<tool_call>`): greedy tokens are the free story's up to and
+    /// including the first of those tokens, then the grammar's.
     @Test func grammarStartsAfterTheReasoningEndToken() throws {
         guard let (llm, story) = try TextEngineTests.setUp() else { return }
-        let end = story.greedy_token_ids[4]
-        let through = story.greedy_token_ids.firstIndex(of: end)!
+        let ends = [story.greedy_token_ids[6], story.greedy_token_ids[4]]
+        let through = story.greedy_token_ids.firstIndex(where: ends.contains)!
         var p = Self.params(.choice(["yes", "no"]), seed: 0, temperature: 0)
-        p.structuredOutputsAfterTokenId = end
+        p.structuredOutputsAfterTokenIds = ends
         p.maxTokens = 60
         let output = try llm.generate([story.prompt_token_ids], params: [p])[0].outputs[0]
         #expect(Array(output.tokenIds.prefix(through + 1)) == Array(story.greedy_token_ids.prefix(through + 1)))
