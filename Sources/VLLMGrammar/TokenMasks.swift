@@ -86,39 +86,36 @@ public final class TokenGrammar: Sendable {
         ready.store(true, ordering: .releasing)
     }
 
-    /// Computes ahead the masks of the states an output meets first: the start, then breadth first the
-    /// states its most common tokens (the lowest ids a state allows, up to `successorsPerState`) lead to
-    /// between whole characters —
-    /// up to `limit` states, stopping once `budget` seconds have passed. `GrammarCompiler` runs it beside the
-    /// engine while the schema's first request waits, so the walks of a new schema's first states stay out of
-    /// the steps, where they would delay every request in the batch. Returns the states computed.
+    /// Computes ahead the masks of the states an output meets first: the start, then breadth first the states
+    /// its tokens lead to (between whole characters: byte tokens reach every prefix of every code point, states
+    /// an output rarely meets), found during each state's own mask walk — up to `limit` states, stopping once
+    /// `budget` seconds have passed. `GrammarCompiler` runs it beside the engine while the schema's first
+    /// requests wait, so the walks of a new schema's first states stay out of the steps, where they would delay
+    /// every request in the batch. Returns the states computed.
     @discardableResult
-    public func precomputeMasks(limit: Int = 64, successorsPerState: Int = 4096, budget: Double = 0.15) -> Int {
-        let start = ContinuousClock.now
-        let deadline = start + .nanoseconds(Int64(budget * 1e9))
+    public func precomputeMasks(limit: Int = 64, budget: Double = 0.5) -> Int {
+        let deadline = ContinuousClock.now + .nanoseconds(Int64(budget * 1e9))
         var queue = [TokenMatcher(self)]
-        var seen: Set<StateKey> = [queue[0].stateKey()]
+        var seen: Set<Int> = [queue[0].stateHash(queue[0].matcher.state)]
         var computed = 0
         var head = 0
         while head < queue.count && computed < limit && ContinuousClock.now < deadline {
             let matcher = queue[head]
             head += 1
-            let mask = matcher.nextTokenMask()
+            let key = matcher.stateKey()
+            guard cachedMask(key) == nil else { continue }
+            // A state is told by a hash of its stacks while the walk runs (no allocation per token); two states
+            // sharing one would only leave one of them to be computed in a step.
+            var successors: [Int32] = []
+            let mask = matcher.computeMask { id, state in
+                guard state.partial.remaining == 0, !state.tops.isEmpty else { return }
+                if seen.insert(matcher.stateHash(state)).inserted { successors.append(id) }
+            }
+            store(mask, for: key)
             computed += 1
-            var tried = 0
-            words: for (word, bits) in mask.enumerated() where bits != 0 {
-                for bit in 0..<32 where bits & (1 << UInt32(bit)) != 0 {
-                    let id = Int32(word * 32 + bit)
-                    guard !vocabulary.stopTokenIds.contains(id) else { continue }
-                    tried += 1
-                    if tried > successorsPerState { break words }
-                    var next = matcher
-                    // Not into the middle of a character: byte tokens reach every prefix of every code point,
-                    // states an output rarely meets.
-                    guard next.accept(tokenId: id), !next.isTerminated, next.matcher.state.partial.remaining == 0 else { continue }
-                    let key = next.stateKey()
-                    if seen.insert(key).inserted && cachedMask(key) == nil { queue.append(next) }
-                }
+            for id in successors {
+                var next = matcher
+                if next.accept(tokenId: id) { queue.append(next) }
             }
         }
         return computed
@@ -165,6 +162,26 @@ public struct TokenMatcher: Sendable {
         return mask
     }
 
+    /// A hash of `state`'s stacks (in any order), where it ends and its partial character, read off the arena.
+    func stateHash(_ state: MatchState) -> Int {
+        let arena = matcher.arena
+        var stacks = 0
+        for top in state.tops {
+            var hasher = Hasher()
+            var node = top
+            while node >= 0 {
+                hasher.combine(arena.position(node))
+                node = arena.parent(node)
+            }
+            stacks &+= hasher.finalize()
+        }
+        var hasher = Hasher()
+        hasher.combine(stacks)
+        hasher.combine(state.acceptsEnd)
+        hasher.combine(state.partial)
+        return hasher.finalize()
+    }
+
     func stateKey() -> TokenGrammar.StateKey {
         let stacks = matcher.state.tops.map { matcher.arena.stack($0) }.sorted { $0.lexicographicallyPrecedes($1) }
         return .init(stacks: stacks, acceptsEnd: matcher.state.acceptsEnd, partial: matcher.state.partial)
@@ -172,7 +189,7 @@ public struct TokenMatcher: Sendable {
 
     /// The grammar's part of the mask (stop tokens are added by the caller): walks the sorted vocabulary from the current state, sharing the work of common prefixes and
     /// skipping every token under a prefix the grammar refuses.
-    func computeMask() -> [UInt32] {
+    func computeMask(onAccepted: ((Int32, MatchState) -> Void)? = nil) -> [UInt32] {
         let vocabulary = tokenGrammar.vocabulary
         var mask = [UInt32](repeating: 0, count: vocabulary.maskWords)
         let arena = matcher.arena
@@ -200,6 +217,7 @@ public struct TokenMatcher: Sendable {
             }
             let id = Int(vocabulary.sortedIds[index])
             mask[id >> 5] |= 1 << UInt32(id & 31)
+            onAccepted?(Int32(id), states[bytes.count])
             index += 1
         }
         return mask
