@@ -79,7 +79,8 @@ public indirect enum SchemaValue: Sendable, Hashable {
         }
     }
 
-    static func quoted(_ text: String) -> String {
+    /// A string as Python's `json.dumps(…, ensure_ascii=False)` quotes it: only `"`, `\` and control characters escaped.
+    public static func quoted(_ text: String) -> String {
         var result = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -1,3 +1,4 @@
+import VLLMGrammar
 import VLLMTemplates
 
 /// A JSON value as Python's `json` module reads and writes it, which is what vLLM's tool parsers do between a
@@ -79,26 +80,8 @@ indirect enum PythonJSON: Sendable {
         }
     }
 
-    /// A string as `json.dumps(…, ensure_ascii=False)` quotes it: only `"`, `\` and control characters escaped.
-    static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\u{08}": result += "\\b"
-            case "\u{0C}": result += "\\f"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
+    /// A string as `json.dumps(…, ensure_ascii=False)` quotes it (one writer for the grammar's schemas and this).
+    static func quoted(_ text: String) -> String { SchemaValue.quoted(text) }
 
     /// Python's C scanner (`_json.scan_once`) with `strict=True`.
     private struct Scanner {
