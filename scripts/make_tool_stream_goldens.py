@@ -233,6 +233,9 @@ MISTRAL_PRE_V11 = [
     '[TOOL_CALLS] [{"name": "a", "arguments": {}}][TOOL_CALLS] [{"name": "b", "arguments": {}}]',
     '[TOOL_CALLS] [{"name": "f", "arguments": {"n": 1.50, "m": 2, "deep": {"k": [{}]}}}]',
     '[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Oslo"}}, {"name": "get_time", "arguments": {}}]',
+    "[TOOL_CALLS] {}",
+    '[TOOL_CALLS] ""',
+    '[TOOL_CALLS] {"name": "f", "arguments": {}}',
 ]
 
 REQUIRED = [
@@ -252,6 +255,27 @@ NAMED = [
     '{"city": "a\\"b😀", "days": 2}',
 ]
 
+# Brackets nested past Python's recursion limit (1,000 frames; json.loads takes one a level, partial_json_parser's
+# completers two): vLLM's parsers catch the RecursionError, or its stream ends with the error, and the server must
+# not run out of stack. Each run of brackets is one token-like piece, so a stream goes from shallow to past every
+# limit in one delta (a gradual cutting would find where each side's stack gives out, which is not behaviour).
+DEEP = 1200
+DEEP_TEXTS = {
+    "hermes": [
+        '<tool_call>{"name": "f", "arguments": {"x": ' + "[" * DEEP + "</tool_call>",
+        '<tool_call>{"name": "f", "arguments": {"x": ' + "[" * DEEP,
+        '<tool_call>{"name": "f", "arguments": {"x": ' + "[" * DEEP + " " + "]" * DEEP + "}}</tool_call>",
+    ],
+    "llama3_json": [
+        '{"name": "f", "parameters": ' + "[" * DEEP,
+        '{"name": "f", "parameters": {"x": 1}}; {"name": "g", "parameters": {"a": ' + "[" * DEEP,
+    ],
+    "mistral_v11": ['[TOOL_CALLS]f{"a": ' + "[" * DEEP],
+    "mistral_pre_v11": ['[TOOL_CALLS] [{"name": "f", "arguments": {"a": ' + "[" * DEEP],
+    "required": ['[{"name": "get_weather", "parameters": {"city": ' + "[" * DEEP],
+}
+DEEP_CHUNKINGS = ["tokens", "tokens+eos"]
+
 
 def cases():
     for text in HERMES:
@@ -268,6 +292,16 @@ def cases():
             yield {"parser": parser, "tool_choice": "required", "text": text, "finish_reason": finish}
         for text in NAMED if parser == "hermes" else NAMED[:1]:
             yield {"parser": parser, "tool_choice": {"name": "get_weather"}, "text": text}
+    for key, texts in DEEP_TEXTS.items():
+        for text in texts:
+            case = {"tool_choice": "auto", "text": text, "chunkings": DEEP_CHUNKINGS}
+            if key == "required":
+                case.update(parser="hermes", tool_choice="required", finish_reason="length")
+            elif key.startswith("mistral"):
+                case.update(parser="mistral", tokenizer=key.removeprefix("mistral_"))
+            else:
+                case["parser"] = key
+            yield case
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -392,7 +426,10 @@ def stream(case, lengths, request_class):
         start += length
         finished = step == len(lengths) - 1
         ids = [vocab[s] for s in SPECIAL if s in vocab and piece == s] or [1]
-        delta = parser.parse_delta(piece, ids, request, prompt_token_ids=[1], finished=finished)
+        try:
+            delta = parser.parse_delta(piece, ids, request, prompt_token_ids=[1], finished=finished)
+        except Exception as e:  # noqa: BLE001 — the stream generator sends it as an error event and ends
+            return {"chunks": chunks, "error": {"step": step, "type": type(e).__name__}}
         if delta is not None and delta.tool_calls:
             tools_streamed = True
         if delta is None:
@@ -416,10 +453,12 @@ def main():
     request_class = install_vllm(find_wheel(args.wheel))
     files = {}
     for case in cases():
-        record = dict(case)
+        record = {key: value for key, value in case.items() if key != "chunkings"}
         record["whole"] = whole(case, request_class)
         record["streams"] = []
         for name, lengths in chunkings(case["text"]).items():
+            if name not in case.get("chunkings", [name]):
+                continue
             record["streams"].append({"chunking": name, "lengths": lengths, **stream(case, lengths, request_class)})
         key = "required_named" if case["tool_choice"] != "auto" else case["parser"]
         files.setdefault(key, []).append(record)

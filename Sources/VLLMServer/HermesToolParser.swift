@@ -16,7 +16,7 @@ struct HermesToolParser: ToolCallTextParser {
         let scalars = text.codePoints
         guard let first = scalars.find(Self.start) else { return .plain(text) }
         var calls: [ToolCallBody] = []
-        for block in Self.blocks(in: scalars, from: first) {
+        for (block, _) in Self.regions(in: scalars) {
             guard let object = try? PythonJSON.loads(block), object.isObject,
                   case .string(let name)? = object["name"], let arguments = object["arguments"]
             else { return .plain(text) }
@@ -26,19 +26,19 @@ struct HermesToolParser: ToolCallTextParser {
         return ExtractedToolCalls(toolsCalled: true, calls: calls, content: content.isEmpty ? nil : content)
     }
 
-    /// The bodies `<tool_call>(.*?)</tool_call>|<tool_call>(.*)` finds, left to right (an unclosed last block
-    /// runs to the end).
-    static func blocks(in text: PyText, from start: Int) -> [PyText] {
-        var result: [PyText] = []
-        var position = start
-        while let open = text.find(Self.start, from: position) {
-            let bodyStart = open + Self.start.count
-            guard let close = text.find(Self.end, from: bodyStart) else {
-                result.append(Array(text[bodyStart...]))
+    /// The bodies `<tool_call>(.*?)</tool_call>|<tool_call>(.*)` finds, left to right, and whether each is closed
+    /// (an unclosed last one runs to the end).
+    static func regions(in text: PyText) -> [(body: PyText, closed: Bool)] {
+        var result: [(body: PyText, closed: Bool)] = []
+        var position = 0
+        while let open = text.find(start, from: position) {
+            let bodyStart = open + start.count
+            guard let close = text.find(end, from: bodyStart) else {
+                result.append((Array(text[bodyStart...]), false))
                 break
             }
-            result.append(Array(text[bodyStart..<close]))
-            position = close + Self.end.count
+            result.append((Array(text[bodyStart..<close]), true))
+            position = close + end.count
         }
         return result
     }
@@ -55,8 +55,11 @@ struct HermesToolParser: ToolCallTextParser {
 
     mutating func stream(current: PyText, delta: PyText) -> ToolCallsDelta? {
         let content = newContent(current)
+        // A RecursionError out of `json.loads` ends the step with nothing sent, the content taken above lost
+        // with it (vLLM's `except Exception: return None`).
+        guard let jsons = try? Self.callJSONs(current) else { return nil }
         var calls: [DeltaToolCall] = []
-        for (i, (json, isComplete)) in Self.callJSONs(current).enumerated() {
+        for (i, (json, isComplete)) in jsons.enumerated() {
             if i >= names.count {
                 names.append(nil)
                 arguments.append(nil)
@@ -80,9 +83,7 @@ struct HermesToolParser: ToolCallTextParser {
 
     var remainingUnstreamedArguments: String {
         guard let last = arguments.indices.last else { return "" }
-        let expected = arguments[last] ?? "{}".codePoints
-        let sent = streamedArguments[last]
-        return expected.hasPrefix(sent) ? Array(expected[sent.count...]).string : ""
+        return Self.unstreamed(expected: arguments[last], sent: streamedArguments[last])
     }
 
     /// Content not yet sent: up to the first `<tool_call>`, or else all but a suffix that may begin one.
@@ -95,23 +96,12 @@ struct HermesToolParser: ToolCallTextParser {
 
     /// Each `<tool_call>` region's JSON text (stripped) and whether it is complete: closed, or — the last,
     /// unclosed — already valid JSON (a partial `</tool_call>` at its end left out).
-    static func callJSONs(_ text: PyText) -> [(json: PyText, isComplete: Bool)] {
-        var results: [(json: PyText, isComplete: Bool)] = []
-        var position = 0
-        while let open = text.find(start, from: position) {
-            let bodyStart = open + start.count
-            if let close = text.find(end, from: bodyStart) {
-                results.append((Array(text[bodyStart..<close]).stripped(), true))
-                position = close + end.count
-            } else {
-                var raw = Array(text[bodyStart...])
-                raw.removeLast(partialTagOverlap(raw, end))
-                let json = raw.stripped()
-                results.append((json, !json.isEmpty && PythonJSON.isComplete(json[...])))
-                break
-            }
+    static func callJSONs(_ text: PyText) throws(PythonJSON.DecodeError) -> [(json: PyText, isComplete: Bool)] {
+        try regions(in: text).map { (body, closed) throws(PythonJSON.DecodeError) in
+            if closed { return (body.stripped(), true) }
+            let json = Array(body.dropLast(partialTagOverlap(body, end))).stripped()
+            return (json, json.isEmpty ? false : try PythonJSON.isComplete(json[...]))
         }
-        return results
     }
 
     /// `"name"\s*:\s*"([^"]+)"`: the first such name, or nil while it is not whole.

@@ -23,7 +23,15 @@ struct JSONEventReader {
     private var path: [String?] = []
     private(set) var failed = false
 
-    private var prefix: String { path.map { $0 ?? "" }.joined(separator: ".") }
+    /// ijson's prefix, written out only as deep as the pre-v11 parser looks (`item.arguments`): deeper events get
+    /// one marker no state matches, so text nested thousands deep costs no more per event than text nested three.
+    private var prefix: String { Self.prefix(path) }
+
+    static let deepPrefix = "…"
+
+    private static func prefix(_ path: some Collection<String?>) -> String {
+        path.count > 2 ? deepPrefix : path.map { $0 ?? "" }.joined(separator: ".")
+    }
 
     /// The events `piece` completes, and whether the reader has failed.
     mutating func feed(_ piece: PyText) -> (events: [(prefix: String, event: Event)], failed: Bool) {
@@ -172,7 +180,7 @@ struct JSONEventReader {
         case (.keyOrEnd, .close(.object)):
             closeContainer(.endMap, &events)
         case (.keyOrEnd, .string(let key)), (.key, .string(let key)):
-            events.append((path.dropLast().map { $0 ?? "" }.joined(separator: "."), .mapKey(key)))
+            events.append((Self.prefix(path.dropLast()), .mapKey(key)))
             path[path.count - 1] = key
             expect = .colon
         case (.colon, .colon):

@@ -35,8 +35,9 @@ struct Llama3JSONToolParser: ToolCallTextParser {
     private var streamedArguments: [PyText] = []
     private var previousCalls: [PythonJSON] = []
 
-    /// A Python `TypeError` / `AttributeError` on a value that is not an object: vLLM's parser then sends nothing.
-    private struct NotAnObject: Error {}
+    /// An exception vLLM's parser catches (`IndexError`, `TypeError`, `AttributeError`, an assertion): it then sends
+    /// nothing for the delta.
+    private struct PythonException: Error {}
 
     mutating func stream(current: PyText, delta: PyText) -> ToolCallsDelta? {
         guard current.hasPrefix(Self.botToken) || current.hasPrefix(["{"]) else { return ToolCallsDelta(content: delta.string) }
@@ -50,12 +51,12 @@ struct Llama3JSONToolParser: ToolCallTextParser {
         while start < current.count {
             let rest = Array(current[start...])
             let (object, length) = try PartialJSON.loadsPrefix(rest, allowStrings: currentToolNameSent)
-            isComplete.append(PythonJSON.isComplete(rest[..<length]))
+            isComplete.append(try PythonJSON.isComplete(rest[..<length]))
             start += length + 2  // len("; ")
             calls.append(try Self.aliasingParameters(object))
         }
         guard !calls.isEmpty else { return nil }
-        guard currentToolID < calls.count else { throw NotAnObject() }  // Python's IndexError
+        guard currentToolID < calls.count else { throw PythonException() }  // Python's IndexError
         let call = calls[currentToolID >= 0 ? currentToolID : calls.count - 1]
         if calls.count > currentToolID + 1 {
             // A new call: first what the last one's completion added but was not sent.
@@ -75,14 +76,14 @@ struct Llama3JSONToolParser: ToolCallTextParser {
         if !currentToolNameSent {
             if let name = try Self.get(call, "name"), name.isTruthy {
                 // pydantic refuses a name that is not a string.
-                guard case .string(let text) = name else { throw NotAnObject() }
+                guard case .string(let text) = name else { throw PythonException() }
                 delta = ToolCallsDelta(toolCalls: [DeltaToolCall(index: currentToolID, id: ToolCallBody.makeID(), type: "function", name: text)])
                 currentToolNameSent = true
             }
         } else if let arguments = try Self.get(call, "arguments"), arguments.isTruthy {
             let sent = streamedArguments[currentToolID].count
             let json = arguments.dumped.codePoints
-            guard previousCalls.indices.contains(currentToolID) else { throw NotAnObject() }
+            guard previousCalls.indices.contains(currentToolID) else { throw PythonException() }
             let previousArguments = try Self.get(previousCalls[currentToolID], "arguments")
             var diff: PyText?
             if isComplete[currentToolID] {
@@ -106,14 +107,13 @@ struct Llama3JSONToolParser: ToolCallTextParser {
     var remainingUnstreamedArguments: String {
         guard let last = previousCalls.indices.last else { return "" }
         let arguments = (try? Self.get(previousCalls[last], "arguments")) ?? nil
-        let expected: PyText
+        let expected: PyText?
         switch arguments {
         case .string(let text)?: expected = text.codePoints
         case let value?: expected = value.dumped.codePoints
-        case nil: expected = "{}".codePoints
+        case nil: expected = nil
         }
-        let sent = last < streamedArguments.count ? streamedArguments[last] : []
-        return expected.hasPrefix(sent) ? Array(expected[sent.count...]).string : ""
+        return Self.unstreamed(expected: expected, sent: last < streamedArguments.count ? streamedArguments[last] : [])
     }
 
     /// `if "parameters" in obj: obj["arguments"] = obj["parameters"]` (Python's `in` on a list or string looks
@@ -122,23 +122,23 @@ struct Llama3JSONToolParser: ToolCallTextParser {
         switch object {
         case .object(var members):
             guard let parameters = object["parameters"] else { return object }
-            guard object["arguments"] == nil else { throw NotAnObject() }  // vLLM asserts not both
+            guard object["arguments"] == nil else { throw PythonException() }  // vLLM asserts not both
             members.append(("arguments", parameters))
             return .object(members)
         case .array(let items):
-            if items.contains(where: { $0.stringValue == "parameters" }) { throw NotAnObject() }
+            if items.contains(where: { $0.stringValue == "parameters" }) { throw PythonException() }
             return object
         case .string(let text):
-            if text.contains("parameters") { throw NotAnObject() }
+            if text.contains("parameters") { throw PythonException() }
             return object
         default:
-            throw NotAnObject()
+            throw PythonException()
         }
     }
 
     /// `value.get(key)`, which only an object has.
     private static func get(_ value: PythonJSON, _ key: String) throws -> PythonJSON? {
-        guard value.isObject else { throw NotAnObject() }
+        guard value.isObject else { throw PythonException() }
         return value[key]
     }
 }

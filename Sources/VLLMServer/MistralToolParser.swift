@@ -37,21 +37,35 @@ struct MistralToolParser: ToolCallTextParser {
             throw .badRequest("Only one BOT token should have been outputted, but got \(text).")
         }
         let stringified = parts[1].stripped()
+        // raw_decode, else the regex `\[{.*}\]` (greedy) and json.loads; only decode errors are caught.
+        func decode(_ text: ArraySlice<Unicode.Scalar>, raw: Bool) throws(OpenAIError) -> PythonJSON? {
+            do {
+                return raw ? try PythonJSON.rawDecode(text).value : try PythonJSON.loads(text)
+            } catch .recursion {
+                throw .internalError(PythonJSON.recursionMessage)
+            } catch {
+                return nil
+            }
+        }
         let value: PythonJSON
-        if let (decoded, _) = try? PythonJSON.rawDecode(stringified[...]) {
+        if let decoded = try decode(stringified[...], raw: true) {
             value = decoded
         } else if let open = stringified.find("[{".codePoints), let close = stringified.rfind("}]".codePoints), close > open,
-                  let decoded = try? PythonJSON.loads(Array(stringified[open..<(close + 2)]))
+                  let decoded = try decode(stringified[open..<(close + 2)], raw: false)
         {
-            // The regex `\[{.*}\]` (greedy), then json.loads.
             value = decoded
         } else {
             return ExtractedToolCalls(toolsCalled: false, calls: [], content: stringified.string)
         }
         // `[{"name": tc["name"], "arguments": json.dumps(tc.get("arguments", {}))} for tc in tool_calls]`: what
-        // is not a list of such objects raises, and vLLM's server answers the error.
-        guard case .array(let items) = value else {
-            throw .badRequest("The tool calls after [TOOL_CALLS] are not a list: \(stringified.string)")
+        // is not a list of such objects raises, and vLLM's server answers the error — except an empty object or
+        // string, which Python iterates as no items (tools called, none listed).
+        let items: [PythonJSON]
+        switch value {
+        case .array(let list): items = list
+        case .object(let members) where members.isEmpty: items = []
+        case .string(let string) where string.isEmpty: items = []
+        default: throw .badRequest("The tool calls after [TOOL_CALLS] are not a list: \(stringified.string)")
         }
         for item in items {
             guard item.isObject else { throw .badRequest("A tool call after [TOOL_CALLS] is not an object: \(item.dumped)") }
@@ -89,9 +103,7 @@ struct MistralToolParser: ToolCallTextParser {
 
     var remainingUnstreamedArguments: String {
         guard let last = arguments.indices.last else { return "" }
-        let expected = arguments[last] ?? "{}".codePoints
-        let sent = last < streamedArguments.count ? streamedArguments[last] : []
-        return expected.hasPrefix(sent) ? Array(expected[sent.count...]).string : ""
+        return Self.unstreamed(expected: arguments[last], sent: last < streamedArguments.count ? streamedArguments[last] : [])
     }
 
     /// vLLM's `_extract_tool_calls_streaming`.

@@ -72,9 +72,8 @@ extension OpenAIServing {
         // (their `adjust_request`).
         let parserKind = config.toolCallParser.flatMap(ToolCallParserKind.init(rawValue:))
         let hasTools = !(tools ?? []).isEmpty
-        var toolCalls: ToolCallParsing?
-        if toolChoice == .required || toolChoice.functionName != nil || (toolChoice == .auto && parserKind != nil && hasTools) {
-            toolCalls = ToolCallParsing(choice: toolChoice, kind: parserKind) { [tokenizer] in tokenizer.tokenId($0) != nil }
+        let toolCalls = ToolCallParsing(choice: toolChoice, kind: parserKind, hasTools: hasTools) { [tokenizer] in
+            tokenizer.tokenId($0) != nil
         }
         if let parserKind, parserKind.keepsSpecialTokens, hasTools, toolChoice != .none { params.skipSpecialTokens = false }
         let reasoning = config.reasoningParser.flatMap {
@@ -98,7 +97,8 @@ extension OpenAIServing {
             beamSearch: request.sampling.beamSearchOptions(tokenizer: tokenizer))
         let context = ChatContext(
             requestId: requestId, created: Self.now(), modelName: responseModelName(request.model, lora: lora), request: request,
-            promptTokenIds: promptTokenIds, n: params.n, toolCalls: toolCalls, reasoning: reasoning)
+            promptTokenIds: promptTokenIds, n: params.n, toolCalls: toolCalls, reasoning: reasoning,
+            hasParser: reasoning != nil || parserKind != nil)
         if request.sampling.isStream {
             return .stream(SSEStream { emit in try await self.streamChat(run: run, context: context, emit: emit) })
         }
@@ -118,14 +118,19 @@ extension OpenAIServing {
         /// `--reasoning-parser`: the thinking is cut from the answer, and returned in `reasoning` unless the
         /// request says `include_reasoning: false`.
         var reasoning: ReasoningParser?
+        /// Whether the server runs a reasoning or tool-call parser (vLLM's `parser is not None`).
+        var hasParser: Bool
         var returnsReasoning: Bool { reasoning != nil && request.includeReasoning }
+        /// `include_reasoning: false` under a parser hides the logprobs too, whole and streamed, since their
+        /// tokens' text would show the thinking (vLLM's `suppress_metadata`).
+        var hidesLogprobs: Bool { hasParser && !request.includeReasoning }
         var numPromptTokens: Int { promptTokenIds.count }
     }
 
     private func logprobs(for output: CompletionOutput, tokenIds: [Int], logprobs: [TokenLogprobs]?, _ context: ChatContext)
         -> ChatLogProbs?
     {
-        guard context.request.logprobs else { return nil }
+        guard context.request.logprobs, !context.hidesLogprobs else { return nil }
         return chatLogprobs(
             tokenIds: tokenIds, logprobs: logprobs ?? [], numTop: context.request.topLogprobs ?? 0)
     }
@@ -146,17 +151,16 @@ extension OpenAIServing {
         var choices: [ChatChoice] = []
         for output in outputs {
             var message = ChatMessageBody(role: config.responseRole, content: output.text)
-            var answer = output.text
             if let parser = context.reasoning {
                 let (reasoning, content) = parser.extract(output.text)
                 message.hasReasoningFields = context.returnsReasoning
                 message.reasoning = context.returnsReasoning ? reasoning : nil
                 message.content = content
-                answer = content ?? ""
             }
             var finishedWithToolCalls = false
             if let toolCalls = context.toolCalls {
-                (message.content, message.toolCalls, finishedWithToolCalls) = try toolCalls.parse(answer, finishReason: output.finishReason)
+                (message.content, message.toolCalls, finishedWithToolCalls) = try toolCalls.parse(
+                    message.content, finishReason: output.finishReason)
             }
             message.toolCalls = ToolCallBody.allowed(message.toolCalls, parallel: context.request.parallelToolCalls)
             choices.append(ChatChoice(
@@ -189,8 +193,9 @@ extension OpenAIServing {
         func chunk(_ choice: ChatChoice) -> ChatCompletionResponse {
             ChatCompletionResponse(
                 id: context.requestId, created: context.created, model: context.modelName, choices: [choice],
+                // Continuous usage counts the chunk's own choice (vLLM's `previous_num_tokens[i]`).
                 usage: continuousUsage
-                    ? UsageInfo(promptTokens: context.numPromptTokens, completionTokens: numTokens.reduce(0, +)) : nil,
+                    ? UsageInfo(promptTokens: context.numPromptTokens, completionTokens: numTokens[choice.index]) : nil,
                 isChunk: true)
         }
         try await SSEStream.finishing(emit: emit) {
@@ -227,11 +232,11 @@ extension OpenAIServing {
                         answerStarted[i] = answerStarted[i] || reasoners.isEmpty || !answerDelta.isEmpty
                         var parsed: ToolCallsDelta?
                         if answerStarted[i] {
-                            parsed = toolStreams[i].parseDelta(answerDelta, finished: completion.finishReason != nil)
+                            parsed = try toolStreams[i].parseDelta(answerDelta, finished: completion.finishReason != nil)
                         }
                         delta.content = parsed?.content
                         delta.toolCallDeltas = DeltaToolCall.allowed(parsed?.toolCalls ?? [], parallel: context.request.parallelToolCalls)
-                        calledTools = toolStreams[i].toolsStreamed && context.toolCalls?.choice.functionName == nil
+                        calledTools = toolStreams[i].toolsStreamed && context.toolCalls?.isNamedFunction != true
                         if parsed == nil && delta.reasoning == nil && completion.finishReason == nil { continue }
                     }
                     var message = chunk(

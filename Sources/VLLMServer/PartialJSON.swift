@@ -8,10 +8,13 @@ enum PartialJSON {
     enum Failure: Error, Equatable {
         /// `MalformedJSON` / `PartialJSON`: not the start of JSON.
         case malformed
-        /// `json.JSONDecodeError` from the completed text (`extraData`: a whole value with more after it).
+        /// `json.JSONDecodeError` from the completed text (`extraData`: a whole value with more after it); never
+        /// `.recursion`, which is the case of its own.
         case decode(PythonJSON.DecodeError)
         /// An `IndexError` or `AssertionError` the package lets out (unbalanced or mismatched brackets).
         case crashed
+        /// `RecursionError`, from the completers or `json.loads`: brackets nested deeper than Python's stack allows.
+        case recursion
     }
 
     /// `partial_json_parser.loads(text, flags)`.
@@ -20,7 +23,7 @@ enum PartialJSON {
         do {
             return try PythonJSON.loads(head + tail)
         } catch {
-            throw .decode(error)
+            throw error == .recursion ? .recursion : .decode(error)
         }
     }
 
@@ -33,7 +36,7 @@ enum PartialJSON {
             do {
                 return try PythonJSON.rawDecode(text[...])
             } catch {
-                throw .decode(error)
+                throw error == .recursion ? .recursion : .decode(error)
             }
         }
     }
@@ -41,6 +44,8 @@ enum PartialJSON {
     /// The errors Python raises inside the completers; `IndexError` is caught by the enclosing array or object.
     private enum Raise: Error {
         case index, assertion, malformed
+        /// `RecursionError`, which no completer catches.
+        case recursion
     }
 
     /// A completer's answer: `nil` is the package's `False` (cannot be completed under the flags); otherwise how
@@ -59,11 +64,6 @@ enum PartialJSON {
             for (i, c) in s.enumerated() where c == "\"" || c == "[" || c == "]" || c == "{" || c == "}" { tokens.append((i, c)) }
             if tokens.isEmpty || tokens[0].1 == "\"" { return try fix(s, topLevel: true) }
 
-            func isEscaped(_ index: Int) -> Bool {
-                var count = 0
-                while index - count - 1 >= 0 && s[index - count - 1] == "\\" { count += 1 }
-                return count % 2 == 1
-            }
             func closing(_ stack: ArraySlice<(Int, Unicode.Scalar)>) -> PyText {
                 stack.reversed().map { $0.1 == "{" ? "}" : "]" }
             }
@@ -76,7 +76,7 @@ enum PartialJSON {
                     if !inString {
                         inString = true
                         lastStringStart = i
-                    } else if !isEscaped(i) {
+                    } else if !s.isEscaped(i) {
                         inString = false
                         lastStringEnd = i
                     }
@@ -174,9 +174,7 @@ enum PartialJSON {
                     return (Array(s[...containerStart]), closing)
                 }
                 lastKeyStart = found
-                var backslashes = 0
-                while found - backslashes - 1 >= 0 && s[found - backslashes - 1] == "\\" { backslashes += 1 }
-                if backslashes % 2 == 1 {
+                if s.isEscaped(found) {
                     lastKeyStart -= 1
                 } else {
                     guard let lastComma = s.rfind([","], from: containerStart, to: lastKeyStart) else {
@@ -193,7 +191,9 @@ enum PartialJSON {
         func fix(_ s: PyText, topLevel: Bool = false) throws(Failure) -> (PyText, PyText) {
             let result: Completion
             do {
-                result = try completeAny(s.stripped(), topLevel: topLevel)
+                result = try completeAny(Suffix(s.stripped()), topLevel: topLevel, depth: 0)
+            } catch .recursion {
+                throw .recursion
             } catch {
                 throw .malformed
             }
@@ -201,19 +201,25 @@ enum PartialJSON {
             return (Array(s[..<pythonIndex(index, count: s.count)]), suffix ?? [])
         }
 
-        func completeAny(_ s: PyText, topLevel: Bool = false) throws(Raise) -> Completion {
+        /// The completers recurse once per open bracket, as the package does; where Python would run out of
+        /// stack (its 1,000 frames, two a level) they stop, so nested brackets in a model's text cannot run this
+        /// thread out of stack.
+        static let maximumDepth = 490
+
+        func completeAny(_ s: Suffix, topLevel: Bool = false, depth: Int) throws(Raise) -> Completion {
+            guard depth < Self.maximumDepth else { throw .recursion }
             var i = 0
             while i < s.count && s[i].isPythonSpace { i += 1 }
             guard i < s.count else { throw .index }
             let char = s[i]
             if char == "\"" { return try completeString(s) }
             if ("0"..."9").contains(char) { return try completeNumber(s, topLevel: topLevel) }
-            if char == "[" { return try completeArray(s) }
-            if char == "{" { return try completeObject(s) }
+            if char == "[" { return try completeArray(s, depth: depth) }
+            if char == "{" { return try completeObject(s, depth: depth) }
             for word in ["null", "true", "false", "Infinity"] {
                 let w = word.codePoints
                 if s.hasPrefix(w) { return (w.count, nil) }
-                if w.hasPrefix(s) { return (0, w) }
+                if s.isPrefix(of: w) { return (0, w) }
             }
             if char == "-" {
                 if s.count == 1 { return nil }
@@ -222,13 +228,13 @@ enum PartialJSON {
             for word in ["-Infinity", "NaN"] {
                 let w = word.codePoints
                 if s.hasPrefix(w) { return (w.count, nil) }
-                if w.hasPrefix(s) { return (0, w) }
+                if s.isPrefix(of: w) { return (0, w) }
             }
             throw .malformed
         }
 
-        func completeString(_ s: PyText) throws(Raise) -> Completion {
-            guard s.first == "\"" else { throw .assertion }
+        func completeString(_ s: Suffix) throws(Raise) -> Completion {
+            guard s.count > 0 && s[0] == "\"" else { throw .assertion }
             var i = 1
             while i < s.count {
                 if s[i] == "\\" {
@@ -240,19 +246,14 @@ enum PartialJSON {
                 i += 1
             }
             guard allowStrings else { return nil }
-            func notEscaped(_ index: Int) -> Bool {
-                var count = 0
-                while index - count - 1 >= 0 && s[index - count - 1] == "\\" { count += 1 }
-                return count % 2 == 0
-            }
             // An unfinished \uXXXX, \UXXXXXXXX or \xXX escape is cut off whole.
             for (escape, width) in [("\\u", 5), ("\\U", 9), ("\\x", 3)] {
-                if let at = s.rfind(escape.codePoints, from: max(0, i - width), to: i), notEscaped(at) { return (at, ["\""]) }
+                if let at = s.rfind(escape.codePoints, from: max(0, i - width), to: i), !s.isEscaped(at) { return (at, ["\""]) }
             }
             return (i, ["\""])
         }
 
-        func completeNumber(_ s: PyText, topLevel: Bool) throws(Raise) -> Completion {
+        func completeNumber(_ s: Suffix, topLevel: Bool) throws(Raise) -> Completion {
             let numberCharacters = Set("1234567890.-+eE".unicodeScalars)
             var i = 1
             while i < s.count && numberCharacters.contains(s[i]) { i += 1 }
@@ -269,19 +270,19 @@ enum PartialJSON {
             return (i, nil)
         }
 
-        func completeArray(_ s: PyText) throws(Raise) -> Completion {
+        func completeArray(_ s: Suffix, depth: Int) throws(Raise) -> Completion {
             var i = 1
             var j = 1
             do throws(Raise) {
                 while true {
-                    j = skipBlank(s, j)
+                    j = s.skipBlank(j)
                     guard j < s.count else { throw Raise.index }
                     if s[j] == "]" { return (j + 1, nil) }
-                    guard let (length, suffix) = try completeAny(Array(s[j...])) else { return (i, ["]"]) }
+                    guard let (length, suffix) = try completeAny(s.dropFirst(j), depth: depth + 1) else { return (i, ["]"]) }
                     guard suffix == nil else { return (j + length, suffix! + ["]"]) }
                     j += length
                     i = j
-                    j = skipBlank(s, j)
+                    j = s.skipBlank(j)
                     guard j < s.count else { throw Raise.index }
                     if s[j] == "," {
                         j += 1
@@ -296,29 +297,29 @@ enum PartialJSON {
             }
         }
 
-        func completeObject(_ s: PyText) throws(Raise) -> Completion {
+        func completeObject(_ s: Suffix, depth: Int) throws(Raise) -> Completion {
             var i = 1
             var j = 1
             do throws(Raise) {
                 while true {
-                    j = skipBlank(s, j)
+                    j = s.skipBlank(j)
                     guard j < s.count else { throw Raise.index }
                     if s[j] == "}" { return (j + 1, nil) }
-                    guard let (keyLength, keySuffix) = try completeString(Array(s[j...])), keySuffix == nil else {
+                    guard let (keyLength, keySuffix) = try completeString(s.dropFirst(j)), keySuffix == nil else {
                         return (i, ["}"])
                     }
                     j += keyLength
-                    j = skipBlank(s, j)
+                    j = s.skipBlank(j)
                     guard j < s.count else { throw Raise.index }
                     guard s[j] == ":" else { throw Raise.malformed }
                     j += 1
-                    j = skipBlank(s, j)
+                    j = s.skipBlank(j)
                     guard j < s.count else { throw Raise.index }
-                    guard let (length, suffix) = try completeAny(Array(s[j...])) else { return (i, ["}"]) }
+                    guard let (length, suffix) = try completeAny(s.dropFirst(j), depth: depth + 1) else { return (i, ["}"]) }
                     guard suffix == nil else { return (j + length, suffix! + ["}"]) }
                     j += length
                     i = j
-                    j = skipBlank(s, j)
+                    j = s.skipBlank(j)
                     guard j < s.count else { throw Raise.index }
                     if s[j] == "," {
                         j += 1
@@ -333,13 +334,38 @@ enum PartialJSON {
             }
         }
 
-        func skipBlank(_ s: PyText, _ index: Int) -> Int {
-            var index = index
-            while index < s.count && s[index].isPythonSpace { index += 1 }
-            return index
-        }
-
         /// Python's `s[:index]` bound for a possibly negative index.
         func pythonIndex(_ index: Int, count: Int) -> Int { index < 0 ? max(0, count + index) : min(index, count) }
+    }
+
+    /// `text[start:]` as the completers take it, without copying the text (Python's slices copy; a completer
+    /// per open bracket each copying the rest made nested text quadratic).
+    private struct Suffix {
+        let text: PyText
+        let start: Int
+
+        init(_ text: PyText, start: Int = 0) {
+            self.text = text
+            self.start = start
+        }
+
+        var count: Int { text.count - start }
+        subscript(i: Int) -> Unicode.Scalar { text[start + i] }
+        func dropFirst(_ n: Int) -> Suffix { Suffix(text, start: start + n) }
+        func hasPrefix(_ prefix: PyText) -> Bool {
+            count >= prefix.count && text[start..<(start + prefix.count)].elementsEqual(prefix)
+        }
+        /// `word.startswith(self)`.
+        func isPrefix(of word: PyText) -> Bool { count <= word.count && text[start...].elementsEqual(word[..<count]) }
+        func rfind(_ needle: PyText, from lower: Int, to upper: Int) -> Int? {
+            text.rfind(needle, from: start + lower, to: start + upper).map { $0 - start }
+        }
+        func skipBlank(_ index: Int) -> Int {
+            var index = index
+            while index < count && self[index].isPythonSpace { index += 1 }
+            return index
+        }
+        /// Whether an odd number of backslashes stands right before `index`.
+        func isEscaped(_ index: Int) -> Bool { text.isEscaped(start + index, notBefore: start) }
     }
 }

@@ -16,11 +16,17 @@ indirect enum PythonJSON: Sendable {
     case array([PythonJSON])
     case object([(key: String, value: PythonJSON)])
 
-    /// `json.JSONDecodeError`; vLLM tells "Extra data" (a whole value followed by more) from the rest.
+    /// `json.JSONDecodeError`; vLLM tells "Extra data" (a whole value followed by more) from the rest. And
+    /// `RecursionError` (`recursion`, not a decode error: parsers that catch only those let it out), for values
+    /// nested deeper than Python's stack allows.
     enum DecodeError: Error, Equatable {
         case extraData
         case invalid
+        case recursion
     }
+
+    /// Python's message for `recursion`.
+    static let recursionMessage = "maximum recursion depth exceeded while decoding a JSON array from a unicode string"
 
     /// `json.loads(text)`.
     static func loads(_ text: ArraySlice<Unicode.Scalar>) throws(DecodeError) -> PythonJSON {
@@ -42,8 +48,17 @@ indirect enum PythonJSON: Sendable {
         return (value, scanner.index)
     }
 
-    /// vLLM's `is_complete_json`: whether `json.loads` takes the text.
-    static func isComplete(_ text: ArraySlice<Unicode.Scalar>) -> Bool { (try? loads(text)) != nil }
+    /// vLLM's `is_complete_json`: whether `json.loads` takes the text; its RecursionError is let out.
+    static func isComplete(_ text: ArraySlice<Unicode.Scalar>) throws(DecodeError) -> Bool {
+        do {
+            _ = try loads(text)
+            return true
+        } catch .recursion {
+            throw .recursion
+        } catch {
+            return false
+        }
+    }
 
     subscript(key: String) -> PythonJSON? {
         guard case .object(let members) = self else { return nil }
@@ -52,6 +67,8 @@ indirect enum PythonJSON: Sendable {
 
     var stringValue: String? { if case .string(let value) = self { value } else { nil } }
     var isObject: Bool { if case .object = self { true } else { false } }
+    var isNull: Bool { if case .null = self { true } else { false } }
+    var isBool: Bool { if case .bool = self { true } else { false } }
 
     /// Python's truth value (`if value:`): empty containers, `""`, `0`, `None` and `False` are false.
     var isTruthy: Bool {
@@ -105,12 +122,14 @@ indirect enum PythonJSON: Sendable {
         }
 
         mutating func value(depth: Int) throws(DecodeError) -> PythonJSON {
-            guard depth < 1000, let c = current else { throw .invalid }
+            guard depth < 1000 else { throw .recursion }
+            guard let c = current else { throw .invalid }
             switch c {
             case "\"": return .string(try string())
             case "{":
                 index += 1
                 var members: [(key: String, value: PythonJSON)] = []
+                var positions: [String: Int] = [:]  // a repeated key keeps its first place and takes the last value
                 skipWhitespace()
                 if current == "}" {
                     index += 1
@@ -124,9 +143,10 @@ indirect enum PythonJSON: Sendable {
                     index += 1
                     skipWhitespace()
                     let item = try value(depth: depth + 1)
-                    if let existing = members.firstIndex(where: { $0.key == key }) {
+                    if let existing = positions[key] {
                         members[existing].value = item
                     } else {
+                        positions[key] = members.count
                         members.append((key, item))
                     }
                     skipWhitespace()

@@ -39,6 +39,14 @@ extension Array where Element == Unicode.Scalar {
     func hasPrefix(_ prefix: PyText) -> Bool { count >= prefix.count && self[..<prefix.count].elementsEqual(prefix) }
     func hasSuffix(_ suffix: PyText) -> Bool { count >= suffix.count && self[(count - suffix.count)...].elementsEqual(suffix) }
 
+    /// Whether an odd number of backslashes stands right before `index`, counting none before `lower` (a quote
+    /// there is escaped, as a JSON string reads it).
+    func isEscaped(_ index: Int, notBefore lower: Int = 0) -> Bool {
+        var count = 0
+        while index - count - 1 >= lower && self[index - count - 1] == "\\" { count += 1 }
+        return count % 2 == 1
+    }
+
     /// `str.strip()`, `lstrip()`, `rstrip()`: Python's whitespace (`str.isspace`), not just JSON's.
     func stripped(leading: Bool = true, trailing: Bool = true) -> PyText {
         var start = 0
@@ -50,6 +58,7 @@ extension Array where Element == Unicode.Scalar {
 
     /// `str.split(sep)`.
     func split(separator: PyText) -> [PyText] {
+        precondition(!separator.isEmpty, "empty separator")  // Python's ValueError; every caller passes a tag
         var parts: [PyText] = []
         var start = 0
         while let hit = find(separator, from: start) {
@@ -62,6 +71,7 @@ extension Array where Element == Unicode.Scalar {
 
     /// `str.replace(old, new)`, or its first `limit` replacements.
     func replacing(_ old: PyText, with new: PyText, limit: Int = .max) -> PyText {
+        precondition(!old.isEmpty, "empty needle")  // every caller replaces a tag
         var result: PyText = []
         var start = 0
         var done = 0

@@ -13,6 +13,15 @@ protocol ToolCallTextParser: Sendable {
     var remainingUnstreamedArguments: String { get }
 }
 
+extension ToolCallTextParser {
+    /// `get_remaining_unstreamed_args` for the last call: what its arguments as read (`{}` where it has none)
+    /// hold past what was sent, nothing where the two disagree.
+    static func unstreamed(expected: PyText?, sent: PyText) -> String {
+        let expected = expected ?? "{}".codePoints
+        return expected.hasPrefix(sent) ? Array(expected[sent.count...]).string : ""
+    }
+}
+
 /// vLLM's `ExtractedToolCallInformation`.
 struct ExtractedToolCalls: Sendable, Equatable {
     var toolsCalled: Bool
@@ -53,35 +62,50 @@ enum ToolCallParserKind: String, Sendable, CaseIterable {
 /// a named function's arguments are the answer, "required"'s array is read as it grows, "auto" goes through
 /// the `--tool-call-parser`.
 struct ToolCallParsing: Sendable {
-    let choice: ToolChoice
-    let kind: ToolCallParserKind?
-    private var parser: (any ToolCallTextParser)?
-
-    init(choice: ToolChoice, kind: ToolCallParserKind?, hasToken: (String) -> Bool) {
-        self.choice = choice
-        self.kind = kind
-        parser = kind?.makeParser(hasToken: hasToken)
+    private enum Mode: Sendable {
+        case named(String)
+        case required
+        case auto(any ToolCallTextParser)
     }
 
-    /// A whole answer: the message's content and calls, and whether its finish_reason becomes "tool_calls"
-    /// (vLLM's `_extract_tool_calls` and `chat_completion_full_generator`).
-    func parse(_ answer: String, finishReason: FinishReason?) throws(OpenAIError)
+    private var mode: Mode
+    let kind: ToolCallParserKind?
+
+    /// Nil where the answer is plain content: `tool_choice` "none", or "auto" without tools or without a
+    /// `--tool-call-parser` (vLLM without `--enable-auto-tool-choice`).
+    init?(choice: ToolChoice, kind: ToolCallParserKind?, hasTools: Bool, hasToken: (String) -> Bool) {
+        switch choice {
+        case .none: return nil
+        case .auto:
+            guard let kind, hasTools else { return nil }
+            mode = .auto(kind.makeParser(hasToken: hasToken))
+        case .required: mode = .required
+        case .named(let name): mode = .named(name)
+        }
+        self.kind = kind
+    }
+
+    /// Whether the answer is a named function's arguments (its stream never finishes with "tool_calls").
+    var isNamedFunction: Bool { if case .named = mode { true } else { false } }
+
+    /// A whole answer (nil: a reasoning parser found only thinking): the message's content and calls, and
+    /// whether its finish_reason becomes "tool_calls" (vLLM's `_extract_tool_calls` and
+    /// `chat_completion_full_generator`).
+    func parse(_ content: String?, finishReason: FinishReason?) throws(OpenAIError)
         -> (content: String?, calls: [ToolCallBody], finishedWithToolCalls: Bool)
     {
+        let answer = content ?? ""
         var result: (content: String?, calls: [ToolCallBody], finishedWithToolCalls: Bool)
-        switch choice {
-        case .none:
-            return (answer, [], false)
+        switch mode {
         case .named(let name):
             let calls = answer.codePoints.stripped().isEmpty ? [] : [ToolCallBody(name: name, arguments: answer)]
             result = ("", calls, false)
         case .required:
             result = ("", Self.requiredCalls(answer), finishReason == .stop)
-        case .auto:
-            guard let parser else { return (answer, [], false) }
+        case .auto(let parser):
             let extracted = try parser.extract(answer)
             // No calls: the whole answer is the content, whatever the parser made of it.
-            guard extracted.toolsCalled else { return (answer, [], false) }
+            guard extracted.toolsCalled else { return (content, [], false) }
             let content = extracted.content.flatMap { $0.codePoints.stripped().isEmpty ? nil : $0 }
             return (content, extracted.calls, !extracted.calls.isEmpty)
         }
@@ -117,14 +141,14 @@ struct ToolCallParsing: Sendable {
 
     /// The next piece of the answer → what to send for it, nil for nothing (vLLM's `parse_delta` past the
     /// reasoning, with `finalize_generation` at the end: the last call's arguments read but not streamed are
-    /// added to the last delta's last call).
-    mutating func parseDelta(_ delta: String, finished: Bool) -> ToolCallsDelta? {
+    /// added to the last delta's last call). Throws where vLLM's stream ends with an error: "required"'s array
+    /// nested deeper than Python's stack allows.
+    mutating func parseDelta(_ delta: String, finished: Bool) throws(OpenAIError) -> ToolCallsDelta? {
         let deltaText = delta.codePoints
         let current = previousText + deltaText
         var message: ToolCallsDelta?
-        switch choice {
-        case .none:
-            message = delta.isEmpty ? nil : ToolCallsDelta(content: delta)
+        var unstreamed = ""
+        switch mode {
         case .named(let name):
             message = ToolCallsDelta(toolCalls: [
                 functionNameReturned
@@ -133,17 +157,15 @@ struct ToolCallParsing: Sendable {
             ])
             functionNameReturned = true
         case .required:
-            message = requiredDelta(previous: previousText, current: current, delta: deltaText)
-        case .auto:
-            if parser != nil {
-                message = parser!.stream(current: current, delta: deltaText)
-            } else {
-                message = delta.isEmpty ? nil : ToolCallsDelta(content: delta)
-            }
+            message = try requiredDelta(previous: previousText, current: current, delta: deltaText)
+        case .auto(var parser):
+            message = parser.stream(current: current, delta: deltaText)
+            if finished { unstreamed = parser.remainingUnstreamedArguments }
+            mode = .auto(parser)
         }
         previousText = current
         if finished, var last = message?.toolCalls.popLast() {
-            last.arguments = (last.arguments ?? "") + (parser?.remainingUnstreamedArguments ?? "")
+            last.arguments = (last.arguments ?? "") + unstreamed
             message!.toolCalls.append(last)
         }
         if message?.toolCalls.isEmpty == false { toolsStreamed = true }
@@ -153,21 +175,28 @@ struct ToolCallParsing: Sendable {
     /// vLLM's `extract_required_tool_call_streaming`: the array is read as it grows (`partial_json_parser`); a
     /// call is announced, with the arguments written so far, once its object has `name` and `parameters`, and
     /// its arguments then stream as written, less what closes the call (`filter_delta_text`).
-    private mutating func requiredDelta(previous: PyText, current: PyText, delta: PyText) -> ToolCallsDelta? {
+    private mutating func requiredDelta(previous: PyText, current: PyText, delta: PyText) throws(OpenAIError) -> ToolCallsDelta? {
         guard !current.isEmpty else { return nil }
-        guard case .array(let calls)? = try? PartialJSON.loadsPrefix(current, allowStrings: true).value, var call = calls.last
-        else {
+        let parsed: PythonJSON?
+        do {
+            parsed = try PartialJSON.loadsPrefix(current, allowStrings: true).value
+        } catch .recursion {
+            throw .internalError(PythonJSON.recursionMessage)  // vLLM catches only the package's own errors
+        } catch {
+            parsed = nil
+        }
+        guard case .array(let calls)? = parsed, var call = calls.last else {
             functionNameReturned = false
             return nil
         }
-        let (_, finishesPreviousCall) = Self.filterDeltaText(delta, previous: previous)
+        let (deltaArguments, finishesPreviousCall) = Self.filterDeltaText(delta, previous: previous)
         guard finishesPreviousCall || (call["name"] != nil && call["parameters"] != nil) else {
             functionNameReturned = false
             return nil
         }
         if functionNameReturned {
-            let (arguments, _) = Self.filterDeltaText(delta, previous: previous)
-            return arguments.isEmpty ? nil : ToolCallsDelta(toolCalls: [DeltaToolCall(index: calls.count - 1, arguments: arguments.string)])
+            guard !deltaArguments.isEmpty else { return nil }
+            return ToolCallsDelta(toolCalls: [DeltaToolCall(index: calls.count - 1, arguments: deltaArguments.string)])
         }
         var arguments: PyText = []
         // `.*"parameters":\s*(.*)`: after the last `"parameters":` and the whitespace after it.
@@ -235,7 +264,3 @@ struct ToolCallParsing: Sendable {
     }
 }
 
-extension PythonJSON {
-    var isNull: Bool { if case .null = self { true } else { false } }
-    var isBool: Bool { if case .bool = self { true } else { false } }
-}

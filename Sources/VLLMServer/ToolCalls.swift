@@ -4,8 +4,9 @@ import VLLMGrammar
 
 /// `tool_choice` as vLLM reads it. "required" and a named function are enforced with a structured
 /// output built from the tools' parameter schemas (vLLM's `get_json_schema_from_tools`), so the answer
-/// always parses into tool calls; "auto" needs a model-specific tool-call parser (not here yet), so it
-/// answers in plain content, as vLLM does without `--enable-auto-tool-choice`.
+/// always parses into tool calls; "auto" reads calls out of free text with the `--tool-call-parser`
+/// (ToolCallParsing.swift), and without one answers in plain content, as vLLM does without
+/// `--enable-auto-tool-choice`.
 enum ToolChoice: Sendable, Equatable {
     case none, auto, required
     case named(String)
