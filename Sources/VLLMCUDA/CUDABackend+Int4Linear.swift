@@ -14,11 +14,20 @@ extension CUDABackend: Int4LinearBackend {
     /// timed on one binary.
     static let int4GemmTokenCap = ProcessInfo.processInfo.environment["SWIFT_VLLM_INT4_GEMM_MAX_TOKENS"].flatMap { Int($0) }
 
-    /// linear_int4_gemm's CTA: 4 warps of 32 weight rows × 64 tokens, INT4_GEMM_STAGES stages of a 128-k chunk
-    /// (64 bytes a weight row, 256 a token), two CTAs an SM.
-    static let int4GemmRows = 128, int4GemmTokens = 64, int4GemmThreads = 128, int4GemmPerSM = 2, int4GemmStages = 4
-    /// 98,304 bytes (linear_int4.cu asserts the same).
-    static let int4GemmSharedBytes = int4GemmStages * (int4GemmRows * 64 + int4GemmTokens * 256)
+    /// linear_int4_gemm's CTA: 4 warps of 32 weight rows × 8·width tokens (width 4–8, the entry point's suffix _n),
+    /// INT4_GEMM_STAGES stages of a 128-k chunk (64 bytes a weight row, 256 a token), two CTAs an SM.
+    static let int4GemmRows = 128, int4GemmThreads = 128, int4GemmPerSM = 2, int4GemmStages = 4
+
+    /// The tokens of a step in as few 64-token tiles as hold them, each as narrow as its share (8-token steps):
+    /// a CTA's time goes with its width (H200, docs/gpu-runs/2026-12-01c run3: 100 tokens as two tiles of 56
+    /// take 7 % less than as two of 64, 80 as two of 40 21 % less).
+    static func int4GemmTile(tokens: Int) -> (width: Int, tiles: Int) {
+        let tiles = (tokens + 63) / 64
+        return (min(8, max(4, (tokens + 8 * tiles - 1) / (8 * tiles))), tiles)
+    }
+
+    /// 98,304 bytes at width 8 (linear_int4.cu asserts the same).
+    static func int4GemmSharedBytes(width: Int) -> Int { int4GemmStages * (int4GemmRows * 64 + 8 * width * 256) }
     /// Most splits of K (each at least 4 chunks of 128).
     static let int4GemmMaxSplits = 8
 
@@ -137,7 +146,7 @@ extension CUDABackend: Int4LinearBackend {
         }
         let aligned = x.address % 16 == 0
         let gemmApplies = aligned && depth % 128 == 0
-            && Self.int4GemmSharedBytes <= Self.maxSharedBytesPerBlock(computeCapability: context.computeCapability)
+            && Self.int4GemmSharedBytes(width: 8) <= Self.maxSharedBytesPerBlock(computeCapability: context.computeCapability)
         let chosen = path == .automatic
             ? Self.int4Path(tokens: tokens, columns: columns, depth: depth, gemmApplies: gemmApplies, aligned: aligned) : path
         switch chosen {
@@ -154,12 +163,13 @@ extension CUDABackend: Int4LinearBackend {
         case .gemm:
             try require(gemmApplies, "linear (int4)", "the GEMM for K \(depth) (K % 128 == 0, x 16-byte aligned)")
             let input = try gathered()
-            let grid = ((tokens + Self.int4GemmTokens - 1) / Self.int4GemmTokens, (columns + Self.int4GemmRows - 1) / Self.int4GemmRows)
+            let (width, tiles) = Self.int4GemmTile(tokens: tokens)
+            let grid = (tiles, (columns + Self.int4GemmRows - 1) / Self.int4GemmRows)
             let splits = int4GemmSplits(ctas: grid.0 * grid.1, depth: depth)
             let partials = splits > 1 ? try scratch(.int4Partials, shape: [splits, tokens, columns], dtype: .float32) : nil
             let all = arguments(input)
-            try launch("linear_int4_gemm_bf16\(outName)", in: "linear_int4", grid: (grid.0, grid.1, splits),
-                       block: (Self.int4GemmThreads, 1, 1), sharedBytes: Self.int4GemmSharedBytes,
+            try launch("linear_int4_gemm_bf16\(outName)_n\(width)", in: "linear_int4", grid: (grid.0, grid.1, splits),
+                       block: (Self.int4GemmThreads, 1, 1), sharedBytes: Self.int4GemmSharedBytes(width: width),
                        Array(all.prefix(6)) + [partials?.device ?? .pointer(0)] + Array(all.suffix(4)))
             if let partials {
                 try launch("int4_gemm_reduce_\(out.dtype == .float32 ? "f32" : "bf16")", in: "linear_int4",

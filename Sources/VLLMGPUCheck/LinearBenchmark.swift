@@ -3,12 +3,17 @@ import VLLMCUDA
 /// `check-gpu --bench-linear`.
 public enum LinearBenchmark {
     /// `--bench-linear`: each linear of a Llama-3-8B decode step (q/k/v fused and apart, o, gate_up, down,
-    /// lm_head with its f32 logits) at 1 to 2048 tokens (linear.cu takes up to 8),
-    /// median GPU time and weight bytes per second of each path (bf16 by linear.cu and cuBLASLt; 4-bit).
+    /// lm_head with its f32 logits) at 1 to 2048 tokens (linear.cu takes up to 8), and those of Qwen2.5-14B (the
+    /// deployment's GPTQ-int4 shape) at its decode batches of 32 to 128: median GPU time and weight bytes per
+    /// second of each path (bf16 by linear.cu and cuBLASLt; 4-bit).
     public static func run(_ gpu: CUDABackend) throws {
-        let shapes: [(name: String, columns: Int, depth: Int, f32Out: Bool)] = [
-            ("qkv", 6144, 4096, false), ("q / o", 4096, 4096, false), ("k / v", 1024, 4096, false),
-            ("gate_up", 28672, 4096, false), ("down", 4096, 14336, false), ("lm_head", 128256, 4096, true),
+        let llama = [1, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512, 1024, 2048]
+        let qwenDecode = [32, 48, 64, 80, 100, 128]
+        let shapes: [(name: String, columns: Int, depth: Int, f32Out: Bool, tokens: [Int])] = [
+            ("qkv", 6144, 4096, false, llama), ("q / o", 4096, 4096, false, llama), ("k / v", 1024, 4096, false, llama),
+            ("gate_up", 28672, 4096, false, llama), ("down", 4096, 14336, false, llama), ("lm_head", 128256, 4096, true, llama),
+            ("qwen14b qkv", 7168, 5120, false, qwenDecode), ("qwen14b o", 5120, 5120, false, qwenDecode),
+            ("qwen14b gate_up", 27648, 5120, false, qwenDecode), ("qwen14b down", 5120, 13824, false, qwenDecode),
         ]
         func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }
         for shape in shapes {
@@ -16,7 +21,7 @@ public enum LinearBenchmark {
             func rate(_ microseconds: Double) -> String {
                 "\(rounded(microseconds)) µs \(Int((bytes / microseconds / 1e3).rounded())) GB/s"
             }
-            for tokens in [1, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512, 1024, 2048] {
+            for tokens in shape.tokens {
                 let timing = try gpu.benchmarkLinear(tokens: tokens, columns: shape.columns, depth: shape.depth,
                                                      f32Out: shape.f32Out)
                 let int4 = timing.int4.map { "\(rounded($0)) µs \(Int((bytes / 4 / $0 / 1e3).rounded())) GB/s packed" } ?? "n/a"

@@ -18,3 +18,17 @@ import VLLMCompute
         #expect(bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } == [1, -2.5])
     }
 }
+
+/// The 4-bit GEMM's token tiles for each decode step it takes: every token covered, by as few 64-token tiles as
+/// hold them, each no wider than needed in steps of 8 (within the widths linear_int4.cu declares).
+@Suite struct Int4GemmTileTests {
+    @Test func tilesCoverEveryStepNarrowly() {
+        for tokens in 1...1024 {
+            let (width, tiles) = CUDABackend.int4GemmTile(tokens: tokens)
+            #expect((4...8).contains(width) && tiles == (tokens + 63) / 64, "\(tokens)")
+            #expect(tiles * 8 * width >= tokens, "\(tokens) tokens in \(tiles) × \(8 * width)")
+            if width > 4 { #expect(tiles * 8 * (width - 1) < tokens, "\(tokens): width \(width) is wider than needed") }
+        }
+        #expect(CUDABackend.int4GemmSharedBytes(width: 8) == 98_304)
+    }
+}

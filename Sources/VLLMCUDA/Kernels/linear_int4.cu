@@ -22,7 +22,7 @@
 //   The packed weight streams from DRAM once for all tokens (16 bytes per row per step, INT4_STEPS steps in
 //   flight); x comes through L1. Warps meet in shared memory, summed in warp order (deterministic).
 //
-// linear_int4_gemm_bf16[_f32]  the same parameters and partials [splits, M, N] f32, for decode steps of a few dozen
+// linear_int4_gemm_bf16[_f32]_nNT  the same parameters and partials [splits, M, N] f32, for decode steps of a few dozen
 //   to 128 sequences (CUDABackend.int4Path says which by shape): a tiled tensor-core GEMM that dequantizes the weight in registers (as vLLM's Marlin), so the
 //   packed weight is read once per token tile instead of being written out as bf16 for cuBLASLt. K % 128 == 0,
 //   groupSize % 32 == 0, x 16-byte aligned. A CTA owns 32·R weight rows × 8·NT·T tokens (warps R × T, each 32 rows
@@ -476,13 +476,40 @@ extern "C" __global__ void int4_gemm_reduce_f32(const float *__restrict__ partia
         float *__restrict__ partials, int numTokens, int N, int K, int groupSize
 #define LINEAR_INT4_GEMM_ARGUMENTS x, packed, scales, zeros, bias, out, partials, numTokens, N, K, groupSize
 
-// The one CTA shape kept (bench-linear on the H200, docs/gpu-runs/2026-11-30f run1–run2: 4 × 2 and 2 × 2 warps of 32 tokens
-// each, 4 × 2 and 8 × 1 warps of 64 were slower or no faster): 4 warps of 32 rows × 64 tokens, 2 CTAs an SM.
+// The CTA shape (bench-linear on the H200, docs/gpu-runs/2026-11-30f run1–run2: 4 × 2 and 2 × 2 warps of 32 tokens
+// each, 4 × 2 and 8 × 1 warps of 64 were slower or no faster): 4 warps of 32 rows × 8·NT tokens, 2 CTAs an SM. NT
+// (the suffix _nNT, 4–8) is cut to the step: a CTA's time goes with its width (docs/gpu-runs/2026-12-01c run3: at
+// 80 tokens two CTAs of 40 take 21 % less than two of 64), so CUDABackend.int4GemmTile covers the tokens with as
+// few 64-token tiles as fit and makes each as narrow as its share.
 static_assert(INT4_GEMM_STAGES * Int4GemmTile<4, 1, 8>::STAGE_BYTES == 98304 && Int4GemmTile<4, 1, 8>::THREADS == 128,
               "CUDABackend.int4GemmSharedBytes and int4GemmThreads");
-extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_n4(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
+    linear_int4_gemm<4, 1, 4, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_f32_n4(LINEAR_INT4_GEMM_PARAMETERS(float)) {
+    linear_int4_gemm<4, 1, 4, float>(LINEAR_INT4_GEMM_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_n5(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
+    linear_int4_gemm<4, 1, 5, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_f32_n5(LINEAR_INT4_GEMM_PARAMETERS(float)) {
+    linear_int4_gemm<4, 1, 5, float>(LINEAR_INT4_GEMM_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_n6(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
+    linear_int4_gemm<4, 1, 6, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_f32_n6(LINEAR_INT4_GEMM_PARAMETERS(float)) {
+    linear_int4_gemm<4, 1, 6, float>(LINEAR_INT4_GEMM_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_n7(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
+    linear_int4_gemm<4, 1, 7, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_f32_n7(LINEAR_INT4_GEMM_PARAMETERS(float)) {
+    linear_int4_gemm<4, 1, 7, float>(LINEAR_INT4_GEMM_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_n8(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
     linear_int4_gemm<4, 1, 8, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
 }
-extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_f32(LINEAR_INT4_GEMM_PARAMETERS(float)) {
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_f32_n8(LINEAR_INT4_GEMM_PARAMETERS(float)) {
     linear_int4_gemm<4, 1, 8, float>(LINEAR_INT4_GEMM_ARGUMENTS);
 }

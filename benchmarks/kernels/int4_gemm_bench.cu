@@ -1,0 +1,145 @@
+// int4_gemm_bench.cu: times linear_int4.cu's tiled GEMM (Sources/VLLMCUDA/Kernels, included unchanged) on one
+// shape, outside the engine, so nvcc-built variants and Nsight Compute can look at it on the GPU machine:
+//
+//   nvcc -O3 -std=c++17 -arch=sm_90a -I Sources/VLLMCUDA/Kernels -o /tmp/int4bench benchmarks/kernels/int4_gemm_bench.cu
+//   /tmp/int4bench M N K [iterations [variant]]   # µs a call (GEMM + split-K reduce), TFLOP/s, packed GB/s
+//   ncu --clock-control none -k regex:linear_int4_gemm --launch-skip 10 --launch-count 1 --set full /tmp/int4bench …
+//
+// The tile, grid and split-K are chosen as CUDABackend+Int4Linear.swift chooses them (int4GemmTile,
+// int4GemmSplits); weights are random codes with group size 128, as GPTQ-int4 checkpoints have. The other variants
+// are tile shapes of the same code, for comparison.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <vector>
+#include <cuda_runtime.h>
+#include "linear_int4.cu"
+
+#define CHECK(call)                                                                                   \
+    do {                                                                                              \
+        cudaError_t e = (call);                                                                       \
+        if (e != cudaSuccess) {                                                                       \
+            fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e));      \
+            exit(1);                                                                                  \
+        }                                                                                             \
+    } while (0)
+
+static const int MAX_SPLITS = 8;
+
+// Tile shapes to compare: the shipped one (the entry point linear_int4_gemm_bf16) and others of the same code.
+template <int R, int T, int NT, int MIN_BLOCKS>
+__global__ void __launch_bounds__(32 * R * T, MIN_BLOCKS) gemm_variant(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
+    linear_int4_gemm<R, T, NT, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
+}
+
+struct Variant {
+    const char *name;
+    void (*kernel)(LINEAR_INT4_GEMM_PARAMETERS(bf16_t));
+    int rows, tokens, threads, perSM;
+};
+
+template <int R, int T, int NT, int MIN_BLOCKS> Variant variant(const char *name) {
+    using Tile = Int4GemmTile<R, T, NT>;
+    return {name, gemm_variant<R, T, NT, MIN_BLOCKS>, Tile::ROWS, Tile::TOKENS, Tile::THREADS, MIN_BLOCKS};
+}
+
+// The shipped entry points, by width (CUDABackend.int4GemmTile picks one per step).
+static Variant shipped[] = {
+    {"shipped", linear_int4_gemm_bf16_n4, 128, 32, 128, 2}, {"shipped", linear_int4_gemm_bf16_n5, 128, 40, 128, 2},
+    {"shipped", linear_int4_gemm_bf16_n6, 128, 48, 128, 2}, {"shipped", linear_int4_gemm_bf16_n7, 128, 56, 128, 2},
+    {"shipped", linear_int4_gemm_bf16_n8, 128, 64, 128, 2},
+};
+
+static Variant variants[] = {
+    {"shipped", nullptr, 0, 0, 0, 0},  // the width CUDABackend.int4GemmTile picks for M
+    variant<4, 1, 4, 3>("r4t1n4"),
+    variant<8, 1, 4, 2>("r8t1n4"),
+    variant<2, 1, 8, 3>("r2t1n8"),
+    variant<4, 2, 8, 1>("r4t2n8"),
+    variant<4, 1, 7, 2>("r4t1n7"),
+    variant<4, 1, 6, 2>("r4t1n6"),
+    variant<4, 1, 5, 2>("r4t1n5"),
+};
+
+int main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s M N K [iterations [variant]]\n", argv[0]);
+        return 2;
+    }
+    const int M = atoi(argv[1]), N = atoi(argv[2]), K = atoi(argv[3]), iterations = argc > 4 ? atoi(argv[4]) : 200;
+    const char *only = argc > 5 ? argv[5] : nullptr;
+    const int groupSize = 128, groups = K / groupSize;
+    int device = 0, sms = 0;
+    CHECK(cudaGetDevice(&device));
+    CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+
+    std::vector<unsigned> packed((size_t)N * K / 8);
+    std::vector<bf16_t> x((size_t)M * K), scales((size_t)N * groups), zeros((size_t)N * groups);
+    unsigned state = 12345;
+    auto next = [&] { state = state * 1664525u + 1013904223u; return state; };
+    for (auto &w : packed) w = next();
+    for (auto &v : x) v = 0x3C00 | (next() >> 25);        // bf16 in [2^-7, 2^-6)
+    for (auto &s : scales) s = 0x3B00 | (next() >> 25);   // small positive scales
+    for (auto &z : zeros) z = 0xC308;                     // −(128 + 8) in bf16: GPTQ's symmetric zero
+
+    unsigned *dPacked;
+    bf16_t *dX, *dScales, *dZeros, *dOut;
+    float *dPartials;
+    CHECK(cudaMalloc(&dPacked, packed.size() * 4));
+    CHECK(cudaMalloc(&dX, x.size() * 2));
+    CHECK(cudaMalloc(&dScales, scales.size() * 2));
+    CHECK(cudaMalloc(&dZeros, zeros.size() * 2));
+    CHECK(cudaMalloc(&dOut, (size_t)M * N * 2));
+    CHECK(cudaMalloc(&dPartials, (size_t)MAX_SPLITS * M * N * 4));
+    CHECK(cudaMemcpy(dPacked, packed.data(), packed.size() * 4, cudaMemcpyHostToDevice));
+    CHECK(cudaMemcpy(dX, x.data(), x.size() * 2, cudaMemcpyHostToDevice));
+    CHECK(cudaMemcpy(dScales, scales.data(), scales.size() * 2, cudaMemcpyHostToDevice));
+    CHECK(cudaMemcpy(dZeros, zeros.data(), zeros.size() * 2, cudaMemcpyHostToDevice));
+    const int tiles = (M + 63) / 64, width = std::min(8, std::max(4, (M + 8 * tiles - 1) / (8 * tiles)));
+    for (Variant v : variants) {
+        if (only && strcmp(only, v.name) != 0) continue;
+        if (!v.kernel) v = shipped[width - 4];
+        const int shared = INT4_GEMM_STAGES * (v.rows * 64 + v.tokens * 256);
+        CHECK(cudaFuncSetAttribute(v.kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared));
+        const dim3 grid((M + v.tokens - 1) / v.tokens, (N + v.rows - 1) / v.rows, 1);
+        const int ctas = grid.x * grid.y, target = v.perSM * sms;
+        int splits = 1;
+        if (ctas < target) splits = std::max(1, std::min({MAX_SPLITS, K / 128 / 4, (target + ctas - 1) / ctas}));
+        const dim3 gemmGrid(grid.x, grid.y, splits);
+        auto run = [&] {
+            v.kernel<<<gemmGrid, v.threads, shared>>>(dX, dPacked, dScales, dZeros, nullptr, dOut, dPartials, M, N, K,
+                                                      groupSize);
+            if (splits > 1) {
+                const long long count = (long long)M * N;
+                const int blocks = (int)std::min<long long>((count + 255) / 256, 4LL * sms * 8);
+                int4_gemm_reduce_bf16<<<blocks, 256>>>(dPartials, nullptr, dOut, M, N, splits);
+            }
+        };
+        for (int i = 0; i < 10; ++i) run();
+        CHECK(cudaGetLastError());
+        cudaEvent_t start, stop;
+        CHECK(cudaEventCreate(&start));
+        CHECK(cudaEventCreate(&stop));
+        CHECK(cudaEventRecord(start));
+        for (int i = 0; i < iterations; ++i) run();
+        CHECK(cudaEventRecord(stop));
+        CHECK(cudaEventSynchronize(stop));
+        float ms = 0;
+        CHECK(cudaEventElapsedTime(&ms, start, stop));
+        const double us = 1000.0 * ms / iterations;
+        std::vector<bf16_t> out((size_t)M * N);
+        CHECK(cudaMemcpy(out.data(), dOut, out.size() * 2, cudaMemcpyDeviceToHost));
+        double checksum = 0;
+        for (auto value : out) {
+            unsigned bits = (unsigned)value << 16;
+            float f;
+            memcpy(&f, &bits, 4);
+            checksum += f;
+        }
+        printf("int4-gemm %-8s M %4d N %5d K %5d: grid %3dx%3dx%d, %7.2f us, %6.1f TFLOP/s, %5.0f GB/s packed, sum %.6e\n",
+               v.name, M, N, K, gemmGrid.x, gemmGrid.y, gemmGrid.z, us, 2.0 * M * N * K / us / 1e6,
+               packed.size() * 4.0 / us / 1e3, checksum);
+    }
+    return 0;
+}
