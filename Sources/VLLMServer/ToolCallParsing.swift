@@ -159,6 +159,7 @@ struct ToolCallParsing: Sendable {
         case .required:
             message = try requiredDelta(previous: previousText, current: current, delta: deltaText)
         case .auto(var parser):
+            mode = .required  // the enum lets go of the parser, so its arrays grow in place, not copied each delta
             message = parser.stream(current: current, delta: deltaText)
             if finished { unstreamed = parser.remainingUnstreamedArguments }
             mode = .auto(parser)
