@@ -28,31 +28,31 @@
 static const int MAX_SPLITS = 8;
 
 // Tile shapes to compare: the shipped one (the entry point linear_int4_gemm_bf16) and others of the same code.
-template <int R, int T, int NT, int MIN_BLOCKS>
+template <int R, int T, int NT, int MIN_BLOCKS, int STAGES>
 __global__ void __launch_bounds__(32 * R * T, MIN_BLOCKS) gemm_variant(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
-    linear_int4_gemm<R, T, NT, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
+    linear_int4_gemm<R, T, NT, bf16_t, STAGES>(LINEAR_INT4_GEMM_ARGUMENTS);
 }
 
 struct Variant {
     const char *name;
     void (*kernel)(LINEAR_INT4_GEMM_PARAMETERS(bf16_t));
-    int rows, tokens, threads, perSM;
+    int rows, tokens, threads, perSM, stages;
 };
 
-template <int R, int T, int NT, int MIN_BLOCKS> Variant variant(const char *name) {
+template <int R, int T, int NT, int MIN_BLOCKS, int STAGES = INT4_GEMM_STAGES> Variant variant(const char *name) {
     using Tile = Int4GemmTile<R, T, NT>;
-    return {name, gemm_variant<R, T, NT, MIN_BLOCKS>, Tile::ROWS, Tile::TOKENS, Tile::THREADS, MIN_BLOCKS};
+    return {name, gemm_variant<R, T, NT, MIN_BLOCKS, STAGES>, Tile::ROWS, Tile::TOKENS, Tile::THREADS, MIN_BLOCKS, STAGES};
 }
 
 // The shipped entry points, by width (CUDABackend.int4GemmTile picks one per step).
 static Variant shipped[] = {
-    {"shipped", linear_int4_gemm_bf16_n4, 128, 32, 128, 2}, {"shipped", linear_int4_gemm_bf16_n5, 128, 40, 128, 2},
-    {"shipped", linear_int4_gemm_bf16_n6, 128, 48, 128, 2}, {"shipped", linear_int4_gemm_bf16_n7, 128, 56, 128, 2},
-    {"shipped", linear_int4_gemm_bf16_n8, 128, 64, 128, 2},
+    {"shipped", linear_int4_gemm_bf16_n4, 128, 32, 128, 2, 4}, {"shipped", linear_int4_gemm_bf16_n5, 128, 40, 128, 2, 4},
+    {"shipped", linear_int4_gemm_bf16_n6, 128, 48, 128, 2, 4}, {"shipped", linear_int4_gemm_bf16_n7, 128, 56, 128, 2, 4},
+    {"shipped", linear_int4_gemm_bf16_n8, 128, 64, 128, 2, 4},
 };
 
 static Variant variants[] = {
-    {"shipped", nullptr, 0, 0, 0, 0},  // the width CUDABackend.int4GemmTile picks for M
+    {"shipped", nullptr, 0, 0, 0, 0, 0},  // the width CUDABackend.int4GemmTile picks for M
     variant<4, 1, 4, 3>("r4t1n4"),
     variant<8, 1, 4, 2>("r8t1n4"),
     variant<2, 1, 8, 3>("r2t1n8"),
@@ -60,6 +60,9 @@ static Variant variants[] = {
     variant<4, 1, 7, 2>("r4t1n7"),
     variant<4, 1, 6, 2>("r4t1n6"),
     variant<4, 1, 5, 2>("r4t1n5"),
+    variant<4, 1, 8, 3, 3>("n8x3s3"),  // 3 CTAs an SM (12 warps), 3 stages
+    variant<4, 1, 7, 3, 3>("n7x3s3"),
+    variant<4, 1, 8, 2, 3>("n8x2s3"),
 };
 
 int main(int argc, char **argv) {
@@ -100,7 +103,7 @@ int main(int argc, char **argv) {
     for (Variant v : variants) {
         if (only && strcmp(only, v.name) != 0) continue;
         if (!v.kernel) v = shipped[width - 4];
-        const int shared = INT4_GEMM_STAGES * (v.rows * 64 + v.tokens * 256);
+        const int shared = v.stages * (v.rows * 64 + v.tokens * 256);
         CHECK(cudaFuncSetAttribute(v.kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared));
         const dim3 grid((M + v.tokens - 1) / v.tokens, (N + v.rows - 1) / v.rows, 1);
         const int ctas = grid.x * grid.y, target = v.perSM * sms;

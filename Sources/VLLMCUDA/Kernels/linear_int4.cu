@@ -305,7 +305,7 @@ template <int R, int T, int NT> struct Int4GemmTile {
 // rows puts those 8 reads in 8 different 16-byte bank groups.
 __device__ __forceinline__ int int4_gemm_piece(int r, int c) { return c ^ ((((c >> 3) & 1) << 1) | (r & 1)); }
 
-template <int R, int T, int NT, typename Out>
+template <int R, int T, int NT, typename Out, int STAGES = INT4_GEMM_STAGES>
 __device__ void linear_int4_gemm(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
                                  const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
                                  const bf16_t *__restrict__ bias, Out *__restrict__ out, float *__restrict__ partials,
@@ -323,7 +323,7 @@ __device__ void linear_int4_gemm(const bf16_t *__restrict__ x, const unsigned *_
     const int numChunks = (int)((long long)totalChunks * (blockIdx.z + 1) / gridDim.z) - chunkBegin;
 
     auto loadWeights = [&](int chunk) {
-        unsigned char *stage = shared + (chunk % INT4_GEMM_STAGES) * Tile::STAGE_BYTES;
+        unsigned char *stage = shared + (chunk % STAGES) * Tile::STAGE_BYTES;
 #pragma unroll
         for (int n = 0; n < Tile::ROWS * 4 / Tile::THREADS; ++n) {
             const int i = tid + n * Tile::THREADS, r = i >> 2, c = i & 3;
@@ -333,7 +333,7 @@ __device__ void linear_int4_gemm(const bf16_t *__restrict__ x, const unsigned *_
         }
     };
     auto loadX = [&](int chunk) {
-        unsigned char *stage = shared + (chunk % INT4_GEMM_STAGES) * Tile::STAGE_BYTES + Tile::WEIGHT_BYTES;
+        unsigned char *stage = shared + (chunk % STAGES) * Tile::STAGE_BYTES + Tile::WEIGHT_BYTES;
 #pragma unroll
         for (int n = 0; n < Tile::TOKENS * 16 / Tile::THREADS; ++n) {
             const int i = tid + n * Tile::THREADS, r = i >> 4, c = i & 15;
@@ -358,13 +358,13 @@ __device__ void linear_int4_gemm(const bf16_t *__restrict__ x, const unsigned *_
 
     // The packed weight and its scales depend on no earlier kernel: in flight before the wait for x.
 #pragma unroll
-    for (int s = 0; s < INT4_GEMM_STAGES - 1; ++s)
+    for (int s = 0; s < STAGES - 1; ++s)
         if (s < numChunks) loadWeights(s);
     unsigned scale2[2][2], zero2[2][2];
     loadScales(0, scale2, zero2);
     grid_dependency_wait();
 #pragma unroll
-    for (int s = 0; s < INT4_GEMM_STAGES - 1; ++s) {
+    for (int s = 0; s < STAGES - 1; ++s) {
         if (s < numChunks) loadX(s);
         commit_copies();
     }
@@ -376,9 +376,9 @@ __device__ void linear_int4_gemm(const bf16_t *__restrict__ x, const unsigned *_
         for (int j = 0; j < NT; ++j) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.0f;
 
     for (int chunk = 0; chunk < numChunks; ++chunk) {
-        wait_copies<INT4_GEMM_STAGES - 2>();
+        wait_copies<STAGES - 2>();
         __syncthreads();  // chunk's stage is filled, and every warp is done with the stage refilled next
-        const int ahead = chunk + INT4_GEMM_STAGES - 1;
+        const int ahead = chunk + STAGES - 1;
         if (ahead < numChunks) {
             loadWeights(ahead);
             loadX(ahead);
@@ -387,7 +387,7 @@ __device__ void linear_int4_gemm(const bf16_t *__restrict__ x, const unsigned *_
         unsigned nextScale2[2][2], nextZero2[2][2];
         loadScales(chunk + 1, nextScale2, nextZero2);
 
-        const unsigned char *stage = shared + (chunk % INT4_GEMM_STAGES) * Tile::STAGE_BYTES;
+        const unsigned char *stage = shared + (chunk % STAGES) * Tile::STAGE_BYTES;
         const unsigned char *xs = stage + Tile::WEIGHT_BYTES;
         uint4 rowWords[2][2];
 #pragma unroll
