@@ -163,7 +163,9 @@ extension CUDABackend: Int4LinearBackend {
         case .gemm:
             try require(gemmApplies, "linear (int4)", "the GEMM for K \(depth) (K % 128 == 0, x 16-byte aligned)")
             let input = try gathered()
-            let (width, tiles) = Self.int4GemmTile(tokens: tokens)
+            // f32 logits (a quantized lm_head) take the one width linear_int4.cu compiles for them.
+            let (fitted, tiles) = Self.int4GemmTile(tokens: tokens)
+            let width = out.dtype == .float32 ? 8 : fitted
             let grid = (tiles, (columns + Self.int4GemmRows - 1) / Self.int4GemmRows)
             let splits = int4GemmSplits(ctas: grid.0 * grid.1, depth: depth)
             let partials = splits > 1 ? try scratch(.int4Partials, shape: [splits, tokens, columns], dtype: .float32) : nil

@@ -65,7 +65,7 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
                 [64, 128].map { "decode_attention_mma_\(cache)_d\($0)" } + [64, 128].map { "prefill_attention_\(cache)_d\($0)" }
             } + ["prefill_attention_bf16_d256"]
             + ["", "_g128"].flatMap { g in [1, 2, 4].flatMap { ["linear_int4_small\(g)_bf16_t\($0)", "linear_int4_small\(g)_bf16_f32_t\($0)"] } }
-            + (4...8).flatMap { ["linear_int4_gemm_bf16_n\($0)", "linear_int4_gemm_bf16_f32_n\($0)"] }
+            + (4...8).map { "linear_int4_gemm_bf16_n\($0)" } + ["linear_int4_gemm_bf16_f32_n8"]
             + ["int4_gemm_reduce_bf16", "int4_gemm_reduce_f32"]
             + ["lora_shrink_bf16", "lora_expand_bf16", "lora_shrink_f32", "lora_expand_f32"]
         for name in launched { #expect(declared.contains(name), "no kernel declares \(name)") }

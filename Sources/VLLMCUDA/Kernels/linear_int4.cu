@@ -480,32 +480,21 @@ extern "C" __global__ void int4_gemm_reduce_f32(const float *__restrict__ partia
 // each, 4 × 2 and 8 × 1 warps of 64 were slower or no faster): 4 warps of 32 rows × 8·NT tokens, 2 CTAs an SM. NT
 // (the suffix _nNT, 4–8) is cut to the step: a CTA's time goes with its width (docs/gpu-runs/2026-12-01c run3: at
 // 80 tokens two CTAs of 40 take 21 % less than two of 64), so CUDABackend.int4GemmTile covers the tokens with as
-// few 64-token tiles as fit and makes each as narrow as its share.
+// few 64-token tiles as fit and makes each as narrow as its share. The f32 output (a quantized lm_head's logits, a
+// rare layout) has width 8 only: each entry point costs NVRTC ~2 s to compile on a cold kernel cache.
 static_assert(INT4_GEMM_STAGES * Int4GemmTile<4, 1, 8>::STAGE_BYTES == 98304 && Int4GemmTile<4, 1, 8>::THREADS == 128,
               "CUDABackend.int4GemmSharedBytes and int4GemmThreads");
 extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_n4(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
     linear_int4_gemm<4, 1, 4, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
 }
-extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_f32_n4(LINEAR_INT4_GEMM_PARAMETERS(float)) {
-    linear_int4_gemm<4, 1, 4, float>(LINEAR_INT4_GEMM_ARGUMENTS);
-}
 extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_n5(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
     linear_int4_gemm<4, 1, 5, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
-}
-extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_f32_n5(LINEAR_INT4_GEMM_PARAMETERS(float)) {
-    linear_int4_gemm<4, 1, 5, float>(LINEAR_INT4_GEMM_ARGUMENTS);
 }
 extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_n6(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
     linear_int4_gemm<4, 1, 6, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
 }
-extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_f32_n6(LINEAR_INT4_GEMM_PARAMETERS(float)) {
-    linear_int4_gemm<4, 1, 6, float>(LINEAR_INT4_GEMM_ARGUMENTS);
-}
 extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_n7(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
     linear_int4_gemm<4, 1, 7, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
-}
-extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_f32_n7(LINEAR_INT4_GEMM_PARAMETERS(float)) {
-    linear_int4_gemm<4, 1, 7, float>(LINEAR_INT4_GEMM_ARGUMENTS);
 }
 extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_gemm_bf16_n8(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
     linear_int4_gemm<4, 1, 8, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
