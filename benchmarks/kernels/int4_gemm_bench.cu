@@ -27,7 +27,7 @@
 
 static const int MAX_SPLITS = 8;
 
-// Tile shapes to compare: the shipped one (the entry point linear_int4_gemm_bf16) and others of the same code.
+// Tile shapes to compare with the shipped entry points (linear_int4_gemm_bf16_nNT): other instantiations of the same code.
 template <int R, int T, int NT, int MIN_BLOCKS, int STAGES>
 __global__ void __launch_bounds__(32 * R * T, MIN_BLOCKS) gemm_variant(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
     linear_int4_gemm<R, T, NT, bf16_t, STAGES>(LINEAR_INT4_GEMM_ARGUMENTS);
