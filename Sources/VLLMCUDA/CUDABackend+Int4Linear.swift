@@ -3,9 +3,9 @@ import VLLMCompute
 
 /// 4-bit integer weights (W4A16: GPTQ, AWQ, compressed-tensors) by Kernels/linear_int4.cu: the weight stays
 /// packed (a quarter of bf16's bytes) and is dequantized in registers — by linear_int4_small for the fewest tokens,
-/// by the tiled GEMM linear_int4_gemm (as vLLM's Marlin) for decode steps of a few dozen to 128 sequences — and
-/// larger steps (prefills: compute-bound, where cuBLASLt's Hopper GEMM is 2–3× faster than mma.sync) dequantize it
-/// into a scratch matrix that cuBLASLt multiplies. `int4Path` says which, from H200 timings.
+/// by a tiled GEMM for decode steps of a few dozen to 192 sequences (linear_int4_wgmma on Hopper's warpgroup MMA
+/// from 64 where it applies, else linear_int4_gemm on mma.sync, as vLLM's Marlin) — and larger steps (prefills) dequantize
+/// it into a scratch matrix that cuBLASLt multiplies. `int4Path` says which, from H200 timings.
 extension CUDABackend: Int4LinearBackend {
     /// Most tokens linear_int4.cu's small kernel takes (4 groups of 8 mma columns).
     static let int4SmallMaxTokens = 32
@@ -31,21 +31,47 @@ extension CUDABackend: Int4LinearBackend {
     /// Most splits of K (each at least 4 chunks of 128).
     static let int4GemmMaxSplits = 8
 
+    /// linear_int4_wgmma's CTA: one warpgroup of 64 weight rows × `width` tokens (64, 96 or 128, the entry point's
+    /// suffix _n), two CTAs an SM; 4 stages of a 128-k chunk at width 64, 3 above (two CTAs still fit an SM).
+    static let int4WgmmaRows = 64, int4WgmmaThreads = 128
+    static func int4WgmmaSharedBytes(width: Int) -> Int { (width == 64 ? 4 : 3) * (width * 256 + int4WgmmaRows * 64) + 1024 }
+
+    /// The tokens of a step in as few 128-token tiles as hold them, each the narrowest width that holds its share.
+    static func int4WgmmaTile(tokens: Int) -> (width: Int, tiles: Int) {
+        let tiles = (tokens + 127) / 128, share = (tokens + tiles - 1) / tiles
+        return (share <= 64 ? 64 : share <= 96 ? 96 : 128, tiles)
+    }
+
     /// How a 4-bit linear runs: `automatic` picks by shape (`int4Path`); the others force a path (check-gpu and
     /// bench-linear run each).
     public enum Int4LinearPath: Sendable, Equatable {
-        case automatic, small, gemm, dequantized
+        case automatic, small, gemm, wgmma, dequantized
+    }
+
+    /// Whether this device runs linear_int4_wgmma at all (compute capability 9.0).
+    public var hasInt4Wgmma: Bool { context.computeCapability == (9, 0) }
+
+    /// Whether linear_int4_wgmma runs here: on compute capability 9.0 (its kernels are compiled for sm_90a there),
+    /// for bf16 out, groups of whole 128-k chunks, K % 128 == 0 and x 16-byte aligned.
+    func int4WgmmaApplies(groupSize: Int, depth: Int, out: Tensor, aligned: Bool) -> Bool {
+        hasInt4Wgmma && out.dtype == .bfloat16 && groupSize % 128 == 0 && depth % 128 == 0 && aligned
     }
 
     /// The path for `tokens` × [N, K] (bench-linear on the H200, docs/gpu-runs/2026-11-30f): the small kernel streams
     /// the weight once for all tokens but its MMAs of 8 tokens cost more per token past ~16; the GEMM dequantizes a
     /// weight fragment once for 64 tokens and wins from 17 tokens on the large linears (N·K ≥ 32 M: gate_up, down,
     /// lm_head), from 33 on all, up to 64 tokens on all and 128 on the large ones; past that, dequantize + cuBLASLt.
-    /// `aligned`: x is 16-byte aligned (both kernels load it 16 bytes at a time; dequantize + cuBLASLt takes any x).
-    static func int4Path(tokens: Int, columns: Int, depth: Int, gemmApplies: Bool, aligned: Bool) -> Int4LinearPath {
+    /// Where linear_int4_wgmma applies it takes 64–192 tokens (bench-linear, docs/gpu-runs/2026-12-01d run4: on
+    /// Llama-3-8B's and Qwen2.5-14B's linears it ties or beats the mma.sync GEMM in sum at 64 tokens and loses at 48;
+    /// at 96–128 it is 0–29 % faster than the better of the others, at 192 4–19 % faster than dequantize + cuBLASLt;
+    /// at 256 only gate_up still gains).
+    /// `aligned`: x is 16-byte aligned (the kernels load it 16 bytes at a time; dequantize + cuBLASLt takes any x).
+    static func int4Path(tokens: Int, columns: Int, depth: Int, gemmApplies: Bool, wgmmaApplies: Bool, aligned: Bool) -> Int4LinearPath {
+        let cap = int4GemmTokenCap ?? .max
+        if wgmmaApplies, (64...192).contains(tokens), tokens <= cap { return .wgmma }
         let large = columns * depth >= 32 << 20
         let gemmRange = (large ? 17 : 33)...(large ? 128 : 64)
-        if gemmApplies, gemmRange.contains(tokens), tokens <= int4GemmTokenCap ?? .max { return .gemm }
+        if gemmApplies, gemmRange.contains(tokens), tokens <= cap { return .gemm }
         return tokens <= int4SmallMaxTokens && aligned ? .small : .dequantized
     }
 
@@ -147,8 +173,10 @@ extension CUDABackend: Int4LinearBackend {
         let aligned = x.address % 16 == 0
         let gemmApplies = aligned && depth % 128 == 0
             && Self.int4GemmSharedBytes(width: 8) <= Self.maxSharedBytesPerBlock(computeCapability: context.computeCapability)
+        let wgmmaApplies = int4WgmmaApplies(groupSize: weight.groupSize, depth: depth, out: out, aligned: aligned)
         let chosen = path == .automatic
-            ? Self.int4Path(tokens: tokens, columns: columns, depth: depth, gemmApplies: gemmApplies, aligned: aligned) : path
+            ? Self.int4Path(tokens: tokens, columns: columns, depth: depth, gemmApplies: gemmApplies, wgmmaApplies: wgmmaApplies,
+                            aligned: aligned) : path
         switch chosen {
         case .small:
             try require(aligned && tokens <= Self.int4SmallMaxTokens, "linear (int4)", "the small kernel for \(tokens) tokens")
@@ -160,18 +188,28 @@ extension CUDABackend: Int4LinearBackend {
             try launch("linear_int4_small\(grouped)_bf16\(outName)_t\(groups)", in: "linear_int4",
                        grid: ((columns + 15) / 16, 1, 1), block: (32 * numWarps, 1, 1), arguments(input))
             return
-        case .gemm:
-            try require(gemmApplies, "linear (int4)", "the GEMM for K \(depth) (K % 128 == 0, x 16-byte aligned)")
-            let input = try gathered()
-            // f32 logits (a quantized lm_head) take the one width linear_int4.cu compiles for them.
-            let (fitted, tiles) = Self.int4GemmTile(tokens: tokens)
-            let width = out.dtype == .float32 ? 8 : fitted
-            let grid = (tiles, (columns + Self.int4GemmRows - 1) / Self.int4GemmRows)
+        case .gemm, .wgmma:
+            let input: Tensor, kernel: String, grid: (Int, Int), threads: Int, sharedBytes: Int
+            if chosen == .wgmma {
+                try require(wgmmaApplies, "linear (int4)", "the wgmma GEMM for K \(depth), group \(weight.groupSize), out \(out.dtype) "
+                            + "on compute capability \(context.computeCapability)")
+                input = try gathered()
+                let (width, tiles) = Self.int4WgmmaTile(tokens: tokens)
+                (kernel, grid) = ("linear_int4_wgmma_bf16_n\(width)", (tiles, (columns + Self.int4WgmmaRows - 1) / Self.int4WgmmaRows))
+                (threads, sharedBytes) = (Self.int4WgmmaThreads, Self.int4WgmmaSharedBytes(width: width))
+            } else {
+                try require(gemmApplies, "linear (int4)", "the GEMM for K \(depth) (K % 128 == 0, x 16-byte aligned)")
+                input = try gathered()
+                // f32 logits (a quantized lm_head) take the one width linear_int4.cu compiles for them.
+                let (fitted, tiles) = Self.int4GemmTile(tokens: tokens)
+                let width = out.dtype == .float32 ? 8 : fitted
+                (kernel, grid) = ("linear_int4_gemm_bf16\(outName)_n\(width)", (tiles, (columns + Self.int4GemmRows - 1) / Self.int4GemmRows))
+                (threads, sharedBytes) = (Self.int4GemmThreads, Self.int4GemmSharedBytes(width: width))
+            }
             let splits = int4GemmSplits(ctas: grid.0 * grid.1, depth: depth)
             let partials = splits > 1 ? try scratch(.int4Partials, shape: [splits, tokens, columns], dtype: .float32) : nil
             let all = arguments(input)
-            try launch("linear_int4_gemm_bf16\(outName)_n\(width)", in: "linear_int4", grid: (grid.0, grid.1, splits),
-                       block: (Self.int4GemmThreads, 1, 1), sharedBytes: Self.int4GemmSharedBytes(width: width),
+            try launch(kernel, in: "linear_int4", grid: (grid.0, grid.1, splits), block: (threads, 1, 1), sharedBytes: sharedBytes,
                        Array(all.prefix(6)) + [partials?.device ?? .pointer(0)] + Array(all.suffix(4)))
             if let partials {
                 try launch("int4_gemm_reduce_\(out.dtype == .float32 ? "f32" : "bf16")", in: "linear_int4",

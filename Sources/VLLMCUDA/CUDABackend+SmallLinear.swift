@@ -110,7 +110,8 @@ extension CUDABackend {
             }
             int4Time = try int4Timing(.automatic)
             if tokens > 16 {
-                for path in [Int4LinearPath.small, .gemm, .dequantized] where path != .small || tokens <= Self.int4SmallMaxTokens {
+                let paths: [Int4LinearPath] = [.small, .gemm] + (hasInt4Wgmma && !f32Out ? [.wgmma] : []) + [.dequantized]
+                for path in paths where path != .small || tokens <= Self.int4SmallMaxTokens {
                     timing.int4ByPath.append((path, try int4Timing(path)))
                 }
             }

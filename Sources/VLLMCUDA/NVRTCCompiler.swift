@@ -9,7 +9,8 @@ import Glibc
 /// compiles nothing.
 public final class NVRTCCompiler: Sendable {
     let api: NVRTCAPI
-    /// `sm_90` for compute capability 9.0.
+    /// `sm_86` for compute capability 8.6; `sm_90a` for 9.0 (Hopper's architecture-specific features: wgmma, used by
+    /// linear_int4.cu; such a CUBIN runs on 9.0 only, which is the device it is compiled for).
     public let architecture: String
     /// `nil` disables the disk cache.
     public let cacheDirectory: String?
@@ -20,7 +21,7 @@ public final class NVRTCCompiler: Sendable {
     ///   - cacheDirectory: where compiled CUBINs are kept; `nil` for no cache.
     public init(computeCapability: (Int, Int), cacheDirectory: String?) throws {
         api = try NVRTCAPI()
-        architecture = "sm_\(computeCapability.0)\(computeCapability.1)"
+        architecture = "sm_\(computeCapability.0)\(computeCapability.1)\(computeCapability == (9, 0) ? "a" : "")"
         self.cacheDirectory = cacheDirectory
         var options = ["--gpu-architecture=\(architecture)", "--std=c++17", "-lineinfo"]
         // The kernels include nothing from CUDA; the include path only serves local experiments.

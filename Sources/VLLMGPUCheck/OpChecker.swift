@@ -78,14 +78,18 @@ public struct OpChecker {
             try int4Linears(tokens: [1, 5, 8, 13, 32, 50, 77, 300, 1500], depth: 4096, columns: 1024, groupSize: 128, actOrder: false,
                             zeroPoints: false, bias: false, f32Out: false)
             let forced: [CUDABackend.Int4LinearPath] = [.gemm, .dequantized]
+            // linear_int4_wgmma (sm_90a) where the device has it: groups of 128 or more, bf16 out.
+            let wgmma: [CUDABackend.Int4LinearPath] = gpu.hasInt4Wgmma ? [.wgmma] : []
             try int4Linears(tokens: [45, 161], depth: 1664, columns: 1000, groupSize: 128, actOrder: false, zeroPoints: true,
-                            bias: true, f32Out: false, paths: forced)
+                            bias: true, f32Out: false, paths: forced + wgmma)
+            try int4Linears(tokens: [100, 250], depth: 2048, columns: 1000, groupSize: 128, actOrder: true, zeroPoints: true,
+                            bias: false, f32Out: false, paths: [.gemm] + wgmma)  // K split 4 ways; 250 as two tiles of 125
             try int4Linears(tokens: [20], depth: 4096, columns: 3000, groupSize: 64, actOrder: false, zeroPoints: true,
                             bias: true, f32Out: false, paths: [.small] + forced)
             try int4Linears(tokens: [70], depth: 512, columns: 200, groupSize: 32, actOrder: true, zeroPoints: true,
                             bias: false, f32Out: true, paths: forced)
             try int4Linears(tokens: [33], depth: 512, columns: 300, groupSize: 128, actOrder: false, zeroPoints: false,
-                            bias: true, f32Out: false, paths: forced)  // K unsplit (4 chunks): the bias in the GEMM itself
+                            bias: true, f32Out: false, paths: forced + wgmma)  // K unsplit (4 chunks): the bias in the GEMM itself
             try int4Linears(tokens: [3, 40], depth: 4096, columns: 512, groupSize: 128, actOrder: true, zeroPoints: true,
                             bias: true, f32Out: false)
             try int4Linears(tokens: [2, 20, 100], depth: 1024, columns: 1000, groupSize: 32, actOrder: false, zeroPoints: true,

@@ -66,6 +66,7 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
             } + ["prefill_attention_bf16_d256"]
             + ["", "_g128"].flatMap { g in [1, 2, 4].flatMap { ["linear_int4_small\(g)_bf16_t\($0)", "linear_int4_small\(g)_bf16_f32_t\($0)"] } }
             + (4...8).map { "linear_int4_gemm_bf16_n\($0)" } + ["linear_int4_gemm_bf16_f32_n8"]
+            + [64, 96, 128].map { "linear_int4_wgmma_bf16_n\($0)" }
             + ["int4_gemm_reduce_bf16", "int4_gemm_reduce_f32"]
             + ["lora_shrink_bf16", "lora_expand_bf16", "lora_shrink_f32", "lora_expand_f32"]
         for name in launched { #expect(declared.contains(name), "no kernel declares \(name)") }
@@ -139,8 +140,9 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
 /// bench-linear table (H200) chose it; an unaligned x or a K the GEMM does not take falls back to cuBLASLt.
 @Suite struct Int4PathTests {
     @Test func pathsFollowTheMeasuredTable() {
-        func path(_ tokens: Int, _ n: Int, _ k: Int, gemm: Bool = true, aligned: Bool = true) -> CUDABackend.Int4LinearPath {
-            CUDABackend.int4Path(tokens: tokens, columns: n, depth: k, gemmApplies: gemm, aligned: aligned)
+        func path(_ tokens: Int, _ n: Int, _ k: Int, gemm: Bool = true, wgmma: Bool = false, aligned: Bool = true)
+            -> CUDABackend.Int4LinearPath {
+            CUDABackend.int4Path(tokens: tokens, columns: n, depth: k, gemmApplies: gemm, wgmmaApplies: wgmma, aligned: aligned)
         }
         let gateUp = (28672, 4096), q = (4096, 4096)
         #expect(path(1, gateUp.0, gateUp.1) == .small && path(16, gateUp.0, gateUp.1) == .small)
@@ -150,5 +152,17 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
         #expect(path(65, q.0, q.1) == .dequantized)
         #expect(path(20, gateUp.0, gateUp.1, gemm: false) == .small)
         #expect(path(20, gateUp.0, gateUp.1, gemm: false, aligned: false) == .dequantized)
+        // Where the wgmma GEMM applies (sm_90a, groups of 128): 64–192 tokens on every linear.
+        #expect(path(63, gateUp.0, gateUp.1, wgmma: true) == .gemm && path(32, q.0, q.1, wgmma: true) == .small)
+        #expect(path(64, q.0, q.1, wgmma: true) == .wgmma && path(192, gateUp.0, gateUp.1, wgmma: true) == .wgmma)
+        #expect(path(193, gateUp.0, gateUp.1, wgmma: true) == .dequantized)
+    }
+
+    /// linear_int4_wgmma's tiles: as few 128-token tiles as hold a step, each the narrowest of 64, 96, 128 for its share.
+    @Test func wgmmaTilesCoverTheStep() {
+        #expect(CUDABackend.int4WgmmaTile(tokens: 33) == (64, 1) && CUDABackend.int4WgmmaTile(tokens: 64) == (64, 1))
+        #expect(CUDABackend.int4WgmmaTile(tokens: 65) == (96, 1) && CUDABackend.int4WgmmaTile(tokens: 100) == (128, 1))
+        #expect(CUDABackend.int4WgmmaTile(tokens: 129) == (96, 2) && CUDABackend.int4WgmmaTile(tokens: 250) == (128, 2))
+        #expect(CUDABackend.int4WgmmaSharedBytes(width: 128) == 111_616 && CUDABackend.int4WgmmaSharedBytes(width: 64) == 82_944)
     }
 }

@@ -1,17 +1,20 @@
-// int4_gemm_bench.cu: times linear_int4.cu's tiled GEMM (Sources/VLLMCUDA/Kernels, included unchanged) on one
-// shape, outside the engine, so nvcc-built variants and Nsight Compute can look at it on the GPU machine:
+// int4_gemm_bench.cu: times linear_int4.cu's tiled GEMMs (Sources/VLLMCUDA/Kernels, included unchanged) on one
+// shape, outside the engine, so nvcc-built variants and Nsight Compute can look at them on the GPU machine (or build
+// here, where nvcc needs no GPU, and carry the binary: docs/gpu-runs/2026-12-01d/run2.sh):
 //
 //   nvcc -O3 -std=c++17 -arch=sm_90a -I Sources/VLLMCUDA/Kernels -o /tmp/int4bench benchmarks/kernels/int4_gemm_bench.cu
 //   /tmp/int4bench M N K [iterations [variant]]   # µs a call (GEMM + split-K reduce), TFLOP/s, packed GB/s
 //   ncu --clock-control none -k regex:linear_int4_gemm --launch-skip 10 --launch-count 1 --set full /tmp/int4bench …
 //
-// The tile, grid and split-K are chosen as CUDABackend+Int4Linear.swift chooses them (int4GemmTile,
-// int4GemmSplits); weights are random codes with group size 128, as GPTQ-int4 checkpoints have. The other variants
-// are tile shapes of the same code, for comparison.
+// "shipped" (linear_int4_gemm, mma.sync) and "wgmma" (linear_int4_wgmma) are the entry points with the tile, grid
+// and split-K CUDABackend+Int4Linear.swift chooses (int4GemmTile, int4WgmmaTile, int4GemmSplits); weights are random
+// codes with group size 128, as GPTQ-int4 checkpoints have. Each line gives the largest difference from "shipped"'s
+// output. The other variants are tile shapes of the same code, for comparison.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
+#include <cmath>
 #include <vector>
 #include <cuda_runtime.h>
 #include "linear_int4.cu"
@@ -36,23 +39,49 @@ __global__ void __launch_bounds__(32 * R * T, MIN_BLOCKS) gemm_variant(LINEAR_IN
 struct Variant {
     const char *name;
     void (*kernel)(LINEAR_INT4_GEMM_PARAMETERS(bf16_t));
-    int rows, tokens, threads, perSM, stages;
+    int rows, tokens, threads, perSM, stages, shared;
 };
 
 template <int R, int T, int NT, int MIN_BLOCKS, int STAGES = INT4_GEMM_STAGES> Variant variant(const char *name) {
     using Tile = Int4GemmTile<R, T, NT>;
-    return {name, gemm_variant<R, T, NT, MIN_BLOCKS, STAGES>, Tile::ROWS, Tile::TOKENS, Tile::THREADS, MIN_BLOCKS, STAGES};
+    return {name, gemm_variant<R, T, NT, MIN_BLOCKS, STAGES>, Tile::ROWS, Tile::TOKENS, Tile::THREADS, MIN_BLOCKS, STAGES,
+            STAGES * Tile::STAGE_BYTES};
+}
+
+// linear_int4_wgmma: W warpgroups of 64 rows × NTOK tokens.
+template <int W, int NTOK, int STAGES, int MIN_BLOCKS>
+__global__ void __launch_bounds__(128 * W, MIN_BLOCKS) wgmma_variant(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
+    linear_int4_wgmma<W, NTOK, STAGES, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
+}
+template <int W, int NTOK, int STAGES, int MIN_BLOCKS> Variant wgmma(const char *name) {
+    using Tile = Int4WgmmaTile<W, NTOK>;
+    return {name, wgmma_variant<W, NTOK, STAGES, MIN_BLOCKS>, Tile::ROWS, NTOK, Tile::THREADS, MIN_BLOCKS, STAGES,
+            STAGES * Tile::STAGE_BYTES + 1024};
 }
 
 // The shipped entry points, by width (CUDABackend.int4GemmTile picks one per step).
 static Variant shipped[] = {
-    {"shipped", linear_int4_gemm_bf16_n4, 128, 32, 128, 2, 4}, {"shipped", linear_int4_gemm_bf16_n5, 128, 40, 128, 2, 4},
-    {"shipped", linear_int4_gemm_bf16_n6, 128, 48, 128, 2, 4}, {"shipped", linear_int4_gemm_bf16_n7, 128, 56, 128, 2, 4},
-    {"shipped", linear_int4_gemm_bf16_n8, 128, 64, 128, 2, 4},
+    {"shipped", linear_int4_gemm_bf16_n4, 128, 32, 128, 2, 4, 4 * Int4GemmTile<4, 1, 4>::STAGE_BYTES},
+    {"shipped", linear_int4_gemm_bf16_n5, 128, 40, 128, 2, 4, 4 * Int4GemmTile<4, 1, 5>::STAGE_BYTES},
+    {"shipped", linear_int4_gemm_bf16_n6, 128, 48, 128, 2, 4, 4 * Int4GemmTile<4, 1, 6>::STAGE_BYTES},
+    {"shipped", linear_int4_gemm_bf16_n7, 128, 56, 128, 2, 4, 4 * Int4GemmTile<4, 1, 7>::STAGE_BYTES},
+    {"shipped", linear_int4_gemm_bf16_n8, 128, 64, 128, 2, 4, 4 * Int4GemmTile<4, 1, 8>::STAGE_BYTES},
+};
+
+// The shipped linear_int4_wgmma entry points (sm_90a), by width.
+static Variant shippedWgmma[] = {
+    {"wgmma", linear_int4_wgmma_bf16_n64, 64, 64, 128, 2, 4, 4 * Int4WgmmaTile<1, 64>::STAGE_BYTES + 1024},
+    {"wgmma", linear_int4_wgmma_bf16_n96, 64, 96, 128, 2, 3, 3 * Int4WgmmaTile<1, 96>::STAGE_BYTES + 1024},
+    {"wgmma", linear_int4_wgmma_bf16_n128, 64, 128, 128, 2, 3, 3 * Int4WgmmaTile<1, 128>::STAGE_BYTES + 1024},
 };
 
 static Variant variants[] = {
-    {"shipped", nullptr, 0, 0, 0, 0, 0},  // the width CUDABackend.int4GemmTile picks for M
+    {"shipped", nullptr, 0, 0, 0, 0, 0, 0},  // the width CUDABackend.int4GemmTile picks for M (the reference output)
+    {"wgmma", nullptr, 0, 0, 0, 0, 0, 0},    // the linear_int4_wgmma entry point CUDABackend.int4WgmmaTile picks
+    // linear_int4_wgmma's other tiles (run3): W warpgroups × NTOK tokens, stages, CTAs an SM.
+    wgmma<2, 128, 4, 1>("wg2n128s4"),
+    wgmma<1, 128, 4, 1>("wg1n128s4"),
+    wgmma<2, 64, 4, 1>("wg2n64s4"),
     variant<4, 1, 4, 3>("r4t1n4"),
     variant<8, 1, 4, 2>("r8t1n4"),
     variant<2, 1, 8, 3>("r2t1n8"),
@@ -100,10 +129,16 @@ int main(int argc, char **argv) {
     CHECK(cudaMemcpy(dScales, scales.data(), scales.size() * 2, cudaMemcpyHostToDevice));
     CHECK(cudaMemcpy(dZeros, zeros.data(), zeros.size() * 2, cudaMemcpyHostToDevice));
     const int tiles = (M + 63) / 64, width = std::min(8, std::max(4, (M + 8 * tiles - 1) / (8 * tiles)));
+    std::vector<bf16_t> reference;
     for (Variant v : variants) {
-        if (only && strcmp(only, v.name) != 0) continue;
+        if (only && strcmp(only, v.name) != 0 && strcmp(v.name, "shipped") != 0) continue;
+        if (!v.kernel && strcmp(v.name, "wgmma") == 0) {
+            // CUDABackend.int4WgmmaTile: as few 128-token tiles as hold M, each the narrowest of 64, 96, 128.
+            const int tiles = (M + 127) / 128, share = (M + tiles - 1) / tiles;
+            v = shippedWgmma[share <= 64 ? 0 : share <= 96 ? 1 : 2];
+        }
         if (!v.kernel) v = shipped[width - 4];
-        const int shared = v.stages * (v.rows * 64 + v.tokens * 256);
+        const int shared = v.shared;
         CHECK(cudaFuncSetAttribute(v.kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared));
         const dim3 grid((M + v.tokens - 1) / v.tokens, (N + v.rows - 1) / v.rows, 1);
         const int ctas = grid.x * grid.y, target = v.perSM * sms;
@@ -133,16 +168,23 @@ int main(int argc, char **argv) {
         const double us = 1000.0 * ms / iterations;
         std::vector<bf16_t> out((size_t)M * N);
         CHECK(cudaMemcpy(out.data(), dOut, out.size() * 2, cudaMemcpyDeviceToHost));
-        double checksum = 0;
-        for (auto value : out) {
-            unsigned bits = (unsigned)value << 16;
+        auto value = [](bf16_t b) {
+            unsigned bits = (unsigned)b << 16;
             float f;
             memcpy(&f, &bits, 4);
-            checksum += f;
+            return f;
+        };
+        double checksum = 0, maxDiff = 0, maxRef = 0;
+        if (reference.empty()) reference = out;  // the first run (shipped) is the reference
+        for (size_t i = 0; i < out.size(); ++i) {
+            checksum += value(out[i]);
+            maxDiff = std::max(maxDiff, (double)fabsf(value(out[i]) - value(reference[i])));
+            maxRef = std::max(maxRef, (double)fabsf(value(reference[i])));
         }
-        printf("int4-gemm %-8s M %4d N %5d K %5d: grid %3dx%3dx%d, %7.2f us, %6.1f TFLOP/s, %5.0f GB/s packed, sum %.6e\n",
+        printf("int4-gemm %-9s M %4d N %5d K %5d: grid %3dx%3dx%d, %7.2f us, %6.1f TFLOP/s, %5.0f GB/s packed, sum %.6e, "
+               "max |diff| / max |ref| %.2e\n",
                v.name, M, N, K, gemmGrid.x, gemmGrid.y, gemmGrid.z, us, 2.0 * M * N * K / us / 1e6,
-               packed.size() * 4.0 / us / 1e3, checksum);
+               packed.size() * 4.0 / us / 1e3, checksum, maxDiff / maxRef);
     }
     return 0;
 }
