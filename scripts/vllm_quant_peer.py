@@ -1,7 +1,8 @@
 """vLLM on the quantized (#20) and tensor-parallel (#15) workloads, measured on the GPU machine:
 ../shared/bench/vllm_peer.py's W1 and W2 (same prompts, same timing), and W3 given its lengths file, with
-vLLM's --kv-cache-dtype and --tensor-parallel-size passed through; a config.json carrying a quantization_config
-(GPTQ) makes vLLM's dummy loader build that format (gptq_marlin).
+vLLM's --kv-cache-dtype and --tensor-parallel-size passed through. A config.json carrying a GPTQ quantization_config
+makes vLLM's dummy loader build that format only for the layers its modules_in_block_to_quantize lists (with no
+safetensors files vLLM finds no quantized layer otherwise, and runs bf16): benchmarks/configs/*-gptq-int4 list them.
 usage: python3 vllm_quant_peer.py MODEL_DIR [--kv-cache-dtype fp8] [--tensor-parallel-size 2] [--w3 w3_lengths.json]"""
 import argparse, json, random, time, os
 

@@ -11,7 +11,7 @@ private let repoRoot: String = {
 
 private var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
-/// A compiler for sm_90 when NVRTC can be loaded (pip's nvidia-cuda-nvrtc via SWIFT_VLLM_NVRTC, or a CUDA
+/// A compiler for compute capability 9.0 (sm_90a) when NVRTC can be loaded (pip's nvidia-cuda-nvrtc via SWIFT_VLLM_NVRTC, or a CUDA
 /// install); nil (and a visible note) where it cannot, which fails under CI=true since .ci/run installs it.
 private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
     do {
