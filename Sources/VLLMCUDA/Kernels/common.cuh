@@ -26,6 +26,24 @@ __device__ __forceinline__ void grid_dependency_wait() {
 #endif
 }
 
+// The end of a launch split over CTAs whose last CTA combines the splits' partials (split decode attention, LoRA's
+// shrink): every thread of a CTA calls it once its partials are written; it returns true, in
+// every thread, in the last of `numSplits` CTAs to count on `counter` (CUDABackend.splitCounters: zero before the
+// launch), which sets it back to 0 for the next launch — all have counted, none touches it again in this launch.
+// Each thread's fence orders its partial stores before thread 0's atomic (through the barrier); the last CTA's
+// thread 0 fences after its atomic, and the last CTA reads the partials through L2 (__ldcg / ld.global.cg).
+__device__ __forceinline__ bool last_split_to_finish(int *counter, int numSplits) {
+    __threadfence();
+    __syncthreads();
+    bool isLast = false;
+    if (threadIdx.x == 0) {
+        isLast = atomicAdd(counter, 1) == numSplits - 1;
+        if (isLast) *counter = 0;
+        __threadfence();
+    }
+    return __syncthreads_or(isLast);
+}
+
 __device__ __forceinline__ float bf16_to_f32(bf16_t value) {
     return __uint_as_float(((unsigned int)value) << 16);
 }

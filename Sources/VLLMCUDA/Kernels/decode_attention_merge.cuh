@@ -101,25 +101,14 @@ __device__ __forceinline__ void merge_partitions(const float *partialAcc, const 
 
 // Called by every thread of a CTA of a split launch once its partials are written (or, for a
 // partition past the context, without writing any). The CTA counts itself done on its (sequence, head
-// chunk)'s counter; the last of the numSplits to count merges the partitions of its heads into out, a
-// warp a head, and sets the counter back to 0 for the next launch. Each thread's fence orders its
-// partial stores before thread 0's atomic (through the barrier); the merging CTA's thread 0 fences
-// after its atomic, and the merge reads through L2.
+// chunk)'s counter (last_split_to_finish); the last of the numSplits to count merges the partitions of its
+// heads into out, a warp a head, reading through L2.
 template <typename T, int MAX_G, int L>
 __device__ __forceinline__ void merge_if_last(const float *partialAcc, const float *partialMax,
                                               const float *partialSum, T *out, int *splitCounters, int token,
                                               int firstHead, int heads, int numHeads, int headSize, int numActive) {
     const int numSplits = gridDim.x;
-    __threadfence();
-    __syncthreads();
-    bool isLast = false;
-    if (threadIdx.x == 0) {
-        int *counter = splitCounters + blockIdx.z * gridDim.y + blockIdx.y;
-        isLast = atomicAdd(counter, 1) == numSplits - 1;
-        if (isLast) *counter = 0;  // all numSplits CTAs have counted: none touches it again this launch
-        __threadfence();
-    }
-    if (!__syncthreads_or(isLast)) return;
+    if (!last_split_to_finish(splitCounters + blockIdx.z * gridDim.y + blockIdx.y, numSplits)) return;
     // A row holds headSize ≤ 8L floats: one float4 a lane up to L = 16, two at L = 32. g4 and g8 keep
     // 16 float4s of loads in flight (one round for the 16 partitions of batch 1 × 512 keys in Llama 3's
     // shape) within the registers their key loops already take; g1 and g2 keep 4, as more would raise

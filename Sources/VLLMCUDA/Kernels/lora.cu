@@ -34,7 +34,6 @@ extern "C" __global__ void __launch_bounds__(128) lora_shrink_bf16(
     const int *__restrict__ sorted, float *__restrict__ partials, int *__restrict__ counters, int T, int K, int rows) {
     grid_dependency_wait();
     __shared__ float sums[LORA_WARPS][LORA_TILE][64 + 1];
-    __shared__ bool isLast;
     const int count = tiles[3 * blockIdx.x + 2];
     if (count == 0) return;
     const int slot = tiles[3 * blockIdx.x], first = tiles[3 * blockIdx.x + 1];
@@ -86,13 +85,7 @@ extern "C" __global__ void __launch_bounds__(128) lora_shrink_bf16(
     }
     if (gridDim.y == 1) return;
     // The tile's last split to finish adds the splits' partials in split order (deterministic) into split 0's.
-    if (threadIdx.x == 0) {
-        __threadfence();
-        isLast = atomicAdd(&counters[blockIdx.x], 1) == gridDim.y - 1;
-    }
-    __syncthreads();
-    if (!isLast) return;
-    __threadfence();
+    if (!last_split_to_finish(&counters[blockIdx.x], gridDim.y)) return;
     const long long splitStride = (long long)T * rows;
     float *total = partials + (long long)first * rows;
     for (int e = threadIdx.x; e < count * rows; e += blockDim.x) {
@@ -100,7 +93,6 @@ extern "C" __global__ void __launch_bounds__(128) lora_shrink_bf16(
         for (int s = 0; s < gridDim.y; ++s) sum += __ldcg(total + s * splitStride + e);
         total[e] = sum;
     }
-    if (threadIdx.x == 0) counters[blockIdx.x] = 0;
 }
 
 // The bf16 pair of the shrunk values at `offset`, `offset + 1`.
