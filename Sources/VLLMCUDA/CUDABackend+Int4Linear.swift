@@ -189,23 +189,22 @@ extension CUDABackend: Int4LinearBackend {
                        grid: ((columns + 15) / 16, 1, 1), block: (32 * numWarps, 1, 1), arguments(input))
             return
         case .gemm, .wgmma:
-            let input: Tensor, kernel: String, grid: (Int, Int), threads: Int, sharedBytes: Int
+            let kernel: String, grid: (Int, Int), threads: Int, sharedBytes: Int
             if chosen == .wgmma {
                 try require(wgmmaApplies, "linear (int4)", "the wgmma GEMM for K \(depth), group \(weight.groupSize), out \(out.dtype) "
                             + "on compute capability \(context.computeCapability)")
-                input = try gathered()
                 let (width, tiles) = Self.int4WgmmaTile(tokens: tokens)
                 (kernel, grid) = ("linear_int4_wgmma_bf16_n\(width)", (tiles, (columns + Self.int4WgmmaRows - 1) / Self.int4WgmmaRows))
                 (threads, sharedBytes) = (Self.int4WgmmaThreads, Self.int4WgmmaSharedBytes(width: width))
             } else {
                 try require(gemmApplies, "linear (int4)", "the GEMM for K \(depth) (K % 128 == 0, x 16-byte aligned)")
-                input = try gathered()
                 // f32 logits (a quantized lm_head) take the one width linear_int4.cu compiles for them.
                 let (fitted, tiles) = Self.int4GemmTile(tokens: tokens)
                 let width = out.dtype == .float32 ? 8 : fitted
                 (kernel, grid) = ("linear_int4_gemm_bf16\(outName)_n\(width)", (tiles, (columns + Self.int4GemmRows - 1) / Self.int4GemmRows))
                 (threads, sharedBytes) = (Self.int4GemmThreads, Self.int4GemmSharedBytes(width: width))
             }
+            let input = try gathered()
             let splits = int4GemmSplits(ctas: grid.0 * grid.1, depth: depth)
             let partials = splits > 1 ? try scratch(.int4Partials, shape: [splits, tokens, columns], dtype: .float32) : nil
             let all = arguments(input)
