@@ -580,11 +580,9 @@ template <int N> __device__ __forceinline__ void wgmma_wait() {
     asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 #endif
 }
-// Pins a register an in-flight wgmma reads or writes: the compiler may neither move this value nor reuse its
-// register across the point of the call.
-__device__ __forceinline__ void wgmma_keep(unsigned &r) { asm volatile("" : "+r"(r)::"memory"); }
+// Orders an accumulator after the wait for the wgmmas that write it: the compiler sees the wgmmas as done when
+// issued, so without this it could read the register before wgmma_wait.
 __device__ __forceinline__ void wgmma_keep(float &r) { asm volatile("" : "+f"(r)::"memory"); }
-__device__ __forceinline__ void wgmma_keep(unsigned long long &r) { asm volatile("" : "+l"(r)::"memory"); }
 
 // A K-major operand tile in shared memory with the 128-byte swizzle: 8-row groups 1024 bytes apart.
 __device__ __forceinline__ unsigned long long wgmma_descriptor(unsigned address) {
