@@ -10,11 +10,22 @@ public struct QuantizationConfig: Sendable, Equatable {
     public var weights: WeightScheme
     /// How activations are quantized before the GEMM (W8A8 schemes); nil for weight-only schemes.
     public var activations: ActivationScheme?
+    /// GPTQ's `modules_in_block_to_quantize` (flattened; nil when absent or empty): the layers quantized, each named by
+    /// a part of its path. vLLM takes the quantized layers from it, else from the checkpoint's tensors; here a
+    /// checkpoint's tensors decide, and the list decides only for dummy weights, which have no tensors (`quantizes`).
+    public var quantizedModules: [String]?
 
-    public init(method: String, weights: WeightScheme, activations: ActivationScheme?) {
+    public init(method: String, weights: WeightScheme, activations: ActivationScheme?, quantizedModules: [String]? = nil) {
         self.method = method
         self.weights = weights
         self.activations = activations
+        self.quantizedModules = quantizedModules
+    }
+
+    /// Whether the layer at `prefix` (e.g. `model.layers.0.self_attn.q_proj`) is quantized by the module list: as vLLM's
+    /// `is_layer_gptq_quantized`, when one of the names is a substring of the path; every layer without a list.
+    public func quantizes(layer prefix: String) -> Bool {
+        quantizedModules.map { names in names.contains { prefix.contains($0) } } ?? true
     }
 
     public enum WeightScheme: Sendable, Equatable {
@@ -127,7 +138,7 @@ public struct QuantizationConfig: Sendable, Equatable {
         return QuantizationConfig(method: "gptq",
                                   weights: .gptq(bits: bits, groupSize: groupSize, descAct: try field.bool("desc_act") ?? false,
                                                  symmetric: try field.bool("sym") ?? true, zeroOffset: format == "gptq" ? 1 : 0),
-                                  activations: nil)
+                                  activations: nil, quantizedModules: try field.moduleList("modules_in_block_to_quantize"))
     }
 
     private static func awq(_ field: Fields) throws -> QuantizationConfig {
@@ -290,6 +301,24 @@ public struct QuantizationConfig: Sendable, Equatable {
                 guard case .string(let s) = $0 else { throw wrong(key, "a list of strings") }
                 return s
             }
+        }
+        /// A list of names, or of lists of names (transformers' GPTQConfig writes one list per block of modules), flattened
+        /// as vLLM flattens it; nil when absent or empty.
+        func moduleList(_ key: String) throws -> [String]? {
+            guard let value = value(key) else { return nil }
+            guard case .array(let items) = value else { throw wrong(key, "a list of module names") }
+            let names = try items.flatMap { item -> [String] in
+                switch item {
+                case .string(let name): return [name]
+                case .array(let inner):
+                    return try inner.map {
+                        guard case .string(let name) = $0 else { throw wrong(key, "a list of module names") }
+                        return name
+                    }
+                default: throw wrong(key, "a list of module names")
+                }
+            }
+            return names.isEmpty ? nil : names
         }
         func object(_ key: String) throws -> [String: ConfigJSON]? {
             guard let value = value(key) else { return nil }

@@ -103,8 +103,14 @@ struct WeightLoader {
         let numRows = max(partRows.map(\.count).reduce(0, +), paddedRows ?? 0)
         let int4Backend = backend as? any Int4LinearBackend
         guard let checkpoint else {
-            // Dummy weights: packed ones where the backend has int4 kernels and the checkpoint would be 4-bit ints.
-            if let int4Backend, inDecoderLayer, let groupSize = Self.int4GroupSize(quantization, k: k),
+            // Dummy weights: packed ones where the backend has int4 kernels and the checkpoint would be 4-bit ints — for
+            // the layers a GPTQ module list names, as vLLM builds them; a fused layer's parts all or none.
+            let listed = parts.map { quantization.quantizes(layer: $0.prefix) }
+            guard listed.allSatisfy({ $0 == listed[0] }) else {
+                throw ModelError("quantization_config.modules_in_block_to_quantize names some but not all of "
+                                 + "\(parts.map(\.prefix).joined(separator: ", ")), which are one fused layer: all or none")
+            }
+            if let int4Backend, inDecoderLayer, listed[0], let groupSize = Self.int4GroupSize(quantization, k: k),
                let weight = try int4Backend.makeDummyInt4Weight(n: numRows, k: shardColumns.count,
                                                                 groupSize: min(groupSize, shardColumns.count),
                                                                 key: Self.dummyKey(name: parts[0].prefix, seed: seed)) {

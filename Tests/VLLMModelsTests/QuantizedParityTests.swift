@@ -3,7 +3,7 @@ import Testing
 import VLLMCompute
 import VLLMCPU
 import VLLMEngine
-import VLLMModels
+@testable import VLLMModels
 
 /// Quantized checkpoints written by the reference tools, dequantized by the CPU backend: logits within 1e-4 of
 /// transformers running on the tools' own dequantization, greedy tokens identical
@@ -236,5 +236,48 @@ import VLLMModels
                                            kvCacheDType: .float8E4M3)
         let f32 = try ModelRegistry.load(directory: Paths.goldens.appendingPathComponent("llama"), backend: CPUBackend())
         #expect(f32.kvCacheBytesPerBlock(blockSize: 16) == 4 * model.kvCacheBytesPerBlock(blockSize: 16))
+    }
+}
+
+/// GPTQ's `modules_in_block_to_quantize`, as vLLM 0.26 reads it (`AutoGPTQConfig`: a list of names or of lists of
+/// names, flattened; `gptq_utils.is_layer_gptq_quantized`: a layer is quantized when a name is a substring of its path,
+/// and a fused layer's shards must agree). It decides which dummy weights are 4-bit.
+@Suite struct GPTQModuleListTests {
+    func parse(_ list: String) throws -> QuantizationConfig? {
+        let json = #"{"quantization_config": {"quant_method": "gptq", "bits": 4, "group_size": 128, "modules_in_block_to_quantize": "#
+            + list + "}}"
+        return try QuantizationConfig.parse(configData: Data(json.utf8), path: "config.json")
+    }
+
+    @Test func listsAreFlattenedAndMatchedAsVLLMMatchesThem() throws {
+        let flat = try parse(#"["self_attn.q_proj", "mlp.down_proj"]"#)
+        #expect(flat?.quantizedModules == ["self_attn.q_proj", "mlp.down_proj"])
+        #expect(flat?.quantizes(layer: "model.layers.3.self_attn.q_proj") == true)
+        #expect(flat?.quantizes(layer: "model.layers.3.self_attn.k_proj") == false)
+        let nested = try parse(#"[["self_attn.k_proj", "self_attn.v_proj"], ["mlp.up_proj"]]"#)
+        #expect(nested?.quantizedModules == ["self_attn.k_proj", "self_attn.v_proj", "mlp.up_proj"])
+        #expect(try parse("[]")?.quantizes(layer: "model.layers.0.mlp.down_proj") == true)  // no list: every layer
+        do {
+            _ = try parse(#""mlp""#)
+            Issue.record("a string for the list was accepted")
+        } catch {
+            #expect("\(error)".contains("modules_in_block_to_quantize") && "\(error)".contains("a list of module names"))
+        }
+    }
+
+    /// vLLM refuses a fused layer (q/k/v, gate/up) whose shards the list splits; so does the dummy loader, naming them.
+    @Test func aFusedLayerSplitByTheListIsRefused() throws {
+        let config = try #require(try parse(#"["self_attn.q_proj", "mlp"]"#))
+        let loader = try WeightLoader(backend: CPUBackend(), directory: nil, format: .dummy(seed: 0), dtype: .float32,
+                                      quantization: config)
+        let qkv = ["q_proj", "k_proj", "v_proj"].map { (prefix: "model.layers.0.self_attn.\($0)", n: 8, rows: Range<Int>?.none) }
+        do {
+            _ = try loader.loadLinear(qkv, k: 128)
+            Issue.record("q/k/v split by the module list were loaded")
+        } catch {
+            #expect("\(error)".contains("some but not all") && "\(error)".contains("model.layers.0.self_attn.k_proj"))
+        }
+        let gateUp = ["gate_proj", "up_proj"].map { (prefix: "model.layers.0.mlp.\($0)", n: 8, rows: Range<Int>?.none) }
+        _ = try loader.loadLinear(gateUp, k: 128)  // both named (by "mlp"): loaded
     }
 }
