@@ -1,7 +1,7 @@
 import FoundationEssentials
 import VLLMCompute
 
-/// 4-bit integer weights (W4A16: GPTQ, AWQ, compressed-tensors) by Kernels/linear_int4.cu: the weight stays
+/// 4-bit integer weights (W4A16: GPTQ, AWQ, compressed-tensors) by Kernels/linear_int4.cu and linear_int4_wgmma.cu: the weight stays
 /// packed (a quarter of bf16's bytes) and is dequantized in registers — by linear_int4_small for the fewest tokens,
 /// by a tiled GEMM for decode steps of a few dozen to 192 sequences (linear_int4_wgmma on Hopper's warpgroup MMA
 /// from 64 where it applies, else linear_int4_gemm on mma.sync, as vLLM's Marlin) — and larger steps (prefills) dequantize
@@ -10,8 +10,8 @@ extension CUDABackend: Int4LinearBackend {
     /// Most tokens linear_int4.cu's small kernel takes (4 groups of 8 mma columns).
     static let int4SmallMaxTokens = 32
 
-    /// `SWIFT_VLLM_INT4_GEMM_MAX_TOKENS` caps the tokens linear_int4_gemm takes (0: never), so both paths can be
-    /// timed on one binary.
+    /// `SWIFT_VLLM_INT4_GEMM_MAX_TOKENS` caps the tokens the tiled GEMMs (linear_int4_gemm, linear_int4_wgmma) take
+    /// (0: never), so the paths can be timed on one binary.
     static let int4GemmTokenCap = ProcessInfo.processInfo.environment["SWIFT_VLLM_INT4_GEMM_MAX_TOKENS"].flatMap { Int($0) }
 
     /// linear_int4_gemm's CTA: 4 warps of 32 weight rows × 8·width tokens (width 4–8, the entry point's suffix _n),
@@ -82,7 +82,7 @@ extension CUDABackend: Int4LinearBackend {
         return max(1, min(Self.int4GemmMaxSplits, depth / 128 / 4, (target + ctas - 1) / ctas))
     }
 
-    /// Nibble p of a packed word holds k-offset interleave[p] (linear_int4.cu's layout).
+    /// Nibble p of a packed word holds k-offset interleave[p] (Kernels/int4.cuh's layout).
     static let int4Interleave = [0, 2, 4, 6, 1, 3, 5, 7]
 
     /// `Int4Weight.tensors` of this backend: packed [N, K/8] int32, scales [N, G] bf16, zeros [N, G] bf16
@@ -208,7 +208,7 @@ extension CUDABackend: Int4LinearBackend {
             let splits = int4GemmSplits(ctas: grid.0 * grid.1, depth: depth)
             let partials = splits > 1 ? try scratch(.int4Partials, shape: [splits, tokens, columns], dtype: .float32) : nil
             let all = arguments(input)
-            try launch(kernel, in: "linear_int4", grid: (grid.0, grid.1, splits), block: (threads, 1, 1), sharedBytes: sharedBytes,
+            try launch(kernel, in: chosen == .wgmma ? "linear_int4_wgmma" : "linear_int4", grid: (grid.0, grid.1, splits), block: (threads, 1, 1), sharedBytes: sharedBytes,
                        Array(all.prefix(6)) + [partials?.device ?? .pointer(0)] + Array(all.suffix(4)))
             if let partials {
                 try launch("int4_gemm_reduce_\(out.dtype == .float32 ? "f32" : "bf16")", in: "linear_int4",

@@ -21,6 +21,7 @@ public struct KernelSource: Sendable {
         KernelSource(name: "common.cuh", bytes: PackageResources.common_cuh),
         KernelSource(name: "decode_attention_merge.cuh", bytes: PackageResources.decode_attention_merge_cuh),
         KernelSource(name: "fp8.cuh", bytes: PackageResources.fp8_cuh),
+        KernelSource(name: "int4.cuh", bytes: PackageResources.int4_cuh),
         KernelSource(name: "mma.cuh", bytes: PackageResources.mma_cuh),
         KernelSource(name: "sampling_params.cuh", source: SamplingParamWord.header),
     ]
@@ -39,6 +40,7 @@ public struct KernelSource: Sendable {
         KernelSource(name: "layernorm.cu", bytes: PackageResources.layernorm_cu),
         KernelSource(name: "linear.cu", bytes: PackageResources.linear_cu),
         KernelSource(name: "linear_int4.cu", bytes: PackageResources.linear_int4_cu),
+        KernelSource(name: "linear_int4_wgmma.cu", bytes: PackageResources.linear_int4_wgmma_cu),
         KernelSource(name: "lora.cu", bytes: PackageResources.lora_cu),
         KernelSource(name: "prefill_attention.cu", bytes: PackageResources.prefill_attention_cu),
         KernelSource(name: "rotary.cu", bytes: PackageResources.rotary_cu),

@@ -10,7 +10,7 @@ import Glibc
 public final class NVRTCCompiler: Sendable {
     let api: NVRTCAPI
     /// `sm_86` for compute capability 8.6; `sm_90a` for 9.0 (Hopper's architecture-specific features: wgmma, used by
-    /// linear_int4.cu; such a CUBIN runs on 9.0 only, which is the device it is compiled for).
+    /// linear_int4_wgmma.cu; such a CUBIN runs on 9.0 only, which is the device it is compiled for).
     public let architecture: String
     /// `nil` disables the disk cache.
     public let cacheDirectory: String?

@@ -1,5 +1,5 @@
-// int4_gemm_bench.cu: times linear_int4.cu's tiled GEMMs (Sources/VLLMCUDA/Kernels, included unchanged) on one
-// shape, outside the engine, so nvcc-built variants and Nsight Compute can look at them on the GPU machine (or build
+// int4_gemm_bench.cu: times the tiled 4-bit GEMMs of linear_int4.cu and linear_int4_wgmma.cu (Sources/VLLMCUDA/Kernels,
+// included unchanged) on one shape, outside the engine, so nvcc-built variants and Nsight Compute can look at them on the GPU machine (or build
 // here, where nvcc needs no GPU, and carry the binary: docs/gpu-runs/2026-12-01d/run2.sh):
 //
 //   nvcc -O3 -std=c++17 -arch=sm_90a -I Sources/VLLMCUDA/Kernels -o /tmp/int4bench benchmarks/kernels/int4_gemm_bench.cu
@@ -18,6 +18,7 @@
 #include <vector>
 #include <cuda_runtime.h>
 #include "linear_int4.cu"
+#include "linear_int4_wgmma.cu"
 
 #define CHECK(call)                                                                                   \
     do {                                                                                              \

@@ -1,4 +1,4 @@
-// mma.cuh: the tensor-core kernels' shared helpers (prefill_attention.cu, decode_attention_mma.cu, linear_int4.cu):
+// mma.cuh: the tensor-core kernels' shared helpers (prefill_attention.cu, decode_attention_mma.cu, linear_int4.cu, linear_int4_wgmma.cu):
 // cp.async copies global → shared, ldmatrix fragments, bf16 pairs. mma_bf16_16x8x16 is in common.cuh.
 #pragma once
 #include "common.cuh"

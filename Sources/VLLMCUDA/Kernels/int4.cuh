@@ -1,0 +1,44 @@
+// int4.cuh: what linear_int4.cu and linear_int4_wgmma.cu share — the 4-bit weight's layout, its dequantization,
+// the output rounding and the GEMMs' parameter list.
+//
+// The weight, as CUDABackend.makeInt4Weight lays it out:
+//   packed [N, K/8] u32: word w of row n holds the codes of k = 8w … 8w + 7, nibble p holding k-offset
+//     INTERLEAVE[p] = {0, 2, 4, 6, 1, 3, 5, 7}[p] (AutoAWQ's order), so that (word >> 4i) & 0x000F000F
+//     is the pair (8w + 2i, 8w + 2i + 1) in the low halves of a bf16x2 register.
+//   scales [N, G] bf16, zeros [N, G] bf16 holding −(128 + zero) (exact: |zero| ≤ 255 would still be).
+//   One (row, group) covers groupSize consecutive stored k (groupSize % 32 == 0); an act-order checkpoint is
+//   stored with its columns sorted by group (the launcher gathers x's columns in that order first).
+//   w[n][k] = (code − zero) · scale: 0x4300 | code is the bf16 of 128 + code, so one fma (× 1, + zeros)
+//   gives code − zero exactly and a second (× scale, + −0) rounds the product once, as the reference
+//   tools round it to the scale's dtype (bf16 here).
+#pragma once
+#include "mma.cuh"
+
+__device__ __forceinline__ unsigned bf16x2_fma(unsigned a, unsigned b, unsigned c) {
+    unsigned d;
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+    return d;
+}
+
+// The 8 codes of one word as 4 bf16 pairs (k 2i, 2i + 1): (code − zero) · scale.
+__device__ __forceinline__ void dequant_word(unsigned word, unsigned negZero2, unsigned scale2, unsigned *out) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        unsigned v;
+        asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(v) : "r"(word >> (4 * i)), "r"(0x000F000Fu), "r"(0x43004300u));
+        out[i] = bf16x2_fma(bf16x2_fma(v, 0x3F803F80u, negZero2), scale2, 0x80008000u);
+    }
+}
+
+__device__ __forceinline__ unsigned duplicate(bf16_t value) { return (unsigned)value | ((unsigned)value << 16); }
+
+template <typename Out> __device__ __forceinline__ Out int4_output(float value);
+template <> __device__ __forceinline__ bf16_t int4_output<bf16_t>(float value) { return f32_to_bf16(value); }
+template <> __device__ __forceinline__ float int4_output<float>(float value) { return round_bf16(value); }
+
+// The parameters of both tiled GEMMs (linear_int4_gemm, linear_int4_wgmma).
+#define LINEAR_INT4_GEMM_PARAMETERS(OUT)                                                                           \
+    const bf16_t *__restrict__ x, const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,            \
+        const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias, OUT *__restrict__ out,                    \
+        float *__restrict__ partials, int numTokens, int N, int K, int groupSize
+#define LINEAR_INT4_GEMM_ARGUMENTS x, packed, scales, zeros, bias, out, partials, numTokens, N, K, groupSize
