@@ -3,7 +3,9 @@
 vLLM's --kv-cache-dtype and --tensor-parallel-size passed through. A config.json carrying a GPTQ quantization_config
 makes vLLM's dummy loader build that format only for the layers its modules_in_block_to_quantize lists (with no
 safetensors files vLLM finds no quantized layer otherwise, and runs bf16): benchmarks/configs/*-gptq-int4 list them.
-usage: python3 vllm_quant_peer.py MODEL_DIR [--kv-cache-dtype fp8] [--tensor-parallel-size 2] [--w3 w3_lengths.json]"""
+`--quantization fp8` quantizes a float config's linears at load (vLLM's online FP8), which needs no files.
+usage: python3 vllm_quant_peer.py MODEL_DIR [--kv-cache-dtype fp8] [--quantization fp8] [--tensor-parallel-size 2]
+       [--w3 w3_lengths.json]"""
 import argparse, json, random, time, os
 
 
@@ -13,14 +15,15 @@ def emit(**kw): print(json.dumps(kw), flush=True)
 def main():
     p = argparse.ArgumentParser(); p.add_argument("model"); p.add_argument("--kv-cache-dtype", default="auto")
     p.add_argument("--max-model-len", type=int, default=4096); p.add_argument("--tensor-parallel-size", type=int, default=1)
-    p.add_argument("--w3"); a = p.parse_args()
+    p.add_argument("--quantization"); p.add_argument("--w3"); a = p.parse_args()
     from vllm import LLM, SamplingParams
     from vllm.inputs import TokensPrompt
     t = time.perf_counter()
     llm = LLM(model=a.model, load_format="dummy", dtype="bfloat16", skip_tokenizer_init=True,
               max_model_len=a.max_model_len, seed=0, kv_cache_dtype=a.kv_cache_dtype,
-              tensor_parallel_size=a.tensor_parallel_size)
-    emit(what="startup", engine="vllm", model=a.model, kv_cache_dtype=a.kv_cache_dtype, tensor_parallel_size=a.tensor_parallel_size,
+              tensor_parallel_size=a.tensor_parallel_size, quantization=a.quantization)
+    emit(what="startup", engine="vllm", model=a.model, kv_cache_dtype=a.kv_cache_dtype, quantization=a.quantization,
+         tensor_parallel_size=a.tensor_parallel_size,
          seconds=round(time.perf_counter() - t, 1))
     vocab = json.load(open(os.path.join(a.model, "config.json")))["vocab_size"]
     rng = random.Random(0)

@@ -23,6 +23,8 @@ final class BlasLtMatmul: Sendable {
         var inType: Int32
         var outType: Int32
         var hasBias: Bool
+        /// FP8 inputs with f32 scale vectors (`matmulFP8`); cuBLASLt's fast accumulation or not.
+        var fp8FastAccumulation = false
         var alignments: [Int]
     }
 
@@ -50,7 +52,10 @@ final class BlasLtMatmul: Sendable {
     func planSummaries() -> [String] {
         plans.withLock { plans in
             plans.sorted { ($0.key.rows, $0.key.columns, $0.key.depth) < ($1.key.rows, $1.key.columns, $1.key.depth) }
-                .map { key, plan in "T \(key.rows) N \(key.columns) K \(key.depth) → \(key.outType == Int32(CCUDA_R_32F) ? "f32" : "bf16"): \(plan.summary)" }
+                .map { key, plan in
+                    let input = key.inType == Int32(CCUDA_R_8F_E4M3) ? "fp8\(key.fp8FastAccumulation ? " fast" : "") " : ""
+                    return "T \(key.rows) N \(key.columns) K \(key.depth) \(input)→ \(key.outType == Int32(CCUDA_R_32F) ? "f32" : "bf16"): \(plan.summary)"
+                }
         }
     }
 
@@ -78,10 +83,24 @@ final class BlasLtMatmul: Sendable {
     /// out [T, N] = x [T, K] · weight [N, K]ᵀ (+ bias [N] via the epilogue when `epilogueBias`).
     /// Column-major, that is D [N, T] = Wᵀ-as-stored (K×N, transposed) · X (K×T).
     func matmul(x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) throws {
-        let (rows, depth, columns) = (x.count / weight.shape[1], weight.shape[1], weight.shape[0])
         func type(_ dtype: DType) -> Int32 { dtype == .float32 ? Int32(CCUDA_R_32F) : Int32(CCUDA_R_16BF) }
-        let key = PlanKey(rows: rows, columns: columns, depth: depth, inType: type(x.dtype), outType: type(out.dtype),
-                          hasBias: bias != nil,
+        try run(x: x, weight: weight, bias: bias, out: out, inType: type(x.dtype), outType: type(out.dtype), scales: nil)
+    }
+
+    /// out [T, N] bf16 = (x [T, K] · weight [N, K]ᵀ) · xScales[t] · weightScales[n] (+ bias [N]) with x and weight
+    /// e4m3 and f32 scale vectors (cuBLASLt's outer-vector scaling, CUDA 12.9+ on Hopper), f32 accumulation —
+    /// cuBLASLt's fast FP8 accumulation where `fastAccumulation` (vLLM's CUTLASS kernels use it).
+    func matmulFP8(x: Tensor, xScales: Tensor, weight: Tensor, weightScales: Tensor, bias: Tensor?, out: Tensor,
+                   fastAccumulation: Bool) throws {
+        try run(x: x, weight: weight, bias: bias, out: out, inType: Int32(CCUDA_R_8F_E4M3), outType: Int32(CCUDA_R_16BF),
+                scales: (weightScales, xScales), fastAccumulation: fastAccumulation)
+    }
+
+    private func run(x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor, inType: Int32, outType: Int32,
+                     scales: (weight: Tensor, x: Tensor)?, fastAccumulation: Bool = false) throws {
+        let (rows, depth, columns) = (x.count / weight.shape[1], weight.shape[1], weight.shape[0])
+        let key = PlanKey(rows: rows, columns: columns, depth: depth, inType: inType, outType: outType,
+                          hasBias: bias != nil, fp8FastAccumulation: fastAccumulation,
                           alignments: [x.address, weight.address, out.address].map { Self.alignment($0) })
         try context.makeCurrent()
         try handle.withLock { handle in
@@ -95,6 +114,13 @@ final class BlasLtMatmul: Sendable {
                 var pointer = UInt64(bias.address)
                 try api.check(api.raw.cublasLtMatmulDescSetAttribute!(
                     plan.description, Int32(CCUBLASLT_MATMUL_DESC_BIAS_POINTER), &pointer, 8), "set bias pointer")
+            }
+            if let scales {  // cuBLASLt's A is the weight, B the activations
+                for (attribute, tensor) in [(CCUBLASLT_MATMUL_DESC_A_SCALE_POINTER, scales.weight), (CCUBLASLT_MATMUL_DESC_B_SCALE_POINTER, scales.x)] {
+                    var pointer = UInt64(tensor.address)
+                    try api.check(api.raw.cublasLtMatmulDescSetAttribute!(plan.description, Int32(attribute), &pointer, 8),
+                                  "set scale pointer")
+                }
             }
             func run() -> cublasStatus_t {
                 var alpha: Float = 1
@@ -167,6 +193,20 @@ final class BlasLtMatmul: Sendable {
         if key.hasBias {
             try set(Int(CCUBLASLT_MATMUL_DESC_EPILOGUE), Int32(CCUBLASLT_EPILOGUE_BIAS))
             try set(Int(CCUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE), key.outType)  // bias of the output's dtype
+        }
+        if key.inType == Int32(CCUDA_R_8F_E4M3) {
+            try set(Int(CCUBLASLT_MATMUL_DESC_A_SCALE_MODE), Int32(CCUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F))
+            try set(Int(CCUBLASLT_MATMUL_DESC_B_SCALE_MODE), Int32(CCUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F))
+            var fast: Int8 = key.fp8FastAccumulation ? 1 : 0
+            try api.check(api.raw.cublasLtMatmulDescSetAttribute!(description, Int32(CCUBLASLT_MATMUL_DESC_FAST_ACCUM), &fast, 1),
+                          "set fast accumulation (\(what))")
+            // Vector scales need their pointers set before the heuristic is asked (null means a scalar 1): the
+            // workspace's address until each call sets the real ones.
+            for attribute in [CCUBLASLT_MATMUL_DESC_A_SCALE_POINTER, CCUBLASLT_MATMUL_DESC_B_SCALE_POINTER] {
+                var pointer = UInt64(workspace.address)
+                try api.check(api.raw.cublasLtMatmulDescSetAttribute!(description, Int32(attribute), &pointer, 8),
+                              "set scale pointer (\(what))")
+            }
         }
         func layout(_ type: Int32, rows: Int, columns: Int) throws -> cublasLtMatrixLayout_t {
             var layout: cublasLtMatrixLayout_t?

@@ -50,6 +50,11 @@ extension CUDABackend {
         public var int4: Double?
         /// The 4-bit weight by each path where it applies, from 17 tokens on (where the automatic choice changes).
         public var int4ByPath: [(path: Int4LinearPath, microseconds: Double)] = []
+        /// The same shape as an e4m3 weight, by linear_fp8_small (up to 8 tokens) and by activation quantization +
+        /// cuBLASLt's FP8 GEMM, with fast accumulation and without; nil where the device has no FP8 tensor cores.
+        public var fp8Small: Double?
+        public var fp8BlasLt: Double?
+        public var fp8BlasLtExactAccumulation: Double?
     }
 
     /// Times `out [tokens, columns] = x · weightᵀ` (K = `depth`, no bias) by linear.cu and by cuBLASLt: an
@@ -117,6 +122,31 @@ extension CUDABackend {
             }
         }
         timing.int4 = int4Time
+        if !f32Out, depth % 16 == 0, let first = try makeDummyFP8Weight(n: columns, k: depth, key: 0) {
+            let fp8Bytes = columns * depth
+            let fp8Weights = try [first] + (1..<max(2, (200_000_000 + fp8Bytes - 1) / fp8Bytes)).map {
+                try makeDummyFP8Weight(n: columns, k: depth, key: UInt64($0))!
+            }
+            func fp8Timing(_ body: (FP8Weight) throws -> Void) throws -> Double {
+                var next = 0
+                return try medianMicroseconds { _ in
+                    try body(fp8Weights[next % fp8Weights.count])
+                    next += 1
+                }
+            }
+            if tokens <= Self.fp8SmallMaxTokens {
+                timing.fp8Small = try fp8Timing { try linear(x, weight: $0, bias: nil, out: out, path: .small) }
+            }
+            timing.fp8BlasLt = try fp8Timing { try linear(x, weight: $0, bias: nil, out: out, path: .blasLt) }
+            timing.fp8BlasLtExactAccumulation = try fp8Timing { weight in
+                let quantized = try scratch(.fp8Activations, shape: [tokens, depth], dtype: .float8E4M3)
+                let scales = try scratch(.fp8ActivationScales, shape: [tokens], dtype: .float32)
+                try launch("quantize_fp8_rows_bf16", in: "linear_fp8", grid: (tokens, 1, 1), block: (256, 1, 1),
+                           [x.device, quantized.device, scales.device, .int32(Int32(depth))])
+                try blasLt.matmulFP8(x: quantized, xScales: scales, weight: weight.tensors[0], weightScales: weight.tensors[1],
+                                     bias: nil, out: out, fastAccumulation: false)
+            }
+        }
         return timing
     }
 }

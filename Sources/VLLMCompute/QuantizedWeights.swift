@@ -124,11 +124,114 @@ public struct Int4Weight: Sendable {
     }
 }
 
+/// A linear layer's FP8 e4m3 weight on the host: `w[n][k] = decode(codes[n][k]) · scale`, one scale per output row
+/// (a per-tensor scale repeated), or one per `blockSize` block (`fp8` checkpoints' 128×128 blocks). The CPU backend
+/// runs on `dequantized()`; a GPU backend with FP8 tensor cores keeps the codes (`FP8LinearBackend`).
+public struct Float8QuantizedWeights: Sendable {
+    public let n: Int, k: Int
+    /// The dtype the checkpoint stores scales in: the dequantized product is rounded to it, as the tools do.
+    public let scaleDType: DType
+    public var codes: [UInt8]         // [N, K] e4m3fn
+    /// [N] (`blockSize` nil), or [⌈N / bn⌉, ⌈K / bk⌉].
+    public var scales: [Float]
+    public var blockSize: (n: Int, k: Int)?
+
+    public init(n: Int, k: Int, codes: [UInt8], scales: [Float], scaleDType: DType, blockSize: (n: Int, k: Int)? = nil) {
+        self.n = n
+        self.k = k
+        self.codes = codes
+        self.scales = scales
+        self.scaleDType = scaleDType
+        self.blockSize = blockSize
+    }
+
+    /// vLLM's online FP8 (`--quantization fp8` on a float checkpoint): one scale per tensor, amax / 448, each
+    /// element divided by it and encoded (nearest even, saturating).
+    public init(quantizingPerTensor values: [Float], n: Int, k: Int) {
+        let amax = values.reduce(Float(0)) { max($0, abs($1)) }
+        let scale = amax > 0 ? amax / Float8Format.e4m3fn.maxFinite : 1
+        self.init(n: n, k: k, codes: values.map { Float8Format.e4m3fn.encode($0 / scale) },
+                  scales: [Float](repeating: scale, count: n), scaleDType: .float32)
+    }
+
+    @inline(__always)
+    public func scale(row: Int, column: Int) -> Float {
+        guard let block = blockSize else { return scales[row] }
+        return scales[(row / block.n) * ((k + block.k - 1) / block.k) + column / block.k]
+    }
+
+    /// [N, K] floats, each element's product rounded to the scale dtype.
+    public func dequantized() -> [Float] {
+        var out = [Float](repeating: 0, count: n * k)
+        out.withUnsafeMutableBufferPointer { out in
+            ParallelFor.chunks(n, grain: 16) { rows in
+                for row in rows {
+                    for col in 0..<k {
+                        out[row * k + col] = scaleDType.rounded(Float8Format.e4m3fn.decode(codes[row * k + col]) * scale(row: row, column: col))
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Output rows `range` and input columns `columns` of a weight with a scale per row (tensor parallelism's shards).
+    public func slice(rows range: Range<Int>, columns: Range<Int>) -> Float8QuantizedWeights {
+        precondition(blockSize == nil, "slicing a block-scaled fp8 weight")
+        if range == 0 ..< n && columns == 0 ..< k { return self }
+        var codes = [UInt8]()
+        codes.reserveCapacity(range.count * columns.count)
+        for row in range { codes += self.codes[row * k + columns.lowerBound ..< row * k + columns.upperBound] }
+        return Float8QuantizedWeights(n: range.count, k: columns.count, codes: codes, scales: Array(scales[range]),
+                                      scaleDType: scaleDType)
+    }
+
+    /// Several layers of the same input stacked along N (each row keeps its own scale), then `padding` zero rows;
+    /// nil for block-scaled parts.
+    public static func stacked(_ parts: [Float8QuantizedWeights], padding: Int = 0) -> Float8QuantizedWeights? {
+        guard let first = parts.first, parts.allSatisfy({ $0.k == first.k && $0.blockSize == nil }) else { return nil }
+        let scaleDType = parts.allSatisfy({ $0.scaleDType == first.scaleDType }) ? first.scaleDType : .float32
+        return Float8QuantizedWeights(n: parts.map(\.n).reduce(0, +) + padding, k: first.k,
+                                      codes: parts.flatMap(\.codes) + [UInt8](repeating: 0, count: padding * first.k),
+                                      scales: parts.flatMap(\.scales) + [Float](repeating: 1, count: padding),
+                                      scaleDType: scaleDType)
+    }
+}
+
+/// An FP8 weight on a backend that multiplies it as FP8 (`FP8LinearBackend.makeFP8Weight` says the layout).
+public struct FP8Weight: Sendable {
+    public var outFeatures: Int
+    public var inFeatures: Int
+    /// The backend's tensors, in its order (codes, scales…).
+    public var tensors: [Tensor]
+
+    public init(outFeatures: Int, inFeatures: Int, tensors: [Tensor]) {
+        self.outFeatures = outFeatures
+        self.inFeatures = inFeatures
+        self.tensors = tensors
+    }
+}
+
 /// A linear layer's weight as a model holds it.
 public enum LinearWeight: Sendable {
     /// [N, K] in the backend's weight dtype.
     case dense(Tensor)
     case int4(Int4Weight)
+    case fp8(FP8Weight)
+}
+
+/// A backend with FP8 tensor-core kernels (W8A8: `fp8` checkpoints, compressed-tensors `float-quantized`,
+/// `--quantization fp8`): the weight stays e4m3 in device memory (half of bf16's bytes). Backends without it get
+/// dense weights.
+public protocol FP8LinearBackend: Backend {
+    /// The weight in the backend's layout; nil where its kernels do not take it (block scales, an old GPU): the
+    /// caller then uploads `weights.dequantized()`.
+    func makeFP8Weight(_ weights: Float8QuantizedWeights) throws -> FP8Weight?
+    /// Random finite codes and scales of the given shape (`--load-format dummy`), weights of about dummy floats'
+    /// magnitude (±1e-3).
+    func makeDummyFP8Weight(n: Int, k: Int, key: UInt64) throws -> FP8Weight?
+    /// `out = x · Wᵀ (+ bias)` as `linear` does, W = the dequantized weight (x may be quantized on the way).
+    func linear(_ x: Tensor, weight: FP8Weight, bias: Tensor?, out: Tensor) throws
 }
 
 /// A backend with kernels for 4-bit integer weights (W4A16: GPTQ, AWQ, compressed-tensors): the weight stays
@@ -155,6 +258,11 @@ extension Backend {
                 preconditionFailure("an int4 weight on \(name), which has no int4 kernels")
             }
             try backend.linear(x, weight: packed, bias: bias, out: out)
+        case .fp8(let weight):
+            guard let backend = self as? any FP8LinearBackend else {
+                preconditionFailure("an fp8 weight on \(name), which has no fp8 kernels")
+            }
+            try backend.linear(x, weight: weight, bias: bias, out: out)
         }
     }
 }

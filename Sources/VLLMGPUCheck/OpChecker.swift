@@ -99,6 +99,13 @@ public struct OpChecker {
             try int4Linears(tokens: [1, 9, 24, 129], depth: 4096, columns: 1000, groupSize: 64, actOrder: false, zeroPoints: true,
                             bias: true, f32Out: false)
         }
+        // FP8 weights (W8A8) where the device has FP8 tensor cores: linear_fp8_small up to 8 tokens, activations
+        // quantized per token + cuBLASLt's FP8 GEMM past that, and each forced.
+        if gpu.activationDType == .bfloat16, gpu.hasFP8TensorCores {
+            try fp8Linears(tokens: [1, 3, 8, 9, 33, 100, 300], depth: 4096, columns: 1024, bias: true)
+            try fp8Linears(tokens: [1, 8, 64, 256], depth: 14336, columns: 4096, bias: false)
+            try fp8Linears(tokens: [5, 40], depth: 1664, columns: 1000, bias: true, paths: [.small, .blasLt])
+        }
         for (heads, kvHeads, headSize, rotaryDim) in [(14, 2, 64, 64), (32, 8, 128, 128), (8, 4, 8, 8), (4, 2, 64, 32)] {
             try rotary(tokens: 37, heads, kvHeads, headSize, rotaryDim)
         }
@@ -256,6 +263,48 @@ public struct OpChecker {
                 try record("linear int4", "T\(count) K\(depth) N\(columns) g\(groupSize)\(actOrder ? " act-order" : "")"
                            + "\(zeroPoints ? " zeros" : "")\(bias ? " +bias" : "") →\(f32Out ? "f32" : "bf16")\(pathName)",
                            cpu: out.0, gpu: out.1)
+            }
+        }
+    }
+
+    /// A random e4m3 weight (every finite code, subnormals included) with a scale per row, times x of each token
+    /// count. The reference is the CPU on the dequantized weight and x as the path sees it: bf16 for
+    /// linear_fp8_small, quantized per token as quantize_fp8_rows_bf16 does for cuBLASLt (that path is also
+    /// compared with unquantized x, at e4m3's precision: "vs bf16 x").
+    mutating func fp8Linears(tokens: [Int], depth: Int, columns: Int, bias: Bool,
+                             paths: [CUDABackend.FP8LinearPath] = [.automatic]) throws {
+        var codes = (0..<columns * depth).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        for i in codes.indices where codes[i] & 0x7F == 0x7F { codes[i] ^= 1 }  // NaN → the largest finite
+        let weights = Float8QuantizedWeights(n: columns, k: depth, codes: codes,
+                                             scales: (0..<columns).map { _ in 1e-3 * (1 + random.uniform()) }, scaleDType: .float32)
+        let dense = try cpu.makeTensor(weights.dequantized(), shape: [columns, depth], dtype: .float32)
+        guard let fp8 = try gpu.makeFP8Weight(weights) else { throw BackendError("makeFP8Weight declined \(columns)×\(depth)") }
+        let biasPair = bias ? try pair(values(columns), [columns], weight: true) : nil
+        for count in tokens {
+            let xValues = values(count * depth)
+            let x = try pair(xValues, [count, depth])
+            let plain = try cpu.allocate(shape: [count, columns], dtype: .float32)
+            try cpu.linear(x.0, weight: dense, bias: biasPair?.0, out: plain)
+            // x as quantize_fp8_rows_bf16 leaves it: per token scale = max(amax / 448, 1 / (448 · 512)), e4m3(x / scale).
+            var quantized = xValues
+            for row in 0..<count {
+                let values = xValues[row * depth ..< (row + 1) * depth]
+                let scale = max(values.reduce(0) { max($0, abs($1)) } / 448, 1 / (448 * 512))
+                let inverse = 1 / scale
+                for i in values.indices { quantized[i] = Float8Format.e4m3fn.decode(Float8Format.e4m3fn.encode(xValues[i] * inverse)) * scale }
+            }
+            let quantizedReference = try cpu.allocate(shape: [count, columns], dtype: .float32)
+            try cpu.linear(try cpu.makeTensor(quantized, shape: [count, depth], dtype: .float32), weight: dense, bias: biasPair?.0,
+                           out: quantizedReference)
+            let out = try gpu.allocate(shape: [count, columns], dtype: .bfloat16)
+            for path in paths {
+                let small = path == .small || (path == .automatic && count <= 8)
+                if small && count > 8 { continue }
+                try gpu.fillDummy(out, key: random.next())  // a path that writes nothing fails
+                try gpu.linear(x.1, weight: fp8, bias: biasPair?.1, out: out, path: path)
+                let name = "T\(count) K\(depth) N\(columns)\(bias ? " +bias" : "") \(small ? "small" : "blasLt")"
+                try record("linear fp8", name, cpu: small ? plain : quantizedReference, gpu: out)
+                if !small { try record("linear fp8", name + " vs bf16 x", cpu: plain, gpu: out, tolerance: 5e-2) }
             }
         }
     }

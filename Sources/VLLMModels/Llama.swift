@@ -38,6 +38,16 @@ public final class LlamaModel: CausalLM {
     /// The adapters' slots, where loaded with LoRA.
     let lora: LlamaLoRASlots?
 
+    /// How the decoder layers hold their linears on this backend — "int4", "fp8" or "dense" (of qkv_proj, the first
+    /// layer's): what a check says it ran.
+    public var decoderLinearKind: String {
+        switch layers.first?.qkvProj {
+        case .int4: "int4"
+        case .fp8: "fp8"
+        case .dense, nil: "dense"
+        }
+    }
+
     init(config: ModelConfig, backend: any Backend, loader: WeightLoader, maxPositions: Int, kvCacheDType: DType? = nil,
          parallel: TensorParallelRank = .single, lora capacity: LoRACapacity? = nil) throws {
         self.config = config

@@ -25,7 +25,8 @@ public enum ModelRegistry {
     ///   - lora: slots for adapters (`--enable-lora`), zero until an adapter is put in one.
     public static func load(config: ModelConfig, directory: URL?, backend: any Backend, format: LoadFormat = .safetensors,
                             maxModelLen: Int? = nil, dtype: DType? = nil, kvCacheDType: DType? = nil,
-                            parallel: TensorParallelRank = .single, lora: LoRACapacity? = nil) throws -> any CausalLM {
+                            parallel: TensorParallelRank = .single, lora: LoRACapacity? = nil,
+                            quantizedKernels: Bool = true) throws -> any CausalLM {
         let architecture = config.architectures.first ?? "(none)"
         guard let constructor = architectures[architecture] else {
             throw ModelError("architecture '\(architecture)' is not supported; supported: \(supportedArchitectures.joined(separator: ", "))")
@@ -35,7 +36,8 @@ public enum ModelRegistry {
                              + "of head size \(config.headDim) (it takes: \(([backend.activationDType] + backend.kvCacheDTypes(headSize: config.headDim)).map(\.rawValue).joined(separator: ", ")))")
         }
         let loader = try WeightLoader(backend: backend, directory: directory, format: format,
-                                      dtype: dtype ?? config.dtype ?? .bfloat16, quantization: config.quantization)
+                                      dtype: dtype ?? config.dtype ?? .bfloat16, quantization: config.quantization,
+                                      quantizedKernels: quantizedKernels)
         return try constructor(config, backend, loader, maxModelLen ?? config.derivedMaxModelLen, kvCacheDType, parallel, lora)
     }
 

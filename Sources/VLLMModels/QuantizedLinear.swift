@@ -17,7 +17,9 @@ struct QuantizedLinearReader {
     enum Stored {
         /// Integer codes with group scales and zero points (GPTQ, AWQ, compressed-tensors pack-quantized).
         case ints(IntQuantizedWeights)
-        /// Already dequantized (int8 and fp8 weights, one scale per tensor, channel or block).
+        /// FP8 e4m3 codes with a scale per tensor (repeated per row), channel or block.
+        case fp8(Float8QuantizedWeights)
+        /// Already dequantized (int8 weights, one scale per tensor or channel).
         case floats([Float])
     }
 
@@ -27,6 +29,7 @@ struct QuantizedLinearReader {
     func dequantize(_ prefix: String, n: Int, k: Int) throws -> [Float]? {
         switch try read(prefix, n: n, k: k) {
         case .ints(let weights): weights.dequantized()
+        case .fp8(let weights): weights.dequantized()
         case .floats(let values): values
         case nil: nil
         }
@@ -49,7 +52,7 @@ struct QuantizedLinearReader {
             return .floats(try int8(prefix, n: n, k: k, symmetric: symmetric))
         case .fp8(let block):
             guard let dtype = checkpoint.dtype(of: prefix + ".weight"), dtype.float8Format != nil else { return try expectFloat(prefix) }
-            return .floats(try fp8(prefix, n: n, k: k, block: block))
+            return .fp8(try fp8(prefix, n: n, k: k, block: block))
         case .fp8Online:
             return nil
         }
@@ -215,37 +218,19 @@ struct QuantizedLinearReader {
 
     /// FP8 e4m3 weights with a scale per tensor, per output channel, or per block (`weight_scale_inv` in
     /// `fp8` checkpoints — which multiplies despite its name, as in vLLM —, `weight_scale` in compressed-tensors).
-    private func fp8(_ prefix: String, n: Int, k: Int, block: [Int]?) throws -> [Float] {
-        let (entry, bytes) = try checkpoint.tensor(prefix + ".weight", shape: [n, k], dtypes: [.float8E4M3])
-        let format = entry.dtype.float8Format!
-        let base = bytes.baseAddress!
-        // The scale of (row, col): one per block, per output channel, or per tensor.
-        let scaleOf: (Int, Int) -> Float
-        let scaleDType: DType
+    private func fp8(_ prefix: String, n: Int, k: Int, block: [Int]?) throws -> Float8QuantizedWeights {
+        let (_, bytes) = try checkpoint.tensor(prefix + ".weight", shape: [n, k], dtypes: [.float8E4M3])
+        let codes = Array(bytes.bindMemory(to: UInt8.self).prefix(n * k))
         if let block {
             let (bn, bk) = (block[0], block[1])
             let rows = (n + bn - 1) / bn, cols = (k + bk - 1) / bk
             let name = checkpoint.contains(prefix + ".weight_scale_inv") ? prefix + ".weight_scale_inv" : prefix + ".weight_scale"
             let (scales, dtype) = try floats(name, [rows, cols])
-            scaleOf = { row, col in scales[(row / bn) * cols + col / bk] }
-            scaleDType = dtype
-        } else {
-            let (scales, dtype, perChannel) = try channelScales(prefix + ".weight_scale", n: n)
-            scaleOf = { row, _ in scales[perChannel ? row : 0] }
-            scaleDType = dtype
+            return Float8QuantizedWeights(n: n, k: k, codes: codes, scales: scales, scaleDType: dtype, blockSize: (bn, bk))
         }
-        var out = [Float](repeating: 0, count: n * k)
-        out.withUnsafeMutableBufferPointer { out in
-            ParallelFor.chunks(n, grain: 16) { rows in
-                for row in rows {
-                    for col in 0..<k {
-                        let value = format.decode(base.load(fromByteOffset: row * k + col, as: UInt8.self))
-                        out[row * k + col] = scaleDType.rounded(value * scaleOf(row, col))
-                    }
-                }
-            }
-        }
-        return out
+        let (scales, dtype, perChannel) = try channelScales(prefix + ".weight_scale", n: n)
+        return Float8QuantizedWeights(n: n, k: k, codes: codes, scales: perChannel ? scales : [Float](repeating: scales[0], count: n),
+                                      scaleDType: dtype)
     }
 
     // MARK: Reading
@@ -288,17 +273,6 @@ struct QuantizedLinearReader {
     private func divisible(_ value: Int, by divisor: Int, _ what: String, _ prefix: String) throws {
         guard value % divisor == 0 else {
             throw ModelError("\(checkpoint.directory.path): '\(prefix)' has \(what) \(value), not a multiple of \(divisor) as quant_method \(config.method) needs")
-        }
-    }
-
-    /// vLLM's online FP8 (`--quantization fp8` on a float checkpoint): one scale per tensor, amax / 448, each
-    /// element divided by it, saturated to e4m3 and multiplied back.
-    static func fp8RoundTrip(_ weights: inout [Float]) {
-        let amax = weights.reduce(Float(0)) { max($0, abs($1)) }
-        guard amax > 0 else { return }
-        let scale = amax / Float8Format.e4m3fn.maxFinite
-        for i in weights.indices {
-            weights[i] = Float8Format.e4m3fn.decode(Float8Format.e4m3fn.encode(weights[i] / scale)) * scale
         }
     }
 }

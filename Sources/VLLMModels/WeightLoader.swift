@@ -18,11 +18,16 @@ struct WeightLoader {
     let dtype: DType
     /// How the checkpoint's linear layers are quantized, if they are.
     let quantization: QuantizationConfig?
+    /// Whether quantized weights go to the backend's int4 / fp8 kernels where it has them; false dequantizes every one
+    /// to the weight dtype (check-gpu's baseline for them).
+    let quantizedKernels: Bool
 
-    init(backend: any Backend, directory: URL?, format: LoadFormat, dtype: DType, quantization: QuantizationConfig? = nil) throws {
+    init(backend: any Backend, directory: URL?, format: LoadFormat, dtype: DType, quantization: QuantizationConfig? = nil,
+         quantizedKernels: Bool = true) throws {
         self.backend = backend
         self.dtype = dtype
         self.quantization = quantization
+        self.quantizedKernels = quantizedKernels
         switch format {
         case .safetensors:
             guard let directory else { throw ModelError("a model folder is needed to load safetensors weights") }
@@ -91,30 +96,40 @@ struct WeightLoader {
     /// A linear layer's weight [ΣN, K]: the parts (`prefix` with its `n` outputs, e.g. q_proj, k_proj and
     /// v_proj) stacked along N. Under tensor parallelism a rank holds `rows` of each part (column-parallel) or
     /// `columns` of all of them (row-parallel), and `paddedRows` pads the stack with zero rows. 4-bit int parts
-    /// stay packed on a backend with int4 kernels; other quantized parts are dequantized on the host
-    /// (`QuantizedLinearReader`). `inDecoderLayer`: a decoder layer's linear, which `--quantization fp8`
-    /// quantizes and dummy weights of a 4-bit checkpoint pack (lm_head is neither).
+    /// stay packed on a backend with int4 kernels, fp8 parts with a scale per row stay e4m3 on a backend with fp8
+    /// kernels; other quantized parts are dequantized on the host (`QuantizedLinearReader`). `inDecoderLayer`: a
+    /// decoder layer's linear, which `--quantization fp8` quantizes and dummy weights of a quantized checkpoint
+    /// pack (lm_head is neither).
     func loadLinear(_ parts: [(prefix: String, n: Int, rows: Range<Int>?)], k: Int, columns: Range<Int>? = nil,
                     paddedRows: Int? = nil, inDecoderLayer: Bool = true) throws -> LinearWeight {
         let dense = parts.map { ($0.prefix + ".weight", [$0.n, k], $0.rows) }
         guard let quantization else { return .dense(try loadConcatenated(dense, columns: columns, paddedRows: paddedRows)) }
         let partRows = parts.map { $0.rows ?? 0 ..< $0.n }
         let shardColumns = columns ?? 0 ..< k
-        let numRows = max(partRows.map(\.count).reduce(0, +), paddedRows ?? 0)
-        let int4Backend = backend as? any Int4LinearBackend
+        let stackedRows = partRows.map(\.count).reduce(0, +)
+        let numRows = max(stackedRows, paddedRows ?? 0)
+        let int4Backend = quantizedKernels ? backend as? any Int4LinearBackend : nil
+        let fp8Backend = quantizedKernels ? backend as? any FP8LinearBackend : nil
         guard let checkpoint else {
-            // Dummy weights: packed ones where the backend has int4 kernels and the checkpoint would be 4-bit ints — for
-            // the layers a GPTQ module list names, as vLLM builds them; a fused layer's parts all or none.
+            // Dummy weights: packed ones where the backend has int4 (fp8) kernels and the checkpoint would be 4-bit
+            // ints (fp8 with a scale per row) — for the layers a GPTQ module list names, as vLLM builds them; a fused
+            // layer's parts all or none.
             let listed = parts.map { quantization.quantizes(layer: $0.prefix) }
             guard listed.allSatisfy({ $0 == listed[0] }) else {
                 throw ModelError("quantization_config.modules_in_block_to_quantize names some but not all of "
                                  + "\(parts.map(\.prefix).joined(separator: ", ")), which are one fused layer: all or none")
             }
-            if let int4Backend, inDecoderLayer, listed[0], let groupSize = Self.int4GroupSize(quantization, k: k),
-               let weight = try int4Backend.makeDummyInt4Weight(n: numRows, k: shardColumns.count,
-                                                                groupSize: min(groupSize, shardColumns.count),
-                                                                key: Self.dummyKey(name: parts[0].prefix, seed: seed)) {
-                return .int4(weight)
+            let key = Self.dummyKey(name: parts[0].prefix, seed: seed)
+            if inDecoderLayer, listed[0] {
+                if let int4Backend, let groupSize = Self.int4GroupSize(quantization, k: k),
+                   let weight = try int4Backend.makeDummyInt4Weight(n: numRows, k: shardColumns.count,
+                                                                    groupSize: min(groupSize, shardColumns.count), key: key) {
+                    return .int4(weight)
+                }
+                if let fp8Backend, quantization.weights == .fp8(block: nil) || quantization.weights == .fp8Online,
+                   let weight = try fp8Backend.makeDummyFP8Weight(n: numRows, k: shardColumns.count, key: key) {
+                    return .fp8(weight)
+                }
             }
             return .dense(try loadConcatenated(dense, columns: columns, paddedRows: paddedRows))
         }
@@ -133,19 +148,36 @@ struct WeightLoader {
            let stacked = IntQuantizedWeights.stacked(ints), let weight = try int4Backend.makeInt4Weight(stacked) {
             return .int4(weight)
         }
+        // fp8 parts, as stored or (`--quantization fp8`) each part quantized whole at load.
+        let fp8Parts = try zip(parts, stored).map { part, stored -> Float8QuantizedWeights? in
+            if case .fp8(let weights) = stored { return weights }
+            guard online else { return nil }
+            let (entry, bytes) = try checkpoint.tensor(part.prefix + ".weight", shape: [part.n, k])
+            return Float8QuantizedWeights(quantizingPerTensor: Self.widen(bytes, entry.dtype), n: part.n, k: k)
+        }
+        if let fp8Backend, fp8Parts.allSatisfy({ $0 != nil && $0!.blockSize == nil }),
+           let stacked = Float8QuantizedWeights.stacked(zip(fp8Parts, partRows).map { $0!.slice(rows: $1, columns: shardColumns) },
+                                                        padding: numRows - stackedRows),
+           let weight = try fp8Backend.makeFP8Weight(stacked) {
+            return .fp8(weight)
+        }
         // Everything else as floats on the host: each part's rows and columns of its [n, K] values.
         var values = [Float]()
         values.reserveCapacity(numRows * shardColumns.count)
         for (index, part) in parts.enumerated() {
-            var partValues: [Float]
-            switch stored[index] {
-            case .ints(let weights): partValues = weights.dequantized()
-            case .floats(let floats): partValues = floats
-            case nil:
-                let (entry, bytes) = try checkpoint.tensor(part.prefix + ".weight", shape: [part.n, k])
-                partValues = Self.widen(bytes, entry.dtype)
+            let partValues: [Float]
+            if let weights = fp8Parts[index] {
+                partValues = weights.dequantized()
+            } else {
+                switch stored[index] {
+                case .ints(let weights): partValues = weights.dequantized()
+                case .fp8(let weights): partValues = weights.dequantized()
+                case .floats(let floats): partValues = floats
+                case nil:
+                    let (entry, bytes) = try checkpoint.tensor(part.prefix + ".weight", shape: [part.n, k])
+                    partValues = Self.widen(bytes, entry.dtype)
+                }
             }
-            if online { QuantizedLinearReader.fp8RoundTrip(&partValues) }
             for row in partRows[index] {
                 values += partValues[row * k + shardColumns.lowerBound ..< row * k + shardColumns.upperBound]
             }

@@ -62,6 +62,10 @@ struct CheckGPUCommand: ParsableCommand {
     @Option(help: "Check tensor parallelism's collectives (NCCL, peer-memory all-reduce) on this many GPUs.")
     var collectives: Int?
 
+    @Option(name: .customLong("quantized-goldens"),
+            help: "Tests/VLLMModelsTests/Goldens: load each quantized tiny checkpoint on the GPU and compare its logits with transformers'.")
+    var quantizedGoldens: String?
+
     @Option(name: .customLong("lora-goldens"),
             help: "Tests/VLLMModelsTests/Goldens: check multi-LoRA end to end on the tiny models and their PEFT adapters.")
     var loraGoldens: String?
@@ -128,6 +132,11 @@ struct CheckGPUCommand: ParsableCommand {
             let backend = config.dtype == .float32 ? try self.backend(.float32) : gpu
             let modelCheck = ModelCheck(gpu: backend, directory: greedyModel, utilization: gpuMemoryUtilization)
             failures += try modelCheck.greedyAgainstCPU(tokens: greedyTokens)
+        }
+        if let quantizedGoldens {
+            let results = try QuantizedGoldenCheck.run(gpu: gpu, goldens: URL(fileURLWithPath: quantizedGoldens))
+            print(OpCheckResult.table(results))
+            failures += results.filter { !$0.passed }.count
         }
         if let loraGoldens {
             var runs = [EngineDevices(try backend(.float32)), EngineDevices(gpu)]

@@ -8,6 +8,8 @@
 //   grid min(ceil(count / 256), 32 per SM), block 256, grid-stride loop.
 // fill_int4_dummy  a 4-bit weight of linear_int4.cu's layout: packed words random, scales in [1e-4, 2e-4],
 //   zeros −136 (the code 8 of a symmetric checkpoint): weights of about dummy floats' size.
+// fill_fp8_dummy  an e4m3 weight of linear_fp8.cu's layout: codes random and finite (NaN's 0x7F → 0x7E), one f32
+//   scale a row in [1e-3, 2e-3] / 448: weights of about dummy floats' size.
 #include "common.cuh"
 
 __device__ __forceinline__ unsigned long long dummy_mix(unsigned long long x) {
@@ -51,5 +53,21 @@ extern "C" __global__ void fill_int4_dummy(unsigned *__restrict__ packed, bf16_t
         const float unit = (float)(unsigned)(dummy_mix(~key ^ (unsigned long long)i) >> 40) * (1.0f / 16777216.0f);
         scales[i] = f32_to_bf16(1e-4f * (1.0f + unit));
         zeros[i] = f32_to_bf16(-136.0f);
+    }
+}
+
+extern "C" __global__ void fill_fp8_dummy(unsigned *__restrict__ codes, float *__restrict__ scales, long long numWords,
+                                          long long numRows, unsigned long long key) {
+    grid_dependency_wait();
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < numWords; i += stride) {
+        unsigned word = (unsigned)dummy_mix(key ^ (unsigned long long)i);
+        // A byte whose low 7 bits are all ones is NaN: clear its lowest bit.
+        const unsigned low7 = word & 0x7F7F7F7Fu, nan = (low7 + 0x01010101u) & 0x80808080u & ~low7;
+        codes[i] = word ^ (nan >> 7);
+    }
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < numRows; i += stride) {
+        const float unit = (float)(unsigned)(dummy_mix(~key ^ (unsigned long long)i) >> 40) * (1.0f / 16777216.0f);
+        scales[i] = 1e-3f * (1.0f + unit) / 448.0f;
     }
 }

@@ -1,0 +1,84 @@
+import FoundationEssentials
+import VLLMCompute
+
+/// FP8 e4m3 weights (`fp8` checkpoints, compressed-tensors float-quantized, `--quantization fp8`) by
+/// Kernels/linear_fp8.cu and cuBLASLt's FP8 GEMM: the weight stays e4m3 (half of bf16's bytes) with one f32 scale a
+/// row. Decode steps of at most 8 tokens stream it once through linear_fp8_small (bf16 activations, the weight
+/// widened exactly in registers); larger steps quantize the activations per token (quantize_fp8_rows_bf16) and
+/// multiply on FP8 tensor cores (cuBLASLt, the two scale vectors applied in its epilogue), as vLLM's W8A8.
+extension CUDABackend: FP8LinearBackend {
+    /// Whether this device runs FP8 GEMMs: compute capability 8.9 (Ada) and later.
+    public var hasFP8TensorCores: Bool { context.computeCapability >= (8, 9) }
+
+    /// Most tokens linear_fp8_small takes (the 8 columns of one MMA).
+    static let fp8SmallMaxTokens = 8
+
+    /// `SWIFT_VLLM_FP8_FAST_ACCUM=0` turns cuBLASLt's fast FP8 accumulation off (vLLM's CUTLASS kernels use it).
+    static let fp8FastAccumulation = ProcessInfo.processInfo.environment["SWIFT_VLLM_FP8_FAST_ACCUM"] != "0"
+
+    /// How an fp8 linear runs: `automatic` by the step's tokens; the others force a path (check-gpu, bench-linear).
+    public enum FP8LinearPath: Sendable, Equatable {
+        case automatic, small, blasLt
+    }
+
+    /// `FP8Weight.tensors` of this backend: codes [N, K] e4m3, scales [N] f32.
+    public func makeFP8Weight(_ weights: Float8QuantizedWeights) throws -> FP8Weight? {
+        guard hasFP8TensorCores, activationDType == .bfloat16, weights.blockSize == nil, weights.k % 16 == 0, weights.n > 0 else {
+            return nil
+        }
+        let codes = try weights.codes.withUnsafeBytes {
+            try upload($0, sourceDType: .float8E4M3, shape: [weights.n, weights.k], dtype: .float8E4M3)
+        }
+        let scales = try makeTensor(weights.scales, shape: [weights.n], dtype: .float32)
+        return FP8Weight(outFeatures: weights.n, inFeatures: weights.k, tensors: [codes, scales])
+    }
+
+    public func makeDummyFP8Weight(n: Int, k: Int, key: UInt64) throws -> FP8Weight? {
+        guard hasFP8TensorCores, activationDType == .bfloat16, k % 16 == 0, n > 0 else { return nil }
+        let codes = try allocate(shape: [n, k], dtype: .float8E4M3)
+        let scales = try allocate(shape: [n], dtype: .float32)
+        let words = n * k / 4
+        try launch("fill_fp8_dummy", in: "dummy", grid: (min((words + 255) / 256, 32 * context.multiprocessorCount), 1, 1),
+                   block: (256, 1, 1), [codes.device, scales.device, .int64(Int64(words)), .int64(Int64(n)),
+                                        .int64(Int64(bitPattern: key))])
+        return FP8Weight(outFeatures: n, inFeatures: k, tensors: [codes, scales])
+    }
+
+    public func linear(_ x: Tensor, weight: FP8Weight, bias: Tensor?, out: Tensor) throws {
+        try linear(x, weight: weight, bias: bias, out: out, path: .automatic)
+    }
+
+    /// `linear` by the path given (check-gpu and the benchmarks force each).
+    public func linear(_ x: Tensor, weight: FP8Weight, bias: Tensor?, out: Tensor, path: FP8LinearPath) throws {
+        let (columns, depth) = (weight.outFeatures, weight.inFeatures)
+        let (codes, scales) = (weight.tensors[0], weight.tensors[1])
+        try require(x.dtype == .bfloat16 && out.dtype == .bfloat16 && x.count % depth == 0 && out.count == x.count / depth * columns
+                    && x.address % 16 == 0, "linear (fp8)", "x \(x) · [\(columns), \(depth)] e4m3 into out \(out) (bf16, x 16-byte aligned)")
+        if let bias { try require(bias.count == columns && bias.dtype == .bfloat16, "linear (fp8)", "bias \(bias) for \(columns) outputs") }
+        let tokens = x.count / depth
+        guard tokens > 0 else { return }
+        let small = path == .small || (path == .automatic && tokens <= Self.fp8SmallMaxTokens)
+        if small {
+            try require(tokens <= Self.fp8SmallMaxTokens, "linear (fp8)", "the small kernel for \(tokens) tokens")
+            // 16 rows a CTA wherever N still gives every SM a CTA (fp8bench on the H200, docs/gpu-runs/2026-12-01e
+            // run3: 8 rows leave each CTA too few bytes — Llama-3-8B's gate_up at one token 44 µs against 36, down 22
+            // against 19); a warp's iteration covers 64 · LOADS · 8 / R of K.
+            let rowsPerBlock = (columns + 15) / 16 >= context.multiprocessorCount ? 16 : 8
+            let kPerWarpIteration = 64 * 8 * 8 / rowsPerBlock
+            let numWarps = min(8, (depth + kPerWarpIteration - 1) / kPerWarpIteration)
+            try launch("linear_fp8_small_bf16", in: "linear_fp8", grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1),
+                       block: (32 * numWarps, 1, 1),
+                       [x.device, codes.device, scales.device, bias?.device ?? .pointer(0), out.device, .int32(Int32(tokens)),
+                        .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(rowsPerBlock))])
+            try profiler.mark("linear fp8 N \(columns) K \(depth)")
+            return
+        }
+        let quantized = try scratch(.fp8Activations, shape: [tokens, depth], dtype: .float8E4M3)
+        let tokenScales = try scratch(.fp8ActivationScales, shape: [tokens], dtype: .float32)
+        try launch("quantize_fp8_rows_bf16", in: "linear_fp8", grid: (tokens, 1, 1), block: (256, 1, 1),
+                   [x.device, quantized.device, tokenScales.device, .int32(Int32(depth))])
+        try blasLt.matmulFP8(x: quantized, xScales: tokenScales, weight: codes, weightScales: scales, bias: bias, out: out,
+                             fastAccumulation: Self.fp8FastAccumulation)
+        try profiler.mark("linear fp8 N \(columns) K \(depth)")
+    }
+}

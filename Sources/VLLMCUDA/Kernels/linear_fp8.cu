@@ -1,0 +1,150 @@
+// linear_fp8.cu: linears of FP8 e4m3 weights (W8A8: `fp8` checkpoints, compressed-tensors float-quantized,
+// `--quantization fp8`), weight [N, K] e4m3 bytes with one f32 scale per output row.
+//
+// linear_fp8_small_bf16  decode steps (M ≤ 8 tokens), as linear.cu's linear_small but reading one byte a weight:
+//   x [M, K] bf16, weight [N, K] e4m3, scales [N] f32, bias [N] bf16 or null → out [M, N] bf16,
+//   out = bf16(Σ_k w·x · scale + bias). The activations stay bf16 (W8A16 here: exact e4m3 → bf16 in registers,
+//   no activation quantization launch), the sum is f32. K % 16 == 0, x and weight 16-byte aligned.
+//   grid (ceil(N / R)), block 32 · numWarps, R ∈ {8, 16} rows a CTA (16 where N / 16 still fills the GPU). Lane (g, t) loads the 16
+//   bytes at k + 16t of weight rows g (and g + 8) and 32 bytes of token g at the same k, and feeds them to four
+//   mma.m16n8k16 in one k order for both operands (a dot product does not care which). A weight byte becomes
+//   a bf16 whose exponent and mantissa fields are the e4m3's (its value 2^-120 times the e4m3's, subnormals
+//   included), times 2^120 by one exact bf16x2 FMA.
+// quantize_fp8_rows_bf16  x [M, K] bf16 → q [M, K] e4m3, scales [M] f32: per token, scale = max(amax / 448,
+//   1 / (448 · 512)) and q = e4m3(x / scale) (nearest even, saturating), as vLLM's dynamic per-token quantization.
+//   grid M, block 256; K % 8 == 0. The GEMM that follows is cuBLASLt's FP8 one (scales as outer vectors).
+#include "common.cuh"
+
+#define FP8_LINEAR_MAX_WARPS 8
+#define FP8_LINEAR_LOADS 8  // 16-byte weight loads a lane has in flight per iteration
+
+// Four e4m3 codes (one word, k order) as two bf16 pairs with the same values, exact.
+__device__ __forceinline__ void e4m3x4_to_bf16x4(unsigned word, unsigned &low, unsigned &high) {
+#if __CUDA_ARCH__ >= 800
+    // Bytes [0, b0, 0, b1] and [0, b2, 0, b3]: each half a code shifted to the top byte (sign at bit 15);
+    // exponent and mantissa down four bits into the low end of bf16's (bits 10..4), the sign kept.
+    const unsigned p0 = __byte_perm(word, 0, 0x1404), p1 = __byte_perm(word, 0, 0x3424);
+    const unsigned h0 = ((p0 >> 4) & 0x07F007F0u) | (p0 & 0x80008000u);
+    const unsigned h1 = ((p1 >> 4) & 0x07F007F0u) | (p1 & 0x80008000u);
+    const unsigned twoTo120 = 0x7B807B80u, negativeZero = 0x80008000u;
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(low) : "r"(h0), "r"(twoTo120), "r"(negativeZero));
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;" : "=r"(high) : "r"(h1), "r"(twoTo120), "r"(negativeZero));
+#else
+    low = high = 0;
+#endif
+}
+
+// One warp's share of a CTA's R rows × K: acc as mma_bf16_16x8x16 leaves it (rows × tokens).
+template <int R>
+__device__ __forceinline__ void linear_fp8_small_warp(const bf16_t *__restrict__ x, const unsigned char *__restrict__ weight,
+                                                      int numTokens, int N, int K, int row0, float (&acc)[4]) {
+    constexpr int STEPS = FP8_LINEAR_LOADS / (R / 8);  // 64 k a step
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const bool hasRowA = row0 + g < N, hasRowB = R == 16 && row0 + g + 8 < N, hasToken = g < numTokens;
+    const unsigned char *rowA = weight + (long long)(hasRowA ? row0 + g : 0) * K + 16 * t;
+    const unsigned char *rowB = weight + (long long)(hasRowB ? row0 + g + 8 : 0) * K + 16 * t;
+    const bf16_t *token = x + (long long)(hasToken ? g : 0) * K + 16 * t;
+    float partial[2][4] = {{0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}};
+    bool first = true;
+    for (int k0 = warp * STEPS * 64; k0 < K; k0 += numWarps * STEPS * 64) {
+        uint4 a[STEPS], b[STEPS];
+#pragma unroll
+        for (int s = 0; s < STEPS; ++s) {
+            const int k = k0 + 64 * s;
+            const bool inK = k + 16 * t < K;  // K % 16 == 0: a lane's 16 elements are all in or all out
+            a[s] = load_weight16(rowA + k, hasRowA && inK);
+            b[s] = R == 16 ? load_weight16(rowB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
+        }
+        if (first) grid_dependency_wait();
+        first = false;
+#pragma unroll
+        for (int s = 0; s < STEPS; ++s) {
+            const int k = k0 + 64 * s;
+            const bool valid = hasToken && k + 16 * t < K;
+            const uint4 v0 = load_activation16(token + k, valid), v1 = load_activation16(token + k + 8, valid);
+            const unsigned va[4] = {a[s].x, a[s].y, a[s].z, a[s].w}, vb[4] = {b[s].x, b[s].y, b[s].z, b[s].w};
+            const unsigned xs[8] = {v0.x, v0.y, v0.z, v0.w, v1.x, v1.y, v1.z, v1.w};
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                unsigned a0, a2, a1 = 0, a3 = 0;
+                e4m3x4_to_bf16x4(va[j], a0, a2);
+                if (R == 16) e4m3x4_to_bf16x4(vb[j], a1, a3);
+                mma_bf16_16x8x16(partial[j & 1], a0, a1, a2, a3, xs[2 * j], xs[2 * j + 1]);
+            }
+        }
+    }
+    grid_dependency_wait();
+#pragma unroll
+    for (int i = 0; i < 4; ++i) acc[i] = partial[0][i] + partial[1][i];
+}
+
+extern "C" __global__ void __launch_bounds__(256, 2)
+    linear_fp8_small_bf16(const bf16_t *__restrict__ x, const unsigned char *__restrict__ weight,
+                          const float *__restrict__ scales, const bf16_t *__restrict__ bias, bf16_t *__restrict__ out,
+                          int numTokens, int N, int K, int rowsPerBlock) {
+    __shared__ float sums[FP8_LINEAR_MAX_WARPS][8][16];  // [warp][token][row of the CTA]
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
+    const int g = lane >> 2, t = lane & 3;
+    const int row0 = blockIdx.x * rowsPerBlock;
+    float acc[4];
+    if (rowsPerBlock == 16) {
+        linear_fp8_small_warp<16>(x, weight, numTokens, N, K, row0, acc);
+    } else {
+        linear_fp8_small_warp<8>(x, weight, numTokens, N, K, row0, acc);
+    }
+    sums[warp][2 * t][g] = acc[0];
+    sums[warp][2 * t + 1][g] = acc[1];
+    sums[warp][2 * t][g + 8] = acc[2];
+    sums[warp][2 * t + 1][g + 8] = acc[3];
+    __syncthreads();
+    for (int i = threadIdx.x; i < numTokens * rowsPerBlock; i += blockDim.x) {
+        const int tokenIndex = i / rowsPerBlock, r = i - tokenIndex * rowsPerBlock, row = row0 + r;
+        if (row >= N) continue;
+        float sum = 0.0f;
+        for (int w = 0; w < numWarps; ++w) sum += sums[w][tokenIndex][r];
+        sum *= scales[row];
+        if (bias) sum += bf16_to_f32(bias[row]);
+        out[(long long)tokenIndex * N + row] = f32_to_bf16(sum);
+    }
+}
+
+// Two floats as e4m3 codes, `first` in the low byte (hardware conversion on sm_89+, nearest even, saturating).
+__device__ __forceinline__ unsigned short f32x2_to_e4m3x2(float first, float second) {
+#if __CUDA_ARCH__ >= 890
+    unsigned short pair;
+    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(second), "f"(first));
+    return pair;
+#else
+    return 0;  // (FP8 GEMMs need sm_89: the launcher never runs this before it)
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(256)
+    quantize_fp8_rows_bf16(const bf16_t *__restrict__ x, unsigned char *__restrict__ q, float *__restrict__ scales,
+                           int K) {
+    __shared__ float scratch[32];
+    grid_dependency_wait();
+    const long long base = (long long)blockIdx.x * K;
+    float amax = 0.0f;
+    for (int k = 8 * threadIdx.x; k < K; k += 8 * blockDim.x) {
+        float v[8];
+        load8(x + base + k, v);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(v[i]));
+    }
+    amax = block_max(amax, scratch);
+    const float scale = fmaxf(amax / 448.0f, 1.0f / (448.0f * 512.0f));
+    const float inverse = 1.0f / scale;
+    if (threadIdx.x == 0) scales[blockIdx.x] = scale;
+    for (int k = 8 * threadIdx.x; k < K; k += 8 * blockDim.x) {
+        float v[8];
+        load8(x + base + k, v);
+        uint2 packed;
+        packed.x = (unsigned)f32x2_to_e4m3x2(v[0] * inverse, v[1] * inverse)
+                   | ((unsigned)f32x2_to_e4m3x2(v[2] * inverse, v[3] * inverse) << 16);
+        packed.y = (unsigned)f32x2_to_e4m3x2(v[4] * inverse, v[5] * inverse)
+                   | ((unsigned)f32x2_to_e4m3x2(v[6] * inverse, v[7] * inverse) << 16);
+        *(uint2 *)(q + base + k) = packed;
+    }
+}
