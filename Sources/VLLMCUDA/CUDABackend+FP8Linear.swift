@@ -66,10 +66,10 @@ extension CUDABackend: FP8LinearBackend {
             let rowsPerBlock = (columns + 15) / 16 >= context.multiprocessorCount ? 16 : 8
             let kPerWarpIteration = 64 * 8 * 8 / rowsPerBlock
             let numWarps = min(8, (depth + kPerWarpIteration - 1) / kPerWarpIteration)
-            try launch("linear_fp8_small_bf16", in: "linear_fp8", grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1),
-                       block: (32 * numWarps, 1, 1),
-                       [x.device, codes.device, scales.device, bias?.device ?? .pointer(0), out.device, .int32(Int32(tokens)),
-                        .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(rowsPerBlock))])
+            try kernels.launch("linear_fp8_small_bf16", in: "linear_fp8", grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1),
+                               block: (32 * numWarps, 1, 1), stream: stream,
+                               arguments: [x.device, codes.device, scales.device, bias?.device ?? .pointer(0), out.device,
+                                           .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(rowsPerBlock))])
             try profiler.mark("linear fp8 N \(columns) K \(depth)")
             return
         }

@@ -182,11 +182,14 @@ extension CUDABackend: Int4LinearBackend {
             try require(aligned && tokens <= Self.int4SmallMaxTokens, "linear (int4)", "the small kernel for \(tokens) tokens")
             let input = try gathered()
             let groups = tokens <= 8 ? 1 : tokens <= 16 ? 2 : 4
-            let numWarps = min(8, (depth + 511) / 512)  // a warp's iteration covers 128 · INT4_STEPS of K
             // Groups of 128 (or multiples, or one per row): scales applied once per 128-k step of a warp.
-            let grouped = weight.groupSize % 128 == 0 ? "_g128" : ""
-            try launch("linear_int4_small\(grouped)_bf16\(outName)_t\(groups)", in: "linear_int4",
-                       grid: ((columns + 15) / 16, 1, 1), block: (32 * numWarps, 1, 1), arguments(input))
+            let grouped = weight.groupSize % 128 == 0
+            // A CTA's rows: 32 (two tiles of 16) for grouped weights at ≤ 8 tokens, else 16; a warp's iteration covers
+            // 128 · INT4_STEPS / tiles of K (linear_int4.cu).
+            let tiles = grouped && groups == 1 ? 2 : 1
+            let numWarps = min(8, (depth + 512 / tiles - 1) / (512 / tiles))
+            try launch("linear_int4_small\(grouped ? "_g128" : "")_bf16\(outName)_t\(groups)", in: "linear_int4",
+                       grid: ((columns + 16 * tiles - 1) / (16 * tiles), 1, 1), block: (32 * numWarps, 1, 1), arguments(input))
             return
         case .gemm, .wgmma:
             let kernel: String, grid: (Int, Int), threads: Int, sharedBytes: Int

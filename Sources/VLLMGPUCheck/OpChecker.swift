@@ -98,6 +98,11 @@ public struct OpChecker {
                             bias: false, f32Out: false)
             try int4Linears(tokens: [1, 9, 24, 129], depth: 4096, columns: 1000, groupSize: 64, actOrder: false, zeroPoints: true,
                             bias: true, f32Out: false)
+            // The small kernel's 32-row CTAs (groups of 128, ≤ 8 tokens) with N not a multiple of 32 or 16, and f32 out.
+            try int4Linears(tokens: [1, 7], depth: 1664, columns: 1000, groupSize: 128, actOrder: false, zeroPoints: true,
+                            bias: true, f32Out: false, paths: [.small])
+            try int4Linears(tokens: [2], depth: 512, columns: 300, groupSize: 128, actOrder: true, zeroPoints: false,
+                            bias: false, f32Out: true, paths: [.small])
         }
         // FP8 weights (W8A8) where the device has FP8 tensor cores: linear_fp8_small up to 8 tokens, activations
         // quantized per token + cuBLASLt's FP8 GEMM past that, and each forced.

@@ -42,9 +42,13 @@ public enum QuantizedGoldenCheck {
                 let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: folder.appendingPathComponent("golden.json")))
                 var config = try ModelConfig.load(modelDirectory: folder)
                 config.quantization = try QuantizationConfig.resolve(checkpoint: config.quantization, flag: flag)
-                func lastLogits(quantizedKernels: Bool) throws -> (kind: String, logits: [[Float]]) {
+                func lastLogits(quantizedKernels: Bool, eager: Bool = false) throws -> (kind: String, logits: [[Float]]) {
                     let model = try ModelRegistry.load(config: config, directory: folder, backend: gpu, quantizedKernels: quantizedKernels)
-                    let runner = try ModelRunner(models: [model], numBlocks: 64, blockSize: 16, maxNumBatchedTokens: 256, maxNumSeqs: 4)
+                    let runner = try ModelRunner(models: [model], numBlocks: 64, blockSize: 16, maxNumBatchedTokens: 256, maxNumSeqs: 4,
+                                                 enforceEager: eager)
+                    defer {
+                        if let reason = runner.decodeGraphStats.disabledReason { print("quantized golden \(name): \(reason)") }
+                    }
                     var greedy = SamplingRow()
                     greedy.temperature = 0
                     let logits = try golden.prompts.map { prompt in
@@ -63,14 +67,17 @@ public enum QuantizedGoldenCheck {
                 }
                 let quantized = try lastLogits(quantizedKernels: true)
                 guard quantized.kind != "dense" else { continue }  // nothing but the dense path to check
+                let eager = try lastLogits(quantizedKernels: true, eager: true)
                 let dense = try lastLogits(quantizedKernels: false)
                 for (index, prompt) in golden.prompts.enumerated() {
                     let baseline = relativeError(dense.logits[index], prompt.last_logits)
-                    var result = OpCheckResult(op: "quantized golden", shape: "\(name) (\(quantized.kind)), prompt of \(prompt.prompt_token_ids.count)",
-                                               error: relativeError(quantized.logits[index], prompt.last_logits),
-                                               tolerance: max(3e-2, 3 * baseline))
-                    result.note = "dense bf16 \(formatScientific(baseline))"
-                    results.append(result)
+                    for (logits, how) in [(quantized.logits[index], ""), (eager.logits[index], ", eager")] {
+                        var result = OpCheckResult(op: "quantized golden",
+                                                   shape: "\(name) (\(quantized.kind)\(how)), prompt of \(prompt.prompt_token_ids.count)",
+                                                   error: relativeError(logits, prompt.last_logits), tolerance: max(3e-2, 3 * baseline))
+                        result.note = "dense bf16 \(formatScientific(baseline))"
+                        results.append(result)
+                    }
                 }
             } catch {
                 var failed = OpCheckResult(op: "quantized golden", shape: name, error: .nan, tolerance: 3e-2)

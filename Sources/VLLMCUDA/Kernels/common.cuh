@@ -184,12 +184,17 @@ __device__ __forceinline__ uint4 load_weight16(const void *pointer, bool valid) 
 }
 
 // 16 bytes of the activations, through L1 (read by every warp of the SM). Zero where !valid (not read).
+// A coherent load (not ld.global.nc), volatile with a memory clobber: the activations are the kernel before's
+// output, so the load must stay after grid_dependency_wait(). ptxas treats .nc data as unchanging for the whole
+// kernel and hoisted such loads above griddepcontrol.wait in linear_fp8_small — stale x under programmatic
+// dependent launch (docs/gpu-runs/2026-12-01e run8).
 __device__ __forceinline__ uint4 load_activation16(const void *pointer, bool valid) {
     uint4 v;
-    asm("{\n\t.reg .pred p;\n\tsetp.ne.b32 p, %5, 0;\n\t"
+    asm volatile("{\n\t.reg .pred p;\n\tsetp.ne.b32 p, %5, 0;\n\t"
         "mov.b32 %0, 0;\n\tmov.b32 %1, 0;\n\tmov.b32 %2, 0;\n\tmov.b32 %3, 0;\n\t"
-        "@p ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];\n}"
+        "@p ld.global.v4.u32 {%0, %1, %2, %3}, [%4];\n}"
         : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-        : "l"(pointer), "r"((int)valid));
+        : "l"(pointer), "r"((int)valid)
+        : "memory");
     return v;
 }

@@ -6,8 +6,9 @@
 // linear_int4_small[_g128]_bf16_f32 the same → out [M, N] f32 holding bf16 values (logits of a quantized lm_head)
 //   M ≤ 8·TG, TG ∈ {1, 2, 4} token groups (the entry point's suffix _tTG), K % 32 == 0, x 16-byte aligned;
 //   _g128 where groupSize % 128 == 0 (scales applied once per 128-k step, see linear_int4_warp).
-//   grid (ceil(N / 16)), block 32 · numWarps. A CTA owns 16 rows; its warps split K in steps of 128 (lane
-//   t of each quad takes 32 k); lane (g, t) dequantizes rows g and g + 8 of its 32 k into registers and
+//   grid (ceil(N / R)), block 32 · numWarps. A CTA owns R = 16 rows, 32 for _g128_…_t1 (the decode steps of up to 8
+//   sequences: more bytes a CTA, as int4_decode_bench found, docs/gpu-runs/2026-12-01e run7); its warps split K in
+//   steps of 128 (lane t of each quad takes 32 k); lane (g, t) dequantizes rows g and g + 8 of each 16 of its 32 k into registers and
 //   feeds them as the A operand of mma.m16n8k16 (bf16, f32 sums) with tokens g + 8j as B — the scheme of
 //   linear.cu: a dot product does not care in which order K is summed, as long as A and B share it.
 //   The packed weight streams from DRAM once for all tokens (16 bytes per row per step, INT4_STEPS steps in
@@ -55,21 +56,30 @@ __device__ __forceinline__ void raw_word(unsigned word, unsigned *out) {
     }
 }
 
-// One warp's share of a CTA's 16 rows × K. GROUPED (groupSize % 128 == 0, so a warp's 128-k step lies in one
-// group): the MMAs sum (128 + code) · x over the step, an MMA of ones sums x, and the step ends with
-// acc += scale · (Σ(128 + code)·x − (128 + zero) · Σx) in f32 — two instructions a code pair instead of four.
-// Otherwise every element is dequantized, (code − zero) · scale, before its MMA.
-template <int TG, bool GROUPED>
+// One warp's share of a CTA's 16·TILES rows × K: TILES tiles of 16 rows (16·i + g and 16·i + g + 8 of lane (g, t)),
+// INT4_STEPS / TILES k-steps of 128 in flight (16 bytes a row each: 128 bytes a lane whatever TILES is). GROUPED
+// (groupSize % 128 == 0, so a warp's 128-k step lies in one group): the MMAs sum (128 + code) · x over the step, an
+// MMA of ones sums x (once for all tiles), and the step ends with acc += scale · (Σ(128 + code)·x − (128 + zero) · Σx)
+// in f32 — two instructions a code pair instead of four. Otherwise every element is dequantized, (code − zero) ·
+// scale, before its MMA.
+template <int TG, bool GROUPED, int TILES>
 __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
                                                  const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
                                                  int numTokens, int N, int K, int groupSize, int row0,
-                                                 float (&acc)[TG][4]) {
+                                                 float (&acc)[TILES][TG][4]) {
+    constexpr int STEPS = INT4_STEPS / TILES;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int words = K >> 3, numGroups = K / groupSize;
-    const bool hasRowA = row0 + g < N, hasRowB = row0 + g + 8 < N;
-    const long long rowA = hasRowA ? row0 + g : 0, rowB = hasRowB ? row0 + g + 8 : 0;
-    const unsigned *packedA = packed + rowA * words, *packedB = packed + rowB * words;
+    bool hasRow[TILES][2];
+    long long rows[TILES][2];
+#pragma unroll
+    for (int i = 0; i < TILES; ++i)
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            hasRow[i][h] = row0 + 16 * i + 8 * h + g < N;
+            rows[i][h] = hasRow[i][h] ? row0 + 16 * i + 8 * h + g : 0;
+        }
     const bf16_t *tokenRows[TG];
     bool hasToken[TG];
 #pragma unroll
@@ -78,72 +88,91 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
         tokenRows[j] = x + (long long)(hasToken[j] ? g + 8 * j : 0) * K;
     }
 #pragma unroll
-    for (int j = 0; j < TG; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
-    const int stride = numWarps * 128 * INT4_STEPS;
-    uint4 wa[INT4_STEPS], wb[INT4_STEPS];
+    for (int i = 0; i < TILES; ++i)
+#pragma unroll
+        for (int j = 0; j < TG; ++j) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.0f;
+    const int stride = numWarps * 128 * STEPS;
+    uint4 w[STEPS][TILES][2];  // [step][tile][rows g, g + 8]
     auto load = [&](int k0) {  // zeros past K (not read)
 #pragma unroll
-        for (int s = 0; s < INT4_STEPS; ++s) {
+        for (int s = 0; s < STEPS; ++s) {
             const int k = k0 + 128 * s + 32 * t;
-            wa[s] = load_weight16(packedA + (k >> 3), hasRowA && k < K);
-            wb[s] = load_weight16(packedB + (k >> 3), hasRowB && k < K);
+#pragma unroll
+            for (int i = 0; i < TILES; ++i)
+#pragma unroll
+                for (int h = 0; h < 2; ++h) w[s][i][h] = load_weight16(packed + rows[i][h] * words + (k >> 3), hasRow[i][h] && k < K);
         }
     };
     // The weights depend on no earlier kernel: the first loads are in flight before the wait for x.
-    int k0 = warp * 128 * INT4_STEPS;
+    int k0 = warp * 128 * STEPS;
     load(k0);
     grid_dependency_wait();
     for (; k0 < K; k0 += stride) {
 #pragma unroll
-        for (int s = 0; s < INT4_STEPS; ++s) {
+        for (int s = 0; s < STEPS; ++s) {
             const int k = k0 + 128 * s + 32 * t;
             if (GROUPED) {
                 if (k0 + 128 * s >= K) break;  // K % 128 == 0: the whole warp leaves together
                 const int group = k / groupSize;
-                float part[TG][4], sums[TG][4];
+                uint4 v[TG][4];
+                float sums[TG][4];
 #pragma unroll
-                for (int j = 0; j < TG; ++j)
+                for (int j = 0; j < TG; ++j) {
 #pragma unroll
-                    for (int i = 0; i < 4; ++i) part[j][i] = sums[j][i] = 0.0f;
-                const unsigned wordsA[4] = {wa[s].x, wa[s].y, wa[s].z, wa[s].w}, wordsB[4] = {wb[s].x, wb[s].y, wb[s].z, wb[s].w};
+                    for (int i = 0; i < 4; ++i) sums[j][i] = 0.0f;
 #pragma unroll
-                for (int q = 0; q < 4; ++q) {
-                    unsigned a[4], b[4];
-                    raw_word(wordsA[q], a);
-                    raw_word(wordsB[q], b);
-#pragma unroll
-                    for (int j = 0; j < TG; ++j) {
-                        const uint4 v = load_activation16(tokenRows[j] + k + 8 * q, hasToken[j]);
-                        mma_bf16_16x8x16(part[j], a[0], b[0], a[1], b[1], v.x, v.y);
-                        mma_bf16_16x8x16(part[j], a[2], b[2], a[3], b[3], v.z, v.w);
-                        mma_bf16_16x8x16(sums[j], 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, v.x, v.y);
-                        mma_bf16_16x8x16(sums[j], 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, v.z, v.w);
+                    for (int q = 0; q < 4; ++q) {
+                        v[j][q] = load_activation16(tokenRows[j] + k + 8 * q, hasToken[j]);
+                        mma_bf16_16x8x16(sums[j], 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, v[j][q].x, v[j][q].y);
+                        mma_bf16_16x8x16(sums[j], 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, v[j][q].z, v[j][q].w);
                     }
                 }
-                const long long indexA = rowA * numGroups + group, indexB = rowB * numGroups + group;
-                const float scaleA = hasRowA ? bf16_to_f32(scales[indexA]) : 0.0f, zeroA = bf16_to_f32(zeros[indexA]);
-                const float scaleB = hasRowB ? bf16_to_f32(scales[indexB]) : 0.0f, zeroB = bf16_to_f32(zeros[indexB]);
 #pragma unroll
-                for (int j = 0; j < TG; ++j) {  // zeros hold −(128 + zero)
-                    acc[j][0] += scaleA * fmaf(zeroA, sums[j][0], part[j][0]);
-                    acc[j][1] += scaleA * fmaf(zeroA, sums[j][1], part[j][1]);
-                    acc[j][2] += scaleB * fmaf(zeroB, sums[j][2], part[j][2]);
-                    acc[j][3] += scaleB * fmaf(zeroB, sums[j][3], part[j][3]);
+                for (int i = 0; i < TILES; ++i) {
+                    float part[TG][4];
+#pragma unroll
+                    for (int j = 0; j < TG; ++j) part[j][0] = part[j][1] = part[j][2] = part[j][3] = 0.0f;
+                    const unsigned wordsA[4] = {w[s][i][0].x, w[s][i][0].y, w[s][i][0].z, w[s][i][0].w};
+                    const unsigned wordsB[4] = {w[s][i][1].x, w[s][i][1].y, w[s][i][1].z, w[s][i][1].w};
+#pragma unroll
+                    for (int q = 0; q < 4; ++q) {
+                        unsigned a[4], b[4];
+                        raw_word(wordsA[q], a);
+                        raw_word(wordsB[q], b);
+#pragma unroll
+                        for (int j = 0; j < TG; ++j) {
+                            mma_bf16_16x8x16(part[j], a[0], b[0], a[1], b[1], v[j][q].x, v[j][q].y);
+                            mma_bf16_16x8x16(part[j], a[2], b[2], a[3], b[3], v[j][q].z, v[j][q].w);
+                        }
+                    }
+                    const long long indexA = rows[i][0] * numGroups + group, indexB = rows[i][1] * numGroups + group;
+                    const float scaleA = hasRow[i][0] ? bf16_to_f32(scales[indexA]) : 0.0f, zeroA = bf16_to_f32(zeros[indexA]);
+                    const float scaleB = hasRow[i][1] ? bf16_to_f32(scales[indexB]) : 0.0f, zeroB = bf16_to_f32(zeros[indexB]);
+#pragma unroll
+                    for (int j = 0; j < TG; ++j) {  // zeros hold −(128 + zero)
+                        acc[i][j][0] += scaleA * fmaf(zeroA, sums[j][0], part[j][0]);
+                        acc[i][j][1] += scaleA * fmaf(zeroA, sums[j][1], part[j][1]);
+                        acc[i][j][2] += scaleB * fmaf(zeroB, sums[j][2], part[j][2]);
+                        acc[i][j][3] += scaleB * fmaf(zeroB, sums[j][3], part[j][3]);
+                    }
                 }
             } else {
                 const bool inK = k < K;  // K % 32 == 0: a lane's 32 k are all in or all out
                 const int group = inK ? k / groupSize : 0;
-                unsigned a[16], b[16];
-                dequant_lane(wa[s], scales, zeros, rowA * numGroups + group, hasRowA && inK, a);
-                dequant_lane(wb[s], scales, zeros, rowB * numGroups + group, hasRowB && inK, b);
 #pragma unroll
-                for (int j = 0; j < TG; ++j) {
-                    const bf16_t *xk = tokenRows[j] + (inK ? k : 0);
+                for (int i = 0; i < TILES; ++i) {
+                    unsigned a[16], b[16];
+                    dequant_lane(w[s][i][0], scales, zeros, rows[i][0] * numGroups + group, hasRow[i][0] && inK, a);
+                    dequant_lane(w[s][i][1], scales, zeros, rows[i][1] * numGroups + group, hasRow[i][1] && inK, b);
 #pragma unroll
-                    for (int q = 0; q < 4; ++q) {
-                        const uint4 v = load_activation16(xk + 8 * q, hasToken[j] && inK);
-                        mma_bf16_16x8x16(acc[j], a[4 * q], b[4 * q], a[4 * q + 1], b[4 * q + 1], v.x, v.y);
-                        mma_bf16_16x8x16(acc[j], a[4 * q + 2], b[4 * q + 2], a[4 * q + 3], b[4 * q + 3], v.z, v.w);
+                    for (int j = 0; j < TG; ++j) {
+                        const bf16_t *xk = tokenRows[j] + (inK ? k : 0);
+#pragma unroll
+                        for (int q = 0; q < 4; ++q) {
+                            const uint4 v = load_activation16(xk + 8 * q, hasToken[j] && inK);
+                            mma_bf16_16x8x16(acc[i][j], a[4 * q], b[4 * q], a[4 * q + 1], b[4 * q + 1], v.x, v.y);
+                            mma_bf16_16x8x16(acc[i][j], a[4 * q + 2], b[4 * q + 2], a[4 * q + 3], b[4 * q + 3], v.z, v.w);
+                        }
                     }
                 }
             }
@@ -152,27 +181,30 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
     }
 }
 
-template <int TG, bool GROUPED, typename Out>
+template <int TG, bool GROUPED, int TILES, typename Out>
 __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
                                   const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
                                   const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
                                   int groupSize) {
-    __shared__ float sums[INT4_MAX_WARPS][8 * TG][16];  // [warp][token][row of the CTA]
+    constexpr int ROWS = 16 * TILES;
+    __shared__ float sums[INT4_MAX_WARPS][8 * TG][ROWS];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
-    const int row0 = blockIdx.x * 16;
-    float acc[TG][4];
-    linear_int4_warp<TG, GROUPED>(x, packed, scales, zeros, numTokens, N, K, groupSize, row0, acc);
+    const int row0 = blockIdx.x * ROWS;
+    float acc[TILES][TG][4];
+    linear_int4_warp<TG, GROUPED, TILES>(x, packed, scales, zeros, numTokens, N, K, groupSize, row0, acc);
 #pragma unroll
-    for (int j = 0; j < TG; ++j) {
-        sums[warp][8 * j + 2 * t][g] = acc[j][0];
-        sums[warp][8 * j + 2 * t + 1][g] = acc[j][1];
-        sums[warp][8 * j + 2 * t][g + 8] = acc[j][2];
-        sums[warp][8 * j + 2 * t + 1][g + 8] = acc[j][3];
-    }
+    for (int i = 0; i < TILES; ++i)
+#pragma unroll
+        for (int j = 0; j < TG; ++j) {
+            sums[warp][8 * j + 2 * t][16 * i + g] = acc[i][j][0];
+            sums[warp][8 * j + 2 * t + 1][16 * i + g] = acc[i][j][1];
+            sums[warp][8 * j + 2 * t][16 * i + g + 8] = acc[i][j][2];
+            sums[warp][8 * j + 2 * t + 1][16 * i + g + 8] = acc[i][j][3];
+        }
     __syncthreads();
-    for (int i = threadIdx.x; i < numTokens * 16; i += blockDim.x) {
-        const int token = i >> 4, r = i & 15, row = row0 + r;
+    for (int i = threadIdx.x; i < numTokens * ROWS; i += blockDim.x) {
+        const int token = i / ROWS, r = i % ROWS, row = row0 + r;
         if (row >= N) continue;
         float sum = 0.0f;
         for (int w = 0; w < numWarps; ++w) sum += sums[w][token][r];
@@ -189,40 +221,40 @@ __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *
         int K, int groupSize
 
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t1(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<1, false, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<1, false, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t1(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<1, false, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<1, false, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<2, false, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<2, false, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t2(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<2, false, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<2, false, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<4, false, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<4, false, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t4(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<4, false, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<4, false, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t1(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<1, true, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<1, true, 2, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t1(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<1, true, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<1, true, 2, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<2, true, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<2, true, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t2(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<2, true, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<2, true, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<4, true, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<4, true, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t4(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<4, true, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<4, true, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 
 extern "C" __global__ void dequantize_int4_bf16(const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,
