@@ -3,15 +3,22 @@ import VLLMCompute
 
 /// FP8 e4m3 weights (`fp8` checkpoints, compressed-tensors float-quantized, `--quantization fp8`) by
 /// Kernels/linear_fp8.cu and cuBLASLt's FP8 GEMM: the weight stays e4m3 (half of bf16's bytes) with one f32 scale a
-/// row. Decode steps of at most 8 tokens stream it once through linear_fp8_small (bf16 activations, the weight
+/// row. Decode steps of at most 8 tokens (16 on all but the largest linears) stream it once through linear_fp8_small (bf16 activations, the weight
 /// widened exactly in registers); larger steps quantize the activations per token (quantize_fp8_rows_bf16) and
 /// multiply on FP8 tensor cores (cuBLASLt, the two scale vectors applied in its epilogue), as vLLM's W8A8.
 extension CUDABackend: FP8LinearBackend {
     /// Whether this device runs FP8 GEMMs: compute capability 8.9 (Ada) and later.
     public var hasFP8TensorCores: Bool { context.computeCapability >= (8, 9) }
 
-    /// Most tokens linear_fp8_small takes (the 8 columns of one MMA).
-    static let fp8SmallMaxTokens = 8
+    /// Most tokens linear_fp8_small takes (2 groups of 8 mma columns).
+    public static let fp8SmallMaxTokens = 16
+
+    /// Whether a step of `tokens` takes linear_fp8_small (bench-linear on the H200, docs/gpu-runs/2026-12-01e run10: at
+    /// 9–16 tokens it beats per-token quantization + cuBLASLt's FP8 GEMM on Llama-3-8B's qkv, o and down — 18.1 vs
+    /// 19.6 µs, 12.6 vs 19.5, 25.9 vs 45.4 at 16 — but not on gate_up, 47.9 vs 44.3; at 24–32 cuBLASLt wins in sum).
+    public static func fp8TakesSmall(tokens: Int, columns: Int, depth: Int) -> Bool {
+        tokens <= 8 || (tokens <= fp8SmallMaxTokens && columns * depth < 64 << 20)
+    }
 
     /// `SWIFT_VLLM_FP8_FAST_ACCUM=0` turns cuBLASLt's fast FP8 accumulation off (vLLM's CUTLASS kernels use it).
     static let fp8FastAccumulation = ProcessInfo.processInfo.environment["SWIFT_VLLM_FP8_FAST_ACCUM"] != "0"
@@ -57,7 +64,7 @@ extension CUDABackend: FP8LinearBackend {
         if let bias { try require(bias.count == columns && bias.dtype == .bfloat16, "linear (fp8)", "bias \(bias) for \(columns) outputs") }
         let tokens = x.count / depth
         guard tokens > 0 else { return }
-        let small = path == .small || (path == .automatic && tokens <= Self.fp8SmallMaxTokens)
+        let small = path == .small || (path == .automatic && Self.fp8TakesSmall(tokens: tokens, columns: columns, depth: depth))
         if small {
             try require(tokens <= Self.fp8SmallMaxTokens, "linear (fp8)", "the small kernel for \(tokens) tokens")
             // 16 rows a CTA wherever N still gives every SM a CTA (fp8bench on the H200, docs/gpu-runs/2026-12-01e
@@ -66,7 +73,8 @@ extension CUDABackend: FP8LinearBackend {
             let rowsPerBlock = (columns + 15) / 16 >= context.multiprocessorCount ? 16 : 8
             let kPerWarpIteration = 64 * 8 * 8 / rowsPerBlock
             let numWarps = min(8, (depth + kPerWarpIteration - 1) / kPerWarpIteration)
-            try kernels.launch("linear_fp8_small_bf16", in: "linear_fp8", grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1),
+            let groups = tokens <= 8 ? 1 : 2
+            try kernels.launch("linear_fp8_small_bf16_t\(groups)", in: "linear_fp8", grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1),
                                block: (32 * numWarps, 1, 1), stream: stream,
                                arguments: [x.device, codes.device, scales.device, bias?.device ?? .pointer(0), out.device,
                                            .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(rowsPerBlock))])

@@ -104,12 +104,12 @@ public struct OpChecker {
             try int4Linears(tokens: [2], depth: 512, columns: 300, groupSize: 128, actOrder: true, zeroPoints: false,
                             bias: false, f32Out: true, paths: [.small])
         }
-        // FP8 weights (W8A8) where the device has FP8 tensor cores: linear_fp8_small up to 8 tokens, activations
-        // quantized per token + cuBLASLt's FP8 GEMM past that, and each forced.
+        // FP8 weights (W8A8) where the device has FP8 tensor cores: linear_fp8_small up to 16 tokens (1 or 2 groups of
+        // 8; `CUDABackend.fp8TakesSmall`), activations quantized per token + cuBLASLt's FP8 GEMM past that, each forced.
         if gpu.activationDType == .bfloat16, gpu.hasFP8TensorCores {
             try fp8Linears(tokens: [1, 3, 8, 9, 33, 100, 300], depth: 4096, columns: 1024, bias: true)
             try fp8Linears(tokens: [1, 8, 64, 256], depth: 14336, columns: 4096, bias: false)
-            try fp8Linears(tokens: [5, 40], depth: 1664, columns: 1000, bias: true, paths: [.small, .blasLt])
+            try fp8Linears(tokens: [5, 12, 16, 40], depth: 1664, columns: 1000, bias: true, paths: [.small, .blasLt])
         }
         for (heads, kvHeads, headSize, rotaryDim) in [(14, 2, 64, 64), (32, 8, 128, 128), (8, 4, 8, 8), (4, 2, 64, 32)] {
             try rotary(tokens: 37, heads, kvHeads, headSize, rotaryDim)
@@ -303,8 +303,8 @@ public struct OpChecker {
                            out: quantizedReference)
             let out = try gpu.allocate(shape: [count, columns], dtype: .bfloat16)
             for path in paths {
-                let small = path == .small || (path == .automatic && count <= 8)
-                if small && count > 8 { continue }
+                let small = path == .small || (path == .automatic && CUDABackend.fp8TakesSmall(tokens: count, columns: columns, depth: depth))
+                if small && count > CUDABackend.fp8SmallMaxTokens { continue }
                 try gpu.fillDummy(out, key: random.next())  // a path that writes nothing fails
                 try gpu.linear(x.1, weight: fp8, bias: biasPair?.1, out: out, path: path)
                 let name = "T\(count) K\(depth) N\(columns)\(bias ? " +bias" : "") \(small ? "small" : "blasLt")"

@@ -1,4 +1,4 @@
-// fp8_gemv_bench.cu: times linear_fp8.cu's decode kernel (linear_fp8_small_bf16, Sources/VLLMCUDA/Kernels, included
+// fp8_gemv_bench.cu: times linear_fp8.cu's decode kernel (linear_fp8_small_bf16_t1, Sources/VLLMCUDA/Kernels, included
 // unchanged) against variants of its loop on Llama-3-8B's linears, outside the engine. Built here (nvcc needs no GPU)
 // and carried, or built on the GPU machine:
 //
@@ -122,8 +122,8 @@ int main(int argc, char **argv) {
     int sms = 0;
     CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
     const Variant variants[] = {
-        {"shipped", linear_fp8_small_bf16, 0, 0},
-        {"shipped-r16", linear_fp8_small_bf16, 16, 256},
+        {"shipped", linear_fp8_small_bf16_t1, 0, 0},
+        {"shipped-r16", linear_fp8_small_bf16_t1, 16, 256},
         {"r8s8", variant<8, 8, false>, 8, 512},
         {"r16s4", variant<16, 4, false>, 16, 256},
         {"r16s4-prefetch", variant<16, 4, true>, 16, 256},
@@ -157,7 +157,7 @@ int main(int argc, char **argv) {
             std::vector<bf16_t> reference, result(M * N);
             for (const Variant &v : variants) {
                 int rows = v.rows, kPer = v.kPerWarpIteration;
-                if (rows == 0) {  // CUDABackend+FP8Linear.swift's choice
+                if (rows == 0) {  // CUDABackend+FP8Linear.swift's choice before run3 (since: 16 wherever N / 16 fills the GPU)
                     rows = M * K * 2 > (128 << 10) && (N + 15) / 16 >= sms ? 16 : 8;
                     kPer = 64 * 8 * 8 / rows;
                 }

@@ -1,7 +1,8 @@
 // linear_fp8.cu: linears of FP8 e4m3 weights (W8A8: `fp8` checkpoints, compressed-tensors float-quantized,
 // `--quantization fp8`), weight [N, K] e4m3 bytes with one f32 scale per output row.
 //
-// linear_fp8_small_bf16  decode steps (M ≤ 8 tokens), as linear.cu's linear_small but reading one byte a weight:
+// linear_fp8_small_bf16_tTG  decode steps (M ≤ 8·TG tokens, TG ∈ {1, 2} groups of 8), as linear.cu's linear_small
+//   but reading one byte a weight:
 //   x [M, K] bf16, weight [N, K] e4m3, scales [N] f32, bias [N] bf16 or null → out [M, N] bf16,
 //   out = bf16(Σ_k w·x · scale + bias). The activations stay bf16 (W8A16 here: exact e4m3 → bf16 in registers,
 //   no activation quantization launch), the sum is f32. K % 16 == 0, x and weight 16-byte aligned.
@@ -12,7 +13,8 @@
 //   included), times 2^120 by one exact bf16x2 FMA.
 // quantize_fp8_rows_bf16  x [M, K] bf16 → q [M, K] e4m3, scales [M] f32: per token, scale = max(amax / 448,
 //   1 / (448 · 512)) and q = e4m3(x / scale) (nearest even, saturating), as vLLM's dynamic per-token quantization.
-//   grid M, block 256; K % 8 == 0. The GEMM that follows is cuBLASLt's FP8 one (scales as outer vectors).
+//   grid M, block 256; K % 8 == 0. The GEMM that follows is cuBLASLt's FP8 one (scales as outer vectors), for the
+//   steps CUDABackend.fp8TakesSmall leaves it (more than 16 tokens, or 8 on the largest linears).
 #include "common.cuh"
 
 #define FP8_LINEAR_MAX_WARPS 8
@@ -34,18 +36,29 @@ __device__ __forceinline__ void e4m3x4_to_bf16x4(unsigned word, unsigned &low, u
 #endif
 }
 
-// One warp's share of a CTA's R rows × K: acc as mma_bf16_16x8x16 leaves it (rows × tokens).
-template <int R>
+// One warp's share of a CTA's R rows × K for TG groups of 8 tokens: acc[j] as mma_bf16_16x8x16 leaves it (rows ×
+// tokens 8j …).
+template <int R, int TG>
 __device__ __forceinline__ void linear_fp8_small_warp(const bf16_t *__restrict__ x, const unsigned char *__restrict__ weight,
-                                                      int numTokens, int N, int K, int row0, float (&acc)[4]) {
+                                                      int numTokens, int N, int K, int row0, float (&acc)[TG][4]) {
     constexpr int STEPS = FP8_LINEAR_LOADS / (R / 8);  // 64 k a step
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
-    const bool hasRowA = row0 + g < N, hasRowB = R == 16 && row0 + g + 8 < N, hasToken = g < numTokens;
+    const bool hasRowA = row0 + g < N, hasRowB = R == 16 && row0 + g + 8 < N;
     const unsigned char *rowA = weight + (long long)(hasRowA ? row0 + g : 0) * K + 16 * t;
     const unsigned char *rowB = weight + (long long)(hasRowB ? row0 + g + 8 : 0) * K + 16 * t;
-    const bf16_t *token = x + (long long)(hasToken ? g : 0) * K + 16 * t;
-    float partial[2][4] = {{0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}};
+    bool hasToken[TG];
+    const bf16_t *tokens[TG];
+#pragma unroll
+    for (int j = 0; j < TG; ++j) {
+        hasToken[j] = g + 8 * j < numTokens;
+        tokens[j] = x + (long long)(hasToken[j] ? g + 8 * j : 0) * K + 16 * t;
+    }
+    float partial[2][TG][4];  // two chains of MMAs a token group
+#pragma unroll
+    for (int c = 0; c < 2; ++c)
+#pragma unroll
+        for (int j = 0; j < TG; ++j) partial[c][j][0] = partial[c][j][1] = partial[c][j][2] = partial[c][j][3] = 0.0f;
     bool first = true;
     for (int k0 = warp * STEPS * 64; k0 < K; k0 += numWarps * STEPS * 64) {
         uint4 a[STEPS], b[STEPS];
@@ -61,42 +74,54 @@ __device__ __forceinline__ void linear_fp8_small_warp(const bf16_t *__restrict__
 #pragma unroll
         for (int s = 0; s < STEPS; ++s) {
             const int k = k0 + 64 * s;
-            const bool valid = hasToken && k + 16 * t < K;
-            const uint4 v0 = load_activation16(token + k, valid), v1 = load_activation16(token + k + 8, valid);
-            const unsigned va[4] = {a[s].x, a[s].y, a[s].z, a[s].w}, vb[4] = {b[s].x, b[s].y, b[s].z, b[s].w};
-            const unsigned xs[8] = {v0.x, v0.y, v0.z, v0.w, v1.x, v1.y, v1.z, v1.w};
+            const bool inK = k + 16 * t < K;
+            unsigned xs[TG][8];
 #pragma unroll
-            for (int j = 0; j < 4; ++j) {
+            for (int j = 0; j < TG; ++j) {
+                const uint4 v0 = load_activation16(tokens[j] + k, hasToken[j] && inK);
+                const uint4 v1 = load_activation16(tokens[j] + k + 8, hasToken[j] && inK);
+                xs[j][0] = v0.x, xs[j][1] = v0.y, xs[j][2] = v0.z, xs[j][3] = v0.w;
+                xs[j][4] = v1.x, xs[j][5] = v1.y, xs[j][6] = v1.z, xs[j][7] = v1.w;
+            }
+            const unsigned va[4] = {a[s].x, a[s].y, a[s].z, a[s].w}, vb[4] = {b[s].x, b[s].y, b[s].z, b[s].w};
+#pragma unroll
+            for (int q = 0; q < 4; ++q) {
                 unsigned a0, a2, a1 = 0, a3 = 0;
-                e4m3x4_to_bf16x4(va[j], a0, a2);
-                if (R == 16) e4m3x4_to_bf16x4(vb[j], a1, a3);
-                mma_bf16_16x8x16(partial[j & 1], a0, a1, a2, a3, xs[2 * j], xs[2 * j + 1]);
+                e4m3x4_to_bf16x4(va[q], a0, a2);
+                if (R == 16) e4m3x4_to_bf16x4(vb[q], a1, a3);
+#pragma unroll
+                for (int j = 0; j < TG; ++j) mma_bf16_16x8x16(partial[q & 1][j], a0, a1, a2, a3, xs[j][2 * q], xs[j][2 * q + 1]);
             }
         }
     }
     grid_dependency_wait();
 #pragma unroll
-    for (int i = 0; i < 4; ++i) acc[i] = partial[0][i] + partial[1][i];
+    for (int j = 0; j < TG; ++j)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) acc[j][i] = partial[0][j][i] + partial[1][j][i];
 }
 
-extern "C" __global__ void __launch_bounds__(256, 2)
-    linear_fp8_small_bf16(const bf16_t *__restrict__ x, const unsigned char *__restrict__ weight,
-                          const float *__restrict__ scales, const bf16_t *__restrict__ bias, bf16_t *__restrict__ out,
-                          int numTokens, int N, int K, int rowsPerBlock) {
-    __shared__ float sums[FP8_LINEAR_MAX_WARPS][8][16];  // [warp][token][row of the CTA]
+template <int TG>
+__device__ void linear_fp8_small(const bf16_t *__restrict__ x, const unsigned char *__restrict__ weight,
+                                 const float *__restrict__ scales, const bf16_t *__restrict__ bias, bf16_t *__restrict__ out,
+                                 int numTokens, int N, int K, int rowsPerBlock) {
+    __shared__ float sums[FP8_LINEAR_MAX_WARPS][8 * TG][16];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int row0 = blockIdx.x * rowsPerBlock;
-    float acc[4];
+    float acc[TG][4];
     if (rowsPerBlock == 16) {
-        linear_fp8_small_warp<16>(x, weight, numTokens, N, K, row0, acc);
+        linear_fp8_small_warp<16, TG>(x, weight, numTokens, N, K, row0, acc);
     } else {
-        linear_fp8_small_warp<8>(x, weight, numTokens, N, K, row0, acc);
+        linear_fp8_small_warp<8, TG>(x, weight, numTokens, N, K, row0, acc);
     }
-    sums[warp][2 * t][g] = acc[0];
-    sums[warp][2 * t + 1][g] = acc[1];
-    sums[warp][2 * t][g + 8] = acc[2];
-    sums[warp][2 * t + 1][g + 8] = acc[3];
+#pragma unroll
+    for (int j = 0; j < TG; ++j) {
+        sums[warp][8 * j + 2 * t][g] = acc[j][0];
+        sums[warp][8 * j + 2 * t + 1][g] = acc[j][1];
+        sums[warp][8 * j + 2 * t][g + 8] = acc[j][2];
+        sums[warp][8 * j + 2 * t + 1][g + 8] = acc[j][3];
+    }
     __syncthreads();
     for (int i = threadIdx.x; i < numTokens * rowsPerBlock; i += blockDim.x) {
         const int tokenIndex = i / rowsPerBlock, r = i - tokenIndex * rowsPerBlock, row = row0 + r;
@@ -107,6 +132,17 @@ extern "C" __global__ void __launch_bounds__(256, 2)
         if (bias) sum += bf16_to_f32(bias[row]);
         out[(long long)tokenIndex * N + row] = f32_to_bf16(sum);
     }
+}
+
+#define LINEAR_FP8_SMALL_PARAMETERS                                                                                     \
+    const bf16_t *__restrict__ x, const unsigned char *__restrict__ weight, const float *__restrict__ scales,           \
+        const bf16_t *__restrict__ bias, bf16_t *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock
+// Each waits for the kernel before it inside linear_fp8_small_warp, once its first weight loads are in flight.
+extern "C" __global__ void __launch_bounds__(256, 2) linear_fp8_small_bf16_t1(LINEAR_FP8_SMALL_PARAMETERS) {
+    linear_fp8_small<1>(x, weight, scales, bias, out, numTokens, N, K, rowsPerBlock);
+}
+extern "C" __global__ void __launch_bounds__(256, 2) linear_fp8_small_bf16_t2(LINEAR_FP8_SMALL_PARAMETERS) {
+    linear_fp8_small<2>(x, weight, scales, bias, out, numTokens, N, K, rowsPerBlock);
 }
 
 // Two floats as e4m3 codes, `first` in the low byte (hardware conversion on sm_89+, nearest even, saturating).
