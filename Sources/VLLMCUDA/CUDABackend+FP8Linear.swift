@@ -3,9 +3,10 @@ import VLLMCompute
 
 /// FP8 e4m3 weights (`fp8` checkpoints, compressed-tensors float-quantized, `--quantization fp8`) by
 /// Kernels/linear_fp8.cu and cuBLASLt's FP8 GEMM: the weight stays e4m3 (half of bf16's bytes) with one f32 scale a
-/// row. Decode steps of at most 8 tokens (16 on all but the largest linears) stream it once through linear_fp8_small (bf16 activations, the weight
-/// widened exactly in registers); larger steps quantize the activations per token (quantize_fp8_rows_bf16) and
-/// multiply on FP8 tensor cores (cuBLASLt, the two scale vectors applied in its epilogue), as vLLM's W8A8.
+/// row. Decode steps of at most 8 tokens (16 on all but the largest linears) stream it once through linear_fp8_small
+/// (bf16 activations, the weight widened exactly in registers); larger steps quantize the activations per token
+/// (quantize_fp8_rows_bf16) and multiply on FP8 tensor cores (cuBLASLt, the two scale vectors applied in its
+/// epilogue), as vLLM's W8A8.
 extension CUDABackend: FP8LinearBackend {
     /// Whether this device runs FP8 GEMMs: compute capability 8.9 (Ada) and later.
     public var hasFP8TensorCores: Bool { context.computeCapability >= (8, 9) }
@@ -23,9 +24,10 @@ extension CUDABackend: FP8LinearBackend {
     /// `SWIFT_VLLM_FP8_FAST_ACCUM=0` turns cuBLASLt's fast FP8 accumulation off (vLLM's CUTLASS kernels use it).
     static let fp8FastAccumulation = ProcessInfo.processInfo.environment["SWIFT_VLLM_FP8_FAST_ACCUM"] != "0"
 
-    /// How an fp8 linear runs: `automatic` by the step's tokens; the others force a path (check-gpu, bench-linear).
+    /// How an fp8 linear runs: `automatic` by the step's tokens; the others force a path (check-gpu, bench-linear),
+    /// `blasLtExactAccumulation` cuBLASLt without its fast FP8 accumulation.
     public enum FP8LinearPath: Sendable, Equatable {
-        case automatic, small, blasLt
+        case automatic, small, blasLt, blasLtExactAccumulation
     }
 
     /// `FP8Weight.tensors` of this backend: codes [N, K] e4m3, scales [N] f32.
@@ -74,8 +76,8 @@ extension CUDABackend: FP8LinearBackend {
             let kPerWarpIteration = 64 * 8 * 8 / rowsPerBlock
             let numWarps = min(8, (depth + kPerWarpIteration - 1) / kPerWarpIteration)
             let groups = tokens <= 8 ? 1 : 2
-            try kernels.launch("linear_fp8_small_bf16_t\(groups)", in: "linear_fp8", grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1),
-                               block: (32 * numWarps, 1, 1), stream: stream,
+            try kernels.launch("linear_fp8_small_bf16_t\(groups)", in: "linear_fp8",
+                               grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1), block: (32 * numWarps, 1, 1), stream: stream,
                                arguments: [x.device, codes.device, scales.device, bias?.device ?? .pointer(0), out.device,
                                            .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(rowsPerBlock))])
             try profiler.mark("linear fp8 N \(columns) K \(depth)")
@@ -86,7 +88,7 @@ extension CUDABackend: FP8LinearBackend {
         try launch("quantize_fp8_rows_bf16", in: "linear_fp8", grid: (tokens, 1, 1), block: (256, 1, 1),
                    [x.device, quantized.device, tokenScales.device, .int32(Int32(depth))])
         try blasLt.matmulFP8(x: quantized, xScales: tokenScales, weight: codes, weightScales: scales, bias: bias, out: out,
-                             fastAccumulation: Self.fp8FastAccumulation)
+                             fastAccumulation: Self.fp8FastAccumulation && path != .blasLtExactAccumulation)
         try profiler.mark("linear fp8 N \(columns) K \(depth)")
     }
 }

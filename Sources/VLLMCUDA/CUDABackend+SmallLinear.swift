@@ -50,7 +50,7 @@ extension CUDABackend {
         public var int4: Double?
         /// The 4-bit weight by each path where it applies, from 17 tokens on (where the automatic choice changes).
         public var int4ByPath: [(path: Int4LinearPath, microseconds: Double)] = []
-        /// The same shape as an e4m3 weight, by linear_fp8_small (up to 8 tokens) and by activation quantization +
+        /// The same shape as an e4m3 weight, by linear_fp8_small (up to 16 tokens) and by activation quantization +
         /// cuBLASLt's FP8 GEMM, with fast accumulation and without; nil where the device has no FP8 tensor cores.
         public var fp8Small: Double?
         public var fp8BlasLt: Double?
@@ -138,13 +138,8 @@ extension CUDABackend {
                 timing.fp8Small = try fp8Timing { try linear(x, weight: $0, bias: nil, out: out, path: .small) }
             }
             timing.fp8BlasLt = try fp8Timing { try linear(x, weight: $0, bias: nil, out: out, path: .blasLt) }
-            timing.fp8BlasLtExactAccumulation = try fp8Timing { weight in
-                let quantized = try scratch(.fp8Activations, shape: [tokens, depth], dtype: .float8E4M3)
-                let scales = try scratch(.fp8ActivationScales, shape: [tokens], dtype: .float32)
-                try launch("quantize_fp8_rows_bf16", in: "linear_fp8", grid: (tokens, 1, 1), block: (256, 1, 1),
-                           [x.device, quantized.device, scales.device, .int32(Int32(depth))])
-                try blasLt.matmulFP8(x: quantized, xScales: scales, weight: weight.tensors[0], weightScales: weight.tensors[1],
-                                     bias: nil, out: out, fastAccumulation: false)
+            timing.fp8BlasLtExactAccumulation = try fp8Timing {
+                try linear(x, weight: $0, bias: nil, out: out, path: .blasLtExactAccumulation)
             }
         }
         return timing
