@@ -66,24 +66,29 @@ extension CUDABackend {
     {
         try require(activationDType == .bfloat16 && tokens > 0 && columns > 0 && depth > 0 && repetitions > 0,
                     "benchmarkLinear", "\(activationDType) activations, T \(tokens) N \(columns) K \(depth)")
-        let weightBytes = columns * depth * DType.bfloat16.size
-        let numCopies = max(2, (200_000_000 + weightBytes - 1) / weightBytes)
-        let weights = try (0..<numCopies).map { copy in
-            let weight = try allocate(shape: [columns, depth], dtype: .bfloat16)
-            try fillDummy(weight, key: UInt64(copy))
-            return weight
+        /// Weights of `bytes` bytes each, keyed 0, 1, …, until ≥ 200 MB in all so that L2 (50 MB) never holds the one
+        /// timed; nil where `make` declines the shape (it declines every key or none).
+        func copies<W>(bytes: Int, _ make: (UInt64) throws -> W?) throws -> [W]? {
+            guard let first = try make(0) else { return nil }
+            return try [first] + (1..<max(2, (200_000_000 + bytes - 1) / bytes)).map { try make(UInt64($0))! }
         }
+        let weights = try copies(bytes: columns * depth * DType.bfloat16.size) { key in
+            let weight = try allocate(shape: [columns, depth], dtype: .bfloat16)
+            try fillDummy(weight, key: key)
+            return weight
+        }!
         let x = try allocate(shape: [tokens, depth], dtype: .bfloat16)
         try fillDummy(x, key: 0x5EED)
         let out = try allocate(shape: [tokens, columns], dtype: f32Out ? .float32 : .bfloat16)
 
-        func medianMicroseconds(_ body: (Tensor) throws -> Void) throws -> Double {
-            for copy in 0..<min(3, numCopies) { try body(weights[copy]) }  // module load, plan, clocks up
+        /// The median GPU time of `body`, each launch on the next of `weights`.
+        func medianMicroseconds<W>(_ weights: [W], _ body: (W) throws -> Void) throws -> Double {
+            for copy in 0..<min(3, weights.count) { try body(weights[copy]) }  // module load, plan, clocks up
             let events = try (0...repetitions).map { _ in try CUDAEvent(context: context) }
             try holdStream(milliseconds: 5)
             for repetition in 0..<repetitions {
                 try events[repetition].record(on: stream)
-                try body(weights[repetition % numCopies])
+                try body(weights[repetition % weights.count])
             }
             try events[repetitions].record(on: stream)
             try events[repetitions].synchronize()
@@ -93,27 +98,19 @@ extension CUDABackend {
 
         var small: Double?
         if try smallLinear(x, weight: weights[0], bias: nil, out: out) {
-            small = try medianMicroseconds { weight in _ = try smallLinear(x, weight: weight, bias: nil, out: out) }
+            small = try medianMicroseconds(weights) { weight in _ = try smallLinear(x, weight: weight, bias: nil, out: out) }
         }
-        let blasLtTime = try medianMicroseconds { weight in
+        let blasLtTime = try medianMicroseconds(weights) { weight in
             try blasLt.matmul(x: x, weight: weight, bias: nil, out: out)
             if f32Out { try roundToBFloat16(out, bias: nil) }
         }
         var timing = LinearTiming(smallLinear: small, blasLt: blasLtTime)
-        var int4Time: Double?
-        if depth % 128 == 0, let first = try makeDummyInt4Weight(n: columns, k: depth, groupSize: 128, key: 0) {
-            let int4Bytes = columns * depth / 2
-            let int4Weights = try [first] + (1..<max(2, (200_000_000 + int4Bytes - 1) / int4Bytes)).map {
-                try makeDummyInt4Weight(n: columns, k: depth, groupSize: 128, key: UInt64($0))!
-            }
+        if depth % 128 == 0,
+           let int4Weights = try copies(bytes: columns * depth / 2, { try makeDummyInt4Weight(n: columns, k: depth, groupSize: 128, key: $0) }) {
             func int4Timing(_ path: Int4LinearPath) throws -> Double {
-                var next = 0
-                return try medianMicroseconds { _ in
-                    try linear(x, weight: int4Weights[next % int4Weights.count], bias: nil, out: out, path: path)
-                    next += 1
-                }
+                try medianMicroseconds(int4Weights) { try linear(x, weight: $0, bias: nil, out: out, path: path) }
             }
-            int4Time = try int4Timing(.automatic)
+            timing.int4 = try int4Timing(.automatic)
             if tokens > 16 {
                 let paths: [Int4LinearPath] = [.small, .gemm] + (hasInt4Wgmma && !f32Out ? [.wgmma] : []) + [.dequantized]
                 for path in paths where path != .small || tokens <= Self.int4SmallMaxTokens {
@@ -121,26 +118,14 @@ extension CUDABackend {
                 }
             }
         }
-        timing.int4 = int4Time
-        if !f32Out, depth % 16 == 0, let first = try makeDummyFP8Weight(n: columns, k: depth, key: 0) {
-            let fp8Bytes = columns * depth
-            let fp8Weights = try [first] + (1..<max(2, (200_000_000 + fp8Bytes - 1) / fp8Bytes)).map {
-                try makeDummyFP8Weight(n: columns, k: depth, key: UInt64($0))!
+        if !f32Out, depth % 16 == 0,
+           let fp8Weights = try copies(bytes: columns * depth, { try makeDummyFP8Weight(n: columns, k: depth, key: $0) }) {
+            func fp8Timing(_ path: FP8LinearPath) throws -> Double {
+                try medianMicroseconds(fp8Weights) { try linear(x, weight: $0, bias: nil, out: out, path: path) }
             }
-            func fp8Timing(_ body: (FP8Weight) throws -> Void) throws -> Double {
-                var next = 0
-                return try medianMicroseconds { _ in
-                    try body(fp8Weights[next % fp8Weights.count])
-                    next += 1
-                }
-            }
-            if tokens <= Self.fp8SmallMaxTokens {
-                timing.fp8Small = try fp8Timing { try linear(x, weight: $0, bias: nil, out: out, path: .small) }
-            }
-            timing.fp8BlasLt = try fp8Timing { try linear(x, weight: $0, bias: nil, out: out, path: .blasLt) }
-            timing.fp8BlasLtExactAccumulation = try fp8Timing {
-                try linear(x, weight: $0, bias: nil, out: out, path: .blasLtExactAccumulation)
-            }
+            if tokens <= Self.fp8SmallMaxTokens { timing.fp8Small = try fp8Timing(.small) }
+            timing.fp8BlasLt = try fp8Timing(.blasLt)
+            timing.fp8BlasLtExactAccumulation = try fp8Timing(.blasLtExactAccumulation)
         }
         return timing
     }

@@ -1,5 +1,5 @@
 // int4_decode_bench.cu: the 4-bit decode kernel of linear_int4.cu (linear_int4_small, Sources/VLLMCUDA/Kernels, included
-// unchanged) at one and two tokens against variants with more weight rows a CTA (TILES tiles of 16 rows a warp, the
+// unchanged) at one and two tokens against the same loop at other weight rows a CTA (TILES tiles of 16 rows a warp, the
 // k-steps in flight cut to keep 128 bytes a lane in flight) on Llama-3-8B's and Qwen2.5-14B's linears, groups of 128,
 // outside the engine. Built here (nvcc needs no GPU) and
 // carried:
@@ -27,111 +27,11 @@
     } while (0)
 
 
-// linear_int4_warp's grouped path for TILES tiles of 16 rows a warp (rows 16·tile + g and 16·tile + g + 8), STEPS
-// 128-k steps in flight, TG = 1.
-template <int TILES, int STEPS>
-__device__ __forceinline__ void tiles_warp(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
-                                           const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
-                                           int numTokens, int N, int K, int groupSize, int row0, float (&acc)[TILES][4]) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
-    const int g = lane >> 2, t = lane & 3;
-    const int words = K >> 3, numGroups = K / groupSize;
-    bool hasRow[TILES][2];
-    long long rows[TILES][2];
-#pragma unroll
-    for (int i = 0; i < TILES; ++i)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            hasRow[i][h] = row0 + 16 * i + 8 * h + g < N;
-            rows[i][h] = hasRow[i][h] ? row0 + 16 * i + 8 * h + g : 0;
-        }
-    const bool hasToken = g < numTokens;
-    const bf16_t *tokenRow = x + (long long)(hasToken ? g : 0) * K;
-#pragma unroll
-    for (int i = 0; i < TILES; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.0f;
-    const int stride = numWarps * 128 * STEPS;
-    uint4 w[STEPS][TILES][2];
-    auto load = [&](int k0) {
-#pragma unroll
-        for (int s = 0; s < STEPS; ++s) {
-            const int k = k0 + 128 * s + 32 * t;
-#pragma unroll
-            for (int i = 0; i < TILES; ++i)
-#pragma unroll
-                for (int h = 0; h < 2; ++h) w[s][i][h] = load_weight16(packed + rows[i][h] * words + (k >> 3), hasRow[i][h] && k < K);
-        }
-    };
-    int k0 = warp * 128 * STEPS;
-    load(k0);
-    grid_dependency_wait();
-    for (; k0 < K; k0 += stride) {
-#pragma unroll
-        for (int s = 0; s < STEPS; ++s) {
-            const int k = k0 + 128 * s + 32 * t;
-            if (k0 + 128 * s >= K) break;
-            const int group = k / groupSize;
-            uint4 v[4];
-#pragma unroll
-            for (int q = 0; q < 4; ++q) v[q] = load_activation16(tokenRow + k + 8 * q, hasToken);
-            float sums[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-#pragma unroll
-            for (int q = 0; q < 4; ++q) {
-                mma_bf16_16x8x16(sums, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, v[q].x, v[q].y);
-                mma_bf16_16x8x16(sums, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, v[q].z, v[q].w);
-            }
-#pragma unroll
-            for (int i = 0; i < TILES; ++i) {
-                float part[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-                const unsigned wordsA[4] = {w[s][i][0].x, w[s][i][0].y, w[s][i][0].z, w[s][i][0].w};
-                const unsigned wordsB[4] = {w[s][i][1].x, w[s][i][1].y, w[s][i][1].z, w[s][i][1].w};
-#pragma unroll
-                for (int q = 0; q < 4; ++q) {
-                    unsigned a[4], b[4];
-                    raw_word(wordsA[q], a);
-                    raw_word(wordsB[q], b);
-                    mma_bf16_16x8x16(part, a[0], b[0], a[1], b[1], v[q].x, v[q].y);
-                    mma_bf16_16x8x16(part, a[2], b[2], a[3], b[3], v[q].z, v[q].w);
-                }
-                const long long indexA = rows[i][0] * numGroups + group, indexB = rows[i][1] * numGroups + group;
-                const float scaleA = hasRow[i][0] ? bf16_to_f32(scales[indexA]) : 0.0f, zeroA = bf16_to_f32(zeros[indexA]);
-                const float scaleB = hasRow[i][1] ? bf16_to_f32(scales[indexB]) : 0.0f, zeroB = bf16_to_f32(zeros[indexB]);
-                acc[i][0] += scaleA * fmaf(zeroA, sums[0], part[0]);
-                acc[i][1] += scaleA * fmaf(zeroA, sums[1], part[1]);
-                acc[i][2] += scaleB * fmaf(zeroB, sums[2], part[2]);
-                acc[i][3] += scaleB * fmaf(zeroB, sums[3], part[3]);
-            }
-        }
-        load(k0 + stride);
-    }
-}
-
-template <int TILES, int STEPS>
-__global__ void __launch_bounds__(256) tiles_kernel(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
-                                                    const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
-                                                    const bf16_t *__restrict__ bias, bf16_t *__restrict__ out, int numTokens,
-                                                    int N, int K, int groupSize) {
-    __shared__ float sums[INT4_MAX_WARPS][8][16 * TILES];
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
-    const int g = lane >> 2, t = lane & 3;
-    const int row0 = blockIdx.x * 16 * TILES;
-    float acc[TILES][4];
-    tiles_warp<TILES, STEPS>(x, packed, scales, zeros, numTokens, N, K, groupSize, row0, acc);
-#pragma unroll
-    for (int i = 0; i < TILES; ++i) {
-        sums[warp][2 * t][16 * i + g] = acc[i][0];
-        sums[warp][2 * t + 1][16 * i + g] = acc[i][1];
-        sums[warp][2 * t][16 * i + g + 8] = acc[i][2];
-        sums[warp][2 * t + 1][16 * i + g + 8] = acc[i][3];
-    }
-    __syncthreads();
-    for (int i = threadIdx.x; i < numTokens * 16 * TILES; i += blockDim.x) {
-        const int token = i / (16 * TILES), r = i % (16 * TILES), row = row0 + r;
-        if (row >= N) continue;
-        float sum = 0.0f;
-        for (int w = 0; w < numWarps; ++w) sum += sums[w][token][r];
-        if (bias) sum += bf16_to_f32(bias[row]);
-        out[(long long)token * N + row] = f32_to_bf16(sum);
-    }
+// linear_int4_small's grouped path (groups of 128, ≤ 8 tokens) with TILES tiles of 16 rows a warp: the shipped entry
+// point is TILES = 2; run7 compared it with copies of this loop at other k-steps in flight (t2s4, t4s2), since dropped.
+template <int TILES>
+__global__ void __launch_bounds__(256) tiles_kernel(LINEAR_INT4_PARAMETERS(bf16_t)) {
+    linear_int4_small<1, true, TILES, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
 }
 
 typedef void (*Kernel)(const bf16_t *, const unsigned *, const bf16_t *, const bf16_t *, const bf16_t *, bf16_t *, int, int,
@@ -179,11 +79,9 @@ int main(int argc, char **argv) {
         for (int M : {1, 2}) {
             std::vector<bf16_t> reference, result(M * N);
             const Variant variants[] = {
-                {"small", linear_int4_small_g128_bf16_t1, 32, 256},  // the shipped entry point: t2s2 since run7
-                {"t2s2", tiles_kernel<2, 2>, 32, 256},
-                {"t2s4", tiles_kernel<2, 4>, 32, 512},
-                {"t4s1", tiles_kernel<4, 1>, 64, 128},
-                {"t4s2", tiles_kernel<4, 2>, 64, 256},
+                {"small", linear_int4_small_g128_bf16_t1, 32, 256},  // the shipped entry point (TILES = 2)
+                {"16 rows", tiles_kernel<1>, 16, 512},               // before run7
+                {"64 rows", tiles_kernel<4>, 64, 128},
             };
             for (const Variant &v : variants) {
                 const int warps = std::min(8, (K + v.kPerWarpIteration - 1) / v.kPerWarpIteration);
