@@ -63,6 +63,7 @@ const char *ccuda_load_driver(void *library, CCUDADriver *api) {
     LOAD(cuGraphLaunch, "cuGraphLaunch");
     LOAD(cuGraphExecDestroy, "cuGraphExecDestroy");
     LOAD(cuGraphDestroy, "cuGraphDestroy");
+    *(void **)(&api->cuTensorMapEncodeTiled) = dlsym(library, "cuTensorMapEncodeTiled");  // optional
     return NULL;
 }
 

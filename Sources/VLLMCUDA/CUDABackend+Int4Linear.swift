@@ -1,3 +1,4 @@
+import CCUDA
 import FoundationEssentials
 import VLLMCompute
 
@@ -31,15 +32,55 @@ extension CUDABackend: Int4LinearBackend {
     /// Most splits of K (each at least 4 chunks of 128).
     static let int4GemmMaxSplits = 8
 
-    /// linear_int4_wgmma's CTA: one warpgroup of 64 weight rows × `width` tokens (64, 96 or 128, the entry point's
-    /// suffix _n), two CTAs an SM; 4 stages of a 128-k chunk at width 64, 3 above (two CTAs still fit an SM).
-    static let int4WgmmaRows = 64, int4WgmmaThreads = 128
-    static func int4WgmmaSharedBytes(width: Int) -> Int { (width == 64 ? 4 : 3) * (width * 256 + int4WgmmaRows * 64) + 1024 }
+    /// linear_int4_wgmma's CTA: `warpgroups` of 64 weight rows each × `width` tokens (the entry point's suffix:
+    /// _n64, _n96, _n128 one warpgroup, two CTAs an SM, 4 stages of a 128-k chunk at width 64 and 3 above;
+    /// _w2_n192, _w2_n256 two warpgroups, one CTA an SM, 3 stages), each stage with its 8-byte barrier, and 1024
+    /// bytes to align the stages (Int4WgmmaTile::SHARED_BYTES).
+    struct Int4WgmmaTile: Equatable {
+        var warpgroups: Int, width: Int, tiles: Int
+        var rows: Int { 64 * warpgroups }
+        var threads: Int { 128 * warpgroups }
+        var perSM: Int { warpgroups == 1 ? 2 : 1 }
+        var kernel: String { "linear_int4_wgmma_bf16\(warpgroups == 1 ? "" : "_w\(warpgroups)")_n\(width)" }
+        var sharedBytes: Int {
+            let stages = width == 64 ? 4 : 3
+            return stages * (width * 256 + rows * 64 + 8) + 1024
+        }
+    }
 
-    /// The tokens of a step in as few 128-token tiles as hold them, each the narrowest width that holds its share.
-    static func int4WgmmaTile(tokens: Int) -> (width: Int, tiles: Int) {
+    /// The tokens of a step in as few 128-token tiles as hold them, each the narrowest width that holds its share;
+    /// on the widest linears (gate_up: N ≥ 16384) a step of 129–256 tokens is one tile of two warpgroups × 192 or
+    /// 256 (docs/gpu-runs/2026-12-01f run5: 14–17 % faster there, slower on the narrower linears).
+    static func int4WgmmaTile(tokens: Int, columns: Int) -> Int4WgmmaTile {
+        if columns >= 16384, (129...256).contains(tokens) { return Int4WgmmaTile(warpgroups: 2, width: tokens <= 192 ? 192 : 256, tiles: 1) }
         let tiles = (tokens + 127) / 128, share = (tokens + tiles - 1) / tiles
-        return (share <= 64 ? 64 : share <= 96 ? 96 : 128, tiles)
+        return Int4WgmmaTile(warpgroups: 1, width: share <= 64 ? 64 : share <= 96 ? 96 : 128, tiles: tiles)
+    }
+
+    /// linear_int4_wgmma's tensor maps: x [tokens, K] bf16 in boxes of 64 k × the tile's width with the 128-byte
+    /// swizzle (the wgmma descriptor's), and the packed weight [N, K/8] u32 in boxes of 16 words × the tile's rows with the
+    /// 64-byte swizzle (the layout the kernel's dequantization reads). Rows and tokens past the end arrive as zeros.
+    func int4WgmmaMaps(x: Tensor, tokens: Int, packed: Tensor, columns: Int, depth: Int, tile: Int4WgmmaTile) throws -> (TensorMapBytes, TensorMapBytes) {
+        guard let encode = context.driver.raw.cuTensorMapEncodeTiled else {
+            throw CUDAError("linear (int4): the driver has no cuTensorMapEncodeTiled (linear_int4_wgmma needs CUDA 12)")
+        }
+        func map(_ tensor: Tensor, type: Int32, dims: [UInt64], strideBytes: UInt64, box: [UInt32], swizzle: Int32) throws -> TensorMapBytes {
+            var map = TensorMapBytes()
+            let strides = [strideBytes], ones: [UInt32] = [1, 1]
+            let result = map.words.withUnsafeMutableBytes { bytes in
+                encode(bytes.baseAddress, type, 2, UnsafeMutableRawPointer(bitPattern: tensor.address), dims, strides, box, ones,
+                       Int32(CCUDA_TENSOR_MAP_INTERLEAVE_NONE), swizzle, Int32(CCUDA_TENSOR_MAP_L2_PROMOTION_L2_256B),
+                       Int32(CCUDA_TENSOR_MAP_FLOAT_OOB_FILL_NONE))
+            }
+            try context.driver.check(result, "cuTensorMapEncodeTiled(\(tensor), box \(box))")
+            return map
+        }
+        let xMap = try map(x, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_BFLOAT16), dims: [UInt64(depth), UInt64(tokens)],
+                           strideBytes: UInt64(depth * 2), box: [64, UInt32(tile.width)], swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_128B))
+        let weightMap = try map(packed, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_UINT32), dims: [UInt64(depth / 8), UInt64(columns)],
+                                strideBytes: UInt64(depth / 2), box: [16, UInt32(tile.rows)],
+                                swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_64B))
+        return (xMap, weightMap)
     }
 
     /// How a 4-bit linear runs: `automatic` picks by shape (`int4Path`); the others force a path (check-gpu and
@@ -48,8 +89,8 @@ extension CUDABackend: Int4LinearBackend {
         case automatic, small, gemm, wgmma, dequantized
     }
 
-    /// Whether this device runs linear_int4_wgmma at all (compute capability 9.0).
-    public var hasInt4Wgmma: Bool { context.computeCapability == (9, 0) }
+    /// Whether this device runs linear_int4_wgmma at all (compute capability 9.0, a driver that encodes tensor maps).
+    public var hasInt4Wgmma: Bool { context.computeCapability == (9, 0) && context.driver.raw.cuTensorMapEncodeTiled != nil }
 
     /// Whether linear_int4_wgmma runs here: on compute capability 9.0 (its kernels are compiled for sm_90a there),
     /// for bf16 out, groups of whole 128-k chunks, K % 128 == 0 and x 16-byte aligned.
@@ -68,16 +109,17 @@ extension CUDABackend: Int4LinearBackend {
     /// `aligned`: x is 16-byte aligned (the kernels load it 16 bytes at a time; dequantize + cuBLASLt takes any x).
     static func int4Path(tokens: Int, columns: Int, depth: Int, gemmApplies: Bool, wgmmaApplies: Bool, aligned: Bool) -> Int4LinearPath {
         let cap = int4GemmTokenCap ?? .max
-        if wgmmaApplies, (64...192).contains(tokens), tokens <= cap { return .wgmma }
+        if wgmmaApplies, (64...(columns >= 16384 ? 256 : 192)).contains(tokens), tokens <= cap { return .wgmma }
         let large = columns * depth >= 32 << 20
         let gemmRange = (large ? 17 : 33)...(large ? 128 : 64)
         if gemmApplies, gemmRange.contains(tokens), tokens <= cap { return .gemm }
         return tokens <= int4SmallMaxTokens && aligned ? .small : .dequantized
     }
 
-    /// Splits of K for a grid of `ctas` CTAs: enough to give every SM its CTAs, each split at least 4 chunks.
-    func int4GemmSplits(ctas: Int, depth: Int) -> Int {
-        let target = Self.int4GemmPerSM * context.multiprocessorCount
+    /// Splits of K for a grid of `ctas` CTAs, `perSM` of which fit an SM: enough to give every SM its CTAs, each split
+    /// at least 4 chunks.
+    func int4GemmSplits(ctas: Int, depth: Int, perSM: Int = int4GemmPerSM) -> Int {
+        let target = perSM * context.multiprocessorCount
         guard ctas < target else { return 1 }
         return max(1, min(Self.int4GemmMaxSplits, depth / 128 / 4, (target + ctas - 1) / ctas))
     }
@@ -166,6 +208,13 @@ extension CUDABackend: Int4LinearBackend {
             return input
         }
         let outName = out.dtype == .float32 ? "_f32" : ""
+        // The tiled GEMMs' split-K sums (f32, [splits, tokens, columns]) added up into out, with the bias.
+        func reduceSplits(_ partials: Tensor, splits: Int) throws {
+            try launch("int4_gemm_reduce_\(out.dtype == .float32 ? "f32" : "bf16")", in: "linear_int4",
+                       grid: (elementwiseBlocks(out.count), 1, 1), block: (256, 1, 1),
+                       [partials.device, bias?.device ?? .pointer(0), out.device, .int32(Int32(tokens)),
+                        .int32(Int32(columns)), .int32(Int32(splits))])
+        }
         let arguments = { (input: Tensor) -> [KernelArgument] in
             [input.device, packed.device, scales.device, zeros.device, bias?.device ?? .pointer(0), out.device,
              .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(weight.groupSize))]
@@ -191,34 +240,36 @@ extension CUDABackend: Int4LinearBackend {
             try launch("linear_int4_small\(grouped ? "_g128" : "")_bf16\(outName)_t\(groups)", in: "linear_int4",
                        grid: ((columns + 16 * tiles - 1) / (16 * tiles), 1, 1), block: (32 * numWarps, 1, 1), arguments(input))
             return
-        case .gemm, .wgmma:
-            let kernel: String, grid: (Int, Int), threads: Int, sharedBytes: Int
-            if chosen == .wgmma {
-                try require(wgmmaApplies, "linear (int4)", "the wgmma GEMM for K \(depth), group \(weight.groupSize), out \(out.dtype) "
-                            + "on compute capability \(context.computeCapability)")
-                let (width, tiles) = Self.int4WgmmaTile(tokens: tokens)
-                (kernel, grid) = ("linear_int4_wgmma_bf16_n\(width)", (tiles, (columns + Self.int4WgmmaRows - 1) / Self.int4WgmmaRows))
-                (threads, sharedBytes) = (Self.int4WgmmaThreads, Self.int4WgmmaSharedBytes(width: width))
-            } else {
-                try require(gemmApplies, "linear (int4)", "the GEMM for K \(depth) (K % 128 == 0, x 16-byte aligned)")
-                // f32 logits (a quantized lm_head) take the one width linear_int4.cu compiles for them.
-                let (fitted, tiles) = Self.int4GemmTile(tokens: tokens)
-                let width = out.dtype == .float32 ? 8 : fitted
-                (kernel, grid) = ("linear_int4_gemm_bf16\(outName)_n\(width)", (tiles, (columns + Self.int4GemmRows - 1) / Self.int4GemmRows))
-                (threads, sharedBytes) = (Self.int4GemmThreads, Self.int4GemmSharedBytes(width: width))
-            }
+        case .wgmma:
+            try require(wgmmaApplies, "linear (int4)", "the wgmma GEMM for K \(depth), group \(weight.groupSize), out \(out.dtype) "
+                        + "on compute capability \(context.computeCapability)")
+            let tile = Self.int4WgmmaTile(tokens: tokens, columns: columns)
+            let grid = (tile.tiles, (columns + tile.rows - 1) / tile.rows)
+            let input = try gathered()
+            let (xMap, weightMap) = try int4WgmmaMaps(x: input, tokens: tokens, packed: packed, columns: columns, depth: depth, tile: tile)
+            let splits = int4GemmSplits(ctas: grid.0 * grid.1, depth: depth, perSM: tile.perSM)
+            let partials = splits > 1 ? try scratch(.int4Partials, shape: [splits, tokens, columns], dtype: .float32) : nil
+            try launch(tile.kernel, in: "linear_int4_wgmma", grid: (grid.0, grid.1, splits), block: (tile.threads, 1, 1),
+                       sharedBytes: tile.sharedBytes,
+                       [.tensorMap(xMap), .tensorMap(weightMap), scales.device, zeros.device, bias?.device ?? .pointer(0), out.device,
+                        partials?.device ?? .pointer(0), .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)),
+                        .int32(Int32(weight.groupSize))])
+            if let partials { try reduceSplits(partials, splits: splits) }
+            return
+        case .gemm:
+            try require(gemmApplies, "linear (int4)", "the GEMM for K \(depth) (K % 128 == 0, x 16-byte aligned)")
+            // f32 logits (a quantized lm_head) take the one width linear_int4.cu compiles for them.
+            let (fitted, tiles) = Self.int4GemmTile(tokens: tokens)
+            let width = out.dtype == .float32 ? 8 : fitted
+            let grid = (tiles, (columns + Self.int4GemmRows - 1) / Self.int4GemmRows)
             let input = try gathered()
             let splits = int4GemmSplits(ctas: grid.0 * grid.1, depth: depth)
             let partials = splits > 1 ? try scratch(.int4Partials, shape: [splits, tokens, columns], dtype: .float32) : nil
             let all = arguments(input)
-            try launch(kernel, in: chosen == .wgmma ? "linear_int4_wgmma" : "linear_int4", grid: (grid.0, grid.1, splits), block: (threads, 1, 1), sharedBytes: sharedBytes,
+            try launch("linear_int4_gemm_bf16\(outName)_n\(width)", in: "linear_int4", grid: (grid.0, grid.1, splits),
+                       block: (Self.int4GemmThreads, 1, 1), sharedBytes: Self.int4GemmSharedBytes(width: width),
                        Array(all.prefix(6)) + [partials?.device ?? .pointer(0)] + Array(all.suffix(4)))
-            if let partials {
-                try launch("int4_gemm_reduce_\(out.dtype == .float32 ? "f32" : "bf16")", in: "linear_int4",
-                           grid: (elementwiseBlocks(out.count), 1, 1), block: (256, 1, 1),
-                           [partials.device, bias?.device ?? .pointer(0), out.device, .int32(Int32(tokens)),
-                            .int32(Int32(columns)), .int32(Int32(splits))])
-            }
+            if let partials { try reduceSplits(partials, splits: splits) }
             return
         case .dequantized, .automatic:  // (`chosen` is never .automatic)
             break

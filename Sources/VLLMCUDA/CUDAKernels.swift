@@ -65,6 +65,23 @@ enum KernelArgument {
     case int32(Int32)
     case int64(Int64)
     case float(Float)
+    /// A CUtensorMap passed by value (`const __grid_constant__ TensorMap`, linear_int4_wgmma.cu).
+    case tensorMap(TensorMapBytes)
+
+    /// Bytes and alignment of the C parameter.
+    var layout: (size: Int, alignment: Int) {
+        switch self {
+        case .pointer, .int64: (8, 8)
+        case .int32, .float: (4, 4)
+        case .tensorMap: (TensorMapBytes.size, TensorMapBytes.alignment)
+        }
+    }
+}
+
+/// The 128 opaque bytes of a CUtensorMap, as cuTensorMapEncodeTiled writes them.
+struct TensorMapBytes {
+    static let size = 128, alignment = 64
+    var words = [UInt64](repeating: 0, count: 16)
 }
 
 extension CUDAKernels {
@@ -84,16 +101,26 @@ extension CUDAKernels {
                     function, Int32(CCUDA_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), Int32(sharedBytes)),
                 "cuFuncSetAttribute(\(name), max dynamic shared memory \(sharedBytes))")
         }
-        let storage = UnsafeMutableRawPointer.allocate(byteCount: 8 * max(1, arguments.count), alignment: 8)
+        // Each argument in a slot of its own size and alignment (the driver copies from each pointer).
+        var offsets: [Int] = [], end = 0
+        for argument in arguments {
+            let (size, alignment) = argument.layout
+            let offset = (end + alignment - 1) / alignment * alignment
+            offsets.append(offset)
+            end = offset + size
+        }
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: max(8, end), alignment: TensorMapBytes.alignment)
         defer { storage.deallocate() }
         var pointers: [UnsafeMutableRawPointer?] = []
-        for (index, argument) in arguments.enumerated() {
-            let slot = storage + 8 * index
+        for (argument, offset) in zip(arguments, offsets) {
+            let slot = storage + offset
             switch argument {
             case .pointer(let value): slot.storeBytes(of: value, as: UInt64.self)
             case .int32(let value): slot.storeBytes(of: value, as: Int32.self)
             case .int64(let value): slot.storeBytes(of: value, as: Int64.self)
             case .float(let value): slot.storeBytes(of: value, as: Float.self)
+            case .tensorMap(let map):
+                for (index, word) in map.words.enumerated() { (slot + 8 * index).storeBytes(of: word, as: UInt64.self) }
             }
             pointers.append(slot)
         }

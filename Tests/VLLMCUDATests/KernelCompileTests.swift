@@ -66,7 +66,7 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
             } + ["prefill_attention_bf16_d256"]
             + ["", "_g128"].flatMap { g in [1, 2, 4].flatMap { ["linear_int4_small\(g)_bf16_t\($0)", "linear_int4_small\(g)_bf16_f32_t\($0)"] } }
             + (4...8).map { "linear_int4_gemm_bf16_n\($0)" } + ["linear_int4_gemm_bf16_f32_n8"]
-            + [64, 96, 128].map { "linear_int4_wgmma_bf16_n\($0)" }
+            + [64, 96, 128].map { "linear_int4_wgmma_bf16_n\($0)" } + [192, 256].map { "linear_int4_wgmma_bf16_w2_n\($0)" }
             + ["int4_gemm_reduce_bf16", "int4_gemm_reduce_f32"]
             + ["lora_shrink_bf16", "lora_expand_bf16", "lora_shrink_f32", "lora_expand_f32"]
         for name in launched { #expect(declared.contains(name), "no kernel declares \(name)") }
@@ -152,17 +152,26 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
         #expect(path(65, q.0, q.1) == .dequantized)
         #expect(path(20, gateUp.0, gateUp.1, gemm: false) == .small)
         #expect(path(20, gateUp.0, gateUp.1, gemm: false, aligned: false) == .dequantized)
-        // Where the wgmma GEMM applies (sm_90a, groups of 128): 64–192 tokens on every linear.
+        // Where the wgmma GEMM applies (sm_90a, groups of 128): 64–192 tokens on every linear, to 256 on gate_up.
         #expect(path(63, gateUp.0, gateUp.1, wgmma: true) == .gemm && path(32, q.0, q.1, wgmma: true) == .small)
-        #expect(path(64, q.0, q.1, wgmma: true) == .wgmma && path(192, gateUp.0, gateUp.1, wgmma: true) == .wgmma)
-        #expect(path(193, gateUp.0, gateUp.1, wgmma: true) == .dequantized)
+        #expect(path(64, q.0, q.1, wgmma: true) == .wgmma && path(192, q.0, q.1, wgmma: true) == .wgmma)
+        #expect(path(193, q.0, q.1, wgmma: true) == .dequantized && path(256, gateUp.0, gateUp.1, wgmma: true) == .wgmma)
+        #expect(path(257, gateUp.0, gateUp.1, wgmma: true) == .dequantized)
     }
 
-    /// linear_int4_wgmma's tiles: as few 128-token tiles as hold a step, each the narrowest of 64, 96, 128 for its share.
+    /// linear_int4_wgmma's tiles: as few 128-token tiles as hold a step, each the narrowest of 64, 96, 128 for its
+    /// share; gate_up's 129–256 tokens as one tile of two warpgroups × 192 or 256.
     @Test func wgmmaTilesCoverTheStep() {
-        #expect(CUDABackend.int4WgmmaTile(tokens: 33) == (64, 1) && CUDABackend.int4WgmmaTile(tokens: 64) == (64, 1))
-        #expect(CUDABackend.int4WgmmaTile(tokens: 65) == (96, 1) && CUDABackend.int4WgmmaTile(tokens: 100) == (128, 1))
-        #expect(CUDABackend.int4WgmmaTile(tokens: 129) == (96, 2) && CUDABackend.int4WgmmaTile(tokens: 250) == (128, 2))
-        #expect(CUDABackend.int4WgmmaSharedBytes(width: 128) == 111_616 && CUDABackend.int4WgmmaSharedBytes(width: 64) == 82_944)
+        func tile(_ tokens: Int, _ columns: Int = 4096) -> (Int, Int, Int) {
+            let tile = CUDABackend.int4WgmmaTile(tokens: tokens, columns: columns)
+            return (tile.warpgroups, tile.width, tile.tiles)
+        }
+        #expect(tile(33) == (1, 64, 1) && tile(64) == (1, 64, 1) && tile(65) == (1, 96, 1) && tile(100) == (1, 128, 1))
+        #expect(tile(129) == (1, 96, 2) && tile(250) == (1, 128, 2))
+        #expect(tile(128, 28672) == (1, 128, 1) && tile(129, 28672) == (2, 192, 1) && tile(193, 28672) == (2, 256, 1))
+        // The kernel's static_assert on Int4WgmmaTile::SHARED_BYTES says the same bytes.
+        let shared = { (w: Int, width: Int) in CUDABackend.Int4WgmmaTile(warpgroups: w, width: width, tiles: 1).sharedBytes }
+        #expect(shared(1, 128) == 111_640 && shared(1, 64) == 82_976 && shared(2, 256) == 222_232)
+        #expect(CUDABackend.Int4WgmmaTile(warpgroups: 2, width: 256, tiles: 1).kernel == "linear_int4_wgmma_bf16_w2_n256")
     }
 }

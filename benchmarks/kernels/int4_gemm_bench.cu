@@ -16,6 +16,8 @@
 #include <cstdlib>
 #include <cmath>
 #include <vector>
+#include <cuda.h>
+#include <cudaTypedefs.h>
 #include <cuda_runtime.h>
 #include "linear_int4.cu"
 #include "linear_int4_wgmma.cu"
@@ -29,7 +31,17 @@
         }                                                                                             \
     } while (0)
 
+#define CU_CHECK(call)                                                                                \
+    do {                                                                                              \
+        CUresult r = (call);                                                                          \
+        if (r != CUDA_SUCCESS) {                                                                      \
+            fprintf(stderr, "%s:%d %s: CUresult %d\n", __FILE__, __LINE__, #call, (int)r);             \
+            exit(1);                                                                                  \
+        }                                                                                             \
+    } while (0)
+
 static const int MAX_SPLITS = 8;
+static PFN_cuTensorMapEncodeTiled_v12000 encodeTiled;
 
 // Tile shapes to compare with the shipped entry points (linear_int4_gemm_bf16_nNT): other instantiations of the same code.
 template <int R, int T, int NT, int MIN_BLOCKS, int STAGES>
@@ -37,10 +49,13 @@ __global__ void __launch_bounds__(32 * R * T, MIN_BLOCKS) gemm_variant(LINEAR_IN
     linear_int4_gemm<R, T, NT, bf16_t, STAGES>(LINEAR_INT4_GEMM_ARGUMENTS);
 }
 
+typedef void (*WgmmaKernel)(LINEAR_INT4_WGMMA_PARAMETERS(bf16_t));
 struct Variant {
     const char *name;
     void (*kernel)(LINEAR_INT4_GEMM_PARAMETERS(bf16_t));
     int rows, tokens, threads, perSM, stages, shared;
+    WgmmaKernel wgmmaKernel = nullptr;  // linear_int4_wgmma: x and the weight through tensor maps
+    int warpgroups = 0;
 };
 
 template <int R, int T, int NT, int MIN_BLOCKS, int STAGES = INT4_GEMM_STAGES> Variant variant(const char *name) {
@@ -49,15 +64,15 @@ template <int R, int T, int NT, int MIN_BLOCKS, int STAGES = INT4_GEMM_STAGES> V
             STAGES * Tile::STAGE_BYTES};
 }
 
-// linear_int4_wgmma: W warpgroups of 64 rows × NTOK tokens.
+// linear_int4_wgmma: W warpgroups of 64 rows × NTOK tokens, x and the weight through tensor maps.
 template <int W, int NTOK, int STAGES, int MIN_BLOCKS>
-__global__ void __launch_bounds__(128 * W, MIN_BLOCKS) wgmma_variant(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
-    linear_int4_wgmma<W, NTOK, STAGES, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
+__global__ void __launch_bounds__(128 * W, MIN_BLOCKS) wgmma_variant(LINEAR_INT4_WGMMA_PARAMETERS(bf16_t)) {
+    linear_int4_wgmma<W, NTOK, STAGES, bf16_t>(LINEAR_INT4_WGMMA_ARGUMENTS);
 }
 template <int W, int NTOK, int STAGES, int MIN_BLOCKS> Variant wgmma(const char *name) {
     using Tile = Int4WgmmaTile<W, NTOK>;
-    return {name, wgmma_variant<W, NTOK, STAGES, MIN_BLOCKS>, Tile::ROWS, NTOK, Tile::THREADS, MIN_BLOCKS, STAGES,
-            STAGES * Tile::STAGE_BYTES + 1024};
+    return {name, nullptr, Tile::ROWS, NTOK, Tile::THREADS, MIN_BLOCKS, STAGES, Tile::template SHARED_BYTES<STAGES>,
+            wgmma_variant<W, NTOK, STAGES, MIN_BLOCKS>, W};
 }
 
 // The shipped entry points, by width (CUDABackend.int4GemmTile picks one per step).
@@ -71,18 +86,18 @@ static Variant shipped[] = {
 
 // The shipped linear_int4_wgmma entry points (sm_90a), by width.
 static Variant shippedWgmma[] = {
-    {"wgmma", linear_int4_wgmma_bf16_n64, 64, 64, 128, 2, 4, 4 * Int4WgmmaTile<1, 64>::STAGE_BYTES + 1024},
-    {"wgmma", linear_int4_wgmma_bf16_n96, 64, 96, 128, 2, 3, 3 * Int4WgmmaTile<1, 96>::STAGE_BYTES + 1024},
-    {"wgmma", linear_int4_wgmma_bf16_n128, 64, 128, 128, 2, 3, 3 * Int4WgmmaTile<1, 128>::STAGE_BYTES + 1024},
+    {"wgmma", nullptr, 64, 64, 128, 2, 4, Int4WgmmaTile<1, 64>::SHARED_BYTES<4>, linear_int4_wgmma_bf16_n64, 1},
+    {"wgmma", nullptr, 64, 96, 128, 2, 3, Int4WgmmaTile<1, 96>::SHARED_BYTES<3>, linear_int4_wgmma_bf16_n96, 1},
+    {"wgmma", nullptr, 64, 128, 128, 2, 3, Int4WgmmaTile<1, 128>::SHARED_BYTES<3>, linear_int4_wgmma_bf16_n128, 1},
 };
 
 static Variant variants[] = {
     {"shipped", nullptr, 0, 0, 0, 0, 0, 0},  // the width CUDABackend.int4GemmTile picks for M (the reference output)
     {"wgmma", nullptr, 0, 0, 0, 0, 0, 0},    // the linear_int4_wgmma entry point CUDABackend.int4WgmmaTile picks
-    // linear_int4_wgmma's other tiles (run3): W warpgroups × NTOK tokens, stages, CTAs an SM.
-    wgmma<2, 128, 4, 1>("wg2n128s4"),
-    wgmma<1, 128, 4, 1>("wg1n128s4"),
-    wgmma<2, 64, 4, 1>("wg2n64s4"),
+    // linear_int4_wgmma's other tiles: W warpgroups × NTOK tokens, stages, CTAs an SM.
+    wgmma<2, 128, 4, 1>("wg2n128s4"),  // two warpgroups (128 rows), one CTA an SM
+    wgmma<2, 256, 3, 1>("wg2n256s3"), wgmma<2, 192, 3, 1>("wg2n192s3"), wgmma<2, 192, 4, 1>("wg2n192s4"),
+    wgmma<1, 256, 3, 1>("wg1n256s3"), wgmma<1, 192, 3, 1>("wg1n192s3"),
     variant<4, 1, 4, 3>("r4t1n4"),
     variant<8, 1, 4, 2>("r8t1n4"),
     variant<2, 1, 8, 3>("r2t1n8"),
@@ -106,6 +121,8 @@ int main(int argc, char **argv) {
     int device = 0, sms = 0;
     CHECK(cudaGetDevice(&device));
     CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    cudaDriverEntryPointQueryResult found;
+    CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", (void **)&encodeTiled, 12000, cudaEnableDefault, &found));
 
     std::vector<unsigned> packed((size_t)N * K / 8);
     std::vector<bf16_t> x((size_t)M * K), scales((size_t)N * groups), zeros((size_t)N * groups);
@@ -138,17 +155,36 @@ int main(int argc, char **argv) {
             const int tiles = (M + 127) / 128, share = (M + tiles - 1) / tiles;
             v = shippedWgmma[share <= 64 ? 0 : share <= 96 ? 1 : 2];
         }
-        if (!v.kernel) v = shipped[width - 4];
+        if (!v.kernel && !v.wgmmaKernel) v = shipped[width - 4];
         const int shared = v.shared;
-        CHECK(cudaFuncSetAttribute(v.kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared));
+        if (v.kernel) CHECK(cudaFuncSetAttribute(v.kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared));
+        else CHECK(cudaFuncSetAttribute(v.wgmmaKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared));
+        TensorMap xMap{}, weightMap{};
+        if (v.wgmmaKernel) {
+            // As CUDABackend.int4WgmmaMaps encodes them.
+            const cuuint64_t xDims[2] = {(cuuint64_t)K, (cuuint64_t)M}, xStrides[1] = {(cuuint64_t)K * 2};
+            const cuuint32_t xBox[2] = {64, (cuuint32_t)v.tokens}, ones[2] = {1, 1};
+            const cuuint64_t wDims[2] = {(cuuint64_t)K / 8, (cuuint64_t)N}, wStrides[1] = {(cuuint64_t)K / 2};
+            const cuuint32_t wBox[2] = {16, (cuuint32_t)v.rows};
+            CU_CHECK(encodeTiled((CUtensorMap *)&xMap, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, dX, xDims, xStrides, xBox, ones,
+                                 CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                                 CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE));
+            CU_CHECK(encodeTiled((CUtensorMap *)&weightMap, CU_TENSOR_MAP_DATA_TYPE_UINT32, 2, dPacked, wDims, wStrides, wBox, ones,
+                                 CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_64B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                                 CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE));
+        }
         const dim3 grid((M + v.tokens - 1) / v.tokens, (N + v.rows - 1) / v.rows, 1);
         const int ctas = grid.x * grid.y, target = v.perSM * sms;
         int splits = 1;
         if (ctas < target) splits = std::max(1, std::min({MAX_SPLITS, K / 128 / 4, (target + ctas - 1) / ctas}));
         const dim3 gemmGrid(grid.x, grid.y, splits);
         auto run = [&] {
-            v.kernel<<<gemmGrid, v.threads, shared>>>(dX, dPacked, dScales, dZeros, nullptr, dOut, dPartials, M, N, K,
-                                                      groupSize);
+            if (v.kernel)
+                v.kernel<<<gemmGrid, v.threads, shared>>>(dX, dPacked, dScales, dZeros, nullptr, dOut, dPartials, M, N, K,
+                                                          groupSize);
+            else
+                v.wgmmaKernel<<<gemmGrid, v.threads, shared>>>(xMap, weightMap, dScales, dZeros, nullptr, dOut, dPartials, M,
+                                                               N, K, groupSize);
             if (splits > 1) {
                 const long long count = (long long)M * N;
                 const int blocks = (int)std::min<long long>((count + 255) / 256, 4LL * sms * 8);

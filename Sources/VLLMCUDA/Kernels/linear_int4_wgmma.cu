@@ -1,20 +1,23 @@
 // linear_int4_wgmma.cu: linear_int4.cu's tiled 4-bit GEMM on Hopper's warpgroup MMA (sm_90a).
 //
-// linear_int4_wgmma_bf16_nNTOK  the parameters of linear_int4_gemm, bf16 out; K % 128 == 0, groupSize % 128 == 0 (a
-//   128-k chunk in one group), x 16-byte aligned; compiled for sm_90a only (elsewhere the body is empty and
-//   CUDABackend.int4Path never picks it). A CTA of W warpgroups owns 64·W weight rows × NTOK tokens (grid
-//   (⌈M / NTOK⌉, ⌈N / 64W⌉, splits), K split as in linear_int4_gemm). Warpgroup w's 64 rows are the A operand of
-//   wgmma.m64nNTOKk16, dequantized in registers (warp q of the group: rows 16q + g and 16q + g + 8, lane t taking
-//   pair t of each packed word — the mma.m16n8k16 fragment); x's token tile is the B operand, read by the tensor
-//   cores from shared memory: per stage [2 atoms of k 64][NTOK rows][128 bytes], 16-byte piece c of row r at
-//   ((c ^ (r & 7)) << 4) — the 128-byte swizzle a K-major wgmma descriptor names. The packed weight follows x in the
-//   stage, [64·W rows][64 bytes], piece p of row r at ((p ^ ((r >> 1) & 3)) << 4) so that the 8 rows a warp reads at
-//   once meet no bank conflict. While a chunk's 8 wgmmas run, the warps wait for the next chunk's stage, refill the
-//   stage the previous chunk read, and dequantize the next chunk; each chunk's wgmmas are waited for before the loop
-//   goes on, so no register an in-flight wgmma reads crosses an iteration (ptxas would serialize the wgmmas).
-//   Where it wins (CUDABackend.int4Path): 64–192 tokens, by bench-linear on the H200 (docs/gpu-runs/2026-12-01d run4).
-//   It runs at ~230–390 TFLOP/s there: a chunk's dequantize (≈ 180 instructions a thread) is as long as its 8 wgmmas,
-//   and every CTA reads the whole token tile of x from L2 (two of three bytes moved at 128 tokens).
+// linear_int4_wgmma_bf16_nNTOK  linear_int4_gemm's problem (bf16 out; K % 128 == 0, groupSize % 128 == 0: a 128-k
+//   chunk in one group; x 16-byte aligned) with x and the packed weight passed as tensor maps
+//   (LINEAR_INT4_WGMMA_PARAMETERS); compiled for sm_90a only (elsewhere the body is empty and CUDABackend.int4Path
+//   never picks it). A CTA of W warpgroups owns 64·W weight rows × NTOK tokens (grid (⌈M / NTOK⌉, ⌈N / 64W⌉,
+//   splits), K split as in linear_int4_gemm). Warpgroup w's 64 rows are the A operand of wgmma.m64nNTOKk16,
+//   dequantized in registers (warp q of the group: rows 16q + g and 16q + g + 8, lane t taking pair t of each packed
+//   word — the mma.m16n8k16 fragment); x's token tile is the B operand, read by the tensor cores from shared memory.
+//   A stage holds one 128-k chunk, filled by the tensor memory accelerator (three copies thread 0 issues, counted on
+//   the stage's mbarrier): x as [2 atoms of k 64][NTOK rows][128 bytes], 16-byte piece c of row r at
+//   ((c ^ (r & 7)) << 4) — the 128-byte swizzle a K-major wgmma descriptor names — then the weight rows
+//   [64·W rows][64 bytes], piece p of row r at ((p ^ ((r >> 1) & 3)) << 4): the 64-byte swizzle, under which the 8
+//   rows a warp reads at once meet no bank conflict. Each chunk's wgmmas are issued while the last chunk's may still
+//   run; then the stage the last chunk read is refilled and the next chunk dequantized.
+//   H200 (docs/gpu-runs/2026-12-01f, int4_gemm_bench): the tensor-map copies replaced 18 cp.async a thread a chunk
+//   and two chunks of wgmmas in flight replaced one: Qwen2.5-14B gate_up at 128 tokens 118 → 90 µs, at 64 117 → 74,
+//   Llama-3-8B down at 256 123 → 100. Where it wins (CUDABackend.int4Path): 64–192 tokens, and to 256 on gate_up. Still ~400 TFLOP/s at
+//   best: a chunk's dequantize (≈ 150 instructions a thread) with two warps a scheduler leaves the tensor cores idle
+//   about half the time (ncu, run2).
 #include "int4.cuh"
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -60,6 +63,42 @@ template <> __device__ __forceinline__ void wgmma_bf16<96>(float (&d)[48], const
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
 #endif
 }
+template <> __device__ __forceinline__ void wgmma_bf16<192>(float (&d)[96], const unsigned (&a)[4], unsigned long long b) {
+#ifdef INT4_WGMMA
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %101, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n192k16.f32.bf16.bf16 "
+                 "{"
+                 "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+                 "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+                 "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+                 "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, "
+                 "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, "
+                 "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95}, "
+                 "{%96, %97, %98, %99}, %100, p, 1, 1, 0;\n}\n"
+                 : WGMMA_D8(0), WGMMA_D8(8), WGMMA_D8(16), WGMMA_D8(24), WGMMA_D8(32), WGMMA_D8(40), WGMMA_D8(48), WGMMA_D8(56),
+                   WGMMA_D8(64), WGMMA_D8(72), WGMMA_D8(80), WGMMA_D8(88)
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
+#endif
+}
+template <> __device__ __forceinline__ void wgmma_bf16<256>(float (&d)[128], const unsigned (&a)[4], unsigned long long b) {
+#ifdef INT4_WGMMA
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %133, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 "
+                 "{"
+                 "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+                 "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+                 "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+                 "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, "
+                 "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, "
+                 "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, "
+                 "%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, "
+                 "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, "
+                 "{%128, %129, %130, %131}, %132, p, 1, 1, 0;\n}\n"
+                 : WGMMA_D8(0), WGMMA_D8(8), WGMMA_D8(16), WGMMA_D8(24), WGMMA_D8(32), WGMMA_D8(40), WGMMA_D8(48), WGMMA_D8(56),
+                   WGMMA_D8(64), WGMMA_D8(72), WGMMA_D8(80), WGMMA_D8(88), WGMMA_D8(96), WGMMA_D8(104), WGMMA_D8(112), WGMMA_D8(120)
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
+#endif
+}
 #undef WGMMA_D8
 
 __device__ __forceinline__ void wgmma_fence() {
@@ -87,56 +126,80 @@ __device__ __forceinline__ unsigned long long wgmma_descriptor(unsigned address)
            (1ull << 62);
 }
 
+// The tensor memory accelerator (sm_90): a CUtensorMap the host encodes (cuTensorMapEncodeTiled) and passes by value.
+struct alignas(64) TensorMap {
+    unsigned long long opaque[16];
+};
+__device__ __forceinline__ void mbarrier_init(unsigned barrier, unsigned count) {
+#ifdef INT4_WGMMA
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(barrier), "r"(count));
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#endif
+}
+// One arrival that also announces `bytes` of copies still to land on `barrier`.
+__device__ __forceinline__ void mbarrier_expect(unsigned barrier, unsigned bytes) {
+#ifdef INT4_WGMMA
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(barrier), "r"(bytes) : "memory");
+#endif
+}
+__device__ __forceinline__ void mbarrier_wait(unsigned barrier, unsigned parity) {
+#ifdef INT4_WGMMA
+    asm volatile("{\n.reg .pred done;\nwaiting:\n"
+                 "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+                 "@!done bra waiting;\n}\n" ::"r"(barrier), "r"(parity) : "memory");
+#endif
+}
+// The box of `map` at (c0, c1) (innermost first) into shared memory at `destination`, counted on `barrier`.
+__device__ __forceinline__ void tma_load(unsigned destination, const TensorMap &map, int c0, int c1, unsigned barrier) {
+#ifdef INT4_WGMMA
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
+                 ::"r"(destination), "l"((unsigned long long)&map), "r"(c0), "r"(c1), "r"(barrier) : "memory");
+#endif
+}
+
 template <int W, int NTOK> struct Int4WgmmaTile {
     static constexpr int ROWS = 64 * W, THREADS = 128 * W;
     static constexpr int X_BYTES = NTOK * 256, WEIGHT_BYTES = ROWS * 64, STAGE_BYTES = X_BYTES + WEIGHT_BYTES;
     static_assert(NTOK % 8 == 0 && STAGE_BYTES % 1024 == 0, "swizzle atoms 1024-byte aligned");
+    // Dynamic shared memory: the stages, their barriers, and 1024 bytes to align the first stage.
+    template <int STAGES> static constexpr int SHARED_BYTES = STAGES * STAGE_BYTES + 8 * STAGES + 1024;
 };
 
 template <int W, int NTOK, int STAGES, typename Out>
-__device__ void linear_int4_wgmma(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
-                                  const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
-                                  const bf16_t *__restrict__ bias, Out *__restrict__ out, float *__restrict__ partials,
-                                  int M, int N, int K, int groupSize) {
+__device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weightMap, const bf16_t *__restrict__ scales,
+                                  const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias, Out *__restrict__ out,
+                                  float *__restrict__ partials, int M, int N, int K, int groupSize) {
 #ifdef INT4_WGMMA
     using Tile = Int4WgmmaTile<W, NTOK>;
     static_assert(STAGES >= 3, "a stage computed, one dequantized, one or more in flight");
-    // Each thread copies the same pieces of every chunk: x piece (row xRow + n·X_ROWS, column tid % 16) and weight
-    // piece (row wRow + n·W_ROWS, column tid % 4), n < X_COPIES / W_COPIES.
-    constexpr int X_ROWS = Tile::THREADS / 16, X_COPIES = NTOK / X_ROWS, W_ROWS = Tile::THREADS / 4, W_COPIES = Tile::ROWS / W_ROWS;
-    static_assert(NTOK % X_ROWS == 0 && X_ROWS % 8 == 0 && W_ROWS % 8 == 0, "whole copies, swizzle fixed per thread");
     extern __shared__ uint4 int4GemmShared[];
     // Swizzle atoms must start at 1024-byte boundaries: the launcher adds 1024 bytes to round up into.
     unsigned char *const shared = (unsigned char *)(((size_t)int4GemmShared + 1023) & ~(size_t)1023);
-    const unsigned sharedBase = shared_address(shared);
+    const unsigned sharedBase = shared_address(shared), barriers = sharedBase + STAGES * Tile::STAGE_BYTES;
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int rowA = 64 * (warp >> 2) + 16 * (warp & 3) + g, rowB = rowA + 8;  // this thread's rows in the tile
     const int token0 = blockIdx.x * NTOK, row0 = blockIdx.y * Tile::ROWS;
-    const int words = K >> 3, numGroups = K / groupSize, totalChunks = K >> 7;
+    const int numGroups = K / groupSize, totalChunks = K >> 7;
     const int chunkBegin = (int)((long long)totalChunks * blockIdx.z / gridDim.z);
     const int numChunks = (int)((long long)totalChunks * (blockIdx.z + 1) / gridDim.z) - chunkBegin;
 
-    const int xRow = tid >> 4, xPiece = tid & 15, wRow = tid >> 2, wPiece = tid & 3;
-    const bf16_t *const xSource = x + (long long)(token0 + xRow) * K + chunkBegin * 128 + 8 * xPiece;
-    const unsigned xTarget = (xPiece >> 3) * (NTOK * 128) + xRow * 128 + (((xPiece & 7) ^ (xRow & 7)) << 4);
-    const unsigned *const wSource = packed + (long long)(row0 + wRow) * words + chunkBegin * 16 + 4 * wPiece;
-    const unsigned wTarget = Tile::X_BYTES + wRow * 64 + ((wPiece ^ ((wRow >> 1) & 3)) << 4);
+    // Thread 0 fills a stage with three copies of the tensor memory accelerator, counted on the stage's barrier:
+    // the weight rows [64·W rows][64 bytes] with the 64-byte swizzle (piece p of row r at p ^ ((r >> 1) & 3)), and
+    // x's two k-atoms [NTOK rows][128 bytes] with the 128-byte swizzle the wgmma descriptor names. Out-of-range rows
+    // and tokens arrive as zeros.
+    const bool producer = tid == 0;
+    auto barrier = [&](int chunk) { return barriers + 8 * (chunk % STAGES); };
+    auto parity = [&](int chunk) { return (unsigned)(chunk / STAGES) & 1; };
     auto loadWeights = [&](int chunk) {
-        const unsigned stage = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES + wTarget;
-#pragma unroll
-        for (int n = 0; n < W_COPIES; ++n) {
-            const bool valid = row0 + wRow + n * W_ROWS < N;
-            copy16_async(stage + n * W_ROWS * 64, valid ? wSource + (long long)n * W_ROWS * words + chunk * 16 : packed, valid);
-        }
+        const unsigned stage = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES;
+        mbarrier_expect(barrier(chunk), Tile::STAGE_BYTES);
+        tma_load(stage + Tile::X_BYTES, weightMap, (chunkBegin + chunk) * 16, row0, barrier(chunk));
     };
     auto loadX = [&](int chunk) {
-        const unsigned stage = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES + xTarget;
-#pragma unroll
-        for (int n = 0; n < X_COPIES; ++n) {
-            const bool valid = token0 + xRow + n * X_ROWS < M;
-            copy16_async(stage + n * X_ROWS * 128, valid ? xSource + (long long)n * X_ROWS * K + chunk * 128 : x, valid);
-        }
+        const unsigned stage = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES;
+        tma_load(stage, xMap, (chunkBegin + chunk) * 128, token0, barrier(chunk));
+        tma_load(stage + NTOK * 128, xMap, (chunkBegin + chunk) * 128 + 64, token0, barrier(chunk));
     };
     // (scale, scale) and (−(128 + zero), …) of rows A and B in chunk `chunk`'s group (groupSize % 128 == 0).
     const bool hasA = row0 + rowA < N, hasB = row0 + rowB < N;
@@ -151,17 +214,22 @@ __device__ void linear_int4_wgmma(const bf16_t *__restrict__ x, const unsigned *
         zero2[1] = duplicate(zerosB[group]);
     };
 
+    if (producer) {
 #pragma unroll
-    for (int s = 0; s < STAGES - 1; ++s)
-        if (s < numChunks) loadWeights(s);
+        for (int s = 0; s < STAGES; ++s) mbarrier_init(barriers + 8 * s, 1);
+#pragma unroll
+        for (int s = 0; s < STAGES - 1; ++s)
+            if (s < numChunks) loadWeights(s);  // the weights depend on no earlier kernel
+    }
     unsigned scale2[2], zero2[2];
     loadScales(0, scale2, zero2);
     grid_dependency_wait();
+    if (producer) {
 #pragma unroll
-    for (int s = 0; s < STAGES - 1; ++s) {
-        if (s < numChunks) loadX(s);
-        commit_copies();
+        for (int s = 0; s < STAGES - 1; ++s)
+            if (s < numChunks) loadX(s);
     }
+    __syncthreads();  // the barriers are initialized before anyone waits on them
 
     // Chunk `chunk`'s weights, dequantized from its stage into A fragments.
     auto dequantize = [&](int chunk, unsigned (&a)[8][4]) {
@@ -192,14 +260,13 @@ __device__ void linear_int4_wgmma(const bf16_t *__restrict__ x, const unsigned *
 #pragma unroll
     for (int i = 0; i < NTOK / 2; ++i) acc[i] = 0.0f;
     unsigned fragments[2][8][4];
-    wait_copies<STAGES - 2>();
-    __syncthreads();
+    mbarrier_wait(barrier(0), 0);
     dequantize(0, fragments[0]);
     if (numChunks > 1) loadScales(1, scale2, zero2);
 
-    // One chunk: its 8 wgmmas issued on `a`; while they run, the next chunk's stage is awaited, the stage the last
-    // chunk's wgmmas read is refilled, and the next chunk is dequantized into `next`. Every wgmma is waited for
-    // within its chunk, so that no register an in-flight wgmma reads crosses the loop (ptxas would serialize them).
+    // One chunk: its 8 wgmmas are issued on `a` while the last chunk's may still run (so the tensor cores always
+    // have a chunk queued); once the last chunk's are done, its stage is refilled and `next` (which they read) takes
+    // the next chunk's dequantized weights. At most two chunks' wgmmas are in flight, each reading its own fragments.
     auto step = [&](int chunk, unsigned (&a)[8][4], unsigned (&next)[8][4]) {
         const unsigned xAddress = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES;
         wgmma_fence();
@@ -207,26 +274,27 @@ __device__ void linear_int4_wgmma(const bf16_t *__restrict__ x, const unsigned *
         for (int s = 0; s < 8; ++s)
             wgmma_bf16<NTOK>(acc, a[s], wgmma_descriptor(xAddress + (s >> 2) * (NTOK * 128) + (s & 3) * 32));
         wgmma_commit();
-        if (chunk + 1 < numChunks) {
-            wait_copies<STAGES - 3>();
-            __syncthreads();  // chunk + 1's stage is filled; every warpgroup is done with chunk − 1's stage
-            if (chunk + STAGES - 1 < numChunks) {
+        wgmma_wait<1>();
+        if (chunk + STAGES - 1 < numChunks) {
+            __syncthreads();  // every warp is done with chunk − 1's stage
+            if (producer) {
                 loadWeights(chunk + STAGES - 1);
                 loadX(chunk + STAGES - 1);
             }
-            commit_copies();  // an empty group past the end keeps the count uniform
+        }
+        if (chunk + 1 < numChunks) {
+            mbarrier_wait(barrier(chunk + 1), parity(chunk + 1));
             dequantize(chunk + 1, next);
             if (chunk + 2 < numChunks) loadScales(chunk + 2, scale2, zero2);
         }
-        wgmma_wait<0>();
     };
     for (int chunk = 0; chunk < numChunks; chunk += 2) {
         step(chunk, fragments[0], fragments[1]);
         if (chunk + 1 < numChunks) step(chunk + 1, fragments[1], fragments[0]);
     }
+    wgmma_wait<0>();
 #pragma unroll
     for (int i = 0; i < NTOK / 2; ++i) wgmma_keep(acc[i]);
-    wait_copies<0>();
 
     float *const partial = gridDim.z > 1 ? partials + (long long)blockIdx.z * M * N : nullptr;
 #pragma unroll
@@ -249,17 +317,35 @@ __device__ void linear_int4_wgmma(const bf16_t *__restrict__ x, const unsigned *
 #endif
 }
 
-// One warpgroup a CTA, two CTAs an SM; NTOK (the suffix _n) 64, 96 or 128, as CUDABackend.int4WgmmaTile cuts a step
-// (run3: one warpgroup of 64 rows beat two of 128 rows at 64 tokens and tied at 100–256). The widest tile takes 3
-// stages so that two CTAs fit in an SM's shared memory.
-static_assert(3 * Int4WgmmaTile<1, 128>::STAGE_BYTES + 1024 == 111616 && 4 * Int4WgmmaTile<1, 64>::STAGE_BYTES + 1024 == 82944,
+// The parameters of linear_int4_wgmma's entry points: linear_int4_gemm's, with x and the packed weight as tensor maps
+// (CUDABackend.int4WgmmaMaps: x [M, K] bf16 in boxes of 64 k × NTOK tokens, 128-byte swizzle; packed [N, K/8] u32 in
+// boxes of 16 words × 64·W rows, 64-byte swizzle).
+#define LINEAR_INT4_WGMMA_PARAMETERS(OUT)                                                                          \
+    const __grid_constant__ TensorMap xMap, const __grid_constant__ TensorMap weightMap,                             \
+        const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias,        \
+        OUT *__restrict__ out, float *__restrict__ partials, int numTokens, int N, int K, int groupSize
+#define LINEAR_INT4_WGMMA_ARGUMENTS xMap, weightMap, scales, zeros, bias, out, partials, numTokens, N, K, groupSize
+
+// One warpgroup a CTA, two CTAs an SM; NTOK (the suffix _n) 64, 96 or 128, as CUDABackend.int4WgmmaTile cuts a step.
+// The widest tile takes 3 stages so that two CTAs fit in an SM's shared memory. For 129–256 tokens on the widest
+// linears (gate_up), two warpgroups × 192 or 256 tokens, one CTA an SM (_w2_n192, _w2_n256): each weight fragment
+// dequantized once for the whole step (run5: Llama-3-8B gate_up at 256 tokens 140 → 120 µs, at 192 120 → 100; on the
+// narrower linears the grid grows too small and they lose).
+static_assert(Int4WgmmaTile<1, 128>::SHARED_BYTES<3> == 111640 && Int4WgmmaTile<1, 64>::SHARED_BYTES<4> == 82976 &&
+                  Int4WgmmaTile<2, 256>::SHARED_BYTES<3> == 222232,
               "CUDABackend.int4WgmmaSharedBytes");
-extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_wgmma_bf16_n64(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
-    linear_int4_wgmma<1, 64, 4, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_wgmma_bf16_n64(LINEAR_INT4_WGMMA_PARAMETERS(bf16_t)) {
+    linear_int4_wgmma<1, 64, 4, bf16_t>(LINEAR_INT4_WGMMA_ARGUMENTS);
 }
-extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_wgmma_bf16_n96(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
-    linear_int4_wgmma<1, 96, 3, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_wgmma_bf16_n96(LINEAR_INT4_WGMMA_PARAMETERS(bf16_t)) {
+    linear_int4_wgmma<1, 96, 3, bf16_t>(LINEAR_INT4_WGMMA_ARGUMENTS);
 }
-extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_wgmma_bf16_n128(LINEAR_INT4_GEMM_PARAMETERS(bf16_t)) {
-    linear_int4_wgmma<1, 128, 3, bf16_t>(LINEAR_INT4_GEMM_ARGUMENTS);
+extern "C" __global__ void __launch_bounds__(128, 2) linear_int4_wgmma_bf16_n128(LINEAR_INT4_WGMMA_PARAMETERS(bf16_t)) {
+    linear_int4_wgmma<1, 128, 3, bf16_t>(LINEAR_INT4_WGMMA_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(256, 1) linear_int4_wgmma_bf16_w2_n192(LINEAR_INT4_WGMMA_PARAMETERS(bf16_t)) {
+    linear_int4_wgmma<2, 192, 3, bf16_t>(LINEAR_INT4_WGMMA_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(256, 1) linear_int4_wgmma_bf16_w2_n256(LINEAR_INT4_WGMMA_PARAMETERS(bf16_t)) {
+    linear_int4_wgmma<2, 256, 3, bf16_t>(LINEAR_INT4_WGMMA_ARGUMENTS);
 }
