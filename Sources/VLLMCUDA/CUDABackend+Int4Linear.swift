@@ -75,7 +75,12 @@ extension CUDABackend: Int4LinearBackend {
             try context.driver.check(result, "cuTensorMapEncodeTiled(\(tensor), box \(box))")
             return map
         }
-        let xMap = try map(x, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_BFLOAT16), dims: [UInt64(depth), UInt64(tokens)],
+        // x's rows past `tokens` up to the tiles' end, where its storage has them: a box that runs past the tensor
+        // map's end is much slower to fill (docs/gpu-runs/2026-12-01f/run8.txt: Qwen2.5-14B gate_up at 100 tokens in
+        // one 128-token tile 103 µs, at 120 78 µs). Those rows only feed output columns of tokens never stored.
+        let available = (x.storage.byteCount - Int(x.address - x.storage.address)) / (depth * 2)
+        let rows = max(tokens, min(tile.tiles * tile.width, available))
+        let xMap = try map(x, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_BFLOAT16), dims: [UInt64(depth), UInt64(rows)],
                            strideBytes: UInt64(depth * 2), box: [64, UInt32(tile.width)], swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_128B))
         let weightMap = try map(packed, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_UINT32), dims: [UInt64(depth / 8), UInt64(columns)],
                                 strideBytes: UInt64(depth / 2), box: [16, UInt32(tile.rows)],
@@ -116,10 +121,26 @@ extension CUDABackend: Int4LinearBackend {
         return tokens <= int4SmallMaxTokens && aligned ? .small : .dequantized
     }
 
-    /// Splits of K for a grid of `ctas` CTAs, `perSM` of which fit an SM: enough to give every SM its CTAs, each split
-    /// at least 4 chunks.
-    func int4GemmSplits(ctas: Int, depth: Int, perSM: Int = int4GemmPerSM) -> Int {
-        let target = perSM * context.multiprocessorCount
+    /// Splits of K for linear_int4_wgmma's grid of `ctas` CTAs, `perSM` of which fit an SM: among those that keep every
+    /// CTA resident at once, the fewest that minimize the chunks the busiest SM runs, ⌈ctas · s / SMs⌉ · ⌈chunks / s⌉; each split at
+    /// least 4 chunks. One CTA an SM keeps an SM about as busy as two, so splitting pays only where it evens the SMs'
+    /// loads, and each split costs a reduce and a pipeline fill (docs/gpu-runs/2026-12-01f/run8.txt, µs at 100 tokens:
+    /// Qwen2.5-14B o, 80 CTAs, s 1–4: 26.1 / 27.0 / 22.7 / 30.3; qkv, 112 CTAs: 29.7 / 35.3 / 40.5 / 38.2; the rule
+    /// before, ⌈264 / CTAs⌉, took 4 and 3).
+    static func int4WgmmaSplits(ctas: Int, depth: Int, multiprocessors: Int, perSM: Int = 2) -> Int {
+        let chunks = depth / 128
+        var best = (splits: 1, load: (ctas + multiprocessors - 1) / multiprocessors * chunks)
+        for splits in stride(from: 2, through: min(int4GemmMaxSplits, chunks / 4), by: 1) where ctas * splits <= perSM * multiprocessors {
+            let load = (ctas * splits + multiprocessors - 1) / multiprocessors * ((chunks + splits - 1) / splits)
+            if load < best.load { best = (splits, load) }
+        }
+        return best.splits
+    }
+
+    /// Splits of K for linear_int4_gemm's grid of `ctas` CTAs: enough to give every SM its CTAs, each split at least 4
+    /// chunks.
+    func int4GemmSplits(ctas: Int, depth: Int) -> Int {
+        let target = Self.int4GemmPerSM * context.multiprocessorCount
         guard ctas < target else { return 1 }
         return max(1, min(Self.int4GemmMaxSplits, depth / 128 / 4, (target + ctas - 1) / ctas))
     }
@@ -247,7 +268,8 @@ extension CUDABackend: Int4LinearBackend {
             let grid = (tile.tiles, (columns + tile.rows - 1) / tile.rows)
             let input = try gathered()
             let (xMap, weightMap) = try int4WgmmaMaps(x: input, tokens: tokens, packed: packed, columns: columns, depth: depth, tile: tile)
-            let splits = int4GemmSplits(ctas: grid.0 * grid.1, depth: depth, perSM: tile.perSM)
+            let splits = Self.int4WgmmaSplits(ctas: grid.0 * grid.1, depth: depth, multiprocessors: context.multiprocessorCount,
+                                              perSM: tile.perSM)
             let partials = splits > 1 ? try scratch(.int4Partials, shape: [splits, tokens, columns], dtype: .float32) : nil
             try launch(tile.kernel, in: "linear_int4_wgmma", grid: (grid.0, grid.1, splits), block: (tile.threads, 1, 1),
                        sharedBytes: tile.sharedBytes,

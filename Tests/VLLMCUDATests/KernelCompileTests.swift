@@ -159,6 +159,14 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
         #expect(path(257, gateUp.0, gateUp.1, wgmma: true) == .dequantized)
     }
 
+    /// linear_int4_wgmma's K splits (H200, 132 SMs): split only where it evens the SMs' loads with every CTA resident.
+    @Test func wgmmaSplitsEvenTheMultiprocessors() {
+        func splits(_ ctas: Int, _ depth: Int) -> Int { CUDABackend.int4WgmmaSplits(ctas: ctas, depth: depth, multiprocessors: 132) }
+        #expect(splits(80, 5120) == 3 && splits(80, 13824) == 3)  // Qwen2.5-14B o, down: 240 CTAs, two an SM on most
+        #expect(splits(112, 5120) == 1 && splits(432, 5120) == 1)  // qkv: two splits would load the busiest SM as much
+        #expect(splits(64, 4096) == 2 && splits(16, 2048) == 4 && splits(5, 512) == 1)  // at least 4 chunks a split
+    }
+
     /// linear_int4_wgmma's tiles: as few 128-token tiles as hold a step, each the narrowest of 64, 96, 128 for its
     /// share; gate_up's 129–256 tokens as one tile of two warpgroups × 192 or 256.
     @Test func wgmmaTilesCoverTheStep() {

@@ -3,7 +3,7 @@
 // here, where nvcc needs no GPU, and carry the binary: docs/gpu-runs/2026-12-01d/run2.sh):
 //
 //   nvcc -O3 -std=c++17 -arch=sm_90a -I Sources/VLLMCUDA/Kernels -o /tmp/int4bench benchmarks/kernels/int4_gemm_bench.cu
-//   /tmp/int4bench M N K [iterations [variant]]   # µs a call (GEMM + split-K reduce), TFLOP/s, packed GB/s
+//   /tmp/int4bench M N K [iterations [variant [splits]]]   # µs a call (GEMM + split-K reduce), TFLOP/s, packed GB/s
 //   ncu --clock-control none -k regex:linear_int4_gemm --launch-skip 10 --launch-count 1 --set full /tmp/int4bench …
 //
 // "shipped" (linear_int4_gemm, mma.sync) and "wgmma" (linear_int4_wgmma) are the entry points with the tile, grid
@@ -112,11 +112,12 @@ static Variant variants[] = {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s M N K [iterations [variant]]\n", argv[0]);
+        fprintf(stderr, "usage: %s M N K [iterations [variant [splits]]]\n", argv[0]);
         return 2;
     }
     const int M = atoi(argv[1]), N = atoi(argv[2]), K = atoi(argv[3]), iterations = argc > 4 ? atoi(argv[4]) : 200;
     const char *only = argc > 5 ? argv[5] : nullptr;
+    const int forcedSplits = argc > 6 ? atoi(argv[6]) : 0;  // K splits for the variant named (0: CUDABackend's rule)
     const int groupSize = 128, groups = K / groupSize;
     int device = 0, sms = 0;
     CHECK(cudaGetDevice(&device));
@@ -137,7 +138,11 @@ int main(int argc, char **argv) {
     bf16_t *dX, *dScales, *dZeros, *dOut;
     float *dPartials;
     CHECK(cudaMalloc(&dPacked, packed.size() * 4));
-    CHECK(cudaMalloc(&dX, x.size() * 2));
+    // x with room for whole 256-token tiles (zeros past M), as the engine's activation buffers have: the tensor map
+    // then covers the tiles (CUDABackend.int4WgmmaMaps).
+    const int xRows = (M + 255) / 256 * 256;
+    CHECK(cudaMalloc(&dX, (size_t)xRows * K * 2));
+    CHECK(cudaMemset(dX, 0, (size_t)xRows * K * 2));
     CHECK(cudaMalloc(&dScales, scales.size() * 2));
     CHECK(cudaMalloc(&dZeros, zeros.size() * 2));
     CHECK(cudaMalloc(&dOut, (size_t)M * N * 2));
@@ -162,7 +167,8 @@ int main(int argc, char **argv) {
         TensorMap xMap{}, weightMap{};
         if (v.wgmmaKernel) {
             // As CUDABackend.int4WgmmaMaps encodes them.
-            const cuuint64_t xDims[2] = {(cuuint64_t)K, (cuuint64_t)M}, xStrides[1] = {(cuuint64_t)K * 2};
+            const int mapRows = std::max(M, std::min(xRows, (M + v.tokens - 1) / v.tokens * v.tokens));
+            const cuuint64_t xDims[2] = {(cuuint64_t)K, (cuuint64_t)mapRows}, xStrides[1] = {(cuuint64_t)K * 2};
             const cuuint32_t xBox[2] = {64, (cuuint32_t)v.tokens}, ones[2] = {1, 1};
             const cuuint64_t wDims[2] = {(cuuint64_t)K / 8, (cuuint64_t)N}, wStrides[1] = {(cuuint64_t)K / 2};
             const cuuint32_t wBox[2] = {16, (cuuint32_t)v.rows};
@@ -176,7 +182,16 @@ int main(int argc, char **argv) {
         const dim3 grid((M + v.tokens - 1) / v.tokens, (N + v.rows - 1) / v.rows, 1);
         const int ctas = grid.x * grid.y, target = v.perSM * sms;
         int splits = 1;
-        if (ctas < target) splits = std::max(1, std::min({MAX_SPLITS, K / 128 / 4, (target + ctas - 1) / ctas}));
+        if (forcedSplits > 0 && strcmp(v.name, "shipped") != 0) splits = forcedSplits;
+        else if (v.wgmmaKernel) {
+            // CUDABackend.int4WgmmaSplits: the fewest splits that minimize the busiest SM's chunks, all CTAs resident.
+            const int chunks = K / 128;
+            int best = (ctas + sms - 1) / sms * chunks;
+            for (int s = 2; s <= std::min(MAX_SPLITS, chunks / 4); ++s) {
+                const int load = (ctas * s + sms - 1) / sms * ((chunks + s - 1) / s);
+                if (ctas * s <= v.perSM * sms && load < best) best = load, splits = s;
+            }
+        } else if (ctas < target) splits = std::max(1, std::min({MAX_SPLITS, K / 128 / 4, (target + ctas - 1) / ctas}));
         const dim3 gemmGrid(grid.x, grid.y, splits);
         auto run = [&] {
             if (v.kernel)

@@ -13,11 +13,11 @@
 //   [64·W rows][64 bytes], piece p of row r at ((p ^ ((r >> 1) & 3)) << 4): the 64-byte swizzle, under which the 8
 //   rows a warp reads at once meet no bank conflict. Each chunk's wgmmas are issued while the last chunk's may still
 //   run; then the stage the last chunk read is refilled and the next chunk dequantized.
-//   H200 (docs/gpu-runs/2026-12-01f, int4_gemm_bench): the tensor-map copies replaced 18 cp.async a thread a chunk
-//   and two chunks of wgmmas in flight replaced one: Qwen2.5-14B gate_up at 128 tokens 118 → 90 µs, at 64 117 → 74,
-//   Llama-3-8B down at 256 123 → 100. Where it wins (CUDABackend.int4Path): 64–192 tokens, and to 256 on gate_up. Still ~400 TFLOP/s at
-//   best: a chunk's dequantize (≈ 150 instructions a thread) with two warps a scheduler leaves the tensor cores idle
-//   about half the time (ncu, run2).
+//   H200 (docs/gpu-runs/2026-12-01f, int4_gemm_bench): the tensor-map copies replaced 18 cp.async a thread a chunk,
+//   two chunks of wgmmas in flight replaced one, and the weight words are read by ld.shared (the aligned generic
+//   pointer had made them generic 64-bit loads); with CUDABackend's split and tensor-map rules, Qwen2.5-14B gate_up at
+//   100 tokens 119 → 77 µs, down 92 → 48, qkv 44 → 26, o 34 → 22 (cuBLASLt on bf16 weights: 84, 50, 26, 21). Where
+//   it is taken (CUDABackend.int4Path): 64–192 tokens, and to 256 on gate_up.
 #include "int4.cuh"
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -157,6 +157,13 @@ __device__ __forceinline__ void tma_load(unsigned destination, const TensorMap &
 #endif
 }
 
+// 16 bytes of shared memory; volatile, so it stays after the mbarrier wait that says they have landed.
+__device__ __forceinline__ uint4 load_shared16(unsigned address) {
+    uint4 v;
+    asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(address));
+    return v;
+}
+
 template <int W, int NTOK> struct Int4WgmmaTile {
     static constexpr int ROWS = 64 * W, THREADS = 128 * W;
     static constexpr int X_BYTES = NTOK * 256, WEIGHT_BYTES = ROWS * 64, STAGE_BYTES = X_BYTES + WEIGHT_BYTES;
@@ -206,8 +213,10 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
     const bf16_t *const scalesA = scales + (long long)(hasA ? row0 + rowA : 0) * numGroups;
     const bf16_t *const scalesB = scales + (long long)(hasB ? row0 + rowB : 0) * numGroups;
     const bf16_t *const zerosA = zeros + (scalesA - scales), *const zerosB = zeros + (scalesB - scales);
+    const int chunksPerGroup = groupSize >> 7;
     auto loadScales = [&](int chunk, unsigned (&scale2)[2], unsigned (&zero2)[2]) {
-        const int group = (chunkBegin + chunk) * 128 / groupSize;
+        const int index = chunkBegin + chunk;
+        const int group = chunksPerGroup == 1 ? index : index / chunksPerGroup;  // GPTQ's 128 without a division
         scale2[0] = hasA ? duplicate(scalesA[group]) : 0u;
         scale2[1] = hasB ? duplicate(scalesB[group]) : 0u;
         zero2[0] = duplicate(zerosA[group]);
@@ -231,15 +240,16 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
     }
     __syncthreads();  // the barriers are initialized before anyone waits on them
 
-    // Chunk `chunk`'s weights, dequantized from its stage into A fragments.
+    // Chunk `chunk`'s weights, dequantized from its stage into A fragments. (ld.shared with 32-bit addresses: through
+    // the aligned generic pointer the compiler emitted generic 64-bit loads.)
     auto dequantize = [&](int chunk, unsigned (&a)[8][4]) {
-        const unsigned char *weights = shared + (chunk % STAGES) * Tile::STAGE_BYTES + Tile::X_BYTES;
+        const unsigned weights = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES + Tile::X_BYTES;
         uint4 pieces[2][4];
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
             const int r = h ? rowB : rowA;
 #pragma unroll
-            for (int p = 0; p < 4; ++p) pieces[h][p] = *(const uint4 *)(weights + r * 64 + ((p ^ ((r >> 1) & 3)) << 4));
+            for (int p = 0; p < 4; ++p) pieces[h][p] = load_shared16(weights + r * 64 + ((p ^ ((r >> 1) & 3)) << 4));
         }
 #pragma unroll
         for (int s = 0; s < 8; ++s)
