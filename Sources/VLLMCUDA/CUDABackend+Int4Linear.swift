@@ -59,7 +59,8 @@ extension CUDABackend: Int4LinearBackend {
 
     /// linear_int4_wgmma's tensor maps: x [tokens, K] bf16 in boxes of 64 k × the tile's width with the 128-byte
     /// swizzle (the wgmma descriptor's), and the packed weight [N, K/8] u32 in boxes of 16 words × the tile's rows with the
-    /// 64-byte swizzle (the layout the kernel's dequantization reads). Rows and tokens past the end arrive as zeros.
+    /// 64-byte swizzle (the layout the kernel's dequantization reads). Weight rows past N and x rows past the map's end
+    /// arrive as zeros.
     func int4WgmmaMaps(x: Tensor, tokens: Int, packed: Tensor, columns: Int, depth: Int, tile: Int4WgmmaTile) throws -> (TensorMapBytes, TensorMapBytes) {
         guard let encode = context.driver.raw.cuTensorMapEncodeTiled else {
             throw CUDAError("linear (int4): the driver has no cuTensorMapEncodeTiled (linear_int4_wgmma needs CUDA 12)")

@@ -76,6 +76,19 @@ enum KernelArgument {
         case .tensorMap: (TensorMapBytes.size, TensorMapBytes.alignment)
         }
     }
+
+    /// Where each argument sits in the launch's staging buffer — a slot of its own size and alignment, since the
+    /// driver copies each parameter from its pointer — and the buffer's size.
+    static func offsets(_ arguments: [KernelArgument]) -> (offsets: [Int], end: Int) {
+        var offsets: [Int] = [], end = 0
+        for argument in arguments {
+            let (size, alignment) = argument.layout
+            let offset = (end + alignment - 1) / alignment * alignment
+            offsets.append(offset)
+            end = offset + size
+        }
+        return (offsets, end)
+    }
 }
 
 /// The 128 opaque bytes of a CUtensorMap, as cuTensorMapEncodeTiled writes them.
@@ -101,14 +114,7 @@ extension CUDAKernels {
                     function, Int32(CCUDA_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), Int32(sharedBytes)),
                 "cuFuncSetAttribute(\(name), max dynamic shared memory \(sharedBytes))")
         }
-        // Each argument in a slot of its own size and alignment (the driver copies from each pointer).
-        var offsets: [Int] = [], end = 0
-        for argument in arguments {
-            let (size, alignment) = argument.layout
-            let offset = (end + alignment - 1) / alignment * alignment
-            offsets.append(offset)
-            end = offset + size
-        }
+        let (offsets, end) = KernelArgument.offsets(arguments)
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(8, end), alignment: TensorMapBytes.alignment)
         defer { storage.deallocate() }
         var pointers: [UnsafeMutableRawPointer?] = []

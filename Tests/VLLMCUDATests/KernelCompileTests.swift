@@ -159,6 +159,14 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
         #expect(path(257, gateUp.0, gateUp.1, wgmma: true) == .dequantized)
     }
 
+    /// Launch arguments are staged each in a slot of its C size and alignment: a tensor map (128 bytes, 64-aligned, as
+    /// cuda.h's CUtensorMap) after an int32 starts at 64.
+    @Test func launchArgumentsKeepTheirAlignment() {
+        let map = KernelArgument.tensorMap(TensorMapBytes())
+        let (offsets, end) = KernelArgument.offsets([.int32(1), map, .pointer(0), .int32(2), .float(1), .int64(3)])
+        #expect(offsets == [0, 64, 192, 200, 204, 208] && end == 216)
+    }
+
     /// linear_int4_wgmma's K splits (H200, 132 SMs): split only where it evens the SMs' loads with every CTA resident.
     @Test func wgmmaSplitsEvenTheMultiprocessors() {
         func splits(_ ctas: Int, _ depth: Int) -> Int { CUDABackend.int4WgmmaSplits(ctas: ctas, depth: depth, multiprocessors: 132) }
