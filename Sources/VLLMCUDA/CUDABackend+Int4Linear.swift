@@ -15,6 +15,11 @@ extension CUDABackend: Int4LinearBackend {
     /// (0: never), so the paths can be timed on one binary.
     static let int4GemmTokenCap = ProcessInfo.processInfo.environment["SWIFT_VLLM_INT4_GEMM_MAX_TOKENS"].flatMap { Int($0) }
 
+    /// `SWIFT_VLLM_INT4_WGMMA_MAX_TOKENS` (at most 256) sets the most tokens linear_int4_wgmma takes on every linear,
+    /// in place of `int4Path`'s measured rule (192, 256 on gate_up), so a rule can be timed on one binary.
+    static let int4WgmmaTokenLimit = ProcessInfo.processInfo.environment["SWIFT_VLLM_INT4_WGMMA_MAX_TOKENS"]
+        .flatMap { Int($0) }.map { min(256, $0) }
+
     /// linear_int4_gemm's CTA: 4 warps of 32 weight rows × 8·width tokens (width 4–8, the entry point's suffix _n),
     /// INT4_GEMM_STAGES stages of a 128-k chunk (64 bytes a weight row, 256 a token), two CTAs an SM.
     static let int4GemmRows = 128, int4GemmThreads = 128, int4GemmPerSM = 2, int4GemmStages = 4
@@ -115,7 +120,8 @@ extension CUDABackend: Int4LinearBackend {
     /// `aligned`: x is 16-byte aligned (the kernels load it 16 bytes at a time; dequantize + cuBLASLt takes any x).
     static func int4Path(tokens: Int, columns: Int, depth: Int, gemmApplies: Bool, wgmmaApplies: Bool, aligned: Bool) -> Int4LinearPath {
         let cap = int4GemmTokenCap ?? .max
-        if wgmmaApplies, (64...(columns >= 16384 ? 256 : 192)).contains(tokens), tokens <= cap { return .wgmma }
+        let wgmmaLimit = int4WgmmaTokenLimit ?? (columns >= 16384 ? 256 : 192)
+        if wgmmaApplies, tokens >= 64, tokens <= wgmmaLimit, tokens <= cap { return .wgmma }
         let large = columns * depth >= 32 << 20
         let gemmRange = (large ? 17 : 33)...(large ? 128 : 64)
         if gemmApplies, gemmRange.contains(tokens), tokens <= cap { return .gemm }
