@@ -1,6 +1,6 @@
 // linear_int4_wgmma.cu: linear_int4.cu's tiled 4-bit GEMM on Hopper's warpgroup MMA (sm_90a).
 //
-// linear_int4_wgmma_bf16_nNTOK  linear_int4_gemm's problem (bf16 out; K % 128 == 0, groupSize % 128 == 0: a 128-k
+// linear_int4_wgmma_bf16[_w2]_nNTOK  linear_int4_gemm's problem (bf16 out; K % 128 == 0, groupSize % 128 == 0: a 128-k
 //   chunk in one group; x 16-byte aligned) with x and the packed weight passed as tensor maps
 //   (LINEAR_INT4_WGMMA_PARAMETERS); compiled for sm_90a only (elsewhere the body is empty and CUDABackend.int4Path
 //   never picks it). A CTA of W warpgroups owns 64·W weight rows × NTOK tokens (grid (⌈M / NTOK⌉, ⌈N / 64W⌉,
@@ -193,8 +193,8 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
 
     // Thread 0 fills a stage with three copies of the tensor memory accelerator, counted on the stage's barrier:
     // the weight rows [64·W rows][64 bytes] with the 64-byte swizzle (piece p of row r at p ^ ((r >> 1) & 3)), and
-    // x's two k-atoms [NTOK rows][128 bytes] with the 128-byte swizzle the wgmma descriptor names. Out-of-range rows
-    // and tokens arrive as zeros.
+    // x's two k-atoms [NTOK rows][128 bytes] with the 128-byte swizzle the wgmma descriptor names. Rows past a map's
+    // end arrive as zeros (x's map may reach past M, over rows whose outputs are never stored).
     const bool producer = tid == 0;
     auto barrier = [&](int chunk) { return barriers + 8 * (chunk % STAGES); };
     auto parity = [&](int chunk) { return (unsigned)(chunk / STAGES) & 1; };
