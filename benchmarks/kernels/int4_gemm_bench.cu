@@ -55,7 +55,6 @@ struct Variant {
     void (*kernel)(LINEAR_INT4_GEMM_PARAMETERS(bf16_t));
     int rows, tokens, threads, perSM, stages, shared;
     WgmmaKernel wgmmaKernel = nullptr;  // linear_int4_wgmma: x and the weight through tensor maps
-    int warpgroups = 0;
 };
 
 template <int R, int T, int NT, int MIN_BLOCKS, int STAGES = INT4_GEMM_STAGES> Variant variant(const char *name) {
@@ -72,7 +71,7 @@ __global__ void __launch_bounds__(128 * W, MIN_BLOCKS) wgmma_variant(LINEAR_INT4
 template <int W, int NTOK, int STAGES, int MIN_BLOCKS> Variant wgmma(const char *name) {
     using Tile = Int4WgmmaTile<W, NTOK>;
     return {name, nullptr, Tile::ROWS, NTOK, Tile::THREADS, MIN_BLOCKS, STAGES, Tile::template SHARED_BYTES<STAGES>,
-            wgmma_variant<W, NTOK, STAGES, MIN_BLOCKS>, W};
+            wgmma_variant<W, NTOK, STAGES, MIN_BLOCKS>};
 }
 
 // The shipped entry points, by width (CUDABackend.int4GemmTile picks one per step).
@@ -84,11 +83,13 @@ static Variant shipped[] = {
     {"shipped", linear_int4_gemm_bf16_n8, 128, 64, 128, 2, 4, 4 * Int4GemmTile<4, 1, 8>::STAGE_BYTES},
 };
 
-// The shipped linear_int4_wgmma entry points (sm_90a), by width.
+// The shipped linear_int4_wgmma entry points (sm_90a): one warpgroup by width, then the two-warpgroup wide tiles.
 static Variant shippedWgmma[] = {
-    {"wgmma", nullptr, 64, 64, 128, 2, 4, Int4WgmmaTile<1, 64>::SHARED_BYTES<4>, linear_int4_wgmma_bf16_n64, 1},
-    {"wgmma", nullptr, 64, 96, 128, 2, 3, Int4WgmmaTile<1, 96>::SHARED_BYTES<3>, linear_int4_wgmma_bf16_n96, 1},
-    {"wgmma", nullptr, 64, 128, 128, 2, 3, Int4WgmmaTile<1, 128>::SHARED_BYTES<3>, linear_int4_wgmma_bf16_n128, 1},
+    {"wgmma", nullptr, 64, 64, 128, 2, 4, Int4WgmmaTile<1, 64>::SHARED_BYTES<4>, linear_int4_wgmma_bf16_n64},
+    {"wgmma", nullptr, 64, 96, 128, 2, 3, Int4WgmmaTile<1, 96>::SHARED_BYTES<3>, linear_int4_wgmma_bf16_n96},
+    {"wgmma", nullptr, 64, 128, 128, 2, 3, Int4WgmmaTile<1, 128>::SHARED_BYTES<3>, linear_int4_wgmma_bf16_n128},
+    {"wgmma", nullptr, 128, 192, 256, 1, 3, Int4WgmmaTile<2, 192>::SHARED_BYTES<3>, linear_int4_wgmma_bf16_w2_n192},
+    {"wgmma", nullptr, 128, 256, 256, 1, 3, Int4WgmmaTile<2, 256>::SHARED_BYTES<3>, linear_int4_wgmma_bf16_w2_n256},
 };
 
 static Variant variants[] = {
@@ -156,9 +157,11 @@ int main(int argc, char **argv) {
     for (Variant v : variants) {
         if (only && strcmp(only, v.name) != 0 && strcmp(v.name, "shipped") != 0) continue;
         if (!v.kernel && strcmp(v.name, "wgmma") == 0) {
-            // CUDABackend.int4WgmmaTile: as few 128-token tiles as hold M, each the narrowest of 64, 96, 128.
+            // CUDABackend.int4WgmmaTile: gate_up-wide N at 129–256 tokens as one two-warpgroup tile of 192 or 256;
+            // else as few 128-token tiles as hold M, each the narrowest of 64, 96, 128.
             const int tiles = (M + 127) / 128, share = (M + tiles - 1) / tiles;
-            v = shippedWgmma[share <= 64 ? 0 : share <= 96 ? 1 : 2];
+            if (N >= 16384 && M > 128 && M <= 256) v = shippedWgmma[M <= 192 ? 3 : 4];
+            else v = shippedWgmma[share <= 64 ? 0 : share <= 96 ? 1 : 2];
         }
         if (!v.kernel && !v.wgmmaKernel) v = shipped[width - 4];
         const int shared = v.shared;
