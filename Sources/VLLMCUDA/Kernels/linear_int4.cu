@@ -213,6 +213,160 @@ __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *
     }
 }
 
+// linear_int4_stream_bf16[_f32]_rR (sm_90): linear_int4_small_g128's problem at ≤ 8 tokens (groupSize % 128 == 0,
+//   K % 128 == 0), the weight streamed through shared memory by the tensor memory accelerator instead of by each
+//   lane's loads, so the bytes in flight depend neither on registers nor on how many CTAs an SM holds.
+//   Parameters: x and the packed weight as tensor maps (CUDABackend.int4StreamMaps: x [M, K/4] as 8-byte elements in
+//   boxes of 256 × M, the weight [N, K/8] u32 in boxes of 128 × R, no swizzle), the weight's scales in stage order
+//   (int4_stream_scales_bf16's layout), bias, out, numTokens … groupSize as LINEAR_INT4_PARAMETERS, and `stages`
+//   (2–INT4_STREAM_MAX_STAGES; shared memory as CUDABackend.int4StreamSharedBytes).
+//   grid (≤ SMs) persistent CTAs of 9 warps: CTA b takes the row tiles b, b + gridDim.x, … of R = 16·TILES rows
+//   (the suffix _rR), each walked over K in stages of 1024 k. Warp 8's lane 0 is the producer: for each (tile, stage)
+//   it waits for the stage's slot to be free, then copies the tile's rows [R][512 bytes], x's [M][2048 bytes] and
+//   the stage's scales [8][R] into it (three copies, counted on the slot's full barrier; weight rows and k past N
+//   or K arrive as zeros); the first `stages` stages' weights are in flight before it waits for the kernel writing x
+//   (programmatic dependent launch).
+//   Warps 0–7 consume: warp w takes k 128w … 128w + 127 of every stage — linear_int4_warp's grouped step (lane
+//   (g, t) rows g and g + 8 of each 16, k 32t … 32t + 31; Σ(128 + code)·x and Σx by MMAs, the group's scale once),
+//   then arrives on the slot's empty barrier. At a tile's end the 8 warps' sums meet in shared memory and are added
+//   in warp order (deterministic).
+#define INT4_STREAM_K 1024  // k a stage holds: 8 consumer warps × 128
+#define INT4_STREAM_MAX_STAGES 8
+// Dynamic shared memory (from a 128-byte boundary: the launcher adds 128 to round up into): [full barriers][empty
+// barriers] (128 bytes), sums [8 warps][8 tokens][R] f32, then the stages of R·512 + M·2048 + 8·R·4 bytes.
+template <int TILES, typename Out, bool COMPUTE = true>  // (COMPUTE false: int4_decode_bench's copies-only variant)
+__device__ void linear_int4_stream(const TensorMap &xMap, const TensorMap &weightMap, const unsigned *__restrict__ stageScales,
+                                   const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
+                                   int stages) {
+#if __CUDA_ARCH__ >= 900
+    constexpr int ROWS = 16 * TILES, WEIGHT_BYTES = ROWS * 512, SCALE_BYTES = 8 * ROWS * 4;
+    extern __shared__ uint4 int4StreamShared[];
+    unsigned char *const shared = (unsigned char *)(((size_t)int4StreamShared + 127) & ~(size_t)127);
+    float *const sums = (float *)(shared + 128);  // [warp][token][row of the tile]
+    const unsigned base = shared_address(shared);
+    const unsigned fullBarriers = base, emptyBarriers = base + 8 * INT4_STREAM_MAX_STAGES;
+    const unsigned stage0 = base + 128 + 8 * 8 * ROWS * 4;
+    const int xBytes = numTokens * 2048, stageBytes = WEIGHT_BYTES + xBytes + SCALE_BYTES;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int numTiles = (N + ROWS - 1) / ROWS, stagesPerTile = (K + INT4_STREAM_K - 1) / INT4_STREAM_K;
+    const int myTiles = (int)blockIdx.x < numTiles ? (numTiles - 1 - (int)blockIdx.x) / (int)gridDim.x + 1 : 0;
+    const int total = myTiles * stagesPerTile;  // (tile, stage) items, n = tileIndex · stagesPerTile + stage
+    if (threadIdx.x == 0) {
+        for (int i = 0; i < stages; ++i) {
+            mbarrier_init(fullBarriers + 8 * i, 1);
+            mbarrier_init(emptyBarriers + 8 * i, 8);
+        }
+    }
+    __syncthreads();
+    // Items walk the slots in turn; a slot's barriers flip phase each time round (no division a stage).
+    auto next = [&](int &slot, unsigned &phase) {
+        if (++slot == stages) slot = 0, phase ^= 1u;
+    };
+
+    if (warp == 8) {  // the producer
+        if (lane != 0) return;
+        int tile = blockIdx.x, s = 0;  // the item's
+        auto load = [&](int slot, bool weights, bool x) {
+            const unsigned stage = stage0 + slot * stageBytes, barrier = fullBarriers + 8 * slot;
+            if (weights) {
+                mbarrier_expect(barrier, stageBytes);
+                tma_load(stage, weightMap, s * (INT4_STREAM_K / 8), tile * ROWS, barrier);
+                bulk_load(stage + WEIGHT_BYTES + xBytes, stageScales + ((long long)tile * stagesPerTile + s) * 8 * ROWS, SCALE_BYTES,
+                          barrier);
+            }
+            if (x) tma_load(stage + WEIGHT_BYTES, xMap, s * (INT4_STREAM_K / 4), 0, barrier);
+            if (++s == stagesPerTile) s = 0, tile += gridDim.x;
+        };
+        // The first `stages` items' weights before the wait for the kernel writing x, then their x.
+        const int prologue = min(stages, total);
+        for (int n = 0; n < prologue; ++n) load(n, true, false);
+        grid_dependency_wait();
+        tile = blockIdx.x, s = 0;
+        for (int n = 0; n < prologue; ++n) load(n, false, true);
+        int slot = prologue % stages;
+        unsigned phase = 0;  // of the empty barrier: round r ≥ 1 of a slot waits for the consumers' release of round r − 1
+        for (int n = prologue; n < total; ++n) {
+            mbarrier_wait(emptyBarriers + 8 * slot, phase);
+            load(slot, true, true);
+            next(slot, phase);
+        }
+        return;
+    }
+
+    grid_dependency_wait();  // (the outputs may be a buffer the kernel before still reads)
+    const int g = lane >> 2, t = lane & 3;
+    const bool hasToken = g < numTokens;
+    int slot = 0;
+    unsigned phase = 0;  // of the full barrier
+    for (int tileIndex = 0; tileIndex < myTiles; ++tileIndex) {
+        const int row0 = ((int)blockIdx.x + tileIndex * (int)gridDim.x) * ROWS;
+        float acc[TILES][4];
+#pragma unroll
+        for (int i = 0; i < TILES; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.0f;
+        for (int s = 0; s < stagesPerTile; ++s) {
+            const unsigned stage = stage0 + slot * stageBytes;
+            mbarrier_wait(fullBarriers + 8 * slot, phase);
+            if (COMPUTE && s * INT4_STREAM_K + 128 * warp < K) {
+                // Two chains of MMAs a sum (even and odd 32-k quarters), so each waits on half as many before it.
+                uint4 v[4];
+                float xSums[2][4] = {};
+                const unsigned xRow = stage + WEIGHT_BYTES + g * 2048 + 256 * warp + 64 * t;
+#pragma unroll
+                for (int q = 0; q < 4; ++q) {
+                    v[q] = hasToken ? load_shared16(xRow + 16 * q) : make_uint4(0u, 0u, 0u, 0u);
+                    mma_bf16_16x8x16(xSums[q & 1], 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, v[q].x, v[q].y);
+                    mma_bf16_16x8x16(xSums[q & 1], 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, v[q].z, v[q].w);
+                }
+                const unsigned scaleRow = stage + WEIGHT_BYTES + xBytes + (warp * ROWS + g) * 4;
+#pragma unroll
+                for (int i = 0; i < TILES; ++i) {
+                    const unsigned rowA = stage + (16 * i + g) * 512 + 64 * warp + 16 * t;
+                    const uint4 wa = load_shared16(rowA), wb = load_shared16(rowA + 8 * 512);
+                    const unsigned wordsA[4] = {wa.x, wa.y, wa.z, wa.w}, wordsB[4] = {wb.x, wb.y, wb.z, wb.w};
+                    float part[2][4] = {};
+#pragma unroll
+                    for (int q = 0; q < 4; ++q) {
+                        unsigned a[4], b[4];
+                        raw_word(wordsA[q], a);
+                        raw_word(wordsB[q], b);
+                        mma_bf16_16x8x16(part[q & 1], a[0], b[0], a[1], b[1], v[q].x, v[q].y);
+                        mma_bf16_16x8x16(part[q & 1], a[2], b[2], a[3], b[3], v[q].z, v[q].w);
+                    }
+                    // (scale, −(128 + zero)) of rows 16i + g and 16i + g + 8 in this warp's group.
+                    const unsigned pairs[2] = {load_shared4(scaleRow + 16 * i * 4), load_shared4(scaleRow + (16 * i + 8) * 4)};
+#pragma unroll
+                    for (int c = 0; c < 4; ++c) {
+                        const float scale = bf16_to_f32((bf16_t)(pairs[c >> 1] & 0xFFFF)), zero = bf16_to_f32((bf16_t)(pairs[c >> 1] >> 16));
+                        acc[i][c] += scale * fmaf(zero, xSums[0][c] + xSums[1][c], part[0][c] + part[1][c]);
+                    }
+                }
+            }
+            __syncwarp();
+            if (lane == 0) mbarrier_arrive(emptyBarriers + 8 * slot);
+            next(slot, phase);
+        }
+#pragma unroll
+        for (int i = 0; i < TILES; ++i) {
+            float *const tokenA = sums + (warp * 8 + 2 * t) * ROWS + 16 * i + g, *const tokenB = tokenA + ROWS;
+            tokenA[0] = acc[i][0];
+            tokenB[0] = acc[i][1];
+            tokenA[8] = acc[i][2];
+            tokenB[8] = acc[i][3];
+        }
+        asm volatile("bar.sync 1, 256;" ::: "memory");  // the 8 consumer warps
+        for (int i = threadIdx.x; i < numTokens * ROWS; i += 256) {
+            const int token = i / ROWS, r = i % ROWS, row = row0 + r;
+            if (row >= N) continue;
+            float sum = 0.0f;
+            for (int w = 0; w < 8; ++w) sum += sums[(w * 8 + token) * ROWS + r];
+            if (bias) sum += bf16_to_f32(bias[row]);
+            out[(long long)token * N + row] = int4_output<Out>(sum);
+        }
+        asm volatile("bar.sync 1, 256;" ::: "memory");
+    }
+#endif
+}
+
 // Every entry point is written out (the kernel loader reads their names from this file). Each waits for the
 // kernel before it inside linear_int4_warp, once its first weight loads are in flight.
 #define LINEAR_INT4_PARAMETERS(OUT)                                                                                \
@@ -255,6 +409,46 @@ extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t4
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t4(LINEAR_INT4_PARAMETERS(float)) {
     linear_int4_small<4, true, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+}
+
+#define LINEAR_INT4_STREAM_PARAMETERS(OUT)                                                                         \
+    const __grid_constant__ TensorMap xMap, const __grid_constant__ TensorMap weightMap,                               \
+        const unsigned *__restrict__ stageScales, const bf16_t *__restrict__ bias, OUT *__restrict__ out, int numTokens,  \
+        int N, int K, int stages
+#define LINEAR_INT4_STREAM_ARGUMENTS xMap, weightMap, stageScales, bias, out, numTokens, N, K, stages
+extern "C" __global__ void __launch_bounds__(288) linear_int4_stream_bf16_r16(LINEAR_INT4_STREAM_PARAMETERS(bf16_t)) {
+    linear_int4_stream<1, bf16_t>(LINEAR_INT4_STREAM_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(288) linear_int4_stream_bf16_r32(LINEAR_INT4_STREAM_PARAMETERS(bf16_t)) {
+    linear_int4_stream<2, bf16_t>(LINEAR_INT4_STREAM_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(288) linear_int4_stream_bf16_f32_r16(LINEAR_INT4_STREAM_PARAMETERS(float)) {
+    linear_int4_stream<1, float>(LINEAR_INT4_STREAM_ARGUMENTS);
+}
+extern "C" __global__ void __launch_bounds__(288) linear_int4_stream_bf16_f32_r32(LINEAR_INT4_STREAM_PARAMETERS(float)) {
+    linear_int4_stream<2, float>(LINEAR_INT4_STREAM_ARGUMENTS);
+}
+
+// int4_stream_scales_bf16: a weight's scales and zeros [N, G] → out, linear_int4_stream's stage order
+//   [⌈N / rows⌉ tiles][⌈K / 1024⌉ stages][8 warps][rows] u32, each (scale, −(128 + zero)) bf16 (scale in the low half) of
+//   row tile·rows + r in the group of k = 1024·stage + 128·warp; zeros past N or K. Once, when the weight is made.
+extern "C" __global__ void int4_stream_scales_bf16(const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
+                                                   unsigned *__restrict__ out, int N, int K, int groupSize, int rows) {
+    grid_dependency_wait();
+    const int stagesPerTile = (K + INT4_STREAM_K - 1) / INT4_STREAM_K, numGroups = K / groupSize;
+    const long long total = (long long)(N + rows - 1) / rows * stagesPerTile * 8 * rows;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
+        const int r = (int)(i % rows), warp = (int)(i / rows % 8);
+        const long long item = i / (8 * rows);
+        const int stage = (int)(item % stagesPerTile), row = (int)(item / stagesPerTile) * rows + r;
+        const int k = stage * INT4_STREAM_K + 128 * warp;
+        unsigned pair = 0;
+        if (row < N && k < K) {
+            const long long index = (long long)row * numGroups + k / groupSize;
+            pair = (unsigned)scales[index] | ((unsigned)zeros[index] << 16);
+        }
+        out[i] = pair;
+    }
 }
 
 extern "C" __global__ void dequantize_int4_bf16(const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,
