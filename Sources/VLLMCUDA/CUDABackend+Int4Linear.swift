@@ -3,8 +3,7 @@ import FoundationEssentials
 import VLLMCompute
 
 /// 4-bit integer weights (W4A16: GPTQ, AWQ, compressed-tensors) by Kernels/linear_int4.cu and linear_int4_wgmma.cu: the weight stays
-/// packed (a quarter of bf16's bytes) and is dequantized in registers — by linear_int4_stream (Hopper) or
-/// linear_int4_small for the fewest tokens,
+/// packed (a quarter of bf16's bytes) and is dequantized in registers — by linear_int4_small for the fewest tokens,
 /// by a tiled GEMM for decode steps of a few dozen to 192 sequences (linear_int4_wgmma on Hopper's warpgroup MMA
 /// from 64 where it applies, else linear_int4_gemm on mma.sync, as vLLM's Marlin) — and larger steps (prefills) dequantize
 /// it into a scratch matrix that cuBLASLt multiplies. `int4Path` says which, from H200 timings.
@@ -20,47 +19,6 @@ extension CUDABackend: Int4LinearBackend {
     /// in place of `int4Path`'s measured rule (192, 256 on gate_up), so a rule can be timed on one binary.
     static let int4WgmmaTokenLimit = ProcessInfo.processInfo.environment["SWIFT_VLLM_INT4_WGMMA_MAX_TOKENS"]
         .flatMap { Int($0) }.map { min(256, $0) }
-
-    /// `SWIFT_VLLM_INT4_STREAM=0` keeps decode steps of ≤ 8 tokens on linear_int4_small where linear_int4_stream would
-    /// take them, and `SWIFT_VLLM_INT4_STREAM_STAGES` (2–8) sets its stages, so both can be timed on one binary.
-    static let int4StreamEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_INT4_STREAM"] != "0"
-    static let int4StreamStageOverride = ProcessInfo.processInfo.environment["SWIFT_VLLM_INT4_STREAM_STAGES"]
-        .flatMap { Int($0) }.map { min(8, max(2, $0)) }
-
-    /// Most tokens linear_int4_stream takes (one 8-column MMA tile).
-    static let int4StreamMaxTokens = 8
-
-    /// linear_int4_stream's row tile, 16 or 32 rows (the entry point's suffix _r): 32 unless 16 leaves the busiest of
-    /// the persistent CTAs (one an SM) fewer rows — e.g. 6144 rows: 384 tiles of 16 take 3 rounds (48 rows), 192 of
-    /// 32 two (64 rows).
-    static func int4StreamRows(columns: Int, multiprocessors: Int) -> Int {
-        func busiest(_ rows: Int) -> Int { ((columns + rows - 1) / rows + multiprocessors - 1) / multiprocessors * rows }
-        return busiest(16) < busiest(32) ? 16 : 32
-    }
-
-    /// linear_int4_stream's dynamic shared memory (linear_int4.cu's layout): 128 bytes to round its start up to a
-    /// 128-byte boundary, 128 bytes of barriers, the warps' sums [8][8][rows] f32, and `stages` stages of the tile's
-    /// rows (512 bytes each), the tokens' x (2048 bytes each) and the stage's scales (8 · rows · 4 bytes).
-    static func int4StreamStageBytes(rows: Int, tokens: Int) -> Int { rows * 512 + tokens * 2048 + 32 * rows }
-    static func int4StreamSharedBytes(rows: Int, tokens: Int, stages: Int) -> Int {
-        256 + 8 * 8 * rows * 4 + stages * int4StreamStageBytes(rows: rows, tokens: tokens)
-    }
-
-    /// Its stages: as many as fit the per-block shared memory, at most 8 (or `SWIFT_VLLM_INT4_STREAM_STAGES`).
-    func int4StreamStages(rows: Int, tokens: Int) -> Int {
-        let limit = Self.maxSharedBytesPerBlock(computeCapability: context.computeCapability)
-        let fixed = Self.int4StreamSharedBytes(rows: rows, tokens: tokens, stages: 0)
-        return min(Self.int4StreamStageOverride ?? 8, (limit - fixed) / Self.int4StreamStageBytes(rows: rows, tokens: tokens))
-    }
-
-    /// Whether linear_int4_stream runs here: compute capability 9.0 or later and a driver that encodes tensor maps,
-    /// groups of whole 128-k steps, K % 128 == 0, x 16-byte aligned.
-    func int4StreamApplies(groupSize: Int, depth: Int, aligned: Bool) -> Bool {
-        hasInt4Stream && groupSize % 128 == 0 && depth % 128 == 0 && aligned
-    }
-    public var hasInt4Stream: Bool {
-        Self.int4StreamEnabled && context.computeCapability.major >= 9 && context.driver.raw.cuTensorMapEncodeTiled != nil
-    }
 
     /// linear_int4_gemm's CTA: 4 warps of 32 weight rows × 8·width tokens (width 4–8, the entry point's suffix _n),
     /// INT4_GEMM_STAGES stages of a 128-k chunk (64 bytes a weight row, 256 a token), two CTAs an SM.
@@ -109,50 +67,37 @@ extension CUDABackend: Int4LinearBackend {
     /// 64-byte swizzle (the layout the kernel's dequantization reads). Weight rows past N and x rows past the map's end
     /// arrive as zeros.
     func int4WgmmaMaps(x: Tensor, tokens: Int, packed: Tensor, columns: Int, depth: Int, tile: Int4WgmmaTile) throws -> (TensorMapBytes, TensorMapBytes) {
+        guard let encode = context.driver.raw.cuTensorMapEncodeTiled else {
+            throw CUDAError("linear (int4): the driver has no cuTensorMapEncodeTiled (linear_int4_wgmma needs CUDA 12)")
+        }
+        func map(_ tensor: Tensor, type: Int32, dims: [UInt64], strideBytes: UInt64, box: [UInt32], swizzle: Int32) throws -> TensorMapBytes {
+            var map = TensorMapBytes()
+            let strides = [strideBytes], ones: [UInt32] = [1, 1]
+            let result = map.words.withUnsafeMutableBytes { bytes in
+                encode(bytes.baseAddress, type, 2, UnsafeMutableRawPointer(bitPattern: tensor.address), dims, strides, box, ones,
+                       Int32(CCUDA_TENSOR_MAP_INTERLEAVE_NONE), swizzle, Int32(CCUDA_TENSOR_MAP_L2_PROMOTION_L2_256B),
+                       Int32(CCUDA_TENSOR_MAP_FLOAT_OOB_FILL_NONE))
+            }
+            try context.driver.check(result, "cuTensorMapEncodeTiled(\(tensor), box \(box))")
+            return map
+        }
         // x's rows past `tokens` up to the tiles' end, where its storage has them: a box that runs past the tensor
         // map's end is much slower to fill (docs/gpu-runs/2026-12-01f/run8.txt: Qwen2.5-14B gate_up at 100 tokens in
         // one 128-token tile 103 µs, at 120 78 µs). Those rows only feed output columns of tokens never stored.
         let available = (x.storage.byteCount - Int(x.address - x.storage.address)) / (depth * 2)
         let rows = max(tokens, min(tile.tiles * tile.width, available))
-        let xMap = try tensorMap(x, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_BFLOAT16), dims: [UInt64(depth), UInt64(rows)],
-                                 strideBytes: UInt64(depth * 2), box: [64, UInt32(tile.width)], swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_128B))
-        let weightMap = try tensorMap(packed, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_UINT32), dims: [UInt64(depth / 8), UInt64(columns)],
-                                      strideBytes: UInt64(depth / 2), box: [16, UInt32(tile.rows)],
-                                      swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_64B))
+        let xMap = try map(x, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_BFLOAT16), dims: [UInt64(depth), UInt64(rows)],
+                           strideBytes: UInt64(depth * 2), box: [64, UInt32(tile.width)], swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_128B))
+        let weightMap = try map(packed, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_UINT32), dims: [UInt64(depth / 8), UInt64(columns)],
+                                strideBytes: UInt64(depth / 2), box: [16, UInt32(tile.rows)],
+                                swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_64B))
         return (xMap, weightMap)
-    }
-
-    /// linear_int4_stream's tensor maps, unswizzled: x [tokens, K] as 8-byte elements (4 bf16) in boxes of 256 (a
-    /// stage's 1024 k) × every token, and the packed weight [N, K/8] u32 in boxes of 128 words × `rows`.
-    func int4StreamMaps(x: Tensor, tokens: Int, packed: Tensor, columns: Int, depth: Int, rows: Int) throws -> (TensorMapBytes, TensorMapBytes) {
-        let xMap = try tensorMap(x, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_UINT64), dims: [UInt64(depth / 4), UInt64(tokens)],
-                                 strideBytes: UInt64(depth * 2), box: [256, UInt32(tokens)], swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_NONE))
-        let weightMap = try tensorMap(packed, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_UINT32), dims: [UInt64(depth / 8), UInt64(columns)],
-                                      strideBytes: UInt64(depth / 2), box: [128, UInt32(rows)], swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_NONE))
-        return (xMap, weightMap)
-    }
-
-    /// A 2-D tensor map over `tensor` (innermost dimension first); boxes past its end arrive as zeros.
-    private func tensorMap(_ tensor: Tensor, type: Int32, dims: [UInt64], strideBytes: UInt64, box: [UInt32],
-                           swizzle: Int32) throws -> TensorMapBytes {
-        guard let encode = context.driver.raw.cuTensorMapEncodeTiled else {
-            throw CUDAError("linear (int4): the driver has no cuTensorMapEncodeTiled (CUDA 12's tensor maps)")
-        }
-        var map = TensorMapBytes()
-        let strides = [strideBytes], ones: [UInt32] = [1, 1]
-        let result = map.words.withUnsafeMutableBytes { bytes in
-            encode(bytes.baseAddress, type, 2, UnsafeMutableRawPointer(bitPattern: tensor.address), dims, strides, box, ones,
-                   Int32(CCUDA_TENSOR_MAP_INTERLEAVE_NONE), swizzle, Int32(CCUDA_TENSOR_MAP_L2_PROMOTION_L2_256B),
-                   Int32(CCUDA_TENSOR_MAP_FLOAT_OOB_FILL_NONE))
-        }
-        try context.driver.check(result, "cuTensorMapEncodeTiled(\(tensor), box \(box))")
-        return map
     }
 
     /// How a 4-bit linear runs: `automatic` picks by shape (`int4Path`); the others force a path (check-gpu and
     /// bench-linear run each).
     public enum Int4LinearPath: Sendable, Equatable {
-        case automatic, stream, small, gemm, wgmma, dequantized
+        case automatic, small, gemm, wgmma, dequantized
     }
 
     /// Whether this device runs linear_int4_wgmma at all (compute capability 9.0, a driver that encodes tensor maps).
@@ -172,11 +117,8 @@ extension CUDABackend: Int4LinearBackend {
     /// Llama-3-8B's and Qwen2.5-14B's linears it ties or beats the mma.sync GEMM in sum at 64 tokens and loses at 48;
     /// at 96–128 it is 0–29 % faster than the better of the others, at 192 4–19 % faster than dequantize + cuBLASLt;
     /// at 256 only gate_up still gains).
-    /// Decode steps of ≤ 8 tokens take linear_int4_stream where it applies (H200, docs/gpu-runs/2026-12-01g run1).
     /// `aligned`: x is 16-byte aligned (the kernels load it 16 bytes at a time; dequantize + cuBLASLt takes any x).
-    static func int4Path(tokens: Int, columns: Int, depth: Int, gemmApplies: Bool, wgmmaApplies: Bool, streamApplies: Bool = false,
-                         aligned: Bool) -> Int4LinearPath {
-        if streamApplies, tokens <= int4StreamMaxTokens { return .stream }
+    static func int4Path(tokens: Int, columns: Int, depth: Int, gemmApplies: Bool, wgmmaApplies: Bool, aligned: Bool) -> Int4LinearPath {
         let cap = int4GemmTokenCap ?? .max
         let wgmmaLimit = int4WgmmaTokenLimit ?? (columns >= 16384 ? 256 : 192)
         if wgmmaApplies, tokens >= 64, tokens <= wgmmaLimit, tokens <= cap { return .wgmma }
@@ -213,33 +155,8 @@ extension CUDABackend: Int4LinearBackend {
     /// Nibble p of a packed word holds k-offset interleave[p] (Kernels/int4.cuh's layout).
     static let int4Interleave = [0, 2, 4, 6, 1, 3, 5, 7]
 
-    /// An `Int4Weight`'s tensors on this backend, in order: packed [N, K/8] int32, scales [N, G] bf16, zeros [N, G]
-    /// bf16 (−(128 + zero)); for act-order the permutation [K] int32 (stored column → input column); where
-    /// linear_int4_stream applies, the scales again in its stage order ([tiles · stages, 8 · rows] int32: (scale,
-    /// zero) bf16 pairs, int4_stream_scales_bf16) — the only 2-D int32 tensor past the first three.
-    struct Int4Parts {
-        var packed: Tensor, scales: Tensor, zeros: Tensor, permutation: Tensor?, stageScales: Tensor?
-        init(_ weight: Int4Weight) {
-            (packed, scales, zeros) = (weight.tensors[0], weight.tensors[1], weight.tensors[2])
-            let rest = weight.tensors.dropFirst(3)
-            permutation = rest.first { $0.shape.count == 1 }
-            stageScales = rest.first { $0.shape.count == 2 }
-        }
-    }
-
-    /// linear_int4_stream's copy of a weight's scales (3 % of its packed bytes at groups of 128), where it applies.
-    func int4StageScales(scales: Tensor, zeros: Tensor, n: Int, k: Int, groupSize: Int) throws -> Tensor? {
-        guard hasInt4Stream, groupSize % 128 == 0, k % 128 == 0 else { return nil }
-        let rows = Self.int4StreamRows(columns: n, multiprocessors: context.multiprocessorCount)
-        let items = (n + rows - 1) / rows * ((k + 1023) / 1024)
-        let out = try allocate(shape: [items, 8 * rows], dtype: .int32)
-        try launch("int4_stream_scales_bf16", in: "linear_int4", grid: (min((out.count + 255) / 256, 32 * context.multiprocessorCount), 1, 1),
-                   block: (256, 1, 1), [scales.device, zeros.device, out.device, .int32(Int32(n)), .int32(Int32(k)),
-                                        .int32(Int32(groupSize)), .int32(Int32(rows))])
-        return out
-    }
-
-    /// `Int4Weight.tensors` of this backend: `Int4Parts`.
+    /// `Int4Weight.tensors` of this backend: packed [N, K/8] int32, scales [N, G] bf16, zeros [N, G] bf16
+    /// (−(128 + zero)), and for act-order the permutation [K] int32 (stored column → input column).
     public func makeInt4Weight(_ weights: IntQuantizedWeights) throws -> Int4Weight? {
         let (n, k, groupSize) = (weights.n, weights.k, weights.groupSize)
         guard weights.bits == 4, activationDType == .bfloat16, context.computeCapability.major >= 8,
@@ -278,9 +195,6 @@ extension CUDABackend: Int4LinearBackend {
             try makeTensor(weights.zeros.map { -(128 + Float($0)) }, shape: [n, numGroups], dtype: .bfloat16),
         ]
         if let order { tensors.append(try makeInt32(order.map { Int32($0) })) }
-        if let stageScales = try int4StageScales(scales: tensors[1], zeros: tensors[2], n: n, k: k, groupSize: groupSize) {
-            tensors.append(stageScales)
-        }
         return Int4Weight(outFeatures: n, inFeatures: k, groupSize: groupSize, tensors: tensors)
     }
 
@@ -295,8 +209,7 @@ extension CUDABackend: Int4LinearBackend {
         try launch("fill_int4_dummy", in: "dummy", grid: (blocks, 1, 1), block: (256, 1, 1),
                    [packed.device, scales.device, zeros.device, .int64(Int64(packed.count)), .int64(Int64(scales.count)),
                     .int64(Int64(bitPattern: key))])
-        let stageScales = try int4StageScales(scales: scales, zeros: zeros, n: n, k: k, groupSize: groupSize)
-        return Int4Weight(outFeatures: n, inFeatures: k, groupSize: groupSize, tensors: [packed, scales, zeros] + (stageScales.map { [$0] } ?? []))
+        return Int4Weight(outFeatures: n, inFeatures: k, groupSize: groupSize, tensors: [packed, scales, zeros])
     }
 
     public func linear(_ x: Tensor, weight: Int4Weight, bias: Tensor?, out: Tensor) throws {
@@ -306,8 +219,8 @@ extension CUDABackend: Int4LinearBackend {
     /// `linear` by the path given (check-gpu and the benchmarks force each).
     public func linear(_ x: Tensor, weight: Int4Weight, bias: Tensor?, out: Tensor, path: Int4LinearPath) throws {
         let (columns, depth) = (weight.outFeatures, weight.inFeatures)
-        let parts = Int4Parts(weight)
-        let (packed, scales, zeros, permutation) = (parts.packed, parts.scales, parts.zeros, parts.permutation)
+        let (packed, scales, zeros) = (weight.tensors[0], weight.tensors[1], weight.tensors[2])
+        let permutation = weight.tensors.count > 3 ? weight.tensors[3] : nil
         try require(x.dtype == .bfloat16 && (out.dtype == .bfloat16 || out.dtype == .float32) && x.count % depth == 0
                     && out.count == x.count / depth * columns, "linear (int4)",
                     "x \(x) · [\(columns), \(depth)] int4 into out \(out)")
@@ -338,25 +251,10 @@ extension CUDABackend: Int4LinearBackend {
         let gemmApplies = aligned && depth % 128 == 0
             && Self.int4GemmSharedBytes(width: 8) <= Self.maxSharedBytesPerBlock(computeCapability: context.computeCapability)
         let wgmmaApplies = int4WgmmaApplies(groupSize: weight.groupSize, depth: depth, out: out, aligned: aligned)
-        let streamApplies = parts.stageScales != nil && int4StreamApplies(groupSize: weight.groupSize, depth: depth, aligned: aligned)
         let chosen = path == .automatic
             ? Self.int4Path(tokens: tokens, columns: columns, depth: depth, gemmApplies: gemmApplies, wgmmaApplies: wgmmaApplies,
-                            streamApplies: streamApplies, aligned: aligned) : path
+                            aligned: aligned) : path
         switch chosen {
-        case .stream:
-            try require(streamApplies && tokens <= Self.int4StreamMaxTokens, "linear (int4)",
-                        "the streaming kernel for \(tokens) tokens, K \(depth), group \(weight.groupSize) on compute capability "
-                        + "\(context.computeCapability)")
-            let input = try gathered()
-            let rows = Self.int4StreamRows(columns: columns, multiprocessors: context.multiprocessorCount)
-            let stages = int4StreamStages(rows: rows, tokens: tokens)
-            let (xMap, weightMap) = try int4StreamMaps(x: input, tokens: tokens, packed: packed, columns: columns, depth: depth, rows: rows)
-            try launch("linear_int4_stream_bf16\(outName)_r\(rows)", in: "linear_int4",
-                       grid: (min((columns + rows - 1) / rows, context.multiprocessorCount), 1, 1), block: (288, 1, 1),
-                       sharedBytes: Self.int4StreamSharedBytes(rows: rows, tokens: tokens, stages: stages),
-                       [.tensorMap(xMap), .tensorMap(weightMap), parts.stageScales!.device, bias?.device ?? .pointer(0), out.device,
-                        .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(stages))])
-            return
         case .small:
             try require(aligned && tokens <= Self.int4SmallMaxTokens, "linear (int4)", "the small kernel for \(tokens) tokens")
             let input = try gathered()

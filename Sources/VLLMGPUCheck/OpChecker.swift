@@ -101,16 +101,11 @@ public struct OpChecker {
                             bias: false, f32Out: false)
             try int4Linears(tokens: [1, 9, 24, 129], depth: 4096, columns: 1000, groupSize: 64, actOrder: false, zeroPoints: true,
                             bias: true, f32Out: false)
-            // The small kernel's 32-row CTAs (groups of 128, ≤ 8 tokens) with N not a multiple of 32 or 16, and f32 out;
-            // the streaming kernel (sm_90) on the same: a last stage of 640 k, one of 512 (four warps idle), tiles of 16
-            // (N 7000) with several a CTA, groups spanning stages (K 14336 as one group, above).
-            let stream: [CUDABackend.Int4LinearPath] = gpu.hasInt4Stream ? [.stream] : []
+            // The small kernel's 32-row CTAs (groups of 128, ≤ 8 tokens) with N not a multiple of 32 or 16, and f32 out.
             try int4Linears(tokens: [1, 7], depth: 1664, columns: 1000, groupSize: 128, actOrder: false, zeroPoints: true,
-                            bias: true, f32Out: false, paths: [.small] + stream)
+                            bias: true, f32Out: false, paths: [.small])
             try int4Linears(tokens: [2], depth: 512, columns: 300, groupSize: 128, actOrder: true, zeroPoints: false,
-                            bias: false, f32Out: true, paths: [.small] + stream)
-            try int4Linears(tokens: [1, 8], depth: 2048, columns: 7000, groupSize: 256, actOrder: false, zeroPoints: true,
-                            bias: false, f32Out: false, paths: [.small] + stream)
+                            bias: false, f32Out: true, paths: [.small])
         }
         // FP8 weights (W8A8) where the device has FP8 tensor cores: linear_fp8_small up to 16 tokens (1 or 2 groups of
         // 8; `CUDABackend.fp8TakesSmall`), activations quantized per token + cuBLASLt's FP8 GEMM past that, each forced.

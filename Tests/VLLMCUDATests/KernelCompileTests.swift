@@ -157,23 +157,6 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
         #expect(path(64, q.0, q.1, wgmma: true) == .wgmma && path(192, q.0, q.1, wgmma: true) == .wgmma)
         #expect(path(193, q.0, q.1, wgmma: true) == .dequantized && path(256, gateUp.0, gateUp.1, wgmma: true) == .wgmma)
         #expect(path(257, gateUp.0, gateUp.1, wgmma: true) == .dequantized)
-        // Where the streaming kernel applies (sm_90, groups of 128): every step of ≤ 8 tokens.
-        func streamed(_ tokens: Int) -> CUDABackend.Int4LinearPath {
-            CUDABackend.int4Path(tokens: tokens, columns: q.0, depth: q.1, gemmApplies: true, wgmmaApplies: true, streamApplies: true,
-                                 aligned: true)
-        }
-        #expect(streamed(1) == .stream && streamed(8) == .stream && streamed(9) == .small)
-    }
-
-    /// linear_int4_stream's tile: 32 rows unless 16 leaves the busiest SM fewer rows (132 SMs); its shared memory.
-    @Test func streamTilesEvenTheMultiprocessors() {
-        func rows(_ n: Int) -> Int { CUDABackend.int4StreamRows(columns: n, multiprocessors: 132) }
-        #expect(rows(4096) == 32 && rows(28672) == 32 && rows(27648) == 32)  // 128 tiles; 896 and 864 tiles: 7 rounds either way
-        #expect(rows(6144) == 16 && rows(5120) == 16)  // 192 tiles of 32: two rounds of 32 rows; 384 of 16: three of 16
-        #expect(rows(7168) == 32)  // 224 tiles of 32 in two rounds, 448 of 16 in four: a tie keeps 32
-        // 128 bytes to align, 128 of barriers, the sums [8][8][32] f32, 4 stages of 32 rows × 512 bytes + 1 token × 2048
-        // + the scales, 8 × 32 × 4 bytes.
-        #expect(CUDABackend.int4StreamSharedBytes(rows: 32, tokens: 1, stages: 4) == 256 + 8_192 + 4 * 19_456)
     }
 
     /// Launch arguments are staged each in a slot of its C size and alignment: a tensor map (128 bytes, 64-aligned, as

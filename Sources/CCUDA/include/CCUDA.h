@@ -86,7 +86,7 @@ typedef struct CCUDADriver {
     CUresult (*cuGraphExecDestroy)(CUgraphExec exec);
     CUresult (*cuGraphDestroy)(CUgraph graph);
     /// cuTensorMapEncodeTiled (CUDA 12.0+): a CUtensorMap (128 bytes, 64-aligned) for the tensor memory accelerator.
-    /// Optional: NULL where the driver lacks it (linear_int4_wgmma and linear_int4_stream, its users, are then not taken).
+    /// Optional: NULL where the driver lacks it (linear_int4_wgmma, its only user, is then not taken).
     CUresult (*cuTensorMapEncodeTiled)(void *tensorMap, int dataType, unsigned int rank, void *globalAddress,
                                        const unsigned long long *globalDim, const unsigned long long *globalStrides,
                                        const unsigned int *boxDim, const unsigned int *elementStrides, int interleave,
@@ -95,10 +95,8 @@ typedef struct CCUDADriver {
 
 // cuda.h's CUtensorMap enumerations, as far as swift-vllm uses them.
 #define CCUDA_TENSOR_MAP_DATA_TYPE_UINT32 2
-#define CCUDA_TENSOR_MAP_DATA_TYPE_UINT64 4
 #define CCUDA_TENSOR_MAP_DATA_TYPE_BFLOAT16 9
 #define CCUDA_TENSOR_MAP_INTERLEAVE_NONE 0
-#define CCUDA_TENSOR_MAP_SWIZZLE_NONE 0
 #define CCUDA_TENSOR_MAP_SWIZZLE_64B 2
 #define CCUDA_TENSOR_MAP_SWIZZLE_128B 3
 #define CCUDA_TENSOR_MAP_L2_PROMOTION_L2_256B 3

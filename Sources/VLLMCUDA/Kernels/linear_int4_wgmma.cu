@@ -126,6 +126,44 @@ __device__ __forceinline__ unsigned long long wgmma_descriptor(unsigned address)
            (1ull << 62);
 }
 
+// The tensor memory accelerator (sm_90): a CUtensorMap the host encodes (cuTensorMapEncodeTiled) and passes by value.
+struct alignas(64) TensorMap {
+    unsigned long long opaque[16];
+};
+__device__ __forceinline__ void mbarrier_init(unsigned barrier, unsigned count) {
+#ifdef INT4_WGMMA
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(barrier), "r"(count));
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#endif
+}
+// One arrival that also announces `bytes` of copies still to land on `barrier`.
+__device__ __forceinline__ void mbarrier_expect(unsigned barrier, unsigned bytes) {
+#ifdef INT4_WGMMA
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(barrier), "r"(bytes) : "memory");
+#endif
+}
+__device__ __forceinline__ void mbarrier_wait(unsigned barrier, unsigned parity) {
+#ifdef INT4_WGMMA
+    asm volatile("{\n.reg .pred done;\nwaiting:\n"
+                 "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+                 "@!done bra waiting;\n}\n" ::"r"(barrier), "r"(parity) : "memory");
+#endif
+}
+// The box of `map` at (c0, c1) (innermost first) into shared memory at `destination`, counted on `barrier`.
+__device__ __forceinline__ void tma_load(unsigned destination, const TensorMap &map, int c0, int c1, unsigned barrier) {
+#ifdef INT4_WGMMA
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
+                 ::"r"(destination), "l"((unsigned long long)&map), "r"(c0), "r"(c1), "r"(barrier) : "memory");
+#endif
+}
+
+// 16 bytes of shared memory; volatile, so it stays after the mbarrier wait that says they have landed.
+__device__ __forceinline__ uint4 load_shared16(unsigned address) {
+    uint4 v;
+    asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(address));
+    return v;
+}
+
 template <int W, int NTOK> struct Int4WgmmaTile {
     static constexpr int ROWS = 64 * W, THREADS = 128 * W;
     static constexpr int X_BYTES = NTOK * 256, WEIGHT_BYTES = ROWS * 64, STAGE_BYTES = X_BYTES + WEIGHT_BYTES;

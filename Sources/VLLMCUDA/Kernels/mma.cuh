@@ -1,5 +1,5 @@
 // mma.cuh: the tensor-core kernels' shared helpers (prefill_attention.cu, decode_attention_mma.cu, linear_int4.cu, linear_int4_wgmma.cu):
-// cp.async copies global → shared, the tensor memory accelerator and mbarriers (sm_90), ldmatrix fragments, bf16 pairs. mma_bf16_16x8x16 is in common.cuh.
+// cp.async copies global → shared, ldmatrix fragments, bf16 pairs. mma_bf16_16x8x16 is in common.cuh.
 #pragma once
 #include "common.cuh"
 
@@ -55,64 +55,6 @@ __device__ __forceinline__ unsigned pack_bf16(float low, float high) {
 #endif
 }
 
-
-// The tensor memory accelerator and transaction barriers (sm_90; elsewhere these compile to nothing and the launchers
-// never pick the kernels that use them): a CUtensorMap the host encodes (cuTensorMapEncodeTiled) and passes by value,
-// bulk copies global → shared counted on an mbarrier in shared memory.
-struct alignas(64) TensorMap {
-    unsigned long long opaque[16];
-};
-__device__ __forceinline__ void mbarrier_init(unsigned barrier, unsigned count) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(barrier), "r"(count));
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#endif
-}
-// One arrival that also announces `bytes` of copies still to land on `barrier`.
-__device__ __forceinline__ void mbarrier_expect(unsigned barrier, unsigned bytes) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(barrier), "r"(bytes) : "memory");
-#endif
-}
-// One arrival (a consumer saying it is done with what `barrier` guards).
-__device__ __forceinline__ void mbarrier_arrive(unsigned barrier) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(barrier) : "memory");
-#endif
-}
-__device__ __forceinline__ void mbarrier_wait(unsigned barrier, unsigned parity) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("{\n.reg .pred done;\nwaiting:\n"
-                 "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
-                 "@!done bra waiting;\n}\n" ::"r"(barrier), "r"(parity) : "memory");
-#endif
-}
-// The box of `map` at (c0, c1) (innermost first) into shared memory at `destination`, counted on `barrier`.
-__device__ __forceinline__ void tma_load(unsigned destination, const TensorMap &map, int c0, int c1, unsigned barrier) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
-                 ::"r"(destination), "l"((unsigned long long)&map), "r"(c0), "r"(c1), "r"(barrier) : "memory");
-#endif
-}// `bytes` (a multiple of 16; both addresses 16-byte aligned) of contiguous global memory into shared memory at
-// `destination`, counted on `barrier`.
-__device__ __forceinline__ void bulk_load(unsigned destination, const void *source, unsigned bytes, unsigned barrier) {
-#if __CUDA_ARCH__ >= 900
-    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
-                 ::"r"(destination), "l"(source), "r"(bytes), "r"(barrier) : "memory");
-#endif
-}
-
-// 16 bytes of shared memory; volatile, so it stays after the mbarrier wait that says they have landed.
-__device__ __forceinline__ uint4 load_shared16(unsigned address) {
-    uint4 v;
-    asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(address));
-    return v;
-}
-__device__ __forceinline__ unsigned load_shared4(unsigned address) {
-    unsigned v;
-    asm volatile("ld.shared.b32 %0, [%1];\n" : "=r"(v) : "r"(address));
-    return v;
-}
 
 // One tile's online softmax for a warp of m16n8k16 scores — lane (g, t) holds rows g and g + 8, the 4 lanes
 // of a row N·4 of its scores in `score[n]` (8 keys each, -∞ where masked) —, shared by the prefill and decode
