@@ -118,9 +118,13 @@ extension CUDABackend: Int4LinearBackend {
     /// at 96–128 it is 0–29 % faster than the better of the others, at 192 4–19 % faster than dequantize + cuBLASLt;
     /// at 256 only gate_up still gains).
     /// `aligned`: x is 16-byte aligned (the kernels load it 16 bytes at a time; dequantize + cuBLASLt takes any x).
-    static func int4Path(tokens: Int, columns: Int, depth: Int, gemmApplies: Bool, wgmmaApplies: Bool, aligned: Bool) -> Int4LinearPath {
+    /// An 8-bit weight (`depth` its planes' 2K) keeps to the tiled GEMMs up to 256 tokens on every linear: its
+    /// dequantized copy would cost cuBLASLt 5 bytes a weight a step (docs/gpu-runs/2026-12-01g: W2's decode steps of
+    /// 129–256 sequences 2.24× bf16's through it in run6, 2.03× through linear_int4_wgmma in run7).
+    static func int4Path(tokens: Int, columns: Int, depth: Int, gemmApplies: Bool, wgmmaApplies: Bool, aligned: Bool,
+                         eightBit: Bool = false) -> Int4LinearPath {
         let cap = int4GemmTokenCap ?? .max
-        let wgmmaLimit = int4WgmmaTokenLimit ?? (columns >= 16384 ? 256 : 192)
+        let wgmmaLimit = int4WgmmaTokenLimit ?? (columns >= 16384 || eightBit ? 256 : 192)
         if wgmmaApplies, tokens >= 64, tokens <= wgmmaLimit, tokens <= cap { return .wgmma }
         let large = columns * depth >= 32 << 20
         let gemmRange = (large ? 17 : 33)...(large ? 128 : 64)
@@ -156,8 +160,23 @@ extension CUDABackend: Int4LinearBackend {
     static let int4Interleave = [0, 2, 4, 6, 1, 3, 5, 7]
 
     /// `Int4Weight.tensors` of this backend: packed [N, K/8] int32, scales [N, G] bf16, zeros [N, G] bf16
-    /// (−(128 + zero)), and for act-order the permutation [K] int32 (stored column → input column).
+    /// (−(128 + zero)), and for act-order the permutation [K] int32 (stored column → input column). An 8-bit weight is
+    /// its two 4-bit planes (`IntQuantizedWeights.nibblePlanes`) over 2K stored columns, stored column j + K the low
+    /// nibbles of column j; act-order sorts both halves alike and keeps the first half's permutation [K].
     public func makeInt4Weight(_ weights: IntQuantizedWeights) throws -> Int4Weight? {
+        if weights.bits == 8 {
+            guard let planes = weights.nibblePlanes(), let (tensors, order) = try packInt4(planes) else { return nil }
+            let permutation = try order.map { [try makeInt32($0.prefix(weights.k).map { Int32($0) })] } ?? []
+            return Int4Weight(outFeatures: weights.n, inFeatures: weights.k, groupSize: planes.groupSize, bits: 8,
+                              tensors: tensors + permutation)
+        }
+        guard weights.bits == 4, let (tensors, order) = try packInt4(weights) else { return nil }
+        return Int4Weight(outFeatures: weights.n, inFeatures: weights.k, groupSize: weights.groupSize,
+                          tensors: tensors + (try order.map { [try makeInt32($0.map { Int32($0) })] } ?? []))
+    }
+
+    /// A 4-bit weight's packed codes, scales and zeros on the GPU, and (act-order) its stored column order.
+    private func packInt4(_ weights: IntQuantizedWeights) throws -> ([Tensor], [Int]?)? {
         let (n, k, groupSize) = (weights.n, weights.k, weights.groupSize)
         guard weights.bits == 4, activationDType == .bfloat16, context.computeCapability.major >= 8,
               groupSize % 32 == 0, k % groupSize == 0, weights.numGroups == k / groupSize, n > 0 else { return nil }
@@ -189,27 +208,27 @@ extension CUDABackend: Int4LinearBackend {
             }
         }
         let numGroups = k / groupSize
-        var tensors = [
+        let tensors = [
             try packed.withUnsafeBytes { try upload($0, sourceDType: .int32, shape: [n, words], dtype: .int32) },
             try makeTensor(weights.scales, shape: [n, numGroups], dtype: .bfloat16),
             try makeTensor(weights.zeros.map { -(128 + Float($0)) }, shape: [n, numGroups], dtype: .bfloat16),
         ]
-        if let order { tensors.append(try makeInt32(order.map { Int32($0) })) }
-        return Int4Weight(outFeatures: n, inFeatures: k, groupSize: groupSize, tensors: tensors)
+        return (tensors, order)
     }
 
-    public func makeDummyInt4Weight(n: Int, k: Int, groupSize: Int, key: UInt64) throws -> Int4Weight? {
-        guard activationDType == .bfloat16, context.computeCapability.major >= 8, groupSize % 32 == 0,
+    public func makeDummyInt4Weight(n: Int, k: Int, groupSize: Int, bits: Int, key: UInt64) throws -> Int4Weight? {
+        guard bits == 4 || bits == 8, activationDType == .bfloat16, context.computeCapability.major >= 8, groupSize % 32 == 0,
               k % groupSize == 0, n > 0 else { return nil }
-        let numGroups = k / groupSize
-        let packed = try allocate(shape: [n, k / 8], dtype: .int32)
+        let depth = k * bits / 4  // an 8-bit weight's two planes
+        let numGroups = depth / groupSize
+        let packed = try allocate(shape: [n, depth / 8], dtype: .int32)
         let scales = try allocate(shape: [n, numGroups], dtype: .bfloat16)
         let zeros = try allocate(shape: [n, numGroups], dtype: .bfloat16)
         let blocks = min((packed.count + 255) / 256, 32 * context.multiprocessorCount)
         try launch("fill_int4_dummy", in: "dummy", grid: (blocks, 1, 1), block: (256, 1, 1),
                    [packed.device, scales.device, zeros.device, .int64(Int64(packed.count)), .int64(Int64(scales.count)),
                     .int64(Int64(bitPattern: key))])
-        return Int4Weight(outFeatures: n, inFeatures: k, groupSize: groupSize, tensors: [packed, scales, zeros])
+        return Int4Weight(outFeatures: n, inFeatures: k, groupSize: groupSize, bits: bits, tensors: [packed, scales, zeros])
     }
 
     public func linear(_ x: Tensor, weight: Int4Weight, bias: Tensor?, out: Tensor) throws {
@@ -218,7 +237,10 @@ extension CUDABackend: Int4LinearBackend {
 
     /// `linear` by the path given (check-gpu and the benchmarks force each).
     public func linear(_ x: Tensor, weight: Int4Weight, bias: Tensor?, out: Tensor, path: Int4LinearPath) throws {
+        // `depth`: x's columns; `stored`: the packed weight's (an 8-bit weight's two planes: 2K; the small kernel reads
+        // x's column k mod K, the tiled GEMMs and cuBLASLt x gathered as [x | x]).
         let (columns, depth) = (weight.outFeatures, weight.inFeatures)
+        let stored = weight.bits == 8 ? 2 * depth : depth
         let (packed, scales, zeros) = (weight.tensors[0], weight.tensors[1], weight.tensors[2])
         let permutation = weight.tensors.count > 3 ? weight.tensors[3] : nil
         try require(x.dtype == .bfloat16 && (out.dtype == .bfloat16 || out.dtype == .float32) && x.count % depth == 0
@@ -228,11 +250,13 @@ extension CUDABackend: Int4LinearBackend {
         let tokens = x.count / depth
         guard tokens > 0 else { return }
         let elementwiseBlocks = { (count: Int) in min((count + 255) / 256, 32 * self.context.multiprocessorCount) }
-        func gathered() throws -> Tensor {  // act-order: x's columns in the stored order
-            guard let permutation else { return x }
-            let input = try scratch(.int4Gathered, shape: [tokens, depth], dtype: .bfloat16)
-            try launch("gather_columns_bf16", in: "linear_int4", grid: (elementwiseBlocks(x.count), 1, 1), block: (256, 1, 1),
-                       [x.device, permutation.device, input.device, .int32(Int32(tokens)), .int32(Int32(depth))])
+        // x's columns in the stored order (act-order), `width` of them: K, or an 8-bit weight's 2K ([x | x]).
+        func gathered(_ width: Int) throws -> Tensor {
+            guard permutation != nil || width != depth else { return x }
+            let input = try scratch(.int4Gathered, shape: [tokens, width], dtype: .bfloat16)
+            try launch("gather_columns_bf16", in: "linear_int4", grid: (elementwiseBlocks(tokens * width), 1, 1), block: (256, 1, 1),
+                       [x.device, permutation?.device ?? .pointer(0), input.device, .int32(Int32(tokens)), .int32(Int32(width)),
+                        .int32(Int32(depth))])
             return input
         }
         let outName = out.dtype == .float32 ? "_f32" : ""
@@ -245,54 +269,55 @@ extension CUDABackend: Int4LinearBackend {
         }
         let arguments = { (input: Tensor) -> [KernelArgument] in
             [input.device, packed.device, scales.device, zeros.device, bias?.device ?? .pointer(0), out.device,
-             .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(weight.groupSize))]
+             .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(stored)), .int32(Int32(weight.groupSize))]
         }
         let aligned = x.address % 16 == 0
-        let gemmApplies = aligned && depth % 128 == 0
+        let gemmApplies = aligned && stored % 128 == 0
             && Self.int4GemmSharedBytes(width: 8) <= Self.maxSharedBytesPerBlock(computeCapability: context.computeCapability)
-        let wgmmaApplies = int4WgmmaApplies(groupSize: weight.groupSize, depth: depth, out: out, aligned: aligned)
+        let wgmmaApplies = int4WgmmaApplies(groupSize: weight.groupSize, depth: stored, out: out, aligned: aligned)
         let chosen = path == .automatic
-            ? Self.int4Path(tokens: tokens, columns: columns, depth: depth, gemmApplies: gemmApplies, wgmmaApplies: wgmmaApplies,
-                            aligned: aligned) : path
+            ? Self.int4Path(tokens: tokens, columns: columns, depth: stored, gemmApplies: gemmApplies, wgmmaApplies: wgmmaApplies,
+                            aligned: aligned, eightBit: weight.bits == 8) : path
         switch chosen {
         case .small:
             try require(aligned && tokens <= Self.int4SmallMaxTokens, "linear (int4)", "the small kernel for \(tokens) tokens")
-            let input = try gathered()
+            let input = try gathered(depth)
             let groups = tokens <= 8 ? 1 : tokens <= 16 ? 2 : 4
             // Groups of 128 (or multiples, or one per row): scales applied once per 128-k step of a warp.
             let grouped = weight.groupSize % 128 == 0
             // A CTA's rows: 32 (two tiles of 16) for grouped weights at ≤ 8 tokens, else 16; a warp's iteration covers
             // 128 · INT4_STEPS / tiles of K (linear_int4.cu).
             let tiles = grouped && groups == 1 ? 2 : 1
-            let numWarps = min(8, (depth + 512 / tiles - 1) / (512 / tiles))
+            let numWarps = min(8, (stored + 512 / tiles - 1) / (512 / tiles))
             try launch("linear_int4_small\(grouped ? "_g128" : "")_bf16\(outName)_t\(groups)", in: "linear_int4",
-                       grid: ((columns + 16 * tiles - 1) / (16 * tiles), 1, 1), block: (32 * numWarps, 1, 1), arguments(input))
+                       grid: ((columns + 16 * tiles - 1) / (16 * tiles), 1, 1), block: (32 * numWarps, 1, 1),
+                       arguments(input) + [.int32(Int32(depth))])
             return
         case .wgmma:
-            try require(wgmmaApplies, "linear (int4)", "the wgmma GEMM for K \(depth), group \(weight.groupSize), out \(out.dtype) "
+            try require(wgmmaApplies, "linear (int4)", "the wgmma GEMM for K \(stored), group \(weight.groupSize), out \(out.dtype) "
                         + "on compute capability \(context.computeCapability)")
             let tile = Self.int4WgmmaTile(tokens: tokens, columns: columns)
             let grid = (tile.tiles, (columns + tile.rows - 1) / tile.rows)
-            let input = try gathered()
-            let (xMap, weightMap) = try int4WgmmaMaps(x: input, tokens: tokens, packed: packed, columns: columns, depth: depth, tile: tile)
-            let splits = Self.int4WgmmaSplits(ctas: grid.0 * grid.1, depth: depth, multiprocessors: context.multiprocessorCount,
+            let input = try gathered(stored)
+            let (xMap, weightMap) = try int4WgmmaMaps(x: input, tokens: tokens, packed: packed, columns: columns, depth: stored, tile: tile)
+            let splits = Self.int4WgmmaSplits(ctas: grid.0 * grid.1, depth: stored, multiprocessors: context.multiprocessorCount,
                                               perSM: tile.perSM)
             let partials = splits > 1 ? try scratch(.int4Partials, shape: [splits, tokens, columns], dtype: .float32) : nil
             try launch(tile.kernel, in: "linear_int4_wgmma", grid: (grid.0, grid.1, splits), block: (tile.threads, 1, 1),
                        sharedBytes: tile.sharedBytes,
                        [.tensorMap(xMap), .tensorMap(weightMap), scales.device, zeros.device, bias?.device ?? .pointer(0), out.device,
-                        partials?.device ?? .pointer(0), .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)),
+                        partials?.device ?? .pointer(0), .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(stored)),
                         .int32(Int32(weight.groupSize))])
             if let partials { try reduceSplits(partials, splits: splits) }
             return
         case .gemm:
-            try require(gemmApplies, "linear (int4)", "the GEMM for K \(depth) (K % 128 == 0, x 16-byte aligned)")
+            try require(gemmApplies, "linear (int4)", "the GEMM for K \(stored) (K % 128 == 0, x 16-byte aligned)")
             // f32 logits (a quantized lm_head) take the one width linear_int4.cu compiles for them.
             let (fitted, tiles) = Self.int4GemmTile(tokens: tokens)
             let width = out.dtype == .float32 ? 8 : fitted
             let grid = (tiles, (columns + Self.int4GemmRows - 1) / Self.int4GemmRows)
-            let input = try gathered()
-            let splits = int4GemmSplits(ctas: grid.0 * grid.1, depth: depth)
+            let input = try gathered(stored)
+            let splits = int4GemmSplits(ctas: grid.0 * grid.1, depth: stored)
             let partials = splits > 1 ? try scratch(.int4Partials, shape: [splits, tokens, columns], dtype: .float32) : nil
             let all = arguments(input)
             try launch("linear_int4_gemm_bf16\(outName)_n\(width)", in: "linear_int4", grid: (grid.0, grid.1, splits),
@@ -304,7 +329,8 @@ extension CUDABackend: Int4LinearBackend {
             break
         }
         let dense = try scratch(.int4Dequantized, shape: [columns, depth], dtype: .bfloat16)
-        try launch("dequantize_int4_bf16", in: "linear_int4", grid: (elementwiseBlocks(packed.count), 1, 1), block: (256, 1, 1),
+        try launch(weight.bits == 8 ? "dequantize_int8_planes_bf16" : "dequantize_int4_bf16", in: "linear_int4",
+                   grid: (elementwiseBlocks(packed.count / (weight.bits / 4)), 1, 1), block: (256, 1, 1),
                    [packed.device, scales.device, zeros.device, permutation?.device ?? .pointer(0), dense.device,
                     .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(weight.groupSize))])
         try linear(x, weight: dense, bias: bias, out: out)

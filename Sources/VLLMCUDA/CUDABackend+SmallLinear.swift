@@ -106,7 +106,7 @@ extension CUDABackend {
         }
         var timing = LinearTiming(smallLinear: small, blasLt: blasLtTime)
         if depth % 128 == 0,
-           let int4Weights = try copies(bytes: columns * depth / 2, { try makeDummyInt4Weight(n: columns, k: depth, groupSize: 128, key: $0) }) {
+           let int4Weights = try copies(bytes: columns * depth / 2, { try makeDummyInt4Weight(n: columns, k: depth, groupSize: 128, bits: 4, key: $0) }) {
             func int4Timing(_ path: Int4LinearPath) throws -> Double {
                 try medianMicroseconds(int4Weights) { try linear(x, weight: $0, bias: nil, out: out, path: path) }
             }

@@ -89,6 +89,31 @@ public struct IntQuantizedWeights: Sendable {
         return shard
     }
 
+    /// An 8-bit weight as a 4-bit one over twice the columns: codes [hi nibbles | lo nibbles], scales [16·s | s],
+    /// zeros [z >> 4 | z & 15] — (16h + l − z)·s = (h − z_h)·16s + (l − z_l)·s, so the planes times [x | x] are
+    /// the weight times x (each half's products rounded on their own where a backend rounds them). Groups of the
+    /// second half follow the first's (act-order: g_idx [g | g + G]); nil where K does not split into whole groups.
+    public func nibblePlanes() -> IntQuantizedWeights? {
+        guard bits == 8, groupIndex != nil || k % groupSize == 0 else { return nil }
+        var planes = IntQuantizedWeights(n: n, k: 2 * k, bits: 4, groupSize: groupSize, scaleDType: scaleDType, numGroups: 2 * numGroups)
+        for row in 0..<n {
+            for col in 0..<k {
+                let code = codes[row * k + col]
+                planes.codes[row * 2 * k + col] = code >> 4
+                planes.codes[row * 2 * k + k + col] = code & 0xF
+            }
+            for g in 0..<numGroups {
+                let (zero, scale) = (zeros[row * numGroups + g], scales[row * numGroups + g])
+                planes.zeros[row * 2 * numGroups + g] = zero >> 4
+                planes.zeros[row * 2 * numGroups + numGroups + g] = zero & 0xF
+                planes.scales[row * 2 * numGroups + g] = 16 * scale
+                planes.scales[row * 2 * numGroups + numGroups + g] = scale
+            }
+        }
+        planes.groupIndex = groupIndex.map { $0 + $0.map { $0 + numGroups } }
+        return planes
+    }
+
     /// Several layers of the same input (q, k and v; gate and up) stacked along N, as one GEMM takes them;
     /// nil when they differ in bits, groups or act-order permutation.
     public static func stacked(_ parts: [IntQuantizedWeights]) -> IntQuantizedWeights? {
@@ -107,19 +132,22 @@ public struct IntQuantizedWeights: Sendable {
     }
 }
 
-/// A 4-bit weight on a backend that multiplies it without dequantizing it to memory first. Its layout is
-/// the backend's (`Int4LinearBackend.makeInt4Weight` says which).
+/// A 4-bit (or 8-bit) int weight on a backend that multiplies it without dequantizing it to memory first. Its
+/// layout is the backend's (`Int4LinearBackend.makeInt4Weight` says which).
 public struct Int4Weight: Sendable {
     public var outFeatures: Int
     public var inFeatures: Int
     public var groupSize: Int
+    /// The checkpoint's bits: 4, or 8 — held as its two 4-bit planes (`IntQuantizedWeights.nibblePlanes`).
+    public var bits: Int
     /// The backend's tensors, in its order (packed codes, scales, zeros, act-order permutation…).
     public var tensors: [Tensor]
 
-    public init(outFeatures: Int, inFeatures: Int, groupSize: Int, tensors: [Tensor]) {
+    public init(outFeatures: Int, inFeatures: Int, groupSize: Int, bits: Int = 4, tensors: [Tensor]) {
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
         self.groupSize = groupSize
+        self.bits = bits
         self.tensors = tensors
     }
 }
@@ -237,12 +265,12 @@ public protocol FP8LinearBackend: Backend {
 /// A backend with kernels for 4-bit integer weights (W4A16: GPTQ, AWQ, compressed-tensors): the weight stays
 /// packed in device memory and is dequantized in registers. Backends without it get dense weights.
 public protocol Int4LinearBackend: Backend {
-    /// The weight re-laid for the backend's kernels; nil where they do not take it (the caller then uploads
-    /// `weights.dequantized()`).
+    /// The weight (4 or 8 bits) re-laid for the backend's kernels; nil where they do not take it (the caller then
+    /// uploads `weights.dequantized()`).
     func makeInt4Weight(_ weights: IntQuantizedWeights) throws -> Int4Weight?
-    /// Random codes, scales and zeros of the given shape (`--load-format dummy` of a 4-bit checkpoint): codes
-    /// uniform, zero 8, scales in [1e-4, 2e-4] so that a weight's magnitude is about dummy floats' (±1e-3).
-    func makeDummyInt4Weight(n: Int, k: Int, groupSize: Int, key: UInt64) throws -> Int4Weight?
+    /// Random codes, scales and zeros of the given shape (`--load-format dummy` of a 4- or 8-bit checkpoint): codes
+    /// uniform, zero the middle code, scales so that a weight's magnitude is about dummy floats' (±1e-3).
+    func makeDummyInt4Weight(n: Int, k: Int, groupSize: Int, bits: Int, key: UInt64) throws -> Int4Weight?
     /// `out = x · Wᵀ (+ bias)` as `linear` does, W = the dequantized weight.
     func linear(_ x: Tensor, weight: Int4Weight, bias: Tensor?, out: Tensor) throws
 }

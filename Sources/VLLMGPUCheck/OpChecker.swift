@@ -106,6 +106,15 @@ public struct OpChecker {
                             bias: true, f32Out: false, paths: [.small])
             try int4Linears(tokens: [2], depth: 512, columns: 300, groupSize: 128, actOrder: true, zeroPoints: false,
                             bias: false, f32Out: true, paths: [.small])
+            // 8-bit weights (GPTQ 8-bit, compressed-tensors W8A16 and INT8 W8A8) as two 4-bit planes over 2K columns: every
+            // path where int4Path sends them and forced, groups of 128 with zero points, act-order, one group a row
+            // (the small kernel's non-grouped path, f32 out).
+            try int4Linears(tokens: [1, 8, 20, 100, 300], depth: 2048, columns: 1000, groupSize: 128, actOrder: false, zeroPoints: true,
+                            bias: true, f32Out: false, bits: 8)
+            try int4Linears(tokens: [5, 30], depth: 1024, columns: 700, groupSize: 128, actOrder: true, zeroPoints: true,
+                            bias: false, f32Out: false, bits: 8, paths: [.small, .gemm, .dequantized] + wgmma)
+            try int4Linears(tokens: [3, 40], depth: 1536, columns: 512, groupSize: 1536, actOrder: false, zeroPoints: false,
+                            bias: false, f32Out: true, bits: 8)
         }
         // FP8 weights (W8A8) where the device has FP8 tensor cores: linear_fp8_small up to 16 tokens (1 or 2 groups of
         // 8; `CUDABackend.fp8TakesSmall`), activations quantized per token + cuBLASLt's FP8 GEMM past that, each forced.
@@ -240,15 +249,17 @@ public struct OpChecker {
                    cpu: out.0, gpu: out.1)
     }
 
-    /// A random 4-bit weight (codes, bf16 scales, zero points 8 or random, act-order groups shuffled over the
-    /// columns) packed on the GPU and dequantized for the CPU, times x of each token count.
+    /// A random 4-bit (or 8-bit) weight (codes, bf16 scales, zero points the middle code or random, act-order groups
+    /// shuffled over the columns) packed on the GPU and dequantized for the CPU, times x of each token count.
     mutating func int4Linears(tokens: [Int], depth: Int, columns: Int, groupSize: Int, actOrder: Bool, zeroPoints: Bool,
-                              bias: Bool, f32Out: Bool, paths: [CUDABackend.Int4LinearPath] = [.automatic]) throws {
-        var weights = IntQuantizedWeights(n: columns, k: depth, bits: 4, groupSize: groupSize, scaleDType: .bfloat16)
-        for i in weights.codes.indices { weights.codes[i] = UInt8(truncatingIfNeeded: random.next() & 0xF) }
+                              bias: Bool, f32Out: Bool, bits: Int = 4, paths: [CUDABackend.Int4LinearPath] = [.automatic]) throws {
+        var weights = IntQuantizedWeights(n: columns, k: depth, bits: bits, groupSize: groupSize, scaleDType: .bfloat16)
+        let top = UInt64(1) << bits
+        for i in weights.codes.indices { weights.codes[i] = UInt8(truncatingIfNeeded: random.next() % top) }
         for i in weights.scales.indices {
-            weights.scales[i] = HalfPrecision.float(fromBFloat16: HalfPrecision.bfloat16(from: 0.002 + 0.004 * random.uniform()))
-            weights.zeros[i] = zeroPoints ? Int32(1 + random.below(15)) : 8
+            let scale = 0.002 + 0.004 * random.uniform()
+            weights.scales[i] = HalfPrecision.float(fromBFloat16: HalfPrecision.bfloat16(from: bits == 8 ? scale / 16 : scale))
+            weights.zeros[i] = zeroPoints ? Int32(1 + random.below(Int(top) - 1)) : Int32(top / 2)
         }
         if actOrder {
             var groups = (0..<depth).map { $0 / groupSize }
@@ -268,7 +279,7 @@ public struct OpChecker {
                 try gpu.fillDummy(out.1, key: random.next())  // a path that writes nothing fails
                 try gpu.linear(x.1, weight: packed, bias: biasPair?.1, out: out.1, path: path)
                 let pathName = path == .automatic ? "" : " \(path)"
-                try record("linear int4", "T\(count) K\(depth) N\(columns) g\(groupSize)\(actOrder ? " act-order" : "")"
+                try record("linear int\(bits)", "T\(count) K\(depth) N\(columns) g\(groupSize)\(actOrder ? " act-order" : "")"
                            + "\(zeroPoints ? " zeros" : "")\(bias ? " +bias" : "") →\(f32Out ? "f32" : "bf16")\(pathName)",
                            cpu: out.0, gpu: out.1)
             }

@@ -38,11 +38,11 @@ public final class LlamaModel: CausalLM {
     /// The adapters' slots, where loaded with LoRA.
     let lora: LlamaLoRASlots?
 
-    /// How the decoder layers hold their linears on this backend — "int4", "fp8" or "dense" (of qkv_proj, the first
-    /// layer's): what a check says it ran.
+    /// How the decoder layers hold their linears on this backend — "int4", "int8" (two 4-bit planes), "fp8" or
+    /// "dense" (of qkv_proj, the first layer's): what a check says it ran.
     public var decoderLinearKind: String {
         switch layers.first?.qkvProj {
-        case .int4: "int4"
+        case .int4(let weight): "int\(weight.bits)"
         case .fp8: "fp8"
         case .dense, nil: "dense"
         }

@@ -19,8 +19,6 @@ struct QuantizedLinearReader {
         case ints(IntQuantizedWeights)
         /// FP8 e4m3 codes with a scale per tensor (repeated per row), channel or block.
         case fp8(Float8QuantizedWeights)
-        /// Already dequantized (int8 weights, one scale per tensor or channel).
-        case floats([Float])
     }
 
     /// The dequantized weight of `prefix` (e.g. `model.layers.0.self_attn.q_proj`) of `n` outputs and `k`
@@ -30,7 +28,6 @@ struct QuantizedLinearReader {
         switch try read(prefix, n: n, k: k) {
         case .ints(let weights): weights.dequantized()
         case .fp8(let weights): weights.dequantized()
-        case .floats(let values): values
         case nil: nil
         }
     }
@@ -49,7 +46,7 @@ struct QuantizedLinearReader {
             return .ints(try packed(prefix, n: n, k: k, bits: bits, groupSize: groupSize, symmetric: symmetric))
         case .int8(let symmetric):
             guard checkpoint.dtype(of: prefix + ".weight") == .int8 else { return try expectFloat(prefix) }
-            return .floats(try int8(prefix, n: n, k: k, symmetric: symmetric))
+            return .ints(try int8(prefix, n: n, k: k, symmetric: symmetric))
         case .fp8(let block):
             guard let dtype = checkpoint.dtype(of: prefix + ".weight"), dtype.float8Format != nil else { return try expectFloat(prefix) }
             return .fp8(try fp8(prefix, n: n, k: k, block: block))
@@ -189,31 +186,27 @@ struct QuantizedLinearReader {
         return weights
     }
 
-    /// `int-quantized`: int8 weights, one scale per output channel (or per tensor).
-    private func int8(_ prefix: String, n: Int, k: Int, symmetric: Bool) throws -> [Float] {
+    /// `int-quantized`: int8 weights, one scale per output channel (or per tensor), as 8-bit codes offset to unsigned
+    /// (q + 128, the zero point z + 128: (q − z)·s unchanged) in one group a row.
+    private func int8(_ prefix: String, n: Int, k: Int, symmetric: Bool) throws -> IntQuantizedWeights {
         let (_, bytes) = try checkpoint.tensor(prefix + ".weight", shape: [n, k], dtypes: [.int8])
         let (scales, scaleDType, perChannel) = try channelScales(prefix + ".weight_scale", n: n)
-        var zeros: [Float]?
+        var zeros: [Int32]?
         if !symmetric {
             let (zEntry, zBytes) = try checkpoint.tensor(prefix + ".weight_zero_point", shape: nil, dtypes: [.int8])
             guard zEntry.shape.reduce(1, *) == scales.count else {
                 throw ModelError("\(checkpoint.directory.path): '\(prefix).weight_zero_point' has shape \(zEntry.shape), expected one value per scale")
             }
-            zeros = (0..<scales.count).map { DType.int8.loadFloat(from: zBytes.baseAddress!, at: $0) }
+            zeros = (0..<scales.count).map { Int32(zBytes.baseAddress!.load(fromByteOffset: $0, as: Int8.self)) }
         }
-        let base = bytes.baseAddress!
-        var out = [Float](repeating: 0, count: n * k)
-        out.withUnsafeMutableBufferPointer { out in
-            ParallelFor.chunks(n, grain: 16) { rows in
-                for row in rows {
-                    let s = scales[perChannel ? row : 0], z = zeros?[perChannel ? row : 0] ?? 0
-                    for col in 0..<k {
-                        out[row * k + col] = scaleDType.rounded((Float(base.load(fromByteOffset: row * k + col, as: Int8.self)) - z) * s)
-                    }
-                }
-            }
+        var weights = IntQuantizedWeights(n: n, k: k, bits: 8, groupSize: k, scaleDType: scaleDType)
+        let signed = bytes.bindMemory(to: Int8.self)
+        for i in 0 ..< n * k { weights.codes[i] = UInt8(Int(signed[i]) + 128) }
+        for row in 0..<n {
+            weights.scales[row] = scales[perChannel ? row : 0]
+            weights.zeros[row] = 128 + (zeros?[perChannel ? row : 0] ?? 0)
         }
-        return out
+        return weights
     }
 
     /// FP8 e4m3 weights with a scale per tensor, per output channel, or per block (`weight_scale_inv` in

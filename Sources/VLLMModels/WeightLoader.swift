@@ -95,7 +95,7 @@ struct WeightLoader {
 
     /// A linear layer's weight [ΣN, K]: the parts (`prefix` with its `n` outputs, e.g. q_proj, k_proj and
     /// v_proj) stacked along N. Under tensor parallelism a rank holds `rows` of each part (column-parallel) or
-    /// `columns` of all of them (row-parallel), and `paddedRows` pads the stack with zero rows. 4-bit int parts
+    /// `columns` of all of them (row-parallel), and `paddedRows` pads the stack with zero rows. 4- and 8-bit int parts
     /// stay packed on a backend with int4 kernels, fp8 parts with a scale per row stay e4m3 on a backend with fp8
     /// kernels; other quantized parts are dequantized on the host (`QuantizedLinearReader`). `inDecoderLayer`: a
     /// decoder layer's linear, which `--quantization fp8` quantizes and dummy weights of a quantized checkpoint
@@ -111,8 +111,8 @@ struct WeightLoader {
         let int4Backend = quantizedKernels ? backend as? any Int4LinearBackend : nil
         let fp8Backend = quantizedKernels ? backend as? any FP8LinearBackend : nil
         guard let checkpoint else {
-            // Dummy weights: packed ones where the backend has int4 (fp8) kernels and the checkpoint would be 4-bit
-            // ints (fp8 with a scale per row) — for the layers a GPTQ module list names, as vLLM builds them; a fused
+            // Dummy weights: packed ones where the backend has int4 (fp8) kernels and the checkpoint would be 4- or
+            // 8-bit ints (fp8 with a scale per row) — for the layers a GPTQ module list names, as vLLM builds them; a fused
             // layer's parts all or none.
             let listed = parts.map { quantization.quantizes(layer: $0.prefix) }
             guard listed.allSatisfy({ $0 == listed[0] }) else {
@@ -121,9 +121,9 @@ struct WeightLoader {
             }
             let key = Self.dummyKey(name: parts[0].prefix, seed: seed)
             if inDecoderLayer, listed[0] {
-                if let int4Backend, let groupSize = Self.int4GroupSize(quantization, k: k),
+                if let int4Backend, let (bits, groupSize) = Self.intCodes(quantization, k: k),
                    let weight = try int4Backend.makeDummyInt4Weight(n: numRows, k: shardColumns.count,
-                                                                    groupSize: min(groupSize, shardColumns.count), key: key) {
+                                                                    groupSize: min(groupSize, shardColumns.count), bits: bits, key: key) {
                     return .int4(weight)
                 }
                 if let fp8Backend, quantization.weights == .fp8(block: nil) || quantization.weights == .fp8Online,
@@ -139,12 +139,12 @@ struct WeightLoader {
         if !online && stored.allSatisfy({ $0 == nil }) {
             return .dense(try loadConcatenated(dense, columns: columns, paddedRows: paddedRows))
         }
-        // 4-bit ints stay packed where the backend takes the shard's groups.
+        // 4- and 8-bit ints stay packed where the backend takes the shard's groups.
         let ints = zip(stored, partRows).compactMap { stored, rows -> IntQuantizedWeights? in
             guard case .ints(let weights) = stored else { return nil }
             return weights.rows(rows).columns(shardColumns)
         }
-        if let int4Backend, ints.count == parts.count, ints[0].bits == 4, numRows == ints.map(\.n).reduce(0, +),
+        if let int4Backend, ints.count == parts.count, numRows == ints.map(\.n).reduce(0, +),
            let stacked = IntQuantizedWeights.stacked(ints), let weight = try int4Backend.makeInt4Weight(stacked) {
             return .int4(weight)
         }
@@ -172,7 +172,6 @@ struct WeightLoader {
                 switch stored[index] {
                 case .ints(let weights): partValues = weights.dequantized()
                 case .fp8(let weights): partValues = weights.dequantized()
-                case .floats(let floats): partValues = floats
                 case nil:
                     let (entry, bytes) = try checkpoint.tensor(part.prefix + ".weight", shape: [part.n, k])
                     partValues = Self.widen(bytes, entry.dtype)
@@ -188,11 +187,12 @@ struct WeightLoader {
         })
     }
 
-    /// The group size of a 4-bit int scheme over `k` inputs (k itself for one group per channel); nil for others.
-    static func int4GroupSize(_ config: QuantizationConfig, k: Int) -> Int? {
+    /// The bits and group size of an int scheme over `k` inputs (k itself for one group per channel); nil for others.
+    static func intCodes(_ config: QuantizationConfig, k: Int) -> (bits: Int, groupSize: Int)? {
         switch config.weights {
-        case .gptq(4, let groupSize, _, _, _), .packed(4, let groupSize, _): groupSize ?? k
-        case .awq(4, let groupSize): groupSize
+        case .gptq(let bits, let groupSize, _, _, _), .packed(let bits, let groupSize, _): (bits, groupSize ?? k)
+        case .awq(let bits, let groupSize): (bits, groupSize)
+        case .int8: (8, k)
         default: nil
         }
     }

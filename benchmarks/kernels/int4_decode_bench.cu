@@ -31,11 +31,11 @@
 // point is TILES = 2; run7 compared it with copies of this loop at other k-steps in flight (t2s4, t4s2), since dropped.
 template <int TILES>
 __global__ void __launch_bounds__(256) tiles_kernel(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<1, true, TILES, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<1, true, TILES, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
 }
 
 typedef void (*Kernel)(const bf16_t *, const unsigned *, const bf16_t *, const bf16_t *, const bf16_t *, bf16_t *, int, int,
-                       int, int);
+                       int, int, int);
 struct Variant {
     const char *name;
     Kernel kernel;
@@ -87,7 +87,7 @@ int main(int argc, char **argv) {
                 const int warps = std::min(8, (K + v.kPerWarpIteration - 1) / v.kPerWarpIteration);
                 auto run = [&](int i) {
                     v.kernel<<<(N + v.rows - 1) / v.rows, 32 * warps>>>(x, weights[i % copies], scales, zeros, nullptr, out, M,
-                                                                       N, K, groupSize);
+                                                                       N, K, groupSize, K);
                 };
                 for (int i = 0; i < 3; ++i) run(i);
                 CHECK(cudaDeviceSynchronize());

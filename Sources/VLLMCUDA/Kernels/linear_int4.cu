@@ -2,7 +2,8 @@
 //
 // The weight's layout and the helpers both GEMMs share: int4.cuh.
 //
-// linear_int4_small[_g128]_bf16     x [M, K] bf16, weight, bias [N] bf16 or null → out [M, N] bf16
+// linear_int4_small[_g128]_bf16     x [M, xDepth] bf16, weight, bias [N] bf16 or null → out [M, N] bf16; xDepth is K,
+//   or K / 2 for an 8-bit weight's two planes (stored column k multiplies x's column k mod xDepth)
 // linear_int4_small[_g128]_bf16_f32 the same → out [M, N] f32 holding bf16 values (logits of a quantized lm_head)
 //   M ≤ 8·TG, TG ∈ {1, 2, 4} token groups (the entry point's suffix _tTG), K % 32 == 0, x 16-byte aligned;
 //   _g128 where groupSize % 128 == 0 (scales applied once per 128-k step, see linear_int4_warp).
@@ -27,7 +28,9 @@
 //   the token tiles of one row tile are neighbours, so the packed weight mostly comes from L2 after the first.
 // dequantize_int4_bf16  weight → out [N, K] bf16, with perm [K] (act-order: stored column k is input column
 //   perm[k]) or null; for the linears of more tokens (cuBLASLt then multiplies). grid-stride over words.
-// gather_columns_bf16   x [M, K] → out [M, K], out[m][k] = x[m][perm[k]] (act-order).
+//   dequantize_int8_planes_bf16: the same for an 8-bit weight held as two 4-bit planes (below).
+// gather_columns_bf16   x [M, inK] → out [M, K], out[m][k] = x[m][perm[k mod inK]] (act-order), perm null: the
+//   identity (K = 2·inK: an 8-bit weight's [x | x] for the tiled GEMMs).
 #include "int4.cuh"
 
 #define INT4_MAX_WARPS 8
@@ -65,7 +68,7 @@ __device__ __forceinline__ void raw_word(unsigned word, unsigned *out) {
 template <int TG, bool GROUPED, int TILES>
 __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
                                                  const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
-                                                 int numTokens, int N, int K, int groupSize, int row0,
+                                                 int numTokens, int N, int K, int groupSize, int xDepth, int row0,
                                                  float (&acc)[TILES][TG][4]) {
     constexpr int STEPS = INT4_STEPS / TILES;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
@@ -85,7 +88,7 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
 #pragma unroll
     for (int j = 0; j < TG; ++j) {
         hasToken[j] = g + 8 * j < numTokens;
-        tokenRows[j] = x + (long long)(hasToken[j] ? g + 8 * j : 0) * K;
+        tokenRows[j] = x + (long long)(hasToken[j] ? g + 8 * j : 0) * xDepth;
     }
 #pragma unroll
     for (int i = 0; i < TILES; ++i)
@@ -122,7 +125,7 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
                     for (int i = 0; i < 4; ++i) sums[j][i] = 0.0f;
 #pragma unroll
                     for (int q = 0; q < 4; ++q) {
-                        v[j][q] = load_activation16(tokenRows[j] + k + 8 * q, hasToken[j]);
+                        v[j][q] = load_activation16(tokenRows[j] + (k < xDepth ? k : k - xDepth) + 8 * q, hasToken[j]);
                         mma_bf16_16x8x16(sums[j], 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, v[j][q].x, v[j][q].y);
                         mma_bf16_16x8x16(sums[j], 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, v[j][q].z, v[j][q].w);
                     }
@@ -166,7 +169,7 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
                     dequant_lane(w[s][i][1], scales, zeros, rows[i][1] * numGroups + group, hasRow[i][1] && inK, b);
 #pragma unroll
                     for (int j = 0; j < TG; ++j) {
-                        const bf16_t *xk = tokenRows[j] + (inK ? k : 0);
+                        const bf16_t *xk = tokenRows[j] + (inK ? (k < xDepth ? k : k - xDepth) : 0);
 #pragma unroll
                         for (int q = 0; q < 4; ++q) {
                             const uint4 v = load_activation16(xk + 8 * q, hasToken[j] && inK);
@@ -185,14 +188,14 @@ template <int TG, bool GROUPED, int TILES, typename Out>
 __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
                                   const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
                                   const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
-                                  int groupSize) {
+                                  int groupSize, int xDepth) {
     constexpr int ROWS = 16 * TILES;
     __shared__ float sums[INT4_MAX_WARPS][8 * TG][ROWS];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int row0 = blockIdx.x * ROWS;
     float acc[TILES][TG][4];
-    linear_int4_warp<TG, GROUPED, TILES>(x, packed, scales, zeros, numTokens, N, K, groupSize, row0, acc);
+    linear_int4_warp<TG, GROUPED, TILES>(x, packed, scales, zeros, numTokens, N, K, groupSize, xDepth, row0, acc);
 #pragma unroll
     for (int i = 0; i < TILES; ++i)
 #pragma unroll
@@ -218,43 +221,43 @@ __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *
 #define LINEAR_INT4_PARAMETERS(OUT)                                                                                \
     const bf16_t *__restrict__ x, const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,            \
         const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias, OUT *__restrict__ out, int numTokens, int N, \
-        int K, int groupSize
+        int K, int groupSize, int xDepth
 
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t1(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<1, false, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<1, false, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t1(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<1, false, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<1, false, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<2, false, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<2, false, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t2(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<2, false, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<2, false, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<4, false, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<4, false, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t4(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<4, false, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<4, false, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t1(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<1, true, 2, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<1, true, 2, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t1(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<1, true, 2, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<1, true, 2, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<2, true, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<2, true, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t2(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<2, true, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<2, true, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<4, true, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<4, true, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t4(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<4, true, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize);
+    linear_int4_small<4, true, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
 }
 
 extern "C" __global__ void dequantize_int4_bf16(const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,
@@ -283,12 +286,42 @@ extern "C" __global__ void dequantize_int4_bf16(const unsigned *__restrict__ pac
 }
 
 extern "C" __global__ void gather_columns_bf16(const bf16_t *__restrict__ x, const int *__restrict__ perm,
-                                               bf16_t *__restrict__ out, int M, int K) {
+                                               bf16_t *__restrict__ out, int M, int K, int inK) {
     grid_dependency_wait();
     const long long count = (long long)M * K, stride = (long long)gridDim.x * blockDim.x;
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += stride) {
         const long long m = i / K;
-        out[i] = x[m * K + perm[i - m * K]];
+        const int column = (int)(i - m * K) % inK;
+        out[i] = x[m * inK + (perm ? perm[column] : column)];
+    }
+}
+
+// An 8-bit weight held as its two 4-bit planes (CUDABackend.makeInt4Weight: packed [N, 2K/8] with the hi nibbles in
+// stored columns 0 … K − 1 and the lo nibbles in K … 2K − 1, scales and zeros [N, 2G] with the hi plane's scale 16·s)
+// → out [N, K] bf16: (16·hi + lo − zero)·s computed exactly and rounded once, as the reference tools round; perm [2K]
+// (stored column → input column, the same for both planes) or null. grid-stride over the hi plane's words.
+extern "C" __global__ void dequantize_int8_planes_bf16(const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,
+                                                       const bf16_t *__restrict__ zeros, const int *__restrict__ perm,
+                                                       bf16_t *__restrict__ out, int N, int K, int groupSize) {
+    grid_dependency_wait();
+    const int words = K >> 3, numGroups = 2 * K / groupSize;
+    const long long count = (long long)N * words, stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += stride) {
+        const long long row = i / words;
+        const int word = (int)(i - row * words), k = 8 * word;
+        const unsigned hi = packed[row * 2 * words + word], lo = packed[row * 2 * words + words + word];
+        const long long hiGroup = row * numGroups + k / groupSize, loGroup = row * numGroups + (K + k) / groupSize;
+        // zeros hold −(128 + zero): exact small integers
+        const int zero = 16 * (-(int)bf16_to_f32(zeros[hiGroup]) - 128) + (-(int)bf16_to_f32(zeros[loGroup]) - 128);
+        const float scale = bf16_to_f32(scales[loGroup]);
+        bf16_t *destination = out + row * K;
+#pragma unroll
+        for (int p = 0; p < 8; ++p) {  // nibble p holds k-offset {0, 2, 4, 6, 1, 3, 5, 7}[p] (int4.cuh)
+            const int offset = p < 4 ? 2 * p : 2 * (p - 4) + 1;
+            const int code = (int)(((hi >> (4 * p)) & 0xF) << 4 | ((lo >> (4 * p)) & 0xF));
+            const bf16_t value = f32_to_bf16((float)(code - zero) * scale);  // an exact product: 9 bits × 8 bits
+            destination[perm ? perm[k + offset] : k + offset] = value;
+        }
     }
 }
 
