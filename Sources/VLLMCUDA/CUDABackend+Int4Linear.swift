@@ -4,7 +4,7 @@ import VLLMCompute
 
 /// 4-bit integer weights (W4A16: GPTQ, AWQ, compressed-tensors) by Kernels/linear_int4.cu and linear_int4_wgmma.cu: the weight stays
 /// packed (a quarter of bf16's bytes) and is dequantized in registers — by linear_int4_small for the fewest tokens,
-/// by a tiled GEMM for decode steps of a few dozen to 192 sequences (linear_int4_wgmma on Hopper's warpgroup MMA
+/// by a tiled GEMM for decode steps of a few dozen to 256 sequences (linear_int4_wgmma on Hopper's warpgroup MMA
 /// from 64 where it applies, else linear_int4_gemm on mma.sync, as vLLM's Marlin) — and larger steps (prefills) dequantize
 /// it into a scratch matrix that cuBLASLt multiplies. `int4Path` says which, from H200 timings.
 extension CUDABackend: Int4LinearBackend {
@@ -16,7 +16,7 @@ extension CUDABackend: Int4LinearBackend {
     static let int4GemmTokenCap = ProcessInfo.processInfo.environment["SWIFT_VLLM_INT4_GEMM_MAX_TOKENS"].flatMap { Int($0) }
 
     /// `SWIFT_VLLM_INT4_WGMMA_MAX_TOKENS` (at most 256) sets the most tokens linear_int4_wgmma takes on every linear,
-    /// in place of `int4Path`'s measured rule (192, 256 on gate_up), so a rule can be timed on one binary.
+    /// in place of `int4Path`'s measured 256, so a rule can be timed on one binary.
     static let int4WgmmaTokenLimit = ProcessInfo.processInfo.environment["SWIFT_VLLM_INT4_WGMMA_MAX_TOKENS"]
         .flatMap { Int($0) }.map { min(256, $0) }
 
@@ -113,18 +113,17 @@ extension CUDABackend: Int4LinearBackend {
     /// the weight once for all tokens but its MMAs of 8 tokens cost more per token past ~16; the GEMM dequantizes a
     /// weight fragment once for 64 tokens and wins from 17 tokens on the large linears (N·K ≥ 32 M: gate_up, down,
     /// lm_head), from 33 on all, up to 64 tokens on all and 128 on the large ones; past that, dequantize + cuBLASLt.
-    /// Where linear_int4_wgmma applies it takes 64–192 tokens (bench-linear, docs/gpu-runs/2026-12-01d run4: on
+    /// Where linear_int4_wgmma applies it takes 64–256 tokens (bench-linear, docs/gpu-runs/2026-12-01d run4: on
     /// Llama-3-8B's and Qwen2.5-14B's linears it ties or beats the mma.sync GEMM in sum at 64 tokens and loses at 48;
     /// at 96–128 it is 0–29 % faster than the better of the others, at 192 4–19 % faster than dequantize + cuBLASLt;
-    /// at 256 only gate_up still gains).
+    /// at 193–256 the engine gains with it on every linear, not only gate_up: docs/gpu-runs/2026-12-01g run9, W2's
+    /// decode steps of 129–256 sequences 3.7 % shorter on Qwen2.5-14B GPTQ-int4, 1.6 % on Llama-3-8B). An 8-bit
+    /// weight (`depth` its planes' 2K) takes the same paths: its dequantized copy would cost cuBLASLt 5 bytes a weight
+    /// a step (2026-12-01g run6: those decode steps 2.24× bf16's through it, 2.03× through linear_int4_wgmma in run7).
     /// `aligned`: x is 16-byte aligned (the kernels load it 16 bytes at a time; dequantize + cuBLASLt takes any x).
-    /// An 8-bit weight (`depth` its planes' 2K) keeps to the tiled GEMMs up to 256 tokens on every linear: its
-    /// dequantized copy would cost cuBLASLt 5 bytes a weight a step (docs/gpu-runs/2026-12-01g: W2's decode steps of
-    /// 129–256 sequences 2.24× bf16's through it in run6, 2.03× through linear_int4_wgmma in run7).
-    static func int4Path(tokens: Int, columns: Int, depth: Int, gemmApplies: Bool, wgmmaApplies: Bool, aligned: Bool,
-                         eightBit: Bool = false) -> Int4LinearPath {
+    static func int4Path(tokens: Int, columns: Int, depth: Int, gemmApplies: Bool, wgmmaApplies: Bool, aligned: Bool) -> Int4LinearPath {
         let cap = int4GemmTokenCap ?? .max
-        let wgmmaLimit = int4WgmmaTokenLimit ?? (columns >= 16384 || eightBit ? 256 : 192)
+        let wgmmaLimit = int4WgmmaTokenLimit ?? 256
         if wgmmaApplies, tokens >= 64, tokens <= wgmmaLimit, tokens <= cap { return .wgmma }
         let large = columns * depth >= 32 << 20
         let gemmRange = (large ? 17 : 33)...(large ? 128 : 64)
@@ -277,7 +276,7 @@ extension CUDABackend: Int4LinearBackend {
         let wgmmaApplies = int4WgmmaApplies(groupSize: weight.groupSize, depth: stored, out: out, aligned: aligned)
         let chosen = path == .automatic
             ? Self.int4Path(tokens: tokens, columns: columns, depth: stored, gemmApplies: gemmApplies, wgmmaApplies: wgmmaApplies,
-                            aligned: aligned, eightBit: weight.bits == 8) : path
+                            aligned: aligned) : path
         switch chosen {
         case .small:
             try require(aligned && tokens <= Self.int4SmallMaxTokens, "linear (int4)", "the small kernel for \(tokens) tokens")

@@ -152,17 +152,11 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
         #expect(path(65, q.0, q.1) == .dequantized)
         #expect(path(20, gateUp.0, gateUp.1, gemm: false) == .small)
         #expect(path(20, gateUp.0, gateUp.1, gemm: false, aligned: false) == .dequantized)
-        // Where the wgmma GEMM applies (sm_90a, groups of 128): 64–192 tokens on every linear, to 256 on gate_up.
+        // Where the wgmma GEMM applies (sm_90a, groups of 128): 64–256 tokens on every linear.
         #expect(path(63, gateUp.0, gateUp.1, wgmma: true) == .gemm && path(32, q.0, q.1, wgmma: true) == .small)
         #expect(path(64, q.0, q.1, wgmma: true) == .wgmma && path(192, q.0, q.1, wgmma: true) == .wgmma)
-        #expect(path(193, q.0, q.1, wgmma: true) == .dequantized && path(256, gateUp.0, gateUp.1, wgmma: true) == .wgmma)
-        #expect(path(257, gateUp.0, gateUp.1, wgmma: true) == .dequantized)
-        // An 8-bit weight (its planes: K doubled) keeps to the tiled GEMMs up to 256 tokens on every linear.
-        func eightBit(_ tokens: Int) -> CUDABackend.Int4LinearPath {
-            CUDABackend.int4Path(tokens: tokens, columns: q.0, depth: 2 * q.1, gemmApplies: true, wgmmaApplies: true, aligned: true,
-                                 eightBit: true)
-        }
-        #expect(eightBit(8) == .small && eightBit(193) == .wgmma && eightBit(256) == .wgmma && eightBit(257) == .dequantized)
+        #expect(path(193, q.0, q.1, wgmma: true) == .wgmma && path(256, gateUp.0, gateUp.1, wgmma: true) == .wgmma)
+        #expect(path(257, gateUp.0, gateUp.1, wgmma: true) == .dequantized && path(257, q.0, q.1, wgmma: true) == .dequantized)
     }
 
     /// Launch arguments are staged each in a slot of its C size and alignment: a tensor map (128 bytes, 64-aligned, as

@@ -17,7 +17,7 @@
 //   two chunks of wgmmas in flight replaced one, and the weight words are read by ld.shared (the aligned generic
 //   pointer had made them generic 64-bit loads); with CUDABackend's split and tensor-map rules, Qwen2.5-14B gate_up at
 //   100 tokens 119 → 77 µs, down 92 → 48, qkv 44 → 26, o 34 → 22 (cuBLASLt on bf16 weights: 84, 50, 26, 21). Where
-//   it is taken (CUDABackend.int4Path): 64–192 tokens, and to 256 on gate_up.
+//   it is taken (CUDABackend.int4Path): 64–256 tokens.
 #include "int4.cuh"
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
