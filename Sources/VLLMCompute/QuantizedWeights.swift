@@ -96,18 +96,25 @@ public struct IntQuantizedWeights: Sendable {
     public func nibblePlanes() -> IntQuantizedWeights? {
         guard bits == 8, groupIndex != nil || k % groupSize == 0 else { return nil }
         var planes = IntQuantizedWeights(n: n, k: 2 * k, bits: 4, groupSize: groupSize, scaleDType: scaleDType, numGroups: 2 * numGroups)
-        for row in 0..<n {
-            for col in 0..<k {
-                let code = codes[row * k + col]
-                planes.codes[row * 2 * k + col] = code >> 4
-                planes.codes[row * 2 * k + k + col] = code & 0xF
+        let groups = numGroups
+        planes.codes.withUnsafeMutableBufferPointer { planeCodes in
+            ParallelFor.chunks(n, grain: 16) { rows in  // (at load: a layer's n · k codes)
+                for row in rows {
+                    for col in 0..<k {
+                        let code = codes[row * k + col]
+                        planeCodes[row * 2 * k + col] = code >> 4
+                        planeCodes[row * 2 * k + k + col] = code & 0xF
+                    }
+                }
             }
-            for g in 0..<numGroups {
-                let (zero, scale) = (zeros[row * numGroups + g], scales[row * numGroups + g])
-                planes.zeros[row * 2 * numGroups + g] = zero >> 4
-                planes.zeros[row * 2 * numGroups + numGroups + g] = zero & 0xF
-                planes.scales[row * 2 * numGroups + g] = 16 * scale
-                planes.scales[row * 2 * numGroups + numGroups + g] = scale
+        }
+        for row in 0..<n {
+            for g in 0..<groups {
+                let (zero, scale) = (zeros[row * groups + g], scales[row * groups + g])
+                planes.zeros[row * 2 * groups + g] = zero >> 4
+                planes.zeros[row * 2 * groups + groups + g] = zero & 0xF
+                planes.scales[row * 2 * groups + g] = 16 * scale
+                planes.scales[row * 2 * groups + groups + g] = scale
             }
         }
         planes.groupIndex = groupIndex.map { $0 + $0.map { $0 + numGroups } }

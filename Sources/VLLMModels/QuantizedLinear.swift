@@ -201,7 +201,11 @@ struct QuantizedLinearReader {
         }
         var weights = IntQuantizedWeights(n: n, k: k, bits: 8, groupSize: k, scaleDType: scaleDType)
         let signed = bytes.bindMemory(to: Int8.self)
-        for i in 0 ..< n * k { weights.codes[i] = UInt8(Int(signed[i]) + 128) }
+        weights.codes.withUnsafeMutableBufferPointer { codes in
+            ParallelFor.chunks(n, grain: 16) { rows in
+                for i in rows.lowerBound * k ..< rows.upperBound * k { codes[i] = UInt8(Int(signed[i]) + 128) }
+            }
+        }
         for row in 0..<n {
             weights.scales[row] = scales[perChannel ? row : 0]
             weights.zeros[row] = 128 + (zeros?[perChannel ? row : 0] ?? 0)
