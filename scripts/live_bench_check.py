@@ -5,8 +5,8 @@
   prometheus_client's parser), its figures hang together (throughput × duration = tokens, ordered percentiles,
   one inter-token gap per streamed token), the same seed sends the same prompts, the chat backend works, and
   refusing or absent servers are counted and reported while the run completes.
-- serve --speculative-config (n-gram) gives the unspeculated server's greedy texts; bench serve's spec-decode fields
-  equal the /metrics deltas.
+- serve --speculative-config (n-gram, and a draft model: stories260K cut to its first four layers) gives the
+  unspeculated server's greedy texts; bench serve's spec-decode fields equal the /metrics deltas.
 - bench quality scores stories260K's chat answers with all-MiniLM-L6-v2 served by `serve --task embed`:
   accuracy and mean cosine equal numpy's, computed from embeddings the openai client fetched itself.
 """
@@ -157,10 +157,22 @@ def spec_counters(port):
     return metric_totals(port, lambda name: name.startswith("vllm:spec_decode"))
 
 
-def check_speculative(bin_, stories, port, out):
-    """`serve --speculative-config` (n-gram): greedy texts over HTTP equal an unspeculated server's; bench serve's
+def truncated_copy(model, layers, out):
+    """`model`'s folder with config.json saying `layers` layers, beside links to its other files: a draft model."""
+    folder = out / f"draft-{layers}-layers"
+    folder.mkdir(exist_ok=True)
+    for item in Path(model).iterdir():
+        if item.name != "config.json" and not (folder / item.name).exists():
+            (folder / item.name).symlink_to(item.resolve())
+    config = json.load(open(Path(model) / "config.json"))
+    config["num_hidden_layers"] = layers
+    json.dump(config, open(folder / "config.json", "w"))
+    return str(folder)
+
+
+def check_speculative(bin_, stories, port, out, config, name):
+    """`serve --speculative-config CONFIG`: greedy texts over HTTP equal an unspeculated server's; bench serve's
     spec_decode_* result fields equal the /metrics deltas prometheus_client reads."""
-    config = '{"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_min": 2, "prompt_lookup_max": 4}'
     spec = start(bin_, [stories, "--served-model-name", "stories", "--speculative-config", config], port)
     plain = start(bin_, [stories, "--served-model-name", "stories"], port + 1)
     try:
@@ -182,7 +194,7 @@ def check_speculative(bin_, stories, port, out):
         assert close(s["spec_decode_acceptance_rate"], 100 * s["spec_decode_accepted_tokens"] / s["spec_decode_draft_tokens"])
         per_pos = [delta[f"vllm:spec_decode_num_accepted_tokens_per_pos_total[{i}]"] / drafts for i in range(4)]
         assert all(close(a, b) for a, b in zip(s["spec_decode_per_position_acceptance_rates"], per_pos)), per_pos
-        print(f"ok: serve --speculative-config (n-gram, k = 4): greedy texts over HTTP equal the unspeculated server's; "
+        print(f"ok: serve --speculative-config ({name}, k = 4): greedy texts over HTTP equal the unspeculated server's; "
               f"bench serve's acceptance {s['spec_decode_acceptance_rate']:.1f} % and counts = the /metrics deltas")
     finally:
         for process in (spec, plain):
@@ -237,7 +249,11 @@ def main():
     out = Path(tempfile.mkdtemp())
     check_demo(args.bin, args.gpt2, args.port + 4, out)
     check_serve(args.bin, args.stories, args.port, out)
-    check_speculative(args.bin, args.stories, args.port + 5, out)
+    check_speculative(args.bin, args.stories, args.port + 5, out, name="n-gram",
+                      config='{"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_min": 2, "prompt_lookup_max": 4}')
+    draft = truncated_copy(args.stories, 4, out)
+    check_speculative(args.bin, args.stories, args.port + 5, out, name="a draft model",
+                      config=json.dumps({"model": draft, "num_speculative_tokens": 4}))
     if args.minilm:
         check_quality(args.bin, args.stories, args.minilm, args.port + 2, out)
     else:

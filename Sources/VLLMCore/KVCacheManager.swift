@@ -80,6 +80,18 @@ public struct KVCacheManager: Sendable, Equatable {
         return newBlocks
     }
 
+    /// Makes `requestId`'s blocks cover its first `numTokens` positions, allocating what is missing, without caching
+    /// any (the positions are not computed yet): a draft model writes its K/V there before the step that verifies the
+    /// drafts is scheduled, and that step's `allocateSlots` then finds them held. Returns the request's block ids, or
+    /// nil (changing nothing) when the free queue is too short.
+    public mutating func reserveSlots(_ requestId: String, numTokens: Int) -> [Int]? {
+        let held = requestBlocks[requestId] ?? []
+        let numNewBlocks = max(0, ceilDiv(min(numTokens, maxModelLen), blockSize) - held.count)
+        guard numNewBlocks <= blockPool.numFreeBlocks else { return nil }
+        if numNewBlocks > 0 { requestBlocks[requestId] = held + blockPool.getNewBlocks(numNewBlocks) }
+        return requestBlocks[requestId] ?? []
+    }
+
     /// Releases every block of `request`, last block first, so its tail is evicted before its
     /// shared prefix.
     public mutating func free(_ requestId: String) {

@@ -213,6 +213,18 @@ public struct Scheduler: Sendable {
         requests[requestId] = request
     }
 
+    /// The room a draft model's proposals have: how many drafts running request `requestId` may take next step (as
+    /// `setDraftTokens` cuts them, at most `k`), and its block ids, grown to hold the K/V of its tokens and those
+    /// drafts (`KVCacheManager.reserveSlots`). nil where it cannot speculate now: not running, a token in flight,
+    /// no room left, or too few free blocks.
+    public mutating func reserveDraftSlots(_ requestId: String, k: Int) -> (numDrafts: Int, blockIds: [Int])? {
+        guard let request = requests[requestId], request.status == .running, request.numPendingTokens == 0 else { return nil }
+        let room = min(k, config.maxModelLen - request.numTokens,
+                       request.maxTokens(maxModelLen: config.maxModelLen) - request.numOutputTokens - 1)
+        guard room > 0, let blockIds = kvCacheManager.reserveSlots(requestId, numTokens: request.numTokens + room) else { return nil }
+        return (room, blockIds)
+    }
+
     /// Ends requests now, wherever they are (abort, or a stop string found by the caller), and
     /// frees their blocks. Unknown or already finished ids are ignored.
     public mutating func finishRequests(

@@ -1,16 +1,28 @@
 /// vLLM's `--speculative-config` for the methods this engine runs: `{"method": "ngram", "num_speculative_tokens": k,
 /// "prompt_lookup_min": a, "prompt_lookup_max": b}` (prompt lookup: drafts copied from earlier in the request's own
-/// tokens). A draft model (`"model": DRAFT`) and the learned proposers are refused, naming what was asked.
+/// tokens), and `{"model": DRAFT, "num_speculative_tokens": k}` (a smaller model of the same vocabulary drafts k
+/// tokens greedily, one forward each). The learned proposers (eagle, medusa, mtp, …) are refused, naming what was asked.
 public struct SpeculativeConfig: Sendable, Equatable {
     public var numSpeculativeTokens: Int
     public var promptLookupMin: Int
     public var promptLookupMax: Int
+    /// The draft model's folder (or hub id) for `method: draft_model`; nil for n-gram lookup.
+    public var draftModel: String?
 
     public init(numSpeculativeTokens: Int, promptLookupMin: Int, promptLookupMax: Int) {
         self.numSpeculativeTokens = numSpeculativeTokens
         self.promptLookupMin = promptLookupMin
         self.promptLookupMax = promptLookupMax
     }
+
+    /// Drafts by a draft model of folder `draftModel`.
+    public init(numSpeculativeTokens: Int, draftModel: String) {
+        self.init(numSpeculativeTokens: numSpeculativeTokens, promptLookupMin: 5, promptLookupMax: 5)
+        self.draftModel = draftModel
+    }
+
+    /// vLLM's name for the method: `ngram` or `draft_model`.
+    public var method: String { draftModel == nil ? "ngram" : "draft_model" }
 }
 
 /// Prompt-lookup drafting (vLLM's `NgramProposer`): find the longest n-gram, min ≤ n ≤ max, that ends the tokens and

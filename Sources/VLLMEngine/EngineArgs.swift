@@ -1,4 +1,4 @@
-import FoundationEssentials
+import Foundation
 import VLLMCompute
 import VLLMCore
 import VLLMModels
@@ -24,8 +24,8 @@ public struct EngineArgs: Sendable {
     public var maxNumBatchedTokens: Int? = nil
     /// vLLM's `--async-scheduling`: schedule and launch the next step while the last one runs (EngineCore.step).
     public var asyncScheduling = true
-    /// vLLM's `--speculative-config` (n-gram prompt lookup); nil: no speculation. Steps then run one at a time
-    /// (drafts need the last step's tokens), whatever `asyncScheduling` says.
+    /// vLLM's `--speculative-config` (n-gram prompt lookup, or a draft model's folder); nil: no speculation. Steps
+    /// then run one at a time (drafts need the last step's tokens), whatever `asyncScheduling` says.
     public var speculativeConfig: SpeculativeConfig? = nil
     /// vLLM's `--enforce-eager`: no CUDA graphs (every decode step launches its kernels one by one).
     public var enforceEager = false
@@ -101,6 +101,9 @@ public struct LoadedEngine: Sendable {
     public var maxLogprobs = 20
     public var asyncScheduling = true
     public var speculativeConfig: SpeculativeConfig? = nil
+    /// The draft model's runner (its own weights, workspace and KV cache, addressed by the target's block ids) where
+    /// `speculativeConfig` names a draft model.
+    public var draftRunner: ModelRunner? = nil
     /// Where the engine reports what it cannot hand back as an output (EngineArgs.log).
     public var log: @Sendable (String) -> Void = { _ in }
 
@@ -159,6 +162,7 @@ extension EngineArgs {
                                    lora: lora)
         }
         let model = models[0]
+        let draft = try loadDraftModel(target: config, backends: backends, format: format, maxModelLen: maxModelLen)
         if models.count > 1 {
             log("tensor parallel: \(models.count) ranks (\(backends.map(\.name).joined(separator: ", "))), each holding "
                 + "1/\(models.count) of the attention heads, MLP columns and vocabulary")
@@ -174,13 +178,14 @@ extension EngineArgs {
         if let numGPUBlocksOverride {
             numBlocks = numGPUBlocksOverride
         } else if backend is any DeviceMemoryReporting {
-            let plan = try KVCacheSizing.profile(models: models, maxNumTokens: maxTokens, maxNumSeqs: maxNumSeqs,
+            let plan = try KVCacheSizing.profile(models: models, draft: draft, maxNumTokens: maxTokens, maxNumSeqs: maxNumSeqs,
                                                  maxLogitsRows: maxLogitsRows, blockSize: blockSize,
                                                  gpuMemoryUtilization: gpuMemoryUtilization)
             log(plan.summary)
             numBlocks = plan.numBlocks
         } else {
-            numBlocks = max(2, (kvCacheMemory ?? (1 << 30)) / model.kvCacheBytesPerBlock(blockSize: blockSize))
+            let bytesPerBlock = model.kvCacheBytesPerBlock(blockSize: blockSize) + (draft?.kvCacheBytesPerBlock(blockSize: blockSize) ?? 0)
+            numBlocks = max(2, (kvCacheMemory ?? (1 << 30)) / bytesPerBlock)
             log("KV cache: \(numBlocks) blocks of \(blockSize) tokens = \(numBlocks * blockSize) tokens of context (\(backend.name))")
         }
         let schedulerConfig = SchedulerConfig(maxNumBatchedTokens: maxTokens, maxNumSeqs: maxNumSeqs, maxModelLen: maxModelLen,
@@ -198,14 +203,44 @@ extension EngineArgs {
                 + "first time its batch-size and context bucket appears (--enforce-eager turns them off)")
         }
         if let spec = speculativeConfig {
-            log("speculative decoding: n-gram prompt lookup (n = \(spec.promptLookupMin)…\(spec.promptLookupMax)), up to "
-                + "\(spec.numSpeculativeTokens) draft tokens a step, verified in one forward; steps run one at a time (no async "
-                + "scheduling)")
+            let proposer = draft.map { "draft model \(spec.draftModel ?? "") (\($0.config.numHiddenLayers) layers, hidden size \($0.config.hiddenSize))" }
+                ?? "n-gram prompt lookup (n = \(spec.promptLookupMin)…\(spec.promptLookupMax))"
+            log("speculative decoding: \(proposer), up to \(spec.numSpeculativeTokens) draft tokens a step, verified in one forward; "
+                + "steps run one at a time (no async scheduling)")
+        }
+        let draftRunner = try draft.map {
+            try ModelRunner(model: $0, numBlocks: numBlocks, blockSize: blockSize, maxNumBatchedTokens: maxTokens,
+                            maxNumSeqs: maxNumSeqs, enforceEager: enforceEager)
         }
         let generationConfig = try self.model.map { try GenerationConfig.load(modelDirectory: $0) } ?? GenerationConfig()
         return LoadedEngine(runner: runner, config: config,
                             generationConfig: generationConfig, schedulerConfig: schedulerConfig, maxLogprobs: maxLogprobs,
-                            asyncScheduling: asyncScheduling, speculativeConfig: speculativeConfig, log: log)
+                            asyncScheduling: asyncScheduling, speculativeConfig: speculativeConfig, draftRunner: draftRunner, log: log)
+    }
+
+    /// The draft model `speculativeConfig` names, loaded beside the target on its one device (nil for none): checked
+    /// before its weights are read — a folder with a config.json, the target's vocabulary (the drafts are the
+    /// target's token ids and the target's tokens the draft's input), one device. Same dtype, KV cache dtype, load
+    /// format and context length as the target.
+    func loadDraftModel(target: ModelConfig, backends: [any Backend], format: LoadFormat, maxModelLen: Int) throws -> (any CausalLM)? {
+        guard let path = speculativeConfig?.draftModel else { return nil }
+        guard backends.count == 1 else {
+            throw ModelError("--speculative-config: a draft model with --tensor-parallel-size \(backends.count) is not supported yet (only 1)")
+        }
+        guard !enableLoRA else { throw ModelError("--speculative-config with --enable-lora is not supported yet") }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw ModelError("--speculative-config: the draft model '\(path)' is not a model folder")
+        }
+        let folder = URL(fileURLWithPath: path)
+        var config = try ModelConfig.load(modelDirectory: folder)
+        config.quantization = try QuantizationConfig.resolve(checkpoint: config.quantization, flag: nil)
+        guard config.vocabSize == target.vocabSize else {
+            throw ModelError("--speculative-config: the draft model \(path) has vocab_size \(config.vocabSize) and the target "
+                             + "\(target.vocabSize): a draft model must share the target's vocabulary")
+        }
+        return try ModelRegistry.load(config: config, directory: folder, backend: backends[0], format: format,
+                                      maxModelLen: maxModelLen, dtype: dtype, kvCacheDType: kvCacheDType)
     }
 }
 

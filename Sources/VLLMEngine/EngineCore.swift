@@ -23,8 +23,10 @@ public final class EngineCore: @unchecked Sendable {
     /// Shared with `structured`; a `let`, so `validate` may use it from any thread.
     private let grammarCompiler: GrammarCompiler
     private var generator = SystemRandomNumberGenerator()
-    /// Speculative decoding's drafter (`--speculative-config`), nil without it.
-    private let proposer: NgramProposer?
+    /// Speculative decoding's drafter (`--speculative-config`): n-gram prompt lookup or a draft model; both nil
+    /// without it.
+    private let ngram: NgramProposer?
+    private let draft: DraftModelProposer?
     private var ownTimings = StepTimings()
     /// The adapter id of each request that runs one, pinned in the host cache until the request ends.
     private var loraPins: [String: Int] = [:]
@@ -44,7 +46,10 @@ public final class EngineCore: @unchecked Sendable {
         self.engine = engine
         // Drafts are proposed from the tokens a step returns: the next step cannot be scheduled before it is back.
         asyncScheduling = engine.asyncScheduling && engine.speculativeConfig == nil
-        proposer = engine.speculativeConfig.map { NgramProposer(config: $0, maxModelLen: engine.schedulerConfig.maxModelLen) }
+        ngram = engine.speculativeConfig.flatMap {
+            $0.draftModel == nil ? NgramProposer(config: $0, maxModelLen: engine.schedulerConfig.maxModelLen) : nil
+        }
+        draft = engine.draftRunner.map { DraftModelProposer(runner: $0, numSpeculativeTokens: engine.speculativeConfig?.numSpeculativeTokens ?? 1) }
         runner = engine.runner
         scheduler = Scheduler(config: engine.schedulerConfig)
         eosTokenIds = engine.generationConfig.eosTokenIds.isEmpty ? engine.config.eosTokenIds : engine.generationConfig.eosTokenIds
@@ -121,6 +126,7 @@ public final class EngineCore: @unchecked Sendable {
         for child in children {
             structured.remove(child)
             preparingGrammars[child] = nil
+            draft?.forget(child)
         }
         releaseLoRA(requestId)
         return processor.abort(requestId: requestId, now: now)
@@ -227,8 +233,14 @@ public final class EngineCore: @unchecked Sendable {
         for (childId, stop) in stopped {
             scheduler.finishRequests([childId], reason: .stop, stopReason: .string(stop))
             structured.remove(childId)
+            draft?.forget(childId)
         }
-        if let proposer { proposeDrafts(updates, with: proposer) }
+        if let draft {
+            // Preempted requests' blocks went back to the pool, and finished ones' with them: the draft's K/V too.
+            for requestId in step.output.preemptedRequestIds { draft.forget(requestId) }
+            for update in updates where update.finishReason != nil { draft.forget(update.requestId) }
+        }
+        if ngram != nil || draft != nil { try proposeDrafts(updates) }
         if !loraPins.isEmpty { for output in outputs where output.isFinished { releaseLoRA(output.requestId) } }
         return outputs
     }
@@ -236,16 +248,25 @@ public final class EngineCore: @unchecked Sendable {
     /// Speculative decoding: drafts for the next step of every request that just gained tokens and may speculate.
     /// Requests whose sampling reads their output history or per-position state do not: penalties and bad words
     /// (the history would have to include each row's drafts), logprobs, min_tokens not yet reached, grammars.
-    private func proposeDrafts(_ updates: [EngineCoreOutput], with proposer: NgramProposer) {
+    /// A draft model drafts for all of them at once, in blocks reserved for the drafts first.
+    private func proposeDrafts(_ updates: [EngineCoreOutput]) throws {
+        var wants: [DraftModelProposer.Want] = []
         for update in updates where update.finishReason == nil {
             guard let request = scheduler.request(update.requestId), !request.isFinished else { continue }
             let params = request.samplingParams
             guard !params.needsOutputHistory, params.logprobs == nil, request.numOutputTokens >= params.minTokens,
                 params.structuredOutputs == nil
             else { continue }
-            let drafts = proposer.propose(request.allTokenIds)
-            if !drafts.isEmpty { scheduler.setDraftTokens(update.requestId, drafts) }
+            if let ngram {
+                let drafts = ngram.propose(request.allTokenIds)
+                if !drafts.isEmpty { scheduler.setDraftTokens(update.requestId, drafts) }
+            } else if let draft, let room = scheduler.reserveDraftSlots(update.requestId, k: draft.numSpeculativeTokens) {
+                wants.append(.init(requestId: update.requestId, tokens: request.allTokenIds, blockIds: room.blockIds,
+                                   numDrafts: room.numDrafts))
+            }
         }
+        guard let draft, !wants.isEmpty else { return }
+        for (requestId, drafts) in try draft.propose(wants) { scheduler.setDraftTokens(requestId, drafts) }
     }
 
     /// Whether a request that samples in `output` has a grammar.
@@ -288,9 +309,9 @@ public final class EngineCore: @unchecked Sendable {
         stats.prefixCacheHits = scheduler.prefixCacheStats.hits
         stats.numFreeBlocks = scheduler.numFreeBlocks
         stats.numTotalBlocks = scheduler.config.numGPUBlocks - 1  // block 0 is the null block
-        if let proposer {
+        if let spec = engine.speculativeConfig {
             // Every draft position from the start, as vLLM's per-position counters are.
-            stats.specDecoding = scheduler.specDecodingStats.adding(SpecDecodingStats(numSpeculativeTokens: proposer.config.numSpeculativeTokens))
+            stats.specDecoding = scheduler.specDecodingStats.adding(SpecDecodingStats(numSpeculativeTokens: spec.numSpeculativeTokens))
         }
         return stats
     }

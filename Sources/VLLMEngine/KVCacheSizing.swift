@@ -10,9 +10,12 @@ public enum KVCacheSizing {
         public var summary: String
     }
 
-    /// - Parameter models: one per tensor-parallel rank (each on a backend that reports its memory); every rank
-    ///   gets the fewest blocks any rank has room for, since the block tables are shared.
-    public static func profile(models: [any CausalLM], maxNumTokens: Int, maxNumSeqs: Int, maxLogitsRows: Int? = nil,
+    /// - Parameters:
+    ///   - models: one per tensor-parallel rank (each on a backend that reports its memory); every rank gets the fewest
+    ///     blocks any rank has room for, since the block tables are shared.
+    ///   - draft: speculative decoding's draft model, on rank 0's device (loaded, so its weights count): it runs the
+    ///     profiling step too, and each block holds its K/V beside the target's.
+    public static func profile(models: [any CausalLM], draft: (any CausalLM)? = nil, maxNumTokens: Int, maxNumSeqs: Int, maxLogitsRows: Int? = nil,
                                blockSize: Int, gpuMemoryUtilization: Double) throws -> Plan {
         let memories = try models.map { model -> any DeviceMemoryReporting in
             guard let memory = model.backend as? any DeviceMemoryReporting else {
@@ -37,9 +40,14 @@ public enum KVCacheSizing {
                                         blockIds: (0..<Int32(profileBlocks)).map { $0 }, sampling: SamplingRow(),
                                         loraSlot: models[0].loraCapacity == nil ? nil : 0)
             _ = try runner.execute([sequence])
+            if let draft {
+                let draftRunner = try ModelRunner(model: draft, numBlocks: profileBlocks, blockSize: blockSize,
+                                                  maxNumBatchedTokens: maxNumTokens, maxNumSeqs: maxNumSeqs)
+                _ = try draftRunner.execute([sequence])
+            }
             for model in models { try model.backend.synchronize() }
         }
-        let bytesPerBlock = models[0].kvCacheBytesPerBlock(blockSize: blockSize)
+        let bytesPerBlock = models[0].kvCacheBytesPerBlock(blockSize: blockSize) + (draft?.kvCacheBytesPerBlock(blockSize: blockSize) ?? 0)
         var plans: [(numBlocks: Int, summary: String)] = []
         for (rank, memory) in memories.enumerated() {
             let stats = try memory.memoryStats()

@@ -3,7 +3,8 @@ import VLLMCore
 
 extension SpeculativeConfig {
     /// Reads vLLM's JSON, with vLLM's defaults: `method` may also come as `"model": "ngram"`; with neither lookup
-    /// bound both are 5, with one the other equals it.
+    /// bound both are 5, with one the other equals it. A `model` that is not "ngram" is a draft model (`method`
+    /// absent or `draft_model`), whose folder is checked when the engine loads it.
     public init(json text: String) throws(VLLMValidationError) {
         guard let data = text.data(using: .utf8),
             let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
@@ -13,15 +14,32 @@ extension SpeculativeConfig {
         let known: Set<String> = ["method", "model", "num_speculative_tokens", "prompt_lookup_min", "prompt_lookup_max"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw VLLMValidationError(
-                "--speculative-config: '\(unknown)' is not supported (this engine takes method, num_speculative_tokens, "
+                "--speculative-config: '\(unknown)' is not supported (this engine takes method, model, num_speculative_tokens, "
                     + "prompt_lookup_min and prompt_lookup_max)", parameter: "speculative_config")
         }
-        let method = (object["method"] as? String) ?? (object["model"] as? String)
-        guard let method, method == "ngram" || method == "[ngram]" else {
-            let asked = (object["method"] as? String) ?? (object["model"] as? String).map { "a draft model (\($0))" } ?? "no method"
+        if let method = object["method"], !(method is String) {
+            throw VLLMValidationError("--speculative-config: method must be a string, got \(method)", parameter: "speculative_config")
+        }
+        if let model = object["model"], !(model is String) {
+            throw VLLMValidationError("--speculative-config: model must be a string, got \(model)", parameter: "speculative_config")
+        }
+        let model = object["model"] as? String
+        let isNgram = { (name: String?) in name == "ngram" || name == "[ngram]" }
+        let method = (object["method"] as? String) ?? (isNgram(model) ? "ngram" : model == nil ? nil : "draft_model")
+        var draftModel: String? = nil
+        switch method {
+        case let name? where isNgram(name): break
+        case "draft_model"?:
+            guard let model, !model.isEmpty, !isNgram(model) else {
+                throw VLLMValidationError("--speculative-config: method draft_model needs \"model\": the draft model's folder or hub id",
+                                          parameter: "speculative_config")
+            }
+            draftModel = model
+        default:
+            let asked = method.map { "method \($0)" } ?? "no method"
             throw VLLMValidationError(
-                "--speculative-config: \(asked) is not supported yet; use {\"method\": \"ngram\", \"num_speculative_tokens\": k}",
-                parameter: "speculative_config")
+                "--speculative-config: \(asked) is not supported; use {\"method\": \"ngram\", \"num_speculative_tokens\": k} "
+                    + "or {\"model\": DRAFT, \"num_speculative_tokens\": k}", parameter: "speculative_config")
         }
         // An integer is what JSONDecoder reads as Int: not `true`, not 1.5.
         func number(_ key: String) throws(VLLMValidationError) -> Int? {
@@ -53,5 +71,6 @@ extension SpeculativeConfig {
             throw VLLMValidationError("prompt_lookup_min=\(min) must be <= prompt_lookup_max=\(max)", parameter: "speculative_config")
         }
         self.init(numSpeculativeTokens: k, promptLookupMin: min, promptLookupMax: max)
+        self.draftModel = draftModel
     }
 }

@@ -85,7 +85,7 @@ struct BenchCommand: ParsableCommand {
                     detokenizer = try EngineArgs.demoTokenizer()
                 }
             }
-            let llm = try LLM(args: try engine.engineArgs(model: model), devices: try engine.makeOfflineDevices(), detokenizer: detokenizer)
+            let llm = try LLM(args: try engine.engineArgs(model: model, draftModel: try engine.resolveDraftModelBlocking()), devices: try engine.makeOfflineDevices(), detokenizer: detokenizer)
             let loadSeconds = Date().timeIntervalSince(loadStart)
             let vocab = llm.engine.config.vocabSize
             let prompts = lengths.enumerated().map { i, l in
@@ -156,7 +156,7 @@ struct BenchCommand: ParsableCommand {
 
         func run() throws {
             let model = try engine.resolveModelBlocking(self.model)
-            let llm = try LLM(args: try engine.engineArgs(model: model), devices: try engine.makeOfflineDevices())
+            let llm = try LLM(args: try engine.engineArgs(model: model, draftModel: try engine.resolveDraftModelBlocking()), devices: try engine.makeOfflineDevices())
             var prompt = BenchCommand.randomPrompts(count: 1, length: inputLen, vocabSize: llm.engine.config.vocabSize, seed: engine.seed)
             if let promptIdsFile {
                 guard let ids = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: promptIdsFile))) as? [Int],

@@ -227,8 +227,20 @@ struct EngineOptions: ParsableArguments {
             .snapshot(repository, revision: revision ?? "main")
     }
 
-    /// EngineArgs for `model` (nil: the built-in demo model).
-    func engineArgs(model: String?) throws -> EngineArgs {
+    /// The folder of the draft model `--speculative-config` names (a hub id resolved as `--model`'s is), or nil.
+    func resolveDraftModel() async throws -> String? {
+        guard let speculativeConfig, let draft = try? SpeculativeConfig(json: speculativeConfig).draftModel else { return nil }
+        return try await resolveModel(draft, applyOverrides: false)
+    }
+
+    /// `resolveDraftModel` for the commands that run synchronously: blocks the calling thread (never a task's).
+    func resolveDraftModelBlocking() throws -> String? {
+        guard let speculativeConfig, let draft = try? SpeculativeConfig(json: speculativeConfig).draftModel else { return nil }
+        return try resolveModelBlocking(draft, applyOverrides: false)
+    }
+
+    /// EngineArgs for `model` (nil: the built-in demo model); `draftModel`: the folder `resolveDraftModel` found.
+    func engineArgs(model: String?, draftModel: String? = nil) throws -> EngineArgs {
         var args = EngineArgs(model: model.map { URL(fileURLWithPath: $0) })
         switch loadFormat {
         case "auto", "safetensors": args.loadFormat = .safetensors
@@ -264,6 +276,7 @@ struct EngineOptions: ParsableArguments {
         if let speculativeConfig {
             do {
                 args.speculativeConfig = try SpeculativeConfig(json: speculativeConfig)
+                if let draftModel { args.speculativeConfig?.draftModel = draftModel }
             } catch {
                 throw ValidationError(error.description)
             }

@@ -52,7 +52,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let model = try engine.resolveModelBlocking(self.model)
         let tokenizer = try Self.loadTokenizer(model: try engine.resolveModelBlocking(engine.tokenizer, applyOverrides: false) ?? model)
-        let llm = try LLM(args: try engine.engineArgs(model: model), devices: try engine.makeOfflineDevices(), detokenizer: tokenizer)
+        let llm = try LLM(args: try engine.engineArgs(model: model, draftModel: try engine.resolveDraftModelBlocking()), devices: try engine.makeOfflineDevices(), detokenizer: tokenizer)
         guard ["auto", "vllm"].contains(generationConfig) else {
             throw ValidationError("--generation-config '\(generationConfig)' is not supported; use auto or vllm")
         }

@@ -39,7 +39,7 @@ struct RunBatchCommand: AsyncParsableCommand {
             .map(String.init)
         let built = try ServeEngine.make(
             model: try await engine.resolveModel(model), name: model, tokenizerPath: try await engine.resolveModel(engine.tokenizer, applyOverrides: false),
-            options: engine, servedModelNames: servedModelName, chatTemplate: chatTemplate,
+            draftModel: try await engine.resolveDraftModel(), options: engine, servedModelNames: servedModelName, chatTemplate: chatTemplate,
             generationConfig: generationConfig)
         var config = ServerConfig()
         config.disableLogRequests = true

@@ -128,7 +128,7 @@ struct ServeCommand: AsyncParsableCommand {
         let config = try serverConfig()
         let built = try ServeEngine.make(
             model: try await engine.resolveModel(model), name: model, tokenizerPath: try await engine.resolveModel(engine.tokenizer, applyOverrides: false),
-            options: engine, servedModelNames: servedModelName, chatTemplate: chatTemplate, generationConfig: generationConfig)
+            draftModel: try await engine.resolveDraftModel(), options: engine, servedModelNames: servedModelName, chatTemplate: chatTemplate, generationConfig: generationConfig)
         var logger = Logger(label: "swift-vllm.serve")
         logger.logLevel = .info
         let serving = OpenAIServing(model: built.model, config: config, logger: logger)

@@ -19,8 +19,10 @@ struct ServeEngine {
     ///   - generationConfig: `auto` (the model's generation_config.json) or `vllm` (none).
     ///   - name: the model as the user gave it (a hub id names the model, not its cache folder).
     ///   - tokenizerPath: `--tokenizer`'s folder, resolved (default: the model's).
+    ///   - draftModel: `--speculative-config`'s draft model folder, resolved (`EngineOptions.resolveDraftModel`).
     static func make(
-        model path: String?, name: String?, tokenizerPath: String?, options: EngineOptions, servedModelNames: [String],
+        model path: String?, name: String?, tokenizerPath: String?, draftModel: String? = nil, options: EngineOptions,
+        servedModelNames: [String],
         chatTemplate: String?, generationConfig: String
     ) throws -> ServeEngine {
         guard ["auto", "vllm"].contains(generationConfig) else {
@@ -43,7 +45,7 @@ struct ServeEngine {
             tokenizer = HFTokenizerAdapter(tokenizer: try EngineArgs.demoTokenizer())
             log("the demo model's tokenizer is one token per UTF-8 byte; its output is noise")
         }
-        var args = try options.engineArgs(model: path)
+        var args = try options.engineArgs(model: path, draftModel: draftModel)
         args.usageContext = .openAIServer
         let root = name ?? path ?? "demo-model"
         let names = servedModelNames.isEmpty ? [root] : servedModelNames

@@ -182,8 +182,13 @@ import VLLMTokenizers
                 return "accepted"
             } catch { return error.message }
         }
-        #expect(refusal(#"{"model": "meta-llama/Llama-3.2-1B", "num_speculative_tokens": 4}"#).contains("a draft model (meta-llama/Llama-3.2-1B) is not supported yet"))
-        #expect(refusal(#"{"method": "eagle", "num_speculative_tokens": 4}"#).contains("eagle is not supported yet"))
+        #expect(try SpeculativeConfig(json: #"{"model": "meta-llama/Llama-3.2-1B", "num_speculative_tokens": 4}"#)
+            == SpeculativeConfig(numSpeculativeTokens: 4, draftModel: "meta-llama/Llama-3.2-1B"))
+        #expect(try SpeculativeConfig(json: #"{"method": "draft_model", "model": "/models/draft", "num_speculative_tokens": 2}"#).method
+            == "draft_model")
+        #expect(refusal(#"{"method": "draft_model", "num_speculative_tokens": 2}"#).contains("method draft_model needs \"model\""))
+        #expect(refusal(#"{"method": "eagle", "num_speculative_tokens": 4}"#).contains("method eagle is not supported"))
+        #expect(refusal(#"{"model": 3, "num_speculative_tokens": 4}"#).contains("model must be a string"))
         #expect(refusal(#"{"method": "ngram"}"#).contains("num_speculative_tokens is required"))
         #expect(refusal(#"{"method": "ngram", "num_speculative_tokens": 0}"#).contains("must be an integer in 1…64, got 0"))
         #expect(refusal(#"{"method": "ngram", "num_speculative_tokens": true}"#).contains("num_speculative_tokens must be a positive integer"))
