@@ -27,7 +27,7 @@ extension ModelRunner {
             workspace = try model.makeWorkspace(maxNumTokens: maxNumBatchedTokens, maxNumSeqs: maxLogitsRows)
             stepInputs = try model.backend.allocate(shape: [0], dtype: .int32)
             graphs = DecodeGraphs(backend: model.backend, enabled: !enforceEager, blockSize: blockSize,
-                                  maxRows: min(maxNumBatchedTokens, maxNumSeqs))
+                                  maxRows: min(maxNumBatchedTokens, maxNumSeqs), maxTokens: min(maxNumBatchedTokens, maxLogitsRows))
         }
 
         /// Uploads the step's inputs, fills its placeholders with the tokens of the step in flight, and queues
@@ -41,7 +41,7 @@ extension ModelRunner {
             }
             guard let shape = step.graph else { return try model.forward(input, kvCaches: kvCaches, workspace: workspace) }
             let logits = try graphs.run(shape) { try model.forward(input, kvCaches: kvCaches, workspace: workspace) }
-            return logits.rows(0..<step.numScheduledSeqs)
+            return logits.rows(0..<step.numLogitsRows)
         }
 
         /// The sampled tokens of the step in flight on this rank's device: rank 0's own, broadcast from rank 0

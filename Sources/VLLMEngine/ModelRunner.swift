@@ -282,8 +282,9 @@ public final class ModelRunner: @unchecked Sendable {
     }
 
     /// The flat step inputs, on the host; every index is checked here, once, so kernels can trust them.
-    /// `graph`: a decode step padded to a recorded graph's shape — rows past the step's sequences feed token 0
-    /// at position 0 with a context of one key and write no K/V (slot −1); their outputs are never sampled.
+    /// `graph`: a decode (or uniform verify) step padded to a recorded graph's shape — rows past the step's sequences
+    /// feed token 0 at positions 0 ..< queryLen with a context of as many keys and write no K/V (slot −1); their outputs
+    /// are never sampled.
     func makeHostInput(_ sequences: [StepSequence], graph shape: DecodeGraphShape? = nil) throws -> HostStepInput {
         let numTokens = sequences.reduce(0) { $0 + $1.tokenIds.count }
         guard numTokens > 0, numTokens <= maxNumBatchedTokens, sequences.count <= maxNumSeqs else {
@@ -332,19 +333,23 @@ public final class ModelRunner: @unchecked Sendable {
             }
         }
         var maxSeqLen = Int(seqLens.max()!)
+        let numLogitsRows = logitsIndices.count
         if let shape {
-            guard numTokens == sequences.count, logitsIndices.count == numTokens, shape.rows >= numTokens,
+            let queryLen = shape.queryLen
+            guard numTokens == sequences.count * queryLen, logitsIndices.count == numTokens, shape.rows >= sequences.count,
                   maxSeqLen <= shape.tableWidth * blockSize else {
                 throw BackendError("a step of \(sequences.count) sequences, \(numTokens) tokens, does not fit decode graph \(shape)")
             }
-            for row in numTokens..<shape.rows {
-                tokenIds.append(0)
-                positions.append(0)
-                slots.append(-1)
-                queryStart.append(Int32(row + 1))
-                seqLens.append(1)
-                logitsIndices.append(Int32(row))
-                if model.loraCapacity != nil { loraSlots.append(-1) }
+            for _ in sequences.count..<shape.rows {
+                for position in 0..<queryLen {
+                    logitsIndices.append(Int32(tokenIds.count))
+                    tokenIds.append(0)
+                    positions.append(Int32(position))
+                    slots.append(-1)
+                    if model.loraCapacity != nil { loraSlots.append(-1) }
+                }
+                queryStart.append(Int32(tokenIds.count))
+                seqLens.append(Int32(queryLen))
             }
             maxSeqLen = shape.tableWidth * blockSize
         }
@@ -367,7 +372,7 @@ public final class ModelRunner: @unchecked Sendable {
             ] + lora + [(pendingRows, [pendingRows.count]), (pendingPositions, [pendingPositions.count])],
             // An eager step none of whose tokens has an adapter skips the LoRA kernels; a graph always runs them.
             hasLoRA: model.loraCapacity != nil && (shape != nil || loraSlots.contains { $0 >= 0 }),
-            numScheduledSeqs: sequences.count, numTokens: tokenIds.count, numSeqs: seqLens.count, maxQueryLen: sequences.map(\.tokenIds.count).max()!,
+            numLogitsRows: numLogitsRows, numTokens: tokenIds.count, numSeqs: seqLens.count, maxQueryLen: sequences.map(\.tokenIds.count).max()!,
             maxSeqLen: maxSeqLen, numDecodes: numDecodes, hasPrefills: prefillQueryStart != nil, graph: shape)
     }
 }
@@ -382,14 +387,15 @@ struct HostStepInput: Sendable {
     let values: [Int32]
     /// Each part's offset in `values` and its shape.
     let parts: [(offset: Int, shape: [Int])]
-    /// The step's sequences; `numSeqs` and `numTokens` count a decode graph's padding rows too.
-    var numScheduledSeqs: Int
+    /// The logits rows the step samples (its first rows); `numSeqs` and `numTokens` count a decode graph's padding
+    /// rows too.
+    var numLogitsRows: Int
     var numTokens: Int, numSeqs: Int, maxQueryLen: Int, maxSeqLen: Int, numDecodes: Int
     var hasPrefills: Bool
     /// The decode graph this step runs as, if any.
     var graph: DecodeGraphShape?
 
-    init(_ parts: [(values: [Int32], shape: [Int])], hasLoRA: Bool, numScheduledSeqs: Int, numTokens: Int, numSeqs: Int,
+    init(_ parts: [(values: [Int32], shape: [Int])], hasLoRA: Bool, numLogitsRows: Int, numTokens: Int, numSeqs: Int,
          maxQueryLen: Int, maxSeqLen: Int, numDecodes: Int, hasPrefills: Bool, graph: DecodeGraphShape?) {
         self.hasLoRA = hasLoRA
         values = parts.flatMap(\.values)
@@ -398,7 +404,7 @@ struct HostStepInput: Sendable {
             defer { offset += part.values.count }
             return (offset, part.shape)
         }
-        self.numScheduledSeqs = numScheduledSeqs
+        self.numLogitsRows = numLogitsRows
         (self.numTokens, self.numSeqs, self.maxQueryLen, self.maxSeqLen, self.numDecodes) = (numTokens, numSeqs, maxQueryLen, maxSeqLen, numDecodes)
         self.hasPrefills = hasPrefills
         self.graph = graph

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VLLMCPU
 import VLLMCore
-import VLLMEngine
+@testable import VLLMEngine
 import VLLMModels
 
 /// Speculative decoding by a draft model (`{"model": DRAFT, "num_speculative_tokens": k}`) on stories260K: the outputs
@@ -113,5 +113,74 @@ import VLLMModels
         try Data(EngineArgs.demoConfigJSON.utf8).write(to: demo.appendingPathComponent("config.json"))
         #expect(refusal(demo.path) { $0.loadFormat = .dummy(seed: 0) }.contains("has vocab_size 259 and the target 512"))
         #expect(refusal(folder.path) { $0.enableLoRA = true }.contains("--enable-lora is not supported yet"))
+    }
+
+    /// Verify steps in which every sequence feeds its last token and k drafts run as graphs, padded to the graph's
+    /// shape (rows of k + 1 tokens that write nothing): on the CPU, padding as a graph would changes no output.
+    @Test func uniformVerifyStepsPaddedAsGraphsChangeNoOutput() throws {
+        guard let folder = EngineParityTests.stories260K, let draft = try Self.truncatedStories(layers: 4),
+              let plain = try SpeculativeEngineTests.stories(speculative: nil) else { return }
+        defer { try? FileManager.default.removeItem(at: draft) }
+        let params = Self.params()
+        let expected = try run(plain, params)
+        for (path, k) in [(folder.path, 3), (draft.path, 4)] {
+            guard let speculated = try SpeculativeEngineTests.stories(speculative: SpeculativeConfig(numSpeculativeTokens: k, draftModel: path))
+            else { return }
+            let runner = speculated.core.runner
+            runner.graphs = DecodeGraphs(backend: runner.model.backend, enabled: false, padsOnly: true, blockSize: runner.blockSize,
+                                         maxRows: runner.maxNumSeqs, maxTokens: min(runner.maxNumBatchedTokens, runner.maxNumSeqs * (k + 1)))
+            #expect(try run(speculated, params) == expected, "draft \(path), k = \(k)")
+            #expect(runner.graphs.paddedVerifySteps > 0, "no verify step was padded as a graph")
+            let stats = speculated.core.stats()
+            #expect(stats.numFreeBlocks == stats.numTotalBlocks, "blocks leaked")
+        }
+    }
+
+    /// Sampled outputs keep the target's distribution: the second and third tokens of 3000 requests (temperature 1,
+    /// distinct seeds) speculated by the four-layer draft, against 3000 unspeculated ones with other seeds — a
+    /// chi-square test of homogeneity over the tokens both draw (rarer ones pooled), at p = 0.001. The first token
+    /// comes from the prefill either way; the second and third are verified drafts or the samples that replaced them.
+    @Test func sampledTokensKeepTheTargetsDistribution() throws {
+        guard let draft = try Self.truncatedStories(layers: 4), let plain = try SpeculativeEngineTests.stories(speculative: nil),
+              let speculated = try SpeculativeEngineTests.stories(speculative: SpeculativeConfig(numSpeculativeTokens: 2, draftModel: draft.path))
+        else { return }
+        defer { try? FileManager.default.removeItem(at: draft) }
+        let count = 3000, prompt = [1, 403, 407, 261, 378]
+        func outputs(_ llm: LLM, firstSeed: Int) throws -> [[Int]] {
+            let params = (0..<count).map { i -> SamplingParams in
+                var p = SamplingParams()
+                p.temperature = 1
+                p.seed = firstSeed + i
+                p.maxTokens = 3
+                p.ignoreEos = true
+                return p
+            }
+            return try llm.generate(Array(repeating: prompt, count: count), params: params).map { $0.outputs[0].tokenIds }
+        }
+        let reference = try outputs(plain, firstSeed: 0), tested = try outputs(speculated, firstSeed: 1_000_000)
+        let spec = try #require(speculated.core.stats().specDecoding)
+        #expect(spec.numAcceptedTokens > count / 4, "too few drafts accepted (\(spec.numAcceptedTokens)) for the test to mean much")
+        for position in [1, 2] {
+            var a: [Int: Double] = [:], b: [Int: Double] = [:]
+            for tokens in reference { a[tokens[position], default: 0] += 1 }
+            for tokens in tested { b[tokens[position], default: 0] += 1 }
+            // Categories: tokens whose pooled count is at least 10 (expected ≥ 5 a side); the rest pooled as one.
+            var categories: [(Double, Double)] = [], rest = (0.0, 0.0)
+            for token in Set(a.keys).union(b.keys) {
+                let pair = (a[token] ?? 0, b[token] ?? 0)
+                if pair.0 + pair.1 >= 10 { categories.append(pair) } else { rest = (rest.0 + pair.0, rest.1 + pair.1) }
+            }
+            if rest.0 + rest.1 > 0 { categories.append(rest) }
+            var chiSquare = 0.0
+            for (x, y) in categories {
+                let expected = (x + y) / 2  // equal sample sizes
+                chiSquare += (x - expected) * (x - expected) / expected + (y - expected) * (y - expected) / expected
+            }
+            // The 0.999 quantile of chi-square with df degrees of freedom (Wilson–Hilferty, z = 3.0902).
+            let df = Double(categories.count - 1), h = 2 / (9 * df)
+            let critical = df * pow(1 - h + 3.0902 * h.squareRoot(), 3)
+            #expect(df >= 5 && chiSquare < critical,
+                    "output token \(position): chi-square \(chiSquare) over \(Int(df)) degrees of freedom (0.999 quantile \(critical))")
+        }
     }
 }
