@@ -269,6 +269,12 @@ extension CUDABackend {
     public func matmulPlanSummaries() -> [String] { blasLt.planSummaries() }
 
     public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) throws {
+        try linear(x, weight: weight, bias: bias, out: out, freshWeight: false)
+    }
+
+    /// `linear` of a weight a kernel queued before wrote (`freshWeight`: linear.cu's kernel then reads it only after
+    /// waiting for that kernel).
+    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor, freshWeight: Bool) throws {
         let act = activationDType
         try require(weight.rank == 2 && x.dtype == act && weight.dtype == act && (out.dtype == act || out.dtype == .float32),
                     "linear", "x \(x), weight \(weight), out \(out) (want \(act) x and weight [N, K], \(act) or f32 out)")
@@ -282,7 +288,7 @@ extension CUDABackend {
         // Decode steps (at most 8 tokens): linear.cu's skinny kernel streams the weight once for every
         // token, rounding as the cuBLASLt path below does; it declines what it does not take.
         if act == .bfloat16, Self.isSmallLinearEnabled, x.count / depth <= Self.smallLinearMaxTokens,
-           try smallLinear(x, weight: weight, bias: bias, out: out) {
+           try smallLinear(x, weight: weight, bias: bias, out: out, freshWeight: freshWeight) {
             try profiler.mark("linear N \(columns) K \(depth)")
             return
         }

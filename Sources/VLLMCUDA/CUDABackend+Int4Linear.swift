@@ -332,6 +332,6 @@ extension CUDABackend: Int4LinearBackend {
                    grid: (elementwiseBlocks(packed.count / (weight.bits / 4)), 1, 1), block: (256, 1, 1),
                    [packed.device, scales.device, zeros.device, permutation?.device ?? .pointer(0), dense.device,
                     .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(weight.groupSize))])
-        try linear(x, weight: dense, bias: bias, out: out)
+        try linear(x, weight: dense, bias: bias, out: out, freshWeight: true)
     }
 }

@@ -14,7 +14,9 @@ extension CUDABackend {
     /// for an f32 out (the logits: bias added in f32, then rounded to bf16, as the cuBLASLt path rounds them).
     /// Returns false, launching nothing, where the kernel does not apply — not all bf16, M > 8, K % 8 ≠ 0,
     /// x or weight not 16-byte aligned, or a GPU before sm_80 (no bf16 MMA) — so the caller uses cuBLASLt.
-    func smallLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) throws -> Bool {
+    /// `freshWeight`: a kernel queued before wrote `weight` (a dequantized scratch copy), so the kernel reads it only
+    /// after waiting for that kernel; persistent weights are read before the wait, while the kernel before runs.
+    func smallLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor, freshWeight: Bool = false) throws -> Bool {
         guard weight.rank == 2, context.computeCapability.major >= 8 else { return false }
         let (columns, depth) = (weight.shape[0], weight.shape[1])
         guard columns > 0, depth > 0, depth % 8 == 0, x.count % depth == 0,
@@ -36,7 +38,7 @@ extension CUDABackend {
                            stream: stream,
                            arguments: [x.device, weight.device, bias?.device ?? .pointer(0), out.device,
                                        .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)),
-                                       .int32(Int32(rowsPerBlock))])
+                                       .int32(Int32(rowsPerBlock)), .int32(freshWeight ? 1 : 0)])
         return true
     }
 

@@ -183,6 +183,25 @@ __device__ __forceinline__ uint4 load_weight16(const void *pointer, bool valid) 
     return v;
 }
 
+// load_weight16 for the loads a kernel issues before grid_dependency_wait() (the weights depend on no kernel, so
+// under programmatic dependent launch they stream while the kernel before still runs): a coherent load, volatile, so
+// that it stays before the wait. ptxas moves ld.global.nc freely across griddepcontrol.wait — for linear_small and
+// linear_int4_small it put the wait (SASS ACQBULK) before every weight load, so nothing streamed early. Only for data
+// no kernel of the step writes: a weight the kernel before wrote (a dequantized scratch copy) is read after the wait.
+__device__ __forceinline__ uint4 load_weight16_early(const void *pointer, bool valid) {
+    uint4 v;
+    asm volatile("{\n\t.reg .pred p;\n\tsetp.ne.b32 p, %5, 0;\n\t"
+        "mov.b32 %0, 0;\n\tmov.b32 %1, 0;\n\tmov.b32 %2, 0;\n\tmov.b32 %3, 0;\n\t"
+#if __CUDA_ARCH__ >= 800
+        "@p ld.global.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];\n}"
+#else
+        "@p ld.global.v4.u32 {%0, %1, %2, %3}, [%4];\n}"
+#endif
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+        : "l"(pointer), "r"((int)valid) : "memory");
+    return v;
+}
+
 // 16 bytes of the activations, through L1 (read by every warp of the SM). Zero where !valid (not read).
 // A coherent load (not ld.global.nc), volatile with a memory clobber: the activations are the kernel before's
 // output, so the load must stay after grid_dependency_wait(). ptxas treats .nc data as unchanging for the whole

@@ -11,6 +11,8 @@
 //   serves 16 rows instead of 8.
 //   A CTA owns R weight rows; its warps split K (warp w takes k-steps w, w + numWarps, … of 32 · STEPS
 //   elements) and meet in shared memory at the end, summed in warp order (deterministic).
+//   The first weight loads are issued before the wait for x (load_weight16_early): a weight written by the kernel
+//   before (a 4-bit weight dequantized for this step) must say so, freshWeight ≠ 0, and is read after the wait.
 //   Tensor cores do the arithmetic: each 32-element k-step of a warp is two mma.m16n8k16 (bf16 in, f32
 //   accumulators) with the weight rows as A (16 rows; rows 8–15 zero when R = 8) and the tokens as B
 //   (8 columns; tokens ≥ M zero). Lane (g = lane / 4, t = lane % 4) loads the 16 bytes at k + 8t of weight
@@ -50,8 +52,13 @@ __device__ __forceinline__ void linear_small_warp(const bf16_t *__restrict__ x, 
         for (int s = 0; s < STEPS; ++s) {
             const int k = k0 + 32 * s;
             const bool inK = k + 8 * t < K;  // K % 8 == 0: a lane's 8 elements are all in or all out
-            a[s] = load_weight16(rowA + k, hasRowA && inK);
-            b[s] = R == 16 ? load_weight16(rowB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
+            if (first) {  // before the wait: loads that stay there (common.cuh)
+                a[s] = load_weight16_early(rowA + k, hasRowA && inK);
+                b[s] = R == 16 ? load_weight16_early(rowB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
+            } else {
+                a[s] = load_weight16(rowA + k, hasRowA && inK);
+                b[s] = R == 16 ? load_weight16(rowB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
+            }
         }
         if (first) grid_dependency_wait();
         first = false;
@@ -78,7 +85,8 @@ template <> __device__ __forceinline__ float linear_output<float>(float value) {
 template <typename Out>
 __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight,
                              const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
-                             int rowsPerBlock) {
+                             int rowsPerBlock, int freshWeight) {
+    if (freshWeight) grid_dependency_wait();  // the kernel before wrote the weight: no load may precede the wait
     __shared__ float sums[LINEAR_MAX_WARPS][8][16];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
@@ -106,12 +114,14 @@ __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restr
 
 extern "C" __global__ void __launch_bounds__(256, 2)
     linear_small_bf16(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight, const bf16_t *__restrict__ bias,
-                      bf16_t *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock) {
-    linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock);  // waits inside, after its first weight loads
+                      bf16_t *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock,
+                      int freshWeight) {
+    linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight);  // waits inside, after its first weight loads
 }
 
 extern "C" __global__ void __launch_bounds__(256, 2)
     linear_small_bf16_f32(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight, const bf16_t *__restrict__ bias,
-                          float *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock) {
-    linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock);  // waits inside, after its first weight loads
+                          float *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock,
+                      int freshWeight) {
+    linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight);  // waits inside, after its first weight loads
 }

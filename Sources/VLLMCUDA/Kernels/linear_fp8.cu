@@ -59,18 +59,23 @@ __device__ __forceinline__ void linear_fp8_small_warp(const bf16_t *__restrict__
     for (int c = 0; c < 2; ++c)
 #pragma unroll
         for (int j = 0; j < TG; ++j) partial[c][j][0] = partial[c][j][1] = partial[c][j][2] = partial[c][j][3] = 0.0f;
-    bool first = true;
-    for (int k0 = warp * STEPS * 64; k0 < K; k0 += numWarps * STEPS * 64) {
+    // One k-step of the warp; `early` (the first, a constant at each call) issues its weight loads with loads that stay
+    // before the wait (common.cuh's load_weight16_early), then waits for x.
+    auto iteration = [&](int k0, bool early) {
         uint4 a[STEPS], b[STEPS];
 #pragma unroll
         for (int s = 0; s < STEPS; ++s) {
             const int k = k0 + 64 * s;
             const bool inK = k + 16 * t < K;  // K % 16 == 0: a lane's 16 elements are all in or all out
-            a[s] = load_weight16(rowA + k, hasRowA && inK);
-            b[s] = R == 16 ? load_weight16(rowB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
+            if (early) {
+                a[s] = load_weight16_early(rowA + k, hasRowA && inK);
+                b[s] = R == 16 ? load_weight16_early(rowB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
+            } else {
+                a[s] = load_weight16(rowA + k, hasRowA && inK);
+                b[s] = R == 16 ? load_weight16(rowB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
+            }
         }
-        if (first) grid_dependency_wait();
-        first = false;
+        if (early) grid_dependency_wait();
 #pragma unroll
         for (int s = 0; s < STEPS; ++s) {
             const int k = k0 + 64 * s;
@@ -93,7 +98,14 @@ __device__ __forceinline__ void linear_fp8_small_warp(const bf16_t *__restrict__
                 for (int j = 0; j < TG; ++j) mma_bf16_16x8x16(partial[q & 1][j], a0, a1, a2, a3, xs[j][2 * q], xs[j][2 * q + 1]);
             }
         }
+    };
+    const int stride = numWarps * STEPS * 64;
+    int k0 = warp * STEPS * 64;
+    if (k0 < K) {
+        iteration(k0, true);
+        k0 += stride;
     }
+    for (; k0 < K; k0 += stride) iteration(k0, false);
     grid_dependency_wait();
 #pragma unroll
     for (int j = 0; j < TG; ++j)

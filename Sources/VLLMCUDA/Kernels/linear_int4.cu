@@ -96,19 +96,23 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
         for (int j = 0; j < TG; ++j) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.0f;
     const int stride = numWarps * 128 * STEPS;
     uint4 w[STEPS][TILES][2];  // [step][tile][rows g, g + 8]
-    auto load = [&](int k0) {  // zeros past K (not read)
+    auto load = [&](int k0, bool early) {  // zeros past K (not read)
 #pragma unroll
         for (int s = 0; s < STEPS; ++s) {
             const int k = k0 + 128 * s + 32 * t;
 #pragma unroll
             for (int i = 0; i < TILES; ++i)
 #pragma unroll
-                for (int h = 0; h < 2; ++h) w[s][i][h] = load_weight16(packed + rows[i][h] * words + (k >> 3), hasRow[i][h] && k < K);
+                for (int h = 0; h < 2; ++h) {
+                    const unsigned *word = packed + rows[i][h] * words + (k >> 3);
+                    w[s][i][h] = early ? load_weight16_early(word, hasRow[i][h] && k < K) : load_weight16(word, hasRow[i][h] && k < K);
+                }
         }
     };
-    // The weights depend on no earlier kernel: the first loads are in flight before the wait for x.
+    // The weights depend on no earlier kernel: the first loads are in flight before the wait for x (loads that
+    // stay before it: common.cuh's load_weight16_early).
     int k0 = warp * 128 * STEPS;
-    load(k0);
+    load(k0, true);
     grid_dependency_wait();
     for (; k0 < K; k0 += stride) {
 #pragma unroll
@@ -180,7 +184,7 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
                 }
             }
         }
-        load(k0 + stride);
+        load(k0 + stride, false);
     }
 }
 
