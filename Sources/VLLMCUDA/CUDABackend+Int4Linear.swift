@@ -111,8 +111,10 @@ extension CUDABackend: Int4LinearBackend {
 
     /// The path for `tokens` × [N, K] (bench-linear on the H200, docs/gpu-runs/2026-11-30f): the small kernel streams
     /// the weight once for all tokens but its MMAs of 8 tokens cost more per token past ~16; the GEMM dequantizes a
-    /// weight fragment once for 64 tokens and wins from 17 tokens on the large linears (N·K ≥ 32 M: gate_up, down,
-    /// lm_head), from 33 on all, up to 64 tokens on all and 128 on the large ones; past that, dequantize + cuBLASLt.
+    /// weight fragment once for 64 tokens and wins from 17 tokens on every linear (docs/gpu-runs/2026-12-01h run8, µs
+    /// at 24 / 32 tokens, small against GEMM: Llama-3-8B qkv 25.8 / 28.8 against 22.4 / 22.9, o 18.9 / 21.6 against
+    /// 16.4 / 16.6; session 8 had measured the narrow linears' turn at 33), up to 64 tokens on all and 128 on the large
+    /// ones (N·K ≥ 32 M: gate_up, down, lm_head); past that, dequantize + cuBLASLt.
     /// Where linear_int4_wgmma applies it takes 64–256 tokens (bench-linear, docs/gpu-runs/2026-12-01d run4: on
     /// Llama-3-8B's and Qwen2.5-14B's linears it ties or beats the mma.sync GEMM in sum at 64 tokens and loses at 48;
     /// at 96–128 it is 0–29 % faster than the better of the others, at 192 4–19 % faster than dequantize + cuBLASLt;
@@ -125,8 +127,7 @@ extension CUDABackend: Int4LinearBackend {
         let cap = int4GemmTokenCap ?? .max
         let wgmmaLimit = int4WgmmaTokenLimit ?? 256
         if wgmmaApplies, tokens >= 64, tokens <= wgmmaLimit, tokens <= cap { return .wgmma }
-        let large = columns * depth >= 32 << 20
-        let gemmRange = (large ? 17 : 33)...(large ? 128 : 64)
+        let gemmRange = 17...(columns * depth >= 32 << 20 ? 128 : 64)
         if gemmApplies, gemmRange.contains(tokens), tokens <= cap { return .gemm }
         return tokens <= int4SmallMaxTokens && aligned ? .small : .dequantized
     }

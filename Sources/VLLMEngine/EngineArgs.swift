@@ -220,14 +220,13 @@ extension EngineArgs {
 
     /// The draft model `speculativeConfig` names, loaded beside the target on its one device (nil for none): checked
     /// before its weights are read — a folder with a config.json, the target's vocabulary (the drafts are the
-    /// target's token ids and the target's tokens the draft's input), one device. Same dtype, KV cache dtype, load
-    /// format and context length as the target.
+    /// target's token ids and the target's tokens the draft's input), one device (LoRA is refused with any
+    /// speculation, by `loraCapacity`). Same dtype, KV cache dtype, load format and context length as the target.
     func loadDraftModel(target: ModelConfig, backends: [any Backend], format: LoadFormat, maxModelLen: Int) throws -> (any CausalLM)? {
         guard let path = speculativeConfig?.draftModel else { return nil }
         guard backends.count == 1 else {
             throw ModelError("--speculative-config: a draft model with --tensor-parallel-size \(backends.count) is not supported yet (only 1)")
         }
-        guard !enableLoRA else { throw ModelError("--speculative-config with --enable-lora is not supported yet") }
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
             throw ModelError("--speculative-config: the draft model '\(path)' is not a model folder")
