@@ -201,16 +201,13 @@ public struct Scheduler: Sendable {
         return output
     }
 
-    /// Proposes `draftTokenIds` for a running request's next step (speculative decoding), cut to what it may still
-    /// generate: drafts never take it past `maxModelLen`, nor past its `maxTokens` (the step's last sample is
-    /// always kept, so at most `maxTokens − outputs − 1` drafts). Ignored for requests not running or with a token
-    /// in flight.
+    /// Proposes `draftTokenIds` for a running request's next step (speculative decoding), cut to `draftRoom`. Ignored
+    /// for requests not running or with a token in flight.
     public mutating func setDraftTokens(_ requestId: String, _ draftTokenIds: [Int]) {
-        guard var request = requests[requestId], request.status == .running, request.numPendingTokens == 0 else { return }
-        let room = min(config.maxModelLen - request.numTokens,
-                       request.maxTokens(maxModelLen: config.maxModelLen) - request.numOutputTokens - 1)
-        request.specTokenIds = Array(draftTokenIds.prefix(max(0, room)))
-        requests[requestId] = request
+        guard let (request, room) = draftRoom(requestId) else { return }
+        var updated = request
+        updated.specTokenIds = Array(draftTokenIds.prefix(max(0, room)))
+        requests[requestId] = updated
     }
 
     /// The room a draft model's proposals have: how many drafts running request `requestId` may take next step (as
@@ -218,11 +215,21 @@ public struct Scheduler: Sendable {
     /// drafts (`KVCacheManager.reserveSlots`). nil where it cannot speculate now: not running, a token in flight,
     /// no room left, or too few free blocks.
     public mutating func reserveDraftSlots(_ requestId: String, k: Int) -> (numDrafts: Int, blockIds: [Int])? {
+        guard let (request, room) = draftRoom(requestId) else { return nil }
+        let numDrafts = min(k, room)
+        guard numDrafts > 0, let blockIds = kvCacheManager.reserveSlots(requestId, numTokens: request.numTokens + numDrafts) else {
+            return nil
+        }
+        return (numDrafts, blockIds)
+    }
+
+    /// A running request with no token in flight, and how many draft tokens it may take: drafts never take it past
+    /// `maxModelLen`, nor past its `maxTokens` (the step's last sample is always kept, so at most
+    /// `maxTokens − outputs − 1`); nil for any other request.
+    private func draftRoom(_ requestId: String) -> (request: Request, room: Int)? {
         guard let request = requests[requestId], request.status == .running, request.numPendingTokens == 0 else { return nil }
-        let room = min(k, config.maxModelLen - request.numTokens,
-                       request.maxTokens(maxModelLen: config.maxModelLen) - request.numOutputTokens - 1)
-        guard room > 0, let blockIds = kvCacheManager.reserveSlots(requestId, numTokens: request.numTokens + room) else { return nil }
-        return (room, blockIds)
+        return (request, min(config.maxModelLen - request.numTokens,
+                             request.maxTokens(maxModelLen: config.maxModelLen) - request.numOutputTokens - 1))
     }
 
     /// Ends requests now, wherever they are (abort, or a stop string found by the caller), and

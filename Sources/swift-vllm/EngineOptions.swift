@@ -227,16 +227,17 @@ struct EngineOptions: ParsableArguments {
             .snapshot(repository, revision: revision ?? "main")
     }
 
+    /// The draft model `--speculative-config` names, as given (nil: none, or a config `engineArgs` will refuse).
+    private var draftModelArgument: String? { speculativeConfig.flatMap { try? SpeculativeConfig(json: $0).draftModel } }
+
     /// The folder of the draft model `--speculative-config` names (a hub id resolved as `--model`'s is), or nil.
     func resolveDraftModel() async throws -> String? {
-        guard let speculativeConfig, let draft = try? SpeculativeConfig(json: speculativeConfig).draftModel else { return nil }
-        return try await resolveModel(draft, applyOverrides: false)
+        try await resolveModel(draftModelArgument, applyOverrides: false)
     }
 
     /// `resolveDraftModel` for the commands that run synchronously: blocks the calling thread (never a task's).
     func resolveDraftModelBlocking() throws -> String? {
-        guard let speculativeConfig, let draft = try? SpeculativeConfig(json: speculativeConfig).draftModel else { return nil }
-        return try resolveModelBlocking(draft, applyOverrides: false)
+        try resolveModelBlocking(draftModelArgument, applyOverrides: false)
     }
 
     /// EngineArgs for `model` (nil: the built-in demo model); `draftModel`: the folder `resolveDraftModel` found.

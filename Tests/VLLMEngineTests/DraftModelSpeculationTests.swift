@@ -26,23 +26,10 @@ import VLLMModels
     }
 
     static func params() -> [SamplingParams] {
-        var params: [SamplingParams] = (0..<5).map { _ in EngineParityTests.greedy(150) }
-        for i in 0..<3 {
-            var p = SamplingParams()
-            p.temperature = 0.8
-            p.topP = 0.95
-            p.seed = 7 + i
-            p.maxTokens = 150
-            p.ignoreEos = true
-            params.append(p)
-        }
-        return params
+        SpeculativeEngineTests.mixedParams(greedy: 5, sampled: 3, temperature: 0.8, firstSeed: 7, maxTokens: 150)
     }
 
-    func run(_ llm: LLM, _ params: [SamplingParams]) throws -> [[Int]] {
-        let prompts = (0..<params.count).map { SpeculativeEngineTests.prompts[$0 % SpeculativeEngineTests.prompts.count] }
-        return try llm.generate(prompts, params: params).map { $0.outputs[0].tokenIds }
-    }
+    func run(_ llm: LLM, _ params: [SamplingParams]) throws -> [[Int]] { try SpeculativeEngineTests.run(llm, params) }
 
     @Test func theModelAsItsOwnDraftHasEveryGreedyDraftAccepted() throws {
         guard let folder = EngineParityTests.stories260K,

@@ -42,7 +42,24 @@ import VLLMTokenizers
     /// Token-id prompts in stories260K's vocabulary.
     static let prompts: [[Int]] = [[1, 403, 407, 261, 378], [1, 306, 332, 325, 265], [1, 411, 285, 352, 268, 290], [1, 284, 334]]
 
-    func run(_ llm: LLM, _ params: [SamplingParams]) throws -> [[Int]] {
+    /// `greedy` greedy requests, then `sampled` seeded ones (seeds `firstSeed` …, top-p 0.95, EOS ignored), each of
+    /// `maxTokens` tokens.
+    static func mixedParams(greedy: Int, sampled: Int, temperature: Float, firstSeed: Int, maxTokens: Int) -> [SamplingParams] {
+        var params: [SamplingParams] = (0..<greedy).map { _ in EngineParityTests.greedy(maxTokens) }
+        for i in 0..<sampled {
+            var p = SamplingParams()
+            p.temperature = temperature
+            p.topP = 0.95
+            p.seed = firstSeed + i
+            p.maxTokens = maxTokens
+            p.ignoreEos = true
+            params.append(p)
+        }
+        return params
+    }
+
+    /// Each request's output tokens, its prompt taken in turn from `prompts`.
+    static func run(_ llm: LLM, _ params: [SamplingParams]) throws -> [[Int]] {
         let prompts = (0..<params.count).map { Self.prompts[$0 % Self.prompts.count] }
         return try llm.generate(prompts, params: params).map { $0.outputs[0].tokenIds }
     }
@@ -53,18 +70,9 @@ import VLLMTokenizers
     ])
     func storiesGreedyAndSeededSamplesAreUnchanged(config: SpeculativeConfig) throws {
         guard let plain = try Self.stories(speculative: nil), let speculated = try Self.stories(speculative: config) else { return }
-        var params: [SamplingParams] = (0..<6).map { _ in EngineParityTests.greedy(160) }
-        for i in 0..<4 {
-            var p = SamplingParams()
-            p.temperature = 0.9
-            p.topP = 0.95
-            p.seed = 100 + i
-            p.maxTokens = 160
-            p.ignoreEos = true
-            params.append(p)
-        }
-        let expected = try run(plain, params)
-        let outputs = try run(speculated, params)
+        let params = Self.mixedParams(greedy: 6, sampled: 4, temperature: 0.9, firstSeed: 100, maxTokens: 160)
+        let expected = try Self.run(plain, params)
+        let outputs = try Self.run(speculated, params)
         #expect(outputs == expected)
         let spec = try #require(speculated.core.stats().specDecoding)
         #expect(spec.numAcceptedTokens > 0 && spec.numDrafts > 0)
@@ -78,7 +86,7 @@ import VLLMTokenizers
     @Test func chunkedPrefillPrefixHitsAndPreemptionKeepTheTokens() throws {
         let params = (0..<8).map { _ in EngineParityTests.greedy(120) }
         guard let plain = try Self.stories(speculative: nil) else { return }
-        let expected = try run(plain, params)
+        let expected = try Self.run(plain, params)
         struct Setting { var name: String; var apply: (inout EngineArgs) -> Void }
         for configure in [
             Setting(name: "chunked prefill") { $0.maxNumBatchedTokens = 8; $0.maxNumSeqs = 4 },
@@ -86,7 +94,7 @@ import VLLMTokenizers
             Setting(name: "prefix hits") { $0.blockSize = 4 },
         ] {
             guard let speculated = try Self.stories(speculative: Self.ngram, configure: configure.apply) else { return }
-            #expect(try run(speculated, params) == expected, "\(configure.name)")
+            #expect(try Self.run(speculated, params) == expected, "\(configure.name)")
             let stats = speculated.core.stats()
             #expect(stats.numFreeBlocks == stats.numTotalBlocks, "blocks leaked")
             #expect((stats.specDecoding?.numAcceptedTokens ?? 0) > 0, "\(configure.name): nothing was speculated")
@@ -139,7 +147,7 @@ import VLLMTokenizers
         guard let speculated = try Self.stories(speculative: Self.ngram), let plain = try Self.stories(speculative: nil) else { return }
         var p = EngineParityTests.greedy(80)
         p.repetitionPenalty = 1.3
-        #expect(try run(speculated, [p, p]) == run(plain, [p, p]))
+        #expect(try Self.run(speculated, [p, p]) == Self.run(plain, [p, p]))
         #expect(speculated.core.stats().specDecoding?.numDrafts == 0)
     }
 
