@@ -281,17 +281,7 @@ extension CUDABackend: Int4LinearBackend {
         switch chosen {
         case .small:
             try require(aligned && tokens <= Self.int4SmallMaxTokens, "linear (int4)", "the small kernel for \(tokens) tokens")
-            let input = try gathered(depth)
-            let groups = tokens <= 8 ? 1 : tokens <= 16 ? 2 : 4
-            // Groups of 128 (or multiples, or one per row): scales applied once per 128-k step of a warp.
-            let grouped = weight.groupSize % 128 == 0
-            // A CTA's rows: 32 (two tiles of 16) for grouped weights at ≤ 8 tokens, else 16; a warp's iteration covers
-            // 128 · INT4_STEPS / tiles of K (linear_int4.cu).
-            let tiles = grouped && groups == 1 ? 2 : 1
-            let numWarps = min(8, (stored + 512 / tiles - 1) / (512 / tiles))
-            try launch("linear_int4_small\(grouped ? "_g128" : "")_bf16\(outName)_t\(groups)", in: "linear_int4",
-                       grid: ((columns + 16 * tiles - 1) / (16 * tiles), 1, 1), block: (32 * numWarps, 1, 1),
-                       arguments(input) + [.int32(Int32(depth))])
+            try int4Small(try gathered(depth), weight: weight, bias: bias, out: out, epilogue: nil)
             return
         case .wgmma:
             try require(wgmmaApplies, "linear (int4)", "the wgmma GEMM for K \(stored), group \(weight.groupSize), out \(out.dtype) "
@@ -334,5 +324,29 @@ extension CUDABackend: Int4LinearBackend {
                    [packed.device, scales.device, zeros.device, permutation?.device ?? .pointer(0), dense.device,
                     .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(weight.groupSize))])
         try linear(x, weight: dense, bias: bias, out: out, freshWeight: true)
+    }
+
+    /// linear_int4_small on x (its columns in the weight's stored order, 16-byte aligned, at most 32 tokens) with
+    /// `epilogue` folded in (bf16 out only: the caller's checks).
+    func int4Small(_ x: Tensor, weight: Int4Weight, bias: Tensor?, out: Tensor, epilogue: LinearEpilogue?) throws {
+        let (columns, depth) = (weight.outFeatures, weight.inFeatures)
+        let stored = weight.bits == 8 ? 2 * depth : depth
+        let tokens = x.count / depth
+        let groups = tokens <= 8 ? 1 : tokens <= 16 ? 2 : 4
+        // Groups of 128 (or multiples, or one per row): scales applied once per 128-k step of a warp.
+        let grouped = weight.groupSize % 128 == 0
+        // A CTA's rows: 32 (two tiles of 16) for grouped weights at ≤ 8 tokens, else 16; a warp's iteration covers
+        // 128 · INT4_STEPS / tiles of K (linear_int4.cu). Gated, half of them are gate rows, half the matching up rows.
+        let tiles = grouped && groups == 1 ? 2 : 1
+        let numWarps = min(8, (stored + 512 / tiles - 1) / (512 / tiles))
+        let outRows = epilogue == .siluAndMul ? 8 * tiles : 16 * tiles, outColumns = epilogue?.outColumns(columns) ?? columns
+        var arguments: [KernelArgument] = [
+            x.device, weight.tensors[0].device, weight.tensors[1].device, weight.tensors[2].device, bias?.device ?? .pointer(0),
+            out.device, .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(stored)), .int32(Int32(weight.groupSize)),
+            .int32(Int32(depth)),
+        ]
+        if out.dtype == .bfloat16 { arguments.append(.int32(epilogue.kernelMode)) }
+        try launch("linear_int4_small\(grouped ? "_g128" : "")_bf16\(out.dtype == .float32 ? "_f32" : "")_t\(groups)", in: "linear_int4",
+                   grid: ((outColumns + outRows - 1) / outRows, 1, 1), block: (32 * numWarps, 1, 1), arguments)
     }
 }

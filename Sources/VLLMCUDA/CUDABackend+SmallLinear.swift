@@ -2,7 +2,8 @@ import FoundationEssentials
 import VLLMCompute
 
 /// Decode-sized linears by Kernels/linear.cu: at most 8 bf16 tokens, the weight streamed from DRAM once
-/// for all of them (tensor-core MMAs, f32 sums), where cuBLASLt's general kernels leave bandwidth unused.
+/// for all of them (tensor-core MMAs, f32 sums), where cuBLASLt's general kernels leave bandwidth unused; and
+/// `fusedLinear`, the decode linears with the SiLU·mul or the residual add after them.
 extension CUDABackend {
     /// Most tokens linear.cu's kernel takes: the 8 columns of one mma.m16n8k16.
     static let smallLinearMaxTokens = 8
@@ -10,35 +11,70 @@ extension CUDABackend {
     /// `SWIFT_VLLM_SMALL_LINEAR=0` sends every linear to cuBLASLt, so both paths can be timed on one binary.
     static let isSmallLinearEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_SMALL_LINEAR"] != "0"
 
+    /// `SWIFT_VLLM_FUSED_LINEAR=0` declines every `fusedLinear`, so that the model runs its ops one by one (to time both
+    /// on one binary).
+    static let isFusedLinearEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_FUSED_LINEAR"] != "0"
+
+    /// Decode steps' linears with the op after them: linear_small_bf16 for bf16 weights (≤ 8 tokens), linear_int4_small
+    /// for 4- and 8-bit ones (≤ 16 tokens, no act-order), their `mode` argument saying which epilogue; FP8 weights
+    /// and larger steps decline.
+    public func fusedLinear(_ x: Tensor, weight: LinearWeight, bias: Tensor?, epilogue: LinearEpilogue, out: Tensor) throws -> Bool {
+        guard Self.isFusedLinearEnabled, activationDType == .bfloat16, x.dtype == .bfloat16, out.dtype == .bfloat16 else { return false }
+        switch weight {
+        case .dense(let tensor):
+            guard Self.isSmallLinearEnabled else { return false }
+            return try smallLinear(x, weight: tensor, bias: bias, out: out, epilogue: epilogue)
+        case .int4(let packed):
+            let (columns, depth) = (packed.outFeatures, packed.inFeatures)
+            guard packed.tensors.count == 3, depth > 0, x.count % depth == 0, x.address % 16 == 0,
+                  (1...16).contains(x.count / depth), out.count == x.count / depth * epilogue.outColumns(columns),
+                  epilogue != .siluAndMul || columns % 2 == 0,
+                  bias.map({ $0.dtype == .bfloat16 && $0.count == columns }) ?? true else { return false }
+            try int4Small(x, weight: packed, bias: bias, out: out, epilogue: epilogue)
+            return true
+        case .fp8:
+            return false
+        }
+    }
+
     /// out [M, N] = x [M, K] · weight [N, K]ᵀ (+ bias [N]) by `linear_small_bf16`, or `linear_small_bf16_f32`
-    /// for an f32 out (the logits: bias added in f32, then rounded to bf16, as the cuBLASLt path rounds them).
+    /// for an f32 out (the logits: bias added in f32, then rounded to bf16, as the cuBLASLt path rounds them), with
+    /// `epilogue` folded in (bf16 out only).
     /// Returns false, launching nothing, where the kernel does not apply — not all bf16, M > 8, K % 8 ≠ 0,
     /// x or weight not 16-byte aligned, or a GPU before sm_80 (no bf16 MMA) — so the caller uses cuBLASLt.
     /// `freshWeight`: a kernel queued before wrote `weight` (a dequantized scratch copy), so the kernel reads it only
     /// after waiting for that kernel; persistent weights are read before the wait, while the kernel before runs.
-    func smallLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor, freshWeight: Bool = false) throws -> Bool {
+    func smallLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor, freshWeight: Bool = false,
+                     epilogue: LinearEpilogue? = nil) throws -> Bool {
         guard weight.rank == 2, context.computeCapability.major >= 8 else { return false }
         let (columns, depth) = (weight.shape[0], weight.shape[1])
         guard columns > 0, depth > 0, depth % 8 == 0, x.count % depth == 0,
               columns <= Int(Int32.max), depth <= Int(Int32.max) else { return false }
         let tokens = x.count / depth
-        guard tokens >= 1, tokens <= Self.smallLinearMaxTokens, out.count == tokens * columns,
-              x.dtype == .bfloat16, weight.dtype == .bfloat16, out.dtype == .bfloat16 || out.dtype == .float32,
+        let outColumns = epilogue?.outColumns(columns) ?? columns
+        guard tokens >= 1, tokens <= Self.smallLinearMaxTokens, out.count == tokens * outColumns,
+              x.dtype == .bfloat16, weight.dtype == .bfloat16, out.dtype == .bfloat16 || (out.dtype == .float32 && epilogue == nil),
+              epilogue != .siluAndMul || columns % 2 == 0,
               bias.map({ $0.dtype == .bfloat16 && $0.count == columns }) ?? true,
               x.address % 16 == 0, weight.address % 16 == 0 else { return false }
         // A CTA owns 8 weight rows (more CTAs: N 1024 still gives one per SM), or 16 where x outgrows L1
         // (8 tokens of K 14336: 224 KiB) and N still fills the GPU, so that each x load serves 16 rows.
+        // Gated, half of a CTA's rows are gate rows and half the matching up rows.
         let xBytes = tokens * depth * DType.bfloat16.size
         let rowsPerBlock = xBytes > 128 << 10 && (columns + 15) / 16 >= context.multiprocessorCount ? 16 : 8
+        let outRowsPerBlock = epilogue == .siluAndMul ? rowsPerBlock / 2 : rowsPerBlock
         // Its warps (at most 8) split K; a warp's iteration covers 32 · LINEAR_LOADS · 8 / R elements.
         let kPerWarpIteration = 32 * 8 * 8 / rowsPerBlock
         let numWarps = min(8, (depth + kPerWarpIteration - 1) / kPerWarpIteration)
+        var arguments: [KernelArgument] = [
+            x.device, weight.device, bias?.device ?? .pointer(0), out.device, .int32(Int32(tokens)), .int32(Int32(columns)),
+            .int32(Int32(depth)), .int32(Int32(rowsPerBlock)), .int32(freshWeight ? 1 : 0),
+        ]
+        if out.dtype == .bfloat16 { arguments.append(.int32(epilogue.kernelMode)) }
         try kernels.launch(out.dtype == .float32 ? "linear_small_bf16_f32" : "linear_small_bf16", in: "linear",
-                           grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1), block: (32 * numWarps, 1, 1),
-                           stream: stream,
-                           arguments: [x.device, weight.device, bias?.device ?? .pointer(0), out.device,
-                                       .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)),
-                                       .int32(Int32(rowsPerBlock)), .int32(freshWeight ? 1 : 0)])
+                           grid: ((outColumns + outRowsPerBlock - 1) / outRowsPerBlock, 1, 1), block: (32 * numWarps, 1, 1),
+                           stream: stream, arguments: arguments)
+        if let epilogue { try profiler.mark("linear N \(columns) K \(depth) + \(epilogue)") }
         return true
     }
 
@@ -130,5 +166,21 @@ extension CUDABackend {
             timing.fp8BlasLtExactAccumulation = try fp8Timing(.blasLtExactAccumulation)
         }
         return timing
+    }
+}
+
+extension LinearEpilogue {
+    /// out's columns for a product of `columns`.
+    func outColumns(_ columns: Int) -> Int { self == .siluAndMul ? columns / 2 : columns }
+}
+
+extension Optional where Wrapped == LinearEpilogue {
+    /// The kernels' `mode` argument (common.cuh's LINEAR_STORE, LINEAR_GATED, LINEAR_ADD).
+    var kernelMode: Int32 {
+        switch self {
+        case nil: 0
+        case .siluAndMul: 1
+        case .addToOut: 2
+        }
     }
 }

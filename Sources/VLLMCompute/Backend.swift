@@ -59,6 +59,10 @@ public protocol Backend: AnyObject, Sendable {
     /// x [T, K], weight [N, K], bias [N]?, out [T, N].
     func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) throws
 
+    /// `linear` and the op after it (`epilogue`) as one kernel, where the backend has one for the step's size (decode
+    /// steps); false, doing nothing, where it has not — the model then runs the two ops. The result equals theirs.
+    func fusedLinear(_ x: Tensor, weight: LinearWeight, bias: Tensor?, epilogue: LinearEpilogue, out: Tensor) throws -> Bool
+
     /// Rotary embedding, GPT-NeoX style (rotate-half), in place on the first `rotaryDim` of each head.
     /// query [T, numHeads·headSize], key [T, numKVHeads·headSize], positions [T] int32,
     /// cosSinCache [maxPositions, rotaryDim] f32: `cos` of the rotaryDim/2 frequencies, then `sin`.
@@ -135,6 +139,11 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    /// No fused kernels (the CPU oracle runs every op on its own).
+    public func fusedLinear(_ x: Tensor, weight: LinearWeight, bias: Tensor?, epilogue: LinearEpilogue, out: Tensor) throws -> Bool {
+        false
+    }
+
     /// `out[t] = table[tokenIds[t]]` (the whole vocabulary).
     public func embedding(tokenIds: Tensor, table: Tensor, out: Tensor) throws {
         try embedding(tokenIds: tokenIds, table: table, firstTokenId: 0, out: out)

@@ -255,6 +255,14 @@ public enum LinearWeight: Sendable {
     case fp8(FP8Weight)
 }
 
+/// The op after a linear that `Backend.fusedLinear` folds into it.
+public enum LinearEpilogue: Sendable {
+    /// out [T, N/2] = `siluAndMul` of the product [T, N] (gate columns, then up).
+    case siluAndMul
+    /// out [T, N], the residual stream, += the product, rounded as `addRMSNorm` adds (the product rounded first).
+    case addToOut
+}
+
 /// A backend with FP8 tensor-core kernels (W8A8: `fp8` checkpoints, compressed-tensors `float-quantized`,
 /// `--quantization fp8`): the weight stays e4m3 in device memory (half of bf16's bytes). Backends without it get
 /// dense weights.

@@ -71,6 +71,7 @@ public struct OpChecker {
                                                 (14336, 4096, false, false), (4096, 32000, false, true)] {
                 try decodeLinears(tokens: [1, 3, 8], depth, columns, bias: bias, f32Out: f32)
             }
+            try fusedLinears()
         }
         // 4-bit weights (GPTQ / AWQ / compressed-tensors): linear_int4.cu's small kernel, its GEMM and dequantize +
         // cuBLASLt, each where CUDABackend.int4Path sends a shape, and each forced on a few shapes.

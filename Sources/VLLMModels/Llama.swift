@@ -193,18 +193,38 @@ public final class LlamaModel: CausalLM {
         let eps = config.rmsNormEps, d = config.headDim
         let scale = 1 / Float(d).squareRoot()
 
-        // A vocabulary shard looks up its own ids (zero rows for the others'); the all-reduce completes the rows.
-        try b.embedding(tokenIds: input.tokenIds, table: embedTokens, firstTokenId: vocabStart, out: hidden)
-        try tensorParallel.communicator?.allReduce(hidden)
-        for (i, layer) in layers.enumerated() {
-            if i == 0 {
-                try b.copy(hidden, to: residual)
-                try b.rmsNorm(residual, weight: layer.inputLayernorm, epsilon: eps, out: normed)
+        // Decode steps fold the SiLU·mul and the residual adds into the linears before them where the backend can
+        // (`Backend.fusedLinear`; not with LoRA, whose deltas are added to the plain product, nor across ranks, whose
+        // partial products are all-reduced before the add). `pending`: hidden holds a linear's product not yet added
+        // into residual.
+        let fuses = input.lora == nil && tensorParallel.size == 1
+        var pending = false
+        /// normed = rmsNorm(residual), after residual += hidden when pending.
+        func normalize(_ weight: Tensor) throws {
+            if pending {
+                try b.addRMSNorm(hidden, residual: residual, weight: weight, epsilon: eps, out: normed)
             } else {
-                try b.addRMSNorm(hidden, residual: residual, weight: layer.inputLayernorm, epsilon: eps, out: normed)
+                try b.rmsNorm(residual, weight: weight, epsilon: eps, out: normed)
             }
+            pending = false
+        }
+        /// residual += x · weightᵀ, or hidden = the product, left pending.
+        func residualLinear(_ x: Tensor, _ weight: LinearWeight, _ bias: Tensor?, lora: KeyPath<LlamaLoRASlots.Layer, LoRAWeights>,
+                            layer: Int) throws {
+            if fuses, !pending, try b.fusedLinear(x, weight: weight, bias: bias, epilogue: .addToOut, out: residual) { return }
+            try b.linear(x, weight: weight, bias: bias, out: hidden)
+            try addLoRA(lora, layer: layer, x, input, out: hidden)
+            try tensorParallel.communicator?.allReduce(hidden)
+            pending = true
+        }
+
+        // A vocabulary shard looks up its own ids (zero rows for the others'); the all-reduce completes the rows.
+        try b.embedding(tokenIds: input.tokenIds, table: embedTokens, firstTokenId: vocabStart, out: residual)
+        try tensorParallel.communicator?.allReduce(residual)
+        for (i, layer) in layers.enumerated() {
             // One GEMM for q, k and v; the split rotates q and k and writes k and v into the cache on the way
             // (Qwen3 normalizes q and k first, so it splits, normalizes, rotates, then writes).
+            try normalize(layer.inputLayernorm)
             try b.linear(normed, weight: layer.qkvProj, bias: layer.qkvBias, out: qkv)
             try addLoRA(\.qkv, layer: i, normed, input, out: qkv)
             if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
@@ -219,18 +239,18 @@ public final class LlamaModel: CausalLM {
                                rotary: (input.positions, cosSinCache))
             }
             try b.pagedAttention(query: q, cache: kvCaches[i], metadata: input.attention, scale: scale, out: attention)
-            try b.linear(attention, weight: layer.oProj, bias: layer.oBias, out: hidden)
-            try addLoRA(\.o, layer: i, attention, input, out: hidden)
-            try tensorParallel.communicator?.allReduce(hidden)
-            try b.addRMSNorm(hidden, residual: residual, weight: layer.postAttentionLayernorm, epsilon: eps, out: normed)
-            try b.linear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, out: gateUp)
-            try addLoRA(\.gateUp, layer: i, normed, input, out: gateUp)
-            try b.siluAndMul(gateUp, out: activated)
-            try b.linear(activated, weight: layer.downProj, bias: layer.downBias, out: hidden)
-            try addLoRA(\.down, layer: i, activated, input, out: hidden)
-            try tensorParallel.communicator?.allReduce(hidden)
+            try residualLinear(attention, layer.oProj, layer.oBias, lora: \.o, layer: i)
+            try normalize(layer.postAttentionLayernorm)
+            let gated = try fuses && b.fusedLinear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, epilogue: .siluAndMul,
+                                                   out: activated)
+            if !gated {
+                try b.linear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, out: gateUp)
+                try addLoRA(\.gateUp, layer: i, normed, input, out: gateUp)
+                try b.siluAndMul(gateUp, out: activated)
+            }
+            try residualLinear(activated, layer.downProj, layer.downBias, lora: \.down, layer: i)
         }
-        try b.addRMSNorm(hidden, residual: residual, weight: norm, epsilon: eps, out: normed)
+        try normalize(norm)
         let selected = w.take("selected", rows: s)
         try b.gatherRows(normed, indices: input.logitsIndices, out: selected)
         return try lmHeadLogits(selected, workspace: w)

@@ -217,3 +217,15 @@ __device__ __forceinline__ uint4 load_activation16(const void *pointer, bool val
         : "memory");
     return v;
 }
+
+// What a decode linear folds into its output (CUDABackend.fusedLinear; linear.cu, linear_int4.cu): the mode.
+#define LINEAR_STORE 0  // out = product
+#define LINEAR_GATED 1  // rows [0, N/2) gate, [N/2, N) up: out [M, N/2] = silu(gate) · up, as silu_and_mul_vec_bf16
+#define LINEAR_ADD 2    // out is the residual stream: out = bf16(out + bf16(product)), as add_rms_norm_vec_bf16 adds
+
+// silu(gate) · up of a gated linear's two bf16 outputs (f32 sums with their biases), as silu_and_mul_vec_bf16 computes
+// it from the rounded gate_up product.
+__device__ __forceinline__ bf16_t silu_mul_bf16(float gate, float up) {
+    const float g = round_bf16(gate);
+    return f32_to_bf16(round_bf16(g / (1.0f + expf(-g))) * round_bf16(up));
+}

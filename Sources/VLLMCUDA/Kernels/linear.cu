@@ -4,6 +4,9 @@
 // linear_small_bf16_f32  the same → out [M, N] f32 holding bf16 values (the logits: as cuBLASLt + bias_round_bf16_f32)
 //   M ≤ 8, K % 8 == 0, x and weight 16-byte aligned (the launcher checks and otherwise uses cuBLASLt).
 //   Every output is the f32 sum over K, plus the bias in f32, rounded to bf16 once.
+//   linear_small_bf16 also folds the op after it in (common.cuh's LINEAR_*; CUDABackend.fusedLinear): mode
+//   LINEAR_GATED — a CTA's first R/2 rows are gate rows, its last R/2 the matching up rows (N/2 further on), out
+//   [M, N/2] = silu(gate) · up; LINEAR_ADD — out (the residual stream) += the product.
 //
 //   grid (ceil(N / R)), block 32 · numWarps (numWarps ≤ 8, fewer only when K is short),
 //   R = rowsPerBlock ∈ {8, 16}, the launcher's choice: 8 (more CTAs), except 16 when x is too large for
@@ -29,39 +32,44 @@
 #define LINEAR_MAX_WARPS 8
 #define LINEAR_LOADS 8  // 16-byte weight loads a lane has in flight per iteration
 
-// One warp's share of a CTA's R rows × K: acc as mma_bf16_16x8x16 leaves it (rows × tokens).
+// One warp's share of a CTA's R rows × K: acc as mma_bf16_16x8x16 leaves it (rows × tokens). rowA and rowB are the
+// weight rows of the lane's tile rows g and g + 8 (R = 16 only), −1 where the tile row has none.
 // Each iteration a lane issues LINEAR_LOADS weight loads (STEPS k-steps × R / 8 rows) before any MMA.
 template <int R>
 __device__ __forceinline__ void linear_small_warp(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight,
-                                                  int numTokens, int N, int K, int row0, float (&acc)[4]) {
+                                                  int numTokens, int K, int rowA, int rowB, float (&acc)[4]) {
     constexpr int STEPS = LINEAR_LOADS / (R / 8);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
-    const bool hasRowA = row0 + g < N, hasRowB = R == 16 && row0 + g + 8 < N, hasToken = g < numTokens;
+    const bool hasRowA = rowA >= 0, hasRowB = R == 16 && rowB >= 0, hasToken = g < numTokens;
     // Rows past N (the last CTA) and tokens past M are never read; their pointers stay in bounds anyway.
-    const bf16_t *rowA = weight + (long long)(hasRowA ? row0 + g : 0) * K + 8 * t;
-    const bf16_t *rowB = weight + (long long)(hasRowB ? row0 + g + 8 : 0) * K + 8 * t;
+    const bf16_t *weightA = weight + (long long)(hasRowA ? rowA : 0) * K + 8 * t;
+    const bf16_t *weightB = weight + (long long)(hasRowB ? rowB : 0) * K + 8 * t;
     const bf16_t *token = x + (long long)(hasToken ? g : 0) * K + 8 * t;
     float partial[2][4] = {{0.0f, 0.0f, 0.0f, 0.0f}, {0.0f, 0.0f, 0.0f, 0.0f}};  // two chains of MMAs
-    // The weights depend on no earlier kernel: the first iteration's loads are issued before the wait for x
-    // (a warp with no iteration waits after the loop; waiting again returns at once).
-    bool first = true;
-    for (int k0 = warp * STEPS * 32; k0 < K; k0 += numWarps * STEPS * 32) {
-        uint4 a[STEPS], b[STEPS], v[STEPS];
+    uint4 a[STEPS], b[STEPS];
+    auto loadWeights = [&](int k0, bool early) {  // zeros past K (not read)
 #pragma unroll
         for (int s = 0; s < STEPS; ++s) {
             const int k = k0 + 32 * s;
             const bool inK = k + 8 * t < K;  // K % 8 == 0: a lane's 8 elements are all in or all out
-            if (first) {  // before the wait: loads that stay there (common.cuh)
-                a[s] = load_weight16_early(rowA + k, hasRowA && inK);
-                b[s] = R == 16 ? load_weight16_early(rowB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
+            if (early) {  // before the wait: loads that stay there (common.cuh)
+                a[s] = load_weight16_early(weightA + k, hasRowA && inK);
+                b[s] = R == 16 ? load_weight16_early(weightB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
             } else {
-                a[s] = load_weight16(rowA + k, hasRowA && inK);
-                b[s] = R == 16 ? load_weight16(rowB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
+                a[s] = load_weight16(weightA + k, hasRowA && inK);
+                b[s] = R == 16 ? load_weight16(weightB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
             }
         }
+    };
+    // The weights depend on no earlier kernel: the first iteration's loads are issued before the wait for x (a warp
+    // with no iteration waits after the loop; waiting again returns at once).
+    bool first = true;
+    for (int k0 = warp * STEPS * 32; k0 < K; k0 += numWarps * STEPS * 32) {
+        loadWeights(k0, first);
         if (first) grid_dependency_wait();
         first = false;
+        uint4 v[STEPS];
 #pragma unroll
         for (int s = 0; s < STEPS; ++s) {
             const int k = k0 + 32 * s;
@@ -85,43 +93,61 @@ template <> __device__ __forceinline__ float linear_output<float>(float value) {
 template <typename Out>
 __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight,
                              const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
-                             int rowsPerBlock, int freshWeight) {
+                             int rowsPerBlock, int freshWeight, int mode) {
     if (freshWeight) grid_dependency_wait();  // the kernel before wrote the weight: no load may precede the wait
     __shared__ float sums[LINEAR_MAX_WARPS][8][16];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
-    const int row0 = blockIdx.x * rowsPerBlock;
+    const int row0 = blockIdx.x * rowsPerBlock, half = N / 2, gateRows = rowsPerBlock / 2;
+    // The weight row of the CTA's row r (−1: none): r itself, or gated, gate row j or up row half + j.
+    auto weightRow = [&](int r) {
+        if (mode != LINEAR_GATED) return row0 + r < N ? row0 + r : -1;
+        const int j = blockIdx.x * gateRows + r % gateRows;
+        return j < half ? (r < gateRows ? j : half + j) : -1;
+    };
     float acc[4];
     if (rowsPerBlock == 16) {
-        linear_small_warp<16>(x, weight, numTokens, N, K, row0, acc);
+        linear_small_warp<16>(x, weight, numTokens, K, weightRow(g), weightRow(g + 8), acc);
     } else {
-        linear_small_warp<8>(x, weight, numTokens, N, K, row0, acc);
+        linear_small_warp<8>(x, weight, numTokens, K, weightRow(g), -1, acc);
     }
     sums[warp][2 * t][g] = acc[0];
     sums[warp][2 * t + 1][g] = acc[1];
     sums[warp][2 * t][g + 8] = acc[2];
     sums[warp][2 * t + 1][g + 8] = acc[3];
     __syncthreads();
-    for (int i = threadIdx.x; i < numTokens * rowsPerBlock; i += blockDim.x) {
-        const int tokenIndex = i / rowsPerBlock, r = i - tokenIndex * rowsPerBlock, row = row0 + r;
-        if (row >= N) continue;
+    auto total = [&](int token, int r) {  // the CTA's row r for a token, with its bias
         float sum = 0.0f;
-        for (int w = 0; w < numWarps; ++w) sum += sums[w][tokenIndex][r];
-        if (bias) sum += bf16_to_f32(bias[row]);
-        out[(long long)tokenIndex * N + row] = linear_output<Out>(sum);
+        for (int w = 0; w < numWarps; ++w) sum += sums[w][token][r];
+        const int row = weightRow(r);
+        return bias ? sum + bf16_to_f32(bias[row]) : sum;
+    };
+    if (mode == LINEAR_GATED) {
+        for (int i = threadIdx.x; i < numTokens * gateRows; i += blockDim.x) {
+            const int token = i / gateRows, r = i - token * gateRows, j = blockIdx.x * gateRows + r;
+            if (j >= half) continue;
+            out[(long long)token * half + j] = linear_output<Out>(load(silu_mul_bf16(total(token, r), total(token, r + gateRows))));
+        }
+        return;
+    }
+    for (int i = threadIdx.x; i < numTokens * rowsPerBlock; i += blockDim.x) {
+        const int token = i / rowsPerBlock, r = i - token * rowsPerBlock, row = row0 + r;
+        if (row >= N) continue;
+        const long long index = (long long)token * N + row;
+        const float value = total(token, r);
+        out[index] = linear_output<Out>(mode == LINEAR_ADD ? round_bf16(value) + load(out[index]) : value);
     }
 }
 
-extern "C" __global__ void __launch_bounds__(256, 2)
-    linear_small_bf16(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight, const bf16_t *__restrict__ bias,
-                      bf16_t *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock,
-                      int freshWeight) {
-    linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight);  // waits inside, after its first weight loads
+#define LINEAR_SMALL_PARAMETERS(OUT)                                                                               \
+    const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight, const bf16_t *__restrict__ bias,               \
+        OUT *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock, int freshWeight
+
+// Each waits inside, after its first weight loads.
+extern "C" __global__ void __launch_bounds__(256, 2) linear_small_bf16(LINEAR_SMALL_PARAMETERS(bf16_t), int mode) {
+    linear_small<bf16_t>(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight, mode);
 }
 
-extern "C" __global__ void __launch_bounds__(256, 2)
-    linear_small_bf16_f32(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight, const bf16_t *__restrict__ bias,
-                          float *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock,
-                      int freshWeight) {
-    linear_small(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight);  // waits inside, after its first weight loads
+extern "C" __global__ void __launch_bounds__(256, 2) linear_small_bf16_f32(LINEAR_SMALL_PARAMETERS(float)) {
+    linear_small<float>(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight, LINEAR_STORE);
 }

@@ -14,6 +14,8 @@
 //   linear.cu: a dot product does not care in which order K is summed, as long as A and B share it.
 //   The packed weight streams from DRAM once for all tokens (16 bytes per row per step, INT4_STEPS steps in
 //   flight); x comes through L1. Warps meet in shared memory, summed in warp order (deterministic).
+//   The bf16-out entry points also fold the op after them in as linear_small_bf16 does (mode: common.cuh's LINEAR_*;
+//   gated, a CTA's first ROWS/2 rows are gate rows and its last ROWS/2 the matching up rows).
 //
 // linear_int4_gemm_bf16[_f32]_nNT  the same parameters and partials [splits, M, N] f32, for decode steps of a few dozen
 //   to 128 sequences (CUDABackend.int4Path says which by shape): a tiled tensor-core GEMM that dequantizes the weight in registers (as vLLM's Marlin), so the
@@ -65,10 +67,11 @@ __device__ __forceinline__ void raw_word(unsigned word, unsigned *out) {
 // MMA of ones sums x (once for all tiles), and the step ends with acc += scale · (Σ(128 + code)·x − (128 + zero) · Σx)
 // in f32 — two instructions a code pair instead of four. Otherwise every element is dequantized, (code − zero) ·
 // scale, before its MMA.
-template <int TG, bool GROUPED, int TILES>
+// weightRow(r): the weight row of the CTA's row r, −1 where it has none.
+template <int TG, bool GROUPED, int TILES, typename RowOf>
 __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
                                                  const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
-                                                 int numTokens, int N, int K, int groupSize, int xDepth, int row0,
+                                                 int numTokens, int K, int groupSize, int xDepth, RowOf weightRow,
                                                  float (&acc)[TILES][TG][4]) {
     constexpr int STEPS = INT4_STEPS / TILES;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
@@ -80,8 +83,9 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
     for (int i = 0; i < TILES; ++i)
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
-            hasRow[i][h] = row0 + 16 * i + 8 * h + g < N;
-            rows[i][h] = hasRow[i][h] ? row0 + 16 * i + 8 * h + g : 0;
+            const int row = weightRow(16 * i + 8 * h + g);
+            hasRow[i][h] = row >= 0;
+            rows[i][h] = hasRow[i][h] ? row : 0;
         }
     const bf16_t *tokenRows[TG];
     bool hasToken[TG];
@@ -192,14 +196,20 @@ template <int TG, bool GROUPED, int TILES, typename Out>
 __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
                                   const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
                                   const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
-                                  int groupSize, int xDepth) {
-    constexpr int ROWS = 16 * TILES;
+                                  int groupSize, int xDepth, int mode) {
+    constexpr int ROWS = 16 * TILES, GATE_ROWS = ROWS / 2;
     __shared__ float sums[INT4_MAX_WARPS][8 * TG][ROWS];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
-    const int row0 = blockIdx.x * ROWS;
+    const int row0 = blockIdx.x * ROWS, half = N / 2;
+    // The weight row of the CTA's row r (−1: none): r itself, or gated, gate row j or up row half + j.
+    auto weightRow = [&](int r) {
+        if (mode != LINEAR_GATED) return row0 + r < N ? row0 + r : -1;
+        const int j = blockIdx.x * GATE_ROWS + r % GATE_ROWS;
+        return j < half ? (r < GATE_ROWS ? j : half + j) : -1;
+    };
     float acc[TILES][TG][4];
-    linear_int4_warp<TG, GROUPED, TILES>(x, packed, scales, zeros, numTokens, N, K, groupSize, xDepth, row0, acc);
+    linear_int4_warp<TG, GROUPED, TILES>(x, packed, scales, zeros, numTokens, K, groupSize, xDepth, weightRow, acc);
 #pragma unroll
     for (int i = 0; i < TILES; ++i)
 #pragma unroll
@@ -210,58 +220,72 @@ __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *
             sums[warp][8 * j + 2 * t + 1][16 * i + g + 8] = acc[i][j][3];
         }
     __syncthreads();
+    auto total = [&](int token, int r) {  // the CTA's row r for a token, with its bias
+        float sum = 0.0f;
+        for (int w = 0; w < numWarps; ++w) sum += sums[w][token][r];
+        return bias ? sum + bf16_to_f32(bias[weightRow(r)]) : sum;
+    };
+    if (mode == LINEAR_GATED) {
+        for (int i = threadIdx.x; i < numTokens * GATE_ROWS; i += blockDim.x) {
+            const int token = i / GATE_ROWS, r = i % GATE_ROWS, j = blockIdx.x * GATE_ROWS + r;
+            if (j >= half) continue;
+            out[(long long)token * half + j] = int4_output<Out>(load(silu_mul_bf16(total(token, r), total(token, r + GATE_ROWS))));
+        }
+        return;
+    }
     for (int i = threadIdx.x; i < numTokens * ROWS; i += blockDim.x) {
         const int token = i / ROWS, r = i % ROWS, row = row0 + r;
         if (row >= N) continue;
-        float sum = 0.0f;
-        for (int w = 0; w < numWarps; ++w) sum += sums[w][token][r];
-        if (bias) sum += bf16_to_f32(bias[row]);
-        out[(long long)token * N + row] = int4_output<Out>(sum);
+        const long long index = (long long)token * N + row;
+        const float value = total(token, r);
+        out[index] = int4_output<Out>(mode == LINEAR_ADD ? round_bf16(value) + load(out[index]) : value);
     }
 }
 
 // Every entry point is written out (the kernel loader reads their names from this file). Each waits for the
-// kernel before it inside linear_int4_warp, once its first weight loads are in flight.
+// kernel before it inside linear_int4_warp, once its first weight loads are in flight. The bf16-out ones take a
+// mode (common.cuh's LINEAR_*).
 #define LINEAR_INT4_PARAMETERS(OUT)                                                                                \
     const bf16_t *__restrict__ x, const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,            \
         const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias, OUT *__restrict__ out, int numTokens, int N, \
         int K, int groupSize, int xDepth
+#define LINEAR_INT4_ARGUMENTS x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth
 
-extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t1(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<1, false, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
+extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t1(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
+    linear_int4_small<1, false, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t1(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<1, false, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
+    linear_int4_small<1, false, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
 }
-extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<2, false, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
+extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
+    linear_int4_small<2, false, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t2(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<2, false, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
+    linear_int4_small<2, false, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
 }
-extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<4, false, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
+extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
+    linear_int4_small<4, false, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t4(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<4, false, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
+    linear_int4_small<4, false, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
 }
-extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t1(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<1, true, 2, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
+extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t1(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
+    linear_int4_small<1, true, 2, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t1(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<1, true, 2, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
+    linear_int4_small<1, true, 2, float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
 }
-extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<2, true, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
+extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
+    linear_int4_small<2, true, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t2(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<2, true, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
+    linear_int4_small<2, true, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
 }
-extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t)) {
-    linear_int4_small<4, true, 1, bf16_t>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
+extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
+    linear_int4_small<4, true, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t4(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<4, true, 1, float>(x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth);
+    linear_int4_small<4, true, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
 }
 
 extern "C" __global__ void dequantize_int4_bf16(const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,
