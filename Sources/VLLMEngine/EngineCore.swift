@@ -178,6 +178,13 @@ public final class EngineCore: @unchecked Sendable {
         let start = monotonicSeconds()
         let output = scheduler.schedule(ahead: inFlight != nil)
         ownTimings.schedule += monotonicSeconds() - start
+        // A request's queue time (vllm:request_queue_time_seconds) ends when it is first scheduled.
+        if output.scheduledRequests.contains(where: \.isNewOrResumed) {
+            let time = now()
+            for scheduled in output.scheduledRequests where scheduled.isNewOrResumed {
+                processor.markScheduled(scheduled.requestId, now: time)
+            }
+        }
         let previous = inFlight
         inFlight = nil
         if !output.isEmpty {
@@ -224,9 +231,6 @@ public final class EngineCore: @unchecked Sendable {
         let updated = monotonicSeconds()
         ownTimings.update += updated - waited
         defer { ownTimings.output += monotonicSeconds() - updated }
-        for scheduled in step.output.scheduledRequests where scheduled.isNewOrResumed {
-            processor.markScheduled(scheduled.requestId, now: time)
-        }
         for (id, logprobs) in samples.promptLogprobs { processor.addPromptLogprobs(id, start: logprobs.start, values: logprobs.values) }
         if !structured.isEmpty { advanceGrammars(updates) }
         let (outputs, stopped) = processor.process(updates.map { ($0, samples.logprobs[$0.requestId]) }, now: time)
