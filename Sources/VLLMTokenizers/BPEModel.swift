@@ -17,7 +17,9 @@ final class BPEModel: Sendable {
     private let scalarIds: [Int32?]
     /// The ids of the `<0xAB>` byte tokens (empty unless byte_fallback is on).
     private let byteFallbackIds: [Int32?]
-    /// Word → ids, as HF's BPE cache (which also stops growing at its capacity).
+    /// Word → ids, as HF's BPE cache: it stops growing at its capacity, and a thread that finds it locked by another
+    /// neither waits to read nor to write it (HF's `try_read` / `try_write`) — with a server's threads all tokenizing
+    /// at once, waiting for one lock per word would line them up.
     private let cache = Mutex<[[UInt32]: [Int32]]>([:])
     private static let cacheCapacity = 10_000
     private static let maxCachedWordLength = 256
@@ -115,14 +117,14 @@ final class BPEModel: Sendable {
             return
         }
         let cacheable = word.count <= Self.maxCachedWordLength
-        if cacheable, let hit = cache.withLock({ $0[word] }) {
+        if cacheable, let found = cache.withLockIfAvailable({ $0[word] }), let hit = found {
             for id in hit { ids.append(Int(id)) }
             return
         }
         let result = mergeWord(word)
         for id in result { ids.append(Int(id)) }
         if cacheable {
-            cache.withLock { cache in
+            _ = cache.withLockIfAvailable { cache in
                 if cache.count < Self.cacheCapacity { cache[word] = result }
             }
         }
