@@ -24,28 +24,14 @@ extension OpChecker {
                                                                ([1, 11], 1024, 2 * 700, 32, 4, true),
                                                                ([2, 9], 1536, 1000, 1536, 4, false),
                                                                ([1, 6, 16], 2048, 2 * 1000, 128, 8, true)] {
-            let (dense, packed) = try randomIntWeight(depth: depth, columns: columns, groupSize: groupSize, bits: bits)
+            let (dense, packed) = try randomIntWeight(depth: depth, columns: columns, groupSize: groupSize, bits: bits,
+                                                      zeroPoints: true, actOrder: false)
             let biasPair = bias ? try pair(values(columns), [columns], weight: true) : nil
             for count in tokens {
                 try fusedLinear(count, weight: (.dense(dense), .int4(packed)), depth: depth, columns: columns, bias: biasPair,
                                 name: "int\(bits) g\(groupSize)")
             }
         }
-    }
-
-    /// A random 4- or 8-bit weight with zero points (no act-order): the CPU's dequantized copy and the GPU's packing.
-    mutating func randomIntWeight(depth: Int, columns: Int, groupSize: Int, bits: Int) throws -> (Tensor, Int4Weight) {
-        var weights = IntQuantizedWeights(n: columns, k: depth, bits: bits, groupSize: groupSize, scaleDType: .bfloat16)
-        let top = UInt64(1) << bits
-        for i in weights.codes.indices { weights.codes[i] = UInt8(truncatingIfNeeded: random.next() % top) }
-        for i in weights.scales.indices {
-            let scale = 0.002 + 0.004 * random.uniform()
-            weights.scales[i] = HalfPrecision.float(fromBFloat16: HalfPrecision.bfloat16(from: bits == 8 ? scale / 16 : scale))
-            weights.zeros[i] = Int32(1 + random.below(Int(top) - 1))
-        }
-        let dense = try cpu.makeTensor(weights.dequantized(), shape: [columns, depth], dtype: .float32)
-        guard let packed = try gpu.makeInt4Weight(weights) else { throw BackendError("makeInt4Weight declined \(columns)×\(depth)") }
-        return (dense, packed)
     }
 
     /// x · weightᵀ (+ bias) with each epilogue (SiLU·mul where N is even), fused on the GPU, against the CPU's two ops.

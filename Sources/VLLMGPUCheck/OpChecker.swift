@@ -250,25 +250,11 @@ public struct OpChecker {
                    cpu: out.0, gpu: out.1)
     }
 
-    /// A random 4-bit (or 8-bit) weight (codes, bf16 scales, zero points the middle code or random, act-order groups
-    /// shuffled over the columns) packed on the GPU and dequantized for the CPU, times x of each token count.
+    /// A random 4-bit (or 8-bit) weight (`randomIntWeight`) times x of each token count, by each path.
     mutating func int4Linears(tokens: [Int], depth: Int, columns: Int, groupSize: Int, actOrder: Bool, zeroPoints: Bool,
                               bias: Bool, f32Out: Bool, bits: Int = 4, paths: [CUDABackend.Int4LinearPath] = [.automatic]) throws {
-        var weights = IntQuantizedWeights(n: columns, k: depth, bits: bits, groupSize: groupSize, scaleDType: .bfloat16)
-        let top = UInt64(1) << bits
-        for i in weights.codes.indices { weights.codes[i] = UInt8(truncatingIfNeeded: random.next() % top) }
-        for i in weights.scales.indices {
-            let scale = 0.002 + 0.004 * random.uniform()
-            weights.scales[i] = HalfPrecision.float(fromBFloat16: HalfPrecision.bfloat16(from: bits == 8 ? scale / 16 : scale))
-            weights.zeros[i] = zeroPoints ? Int32(1 + random.below(Int(top) - 1)) : Int32(top / 2)
-        }
-        if actOrder {
-            var groups = (0..<depth).map { $0 / groupSize }
-            random.shuffle(&groups)
-            weights.groupIndex = groups
-        }
-        let dense = try cpu.makeTensor(weights.dequantized(), shape: [columns, depth], dtype: .float32)
-        guard let packed = try gpu.makeInt4Weight(weights) else { throw BackendError("makeInt4Weight declined \(columns)×\(depth) g\(groupSize)") }
+        let (dense, packed) = try randomIntWeight(depth: depth, columns: columns, groupSize: groupSize, bits: bits,
+                                                  zeroPoints: zeroPoints, actOrder: actOrder)
         let biasPair = bias ? try pair(values(columns), [columns], weight: true) : nil
         for count in tokens {
             let x = try pair(values(count * depth), [count, depth])
@@ -285,6 +271,28 @@ public struct OpChecker {
                            cpu: out.0, gpu: out.1)
             }
         }
+    }
+
+    /// A random 4- or 8-bit weight — codes, bf16 scales, zero points random or the middle code, act-order groups
+    /// shuffled over the columns — as the CPU's dequantized copy and the GPU's packing.
+    mutating func randomIntWeight(depth: Int, columns: Int, groupSize: Int, bits: Int, zeroPoints: Bool, actOrder: Bool) throws
+        -> (dense: Tensor, packed: Int4Weight) {
+        var weights = IntQuantizedWeights(n: columns, k: depth, bits: bits, groupSize: groupSize, scaleDType: .bfloat16)
+        let top = UInt64(1) << bits
+        for i in weights.codes.indices { weights.codes[i] = UInt8(truncatingIfNeeded: random.next() % top) }
+        for i in weights.scales.indices {
+            let scale = 0.002 + 0.004 * random.uniform()
+            weights.scales[i] = HalfPrecision.float(fromBFloat16: HalfPrecision.bfloat16(from: bits == 8 ? scale / 16 : scale))
+            weights.zeros[i] = zeroPoints ? Int32(1 + random.below(Int(top) - 1)) : Int32(top / 2)
+        }
+        if actOrder {
+            var groups = (0..<depth).map { $0 / groupSize }
+            random.shuffle(&groups)
+            weights.groupIndex = groups
+        }
+        let dense = try cpu.makeTensor(weights.dequantized(), shape: [columns, depth], dtype: .float32)
+        guard let packed = try gpu.makeInt4Weight(weights) else { throw BackendError("makeInt4Weight declined \(columns)×\(depth) g\(groupSize)") }
+        return (dense, packed)
     }
 
     /// A random e4m3 weight (every finite code, subnormals included) with a scale per row, times x of each token
