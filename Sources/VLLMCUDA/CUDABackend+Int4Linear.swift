@@ -327,7 +327,8 @@ extension CUDABackend: Int4LinearBackend {
     }
 
     /// linear_int4_small on x (its columns in the weight's stored order, 16-byte aligned, at most 32 tokens) with
-    /// `epilogue` folded in (bf16 out only: the caller's checks).
+    /// `epilogue` folded in (bf16 out only: the caller's checks) — linear_int4_decode where the groups are whole 128-k
+    /// steps and there are at most 8 tokens.
     func int4Small(_ x: Tensor, weight: Int4Weight, bias: Tensor?, out: Tensor, epilogue: LinearEpilogue?) throws {
         let (columns, depth) = (weight.outFeatures, weight.inFeatures)
         let stored = weight.bits == 8 ? 2 * depth : depth
@@ -335,18 +336,35 @@ extension CUDABackend: Int4LinearBackend {
         let groups = tokens <= 8 ? 1 : tokens <= 16 ? 2 : 4
         // Groups of 128 (or multiples, or one per row): scales applied once per 128-k step of a warp.
         let grouped = weight.groupSize % 128 == 0
-        // A CTA's rows: 32 (two tiles of 16) for grouped weights at ≤ 8 tokens, else 16; a warp's iteration covers
-        // 128 · INT4_STEPS / tiles of K (linear_int4.cu). Gated, half of them are gate rows, half the matching up rows.
-        let tiles = grouped && groups == 1 ? 2 : 1
-        let numWarps = min(8, (stored + 512 / tiles - 1) / (512 / tiles))
-        let outRows = epilogue == .siluAndMul ? 8 * tiles : 16 * tiles, outColumns = epilogue?.outColumns(columns) ?? columns
         var arguments: [KernelArgument] = [
             x.device, weight.tensors[0].device, weight.tensors[1].device, weight.tensors[2].device, bias?.device ?? .pointer(0),
             out.device, .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(stored)), .int32(Int32(weight.groupSize)),
             .int32(Int32(depth)),
         ]
         if out.dtype == .bfloat16 { arguments.append(.int32(epilogue.kernelMode)) }
-        try launch("linear_int4_small\(grouped ? "_g128" : "")_bf16\(out.dtype == .float32 ? "_f32" : "")_t\(groups)", in: "linear_int4",
+        let outName = out.dtype == .float32 ? "_f32" : ""
+        if grouped && groups == 1 {
+            // 32 rows a CTA; gated, 16 gate rows and the matching 16 up rows.
+            let ctas = (columns + 31) / 32
+            try launch("linear_int4_decode_bf16\(outName)", in: "linear_int4", grid: (ctas, 1, 1),
+                       block: (32 * Self.int4DecodeWarps(ctas: ctas, multiprocessors: context.multiprocessorCount), 1, 1),
+                       arguments)
+            return
+        }
+        // 16 rows a CTA (8 gate rows and 8 up rows gated); a warp's iteration covers 512 of K (linear_int4.cu).
+        let numWarps = min(8, (stored + 511) / 512)
+        let outRows = epilogue == .siluAndMul ? 8 : 16, outColumns = epilogue?.outColumns(columns) ?? columns
+        try launch("linear_int4_small\(grouped ? "_g128" : "")_bf16\(outName)_t\(groups)", in: "linear_int4",
                    grid: ((outColumns + outRows - 1) / outRows, 1, 1), block: (32 * numWarps, 1, 1), arguments)
+    }
+
+    /// linear_int4_decode's warps a CTA: the most of 16, 8, 4 for which the grid fits the GPU's warp slots in one wave
+    /// (at its ≤ 128 registers a thread an SM holds 16 of its warps), else 4 — more warps split K finer, which shortens
+    /// each warp's chain of dependent steps; more CTAs an SM hide each other's latency. H200, kernel alone
+    /// (docs/gpu-runs/2026-12-02b run3): Llama-3-8B down (128 CTAs) 18.4 → 12.9 µs at 16 warps, gate_up (896) 27.0 →
+    /// 22.4 at 4, qkv (192) 9.3 at 8.
+    static func int4DecodeWarps(ctas: Int, multiprocessors: Int) -> Int {
+        for warps in [16, 8] where ctas <= multiprocessors * (16 / warps) { return warps }
+        return 4
     }
 }

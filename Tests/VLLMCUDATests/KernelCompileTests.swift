@@ -64,7 +64,9 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
             + ["bf16", "e4m3", "e5m2"].flatMap { cache in
                 [64, 128].map { "decode_attention_mma_\(cache)_d\($0)" } + [64, 128].map { "prefill_attention_\(cache)_d\($0)" }
             } + ["prefill_attention_bf16_d256"]
-            + ["", "_g128"].flatMap { g in [1, 2, 4].flatMap { ["linear_int4_small\(g)_bf16_t\($0)", "linear_int4_small\(g)_bf16_f32_t\($0)"] } }
+            + [1, 2, 4].flatMap { ["linear_int4_small_bf16_t\($0)", "linear_int4_small_bf16_f32_t\($0)"] }
+            + [2, 4].flatMap { ["linear_int4_small_g128_bf16_t\($0)", "linear_int4_small_g128_bf16_f32_t\($0)"] }
+            + ["linear_int4_decode_bf16", "linear_int4_decode_bf16_f32"]
             + (4...8).map { "linear_int4_gemm_bf16_n\($0)" } + ["linear_int4_gemm_bf16_f32_n8"]
             + [64, 96, 128].map { "linear_int4_wgmma_bf16_n\($0)" } + [192, 256].map { "linear_int4_wgmma_bf16_w2_n\($0)" }
             + ["int4_gemm_reduce_bf16", "int4_gemm_reduce_f32"]
