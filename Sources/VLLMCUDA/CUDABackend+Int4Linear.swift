@@ -341,20 +341,19 @@ extension CUDABackend: Int4LinearBackend {
             out.device, .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(stored)), .int32(Int32(weight.groupSize)),
             .int32(Int32(depth)),
         ]
+        if out.dtype == .bfloat16 { arguments.append(.int32(epilogue.kernelMode)) }
         let outName = out.dtype == .float32 ? "_f32" : ""
         if grouped && groups == 1 {
             // 32 rows a CTA; gated, 16 gate rows and the matching 16 up rows.
             let ctas = (columns + 31) / 32
-            if out.dtype == .bfloat16 { arguments += try epilogueArguments(epilogue) }
             try launch("linear_int4_decode_bf16\(outName)", in: "linear_int4", grid: (ctas, 1, 1),
                        block: (32 * Self.int4DecodeWarps(ctas: ctas, multiprocessors: context.multiprocessorCount), 1, 1),
                        arguments)
             return
         }
-        if out.dtype == .bfloat16 { arguments += try epilogueArguments(epilogue).prefix(1) }  // the mode only
         // 16 rows a CTA (8 gate rows and 8 up rows gated); a warp's iteration covers 512 of K (linear_int4.cu).
         let numWarps = min(8, (stored + 511) / 512)
-        let outRows = epilogue?.isGated == true ? 8 : 16, outColumns = epilogue?.outColumns(columns) ?? columns
+        let outRows = epilogue == .siluAndMul ? 8 : 16, outColumns = epilogue?.outColumns(columns) ?? columns
         try launch("linear_int4_small\(grouped ? "_g128" : "")_bf16\(outName)_t\(groups)", in: "linear_int4",
                    grid: ((outColumns + outRows - 1) / outRows, 1, 1), block: (32 * numWarps, 1, 1), arguments)
     }

@@ -15,15 +15,11 @@ extension CUDABackend {
     /// on one binary).
     static let isFusedLinearEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_FUSED_LINEAR"] != "0"
 
-    /// `SWIFT_VLLM_FUSED_NORM=0` declines only `LinearEpilogue.addToOutThenRMSNorm` (the norm then runs as its own kernel).
-    static let isFusedNormEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_FUSED_NORM"] != "0"
-
-    /// Decode steps' linears with the op after them: linear_small_bf16 for bf16 weights (≤ 8 tokens), linear_int4_decode
-    /// / linear_int4_small for 4- and 8-bit ones (≤ 16 tokens; the norm after the add only at ≤ 8 and groups of 128),
-    /// their `mode` argument saying which epilogue; FP8 weights and larger steps decline.
+    /// Decode steps' linears with the op after them: linear_small_bf16 for bf16 weights (≤ 8 tokens), linear_int4_small
+    /// for 4- and 8-bit ones (≤ 16 tokens, no act-order), their `mode` argument saying which epilogue; FP8 weights
+    /// and larger steps decline.
     public func fusedLinear(_ x: Tensor, weight: LinearWeight, bias: Tensor?, epilogue: LinearEpilogue, out: Tensor) throws -> Bool {
         guard Self.isFusedLinearEnabled, activationDType == .bfloat16, x.dtype == .bfloat16, out.dtype == .bfloat16 else { return false }
-        if case .addToOutThenRMSNorm = epilogue, !Self.isFusedNormEnabled { return false }
         switch weight {
         case .dense(let tensor):
             guard Self.isSmallLinearEnabled else { return false }
@@ -32,10 +28,8 @@ extension CUDABackend {
             let (columns, depth) = (packed.outFeatures, packed.inFeatures)
             guard packed.tensors.count == 3, depth > 0, x.count % depth == 0, x.address % 16 == 0,
                   (1...16).contains(x.count / depth), out.count == x.count / depth * epilogue.outColumns(columns),
-                  epilogue.applies(tokens: x.count / depth, columns: columns),
+                  epilogue != .siluAndMul || columns % 2 == 0,
                   bias.map({ $0.dtype == .bfloat16 && $0.count == columns }) ?? true else { return false }
-            // The norm: linear_int4_decode's only (groups of whole 128-k steps, ≤ 8 tokens).
-            if case .addToOutThenRMSNorm = epilogue, packed.groupSize % 128 != 0 || x.count / depth > 8 { return false }
             try int4Small(x, weight: packed, bias: bias, out: out, epilogue: epilogue)
             return true
         case .fp8:
@@ -60,7 +54,7 @@ extension CUDABackend {
         let outColumns = epilogue?.outColumns(columns) ?? columns
         guard tokens >= 1, tokens <= Self.smallLinearMaxTokens, out.count == tokens * outColumns,
               x.dtype == .bfloat16, weight.dtype == .bfloat16, out.dtype == .bfloat16 || (out.dtype == .float32 && epilogue == nil),
-              epilogue?.applies(tokens: tokens, columns: columns) ?? true,
+              epilogue != .siluAndMul || columns % 2 == 0,
               bias.map({ $0.dtype == .bfloat16 && $0.count == columns }) ?? true,
               x.address % 16 == 0, weight.address % 16 == 0 else { return false }
         // A CTA owns 8 weight rows (more CTAs: N 1024 still gives one per SM), or 16 where x outgrows L1
@@ -68,7 +62,7 @@ extension CUDABackend {
         // Gated, half of a CTA's rows are gate rows and half the matching up rows.
         let xBytes = tokens * depth * DType.bfloat16.size
         let rowsPerBlock = xBytes > 128 << 10 && (columns + 15) / 16 >= context.multiprocessorCount ? 16 : 8
-        let outRowsPerBlock = epilogue?.isGated == true ? rowsPerBlock / 2 : rowsPerBlock
+        let outRowsPerBlock = epilogue == .siluAndMul ? rowsPerBlock / 2 : rowsPerBlock
         // Its warps (at most 8) split K; a warp's iteration covers 32 · LINEAR_LOADS · 8 / R elements.
         let kPerWarpIteration = 32 * 8 * 8 / rowsPerBlock
         let numWarps = min(8, (depth + kPerWarpIteration - 1) / kPerWarpIteration)
@@ -76,7 +70,7 @@ extension CUDABackend {
             x.device, weight.device, bias?.device ?? .pointer(0), out.device, .int32(Int32(tokens)), .int32(Int32(columns)),
             .int32(Int32(depth)), .int32(Int32(rowsPerBlock)), .int32(freshWeight ? 1 : 0),
         ]
-        if out.dtype == .bfloat16 { arguments += try epilogueArguments(epilogue) }
+        if out.dtype == .bfloat16 { arguments.append(.int32(epilogue.kernelMode)) }
         try kernels.launch(out.dtype == .float32 ? "linear_small_bf16_f32" : "linear_small_bf16", in: "linear",
                            grid: ((outColumns + outRowsPerBlock - 1) / outRowsPerBlock, 1, 1), block: (32 * numWarps, 1, 1),
                            stream: stream, arguments: arguments)
@@ -177,32 +171,16 @@ extension CUDABackend {
 
 extension LinearEpilogue {
     /// out's columns for a product of `columns`.
-    func outColumns(_ columns: Int) -> Int { isGated ? columns / 2 : columns }
-
-    /// Whether a kernel with `tokens` rows of `columns` can take it: SiLU·mul needs N even, the norm a bf16 weight [N]
-    /// and normed [T, N] (N % 8 == 0, 16-byte aligned: the last CTA's 16-byte loads and stores).
-    func applies(tokens: Int, columns: Int) -> Bool {
-        switch self {
-        case .siluAndMul: columns % 2 == 0
-        case .addToOut: true
-        case .addToOutThenRMSNorm(let weight, _, let normed):
-            columns % 8 == 0 && weight.dtype == .bfloat16 && weight.count == columns && normed.dtype == .bfloat16
-                && normed.count == tokens * columns && weight.address % 16 == 0 && normed.address % 16 == 0
-        }
-    }
+    func outColumns(_ columns: Int) -> Int { self == .siluAndMul ? columns / 2 : columns }
 }
 
-extension CUDABackend {
-    /// The epilogue's kernel arguments after the rest: `mode` (common.cuh's LINEAR_STORE, LINEAR_GATED, LINEAR_ADD,
-    /// LINEAR_ADD_NORM), then the norm's weight, normed, the last-CTA counter and epsilon (null and 0 without it).
-    func epilogueArguments(_ epilogue: LinearEpilogue?) throws -> [KernelArgument] {
-        let none: [KernelArgument] = [.pointer(0), .pointer(0), .pointer(0), .float(0)]
-        switch epilogue {
-        case nil: return [.int32(0)] + none
-        case .siluAndMul: return [.int32(1)] + none
-        case .addToOut: return [.int32(2)] + none
-        case .addToOutThenRMSNorm(let weight, let epsilon, let normed):
-            return [.int32(3), weight.device, normed.device, try splitCounters(atLeast: 1).device, .float(epsilon)]
+extension Optional where Wrapped == LinearEpilogue {
+    /// The kernels' `mode` argument (common.cuh's LINEAR_STORE, LINEAR_GATED, LINEAR_ADD).
+    var kernelMode: Int32 {
+        switch self {
+        case nil: 0
+        case .siluAndMul: 1
+        case .addToOut: 2
         }
     }
 }

@@ -261,14 +261,6 @@ public enum LinearEpilogue: Sendable {
     case siluAndMul
     /// out [T, N], the residual stream, += the product, rounded as `addRMSNorm` adds (the product rounded first).
     case addToOut
-    /// `addToOut`, then normed [T, N] = `rmsNorm(out, weight:, epsilon:)` — a decoder's next norm, fused too.
-    case addToOutThenRMSNorm(weight: Tensor, epsilon: Float, normed: Tensor)
-
-    /// Whether out holds silu(gate) · up, [T, N/2].
-    public var isGated: Bool {
-        if case .siluAndMul = self { return true }
-        return false
-    }
 }
 
 /// A backend with FP8 tensor-core kernels (W8A8: `fp8` checkpoints, compressed-tensors `float-quantized`,

@@ -3,9 +3,9 @@ import VLLMCPU
 import VLLMCUDA
 
 extension OpChecker {
-    /// `fusedLinear` (linear.cu's and linear_int4.cu's decode kernels with the SiLU·mul, the residual add, or the add and
-    /// the next RMSNorm folded in) against the CPU running the ops: linear → siluAndMul, linear → addRMSNorm (its add,
-    /// or add and norm). A shape the GPU should fuse but declines fails.
+    /// `fusedLinear` (linear.cu's and linear_int4.cu's decode kernels with the SiLU·mul or the residual add folded in)
+    /// against the CPU running the two ops: linear → siluAndMul, linear → addRMSNorm's add. A shape the GPU should fuse
+    /// but declines fails.
     mutating func fusedLinears() throws {
         // bf16 weights: Llama-3-8B's gate_up, down (16-row CTAs at 8 tokens: x outgrows L1) and o, odd shapes with a
         // short K and a bias, N not a multiple of a CTA's rows.
@@ -41,39 +41,21 @@ extension OpChecker {
         let product = try cpu.allocate(shape: [tokens, columns], dtype: cpu.activationDType)
         try cpu.linear(x.0, weight: weight.0, bias: bias?.0, out: product)
         let shape = "T\(tokens) K\(depth) N\(columns) \(name)\(bias != nil ? " +bias" : "")"
-        var runs: [(String, cpu: Tensor, gpu: Tensor, fused: Bool)] = []
+        var runs: [(LinearEpilogue, cpu: Tensor, gpu: Tensor, fused: Bool)] = []
         if columns % 2 == 0 {
             let reference = try cpu.allocate(shape: [tokens, columns / 2], dtype: cpu.activationDType)
             try cpu.siluAndMul(product, out: reference)
             let out = try gpu.allocate(shape: [tokens, columns / 2], dtype: .bfloat16)
             try gpu.fillDummy(out, key: random.next())  // a kernel that writes nothing fails
-            runs.append(("siluAndMul", reference, out, try gpu.fusedLinear(x.1, weight: weight.1, bias: bias?.1, epilogue: .siluAndMul,
-                                                                              out: out)))
+            runs.append((.siluAndMul, reference, out, try gpu.fusedLinear(x.1, weight: weight.1, bias: bias?.1, epilogue: .siluAndMul,
+                                                                             out: out)))
         }
         let residual = try pair(values(tokens * columns), [tokens, columns])
         let normed = try cpu.allocate(shape: [tokens, columns], dtype: cpu.activationDType)
         let ones = try cpu.makeTensor([Float](repeating: 1, count: columns), shape: [columns], dtype: cpu.activationDType)
         try cpu.addRMSNorm(product, residual: residual.0, weight: ones, epsilon: 1e-5, out: normed)  // residual += product
-        runs.append(("addToOut", residual.0, residual.1, try gpu.fusedLinear(x.1, weight: weight.1, bias: bias?.1, epilogue: .addToOut,
-                                                                                out: residual.1)))
-        // The add, then the next norm by the last CTA (≤ 8 tokens; linear_int4_decode's groups of 128): normed against
-        // the CPU's addRMSNorm of a fresh residual (N % 8 == 0 only).
-        if columns % 8 == 0, tokens <= 8 {
-            let fresh = try pair(values(tokens * columns), [tokens, columns])
-            let gamma = try pair(values(columns), [columns], weight: true)
-            let reference = try cpu.allocate(shape: [tokens, columns], dtype: cpu.activationDType)
-            try cpu.addRMSNorm(product, residual: fresh.0, weight: gamma.0, epsilon: 1e-5, out: reference)
-            let out = try gpu.allocate(shape: [tokens, columns], dtype: .bfloat16)
-            try gpu.fillDummy(out, key: random.next())
-            let epilogue = LinearEpilogue.addToOutThenRMSNorm(weight: gamma.1, epsilon: 1e-5, normed: out)
-            let fused = try gpu.fusedLinear(x.1, weight: weight.1, bias: bias?.1, epilogue: epilogue, out: fresh.1)
-            let declines: Bool
-            if case .int4(let packed) = weight.1 { declines = packed.groupSize % 128 != 0 } else { declines = false }
-            if fused || !declines {
-                runs.append(("addToOut + rmsNorm (residual)", fresh.0, fresh.1, fused))
-                runs.append(("addToOut + rmsNorm (normed)", reference, out, fused))
-            }
-        }
+        runs.append((.addToOut, residual.0, residual.1, try gpu.fusedLinear(x.1, weight: weight.1, bias: bias?.1, epilogue: .addToOut,
+                                                                               out: residual.1)))
         for (epilogue, reference, out, fused) in runs {
             let op = "fusedLinear + \(epilogue)"
             guard fused else {

@@ -193,18 +193,14 @@ public final class LlamaModel: CausalLM {
         let eps = config.rmsNormEps, d = config.headDim
         let scale = 1 / Float(d).squareRoot()
 
-        // Decode steps fold the SiLU·mul, the residual adds and the norms after them into the linears before them where
-        // the backend can (`Backend.fusedLinear`; not with LoRA, whose deltas are added to the plain product, nor across
-        // ranks, whose partial products are all-reduced before the add). `pending`: hidden holds a linear's product not
-        // yet added into residual; `normalized`: normed already holds the next norm (the linear's epilogue wrote it).
+        // Decode steps fold the SiLU·mul and the residual adds into the linears before them where the backend can
+        // (`Backend.fusedLinear`; not with LoRA, whose deltas are added to the plain product, nor across ranks, whose
+        // partial products are all-reduced before the add). `pending`: hidden holds a linear's product not yet added
+        // into residual.
         let fuses = input.lora == nil && tensorParallel.size == 1
-        var pending = false, normalized = false
+        var pending = false
         /// normed = rmsNorm(residual), after residual += hidden when pending.
         func normalize(_ weight: Tensor) throws {
-            if normalized {
-                normalized = false
-                return
-            }
             if pending {
                 try b.addRMSNorm(hidden, residual: residual, weight: weight, epsilon: eps, out: normed)
             } else {
@@ -212,17 +208,10 @@ public final class LlamaModel: CausalLM {
             }
             pending = false
         }
-        /// residual += x · weightᵀ, or hidden = the product, left pending; `then`: the norm the next `normalize` takes.
+        /// residual += x · weightᵀ, or hidden = the product, left pending.
         func residualLinear(_ x: Tensor, _ weight: LinearWeight, _ bias: Tensor?, lora: KeyPath<LlamaLoRASlots.Layer, LoRAWeights>,
-                            layer: Int, then next: Tensor) throws {
-            if fuses, !pending {
-                let norm = LinearEpilogue.addToOutThenRMSNorm(weight: next, epsilon: eps, normed: normed)
-                if try b.fusedLinear(x, weight: weight, bias: bias, epilogue: norm, out: residual) {
-                    normalized = true
-                    return
-                }
-                if try b.fusedLinear(x, weight: weight, bias: bias, epilogue: .addToOut, out: residual) { return }
-            }
+                            layer: Int) throws {
+            if fuses, !pending, try b.fusedLinear(x, weight: weight, bias: bias, epilogue: .addToOut, out: residual) { return }
             try b.linear(x, weight: weight, bias: bias, out: hidden)
             try addLoRA(lora, layer: layer, x, input, out: hidden)
             try tensorParallel.communicator?.allReduce(hidden)
@@ -250,7 +239,7 @@ public final class LlamaModel: CausalLM {
                                rotary: (input.positions, cosSinCache))
             }
             try b.pagedAttention(query: q, cache: kvCaches[i], metadata: input.attention, scale: scale, out: attention)
-            try residualLinear(attention, layer.oProj, layer.oBias, lora: \.o, layer: i, then: layer.postAttentionLayernorm)
+            try residualLinear(attention, layer.oProj, layer.oBias, lora: \.o, layer: i)
             try normalize(layer.postAttentionLayernorm)
             let gated = try fuses && b.fusedLinear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, epilogue: .siluAndMul,
                                                    out: activated)
@@ -259,8 +248,7 @@ public final class LlamaModel: CausalLM {
                 try addLoRA(\.gateUp, layer: i, normed, input, out: gateUp)
                 try b.siluAndMul(gateUp, out: activated)
             }
-            try residualLinear(activated, layer.downProj, layer.downBias, lora: \.down, layer: i,
-                               then: i + 1 < layers.count ? layers[i + 1].inputLayernorm : norm)
+            try residualLinear(activated, layer.downProj, layer.downBias, lora: \.down, layer: i)
         }
         try normalize(norm)
         let selected = w.take("selected", rows: s)

@@ -222,42 +222,10 @@ __device__ __forceinline__ uint4 load_activation16(const void *pointer, bool val
 #define LINEAR_STORE 0  // out = product
 #define LINEAR_GATED 1  // rows [0, N/2) gate, [N/2, N) up: out [M, N/2] = silu(gate) · up, as silu_and_mul_vec_bf16
 #define LINEAR_ADD 2    // out is the residual stream: out = bf16(out + bf16(product)), as add_rms_norm_vec_bf16 adds
-#define LINEAR_ADD_NORM 3  // LINEAR_ADD, then the last CTA writes rmsNorm(out) (rms_norm_by_last_cta)
 
 // silu(gate) · up of a gated linear's two bf16 outputs (f32 sums with their biases), as silu_and_mul_vec_bf16 computes
 // it from the rounded gate_up product.
 __device__ __forceinline__ bf16_t silu_mul_bf16(float gate, float up) {
     const float g = round_bf16(gate);
     return f32_to_bf16(round_bf16(g / (1.0f + expf(-g))) * round_bf16(up));
-}
-
-// LINEAR_ADD_NORM's tail (linear.cu, linear_int4.cu): every thread of every CTA calls it once its rows are added into
-// the residual stream; the last CTA to count on `counter` (last_split_to_finish) then writes normed = rmsNorm(residual)
-// · weight for each of `rows` tokens, as rms_norm_vec_bf16 computes it (f32 squares, rsqrt, the normalized value rounded
-// to bf16 before the weight) — the decoder's next norm without a launch of its own. dim % 8 == 0; the residual is
-// read through L2 (__ldcg), where the other CTAs' writes are.
-__device__ __forceinline__ void rms_norm_by_last_cta(const bf16_t *residual, const bf16_t *__restrict__ weight,
-                                                     bf16_t *__restrict__ normed, int rows, int dim, float epsilon,
-                                                     int *counter) {
-    if (!last_split_to_finish(counter, gridDim.x)) return;
-    __shared__ float scratch[32];
-    for (int row = 0; row < rows; ++row) {
-        const uint4 *source = (const uint4 *)(residual + (long long)row * dim);
-        float squares = 0.0f;
-        for (int c = threadIdx.x; c < dim / 8; c += blockDim.x) {
-            float values[8];
-            unpack8(__ldcg(source + c), values);
-#pragma unroll
-            for (int i = 0; i < 8; ++i) squares += values[i] * values[i];
-        }
-        const float inverse = rsqrtf(block_sum(squares, scratch) / (float)dim + epsilon);
-        for (int c = threadIdx.x; c < dim / 8; c += blockDim.x) {
-            float values[8], scale[8];
-            unpack8(__ldcg(source + c), values);
-            load8(weight + 8 * c, scale);
-#pragma unroll
-            for (int i = 0; i < 8; ++i) values[i] = scale[i] * round_bf16(values[i] * inverse);
-            store8(normed + (long long)row * dim + 8 * c, values);
-        }
-    }
 }

@@ -6,8 +6,7 @@
 //   Every output is the f32 sum over K, plus the bias in f32, rounded to bf16 once.
 //   linear_small_bf16 also folds the op after it in (common.cuh's LINEAR_*; CUDABackend.fusedLinear): mode
 //   LINEAR_GATED — a CTA's first R/2 rows are gate rows, its last R/2 the matching up rows (N/2 further on), out
-//   [M, N/2] = silu(gate) · up; LINEAR_ADD — out (the residual stream) += the product; LINEAR_ADD_NORM — that, then
-//   normed [M, N] = rmsNorm(out) · normWeight by the last CTA (common.cuh's rms_norm_by_last_cta; counter zero).
+//   [M, N/2] = silu(gate) · up; LINEAR_ADD — out (the residual stream) += the product.
 //
 //   grid (ceil(N / R)), block 32 · numWarps (numWarps ≤ 8, fewer only when K is short),
 //   R = rowsPerBlock ∈ {8, 16}, the launcher's choice: 8 (more CTAs), except 16 when x is too large for
@@ -94,8 +93,7 @@ template <> __device__ __forceinline__ float linear_output<float>(float value) {
 template <typename Out>
 __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight,
                              const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
-                             int rowsPerBlock, int freshWeight, int mode, const bf16_t *normWeight, bf16_t *normed,
-                             int *counter, float epsilon) {
+                             int rowsPerBlock, int freshWeight, int mode) {
     if (freshWeight) grid_dependency_wait();  // the kernel before wrote the weight: no load may precede the wait
     __shared__ float sums[LINEAR_MAX_WARPS][8][16];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
@@ -137,9 +135,8 @@ __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restr
         if (row >= N) continue;
         const long long index = (long long)token * N + row;
         const float value = total(token, r);
-        out[index] = linear_output<Out>(mode >= LINEAR_ADD ? round_bf16(value) + load(out[index]) : value);
+        out[index] = linear_output<Out>(mode == LINEAR_ADD ? round_bf16(value) + load(out[index]) : value);
     }
-    if (mode == LINEAR_ADD_NORM) rms_norm_by_last_cta((const bf16_t *)out, normWeight, normed, numTokens, N, epsilon, counter);
 }
 
 #define LINEAR_SMALL_PARAMETERS(OUT)                                                                               \
@@ -147,14 +144,10 @@ __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restr
         OUT *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock, int freshWeight
 
 // Each waits inside, after its first weight loads.
-extern "C" __global__ void __launch_bounds__(256, 2) linear_small_bf16(LINEAR_SMALL_PARAMETERS(bf16_t), int mode,
-                                                                        const bf16_t *normWeight, bf16_t *normed,
-                                                                        int *counter, float epsilon) {
-    linear_small<bf16_t>(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight, mode, normWeight, normed, counter,
-                         epsilon);
+extern "C" __global__ void __launch_bounds__(256, 2) linear_small_bf16(LINEAR_SMALL_PARAMETERS(bf16_t), int mode) {
+    linear_small<bf16_t>(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight, mode);
 }
 
 extern "C" __global__ void __launch_bounds__(256, 2) linear_small_bf16_f32(LINEAR_SMALL_PARAMETERS(float)) {
-    linear_small<float>(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight, LINEAR_STORE, nullptr, nullptr,
-                        nullptr, 0.0f);
+    linear_small<float>(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight, LINEAR_STORE);
 }

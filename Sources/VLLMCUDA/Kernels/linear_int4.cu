@@ -17,8 +17,7 @@
 //   The bf16-out entry points also fold the op after them in as linear_small_bf16 does (mode: common.cuh's LINEAR_*;
 //   gated, a CTA's first ROWS/2 rows are gate rows and its last ROWS/2 the matching up rows).
 // linear_int4_decode_bf16[_f32]    the same parameters, groupSize % 128 == 0, M ≤ 8: W1's kernel (decode steps of up
-//   to 8 sequences). grid (ceil(N / 32)), block 32 · {4, 8, 16} warps; see linear_int4_decode. The bf16 one also
-//   takes LINEAR_ADD_NORM (normWeight, normed, counter, epsilon: linear.cu's linear_small_bf16 says how).
+//   to 8 sequences). grid (ceil(N / 32)), block 32 · {4, 8, 16} warps; see linear_int4_decode.
 // linear_int4_gemm_bf16[_f32]_nNT  the same parameters and partials [splits, M, N] f32, for decode steps of a few dozen
 //   to 128 sequences (CUDABackend.int4Path says which by shape): a tiled tensor-core GEMM that dequantizes the weight in registers (as vLLM's Marlin), so the
 //   packed weight is read once per token tile instead of being written out as bf16 for cuBLASLt. K % 128 == 0,
@@ -280,8 +279,7 @@ template <typename Out>
 __device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
                                    const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
                                    const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
-                                   int groupSize, int xDepth, int mode, const bf16_t *normWeight, bf16_t *normed,
-                                   int *counter, float epsilon) {
+                                   int groupSize, int xDepth, int mode) {
     constexpr int ROWS = 32, GATE_ROWS = 16;
     __shared__ float sums[INT4_DECODE_MAX_WARPS][8][ROWS];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
@@ -402,9 +400,8 @@ __device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned 
         if (row >= N) continue;
         const long long index = (long long)token * N + row;
         const float value = total(token, r);
-        out[index] = int4_output<Out>(mode >= LINEAR_ADD ? round_bf16(value) + load(out[index]) : value);
+        out[index] = int4_output<Out>(mode == LINEAR_ADD ? round_bf16(value) + load(out[index]) : value);
     }
-    if (mode == LINEAR_ADD_NORM) rms_norm_by_last_cta((const bf16_t *)out, normWeight, normed, numTokens, N, epsilon, counter);
 }
 
 // Every entry point is written out (the kernel loader reads their names from this file). Each waits for the
@@ -434,14 +431,11 @@ extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t4(LINE
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t4(LINEAR_INT4_PARAMETERS(float)) {
     linear_int4_small<4, false, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
 }
-extern "C" __global__ void __launch_bounds__(32 * INT4_DECODE_MAX_WARPS) linear_int4_decode_bf16(LINEAR_INT4_PARAMETERS(bf16_t), int mode,
-                                                                                           const bf16_t *normWeight,
-                                                                                           bf16_t *normed, int *counter,
-                                                                                           float epsilon) {
-    linear_int4_decode<bf16_t>(LINEAR_INT4_ARGUMENTS, mode, normWeight, normed, counter, epsilon);
+extern "C" __global__ void __launch_bounds__(32 * INT4_DECODE_MAX_WARPS) linear_int4_decode_bf16(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
+    linear_int4_decode<bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
 }
 extern "C" __global__ void __launch_bounds__(32 * INT4_DECODE_MAX_WARPS) linear_int4_decode_bf16_f32(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_decode<float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE, nullptr, nullptr, nullptr, 0.0f);
+    linear_int4_decode<float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
     linear_int4_small<2, true, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
