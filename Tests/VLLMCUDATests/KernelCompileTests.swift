@@ -161,6 +161,18 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
         #expect(path(257, gateUp.0, gateUp.1, wgmma: true) == .dequantized && path(257, q.0, q.1, wgmma: true) == .dequantized)
     }
 
+    /// linear_int4_decode's warps a CTA (H200, 132 SMs): the most of 16 / 8 / 4 whose grid fits one wave of 16 warps
+    /// an SM — Llama-3-8B's o and down (128 CTAs) 16, qkv (192) and Qwen2.5-14B's qkv (224) 8, gate_up (896) 4.
+    @Test func int4DecodeWarpsFillOneWave() {
+        #expect(CUDABackend.int4DecodeWarps(ctas: 128, multiprocessors: 132) == 16)
+        #expect(CUDABackend.int4DecodeWarps(ctas: 132, multiprocessors: 132) == 16)
+        #expect(CUDABackend.int4DecodeWarps(ctas: 133, multiprocessors: 132) == 8)
+        #expect(CUDABackend.int4DecodeWarps(ctas: 224, multiprocessors: 132) == 8)
+        #expect(CUDABackend.int4DecodeWarps(ctas: 265, multiprocessors: 132) == 4)
+        #expect(CUDABackend.int4DecodeWarps(ctas: 896, multiprocessors: 132) == 4)
+        #expect(CUDABackend.int4DecodeWarps(ctas: 1, multiprocessors: 1) == 16)
+    }
+
     /// Launch arguments are staged each in a slot of its C size and alignment: a tensor map (128 bytes, 64-aligned, as
     /// cuda.h's CUtensorMap) after an int32 starts at 64.
     @Test func launchArgumentsKeepTheirAlignment() {
