@@ -229,3 +229,42 @@ __device__ __forceinline__ bf16_t silu_mul_bf16(float gate, float up) {
     const float g = round_bf16(gate);
     return f32_to_bf16(round_bf16(g / (1.0f + expf(-g))) * round_bf16(up));
 }
+
+// A linear's f32 output as Out: bf16, or an f32 holding the bf16 value (logits: rounded as cuBLASLt's bf16 product).
+template <typename Out> __device__ __forceinline__ Out linear_output(float value);
+template <> __device__ __forceinline__ bf16_t linear_output<bf16_t>(float value) { return f32_to_bf16(value); }
+template <> __device__ __forceinline__ float linear_output<float>(float value) { return round_bf16(value); }
+
+// The decode linears' CTAs (linear.cu's linear_small, linear_int4.cu's linear_int4_small and linear_int4_decode) each
+// own `rows` consecutive output rows — or, gated (LINEAR_GATED), rows / 2 gate rows j … and the matching up rows
+// N/2 + j …, so that one CTA holds both factors of its outputs. The weight row of the CTA's row r, −1 past the weight:
+__device__ __forceinline__ int linear_weight_row(int r, int rows, int N, int mode) {
+    if (mode != LINEAR_GATED) {
+        const int row = blockIdx.x * rows + r;
+        return row < N ? row : -1;
+    }
+    const int half = N / 2, gateRows = rows / 2, j = blockIdx.x * gateRows + r % gateRows;
+    return j < half ? (r < gateRows ? j : half + j) : -1;
+}
+
+// Their epilogue: `total(token, r)`, the f32 product (bias included) of the CTA's row r, into out by mode —
+// LINEAR_STORE; LINEAR_GATED, out [M, N/2] = silu(gate) · up; LINEAR_ADD, the residual stream out += the product.
+template <typename Out, typename Total>
+__device__ __forceinline__ void linear_epilogue(Out *__restrict__ out, int numTokens, int N, int rows, int mode, Total total) {
+    if (mode == LINEAR_GATED) {
+        const int half = N / 2, gateRows = rows / 2;
+        for (int i = threadIdx.x; i < numTokens * gateRows; i += blockDim.x) {
+            const int token = i / gateRows, r = i - token * gateRows, j = blockIdx.x * gateRows + r;
+            if (j >= half) continue;
+            out[(long long)token * half + j] = linear_output<Out>(load(silu_mul_bf16(total(token, r), total(token, r + gateRows))));
+        }
+        return;
+    }
+    for (int i = threadIdx.x; i < numTokens * rows; i += blockDim.x) {
+        const int token = i / rows, r = i - token * rows, row = blockIdx.x * rows + r;
+        if (row >= N) continue;
+        const long long index = (long long)token * N + row;
+        const float value = total(token, r);
+        out[index] = linear_output<Out>(mode == LINEAR_ADD ? round_bf16(value) + load(out[index]) : value);
+    }
+}

@@ -32,9 +32,6 @@ __device__ __forceinline__ void dequant_word(unsigned word, unsigned negZero2, u
 
 __device__ __forceinline__ unsigned duplicate(bf16_t value) { return (unsigned)value | ((unsigned)value << 16); }
 
-template <typename Out> __device__ __forceinline__ Out int4_output(float value);
-template <> __device__ __forceinline__ bf16_t int4_output<bf16_t>(float value) { return f32_to_bf16(value); }
-template <> __device__ __forceinline__ float int4_output<float>(float value) { return round_bf16(value); }
 
 // The parameters of both tiled GEMMs (linear_int4_gemm, linear_int4_wgmma).
 #define LINEAR_INT4_GEMM_PARAMETERS(OUT)                                                                           \

@@ -86,9 +86,6 @@ __device__ __forceinline__ void linear_small_warp(const bf16_t *__restrict__ x, 
     for (int i = 0; i < 4; ++i) acc[i] = partial[0][i] + partial[1][i];
 }
 
-template <typename Out> __device__ __forceinline__ Out linear_output(float value);
-template <> __device__ __forceinline__ bf16_t linear_output<bf16_t>(float value) { return f32_to_bf16(value); }
-template <> __device__ __forceinline__ float linear_output<float>(float value) { return round_bf16(value); }
 
 template <typename Out>
 __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight,
@@ -98,13 +95,7 @@ __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restr
     __shared__ float sums[LINEAR_MAX_WARPS][8][16];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
-    const int row0 = blockIdx.x * rowsPerBlock, half = N / 2, gateRows = rowsPerBlock / 2;
-    // The weight row of the CTA's row r (−1: none): r itself, or gated, gate row j or up row half + j.
-    auto weightRow = [&](int r) {
-        if (mode != LINEAR_GATED) return row0 + r < N ? row0 + r : -1;
-        const int j = blockIdx.x * gateRows + r % gateRows;
-        return j < half ? (r < gateRows ? j : half + j) : -1;
-    };
+    auto weightRow = [&](int r) { return linear_weight_row(r, rowsPerBlock, N, mode); };
     float acc[4];
     if (rowsPerBlock == 16) {
         linear_small_warp<16>(x, weight, numTokens, K, weightRow(g), weightRow(g + 8), acc);
@@ -116,27 +107,11 @@ __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restr
     sums[warp][2 * t][g + 8] = acc[2];
     sums[warp][2 * t + 1][g + 8] = acc[3];
     __syncthreads();
-    auto total = [&](int token, int r) {  // the CTA's row r for a token, with its bias
+    linear_epilogue(out, numTokens, N, rowsPerBlock, mode, [&](int token, int r) {  // the CTA's row r, with its bias
         float sum = 0.0f;
         for (int w = 0; w < numWarps; ++w) sum += sums[w][token][r];
-        const int row = weightRow(r);
-        return bias ? sum + bf16_to_f32(bias[row]) : sum;
-    };
-    if (mode == LINEAR_GATED) {
-        for (int i = threadIdx.x; i < numTokens * gateRows; i += blockDim.x) {
-            const int token = i / gateRows, r = i - token * gateRows, j = blockIdx.x * gateRows + r;
-            if (j >= half) continue;
-            out[(long long)token * half + j] = linear_output<Out>(load(silu_mul_bf16(total(token, r), total(token, r + gateRows))));
-        }
-        return;
-    }
-    for (int i = threadIdx.x; i < numTokens * rowsPerBlock; i += blockDim.x) {
-        const int token = i / rowsPerBlock, r = i - token * rowsPerBlock, row = row0 + r;
-        if (row >= N) continue;
-        const long long index = (long long)token * N + row;
-        const float value = total(token, r);
-        out[index] = linear_output<Out>(mode == LINEAR_ADD ? round_bf16(value) + load(out[index]) : value);
-    }
+        return bias ? sum + bf16_to_f32(bias[weightRow(r)]) : sum;
+    });
 }
 
 #define LINEAR_SMALL_PARAMETERS(OUT)                                                                               \

@@ -199,17 +199,11 @@ __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *
                                   const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
                                   const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
                                   int groupSize, int xDepth, int mode) {
-    constexpr int ROWS = 16 * TILES, GATE_ROWS = ROWS / 2;
+    constexpr int ROWS = 16 * TILES;
     __shared__ float sums[INT4_MAX_WARPS][8 * TG][ROWS];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
-    const int row0 = blockIdx.x * ROWS, half = N / 2;
-    // The weight row of the CTA's row r (−1: none): r itself, or gated, gate row j or up row half + j.
-    auto weightRow = [&](int r) {
-        if (mode != LINEAR_GATED) return row0 + r < N ? row0 + r : -1;
-        const int j = blockIdx.x * GATE_ROWS + r % GATE_ROWS;
-        return j < half ? (r < GATE_ROWS ? j : half + j) : -1;
-    };
+    auto weightRow = [&](int r) { return linear_weight_row(r, ROWS, N, mode); };
     float acc[TILES][TG][4];
     linear_int4_warp<TG, GROUPED, TILES>(x, packed, scales, zeros, numTokens, K, groupSize, xDepth, weightRow, acc);
 #pragma unroll
@@ -222,26 +216,11 @@ __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *
             sums[warp][8 * j + 2 * t + 1][16 * i + g + 8] = acc[i][j][3];
         }
     __syncthreads();
-    auto total = [&](int token, int r) {  // the CTA's row r for a token, with its bias
+    linear_epilogue(out, numTokens, N, ROWS, mode, [&](int token, int r) {  // the CTA's row r, with its bias
         float sum = 0.0f;
         for (int w = 0; w < numWarps; ++w) sum += sums[w][token][r];
         return bias ? sum + bf16_to_f32(bias[weightRow(r)]) : sum;
-    };
-    if (mode == LINEAR_GATED) {
-        for (int i = threadIdx.x; i < numTokens * GATE_ROWS; i += blockDim.x) {
-            const int token = i / GATE_ROWS, r = i % GATE_ROWS, j = blockIdx.x * GATE_ROWS + r;
-            if (j >= half) continue;
-            out[(long long)token * half + j] = int4_output<Out>(load(silu_mul_bf16(total(token, r), total(token, r + GATE_ROWS))));
-        }
-        return;
-    }
-    for (int i = threadIdx.x; i < numTokens * ROWS; i += blockDim.x) {
-        const int token = i / ROWS, r = i % ROWS, row = row0 + r;
-        if (row >= N) continue;
-        const long long index = (long long)token * N + row;
-        const float value = total(token, r);
-        out[index] = int4_output<Out>(mode == LINEAR_ADD ? round_bf16(value) + load(out[index]) : value);
-    }
+    });
 }
 
 // linear_int4_decode: the grouped path at ≤ 8 tokens (decode steps), as linear_int4_small's grouped step but built
@@ -280,21 +259,15 @@ __device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned 
                                    const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
                                    const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
                                    int groupSize, int xDepth, int mode) {
-    constexpr int ROWS = 32, GATE_ROWS = 16;
+    constexpr int ROWS = 32;
     __shared__ float sums[INT4_DECODE_MAX_WARPS][8][ROWS];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
-    const int row0 = blockIdx.x * ROWS, half = N / 2;
-    // The weight row of the CTA's row r, clamped into the weight (or −1 past it, for the epilogue): r itself, or gated,
-    // gate row j or up row half + j.
-    auto weightRow = [&](int r, bool clamp) {
-        if (mode != LINEAR_GATED) return row0 + r < N ? row0 + r : clamp ? N - 1 : -1;
-        int j = blockIdx.x * GATE_ROWS + r % GATE_ROWS;
-        if (j >= half) {
-            if (!clamp) return -1;
-            j = half - 1;
-        }
-        return r < GATE_ROWS ? j : half + j;
+    // The weight row of the CTA's row r, clamped into the weight (the loop reads it; its sums are never stored): the
+    // last row, or gated, the last gate or up row.
+    auto clampedRow = [&](int r) {
+        const int row = linear_weight_row(r, ROWS, N, mode);
+        return row >= 0 ? row : mode != LINEAR_GATED ? N - 1 : r < ROWS / 2 ? N / 2 - 1 : N - 1;
     };
     const char *wBytes = (const char *)packed, *scaleBytes = (const char *)scales, *zeroBytes = (const char *)zeros;
     const char *xBytes = (const char *)x;
@@ -304,7 +277,7 @@ __device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned 
     unsigned wOffset[4], szOffset[4];
 #pragma unroll
     for (int r = 0; r < 4; ++r) {
-        const unsigned row = weightRow(8 * r + g, true);
+        const unsigned row = clampedRow(8 * r + g);
         wOffset[r] = row * (unsigned)(K / 2) + 16u * t;
         szOffset[r] = row * (unsigned)numGroups * 2u;
     }
@@ -382,26 +355,11 @@ __device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned 
         sums[warp][2 * t + 1][16 * i + g + 8] = acc[i][3];
     }
     __syncthreads();
-    auto total = [&](int token, int r) {  // the CTA's row r for a token, with its bias
+    linear_epilogue(out, numTokens, N, ROWS, mode, [&](int token, int r) {  // the CTA's row r, with its bias
         float sum = 0.0f;
         for (int w = 0; w < numWarps; ++w) sum += sums[w][token][r];
-        return bias ? sum + bf16_to_f32(bias[weightRow(r, false)]) : sum;
-    };
-    if (mode == LINEAR_GATED) {
-        for (int i = threadIdx.x; i < numTokens * GATE_ROWS; i += blockDim.x) {
-            const int token = i / GATE_ROWS, r = i % GATE_ROWS, j = blockIdx.x * GATE_ROWS + r;
-            if (j >= half) continue;
-            out[(long long)token * half + j] = int4_output<Out>(load(silu_mul_bf16(total(token, r), total(token, r + GATE_ROWS))));
-        }
-        return;
-    }
-    for (int i = threadIdx.x; i < numTokens * ROWS; i += blockDim.x) {
-        const int token = i / ROWS, r = i % ROWS, row = row0 + r;
-        if (row >= N) continue;
-        const long long index = (long long)token * N + row;
-        const float value = total(token, r);
-        out[index] = int4_output<Out>(mode == LINEAR_ADD ? round_bf16(value) + load(out[index]) : value);
-    }
+        return bias ? sum + bf16_to_f32(bias[linear_weight_row(r, ROWS, N, mode)]) : sum;
+    });
 }
 
 // Every entry point is written out (the kernel loader reads their names from this file). Each waits for the
@@ -667,7 +625,7 @@ __device__ void linear_int4_gemm(const bf16_t *__restrict__ x, const unsigned *_
                     if (token >= M) continue;
                     const long long index = (long long)token * N + row;
                     if (partial) partial[index] = acc[i][j][2 * h + e];
-                    else out[index] = int4_output<Out>(acc[i][j][2 * h + e] + add);
+                    else out[index] = linear_output<Out>(acc[i][j][2 * h + e] + add);
                 }
         }
 }
@@ -682,7 +640,7 @@ __device__ void int4_gemm_reduce(const float *__restrict__ partials, const bf16_
         float sum = 0.0f;
         for (int s = 0; s < splits; ++s) sum += partials[s * count + i];
         if (bias) sum += bf16_to_f32(bias[i % N]);
-        out[i] = int4_output<Out>(sum);
+        out[i] = linear_output<Out>(sum);
     }
 }
 extern "C" __global__ void int4_gemm_reduce_bf16(const float *__restrict__ partials, const bf16_t *__restrict__ bias,

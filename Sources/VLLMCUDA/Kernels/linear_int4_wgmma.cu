@@ -321,7 +321,7 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
                 const long long index = (long long)token * N + row;
                 const float value = acc[4 * j + 2 * h + e];
                 if (partial) partial[index] = value;
-                else out[index] = int4_output<Out>(value + add);
+                else out[index] = linear_output<Out>(value + add);
             }
     }
 #endif
