@@ -343,7 +343,10 @@ extension CUDABackend: Int4LinearBackend {
         ]
         if out.dtype == .bfloat16 { arguments.append(.int32(epilogue.kernelMode)) }
         let outName = out.dtype == .float32 ? "_f32" : ""
-        if grouped && groups == 1 {
+        // linear_int4_decode addresses the packed weight with 32-bit byte offsets; past 4 GB the grouped ≤ 8 tokens take
+        // linear_int4_small's two-group kernel.
+        let decodeFits = columns * stored / 2 < 1 << 32
+        if grouped && groups == 1 && decodeFits {
             // 32 rows a CTA; gated, 16 gate rows and the matching 16 up rows.
             let ctas = (columns + 31) / 32
             try launch("linear_int4_decode_bf16\(outName)", in: "linear_int4", grid: (ctas, 1, 1),
@@ -354,7 +357,7 @@ extension CUDABackend: Int4LinearBackend {
         // 16 rows a CTA (8 gate rows and 8 up rows gated); a warp's iteration covers 512 of K (linear_int4.cu).
         let numWarps = min(8, (stored + 511) / 512)
         let outRows = epilogue == .siluAndMul ? 8 : 16, outColumns = epilogue?.outColumns(columns) ?? columns
-        try launch("linear_int4_small\(grouped ? "_g128" : "")_bf16\(outName)_t\(groups)", in: "linear_int4",
+        try launch("linear_int4_small\(grouped ? "_g128" : "")_bf16\(outName)_t\(grouped ? max(groups, 2) : groups)", in: "linear_int4",
                    grid: ((outColumns + outRows - 1) / outRows, 1, 1), block: (32 * numWarps, 1, 1), arguments)
     }
 

@@ -16,8 +16,9 @@
 //   flight); x comes through L1. Warps meet in shared memory, summed in warp order (deterministic).
 //   The bf16-out entry points also fold the op after them in as linear_small_bf16 does (mode: common.cuh's LINEAR_*;
 //   gated, a CTA's first ROWS/2 rows are gate rows and its last ROWS/2 the matching up rows).
-// linear_int4_decode_bf16[_f32]    the same parameters, groupSize % 128 == 0, M ≤ 8: W1's kernel (decode steps of up
-//   to 8 sequences). grid (ceil(N / 32)), block 32 · {4, 8, 16} warps; see linear_int4_decode.
+// linear_int4_decode_bf16[_f32]    the same parameters, groupSize % 128 == 0, M ≤ 8, N · K / 2 < 2^32 (32-bit byte
+//   offsets): W1's kernel (decode steps of up to 8 sequences). grid (ceil(N / 32)), block 32 · {4, 8, 16} warps; see
+//   linear_int4_decode.
 // linear_int4_gemm_bf16[_f32]_nNT  the same parameters and partials [splits, M, N] f32, for decode steps of a few dozen
 //   to 128 sequences (CUDABackend.int4Path says which by shape): a tiled tensor-core GEMM that dequantizes the weight in registers (as vLLM's Marlin), so the
 //   packed weight is read once per token tile instead of being written out as bf16 for cuBLASLt. K % 128 == 0,
@@ -237,6 +238,7 @@ struct Int4DecodeStage {
     unsigned sz[4];   // each row's scale (low half) and −(128 + zero) (high half), bf16
 };
 
+// common.cuh's load_weight16 / load_weight16_early without their predicate and zeroing (every address here is valid).
 __device__ __forceinline__ uint4 ld_stream16(const void *pointer, bool early) {
     uint4 v;
     if (early) {  // before grid_dependency_wait: coherent and volatile so that it stays there (load_weight16_early)
