@@ -349,7 +349,7 @@ extension CUDABackend: Int4LinearBackend {
         if grouped && groups == 1 && decodeFits {
             // 32 rows a CTA; gated, 16 gate rows and the matching 16 up rows.
             let ctas = (columns + 31) / 32
-            try launch("linear_int4_decode_bf16\(outName)", in: "linear_int4", grid: (ctas, 1, 1),
+            try launch("linear_int4_decode_bf16\(outName)", in: "linear_int4_decode", grid: (ctas, 1, 1),
                        block: (32 * Self.int4DecodeWarps(ctas: ctas, multiprocessors: context.multiprocessorCount), 1, 1),
                        arguments)
             return

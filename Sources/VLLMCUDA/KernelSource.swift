@@ -41,6 +41,7 @@ public struct KernelSource: Sendable {
         KernelSource(name: "linear.cu", bytes: PackageResources.linear_cu),
         KernelSource(name: "linear_fp8.cu", bytes: PackageResources.linear_fp8_cu),
         KernelSource(name: "linear_int4.cu", bytes: PackageResources.linear_int4_cu),
+        KernelSource(name: "linear_int4_decode.cu", bytes: PackageResources.linear_int4_decode_cu),
         KernelSource(name: "linear_int4_wgmma.cu", bytes: PackageResources.linear_int4_wgmma_cu),
         KernelSource(name: "lora.cu", bytes: PackageResources.lora_cu),
         KernelSource(name: "prefill_attention.cu", bytes: PackageResources.prefill_attention_cu),

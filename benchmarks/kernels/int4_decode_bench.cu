@@ -1,5 +1,5 @@
-// int4_decode_bench.cu: the 4-bit decode kernel of linear_int4.cu (linear_int4_decode, Sources/VLLMCUDA/Kernels,
-// included unchanged) at 4, 8 and 16 warps a CTA and at CUDABackend.int4DecodeWarps' choice, against the kernel it
+// int4_decode_bench.cu: the 4-bit decode kernel (linear_int4_decode.cu, Sources/VLLMCUDA/Kernels, included
+// unchanged) at 4, 8 and 16 warps a CTA and at CUDABackend.int4DecodeWarps' choice, against the kernel it
 // replaced (linear_int4_small's grouped path with two 16-row tiles a warp), on Llama-3-8B's and Qwen2.5-14B's linears,
 // groups of 128, at 1 and 8 tokens, outside the engine. Built here (nvcc needs no GPU) and carried:
 //
@@ -17,6 +17,7 @@
 #include <vector>
 #include <cuda_runtime.h>
 #include "linear_int4.cu"
+#include "linear_int4_decode.cu"
 
 #define CHECK(call)                                                                                   \
     do {                                                                                              \

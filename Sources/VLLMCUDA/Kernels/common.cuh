@@ -235,7 +235,7 @@ template <typename Out> __device__ __forceinline__ Out linear_output(float value
 template <> __device__ __forceinline__ bf16_t linear_output<bf16_t>(float value) { return f32_to_bf16(value); }
 template <> __device__ __forceinline__ float linear_output<float>(float value) { return round_bf16(value); }
 
-// The decode linears' CTAs (linear.cu's linear_small, linear_int4.cu's linear_int4_small and linear_int4_decode) each
+// The decode linears' CTAs (linear.cu's linear_small, linear_int4.cu's linear_int4_small, linear_int4_decode.cu) each
 // own `rows` consecutive output rows — or, gated (LINEAR_GATED), rows / 2 gate rows j … and the matching up rows
 // N/2 + j …, so that one CTA holds both factors of its outputs. The weight row of the CTA's row r, −1 past the weight:
 __device__ __forceinline__ int linear_weight_row(int r, int rows, int N, int mode) {

@@ -1,5 +1,5 @@
-// int4.cuh: what linear_int4.cu and linear_int4_wgmma.cu share — the 4-bit weight's layout, its dequantization,
-// the output rounding and the GEMMs' parameter list.
+// int4.cuh: what linear_int4.cu, linear_int4_decode.cu and linear_int4_wgmma.cu share — the 4-bit weight's layout,
+// its dequantization and the kernels' parameter lists.
 //
 // The weight, as CUDABackend.makeInt4Weight lays it out:
 //   packed [N, K/8] u32: word w of row n holds the codes of k = 8w … 8w + 7, nibble p holding k-offset
@@ -30,8 +30,23 @@ __device__ __forceinline__ void dequant_word(unsigned word, unsigned negZero2, u
     }
 }
 
+// The 8 codes of one word as 4 bf16 pairs (k 2i, 2i + 1) of 128 + code, exact (the grouped path's A operand).
+__device__ __forceinline__ void raw_word(unsigned word, unsigned *out) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(out[i]) : "r"(word >> (4 * i)), "r"(0x000F000Fu), "r"(0x43004300u));
+    }
+}
+
 __device__ __forceinline__ unsigned duplicate(bf16_t value) { return (unsigned)value | ((unsigned)value << 16); }
 
+
+// The parameters of the small-batch kernels (linear_int4_small, linear_int4_decode).
+#define LINEAR_INT4_PARAMETERS(OUT)                                                                                \
+    const bf16_t *__restrict__ x, const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,            \
+        const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias, OUT *__restrict__ out, int numTokens, int N, \
+        int K, int groupSize, int xDepth
+#define LINEAR_INT4_ARGUMENTS x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth
 
 // The parameters of both tiled GEMMs (linear_int4_gemm, linear_int4_wgmma).
 #define LINEAR_INT4_GEMM_PARAMETERS(OUT)                                                                           \

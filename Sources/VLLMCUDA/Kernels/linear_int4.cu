@@ -7,7 +7,7 @@
 // linear_int4_small[_g128]_bf16_f32 the same → out [M, N] f32 holding bf16 values (logits of a quantized lm_head)
 //   M ≤ 8·TG, TG ∈ {1, 2, 4} token groups (the entry point's suffix _tTG), K % 32 == 0, x 16-byte aligned;
 //   _g128 where groupSize % 128 == 0 (scales applied once per 128-k step, see linear_int4_warp; at ≤ 8 tokens those
-//   run linear_int4_decode instead).
+//   run linear_int4_decode.cu instead).
 //   grid (ceil(N / 16)), block 32 · numWarps. A CTA owns 16 rows; its warps split K in
 //   steps of 128 (lane t of each quad takes 32 k); lane (g, t) dequantizes rows g and g + 8 of its 32 k into registers and
 //   feeds them as the A operand of mma.m16n8k16 (bf16, f32 sums) with tokens g + 8j as B — the scheme of
@@ -16,9 +16,6 @@
 //   flight); x comes through L1. Warps meet in shared memory, summed in warp order (deterministic).
 //   The bf16-out entry points also fold the op after them in as linear_small_bf16 does (mode: common.cuh's LINEAR_*;
 //   gated, a CTA's first ROWS/2 rows are gate rows and its last ROWS/2 the matching up rows).
-// linear_int4_decode_bf16[_f32]    the same parameters, groupSize % 128 == 0, M ≤ 8, N · K / 2 < 2^32 (32-bit byte
-//   offsets): W1's kernel (decode steps of up to 8 sequences). grid (ceil(N / 32)), block 32 · {4, 8, 16} warps; see
-//   linear_int4_decode.
 // linear_int4_gemm_bf16[_f32]_nNT  the same parameters and partials [splits, M, N] f32, for decode steps of a few dozen
 //   to 128 sequences (CUDABackend.int4Path says which by shape): a tiled tensor-core GEMM that dequantizes the weight in registers (as vLLM's Marlin), so the
 //   packed weight is read once per token tile instead of being written out as bf16 for cuBLASLt. K % 128 == 0,
@@ -39,7 +36,6 @@
 
 #define INT4_MAX_WARPS 8
 #define INT4_STEPS 4  // 16-byte packed loads per row a lane has in flight
-#define INT4_DECODE_MAX_WARPS 16
 
 // The 32 k of one lane (a 16-byte load) of one row, dequantized; zero where !valid.
 __device__ __forceinline__ void dequant_lane(uint4 words, const bf16_t *scales, const bf16_t *zeros, int index, bool valid,
@@ -54,14 +50,6 @@ __device__ __forceinline__ void dequant_lane(uint4 words, const bf16_t *scales, 
     dequant_word(words.y, negZero2, scale2, out + 4);
     dequant_word(words.z, negZero2, scale2, out + 8);
     dequant_word(words.w, negZero2, scale2, out + 12);
-}
-
-// The 8 codes of one word as 4 bf16 pairs (k 2i, 2i + 1) of 128 + code, exact (the grouped path's A operand).
-__device__ __forceinline__ void raw_word(unsigned word, unsigned *out) {
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(out[i]) : "r"(word >> (4 * i)), "r"(0x000F000Fu), "r"(0x43004300u));
-    }
 }
 
 // One warp's share of a CTA's 16·TILES rows × K: TILES tiles of 16 rows (16·i + g and 16·i + g + 8 of lane (g, t)),
@@ -224,154 +212,9 @@ __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *
     });
 }
 
-// linear_int4_decode: the grouped path at ≤ 8 tokens (decode steps), as linear_int4_small's grouped step but built
-// for instruction count and latency, which bound it (ncu: ~300 instructions a 2 KB step, a warp issuing every 7–10
-// cycles; docs/gpu-runs/2026-12-02b run1–run4): nothing is predicated in the loop — rows past N, tokens past
-// numTokens and steps past the end read clamped, valid addresses whose sums are never stored —, every address is a
-// 32-bit byte offset from the kernel's pointers, and a warp's next step (weights, scales, zeros and x) is in flight in
-// a second register stage while it computes this one. A CTA owns 32 rows (lane (g, t): CTA rows g, g + 8, g + 16,
-// g + 24), its warps take the 128-k steps warp, warp + numWarps, …; the launcher picks 4, 8 or 16 warps so that the
-// grid fills the GPU's warp slots in one wave where it can (CUDABackend.int4DecodeWarps).
-struct Int4DecodeStage {
-    uint4 w[4];       // 16 bytes (32 k) of each of the lane's 4 rows
-    uint4 x[4];       // token g's 32 k
-    unsigned sz[4];   // each row's scale (low half) and −(128 + zero) (high half), bf16
-};
-
-// common.cuh's load_weight16 / load_weight16_early without their predicate and zeroing (every address here is valid).
-__device__ __forceinline__ uint4 ld_stream16(const void *pointer, bool early) {
-    uint4 v;
-    if (early) {  // before grid_dependency_wait: coherent and volatile so that it stays there (load_weight16_early)
-        asm volatile("ld.global.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                     : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(pointer) : "memory");
-    } else {
-        asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-                     : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(pointer));
-    }
-    return v;
-}
-__device__ __forceinline__ unsigned ld_bf16_bits(const void *pointer) {
-    unsigned short v;
-    asm volatile("ld.global.nc.u16 %0, [%1];" : "=h"(v) : "l"(pointer));
-    return v;
-}
-
-template <typename Out>
-__device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
-                                   const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
-                                   const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
-                                   int groupSize, int xDepth, int mode) {
-    constexpr int ROWS = 32;
-    __shared__ float sums[INT4_DECODE_MAX_WARPS][8][ROWS];  // [warp][token][row of the CTA]
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
-    const int g = lane >> 2, t = lane & 3;
-    // The weight row of the CTA's row r, clamped into the weight (the loop reads it; its sums are never stored): the
-    // last row, or gated, the last gate or up row.
-    auto clampedRow = [&](int r) {
-        const int row = linear_weight_row(r, ROWS, N, mode);
-        return row >= 0 ? row : mode != LINEAR_GATED ? N - 1 : r < ROWS / 2 ? N / 2 - 1 : N - 1;
-    };
-    const char *wBytes = (const char *)packed, *scaleBytes = (const char *)scales, *zeroBytes = (const char *)zeros;
-    const char *xBytes = (const char *)x;
-    const int numGroups = K / groupSize, numSteps = K >> 7, stepsPerGroup = groupSize >> 7;
-    // step / stepsPerGroup by a multiply: exact for step, stepsPerGroup < 2^16
-    const unsigned magic = stepsPerGroup == 1 ? 0u : 0xFFFFFFFFu / stepsPerGroup + 1u;
-    unsigned wOffset[4], szOffset[4];
-#pragma unroll
-    for (int r = 0; r < 4; ++r) {
-        const unsigned row = clampedRow(8 * r + g);
-        wOffset[r] = row * (unsigned)(K / 2) + 16u * t;
-        szOffset[r] = row * (unsigned)numGroups * 2u;
-    }
-    const unsigned xOffset = (unsigned)min(g, numTokens - 1) * (unsigned)xDepth * 2u + 64u * t;
-    float acc[2][4];
-#pragma unroll
-    for (int i = 0; i < 2; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.0f;
-    Int4DecodeStage stages[2];
-    auto loadWeights = [&](Int4DecodeStage &stage, int step, bool early) {
-        step = min(step, numSteps - 1);
-        const unsigned offset = 64u * (unsigned)step;
-        const unsigned group = stepsPerGroup == 1 ? (unsigned)step : __umulhi((unsigned)step, magic);
-#pragma unroll
-        for (int r = 0; r < 4; ++r) {
-            stage.w[r] = ld_stream16(wBytes + (wOffset[r] + offset), early);
-            const unsigned o = szOffset[r] + 2u * group;
-            stage.sz[r] = ld_bf16_bits(scaleBytes + o) | (ld_bf16_bits(zeroBytes + o) << 16);
-        }
-    };
-    auto loadX = [&](Int4DecodeStage &stage, int step) {  // after the wait: the kernel before wrote x
-        const int k = 128 * min(step, numSteps - 1), kk = k < xDepth ? k : k - xDepth;
-#pragma unroll
-        for (int q = 0; q < 4; ++q) stage.x[q] = load_activation16(xBytes + (xOffset + 2u * kk + 16u * q), true);
-    };
-    auto compute = [&](const Int4DecodeStage &stage) {
-        float xSums[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // Σx over the step for tokens 2t, 2t + 1 (an MMA of ones)
-#pragma unroll
-        for (int q = 0; q < 4; ++q) {
-            mma_bf16_16x8x16(xSums, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, stage.x[q].x, stage.x[q].y);
-            mma_bf16_16x8x16(xSums, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, 0x3F803F80u, stage.x[q].z, stage.x[q].w);
-        }
-#pragma unroll
-        for (int tile = 0; tile < 2; ++tile) {  // rows g, g + 8 of tile 0 (slots 0, 1) and of tile 1 (slots 2, 3)
-            float part[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-            const uint4 A = stage.w[2 * tile], B = stage.w[2 * tile + 1];
-            const unsigned wordsA[4] = {A.x, A.y, A.z, A.w}, wordsB[4] = {B.x, B.y, B.z, B.w};
-#pragma unroll
-            for (int q = 0; q < 4; ++q) {
-                unsigned a[4], b[4];
-                raw_word(wordsA[q], a);
-                raw_word(wordsB[q], b);
-                mma_bf16_16x8x16(part, a[0], b[0], a[1], b[1], stage.x[q].x, stage.x[q].y);
-                mma_bf16_16x8x16(part, a[2], b[2], a[3], b[3], stage.x[q].z, stage.x[q].w);
-            }
-            const unsigned pa = stage.sz[2 * tile], pb = stage.sz[2 * tile + 1];
-            const float scaleA = __uint_as_float(pa << 16), zeroA = __uint_as_float(pa & 0xFFFF0000u);
-            const float scaleB = __uint_as_float(pb << 16), zeroB = __uint_as_float(pb & 0xFFFF0000u);
-            acc[tile][0] += scaleA * fmaf(zeroA, xSums[0], part[0]);
-            acc[tile][1] += scaleA * fmaf(zeroA, xSums[1], part[1]);
-            acc[tile][2] += scaleB * fmaf(zeroB, xSums[2], part[2]);
-            acc[tile][3] += scaleB * fmaf(zeroB, xSums[3], part[3]);
-        }
-    };
-    // The first weights depend on no earlier kernel: in flight before the wait for x.
-    int step = warp;
-    loadWeights(stages[0], step, true);
-    grid_dependency_wait();
-    loadX(stages[0], step);
-    while (step < numSteps) {  // two steps an iteration, so that neither stage is ever copied
-        loadWeights(stages[1], step + numWarps, false);
-        loadX(stages[1], step + numWarps);
-        compute(stages[0]);
-        step += numWarps;
-        if (step >= numSteps) break;
-        loadWeights(stages[0], step + numWarps, false);
-        loadX(stages[0], step + numWarps);
-        compute(stages[1]);
-        step += numWarps;
-    }
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-        sums[warp][2 * t][16 * i + g] = acc[i][0];
-        sums[warp][2 * t + 1][16 * i + g] = acc[i][1];
-        sums[warp][2 * t][16 * i + g + 8] = acc[i][2];
-        sums[warp][2 * t + 1][16 * i + g + 8] = acc[i][3];
-    }
-    __syncthreads();
-    linear_epilogue(out, numTokens, N, ROWS, mode, [&](int token, int r) {  // the CTA's row r, with its bias
-        float sum = 0.0f;
-        for (int w = 0; w < numWarps; ++w) sum += sums[w][token][r];
-        return bias ? sum + bf16_to_f32(bias[linear_weight_row(r, ROWS, N, mode)]) : sum;
-    });
-}
-
 // Every entry point is written out (the kernel loader reads their names from this file). Each waits for the
 // kernel before it inside linear_int4_warp, once its first weight loads are in flight. The bf16-out ones take a
 // mode (common.cuh's LINEAR_*).
-#define LINEAR_INT4_PARAMETERS(OUT)                                                                                \
-    const bf16_t *__restrict__ x, const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,            \
-        const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias, OUT *__restrict__ out, int numTokens, int N, \
-        int K, int groupSize, int xDepth
-#define LINEAR_INT4_ARGUMENTS x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth
 
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t1(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
     linear_int4_small<1, false, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
@@ -390,12 +233,6 @@ extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t4(LINE
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t4(LINEAR_INT4_PARAMETERS(float)) {
     linear_int4_small<4, false, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
-}
-extern "C" __global__ void __launch_bounds__(32 * INT4_DECODE_MAX_WARPS) linear_int4_decode_bf16(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
-    linear_int4_decode<bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
-}
-extern "C" __global__ void __launch_bounds__(32 * INT4_DECODE_MAX_WARPS) linear_int4_decode_bf16_f32(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_decode<float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
     linear_int4_small<2, true, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
