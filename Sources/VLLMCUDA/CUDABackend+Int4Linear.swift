@@ -132,20 +132,12 @@ extension CUDABackend: Int4LinearBackend {
         return tokens <= int4SmallMaxTokens && aligned ? .small : .dequantized
     }
 
-    /// linear_int4_wgmma's grid: the step's `tiles` × `chunks` (128-k) units spread evenly over this many CTAs, each a
-    /// contiguous range that may start or end inside a tile (stream-K; a tile's parts are added by its first CTA). One
-    /// wave of resident CTAs, so no SM idles while another runs a second tile: at 129–256 tokens the grids of whole tiles
-    /// were 1.7 waves (gate_up, 224 tiles of 128 rows) or fewer CTAs than SMs (qkv, o, down).
-    static func int4WgmmaCTAs(tiles: Int, chunks: Int, multiprocessors: Int, perSM: Int) -> Int {
-        if int4WgmmaSplitRule {
-            return tiles * int4WgmmaSplits(ctas: tiles, depth: chunks * 128, multiprocessors: multiprocessors, perSM: perSM)
-        }
-        return min(tiles * chunks, perSM * multiprocessors)
-    }
-    static let int4WgmmaSplitRule = ProcessInfo.processInfo.environment["SWIFT_VLLM_INT4_WGMMA_CTAS"] == "splits"
-
-    /// The rule before stream-K (`SWIFT_VLLM_INT4_WGMMA_CTAS=splits`): whole tiles, K split s ways where that evens
-    /// the SMs' loads with every CTA resident.
+    /// Splits of K for linear_int4_wgmma's grid of `ctas` CTAs, `perSM` of which fit an SM: among those that keep every
+    /// CTA resident at once, the fewest that minimize the chunks the busiest SM runs, ⌈ctas · s / SMs⌉ · ⌈chunks / s⌉; each split at
+    /// least 4 chunks. One CTA an SM keeps an SM about as busy as two, so splitting pays only where it evens the SMs'
+    /// loads, and each split costs a reduce and a pipeline fill (docs/gpu-runs/2026-12-01f/run8.txt, µs at 100 tokens:
+    /// Qwen2.5-14B o, 80 CTAs, s 1–4: 26.1 / 27.0 / 22.7 / 30.3; qkv, 112 CTAs: 29.7 / 35.3 / 40.5 / 38.2; the rule
+    /// before, ⌈264 / CTAs⌉, took 4 and 3).
     static func int4WgmmaSplits(ctas: Int, depth: Int, multiprocessors: Int, perSM: Int = 2) -> Int {
         let chunks = depth / 128
         var best = (splits: 1, load: (ctas + multiprocessors - 1) / multiprocessors * chunks)
@@ -298,17 +290,15 @@ extension CUDABackend: Int4LinearBackend {
             let grid = (tile.tiles, (columns + tile.rows - 1) / tile.rows)
             let input = try gathered(stored)
             let (xMap, weightMap) = try int4WgmmaMaps(x: input, tokens: tokens, packed: packed, columns: columns, depth: stored, tile: tile)
-            let tiles = grid.0 * grid.1
-            let ctas = Self.int4WgmmaCTAs(tiles: tiles, chunks: stored / 128, multiprocessors: context.multiprocessorCount,
-                                          perSM: tile.perSM)
-            // A slot a CTA for the part of a tile it shares with CTAs before it, and a counter a tile (zero between launches).
-            let workspace = try scratch(.int4Partials, shape: [ctas, tile.threads * tile.width / 2], dtype: .float32)
-            let counters = try splitCounters(atLeast: tiles)
-            try launch(tile.kernel, in: "linear_int4_wgmma", grid: (ctas, 1, 1), block: (tile.threads, 1, 1),
+            let splits = Self.int4WgmmaSplits(ctas: grid.0 * grid.1, depth: stored, multiprocessors: context.multiprocessorCount,
+                                              perSM: tile.perSM)
+            let partials = splits > 1 ? try scratch(.int4Partials, shape: [splits, tokens, columns], dtype: .float32) : nil
+            try launch(tile.kernel, in: "linear_int4_wgmma", grid: (grid.0, grid.1, splits), block: (tile.threads, 1, 1),
                        sharedBytes: tile.sharedBytes,
                        [.tensorMap(xMap), .tensorMap(weightMap), scales.device, zeros.device, bias?.device ?? .pointer(0), out.device,
-                        workspace.device, counters.device, .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(stored)),
+                        partials?.device ?? .pointer(0), .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(stored)),
                         .int32(Int32(weight.groupSize))])
+            if let partials { try reduceSplits(partials, splits: splits) }
             return
         case .gemm:
             try require(gemmApplies, "linear (int4)", "the GEMM for K \(stored) (K % 128 == 0, x 16-byte aligned)")

@@ -189,14 +189,6 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
         #expect(splits(64, 4096) == 2 && splits(16, 2048) == 4 && splits(5, 512) == 1)  // at least 4 chunks a split
     }
 
-    /// linear_int4_wgmma's grid (H200, 132 SMs): one wave of resident CTAs over the step's tile units, never more CTAs
-    /// than units.
-    @Test func wgmmaCTAsFillOneWave() {
-        #expect(CUDABackend.int4WgmmaCTAs(tiles: 224, chunks: 32, multiprocessors: 132, perSM: 1) == 132)
-        #expect(CUDABackend.int4WgmmaCTAs(tiles: 96, chunks: 32, multiprocessors: 132, perSM: 2) == 264)
-        #expect(CUDABackend.int4WgmmaCTAs(tiles: 3, chunks: 4, multiprocessors: 132, perSM: 2) == 12)
-    }
-
     /// linear_int4_wgmma's tiles: as few 128-token tiles as hold a step, each the narrowest of 64, 96, 128 for its
     /// share; gate_up's 129–256 tokens as one tile of two warpgroups × 192 or 256.
     @Test func wgmmaTilesCoverTheStep() {

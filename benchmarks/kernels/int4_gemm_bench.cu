@@ -3,7 +3,7 @@
 // here, where nvcc needs no GPU, and carry the binary: docs/gpu-runs/2026-12-01d/run2.sh):
 //
 //   nvcc -O3 -std=c++17 -arch=sm_90a -I Sources/VLLMCUDA/Kernels -o /tmp/int4bench benchmarks/kernels/int4_gemm_bench.cu
-//   /tmp/int4bench M N K [iterations [variants [ctas]]]   # µs a call, TFLOP/s, packed GB/s; ctas: linear_int4_wgmma's grid
+//   /tmp/int4bench M N K [iterations [variant [splits]]]   # µs a call (GEMM + split-K reduce), TFLOP/s, packed GB/s
 //   ncu --clock-control none -k regex:linear_int4_gemm --launch-skip 10 --launch-count 1 --set full /tmp/int4bench …
 //
 // "shipped" (linear_int4_gemm, mma.sync) and "wgmma" (linear_int4_wgmma) are the entry points with the tile, grid
@@ -95,7 +95,6 @@ static Variant shippedWgmma[] = {
 static Variant variants[] = {
     {"shipped", nullptr, 0, 0, 0, 0, 0, 0},  // the width CUDABackend.int4GemmTile picks for M (the reference output)
     {"wgmma", nullptr, 0, 0, 0, 0, 0, 0},    // the linear_int4_wgmma entry point CUDABackend.int4WgmmaTile picks
-    {"wgsplit", nullptr, 0, 0, 0, 0, 0, 0},  // the same with whole tiles, K split by the rule before stream-K
     // linear_int4_wgmma's other tiles: W warpgroups × NTOK tokens, stages, CTAs an SM.
     wgmma<2, 128, 4, 1>("wg2n128s4"),  // two warpgroups (128 rows), one CTA an SM
     wgmma<2, 256, 3, 1>("wg2n256s3"), wgmma<2, 192, 3, 1>("wg2n192s3"), wgmma<2, 192, 4, 1>("wg2n192s4"),
@@ -112,28 +111,14 @@ static Variant variants[] = {
     variant<4, 1, 8, 2, 3>("n8x2s3"),
 };
 
-// Whether `name` is one of the comma-separated `list`.
-static bool listed(const char *list, const char *name) {
-    const size_t length = strlen(name);
-    for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : nullptr)
-        if (strncmp(p, name, length) == 0 && (p[length] == ',' || p[length] == 0)) return true;
-    return false;
-}
-
-// CUDABackend.int4WgmmaCTAs (keep the two alike).
-static int int4_wgmma_ctas(int tiles, int chunks, int sms, int perSM) {
-    return std::min(tiles * chunks, perSM * sms);
-}
-
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s M N K [iterations [variants [ctas]]]\n", argv[0]);
+        fprintf(stderr, "usage: %s M N K [iterations [variant [splits]]]\n", argv[0]);
         return 2;
     }
     const int M = atoi(argv[1]), N = atoi(argv[2]), K = atoi(argv[3]), iterations = argc > 4 ? atoi(argv[4]) : 200;
     const char *only = argc > 5 ? argv[5] : nullptr;
-    // linear_int4_wgmma: the CTAs its work is spread over (0: CUDABackend's rule); the mma.sync GEMM: its rule.
-    const int forced = argc > 6 ? atoi(argv[6]) : 0;
+    const int forcedSplits = argc > 6 ? atoi(argv[6]) : 0;  // K splits for the variant named (0: CUDABackend's rule)
     const int groupSize = 128, groups = K / groupSize;
     int device = 0, sms = 0;
     CHECK(cudaGetDevice(&device));
@@ -162,12 +147,7 @@ int main(int argc, char **argv) {
     CHECK(cudaMalloc(&dScales, scales.size() * 2));
     CHECK(cudaMalloc(&dZeros, zeros.size() * 2));
     CHECK(cudaMalloc(&dOut, (size_t)M * N * 2));
-    // Room for the mma.sync GEMM's split-K partials and for linear_int4_wgmma's workspace (two slots a CTA, at most
-    // 2 · SMs CTAs of at most 256 threads × 128 floats); its tile counters start at zero and end there.
-    CHECK(cudaMalloc(&dPartials, std::max((size_t)MAX_SPLITS * M * N, (size_t)2 * 2 * sms * 256 * 128) * 4));
-    int *dCounters;
-    CHECK(cudaMalloc(&dCounters, 65536 * 4));
-    CHECK(cudaMemset(dCounters, 0, 65536 * 4));
+    CHECK(cudaMalloc(&dPartials, (size_t)MAX_SPLITS * M * N * 4));
     CHECK(cudaMemcpy(dPacked, packed.data(), packed.size() * 4, cudaMemcpyHostToDevice));
     CHECK(cudaMemcpy(dX, x.data(), x.size() * 2, cudaMemcpyHostToDevice));
     CHECK(cudaMemcpy(dScales, scales.data(), scales.size() * 2, cudaMemcpyHostToDevice));
@@ -175,9 +155,8 @@ int main(int argc, char **argv) {
     const int tiles = (M + 63) / 64, width = std::min(8, std::max(4, (M + 8 * tiles - 1) / (8 * tiles)));
     std::vector<bf16_t> reference;
     for (Variant v : variants) {
-        if (only && !listed(only, v.name) && strcmp(v.name, "shipped") != 0) continue;
-        const bool splitRule = strcmp(v.name, "wgsplit") == 0;
-        if (!v.kernel && (strcmp(v.name, "wgmma") == 0 || splitRule)) {
+        if (only && strcmp(only, v.name) != 0 && strcmp(v.name, "shipped") != 0) continue;
+        if (!v.kernel && strcmp(v.name, "wgmma") == 0) {
             // CUDABackend.int4WgmmaTile: gate_up-wide N at 129–256 tokens as one two-warpgroup tile of 192 or 256;
             // else as few 128-token tiles as hold M, each the narrowest of 64, 96, 128.
             const int tiles = (M + 127) / 128, share = (M + tiles - 1) / tiles;
@@ -205,30 +184,25 @@ int main(int argc, char **argv) {
         }
         const dim3 grid((M + v.tokens - 1) / v.tokens, (N + v.rows - 1) / v.rows, 1);
         const int ctas = grid.x * grid.y, target = v.perSM * sms;
-        int splits = 1, wgmmaCtas = 0;
-        if (v.wgmmaKernel) {
-            // CUDABackend.int4WgmmaCTAs: the tiles' units (tile × 128-k chunk) over this many CTAs, each an even range.
-            const int units = ctas * (K / 128);
-            wgmmaCtas = forced > 0 && strcmp(v.name, "shipped") != 0 ? std::min(forced, units) : int4_wgmma_ctas(ctas, K / 128, sms, v.perSM);
-            if (splitRule) {
-                // CUDABackend.int4WgmmaSplits: the fewest splits that minimize the busiest SM's chunks, all CTAs resident.
-                const int chunks = K / 128;
-                int best = (ctas + sms - 1) / sms * chunks;
-                wgmmaCtas = ctas;
-                for (int s = 2; s <= std::min(MAX_SPLITS, chunks / 4); ++s) {
-                    const int load = (ctas * s + sms - 1) / sms * ((chunks + s - 1) / s);
-                    if (ctas * s <= v.perSM * sms && load < best) best = load, wgmmaCtas = ctas * s;
-                }
+        int splits = 1;
+        if (forcedSplits > 0 && strcmp(v.name, "shipped") != 0) splits = forcedSplits;
+        else if (v.wgmmaKernel) {
+            // CUDABackend.int4WgmmaSplits: the fewest splits that minimize the busiest SM's chunks, all CTAs resident.
+            const int chunks = K / 128;
+            int best = (ctas + sms - 1) / sms * chunks;
+            for (int s = 2; s <= std::min(MAX_SPLITS, chunks / 4); ++s) {
+                const int load = (ctas * s + sms - 1) / sms * ((chunks + s - 1) / s);
+                if (ctas * s <= v.perSM * sms && load < best) best = load, splits = s;
             }
         } else if (ctas < target) splits = std::max(1, std::min({MAX_SPLITS, K / 128 / 4, (target + ctas - 1) / ctas}));
-        const dim3 gemmGrid = v.wgmmaKernel ? dim3(wgmmaCtas, 1, 1) : dim3(grid.x, grid.y, splits);
+        const dim3 gemmGrid(grid.x, grid.y, splits);
         auto run = [&] {
             if (v.kernel)
                 v.kernel<<<gemmGrid, v.threads, shared>>>(dX, dPacked, dScales, dZeros, nullptr, dOut, dPartials, M, N, K,
                                                           groupSize);
             else
-                v.wgmmaKernel<<<gemmGrid, v.threads, shared>>>(xMap, weightMap, dScales, dZeros, nullptr, dOut, dPartials,
-                                                               dCounters, M, N, K, groupSize);
+                v.wgmmaKernel<<<gemmGrid, v.threads, shared>>>(xMap, weightMap, dScales, dZeros, nullptr, dOut, dPartials, M,
+                                                               N, K, groupSize);
             if (splits > 1) {
                 const long long count = (long long)M * N;
                 const int blocks = (int)std::min<long long>((count + 255) / 256, 4LL * sms * 8);
@@ -262,7 +236,7 @@ int main(int argc, char **argv) {
             maxDiff = std::max(maxDiff, (double)fabsf(value(out[i]) - value(reference[i])));
             maxRef = std::max(maxRef, (double)fabsf(value(reference[i])));
         }
-        printf("int4-gemm %-9s M %4d N %5d K %5d: grid %4dx%3dx%d, %7.2f us, %6.1f TFLOP/s, %5.0f GB/s packed, sum %.6e, "
+        printf("int4-gemm %-9s M %4d N %5d K %5d: grid %3dx%3dx%d, %7.2f us, %6.1f TFLOP/s, %5.0f GB/s packed, sum %.6e, "
                "max |diff| / max |ref| %.2e\n",
                v.name, M, N, K, gemmGrid.x, gemmGrid.y, gemmGrid.z, us, 2.0 * M * N * K / us / 1e6,
                packed.size() * 4.0 / us / 1e3, checksum, maxDiff / maxRef);

@@ -3,13 +3,8 @@
 // linear_int4_wgmma_bf16[_w2]_nNTOK  linear_int4_gemm's problem (bf16 out; K % 128 == 0, groupSize % 128 == 0: a 128-k
 //   chunk in one group; x 16-byte aligned) with x and the packed weight passed as tensor maps
 //   (LINEAR_INT4_WGMMA_PARAMETERS); compiled for sm_90a only (elsewhere the body is empty and CUDABackend.int4Path
-//   never picks it). A tile is 64·W weight rows × NTOK tokens, run by a CTA of W warpgroups; the step's tiles × their
-//   K / 128 chunks ("units", tile-major) are cut into gridDim.x even ranges, one a CTA (stream-K: grid
-//   (CUDABackend.int4WgmmaCTAs, 1, 1), one wave). A CTA runs its range as parts of tiles; a part that is a whole tile
-//   is stored; of a tile split over CTAs, the first CTA's part is added to the others' — written to their workspace
-//   slots [gridDim.x][NTOK / 8 float4][THREADS] and counted on the tile's counter (counters [tiles], zero between
-//   launches) — in CTA order, and stored by that CTA.
-//   Warpgroup w's 64 rows are the A operand of wgmma.m64nNTOKk16,
+//   never picks it). A CTA of W warpgroups owns 64·W weight rows × NTOK tokens (grid (⌈M / NTOK⌉, ⌈N / 64W⌉,
+//   splits), K split as in linear_int4_gemm). Warpgroup w's 64 rows are the A operand of wgmma.m64nNTOKk16,
 //   dequantized in registers (warp q of the group: rows 16q + g and 16q + g + 8, lane t taking pair t of each packed
 //   word — the mma.m16n8k16 fragment); x's token tile is the B operand, read by the tensor cores from shared memory.
 //   A stage holds one 128-k chunk, filled by the tensor memory accelerator (three copies thread 0 issues, counted on
@@ -29,11 +24,10 @@
 #define INT4_WGMMA 1
 #endif
 
-template <int N> __device__ __forceinline__ void wgmma_bf16(float (&d)[N / 2], const unsigned (&a)[4], unsigned long long b, int accumulate);
+template <int N> __device__ __forceinline__ void wgmma_bf16(float (&d)[N / 2], const unsigned (&a)[4], unsigned long long b);
 #define WGMMA_D8(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]), "+f"(d[i + 6]), "+f"(d[i + 7])
-// d [64 × N] f32 = (accumulate ? d : 0) + a (this thread's A fragment of 64 × 16 bf16) · B (16 × N bf16 in shared memory,
-// descriptor b).
-template <> __device__ __forceinline__ void wgmma_bf16<64>(float (&d)[32], const unsigned (&a)[4], unsigned long long b, int accumulate) {
+// d [64 × N] f32 += a (this thread's A fragment of 64 × 16 bf16) · B (16 × N bf16 in shared memory, descriptor b).
+template <> __device__ __forceinline__ void wgmma_bf16<64>(float (&d)[32], const unsigned (&a)[4], unsigned long long b) {
 #ifdef INT4_WGMMA
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
@@ -41,10 +35,10 @@ template <> __device__ __forceinline__ void wgmma_bf16<64>(float (&d)[32], const
                  "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
                  "{%32, %33, %34, %35}, %36, p, 1, 1, 0;\n}\n"
                  : WGMMA_D8(0), WGMMA_D8(8), WGMMA_D8(16), WGMMA_D8(24)
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
 #endif
 }
-template <> __device__ __forceinline__ void wgmma_bf16<128>(float (&d)[64], const unsigned (&a)[4], unsigned long long b, int accumulate) {
+template <> __device__ __forceinline__ void wgmma_bf16<128>(float (&d)[64], const unsigned (&a)[4], unsigned long long b) {
 #ifdef INT4_WGMMA
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
@@ -54,10 +48,10 @@ template <> __device__ __forceinline__ void wgmma_bf16<128>(float (&d)[64], cons
                  "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
                  "{%64, %65, %66, %67}, %68, p, 1, 1, 0;\n}\n"
                  : WGMMA_D8(0), WGMMA_D8(8), WGMMA_D8(16), WGMMA_D8(24), WGMMA_D8(32), WGMMA_D8(40), WGMMA_D8(48), WGMMA_D8(56)
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
 #endif
 }
-template <> __device__ __forceinline__ void wgmma_bf16<96>(float (&d)[48], const unsigned (&a)[4], unsigned long long b, int accumulate) {
+template <> __device__ __forceinline__ void wgmma_bf16<96>(float (&d)[48], const unsigned (&a)[4], unsigned long long b) {
 #ifdef INT4_WGMMA
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %53, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n96k16.f32.bf16.bf16 "
@@ -66,10 +60,10 @@ template <> __device__ __forceinline__ void wgmma_bf16<96>(float (&d)[48], const
                  "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47}, "
                  "{%48, %49, %50, %51}, %52, p, 1, 1, 0;\n}\n"
                  : WGMMA_D8(0), WGMMA_D8(8), WGMMA_D8(16), WGMMA_D8(24), WGMMA_D8(32), WGMMA_D8(40)
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
 #endif
 }
-template <> __device__ __forceinline__ void wgmma_bf16<192>(float (&d)[96], const unsigned (&a)[4], unsigned long long b, int accumulate) {
+template <> __device__ __forceinline__ void wgmma_bf16<192>(float (&d)[96], const unsigned (&a)[4], unsigned long long b) {
 #ifdef INT4_WGMMA
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %101, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n192k16.f32.bf16.bf16 "
@@ -83,10 +77,10 @@ template <> __device__ __forceinline__ void wgmma_bf16<192>(float (&d)[96], cons
                  "{%96, %97, %98, %99}, %100, p, 1, 1, 0;\n}\n"
                  : WGMMA_D8(0), WGMMA_D8(8), WGMMA_D8(16), WGMMA_D8(24), WGMMA_D8(32), WGMMA_D8(40), WGMMA_D8(48), WGMMA_D8(56),
                    WGMMA_D8(64), WGMMA_D8(72), WGMMA_D8(80), WGMMA_D8(88)
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
 #endif
 }
-template <> __device__ __forceinline__ void wgmma_bf16<256>(float (&d)[128], const unsigned (&a)[4], unsigned long long b, int accumulate) {
+template <> __device__ __forceinline__ void wgmma_bf16<256>(float (&d)[128], const unsigned (&a)[4], unsigned long long b) {
 #ifdef INT4_WGMMA
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %133, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 "
@@ -102,7 +96,7 @@ template <> __device__ __forceinline__ void wgmma_bf16<256>(float (&d)[128], con
                  "{%128, %129, %130, %131}, %132, p, 1, 1, 0;\n}\n"
                  : WGMMA_D8(0), WGMMA_D8(8), WGMMA_D8(16), WGMMA_D8(24), WGMMA_D8(32), WGMMA_D8(40), WGMMA_D8(48), WGMMA_D8(56),
                    WGMMA_D8(64), WGMMA_D8(72), WGMMA_D8(80), WGMMA_D8(88), WGMMA_D8(96), WGMMA_D8(104), WGMMA_D8(112), WGMMA_D8(120)
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));
 #endif
 }
 #undef WGMMA_D8
@@ -181,8 +175,7 @@ template <int W, int NTOK> struct Int4WgmmaTile {
 template <int W, int NTOK, int STAGES, typename Out>
 __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weightMap, const bf16_t *__restrict__ scales,
                                   const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias, Out *__restrict__ out,
-                                  float *__restrict__ workspace, int *__restrict__ counters, int M, int N, int K,
-                                  int groupSize) {
+                                  float *__restrict__ partials, int M, int N, int K, int groupSize) {
 #ifdef INT4_WGMMA
     using Tile = Int4WgmmaTile<W, NTOK>;
     static_assert(STAGES >= 3, "a stage computed, one dequantized, one or more in flight");
@@ -193,96 +186,64 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int rowA = 64 * (warp >> 2) + 16 * (warp & 3) + g, rowB = rowA + 8;  // this thread's rows in the tile
-    const int numGroups = K / groupSize, chunksPerGroup = groupSize >> 7;
-
-    // The work: tiles × chunks units, tile-major (tile = rowTile · tilesM + tokenTile, so the token tiles of one row
-    // tile are neighbours and share its weights in L2), cut into gridDim.x even ranges [first, first + count), one a CTA.
-    const int tilesM = (M + NTOK - 1) / NTOK, chunks = K >> 7;
-    const long long units = (long long)tilesM * ((N + Tile::ROWS - 1) / Tile::ROWS) * chunks;
-    auto rangeBegin = [&](int cta) { return (int)(units * cta / gridDim.x); };
-    const int first = rangeBegin(blockIdx.x), count = rangeBegin(blockIdx.x + 1) - first;
-    // A unit of the range: its tile, chunk, and the tile's first row and token. Walked one unit at a time, so that the
-    // loop divides only where a tile ends (its instructions are the kernel's critical path: run1 of 2026-12-02c).
-    struct Cursor {
-        int tile, chunk, row0, token0;
-    };
-    auto atTile = [&](int tile, int chunk) {
-        const int rowTile = tile / tilesM;
-        return Cursor{tile, chunk, rowTile * Tile::ROWS, (tile - rowTile * tilesM) * NTOK};
-    };
-    auto cursorAt = [&](int j) { return atTile((first + j) / chunks, (first + j) % chunks); };
-    auto advance = [&](Cursor &c) {
-        if (++c.chunk == chunks) c = atTile(c.tile + 1, 0);
-    };
+    const int token0 = blockIdx.x * NTOK, row0 = blockIdx.y * Tile::ROWS;
+    const int numGroups = K / groupSize, totalChunks = K >> 7;
+    const int chunkBegin = (int)((long long)totalChunks * blockIdx.z / gridDim.z);
+    const int numChunks = (int)((long long)totalChunks * (blockIdx.z + 1) / gridDim.z) - chunkBegin;
 
     // Thread 0 fills a stage with three copies of the tensor memory accelerator, counted on the stage's barrier:
     // the weight rows [64·W rows][64 bytes] with the 64-byte swizzle (piece p of row r at p ^ ((r >> 1) & 3)), and
     // x's two k-atoms [NTOK rows][128 bytes] with the 128-byte swizzle the wgmma descriptor names. Rows past a map's
     // end arrive as zeros (x's map may reach past M, over rows whose outputs are never stored).
     const bool producer = tid == 0;
-    auto barrier = [&](int j) { return barriers + 8 * (j % STAGES); };
-    auto parity = [&](int j) { return (unsigned)(j / STAGES) & 1; };
-    auto loadWeights = [&](int j, const Cursor &unit) {
-        const unsigned stage = sharedBase + (j % STAGES) * Tile::STAGE_BYTES;
-        mbarrier_expect(barrier(j), Tile::STAGE_BYTES);
-        tma_load(stage + Tile::X_BYTES, weightMap, unit.chunk * 16, unit.row0, barrier(j));
+    auto barrier = [&](int chunk) { return barriers + 8 * (chunk % STAGES); };
+    auto parity = [&](int chunk) { return (unsigned)(chunk / STAGES) & 1; };
+    auto loadWeights = [&](int chunk) {
+        const unsigned stage = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES;
+        mbarrier_expect(barrier(chunk), Tile::STAGE_BYTES);
+        tma_load(stage + Tile::X_BYTES, weightMap, (chunkBegin + chunk) * 16, row0, barrier(chunk));
     };
-    auto loadX = [&](int j, const Cursor &unit) {
-        const unsigned stage = sharedBase + (j % STAGES) * Tile::STAGE_BYTES;
-        tma_load(stage, xMap, unit.chunk * 128, unit.token0, barrier(j));
-        tma_load(stage + NTOK * 128, xMap, unit.chunk * 128 + 64, unit.token0, barrier(j));
+    auto loadX = [&](int chunk) {
+        const unsigned stage = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES;
+        tma_load(stage, xMap, (chunkBegin + chunk) * 128, token0, barrier(chunk));
+        tma_load(stage + NTOK * 128, xMap, (chunkBegin + chunk) * 128 + 64, token0, barrier(chunk));
     };
-    // (scale, scale) and (−(128 + zero), …) of rows A and B for one unit after another, from unit 0 on
-    // (groupSize % 128 == 0).
-    Cursor scaling = cursorAt(0);
-    const bf16_t *scaleRows[2], *zeroRows[2];
-    bool hasRow[2];
-    auto aimScales = [&] {
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            const int row = scaling.row0 + (h ? rowB : rowA);
-            hasRow[h] = row < N;
-            scaleRows[h] = scales + (long long)(hasRow[h] ? row : 0) * numGroups;
-            zeroRows[h] = zeros + (scaleRows[h] - scales);
-        }
-    };
-    aimScales();
-    auto loadScales = [&](unsigned (&scale2)[2], unsigned (&zero2)[2]) {
-        const int group = chunksPerGroup == 1 ? scaling.chunk : scaling.chunk / chunksPerGroup;  // GPTQ's 128 without a division
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            scale2[h] = hasRow[h] ? duplicate(scaleRows[h][group]) : 0u;
-            zero2[h] = duplicate(zeroRows[h][group]);
-        }
-        if (++scaling.chunk == chunks) {
-            scaling = atTile(scaling.tile + 1, 0);
-            aimScales();
-        }
+    // (scale, scale) and (−(128 + zero), …) of rows A and B in chunk `chunk`'s group (groupSize % 128 == 0).
+    const bool hasA = row0 + rowA < N, hasB = row0 + rowB < N;
+    const bf16_t *const scalesA = scales + (long long)(hasA ? row0 + rowA : 0) * numGroups;
+    const bf16_t *const scalesB = scales + (long long)(hasB ? row0 + rowB : 0) * numGroups;
+    const bf16_t *const zerosA = zeros + (scalesA - scales), *const zerosB = zeros + (scalesB - scales);
+    const int chunksPerGroup = groupSize >> 7;
+    auto loadScales = [&](int chunk, unsigned (&scale2)[2], unsigned (&zero2)[2]) {
+        const int index = chunkBegin + chunk;
+        const int group = chunksPerGroup == 1 ? index : index / chunksPerGroup;  // GPTQ's 128 without a division
+        scale2[0] = hasA ? duplicate(scalesA[group]) : 0u;
+        scale2[1] = hasB ? duplicate(scalesB[group]) : 0u;
+        zero2[0] = duplicate(zerosA[group]);
+        zero2[1] = duplicate(zerosB[group]);
     };
 
-    Cursor loading = cursorAt(0);  // the producer's next unit to copy
     if (producer) {
 #pragma unroll
         for (int s = 0; s < STAGES; ++s) mbarrier_init(barriers + 8 * s, 1);
-        Cursor unit = loading;
 #pragma unroll
         for (int s = 0; s < STAGES - 1; ++s)
-            if (s < count) loadWeights(s, unit), advance(unit);  // the weights depend on no earlier kernel
+            if (s < numChunks) loadWeights(s);  // the weights depend on no earlier kernel
     }
     unsigned scale2[2], zero2[2];
-    loadScales(scale2, zero2);
+    loadScales(0, scale2, zero2);
     grid_dependency_wait();
     if (producer) {
 #pragma unroll
         for (int s = 0; s < STAGES - 1; ++s)
-            if (s < count) loadX(s, loading), advance(loading);
+            if (s < numChunks) loadX(s);
     }
     __syncthreads();  // the barriers are initialized before anyone waits on them
 
-    // Unit j's weights, dequantized from its stage into A fragments. (ld.shared with 32-bit addresses: through the
-    // aligned generic pointer the compiler emitted generic 64-bit loads.)
-    auto dequantize = [&](int j, unsigned (&a)[8][4]) {
-        const unsigned weights = sharedBase + (j % STAGES) * Tile::STAGE_BYTES + Tile::X_BYTES;
+    // Chunk `chunk`'s weights, dequantized from its stage into A fragments. (ld.shared with 32-bit addresses: through
+    // the aligned generic pointer the compiler emitted generic 64-bit loads.)
+    auto dequantize = [&](int chunk, unsigned (&a)[8][4]) {
+        const unsigned weights = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES + Tile::X_BYTES;
         uint4 pieces[2][4];
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
@@ -305,119 +266,63 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
                 }
     };
 
-    // The tile's sums (acc, no bias) + bias → out, tokens past M and rows past N left out.
     float acc[NTOK / 2];
 #pragma unroll
     for (int i = 0; i < NTOK / 2; ++i) acc[i] = 0.0f;
-    auto store = [&](const Cursor &unit) {
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            const int row = unit.row0 + (h ? rowB : rowA);
-            if (row >= N) continue;
-            const float add = bias ? bf16_to_f32(bias[row]) : 0.0f;
-#pragma unroll
-            for (int j = 0; j < NTOK / 8; ++j)
-#pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const int token = unit.token0 + 8 * j + 2 * t + e;
-                    if (token < M) out[(long long)token * N + row] = linear_output<Out>(acc[4 * j + 2 * h + e] + add);
-                }
-        }
-    };
-    // A tile split over CTAs (c, c + 1, …, each a part of its chunks, in order): c, whose part starts the tile and is the
-    // last of its range, adds the others' parts to its own — in CTA order, so the sum does not depend on timing — and
-    // stores the tile. The others write their part (the first of their range: one slot a CTA, [NTOK / 8 float4]
-    // [THREADS], so a warp's stores and loads are whole lines) and count it on the tile's counter, which c waits for and
-    // sets back to zero. c waits only for CTAs after it, which reach their part of the tile first, and the grid is one
-    // wave of resident CTAs, so the wait ends.
-    constexpr int SLOT_FLOAT4S = NTOK / 8 * Tile::THREADS;
-    auto finishPart = [&](const Cursor &unit) {
-        int *const counter = counters + unit.tile;
-        if (unit.chunk != 0) {
-            float4 *const mine = (float4 *)workspace + (long long)blockIdx.x * SLOT_FLOAT4S + tid;
-#pragma unroll
-            for (int i = 0; i < NTOK / 8; ++i)
-                __stcg(mine + i * Tile::THREADS, make_float4(acc[4 * i], acc[4 * i + 1], acc[4 * i + 2], acc[4 * i + 3]));
-            __threadfence();
-            __syncthreads();
-            if (tid == 0) atomicAdd(counter, 1);
-            return;
-        }
-        int lastCta = (int)((long long)(unit.tile * chunks + chunks - 1) * gridDim.x / units);
-        while (rangeBegin(lastCta + 1) <= unit.tile * chunks + chunks - 1) ++lastCta;
-        if (tid == 0) {
-            const int others = lastCta - blockIdx.x;
-            int done;
-            do asm volatile("ld.acquire.gpu.global.b32 %0, [%1];" : "=r"(done) : "l"(counter) : "memory");
-            while (done < others);
-            *counter = 0;
-            __threadfence();
-        }
-        __syncthreads();
-#pragma unroll 1
-        for (int cta = blockIdx.x + 1; cta <= lastCta; ++cta) {
-            const float4 *const part = (const float4 *)workspace + (long long)cta * SLOT_FLOAT4S + tid;
-            constexpr int BATCH = NTOK / 8 < 16 ? NTOK / 8 : 16;  // float4 loads in flight
-#pragma unroll
-            for (int i0 = 0; i0 < NTOK / 8; i0 += BATCH) {
-                float4 v[BATCH];
-#pragma unroll
-                for (int i = 0; i < BATCH; ++i) v[i] = __ldcg(part + (i0 + i) * Tile::THREADS);
-#pragma unroll
-                for (int i = 0; i < BATCH; ++i) {
-                    float *const sum = acc + 4 * (i0 + i);
-                    sum[0] += v[i].x, sum[1] += v[i].y, sum[2] += v[i].z, sum[3] += v[i].w;
-                }
-            }
-        }
-        store(unit);
-    };
+    unsigned fragments[2][8][4];
+    mbarrier_wait(barrier(0), 0);
+    dequantize(0, fragments[0]);
+    if (numChunks > 1) loadScales(1, scale2, zero2);
 
-    // Unit j of the part [begin, end) of one tile: its 8 wgmmas are issued on `a` while unit j − 1's may still run (so
-    // the tensor cores always have a chunk queued), the part's first starting the sums afresh; then, unit j − 1's
-    // wgmmas done, its stage is refilled and `next` (which they read) takes unit j + 1's dequantized weights. At most
-    // two units' wgmmas are in flight. (The waits stay out of branches: ptxas serializes wgmmas around a wait in one.)
-    auto step = [&](int j, int begin, int end, unsigned (&a)[8][4], unsigned (&next)[8][4]) {
-        const unsigned xAddress = sharedBase + (j % STAGES) * Tile::STAGE_BYTES;
+    // One chunk: its 8 wgmmas are issued on `a` while the last chunk's may still run (so the tensor cores always
+    // have a chunk queued); once the last chunk's are done, its stage is refilled and `next` (which they read) takes
+    // the next chunk's dequantized weights. At most two chunks' wgmmas are in flight, each reading its own fragments.
+    auto step = [&](int chunk, unsigned (&a)[8][4], unsigned (&next)[8][4]) {
+        const unsigned xAddress = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES;
         wgmma_fence();
 #pragma unroll
         for (int s = 0; s < 8; ++s)
-            wgmma_bf16<NTOK>(acc, a[s], wgmma_descriptor(xAddress + (s >> 2) * (NTOK * 128) + (s & 3) * 32),
-                             s > 0 || j > begin);
+            wgmma_bf16<NTOK>(acc, a[s], wgmma_descriptor(xAddress + (s >> 2) * (NTOK * 128) + (s & 3) * 32));
         wgmma_commit();
         wgmma_wait<1>();
-        if (j + STAGES - 1 < count) {
-            __syncthreads();  // every warp is done with unit j − 1's stage
+        if (chunk + STAGES - 1 < numChunks) {
+            __syncthreads();  // every warp is done with chunk − 1's stage
             if (producer) {
-                loadWeights(j + STAGES - 1, loading);
-                loadX(j + STAGES - 1, loading);
-                advance(loading);
+                loadWeights(chunk + STAGES - 1);
+                loadX(chunk + STAGES - 1);
             }
         }
-        if (j + 1 < end) {
-            mbarrier_wait(barrier(j + 1), parity(j + 1));
-            dequantize(j + 1, next);
-            if (j + 2 < count) loadScales(scale2, zero2);
+        if (chunk + 1 < numChunks) {
+            mbarrier_wait(barrier(chunk + 1), parity(chunk + 1));
+            dequantize(chunk + 1, next);
+            if (chunk + 2 < numChunks) loadScales(chunk + 2, scale2, zero2);
         }
     };
-    // The CTA's range as parts of tiles: a part's units [begin, end), then its sums finished — stored where the part
-    // is the whole tile, else as finishPart says.
-    unsigned fragments[2][8][4];
-    for (int begin = 0, end; begin < count; begin = end) {
-        const Cursor unit = cursorAt(begin);
-        end = min(count, begin + chunks - unit.chunk);
-        mbarrier_wait(barrier(begin), parity(begin));
-        dequantize(begin, fragments[0]);
-        if (begin + 1 < count) loadScales(scale2, zero2);
-        for (int j = begin; j < end; j += 2) {
-            step(j, begin, end, fragments[0], fragments[1]);
-            if (j + 1 < end) step(j + 1, begin, end, fragments[1], fragments[0]);
-        }
-        wgmma_wait<0>();
+    for (int chunk = 0; chunk < numChunks; chunk += 2) {
+        step(chunk, fragments[0], fragments[1]);
+        if (chunk + 1 < numChunks) step(chunk + 1, fragments[1], fragments[0]);
+    }
+    wgmma_wait<0>();
 #pragma unroll
-        for (int i = 0; i < NTOK / 2; ++i) wgmma_keep(acc[i]);
-        if (end - begin == chunks) store(unit);  // the whole tile was this CTA's
-        else finishPart(unit);
+    for (int i = 0; i < NTOK / 2; ++i) wgmma_keep(acc[i]);
+
+    float *const partial = gridDim.z > 1 ? partials + (long long)blockIdx.z * M * N : nullptr;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const int row = row0 + (h ? rowB : rowA);
+        if (row >= N) continue;
+        const float add = bias && !partial ? bf16_to_f32(bias[row]) : 0.0f;
+#pragma unroll
+        for (int j = 0; j < NTOK / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+                const int token = token0 + 8 * j + 2 * t + e;
+                if (token >= M) continue;
+                const long long index = (long long)token * N + row;
+                const float value = acc[4 * j + 2 * h + e];
+                if (partial) partial[index] = value;
+                else out[index] = linear_output<Out>(value + add);
+            }
     }
 #endif
 }
@@ -428,9 +333,8 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
 #define LINEAR_INT4_WGMMA_PARAMETERS(OUT)                                                                          \
     const __grid_constant__ TensorMap xMap, const __grid_constant__ TensorMap weightMap,                             \
         const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias,        \
-        OUT *__restrict__ out, float *__restrict__ workspace, int *__restrict__ counters, int numTokens, int N, int K,  \
-        int groupSize
-#define LINEAR_INT4_WGMMA_ARGUMENTS xMap, weightMap, scales, zeros, bias, out, workspace, counters, numTokens, N, K, groupSize
+        OUT *__restrict__ out, float *__restrict__ partials, int numTokens, int N, int K, int groupSize
+#define LINEAR_INT4_WGMMA_ARGUMENTS xMap, weightMap, scales, zeros, bias, out, partials, numTokens, N, K, groupSize
 
 // One warpgroup a CTA, two CTAs an SM; NTOK (the suffix _n) 64, 96 or 128, as CUDABackend.int4WgmmaTile cuts a step.
 // The widest tile takes 3 stages so that two CTAs fit in an SM's shared memory. For 129–256 tokens on the widest
