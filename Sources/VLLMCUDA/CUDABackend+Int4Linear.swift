@@ -53,11 +53,21 @@ extension CUDABackend: Int4LinearBackend {
         }
     }
 
+    static let int4WgmmaDeepTiles = ProcessInfo.processInfo.environment["SWIFT_VLLM_INT4_WGMMA_DEEP_TILES"] != "0"
+
     /// The tokens of a step in as few 128-token tiles as hold them, each the narrowest width that holds its share;
-    /// on the widest linears (gate_up: N ≥ 16384) a step of 129–256 tokens is one tile of two warpgroups × 192 or
-    /// 256 (docs/gpu-runs/2026-12-01f run5: 14–17 % faster there, slower on the narrower linears).
-    static func int4WgmmaTile(tokens: Int, columns: Int) -> Int4WgmmaTile {
-        if columns >= 16384, (129...256).contains(tokens) { return Int4WgmmaTile(warpgroups: 2, width: tokens <= 192 ? 192 : 256, tiles: 1) }
+    /// on the widest linears (gate_up: N ≥ 16384) and the deepest (down: K ≥ 8192 stored columns) a step of 129–256
+    /// tokens is one tile of two warpgroups × 192 or 256, each weight fragment dequantized once for the step. Gate_up:
+    /// docs/gpu-runs/2026-12-01f run5, 14–17 % faster. Down, with K split to fill the SMs (`int4WgmmaSplits` at one
+    /// CTA an SM: 4 ways for Llama-3-8B's 32 row tiles, 3 for Qwen2.5-14B's 40), against two one-warpgroup tiles
+    /// (2026-12-02c run3, µs): Llama-3-8B at 256 / 192 tokens 63.9 / 48.1 against 67.3 / 57.9, Qwen2.5-14B 76.4 / 60.1
+    /// against 106.4 / 86.9. On qkv and o (K 4096, 5120) the one-warpgroup tiles were as fast or faster (31.5 against
+    /// 38.5 on Llama-3-8B qkv at 256). `SWIFT_VLLM_INT4_WGMMA_DEEP_TILES=0` keeps the deep linears in one-warpgroup
+    /// tiles (the rule before, for timing both on one binary).
+    static func int4WgmmaTile(tokens: Int, columns: Int, depth: Int) -> Int4WgmmaTile {
+        if columns >= 16384 || (depth >= 8192 && int4WgmmaDeepTiles), (129...256).contains(tokens) {
+            return Int4WgmmaTile(warpgroups: 2, width: tokens <= 192 ? 192 : 256, tiles: 1)
+        }
         let tiles = (tokens + 127) / 128, share = (tokens + tiles - 1) / tiles
         return Int4WgmmaTile(warpgroups: 1, width: share <= 64 ? 64 : share <= 96 ? 96 : 128, tiles: tiles)
     }
@@ -286,7 +296,7 @@ extension CUDABackend: Int4LinearBackend {
         case .wgmma:
             try require(wgmmaApplies, "linear (int4)", "the wgmma GEMM for K \(stored), group \(weight.groupSize), out \(out.dtype) "
                         + "on compute capability \(context.computeCapability)")
-            let tile = Self.int4WgmmaTile(tokens: tokens, columns: columns)
+            let tile = Self.int4WgmmaTile(tokens: tokens, columns: columns, depth: stored)
             let grid = (tile.tiles, (columns + tile.rows - 1) / tile.rows)
             let input = try gathered(stored)
             let (xMap, weightMap) = try int4WgmmaMaps(x: input, tokens: tokens, packed: packed, columns: columns, depth: stored, tile: tile)

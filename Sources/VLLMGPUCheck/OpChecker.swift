@@ -88,6 +88,9 @@ public struct OpChecker {
             // gate_up-wide (N ≥ 16384): 129–256 tokens as one tile of two warpgroups × 192 or 256; N ragged at 128 rows.
             try int4Linears(tokens: [150, 256], depth: 1024, columns: 16400, groupSize: 128, actOrder: false, zeroPoints: true,
                             bias: true, f32Out: false)
+            // down-deep (K ≥ 8192): the same two-warpgroup tiles, K split 8 ways over the 8 row tiles, act-order, N ragged.
+            try int4Linears(tokens: [150, 200], depth: 8192, columns: 1000, groupSize: 128, actOrder: true, zeroPoints: true,
+                            bias: true, f32Out: false)
             try int4Linears(tokens: [20], depth: 4096, columns: 3000, groupSize: 64, actOrder: false, zeroPoints: true,
                             bias: true, f32Out: false, paths: [.small] + forced)
             try int4Linears(tokens: [70], depth: 512, columns: 200, groupSize: 32, actOrder: true, zeroPoints: true,

@@ -187,18 +187,24 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
         #expect(splits(80, 5120) == 3 && splits(80, 13824) == 3)  // Qwen2.5-14B o, down: 240 CTAs, two an SM on most
         #expect(splits(112, 5120) == 1 && splits(432, 5120) == 1)  // qkv: two splits would load the busiest SM as much
         #expect(splits(64, 4096) == 2 && splits(16, 2048) == 4 && splits(5, 512) == 1)  // at least 4 chunks a split
+        // Down at 129–256 tokens in two-warpgroup tiles, one CTA an SM: Llama-3-8B's 32 row tiles 4 ways, Qwen2.5-14B's
+        // 40 three ways (the best of 1–5 in docs/gpu-runs/2026-12-02c run3).
+        let wide = { (ctas: Int, depth: Int) in CUDABackend.int4WgmmaSplits(ctas: ctas, depth: depth, multiprocessors: 132, perSM: 1) }
+        #expect(wide(32, 14336) == 4 && wide(40, 13824) == 3)
     }
 
     /// linear_int4_wgmma's tiles: as few 128-token tiles as hold a step, each the narrowest of 64, 96, 128 for its
-    /// share; gate_up's 129–256 tokens as one tile of two warpgroups × 192 or 256.
+    /// share; gate_up's and down's 129–256 tokens as one tile of two warpgroups × 192 or 256.
     @Test func wgmmaTilesCoverTheStep() {
-        func tile(_ tokens: Int, _ columns: Int = 4096) -> (Int, Int, Int) {
-            let tile = CUDABackend.int4WgmmaTile(tokens: tokens, columns: columns)
+        func tile(_ tokens: Int, _ columns: Int = 4096, depth: Int = 4096) -> (Int, Int, Int) {
+            let tile = CUDABackend.int4WgmmaTile(tokens: tokens, columns: columns, depth: depth)
             return (tile.warpgroups, tile.width, tile.tiles)
         }
         #expect(tile(33) == (1, 64, 1) && tile(64) == (1, 64, 1) && tile(65) == (1, 96, 1) && tile(100) == (1, 128, 1))
         #expect(tile(129) == (1, 96, 2) && tile(250) == (1, 128, 2))
         #expect(tile(128, 28672) == (1, 128, 1) && tile(129, 28672) == (2, 192, 1) && tile(193, 28672) == (2, 256, 1))
+        #expect(tile(129, depth: 14336) == (2, 192, 1) && tile(256, depth: 13824) == (2, 256, 1) && tile(128, depth: 14336) == (1, 128, 1))
+        #expect(tile(256, 5120, depth: 5120) == (1, 128, 2))
         // The kernel's static_assert on Int4WgmmaTile::SHARED_BYTES says the same bytes.
         let shared = { (w: Int, width: Int) in CUDABackend.Int4WgmmaTile(warpgroups: w, width: width, tiles: 1).sharedBytes }
         #expect(shared(1, 128) == 111_640 && shared(1, 64) == 82_976 && shared(2, 256) == 222_232)

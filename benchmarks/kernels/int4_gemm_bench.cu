@@ -157,10 +157,10 @@ int main(int argc, char **argv) {
     for (Variant v : variants) {
         if (only && strcmp(only, v.name) != 0 && strcmp(v.name, "shipped") != 0) continue;
         if (!v.kernel && strcmp(v.name, "wgmma") == 0) {
-            // CUDABackend.int4WgmmaTile: gate_up-wide N at 129–256 tokens as one two-warpgroup tile of 192 or 256;
+            // CUDABackend.int4WgmmaTile: gate_up-wide N or down-deep K at 129–256 tokens as one two-warpgroup tile of 192 or 256;
             // else as few 128-token tiles as hold M, each the narrowest of 64, 96, 128.
             const int tiles = (M + 127) / 128, share = (M + tiles - 1) / tiles;
-            if (N >= 16384 && M > 128 && M <= 256) v = shippedWgmma[M <= 192 ? 3 : 4];
+            if ((N >= 16384 || K >= 8192) && M > 128 && M <= 256) v = shippedWgmma[M <= 192 ? 3 : 4];
             else v = shippedWgmma[share <= 64 ? 0 : share <= 96 ? 1 : 2];
         }
         if (!v.kernel && !v.wgmmaKernel) v = shipped[width - 4];
