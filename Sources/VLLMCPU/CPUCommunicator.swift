@@ -6,10 +6,12 @@ import Glibc
 import Darwin
 #endif
 
-/// Tensor parallelism on the CPU backend: `size` ranks, each a thread of this process with a `CPUBackend`
-/// of its own, meeting at a barrier for each collective and reading each other's host memory. The sums run
-/// in rank order (0, 1, …) on every rank, so all ranks hold bit-identical results, as NCCL's do. This is how
-/// CI checks the sharding (which slice each rank loads, where the all-reduces go) without GPUs.
+/// Tensor and pipeline parallelism on the CPU backend: `size` ranks, each a thread of this process with a
+/// `CPUBackend` of its own, meeting at a barrier for each collective and reading each other's host memory. The sums
+/// run in rank order (0, 1, …) on every rank, so all ranks hold bit-identical results, as NCCL's do. A `send` waits
+/// until its peer's `recv` has copied the values (a rendezvous: no buffering, so the sender may reuse its tensor at
+/// once). This is how CI checks the sharding (which slice each rank loads, where the all-reduces and the stages'
+/// hand-offs go) without GPUs.
 public final class CPUCommunicator: Communicator, @unchecked Sendable {
     // @unchecked: the shared slots are written by one rank each between two barriers and read only after the
     // barrier that follows, so no two threads touch a slot at once.
@@ -75,7 +77,20 @@ public final class CPUCommunicator: Communicator, @unchecked Sendable {
         try group.barrier.wait()
     }
 
-    public func abort() { group.barrier.abort() }
+    public func send(_ tensor: Tensor, to peer: Int) throws {
+        guard peer >= 0 && peer < size && peer != rank else { throw BackendError("send: rank \(rank) to rank \(peer) of \(size)") }
+        try group.mailboxes.send(tensor, from: rank, to: peer)
+    }
+
+    public func recv(_ tensor: Tensor, from peer: Int) throws {
+        guard peer >= 0 && peer < size && peer != rank else { throw BackendError("recv: rank \(rank) from rank \(peer) of \(size)") }
+        try group.mailboxes.receive(into: tensor, from: peer, to: rank)
+    }
+
+    public func abort() {
+        group.barrier.abort()
+        group.mailboxes.abort()
+    }
 
     /// Posts this rank's tensor and returns every rank's, once all have posted.
     private func exchange(_ tensor: Tensor) throws -> [Tensor] {
@@ -90,11 +105,13 @@ public final class CPUCommunicator: Communicator, @unchecked Sendable {
         let size: Int
         var slots: [Tensor?]
         let barrier: Barrier
+        let mailboxes: Mailboxes
 
         init(size: Int) {
             self.size = size
             slots = [Tensor?](repeating: nil, count: size)
             barrier = Barrier(count: size)
+            mailboxes = Mailboxes(size: size)
         }
     }
 }
@@ -143,4 +160,69 @@ private final class Barrier: @unchecked Sendable {
         pthread_cond_broadcast(condition)
         pthread_mutex_unlock(mutex)
     }
+}
+
+/// The point-to-point hand-offs of one group: a slot per (sender, receiver) pair holding the tensor a `send` posted
+/// until the receiver has copied it. `abort` breaks every wait for good, as the barrier's does.
+private final class Mailboxes: @unchecked Sendable {
+    // @unchecked: all state is read and written under `mutex`.
+    private let size: Int
+    /// `posted[from · size + to]`: the tensor `from` sends `to`, until `to` has copied it.
+    private var posted: [Tensor?]
+    private var isAborted = false
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init(size: Int) {
+        self.size = size
+        posted = [Tensor?](repeating: nil, count: size * size)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        condition.deallocate()
+    }
+
+    /// Posts `tensor` and returns once the receiver has copied it.
+    func send(_ tensor: Tensor, from: Int, to: Int) throws {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        let slot = from * size + to
+        while posted[slot] != nil && !isAborted { pthread_cond_wait(condition, mutex) }
+        if isAborted { throw Self.aborted }
+        posted[slot] = tensor
+        pthread_cond_broadcast(condition)
+        while posted[slot] != nil && !isAborted { pthread_cond_wait(condition, mutex) }
+        if posted[slot] != nil { throw Self.aborted }
+    }
+
+    /// Waits for `from`'s next send to `to` and copies it into `tensor`.
+    func receive(into tensor: Tensor, from: Int, to: Int) throws {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        let slot = from * size + to
+        while posted[slot] == nil && !isAborted { pthread_cond_wait(condition, mutex) }
+        if isAborted { throw Self.aborted }
+        let sent = posted[slot]!
+        guard sent.count == tensor.count, sent.dtype == tensor.dtype else {
+            throw BackendError("recv: rank \(to) expects \(tensor), rank \(from) sent \(sent)")
+        }
+        UnsafeMutableRawPointer(bitPattern: tensor.address)!
+            .copyMemory(from: UnsafeRawPointer(bitPattern: sent.address)!, byteCount: tensor.byteCount)
+        posted[slot] = nil
+        pthread_cond_broadcast(condition)
+    }
+
+    func abort() {
+        pthread_mutex_lock(mutex)
+        isAborted = true
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
+    }
+
+    private static let aborted = BackendError("parallel group aborted: another rank failed")
 }

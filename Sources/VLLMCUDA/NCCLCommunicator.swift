@@ -94,6 +94,15 @@ public final class NCCLCommunicator: Communicator, @unchecked Sendable {
                  "ncclBroadcast(\(tensor), root \(root))")
     }
 
+    /// Not built on NCCL yet (ncclSend / ncclRecv): pipeline parallelism runs on the CPU backend only so far.
+    public func send(_ tensor: Tensor, to peer: Int) throws {
+        throw CUDAError("send: point-to-point transfers over NCCL are not built yet (pipeline parallelism runs on --device cpu only)")
+    }
+
+    public func recv(_ tensor: Tensor, from peer: Int) throws {
+        throw CUDAError("recv: point-to-point transfers over NCCL are not built yet (pipeline parallelism runs on --device cpu only)")
+    }
+
     /// Ends the communicator: collectives still queued or waiting on a peer fail instead of hanging.
     public func abort() {
         _ = api.raw.ncclCommAbort!(comm)

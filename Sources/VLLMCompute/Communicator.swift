@@ -1,7 +1,8 @@
-/// The collectives tensor parallelism needs, over the ranks of one group: each rank holds one
-/// `Communicator` on its own backend and calls the same collectives in the same order from its own
-/// thread (a collective returns once queued on the rank's backend, as any op). Implementations: the CPU
-/// backend's ranks in threads of one process (`CPUCommunicator`), NCCL on CUDA (`NCCLCommunicator`).
+/// The collectives tensor parallelism needs, and the point-to-point transfers pipeline parallelism needs, over
+/// the ranks of one group: each rank holds one `Communicator` on its own backend and calls the same collectives
+/// in the same order from its own thread (a collective returns once queued on the rank's backend, as any op).
+/// Implementations: the CPU backend's ranks in threads of one process (`CPUCommunicator`), NCCL on CUDA
+/// (`NCCLCommunicator`, collectives only so far).
 public protocol Communicator: AnyObject, Sendable {
     /// This rank's index in the group, 0 ..< size.
     var rank: Int { get }
@@ -13,6 +14,11 @@ public protocol Communicator: AnyObject, Sendable {
     func allGather(_ input: Tensor, out: Tensor) throws
     /// Rank `root`'s `tensor` copied into every other rank's `tensor` (same shape and dtype everywhere).
     func broadcast(_ tensor: Tensor, root: Int) throws
+    /// `tensor`'s values to rank `peer`, which takes them with one `recv(_:from:)` into a tensor of the same
+    /// element count and dtype. Sends from one rank to one peer arrive in the order they were sent.
+    func send(_ tensor: Tensor, to peer: Int) throws
+    /// The values of rank `peer`'s next `send(_:to:)` to this rank, written into `tensor`.
+    func recv(_ tensor: Tensor, from peer: Int) throws
     /// Ends the group after a rank failed: collectives waiting on a peer, now or later, fail instead of
     /// hanging. Called on every rank's communicator; the group is unusable afterwards.
     func abort()

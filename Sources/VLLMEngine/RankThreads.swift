@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import VLLMCompute
 
-/// Tensor parallelism's host side: one thread per rank after the first, the caller's thread being rank 0.
+/// Tensor and pipeline parallelism's host side: one thread per rank after the first, the caller's thread being rank 0.
 /// `run` hands every rank the same work (load its shard, run a step's forward on its GPU) and waits for all.
 ///
 /// Why threads of one process, not a process per GPU as vLLM: a rank's launches are asynchronous, so a step
@@ -15,6 +15,8 @@ public final class RankThreads: @unchecked Sendable {
     // read by the worker after it wakes; results come back the same way, ordered by `done`.
     public let count: Int
     private let workers: [Worker]
+    /// How a failure names rank r ("tensor-parallel rank 1", "rank 3 (pipeline stage 1, tensor-parallel rank 1)").
+    private let rankName: @Sendable (Int) -> String
     /// Called once when a rank fails, before waiting for the others: it must make ranks blocked on the failed
     /// one fail too (the communicators' `abort`), so that a failure is an error, never a hang.
     private let onFailure: @Sendable () -> Void
@@ -22,8 +24,10 @@ public final class RankThreads: @unchecked Sendable {
     /// before it starts — which also makes it the first failure of the run it happened in.
     private let groupFailure = Mutex<RankFailure?>(nil)
 
-    public init(count: Int, onFailure: @escaping @Sendable () -> Void = {}) {
+    public init(count: Int, rankName: @escaping @Sendable (Int) -> String = { "tensor-parallel rank \($0)" },
+                onFailure: @escaping @Sendable () -> Void = {}) {
         self.count = count
+        self.rankName = rankName
         self.onFailure = onFailure
         workers = (1..<max(count, 1)).map { Worker(rank: $0) }
     }
@@ -42,7 +46,7 @@ public final class RankThreads: @unchecked Sendable {
             } catch {
                 let isFirst = self.groupFailure.withLock { first in
                     guard first == nil else { return false }
-                    first = RankFailure(rank: rank, error: error)
+                    first = RankFailure(rank: rank, name: self.rankName(rank), error: error)
                     return true
                 }
                 if isFirst { self.onFailure() }
@@ -53,6 +57,14 @@ public final class RankThreads: @unchecked Sendable {
         for worker in workers { worker.waitForJob() }
         if let failure = groupFailure.withLock({ $0 }) { throw failure }
         return results.values()
+    }
+
+    /// How failures name the ranks of a TP × PP grid (rank g = stage · TP + tensor-parallel rank): by their
+    /// tensor-parallel rank in one stage, as before pipeline parallelism, else by both.
+    public static func rankName(tensorParallelSize: Int, pipelineParallelSize: Int) -> @Sendable (Int) -> String {
+        guard pipelineParallelSize > 1 else { return { "tensor-parallel rank \($0)" } }
+        if tensorParallelSize == 1 { return { "rank \($0) (pipeline stage \($0))" } }
+        return { "rank \($0) (pipeline stage \($0 / tensorParallelSize), tensor-parallel rank \($0 % tensorParallelSize))" }
     }
 
     /// One rank's thread: runs submitted jobs one at a time.
@@ -67,7 +79,7 @@ public final class RankThreads: @unchecked Sendable {
         init(rank: Int) {
             self.rank = rank
             let thread = Thread { [self] in loop() }
-            thread.name = "tensor-parallel rank \(rank)"
+            thread.name = "parallel rank \(rank)"
             thread.start()
         }
 
@@ -95,11 +107,14 @@ public final class RankThreads: @unchecked Sendable {
     }
 }
 
-/// A rank's failure under tensor parallelism: which rank, and what went wrong there. The group is unusable after it.
+/// A rank's failure under tensor or pipeline parallelism: which rank, and what went wrong there. The group is unusable
+/// after it.
 public struct RankFailure: Error, CustomStringConvertible, Sendable {
     public let rank: Int
+    /// How the message names the rank ("tensor-parallel rank 1", "rank 1 (pipeline stage 1)").
+    public let name: String
     public let error: any Error
-    public var description: String { "tensor-parallel rank \(rank) failed: \(error)" }
+    public var description: String { "\(name) failed: \(error)" }
 }
 
 /// The per-rank results of one `RankThreads.run` that no rank failed.

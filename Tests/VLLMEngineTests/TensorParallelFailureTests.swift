@@ -9,7 +9,7 @@ import VLLMCPU
 /// A rank that fails mid-run ends the engine clearly: the requests in flight fail with the rank's error, new
 /// requests are refused naming it, the server is told (and stops), and nothing hangs.
 @Suite struct TensorParallelFailureTests {
-    /// A CPU communicator whose all-reduces on `failingRank` throw from the `failAt`-th on.
+    /// A CPU communicator whose all-reduces and receives on `failingRank` throw from the `failAt`-th on.
     final class FailingCommunicator: Communicator, @unchecked Sendable {
         // @unchecked: `calls` is touched only by this rank's own thread.
         let inner: CPUCommunicator
@@ -29,6 +29,12 @@ import VLLMCPU
         }
         func allGather(_ input: Tensor, out: Tensor) throws { try inner.allGather(input, out: out) }
         func broadcast(_ tensor: Tensor, root: Int) throws { try inner.broadcast(tensor, root: root) }
+        func send(_ tensor: Tensor, to peer: Int) throws { try inner.send(tensor, to: peer) }
+        func recv(_ tensor: Tensor, from peer: Int) throws {
+            calls += 1
+            if rank == failingRank && calls >= failAt { throw BackendError("injected failure of the device") }
+            try inner.recv(tensor, from: peer)
+        }
         func abort() { inner.abort() }
     }
 
