@@ -51,3 +51,50 @@ public struct TensorParallelRank: Sendable {
         return rank * each ..< (rank + 1) * each
     }
 }
+
+/// Which stage of a pipeline one instance is (pipeline parallelism, as vLLM splits a model): a contiguous range of
+/// the decoder layers (`partition`); the first stage also holds the token embedding, the last the final norm and
+/// the lm_head. A stage hands its hidden states to the next through `communicator`.
+public struct PipelineStage: Sendable {
+    /// This stage's index, 0 ..< size.
+    public let stage: Int
+    public let size: Int
+    /// The group of the ranks that hold this rank's tensor-parallel share in every stage (stage s is its rank s);
+    /// nil for one stage.
+    public let communicator: (any Communicator)?
+
+    /// The whole model in one stage.
+    public static let single = PipelineStage(stage: 0, size: 1, communicator: nil)
+
+    public init(communicator: any Communicator) {
+        self.init(stage: communicator.rank, size: communicator.size, communicator: communicator)
+    }
+
+    private init(stage: Int, size: Int, communicator: (any Communicator)?) {
+        self.stage = stage
+        self.size = size
+        self.communicator = communicator
+    }
+
+    /// Whether this stage embeds the tokens (and takes the step's token ids).
+    public var isFirst: Bool { stage == 0 }
+    /// Whether this stage computes the logits (and its rank samples).
+    public var isLast: Bool { stage == size - 1 }
+
+    /// The decoder layers this stage holds, of a model of `numLayers`.
+    public func layers(of numLayers: Int) -> Range<Int> { Self.partition(numLayers: numLayers, stages: size)[stage] }
+
+    /// vLLM's split of `numLayers` decoder layers into `stages` contiguous ranges (`get_pp_indices` in
+    /// vllm/distributed/utils.py, without its VLLM_PP_LAYER_PARTITION override): `numLayers / stages` layers each, and
+    /// the remainder one more each to the stages before the last, from the second-to-last backwards — so the last
+    /// stage (the final norm and lm_head) never takes one, and the first (the embedding) only once every middle stage has.
+    public static func partition(numLayers: Int, stages: Int) -> [Range<Int>] {
+        var counts = [Int](repeating: numLayers / stages, count: stages)
+        for i in 0..<(numLayers % stages) { counts[stages - 2 - i] += 1 }
+        var start = 0
+        return counts.map { count in
+            defer { start += count }
+            return start ..< start + count
+        }
+    }
+}

@@ -17,6 +17,9 @@ public struct EngineArgs: Sendable {
     public var maxModelLen: Int? = nil
     /// vLLM's `--tensor-parallel-size`: ranks, each a backend (GPU) of its own holding a shard of the model.
     public var tensorParallelSize = 1
+    /// vLLM's `--pipeline-parallel-size`: stages, each `tensorParallelSize` ranks holding a contiguous range of the
+    /// decoder layers (CPU ranks in threads only, so far).
+    public var pipelineParallelSize = 1
     public var blockSize = 16
     /// `nil`: vLLM's default for the device and `usageContext` (`SchedulerLimits.defaults`).
     public var maxNumSeqs: Int? = nil
@@ -52,23 +55,69 @@ public struct EngineArgs: Sendable {
     public init(model: URL? = nil) { self.model = model }
 }
 
-/// The backends an engine runs on: one, or one per tensor-parallel rank with the group's communicators
-/// (rank r's on `backends[r]`).
+/// The backends an engine runs on: one, or one per rank with the groups' communicators (rank g's on `backends[g]`).
+/// Ranks are laid out as vLLM lays them out: rank g is tensor-parallel rank g % TP of pipeline stage g / TP.
 public struct EngineDevices: Sendable {
     public let backends: [any Backend]
+    /// Rank g's communicator in its stage's tensor-parallel group (its rank there g % TP); empty where TP is 1.
     public let communicators: [any Communicator]
+    /// Rank g's communicator in the group of the ranks holding its tensor-parallel share in every stage (its rank
+    /// there g / TP, its stage); empty where PP is 1.
+    public let pipelineCommunicators: [any Communicator]
 
     public init(_ backend: any Backend) {
         backends = [backend]
         communicators = []
+        pipelineCommunicators = []
     }
 
+    /// Tensor parallelism alone: one group of every backend.
     public init(backends: [any Backend], communicators: [any Communicator]) {
         precondition(!backends.isEmpty && communicators.count == (backends.count > 1 ? backends.count : 0)
                      && communicators.enumerated().allSatisfy { $0.element.rank == $0.offset && $0.element.size == backends.count },
                      "EngineDevices: one communicator per backend, ranks in order")
         self.backends = backends
         self.communicators = communicators
+        pipelineCommunicators = []
+    }
+
+    /// TP × PP ranks on `backends` (TP · PP of them): `makeGroup` makes the communicators of one group of ranks (their
+    /// indices into `backends`, in group-rank order) — each stage's tensor-parallel group and each tensor-parallel
+    /// rank's pipeline group.
+    public init(backends: [any Backend], tensorParallelSize: Int, pipelineParallelSize: Int,
+                makeGroup: ([Int]) throws -> [any Communicator]) rethrows {
+        let (tp, pp) = (tensorParallelSize, pipelineParallelSize)
+        precondition(tp >= 1 && pp >= 1 && backends.count == tp * pp, "EngineDevices: \(backends.count) backends for TP \(tp) × PP \(pp)")
+        var communicators = [(any Communicator)?](repeating: nil, count: tp > 1 ? tp * pp : 0)
+        var pipelineCommunicators = [(any Communicator)?](repeating: nil, count: pp > 1 ? tp * pp : 0)
+        if tp > 1 {
+            for stage in 0..<pp {
+                let members = Array(stage * tp ..< (stage + 1) * tp)
+                for (member, communicator) in zip(members, try makeGroup(members)) { communicators[member] = communicator }
+            }
+        }
+        if pp > 1 {
+            for rank in 0..<tp {
+                let members = (0..<pp).map { $0 * tp + rank }
+                for (member, communicator) in zip(members, try makeGroup(members)) { pipelineCommunicators[member] = communicator }
+            }
+        }
+        self.backends = backends
+        self.communicators = communicators.map { $0! }
+        self.pipelineCommunicators = pipelineCommunicators.map { $0! }
+    }
+
+    public var pipelineParallelSize: Int { pipelineCommunicators.first?.size ?? 1 }
+    public var tensorParallelSize: Int { backends.count / pipelineParallelSize }
+
+    /// Rank g's tensor-parallel share.
+    public func tensorParallelRank(_ rank: Int) -> TensorParallelRank {
+        communicators.isEmpty ? .single : TensorParallelRank(communicator: communicators[rank])
+    }
+
+    /// Rank g's pipeline stage.
+    public func pipelineStage(_ rank: Int) -> PipelineStage {
+        pipelineCommunicators.isEmpty ? .single : PipelineStage(communicator: pipelineCommunicators[rank])
     }
 }
 
@@ -132,9 +181,14 @@ extension EngineArgs {
     /// Loads rank r's shard of the model onto `devices.backends[r]` (all ranks at once, a thread each), sizes
     /// the KV cache for the rank with the least room, and builds the engine core.
     public func build(devices: EngineDevices) throws -> LoadedEngine {
-        let (backends, communicators) = (devices.backends, devices.communicators)
-        guard backends.count == tensorParallelSize else {
-            throw ModelError("--tensor-parallel-size \(tensorParallelSize) given \(backends.count) backend(s)")
+        let backends = devices.backends
+        let communicators = devices.communicators + devices.pipelineCommunicators
+        guard pipelineParallelSize >= 1 else {
+            throw ModelError("--pipeline-parallel-size must be at least 1, got \(pipelineParallelSize)")
+        }
+        guard devices.tensorParallelSize == tensorParallelSize, devices.pipelineParallelSize == pipelineParallelSize else {
+            throw ModelError("--tensor-parallel-size \(tensorParallelSize) × --pipeline-parallel-size \(pipelineParallelSize) given "
+                             + "\(backends.count) backend(s) in \(devices.pipelineParallelSize) stage(s)")
         }
         let backend = backends[0]
         var config: ModelConfig
@@ -154,18 +208,24 @@ extension EngineArgs {
             throw ModelError("--block-size must be a power of two up to 256, got \(blockSize)")
         }
         let lora = try loraCapacity()
+        try checkPipeline(config: config, lora: lora)
         let (directory, dtype, kvCacheDType, finalConfig, finalFormat) = (self.model, self.dtype, self.kvCacheDType, config, format)
-        let models = try RankThreads(count: backends.count, onFailure: { communicators.forEach { $0.abort() } }).run { rank in
+        let rankName = RankThreads.rankName(tensorParallelSize: tensorParallelSize, pipelineParallelSize: pipelineParallelSize)
+        let models = try RankThreads(count: backends.count, rankName: rankName, onFailure: { communicators.forEach { $0.abort() } }).run { rank in
             try ModelRegistry.load(config: finalConfig, directory: directory, backend: backends[rank], format: finalFormat,
                                    maxModelLen: maxModelLen, dtype: dtype, kvCacheDType: kvCacheDType,
-                                   parallel: communicators.isEmpty ? .single : TensorParallelRank(communicator: communicators[rank]),
-                                   lora: lora)
+                                   parallel: devices.tensorParallelRank(rank), pipeline: devices.pipelineStage(rank), lora: lora)
         }
-        let model = models[0]
         let draft = try loadDraftModel(target: config, backends: backends, format: format, maxModelLen: maxModelLen)
-        if models.count > 1 {
-            log("tensor parallel: \(models.count) ranks (\(backends.map(\.name).joined(separator: ", "))), each holding "
-                + "1/\(models.count) of the attention heads, MLP columns and vocabulary")
+        if tensorParallelSize > 1 {
+            log("tensor parallel: \(tensorParallelSize) ranks (\(backends.map(\.name).joined(separator: ", "))), each holding "
+                + "1/\(tensorParallelSize) of the attention heads, MLP columns and vocabulary")
+        }
+        if pipelineParallelSize > 1 {
+            let split = PipelineStage.partition(numLayers: config.numHiddenLayers, stages: pipelineParallelSize)
+            log("pipeline parallel: \(pipelineParallelSize) stages of \(tensorParallelSize) rank(s), holding layers "
+                + split.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)–\($0.upperBound - 1)" }.joined(separator: ", ")
+                + "; a step runs through the stages one after another (no micro-batches overlap them)")
         }
         let defaults = SchedulerLimits.defaults(device: backend as? any DeviceMemoryReporting, deviceName: backend.name,
                                                 usage: usageContext)
@@ -184,7 +244,9 @@ extension EngineArgs {
             log(plan.summary)
             numBlocks = plan.numBlocks
         } else {
-            let bytesPerBlock = model.kvCacheBytesPerBlock(blockSize: blockSize) + (draft?.kvCacheBytesPerBlock(blockSize: blockSize) ?? 0)
+            // `kvCacheMemory` is each rank's; the rank whose stage holds the most layers needs the most a block.
+            let bytesPerBlock = models.map { $0.kvCacheBytesPerBlock(blockSize: blockSize) }.max()!
+                + (draft?.kvCacheBytesPerBlock(blockSize: blockSize) ?? 0)
             numBlocks = max(2, (kvCacheMemory ?? (1 << 30)) / bytesPerBlock)
             log("KV cache: \(numBlocks) blocks of \(blockSize) tokens = \(numBlocks * blockSize) tokens of context (\(backend.name))")
         }
@@ -244,6 +306,16 @@ extension EngineArgs {
 }
 
 extension EngineArgs {
+    /// Refuses what pipeline parallelism does not do yet, before any weight is read: more stages than decoder layers,
+    /// LoRA (`ModelRegistry.checkPipeline`), speculative decoding.
+    func checkPipeline(config: ModelConfig, lora: LoRACapacity?) throws {
+        guard pipelineParallelSize > 1 else { return }
+        try ModelRegistry.checkPipeline(config: config, stages: pipelineParallelSize, lora: lora)
+        guard speculativeConfig == nil else {
+            throw ModelError("--speculative-config with --pipeline-parallel-size \(pipelineParallelSize) is not supported yet")
+        }
+    }
+
     /// vLLM's allowed `--max-lora-rank` values.
     public static let loraRanks = [1, 8, 16, 32, 64, 128, 256, 320, 512]
 

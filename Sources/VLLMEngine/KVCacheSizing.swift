@@ -11,8 +11,8 @@ public enum KVCacheSizing {
     }
 
     /// - Parameters:
-    ///   - models: one per tensor-parallel rank (each on a backend that reports its memory); every rank gets the fewest
-    ///     blocks any rank has room for, since the block tables are shared.
+    ///   - models: one per rank (each on a backend that reports its memory); every rank gets the fewest blocks any rank
+    ///     has room for, since the block tables are shared.
     ///   - draft: speculative decoding's draft model, on rank 0's device (loaded, so its weights count): it runs the
     ///     profiling step too, and each block holds its K/V beside the target's.
     public static func profile(models: [any CausalLM], draft: (any CausalLM)? = nil, maxNumTokens: Int, maxNumSeqs: Int, maxLogitsRows: Int? = nil,
@@ -47,9 +47,11 @@ public enum KVCacheSizing {
             }
             for model in models { try model.backend.synchronize() }
         }
-        let bytesPerBlock = models[0].kvCacheBytesPerBlock(blockSize: blockSize) + (draft?.kvCacheBytesPerBlock(blockSize: blockSize) ?? 0)
         var plans: [(numBlocks: Int, summary: String)] = []
         for (rank, memory) in memories.enumerated() {
+            // A pipeline stage's block holds the K/V of its own layers only.
+            let bytesPerBlock = models[rank].kvCacheBytesPerBlock(blockSize: blockSize)
+                + (rank == 0 ? draft?.kvCacheBytesPerBlock(blockSize: blockSize) ?? 0 : 0)
             let stats = try memory.memoryStats()
             let peak = max(0, stats.peakBytesInUse - weights[rank] - bytesPerBlock * profileBlocks)
             try memory.releaseCachedMemory()

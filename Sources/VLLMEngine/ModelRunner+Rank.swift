@@ -2,8 +2,8 @@ import VLLMCompute
 import VLLMModels
 
 extension ModelRunner {
-    /// One tensor-parallel rank's persistent state on its device: its model shard, KV cache (its heads),
-    /// activation workspace, step-input buffer and decode graphs. Without tensor parallelism, the one rank.
+    /// One rank's persistent state on its device: its model shard, KV cache (its heads of its stage's layers),
+    /// activation workspace, step-input buffer and decode graphs. Without tensor or pipeline parallelism, the one rank.
     final class Rank: @unchecked Sendable {
         // @unchecked: used by one thread at a time — its rank's thread inside `RankThreads.run`, the engine's
         // thread otherwise; `run` returns only when every rank is done.
@@ -14,7 +14,8 @@ extension ModelRunner {
         /// Every index tensor of an eager step, uploaded at once; kept and grown, never per step.
         private var stepInputs: Tensor
         var graphs: DecodeGraphs
-        /// Ranks after the first: where rank 0's sampled tokens arrive for the placeholders (grown as needed).
+        /// Ranks of the first stage other than the sampling rank: where its sampled tokens arrive for the placeholders
+        /// (grown as needed).
         private var receivedTokens: Tensor?
 
         var backend: any Backend { model.backend }
@@ -26,37 +27,58 @@ extension ModelRunner {
             kvCaches = try model.makeKVCaches(numBlocks: numBlocks, blockSize: blockSize)
             workspace = try model.makeWorkspace(maxNumTokens: maxNumBatchedTokens, maxNumSeqs: maxLogitsRows)
             stepInputs = try model.backend.allocate(shape: [0], dtype: .int32)
-            graphs = DecodeGraphs(backend: model.backend, enabled: !enforceEager, blockSize: blockSize,
+            // A pipeline stage's forward waits for the stage before: no graphs (pipeline parallelism runs on the CPU).
+            graphs = DecodeGraphs(backend: model.backend, enabled: !enforceEager && model.pipelineStage.size == 1, blockSize: blockSize,
                                   maxRows: min(maxNumBatchedTokens, maxNumSeqs), maxTokens: min(maxNumBatchedTokens, maxLogitsRows))
         }
 
         /// Uploads the step's inputs, fills its placeholders with the tokens of the step in flight, and queues
-        /// the forward (as the step's decode graph where it has one). Returns the logits [S, V] f32.
-        func forward(_ step: HostStepInput, pendingTokens: PendingTokens?) throws -> Tensor {
+        /// the forward (as the step's decode graph where it has one). Returns the logits [S, V] f32, or nil on a
+        /// pipeline stage before the last.
+        func forward(_ step: HostStepInput, pendingTokens: PendingTokens?) throws -> Tensor? {
             let (input, placeholders) = try upload(step)
-            if let placeholders, let pendingTokens {
-                let tokens = try receive(pendingTokens)
+            if let placeholders, let pendingTokens, let tokens = try receive(pendingTokens) {
                 try backend.scatterSampledTokens(tokens, stride: pendingTokens.stride, rows: placeholders.rows,
                                                  positions: placeholders.positions, into: input.tokenIds)
             }
             guard let shape = step.graph else { return try model.forward(input, kvCaches: kvCaches, workspace: workspace) }
-            let logits = try graphs.run(shape) { try model.forward(input, kvCaches: kvCaches, workspace: workspace) }
+            let logits = try graphs.run(shape) {
+                guard let logits = try model.forward(input, kvCaches: kvCaches, workspace: workspace) else {
+                    throw BackendError("a decode graph of pipeline stage \(model.pipelineStage.stage), which computes no logits")
+                }
+                return logits
+            }
             return logits.rows(0..<step.numLogitsRows)
         }
 
-        /// The sampled tokens of the step in flight on this rank's device: rank 0's own, broadcast from rank 0
-        /// to the others (in stream order, after rank 0's sampling).
-        private func receive(_ pending: PendingTokens) throws -> Tensor {
-            guard let communicator = model.tensorParallel.communicator else { return pending.tensor }
-            if communicator.rank == 0 {
-                try communicator.broadcast(pending.tensor, root: 0)
-                return pending.tensor
+        /// The sampled tokens of the step in flight on this rank's device, for the first stage's ranks (the only ones
+        /// that read token ids; nil on the others). The sampling rank — the first of the last stage — sends them to
+        /// rank 0 (itself in one stage), which broadcasts them to its tensor-parallel peers; all in stream order, after
+        /// the sampling.
+        private func receive(_ pending: PendingTokens) throws -> Tensor? {
+            let stage = model.pipelineStage, communicator = model.tensorParallel.communicator
+            let isFirstRank = (communicator?.rank ?? 0) == 0
+            var tokens = pending.tensor
+            if let pipeline = stage.communicator {
+                if stage.isLast && isFirstRank { try pipeline.send(pending.tensor, to: 0) }
+                guard stage.isFirst else { return nil }
+                if isFirstRank {
+                    tokens = try receivedTokensBuffer(count: pending.tensor.count)
+                    try pipeline.recv(tokens, from: stage.size - 1)
+                }
             }
-            let count = pending.tensor.count
-            if (receivedTokens?.count ?? 0) < count { receivedTokens = try backend.allocate(shape: [max(count, 4096)], dtype: .int32) }
-            let tokens = receivedTokens!.rows(0..<count)
+            guard let communicator else { return tokens }
+            if !isFirstRank { tokens = try receivedTokensBuffer(count: pending.tensor.count) }
             try communicator.broadcast(tokens, root: 0)
             return tokens
+        }
+
+        /// The first `count` elements of `receivedTokens`, grown to hold them.
+        private func receivedTokensBuffer(count: Int) throws -> Tensor {
+            if let buffer = receivedTokens, buffer.count >= count { return buffer.rows(0..<count) }
+            let buffer = try backend.allocate(shape: [max(count, 4096)], dtype: .int32)
+            receivedTokens = buffer
+            return buffer.rows(0..<count)
         }
 
         /// Every index tensor of the step in one upload — one copy, then views. A graph's inputs land at the

@@ -44,24 +44,29 @@ public struct StepSequence: Sendable {
 ///
 /// Under tensor parallelism (`--tensor-parallel-size`) it drives every rank: the step's inputs are built on
 /// the host once and each rank (its thread, `RankThreads`) uploads them to its GPU and runs its shard of the
-/// forward; the shards' collectives leave rank 0 with the whole logits, and rank 0 samples.
+/// forward; the shards' collectives leave rank 0 with the whole logits, and rank 0 samples. Under pipeline
+/// parallelism (`--pipeline-parallel-size`) the ranks are TP × PP, rank g = stage · TP + tensor-parallel rank (vLLM's
+/// order): every rank runs the step at once, each stage waiting for the hidden states of the stage before, and the
+/// first rank of the last stage — the sampling rank — holds the logits and samples.
 public final class ModelRunner: @unchecked Sendable {
     // @unchecked: driven by one thread at a time (the engine loop); nothing in it is shared.
     public let blockSize: Int
     public let numBlocks: Int
     public let maxNumBatchedTokens: Int
     public let maxNumSeqs: Int
-    /// Every rank's model shard and device state (one rank without tensor parallelism).
+    /// Every rank's model shard and device state (one rank without tensor or pipeline parallelism), in rank order.
     let ranks: [Rank]
     let threads: RankThreads
+    /// The rank that computes the logits and samples: the first of the last pipeline stage (rank 0 in one stage).
+    let samplingRank: Int
     /// Adapters and their slots, where the model was loaded with LoRA slots.
     public let loras: LoRAManager?
     /// Host time of the steps run so far: `prepare`, `launch` and `wait` (the engine adds the rest).
     public internal(set) var timings = StepTimings()
 
-    /// Rank 0's model (the whole model without tensor parallelism), on the backend that samples.
-    public var model: any CausalLM { ranks[0].model }
-    /// Rank 0's KV cache, one per layer.
+    /// The sampling rank's model (the whole model without tensor or pipeline parallelism), on the backend that samples.
+    public var model: any CausalLM { ranks[samplingRank].model }
+    /// Rank 0's KV cache, one per layer it holds.
     public var kvCaches: [PagedKVCache] { ranks[0].kvCaches }
     var workspace: ForwardWorkspace { ranks[0].workspace }
     /// Pure decode steps as CUDA graphs (DecodeGraphs.swift); off with `enforceEager` or on the CPU. Rank 0's;
@@ -80,13 +85,17 @@ public final class ModelRunner: @unchecked Sendable {
     }
 
     /// - Parameters:
-    ///   - models: one per tensor-parallel rank, in rank order (their `tensorParallel` ranks 0 ..< count).
+    ///   - models: one per rank, in rank order: stage by stage (their `pipelineStage`s 0 ..< PP), each stage's
+    ///     tensor-parallel ranks 0 ..< TP in order.
     ///   - maxLogitsRows: rows a step may sample (default `maxNumSeqs`; more when steps verify draft tokens).
     ///   - maxCPULoras: adapters kept read on the host (`--max-cpu-loras`; default: the model's slots).
     public init(models: [any CausalLM], numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int,
                 maxLogitsRows: Int? = nil, enforceEager: Bool = false, maxCPULoras: Int? = nil) throws {
-        precondition(!models.isEmpty && models.enumerated().allSatisfy { $0.element.tensorParallel.rank == $0.offset },
-                     "ModelRunner: models must be ranks 0 ..< \(models.count) in order")
+        let tensorParallelSize = models.first?.tensorParallel.size ?? 1
+        precondition(!models.isEmpty && models.enumerated().allSatisfy {
+            $0.element.tensorParallel.rank == $0.offset % tensorParallelSize && $0.element.pipelineStage.stage == $0.offset / tensorParallelSize
+        }, "ModelRunner: models must be ranks 0 ..< \(models.count) in order, stage by stage")
+        samplingRank = models.count - tensorParallelSize
         self.blockSize = blockSize
         self.numBlocks = numBlocks
         self.maxNumBatchedTokens = maxNumBatchedTokens
@@ -94,8 +103,9 @@ public final class ModelRunner: @unchecked Sendable {
         loras = models[0].loraCapacity.map {
             LoRAManager(capacity: $0, maxCPULoras: maxCPULoras ?? $0.maxLoras, config: models[0].config)
         }
-        let communicators = models.compactMap(\.tensorParallel.communicator)
-        threads = RankThreads(count: models.count, onFailure: { for communicator in communicators { communicator.abort() } })
+        let communicators = models.compactMap(\.tensorParallel.communicator) + models.compactMap(\.pipelineStage.communicator)
+        let name = RankThreads.rankName(tensorParallelSize: tensorParallelSize, pipelineParallelSize: models.count / tensorParallelSize)
+        threads = RankThreads(count: models.count, rankName: name, onFailure: { for communicator in communicators { communicator.abort() } })
         ranks = try threads.run { rank in
             try Rank(model: models[rank], numBlocks: numBlocks, blockSize: blockSize, maxNumBatchedTokens: maxNumBatchedTokens,
                      maxNumSeqs: maxNumSeqs, maxLogitsRows: maxLogitsRows ?? maxNumSeqs, enforceEager: enforceEager)
@@ -236,9 +246,12 @@ public final class ModelRunner: @unchecked Sendable {
         while offset < rows.count {
             let slice = Array(rows[offset..<min(offset + maxNumSeqs, rows.count)])
             let ranks = self.ranks
-            let logits = try threads.run { rank in
-                try ranks[rank].model.logits(rows: try ranks[rank].backend.makeInt32(slice), workspace: ranks[rank].workspace)
-            }[0]
+            // The last stage's ranks only: they hold the final hidden states and the lm_head (shards of it, gathered).
+            let results = try threads.run { rank -> Tensor? in
+                guard ranks[rank].model.pipelineStage.isLast else { return nil }
+                return try ranks[rank].model.logits(rows: try ranks[rank].backend.makeInt32(slice), workspace: ranks[rank].workspace)
+            }
+            guard let logits = results[samplingRank] else { throw BackendError("the sampling rank \(samplingRank) returned no logits") }
             let values = try model.backend.downloadFloats(logits)
             let vocab = logits.shape[1]
             for i in slice.indices { try body(offset + i, values[(i * vocab)..<((i + 1) * vocab)]) }
@@ -278,7 +291,10 @@ public final class ModelRunner: @unchecked Sendable {
             timings.launch += end - prepared
         }
         let ranks = self.ranks
-        return try threads.run { rank in try ranks[rank].forward(step, pendingTokens: pending) }[0]
+        guard let logits = try threads.run({ rank in try ranks[rank].forward(step, pendingTokens: pending) })[samplingRank] else {
+            throw BackendError("the sampling rank \(samplingRank) returned no logits")
+        }
+        return logits
     }
 
     /// The flat step inputs, on the host; every index is checked here, once, so kernels can trust them.
@@ -415,7 +431,7 @@ struct HostStepInput: Sendable {
     var hasPlaceholders: Bool { parts[11].shape != [0] }
 }
 
-/// The sampled tokens of the step in flight, on rank 0's backend, that a step's placeholders take.
+/// The sampled tokens of the step in flight, on the sampling rank's backend, that a step's placeholders take.
 struct PendingTokens: Sendable {
     /// Row r's token at element r · stride (a `PendingSample`'s `tokens`).
     var tensor: Tensor

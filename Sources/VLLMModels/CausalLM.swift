@@ -7,18 +7,22 @@ public protocol CausalLM: AnyObject, Sendable {
     var backend: any Backend { get }
     /// Which share of the model this instance holds (`.single`: all of it).
     var tensorParallel: TensorParallelRank { get }
-    /// Bytes of K/V cache one block of `blockSize` tokens takes over all layers.
+    /// Which pipeline stage this instance is: the decoder layers it holds (`.single`: all of them).
+    var pipelineStage: PipelineStage { get }
+    /// Bytes of K/V cache one block of `blockSize` tokens takes over the layers this instance holds.
     func kvCacheBytesPerBlock(blockSize: Int) -> Int
-    /// One paged K/V cache per layer.
+    /// One paged K/V cache per layer this instance holds.
     func makeKVCaches(numBlocks: Int, blockSize: Int) throws -> [PagedKVCache]
     /// Activation buffers for steps of up to `maxNumTokens` tokens and `maxNumSeqs` logits rows,
     /// allocated once and reused by every step.
     func makeWorkspace(maxNumTokens: Int, maxNumSeqs: Int) throws -> ForwardWorkspace
     /// Runs one step; returns logits [S, V] f32 for the rows `input.logitsIndices` names
-    /// (a view into the workspace, valid until the next forward).
-    func forward(_ input: ForwardInput, kvCaches: [PagedKVCache], workspace: ForwardWorkspace) throws -> Tensor
+    /// (a view into the workspace, valid until the next forward). A pipeline stage before the last returns nil: it
+    /// sends its hidden states on to the next stage (and every stage after the first receives them first).
+    func forward(_ input: ForwardInput, kvCaches: [PagedKVCache], workspace: ForwardWorkspace) throws -> Tensor?
     /// Logits [S, V] f32 of more rows of the last `forward` (token indices of its batch, S ≤ maxNumSeqs),
-    /// from its final hidden states: prompt logprobs. A view into the workspace, valid until the next call.
+    /// from its final hidden states: prompt logprobs. A view into the workspace, valid until the next call. The last
+    /// pipeline stage's only.
     func logits(rows: Tensor, workspace: ForwardWorkspace) throws -> Tensor
     /// The last `forward`'s final hidden states (after the last norm) of its first `tokens` tokens [T, H]:
     /// what an embedding model pools. A view into the workspace, valid until the next call.

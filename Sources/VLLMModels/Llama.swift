@@ -20,12 +20,20 @@ public final class LlamaModel: CausalLM {
         var downProj: LinearWeight, downBias: Tensor?  // [H, I]
     }
 
-    let embedTokens: Tensor   // [V, H]; under tensor parallelism this rank's vocabulary rows [Vr, H]
+    /// What the last pipeline stage holds after the decoder layers.
+    struct Head {
+        var norm: Tensor          // [H]
+        var lmHead: LinearWeight  // [V, H] (or [Vr, H]); the embedding's rows when tied
+    }
+
+    /// [V, H]; under tensor parallelism this rank's vocabulary rows [Vr, H]. The first pipeline stage's only.
+    let embedTokens: Tensor?
+    /// The decoder layers of this pipeline stage (`pipelineStage.layers(of:)`; all of them in one stage).
     let layers: [Layer]
-    let norm: Tensor          // [H]
-    let lmHead: LinearWeight  // [V, H] (or [Vr, H]); the embedding itself when tied
+    /// The last pipeline stage's only.
+    let head: Head?
     let cosSinCache: Tensor   // [maxPositions, rotaryDim] f32
-    /// The paged cache's dtype: the activation dtype, or fp8 (`--kv-cache-dtype`) with each layer's scales.
+    /// The paged cache's dtype: the activation dtype, or fp8 (`--kv-cache-dtype`) with the scales of each layer held.
     let kvCacheDType: DType
     let kvScales: [(key: Float, value: Float)]
     /// This rank's share (tensor parallelism, as vLLM splits Llama): `numHeads` query heads, `numKVHeads`
@@ -33,6 +41,9 @@ public final class LlamaModel: CausalLM {
     /// and the vocabulary rows `vocabStart ..< vocabStart + vocabPerRank` (the last rank's padded with zero
     /// rows when the vocabulary does not split evenly). All of the model where `tensorParallel.size == 1`.
     public let tensorParallel: TensorParallelRank
+    /// This instance's pipeline stage: its decoder layers, and whether it embeds the tokens (the first) or computes
+    /// the logits (the last); stages hand the residual stream on through its communicator.
+    public let pipelineStage: PipelineStage
     let numHeads: Int, numKVHeads: Int, intermediateSize: Int
     let vocabStart: Int, vocabPerRank: Int
     /// The adapters' slots, where loaded with LoRA.
@@ -49,14 +60,16 @@ public final class LlamaModel: CausalLM {
     }
 
     init(config: ModelConfig, backend: any Backend, loader: WeightLoader, maxPositions: Int, kvCacheDType: DType? = nil,
-         parallel: TensorParallelRank = .single, lora capacity: LoRACapacity? = nil) throws {
+         parallel: TensorParallelRank = .single, pipeline: PipelineStage = .single, lora capacity: LoRACapacity? = nil) throws {
         self.config = config
         self.backend = backend
         self.tensorParallel = parallel
+        self.pipelineStage = pipeline
+        let stageLayers = pipeline.layers(of: config.numHiddenLayers)
         let cacheDType = kvCacheDType ?? backend.activationDType
         self.kvCacheDType = cacheDType
         // An fp8 cache's scales from the checkpoint where it has them (vLLM's names), else 1.
-        kvScales = try (0..<config.numHiddenLayers).map { i in
+        kvScales = try stageLayers.map { i in
             let p = "model.layers.\(i).self_attn."
             guard cacheDType.float8Format != nil else { return (1, 1) }
             return (try loader.scalar([p + "k_scale", p + "attn.k_scale", p + "k_proj.output_scale"]) ?? 1,
@@ -73,9 +86,13 @@ public final class LlamaModel: CausalLM {
         func bias(_ name: String, _ n: Int, _ present: Bool) throws -> Tensor? {
             present ? try loader.load(name, shape: [n]) : nil
         }
-        embedTokens = try loader.load("model.embed_tokens.weight", shape: [config.vocabSize, h], rows: split.vocabulary,
-                                      paddedRows: vocabPerRank)
-        layers = try (0..<config.numHiddenLayers).map { i in
+        // Each pipeline stage reads only the tensors it holds from the mapped checkpoint.
+        func embedding() throws -> Tensor {
+            try loader.load("model.embed_tokens.weight", shape: [config.vocabSize, h], rows: split.vocabulary, paddedRows: split.vocabPerRank)
+        }
+        let embedTokens = pipeline.isFirst ? try embedding() : nil
+        self.embedTokens = embedTokens
+        layers = try stageLayers.map { i in
             let p = "model.layers.\(i)."
             return Layer(
                 inputLayernorm: try loader.load(p + "input_layernorm.weight", shape: [h]),
@@ -102,14 +119,20 @@ public final class LlamaModel: CausalLM {
                 downProj: try loader.loadLinear([(p + "mlp.down_proj", h, nil)], k: inter, columns: ranks ? split.intermediate : nil),
                 downBias: try bias(p + "mlp.down_proj.bias", h, config.mlpBias && parallel.rank == 0))
         }
-        norm = try loader.load("model.norm.weight", shape: [h])
-        // transformers ties when tie_word_embeddings is set; a checkpoint without lm_head is tied too.
-        // A GPTQ checkpoint quantized with lm_head: true holds lm_head.qweight instead.
-        if config.tieWordEmbeddings || !(loader.contains("lm_head.weight") || loader.contains("lm_head.qweight")) {
-            lmHead = .dense(embedTokens)
+        if pipeline.isLast {
+            // transformers ties when tie_word_embeddings is set; a checkpoint without lm_head is tied too (a last stage
+            // that is not the first reads the embedding's rows for it). A GPTQ checkpoint quantized with lm_head: true
+            // holds lm_head.qweight instead.
+            let lmHead: LinearWeight
+            if config.tieWordEmbeddings || !(loader.contains("lm_head.weight") || loader.contains("lm_head.qweight")) {
+                lmHead = .dense(try embedTokens ?? embedding())
+            } else {
+                lmHead = try loader.loadLinear([("lm_head", config.vocabSize, split.vocabulary)], k: h, paddedRows: vocabPerRank,
+                                               inDecoderLayer: false)
+            }
+            head = Head(norm: try loader.load("model.norm.weight", shape: [h]), lmHead: lmHead)
         } else {
-            lmHead = try loader.loadLinear([("lm_head", config.vocabSize, split.vocabulary)], k: h, paddedRows: vocabPerRank,
-                                           inDecoderLayer: false)
+            head = nil
         }
         lora = try capacity.map {
             try LlamaLoRASlots(config: config, backend: backend, capacity: $0, qRows: qRows, kvRows: kvRows,
@@ -150,7 +173,7 @@ public final class LlamaModel: CausalLM {
     }
 
     public func kvCacheBytesPerBlock(blockSize: Int) -> Int {
-        2 * config.numHiddenLayers * blockSize * numKVHeads * config.headDim * kvCacheDType.size
+        2 * layers.count * blockSize * numKVHeads * config.headDim * kvCacheDType.size
     }
 
     public func makeKVCaches(numBlocks: Int, blockSize: Int) throws -> [PagedKVCache] {
@@ -170,9 +193,12 @@ public final class LlamaModel: CausalLM {
             "q": ([t, numHeads * d], act), "k": ([t, numKVHeads * d], act),
             "v": ([t, numKVHeads * d], act), "attention": ([t, numHeads * d], act),
             "gateUp": ([t, 2 * intermediateSize], act), "activated": ([t, intermediateSize], act),
-            "selected": ([maxNumSeqs, h], act), "logits": ([maxNumSeqs, config.vocabSize], .float32),
         ]
-        if tensorParallel.size > 1 {
+        if pipelineStage.isLast {
+            shapes["selected"] = ([maxNumSeqs, h], act)
+            shapes["logits"] = ([maxNumSeqs, config.vocabSize], .float32)
+        }
+        if tensorParallel.size > 1 && pipelineStage.isLast {
             // This rank's vocabulary columns, then every rank's side by side before they are interleaved.
             shapes["logitsShard"] = ([maxNumSeqs, vocabPerRank], .float32)
             shapes["logitsGathered"] = ([tensorParallel.size * maxNumSeqs, vocabPerRank], .float32)
@@ -181,7 +207,7 @@ public final class LlamaModel: CausalLM {
                                 buffers: try shapes.mapValues { try backend.allocate(shape: $0.0, dtype: $0.1) })
     }
 
-    public func forward(_ input: ForwardInput, kvCaches: [PagedKVCache], workspace w: ForwardWorkspace) throws -> Tensor {
+    public func forward(_ input: ForwardInput, kvCaches: [PagedKVCache], workspace w: ForwardWorkspace) throws -> Tensor? {
         let t = input.tokenIds.count, s = input.logitsIndices.count, b = backend
         guard t <= w.maxNumTokens, s <= w.maxNumSeqs else {
             throw ModelError("forward: \(t) tokens / \(s) logits rows exceed the workspace's \(w.maxNumTokens) / \(w.maxNumSeqs)")
@@ -195,9 +221,9 @@ public final class LlamaModel: CausalLM {
 
         // Decode steps fold the SiLU·mul and the residual adds into the linears before them where the backend can
         // (`Backend.fusedLinear`; not with LoRA, whose deltas are added to the plain product, nor across ranks, whose
-        // partial products are all-reduced before the add). `pending`: hidden holds a linear's product not yet added
-        // into residual.
-        let fuses = input.lora == nil && tensorParallel.size == 1
+        // partial products are all-reduced before the add, nor between pipeline stages, which hand on the last product
+        // and the residual apart). `pending`: hidden holds a linear's product not yet added into residual.
+        let fuses = input.lora == nil && tensorParallel.size == 1 && pipelineStage.size == 1
         var pending = false
         /// normed = rmsNorm(residual), after residual += hidden when pending.
         func normalize(_ weight: Tensor) throws {
@@ -218,9 +244,18 @@ public final class LlamaModel: CausalLM {
             pending = true
         }
 
-        // A vocabulary shard looks up its own ids (zero rows for the others'); the all-reduce completes the rows.
-        try b.embedding(tokenIds: input.tokenIds, table: embedTokens, firstTokenId: vocabStart, out: residual)
-        try tensorParallel.communicator?.allReduce(residual)
+        if let embedTokens {
+            // A vocabulary shard looks up its own ids (zero rows for the others'); the all-reduce completes the rows.
+            try b.embedding(tokenIds: input.tokenIds, table: embedTokens, firstTokenId: vocabStart, out: residual)
+            try tensorParallel.communicator?.allReduce(residual)
+        } else {
+            // A later pipeline stage goes on from the stage before's last layer: its down_proj product and the residual
+            // it is still to be added to (each tensor-parallel rank from the same rank there, which holds them whole).
+            let previous = try stageCommunicator()
+            try previous.recv(hidden, from: pipelineStage.stage - 1)
+            try previous.recv(residual, from: pipelineStage.stage - 1)
+            pending = true
+        }
         for (i, layer) in layers.enumerated() {
             // One GEMM for q, k and v; the split rotates q and k and writes k and v into the cache on the way
             // (Qwen3 normalizes q and k first, so it splits, normalizes, rotates, then writes).
@@ -250,10 +285,24 @@ public final class LlamaModel: CausalLM {
             }
             try residualLinear(activated, layer.downProj, layer.downBias, lora: \.down, layer: i)
         }
-        try normalize(norm)
+        guard let head else {
+            let next = try stageCommunicator()
+            try next.send(hidden, to: pipelineStage.stage + 1)
+            try next.send(residual, to: pipelineStage.stage + 1)
+            return nil
+        }
+        try normalize(head.norm)
         let selected = w.take("selected", rows: s)
         try b.gatherRows(normed, indices: input.logitsIndices, out: selected)
-        return try lmHeadLogits(selected, workspace: w)
+        return try lmHeadLogits(selected, head: head, workspace: w)
+    }
+
+    /// The group of this rank's pipeline stages (only a model of several stages asks).
+    private func stageCommunicator() throws -> any Communicator {
+        guard let communicator = pipelineStage.communicator else {
+            throw ModelError("pipeline stage \(pipelineStage.stage) of \(pipelineStage.size) has no communicator")
+        }
+        return communicator
     }
 
     /// Multi-LoRA: each token's adapter added to linear `which` of `layer` (nothing without slots or a mapping).
@@ -265,14 +314,14 @@ public final class LlamaModel: CausalLM {
 
     /// Logits [S, V] f32 of final hidden states [S, H]. A vocabulary-parallel lm_head computes this rank's
     /// columns, gathers every rank's, and interleaves them into whole rows (dropping the padding).
-    func lmHeadLogits(_ selected: Tensor, workspace w: ForwardWorkspace) throws -> Tensor {
+    func lmHeadLogits(_ selected: Tensor, head: Head, workspace w: ForwardWorkspace) throws -> Tensor {
         let s = selected.shape[0], logits = w.take("logits", rows: s)
         guard let communicator = tensorParallel.communicator else {
-            try backend.linear(selected, weight: lmHead, bias: nil, out: logits)
+            try backend.linear(selected, weight: head.lmHead, bias: nil, out: logits)
             return logits
         }
         let shard = w.take("logitsShard", rows: s), gathered = w.take("logitsGathered", rows: tensorParallel.size * s)
-        try backend.linear(selected, weight: lmHead, bias: nil, out: shard)
+        try backend.linear(selected, weight: head.lmHead, bias: nil, out: shard)
         try communicator.allGather(shard, out: gathered)
         try backend.concatenateColumns(gathered.reshaped([tensorParallel.size, s, vocabPerRank]), out: logits)
         return logits
@@ -285,9 +334,10 @@ public final class LlamaModel: CausalLM {
     public func logits(rows: Tensor, workspace w: ForwardWorkspace) throws -> Tensor {
         let s = rows.count
         guard s <= w.maxNumSeqs else { throw ModelError("logits: \(s) rows exceed the workspace's \(w.maxNumSeqs)") }
+        guard let head else { throw ModelError("logits: pipeline stage \(pipelineStage.stage) of \(pipelineStage.size) holds no lm_head") }
         let selected = w.take("selected", rows: s)
         // "normed" still holds the last forward's final RMSNorm output.
         try backend.gatherRows(w.buffers["normed"]!, indices: rows, out: selected)
-        return try lmHeadLogits(selected, workspace: w)
+        return try lmHeadLogits(selected, head: head, workspace: w)
     }
 }

@@ -4,13 +4,14 @@ import VLLMCompute
 /// Maps a config's `architectures[0]` to the code that builds it. Adding a model: write its file
 /// next to Llama.swift, reading like the transformers reference, and add one line here.
 public enum ModelRegistry {
-    typealias Constructor = @Sendable (ModelConfig, any Backend, WeightLoader, Int, DType?, TensorParallelRank, LoRACapacity?) throws -> any CausalLM
+    typealias Constructor = @Sendable (ModelConfig, any Backend, WeightLoader, Int, DType?, TensorParallelRank, PipelineStage, LoRACapacity?)
+        throws -> any CausalLM
 
     static let architectures: [String: Constructor] = [
-        "LlamaForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5, lora: $6) },
-        "MistralForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5, lora: $6) },
-        "Qwen2ForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5, lora: $6) },
-        "Qwen3ForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5, lora: $6) },
+        "LlamaForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5, pipeline: $6, lora: $7) },
+        "MistralForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5, pipeline: $6, lora: $7) },
+        "Qwen2ForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5, pipeline: $6, lora: $7) },
+        "Qwen3ForCausalLM": { try LlamaModel(config: $0, backend: $1, loader: $2, maxPositions: $3, kvCacheDType: $4, parallel: $5, pipeline: $6, lora: $7) },
     ]
 
     public static var supportedArchitectures: [String] { architectures.keys.sorted() }
@@ -22,15 +23,17 @@ public enum ModelRegistry {
     ///   - dtype: `--dtype` override of the checkpoint's dtype.
     ///   - kvCacheDType: `--kv-cache-dtype` (nil: the activation dtype), checked against what the backend takes.
     ///   - parallel: the tensor-parallel share to load (`.single`: the whole model).
+    ///   - pipeline: the pipeline stage to load (`.single`: every layer), its layers as vLLM splits them.
     ///   - lora: slots for adapters (`--enable-lora`), zero until an adapter is put in one.
     public static func load(config: ModelConfig, directory: URL?, backend: any Backend, format: LoadFormat = .safetensors,
                             maxModelLen: Int? = nil, dtype: DType? = nil, kvCacheDType: DType? = nil,
-                            parallel: TensorParallelRank = .single, lora: LoRACapacity? = nil,
+                            parallel: TensorParallelRank = .single, pipeline: PipelineStage = .single, lora: LoRACapacity? = nil,
                             quantizedKernels: Bool = true) throws -> any CausalLM {
         let architecture = config.architectures.first ?? "(none)"
         guard let constructor = architectures[architecture] else {
             throw ModelError("architecture '\(architecture)' is not supported; supported: \(supportedArchitectures.joined(separator: ", "))")
         }
+        try checkPipeline(config: config, stages: pipeline.size, lora: lora)
         if let kvCacheDType, !backend.supportsKVCache(dtype: kvCacheDType, headSize: config.headDim) {
             throw ModelError("--kv-cache-dtype \(kvCacheDType): \(backend.name) has no attention kernels for a \(kvCacheDType) cache "
                              + "of head size \(config.headDim) (it takes: \(([backend.activationDType] + backend.kvCacheDTypes(headSize: config.headDim)).map(\.rawValue).joined(separator: ", ")))")
@@ -38,7 +41,18 @@ public enum ModelRegistry {
         let loader = try WeightLoader(backend: backend, directory: directory, format: format,
                                       dtype: dtype ?? config.dtype ?? .bfloat16, quantization: config.quantization,
                                       quantizedKernels: quantizedKernels)
-        return try constructor(config, backend, loader, maxModelLen ?? config.derivedMaxModelLen, kvCacheDType, parallel, lora)
+        return try constructor(config, backend, loader, maxModelLen ?? config.derivedMaxModelLen, kvCacheDType, parallel, pipeline, lora)
+    }
+
+    /// Whether the model splits into `stages` pipeline stages: every stage holds at least one decoder layer, and the
+    /// stages hold no adapter slots (LoRA under pipeline parallelism is not built yet).
+    public static func checkPipeline(config: ModelConfig, stages: Int, lora: LoRACapacity?) throws {
+        guard stages > 1 else { return }
+        guard stages <= config.numHiddenLayers else {
+            throw ModelError("--pipeline-parallel-size \(stages): the model has \(config.numHiddenLayers) hidden layers, fewer than the "
+                             + "stages (each stage holds at least one)")
+        }
+        guard lora == nil else { throw ModelError("--enable-lora with --pipeline-parallel-size \(stages) is not supported yet") }
     }
 
     /// Reads config.json in `directory` and loads the model.

@@ -69,7 +69,7 @@ struct EngineOptions: ParsableArguments {
             help: "vLLM's --tensor-parallel-size / -tp: GPUs (of those CUDA_VISIBLE_DEVICES shows) that each hold a shard of the model, over NCCL; on --device cpu, ranks in threads.")
     var tensorParallelSize = 1
     @Option(name: [.customLong("pipeline-parallel-size"), .customLong("pp", withSingleDash: true)],
-            help: "vLLM's --pipeline-parallel-size / -pp (only 1 for now).")
+            help: "vLLM's --pipeline-parallel-size / -pp: stages, each holding a contiguous range of the decoder layers on tensor-parallel-size ranks; --device cpu only so far (ranks in threads).")
     var pipelineParallelSize = 1
     @Option(name: [.customLong("data-parallel-size"), .customLong("dp", withSingleDash: true)],
             help: "vLLM's --data-parallel-size / -dp: engine replicas behind one server (serve, run-batch), each on its own tensor-parallel-size GPUs, requests balanced by load and prompt prefix.")
@@ -263,11 +263,12 @@ struct EngineOptions: ParsableArguments {
         default: throw ValidationError("--kv-cache-dtype '\(kvCacheDType)' is not supported; use auto, fp8, fp8_e4m3 or fp8_e5m2")
         }
         guard tensorParallelSize >= 1 else { throw ValidationError("--tensor-parallel-size must be at least 1, got \(tensorParallelSize)") }
-        guard pipelineParallelSize == 1 else {
-            throw ValidationError("--pipeline-parallel-size \(pipelineParallelSize): pipeline parallelism is not built yet (only 1)")
+        guard pipelineParallelSize >= 1 else {
+            throw ValidationError("--pipeline-parallel-size must be at least 1, got \(pipelineParallelSize)")
         }
         guard dataParallelSize >= 1 else { throw ValidationError("--data-parallel-size must be at least 1, got \(dataParallelSize)") }
         args.tensorParallelSize = tensorParallelSize
+        args.pipelineParallelSize = pipelineParallelSize
         args.maxModelLen = maxModelLen
         args.blockSize = blockSize
         args.maxNumSeqs = maxNumSeqs
@@ -300,8 +301,9 @@ struct EngineOptions: ParsableArguments {
     /// The backend `--device` names. On CUDA, `--dtype float32` runs every activation in f32 (as the CPU
     /// backend does); any other dtype runs in bf16, as vLLM's `auto` runs an f32 checkpoint in half precision.
     func makeBackend() throws -> any Backend {
-        guard tensorParallelSize == 1 && dataParallelSize == 1 else {
-            throw ValidationError("--tensor-parallel-size \(tensorParallelSize): embedding models and this command run on one device (generation with serve, run-batch, generate and bench throughput takes several)")
+        guard tensorParallelSize == 1 && pipelineParallelSize == 1 && dataParallelSize == 1 else {
+            let flag = pipelineParallelSize > 1 ? "--pipeline-parallel-size \(pipelineParallelSize)" : "--tensor-parallel-size \(tensorParallelSize)"
+            throw ValidationError("\(flag): embedding models and this command run on one device (generation with serve, run-batch, generate and bench throughput takes several)")
         }
         return try makeDevices().backends[0]
     }
@@ -316,12 +318,17 @@ struct EngineOptions: ParsableArguments {
 
     /// The backends of `--tensor-parallel-size` ranks on `--device` for data-parallel replica `replica`: GPUs
     /// replica·N ..< (replica + 1)·N of those the driver shows (all replicas' checked before anything loads) with an
-    /// NCCL communicator each, or CPU ranks in threads sharing the cores. One rank: one backend, no communicator.
+    /// NCCL communicator each, or CPU ranks in threads sharing the cores — `--pipeline-parallel-size` stages of them
+    /// (CPU only so far). One rank: one backend, no communicator.
     func makeDevices(replica: Int = 0) throws -> EngineDevices {
         let size = tensorParallelSize
         let first = replica * size
         func log(_ message: String) { FileHandle.standardError.write(Data("INFO \(message)\n".utf8)) }
         func cuda() throws -> EngineDevices {
+            guard pipelineParallelSize == 1 else {
+                throw ValidationError("--pipeline-parallel-size \(pipelineParallelSize): pipeline parallelism is built for --device cpu "
+                                      + "only so far (stages as CPU ranks in threads), not on GPUs")
+            }
             let visible = try CUDAContext.deviceCount(), needed = size * dataParallelSize
             guard needed <= visible else {
                 let shown = ProcessInfo.processInfo.environment["CUDA_VISIBLE_DEVICES"].map { " (CUDA_VISIBLE_DEVICES=\($0))" } ?? ""
@@ -338,10 +345,11 @@ struct EngineOptions: ParsableArguments {
             return EngineDevices(backends: backends, communicators: communicators)
         }
         func cpu() -> EngineDevices {
-            let threads = max(1, ParallelFor.availableCores / (size * dataParallelSize))
-            guard size > 1 else { return EngineDevices(dataParallelSize > 1 ? CPUBackend(numThreads: threads) : CPUBackend()) }
-            return EngineDevices(backends: (0..<size).map { _ in CPUBackend(numThreads: threads) },
-                                 communicators: CPUCommunicator.group(size: size))
+            let ranks = size * pipelineParallelSize
+            let threads = max(1, ParallelFor.availableCores / (ranks * dataParallelSize))
+            guard ranks > 1 else { return EngineDevices(dataParallelSize > 1 ? CPUBackend(numThreads: threads) : CPUBackend()) }
+            return EngineDevices(backends: (0..<ranks).map { _ in CPUBackend(numThreads: threads) }, tensorParallelSize: size,
+                                 pipelineParallelSize: pipelineParallelSize, makeGroup: { CPUCommunicator.group(size: $0.count) })
         }
         let devices: EngineDevices
         switch device {

@@ -61,4 +61,31 @@ import VLLMCPU
         }
         #expect(engine.numInFlight == 0)
     }
+
+    /// A pipeline stage that fails mid-run (the second stage, receiving the first's hidden states) ends the engine the
+    /// same way: the first stage blocked handing it on is released, and the error names the stage.
+    @Test(arguments: [true, false]) func aFailedStageStopsTheEngineWithItsError(async: Bool) async throws {
+        var args = EngineArgs()
+        args.pipelineParallelSize = 2
+        args.maxModelLen = 256
+        args.asyncScheduling = async
+        let devices = EngineDevices(backends: [CPUBackend(numThreads: 1), CPUBackend(numThreads: 1)], tensorParallelSize: 1,
+                                    pipelineParallelSize: 2, makeGroup: { members in
+            CPUCommunicator.group(size: members.count).map { FailingCommunicator($0, failingRank: 1, failAt: 40) }
+        })
+        let died = Mutex<String?>(nil)
+        let engine = AsyncEngine(engine: try args.build(devices: devices), detokenizer: nil,
+                                 onDead: { error in died.withLock { $0 = "\(error)" } })
+        defer { engine.shutdown() }
+        let params = EngineParityTests.greedy(64)
+        let stream = try engine.generate(requestId: "a", promptTokenIds: [1, 2, 3], params: params)
+        await #expect {
+            for try await _ in stream {}
+        } throws: { "\($0)".contains("rank 1 (pipeline stage 1) failed") && "\($0)".contains("injected failure") }
+        #expect(died.withLock { $0 }?.contains("pipeline stage 1") == true)
+        #expect(throws: EngineUnavailableError.self) {
+            _ = try engine.generate(requestId: "b", promptTokenIds: [1], params: params)
+        }
+        #expect(engine.numInFlight == 0)
+    }
 }

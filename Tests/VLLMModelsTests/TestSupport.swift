@@ -59,16 +59,18 @@ final class Harness {
     private var blocks: [Int: [Int32]] = [:]
 
     /// `quantization`: as `--quantization` (checked against the folder's quantization_config).
-    /// `kvCacheDType`: as `--kv-cache-dtype` (nil: f32). `tensorParallelSize`: CPU ranks, each its own backend
-    /// holding its shard, joined by a `CPUCommunicator` group.
+    /// `kvCacheDType`: as `--kv-cache-dtype` (nil: f32). `tensorParallelSize` × `pipelineParallelSize`: CPU ranks, each
+    /// its own backend holding its shard of its stage's layers, joined by `CPUCommunicator` groups (vLLM's rank order).
     init(folder: URL, blockSize: Int = 4, numBlocks: Int = 256, maxTokens: Int = 512, quantization: String? = nil,
-         kvCacheDType: DType? = nil, tensorParallelSize: Int = 1) throws {
+         kvCacheDType: DType? = nil, tensorParallelSize: Int = 1, pipelineParallelSize: Int = 1) throws {
         var config = try ModelConfig.load(modelDirectory: folder)
         config.quantization = try QuantizationConfig.resolve(checkpoint: config.quantization, flag: quantization)
-        let communicators = tensorParallelSize > 1 ? CPUCommunicator.group(size: tensorParallelSize) : []
-        let models = try (0..<tensorParallelSize).map { rank in
-            try ModelRegistry.load(config: config, directory: folder, backend: CPUBackend(), kvCacheDType: kvCacheDType,
-                                   parallel: communicators.isEmpty ? .single : TensorParallelRank(communicator: communicators[rank]))
+        let numRanks = tensorParallelSize * pipelineParallelSize
+        let devices = EngineDevices(backends: (0..<numRanks).map { _ in CPUBackend() }, tensorParallelSize: tensorParallelSize,
+                                    pipelineParallelSize: pipelineParallelSize, makeGroup: { CPUCommunicator.group(size: $0.count) })
+        let models = try (0..<numRanks).map { rank in
+            try ModelRegistry.load(config: config, directory: folder, backend: devices.backends[rank], kvCacheDType: kvCacheDType,
+                                   parallel: devices.tensorParallelRank(rank), pipeline: devices.pipelineStage(rank))
         }
         runner = try ModelRunner(models: models, numBlocks: numBlocks, blockSize: blockSize, maxNumBatchedTokens: maxTokens, maxNumSeqs: 64)
         self.blockSize = blockSize
