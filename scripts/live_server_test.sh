@@ -196,8 +196,8 @@ elif [ "${CI:-}" = true ]; then
   echo "FAIL: ../shared/json-schema-test-suite is missing and CI=true"; exit 1
 fi
 
-# Tensor parallelism (issue #15): stories260K served by two CPU ranks in threads gives one rank's greedy text; a split
-# the model does not allow is refused at start-up.
+# Tensor and pipeline parallelism (issue #15): stories260K served by two CPU ranks in threads gives one rank's greedy
+# text; a split the model does not allow is refused at start-up.
 STORIES=../shared/models/stories260K
 if [ -d "$STORIES" ]; then
   EXPECTED=$(mktemp)
@@ -214,6 +214,18 @@ if [ -d "$STORIES" ]; then
   if out=$(timeout 60 "$BIN" serve "$STORIES" --device cpu --port "$TPORT" -tp 3 2>&1); then echo "FAIL: -tp 3 started"; exit 1; fi
   grep -qF "8 attention heads do not split into 3 ranks" <<<"$out" || { echo "FAIL: serve -tp 3 said: $out"; exit 1; }
   echo "ok: -tp 2 serves one rank's text; -tp 3 is refused naming the heads"
+  # Pipeline parallelism: two CPU stages (layers 0–2 and 3–4) serve the same text; more stages than layers is refused.
+  PLOG=$(mktemp)
+  "$BIN" serve "$STORIES" --host 127.0.0.1 --port "$TPORT" --served-model-name stories --device cpu -pp 2 >"$PLOG" 2>&1 &
+  STAGES_PID=$!
+  for _ in $(seq 100); do curl -sf "localhost:$TPORT/health" >/dev/null && break; sleep 0.2; done
+  python3 scripts/live_tp_check.py --base-url "http://127.0.0.1:$TPORT" --model stories --prompt "Once upon a time" \
+    --max-tokens 48 --expected-json "$EXPECTED" || { tail -20 "$PLOG"; kill $STAGES_PID; exit 1; }
+  kill $STAGES_PID; wait $STAGES_PID || true
+  grep -q "pipeline parallel: 2 stages" "$PLOG" || { echo "FAIL: no pipeline-parallel start-up line"; exit 1; }
+  if out=$(timeout 60 "$BIN" serve "$STORIES" --device cpu --port "$TPORT" -pp 6 2>&1); then echo "FAIL: -pp 6 started"; exit 1; fi
+  grep -qF -- "--pipeline-parallel-size 6: the model has 5 hidden layers" <<<"$out" || { echo "FAIL: serve -pp 6 said: $out"; exit 1; }
+  echo "ok: -pp 2 serves one rank's text; -pp 6 is refused naming the layers"
   # bench serve / bench quality (issue #16) against the real server: /metrics deltas (prometheus_client), numpy.
   python3 scripts/live_bench_check.py --bin "$BIN" --stories "$STORIES" --gpt2 ../shared/tokenizers/gpt2 --port $((PORT + 80)) \
     ${SWIFT_VLLM_MINILM_DIR:+--minilm "$SWIFT_VLLM_MINILM_DIR"}

@@ -1,4 +1,4 @@
-"""Live check of `swift-vllm serve -tp N` through the official openai client: a tensor-parallel server's greedy
+"""Live check of `swift-vllm serve -tp N` (or `-pp N`) through the official openai client: a parallel server's greedy
 completions (whole, streamed, and a batch of concurrent ones) equal the text one rank generates
 (`swift-vllm generate`, itself checked against transformers by the Swift tests)."""
 import argparse
@@ -31,4 +31,4 @@ assert streamed == args.expected, f"streamed: {streamed!r} != {args.expected!r}"
 with concurrent.futures.ThreadPoolExecutor(16) as pool:
     texts = list(pool.map(lambda _: client.completions.create(**request).choices[0].text, range(32)))
 assert all(text == args.expected for text in texts), [t for t in texts if t != args.expected][:2]
-print(f"ok: tensor-parallel server: whole, streamed and 32 concurrent greedy completions equal one rank's ({args.max_tokens} tokens)")
+print(f"ok: parallel server: whole, streamed and 32 concurrent greedy completions equal one rank's ({args.max_tokens} tokens)")
