@@ -83,6 +83,23 @@ import VLLMServer
         #expect(short.engine.tensorParallelSize == 2 && short.engine.revision == "main" && short.engine.ignoredFlagWarnings.isEmpty)
     }
 
+    /// `-pp` / `--pipeline-parallel-size` reach the engine with `-tp`; CPU ranks (stage by stage, vLLM's order) come
+    /// with both groups; on CUDA it is refused before any GPU is touched.
+    @Test func pipelineParallelFlags() throws {
+        let short = try serve(["serve", "m", "-pp", "2", "-tp", "2", "--device", "cpu"])
+        let args = try short.engine.engineArgs(model: nil)
+        #expect(args.pipelineParallelSize == 2 && args.tensorParallelSize == 2)
+        let devices = try short.engine.makeDevices()
+        #expect(devices.backends.count == 4 && devices.tensorParallelSize == 2 && devices.pipelineParallelSize == 2)
+        #expect((0..<4).map { devices.pipelineStage($0).stage } == [0, 0, 1, 1])
+        #expect((0..<4).map { devices.tensorParallelRank($0).rank } == [0, 1, 0, 1])
+        #expect(try serve(["serve", "m", "--pipeline-parallel-size", "3"]).engine.engineArgs(model: nil).pipelineParallelSize == 3)
+        #expect {
+            _ = try serve(["serve", "m", "-pp", "2", "--device", "cuda"]).engine.makeDevices()
+        } throws: { "\($0)".contains("--pipeline-parallel-size 2: pipeline parallelism is built for --device cpu only so far") }
+        #expect(throws: ValidationError.self) { _ = try serve(["serve", "m", "-pp", "0"]).engine.engineArgs(model: nil) }
+    }
+
     /// vLLM's LoRA flags: the engine's (--enable-lora, --max-loras, --max-lora-rank, --max-cpu-loras, and
     /// --lora-dtype / --fully-sharded-loras accepted) and the server's --lora-modules, both of its forms.
     static let lora = [
