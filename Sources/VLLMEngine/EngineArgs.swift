@@ -87,7 +87,8 @@ public struct EngineDevices: Sendable {
     public init(backends: [any Backend], tensorParallelSize: Int, pipelineParallelSize: Int,
                 makeGroup: ([Int]) throws -> [any Communicator]) rethrows {
         let (tp, pp) = (tensorParallelSize, pipelineParallelSize)
-        precondition(tp >= 1 && pp >= 1 && backends.count == tp * pp, "EngineDevices: \(backends.count) backends for TP \(tp) × PP \(pp)")
+        precondition(tp >= 1 && pp >= 1 && backends.count == tp * pp,
+                     "EngineDevices: \(backends.count) backends for TP \(tp) × PP \(pp)")
         var communicators = [(any Communicator)?](repeating: nil, count: tp > 1 ? tp * pp : 0)
         var pipelineCommunicators = [(any Communicator)?](repeating: nil, count: pp > 1 ? tp * pp : 0)
         if tp > 1 {
@@ -211,15 +212,18 @@ extension EngineArgs {
         try checkPipeline(config: config, lora: lora)
         let (directory, dtype, kvCacheDType, finalConfig, finalFormat) = (self.model, self.dtype, self.kvCacheDType, config, format)
         let rankName = RankThreads.rankName(tensorParallelSize: tensorParallelSize, pipelineParallelSize: pipelineParallelSize)
-        let models = try RankThreads(count: backends.count, rankName: rankName, onFailure: { communicators.forEach { $0.abort() } }).run { rank in
+        let threads = RankThreads(count: backends.count, rankName: rankName, onFailure: { communicators.forEach { $0.abort() } })
+        let models = try threads.run { rank in
             try ModelRegistry.load(config: finalConfig, directory: directory, backend: backends[rank], format: finalFormat,
                                    maxModelLen: maxModelLen, dtype: dtype, kvCacheDType: kvCacheDType,
                                    parallel: devices.tensorParallelRank(rank), pipeline: devices.pipelineStage(rank), lora: lora)
         }
         let draft = try loadDraftModel(target: config, backends: backends, format: format, maxModelLen: maxModelLen)
         if tensorParallelSize > 1 {
-            log("tensor parallel: \(tensorParallelSize) ranks (\(backends.map(\.name).joined(separator: ", "))), each holding "
-                + "1/\(tensorParallelSize) of the attention heads, MLP columns and vocabulary")
+            let names = backends.prefix(tensorParallelSize).map(\.name).joined(separator: ", ")
+            let perStage = pipelineParallelSize > 1 ? " in each stage" : ""
+            log("tensor parallel: \(tensorParallelSize) ranks\(perStage) (\(names)), each holding 1/\(tensorParallelSize) of the attention "
+                + "heads, MLP columns and vocabulary")
         }
         if pipelineParallelSize > 1 {
             let split = PipelineStage.partition(numLayers: config.numHiddenLayers, stages: pipelineParallelSize)

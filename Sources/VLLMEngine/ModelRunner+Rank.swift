@@ -28,8 +28,8 @@ extension ModelRunner {
             workspace = try model.makeWorkspace(maxNumTokens: maxNumBatchedTokens, maxNumSeqs: maxLogitsRows)
             stepInputs = try model.backend.allocate(shape: [0], dtype: .int32)
             // A pipeline stage's forward waits for the stage before: no graphs (pipeline parallelism runs on the CPU).
-            graphs = DecodeGraphs(backend: model.backend, enabled: !enforceEager && model.pipelineStage.size == 1, blockSize: blockSize,
-                                  maxRows: min(maxNumBatchedTokens, maxNumSeqs), maxTokens: min(maxNumBatchedTokens, maxLogitsRows))
+            graphs = DecodeGraphs(backend: model.backend, enabled: !enforceEager && model.pipelineStage.size == 1,
+                                  blockSize: blockSize, maxRows: min(maxNumBatchedTokens, maxNumSeqs), maxTokens: min(maxNumBatchedTokens, maxLogitsRows))
         }
 
         /// Uploads the step's inputs, fills its placeholders with the tokens of the step in flight, and queues

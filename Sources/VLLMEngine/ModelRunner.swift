@@ -92,8 +92,8 @@ public final class ModelRunner: @unchecked Sendable {
     public init(models: [any CausalLM], numBlocks: Int, blockSize: Int, maxNumBatchedTokens: Int, maxNumSeqs: Int,
                 maxLogitsRows: Int? = nil, enforceEager: Bool = false, maxCPULoras: Int? = nil) throws {
         let tensorParallelSize = models.first?.tensorParallel.size ?? 1
-        precondition(!models.isEmpty && models.enumerated().allSatisfy {
-            $0.element.tensorParallel.rank == $0.offset % tensorParallelSize && $0.element.pipelineStage.stage == $0.offset / tensorParallelSize
+        precondition(!models.isEmpty && models.enumerated().allSatisfy { rank, model in
+            model.tensorParallel.rank == rank % tensorParallelSize && model.pipelineStage.stage == rank / tensorParallelSize
         }, "ModelRunner: models must be ranks 0 ..< \(models.count) in order, stage by stage")
         samplingRank = models.count - tensorParallelSize
         self.blockSize = blockSize
@@ -104,8 +104,10 @@ public final class ModelRunner: @unchecked Sendable {
             LoRAManager(capacity: $0, maxCPULoras: maxCPULoras ?? $0.maxLoras, config: models[0].config)
         }
         let communicators = models.compactMap(\.tensorParallel.communicator) + models.compactMap(\.pipelineStage.communicator)
-        let name = RankThreads.rankName(tensorParallelSize: tensorParallelSize, pipelineParallelSize: models.count / tensorParallelSize)
-        threads = RankThreads(count: models.count, rankName: name, onFailure: { for communicator in communicators { communicator.abort() } })
+        let name = RankThreads.rankName(tensorParallelSize: tensorParallelSize,
+                                        pipelineParallelSize: models.count / tensorParallelSize)
+        threads = RankThreads(count: models.count, rankName: name,
+                              onFailure: { for communicator in communicators { communicator.abort() } })
         ranks = try threads.run { rank in
             try Rank(model: models[rank], numBlocks: numBlocks, blockSize: blockSize, maxNumBatchedTokens: maxNumBatchedTokens,
                      maxNumSeqs: maxNumSeqs, maxLogitsRows: maxLogitsRows ?? maxNumSeqs, enforceEager: enforceEager)
@@ -251,7 +253,9 @@ public final class ModelRunner: @unchecked Sendable {
                 guard ranks[rank].model.pipelineStage.isLast else { return nil }
                 return try ranks[rank].model.logits(rows: try ranks[rank].backend.makeInt32(slice), workspace: ranks[rank].workspace)
             }
-            guard let logits = results[samplingRank] else { throw BackendError("the sampling rank \(samplingRank) returned no logits") }
+            guard let logits = results[samplingRank] else {
+                throw BackendError("the sampling rank \(samplingRank) returned no logits")
+            }
             let values = try model.backend.downloadFloats(logits)
             let vocab = logits.shape[1]
             for i in slice.indices { try body(offset + i, values[(i * vocab)..<((i + 1) * vocab)]) }

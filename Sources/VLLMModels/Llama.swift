@@ -88,7 +88,8 @@ public final class LlamaModel: CausalLM {
         }
         // Each pipeline stage reads only the tensors it holds from the mapped checkpoint.
         func embedding() throws -> Tensor {
-            try loader.load("model.embed_tokens.weight", shape: [config.vocabSize, h], rows: split.vocabulary, paddedRows: split.vocabPerRank)
+            try loader.load("model.embed_tokens.weight", shape: [config.vocabSize, h], rows: split.vocabulary,
+                            paddedRows: split.vocabPerRank)
         }
         let embedTokens = pipeline.isFirst ? try embedding() : nil
         self.embedTokens = embedTokens
@@ -334,7 +335,9 @@ public final class LlamaModel: CausalLM {
     public func logits(rows: Tensor, workspace w: ForwardWorkspace) throws -> Tensor {
         let s = rows.count
         guard s <= w.maxNumSeqs else { throw ModelError("logits: \(s) rows exceed the workspace's \(w.maxNumSeqs)") }
-        guard let head else { throw ModelError("logits: pipeline stage \(pipelineStage.stage) of \(pipelineStage.size) holds no lm_head") }
+        guard let head else {
+            throw ModelError("logits: pipeline stage \(pipelineStage.stage) of \(pipelineStage.size) holds no lm_head")
+        }
         let selected = w.take("selected", rows: s)
         // "normed" still holds the last forward's final RMSNorm output.
         try backend.gatherRows(w.buffers["normed"]!, indices: rows, out: selected)
