@@ -202,6 +202,22 @@ __device__ __forceinline__ uint4 load_weight16_early(const void *pointer, bool v
     return v;
 }
 
+// Eight consecutive elements of data no kernel of the step writes (a norm's weight, the rotary table), read before
+// grid_dependency_wait() by load_weight16_early (16-byte aligned for bf16, 32-byte for f32).
+__device__ __forceinline__ void load8_early(const bf16_t *source, float *out) { unpack8(load_weight16_early(source, true), out); }
+__device__ __forceinline__ void load8_early(const float *source, float *out) {
+    const uint4 low = load_weight16_early(source, true), high = load_weight16_early(source + 4, true);
+    out[0] = __uint_as_float(low.x); out[1] = __uint_as_float(low.y); out[2] = __uint_as_float(low.z); out[3] = __uint_as_float(low.w);
+    out[4] = __uint_as_float(high.x); out[5] = __uint_as_float(high.y); out[6] = __uint_as_float(high.z); out[7] = __uint_as_float(high.w);
+}
+// One int of a step's inputs (positions, slot mapping: uploaded before the step's first kernel, written by none),
+// read before grid_dependency_wait(): volatile, so ptxas keeps it there.
+__device__ __forceinline__ int load_input_early(const int *pointer) {
+    int v;
+    asm volatile("ld.global.b32 %0, [%1];" : "=r"(v) : "l"(pointer) : "memory");
+    return v;
+}
+
 // 16 bytes of the activations, through L1 (read by every warp of the SM). Zero where !valid (not read).
 // A coherent load (not ld.global.nc), volatile with a memory clobber: the activations are the kernel before's
 // output, so the load must stay after grid_dependency_wait(). ptxas treats .nc data as unchanging for the whole
@@ -217,6 +233,15 @@ __device__ __forceinline__ uint4 load_activation16(const void *pointer, bool val
         : "memory");
     return v;
 }
+// Eight consecutive elements of the kernel before's output (16-byte aligned for bf16, 32-byte for f32) by
+// load_activation16: in a kernel with loads before its grid_dependency_wait(), a .nc load here could be hoisted above it.
+__device__ __forceinline__ void load8_activation(const bf16_t *source, float *out) { unpack8(load_activation16(source, true), out); }
+__device__ __forceinline__ void load8_activation(const float *source, float *out) {
+    const uint4 low = load_activation16(source, true), high = load_activation16(source + 4, true);
+    out[0] = __uint_as_float(low.x); out[1] = __uint_as_float(low.y); out[2] = __uint_as_float(low.z); out[3] = __uint_as_float(low.w);
+    out[4] = __uint_as_float(high.x); out[5] = __uint_as_float(high.y); out[6] = __uint_as_float(high.z); out[7] = __uint_as_float(high.w);
+}
+
 
 // What a decode linear folds into its output (CUDABackend.fusedLinear; linear.cu, linear_int4.cu): the mode.
 #define LINEAR_STORE 0  // out = product

@@ -65,30 +65,8 @@ __device__ __forceinline__ void decode_attention_mma(
 
     const int token = queryStartLoc[seq], tokenEnd = queryStartLoc[seq + 1];
     const int context = seqLens[seq];
-    if (tokenEnd == token) return;  // a sequence with nothing to feed
     const int keyBegin = split * partitionSize, keyEnd = min(context, keyBegin + partitionSize);
     const int numActive = numSplits == 1 ? 1 : min(numSplits, (context + partitionSize - 1) / partitionSize);
-    if (keyBegin >= keyEnd && numSplits > 1) {  // a partition past the context: nothing, weight 0 in the merge
-        merge_if_last<bf16_t, 4, D <= 128 ? 16 : 32>(partialAcc, partialMax, partialSum, out, splitCounters, token,
-                                                       firstHead, group, numHeads, D, numActive);
-        return;
-    }
-
-    // Q: rows 0 … G − 1 the heads' queries, the rest zero.
-    for (int i = tid; i < MMA_KEYS * Shape::CHUNKS; i += blockDim.x) {
-        const int r = i / Shape::CHUNKS, c = i % Shape::CHUNKS;
-        uint4 v = make_uint4(0, 0, 0, 0);
-        if (r < group) v = *(const uint4 *)(query + ((long long)token * numHeads + firstHead + r) * D + 8 * c);
-        *(uint4 *)(queries + r * Shape::STRIDE + 8 * c) = v;
-    }
-    __syncthreads();
-    unsigned q[D / 16][4];  // A fragments: rows 0…7 | 8…15 × dimensions 16k + (0…7 | 8…15)
-    {
-        const unsigned address = shared_address(queries + (lane & 15) * Shape::STRIDE + 8 * (lane >> 4));
-#pragma unroll
-        for (int k = 0; k < D / 16; ++k) load_matrices(q[k], address + 32 * k);
-    }
-
     const int *table = blockTables + (long long)seq * maxBlocksPerSeq;
     const long long slotStride = (long long)numKVHeads * D;
     const char *keyBase = (const char *)keyCache + (long long)kvHead * D * ELEMENT;
@@ -129,6 +107,35 @@ __device__ __forceinline__ void decode_attention_mma(
         }
     };
 
+    // Before grid_dependency_wait, under the kernel before's tail: the warp's first chunk of K/V rows, where none of
+    // its keys is one this step writes (the last tokenEnd − token of the context, written by the kernel before; the
+    // older ones, the step's inputs and the block table depend on no kernel of the step). Everything else waits.
+    const bool feeds = tokenEnd > token, past = keyBegin >= keyEnd && numSplits > 1;
+    const bool early = feeds && !past && warp < numChunks && keyBegin + (warp + 1) * MMA_KEYS <= context - (tokenEnd - token);
+    if (early) issue(warp, 0);
+    grid_dependency_wait();
+    if (!feeds) return;  // a sequence with nothing to feed
+    if (past) {  // a partition past the context: nothing, weight 0 in the merge
+        merge_if_last<bf16_t, 4, D <= 128 ? 16 : 32>(partialAcc, partialMax, partialSum, out, splitCounters, token,
+                                                       firstHead, group, numHeads, D, numActive);
+        return;
+    }
+
+    // Q: rows 0 … G − 1 the heads' queries, the rest zero.
+    for (int i = tid; i < MMA_KEYS * Shape::CHUNKS; i += blockDim.x) {
+        const int r = i / Shape::CHUNKS, c = i % Shape::CHUNKS;
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (r < group) v = load_activation16(query + ((long long)token * numHeads + firstHead + r) * D + 8 * c, true);
+        *(uint4 *)(queries + r * Shape::STRIDE + 8 * c) = v;
+    }
+    __syncthreads();
+    unsigned q[D / 16][4];  // A fragments: rows 0…7 | 8…15 × dimensions 16k + (0…7 | 8…15)
+    {
+        const unsigned address = shared_address(queries + (lane & 15) * Shape::STRIDE + 8 * (lane >> 4));
+#pragma unroll
+        for (int k = 0; k < D / 16; ++k) load_matrices(q[k], address + 32 * k);
+    }
+
     // fp8: the pieces this lane copied into raw stage s, as bf16 (times the scales) into the bf16 stage.
     auto convert = [&](int s) {
         const unsigned char *stage = raw + s * 2 * Shape::RAW_TILE;
@@ -157,7 +164,7 @@ __device__ __forceinline__ void decode_attention_mma(
     float runningSum[2] = {0.0f, 0.0f};            // this lane's keys only, until the end
     const float scaleLog2 = scale * LOG2E;
 
-    if (warp < numChunks) issue(warp, 0);
+    if (!early && warp < numChunks) issue(warp, 0);
     commit_copies();
     for (int c = warp, i = 0; c < numChunks; c += DECODE_WARPS, ++i) {
         if (c + DECODE_WARPS < numChunks) issue(c + DECODE_WARPS, (i + 1) & 1);
@@ -238,42 +245,36 @@ __device__ __forceinline__ void decode_attention_mma(
         int maxBlocksPerSeq, int partitionSize, float scale, float keyScale, float valueScale
 
 extern "C" __global__ void __launch_bounds__(128) decode_attention_mma_bf16_d64(DECODE_MMA_PARAMETERS) {
-    grid_dependency_wait();
     decode_attention_mma<64, 0>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
                                      partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
                                      partitionSize, scale, keyScale, valueScale);
 }
 
 extern "C" __global__ void __launch_bounds__(128) decode_attention_mma_bf16_d128(DECODE_MMA_PARAMETERS) {
-    grid_dependency_wait();
     decode_attention_mma<128, 0>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
                                      partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
                                      partitionSize, scale, keyScale, valueScale);
 }
 
 extern "C" __global__ void __launch_bounds__(128) decode_attention_mma_e4m3_d64(DECODE_MMA_PARAMETERS) {
-    grid_dependency_wait();
     decode_attention_mma<64, FP8_E4M3>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
                                      partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
                                      partitionSize, scale, keyScale, valueScale);
 }
 
 extern "C" __global__ void __launch_bounds__(128) decode_attention_mma_e4m3_d128(DECODE_MMA_PARAMETERS) {
-    grid_dependency_wait();
     decode_attention_mma<128, FP8_E4M3>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
                                      partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
                                      partitionSize, scale, keyScale, valueScale);
 }
 
 extern "C" __global__ void __launch_bounds__(128) decode_attention_mma_e5m2_d64(DECODE_MMA_PARAMETERS) {
-    grid_dependency_wait();
     decode_attention_mma<64, FP8_E5M2>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
                                      partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
                                      partitionSize, scale, keyScale, valueScale);
 }
 
 extern "C" __global__ void __launch_bounds__(128) decode_attention_mma_e5m2_d128(DECODE_MMA_PARAMETERS) {
-    grid_dependency_wait();
     decode_attention_mma<128, FP8_E5M2>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out, partialAcc,
                                      partialMax, partialSum, splitCounters, numHeads, numKVHeads, blockSize, maxBlocksPerSeq,
                                      partitionSize, scale, keyScale, valueScale);

@@ -61,19 +61,26 @@ __device__ void add_rms_norm(const T *__restrict__ x, T *__restrict__ residual, 
 }
 
 // The row's chunks this thread owns: chunk c covers elements 8·(threadIdx.x + c·blockDim.x) … +8.
+// The weight depends on no kernel: its loads go out before grid_dependency_wait, under the kernel before's tail, and
+// are in flight while the sum of squares is reduced.
 template <typename T>
 __device__ void rms_norm_vec(const T *x, T *__restrict__ residual, const T *__restrict__ weight,
                              T *__restrict__ out, int dim, float epsilon) {
     __shared__ float scratch[32];
     const long long rowStart = (long long)blockIdx.x * dim;
     float values[VEC_CHUNKS][8], scale[VEC_CHUNKS][8];
+#pragma unroll
+    for (int c = 0; c < VEC_CHUNKS; ++c) {
+        const int start = 8 * (threadIdx.x + c * blockDim.x);
+        if (start < dim) load8_early(weight + start, scale[c]);
+    }
+    grid_dependency_wait();
     float squares = 0.0f;
 #pragma unroll
     for (int c = 0; c < VEC_CHUNKS; ++c) {
         const int start = 8 * (threadIdx.x + c * blockDim.x);
         if (start >= dim) continue;
         load8(x + rowStart + start, values[c]);
-        load8(weight + start, scale[c]);  // in flight while the sum of squares is reduced
         if (residual != nullptr) {
             float previous[8];
             load8(residual + rowStart + start, previous);
@@ -96,24 +103,24 @@ __device__ void rms_norm_vec(const T *x, T *__restrict__ residual, const T *__re
 }
 
 extern "C" __global__ void rms_norm_vec_bf16(const bf16_t *x, const bf16_t *__restrict__ weight,
-                                             bf16_t *out, int dim, float epsilon) { grid_dependency_wait();
+                                             bf16_t *out, int dim, float epsilon) {
     rms_norm_vec<bf16_t>(x, nullptr, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void rms_norm_vec_f32(const float *x, const float *__restrict__ weight,
-                                            float *out, int dim, float epsilon) { grid_dependency_wait();
+                                            float *out, int dim, float epsilon) {
     rms_norm_vec<float>(x, nullptr, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void add_rms_norm_vec_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ residual,
                                                  const bf16_t *__restrict__ weight, bf16_t *__restrict__ out,
-                                                 int dim, float epsilon) { grid_dependency_wait();
+                                                 int dim, float epsilon) {
     rms_norm_vec<bf16_t>(x, residual, weight, out, dim, epsilon);
 }
 
 extern "C" __global__ void add_rms_norm_vec_f32(const float *__restrict__ x, float *__restrict__ residual,
                                                 const float *__restrict__ weight, float *__restrict__ out,
-                                                int dim, float epsilon) { grid_dependency_wait();
+                                                int dim, float epsilon) {
     rms_norm_vec<float>(x, residual, weight, out, dim, epsilon);
 }
 

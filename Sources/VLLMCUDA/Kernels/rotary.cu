@@ -60,19 +60,24 @@ __device__ void rotary_neox(const int *__restrict__ positions, T *__restrict__ q
 
 // Where head `head` of token `token`'s [q | k | v] row goes: its query row, or its key / value row — the
 // token's own, or its cache slot's (slotMapping non-null); null for a skipped (negative) slot.
+// kvRow: the token's cache slot (read from slotMapping by the caller), or the token itself without a mapping.
+template <typename T>
+__device__ __forceinline__ T *split_destination(int token, int head, T *query, T *key, T *value, long long kvRow,
+                                                bool mapped, long long numSlots, int numHeads, int numKVHeads,
+                                                int headSize) {
+    const int qWidth = numHeads * headSize, kvWidth = numKVHeads * headSize;
+    if (head < numHeads) return query + (long long)token * qWidth + head * headSize;
+    if (mapped && (kvRow < 0 || kvRow >= numSlots)) return nullptr;
+    if (head < numHeads + numKVHeads) return key + kvRow * kvWidth + (head - numHeads) * headSize;
+    return value + kvRow * kvWidth + (head - numHeads - numKVHeads) * headSize;
+}
 template <typename T>
 __device__ __forceinline__ T *split_destination(int token, int head, T *query, T *key, T *value,
                                                 const int *__restrict__ slotMapping, long long numSlots, int numHeads,
                                                 int numKVHeads, int headSize) {
-    const int qWidth = numHeads * headSize, kvWidth = numKVHeads * headSize;
-    if (head < numHeads) return query + (long long)token * qWidth + head * headSize;
-    long long kvRow = token;
-    if (slotMapping != nullptr) {
-        kvRow = slotMapping[token];
-        if (kvRow < 0 || kvRow >= numSlots) return nullptr;
-    }
-    if (head < numHeads + numKVHeads) return key + kvRow * kvWidth + (head - numHeads) * headSize;
-    return value + kvRow * kvWidth + (head - numHeads - numKVHeads) * headSize;
+    const long long kvRow = slotMapping != nullptr && head >= numHeads ? slotMapping[token] : token;
+    return split_destination(token, head, query, key, value, kvRow, slotMapping != nullptr, numSlots, numHeads, numKVHeads,
+                             headSize);
 }
 
 template <typename T>
@@ -104,6 +109,8 @@ __device__ void split_qkv(const T *__restrict__ qkv, const int *__restrict__ pos
     for (int i = turned + threadIdx.x; i < headSize; i += blockDim.x) destination[i] = source[i];
 }
 
+// The step's inputs (position, slot) and the rotary table's row depend on no kernel of the step: they are read before
+// grid_dependency_wait, under the kernel before's tail (the qkv linear's), and only the qkv row after it.
 template <typename T>
 __device__ void split_qkv_vec(const T *__restrict__ qkv, const int *__restrict__ positions, T *__restrict__ query,
                               T *__restrict__ key, T *__restrict__ value, const int *__restrict__ slotMapping,
@@ -111,33 +118,40 @@ __device__ void split_qkv_vec(const T *__restrict__ qkv, const int *__restrict__
                               int headSize, int rotaryDim, int maxPositions) {
     const int token = blockIdx.x;
     const int head = blockIdx.y * blockDim.y + threadIdx.y;
-    if (head >= numHeads + 2 * numKVHeads) return;
-    const T *source = qkv + (long long)token * (numHeads + 2 * numKVHeads) * headSize + head * headSize;
-    T *destination = split_destination(token, head, query, key, value, slotMapping, numSlots, numHeads, numKVHeads,
-                                       headSize);
-    if (destination == nullptr) return;
     const int i = 8 * threadIdx.x;  // this thread's first dim
     const bool rotates = positions != nullptr && head < numHeads + numKVHeads;
     const int half = rotaryDim / 2;
-    if (rotates && i < half) {
-        const int position = positions[token];
-        if (position < 0 || position >= maxPositions) return;  // validated on the host
+    const bool turns = rotates && i < half, copies = !rotates || i >= rotaryDim;
+    const int position = turns ? load_input_early(positions + token) : 0;
+    const long long slot = slotMapping != nullptr && head >= numHeads ? load_input_early(slotMapping + token) : token;
+    float c[8], s[8];
+    if (turns && position >= 0 && position < maxPositions) {  // (validated on the host)
         const float *cosRow = cosSin + (long long)position * rotaryDim;
+        load8_early(cosRow + i, c);
+        load8_early(cosRow + half + i, s);
+    }
+    grid_dependency_wait();
+    if (head >= numHeads + 2 * numKVHeads || (turns && (position < 0 || position >= maxPositions))) return;
+    const T *source = qkv + (long long)token * (numHeads + 2 * numKVHeads) * headSize + head * headSize;
+    T *destination = split_destination(token, head, query, key, value, slot, slotMapping != nullptr, numSlots, numHeads,
+                                       numKVHeads, headSize);
+    if (destination == nullptr) return;
+    if (turns) {
         float x1[8], x2[8], first[8], second[8];
-        load8(source + i, x1);
-        load8(source + i + half, x2);
+        load8_activation(source + i, x1);
+        load8_activation(source + i + half, x2);
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
-            const float c = round_to<T>(cosRow[i + j]), s = round_to<T>(cosRow[half + i + j]);
-            first[j] = round_to<T>(x1[j] * c) - round_to<T>(x2[j] * s);
-            second[j] = round_to<T>(x2[j] * c) + round_to<T>(x1[j] * s);
+            const float cj = round_to<T>(c[j]), sj = round_to<T>(s[j]);
+            first[j] = round_to<T>(x1[j] * cj) - round_to<T>(x2[j] * sj);
+            second[j] = round_to<T>(x2[j] * cj) + round_to<T>(x1[j] * sj);
         }
         store8(destination + i, first);
         store8(destination + i + half, second);
-    } else if (!rotates || i >= rotaryDim) {
+    } else if (copies) {
         float values[8];
         for (int start = i; start < headSize; start += 8 * blockDim.x) {
-            load8(source + start, values);
+            load8_activation(source + start, values);
             store8(destination + start, values);
         }
     }
@@ -221,7 +235,7 @@ extern "C" __global__ void split_qkv_vec_bf16(const bf16_t *__restrict__ qkv, co
                                               bf16_t *__restrict__ query, bf16_t *__restrict__ key,
                                               bf16_t *__restrict__ value, const int *__restrict__ slotMapping,
                                               long long numSlots, const float *__restrict__ cosSin, int numHeads,
-                                              int numKVHeads, int headSize, int rotaryDim, int maxPositions) { grid_dependency_wait();
+                                              int numKVHeads, int headSize, int rotaryDim, int maxPositions) {
     split_qkv_vec(qkv, positions, query, key, value, slotMapping, numSlots, cosSin, numHeads, numKVHeads, headSize,
                   rotaryDim, maxPositions);
 }
@@ -230,7 +244,7 @@ extern "C" __global__ void split_qkv_vec_f32(const float *__restrict__ qkv, cons
                                              float *__restrict__ query, float *__restrict__ key, float *__restrict__ value,
                                              const int *__restrict__ slotMapping, long long numSlots,
                                              const float *__restrict__ cosSin, int numHeads, int numKVHeads,
-                                             int headSize, int rotaryDim, int maxPositions) { grid_dependency_wait();
+                                             int headSize, int rotaryDim, int maxPositions) {
     split_qkv_vec(qkv, positions, query, key, value, slotMapping, numSlots, cosSin, numHeads, numKVHeads, headSize,
                   rotaryDim, maxPositions);
 }
