@@ -53,6 +53,7 @@ extension CUDABackend: Int4LinearBackend {
         }
     }
 
+    /// Whether the deep linears take the two-warpgroup tiles (`int4WgmmaTile`); `SWIFT_VLLM_INT4_WGMMA_DEEP_TILES=0` says no.
     static let int4WgmmaDeepTiles = ProcessInfo.processInfo.environment["SWIFT_VLLM_INT4_WGMMA_DEEP_TILES"] != "0"
 
     /// The tokens of a step in as few 128-token tiles as hold them, each the narrowest width that holds its share;

@@ -1,4 +1,5 @@
 import CCUDA
+import Dispatch
 import FoundationEssentials
 
 /// The loaded kernel modules of one context: a family is compiled (or read from the disk cache)
@@ -10,6 +11,9 @@ final class CUDAKernels: Sendable {
     private struct State {
         var modules: [String: CUmodule] = [:]
         var functions: [String: CUfunction] = [:]
+        /// A lock a family, so that a family is compiled and loaded once when the background loader and a launch ask
+        /// for it at the same time (the later one waits for the first).
+        var familyLocks: [String: Protected<Void>] = [:]
     }
     // @unchecked-free: CUmodule/CUfunction are opaque pointers guarded by the lock.
     private let state = Protected(State())
@@ -22,7 +26,33 @@ final class CUDAKernels: Sendable {
     /// Loads `family` (compiling it if needed); returns where its CUBIN came from, or nil if already loaded.
     @discardableResult
     func load(_ family: KernelSource) throws -> NVRTCCompiler.Origin? {
-        if state.withLock({ $0.modules[family.family] != nil }) { return nil }
+        let familyLock = state.withLock { state -> Protected<Void>? in
+            if state.modules[family.family] != nil { return nil }
+            if let lock = state.familyLocks[family.family] { return lock }
+            let lock = Protected(())
+            state.familyLocks[family.family] = lock
+            return lock
+        }
+        guard let familyLock else { return nil }
+        return try familyLock.withLock { _ in
+            if state.withLock({ $0.modules[family.family] != nil }) { return nil }
+            return try compileAndLoad(family)
+        }
+    }
+
+    /// Compiles and loads every family of `families`, in order, on background threads (a quarter of the cores, at
+    /// most 4), so that the launches after start-up find them loaded (a launch that needs a family being compiled
+    /// waits for it). A family that fails here is left for the launch that needs it to report.
+    func loadInBackground(_ families: [KernelSource]) {
+        let queue = Protected(families[...])
+        for _ in 0..<min(4, max(1, ProcessInfo.processInfo.activeProcessorCount / 4)) {
+            DispatchQueue.global(qos: .utility).async {
+                while let family = queue.withLock({ $0.popFirst() }) { _ = try? self.load(family) }
+            }
+        }
+    }
+
+    private func compileAndLoad(_ family: KernelSource) throws -> NVRTCCompiler.Origin {
         let (cubin, origin) = try compiler.cubin(for: family)
         try context.makeCurrent()
         var module: CUmodule?
@@ -100,7 +130,8 @@ struct TensorMapBytes {
 extension CUDAKernels {
     /// Programmatic dependent launch (sm_90 and later) for every kernel of Kernels/: the next kernel's
     /// launch overlaps the end of the one before, and it waits for its results at `grid_dependency_wait()`
-    /// (common.cuh), its first statement. `SWIFT_VLLM_PDL=0` launches them plainly, for timing both.
+    /// (common.cuh): its first statement, or the first after its loads of data no kernel of the step writes
+    /// (docs/gpu.md). `SWIFT_VLLM_PDL=0` launches them plainly, for timing both.
     static let isDependentLaunchEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_PDL"] != "0"
 
     /// Launches `name` on `stream` and checks the launch.

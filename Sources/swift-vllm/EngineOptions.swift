@@ -339,6 +339,8 @@ struct EngineOptions: ParsableArguments {
                 try CUDABackend(ordinal: ordinal, kernelCacheDirectory: kernelCacheDir ?? NVRTCCompiler.defaultCacheDirectory,
                                 activationDType: DType(configName: dtype) == .float32 ? .float32 : .bfloat16)
             }
+            // NVRTC runs while the weights load; the first steps find the kernel families loaded.
+            for backend in backends { backend.loadKernelsInBackground() }
             guard size > 1 else { return EngineDevices(backends[0]) }
             let communicators = try NCCLCommunicator.group(backends: backends)
             log("tensor parallel over NCCL \(communicators[0].version): \(size) ranks; \(communicators[0].allReducePaths)")
