@@ -116,18 +116,15 @@ public final class CPUCommunicator: Communicator, @unchecked Sendable {
     }
 }
 
-/// A reusable barrier of `count` threads (pthread's, which Darwin lacks) that `abort` breaks for good.
-private final class Barrier: @unchecked Sendable {
-    // @unchecked: all state is read and written under `mutex`.
-    private let count: Int
-    private var waiting = 0
-    private var generation = 0
-    private var isAborted = false
+/// A mutex and condition variable with an abort flag, the waiting shared by `Barrier` and `Mailboxes`: `abort` wakes
+/// every waiter for good.
+private class AbortableMonitor: @unchecked Sendable {
+    // @unchecked: subclasses read and write their state only between `lock` and `unlock`.
+    private(set) var isAborted = false
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init(count: Int) {
-        self.count = count
+    init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
     }
@@ -139,73 +136,80 @@ private final class Barrier: @unchecked Sendable {
         condition.deallocate()
     }
 
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+    /// Under the lock: sleeps until `broadcast` or `abort`.
+    func sleep() { pthread_cond_wait(condition, mutex) }
+    /// Under the lock: wakes every waiter.
+    func broadcast() { pthread_cond_broadcast(condition) }
+
+    func abort() {
+        lock()
+        isAborted = true
+        broadcast()
+        unlock()
+    }
+}
+
+/// A reusable barrier of `count` threads (pthread's, which Darwin lacks) that `abort` breaks for good.
+private final class Barrier: AbortableMonitor, @unchecked Sendable {
+    // @unchecked: all state is read and written under the monitor's lock.
+    private let count: Int
+    private var waiting = 0
+    private var generation = 0
+
+    init(count: Int) {
+        self.count = count
+    }
+
     func wait() throws {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        lock()
+        defer { unlock() }
         let arrived = generation
         waiting += 1
         if waiting == count {
             waiting = 0
             generation += 1
-            pthread_cond_broadcast(condition)
+            broadcast()
         } else {
-            while generation == arrived && !isAborted { pthread_cond_wait(condition, mutex) }
+            while generation == arrived && !isAborted { sleep() }
         }
         if isAborted { throw BackendError("tensor parallel group aborted: another rank failed") }
-    }
-
-    func abort() {
-        pthread_mutex_lock(mutex)
-        isAborted = true
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
     }
 }
 
 /// The point-to-point hand-offs of one group: a slot per (sender, receiver) pair holding the tensor a `send` posted
 /// until the receiver has copied it. `abort` breaks every wait for good, as the barrier's does.
-private final class Mailboxes: @unchecked Sendable {
-    // @unchecked: all state is read and written under `mutex`.
+private final class Mailboxes: AbortableMonitor, @unchecked Sendable {
+    // @unchecked: all state is read and written under the monitor's lock.
     private let size: Int
     /// `posted[from · size + to]`: the tensor `from` sends `to`, until `to` has copied it.
     private var posted: [Tensor?]
-    private var isAborted = false
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
     init(size: Int) {
         self.size = size
         posted = [Tensor?](repeating: nil, count: size * size)
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-        condition.deallocate()
     }
 
     /// Posts `tensor` and returns once the receiver has copied it.
     func send(_ tensor: Tensor, from: Int, to: Int) throws {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        lock()
+        defer { unlock() }
         let slot = from * size + to
-        while posted[slot] != nil && !isAborted { pthread_cond_wait(condition, mutex) }
+        while posted[slot] != nil && !isAborted { sleep() }
         if isAborted { throw Self.aborted }
         posted[slot] = tensor
-        pthread_cond_broadcast(condition)
-        while posted[slot] != nil && !isAborted { pthread_cond_wait(condition, mutex) }
+        broadcast()
+        while posted[slot] != nil && !isAborted { sleep() }
         if posted[slot] != nil { throw Self.aborted }
     }
 
     /// Waits for `from`'s next send to `to` and copies it into `tensor`.
     func receive(into tensor: Tensor, from: Int, to: Int) throws {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        lock()
+        defer { unlock() }
         let slot = from * size + to
-        while posted[slot] == nil && !isAborted { pthread_cond_wait(condition, mutex) }
+        while posted[slot] == nil && !isAborted { sleep() }
         if isAborted { throw Self.aborted }
         let sent = posted[slot]!
         guard sent.count == tensor.count, sent.dtype == tensor.dtype else {
@@ -214,14 +218,7 @@ private final class Mailboxes: @unchecked Sendable {
         UnsafeMutableRawPointer(bitPattern: tensor.address)!
             .copyMemory(from: UnsafeRawPointer(bitPattern: sent.address)!, byteCount: tensor.byteCount)
         posted[slot] = nil
-        pthread_cond_broadcast(condition)
-    }
-
-    func abort() {
-        pthread_mutex_lock(mutex)
-        isAborted = true
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
+        broadcast()
     }
 
     private static let aborted = BackendError("parallel group aborted: another rank failed")
