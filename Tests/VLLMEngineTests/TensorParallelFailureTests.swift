@@ -22,17 +22,20 @@ import VLLMCPU
         }
         var rank: Int { inner.rank }
         var size: Int { inner.size }
-        func allReduce(_ tensor: Tensor) throws {
+        /// Counts a call; throws from the `failAt`-th on, on `failingRank`.
+        private func countCall() throws {
             calls += 1
             if rank == failingRank && calls >= failAt { throw BackendError("injected failure of the device") }
+        }
+        func allReduce(_ tensor: Tensor) throws {
+            try countCall()
             try inner.allReduce(tensor)
         }
         func allGather(_ input: Tensor, out: Tensor) throws { try inner.allGather(input, out: out) }
         func broadcast(_ tensor: Tensor, root: Int) throws { try inner.broadcast(tensor, root: root) }
         func send(_ tensor: Tensor, to peer: Int) throws { try inner.send(tensor, to: peer) }
         func recv(_ tensor: Tensor, from peer: Int) throws {
-            calls += 1
-            if rank == failingRank && calls >= failAt { throw BackendError("injected failure of the device") }
+            try countCall()
             try inner.recv(tensor, from: peer)
         }
         func abort() { inner.abort() }
@@ -46,20 +49,7 @@ import VLLMCPU
         args.tensorParallelSize = 2
         args.maxModelLen = 256
         let devices = EngineDevices(backends: [CPUBackend(numThreads: 1), CPUBackend(numThreads: 1)], communicators: communicators)
-        let died = Mutex<String?>(nil)
-        let engine = AsyncEngine(engine: try args.build(devices: devices), detokenizer: nil,
-                                 onDead: { error in died.withLock { $0 = "\(error)" } })
-        defer { engine.shutdown() }
-        let params = EngineParityTests.greedy(64)
-        let stream = try engine.generate(requestId: "a", promptTokenIds: [1, 2, 3], params: params)
-        await #expect {
-            for try await _ in stream {}
-        } throws: { "\($0)".contains("tensor-parallel rank 1 failed") && "\($0)".contains("injected failure") }
-        #expect(died.withLock { $0 }?.contains("rank 1") == true)
-        #expect(throws: EngineUnavailableError.self) {
-            _ = try engine.generate(requestId: "b", promptTokenIds: [1], params: params)
-        }
-        #expect(engine.numInFlight == 0)
+        try await expectEngineStops(args, devices: devices, failure: "tensor-parallel rank 1 failed", told: "rank 1")
     }
 
     /// A pipeline stage that fails mid-run (the second stage, receiving the first's hidden states) ends the engine the
@@ -73,6 +63,13 @@ import VLLMCPU
                                     pipelineParallelSize: 2, makeGroup: { members in
             CPUCommunicator.group(size: members.count).map { FailingCommunicator($0, failingRank: 1, failAt: 40) }
         })
+        try await expectEngineStops(args, devices: devices, failure: "rank 1 (pipeline stage 1) failed", told: "pipeline stage 1")
+    }
+
+    /// Runs a request on the engine `args` build over `devices`, one of whose ranks fails mid-run: the request fails with
+    /// `failure` and the injected error, the server is told (`told` in its message), new requests are refused, and
+    /// nothing stays in flight.
+    private func expectEngineStops(_ args: EngineArgs, devices: EngineDevices, failure: String, told: String) async throws {
         let died = Mutex<String?>(nil)
         let engine = AsyncEngine(engine: try args.build(devices: devices), detokenizer: nil,
                                  onDead: { error in died.withLock { $0 = "\(error)" } })
@@ -81,8 +78,8 @@ import VLLMCPU
         let stream = try engine.generate(requestId: "a", promptTokenIds: [1, 2, 3], params: params)
         await #expect {
             for try await _ in stream {}
-        } throws: { "\($0)".contains("rank 1 (pipeline stage 1) failed") && "\($0)".contains("injected failure") }
-        #expect(died.withLock { $0 }?.contains("pipeline stage 1") == true)
+        } throws: { "\($0)".contains(failure) && "\($0)".contains("injected failure") }
+        #expect(died.withLock { $0 }?.contains(told) == true)
         #expect(throws: EngineUnavailableError.self) {
             _ = try engine.generate(requestId: "b", promptTokenIds: [1], params: params)
         }

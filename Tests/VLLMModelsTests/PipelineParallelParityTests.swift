@@ -36,18 +36,7 @@ import VLLMCPU
         let allLogits = try #require(prompt.all_logits)
         let harness = try Harness(folder: Paths.goldens.appendingPathComponent(name), blockSize: 16, tensorParallelSize: grid.tp,
                                   pipelineParallelSize: grid.pp)
-        var computed = 0
-        while computed < prompt.prompt_token_ids.count {
-            let n = min(5, prompt.prompt_token_ids.count - computed)
-            let step = StepSequence(tokenIds: Array(prompt.prompt_token_ids[computed..<(computed + n)]), numComputedTokens: computed,
-                                    blockIds: harness.blocks(for: 0, length: computed + n), sampling: Harness.greedy)
-            let rows = try harness.runner.logitsOfEveryToken([step])
-            for (j, row) in rows.enumerated() {
-                let error = relativeError(row, allLogits[computed + j])
-                #expect(error <= 1e-4, "\(name) at TP=\(grid.tp) PP=\(grid.pp), position \(computed + j): relative error \(error)")
-            }
-            computed += n
-        }
+        try harness.expectEveryPosition(prompt.prompt_token_ids, matches: allLogits, label: "\(name) at TP=\(grid.tp) PP=\(grid.pp)")
     }
 
     /// A quantized checkpoint's stages each unpack only their own layers.

@@ -90,6 +90,23 @@ final class Harness {
 
     static let greedy: SamplingRow = { var row = SamplingRow(); row.temperature = 0; return row }()
 
+    /// Feeds `prompt` as sequence 0 in chunks of 5 tokens (chunked prefill through the paged cache) and expects every
+    /// position's logits (the prompt-logprobs path) within 1e-4 of `expected`'s row; `label` names the layout in a failure.
+    func expectEveryPosition(_ prompt: [Int32], matches expected: [[Float]], label: String,
+                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+        var computed = 0
+        while computed < prompt.count {
+            let n = min(5, prompt.count - computed)
+            let step = StepSequence(tokenIds: Array(prompt[computed..<(computed + n)]), numComputedTokens: computed,
+                                    blockIds: blocks(for: 0, length: computed + n), sampling: Harness.greedy)
+            for (j, row) in try runner.logitsOfEveryToken([step]).enumerated() {
+                let error = relativeError(row, expected[computed + j])
+                #expect(error <= 1e-4, "\(label), position \(computed + j): relative error \(error)", sourceLocation: sourceLocation)
+            }
+            computed += n
+        }
+    }
+
     /// Runs prompts as one batch (optionally in chunks of `chunk` tokens), then decodes them together
     /// for `numNewTokens` greedy tokens. Returns the last-prompt-position logits and the tokens.
     func generate(_ prompts: [[Int32]], numNewTokens: Int, chunk: Int? = nil) throws -> (logits: [[Float]], tokens: [[Int32]]) {
