@@ -203,28 +203,33 @@ if [ -d "$STORIES" ]; then
   EXPECTED=$(mktemp)
   "$BIN" generate --model "$STORIES" --device cpu --prompt "Once upon a time" --max-tokens 48 --temperature 0 \
     --ignore-eos --json >"$EXPECTED" 2>/dev/null
-  TPORT=$((PORT + 40)); TLOG=$(mktemp)
-  "$BIN" serve "$STORIES" --host 127.0.0.1 --port "$TPORT" --served-model-name stories --device cpu -tp 2 >"$TLOG" 2>&1 &
-  TPID=$!
-  for _ in $(seq 100); do curl -sf "localhost:$TPORT/health" >/dev/null && break; sleep 0.2; done
-  python3 scripts/live_tp_check.py --base-url "http://127.0.0.1:$TPORT" --model stories --prompt "Once upon a time" \
-    --max-tokens 48 --expected-json "$EXPECTED" || { tail -20 "$TLOG"; kill $TPID; exit 1; }
-  kill $TPID; wait $TPID || true
+  TPORT=$((PORT + 40))
+  # serve_like_one_rank LOG FLAGS…: stories260K served with FLAGS answers as one rank does (whole, streamed, concurrent).
+  serve_like_one_rank() {
+    local log=$1; shift
+    "$BIN" serve "$STORIES" --host 127.0.0.1 --port "$TPORT" --served-model-name stories --device cpu "$@" >"$log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 100); do curl -sf "localhost:$TPORT/health" >/dev/null && break; sleep 0.2; done
+    python3 scripts/live_tp_check.py --base-url "http://127.0.0.1:$TPORT" --model stories --prompt "Once upon a time" \
+      --max-tokens 48 --expected-json "$EXPECTED" || { tail -20 "$log"; kill $pid; exit 1; }
+    kill $pid; wait $pid || true
+  }
+  # refused MESSAGE FLAGS…: serve with FLAGS does not start, and says MESSAGE.
+  refused() {
+    local message=$1; shift
+    if out=$(timeout 60 "$BIN" serve "$STORIES" --device cpu --port "$TPORT" "$@" 2>&1); then echo "FAIL: $* started"; exit 1; fi
+    grep -qF -- "$message" <<<"$out" || { echo "FAIL: serve $* said: $out"; exit 1; }
+  }
+  TLOG=$(mktemp)
+  serve_like_one_rank "$TLOG" -tp 2
   grep -q "tensor parallel: 2 ranks" "$TLOG" || { echo "FAIL: no tensor-parallel start-up line"; exit 1; }
-  if out=$(timeout 60 "$BIN" serve "$STORIES" --device cpu --port "$TPORT" -tp 3 2>&1); then echo "FAIL: -tp 3 started"; exit 1; fi
-  grep -qF "8 attention heads do not split into 3 ranks" <<<"$out" || { echo "FAIL: serve -tp 3 said: $out"; exit 1; }
+  refused "8 attention heads do not split into 3 ranks" -tp 3
   echo "ok: -tp 2 serves one rank's text; -tp 3 is refused naming the heads"
   # Pipeline parallelism: two CPU stages (layers 0–2 and 3–4) serve the same text; more stages than layers is refused.
   PLOG=$(mktemp)
-  "$BIN" serve "$STORIES" --host 127.0.0.1 --port "$TPORT" --served-model-name stories --device cpu -pp 2 >"$PLOG" 2>&1 &
-  STAGES_PID=$!
-  for _ in $(seq 100); do curl -sf "localhost:$TPORT/health" >/dev/null && break; sleep 0.2; done
-  python3 scripts/live_tp_check.py --base-url "http://127.0.0.1:$TPORT" --model stories --prompt "Once upon a time" \
-    --max-tokens 48 --expected-json "$EXPECTED" || { tail -20 "$PLOG"; kill $STAGES_PID; exit 1; }
-  kill $STAGES_PID; wait $STAGES_PID || true
+  serve_like_one_rank "$PLOG" -pp 2
   grep -q "pipeline parallel: 2 stages" "$PLOG" || { echo "FAIL: no pipeline-parallel start-up line"; exit 1; }
-  if out=$(timeout 60 "$BIN" serve "$STORIES" --device cpu --port "$TPORT" -pp 6 2>&1); then echo "FAIL: -pp 6 started"; exit 1; fi
-  grep -qF -- "--pipeline-parallel-size 6: the model has 5 hidden layers" <<<"$out" || { echo "FAIL: serve -pp 6 said: $out"; exit 1; }
+  refused "--pipeline-parallel-size 6: the model has 5 hidden layers" -pp 6
   echo "ok: -pp 2 serves one rank's text; -pp 6 is refused naming the layers"
   # bench serve / bench quality (issue #16) against the real server: /metrics deltas (prometheus_client), numpy.
   python3 scripts/live_bench_check.py --bin "$BIN" --stories "$STORIES" --gpt2 ../shared/tokenizers/gpt2 --port $((PORT + 80)) \
