@@ -170,8 +170,9 @@ extension CUDABackend: Int4LinearBackend {
     /// Nibble p of a packed word holds k-offset interleave[p] (Kernels/int4.cuh's layout).
     static let int4Interleave = [0, 2, 4, 6, 1, 3, 5, 7]
 
-    /// `Int4Weight.tensors` of this backend: packed [N, K/8] int32, scales [N, G] bf16, zeros [N, G] bf16
-    /// (−(128 + zero)), and for act-order the permutation [K] int32 (stored column → input column). An 8-bit weight is
+    /// `Int4Weight.tensors` of this backend: packed [N, K/8] int32, scaleZeros [N, G] int32 (each (row, group)'s scale as
+    /// bf16 in the low half and −(128 + zero) as bf16 in the high half: one load for both, Kernels/int4.cuh), and for
+    /// act-order the permutation [K] int32 (stored column → input column). An 8-bit weight is
     /// its two 4-bit planes (`IntQuantizedWeights.nibblePlanes`) over 2K stored columns, stored column j + K the low
     /// nibbles of column j; act-order sorts both halves alike and keeps the first half's permutation [K].
     public func makeInt4Weight(_ weights: IntQuantizedWeights) throws -> Int4Weight? {
@@ -186,7 +187,7 @@ extension CUDABackend: Int4LinearBackend {
                           tensors: tensors + (try order.map { [try makeInt32($0.map { Int32($0) })] } ?? []))
     }
 
-    /// A 4-bit weight's packed codes, scales and zeros on the GPU, and (act-order) its stored column order.
+    /// A 4-bit weight's packed codes and scale-zero pairs on the GPU, and (act-order) its stored column order.
     private func packInt4(_ weights: IntQuantizedWeights) throws -> ([Tensor], [Int]?)? {
         let (n, k, groupSize) = (weights.n, weights.k, weights.groupSize)
         guard weights.bits == 4, activationDType == .bfloat16, context.computeCapability.major >= 8,
@@ -219,10 +220,12 @@ extension CUDABackend: Int4LinearBackend {
             }
         }
         let numGroups = k / groupSize
+        let scaleZeros = zip(weights.scales, weights.zeros).map { scale, zero in
+            UInt32(HalfPrecision.bfloat16(from: scale)) | UInt32(HalfPrecision.bfloat16(from: -(128 + Float(zero)))) << 16
+        }
         let tensors = [
             try packed.withUnsafeBytes { try upload($0, sourceDType: .int32, shape: [n, words], dtype: .int32) },
-            try makeTensor(weights.scales, shape: [n, numGroups], dtype: .bfloat16),
-            try makeTensor(weights.zeros.map { -(128 + Float($0)) }, shape: [n, numGroups], dtype: .bfloat16),
+            try scaleZeros.withUnsafeBytes { try upload($0, sourceDType: .int32, shape: [n, numGroups], dtype: .int32) },
         ]
         return (tensors, order)
     }
@@ -233,13 +236,12 @@ extension CUDABackend: Int4LinearBackend {
         let depth = k * bits / 4  // an 8-bit weight's two planes
         let numGroups = depth / groupSize
         let packed = try allocate(shape: [n, depth / 8], dtype: .int32)
-        let scales = try allocate(shape: [n, numGroups], dtype: .bfloat16)
-        let zeros = try allocate(shape: [n, numGroups], dtype: .bfloat16)
+        let scaleZeros = try allocate(shape: [n, numGroups], dtype: .int32)
         let blocks = min((packed.count + 255) / 256, 32 * context.multiprocessorCount)
         try launch("fill_int4_dummy", in: "dummy", grid: (blocks, 1, 1), block: (256, 1, 1),
-                   [packed.device, scales.device, zeros.device, .int64(Int64(packed.count)), .int64(Int64(scales.count)),
+                   [packed.device, scaleZeros.device, .int64(Int64(packed.count)), .int64(Int64(scaleZeros.count)),
                     .int64(Int64(bitPattern: key))])
-        return Int4Weight(outFeatures: n, inFeatures: k, groupSize: groupSize, bits: bits, tensors: [packed, scales, zeros])
+        return Int4Weight(outFeatures: n, inFeatures: k, groupSize: groupSize, bits: bits, tensors: [packed, scaleZeros])
     }
 
     public func linear(_ x: Tensor, weight: Int4Weight, bias: Tensor?, out: Tensor) throws {
@@ -252,8 +254,8 @@ extension CUDABackend: Int4LinearBackend {
         // x's column k mod K, the tiled GEMMs and cuBLASLt x gathered as [x | x]).
         let (columns, depth) = (weight.outFeatures, weight.inFeatures)
         let stored = weight.bits == 8 ? 2 * depth : depth
-        let (packed, scales, zeros) = (weight.tensors[0], weight.tensors[1], weight.tensors[2])
-        let permutation = weight.tensors.count > 3 ? weight.tensors[3] : nil
+        let (packed, scaleZeros) = (weight.tensors[0], weight.tensors[1])
+        let permutation = weight.tensors.count > 2 ? weight.tensors[2] : nil
         try require(x.dtype == .bfloat16 && (out.dtype == .bfloat16 || out.dtype == .float32) && x.count % depth == 0
                     && out.count == x.count / depth * columns, "linear (int4)",
                     "x \(x) · [\(columns), \(depth)] int4 into out \(out)")
@@ -279,7 +281,7 @@ extension CUDABackend: Int4LinearBackend {
                         .int32(Int32(columns)), .int32(Int32(splits))])
         }
         let arguments = { (input: Tensor) -> [KernelArgument] in
-            [input.device, packed.device, scales.device, zeros.device, bias?.device ?? .pointer(0), out.device,
+            [input.device, packed.device, scaleZeros.device, bias?.device ?? .pointer(0), out.device,
              .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(stored)), .int32(Int32(weight.groupSize))]
         }
         let aligned = x.address % 16 == 0
@@ -306,7 +308,7 @@ extension CUDABackend: Int4LinearBackend {
             let partials = splits > 1 ? try scratch(.int4Partials, shape: [splits, tokens, columns], dtype: .float32) : nil
             try launch(tile.kernel, in: "linear_int4_wgmma", grid: (grid.0, grid.1, splits), block: (tile.threads, 1, 1),
                        sharedBytes: tile.sharedBytes,
-                       [.tensorMap(xMap), .tensorMap(weightMap), scales.device, zeros.device, bias?.device ?? .pointer(0), out.device,
+                       [.tensorMap(xMap), .tensorMap(weightMap), scaleZeros.device, bias?.device ?? .pointer(0), out.device,
                         partials?.device ?? .pointer(0), .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(stored)),
                         .int32(Int32(weight.groupSize))])
             if let partials { try reduceSplits(partials, splits: splits) }
@@ -323,7 +325,7 @@ extension CUDABackend: Int4LinearBackend {
             let all = arguments(input)
             try launch("linear_int4_gemm_bf16\(outName)_n\(width)", in: "linear_int4", grid: (grid.0, grid.1, splits),
                        block: (Self.int4GemmThreads, 1, 1), sharedBytes: Self.int4GemmSharedBytes(width: width),
-                       Array(all.prefix(6)) + [partials?.device ?? .pointer(0)] + Array(all.suffix(4)))
+                       Array(all.prefix(5)) + [partials?.device ?? .pointer(0)] + Array(all.suffix(4)))
             if let partials { try reduceSplits(partials, splits: splits) }
             return
         case .dequantized, .automatic:  // (`chosen` is never .automatic)
@@ -332,14 +334,24 @@ extension CUDABackend: Int4LinearBackend {
         let dense = try scratch(.int4Dequantized, shape: [columns, depth], dtype: .bfloat16)
         try launch(weight.bits == 8 ? "dequantize_int8_planes_bf16" : "dequantize_int4_bf16", in: "linear_int4",
                    grid: (elementwiseBlocks(packed.count / (weight.bits / 4)), 1, 1), block: (256, 1, 1),
-                   [packed.device, scales.device, zeros.device, permutation?.device ?? .pointer(0), dense.device,
+                   [packed.device, scaleZeros.device, permutation?.device ?? .pointer(0), dense.device,
                     .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(weight.groupSize))])
         try linear(x, weight: dense, bias: bias, out: out, freshWeight: true)
     }
 
+    /// Whether linear_int4_decode takes `tokens` on this weight: groups of whole 128-k steps, at most 8 tokens, and a
+    /// packed weight its 32-bit byte offsets address (past 4 GB linear_int4_small's two-group kernel takes them).
+    func int4DecodeApplies(weight: Int4Weight, tokens: Int) -> Bool {
+        let stored = weight.bits == 8 ? 2 * weight.inFeatures : weight.inFeatures
+        return weight.groupSize % 128 == 0 && tokens <= 8 && weight.outFeatures * stored / 2 < 1 << 32
+    }
+
+    /// The weight rows of a CTA of `int4Small`'s kernel: 32 (linear_int4_decode), else 16 (linear_int4_small).
+    func int4SmallRows(weight: Int4Weight, tokens: Int) -> Int { int4DecodeApplies(weight: weight, tokens: tokens) ? 32 : 16 }
+
     /// linear_int4_small on x (its columns in the weight's stored order, 16-byte aligned, at most 32 tokens) with
-    /// `epilogue` folded in (bf16 out only: the caller's checks) — linear_int4_decode where the groups are whole 128-k
-    /// steps and there are at most 8 tokens.
+    /// `epilogue` folded in (bf16 out only; the caller has checked that the kernel takes it) — linear_int4_decode where
+    /// `int4DecodeApplies`.
     func int4Small(_ x: Tensor, weight: Int4Weight, bias: Tensor?, out: Tensor, epilogue: LinearEpilogue?) throws {
         let (columns, depth) = (weight.outFeatures, weight.inFeatures)
         let stored = weight.bits == 8 ? 2 * depth : depth
@@ -347,29 +359,31 @@ extension CUDABackend: Int4LinearBackend {
         let groups = tokens <= 8 ? 1 : tokens <= 16 ? 2 : 4
         // Groups of 128 (or multiples, or one per row): scales applied once per 128-k step of a warp.
         let grouped = weight.groupSize % 128 == 0
+        let rows = int4SmallRows(weight: weight, tokens: tokens)
         var arguments: [KernelArgument] = [
-            x.device, weight.tensors[0].device, weight.tensors[1].device, weight.tensors[2].device, bias?.device ?? .pointer(0),
+            x.device, weight.tensors[0].device, weight.tensors[1].device, bias?.device ?? .pointer(0),
             out.device, .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(stored)), .int32(Int32(weight.groupSize)),
             .int32(Int32(depth)),
         ]
-        if out.dtype == .bfloat16 { arguments.append(.int32(epilogue.kernelMode)) }
+        if out.dtype == .bfloat16 {
+            guard let modeArguments = epilogue.modeArguments(columns: columns, tokens: tokens, rows: rows) else {
+                throw CUDAError("linear (int4): \(epilogue?.name ?? "store") for \(columns) outputs in CTAs of \(rows) rows")
+            }
+            arguments += modeArguments
+        }
         let outName = out.dtype == .float32 ? "_f32" : ""
-        // linear_int4_decode addresses the packed weight with 32-bit byte offsets; past 4 GB the grouped ≤ 8 tokens take
-        // linear_int4_small's two-group kernel.
-        let decodeFits = columns * stored / 2 < 1 << 32
-        if grouped && groups == 1 && decodeFits {
-            // 32 rows a CTA; gated, 16 gate rows and the matching 16 up rows.
-            let ctas = (columns + 31) / 32
+        // ⌈N / rows⌉ CTAs with every mode (gated: rows / 2 gate rows and their up rows; split: rows / 2 rotary pairs).
+        let ctas = (columns + rows - 1) / rows
+        if int4DecodeApplies(weight: weight, tokens: tokens) {
             try launch("linear_int4_decode_bf16\(outName)", in: "linear_int4_decode", grid: (ctas, 1, 1),
                        block: (32 * Self.int4DecodeWarps(ctas: ctas, multiprocessors: context.multiprocessorCount), 1, 1),
                        arguments)
             return
         }
-        // 16 rows a CTA (8 gate rows and 8 up rows gated); a warp's iteration covers 512 of K (linear_int4.cu).
+        // A warp's iteration covers 512 of K (linear_int4.cu).
         let numWarps = min(8, (stored + 511) / 512)
-        let outRows = epilogue == .siluAndMul ? 8 : 16, outColumns = epilogue?.outColumns(columns) ?? columns
         try launch("linear_int4_small\(grouped ? "_g128" : "")_bf16\(outName)_t\(grouped ? max(groups, 2) : groups)", in: "linear_int4",
-                   grid: ((outColumns + outRows - 1) / outRows, 1, 1), block: (32 * numWarps, 1, 1), arguments)
+                   grid: (ctas, 1, 1), block: (32 * numWarps, 1, 1), arguments)
     }
 
     /// linear_int4_decode's warps a CTA: the most of 16, 8, 4 for which the grid fits the GPU's warp slots in one wave

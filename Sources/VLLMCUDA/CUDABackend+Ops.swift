@@ -94,7 +94,25 @@ extension CUDABackend {
                         "splitQKV", "key \(key), value \(value) for \(tokens) tokens × \(kvWidth)")
             destinations = (key, value, nil, 0)
         case .cache(let cache, let slotMapping) where cache.isFloat8:
-            // An fp8 cache: split into scratch rows, then written (and converted) by writeKVCache.
+            // An fp8 cache: a decode step's few tokens split straight into it (split_qkv_vec_fp8_*, one kernel); a
+            // prefill's split into scratch rows (split_qkv_rows), then written (and converted) by writeKVCache.
+            if let rotary, let format = cache.key.dtype.float8Format, act == .bfloat16, tokens < Self.splitQKVRowsMinTokens,
+               headSize % 8 == 0, rotary.cosSinCache.shape[1] % 16 == 0, headSize <= 8 * 128,
+               cache.numKVHeads == numKVHeads, cache.headSize == headSize, slotMapping.dtype == .int32,
+               slotMapping.count == tokens, rotary.positions.count == tokens, rotary.positions.dtype == .int32,
+               rotary.cosSinCache.dtype == .float32, rotary.cosSinCache.shape[1] <= headSize,
+               [qkv, query].allSatisfy({ $0.address % 32 == 0 }) {
+                let numHeadsAll = numHeads + 2 * numKVHeads, threads = headSize / 8
+                let headsPerCTA = max(1, min(numHeadsAll, 32 / threads))
+                try launch("split_qkv_vec_fp8_\(Self.float8Name(format))", in: "rotary",
+                           grid: (tokens, (numHeadsAll + headsPerCTA - 1) / headsPerCTA, 1), block: (threads, headsPerCTA, 1),
+                           [qkv.device, rotary.positions.device, query.device, cache.key.device, cache.value.device,
+                            slotMapping.device, .int64(Int64(cache.numBlocks * cache.blockSize)), rotary.cosSinCache.device,
+                            .int32(Int32(numHeads)), .int32(Int32(numKVHeads)), .int32(Int32(headSize)),
+                            .int32(Int32(rotary.cosSinCache.shape[1])), .int32(Int32(rotary.cosSinCache.shape[0])),
+                            .float(cache.keyScale), .float(cache.valueScale)])
+                return
+            }
             let key = try scratch(.fp8CacheKeys, shape: [tokens, kvWidth], dtype: act)
             let value = try scratch(.fp8CacheValues, shape: [tokens, kvWidth], dtype: act)
             try splitQKV(qkv, query: query, kv: .tensors(key: key, value: value), headSize: headSize, rotary: rotary)

@@ -15,21 +15,31 @@ extension CUDABackend {
     /// on one binary).
     static let isFusedLinearEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_FUSED_LINEAR"] != "0"
 
-    /// Decode steps' linears with the op after them: linear_small_bf16 for bf16 weights (≤ 8 tokens), linear_int4_small
-    /// for 4- and 8-bit ones (≤ 16 tokens, no act-order), their `mode` argument saying which epilogue; FP8 weights
-    /// and larger steps decline.
+    /// `SWIFT_VLLM_FUSED_SPLIT=0` declines the q/k/v split alone (`LinearEpilogue.splitQKV`), to time it on one binary.
+    static let isFusedSplitEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_FUSED_SPLIT"] != "0"
+
+    /// Decode steps' linears with the op after them: linear_small_bf16 for bf16 weights (≤ 8 tokens; not the q/k/v
+    /// split), linear_int4_small or linear_int4_decode for 4- and 8-bit ones (≤ 16 tokens, no act-order), their mode
+    /// parameters saying which epilogue; FP8 weights and larger steps decline.
     public func fusedLinear(_ x: Tensor, weight: LinearWeight, bias: Tensor?, epilogue: LinearEpilogue, out: Tensor) throws -> Bool {
         guard Self.isFusedLinearEnabled, activationDType == .bfloat16, x.dtype == .bfloat16, out.dtype == .bfloat16 else { return false }
+        if case .splitQKV = epilogue, !Self.isFusedSplitEnabled { return false }
         switch weight {
         case .dense(let tensor):
+            // The q/k/v split folded into linear_small made bf16 W1 slower (H200, docs/gpu-runs/2026-12-02d run3: TPOT
+            // 4.695 / 4.697 ms against 4.645 / 4.647 with split_qkv_vec after it), so linear.cu does not take it.
+            if case .splitQKV = epilogue { return false }
             guard Self.isSmallLinearEnabled else { return false }
             return try smallLinear(x, weight: tensor, bias: bias, out: out, epilogue: epilogue)
         case .int4(let packed):
             let (columns, depth) = (packed.outFeatures, packed.inFeatures)
-            guard packed.tensors.count == 3, depth > 0, x.count % depth == 0, x.address % 16 == 0,
+            guard packed.tensors.count == 2, depth > 0, x.count % depth == 0, x.address % 16 == 0,
                   (1...16).contains(x.count / depth), out.count == x.count / depth * epilogue.outColumns(columns),
-                  epilogue != .siluAndMul || columns % 2 == 0,
-                  bias.map({ $0.dtype == .bfloat16 && $0.count == columns }) ?? true else { return false }
+                  !epilogue.isGated || columns % 2 == 0,
+                  bias.map({ $0.dtype == .bfloat16 && $0.count == columns }) ?? true,
+                  Optional(epilogue).modeArguments(columns: columns, tokens: x.count / depth,
+                                                   rows: int4SmallRows(weight: packed, tokens: x.count / depth)) != nil
+            else { return false }
             try int4Small(x, weight: packed, bias: bias, out: out, epilogue: epilogue)
             return true
         case .fp8:
@@ -47,6 +57,7 @@ extension CUDABackend {
     func smallLinear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor, freshWeight: Bool = false,
                      epilogue: LinearEpilogue? = nil) throws -> Bool {
         guard weight.rank == 2, context.computeCapability.major >= 8 else { return false }
+        if case .splitQKV? = epilogue { return false }  // (see fusedLinear)
         let (columns, depth) = (weight.shape[0], weight.shape[1])
         guard columns > 0, depth > 0, depth % 8 == 0, x.count % depth == 0,
               columns <= Int(Int32.max), depth <= Int(Int32.max) else { return false }
@@ -54,7 +65,7 @@ extension CUDABackend {
         let outColumns = epilogue?.outColumns(columns) ?? columns
         guard tokens >= 1, tokens <= Self.smallLinearMaxTokens, out.count == tokens * outColumns,
               x.dtype == .bfloat16, weight.dtype == .bfloat16, out.dtype == .bfloat16 || (out.dtype == .float32 && epilogue == nil),
-              epilogue != .siluAndMul || columns % 2 == 0,
+              epilogue?.isGated != true || columns % 2 == 0,
               bias.map({ $0.dtype == .bfloat16 && $0.count == columns }) ?? true,
               x.address % 16 == 0, weight.address % 16 == 0 else { return false }
         // A CTA owns 8 weight rows (more CTAs: N 1024 still gives one per SM), or 16 where x outgrows L1
@@ -62,7 +73,7 @@ extension CUDABackend {
         // Gated, half of a CTA's rows are gate rows and half the matching up rows.
         let xBytes = tokens * depth * DType.bfloat16.size
         let rowsPerBlock = xBytes > 128 << 10 && (columns + 15) / 16 >= context.multiprocessorCount ? 16 : 8
-        let outRowsPerBlock = epilogue == .siluAndMul ? rowsPerBlock / 2 : rowsPerBlock
+        guard let modeArguments = epilogue.modeArguments(columns: columns, tokens: tokens, rows: rowsPerBlock) else { return false }
         // Its warps (at most 8) split K; a warp's iteration covers 32 · LINEAR_LOADS · 8 / R elements.
         let kPerWarpIteration = 32 * 8 * 8 / rowsPerBlock
         let numWarps = min(8, (depth + kPerWarpIteration - 1) / kPerWarpIteration)
@@ -70,11 +81,12 @@ extension CUDABackend {
             x.device, weight.device, bias?.device ?? .pointer(0), out.device, .int32(Int32(tokens)), .int32(Int32(columns)),
             .int32(Int32(depth)), .int32(Int32(rowsPerBlock)), .int32(freshWeight ? 1 : 0),
         ]
-        if out.dtype == .bfloat16 { arguments.append(.int32(epilogue.kernelMode)) }
+        if out.dtype == .bfloat16 { arguments += modeArguments }
+        // A CTA's rows: R consecutive, R/2 gate rows and their up rows, or R/2 rotary pairs — ⌈N / R⌉ CTAs each way.
         try kernels.launch(out.dtype == .float32 ? "linear_small_bf16_f32" : "linear_small_bf16", in: "linear",
-                           grid: ((outColumns + outRowsPerBlock - 1) / outRowsPerBlock, 1, 1), block: (32 * numWarps, 1, 1),
+                           grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1), block: (32 * numWarps, 1, 1),
                            stream: stream, arguments: arguments)
-        if let epilogue { try profiler.mark("linear N \(columns) K \(depth) + \(epilogue)") }
+        if let epilogue { try profiler.mark("linear N \(columns) K \(depth) + \(epilogue.name)") }
         return true
     }
 
@@ -171,16 +183,40 @@ extension CUDABackend {
 
 extension LinearEpilogue {
     /// out's columns for a product of `columns`.
-    func outColumns(_ columns: Int) -> Int { self == .siluAndMul ? columns / 2 : columns }
+    func outColumns(_ columns: Int) -> Int {
+        switch self {
+        case .siluAndMul: columns / 2
+        case .addToOut: columns
+        case .splitQKV(let cache, _, _, _, let headSize): columns - 2 * cache.numKVHeads * headSize
+        }
+    }
 }
 
 extension Optional where Wrapped == LinearEpilogue {
-    /// The kernels' `mode` argument (common.cuh's LINEAR_STORE, LINEAR_GATED, LINEAR_ADD).
-    var kernelMode: Int32 {
+    /// The kernels' mode parameters (linear_epilogue.cuh's LINEAR_MODE_PARAMETERS): LINEAR_STORE, LINEAR_GATED,
+    /// LINEAR_ADD or LINEAR_QKV, and for splitQKV where the split goes. Nil where a kernel of `rows` rows a CTA cannot
+    /// split this product: a head of headSize % rows ≠ 0 (a CTA holds rows / 2 rotary pairs of one head), a rotary
+    /// embedding over part of a head, a product, cache, slots or positions of other shapes or dtypes.
+    func modeArguments(columns: Int, tokens: Int, rows: Int) -> [KernelArgument]? {
+        let mode: Int32
         switch self {
-        case nil: 0
-        case .siluAndMul: 1
-        case .addToOut: 2
+        case nil: mode = 0
+        case .siluAndMul: mode = 1
+        case .addToOut: mode = 2
+        case .splitQKV(let cache, let slotMapping, let positions, let cosSinCache, let headSize):
+            let kvColumns = 2 * cache.numKVHeads * headSize
+            let format: Int32? = cache.key.dtype == .bfloat16 ? 0 : cache.key.dtype.float8Format.map { $0 == .e4m3fn ? 1 : 2 }
+            guard let format, headSize > 0, headSize % rows == 0, rows % 2 == 0, cache.headSize == headSize,
+                  columns > kvColumns, (columns - kvColumns) % headSize == 0,
+                  cosSinCache.dtype == .float32, cosSinCache.rank == 2, cosSinCache.shape[1] == headSize,
+                  slotMapping.dtype == .int32, slotMapping.count == tokens, positions.dtype == .int32, positions.count == tokens
+            else { return nil }
+            return [.int32(3), positions.device, slotMapping.device, cosSinCache.device, cache.key.device, cache.value.device,
+                    .int64(Int64(cache.numBlocks * cache.blockSize)), .int32(Int32((columns - kvColumns) / headSize)),
+                    .int32(Int32(cache.numKVHeads)), .int32(Int32(headSize)), .int32(Int32(cosSinCache.shape[0])),
+                    .int32(format), .float(cache.keyScale), .float(cache.valueScale)]
         }
+        return [.int32(mode), .pointer(0), .pointer(0), .pointer(0), .pointer(0), .pointer(0), .int64(0), .int32(0), .int32(0),
+                .int32(0), .int32(0), .int32(0), .float(1), .float(1)]
     }
 }

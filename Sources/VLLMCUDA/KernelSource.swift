@@ -22,6 +22,7 @@ public struct KernelSource: Sendable {
         KernelSource(name: "decode_attention_merge.cuh", bytes: PackageResources.decode_attention_merge_cuh),
         KernelSource(name: "fp8.cuh", bytes: PackageResources.fp8_cuh),
         KernelSource(name: "int4.cuh", bytes: PackageResources.int4_cuh),
+        KernelSource(name: "linear_epilogue.cuh", bytes: PackageResources.linear_epilogue_cuh),
         KernelSource(name: "mma.cuh", bytes: PackageResources.mma_cuh),
         KernelSource(name: "sampling_params.cuh", source: SamplingParamWord.header),
     ]

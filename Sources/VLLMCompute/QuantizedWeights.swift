@@ -261,6 +261,25 @@ public enum LinearEpilogue: Sendable {
     case siluAndMul
     /// out [T, N], the residual stream, += the product, rounded as `addRMSNorm` adds (the product rounded first).
     case addToOut
+    /// The fused q/k/v projection's product [T, (numHeads + 2·numKVHeads)·headSize] split as `splitQKV` splits it into
+    /// the paged cache with a rotary embedding over whole heads: out [T, numHeads·headSize] the rotated query, the
+    /// rotated keys and the values to `cache`'s rows `slotMapping[t]` (a negative slot skipped).
+    case splitQKV(cache: PagedKVCache, slotMapping: Tensor, positions: Tensor, cosSinCache: Tensor, headSize: Int)
+
+    /// The case's name (profiles, check-gpu's rows).
+    public var name: String {
+        switch self {
+        case .siluAndMul: "siluAndMul"
+        case .addToOut: "addToOut"
+        case .splitQKV: "splitQKV"
+        }
+    }
+
+    /// Whether it is `siluAndMul` (out holds half the product's columns).
+    public var isGated: Bool {
+        if case .siluAndMul = self { return true }
+        return false
+    }
 }
 
 /// A backend with FP8 tensor-core kernels (W8A8: `fp8` checkpoints, compressed-tensors `float-quantized`,

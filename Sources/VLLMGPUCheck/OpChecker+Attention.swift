@@ -80,6 +80,11 @@ extension OpChecker {
                           seqs: [(300, 1), (17, 1), (600, 260), (90, 90)], cacheDType: dtype, kvScales: (2, 0.25))
             try writeKVCache(tokens: 37, kvHeads: 8, headSize: 128, blockSize: 16, numBlocks: 40, cacheDType: dtype,
                              kvScales: (0.5, 3))
+            // A decode step's split straight into the fp8 cache (split_qkv_vec_fp8_*), and a prefill's (scratch rows,
+            // then writeKVCache).
+            for (tokens, heads, kvHeads, headSize) in [(1, 32, 8, 128), (5, 14, 2, 64), (100, 32, 8, 128)] {
+                try splitQKVIntoFloat8(tokens: tokens, heads: heads, kvHeads: kvHeads, headSize: headSize, cacheDType: dtype)
+            }
         }
     }
 

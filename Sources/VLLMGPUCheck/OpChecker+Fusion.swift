@@ -32,6 +32,94 @@ extension OpChecker {
                                 name: "int\(bits) g\(groupSize)")
             }
         }
+        try fusedSplitQKVCases()
+    }
+
+    /// The q/k/v projection with its split folded in (`LinearEpilogue.splitQKV`, 4- and 8-bit weights: linear_int4_decode's
+    /// 32-row CTAs at ≤ 8 tokens, linear_int4_small's 16 past it): Llama-3-8B's heads (32 / 8 of 128), Qwen2.5's with a
+    /// bias (28 / 4), head size 64; into bf16 and fp8 caches. bf16 weights decline it (CUDABackend.fusedLinear).
+    mutating func fusedSplitQKVCases() throws {
+        let fp8 = gpu.kvCacheDTypes(headSize: 128).isEmpty ? [] : [DType.float8E4M3, .float8E5M2]
+        for (heads, kvHeads, headSize, depth, bias) in [(32, 8, 128, 4096, false), (28, 4, 128, 3584, true), (16, 4, 64, 1024, true)] {
+            let columns = (heads + 2 * kvHeads) * headSize
+            let biasPair = bias ? try pair(values(columns), [columns], weight: true) : nil
+            let cases: [(bits: Int, steps: [(tokens: Int, cache: DType?)])] = [
+                (4, [(1, nil), (5, fp8.first), (8, fp8.last), (12, nil), (16, fp8.last)]), (8, [(3, fp8.first)]),
+            ]
+            for (bits, steps) in cases {
+                let (dense, packed) = try randomIntWeight(depth: depth, columns: columns, groupSize: 128, bits: bits,
+                                                          zeroPoints: true, actOrder: false)
+                for (tokens, cacheDType) in steps {
+                    try fusedSplitQKV(tokens, heads: heads, kvHeads: kvHeads, headSize: headSize, depth: depth,
+                                      weight: (.dense(dense), .int4(packed)), bias: biasPair, name: "int\(bits) g128",
+                                      cacheDType: cacheDType)
+                }
+            }
+        }
+    }
+
+    /// One `fusedLinear` with the split against the GPU's own linear → splitQKV (bit for bit: the same sums, rounded
+    /// the same way) and against the CPU's; a cache of scattered slots, one skipped, with scales where fp8.
+    mutating func fusedSplitQKV(_ tokens: Int, heads: Int, kvHeads: Int, headSize: Int, depth: Int,
+                                weight: (LinearWeight, LinearWeight), bias: (Tensor, Tensor)?, name: String,
+                                cacheDType: DType?) throws {
+        let qWidth = heads * headSize, columns = qWidth + 2 * kvHeads * headSize
+        let x = try pair(values(tokens * depth), [tokens, depth])
+        let cosSin = try rotaryTable(maxPositions: 8192, rotaryDim: headSize)
+        let positions = try int32Pair((0..<tokens).map { _ in Int32(random.below(8192)) })
+        let blockSize = 16, numBlocks = (tokens + blockSize - 1) / blockSize + 3
+        var slots = (0..<(numBlocks * blockSize)).map(Int32.init)
+        random.shuffle(&slots)
+        let slotMapping = try int32Pair((0..<tokens).map { $0 == 3 ? -1 : slots[$0] })
+        // The same starting cache three times: the CPU's, the GPU's unfused ops' and the fused kernel's.
+        let shape = [numBlocks, blockSize, kvHeads, headSize], count = shape.reduce(1, *)
+        let scales: (key: Float, value: Float) = cacheDType == nil ? (1, 1) : (0.5, 3)
+        func caches() throws -> (PagedKVCache, PagedKVCache, PagedKVCache) {
+            let contents = (values(count), values(count))
+            func make(_ backend: any Backend, _ values: [Float]) throws -> Tensor {
+                guard let cacheDType, let format = cacheDType.float8Format else {
+                    return try backend.makeTensor(values, shape: shape, dtype: backend.activationDType)
+                }
+                return try values.map { format.encode($0) }.withUnsafeBytes {
+                    try backend.upload($0, sourceDType: cacheDType, shape: shape, dtype: cacheDType)
+                }
+            }
+            func cache(_ backend: any Backend) throws -> PagedKVCache {
+                PagedKVCache(key: try make(backend, contents.0), value: try make(backend, contents.1), keyScale: scales.key,
+                             valueScale: scales.value)
+            }
+            return (try cache(cpu), try cache(gpu), try cache(gpu))
+        }
+        let (cpuCache, gpuCache, fusedCache) = try caches()
+        let product = (try cpu.allocate(shape: [tokens, columns], dtype: cpu.activationDType),
+                       try gpu.allocate(shape: [tokens, columns], dtype: .bfloat16))
+        let query = try outputs([tokens, qWidth]), fusedQuery = try gpu.allocate(shape: [tokens, qWidth], dtype: .bfloat16)
+        try cpu.linear(x.0, weight: weight.0, bias: bias?.0, out: product.0)
+        try cpu.splitQKV(product.0, query: query.0, kv: .cache(cpuCache, slotMapping: slotMapping.0), headSize: headSize,
+                         rotary: (positions.0, cosSin.0))
+        try gpu.linear(x.1, weight: weight.1, bias: bias?.1, out: product.1)
+        try gpu.splitQKV(product.1, query: query.1, kv: .cache(gpuCache, slotMapping: slotMapping.1), headSize: headSize,
+                         rotary: (positions.1, cosSin.1))
+        let split = LinearEpilogue.splitQKV(cache: fusedCache, slotMapping: slotMapping.1, positions: positions.1,
+                                            cosSinCache: cosSin.1, headSize: headSize)
+        let description = "T\(tokens) H\(heads)/\(kvHeads) d\(headSize) K\(depth) \(name)\(bias != nil ? " +bias" : "")"
+            + (cacheDType.map { " \($0) cache" } ?? "")
+        guard try gpu.fusedLinear(x.1, weight: weight.1, bias: bias?.1, epilogue: split, out: fusedQuery) else {
+            results.append(OpCheckResult(op: "fusedLinear + splitQKV", shape: description + " (declined)", error: .infinity,
+                                         tolerance: defaultTolerance))
+            return
+        }
+        for (part, cpuTensor, gpuTensor, fusedTensor) in [("query", query.0, query.1, fusedQuery),
+                                                          ("keyCache", cpuCache.key, gpuCache.key, fusedCache.key),
+                                                          ("valueCache", cpuCache.value, gpuCache.value, fusedCache.value)] {
+            try record("fusedLinear + splitQKV.\(part)", description + " vs linear → splitQKV", gpuReference: gpuTensor,
+                       gpu: fusedTensor, tolerance: 0)
+            // An fp8 cache against the CPU's: the CPU turns the keys in f32 where the GPU rounds to bf16 first (as
+            // transformers' bf16 model does), so a value may land one step of the format apart.
+            let step = cacheDType?.float8Format.map { Float(1) / Float(1 << ($0 == .e4m3fn ? 4 : 3)) }
+            try record("fusedLinear + splitQKV.\(part)", description, cpu: cpuTensor, gpu: fusedTensor,
+                       tolerance: part == "query" ? nil : step)
+        }
     }
 
     /// x · weightᵀ (+ bias) with each epilogue (SiLU·mul where N is even), fused on the GPU, against the CPU's two ops.
@@ -57,7 +145,7 @@ extension OpChecker {
         runs.append((.addToOut, residual.0, residual.1, try gpu.fusedLinear(x.1, weight: weight.1, bias: bias?.1, epilogue: .addToOut,
                                                                                out: residual.1)))
         for (epilogue, reference, out, fused) in runs {
-            let op = "fusedLinear + \(epilogue)"
+            let op = "fusedLinear + \(epilogue.name)"
             guard fused else {
                 results.append(OpCheckResult(op: op, shape: shape + " (declined)", error: .infinity, tolerance: defaultTolerance))
                 continue

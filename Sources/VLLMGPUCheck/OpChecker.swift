@@ -13,6 +13,8 @@ public struct OpChecker {
     let cpu: CPUBackend
     var random: CheckRandom
     public internal(set) var results: [OpCheckResult] = []
+    /// Told each op as it is recorded (check-gpu writes it to stderr, so a run that dies shows where).
+    public var progress: ((String) -> Void)?
 
     public init(gpu: CUDABackend, cpu: CPUBackend, seed: UInt64) {
         self.gpu = gpu
@@ -52,8 +54,16 @@ public struct OpChecker {
 
     mutating func record(_ op: String, _ shape: String, cpu cpuTensor: Tensor, gpu gpuTensor: Tensor,
                          tolerance: Float? = nil) throws {
+        progress?("\(op) \(shape)")
         let error = relativeError(try gpu.downloadFloats(gpuTensor), try cpu.downloadFloats(cpuTensor))
         results.append(OpCheckResult(op: op, shape: shape, error: error, tolerance: tolerance ?? defaultTolerance))
+    }
+
+    /// `record` against a reference the GPU computed too (a fused kernel against the GPU's own ops one by one).
+    mutating func record(_ op: String, _ shape: String, gpuReference: Tensor, gpu gpuTensor: Tensor, tolerance: Float) throws {
+        progress?("\(op) \(shape)")
+        let error = relativeError(try gpu.downloadFloats(gpuTensor), try gpu.downloadFloats(gpuReference))
+        results.append(OpCheckResult(op: op, shape: shape, error: error, tolerance: tolerance))
     }
 
     public mutating func runAll() throws {
@@ -354,8 +364,8 @@ public struct OpChecker {
                    tolerance: 0)
     }
 
-    mutating func rotary(tokens: Int, _ heads: Int, _ kvHeads: Int, _ headSize: Int, _ rotaryDim: Int) throws {
-        let maxPositions = 8192
+    /// A rotary table [maxPositions, rotaryDim] f32 (cos of the rotaryDim/2 frequencies of base 10000, then sin) on each backend.
+    func rotaryTable(maxPositions: Int, rotaryDim: Int) throws -> (Tensor, Tensor) {
         var table = [Float](repeating: 0, count: maxPositions * rotaryDim)
         let half = rotaryDim / 2
         for position in 0..<maxPositions {
@@ -365,8 +375,13 @@ public struct OpChecker {
                 table[position * rotaryDim + half + i] = Float(sin(angle))
             }
         }
-        let cosSin = (try cpu.makeTensor(table, shape: [maxPositions, rotaryDim], dtype: .float32),
-                      try gpu.makeTensor(table, shape: [maxPositions, rotaryDim], dtype: .float32))
+        return (try cpu.makeTensor(table, shape: [maxPositions, rotaryDim], dtype: .float32),
+                try gpu.makeTensor(table, shape: [maxPositions, rotaryDim], dtype: .float32))
+    }
+
+    mutating func rotary(tokens: Int, _ heads: Int, _ kvHeads: Int, _ headSize: Int, _ rotaryDim: Int) throws {
+        let maxPositions = 8192
+        let cosSin = try rotaryTable(maxPositions: maxPositions, rotaryDim: rotaryDim)
         let query = try pair(values(tokens * heads * headSize), [tokens, heads * headSize])
         let key = try pair(values(tokens * kvHeads * headSize), [tokens, kvHeads * headSize])
         let positions = try int32Pair((0..<tokens).map { _ in Int32(random.below(maxPositions)) })
@@ -406,6 +421,51 @@ public struct OpChecker {
         try record("splitQKV→cache.query", shape, cpu: cachedQuery.0, gpu: cachedQuery.1)
         try record("splitQKV→cache.keyCache", shape, cpu: keyCache.0, gpu: keyCache.1)
         try record("splitQKV→cache.valueCache", shape, cpu: valueCache.0, gpu: valueCache.1)
+    }
+
+    /// `splitQKV` into an fp8 cache (rotated, slots scattered, one skipped, scales 0.5 / 3) against the GPU's split into
+    /// bf16 tensors and `writeKVCache` after it (bit for bit) and against the CPU (one step of the format: the CPU turns
+    /// the keys in f32, the GPU rounds them to bf16 first).
+    mutating func splitQKVIntoFloat8(tokens: Int, heads: Int, kvHeads: Int, headSize: Int, cacheDType: DType) throws {
+        guard let format = cacheDType.float8Format else { return }
+        let qWidth = heads * headSize, kvWidth = kvHeads * headSize
+        let cosSin = try rotaryTable(maxPositions: 8192, rotaryDim: headSize)
+        let positions = try int32Pair((0..<tokens).map { _ in Int32(random.below(8192)) })
+        let qkv = try pair(values(tokens * (qWidth + 2 * kvWidth)), [tokens, qWidth + 2 * kvWidth])
+        let blockSize = 16, numBlocks = (tokens + blockSize - 1) / blockSize + 3
+        var slots = (0..<(numBlocks * blockSize)).map(Int32.init)
+        random.shuffle(&slots)
+        let slotMapping = try int32Pair((0..<tokens).map { $0 == tokens / 2 && tokens > 1 ? -1 : slots[$0] })
+        let shape = [numBlocks, blockSize, kvHeads, headSize], count = shape.reduce(1, *)
+        let contents = (values(count), values(count))
+        func cache(_ backend: any Backend) throws -> PagedKVCache {
+            func make(_ values: [Float]) throws -> Tensor {
+                try values.map { format.encode($0) }.withUnsafeBytes {
+                    try backend.upload($0, sourceDType: cacheDType, shape: shape, dtype: cacheDType)
+                }
+            }
+            return PagedKVCache(key: try make(contents.0), value: try make(contents.1), keyScale: 0.5, valueScale: 3)
+        }
+        let (cpuCache, gpuCache, stagedCache) = (try cache(cpu), try cache(gpu), try cache(gpu))
+        let query = try outputs([tokens, qWidth]), stagedQuery = try gpu.allocate(shape: [tokens, qWidth], dtype: .bfloat16)
+        try cpu.splitQKV(qkv.0, query: query.0, kv: .cache(cpuCache, slotMapping: slotMapping.0), headSize: headSize,
+                         rotary: (positions.0, cosSin.0))
+        try gpu.splitQKV(qkv.1, query: query.1, kv: .cache(gpuCache, slotMapping: slotMapping.1), headSize: headSize,
+                         rotary: (positions.1, cosSin.1))
+        let key = try gpu.allocate(shape: [tokens, kvWidth], dtype: .bfloat16), value = try gpu.allocate(shape: [tokens, kvWidth], dtype: .bfloat16)
+        try gpu.splitQKV(qkv.1, query: stagedQuery, kv: .tensors(key: key, value: value), headSize: headSize,
+                         rotary: (positions.1, cosSin.1))
+        try gpu.writeKVCache(key: key, value: value, cache: stagedCache, slotMapping: slotMapping.1)
+        let description = "T\(tokens) H\(heads)/\(kvHeads) d\(headSize) \(cacheDType) scales 0.5/3"
+        let step = Float(1) / Float(1 << (format == .e4m3fn ? 4 : 3))
+        for (part, cpuTensor, gpuTensor, staged) in [("query", query.0, query.1, stagedQuery),
+                                                     ("keyCache", cpuCache.key, gpuCache.key, stagedCache.key),
+                                                     ("valueCache", cpuCache.value, gpuCache.value, stagedCache.value)] {
+            try record("splitQKV→fp8 cache.\(part)", description + " vs split → writeKVCache", gpuReference: staged, gpu: gpuTensor,
+                       tolerance: 0)
+            try record("splitQKV→fp8 cache.\(part)", description, cpu: cpuTensor, gpu: gpuTensor,
+                       tolerance: part == "query" ? nil : step)
+        }
     }
 
     mutating func writeKVCache(tokens: Int, kvHeads: Int, headSize: Int, blockSize: Int, numBlocks: Int,

@@ -220,11 +220,14 @@ public final class LlamaModel: CausalLM {
         let eps = config.rmsNormEps, d = config.headDim
         let scale = 1 / Float(d).squareRoot()
 
-        // Decode steps fold the SiLU·mul and the residual adds into the linears before them where the backend can
-        // (`Backend.fusedLinear`; not with LoRA, whose deltas are added to the plain product, nor across ranks, whose
-        // partial products are all-reduced before the add, nor between pipeline stages, which hand on the last product
-        // and the residual apart). `pending`: hidden holds a linear's product not yet added into residual.
-        let fuses = input.lora == nil && tensorParallel.size == 1 && pipelineStage.size == 1
+        // Decode steps fold the q/k/v split, the SiLU·mul and the residual adds into the linears before them where the
+        // backend can (`Backend.fusedLinear`; not with LoRA, whose deltas are added to the plain product). qkv and
+        // gate_up are column-parallel — each rank's product is whole for its heads and rows — so theirs fold on every
+        // rank (`foldsColumnParallel`); o and down's adds not across ranks, whose partial products are all-reduced
+        // before the add, nor between pipeline stages, which hand on the last product and the residual apart (`fuses`).
+        // `pending`: hidden holds a linear's product not yet added into residual.
+        let foldsColumnParallel = input.lora == nil
+        let fuses = foldsColumnParallel && tensorParallel.size == 1 && pipelineStage.size == 1
         var pending = false
         /// normed = rmsNorm(residual), after residual += hidden when pending.
         func normalize(_ weight: Tensor) throws {
@@ -261,24 +264,30 @@ public final class LlamaModel: CausalLM {
             // One GEMM for q, k and v; the split rotates q and k and writes k and v into the cache on the way
             // (Qwen3 normalizes q and k first, so it splits, normalizes, rotates, then writes).
             try normalize(layer.inputLayernorm)
-            try b.linear(normed, weight: layer.qkvProj, bias: layer.qkvBias, out: qkv)
-            try addLoRA(\.qkv, layer: i, normed, input, out: qkv)
-            if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
-                try b.splitQKV(qkv, query: q, kv: .tensors(key: k, value: v), headSize: d, rotary: nil)
-                let qHeads = q.reshaped([t * numHeads, d]), kHeads = k.reshaped([t * numKVHeads, d])
-                try b.rmsNorm(qHeads, weight: qNorm, epsilon: eps, out: qHeads)
-                try b.rmsNorm(kHeads, weight: kNorm, epsilon: eps, out: kHeads)
-                try b.rotaryEmbedding(query: q, key: k, positions: input.positions, cosSinCache: cosSinCache, headSize: d)
-                try b.writeKVCache(key: k, value: v, cache: kvCaches[i], slotMapping: input.attention.slotMapping)
-            } else {
-                try b.splitQKV(qkv, query: q, kv: .cache(kvCaches[i], slotMapping: input.attention.slotMapping), headSize: d,
-                               rotary: (input.positions, cosSinCache))
+            let split = LinearEpilogue.splitQKV(cache: kvCaches[i], slotMapping: input.attention.slotMapping,
+                                                positions: input.positions, cosSinCache: cosSinCache, headSize: d)
+            let splitFolded = try layer.qNorm == nil && foldsColumnParallel
+                && b.fusedLinear(normed, weight: layer.qkvProj, bias: layer.qkvBias, epilogue: split, out: q)
+            if !splitFolded {
+                try b.linear(normed, weight: layer.qkvProj, bias: layer.qkvBias, out: qkv)
+                try addLoRA(\.qkv, layer: i, normed, input, out: qkv)
+                if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
+                    try b.splitQKV(qkv, query: q, kv: .tensors(key: k, value: v), headSize: d, rotary: nil)
+                    let qHeads = q.reshaped([t * numHeads, d]), kHeads = k.reshaped([t * numKVHeads, d])
+                    try b.rmsNorm(qHeads, weight: qNorm, epsilon: eps, out: qHeads)
+                    try b.rmsNorm(kHeads, weight: kNorm, epsilon: eps, out: kHeads)
+                    try b.rotaryEmbedding(query: q, key: k, positions: input.positions, cosSinCache: cosSinCache, headSize: d)
+                    try b.writeKVCache(key: k, value: v, cache: kvCaches[i], slotMapping: input.attention.slotMapping)
+                } else {
+                    try b.splitQKV(qkv, query: q, kv: .cache(kvCaches[i], slotMapping: input.attention.slotMapping), headSize: d,
+                                   rotary: (input.positions, cosSinCache))
+                }
             }
             try b.pagedAttention(query: q, cache: kvCaches[i], metadata: input.attention, scale: scale, out: attention)
             try residualLinear(attention, layer.oProj, layer.oBias, lora: \.o, layer: i)
             try normalize(layer.postAttentionLayernorm)
-            let gated = try fuses && b.fusedLinear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, epilogue: .siluAndMul,
-                                                   out: activated)
+            let gated = try foldsColumnParallel
+                && b.fusedLinear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, epilogue: .siluAndMul, out: activated)
             if !gated {
                 try b.linear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, out: gateUp)
                 try addLoRA(\.gateUp, layer: i, normed, input, out: gateUp)

@@ -1,5 +1,5 @@
 import ArgumentParser
-import FoundationEssentials
+import Foundation
 import VLLMCompute
 import VLLMCPU
 import VLLMCUDA
@@ -102,6 +102,7 @@ struct CheckGPUCommand: ParsableCommand {
             let f32 = try backend(.float32)
             for backend in [gpu, f32] {
                 var checker = OpChecker(gpu: backend, cpu: CPUBackend(), seed: seed)
+                checker.progress = { FileHandle.standardError.write(Data("check-gpu: \(backend.activationDType) \($0)\n".utf8)) }
                 try checker.runAll()
                 failures += checker.results.filter { !$0.passed }.count
                 print("\(backend.activationDType) activations:")

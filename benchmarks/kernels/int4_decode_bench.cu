@@ -29,8 +29,12 @@
     } while (0)
 
 // Session 17's decode kernel: linear_int4_small's grouped path, two 16-row tiles a warp, 32 rows a CTA.
-__global__ void __launch_bounds__(256) small_two_tiles(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
-    linear_int4_small<1, true, 2, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
+__global__ void __launch_bounds__(256) small_two_tiles(LINEAR_INT4_PARAMETERS(bf16_t)) {
+    linear_int4_small<1, true, 2, bf16_t>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_STORE);
+}
+// linear_int4_decode_bf16 storing its product (the mode's other parameters unused).
+__global__ void __launch_bounds__(32 * INT4_DECODE_MAX_WARPS) decode_store(LINEAR_INT4_PARAMETERS(bf16_t)) {
+    linear_int4_decode<bf16_t>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_STORE);
 }
 
 // CUDABackend.int4DecodeWarps
@@ -40,8 +44,7 @@ static int decodeWarps(int ctas, int multiprocessors) {
     return 4;
 }
 
-typedef void (*Kernel)(const bf16_t *, const unsigned *, const bf16_t *, const bf16_t *, const bf16_t *, bf16_t *, int, int,
-                       int, int, int, int);
+typedef void (*Kernel)(const bf16_t *, const unsigned *, const unsigned *, const bf16_t *, bf16_t *, int, int, int, int, int);
 struct Variant {
     const char *name;
     Kernel kernel;
@@ -76,17 +79,17 @@ int main(int argc, char **argv) {
             CHECK(cudaMalloc(&w, bytes));
             CHECK(cudaMemcpy(w, host.data(), bytes, cudaMemcpyHostToDevice));
         }
-        std::vector<bf16_t> hostScales((size_t)N * groups), hostZeros((size_t)N * groups), hostX(8 * K);
-        for (auto &v : hostScales) v = 0x3B00 | (next() >> 25);
-        for (auto &v : hostZeros) v = 0xC308;  // −(128 + 8)
+        // scaleZeros pairs (int4.cuh): a small positive bf16 scale, −(128 + 8) in the high half.
+        std::vector<unsigned> hostPairs((size_t)N * groups);
+        std::vector<bf16_t> hostX(8 * K);
+        for (auto &v : hostPairs) v = (0x3B00u | (next() >> 25)) | (0xC308u << 16);
         for (auto &v : hostX) v = (next() & 0x8000) | 0x3C00 | (next() >> 25);
-        bf16_t *scales, *zeros, *x, *out;
-        CHECK(cudaMalloc(&scales, hostScales.size() * 2));
-        CHECK(cudaMalloc(&zeros, hostZeros.size() * 2));
+        unsigned *scaleZeros;
+        bf16_t *x, *out;
+        CHECK(cudaMalloc(&scaleZeros, hostPairs.size() * 4));
         CHECK(cudaMalloc(&x, 8 * K * 2));
         CHECK(cudaMalloc(&out, 8 * N * 2));
-        CHECK(cudaMemcpy(scales, hostScales.data(), hostScales.size() * 2, cudaMemcpyHostToDevice));
-        CHECK(cudaMemcpy(zeros, hostZeros.data(), hostZeros.size() * 2, cudaMemcpyHostToDevice));
+        CHECK(cudaMemcpy(scaleZeros, hostPairs.data(), hostPairs.size() * 4, cudaMemcpyHostToDevice));
         CHECK(cudaMemcpy(x, hostX.data(), 8 * K * 2, cudaMemcpyHostToDevice));
 
         for (int M : {1, 8}) {
@@ -94,10 +97,10 @@ int main(int argc, char **argv) {
             std::vector<bf16_t> reference, result(M * N);
             const Variant variants[] = {
                 {"small 2 tiles", small_two_tiles, 8},
-                {"decode rule", linear_int4_decode_bf16, 0},
-                {"decode w4", linear_int4_decode_bf16, 4},
-                {"decode w8", linear_int4_decode_bf16, 8},
-                {"decode w16", linear_int4_decode_bf16, 16},
+                {"decode rule", decode_store, 0},
+                {"decode w4", decode_store, 4},
+                {"decode w8", decode_store, 8},
+                {"decode w16", decode_store, 16},
             };
             for (int vi = 0; vi < (int)(sizeof(variants) / sizeof(variants[0])); ++vi) {
                 const Variant &v = variants[vi];
@@ -105,8 +108,7 @@ int main(int argc, char **argv) {
                 const int ctas = (N + 31) / 32;
                 const int warps = v.warps ? v.warps : decodeWarps(ctas, multiprocessors);
                 auto run = [&](int i) {
-                    v.kernel<<<ctas, 32 * warps>>>(x, weights[i % copies], scales, zeros, nullptr, out, M, N, K, groupSize, K,
-                                                   LINEAR_STORE);
+                    v.kernel<<<ctas, 32 * warps>>>(x, weights[i % copies], scaleZeros, nullptr, out, M, N, K, groupSize, K);
                 };
                 for (int i = 0; i < 3; ++i) run(i);
                 CHECK(cudaDeviceSynchronize());
@@ -133,8 +135,7 @@ int main(int argc, char **argv) {
             }
         }
         for (auto w : weights) CHECK(cudaFree(w));
-        CHECK(cudaFree(scales));
-        CHECK(cudaFree(zeros));
+        CHECK(cudaFree(scaleZeros));
         CHECK(cudaFree(x));
         CHECK(cudaFree(out));
     }

@@ -6,8 +6,8 @@
 //   CPUBackend.fillDummy: every step is exact in f32 but the last product, which rounds once as the
 //   host's does (no contraction can change it: __fmul_rn), and bf16 rounds to nearest even.
 //   grid min(ceil(count / 256), 32 per SM), block 256, grid-stride loop.
-// fill_int4_dummy  a 4-bit weight of linear_int4.cu's layout: packed words random, scales in [1e-4, 2e-4],
-//   zeros −136 (the code 8 of a symmetric checkpoint): weights of about dummy floats' size.
+// fill_int4_dummy  a 4-bit weight of int4.cuh's layout: packed words random, scaleZeros pairs of a scale in [1e-4, 2e-4]
+//   and −136 (the zero 8 of a symmetric checkpoint): weights of about dummy floats' size.
 // fill_fp8_dummy  an e4m3 weight of linear_fp8.cu's layout: codes random and finite (NaN's 0x7F → 0x7E), one f32
 //   scale a row in [1e-3, 2e-3] / 448: weights of about dummy floats' size.
 #include "common.cuh"
@@ -41,8 +41,8 @@ extern "C" __global__ void fill_dummy_f32(float *__restrict__ out, long long cou
     fill_dummy(out, count, key);
 }
 
-extern "C" __global__ void fill_int4_dummy(unsigned *__restrict__ packed, bf16_t *__restrict__ scales,
-                                           bf16_t *__restrict__ zeros, long long numWords, long long numScales,
+extern "C" __global__ void fill_int4_dummy(unsigned *__restrict__ packed, unsigned *__restrict__ scaleZeros,
+                                           long long numWords, long long numScales,
                                            unsigned long long key) {
     grid_dependency_wait();
     const long long stride = (long long)gridDim.x * blockDim.x;
@@ -51,8 +51,7 @@ extern "C" __global__ void fill_int4_dummy(unsigned *__restrict__ packed, bf16_t
     }
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < numScales; i += stride) {
         const float unit = (float)(unsigned)(dummy_mix(~key ^ (unsigned long long)i) >> 40) * (1.0f / 16777216.0f);
-        scales[i] = f32_to_bf16(1e-4f * (1.0f + unit));
-        zeros[i] = f32_to_bf16(-136.0f);
+        scaleZeros[i] = (unsigned)f32_to_bf16(1e-4f * (1.0f + unit)) | ((unsigned)f32_to_bf16(-136.0f) << 16);
     }
 }
 

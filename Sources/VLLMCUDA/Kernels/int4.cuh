@@ -5,7 +5,8 @@
 //   packed [N, K/8] u32: word w of row n holds the codes of k = 8w … 8w + 7, nibble p holding k-offset
 //     INTERLEAVE[p] = {0, 2, 4, 6, 1, 3, 5, 7}[p] (AutoAWQ's order), so that (word >> 4i) & 0x000F000F
 //     is the pair (8w + 2i, 8w + 2i + 1) in the low halves of a bf16x2 register.
-//   scales [N, G] bf16, zeros [N, G] bf16 holding −(128 + zero) (exact: |zero| ≤ 255 would still be).
+//   scaleZeros [N, G] u32: each (row, group)'s scale as bf16 in the low half and −(128 + zero) as bf16 in the high half
+//     (exact: |zero| ≤ 255 would still be), so that one 4-byte load gives both.
 //   One (row, group) covers groupSize consecutive stored k (groupSize % 32 == 0); an act-order checkpoint is
 //   stored with its columns sorted by group (the launcher gathers x's columns in that order first).
 //   w[n][k] = (code − zero) · scale: 0x4300 | code is the bf16 of 128 + code, so one fma (× 1, + zeros)
@@ -13,6 +14,7 @@
 //   tools round it to the scale's dtype (bf16 here).
 #pragma once
 #include "mma.cuh"
+#include "linear_epilogue.cuh"
 
 __device__ __forceinline__ unsigned bf16x2_fma(unsigned a, unsigned b, unsigned c) {
     unsigned d;
@@ -38,19 +40,23 @@ __device__ __forceinline__ void raw_word(unsigned word, unsigned *out) {
     }
 }
 
-__device__ __forceinline__ unsigned duplicate(bf16_t value) { return (unsigned)value | ((unsigned)value << 16); }
+// A scaleZeros pair's parts: (scale, scale) and (−(128 + zero), …) as bf16x2, or each as a float.
+__device__ __forceinline__ unsigned sz_scale2(unsigned sz) { return __byte_perm(sz, 0u, 0x1010); }
+__device__ __forceinline__ unsigned sz_zero2(unsigned sz) { return __byte_perm(sz, 0u, 0x3232); }
+__device__ __forceinline__ float sz_scale(unsigned sz) { return __uint_as_float(sz << 16); }
+__device__ __forceinline__ float sz_zero(unsigned sz) { return __uint_as_float(sz & 0xFFFF0000u); }
 
 
 // The parameters of the small-batch kernels (linear_int4_small, linear_int4_decode).
 #define LINEAR_INT4_PARAMETERS(OUT)                                                                                \
-    const bf16_t *__restrict__ x, const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,            \
-        const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias, OUT *__restrict__ out, int numTokens, int N, \
+    const bf16_t *__restrict__ x, const unsigned *__restrict__ packed, const unsigned *__restrict__ scaleZeros,       \
+        const bf16_t *__restrict__ bias, OUT *__restrict__ out, int numTokens, int N,                                   \
         int K, int groupSize, int xDepth
-#define LINEAR_INT4_ARGUMENTS x, packed, scales, zeros, bias, out, numTokens, N, K, groupSize, xDepth
+#define LINEAR_INT4_ARGUMENTS x, packed, scaleZeros, bias, out, numTokens, N, K, groupSize, xDepth
 
 // The parameters of both tiled GEMMs (linear_int4_gemm, linear_int4_wgmma).
 #define LINEAR_INT4_GEMM_PARAMETERS(OUT)                                                                           \
-    const bf16_t *__restrict__ x, const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,            \
-        const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias, OUT *__restrict__ out,                    \
+    const bf16_t *__restrict__ x, const unsigned *__restrict__ packed, const unsigned *__restrict__ scaleZeros,       \
+        const bf16_t *__restrict__ bias, OUT *__restrict__ out,                                                       \
         float *__restrict__ partials, int numTokens, int N, int K, int groupSize
-#define LINEAR_INT4_GEMM_ARGUMENTS x, packed, scales, zeros, bias, out, partials, numTokens, N, K, groupSize
+#define LINEAR_INT4_GEMM_ARGUMENTS x, packed, scaleZeros, bias, out, partials, numTokens, N, K, groupSize

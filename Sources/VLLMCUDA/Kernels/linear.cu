@@ -4,9 +4,10 @@
 // linear_small_bf16_f32  the same → out [M, N] f32 holding bf16 values (the logits: as cuBLASLt + bias_round_bf16_f32)
 //   M ≤ 8, K % 8 == 0, x and weight 16-byte aligned (the launcher checks and otherwise uses cuBLASLt).
 //   Every output is the f32 sum over K, plus the bias in f32, rounded to bf16 once.
-//   linear_small_bf16 also folds the op after it in (common.cuh's LINEAR_*; CUDABackend.fusedLinear): mode
+//   linear_small_bf16 also folds the op after it in (linear_epilogue.cuh's LINEAR_*; CUDABackend.fusedLinear): mode
 //   LINEAR_GATED — a CTA's first R/2 rows are gate rows, its last R/2 the matching up rows (N/2 further on), out
-//   [M, N/2] = silu(gate) · up; LINEAR_ADD — out (the residual stream) += the product.
+//   [M, N/2] = silu(gate) · up; LINEAR_ADD — out (the residual stream) += the product. (Not LINEAR_QKV: folding the
+//   q/k/v split in made bf16 W1 slower, docs/gpu-runs/2026-12-02d run3; CUDABackend.fusedLinear declines it.)
 //
 //   grid (ceil(N / R)), block 32 · numWarps (numWarps ≤ 8, fewer only when K is short),
 //   R = rowsPerBlock ∈ {8, 16}, the launcher's choice: 8 (more CTAs), except 16 when x is too large for
@@ -27,7 +28,7 @@
 //   H200, back to back, weights not in L2 (copy: 4.2 TB/s): N 28672 K 4096 4.1 TB/s, lm_head N 128256
 //   4.3, N 4096 K 14336 3.7, N 6144 K 4096 3.2, N 4096 K 4096 2.9 (cuBLAS 4.1, 4.1, 3.6, 3.1, 2.5): a launch
 //   costs ≈ 3.5 µs beyond its bytes (ramp-up and drain), which small N cannot hide.
-#include "common.cuh"
+#include "linear_epilogue.cuh"
 
 #define LINEAR_MAX_WARPS 8
 #define LINEAR_LOADS 8  // 16-byte weight loads a lane has in flight per iteration
@@ -90,7 +91,7 @@ __device__ __forceinline__ void linear_small_warp(const bf16_t *__restrict__ x, 
 template <typename Out>
 __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restrict__ weight,
                              const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
-                             int rowsPerBlock, int freshWeight, int mode) {
+                             int rowsPerBlock, int freshWeight, const LinearMode &mode) {
     if (freshWeight) grid_dependency_wait();  // the kernel before wrote the weight: no load may precede the wait
     __shared__ float sums[LINEAR_MAX_WARPS][8][16];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
@@ -107,7 +108,7 @@ __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restr
     sums[warp][2 * t][g + 8] = acc[2];
     sums[warp][2 * t + 1][g + 8] = acc[3];
     __syncthreads();
-    linear_epilogue(out, numTokens, N, rowsPerBlock, mode, [&](int token, int r) {  // the CTA's row r, with its bias
+    linear_epilogue(out, numTokens, N, rowsPerBlock, mode, LinearQKVInputs{}, [&](int token, int r) {  // the CTA's row r, with its bias
         float sum = 0.0f;
         for (int w = 0; w < numWarps; ++w) sum += sums[w][token][r];
         return bias ? sum + bf16_to_f32(bias[weightRow(r)]) : sum;
@@ -119,10 +120,10 @@ __device__ void linear_small(const bf16_t *__restrict__ x, const bf16_t *__restr
         OUT *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock, int freshWeight
 
 // Each waits inside, after its first weight loads.
-extern "C" __global__ void __launch_bounds__(256, 2) linear_small_bf16(LINEAR_SMALL_PARAMETERS(bf16_t), int mode) {
-    linear_small<bf16_t>(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight, mode);
+extern "C" __global__ void __launch_bounds__(256, 2) linear_small_bf16(LINEAR_SMALL_PARAMETERS(bf16_t), LINEAR_MODE_PARAMETERS) {
+    linear_small<bf16_t>(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight, LINEAR_MODE_ARGUMENTS);
 }
 
 extern "C" __global__ void __launch_bounds__(256, 2) linear_small_bf16_f32(LINEAR_SMALL_PARAMETERS(float)) {
-    linear_small<float>(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight, LINEAR_STORE);
+    linear_small<float>(x, weight, bias, out, numTokens, N, K, rowsPerBlock, freshWeight, LINEAR_MODE_STORE);
 }

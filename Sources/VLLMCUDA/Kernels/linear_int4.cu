@@ -14,7 +14,7 @@
 //   linear.cu: a dot product does not care in which order K is summed, as long as A and B share it.
 //   The packed weight streams from DRAM once for all tokens (16 bytes per row per step, INT4_STEPS steps in
 //   flight); x comes through L1. Warps meet in shared memory, summed in warp order (deterministic).
-//   The bf16-out entry points also fold the op after them in as linear_small_bf16 does (mode: common.cuh's LINEAR_*;
+//   The bf16-out entry points also fold the op after them in as linear_small_bf16 does (mode: linear_epilogue.cuh's LINEAR_*;
 //   gated, a CTA's first ROWS/2 rows are gate rows and its last ROWS/2 the matching up rows).
 // linear_int4_gemm_bf16[_f32]_nNT  the same parameters and partials [splits, M, N] f32, for decode steps of a few dozen
 //   to 128 sequences (CUDABackend.int4Path says which by shape): a tiled tensor-core GEMM that dequantizes the weight in registers (as vLLM's Marlin), so the
@@ -38,14 +38,14 @@
 #define INT4_STEPS 4  // 16-byte packed loads per row a lane has in flight
 
 // The 32 k of one lane (a 16-byte load) of one row, dequantized; zero where !valid.
-__device__ __forceinline__ void dequant_lane(uint4 words, const bf16_t *scales, const bf16_t *zeros, int index, bool valid,
+__device__ __forceinline__ void dequant_lane(uint4 words, const unsigned *scaleZeros, int index, bool valid,
                                              unsigned (&out)[16]) {
     if (!valid) {
 #pragma unroll
         for (int i = 0; i < 16; ++i) out[i] = 0u;
         return;
     }
-    const unsigned scale2 = duplicate(scales[index]), negZero2 = duplicate(zeros[index]);
+    const unsigned sz = scaleZeros[index], scale2 = sz_scale2(sz), negZero2 = sz_zero2(sz);
     dequant_word(words.x, negZero2, scale2, out);
     dequant_word(words.y, negZero2, scale2, out + 4);
     dequant_word(words.z, negZero2, scale2, out + 8);
@@ -58,12 +58,13 @@ __device__ __forceinline__ void dequant_lane(uint4 words, const bf16_t *scales, 
 // MMA of ones sums x (once for all tiles), and the step ends with acc += scale · (Σ(128 + code)·x − (128 + zero) · Σx)
 // in f32 — two instructions a code pair instead of four. Otherwise every element is dequantized, (code − zero) ·
 // scale, before its MMA.
-// weightRow(r): the weight row of the CTA's row r, −1 where it has none.
-template <int TG, bool GROUPED, int TILES, typename RowOf>
+// weightRow(r): the weight row of the CTA's row r, −1 where it has none. beforeWait(): run just before the wait, under
+// the first weight loads (the epilogue's reads of the step's inputs).
+template <int TG, bool GROUPED, int TILES, typename RowOf, typename BeforeWait>
 __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
-                                                 const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
-                                                 int numTokens, int K, int groupSize, int xDepth, RowOf weightRow,
-                                                 float (&acc)[TILES][TG][4]) {
+                                                 const unsigned *__restrict__ scaleZeros, int numTokens, int K,
+                                                 int groupSize, int xDepth, RowOf weightRow,
+                                                 float (&acc)[TILES][TG][4], BeforeWait beforeWait) {
     constexpr int STEPS = INT4_STEPS / TILES;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
@@ -108,6 +109,7 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
     // stay before it: common.cuh's load_weight16_early).
     int k0 = warp * 128 * STEPS;
     load(k0, true);
+    beforeWait();
     grid_dependency_wait();
     for (; k0 < K; k0 += stride) {
 #pragma unroll
@@ -148,8 +150,9 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
                         }
                     }
                     const long long indexA = rows[i][0] * numGroups + group, indexB = rows[i][1] * numGroups + group;
-                    const float scaleA = hasRow[i][0] ? bf16_to_f32(scales[indexA]) : 0.0f, zeroA = bf16_to_f32(zeros[indexA]);
-                    const float scaleB = hasRow[i][1] ? bf16_to_f32(scales[indexB]) : 0.0f, zeroB = bf16_to_f32(zeros[indexB]);
+                    const unsigned szA = scaleZeros[indexA], szB = scaleZeros[indexB];
+                    const float scaleA = hasRow[i][0] ? sz_scale(szA) : 0.0f, zeroA = sz_zero(szA);
+                    const float scaleB = hasRow[i][1] ? sz_scale(szB) : 0.0f, zeroB = sz_zero(szB);
 #pragma unroll
                     for (int j = 0; j < TG; ++j) {  // zeros hold −(128 + zero)
                         acc[i][j][0] += scaleA * fmaf(zeroA, sums[j][0], part[j][0]);
@@ -164,8 +167,8 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
 #pragma unroll
                 for (int i = 0; i < TILES; ++i) {
                     unsigned a[16], b[16];
-                    dequant_lane(w[s][i][0], scales, zeros, rows[i][0] * numGroups + group, hasRow[i][0] && inK, a);
-                    dequant_lane(w[s][i][1], scales, zeros, rows[i][1] * numGroups + group, hasRow[i][1] && inK, b);
+                    dequant_lane(w[s][i][0], scaleZeros, rows[i][0] * numGroups + group, hasRow[i][0] && inK, a);
+                    dequant_lane(w[s][i][1], scaleZeros, rows[i][1] * numGroups + group, hasRow[i][1] && inK, b);
 #pragma unroll
                     for (int j = 0; j < TG; ++j) {
                         const bf16_t *xk = tokenRows[j] + (inK ? (k < xDepth ? k : k - xDepth) : 0);
@@ -185,16 +188,19 @@ __device__ __forceinline__ void linear_int4_warp(const bf16_t *__restrict__ x, c
 
 template <int TG, bool GROUPED, int TILES, typename Out>
 __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
-                                  const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
-                                  const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
-                                  int groupSize, int xDepth, int mode) {
+                                  const unsigned *__restrict__ scaleZeros, const bf16_t *__restrict__ bias,
+                                  Out *__restrict__ out, int numTokens, int N, int K, int groupSize, int xDepth,
+                                  const LinearMode &mode) {
     constexpr int ROWS = 16 * TILES;
     __shared__ float sums[INT4_MAX_WARPS][8 * TG][ROWS];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
     auto weightRow = [&](int r) { return linear_weight_row(r, ROWS, N, mode); };
     float acc[TILES][TG][4];
-    linear_int4_warp<TG, GROUPED, TILES>(x, packed, scales, zeros, numTokens, K, groupSize, xDepth, weightRow, acc);
+    __shared__ LinearQKVInputs qkvStash[8 * TG * ROWS / 2];
+    auto readQKVInputs = [&] { linear_qkv_stash(qkvStash, 8 * TG * ROWS / 2, numTokens, ROWS, mode); };
+    linear_int4_warp<TG, GROUPED, TILES>(x, packed, scaleZeros, numTokens, K, groupSize, xDepth, weightRow, acc,
+                                         readQKVInputs);
 #pragma unroll
     for (int i = 0; i < TILES; ++i)
 #pragma unroll
@@ -205,7 +211,7 @@ __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *
             sums[warp][8 * j + 2 * t + 1][16 * i + g + 8] = acc[i][j][3];
         }
     __syncthreads();
-    linear_epilogue(out, numTokens, N, ROWS, mode, [&](int token, int r) {  // the CTA's row r, with its bias
+    linear_epilogue(out, numTokens, N, ROWS, mode, linear_qkv_unstash(qkvStash, 8 * TG * ROWS / 2, mode), [&](int token, int r) {  // the CTA's row r, with its bias
         float sum = 0.0f;
         for (int w = 0; w < numWarps; ++w) sum += sums[w][token][r];
         return bias ? sum + bf16_to_f32(bias[weightRow(r)]) : sum;
@@ -214,41 +220,41 @@ __device__ void linear_int4_small(const bf16_t *__restrict__ x, const unsigned *
 
 // Every entry point is written out (the kernel loader reads their names from this file). Each waits for the
 // kernel before it inside linear_int4_warp, once its first weight loads are in flight. The bf16-out ones take a
-// mode (common.cuh's LINEAR_*).
+// mode (linear_epilogue.cuh's LINEAR_*).
 
-extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t1(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
-    linear_int4_small<1, false, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
+extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t1(LINEAR_INT4_PARAMETERS(bf16_t), LINEAR_MODE_PARAMETERS) {
+    linear_int4_small<1, false, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_ARGUMENTS);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t1(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<1, false, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
+    linear_int4_small<1, false, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_STORE);
 }
-extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
-    linear_int4_small<2, false, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
+extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t), LINEAR_MODE_PARAMETERS) {
+    linear_int4_small<2, false, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_ARGUMENTS);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t2(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<2, false, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
+    linear_int4_small<2, false, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_STORE);
 }
-extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
-    linear_int4_small<4, false, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
+extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t), LINEAR_MODE_PARAMETERS) {
+    linear_int4_small<4, false, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_ARGUMENTS);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_bf16_f32_t4(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<4, false, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
+    linear_int4_small<4, false, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_STORE);
 }
-extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
-    linear_int4_small<2, true, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
+extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t2(LINEAR_INT4_PARAMETERS(bf16_t), LINEAR_MODE_PARAMETERS) {
+    linear_int4_small<2, true, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_ARGUMENTS);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t2(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<2, true, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
+    linear_int4_small<2, true, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_STORE);
 }
-extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
-    linear_int4_small<4, true, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
+extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_t4(LINEAR_INT4_PARAMETERS(bf16_t), LINEAR_MODE_PARAMETERS) {
+    linear_int4_small<4, true, 1, bf16_t>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_ARGUMENTS);
 }
 extern "C" __global__ void __launch_bounds__(256) linear_int4_small_g128_bf16_f32_t4(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_small<4, true, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
+    linear_int4_small<4, true, 1, float>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_STORE);
 }
 
-extern "C" __global__ void dequantize_int4_bf16(const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,
-                                                const bf16_t *__restrict__ zeros, const int *__restrict__ perm,
+extern "C" __global__ void dequantize_int4_bf16(const unsigned *__restrict__ packed, const unsigned *__restrict__ scaleZeros,
+                                                const int *__restrict__ perm,
                                                 bf16_t *__restrict__ out, int N, int K, int groupSize) {
     grid_dependency_wait();
     const int words = K >> 3, numGroups = K / groupSize;
@@ -258,7 +264,8 @@ extern "C" __global__ void dequantize_int4_bf16(const unsigned *__restrict__ pac
         const int k = (int)(i - row * words) * 8;
         const int index = (int)row * numGroups + k / groupSize;
         unsigned pairs[4];
-        dequant_word(packed[i], duplicate(zeros[index]), duplicate(scales[index]), pairs);
+        const unsigned sz = scaleZeros[index];
+        dequant_word(packed[i], sz_zero2(sz), sz_scale2(sz), pairs);
         bf16_t *destination = out + row * K;
         if (perm) {
 #pragma unroll
@@ -284,11 +291,11 @@ extern "C" __global__ void gather_columns_bf16(const bf16_t *__restrict__ x, con
 }
 
 // An 8-bit weight held as its two 4-bit planes (CUDABackend.makeInt4Weight: packed [N, 2K/8] with the hi nibbles in
-// stored columns 0 … K − 1 and the lo nibbles in K … 2K − 1, scales and zeros [N, 2G] with the hi plane's scale 16·s)
+// stored columns 0 … K − 1 and the lo nibbles in K … 2K − 1, scaleZeros [N, 2G] with the hi plane's scale 16·s)
 // → out [N, K] bf16: (16·hi + lo − zero)·s computed exactly and rounded once, as the reference tools round; perm [2K]
 // (stored column → input column, the same for both planes) or null. grid-stride over the hi plane's words.
-extern "C" __global__ void dequantize_int8_planes_bf16(const unsigned *__restrict__ packed, const bf16_t *__restrict__ scales,
-                                                       const bf16_t *__restrict__ zeros, const int *__restrict__ perm,
+extern "C" __global__ void dequantize_int8_planes_bf16(const unsigned *__restrict__ packed,
+                                                       const unsigned *__restrict__ scaleZeros, const int *__restrict__ perm,
                                                        bf16_t *__restrict__ out, int N, int K, int groupSize) {
     grid_dependency_wait();
     const int words = K >> 3, numGroups = 2 * K / groupSize;
@@ -298,9 +305,9 @@ extern "C" __global__ void dequantize_int8_planes_bf16(const unsigned *__restric
         const int word = (int)(i - row * words), k = 8 * word;
         const unsigned hi = packed[row * 2 * words + word], lo = packed[row * 2 * words + words + word];
         const long long hiGroup = row * numGroups + k / groupSize, loGroup = row * numGroups + (K + k) / groupSize;
-        // zeros hold −(128 + zero): exact small integers
-        const int zero = 16 * (-(int)bf16_to_f32(zeros[hiGroup]) - 128) + (-(int)bf16_to_f32(zeros[loGroup]) - 128);
-        const float scale = bf16_to_f32(scales[loGroup]);
+        // the pairs' high halves hold −(128 + zero): exact small integers
+        const int zero = 16 * (-(int)sz_zero(scaleZeros[hiGroup]) - 128) + (-(int)sz_zero(scaleZeros[loGroup]) - 128);
+        const float scale = sz_scale(scaleZeros[loGroup]);
         bf16_t *destination = out + row * K;
 #pragma unroll
         for (int p = 0; p < 8; ++p) {  // nibble p holds k-offset {0, 2, 4, 6, 1, 3, 5, 7}[p] (int4.cuh)
@@ -328,8 +335,8 @@ __device__ __forceinline__ int int4_gemm_piece(int r, int c) { return c ^ ((((c 
 
 template <int R, int T, int NT, typename Out, int STAGES = INT4_GEMM_STAGES>
 __device__ void linear_int4_gemm(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
-                                 const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
-                                 const bf16_t *__restrict__ bias, Out *__restrict__ out, float *__restrict__ partials,
+                                 const unsigned *__restrict__ scaleZeros, const bf16_t *__restrict__ bias,
+                                 Out *__restrict__ out, float *__restrict__ partials,
                                  int M, int N, int K, int groupSize) {
     using Tile = Int4GemmTile<R, T, NT>;
     extern __shared__ uint4 int4GemmShared[];
@@ -372,8 +379,9 @@ __device__ void linear_int4_gemm(const bf16_t *__restrict__ x, const unsigned *_
             for (int h = 0; h < 2; ++h) {
                 const int row = row0 + warpRow + 16 * i + 8 * h + g;
                 const long long index = (long long)(row < N ? row : 0) * numGroups + group;
-                scale2[i][h] = row < N ? duplicate(scales[index]) : 0u;
-                zero2[i][h] = duplicate(zeros[index]);
+                const unsigned sz = scaleZeros[index];
+                scale2[i][h] = row < N ? sz_scale2(sz) : 0u;
+                zero2[i][h] = sz_zero2(sz);
             }
     };
 

@@ -4,7 +4,7 @@
 //   bias [N] bf16 or null → out [M, N] bf16 (or f32 holding bf16 values: a quantized lm_head's logits); the same
 //   parameters as linear_int4_small, with groupSize % 128 == 0, M ≤ 8, N · K / 2 < 2^32 (32-bit byte offsets).
 //   grid (ceil(N / 32)), block 32 · {4, 8, 16} warps (CUDABackend.int4DecodeWarps). The bf16 one folds the op after
-//   it in (mode: common.cuh's LINEAR_*).
+//   it in (mode: linear_epilogue.cuh's LINEAR_*).
 #include "int4.cuh"
 
 #define INT4_DECODE_MAX_WARPS 16
@@ -13,14 +13,14 @@
 // for instruction count and latency, which bound it (ncu: ~300 instructions a 2 KB step, a warp issuing every 7–10
 // cycles; docs/gpu-runs/2026-12-02b run1–run4): nothing is predicated in the loop — rows past N, tokens past
 // numTokens and steps past the end read clamped, valid addresses whose sums are never stored —, every address is a
-// 32-bit byte offset from the kernel's pointers, and a warp's next step (weights, scales, zeros and x) is in flight in
+// 32-bit byte offset from the kernel's pointers, and a warp's next step (weights, scale-zero pairs and x) is in flight in
 // a second register stage while it computes this one. A CTA owns 32 rows (lane (g, t): CTA rows g, g + 8, g + 16,
 // g + 24), its warps take the 128-k steps warp, warp + numWarps, …; the launcher picks 4, 8 or 16 warps so that the
 // grid fills the GPU's warp slots in one wave where it can (CUDABackend.int4DecodeWarps).
 struct Int4DecodeStage {
     uint4 w[4];       // 16 bytes (32 k) of each of the lane's 4 rows
     uint4 x[4];       // token g's 32 k
-    unsigned sz[4];   // each row's scale (low half) and −(128 + zero) (high half), bf16
+    unsigned sz[4];   // each row's scaleZeros pair: scale (low half) and −(128 + zero) (high half), bf16
 };
 
 // common.cuh's load_weight16 / load_weight16_early without their predicate and zeroing (every address here is valid).
@@ -35,17 +35,16 @@ __device__ __forceinline__ uint4 ld_stream16(const void *pointer, bool early) {
     }
     return v;
 }
-__device__ __forceinline__ unsigned ld_bf16_bits(const void *pointer) {
-    unsigned short v;
-    asm volatile("ld.global.nc.u16 %0, [%1];" : "=h"(v) : "l"(pointer));
+__device__ __forceinline__ unsigned ld_u32(const void *pointer) {
+    unsigned v;
+    asm volatile("ld.global.nc.u32 %0, [%1];" : "=r"(v) : "l"(pointer));
     return v;
 }
 
 template <typename Out>
 __device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned *__restrict__ packed,
-                                   const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros,
-                                   const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
-                                   int groupSize, int xDepth, int mode) {
+                                   const unsigned *__restrict__ scaleZeros, const bf16_t *__restrict__ bias, Out *__restrict__ out, int numTokens, int N, int K,
+                                   int groupSize, int xDepth, const LinearMode &mode) {
     constexpr int ROWS = 32;
     __shared__ float sums[INT4_DECODE_MAX_WARPS][8][ROWS];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
@@ -54,9 +53,9 @@ __device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned 
     // last row, or gated, the last gate or up row.
     auto clampedRow = [&](int r) {
         const int row = linear_weight_row(r, ROWS, N, mode);
-        return row >= 0 ? row : mode != LINEAR_GATED ? N - 1 : r < ROWS / 2 ? N / 2 - 1 : N - 1;
+        return row >= 0 ? row : mode.mode != LINEAR_GATED ? N - 1 : r < ROWS / 2 ? N / 2 - 1 : N - 1;
     };
-    const char *wBytes = (const char *)packed, *scaleBytes = (const char *)scales, *zeroBytes = (const char *)zeros;
+    const char *wBytes = (const char *)packed, *pairBytes = (const char *)scaleZeros;
     const char *xBytes = (const char *)x;
     const int numGroups = K / groupSize, numSteps = K >> 7, stepsPerGroup = groupSize >> 7;
     // step / stepsPerGroup by a multiply: exact for step, stepsPerGroup < 2^16
@@ -66,7 +65,7 @@ __device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned 
     for (int r = 0; r < 4; ++r) {
         const unsigned row = clampedRow(8 * r + g);
         wOffset[r] = row * (unsigned)(K / 2) + 16u * t;
-        szOffset[r] = row * (unsigned)numGroups * 2u;
+        szOffset[r] = row * (unsigned)numGroups * 4u;
     }
     const unsigned xOffset = (unsigned)min(g, numTokens - 1) * (unsigned)xDepth * 2u + 64u * t;
     float acc[2][4];
@@ -80,8 +79,7 @@ __device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned 
 #pragma unroll
         for (int r = 0; r < 4; ++r) {
             stage.w[r] = ld_stream16(wBytes + (wOffset[r] + offset), early);
-            const unsigned o = szOffset[r] + 2u * group;
-            stage.sz[r] = ld_bf16_bits(scaleBytes + o) | (ld_bf16_bits(zeroBytes + o) << 16);
+            stage.sz[r] = ld_u32(pairBytes + (szOffset[r] + 4u * group));
         }
     };
     auto loadX = [&](Int4DecodeStage &stage, int step) {  // after the wait: the kernel before wrote x
@@ -118,9 +116,12 @@ __device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned 
             acc[tile][3] += scaleB * fmaf(zeroB, xSums[3], part[3]);
         }
     };
-    // The first weights depend on no earlier kernel: in flight before the wait for x.
+    // The first weights depend on no earlier kernel: in flight before the wait for x, and (LINEAR_QKV) the epilogue's
+    // step inputs read into shared memory.
+    __shared__ LinearQKVInputs qkvStash[8 * ROWS / 2];
     int step = warp;
     loadWeights(stages[0], step, true);
+    linear_qkv_stash(qkvStash, 8 * ROWS / 2, numTokens, ROWS, mode);
     grid_dependency_wait();
     loadX(stages[0], step);
     while (step < numSteps) {  // two steps an iteration, so that neither stage is ever copied
@@ -142,16 +143,16 @@ __device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned 
         sums[warp][2 * t + 1][16 * i + g + 8] = acc[i][3];
     }
     __syncthreads();
-    linear_epilogue(out, numTokens, N, ROWS, mode, [&](int token, int r) {  // the CTA's row r, with its bias
+    linear_epilogue(out, numTokens, N, ROWS, mode, linear_qkv_unstash(qkvStash, 8 * ROWS / 2, mode), [&](int token, int r) {  // the CTA's row r, with its bias
         float sum = 0.0f;
         for (int w = 0; w < numWarps; ++w) sum += sums[w][token][r];
         return bias ? sum + bf16_to_f32(bias[linear_weight_row(r, ROWS, N, mode)]) : sum;
     });
 }
 
-extern "C" __global__ void __launch_bounds__(32 * INT4_DECODE_MAX_WARPS) linear_int4_decode_bf16(LINEAR_INT4_PARAMETERS(bf16_t), int mode) {
-    linear_int4_decode<bf16_t>(LINEAR_INT4_ARGUMENTS, mode);
+extern "C" __global__ void __launch_bounds__(32 * INT4_DECODE_MAX_WARPS) linear_int4_decode_bf16(LINEAR_INT4_PARAMETERS(bf16_t), LINEAR_MODE_PARAMETERS) {
+    linear_int4_decode<bf16_t>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_ARGUMENTS);
 }
 extern "C" __global__ void __launch_bounds__(32 * INT4_DECODE_MAX_WARPS) linear_int4_decode_bf16_f32(LINEAR_INT4_PARAMETERS(float)) {
-    linear_int4_decode<float>(LINEAR_INT4_ARGUMENTS, LINEAR_STORE);
+    linear_int4_decode<float>(LINEAR_INT4_ARGUMENTS, LINEAR_MODE_STORE);
 }

@@ -173,8 +173,8 @@ template <int W, int NTOK> struct Int4WgmmaTile {
 };
 
 template <int W, int NTOK, int STAGES, typename Out>
-__device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weightMap, const bf16_t *__restrict__ scales,
-                                  const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias, Out *__restrict__ out,
+__device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weightMap, const unsigned *__restrict__ scaleZeros,
+                                  const bf16_t *__restrict__ bias, Out *__restrict__ out,
                                   float *__restrict__ partials, int M, int N, int K, int groupSize) {
 #ifdef INT4_WGMMA
     using Tile = Int4WgmmaTile<W, NTOK>;
@@ -210,17 +210,17 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
     };
     // (scale, scale) and (−(128 + zero), …) of rows A and B in chunk `chunk`'s group (groupSize % 128 == 0).
     const bool hasA = row0 + rowA < N, hasB = row0 + rowB < N;
-    const bf16_t *const scalesA = scales + (long long)(hasA ? row0 + rowA : 0) * numGroups;
-    const bf16_t *const scalesB = scales + (long long)(hasB ? row0 + rowB : 0) * numGroups;
-    const bf16_t *const zerosA = zeros + (scalesA - scales), *const zerosB = zeros + (scalesB - scales);
+    const unsigned *const pairsA = scaleZeros + (long long)(hasA ? row0 + rowA : 0) * numGroups;
+    const unsigned *const pairsB = scaleZeros + (long long)(hasB ? row0 + rowB : 0) * numGroups;
     const int chunksPerGroup = groupSize >> 7;
     auto loadScales = [&](int chunk, unsigned (&scale2)[2], unsigned (&zero2)[2]) {
         const int index = chunkBegin + chunk;
         const int group = chunksPerGroup == 1 ? index : index / chunksPerGroup;  // GPTQ's 128 without a division
-        scale2[0] = hasA ? duplicate(scalesA[group]) : 0u;
-        scale2[1] = hasB ? duplicate(scalesB[group]) : 0u;
-        zero2[0] = duplicate(zerosA[group]);
-        zero2[1] = duplicate(zerosB[group]);
+        const unsigned a = pairsA[group], b = pairsB[group];
+        scale2[0] = hasA ? sz_scale2(a) : 0u;
+        scale2[1] = hasB ? sz_scale2(b) : 0u;
+        zero2[0] = sz_zero2(a);
+        zero2[1] = sz_zero2(b);
     };
 
     if (producer) {
@@ -332,9 +332,9 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
 // boxes of 16 words × 64·W rows, 64-byte swizzle).
 #define LINEAR_INT4_WGMMA_PARAMETERS(OUT)                                                                          \
     const __grid_constant__ TensorMap xMap, const __grid_constant__ TensorMap weightMap,                             \
-        const bf16_t *__restrict__ scales, const bf16_t *__restrict__ zeros, const bf16_t *__restrict__ bias,        \
+        const unsigned *__restrict__ scaleZeros, const bf16_t *__restrict__ bias,                                     \
         OUT *__restrict__ out, float *__restrict__ partials, int numTokens, int N, int K, int groupSize
-#define LINEAR_INT4_WGMMA_ARGUMENTS xMap, weightMap, scales, zeros, bias, out, partials, numTokens, N, K, groupSize
+#define LINEAR_INT4_WGMMA_ARGUMENTS xMap, weightMap, scaleZeros, bias, out, partials, numTokens, N, K, groupSize
 
 // One warpgroup a CTA, two CTAs an SM; NTOK (the suffix _n) 64, 96 or 128, as CUDABackend.int4WgmmaTile cuts a step.
 // The widest tile takes 3 stages so that two CTAs fit in an SM's shared memory. For 129–256 tokens on the widest

@@ -20,11 +20,15 @@
 // split_qkv_vec_{bf16,f32}: the same, 8 dims a thread with 16-byte (bf16) accesses — a thread turns dims
 // i … i+7 with their partners i+rotaryDim/2 … — for headSize % 8 == 0 and rotaryDim % 16 == 0 (the
 // launcher's check): block (headSize / 8, H). A prefill's 8192 tokens took 214 µs a layer with 2-byte accesses.
+// split_qkv_vec_fp8_{e4m3,e5m2}: split_qkv_vec_bf16 into an fp8 paged cache (key, value its bytes; + keyScale,
+// valueScale), each value stored as reshape_and_cache_fp8 stores the bf16 one: a decode step's split and cache write in
+// one kernel.
 // split_qkv_rows_{bf16,f32}: the same work as split_qkv_vec, for prefills: grid (T), block 256, a token's
 // whole row per CTA, its threads taking the row's 8-dim units in turn — each rotated head's pairs
 // (dims i … i+7 with i+rotaryDim/2 …), its unrotated dims, then the value heads' — so no thread idles
 // while another turns its partner dims, and a CTA's one slot and position serve every head.
 #include "common.cuh"
+#include "fp8.cuh"
 
 template <typename T>
 __device__ __forceinline__ void rotate_pair(T *head, int i, int half, float c, float s) {
@@ -109,13 +113,23 @@ __device__ void split_qkv(const T *__restrict__ qkv, const int *__restrict__ pos
     for (int i = turned + threadIdx.x; i < headSize; i += blockDim.x) destination[i] = source[i];
 }
 
+// Eight values to an fp8 cache row (`destination` 8-byte aligned): fp8(value / scale), as reshape_and_cache_fp8 stores.
+template <int FORMAT> __device__ __forceinline__ void store8_fp8(unsigned char *destination, const float *values, float scale) {
+    unsigned words[2] = {0u, 0u};
+#pragma unroll
+    for (int j = 0; j < 8; ++j) words[j / 4] |= (unsigned)fp8_encode<FORMAT>(round_bf16(values[j]) / scale) << (8 * (j % 4));
+    *(uint2 *)destination = make_uint2(words[0], words[1]);
+}
+
 // The step's inputs (position, slot) and the rotary table's row depend on no kernel of the step: they are read before
-// grid_dependency_wait, under the kernel before's tail (the qkv linear's), and only the qkv row after it.
-template <typename T>
+// grid_dependency_wait, under the kernel before's tail (the qkv linear's), and only the qkv row after it. FORMAT (fp8.cuh;
+// bf16 qkv only): keys and values go to an fp8 cache (key, value its bytes) as fp8(x / scale) of the bf16 value the
+// split would store, so that the cache needs no kernel of its own after the split.
+template <typename T, int FORMAT = 0>
 __device__ void split_qkv_vec(const T *__restrict__ qkv, const int *__restrict__ positions, T *__restrict__ query,
-                              T *__restrict__ key, T *__restrict__ value, const int *__restrict__ slotMapping,
+                              void *__restrict__ key, void *__restrict__ value, const int *__restrict__ slotMapping,
                               long long numSlots, const float *__restrict__ cosSin, int numHeads, int numKVHeads,
-                              int headSize, int rotaryDim, int maxPositions) {
+                              int headSize, int rotaryDim, int maxPositions, float keyScale = 1.0f, float valueScale = 1.0f) {
     const int token = blockIdx.x;
     const int head = blockIdx.y * blockDim.y + threadIdx.y;
     const int i = 8 * threadIdx.x;  // this thread's first dim
@@ -133,9 +147,29 @@ __device__ void split_qkv_vec(const T *__restrict__ qkv, const int *__restrict__
     grid_dependency_wait();
     if (head >= numHeads + 2 * numKVHeads || (turns && (position < 0 || position >= maxPositions))) return;
     const T *source = qkv + (long long)token * (numHeads + 2 * numKVHeads) * headSize + head * headSize;
-    T *destination = split_destination(token, head, query, key, value, slot, slotMapping != nullptr, numSlots, numHeads,
-                                       numKVHeads, headSize);
-    if (destination == nullptr) return;
+    // The head's row: the query's (T), or its key or value row in the cache (T, or fp8 bytes) or in the tensors.
+    const bool toFP8 = FORMAT != 0 && head >= numHeads;
+    T *destination = nullptr;
+    unsigned char *bytes = nullptr;
+    float scale = 1.0f;
+    if (toFP8) {
+        if (slot < 0 || slot >= numSlots) return;
+        const bool isKey = head < numHeads + numKVHeads;
+        const int kvHead = head - numHeads - (isKey ? 0 : numKVHeads);
+        bytes = (unsigned char *)(isKey ? key : value) + slot * numKVHeads * headSize + (long long)kvHead * headSize;
+        scale = isKey ? keyScale : valueScale;
+    } else {
+        destination = split_destination(token, head, query, (T *)key, (T *)value, slot, slotMapping != nullptr, numSlots,
+                                        numHeads, numKVHeads, headSize);
+        if (destination == nullptr) return;
+    }
+    auto put8 = [&](int at, const float *values) {
+        if (toFP8) {
+            store8_fp8<FORMAT == 0 ? FP8_E4M3 : FORMAT>(bytes + at, values, scale);
+        } else {
+            store8(destination + at, values);
+        }
+    };
     if (turns) {
         float x1[8], x2[8], first[8], second[8];
         load8_activation(source + i, x1);
@@ -146,13 +180,13 @@ __device__ void split_qkv_vec(const T *__restrict__ qkv, const int *__restrict__
             first[j] = round_to<T>(x1[j] * cj) - round_to<T>(x2[j] * sj);
             second[j] = round_to<T>(x2[j] * cj) + round_to<T>(x1[j] * sj);
         }
-        store8(destination + i, first);
-        store8(destination + i + half, second);
+        put8(i, first);
+        put8(i + half, second);
     } else if (copies) {
         float values[8];
         for (int start = i; start < headSize; start += 8 * blockDim.x) {
             load8_activation(source + start, values);
-            store8(destination + start, values);
+            put8(start, values);
         }
     }
 }
@@ -247,6 +281,28 @@ extern "C" __global__ void split_qkv_vec_f32(const float *__restrict__ qkv, cons
                                              int headSize, int rotaryDim, int maxPositions) {
     split_qkv_vec(qkv, positions, query, key, value, slotMapping, numSlots, cosSin, numHeads, numKVHeads, headSize,
                   rotaryDim, maxPositions);
+}
+
+// split_qkv_vec into an fp8 cache (e4m3): key, value its bytes, keyScale and valueScale the layer's k_scale, v_scale.
+extern "C" __global__ void split_qkv_vec_fp8_e4m3(const bf16_t *__restrict__ qkv, const int *__restrict__ positions,
+                                                 bf16_t *__restrict__ query, unsigned char *__restrict__ key,
+                                                 unsigned char *__restrict__ value, const int *__restrict__ slotMapping,
+                                                 long long numSlots, const float *__restrict__ cosSin, int numHeads,
+                                                 int numKVHeads, int headSize, int rotaryDim, int maxPositions,
+                                                 float keyScale, float valueScale) {
+    split_qkv_vec<bf16_t, FP8_E4M3>(qkv, positions, query, key, value, slotMapping, numSlots, cosSin, numHeads, numKVHeads,
+                                 headSize, rotaryDim, maxPositions, keyScale, valueScale);
+}
+
+// split_qkv_vec into an fp8 cache (e5m2): key, value its bytes, keyScale and valueScale the layer's k_scale, v_scale.
+extern "C" __global__ void split_qkv_vec_fp8_e5m2(const bf16_t *__restrict__ qkv, const int *__restrict__ positions,
+                                                 bf16_t *__restrict__ query, unsigned char *__restrict__ key,
+                                                 unsigned char *__restrict__ value, const int *__restrict__ slotMapping,
+                                                 long long numSlots, const float *__restrict__ cosSin, int numHeads,
+                                                 int numKVHeads, int headSize, int rotaryDim, int maxPositions,
+                                                 float keyScale, float valueScale) {
+    split_qkv_vec<bf16_t, FP8_E5M2>(qkv, positions, query, key, value, slotMapping, numSlots, cosSin, numHeads, numKVHeads,
+                                 headSize, rotaryDim, maxPositions, keyScale, valueScale);
 }
 
 extern "C" __global__ void split_qkv_bf16(const bf16_t *__restrict__ qkv, const int *__restrict__ positions,
