@@ -62,18 +62,22 @@ public struct PipelineStage: Sendable {
     /// The group of the ranks that hold this rank's tensor-parallel share in every stage (stage s is its rank s);
     /// nil for one stage.
     public let communicator: (any Communicator)?
+    /// Each stage's number of layers where vLLM's `VLLM_PP_LAYER_PARTITION` sets them (checked by
+    /// `ModelRegistry.checkPipeline`); nil: `partition`'s split.
+    public let layerCounts: [Int]?
 
     /// The whole model in one stage.
-    public static let single = PipelineStage(stage: 0, size: 1, communicator: nil)
+    public static let single = PipelineStage(stage: 0, size: 1, communicator: nil, layerCounts: nil)
 
-    public init(communicator: any Communicator) {
-        self.init(stage: communicator.rank, size: communicator.size, communicator: communicator)
+    public init(communicator: any Communicator, layerCounts: [Int]? = nil) {
+        self.init(stage: communicator.rank, size: communicator.size, communicator: communicator, layerCounts: layerCounts)
     }
 
-    private init(stage: Int, size: Int, communicator: (any Communicator)?) {
+    private init(stage: Int, size: Int, communicator: (any Communicator)?, layerCounts: [Int]?) {
         self.stage = stage
         self.size = size
         self.communicator = communicator
+        self.layerCounts = layerCounts
     }
 
     /// Whether this stage embeds the tokens (and takes the step's token ids).
@@ -82,15 +86,19 @@ public struct PipelineStage: Sendable {
     public var isLast: Bool { stage == size - 1 }
 
     /// The decoder layers this stage holds, of a model of `numLayers`.
-    public func layers(of numLayers: Int) -> Range<Int> { Self.partition(numLayers: numLayers, stages: size)[stage] }
+    public func layers(of numLayers: Int) -> Range<Int> {
+        Self.partition(numLayers: numLayers, stages: size, layerCounts: layerCounts)[stage]
+    }
 
     /// vLLM's split of `numLayers` decoder layers into `stages` contiguous ranges (`get_pp_indices` in
-    /// vllm/distributed/utils.py, without its VLLM_PP_LAYER_PARTITION override): `numLayers / stages` layers each, and
-    /// the remainder one more each to the stages before the last, from the second-to-last backwards — so the last
-    /// stage (the final norm and lm_head) never takes one, and the first (the embedding) only once every middle stage has.
-    public static func partition(numLayers: Int, stages: Int) -> [Range<Int>] {
+    /// vllm/distributed/utils.py): `layerCounts` in order where given (its VLLM_PP_LAYER_PARTITION), else
+    /// `numLayers / stages` layers each, and the remainder one more each to the stages before the last, from the
+    /// second-to-last backwards — so the last stage (the final norm and lm_head) never takes one, and the first (the
+    /// embedding) only once every middle stage has.
+    public static func partition(numLayers: Int, stages: Int, layerCounts: [Int]? = nil) -> [Range<Int>] {
         var counts = [Int](repeating: numLayers / stages, count: stages)
         for i in 0..<(numLayers % stages) { counts[stages - 2 - i] += 1 }
+        if let layerCounts { counts = layerCounts }
         var start = 0
         return counts.map { count in
             defer { start += count }

@@ -20,6 +20,9 @@ public struct EngineArgs: Sendable {
     /// vLLM's `--pipeline-parallel-size`: stages, each `tensorParallelSize` ranks holding a contiguous range of the
     /// decoder layers (CPU ranks in threads only, so far).
     public var pipelineParallelSize = 1
+    /// vLLM's `VLLM_PP_LAYER_PARTITION` (an environment variable there too): each stage's number of decoder layers, in
+    /// stage order, in place of the even split; nil: the even split (`PipelineStage.partition`).
+    public var pipelineLayerPartition: [Int]? = nil
     public var blockSize = 16
     /// `nil`: vLLM's default for the device and `usageContext` (`SchedulerLimits.defaults`).
     public var maxNumSeqs: Int? = nil
@@ -116,9 +119,9 @@ public struct EngineDevices: Sendable {
         communicators.isEmpty ? .single : TensorParallelRank(communicator: communicators[rank])
     }
 
-    /// Rank g's pipeline stage.
-    public func pipelineStage(_ rank: Int) -> PipelineStage {
-        pipelineCommunicators.isEmpty ? .single : PipelineStage(communicator: pipelineCommunicators[rank])
+    /// Rank g's pipeline stage; `layerCounts`: each stage's layers where `VLLM_PP_LAYER_PARTITION` sets them.
+    public func pipelineStage(_ rank: Int, layerCounts: [Int]? = nil) -> PipelineStage {
+        pipelineCommunicators.isEmpty ? .single : PipelineStage(communicator: pipelineCommunicators[rank], layerCounts: layerCounts)
     }
 }
 
@@ -216,7 +219,8 @@ extension EngineArgs {
         let models = try threads.run { rank in
             try ModelRegistry.load(config: finalConfig, directory: directory, backend: backends[rank], format: finalFormat,
                                    maxModelLen: maxModelLen, dtype: dtype, kvCacheDType: kvCacheDType,
-                                   parallel: devices.tensorParallelRank(rank), pipeline: devices.pipelineStage(rank), lora: lora)
+                                   parallel: devices.tensorParallelRank(rank),
+                                   pipeline: devices.pipelineStage(rank, layerCounts: pipelineLayerPartition), lora: lora)
         }
         let draft = try loadDraftModel(target: config, backends: backends, format: format, maxModelLen: maxModelLen)
         if tensorParallelSize > 1 {
@@ -226,7 +230,8 @@ extension EngineArgs {
                 + "heads, MLP columns and vocabulary")
         }
         if pipelineParallelSize > 1 {
-            let split = PipelineStage.partition(numLayers: config.numHiddenLayers, stages: pipelineParallelSize)
+            let split = PipelineStage.partition(numLayers: config.numHiddenLayers, stages: pipelineParallelSize,
+                                                layerCounts: pipelineLayerPartition)
             log("pipeline parallel: \(pipelineParallelSize) stages of \(tensorParallelSize) rank(s), holding layers "
                 + split.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)–\($0.upperBound - 1)" }.joined(separator: ", ")
                 + "; a step runs through the stages one after another (no micro-batches overlap them)")
@@ -311,10 +316,11 @@ extension EngineArgs {
 
 extension EngineArgs {
     /// Refuses what pipeline parallelism does not do yet, before any weight is read: more stages than decoder layers,
-    /// LoRA (`ModelRegistry.checkPipeline`), speculative decoding.
+    /// LoRA (`ModelRegistry.checkPipeline`), speculative decoding; and a `VLLM_PP_LAYER_PARTITION` that does not fit.
     func checkPipeline(config: ModelConfig, lora: LoRACapacity?) throws {
+        try ModelRegistry.checkPipeline(config: config, stages: pipelineParallelSize, lora: lora,
+                                        layerCounts: pipelineLayerPartition)
         guard pipelineParallelSize > 1 else { return }
-        try ModelRegistry.checkPipeline(config: config, stages: pipelineParallelSize, lora: lora)
         guard speculativeConfig == nil else {
             throw ModelError("--speculative-config with --pipeline-parallel-size \(pipelineParallelSize) is not supported yet")
         }

@@ -33,7 +33,7 @@ public enum ModelRegistry {
         guard let constructor = architectures[architecture] else {
             throw ModelError("architecture '\(architecture)' is not supported; supported: \(supportedArchitectures.joined(separator: ", "))")
         }
-        try checkPipeline(config: config, stages: pipeline.size, lora: lora)
+        try checkPipeline(config: config, stages: pipeline.size, lora: lora, layerCounts: pipeline.layerCounts)
         if let kvCacheDType, !backend.supportsKVCache(dtype: kvCacheDType, headSize: config.headDim) {
             throw ModelError("--kv-cache-dtype \(kvCacheDType): \(backend.name) has no attention kernels for a \(kvCacheDType) cache "
                              + "of head size \(config.headDim) (it takes: \(([backend.activationDType] + backend.kvCacheDTypes(headSize: config.headDim)).map(\.rawValue).joined(separator: ", ")))")
@@ -46,7 +46,20 @@ public enum ModelRegistry {
 
     /// Whether the model splits into `stages` pipeline stages: every stage holds at least one decoder layer, and the
     /// stages hold no adapter slots (LoRA under pipeline parallelism is not built yet).
-    public static func checkPipeline(config: ModelConfig, stages: Int, lora: LoRACapacity?) throws {
+    public static func checkPipeline(config: ModelConfig, stages: Int, lora: LoRACapacity?, layerCounts: [Int]? = nil) throws {
+        if let layerCounts {  // vLLM's get_pp_indices checks, in its words, and no stage without layers
+            guard layerCounts.count == stages else {
+                throw ModelError("VLLM_PP_LAYER_PARTITION: len(partitions)=\(layerCounts.count) does not match pp_size=\(stages).")
+            }
+            guard layerCounts.reduce(0, +) == config.numHiddenLayers else {
+                throw ModelError("VLLM_PP_LAYER_PARTITION: sum(partitions)=\(layerCounts.reduce(0, +)) does not match "
+                                 + "num_hidden_layers=\(config.numHiddenLayers).")
+            }
+            guard layerCounts.allSatisfy({ $0 >= 1 }) else {
+                throw ModelError("VLLM_PP_LAYER_PARTITION: \(layerCounts.map(String.init).joined(separator: ",")) leaves a stage "
+                                 + "without layers (each stage holds at least one)")
+            }
+        }
         guard stages > 1 else { return }
         guard stages <= config.numHiddenLayers else {
             throw ModelError("--pipeline-parallel-size \(stages): the model has \(config.numHiddenLayers) hidden layers, fewer than the "

@@ -269,6 +269,7 @@ struct EngineOptions: ParsableArguments {
         guard dataParallelSize >= 1 else { throw ValidationError("--data-parallel-size must be at least 1, got \(dataParallelSize)") }
         args.tensorParallelSize = tensorParallelSize
         args.pipelineParallelSize = pipelineParallelSize
+        args.pipelineLayerPartition = try Self.layerPartition(ProcessInfo.processInfo.environment["VLLM_PP_LAYER_PARTITION"])
         args.maxModelLen = maxModelLen
         args.blockSize = blockSize
         args.maxNumSeqs = maxNumSeqs
@@ -296,6 +297,20 @@ struct EngineOptions: ParsableArguments {
         args.log = { FileHandle.standardError.write(Data("INFO \($0)\n".utf8)) }
         for warning in ignoredFlagWarnings { FileHandle.standardError.write(Data("WARNING \(warning)\n".utf8)) }
         return args
+    }
+
+    /// vLLM's `VLLM_PP_LAYER_PARTITION` ("12,20": each pipeline stage's decoder layers, in stage order): the counts, or nil
+    /// where it is unset or empty. Checked against the stages and the model's layers before any weight is read
+    /// (`ModelRegistry.checkPipeline`).
+    static func layerPartition(_ value: String?) throws -> [Int]? {
+        guard let value, !value.isEmpty else { return nil }
+        let counts = value.split(separator: ",", omittingEmptySubsequences: false)
+            .map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard counts.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("VLLM_PP_LAYER_PARTITION: invalid partition string: \(value) (want comma-separated layer counts, "
+                                  + "one a pipeline stage, e.g. 12,20)")
+        }
+        return counts.map { $0! }
     }
 
     /// The backend `--device` names. On CUDA, `--dtype float32` runs every activation in f32 (as the CPU

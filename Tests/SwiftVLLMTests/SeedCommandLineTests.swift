@@ -100,6 +100,20 @@ import VLLMServer
         #expect(throws: ValidationError.self) { _ = try serve(["serve", "m", "-pp", "0"]).engine.engineArgs(model: nil) }
     }
 
+    /// vLLM's VLLM_PP_LAYER_PARTITION ("12,20"): each stage's layers, read as vLLM reads it (int() of each comma-separated
+    /// part, spaces allowed); unset or empty: the even split; anything else an error naming the variable and the string.
+    @Test func layerPartitionParsesAsVLLMs() throws {
+        #expect(try EngineOptions.layerPartition("12,20") == [12, 20])
+        #expect(try EngineOptions.layerPartition(" 4, 6,6 ,4") == [4, 6, 6, 4])
+        #expect(try EngineOptions.layerPartition(nil) == nil)
+        #expect(try EngineOptions.layerPartition("") == nil)
+        for bad in ["4,,6", "a,b", "4;6", "4,6,"] {
+            #expect {
+                _ = try EngineOptions.layerPartition(bad)
+            } throws: { "\($0)".contains("VLLM_PP_LAYER_PARTITION: invalid partition string: \(bad)") }
+        }
+    }
+
     /// vLLM's LoRA flags: the engine's (--enable-lora, --max-loras, --max-lora-rank, --max-cpu-loras, and
     /// --lora-dtype / --fully-sharded-loras accepted) and the server's --lora-modules, both of its forms.
     static let lora = [

@@ -137,6 +137,26 @@ import VLLMEngine
         #expect(refusal(stages: 2) { $0.enableLoRA = true } == "--enable-lora with --pipeline-parallel-size 2 is not supported yet")
         #expect(refusal(stages: 2) { $0.speculativeConfig = SpeculativeConfig(numSpeculativeTokens: 2, promptLookupMin: 1, promptLookupMax: 3) }
                 == "--speculative-config with --pipeline-parallel-size 2 is not supported yet")
+        #expect(refusal(stages: 2) { $0.pipelineLayerPartition = [1, 2] }
+                == "VLLM_PP_LAYER_PARTITION: sum(partitions)=3 does not match num_hidden_layers=2.")
+    }
+
+    /// VLLM_PP_LAYER_PARTITION through the engine (`EngineArgs.pipelineLayerPartition`): stories260K's 5 layers as 4 + 1
+    /// in two stages (the even split is 3 + 2) give the one-stage engine's greedy story.
+    @Test func pipelineLayerPartitionThroughTheEngine() throws {
+        guard let folder = Self.stories260K else { return }
+        func run(stages: Int, partition: [Int]?) throws -> [Int] {
+            var args = EngineArgs(model: folder)
+            args.pipelineParallelSize = stages
+            args.pipelineLayerPartition = partition
+            let devices = stages == 1 ? EngineDevices(CPUBackend())
+                : EngineDevices(backends: (0..<stages).map { _ in CPUBackend(numThreads: 1) }, tensorParallelSize: 1,
+                                pipelineParallelSize: stages, makeGroup: { CPUCommunicator.group(size: $0.count) })
+            return try LLM(args: args, devices: devices).generate([[1]], params: [Self.greedy(100)])[0].outputs[0].tokenIds
+        }
+        let whole = try run(stages: 1, partition: nil)
+        #expect(whole.count == 100)
+        #expect(try run(stages: 2, partition: [4, 1]) == whole)
     }
 
     @Test(arguments: [true, false]) func chunkedWithA16TokenBudget(async: Bool) throws {

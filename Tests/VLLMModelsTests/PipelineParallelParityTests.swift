@@ -82,6 +82,44 @@ import VLLMCPU
         }
     }
 
+    /// VLLM_PP_LAYER_PARTITION, vLLM's override of that split: the cases of its own test, test_pipeline_partition.py
+    /// `test_custom_layer_partition` (an even and a balanced partition of 20 layers in 4 stages).
+    @Test func givenPartitionIsVLLMs() {
+        #expect(PipelineStage.partition(numLayers: 20, stages: 4, layerCounts: [5, 5, 5, 5]) == [0..<5, 5..<10, 10..<15, 15..<20])
+        #expect(PipelineStage.partition(numLayers: 20, stages: 4, layerCounts: [4, 6, 6, 4]) == [0..<4, 4..<10, 10..<16, 16..<20])
+    }
+
+    /// stories260K's 5 layers as 1 + 4 (VLLM_PP_LAYER_PARTITION=1,4, where the even split gives 3 + 2): each stage
+    /// holds those layers, and greedy from BOS is transformers' 250-token story.
+    @Test func stories260KInAGivenPartitionMatchesTransformers() throws {
+        guard let folder = Paths.sharedFolder("models/stories260K") else { return }
+        struct Story: Decodable { var prompt_token_ids: [Int32]; var greedy_token_ids: [Int32] }
+        let story = try JSONDecoder().decode(Story.self, from: Data(contentsOf: Paths.goldens.appendingPathComponent("stories260K.json")))
+        let harness = try Harness(folder: folder, blockSize: 16, numBlocks: 32, pipelineParallelSize: 2, layerCounts: [1, 4])
+        #expect(harness.runner.ranks.map { ($0.model as! LlamaModel).layers.count } == [1, 4])
+        let result = try harness.generate([story.prompt_token_ids], numNewTokens: story.greedy_token_ids.count)
+        #expect(result.tokens[0] == story.greedy_token_ids)
+    }
+
+    /// A partition that does not fit the stages or the layers is refused before any weight is read — vLLM's two
+    /// checks in its words, and a stage without layers (which vLLM does not check; here each holds at least one).
+    @Test func aPartitionThatDoesNotFitIsRefused() throws {
+        let folder = Paths.goldens.appendingPathComponent("llama")
+        let config = try ModelConfig.load(modelDirectory: folder)  // 2 hidden layers
+        let cases: [([Int], String)] = [
+            ([2], "VLLM_PP_LAYER_PARTITION: len(partitions)=1 does not match pp_size=2."),
+            ([1, 2], "VLLM_PP_LAYER_PARTITION: sum(partitions)=3 does not match num_hidden_layers=2."),
+            ([0, 2], "VLLM_PP_LAYER_PARTITION: 0,2 leaves a stage without layers"),
+        ]
+        for (counts, message) in cases {
+            let group = CPUCommunicator.group(size: 2)
+            #expect {
+                _ = try ModelRegistry.load(config: config, directory: folder, backend: CPUBackend(),
+                                           pipeline: PipelineStage(communicator: group[0], layerCounts: counts))
+            } throws: { "\($0)".contains(message) }
+        }
+    }
+
     /// Each stage holds only its layers' K/V and only its end of the model.
     @Test func eachStageHoldsItsLayers() throws {
         guard let folder = Paths.sharedFolder("models/stories260K") else { return }

@@ -60,9 +60,10 @@ final class Harness {
 
     /// `quantization`: as `--quantization` (checked against the folder's quantization_config).
     /// `kvCacheDType`: as `--kv-cache-dtype` (nil: f32). `tensorParallelSize` × `pipelineParallelSize`: CPU ranks, each
-    /// its own backend holding its shard of its stage's layers, joined by `CPUCommunicator` groups (vLLM's rank order).
+    /// its own backend holding its shard of its stage's layers, joined by `CPUCommunicator` groups (vLLM's rank order);
+    /// `layerCounts`: each stage's layers, as VLLM_PP_LAYER_PARTITION gives them (nil: the even split).
     init(folder: URL, blockSize: Int = 4, numBlocks: Int = 256, maxTokens: Int = 512, quantization: String? = nil,
-         kvCacheDType: DType? = nil, tensorParallelSize: Int = 1, pipelineParallelSize: Int = 1) throws {
+         kvCacheDType: DType? = nil, tensorParallelSize: Int = 1, pipelineParallelSize: Int = 1, layerCounts: [Int]? = nil) throws {
         var config = try ModelConfig.load(modelDirectory: folder)
         config.quantization = try QuantizationConfig.resolve(checkpoint: config.quantization, flag: quantization)
         let numRanks = tensorParallelSize * pipelineParallelSize
@@ -70,7 +71,8 @@ final class Harness {
                                     pipelineParallelSize: pipelineParallelSize, makeGroup: { CPUCommunicator.group(size: $0.count) })
         let models = try (0..<numRanks).map { rank in
             try ModelRegistry.load(config: config, directory: folder, backend: devices.backends[rank], kvCacheDType: kvCacheDType,
-                                   parallel: devices.tensorParallelRank(rank), pipeline: devices.pipelineStage(rank))
+                                   parallel: devices.tensorParallelRank(rank),
+                                   pipeline: devices.pipelineStage(rank, layerCounts: layerCounts))
         }
         runner = try ModelRunner(models: models, numBlocks: numBlocks, blockSize: blockSize, maxNumBatchedTokens: maxTokens, maxNumSeqs: 64)
         self.blockSize = blockSize
