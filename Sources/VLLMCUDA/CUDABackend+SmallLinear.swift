@@ -82,7 +82,7 @@ extension CUDABackend {
             .int32(Int32(depth)), .int32(Int32(rowsPerBlock)), .int32(freshWeight ? 1 : 0),
         ]
         if out.dtype == .bfloat16 { arguments += modeArguments }
-        // A CTA's rows: R consecutive, R/2 gate rows and their up rows, or R/2 rotary pairs — ⌈N / R⌉ CTAs each way.
+        // A CTA's rows: R consecutive, or R/2 gate rows and their up rows — ⌈N / R⌉ CTAs either way.
         try kernels.launch(out.dtype == .float32 ? "linear_small_bf16_f32" : "linear_small_bf16", in: "linear",
                            grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1), block: (32 * numWarps, 1, 1),
                            stream: stream, arguments: arguments)
