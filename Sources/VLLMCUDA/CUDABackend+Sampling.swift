@@ -102,18 +102,17 @@ extension CUDABackend {
         return SamplerOutput(tokenIds: tokenIds, logprobs: logprobs)
     }
 
-    /// Every row plain greedy: the argmax of each row, spread over the GPU (argmax_partial_f32 over slices
-    /// of the vocabulary, then argmax_final_f32), the same token `sample_f32` picks.
+    /// Every row plain greedy: the argmax of each row, spread over the GPU (argmax_f32: CTAs over slices of the
+    /// vocabulary, the last of a row's merging them), the same token `sample_f32` picks.
     private func greedyArgmax(logits: Tensor) throws -> PendingSample {
         let (numRows, vocab) = (logits.shape[0], logits.shape[1])
         let numSlices = max(1, min(64, (vocab + 4095) / 4096, (2 * context.multiprocessorCount + numRows - 1) / numRows))
         let partialValues = try scratch(.argmaxValues, shape: [numRows, numSlices], dtype: .float32)
         let partialIds = try scratch(.argmaxIds, shape: [numRows, numSlices], dtype: .int32)
         let result = try scratch(.argmaxResult, shape: [numRows], dtype: .int32)
-        try launch("argmax_partial_f32", in: "sampling", grid: (numRows, numSlices, 1), block: (256, 1, 1),
-                   [logits.device, partialValues.device, partialIds.device, .int32(Int32(vocab))])
-        try launch("argmax_final_f32", in: "sampling", grid: (numRows, 1, 1), block: (32, 1, 1),
-                   [partialValues.device, partialIds.device, result.device, .int32(Int32(numSlices)), .int32(1)])
+        let counters = try splitCounters(atLeast: numRows)
+        try launch("argmax_f32", in: "sampling", grid: (numRows, numSlices, 1), block: (256, 1, 1),
+                   [logits.device, partialValues.device, partialIds.device, counters.device, result.device, .int32(Int32(vocab))])
         let read = try readbacks.queueCopy(of: result)
         return PendingSample(tokens: (result, 1)) {
             SamplerOutput(tokenIds: try read(), logprobs: Array(repeating: nil, count: numRows))

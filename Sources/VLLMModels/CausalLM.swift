@@ -45,7 +45,7 @@ public struct ForwardInput: Sendable {
     public var tokenIds: Tensor       // [T] int32
     public var positions: Tensor      // [T] int32
     public var attention: AttentionMetadata
-    public var logitsIndices: Tensor  // [S] int32, rows of the batch whose logits are wanted
+    public var logitsIndices: Tensor  // [S] int32, rows of the batch whose logits are wanted, increasing
     /// Each token's adapter slot, where the model holds adapters (multi-LoRA).
     public var lora: LoRAMapping?
 

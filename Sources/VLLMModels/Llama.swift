@@ -302,8 +302,12 @@ public final class LlamaModel: CausalLM {
             return nil
         }
         try normalize(head.norm)
-        let selected = w.take("selected", rows: s)
-        try b.gatherRows(normed, indices: input.logitsIndices, out: selected)
+        // Every row wanted (a decode step: the indices increase, so S = T means 0 ..< T): no gather.
+        var selected = normed
+        if s != t {
+            selected = w.take("selected", rows: s)
+            try b.gatherRows(normed, indices: input.logitsIndices, out: selected)
+        }
         return try lmHeadLogits(selected, head: head, workspace: w)
     }
 

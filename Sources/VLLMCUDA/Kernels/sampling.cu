@@ -11,11 +11,12 @@
 //   and top-p as thresholds found by a binary search over the float bits of the probabilities (no sort),
 //   then the exponential race argmax p / −log(u) with u = SamplingRandom.uniform(seed, step, id).
 //
-// argmax_partial_f32, argmax_final_f32: the same greedy choice for a step whose rows are all plain greedy
-//   (no logprobs, masks, bias or penalties), spread over the GPU: grid (S, C) CTAs of 256 threads each
-//   find the best (value, id) of a 1/C slice of the row into partials [S, C]; then one warp per row
-//   merges the C slices in order into result[row · resultWords] (ties and NaN as `better`). One CTA per
-//   row walking 128k logits three times was latency-bound: 65 µs at batch 1 on an H200.
+// argmax_f32: the same greedy choice for a step whose rows are all plain greedy (no logprobs, masks, bias or
+//   penalties), spread over the GPU: grid (S, C) CTAs of 256 threads each find the best (value, id) of a 1/C slice of
+//   the row into partials [S, C]; the last of a row's C CTAs to finish (common.cuh's last_split_to_finish on
+//   counters[row]) merges the C slices in order into result[row] (ties and NaN as `better`). One CTA per row walking
+//   128k logits three times was latency-bound: 65 µs at batch 1 on an H200; the merge was a kernel of its own
+//   until session 20.
 #include "common.cuh"
 
 #include "sampling_params.cuh"  // P_* word indices and FLAG_* bits: VLLMCUDA/SamplingParamBlock.swift
@@ -257,8 +258,8 @@ sample_f32(const float *__restrict__ logits, float *__restrict__ workAll, int *_
 }
 
 extern "C" __global__ void __launch_bounds__(256)
-argmax_partial_f32(const float *__restrict__ logits, float *__restrict__ partialValues, int *__restrict__ partialIds,
-                   int vocab) { grid_dependency_wait();
+argmax_f32(const float *__restrict__ logits, float *__restrict__ partialValues, int *__restrict__ partialIds,
+           int *__restrict__ counters, int *__restrict__ result, int vocab) { grid_dependency_wait();
     __shared__ float scratch[32];
     __shared__ int scratchIds[32];
     const int row = blockIdx.x, slice = blockIdx.y, numSlices = gridDim.y;
@@ -273,16 +274,14 @@ argmax_partial_f32(const float *__restrict__ logits, float *__restrict__ partial
         partialValues[row * numSlices + slice] = bestValue;
         partialIds[row * numSlices + slice] = bestId;
     }
-}
-
-extern "C" __global__ void argmax_final_f32(const float *__restrict__ partialValues, const int *__restrict__ partialIds,
-                                            int *__restrict__ resultAll, int numSlices, int resultWords) { grid_dependency_wait();
-    const int row = blockIdx.x, lane = threadIdx.x;
-    float bestValue = __int_as_float(0x7fffffff);
-    int bestId = 0x7fffffff;
+    if (!last_split_to_finish(counters + row, numSlices) || threadIdx.x >= 32) return;
+    // The row's last CTA: its first warp merges the slices in order (read through L2: the other CTAs wrote them).
+    const int lane = threadIdx.x;
+    bestValue = __int_as_float(0x7fffffff);
+    bestId = 0x7fffffff;
     for (int i = lane; i < numSlices; i += 32) {
-        const float value = partialValues[row * numSlices + i];
-        const int id = partialIds[row * numSlices + i];
+        const float value = __ldcg(partialValues + row * numSlices + i);
+        const int id = __ldcg(partialIds + row * numSlices + i);
         if (better(value, id, bestValue, bestId)) { bestValue = value; bestId = id; }
     }
     for (int offset = 16; offset > 0; offset >>= 1) {
@@ -290,7 +289,7 @@ extern "C" __global__ void argmax_final_f32(const float *__restrict__ partialVal
         const int otherId = __shfl_xor_sync(0xffffffffu, bestId, offset);
         if (better(otherValue, otherId, bestValue, bestId)) { bestValue = otherValue; bestId = otherId; }
     }
-    if (lane == 0) resultAll[row * resultWords] = bestId;
+    if (lane == 0) result[row] = bestId;
 }
 
 // apply_token_bitmask_f32  logits [S, V] f32, rows [M] int32, masks [M, W] uint32: logits[rows[m], v] = -inf where
