@@ -231,6 +231,13 @@ if [ -d "$STORIES" ]; then
   grep -q "pipeline parallel: 2 stages" "$PLOG" || { echo "FAIL: no pipeline-parallel start-up line"; exit 1; }
   refused "--pipeline-parallel-size 6: the model has 5 hidden layers" -pp 6
   echo "ok: -pp 2 serves one rank's text; -pp 6 is refused naming the layers"
+  # vLLM's VLLM_PP_LAYER_PARTITION: layers 0–3 and 4 serve the same text; a split that does not add up is refused.
+  PPLOG=$(mktemp)
+  VLLM_PP_LAYER_PARTITION=4,1 serve_like_one_rank "$PPLOG" -pp 2
+  grep -q "holding layers 0–3, 4" "$PPLOG" || { echo "FAIL: VLLM_PP_LAYER_PARTITION=4,1 not in the start-up line"; exit 1; }
+  VLLM_PP_LAYER_PARTITION=3,3 refused "VLLM_PP_LAYER_PARTITION: sum(partitions)=6 does not match num_hidden_layers=5." -pp 2
+  VLLM_PP_LAYER_PARTITION=4x1 refused "VLLM_PP_LAYER_PARTITION: invalid partition string: 4x1" -pp 2
+  echo "ok: VLLM_PP_LAYER_PARTITION=4,1 serves one rank's text; 3,3 and 4x1 are refused"
   # bench serve / bench quality (issue #16) against the real server: /metrics deltas (prometheus_client), numpy.
   python3 scripts/live_bench_check.py --bin "$BIN" --stories "$STORIES" --gpt2 ../shared/tokenizers/gpt2 --port $((PORT + 80)) \
     ${SWIFT_VLLM_MINILM_DIR:+--minilm "$SWIFT_VLLM_MINILM_DIR"}
