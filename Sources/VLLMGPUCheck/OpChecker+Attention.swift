@@ -23,9 +23,8 @@ extension OpChecker {
         for seq in seqs { queryStart.append(queryStart.last! + Int32(seq.query)) }
         let tokens = Int(queryStart.last!)
         let cacheShape = [numBlocks, blockSize, kvHeads, headSize]
-        let count = cacheShape.reduce(1, *)
-        let keyCache = try cachePair(count, cacheShape, cacheDType)
-        let valueCache = try cachePair(count, cacheShape, cacheDType)
+        let keyCache = try cachePair(cacheShape, cacheDType)
+        let valueCache = try cachePair(cacheShape, cacheDType)
         let query = try pair(values(tokens * heads * headSize), [tokens, heads * headSize])
         let out = try outputs([tokens, heads * headSize])
         // Leading decodes are announced as the runner announces them, so a step of decodes then longer
@@ -55,15 +54,35 @@ extension OpChecker {
         try record("pagedAttention", shape, cpu: out.0, gpu: out.1)
     }
 
-    /// A paged cache's values on both backends: random values of the activation dtype, or random fp8 codes
-    /// (the same bytes on both) for an fp8 `dtype`.
-    mutating func cachePair(_ count: Int, _ shape: [Int], _ dtype: DType?) throws -> (Tensor, Tensor) {
-        guard let dtype, let format = dtype.float8Format else { return try pair(values(count), shape) }
-        let bytes = values(count).map { format.encode($0) }
-        return try bytes.withUnsafeBytes { raw in
-            (try cpu.upload(raw, sourceDType: dtype, shape: shape, dtype: dtype),
-             try gpu.upload(raw, sourceDType: dtype, shape: shape, dtype: dtype))
+    /// A paged cache's values on both backends (`cacheTensors`).
+    mutating func cachePair(_ shape: [Int], _ dtype: DType?) throws -> (Tensor, Tensor) {
+        let tensors = try cacheTensors(shape, dtype, on: [cpu, gpu])
+        return (tensors[0], tensors[1])
+    }
+
+    /// A paged cache's values, the same on each of `backends`: random values of each one's activation dtype, or random
+    /// fp8 codes (the same bytes on each) for an fp8 `dtype`.
+    mutating func cacheTensors(_ shape: [Int], _ dtype: DType?, on backends: [any Backend]) throws -> [Tensor] {
+        let contents = values(shape.reduce(1, *))
+        guard let dtype, let format = dtype.float8Format else {
+            return try backends.map { try $0.makeTensor(contents, shape: shape, dtype: $0.activationDType) }
         }
+        return try contents.map { format.encode($0) }.withUnsafeBytes { raw in
+            try backends.map { try $0.upload(raw, sourceDType: dtype, shape: shape, dtype: dtype) }
+        }
+    }
+
+    /// A paged K/V cache of `shape`, the same on each of `backends` (`cacheTensors`), at `scales`.
+    mutating func pagedCaches(_ shape: [Int], _ dtype: DType?, scales: (key: Float, value: Float),
+                              on backends: [any Backend]) throws -> [PagedKVCache] {
+        let keys = try cacheTensors(shape, dtype, on: backends), values = try cacheTensors(shape, dtype, on: backends)
+        return zip(keys, values).map { PagedKVCache(key: $0, value: $1, keyScale: scales.key, valueScale: scales.value) }
+    }
+
+    /// What an fp8 cache written from the GPU's bf16 values may differ from the CPU's written from f32 ones: one step of
+    /// the format (a value rounded to bf16 first may land on the neighbouring code); nil (the default bound) otherwise.
+    static func float8StepTolerance(_ dtype: DType?) -> Float? {
+        dtype?.float8Format.map { Float(1) / Float(1 << ($0 == .e4m3fn ? 4 : 3)) }
     }
 
     /// Steps over fp8 caches (`--kv-cache-dtype fp8`): decodes and prefills through the tensor-core kernels,

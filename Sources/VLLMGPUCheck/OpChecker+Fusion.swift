@@ -72,25 +72,9 @@ extension OpChecker {
         random.shuffle(&slots)
         let slotMapping = try int32Pair((0..<tokens).map { $0 == 3 ? -1 : slots[$0] })
         // The same starting cache three times: the CPU's, the GPU's unfused ops' and the fused kernel's.
-        let shape = [numBlocks, blockSize, kvHeads, headSize], count = shape.reduce(1, *)
-        let scales: (key: Float, value: Float) = cacheDType == nil ? (1, 1) : (0.5, 3)
-        func caches() throws -> (PagedKVCache, PagedKVCache, PagedKVCache) {
-            let contents = (values(count), values(count))
-            func make(_ backend: any Backend, _ values: [Float]) throws -> Tensor {
-                guard let cacheDType, let format = cacheDType.float8Format else {
-                    return try backend.makeTensor(values, shape: shape, dtype: backend.activationDType)
-                }
-                return try values.map { format.encode($0) }.withUnsafeBytes {
-                    try backend.upload($0, sourceDType: cacheDType, shape: shape, dtype: cacheDType)
-                }
-            }
-            func cache(_ backend: any Backend) throws -> PagedKVCache {
-                PagedKVCache(key: try make(backend, contents.0), value: try make(backend, contents.1), keyScale: scales.key,
-                             valueScale: scales.value)
-            }
-            return (try cache(cpu), try cache(gpu), try cache(gpu))
-        }
-        let (cpuCache, gpuCache, fusedCache) = try caches()
+        let caches = try pagedCaches([numBlocks, blockSize, kvHeads, headSize], cacheDType,
+                                     scales: cacheDType == nil ? (1, 1) : (0.5, 3), on: [cpu, gpu, gpu])
+        let (cpuCache, gpuCache, fusedCache) = (caches[0], caches[1], caches[2])
         let product = (try cpu.allocate(shape: [tokens, columns], dtype: cpu.activationDType),
                        try gpu.allocate(shape: [tokens, columns], dtype: .bfloat16))
         let query = try outputs([tokens, qWidth]), fusedQuery = try gpu.allocate(shape: [tokens, qWidth], dtype: .bfloat16)
@@ -114,11 +98,8 @@ extension OpChecker {
                                                           ("valueCache", cpuCache.value, gpuCache.value, fusedCache.value)] {
             try record("fusedLinear + splitQKV.\(part)", description + " vs linear → splitQKV", gpuReference: gpuTensor,
                        gpu: fusedTensor, tolerance: 0)
-            // An fp8 cache against the CPU's: the CPU turns the keys in f32 where the GPU rounds to bf16 first (as
-            // transformers' bf16 model does), so a value may land one step of the format apart.
-            let step = cacheDType?.float8Format.map { Float(1) / Float(1 << ($0 == .e4m3fn ? 4 : 3)) }
             try record("fusedLinear + splitQKV.\(part)", description, cpu: cpuTensor, gpu: fusedTensor,
-                       tolerance: part == "query" ? nil : step)
+                       tolerance: part == "query" ? nil : Self.float8StepTolerance(cacheDType))
         }
     }
 

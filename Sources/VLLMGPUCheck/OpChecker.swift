@@ -427,7 +427,7 @@ public struct OpChecker {
     /// bf16 tensors and `writeKVCache` after it (bit for bit) and against the CPU (one step of the format: the CPU turns
     /// the keys in f32, the GPU rounds them to bf16 first).
     mutating func splitQKVIntoFloat8(tokens: Int, heads: Int, kvHeads: Int, headSize: Int, cacheDType: DType) throws {
-        guard let format = cacheDType.float8Format else { return }
+        guard cacheDType.float8Format != nil else { return }
         let qWidth = heads * headSize, kvWidth = kvHeads * headSize
         let cosSin = try rotaryTable(maxPositions: 8192, rotaryDim: headSize)
         let positions = try int32Pair((0..<tokens).map { _ in Int32(random.below(8192)) })
@@ -436,17 +436,8 @@ public struct OpChecker {
         var slots = (0..<(numBlocks * blockSize)).map(Int32.init)
         random.shuffle(&slots)
         let slotMapping = try int32Pair((0..<tokens).map { $0 == tokens / 2 && tokens > 1 ? -1 : slots[$0] })
-        let shape = [numBlocks, blockSize, kvHeads, headSize], count = shape.reduce(1, *)
-        let contents = (values(count), values(count))
-        func cache(_ backend: any Backend) throws -> PagedKVCache {
-            func make(_ values: [Float]) throws -> Tensor {
-                try values.map { format.encode($0) }.withUnsafeBytes {
-                    try backend.upload($0, sourceDType: cacheDType, shape: shape, dtype: cacheDType)
-                }
-            }
-            return PagedKVCache(key: try make(contents.0), value: try make(contents.1), keyScale: 0.5, valueScale: 3)
-        }
-        let (cpuCache, gpuCache, stagedCache) = (try cache(cpu), try cache(gpu), try cache(gpu))
+        let caches = try pagedCaches([numBlocks, blockSize, kvHeads, headSize], cacheDType, scales: (0.5, 3), on: [cpu, gpu, gpu])
+        let (cpuCache, gpuCache, stagedCache) = (caches[0], caches[1], caches[2])
         let query = try outputs([tokens, qWidth]), stagedQuery = try gpu.allocate(shape: [tokens, qWidth], dtype: .bfloat16)
         try cpu.splitQKV(qkv.0, query: query.0, kv: .cache(cpuCache, slotMapping: slotMapping.0), headSize: headSize,
                          rotary: (positions.0, cosSin.0))
@@ -457,23 +448,21 @@ public struct OpChecker {
                          rotary: (positions.1, cosSin.1))
         try gpu.writeKVCache(key: key, value: value, cache: stagedCache, slotMapping: slotMapping.1)
         let description = "T\(tokens) H\(heads)/\(kvHeads) d\(headSize) \(cacheDType) scales 0.5/3"
-        let step = Float(1) / Float(1 << (format == .e4m3fn ? 4 : 3))
         for (part, cpuTensor, gpuTensor, staged) in [("query", query.0, query.1, stagedQuery),
                                                      ("keyCache", cpuCache.key, gpuCache.key, stagedCache.key),
                                                      ("valueCache", cpuCache.value, gpuCache.value, stagedCache.value)] {
             try record("splitQKV→fp8 cache.\(part)", description + " vs split → writeKVCache", gpuReference: staged, gpu: gpuTensor,
                        tolerance: 0)
             try record("splitQKV→fp8 cache.\(part)", description, cpu: cpuTensor, gpu: gpuTensor,
-                       tolerance: part == "query" ? nil : step)
+                       tolerance: part == "query" ? nil : Self.float8StepTolerance(cacheDType))
         }
     }
 
     mutating func writeKVCache(tokens: Int, kvHeads: Int, headSize: Int, blockSize: Int, numBlocks: Int,
                                cacheDType: DType? = nil, kvScales: (key: Float, value: Float) = (1, 1)) throws {
         let shape = [numBlocks, blockSize, kvHeads, headSize]
-        let count = shape.reduce(1, *)
-        let keyCache = try cachePair(count, shape, cacheDType)
-        let valueCache = try cachePair(count, shape, cacheDType)
+        let keyCache = try cachePair(shape, cacheDType)
+        let valueCache = try cachePair(shape, cacheDType)
         let key = try pair(values(tokens * kvHeads * headSize), [tokens, kvHeads * headSize])
         let value = try pair(values(tokens * kvHeads * headSize), [tokens, kvHeads * headSize])
         var slots = Array(0..<Int32(numBlocks * blockSize))
