@@ -96,9 +96,8 @@ public struct PipelineStage: Sendable {
     /// second-to-last backwards — so the last stage (the final norm and lm_head) never takes one, and the first (the
     /// embedding) only once every middle stage has.
     public static func partition(numLayers: Int, stages: Int, layerCounts: [Int]? = nil) -> [Range<Int>] {
-        var counts = [Int](repeating: numLayers / stages, count: stages)
-        for i in 0..<(numLayers % stages) { counts[stages - 2 - i] += 1 }
-        if let layerCounts { counts = layerCounts }
+        var counts = layerCounts ?? [Int](repeating: numLayers / stages, count: stages)
+        if layerCounts == nil { for i in 0..<(numLayers % stages) { counts[stages - 2 - i] += 1 } }
         var start = 0
         return counts.map { count in
             defer { start += count }
