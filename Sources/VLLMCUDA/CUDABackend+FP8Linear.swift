@@ -4,9 +4,10 @@ import VLLMCompute
 /// FP8 e4m3 weights (`fp8` checkpoints, compressed-tensors float-quantized, `--quantization fp8`) by
 /// Kernels/linear_fp8.cu and cuBLASLt's FP8 GEMM: the weight stays e4m3 (half of bf16's bytes) with one f32 scale a
 /// row. Decode steps of at most 8 tokens (16 on all but the largest linears) stream it once through linear_fp8_small
-/// (bf16 activations, the weight widened exactly in registers); larger steps quantize the activations per token
-/// (quantize_fp8_rows_bf16) and multiply on FP8 tensor cores (cuBLASLt, the two scale vectors applied in its
-/// epilogue), as vLLM's W8A8.
+/// (bf16 activations, the weight widened exactly in registers); larger steps quantize the activations per token —
+/// in the op that writes them where the model says which linear they feed (`rmsNorm(…feeding:)`,
+/// `siluAndMul(…feeding:)`), else in quantize_fp8_rows_bf16 — and multiply on FP8 tensor cores (cuBLASLt, the two
+/// scale vectors applied in its epilogue), as vLLM's W8A8.
 extension CUDABackend: FP8LinearBackend {
     /// Whether this device runs FP8 GEMMs: compute capability 8.9 (Ada) and later.
     public var hasFP8TensorCores: Bool { context.computeCapability >= (8, 9) }
@@ -20,6 +21,10 @@ extension CUDABackend: FP8LinearBackend {
     public static func fp8TakesSmall(tokens: Int, columns: Int, depth: Int) -> Bool {
         tokens <= 8 || (tokens <= fp8SmallMaxTokens && columns * depth < 64 << 20)
     }
+
+    /// `SWIFT_VLLM_FUSED_QUANT=0`: every FP8 linear quantizes its own input (quantize_fp8_rows_bf16), none of the ops
+    /// before it does (`quantizedInputScratch`), to time both on one binary.
+    static let isQuantizedInputEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_FUSED_QUANT"] != "0"
 
     /// `SWIFT_VLLM_FP8_FAST_ACCUM=0` turns cuBLASLt's fast FP8 accumulation off (vLLM's CUTLASS kernels use it).
     static let fp8FastAccumulation = ProcessInfo.processInfo.environment["SWIFT_VLLM_FP8_FAST_ACCUM"] != "0"
@@ -85,10 +90,39 @@ extension CUDABackend: FP8LinearBackend {
         }
         let quantized = try scratch(.fp8Activations, shape: [tokens, depth], dtype: .float8E4M3)
         let tokenScales = try scratch(.fp8ActivationScales, shape: [tokens], dtype: .float32)
-        try launch("quantize_fp8_rows_bf16", in: "linear_fp8", grid: (tokens, 1, 1), block: (256, 1, 1),
-                   [x.device, quantized.device, tokenScales.device, .int32(Int32(depth))])
+        if !takeQuantizedInput(x) {
+            try launch("quantize_fp8_rows_bf16", in: "linear_fp8", grid: (tokens, 1, 1), block: (256, 1, 1),
+                       [x.device, quantized.device, tokenScales.device, .int32(Int32(depth))])
+        }
         try blasLt.matmulFP8(x: quantized, xScales: tokenScales, weight: codes, weightScales: scales, bias: bias, out: out,
                              fastAccumulation: Self.fp8FastAccumulation && path != .blasLtExactAccumulation)
         try profiler.mark("linear fp8 N \(columns) K \(depth)")
+    }
+
+    /// Where an op writing the input of `feeding`'s linear (`rows` × `depth`) quantizes it as well: the scratch that
+    /// the linear's own quantization would fill — where `feeding` is an FP8 weight whose linear takes cuBLASLt's FP8
+    /// GEMM at this size; nil otherwise (linear_fp8_small reads bf16 activations).
+    func quantizedInputScratch(feeding: LinearWeight, rows: Int, depth: Int) throws -> (codes: Tensor, scales: Tensor)? {
+        guard Self.isQuantizedInputEnabled, case .fp8(let weight) = feeding, hasFP8TensorCores, activationDType == .bfloat16, rows > 0,
+              weight.inFeatures == depth, depth % 8 == 0,
+              !Self.fp8TakesSmall(tokens: rows, columns: weight.outFeatures, depth: depth) else { return nil }
+        return (try scratch(.fp8Activations, shape: [rows, depth], dtype: .float8E4M3),
+                try scratch(.fp8ActivationScales, shape: [rows], dtype: .float32))
+    }
+
+    /// Notes that the kernel just launched wrote `out` and its quantization (`quantizedInputScratch`).
+    func quantizedInputWritten(_ out: Tensor) {
+        quantizedInput.withLock { $0 = (out.address, out.count, kernels.launchCount) }
+    }
+
+    /// Whether the scratch holds `x` quantized: the last kernel launched wrote it (`quantizedInputWritten`), so nothing
+    /// since can have changed x or the scratch. Forgets it either way: one linear takes it.
+    func takeQuantizedInput(_ x: Tensor) -> Bool {
+        let written = quantizedInput.withLock { written in
+            defer { written = nil }
+            return written
+        }
+        guard let written else { return false }
+        return written.address == x.address && written.count == x.count && written.launch == kernels.launchCount
     }
 }

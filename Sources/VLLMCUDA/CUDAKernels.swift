@@ -17,6 +17,9 @@ final class CUDAKernels: Sendable {
     }
     // @unchecked-free: CUmodule/CUfunction are opaque pointers guarded by the lock.
     private let state = Protected(State())
+    /// Kernels launched so far (`CUDABackend.takeQuantizedInput` asks whether anything ran since an op).
+    private let launches = Protected(0)
+    var launchCount: Int { launches.withLock { $0 } }
 
     init(context: CUDAContext, compiler: NVRTCCompiler) {
         self.context = context
@@ -176,5 +179,6 @@ extension CUDAKernels {
                 UInt32(block.2), UInt32(sharedBytes), stream.handle, buffer.baseAddress, nil)
         }
         try context.driver.check(result, "cuLaunchKernel(\(name), grid \(grid), block \(block), shared \(sharedBytes))")
+        launches.withLock { $0 += 1 }
     }
 }

@@ -55,6 +55,12 @@ public protocol Backend: AnyObject, Sendable {
     /// x [N, D], residual [N, D], weight [D], out [N, D].
     func addRMSNorm(_ x: Tensor, residual: Tensor, weight: Tensor, epsilon: Float, out: Tensor) throws
 
+    /// `addRMSNorm` (or `rmsNorm` of x where `residual` is nil) whose `out` is the input of `feeding`'s linear, the next
+    /// op the model runs on it: a backend that runs that linear on quantized activations (FP8 W8A8's per-token
+    /// quantization) may quantize `out` here as well, and the linear then takes that copy instead of quantizing out
+    /// again — the same result, a pass over the activations fewer. The default is the plain op.
+    func rmsNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, epsilon: Float, out: Tensor, feeding: LinearWeight) throws
+
     /// `out = x · weightᵀ (+ bias)`, f32 accumulation; `out` may be of any float dtype (logits are f32).
     /// x [T, K], weight [N, K], bias [N]?, out [T, N].
     func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) throws
@@ -86,6 +92,9 @@ public protocol Backend: AnyObject, Sendable {
 
     /// `out = silu(x[:, :I]) * x[:, I:]`. x [T, 2I], out [T, I].
     func siluAndMul(_ x: Tensor, out: Tensor) throws
+
+    /// `siluAndMul` whose `out` is the input of `feeding`'s linear (as `rmsNorm(_:residual:…feeding:)`).
+    func siluAndMul(_ x: Tensor, out: Tensor, feeding: LinearWeight) throws
 
     /// `out[s] = x[indices[s]]` (the rows whose logits are wanted). x [T, H], indices [S] int32, out [S, H].
     func gatherRows(_ x: Tensor, indices: Tensor, out: Tensor) throws
@@ -142,6 +151,20 @@ extension Backend {
     /// No fused kernels (the CPU oracle runs every op on its own).
     public func fusedLinear(_ x: Tensor, weight: LinearWeight, bias: Tensor?, epilogue: LinearEpilogue, out: Tensor) throws -> Bool {
         false
+    }
+
+    /// The plain op: nothing quantized ahead for `feeding`.
+    public func rmsNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, epsilon: Float, out: Tensor, feeding: LinearWeight) throws {
+        if let residual {
+            try addRMSNorm(x, residual: residual, weight: weight, epsilon: epsilon, out: out)
+        } else {
+            try rmsNorm(x, weight: weight, epsilon: epsilon, out: out)
+        }
+    }
+
+    /// The plain op: nothing quantized ahead for `feeding`.
+    public func siluAndMul(_ x: Tensor, out: Tensor, feeding: LinearWeight) throws {
+        try siluAndMul(x, out: out)
     }
 
     /// `out[t] = table[tokenIds[t]]` (the whole vocabulary).

@@ -135,3 +135,62 @@ extension OpChecker {
         }
     }
 }
+
+extension OpChecker {
+    /// The ops that quantize their output for the FP8 linear they feed (`rmsNorm(…feeding:)`, `siluAndMul(…feeding:)`:
+    /// layernorm.cu's and elementwise.cu's *_quant_fp8 kernels), against the plain op and the linear quantizing its
+    /// own input — bit for bit, out, residual and the product. Then a quantized copy the linear must not take: another
+    /// op's between (the scratch then holds that op's input).
+    mutating func quantizedInputs() throws {
+        for (tokens, depth) in [(40, 4096), (300, 5120), (17, 14336)] {
+            let (_, fp8) = try randomFP8Weight(depth: depth, columns: 256)
+            let feeding = LinearWeight.fp8(fp8)
+            let x = try gpu.makeTensor(values(tokens * depth), shape: [tokens, depth], dtype: .bfloat16)
+            let norm = try gpu.makeTensor(values(depth, scale: 0.5).map { 1 + $0 }, shape: [depth], dtype: .bfloat16)
+            let shape = "T\(tokens) K\(depth) → fp8 N256"
+            func tensors(_ count: Int, _ n: Int) throws -> [Tensor] {
+                try (0..<count).map { _ in try gpu.allocate(shape: [tokens, n], dtype: .bfloat16) }
+            }
+            /// The product of `input` by the fp8 weight.
+            func product(_ input: Tensor) throws -> Tensor {
+                let out = try gpu.allocate(shape: [tokens, 256], dtype: .bfloat16)
+                try gpu.linear(input, weight: fp8, bias: nil, out: out)
+                return out
+            }
+            for withResidual in [false, true] {
+                let residuals = try tensors(2, depth), normed = try tensors(3, depth)
+                let start = values(tokens * depth)
+                for residual in residuals { try gpu.copy(try gpu.makeTensor(start, shape: [tokens, depth], dtype: .bfloat16), to: residual) }
+                if withResidual {
+                    try gpu.addRMSNorm(x, residual: residuals[0], weight: norm, epsilon: 1e-5, out: normed[0])
+                } else {
+                    try gpu.rmsNorm(x, weight: norm, epsilon: 1e-5, out: normed[0])
+                }
+                let plain = try product(normed[0])
+                try gpu.rmsNorm(x, residual: withResidual ? residuals[1] : nil, weight: norm, epsilon: 1e-5, out: normed[1],
+                                feeding: feeding)
+                let fused = try product(normed[1])
+                let name = withResidual ? "addRMSNorm feeding fp8" : "rmsNorm feeding fp8"
+                try record(name + ".out", shape, gpuReference: normed[0], gpu: normed[1], tolerance: 0)
+                if withResidual { try record(name + ".residual", shape, gpuReference: residuals[0], gpu: residuals[1], tolerance: 0) }
+                try record(name + " → linear", shape, gpuReference: plain, gpu: fused, tolerance: 0)
+                // Norm of x into normed[1] feeding the linear, then another norm feeding it (of x's negation): the
+                // linear of normed[1] must quantize normed[1] itself.
+                let negated = try gpu.makeTensor(try gpu.downloadFloats(x).map { -$0 }, shape: [tokens, depth], dtype: .bfloat16)
+                try gpu.rmsNorm(x, residual: nil, weight: norm, epsilon: 1e-5, out: normed[1], feeding: feeding)
+                try gpu.rmsNorm(negated, residual: nil, weight: norm, epsilon: 1e-5, out: normed[2], feeding: feeding)
+                if !withResidual { try record("rmsNorm feeding fp8, another op between → linear", shape, gpuReference: plain,
+                                              gpu: try product(normed[1]), tolerance: 0) }
+            }
+            let gateUp = try gpu.makeTensor(values(tokens * 2 * depth, scale: 2), shape: [tokens, 2 * depth], dtype: .bfloat16)
+            let activated = try tensors(2, depth)
+            try gpu.siluAndMul(gateUp, out: activated[0])
+            let plain = try product(activated[0])
+            try gpu.siluAndMul(gateUp, out: activated[1], feeding: feeding)
+            let fused = try product(activated[1])
+            try record("siluAndMul feeding fp8.out", shape, gpuReference: activated[0], gpu: activated[1], tolerance: 0)
+            try record("siluAndMul feeding fp8 → linear", shape, gpuReference: plain, gpu: fused, tolerance: 0)
+        }
+    }
+}
+

@@ -136,6 +136,7 @@ public struct OpChecker {
             try fp8Linears(tokens: [1, 3, 8, 9, 33, 100, 300], depth: 4096, columns: 1024, bias: true)
             try fp8Linears(tokens: [1, 8, 64, 256], depth: 14336, columns: 4096, bias: false)
             try fp8Linears(tokens: [5, 12, 16, 40], depth: 1664, columns: 1000, bias: true, paths: [.small, .blasLt])
+            try quantizedInputs()
         }
         for (heads, kvHeads, headSize, rotaryDim) in [(14, 2, 64, 64), (32, 8, 128, 128), (8, 4, 8, 8), (4, 2, 64, 32)] {
             try rotary(tokens: 37, heads, kvHeads, headSize, rotaryDim)
@@ -308,18 +309,25 @@ public struct OpChecker {
         return (dense, packed)
     }
 
-    /// A random e4m3 weight (every finite code, subnormals included) with a scale per row, times x of each token
-    /// count. The reference is the CPU on the dequantized weight and x as the path sees it: bf16 for
-    /// linear_fp8_small, quantized per token as quantize_fp8_rows_bf16 does for cuBLASLt (that path is also
-    /// compared with unquantized x, at e4m3's precision: "vs bf16 x").
-    mutating func fp8Linears(tokens: [Int], depth: Int, columns: Int, bias: Bool,
-                             paths: [CUDABackend.FP8LinearPath] = [.automatic]) throws {
+    /// A random e4m3 weight (every finite code, subnormals included) with an f32 scale per row: the CPU's dequantized
+    /// copy and the GPU's.
+    mutating func randomFP8Weight(depth: Int, columns: Int) throws -> (dense: Tensor, fp8: FP8Weight) {
         var codes = (0..<columns * depth).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         for i in codes.indices where codes[i] & 0x7F == 0x7F { codes[i] ^= 1 }  // NaN → the largest finite
         let weights = Float8QuantizedWeights(n: columns, k: depth, codes: codes,
                                              scales: (0..<columns).map { _ in 1e-3 * (1 + random.uniform()) }, scaleDType: .float32)
         let dense = try cpu.makeTensor(weights.dequantized(), shape: [columns, depth], dtype: .float32)
         guard let fp8 = try gpu.makeFP8Weight(weights) else { throw BackendError("makeFP8Weight declined \(columns)×\(depth)") }
+        return (dense, fp8)
+    }
+
+    /// A random e4m3 weight (every finite code, subnormals included) with a scale per row, times x of each token
+    /// count. The reference is the CPU on the dequantized weight and x as the path sees it: bf16 for
+    /// linear_fp8_small, quantized per token as quantize_fp8_rows_bf16 does for cuBLASLt (that path is also
+    /// compared with unquantized x, at e4m3's precision: "vs bf16 x").
+    mutating func fp8Linears(tokens: [Int], depth: Int, columns: Int, bias: Bool,
+                             paths: [CUDABackend.FP8LinearPath] = [.automatic]) throws {
+        let (dense, fp8) = try randomFP8Weight(depth: depth, columns: columns)
         let biasPair = bias ? try pair(values(columns), [columns], weight: true) : nil
         for count in tokens {
             let xValues = values(count * depth)

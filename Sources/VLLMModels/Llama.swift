@@ -229,9 +229,12 @@ public final class LlamaModel: CausalLM {
         let foldsColumnParallel = input.lora == nil
         let fuses = foldsColumnParallel && tensorParallel.size == 1 && pipelineStage.size == 1
         var pending = false
-        /// normed = rmsNorm(residual), after residual += hidden when pending.
-        func normalize(_ weight: Tensor) throws {
-            if pending {
+        /// normed = rmsNorm(residual), after residual += hidden when pending; `feeding`, the linear normed goes to.
+        func normalize(_ weight: Tensor, feeding: LinearWeight? = nil) throws {
+            if let feeding {
+                try b.rmsNorm(pending ? hidden : residual, residual: pending ? residual : nil, weight: weight, epsilon: eps,
+                              out: normed, feeding: feeding)
+            } else if pending {
                 try b.addRMSNorm(hidden, residual: residual, weight: weight, epsilon: eps, out: normed)
             } else {
                 try b.rmsNorm(residual, weight: weight, epsilon: eps, out: normed)
@@ -263,7 +266,7 @@ public final class LlamaModel: CausalLM {
         for (i, layer) in layers.enumerated() {
             // One GEMM for q, k and v; the split rotates q and k and writes k and v into the cache on the way
             // (Qwen3 normalizes q and k first, so it splits, normalizes, rotates, then writes).
-            try normalize(layer.inputLayernorm)
+            try normalize(layer.inputLayernorm, feeding: layer.qkvProj)
             let split = LinearEpilogue.splitQKV(cache: kvCaches[i], slotMapping: input.attention.slotMapping,
                                                 positions: input.positions, cosSinCache: cosSinCache, headSize: d)
             let splitFolded = try layer.qNorm == nil && foldsColumnParallel
@@ -285,13 +288,13 @@ public final class LlamaModel: CausalLM {
             }
             try b.pagedAttention(query: q, cache: kvCaches[i], metadata: input.attention, scale: scale, out: attention)
             try residualLinear(attention, layer.oProj, layer.oBias, lora: \.o, layer: i)
-            try normalize(layer.postAttentionLayernorm)
+            try normalize(layer.postAttentionLayernorm, feeding: layer.gateUpProj)
             let gated = try foldsColumnParallel
                 && b.fusedLinear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, epilogue: .siluAndMul, out: activated)
             if !gated {
                 try b.linear(normed, weight: layer.gateUpProj, bias: layer.gateUpBias, out: gateUp)
                 try addLoRA(\.gateUp, layer: i, normed, input, out: gateUp)
-                try b.siluAndMul(gateUp, out: activated)
+                try b.siluAndMul(gateUp, out: activated, feeding: layer.downProj)
             }
             try residualLinear(activated, layer.downProj, layer.downBias, lora: \.down, layer: i)
         }

@@ -60,7 +60,9 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
         let launched = perDType.flatMap { ["\($0)_bf16", "\($0)_f32"] } + attention
             + ["gather_rows_bf16", "gather_rows_f32", "bias_round_bf16_f32", "sample_f32", "linear_small_bf16", "linear_small_bf16_f32",
                "fill_dummy_bf16", "fill_dummy_f32", "fill_int4_dummy", "dequantize_int4_bf16", "gather_columns_bf16",
-               "reshape_and_cache_fp8_e4m3", "reshape_and_cache_fp8_e5m2", "split_qkv_vec_fp8_e4m3", "split_qkv_vec_fp8_e5m2"]
+               "reshape_and_cache_fp8_e4m3", "reshape_and_cache_fp8_e5m2", "split_qkv_vec_fp8_e4m3", "split_qkv_vec_fp8_e5m2",
+               "rms_norm_vec_quant_fp8_bf16", "add_rms_norm_vec_quant_fp8_bf16", "silu_and_mul_quant_fp8_bf16",
+               "quantize_fp8_rows_bf16", "linear_fp8_small_bf16_t1", "linear_fp8_small_bf16_t2"]
             + ["bf16", "e4m3", "e5m2"].flatMap { cache in
                 [64, 128].map { "decode_attention_mma_\(cache)_d\($0)" } + [64, 128].map { "prefill_attention_\(cache)_d\($0)" }
             } + ["prefill_attention_bf16_d256"]

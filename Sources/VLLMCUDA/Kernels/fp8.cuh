@@ -72,3 +72,28 @@ template <int FORMAT> __device__ __forceinline__ void fp8x16_to_bf16(uint4 raw, 
     low = make_uint4(out[0], out[1], out[2], out[3]);
     high = make_uint4(out[4], out[5], out[6], out[7]);
 }
+
+// FP8 W8A8's dynamic per-token activation quantization (vLLM's): a row's scale = max(amax / 448, 1 / (448 · 512)) and
+// each value e4m3(x / scale) by the hardware's conversion (sm_89+, nearest even, saturating). quantize_fp8_rows_bf16
+// (linear_fp8.cu) and the ops that quantize their own bf16 output for an FP8 linear (layernorm.cu, elementwise.cu)
+// share it, so that either gives the same codes.
+__device__ __forceinline__ float fp8_activation_scale(float amax) { return fmaxf(amax / 448.0f, 1.0f / (448.0f * 512.0f)); }
+
+// Two floats as e4m3 codes, `first` in the low byte.
+__device__ __forceinline__ unsigned short f32x2_to_e4m3x2(float first, float second) {
+#if __CUDA_ARCH__ >= 890
+    unsigned short pair;
+    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(second), "f"(first));
+    return pair;
+#else
+    return 0;  // (FP8 GEMMs need sm_89: the launchers never run this before it)
+#endif
+}
+
+// Eight values (bf16 values held in floats) times `inverse` (1 / scale) as eight e4m3 codes, in order.
+__device__ __forceinline__ uint2 e4m3x8(const float *v, float inverse) {
+    uint2 packed;
+    packed.x = (unsigned)f32x2_to_e4m3x2(v[0] * inverse, v[1] * inverse) | ((unsigned)f32x2_to_e4m3x2(v[2] * inverse, v[3] * inverse) << 16);
+    packed.y = (unsigned)f32x2_to_e4m3x2(v[4] * inverse, v[5] * inverse) | ((unsigned)f32x2_to_e4m3x2(v[6] * inverse, v[7] * inverse) << 16);
+    return packed;
+}

@@ -13,7 +13,11 @@
 // and two dependent sweeps over 8 KB were most of it (11 µs a call on an H200).
 // Requires D % 8 == 0 and D ≤ 8 · VEC_CHUNKS · blockDim.x; block = ⌈D / (8 · VEC_CHUNKS)⌉ rounded up to
 // a warp (the launcher's choice).
+// rms_norm_vec_quant_fp8_bf16, add_rms_norm_vec_quant_fp8_bf16: the bf16 ones, and out quantized per row for an FP8
+// linear besides — codes [N, D] e4m3, codeScales [N] f32, exactly as quantize_fp8_rows_bf16 would quantize out
+// (fp8.cuh), one launch fewer before cuBLASLt's FP8 GEMM (CUDABackend's `feeding`).
 #include "common.cuh"
+#include "fp8.cuh"
 
 #define VEC_CHUNKS 2
 
@@ -65,7 +69,8 @@ __device__ void add_rms_norm(const T *__restrict__ x, T *__restrict__ residual, 
 // are in flight while the sum of squares is reduced.
 template <typename T>
 __device__ void rms_norm_vec(const T *x, T *__restrict__ residual, const T *__restrict__ weight,
-                             T *__restrict__ out, int dim, float epsilon) {
+                             T *__restrict__ out, int dim, float epsilon, unsigned char *__restrict__ codes = nullptr,
+                             float *__restrict__ codeScales = nullptr) {
     __shared__ float scratch[32];
     const long long rowStart = (long long)blockIdx.x * dim;
     float values[VEC_CHUNKS][8], scale[VEC_CHUNKS][8];
@@ -100,11 +105,43 @@ __device__ void rms_norm_vec(const T *x, T *__restrict__ residual, const T *__re
         for (int i = 0; i < 8; ++i) values[c][i] = scale[c][i] * round_to<T>(values[c][i] * inverse);
         store8(out + rowStart + start, values[c]);
     }
+    if (codes == nullptr) return;
+    float amax = 0.0f;  // of out as stored
+#pragma unroll
+    for (int c = 0; c < VEC_CHUNKS; ++c) {
+        if (8 * (threadIdx.x + c * blockDim.x) >= dim) continue;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            values[c][i] = round_to<T>(values[c][i]);
+            amax = fmaxf(amax, fabsf(values[c][i]));
+        }
+    }
+    const float codeScale = fp8_activation_scale(block_max(amax, scratch));
+    if (threadIdx.x == 0) codeScales[blockIdx.x] = codeScale;
+    const float codeInverse = 1.0f / codeScale;
+#pragma unroll
+    for (int c = 0; c < VEC_CHUNKS; ++c) {
+        const int start = 8 * (threadIdx.x + c * blockDim.x);
+        if (start < dim) *(uint2 *)(codes + rowStart + start) = e4m3x8(values[c], codeInverse);
+    }
 }
 
 extern "C" __global__ void rms_norm_vec_bf16(const bf16_t *x, const bf16_t *__restrict__ weight,
                                              bf16_t *out, int dim, float epsilon) {
     rms_norm_vec<bf16_t>(x, nullptr, weight, out, dim, epsilon);
+}
+
+extern "C" __global__ void rms_norm_vec_quant_fp8_bf16(const bf16_t *x, const bf16_t *__restrict__ weight, bf16_t *out,
+                                                       int dim, float epsilon, unsigned char *__restrict__ codes,
+                                                       float *__restrict__ codeScales) {
+    rms_norm_vec<bf16_t>(x, nullptr, weight, out, dim, epsilon, codes, codeScales);
+}
+
+extern "C" __global__ void add_rms_norm_vec_quant_fp8_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ residual,
+                                                           const bf16_t *__restrict__ weight, bf16_t *__restrict__ out,
+                                                           int dim, float epsilon, unsigned char *__restrict__ codes,
+                                                           float *__restrict__ codeScales) {
+    rms_norm_vec<bf16_t>(x, residual, weight, out, dim, epsilon, codes, codeScales);
 }
 
 extern "C" __global__ void rms_norm_vec_f32(const float *x, const float *__restrict__ weight,

@@ -12,10 +12,11 @@
 //   a bf16 whose exponent and mantissa fields are the e4m3's (its value 2^-120 times the e4m3's, subnormals
 //   included), times 2^120 by one exact bf16x2 FMA.
 // quantize_fp8_rows_bf16  x [M, K] bf16 → q [M, K] e4m3, scales [M] f32: per token, scale = max(amax / 448,
-//   1 / (448 · 512)) and q = e4m3(x / scale) (nearest even, saturating), as vLLM's dynamic per-token quantization.
-//   grid M, block 256; K % 8 == 0. The GEMM that follows is cuBLASLt's FP8 one (scales as outer vectors), for the
-//   steps CUDABackend.fp8TakesSmall leaves it (more than 16 tokens, or 8 on the largest linears).
-#include "common.cuh"
+//   1 / (448 · 512)) and q = e4m3(x / scale) (nearest even, saturating), as vLLM's dynamic per-token quantization
+//   (fp8.cuh). grid M, block 256; K % 8 == 0. The GEMM that follows is cuBLASLt's FP8 one (scales as outer vectors),
+//   for the steps CUDABackend.fp8TakesSmall leaves it (more than 16 tokens, or 8 on the largest linears) — where the
+//   op before does not quantize its own output for it (layernorm.cu's and elementwise.cu's *_quant_fp8 kernels).
+#include "fp8.cuh"
 
 #define FP8_LINEAR_MAX_WARPS 8
 #define FP8_LINEAR_LOADS 8  // 16-byte weight loads a lane has in flight per iteration
@@ -157,17 +158,6 @@ extern "C" __global__ void __launch_bounds__(256, 2) linear_fp8_small_bf16_t2(LI
     linear_fp8_small<2>(x, weight, scales, bias, out, numTokens, N, K, rowsPerBlock);
 }
 
-// Two floats as e4m3 codes, `first` in the low byte (hardware conversion on sm_89+, nearest even, saturating).
-__device__ __forceinline__ unsigned short f32x2_to_e4m3x2(float first, float second) {
-#if __CUDA_ARCH__ >= 890
-    unsigned short pair;
-    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(second), "f"(first));
-    return pair;
-#else
-    return 0;  // (FP8 GEMMs need sm_89: the launcher never runs this before it)
-#endif
-}
-
 extern "C" __global__ void __launch_bounds__(256)
     quantize_fp8_rows_bf16(const bf16_t *__restrict__ x, unsigned char *__restrict__ q, float *__restrict__ scales,
                            int K) {
@@ -182,17 +172,12 @@ extern "C" __global__ void __launch_bounds__(256)
         for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(v[i]));
     }
     amax = block_max(amax, scratch);
-    const float scale = fmaxf(amax / 448.0f, 1.0f / (448.0f * 512.0f));
+    const float scale = fp8_activation_scale(amax);
     const float inverse = 1.0f / scale;
     if (threadIdx.x == 0) scales[blockIdx.x] = scale;
     for (int k = 8 * threadIdx.x; k < K; k += 8 * blockDim.x) {
         float v[8];
         load8(x + base + k, v);
-        uint2 packed;
-        packed.x = (unsigned)f32x2_to_e4m3x2(v[0] * inverse, v[1] * inverse)
-                   | ((unsigned)f32x2_to_e4m3x2(v[2] * inverse, v[3] * inverse) << 16);
-        packed.y = (unsigned)f32x2_to_e4m3x2(v[4] * inverse, v[5] * inverse)
-                   | ((unsigned)f32x2_to_e4m3x2(v[6] * inverse, v[7] * inverse) << 16);
-        *(uint2 *)(q + base + k) = packed;
+        *(uint2 *)(q + base + k) = e4m3x8(v, inverse);
     }
 }
