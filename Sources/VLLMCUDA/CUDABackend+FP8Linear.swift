@@ -1,3 +1,4 @@
+import CCUDA
 import FoundationEssentials
 import VLLMCompute
 
@@ -6,8 +7,9 @@ import VLLMCompute
 /// row. Decode steps of at most 8 tokens (16 on all but the largest linears) stream it once through linear_fp8_small
 /// (bf16 activations, the weight widened exactly in registers); larger steps quantize the activations per token —
 /// in the op that writes them where the model says which linear they feed (`rmsNorm(…feeding:)`,
-/// `siluAndMul(…feeding:)`), else in quantize_fp8_rows_bf16 — and multiply on FP8 tensor cores (cuBLASLt, the two
-/// scale vectors applied in its epilogue), as vLLM's W8A8.
+/// `siluAndMul(…feeding:)`), else in quantize_fp8_rows_bf16 — and multiply on FP8 tensor cores, the two scale vectors
+/// applied after the sums, as vLLM's W8A8: by linear_fp8_wgmma at 17–128 tokens on Hopper where it is faster
+/// (`fp8WgmmaTile`), else by cuBLASLt.
 extension CUDABackend: FP8LinearBackend {
     /// Whether this device runs FP8 GEMMs: compute capability 8.9 (Ada) and later.
     public var hasFP8TensorCores: Bool { context.computeCapability >= (8, 9) }
@@ -30,10 +32,45 @@ extension CUDABackend: FP8LinearBackend {
     static let fp8FastAccumulation = ProcessInfo.processInfo.environment["SWIFT_VLLM_FP8_FAST_ACCUM"] != "0"
 
     /// How an fp8 linear runs: `automatic` by the step's tokens; the others force a path (check-gpu, bench-linear),
-    /// `blasLtExactAccumulation` cuBLASLt without its fast FP8 accumulation.
+    /// `blasLtExactAccumulation` cuBLASLt without its fast FP8 accumulation, `wgmma` linear_fp8_wgmma (sm_90a, ≤ 128 tokens).
     public enum FP8LinearPath: Sendable, Equatable {
-        case automatic, small, blasLt, blasLtExactAccumulation
+        case automatic, small, blasLt, blasLtExactAccumulation, wgmma
     }
+
+    /// linear_fp8_wgmma's CTA (the entry point's suffix): one warpgroup × 64 tokens (_n64: two CTAs an SM, 6 stages) or two
+    /// warpgroups × 128 (_w2_n128: one CTA an SM, 5 stages), `tiles` of them over the step's tokens.
+    public struct FP8WgmmaTile: Equatable, Sendable {
+        var warpgroups: Int, tiles: Int
+        var width: Int { 64 * warpgroups }
+        var rows: Int { 64 * warpgroups }
+        var threads: Int { 128 * warpgroups }
+        var perSM: Int { warpgroups == 1 ? 2 : 1 }
+        var kernel: String { warpgroups == 1 ? "linear_fp8_wgmma_bf16_n64" : "linear_fp8_wgmma_bf16_w2_n128" }
+        /// FP8WgmmaTile::SHARED_BYTES: the stages (x's tokens and the weight's rows, 128 bytes each), their barriers, 1024 to align.
+        var sharedBytes: Int { (warpgroups == 1 ? 6 : 5) * (width + rows) * 128 + 8 * (warpgroups == 1 ? 6 : 5) + 1024 }
+    }
+
+    /// The tile linear_fp8_wgmma takes a step of `tokens` × [N, K] in, or nil where cuBLASLt's FP8 GEMM is as fast (the
+    /// H200, docs/gpu-runs/2026-12-02e run4 / run5, µs, cuBLASLt with the quantization before it against this kernel):
+    /// every linear at 17–64 tokens (Llama-3-8B down 47.1 against 24.4, o 20.0 against 12.2, gate_up 42.2 against 41.6);
+    /// at 65–128 all but the widest (gate_up, N ≥ 16384: 40.7 against 52.1) — two 64-token tiles, or on the deep ones (K ≥
+    /// 8192) one tile of two warpgroups, K split (Qwen2.5-14B down 47.1 against 33.8, where 64-token tiles took 47.3).
+    /// Past 128 none: alone only down was faster (Llama-3-8B at 256 tokens 40.2 against 48.6), and W2's steps of 129–256
+    /// sequences not measurably (run6: 10.551 / 10.553 ms a step with it there against 10.523 / 10.524).
+    public static func fp8WgmmaTile(tokens: Int, columns: Int, depth: Int) -> FP8WgmmaTile? {
+        switch tokens {
+        case 1...64: return FP8WgmmaTile(warpgroups: 1, tiles: 1)
+        case 65...128 where columns < 16384:
+            return depth >= 8192 ? FP8WgmmaTile(warpgroups: 2, tiles: 1) : FP8WgmmaTile(warpgroups: 1, tiles: 2)
+        default: return nil
+        }
+    }
+
+    /// `SWIFT_VLLM_FP8_WGMMA=0` leaves every FP8 GEMM to cuBLASLt (to time both on one binary).
+    public static let isFP8WgmmaEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_FP8_WGMMA"] != "0"
+
+    /// Whether linear_fp8_wgmma runs here at all: compute capability 9.0 (compiled for sm_90a) with tensor maps, K % 128 == 0.
+    func fp8WgmmaApplies(depth: Int) -> Bool { hasInt4Wgmma && depth % 128 == 0 }
 
     /// `FP8Weight.tensors` of this backend: codes [N, K] e4m3, scales [N] f32.
     public func makeFP8Weight(_ weights: Float8QuantizedWeights) throws -> FP8Weight? {
@@ -94,14 +131,53 @@ extension CUDABackend: FP8LinearBackend {
             try launch("quantize_fp8_rows_bf16", in: "linear_fp8", grid: (tokens, 1, 1), block: (256, 1, 1),
                        [x.device, quantized.device, tokenScales.device, .int32(Int32(depth))])
         }
-        try blasLt.matmulFP8(x: quantized, xScales: tokenScales, weight: codes, weightScales: scales, bias: bias, out: out,
-                             fastAccumulation: Self.fp8FastAccumulation && path != .blasLtExactAccumulation)
+        let wgmmaTile = path == .wgmma || (path == .automatic && Self.isFP8WgmmaEnabled)
+            ? Self.fp8WgmmaTile(tokens: tokens, columns: columns, depth: depth) : nil
+        if path == .wgmma {
+            try require(wgmmaTile != nil && fp8WgmmaApplies(depth: depth), "linear (fp8)",
+                        "the wgmma GEMM for \(tokens) tokens of K \(depth) on compute capability \(context.computeCapability)")
+        }
+        if let tile = wgmmaTile, fp8WgmmaApplies(depth: depth) {
+            try fp8Wgmma(quantized, xScales: tokenScales, weight: weight, bias: bias, out: out, tile: tile)
+        } else {
+            try blasLt.matmulFP8(x: quantized, xScales: tokenScales, weight: codes, weightScales: scales, bias: bias, out: out,
+                                 fastAccumulation: Self.fp8FastAccumulation && path != .blasLtExactAccumulation)
+        }
         try profiler.mark("linear fp8 N \(columns) K \(depth)")
     }
 
+    /// out [T, N] bf16 = x [T, K] e4m3 · weight [N, K]ᵀ e4m3, scaled by token and row (+ bias), by linear_fp8_wgmma in `tile`
+    /// (K split where the grid would leave SMs idle, the partial sums then added by fp8_wgmma_reduce_bf16).
+    func fp8Wgmma(_ x: Tensor, xScales: Tensor, weight: FP8Weight, bias: Tensor?, out: Tensor, tile: FP8WgmmaTile) throws {
+        let (columns, depth) = (weight.outFeatures, weight.inFeatures)
+        let tokens = x.count / depth
+        // x's rows past `tokens` up to the tiles' end, where its storage has them (as int4WgmmaMaps: a box past the map's
+        // end is slower to fill); those rows only feed outputs never stored.
+        let available = (x.storage.byteCount - Int(x.address - x.storage.address)) / depth
+        let rows = max(tokens, min(tile.tiles * tile.width, available))
+        let swizzle = Int32(CCUDA_TENSOR_MAP_SWIZZLE_128B), bytes = Int32(CCUDA_TENSOR_MAP_DATA_TYPE_UINT8)
+        let xMap = try tensorMap(x, type: bytes, dims: [UInt64(depth), UInt64(rows)], strideBytes: UInt64(depth),
+                                 box: [128, UInt32(tile.width)], swizzle: swizzle)
+        let weightMap = try tensorMap(weight.tensors[0], type: bytes, dims: [UInt64(depth), UInt64(columns)],
+                                      strideBytes: UInt64(depth), box: [128, UInt32(tile.rows)], swizzle: swizzle)
+        let grid = (tile.tiles, (columns + tile.rows - 1) / tile.rows)
+        let splits = Self.int4WgmmaSplits(ctas: grid.0 * grid.1, depth: depth, multiprocessors: context.multiprocessorCount,
+                                          perSM: tile.perSM)
+        let partials = splits > 1 ? try scratch(.fp8Partials, shape: [splits, tokens, columns], dtype: .float32) : nil
+        try launch(tile.kernel, in: "linear_fp8_wgmma", grid: (grid.0, grid.1, splits), block: (tile.threads, 1, 1),
+                   sharedBytes: tile.sharedBytes,
+                   [.tensorMap(xMap), .tensorMap(weightMap), xScales.device, weight.tensors[1].device, bias?.device ?? .pointer(0),
+                    out.device, partials?.device ?? .pointer(0), .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth))])
+        if let partials {
+            try launch("fp8_wgmma_reduce_bf16", in: "linear_fp8_wgmma", grid: ((out.count + 255) / 256, 1, 1), block: (256, 1, 1),
+                       [partials.device, .int32(Int32(splits)), xScales.device, weight.tensors[1].device, bias?.device ?? .pointer(0),
+                        out.device, .int32(Int32(tokens)), .int32(Int32(columns))])
+        }
+    }
+
     /// Where an op writing the input of `feeding`'s linear (`rows` × `depth`) quantizes it as well: the scratch that
-    /// the linear's own quantization would fill — where `feeding` is an FP8 weight whose linear takes cuBLASLt's FP8
-    /// GEMM at this size; nil otherwise (linear_fp8_small reads bf16 activations).
+    /// the linear's own quantization would fill — where `feeding` is an FP8 weight whose linear takes an FP8 GEMM at this
+    /// size; nil otherwise (linear_fp8_small reads bf16 activations).
     func quantizedInputScratch(feeding: LinearWeight, rows: Int, depth: Int) throws -> (codes: Tensor, scales: Tensor)? {
         guard Self.isQuantizedInputEnabled, case .fp8(let weight) = feeding, hasFP8TensorCores, activationDType == .bfloat16, rows > 0,
               weight.inFeatures == depth, depth % 8 == 0,

@@ -78,31 +78,34 @@ extension CUDABackend: Int4LinearBackend {
     /// 64-byte swizzle (the layout the kernel's dequantization reads). Weight rows past N and x rows past the map's end
     /// arrive as zeros.
     func int4WgmmaMaps(x: Tensor, tokens: Int, packed: Tensor, columns: Int, depth: Int, tile: Int4WgmmaTile) throws -> (TensorMapBytes, TensorMapBytes) {
-        guard let encode = context.driver.raw.cuTensorMapEncodeTiled else {
-            throw CUDAError("linear (int4): the driver has no cuTensorMapEncodeTiled (linear_int4_wgmma needs CUDA 12)")
-        }
-        func map(_ tensor: Tensor, type: Int32, dims: [UInt64], strideBytes: UInt64, box: [UInt32], swizzle: Int32) throws -> TensorMapBytes {
-            var map = TensorMapBytes()
-            let strides = [strideBytes], ones: [UInt32] = [1, 1]
-            let result = map.words.withUnsafeMutableBytes { bytes in
-                encode(bytes.baseAddress, type, 2, UnsafeMutableRawPointer(bitPattern: tensor.address), dims, strides, box, ones,
-                       Int32(CCUDA_TENSOR_MAP_INTERLEAVE_NONE), swizzle, Int32(CCUDA_TENSOR_MAP_L2_PROMOTION_L2_256B),
-                       Int32(CCUDA_TENSOR_MAP_FLOAT_OOB_FILL_NONE))
-            }
-            try context.driver.check(result, "cuTensorMapEncodeTiled(\(tensor), box \(box))")
-            return map
-        }
         // x's rows past `tokens` up to the tiles' end, where its storage has them: a box that runs past the tensor
         // map's end is much slower to fill (docs/gpu-runs/2026-12-01f/run8.txt: Qwen2.5-14B gate_up at 100 tokens in
         // one 128-token tile 103 µs, at 120 78 µs). Those rows only feed output columns of tokens never stored.
         let available = (x.storage.byteCount - Int(x.address - x.storage.address)) / (depth * 2)
         let rows = max(tokens, min(tile.tiles * tile.width, available))
-        let xMap = try map(x, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_BFLOAT16), dims: [UInt64(depth), UInt64(rows)],
-                           strideBytes: UInt64(depth * 2), box: [64, UInt32(tile.width)], swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_128B))
-        let weightMap = try map(packed, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_UINT32), dims: [UInt64(depth / 8), UInt64(columns)],
-                                strideBytes: UInt64(depth / 2), box: [16, UInt32(tile.rows)],
-                                swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_64B))
+        let xMap = try tensorMap(x, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_BFLOAT16), dims: [UInt64(depth), UInt64(rows)],
+                                 strideBytes: UInt64(depth * 2), box: [64, UInt32(tile.width)], swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_128B))
+        let weightMap = try tensorMap(packed, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_UINT32), dims: [UInt64(depth / 8), UInt64(columns)],
+                                      strideBytes: UInt64(depth / 2), box: [16, UInt32(tile.rows)],
+                                      swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_64B))
         return (xMap, weightMap)
+    }
+
+    /// A 2-D tensor map (cuTensorMapEncodeTiled) over `tensor`: `dims` innermost first, rows `strideBytes` apart, copied in
+    /// boxes of `box` with `swizzle`; rows past `dims` arrive as zeros.
+    func tensorMap(_ tensor: Tensor, type: Int32, dims: [UInt64], strideBytes: UInt64, box: [UInt32], swizzle: Int32) throws -> TensorMapBytes {
+        guard let encode = context.driver.raw.cuTensorMapEncodeTiled else {
+            throw CUDAError("the driver has no cuTensorMapEncodeTiled (the wgmma GEMMs need CUDA 12)")
+        }
+        var map = TensorMapBytes()
+        let strides = [strideBytes], ones: [UInt32] = [1, 1]
+        let result = map.words.withUnsafeMutableBytes { bytes in
+            encode(bytes.baseAddress, type, 2, UnsafeMutableRawPointer(bitPattern: tensor.address), dims, strides, box, ones,
+                   Int32(CCUDA_TENSOR_MAP_INTERLEAVE_NONE), swizzle, Int32(CCUDA_TENSOR_MAP_L2_PROMOTION_L2_256B),
+                   Int32(CCUDA_TENSOR_MAP_FLOAT_OOB_FILL_NONE))
+        }
+        try context.driver.check(result, "cuTensorMapEncodeTiled(\(tensor), box \(box))")
+        return map
     }
 
     /// How a 4-bit linear runs: `automatic` picks by shape (`int4Path`); the others force a path (check-gpu and

@@ -25,6 +25,7 @@ public struct KernelSource: Sendable {
         KernelSource(name: "linear_epilogue.cuh", bytes: PackageResources.linear_epilogue_cuh),
         KernelSource(name: "mma.cuh", bytes: PackageResources.mma_cuh),
         KernelSource(name: "sampling_params.cuh", source: SamplingParamWord.header),
+        KernelSource(name: "wgmma.cuh", bytes: PackageResources.wgmma_cuh),
     ]
 
     /// One entry per op family: each `.cu` file is one NVRTC program and one CUDA module.
@@ -41,6 +42,7 @@ public struct KernelSource: Sendable {
         KernelSource(name: "layernorm.cu", bytes: PackageResources.layernorm_cu),
         KernelSource(name: "linear.cu", bytes: PackageResources.linear_cu),
         KernelSource(name: "linear_fp8.cu", bytes: PackageResources.linear_fp8_cu),
+        KernelSource(name: "linear_fp8_wgmma.cu", bytes: PackageResources.linear_fp8_wgmma_cu),
         KernelSource(name: "linear_int4.cu", bytes: PackageResources.linear_int4_cu),
         KernelSource(name: "linear_int4_decode.cu", bytes: PackageResources.linear_int4_decode_cu),
         KernelSource(name: "linear_int4_wgmma.cu", bytes: PackageResources.linear_int4_wgmma_cu),

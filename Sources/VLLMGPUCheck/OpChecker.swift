@@ -131,11 +131,18 @@ public struct OpChecker {
                             bias: false, f32Out: true, bits: 8)
         }
         // FP8 weights (W8A8) where the device has FP8 tensor cores: linear_fp8_small up to 16 tokens (1 or 2 groups of
-        // 8; `CUDABackend.fp8TakesSmall`), activations quantized per token + cuBLASLt's FP8 GEMM past that, each forced.
+        // 8; `CUDABackend.fp8TakesSmall`), activations quantized per token + linear_fp8_wgmma or cuBLASLt's FP8 GEMM past
+        // that (`fp8WgmmaTile`), each forced.
         if gpu.activationDType == .bfloat16, gpu.hasFP8TensorCores {
             try fp8Linears(tokens: [1, 3, 8, 9, 33, 100, 300], depth: 4096, columns: 1024, bias: true)
             try fp8Linears(tokens: [1, 8, 64, 256], depth: 14336, columns: 4096, bias: false)
             try fp8Linears(tokens: [5, 12, 16, 40], depth: 1664, columns: 1000, bias: true, paths: [.small, .blasLt])
+            // linear_fp8_wgmma (sm_90a) forced: one and two 64-token tiles, ragged N and tokens, a bias; the two-warpgroup
+            // tiles with K split (K 14336 over 32 row tiles).
+            if gpu.hasInt4Wgmma {
+                try fp8Linears(tokens: [17, 64, 100, 128], depth: 1664, columns: 1000, bias: true, paths: [.wgmma])
+                try fp8Linears(tokens: [70, 128], depth: 14336, columns: 4096, bias: false, paths: [.wgmma])
+            }
             try quantizedInputs()
         }
         for (heads, kvHeads, headSize, rotaryDim) in [(14, 2, 64, 64), (32, 8, 128, 128), (8, 4, 8, 8), (4, 2, 64, 32)] {
@@ -351,7 +358,10 @@ public struct OpChecker {
                 if small && count > CUDABackend.fp8SmallMaxTokens { continue }
                 try gpu.fillDummy(out, key: random.next())  // a path that writes nothing fails
                 try gpu.linear(x.1, weight: fp8, bias: biasPair?.1, out: out, path: path)
-                let name = "T\(count) K\(depth) N\(columns)\(bias ? " +bias" : "") \(small ? "small" : "blasLt")"
+                let wgmma = path == .wgmma || (path == .automatic && !small && gpu.hasInt4Wgmma && depth % 128 == 0
+                                                && CUDABackend.isFP8WgmmaEnabled
+                                                && CUDABackend.fp8WgmmaTile(tokens: count, columns: columns, depth: depth) != nil)
+                let name = "T\(count) K\(depth) N\(columns)\(bias ? " +bias" : "") \(small ? "small" : wgmma ? "wgmma" : "blasLt")"
                 try record("linear fp8", name, cpu: small ? plain : quantizedReference, gpu: out)
                 if !small { try record("linear fp8", name + " vs bf16 x", cpu: plain, gpu: out, tolerance: 5e-2) }
             }

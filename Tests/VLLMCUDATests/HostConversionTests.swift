@@ -32,3 +32,27 @@ import VLLMCompute
         #expect(CUDABackend.int4GemmSharedBytes(width: 8) == 98_304)
     }
 }
+
+/// linear_fp8_wgmma's tiles: the launcher's shared-memory sizes are the kernel's (linear_fp8_wgmma.cu's static_assert), and
+/// the rule covers every step of 17–128 tokens it takes with whole tiles, none for cuBLASLt's (gate_up-wide past 64
+/// tokens, everything past 128).
+@Suite struct FP8WgmmaTileTests {
+    @Test func tilesAndRule() throws {
+        #expect(CUDABackend.FP8WgmmaTile(warpgroups: 1, tiles: 1).sharedBytes == 99_376)
+        #expect(CUDABackend.FP8WgmmaTile(warpgroups: 2, tiles: 1).sharedBytes == 164_904)
+        for tokens in 17...300 {
+            for (columns, depth) in [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (5120, 13824)] {
+                guard let tile = CUDABackend.fp8WgmmaTile(tokens: tokens, columns: columns, depth: depth) else {
+                    #expect(tokens > 128 || (tokens > 64 && columns >= 16384), "\(tokens) × \(columns) × \(depth)")
+                    continue
+                }
+                #expect(tokens <= 128 && tile.tiles * tile.width >= tokens && (tile.tiles - 1) * tile.width < tokens,
+                        "\(tokens) × \(columns) × \(depth): \(tile)")
+            }
+        }
+        #expect(CUDABackend.fp8WgmmaTile(tokens: 100, columns: 4096, depth: 14336) == CUDABackend.FP8WgmmaTile(warpgroups: 2, tiles: 1))
+        #expect(CUDABackend.fp8WgmmaTile(tokens: 100, columns: 6144, depth: 4096) == CUDABackend.FP8WgmmaTile(warpgroups: 1, tiles: 2))
+        #expect(CUDABackend.fp8WgmmaTile(tokens: 200, columns: 4096, depth: 14336) == nil)
+        #expect(CUDABackend.fp8WgmmaTile(tokens: 100, columns: 28672, depth: 4096) == nil)
+    }
+}

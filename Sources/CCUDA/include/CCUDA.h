@@ -94,6 +94,7 @@ typedef struct CCUDADriver {
 } CCUDADriver;
 
 // cuda.h's CUtensorMap enumerations, as far as swift-vllm uses them.
+#define CCUDA_TENSOR_MAP_DATA_TYPE_UINT8 0
 #define CCUDA_TENSOR_MAP_DATA_TYPE_UINT32 2
 #define CCUDA_TENSOR_MAP_DATA_TYPE_BFLOAT16 9
 #define CCUDA_TENSOR_MAP_INTERLEAVE_NONE 0

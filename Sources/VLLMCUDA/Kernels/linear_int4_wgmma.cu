@@ -19,16 +19,13 @@
 //   100 tokens 119 → 77 µs, down 92 → 48, qkv 44 → 26, o 34 → 22 (cuBLASLt on bf16 weights: 84, 50, 26, 21). Where
 //   it is taken (CUDABackend.int4Path): 64–256 tokens.
 #include "int4.cuh"
-
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-#define INT4_WGMMA 1
-#endif
+#include "wgmma.cuh"
 
 template <int N> __device__ __forceinline__ void wgmma_bf16(float (&d)[N / 2], const unsigned (&a)[4], unsigned long long b);
 #define WGMMA_D8(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]), "+f"(d[i + 6]), "+f"(d[i + 7])
 // d [64 × N] f32 += a (this thread's A fragment of 64 × 16 bf16) · B (16 × N bf16 in shared memory, descriptor b).
 template <> __device__ __forceinline__ void wgmma_bf16<64>(float (&d)[32], const unsigned (&a)[4], unsigned long long b) {
-#ifdef INT4_WGMMA
+#ifdef HOPPER_WGMMA
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
                  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
@@ -39,7 +36,7 @@ template <> __device__ __forceinline__ void wgmma_bf16<64>(float (&d)[32], const
 #endif
 }
 template <> __device__ __forceinline__ void wgmma_bf16<128>(float (&d)[64], const unsigned (&a)[4], unsigned long long b) {
-#ifdef INT4_WGMMA
+#ifdef HOPPER_WGMMA
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
                  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
@@ -52,7 +49,7 @@ template <> __device__ __forceinline__ void wgmma_bf16<128>(float (&d)[64], cons
 #endif
 }
 template <> __device__ __forceinline__ void wgmma_bf16<96>(float (&d)[48], const unsigned (&a)[4], unsigned long long b) {
-#ifdef INT4_WGMMA
+#ifdef HOPPER_WGMMA
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %53, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n96k16.f32.bf16.bf16 "
                  "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
@@ -64,7 +61,7 @@ template <> __device__ __forceinline__ void wgmma_bf16<96>(float (&d)[48], const
 #endif
 }
 template <> __device__ __forceinline__ void wgmma_bf16<192>(float (&d)[96], const unsigned (&a)[4], unsigned long long b) {
-#ifdef INT4_WGMMA
+#ifdef HOPPER_WGMMA
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %101, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n192k16.f32.bf16.bf16 "
                  "{"
@@ -81,7 +78,7 @@ template <> __device__ __forceinline__ void wgmma_bf16<192>(float (&d)[96], cons
 #endif
 }
 template <> __device__ __forceinline__ void wgmma_bf16<256>(float (&d)[128], const unsigned (&a)[4], unsigned long long b) {
-#ifdef INT4_WGMMA
+#ifdef HOPPER_WGMMA
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %133, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 "
                  "{"
@@ -101,69 +98,6 @@ template <> __device__ __forceinline__ void wgmma_bf16<256>(float (&d)[128], con
 }
 #undef WGMMA_D8
 
-__device__ __forceinline__ void wgmma_fence() {
-#ifdef INT4_WGMMA
-    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void wgmma_commit() {
-#ifdef INT4_WGMMA
-    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-#endif
-}
-template <int N> __device__ __forceinline__ void wgmma_wait() {
-#ifdef INT4_WGMMA
-    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
-#endif
-}
-// Orders an accumulator after the wait for the wgmmas that write it: the compiler sees the wgmmas as done when
-// issued, so without this it could read the register before wgmma_wait.
-__device__ __forceinline__ void wgmma_keep(float &r) { asm volatile("" : "+f"(r)::"memory"); }
-
-// A K-major operand tile in shared memory with the 128-byte swizzle: 8-row groups 1024 bytes apart.
-__device__ __forceinline__ unsigned long long wgmma_descriptor(unsigned address) {
-    return (unsigned long long)((address & 0x3FFFF) >> 4) | (1ull << 16) | ((unsigned long long)(1024 >> 4) << 32) |
-           (1ull << 62);
-}
-
-// The tensor memory accelerator (sm_90): a CUtensorMap the host encodes (cuTensorMapEncodeTiled) and passes by value.
-struct alignas(64) TensorMap {
-    unsigned long long opaque[16];
-};
-__device__ __forceinline__ void mbarrier_init(unsigned barrier, unsigned count) {
-#ifdef INT4_WGMMA
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(barrier), "r"(count));
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-#endif
-}
-// One arrival that also announces `bytes` of copies still to land on `barrier`.
-__device__ __forceinline__ void mbarrier_expect(unsigned barrier, unsigned bytes) {
-#ifdef INT4_WGMMA
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(barrier), "r"(bytes) : "memory");
-#endif
-}
-__device__ __forceinline__ void mbarrier_wait(unsigned barrier, unsigned parity) {
-#ifdef INT4_WGMMA
-    asm volatile("{\n.reg .pred done;\nwaiting:\n"
-                 "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
-                 "@!done bra waiting;\n}\n" ::"r"(barrier), "r"(parity) : "memory");
-#endif
-}
-// The box of `map` at (c0, c1) (innermost first) into shared memory at `destination`, counted on `barrier`.
-__device__ __forceinline__ void tma_load(unsigned destination, const TensorMap &map, int c0, int c1, unsigned barrier) {
-#ifdef INT4_WGMMA
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
-                 ::"r"(destination), "l"((unsigned long long)&map), "r"(c0), "r"(c1), "r"(barrier) : "memory");
-#endif
-}
-
-// 16 bytes of shared memory; volatile, so it stays after the mbarrier wait that says they have landed.
-__device__ __forceinline__ uint4 load_shared16(unsigned address) {
-    uint4 v;
-    asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(address));
-    return v;
-}
-
 template <int W, int NTOK> struct Int4WgmmaTile {
     static constexpr int ROWS = 64 * W, THREADS = 128 * W;
     static constexpr int X_BYTES = NTOK * 256, WEIGHT_BYTES = ROWS * 64, STAGE_BYTES = X_BYTES + WEIGHT_BYTES;
@@ -176,7 +110,7 @@ template <int W, int NTOK, int STAGES, typename Out>
 __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weightMap, const unsigned *__restrict__ scaleZeros,
                                   const bf16_t *__restrict__ bias, Out *__restrict__ out,
                                   float *__restrict__ partials, int M, int N, int K, int groupSize) {
-#ifdef INT4_WGMMA
+#ifdef HOPPER_WGMMA
     using Tile = Int4WgmmaTile<W, NTOK>;
     static_assert(STAGES >= 3, "a stage computed, one dequantized, one or more in flight");
     extern __shared__ uint4 int4GemmShared[];

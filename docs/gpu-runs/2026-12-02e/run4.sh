@@ -4,6 +4,8 @@
 # the grid is small), at 64 / 128 / 256 tokens on Llama-3-8B's and Qwen2.5-14B's linears, each checked against a plain
 # f32 kernel; beside it cuBLASLt's FP8 GEMM (with the per-token quantization before it) on the same machine
 # (check-gpu --bench-linear's fp8 columns).
+# (The harness of this run was fp8_wgmma_bench.cu's first form, with its own kernel variants; the commit after run5 made
+# it time linear_fp8_wgmma.cu's entry points instead.)
 source docs/gpu-runs/lib.sh
 python3 -c "import lzma, shutil; shutil.copyfileobj(lzma.open('.gpu/fp8wgmma.xz'), open('/tmp/fp8wgmma', 'wb'))"; chmod +x /tmp/fp8wgmma
 t "fp8 wgmma prototype"
