@@ -15,7 +15,7 @@
 // a warp (the launcher's choice).
 // rms_norm_vec_quant_fp8_bf16, add_rms_norm_vec_quant_fp8_bf16: the bf16 ones, and out quantized per row for an FP8
 // linear besides — codes [N, D] e4m3, codeScales [N] f32, exactly as quantize_fp8_rows_bf16 would quantize out
-// (fp8.cuh), one launch fewer before cuBLASLt's FP8 GEMM (CUDABackend's `feeding`).
+// (fp8.cuh), one launch fewer before the FP8 GEMM (CUDABackend's `feeding`).
 #include "common.cuh"
 #include "fp8.cuh"
 
