@@ -67,10 +67,20 @@ extension CUDABackend: FP8LinearBackend {
     }
 
     /// `SWIFT_VLLM_FP8_WGMMA=0` leaves every FP8 GEMM to cuBLASLt (to time both on one binary).
-    public static let isFP8WgmmaEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_FP8_WGMMA"] != "0"
+    static let isFP8WgmmaEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_FP8_WGMMA"] != "0"
 
     /// Whether linear_fp8_wgmma runs here at all: compute capability 9.0 (compiled for sm_90a) with tensor maps, K % 128 == 0.
-    func fp8WgmmaApplies(depth: Int) -> Bool { hasInt4Wgmma && depth % 128 == 0 }
+    func fp8WgmmaApplies(depth: Int) -> Bool { hasWgmma && depth % 128 == 0 }
+
+    /// The path `linear` takes for `tokens` × [N, K] when asked for `.automatic`: linear_fp8_small (`fp8TakesSmall`),
+    /// else linear_fp8_wgmma where it applies and wins (`fp8WgmmaTile`), else cuBLASLt.
+    public func fp8Path(tokens: Int, columns: Int, depth: Int) -> FP8LinearPath {
+        if Self.fp8TakesSmall(tokens: tokens, columns: columns, depth: depth) { return .small }
+        if Self.isFP8WgmmaEnabled, fp8WgmmaApplies(depth: depth), Self.fp8WgmmaTile(tokens: tokens, columns: columns, depth: depth) != nil {
+            return .wgmma
+        }
+        return .blasLt
+    }
 
     /// `FP8Weight.tensors` of this backend: codes [N, K] e4m3, scales [N] f32.
     public func makeFP8Weight(_ weights: Float8QuantizedWeights) throws -> FP8Weight? {
@@ -108,8 +118,8 @@ extension CUDABackend: FP8LinearBackend {
         if let bias { try require(bias.count == columns && bias.dtype == .bfloat16, "linear (fp8)", "bias \(bias) for \(columns) outputs") }
         let tokens = x.count / depth
         guard tokens > 0 else { return }
-        let small = path == .small || (path == .automatic && Self.fp8TakesSmall(tokens: tokens, columns: columns, depth: depth))
-        if small {
+        let chosen = path == .automatic ? fp8Path(tokens: tokens, columns: columns, depth: depth) : path
+        if chosen == .small {
             try require(tokens <= Self.fp8SmallMaxTokens, "linear (fp8)", "the small kernel for \(tokens) tokens")
             // 16 rows a CTA wherever N still gives every SM a CTA (fp8bench on the H200, docs/gpu-runs/2026-12-01e
             // run3: 8 rows leave each CTA too few bytes — Llama-3-8B's gate_up at one token 44 µs against 36, down 22
@@ -131,17 +141,15 @@ extension CUDABackend: FP8LinearBackend {
             try launch("quantize_fp8_rows_bf16", in: "linear_fp8", grid: (tokens, 1, 1), block: (256, 1, 1),
                        [x.device, quantized.device, tokenScales.device, .int32(Int32(depth))])
         }
-        let wgmmaTile = path == .wgmma || (path == .automatic && Self.isFP8WgmmaEnabled)
-            ? Self.fp8WgmmaTile(tokens: tokens, columns: columns, depth: depth) : nil
-        if path == .wgmma {
-            try require(wgmmaTile != nil && fp8WgmmaApplies(depth: depth), "linear (fp8)",
-                        "the wgmma GEMM for \(tokens) tokens of K \(depth) on compute capability \(context.computeCapability)")
-        }
-        if let tile = wgmmaTile, fp8WgmmaApplies(depth: depth) {
+        if chosen == .wgmma {
+            guard let tile = Self.fp8WgmmaTile(tokens: tokens, columns: columns, depth: depth), fp8WgmmaApplies(depth: depth) else {
+                throw BackendError("linear (fp8): the wgmma GEMM for \(tokens) tokens of K \(depth) on compute capability "
+                                   + "\(context.computeCapability)")
+            }
             try fp8Wgmma(quantized, xScales: tokenScales, weight: weight, bias: bias, out: out, tile: tile)
         } else {
             try blasLt.matmulFP8(x: quantized, xScales: tokenScales, weight: codes, weightScales: scales, bias: bias, out: out,
-                                 fastAccumulation: Self.fp8FastAccumulation && path != .blasLtExactAccumulation)
+                                 fastAccumulation: Self.fp8FastAccumulation && chosen != .blasLtExactAccumulation)
         }
         try profiler.mark("linear fp8 N \(columns) K \(depth)")
     }

@@ -114,13 +114,14 @@ extension CUDABackend: Int4LinearBackend {
         case automatic, small, gemm, wgmma, dequantized
     }
 
-    /// Whether this device runs linear_int4_wgmma at all (compute capability 9.0, a driver that encodes tensor maps).
-    public var hasInt4Wgmma: Bool { context.computeCapability == (9, 0) && context.driver.raw.cuTensorMapEncodeTiled != nil }
+    /// Whether this device runs the wgmma GEMMs at all (linear_int4_wgmma, linear_fp8_wgmma: compute capability 9.0, where
+    /// they are compiled for sm_90a, and a driver that encodes tensor maps).
+    public var hasWgmma: Bool { context.computeCapability == (9, 0) && context.driver.raw.cuTensorMapEncodeTiled != nil }
 
     /// Whether linear_int4_wgmma runs here: on compute capability 9.0 (its kernels are compiled for sm_90a there),
     /// for bf16 out, groups of whole 128-k chunks, K % 128 == 0 and x 16-byte aligned.
     func int4WgmmaApplies(groupSize: Int, depth: Int, out: Tensor, aligned: Bool) -> Bool {
-        hasInt4Wgmma && out.dtype == .bfloat16 && groupSize % 128 == 0 && depth % 128 == 0 && aligned
+        hasWgmma && out.dtype == .bfloat16 && groupSize % 128 == 0 && depth % 128 == 0 && aligned
     }
 
     /// The path for `tokens` × [N, K] (bench-linear on the H200, docs/gpu-runs/2026-11-30f): the small kernel streams

@@ -162,7 +162,7 @@ extension CUDABackend {
             }
             timing.int4 = try int4Timing(.automatic)
             if tokens > 16 {
-                let paths: [Int4LinearPath] = [.small, .gemm] + (hasInt4Wgmma && !f32Out ? [.wgmma] : []) + [.dequantized]
+                let paths: [Int4LinearPath] = [.small, .gemm] + (hasWgmma && !f32Out ? [.wgmma] : []) + [.dequantized]
                 for path in paths where path != .small || tokens <= Self.int4SmallMaxTokens {
                     timing.int4ByPath.append((path, try int4Timing(path)))
                 }

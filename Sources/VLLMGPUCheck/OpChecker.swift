@@ -90,7 +90,7 @@ public struct OpChecker {
                             zeroPoints: false, bias: false, f32Out: false)
             let forced: [CUDABackend.Int4LinearPath] = [.gemm, .dequantized]
             // linear_int4_wgmma (sm_90a) where the device has it: groups of 128 or more, bf16 out.
-            let wgmma: [CUDABackend.Int4LinearPath] = gpu.hasInt4Wgmma ? [.wgmma] : []
+            let wgmma: [CUDABackend.Int4LinearPath] = gpu.hasWgmma ? [.wgmma] : []
             try int4Linears(tokens: [45, 161], depth: 1664, columns: 1000, groupSize: 128, actOrder: false, zeroPoints: true,
                             bias: true, f32Out: false, paths: forced + wgmma)
             try int4Linears(tokens: [100, 250], depth: 2048, columns: 1000, groupSize: 128, actOrder: true, zeroPoints: true,
@@ -139,7 +139,7 @@ public struct OpChecker {
             try fp8Linears(tokens: [5, 12, 16, 40], depth: 1664, columns: 1000, bias: true, paths: [.small, .blasLt])
             // linear_fp8_wgmma (sm_90a) forced: one and two 64-token tiles, ragged N and tokens, a bias; the two-warpgroup
             // tiles with K split (K 14336 over 32 row tiles).
-            if gpu.hasInt4Wgmma {
+            if gpu.hasWgmma {
                 try fp8Linears(tokens: [17, 64, 100, 128], depth: 1664, columns: 1000, bias: true, paths: [.wgmma])
                 try fp8Linears(tokens: [70, 128], depth: 14336, columns: 4096, bias: false, paths: [.wgmma])
             }
@@ -354,14 +354,12 @@ public struct OpChecker {
                            out: quantizedReference)
             let out = try gpu.allocate(shape: [count, columns], dtype: .bfloat16)
             for path in paths {
-                let small = path == .small || (path == .automatic && CUDABackend.fp8TakesSmall(tokens: count, columns: columns, depth: depth))
+                let chosen = path == .automatic ? gpu.fp8Path(tokens: count, columns: columns, depth: depth) : path
+                let small = chosen == .small
                 if small && count > CUDABackend.fp8SmallMaxTokens { continue }
                 try gpu.fillDummy(out, key: random.next())  // a path that writes nothing fails
                 try gpu.linear(x.1, weight: fp8, bias: biasPair?.1, out: out, path: path)
-                let wgmma = path == .wgmma || (path == .automatic && !small && gpu.hasInt4Wgmma && depth % 128 == 0
-                                                && CUDABackend.isFP8WgmmaEnabled
-                                                && CUDABackend.fp8WgmmaTile(tokens: count, columns: columns, depth: depth) != nil)
-                let name = "T\(count) K\(depth) N\(columns)\(bias ? " +bias" : "") \(small ? "small" : wgmma ? "wgmma" : "blasLt")"
+                let name = "T\(count) K\(depth) N\(columns)\(bias ? " +bias" : "") \(small ? "small" : chosen == .wgmma ? "wgmma" : "blasLt")"
                 try record("linear fp8", name, cpu: small ? plain : quantizedReference, gpu: out)
                 if !small { try record("linear fp8", name + " vs bf16 x", cpu: plain, gpu: out, tolerance: 5e-2) }
             }
