@@ -52,9 +52,9 @@ template <> __device__ __forceinline__ void wgmma_fp8<128>(float (&d)[64], unsig
 template <int W, int NTOK> struct FP8WgmmaTile {
     static constexpr int ROWS = 64 * W, THREADS = 128 * W;
     static constexpr int X_BYTES = NTOK * 128, WEIGHT_BYTES = ROWS * 128, STAGE_BYTES = X_BYTES + WEIGHT_BYTES;
-    static_assert(STAGE_BYTES % 1024 == 0 && X_BYTES % 1024 == 0, "swizzle atoms 1024-byte aligned");
-    // Dynamic shared memory: the stages, their barriers, and 1024 bytes to align the first stage.
-    template <int STAGES> static constexpr int SHARED_BYTES = STAGES * STAGE_BYTES + 8 * STAGES + 1024;
+    static_assert(X_BYTES % 1024 == 0, "the weight's swizzle atoms 1024-byte aligned after x's");
+    template <int STAGES> using Stages = WgmmaStages<STAGES, STAGE_BYTES>;
+    template <int STAGES> static constexpr int SHARED_BYTES = Stages<STAGES>::SHARED_BYTES;
 };
 
 template <int W, int NTOK, int STAGES>
@@ -64,28 +64,21 @@ __device__ void linear_fp8_wgmma(const TensorMap &xMap, const TensorMap &weightM
 #ifdef HOPPER_WGMMA
     using Tile = FP8WgmmaTile<W, NTOK>;
     extern __shared__ uint4 fp8GemmShared[];
-    unsigned char *const shared = (unsigned char *)(((size_t)fp8GemmShared + 1023) & ~(size_t)1023);
-    const unsigned sharedBase = shared_address(shared), barriers = sharedBase + STAGES * Tile::STAGE_BYTES;
+    const typename Tile::template Stages<STAGES> stages(fp8GemmShared);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, group = warp >> 2;
     const int g = lane >> 2, t = lane & 3;
     const int token0 = blockIdx.x * NTOK, row0 = blockIdx.y * Tile::ROWS;
-    const int totalChunks = K >> 7;
-    const int chunkBegin = (int)((long long)totalChunks * blockIdx.z / gridDim.z);
-    const int numChunks = (int)((long long)totalChunks * (blockIdx.z + 1) / gridDim.z) - chunkBegin;
+    const WgmmaChunks chunks = wgmma_chunks(K);
+    const int chunkBegin = chunks.begin, numChunks = chunks.count;
     const bool producer = tid == 0;
-    auto barrier = [&](int chunk) { return barriers + 8 * (chunk % STAGES); };
-    auto parity = [&](int chunk) { return (unsigned)(chunk / STAGES) & 1; };
     auto loadWeights = [&](int chunk) {  // counts the whole stage: x's copy follows (loadX)
-        const unsigned stage = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES;
-        mbarrier_expect(barrier(chunk), Tile::STAGE_BYTES);
-        tma_load(stage + Tile::X_BYTES, weightMap, (chunkBegin + chunk) * 128, row0, barrier(chunk));
+        mbarrier_expect(stages.barrier(chunk), Tile::STAGE_BYTES);
+        tma_load(stages.stage(chunk) + Tile::X_BYTES, weightMap, (chunkBegin + chunk) * 128, row0, stages.barrier(chunk));
     };
-    auto loadX = [&](int chunk) {
-        tma_load(sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES, xMap, (chunkBegin + chunk) * 128, token0, barrier(chunk));
-    };
+    auto loadX = [&](int chunk) { tma_load(stages.stage(chunk), xMap, (chunkBegin + chunk) * 128, token0, stages.barrier(chunk)); };
     if (producer) {
 #pragma unroll
-        for (int s = 0; s < STAGES; ++s) mbarrier_init(barriers + 8 * s, 1);
+        for (int s = 0; s < STAGES; ++s) mbarrier_init(stages.barrier(s), 1);
 #pragma unroll
         for (int s = 0; s < STAGES - 1; ++s)
             if (s < numChunks) loadWeights(s);
@@ -102,8 +95,8 @@ __device__ void linear_fp8_wgmma(const TensorMap &xMap, const TensorMap &weightM
 #pragma unroll
     for (int i = 0; i < NTOK / 2; ++i) acc[i] = 0.0f;
     for (int chunk = 0; chunk < numChunks; ++chunk) {
-        mbarrier_wait(barrier(chunk), parity(chunk));
-        const unsigned xAddress = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES;
+        mbarrier_wait(stages.barrier(chunk), stages.parity(chunk));
+        const unsigned xAddress = stages.stage(chunk);
         const unsigned weightAddress = xAddress + Tile::X_BYTES + group * 64 * 128;
         wgmma_fence();
 #pragma unroll

@@ -101,9 +101,9 @@ template <> __device__ __forceinline__ void wgmma_bf16<256>(float (&d)[128], con
 template <int W, int NTOK> struct Int4WgmmaTile {
     static constexpr int ROWS = 64 * W, THREADS = 128 * W;
     static constexpr int X_BYTES = NTOK * 256, WEIGHT_BYTES = ROWS * 64, STAGE_BYTES = X_BYTES + WEIGHT_BYTES;
-    static_assert(NTOK % 8 == 0 && STAGE_BYTES % 1024 == 0, "swizzle atoms 1024-byte aligned");
-    // Dynamic shared memory: the stages, their barriers, and 1024 bytes to align the first stage.
-    template <int STAGES> static constexpr int SHARED_BYTES = STAGES * STAGE_BYTES + 8 * STAGES + 1024;
+    static_assert(NTOK % 8 == 0, "whole groups of 8 tokens");
+    template <int STAGES> using Stages = WgmmaStages<STAGES, STAGE_BYTES>;
+    template <int STAGES> static constexpr int SHARED_BYTES = Stages<STAGES>::SHARED_BYTES;
 };
 
 template <int W, int NTOK, int STAGES, typename Out>
@@ -114,33 +114,28 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
     using Tile = Int4WgmmaTile<W, NTOK>;
     static_assert(STAGES >= 3, "a stage computed, one dequantized, one or more in flight");
     extern __shared__ uint4 int4GemmShared[];
-    // Swizzle atoms must start at 1024-byte boundaries: the launcher adds 1024 bytes to round up into.
-    unsigned char *const shared = (unsigned char *)(((size_t)int4GemmShared + 1023) & ~(size_t)1023);
-    const unsigned sharedBase = shared_address(shared), barriers = sharedBase + STAGES * Tile::STAGE_BYTES;
+    const typename Tile::template Stages<STAGES> stages(int4GemmShared);
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int rowA = 64 * (warp >> 2) + 16 * (warp & 3) + g, rowB = rowA + 8;  // this thread's rows in the tile
     const int token0 = blockIdx.x * NTOK, row0 = blockIdx.y * Tile::ROWS;
-    const int numGroups = K / groupSize, totalChunks = K >> 7;
-    const int chunkBegin = (int)((long long)totalChunks * blockIdx.z / gridDim.z);
-    const int numChunks = (int)((long long)totalChunks * (blockIdx.z + 1) / gridDim.z) - chunkBegin;
+    const int numGroups = K / groupSize;
+    const WgmmaChunks chunks = wgmma_chunks(K);
+    const int chunkBegin = chunks.begin, numChunks = chunks.count;
 
     // Thread 0 fills a stage with three copies of the tensor memory accelerator, counted on the stage's barrier:
     // the weight rows [64·W rows][64 bytes] with the 64-byte swizzle (piece p of row r at p ^ ((r >> 1) & 3)), and
     // x's two k-atoms [NTOK rows][128 bytes] with the 128-byte swizzle the wgmma descriptor names. Rows past a map's
     // end arrive as zeros (x's map may reach past M, over rows whose outputs are never stored).
     const bool producer = tid == 0;
-    auto barrier = [&](int chunk) { return barriers + 8 * (chunk % STAGES); };
-    auto parity = [&](int chunk) { return (unsigned)(chunk / STAGES) & 1; };
     auto loadWeights = [&](int chunk) {
-        const unsigned stage = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES;
-        mbarrier_expect(barrier(chunk), Tile::STAGE_BYTES);
-        tma_load(stage + Tile::X_BYTES, weightMap, (chunkBegin + chunk) * 16, row0, barrier(chunk));
+        mbarrier_expect(stages.barrier(chunk), Tile::STAGE_BYTES);
+        tma_load(stages.stage(chunk) + Tile::X_BYTES, weightMap, (chunkBegin + chunk) * 16, row0, stages.barrier(chunk));
     };
     auto loadX = [&](int chunk) {
-        const unsigned stage = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES;
-        tma_load(stage, xMap, (chunkBegin + chunk) * 128, token0, barrier(chunk));
-        tma_load(stage + NTOK * 128, xMap, (chunkBegin + chunk) * 128 + 64, token0, barrier(chunk));
+        const unsigned stage = stages.stage(chunk);
+        tma_load(stage, xMap, (chunkBegin + chunk) * 128, token0, stages.barrier(chunk));
+        tma_load(stage + NTOK * 128, xMap, (chunkBegin + chunk) * 128 + 64, token0, stages.barrier(chunk));
     };
     // (scale, scale) and (−(128 + zero), …) of rows A and B in chunk `chunk`'s group (groupSize % 128 == 0).
     const bool hasA = row0 + rowA < N, hasB = row0 + rowB < N;
@@ -159,7 +154,7 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
 
     if (producer) {
 #pragma unroll
-        for (int s = 0; s < STAGES; ++s) mbarrier_init(barriers + 8 * s, 1);
+        for (int s = 0; s < STAGES; ++s) mbarrier_init(stages.barrier(s), 1);
 #pragma unroll
         for (int s = 0; s < STAGES - 1; ++s)
             if (s < numChunks) loadWeights(s);  // the weights depend on no earlier kernel
@@ -177,7 +172,7 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
     // Chunk `chunk`'s weights, dequantized from its stage into A fragments. (ld.shared with 32-bit addresses: through
     // the aligned generic pointer the compiler emitted generic 64-bit loads.)
     auto dequantize = [&](int chunk, unsigned (&a)[8][4]) {
-        const unsigned weights = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES + Tile::X_BYTES;
+        const unsigned weights = stages.stage(chunk) + Tile::X_BYTES;
         uint4 pieces[2][4];
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
@@ -204,7 +199,7 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
 #pragma unroll
     for (int i = 0; i < NTOK / 2; ++i) acc[i] = 0.0f;
     unsigned fragments[2][8][4];
-    mbarrier_wait(barrier(0), 0);
+    mbarrier_wait(stages.barrier(0), 0);
     dequantize(0, fragments[0]);
     if (numChunks > 1) loadScales(1, scale2, zero2);
 
@@ -212,7 +207,7 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
     // have a chunk queued); once the last chunk's are done, its stage is refilled and `next` (which they read) takes
     // the next chunk's dequantized weights. At most two chunks' wgmmas are in flight, each reading its own fragments.
     auto step = [&](int chunk, unsigned (&a)[8][4], unsigned (&next)[8][4]) {
-        const unsigned xAddress = sharedBase + (chunk % STAGES) * Tile::STAGE_BYTES;
+        const unsigned xAddress = stages.stage(chunk);
         wgmma_fence();
 #pragma unroll
         for (int s = 0; s < 8; ++s)
@@ -227,7 +222,7 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
             }
         }
         if (chunk + 1 < numChunks) {
-            mbarrier_wait(barrier(chunk + 1), parity(chunk + 1));
+            mbarrier_wait(stages.barrier(chunk + 1), stages.parity(chunk + 1));
             dequantize(chunk + 1, next);
             if (chunk + 2 < numChunks) loadScales(chunk + 2, scale2, zero2);
         }

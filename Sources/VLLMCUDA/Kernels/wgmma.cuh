@@ -72,3 +72,30 @@ __device__ __forceinline__ uint4 load_shared16(unsigned address) {
     asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(address));
     return v;
 }
+
+// The stage ring of a wgmma GEMM: STAGES stages of STAGE_BYTES in dynamic shared memory, the first aligned to 1024
+// bytes (swizzle atoms start there; the launcher adds 1024 bytes to round up into), then an 8-byte mbarrier a stage.
+// Chunk c of the K loop uses stage c % STAGES and waits for its barrier's phase (c / STAGES) & 1.
+template <int STAGES, int STAGE_BYTES> struct WgmmaStages {
+    static_assert(STAGE_BYTES % 1024 == 0, "swizzle atoms 1024-byte aligned");
+    static constexpr int SHARED_BYTES = STAGES * STAGE_BYTES + 8 * STAGES + 1024;
+    unsigned base, barriers;
+    __device__ __forceinline__ explicit WgmmaStages(const void *dynamicShared) {
+        base = shared_address((const void *)(((size_t)dynamicShared + 1023) & ~(size_t)1023));
+        barriers = base + STAGES * STAGE_BYTES;
+    }
+    __device__ __forceinline__ unsigned stage(int chunk) const { return base + (chunk % STAGES) * STAGE_BYTES; }
+    __device__ __forceinline__ unsigned barrier(int chunk) const { return barriers + 8 * (chunk % STAGES); }
+    __device__ __forceinline__ unsigned parity(int chunk) const { return (unsigned)(chunk / STAGES) & 1; }
+};
+
+// This CTA's share of K's 128-k chunks, K split evenly over gridDim.z: chunks begin ..< begin + count.
+struct WgmmaChunks {
+    int begin, count;
+};
+__device__ __forceinline__ WgmmaChunks wgmma_chunks(int K) {
+    const int total = K >> 7;
+    const int begin = (int)((long long)total * blockIdx.z / gridDim.z);
+    return {begin, (int)((long long)total * (blockIdx.z + 1) / gridDim.z) - begin};
+}
+
