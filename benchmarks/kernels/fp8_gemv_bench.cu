@@ -14,15 +14,7 @@
 #include <vector>
 #include <cuda_runtime.h>
 #include "linear_fp8.cu"
-
-#define CHECK(call)                                                                                   \
-    do {                                                                                              \
-        cudaError_t e = (call);                                                                       \
-        if (e != cudaSuccess) {                                                                       \
-            fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e));      \
-            exit(1);                                                                                  \
-        }                                                                                             \
-    } while (0)
+#include "bench.cuh"
 
 typedef void (*Kernel)(const bf16_t *, const unsigned char *, const float *, const bf16_t *, bf16_t *, int, int, int, int);
 struct Variant {
@@ -71,20 +63,13 @@ int main(int argc, char **argv) {
                 const dim3 grid((N + rows - 1) / rows);
                 for (int i = 0; i < 3; ++i) v.kernel<<<grid, 32 * warps>>>(x, weights[i % copies], scales, nullptr, out, M, N, K, rows);
                 CHECK(cudaDeviceSynchronize());
-                cudaEvent_t start, stop;
-                CHECK(cudaEventCreate(&start));
-                CHECK(cudaEventCreate(&stop));
-                CHECK(cudaEventRecord(start));
-                for (int i = 0; i < iterations; ++i) v.kernel<<<grid, 32 * warps>>>(x, weights[i % copies], scales, nullptr, out, M, N, K, rows);
-                CHECK(cudaEventRecord(stop));
-                CHECK(cudaEventSynchronize(stop));
-                float ms = 0;
-                CHECK(cudaEventElapsedTime(&ms, start, stop));
+                const double us = microseconds_per_call(iterations, [&](int i) {
+                    v.kernel<<<grid, 32 * warps>>>(x, weights[i % copies], scales, nullptr, out, M, N, K, rows);
+                });
                 CHECK(cudaMemcpy(result.data(), out, M * N * 2, cudaMemcpyDeviceToHost));
                 if (reference.empty()) reference = result;
                 int differ = 0;
                 for (int i = 0; i < M * N; ++i) differ += result[i] != reference[i];
-                const double us = ms * 1000.0 / iterations;
                 printf("N %5d K %5d T %d %-16s %7.2f µs %6.0f GB/s  (%d outputs differ from the first line)\n", N, K, M, v.name, us,
                        bytes / us / 1e3, differ);
             }

@@ -19,23 +19,7 @@
 #include <cudaTypedefs.h>
 #include <cuda_runtime.h>
 #include "linear_fp8_wgmma.cu"
-
-#define CHECK(call)                                                                                   \
-    do {                                                                                              \
-        cudaError_t e = (call);                                                                       \
-        if (e != cudaSuccess) {                                                                       \
-            fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e));      \
-            exit(1);                                                                                  \
-        }                                                                                             \
-    } while (0)
-#define CU_CHECK(call)                                                                                \
-    do {                                                                                              \
-        CUresult r = (call);                                                                          \
-        if (r != CUDA_SUCCESS) {                                                                      \
-            fprintf(stderr, "%s:%d %s: CUresult %d\n", __FILE__, __LINE__, #call, (int)r);             \
-            exit(1);                                                                                  \
-        }                                                                                             \
-    } while (0)
+#include "bench.cuh"
 
 // The reference: each output a thread, f32 sums of the decoded codes.
 __global__ void fp8_reference(const unsigned char *x, const unsigned char *weight, const float *xScales, const float *weightScales,
@@ -154,16 +138,7 @@ int main(int argc, char **argv) {
                     norm += (double)want[i] * want[i];
                 }
                 for (int i = 1; i < 4; ++i) run(i);
-                cudaEvent_t start, stop;
-                CHECK(cudaEventCreate(&start));
-                CHECK(cudaEventCreate(&stop));
-                CHECK(cudaEventRecord(start));
-                for (int i = 0; i < iterations; ++i) run(i);
-                CHECK(cudaEventRecord(stop));
-                CHECK(cudaEventSynchronize(stop));
-                float ms = 0;
-                CHECK(cudaEventElapsedTime(&ms, start, stop));
-                const double us = ms * 1000.0 / iterations;
+                const double us = microseconds_per_call(iterations, run);
                 printf("N %5d K %5d M %3d %-11s grid %3dx%3dx%d  %7.2f µs  %6.1f TFLOP/s  %5.0f GB/s  max |err| / max |ref| %.1e"
                        "  ‖err‖ / ‖ref‖ %.1e\n", N, K, M, v.name, grid.x, grid.y, splits, us, 2.0 * M * N * K / us / 1e6,
                        bytes / us / 1e3, worst / scale, sqrt(difference / norm));

@@ -18,15 +18,7 @@
 #include <cuda_runtime.h>
 #include "linear_int4.cu"
 #include "linear_int4_decode.cu"
-
-#define CHECK(call)                                                                                   \
-    do {                                                                                              \
-        cudaError_t e = (call);                                                                       \
-        if (e != cudaSuccess) {                                                                       \
-            fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e));      \
-            exit(1);                                                                                  \
-        }                                                                                             \
-    } while (0)
+#include "bench.cuh"
 
 // Session 17's decode kernel: linear_int4_small's grouped path, two 16-row tiles a warp, 32 rows a CTA.
 __global__ void __launch_bounds__(256) small_two_tiles(LINEAR_INT4_PARAMETERS(bf16_t)) {
@@ -112,15 +104,7 @@ int main(int argc, char **argv) {
                 };
                 for (int i = 0; i < 3; ++i) run(i);
                 CHECK(cudaDeviceSynchronize());
-                cudaEvent_t start, stop;
-                CHECK(cudaEventCreate(&start));
-                CHECK(cudaEventCreate(&stop));
-                CHECK(cudaEventRecord(start));
-                for (int i = 0; i < iterations; ++i) run(i);
-                CHECK(cudaEventRecord(stop));
-                CHECK(cudaEventSynchronize(stop));
-                float ms = 0;
-                CHECK(cudaEventElapsedTime(&ms, start, stop));
+                const double us = microseconds_per_call(iterations, run);
                 run(0);
                 CHECK(cudaMemcpy(result.data(), out, M * N * 2, cudaMemcpyDeviceToHost));
                 if (reference.empty()) reference = result;
@@ -129,7 +113,6 @@ int main(int argc, char **argv) {
                     largest = std::max(largest, std::fabs(toFloat(reference[i])));
                     difference = std::max(difference, std::fabs(toFloat(result[i]) - toFloat(reference[i])));
                 }
-                const double us = ms * 1000.0 / iterations;
                 printf("%-16s N %5d K %5d T %d %-14s %7.2f µs %6.0f GB/s  (max diff %.2e of %.3g)\n", names[s], N, K, M,
                        v.name, us, bytes / us / 1e3, difference / std::max(largest, 1e-30f), largest);
             }

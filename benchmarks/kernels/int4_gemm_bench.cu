@@ -21,24 +21,7 @@
 #include <cuda_runtime.h>
 #include "linear_int4.cu"
 #include "linear_int4_wgmma.cu"
-
-#define CHECK(call)                                                                                   \
-    do {                                                                                              \
-        cudaError_t e = (call);                                                                       \
-        if (e != cudaSuccess) {                                                                       \
-            fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e));      \
-            exit(1);                                                                                  \
-        }                                                                                             \
-    } while (0)
-
-#define CU_CHECK(call)                                                                                \
-    do {                                                                                              \
-        CUresult r = (call);                                                                          \
-        if (r != CUDA_SUCCESS) {                                                                      \
-            fprintf(stderr, "%s:%d %s: CUresult %d\n", __FILE__, __LINE__, #call, (int)r);             \
-            exit(1);                                                                                  \
-        }                                                                                             \
-    } while (0)
+#include "bench.cuh"
 
 static const int MAX_SPLITS = 8;
 static PFN_cuTensorMapEncodeTiled_v12000 encodeTiled;
@@ -210,16 +193,7 @@ int main(int argc, char **argv) {
         };
         for (int i = 0; i < 10; ++i) run();
         CHECK(cudaGetLastError());
-        cudaEvent_t start, stop;
-        CHECK(cudaEventCreate(&start));
-        CHECK(cudaEventCreate(&stop));
-        CHECK(cudaEventRecord(start));
-        for (int i = 0; i < iterations; ++i) run();
-        CHECK(cudaEventRecord(stop));
-        CHECK(cudaEventSynchronize(stop));
-        float ms = 0;
-        CHECK(cudaEventElapsedTime(&ms, start, stop));
-        const double us = 1000.0 * ms / iterations;
+        const double us = microseconds_per_call(iterations, [&](int) { run(); });
         std::vector<bf16_t> out((size_t)M * N);
         CHECK(cudaMemcpy(out.data(), dOut, out.size() * 2, cudaMemcpyDeviceToHost));
         auto value = [](bf16_t b) {
