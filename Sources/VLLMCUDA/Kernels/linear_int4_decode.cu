@@ -16,7 +16,9 @@
 // 32-bit byte offset from the kernel's pointers, and a warp's next step (weights, scale-zero pairs and x) is in flight in
 // a second register stage while it computes this one. A CTA owns 32 rows (lane (g, t): CTA rows g, g + 8, g + 16,
 // g + 24), its warps take the 128-k steps warp, warp + numWarps, …; the launcher picks 4, 8 or 16 warps so that the
-// grid fills the GPU's warp slots in one wave where it can (CUDABackend.int4DecodeWarps).
+// grid fills the GPU's warp slots in one wave where it can (CUDABackend.int4DecodeWarps). Both stages' weights go out
+// before the wait for x, so that under programmatic dependent launch a warp's first two steps stream while the kernel
+// before (a norm, attention) ends: W1 TPOT 2.05 → 2.00 ms against the first stage alone (docs/gpu-runs/2026-12-02f run2).
 struct Int4DecodeStage {
     uint4 w[4];       // 16 bytes (32 k) of each of the lane's 4 rows
     uint4 x[4];       // token g's 32 k
@@ -121,12 +123,12 @@ __device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned 
     __shared__ LinearQKVInputs qkvStash[8 * ROWS / 2];
     int step = warp;
     loadWeights(stages[0], step, true);
+    loadWeights(stages[1], step + numWarps, true);
     linear_qkv_stash(qkvStash, 8 * ROWS / 2, numTokens, ROWS, mode);
     grid_dependency_wait();
     loadX(stages[0], step);
-    while (step < numSteps) {  // two steps an iteration, so that neither stage is ever copied
-        loadWeights(stages[1], step + numWarps, false);
-        loadX(stages[1], step + numWarps);
+    loadX(stages[1], step + numWarps);
+    while (step < numSteps) {  // two steps an iteration, so that neither stage is ever copied; each refilled once computed
         compute(stages[0]);
         step += numWarps;
         if (step >= numSteps) break;
@@ -134,6 +136,9 @@ __device__ void linear_int4_decode(const bf16_t *__restrict__ x, const unsigned 
         loadX(stages[0], step + numWarps);
         compute(stages[1]);
         step += numWarps;
+        if (step >= numSteps) break;
+        loadWeights(stages[1], step + numWarps, false);
+        loadX(stages[1], step + numWarps);
     }
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
