@@ -9,6 +9,8 @@
 //
 // Its first form (docs/gpu-runs/2026-12-02e run4, run5) also timed tiles of 256 tokens and sums kept in the tensor cores'
 // FP8 accumulator over all of K: those were 0.5–5.6 % off the reference (‖err‖ / ‖ref‖), against 0.17 % promoted.
+// At commit f69b075 it also timed the two-warpgroup tile in clusters of two CTAs sharing the weight's or x's tile by TMA
+// multicast (docs/gpu-runs/2026-12-02f run5, run6): correct, and 1.6–1.9× slower than the tile alone.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -32,153 +34,11 @@ __global__ void fp8_reference(const unsigned char *x, const unsigned char *weigh
     out[index] = sum * xScales[token] * weightScales[row];
 }
 
-// Prototype (session 22): the w2 n128 tile in clusters of two CTAs that share one operand's tile by TMA multicast, so
-// it leaves L2 once a pair instead of twice — SHARE_WEIGHT: the two CTAs of a pair hold the two 128-token tiles of
-// the same 128 weight rows (cluster along x), each copying half the weight tile into both; else: the same tokens and
-// two row tiles (cluster along y), each copying half the x tile into both. A stage is refilled once both CTAs are
-// done with it (an `empty` barrier a stage that each CTA's thread 0 arrives on, in both CTAs).
-__device__ __forceinline__ unsigned cluster_rank() {
-    unsigned r;
-    asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
-    return r;
-}
-__device__ __forceinline__ void cluster_sync_all() {
-    asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
-}
-__device__ __forceinline__ void tma_load_multicast(unsigned destination, const TensorMap &map, int c0, int c1, unsigned barrier,
-                                                   unsigned short mask) {
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster"
-                 " [%0], [%1, {%2, %3}], [%4], %5;\n"
-                 ::"r"(destination), "l"((unsigned long long)&map), "r"(c0), "r"(c1), "r"(barrier), "h"(mask) : "memory");
-}
-// One arrival on `barrier` (a shared address of this CTA) in CTA `rank` of the cluster.
-__device__ __forceinline__ void mbarrier_arrive_in(unsigned barrier, unsigned rank) {
-    unsigned remote;
-    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(barrier), "r"(rank));
-    asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(remote) : "memory");
-}
-__device__ __forceinline__ void mbarrier_wait_cluster(unsigned barrier, unsigned parity) {
-    asm volatile("{\n.reg .pred done;\nwaiting_cluster:\n"
-                 "mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 done, [%0], %1;\n"
-                 "@!done bra waiting_cluster;\n}\n" ::"r"(barrier), "r"(parity) : "memory");
-}
-
-template <bool SHARE_WEIGHT, bool REFILL_EARLY>
-__global__ void __launch_bounds__(256, 1) fp8_wgmma_pair(LINEAR_FP8_WGMMA_PARAMETERS) {
-    constexpr int W = 2, NTOK = 128, STAGES = 5;
-    using Tile = FP8WgmmaTile<W, NTOK>;
-    extern __shared__ uint4 pairShared[];
-    const typename Tile::template Stages<STAGES> stages(pairShared);
-    const unsigned emptyBarriers = stages.barriers + 8 * STAGES;  // (the launcher adds 8 · STAGES bytes)
-    auto empty = [&](int chunk) { return emptyBarriers + 8 * (chunk % STAGES); };
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, group = warp >> 2;
-    const int g = lane >> 2, t = lane & 3;
-    const int token0 = blockIdx.x * NTOK, row0 = blockIdx.y * Tile::ROWS;
-    const unsigned rank = cluster_rank();
-    const WgmmaChunks chunks = wgmma_chunks(K);
-    const int chunkBegin = chunks.begin, numChunks = chunks.count;
-    const bool producer = tid == 0;
-    // Weights first (before the wait for the kernel before), then x; the shared operand's half of this CTA goes to both.
-    auto loadWeights = [&](int chunk) {
-        mbarrier_expect(stages.barrier(chunk), Tile::STAGE_BYTES);
-        const int k = (chunkBegin + chunk) * 128;
-        const unsigned destination = stages.stage(chunk) + Tile::X_BYTES;
-        if (SHARE_WEIGHT) {
-            tma_load_multicast(destination + rank * (Tile::ROWS / 2) * 128, weightMap, k, row0 + rank * (Tile::ROWS / 2),
-                               stages.barrier(chunk), 3);
-        } else {
-            tma_load(destination, weightMap, k, row0, stages.barrier(chunk));
-        }
-    };
-    auto loadX = [&](int chunk) {
-        const int k = (chunkBegin + chunk) * 128;
-        if (SHARE_WEIGHT) {
-            tma_load(stages.stage(chunk), xMap, k, token0, stages.barrier(chunk));
-        } else {
-            tma_load_multicast(stages.stage(chunk) + rank * (NTOK / 2) * 128, xMap, k, token0 + rank * (NTOK / 2),
-                               stages.barrier(chunk), 3);
-        }
-    };
-    if (producer) {
-        for (int s = 0; s < STAGES; ++s) {
-            mbarrier_init(stages.barrier(s), 1);
-            mbarrier_init(empty(s), 2);
-        }
-    }
-    cluster_sync_all();  // both CTAs' barriers exist before either copies into the other
-    if (producer)
-        for (int s = 0; s < STAGES; ++s)
-            if (s < numChunks) loadWeights(s);
-    grid_dependency_wait();
-    if (producer)
-        for (int s = 0; s < STAGES; ++s)
-            if (s < numChunks) loadX(s);
-
-    float acc[NTOK / 2], part[NTOK / 2];
-#pragma unroll
-    for (int i = 0; i < NTOK / 2; ++i) acc[i] = 0.0f;
-    for (int chunk = 0; chunk < numChunks; ++chunk) {
-        mbarrier_wait(stages.barrier(chunk), stages.parity(chunk));
-        const unsigned xAddress = stages.stage(chunk);
-        const unsigned weightAddress = xAddress + Tile::X_BYTES + group * 64 * 128;
-        wgmma_fence();
-#pragma unroll
-        for (int s = 0; s < 4; ++s)
-            wgmma_fp8<NTOK>(part, wgmma_descriptor(weightAddress + 32 * s), wgmma_descriptor(xAddress + 32 * s), s == 0 ? 0 : 1);
-        wgmma_commit();
-        // While this chunk's wgmmas run: the stage of the chunk before, once the other CTA is done with it too, takes
-        // chunk − 1 + STAGES (run5's first form waited for that after its own wgmmas, holding warp 0's next chunk back:
-        // slower than the unpaired tile throughout).
-        if (REFILL_EARLY && producer && chunk >= 1 && chunk - 1 + STAGES < numChunks) {
-            mbarrier_wait_cluster(empty(chunk - 1), stages.parity(chunk - 1));
-            loadWeights(chunk - 1 + STAGES);
-            loadX(chunk - 1 + STAGES);
-        }
-        wgmma_wait<0>();
-#pragma unroll
-        for (int i = 0; i < NTOK / 2; ++i) {
-            wgmma_keep(part[i]);
-            acc[i] += part[i];
-        }
-        __syncthreads();  // this CTA is done with the chunk's stage
-        if (producer) {
-            mbarrier_arrive_in(empty(chunk), 0);
-            mbarrier_arrive_in(empty(chunk), 1);
-            if (!REFILL_EARLY && chunk + STAGES < numChunks) {  // refill it once the other CTA is done with it too
-                mbarrier_wait_cluster(empty(chunk), stages.parity(chunk));
-                loadWeights(chunk + STAGES);
-                loadX(chunk + STAGES);
-            }
-        }
-    }
-    float *const partial = gridDim.z > 1 ? partials + (long long)blockIdx.z * numTokens * N : nullptr;
-    const int rowA = 64 * group + 16 * (warp & 3) + g;
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-        const int row = row0 + rowA + 8 * h;
-        if (row >= N) continue;
-        const float rowScale = weightScales[row], add = bias && !partial ? bf16_to_f32(bias[row]) : 0.0f;
-#pragma unroll
-        for (int j = 0; j < NTOK / 8; ++j)
-#pragma unroll
-            for (int e = 0; e < 2; ++e) {
-                const int token = token0 + 8 * j + 2 * t + e;
-                if (token >= numTokens) continue;
-                const long long index = (long long)token * N + row;
-                const float value = acc[4 * j + 2 * h + e];
-                if (partial) partial[index] = value;
-                else out[index] = f32_to_bf16(value * xScales[token] * rowScale + add);
-            }
-    }
-    cluster_sync_all();  // neither CTA leaves while the other may still arrive on its barriers
-}
-
 typedef void (*Kernel)(LINEAR_FP8_WGMMA_PARAMETERS);
 struct Variant {
     const char *name;
     Kernel kernel;
     int rows, tokens, threads, perSM, shared;
-    int cluster = 0;  // fp8_wgmma_pair: 1 pairs along x (sharing the weight), 2 along y (sharing x)
 };
 
 int main(int argc, char **argv) {
@@ -193,10 +53,6 @@ int main(int argc, char **argv) {
     const Variant variants[] = {  // CUDABackend.FP8WgmmaTile
         {"n64", linear_fp8_wgmma_bf16_n64, 64, 64, 128, 2, FP8WgmmaTile<1, 64>::SHARED_BYTES<6>},
         {"w2 n128", linear_fp8_wgmma_bf16_w2_n128, 128, 128, 256, 1, FP8WgmmaTile<2, 128>::SHARED_BYTES<5>},
-        {"pair w", fp8_wgmma_pair<true, false>, 128, 128, 256, 1, FP8WgmmaTile<2, 128>::SHARED_BYTES<5> + 40, 1},
-        {"pair x", fp8_wgmma_pair<false, false>, 128, 128, 256, 1, FP8WgmmaTile<2, 128>::SHARED_BYTES<5> + 40, 2},
-        {"pair-early w", fp8_wgmma_pair<true, true>, 128, 128, 256, 1, FP8WgmmaTile<2, 128>::SHARED_BYTES<5> + 40, 1},
-        {"pair-early x", fp8_wgmma_pair<false, true>, 128, 128, 256, 1, FP8WgmmaTile<2, 128>::SHARED_BYTES<5> + 40, 2},
     };
     for (const Variant &v : variants) CHECK(cudaFuncSetAttribute(v.kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, v.shared));
     const int shapes[][2] = {{6144, 4096}, {4096, 4096}, {28672, 4096}, {4096, 14336}, {7168, 5120}, {5120, 5120},
@@ -243,7 +99,7 @@ int main(int argc, char **argv) {
                 if (only && !strstr(v.name, only)) continue;
                 const cuuint32_t ones[2] = {1, 1};
                 const cuuint64_t xDims[2] = {(cuuint64_t)K, (cuuint64_t)maxM}, xStrides[1] = {(cuuint64_t)K};
-                const cuuint32_t xBox[2] = {128, (cuuint32_t)(v.cluster == 2 ? v.tokens / 2 : v.tokens)};
+                const cuuint32_t xBox[2] = {128, (cuuint32_t)v.tokens};
                 TensorMap xMap{};
                 CU_CHECK(encodeTiled((CUtensorMap *)&xMap, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, x, xDims, xStrides, xBox, ones,
                                      CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
@@ -251,13 +107,12 @@ int main(int argc, char **argv) {
                 std::vector<TensorMap> weightMaps(copies);
                 for (int c = 0; c < copies; ++c) {
                     const cuuint64_t wDims[2] = {(cuuint64_t)K, (cuuint64_t)N}, wStrides[1] = {(cuuint64_t)K};
-                    const cuuint32_t wBox[2] = {128, (cuuint32_t)(v.cluster == 1 ? v.rows / 2 : v.rows)};
+                    const cuuint32_t wBox[2] = {128, (cuuint32_t)v.rows};
                     CU_CHECK(encodeTiled((CUtensorMap *)&weightMaps[c], CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, weights[c], wDims, wStrides,
                                          wBox, ones, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                                          CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE));
                 }
                 const dim3 grid((M + v.tokens - 1) / v.tokens, (N + v.rows - 1) / v.rows, 1);
-                if ((v.cluster == 1 && grid.x % 2) || (v.cluster == 2 && grid.y % 2)) continue;
                 const int ctas = grid.x * grid.y, chunks = K / 128;
                 // The fewest splits that minimize the busiest SM's chunks, every CTA resident (as CUDABackend.int4WgmmaSplits).
                 int splits = 1, best = (ctas + v.perSM * sms - 1) / (v.perSM * sms) * chunks;
@@ -266,24 +121,8 @@ int main(int argc, char **argv) {
                     if (ctas * s <= v.perSM * sms && load < best) best = load, splits = s;
                 }
                 auto run = [&](int i) {
-                    if (v.cluster) {
-                        cudaLaunchConfig_t config = {};
-                        config.gridDim = dim3(grid.x, grid.y, splits);
-                        config.blockDim = dim3(v.threads);
-                        config.dynamicSmemBytes = v.shared;
-                        cudaLaunchAttribute attribute[1];
-                        attribute[0].id = cudaLaunchAttributeClusterDimension;
-                        attribute[0].val.clusterDim.x = v.cluster == 1 ? 2 : 1;
-                        attribute[0].val.clusterDim.y = v.cluster == 2 ? 2 : 1;
-                        attribute[0].val.clusterDim.z = 1;
-                        config.attrs = attribute;
-                        config.numAttrs = 1;
-                        CHECK(cudaLaunchKernelEx(&config, v.kernel, xMap, weightMaps[i % copies], (const float *)xScales,
-                                                 (const float *)wScales, (const bf16_t *)nullptr, out, partials, M, N, K));
-                    } else {
-                        v.kernel<<<dim3(grid.x, grid.y, splits), v.threads, v.shared>>>(xMap, weightMaps[i % copies], xScales, wScales,
-                                                                                       nullptr, out, partials, M, N, K);
-                    }
+                    v.kernel<<<dim3(grid.x, grid.y, splits), v.threads, v.shared>>>(xMap, weightMaps[i % copies], xScales, wScales,
+                                                                                   nullptr, out, partials, M, N, K);
                     if (splits > 1) fp8_wgmma_reduce_bf16<<<(M * N + 255) / 256, 256>>>(partials, splits, xScales, wScales, nullptr, out, M, N);
                 };
                 run(0);
