@@ -11,6 +11,8 @@
 // FP8 accumulator over all of K: those were 0.5–5.6 % off the reference (‖err‖ / ‖ref‖), against 0.17 % promoted.
 // At commit f69b075 it also timed the two-warpgroup tile in clusters of two CTAs sharing the weight's or x's tile by TMA
 // multicast (docs/gpu-runs/2026-12-02f run5, run6): correct, and 1.6–1.9× slower than the tile alone.
+// At commit 040768c, the same tile with a producer warp issuing every copy and a barrier a stage for its release (run7):
+// 0–12 % faster at 256 tokens, not past cuBLASLt on gate_up.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -34,91 +36,6 @@ __global__ void fp8_reference(const unsigned char *x, const unsigned char *weigh
     out[index] = sum * xScales[token] * weightScales[row];
 }
 
-// Prototype (session 22): the two-warpgroup 128 × 128 tile with a producer warp (the CTA's ninth) that alone issues the
-// tensor copies, each stage refilled once both warpgroups' warps have arrived on its `empty` barrier — no block barrier
-// in the K loop, the warpgroups run apart.
-template <int STAGES>
-__global__ void __launch_bounds__(288, 1) fp8_wgmma_producer(LINEAR_FP8_WGMMA_PARAMETERS) {
-    constexpr int W = 2, NTOK = 128;
-    using Tile = FP8WgmmaTile<W, NTOK>;
-    extern __shared__ uint4 wsShared[];
-    const typename Tile::template Stages<STAGES> stages(wsShared);
-    const unsigned emptyBarriers = stages.barriers + 8 * STAGES;  // (the launcher adds 8 · STAGES bytes)
-    auto empty = [&](int chunk) { return emptyBarriers + 8 * (chunk % STAGES); };
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, group = warp >> 2;
-    const int g = lane >> 2, t = lane & 3;
-    const int token0 = blockIdx.x * NTOK, row0 = blockIdx.y * Tile::ROWS;
-    const WgmmaChunks chunks = wgmma_chunks(K);
-    const int chunkBegin = chunks.begin, numChunks = chunks.count;
-    if (tid == 0)
-        for (int s = 0; s < STAGES; ++s) {
-            mbarrier_init(stages.barrier(s), 1);
-            mbarrier_init(empty(s), 4 * W);
-        }
-    __syncthreads();
-    if (warp == 4 * W) {  // the producer warp
-        if (lane == 0) {
-            auto loadWeights = [&](int chunk) {
-                mbarrier_expect(stages.barrier(chunk), Tile::STAGE_BYTES);
-                tma_load(stages.stage(chunk) + Tile::X_BYTES, weightMap, (chunkBegin + chunk) * 128, row0, stages.barrier(chunk));
-            };
-            auto loadX = [&](int chunk) { tma_load(stages.stage(chunk), xMap, (chunkBegin + chunk) * 128, token0, stages.barrier(chunk)); };
-            const int first = min(STAGES, numChunks);
-            for (int c = 0; c < first; ++c) loadWeights(c);
-            grid_dependency_wait();
-            for (int c = 0; c < first; ++c) loadX(c);
-            for (int c = STAGES; c < numChunks; ++c) {
-                mbarrier_wait(empty(c), (unsigned)(c / STAGES - 1) & 1);
-                loadWeights(c);
-                loadX(c);
-            }
-        } else {
-            grid_dependency_wait();
-        }
-        return;
-    }
-    grid_dependency_wait();  // (the epilogue reads the token scales the kernel before wrote)
-    float acc[NTOK / 2], part[NTOK / 2];
-#pragma unroll
-    for (int i = 0; i < NTOK / 2; ++i) acc[i] = 0.0f;
-    for (int chunk = 0; chunk < numChunks; ++chunk) {
-        mbarrier_wait(stages.barrier(chunk), stages.parity(chunk));
-        const unsigned xAddress = stages.stage(chunk);
-        const unsigned weightAddress = xAddress + Tile::X_BYTES + group * 64 * 128;
-        wgmma_fence();
-#pragma unroll
-        for (int s = 0; s < 4; ++s)
-            wgmma_fp8<NTOK>(part, wgmma_descriptor(weightAddress + 32 * s), wgmma_descriptor(xAddress + 32 * s), s == 0 ? 0 : 1);
-        wgmma_commit();
-        wgmma_wait<0>();
-        if (lane == 0) mbarrier_expect(empty(chunk), 0);  // one arrival a warp: this warp is done with the stage
-#pragma unroll
-        for (int i = 0; i < NTOK / 2; ++i) {
-            wgmma_keep(part[i]);
-            acc[i] += part[i];
-        }
-    }
-    float *const partial = gridDim.z > 1 ? partials + (long long)blockIdx.z * numTokens * N : nullptr;
-    const int rowA = 64 * group + 16 * (warp & 3) + g;
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-        const int row = row0 + rowA + 8 * h;
-        if (row >= N) continue;
-        const float rowScale = weightScales[row], add = bias && !partial ? bf16_to_f32(bias[row]) : 0.0f;
-#pragma unroll
-        for (int j = 0; j < NTOK / 8; ++j)
-#pragma unroll
-            for (int e = 0; e < 2; ++e) {
-                const int token = token0 + 8 * j + 2 * t + e;
-                if (token >= numTokens) continue;
-                const long long index = (long long)token * N + row;
-                const float value = acc[4 * j + 2 * h + e];
-                if (partial) partial[index] = value;
-                else out[index] = f32_to_bf16(value * xScales[token] * rowScale + add);
-            }
-    }
-}
-
 typedef void (*Kernel)(LINEAR_FP8_WGMMA_PARAMETERS);
 struct Variant {
     const char *name;
@@ -138,8 +55,6 @@ int main(int argc, char **argv) {
     const Variant variants[] = {  // CUDABackend.FP8WgmmaTile
         {"n64", linear_fp8_wgmma_bf16_n64, 64, 64, 128, 2, FP8WgmmaTile<1, 64>::SHARED_BYTES<6>},
         {"w2 n128", linear_fp8_wgmma_bf16_w2_n128, 128, 128, 256, 1, FP8WgmmaTile<2, 128>::SHARED_BYTES<5>},
-        {"producer 5", fp8_wgmma_producer<5>, 128, 128, 288, 1, FP8WgmmaTile<2, 128>::SHARED_BYTES<5> + 40},
-        {"producer 6", fp8_wgmma_producer<6>, 128, 128, 288, 1, FP8WgmmaTile<2, 128>::SHARED_BYTES<6> + 48},
     };
     for (const Variant &v : variants) CHECK(cudaFuncSetAttribute(v.kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, v.shared));
     const int shapes[][2] = {{6144, 4096}, {4096, 4096}, {28672, 4096}, {4096, 14336}, {7168, 5120}, {5120, 5120},
