@@ -49,13 +49,7 @@ template <> __device__ __forceinline__ void wgmma_fp8<128>(float (&d)[64], unsig
 }
 #undef D8
 
-template <int W, int NTOK> struct FP8WgmmaTile {
-    static constexpr int ROWS = 64 * W, THREADS = 128 * W;
-    static constexpr int X_BYTES = NTOK * 128, WEIGHT_BYTES = ROWS * 128, STAGE_BYTES = X_BYTES + WEIGHT_BYTES;
-    static_assert(X_BYTES % 1024 == 0, "the weight's swizzle atoms 1024-byte aligned after x's");
-    template <int STAGES> using Stages = WgmmaStages<STAGES, STAGE_BYTES>;
-    template <int STAGES> static constexpr int SHARED_BYTES = Stages<STAGES>::SHARED_BYTES;
-};
+template <int W, int NTOK> using FP8WgmmaTile = WgmmaTile<W, NTOK, 128, 128>;
 
 template <int W, int NTOK, int STAGES>
 __device__ void linear_fp8_wgmma(const TensorMap &xMap, const TensorMap &weightMap, const float *__restrict__ xScales,

@@ -98,13 +98,7 @@ template <> __device__ __forceinline__ void wgmma_bf16<256>(float (&d)[128], con
 }
 #undef WGMMA_D8
 
-template <int W, int NTOK> struct Int4WgmmaTile {
-    static constexpr int ROWS = 64 * W, THREADS = 128 * W;
-    static constexpr int X_BYTES = NTOK * 256, WEIGHT_BYTES = ROWS * 64, STAGE_BYTES = X_BYTES + WEIGHT_BYTES;
-    static_assert(NTOK % 8 == 0, "whole groups of 8 tokens");
-    template <int STAGES> using Stages = WgmmaStages<STAGES, STAGE_BYTES>;
-    template <int STAGES> static constexpr int SHARED_BYTES = Stages<STAGES>::SHARED_BYTES;
-};
+template <int W, int NTOK> using Int4WgmmaTile = WgmmaTile<W, NTOK, 256, 64>;
 
 template <int W, int NTOK, int STAGES, typename Out>
 __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weightMap, const unsigned *__restrict__ scaleZeros,
@@ -112,6 +106,7 @@ __device__ void linear_int4_wgmma(const TensorMap &xMap, const TensorMap &weight
                                   float *__restrict__ partials, int M, int N, int K, int groupSize) {
 #ifdef HOPPER_WGMMA
     using Tile = Int4WgmmaTile<W, NTOK>;
+    static_assert(NTOK % 8 == 0, "whole groups of 8 tokens");
     static_assert(STAGES >= 3, "a stage computed, one dequantized, one or more in flight");
     extern __shared__ uint4 int4GemmShared[];
     const typename Tile::template Stages<STAGES> stages(int4GemmShared);

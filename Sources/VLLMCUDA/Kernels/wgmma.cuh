@@ -89,6 +89,17 @@ template <int STAGES, int STAGE_BYTES> struct WgmmaStages {
     __device__ __forceinline__ unsigned parity(int chunk) const { return (unsigned)(chunk / STAGES) & 1; }
 };
 
+// A wgmma GEMM's tile: W warpgroups of 64 weight rows each × NTOK tokens, a stage holding X_ROW_BYTES of a 128-k chunk
+// of each token, then WEIGHT_ROW_BYTES of it of each weight row (linear_fp8_wgmma: e4m3 both, 128 and 128;
+// linear_int4_wgmma: bf16 x and packed 4-bit weights, 256 and 64).
+template <int W, int NTOK, int X_ROW_BYTES, int WEIGHT_ROW_BYTES> struct WgmmaTile {
+    static constexpr int ROWS = 64 * W, THREADS = 128 * W;
+    static constexpr int X_BYTES = NTOK * X_ROW_BYTES, WEIGHT_BYTES = ROWS * WEIGHT_ROW_BYTES, STAGE_BYTES = X_BYTES + WEIGHT_BYTES;
+    static_assert(X_BYTES % 1024 == 0, "the weight's swizzle atoms 1024-byte aligned after x's");
+    template <int STAGES> using Stages = WgmmaStages<STAGES, STAGE_BYTES>;
+    template <int STAGES> static constexpr int SHARED_BYTES = Stages<STAGES>::SHARED_BYTES;
+};
+
 // This CTA's share of K's 128-k chunks, K split evenly over gridDim.z: chunks begin ..< begin + count.
 struct WgmmaChunks {
     int begin, count;
