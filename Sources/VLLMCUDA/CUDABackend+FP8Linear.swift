@@ -45,9 +45,10 @@ extension CUDABackend: FP8LinearBackend {
         var rows: Int { 64 * warpgroups }
         var threads: Int { 128 * warpgroups }
         var perSM: Int { warpgroups == 1 ? 2 : 1 }
+        var stages: Int { warpgroups == 1 ? 6 : 5 }
         var kernel: String { warpgroups == 1 ? "linear_fp8_wgmma_bf16_n64" : "linear_fp8_wgmma_bf16_w2_n128" }
         /// FP8WgmmaTile::SHARED_BYTES: the stages (x's tokens and the weight's rows, 128 bytes each), their barriers, 1024 to align.
-        var sharedBytes: Int { (warpgroups == 1 ? 6 : 5) * (width + rows) * 128 + 8 * (warpgroups == 1 ? 6 : 5) + 1024 }
+        var sharedBytes: Int { stages * ((width + rows) * 128 + 8) + 1024 }
     }
 
     /// The tile linear_fp8_wgmma takes a step of `tokens` × [N, K] in, or nil where cuBLASLt's FP8 GEMM is as fast (the
@@ -159,10 +160,7 @@ extension CUDABackend: FP8LinearBackend {
     func fp8Wgmma(_ x: Tensor, xScales: Tensor, weight: FP8Weight, bias: Tensor?, out: Tensor, tile: FP8WgmmaTile) throws {
         let (columns, depth) = (weight.outFeatures, weight.inFeatures)
         let tokens = x.count / depth
-        // x's rows past `tokens` up to the tiles' end, where its storage has them (as int4WgmmaMaps: a box past the map's
-        // end is slower to fill); those rows only feed outputs never stored.
-        let available = (x.storage.byteCount - Int(x.address - x.storage.address)) / depth
-        let rows = max(tokens, min(tile.tiles * tile.width, available))
+        let rows = activationMapRows(x, tokens: tokens, rowBytes: depth, tileTokens: tile.tiles * tile.width)
         let swizzle = Int32(CCUDA_TENSOR_MAP_SWIZZLE_128B), bytes = Int32(CCUDA_TENSOR_MAP_DATA_TYPE_UINT8)
         let xMap = try tensorMap(x, type: bytes, dims: [UInt64(depth), UInt64(rows)], strideBytes: UInt64(depth),
                                  box: [128, UInt32(tile.width)], swizzle: swizzle)

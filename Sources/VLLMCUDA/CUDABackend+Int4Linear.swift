@@ -78,17 +78,22 @@ extension CUDABackend: Int4LinearBackend {
     /// 64-byte swizzle (the layout the kernel's dequantization reads). Weight rows past N and x rows past the map's end
     /// arrive as zeros.
     func int4WgmmaMaps(x: Tensor, tokens: Int, packed: Tensor, columns: Int, depth: Int, tile: Int4WgmmaTile) throws -> (TensorMapBytes, TensorMapBytes) {
-        // x's rows past `tokens` up to the tiles' end, where its storage has them: a box that runs past the tensor
-        // map's end is much slower to fill (docs/gpu-runs/2026-12-01f/run8.txt: Qwen2.5-14B gate_up at 100 tokens in
-        // one 128-token tile 103 µs, at 120 78 µs). Those rows only feed output columns of tokens never stored.
-        let available = (x.storage.byteCount - Int(x.address - x.storage.address)) / (depth * 2)
-        let rows = max(tokens, min(tile.tiles * tile.width, available))
+        let rows = activationMapRows(x, tokens: tokens, rowBytes: depth * 2, tileTokens: tile.tiles * tile.width)
         let xMap = try tensorMap(x, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_BFLOAT16), dims: [UInt64(depth), UInt64(rows)],
                                  strideBytes: UInt64(depth * 2), box: [64, UInt32(tile.width)], swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_128B))
         let weightMap = try tensorMap(packed, type: Int32(CCUDA_TENSOR_MAP_DATA_TYPE_UINT32), dims: [UInt64(depth / 8), UInt64(columns)],
                                       strideBytes: UInt64(depth / 2), box: [16, UInt32(tile.rows)],
                                       swizzle: Int32(CCUDA_TENSOR_MAP_SWIZZLE_64B))
         return (xMap, weightMap)
+    }
+
+    /// The rows a wgmma GEMM's tensor map over activations x (`tokens` rows of `rowBytes`) spans: up to the tiles' end
+    /// (`tileTokens`) where x's storage has those rows, since a box that runs past the map's end is much slower to fill
+    /// (docs/gpu-runs/2026-12-01f/run8.txt: Qwen2.5-14B gate_up at 100 tokens in one 128-token tile 103 µs, at 120
+    /// 78 µs). The rows past `tokens` only feed outputs never stored.
+    func activationMapRows(_ x: Tensor, tokens: Int, rowBytes: Int, tileTokens: Int) -> Int {
+        let available = (x.storage.byteCount - Int(x.address - x.storage.address)) / rowBytes
+        return max(tokens, min(tileTokens, available))
     }
 
     /// A 2-D tensor map (cuTensorMapEncodeTiled) over `tensor`: `dims` innermost first, rows `strideBytes` apart, copied in
