@@ -9,6 +9,8 @@ extension CUDABackend {
     /// `SWIFT_VLLM_PREFILL_ATTENTION=0` sends prefill steps to attention.cu's general kernel, so both paths
     /// can be timed on one binary.
     static let isPrefillAttentionEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_PREFILL_ATTENTION"] != "0"
+    /// `SWIFT_VLLM_PREFILL_WGMMA=0` keeps S = Q·Kᵀ on mma.sync on Hopper too (prefill_attention_bf16_d128).
+    static let isPrefillWgmmaEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_PREFILL_WGMMA"] != "0"
 
     /// prefill_attention.cu's PREFILL_WARPS: a CTA is 8 warps of 16 query rows each.
     static let prefillAttentionWarps = 8
@@ -32,6 +34,18 @@ extension CUDABackend {
     /// d128 (two CTAs an SM on sm_90), 132 KiB for d256.
     static func prefillAttentionSharedBytes(headSize: Int, keyTile: Int) -> Int {
         (2 * 2 * keyTile + prefillAttentionRows) * (headSize + 8) * DType.bfloat16.size
+    }
+
+    /// The wgmma kernel's (prefill_attention_wgmma_bf16_d128, PrefillShape<D, BC, true>::SHARED): Q and the K tiles
+    /// unpadded in the 128-byte swizzle, the V tiles padded, and 1 KiB to align the stages — 99 KiB at d128.
+    static func prefillAttentionWgmmaSharedBytes(headSize: Int, keyTile: Int) -> Int {
+        (2 * (keyTile * headSize + keyTile * (headSize + 8)) + prefillAttentionRows * headSize + 512) * DType.bfloat16.size
+    }
+
+    /// Whether S = Q·Kᵀ runs on the warpgroup MMA: a bf16 cache at head size 128 on sm_90 (the entry point is
+    /// compiled for sm_90a).
+    func prefillTakesWgmma(cache: PagedKVCache) -> Bool {
+        Self.isPrefillWgmmaEnabled && !cache.isFloat8 && cache.headSize == 128 && context.computeCapability == (9, 0)
     }
 
     /// The most dynamic shared memory a CTA may opt into on a device of this compute capability (the CUDA
@@ -59,7 +73,9 @@ extension CUDABackend {
               !cache.isFloat8 || headSize <= 128,  // fp8 entry points exist for d64 and d128
               query.count % (tokens * headSize) == 0 else { return false }
         let numHeads = query.count / (tokens * headSize)
-        let sharedBytes = Self.prefillAttentionSharedBytes(headSize: headSize, keyTile: keyTile)
+        let wgmma = prefillTakesWgmma(cache: cache)
+        let sharedBytes = wgmma ? Self.prefillAttentionWgmmaSharedBytes(headSize: headSize, keyTile: keyTile)
+            : Self.prefillAttentionSharedBytes(headSize: headSize, keyTile: keyTile)
         guard numHeads > 0, numHeads % cache.numKVHeads == 0,
               numHeads / cache.numKVHeads <= Self.prefillAttentionMaxGroup,
               [query.address, out.address, cache.key.address, cache.value.address].allSatisfy({ $0 % 16 == 0 }),
@@ -73,7 +89,7 @@ extension CUDABackend {
         let group = numHeads / cache.numKVHeads
         let tokensPerTile = Self.prefillAttentionRows / group
         let cacheName = cache.key.dtype.float8Format.map(Self.float8Name) ?? "bf16"
-        try launch("prefill_attention_\(cacheName)_d\(headSize)", in: "prefill_attention",
+        try launch("prefill_attention_\(wgmma ? "wgmma_" : "")\(cacheName)_d\(headSize)", in: "prefill_attention",
                    grid: (tokens / tokensPerTile + metadata.numSeqs, cache.numKVHeads, 1),
                    block: (32 * Self.prefillAttentionWarps, 1, 1), sharedBytes: sharedBytes,
                    [query.device, cache.key.device, cache.value.device, metadata.queryStartLoc.device,

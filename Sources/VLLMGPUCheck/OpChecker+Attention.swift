@@ -159,6 +159,9 @@ extension OpChecker {
         try attention("prefill-two-token-g4", heads: 32, kvHeads: 8, headSize: 128, blockSize: 16,
                       seqs: [(100, 2), (5, 2), (1, 1)])
         try attention("prefill-g7-d64", heads: 14, kvHeads: 2, headSize: 64, blockSize: 16, seqs: [(400, 400), (50, 3)])
+        // G = 5 (Qwen2.5-14B: 125 of a tile's 128 rows) and G = 1 at d128, where Hopper takes the wgmma kernel.
+        try attention("prefill-g5-d128", heads: 40, kvHeads: 8, headSize: 128, blockSize: 16, seqs: [(600, 300), (77, 77), (1, 1)])
+        try attention("prefill-g1-d128", heads: 8, kvHeads: 8, headSize: 128, blockSize: 16, seqs: [(300, 300), (130, 2)])
         try attention("prefill-g16-d256-bs8", heads: 16, kvHeads: 1, headSize: 256, blockSize: 8,
                       seqs: [(300, 100), (9, 9), (700, 1)])
         try attention("prefill-g2-d256-bs32", heads: 8, kvHeads: 4, headSize: 256, blockSize: 32,

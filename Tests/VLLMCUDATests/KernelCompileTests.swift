@@ -66,7 +66,7 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
                "linear_fp8_wgmma_bf16_n64", "linear_fp8_wgmma_bf16_w2_n128", "fp8_wgmma_reduce_bf16"]
             + ["bf16", "e4m3", "e5m2"].flatMap { cache in
                 [64, 128].map { "decode_attention_mma_\(cache)_d\($0)" } + [64, 128].map { "prefill_attention_\(cache)_d\($0)" }
-            } + ["prefill_attention_bf16_d256"]
+            } + ["prefill_attention_bf16_d256", "prefill_attention_wgmma_bf16_d128"]
             + [1, 2, 4].flatMap { ["linear_int4_small_bf16_t\($0)", "linear_int4_small_bf16_f32_t\($0)"] }
             + [2, 4].flatMap { ["linear_int4_small_g128_bf16_t\($0)", "linear_int4_small_g128_bf16_f32_t\($0)"] }
             + ["linear_int4_decode_bf16", "linear_int4_decode_bf16_f32"]

@@ -8,6 +8,7 @@ if [ -f .gpu/swift-vllm.xz ]; then  # xz where the carry would pass 64 MiB with 
 else gunzip -c .gpu/swift-vllm.gz > /tmp/sv; fi
 chmod +x /tmp/sv
 K="--kernel-cache-dir /tmp/kc"; L=/tmp/logs; mkdir -p $L; S=$(date +%s)
+exec > >(tee -a $L/output.txt) 2>&1  # the whole stdout in logs.tgz too (a call returns only its tail)
 t() { echo "[t=$(( $(date +%s) - S ))s] $*"; }
 steps="s=d.get('gpu_ms_by_step', {}); print({k: round(v['ms']/v['steps'],3) for k, v in s.items()})"
 w1() {  # name, flags

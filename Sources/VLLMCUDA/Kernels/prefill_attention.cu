@@ -42,7 +42,7 @@
 //   Requires sm_80 (cp.async, ldmatrix, bf16 MMA: before it the bodies are empty and the launcher says no).
 #include "common.cuh"
 #include "fp8.cuh"
-#include "mma.cuh"  // cp.async, ldmatrix, bf16 pairs
+#include "wgmma.cuh"  // cp.async, ldmatrix, bf16 pairs (mma.cuh); the warpgroup MMA
 
 #define PREFILL_WARPS 8
 #define PREFILL_THREADS (32 * PREFILL_WARPS)
@@ -50,28 +50,39 @@
 #define LOG2E 1.4426950408889634f
 #define FULL_MASK 0xffffffffu
 
-// The per-instance constants, in elements unless named otherwise.
-template <int D, int BC> struct PrefillShape {
+// The per-instance constants, in elements unless named otherwise. WG (prefill_attention_wgmma_bf16_d*): Q and K
+// unpadded in the 128-byte swizzle a K-major wgmma descriptor names — [D / 64 atoms][rows][128 bytes], 16-byte piece
+// c of row r at ((c ^ (r & 7)) << 4) within its atom —, V padded as in the mma.sync path.
+template <int D, int BC, bool WG = false> struct PrefillShape {
     enum : int {
-        STRIDE = D + 8,                                   // a row in shared memory: 16 bytes of padding
+        STRIDE = D + 8,                                   // a padded row in shared memory: 16 bytes of padding
         CHUNKS = D / 8,                                   // 16-byte chunks in a row
         KEYS_PER_PASS = PREFILL_THREADS / CHUNKS,         // rows one cp.async per thread covers
         LOAD_PASSES = BC / KEYS_PER_PASS,                 // a K (or V) tile's cp.async per thread
         Q_PASSES = PREFILL_ROWS / KEYS_PER_PASS,          // the Q tile's
-        TILE = BC * STRIDE,                               // one K or V tile
-        STAGE = 2 * TILE,                                 // K then V
-        Q_TILE = PREFILL_ROWS * STRIDE,
-        SHARED = 2 * STAGE + Q_TILE,
+        TILE = BC * STRIDE,                               // one padded K or V tile
+        K_TILE = WG ? BC * D : TILE,                      // the K tile as staged
+        STAGE = K_TILE + TILE,                            // K then V
+        Q_TILE = WG ? PREFILL_ROWS * D : PREFILL_ROWS * STRIDE,
+        ALIGN = WG ? 512 : 0,                             // WG: room to start the stages on a 1024-byte boundary
+        SHARED = 2 * STAGE + Q_TILE + ALIGN,
         RAW_TILE = BC * D,                                // bytes of one fp8 K or V tile
     };
     static_assert(4 * RAW_TILE <= 2 * STAGE, "an fp8 cache's two raw stages fit in the bf16 path's second stage");
     static_assert(BC % KEYS_PER_PASS == 0 && BC % 16 == 0, "whole passes, whole 16-key steps");
+    static_assert(!WG || (D % 64 == 0 && (2 * K_TILE) % 1024 == 0 && (2 * STAGE) % 1024 == 0),
+                  "WG: whole swizzle atoms, 1024-byte aligned");
 };
+
+// Byte offset of 16-byte piece `chunk` of row `row` in a WG tile of `rows` rows (the 128-byte swizzle).
+__device__ __forceinline__ unsigned swizzled_offset(int row, int chunk, int rows) {
+    return (unsigned)((chunk >> 3) * rows * 128 + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
+}
 
 // One K and V tile's rows for this thread: key `firstKey + row + p · KEYS_PER_PASS` for each pass p, its
 // slot in the cache (blockTable[key / blockSize] · blockSize + key % blockSize) read a tile ahead.
-template <int D, int BC, int FORMAT> struct TileLoader {
-    typedef PrefillShape<D, BC> Shape;
+template <int D, int BC, int FORMAT, bool WG = false> struct TileLoader {
+    typedef PrefillShape<D, BC, WG> Shape;
     int slot[Shape::LOAD_PASSES];
     int row, chunk;
 
@@ -100,9 +111,10 @@ template <int D, int BC, int FORMAT> struct TileLoader {
                 copy16_async(destination + Shape::RAW_TILE, valueBase + offset, valid);
             } else {
                 const long long offset = 2 * ((long long)slot[p] * slotStride + chunk * 8);
-                const unsigned destination = shared_address(stage + r * Shape::STRIDE + chunk * 8);
-                copy16_async(destination, keyBase + offset, valid);
-                copy16_async(destination + Shape::TILE * 2, valueBase + offset, valid);
+                const unsigned base = shared_address(stage);
+                const unsigned key = WG ? base + swizzled_offset(r, chunk, BC) : base + 2 * (r * Shape::STRIDE + chunk * 8);
+                copy16_async(key, keyBase + offset, valid);
+                copy16_async(base + 2 * (Shape::K_TILE + r * Shape::STRIDE + chunk * 8), valueBase + offset, valid);
             }
         }
     }
@@ -127,17 +139,35 @@ template <int D, int BC, int FORMAT> struct TileLoader {
     }
 };
 
-template <int D, int BC, int FORMAT>
+// S (64 rows of a warpgroup × 64 keys, f32) = A (64 × 16 bf16, descriptor a) · B (16 × 64 bf16, descriptor b), added
+// to S unless `accumulate` is 0; the accumulator layout of each warp's 16 rows is the m16n8 one of the mma.sync path.
+__device__ __forceinline__ void wgmma_bf16_n64(float (&d)[8][4], unsigned long long a, unsigned long long b, int accumulate) {
+#ifdef HOPPER_WGMMA
+#define D4(n) "+f"(d[n][0]), "+f"(d[n][1]), "+f"(d[n][2]), "+f"(d[n][3])
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+                 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+                 "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+                 "%32, %33, p, 1, 1, 0, 0;\n}\n"
+                 : D4(0), D4(1), D4(2), D4(3), D4(4), D4(5), D4(6), D4(7)
+                 : "l"(a), "l"(b), "r"(accumulate));
+#undef D4
+#endif
+}
+
+template <int D, int BC, int FORMAT, bool WG = false>
 __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ query, const void *__restrict__ keyCache,
                                                   const void *__restrict__ valueCache,
                                                   const int *__restrict__ queryStartLoc, const int *__restrict__ seqLens,
                                                   const int *__restrict__ blockTables, bf16_t *__restrict__ out,
                                                   int numSeqs, int numHeads, int numKVHeads, int blockSize,
                                                   int maxBlocksPerSeq, float scale, float keyScale, float valueScale) {
-    typedef PrefillShape<D, BC> Shape;
+    typedef PrefillShape<D, BC, WG> Shape;
+    static_assert(!WG || (FORMAT == 0 && BC == 64), "the wgmma path: a bf16 cache, 64-key tiles");
     constexpr int ELEMENT = FORMAT ? 1 : 2;  // bytes of a cached value
     extern __shared__ uint4 prefillShared[];
-    bf16_t *stages = (bf16_t *)prefillShared;        // [2][K, V][BC][STRIDE]
+    bf16_t *stages = WG ? (bf16_t *)(((size_t)prefillShared + 1023) & ~(size_t)1023)  // swizzle atoms 1024-aligned
+                        : (bf16_t *)prefillShared;  // [2][K, V][BC][STRIDE]
     bf16_t *queries = stages + 2 * Shape::STAGE;     // [128][STRIDE]
     const int group = numHeads / numKVHeads, tokensPerTile = PREFILL_ROWS / group;
     const int kvHead = blockIdx.y, cta = blockIdx.x;
@@ -167,14 +197,15 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
     // Q: row r is token min(r / G, tileTokens − 1) (rows past the tile repeat its last token), head r % G;
     // the G heads of one token are G·D consecutive elements of the query.
     const bf16_t *queryTile = query + ((long long)(queryBegin + tileToken) * numHeads + kvHead * group) * D;
-    TileLoader<D, BC, FORMAT> loader;
+    TileLoader<D, BC, FORMAT, WG> loader;
     loader.row = tid / Shape::CHUNKS;
     loader.chunk = tid % Shape::CHUNKS;
 #pragma unroll
     for (int p = 0; p < Shape::Q_PASSES; ++p) {
         const int r = loader.row + p * Shape::KEYS_PER_PASS;
         const int token = min(r / group, tileTokens - 1);
-        copy16_async(shared_address(queries + r * Shape::STRIDE + loader.chunk * 8),
+        copy16_async(WG ? shared_address(queries) + swizzled_offset(r, loader.chunk, PREFILL_ROWS)
+                        : shared_address(queries + r * Shape::STRIDE + loader.chunk * 8),
                      queryTile + ((long long)token * numHeads + r % group) * D + loader.chunk * 8, true);
     }
     commit_copies();
@@ -191,11 +222,15 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
     const int positionHigh = firstPosition + min((row0 + g + 8) / group, tileTokens - 1);
     const int warpFirst = firstPosition + min(row0 / group, tileTokens - 1);
     const int warpLast = firstPosition + min((row0 + 15) / group, tileTokens - 1);
+    // WG: the warpgroup's rows 64·(warp / 4) … + 63 share each S by wgmma, so it is computed while any of them is live.
+    const int groupRow0 = 64 * (warp >> 2);
+    const bool isGroupActive = groupRow0 < tileRows;
+    const int groupLast = firstPosition + min((groupRow0 + 63) / group, tileTokens - 1);
     // ldmatrix addresses (bytes): A (Q) rows (l % 16), columns 8·(l / 16); K as B (non-transposed) rows
     // (l % 8) + 8·(l / 16), columns 8·((l / 8) % 2); V as B (transposed) rows l % 16, columns 8·(l / 16).
     const unsigned queryAddress = shared_address(queries + (row0 + (lane & 15)) * Shape::STRIDE + 8 * (lane >> 4));
     const unsigned keyOffset = 2 * (((lane & 7) + 8 * (lane >> 4)) * Shape::STRIDE + 8 * ((lane >> 3) & 1));
-    const unsigned valueOffset = 2 * ((lane & 15) * Shape::STRIDE + 8 * (lane >> 4)) + 2 * Shape::TILE;
+    const unsigned valueOffset = 2 * ((lane & 15) * Shape::STRIDE + 8 * (lane >> 4)) + 2 * Shape::K_TILE;
 
     float acc[D / 8][4];  // O: dimension step j holds columns 8j + 2t, 8j + 2t + 1 of rows g, g + 8
 #pragma unroll
@@ -213,17 +248,39 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
         commit_copies();  // possibly empty, so that one group is always the newest
         wait_copies<1>();
         loader.convert(stages, raw, keyTile & 1, keyScale, valueScale);  // fp8: its own copies, landed
+        if (WG) fence_async_shared();  // the tiles cp.async wrote, visible to the wgmmas that read them
         __syncthreads();
         const int firstKey = keyTile * BC;
-        if (isWarpActive && firstKey <= warpLast) {
-            const unsigned stage = shared_address(stages + (FORMAT ? 0 : (keyTile & 1) * Shape::STAGE));
-            // 16-key steps holding a key ≤ the warp's last position; the rest are masked without MMAs.
-            const int liveSteps = min(BC / 16, (warpLast - firstKey) / 16 + 1);
-            float score[BC / 8][4];
+        const unsigned stage = shared_address(stages + (FORMAT ? 0 : (keyTile & 1) * Shape::STAGE));
+        float score[BC / 8][4];
 #pragma unroll
-            for (int n = 0; n < BC / 8; ++n) score[n][0] = score[n][1] = score[n][2] = score[n][3] = 0.0f;
+        for (int n = 0; n < BC / 8; ++n) score[n][0] = score[n][1] = score[n][2] = score[n][3] = 0.0f;
+        if constexpr (WG) {
+          if (isGroupActive && firstKey <= groupLast) {
+            // S = Q·Kᵀ for the warpgroup's 64 rows, 16 dimensions a wgmma, both operands read from shared memory.
+            const unsigned queryTile = shared_address(queries) + groupRow0 * 128;
+            wgmma_fence();
 #pragma unroll
             for (int k = 0; k < D / 16; ++k) {
+                // dimensions 16k …: atom k / 4 (64 dimensions), 32 bytes in (the descriptor's start; the swizzle is
+                // applied to the address, as the tensor cores read it)
+                const int atom = k >> 2, piece = (k & 3) * 32;
+                wgmma_bf16_n64(score, wgmma_descriptor(queryTile + atom * PREFILL_ROWS * 128 + piece),
+                               wgmma_descriptor(stage + atom * BC * 128 + piece), k);
+            }
+            wgmma_commit();
+            wgmma_wait<0>();
+#pragma unroll
+            for (int n = 0; n < BC / 8; ++n)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) wgmma_keep(score[n][e]);
+          }
+        }
+        if (isWarpActive && firstKey <= warpLast) {
+            // 16-key steps holding a key ≤ the warp's last position; the rest are masked without MMAs.
+            const int liveSteps = min(BC / 16, (warpLast - firstKey) / 16 + 1);
+#pragma unroll
+            for (int k = 0; k < (WG ? 0 : D / 16); ++k) {
                 unsigned a[4];  // rows 0…7 | 8…15 × dimensions 16k + (0…7 | 8…15)
                 load_matrices(a, queryAddress + 32 * k);
 #pragma unroll
@@ -289,8 +346,8 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
         const int *__restrict__ queryStartLoc, const int *__restrict__ seqLens,                                 \
         const int *__restrict__ blockTables, bf16_t *__restrict__ out, int numSeqs, int numHeads,               \
         int numKVHeads, int blockSize, int maxBlocksPerSeq, float scale, float keyScale, float valueScale
-#define PREFILL_ATTENTION(D, BC, FORMAT)                                                                       \
-    prefill_attention<D, BC, FORMAT>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out,       \
+#define PREFILL_ATTENTION(D, BC, FORMAT, ...)                                                                  \
+    prefill_attention<D, BC, FORMAT, ##__VA_ARGS__>(query, keyCache, valueCache, queryStartLoc, seqLens, blockTables, out,       \
                                      numSeqs, numHeads, numKVHeads, blockSize, maxBlocksPerSeq, scale, keyScale,  \
                                      valueScale)
 
@@ -305,6 +362,14 @@ extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attenti
 extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_bf16_d128(PREFILL_ATTENTION_PARAMETERS) {
     grid_dependency_wait();
     PREFILL_ATTENTION(128, 64, 0);
+}
+// S = Q·Kᵀ on the warpgroup MMA (sm_90a; CUDABackend takes it there for a bf16 cache at d128): Q and K staged in the
+// 128-byte swizzle and read by the tensor cores from shared memory, P·V on mma.sync as above.
+extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 2) prefill_attention_wgmma_bf16_d128(PREFILL_ATTENTION_PARAMETERS) {
+    grid_dependency_wait();
+#ifdef HOPPER_WGMMA
+    PREFILL_ATTENTION(128, 64, 0, true);
+#endif
 }
 extern "C" __global__ void __launch_bounds__(PREFILL_THREADS, 1) prefill_attention_bf16_d256(PREFILL_ATTENTION_PARAMETERS) {
     grid_dependency_wait();

@@ -210,6 +210,7 @@ __device__ void split_qkv_rows(const T *__restrict__ qkv, const int *__restrict_
         if (position < 0 || position >= maxPositions) return;  // validated on the host
         cosRow = cosSin + (long long)position * rotaryDim;
     }
+    const long long kvRow = slotMapping != nullptr ? slotMapping[token] : token;
     for (int u = threadIdx.x; u < total; u += blockDim.x) {
         int head, dim;
         bool pair = false;
@@ -223,19 +224,21 @@ __device__ void split_qkv_rows(const T *__restrict__ qkv, const int *__restrict_
             head = rotatedHeads + v / chunks;
             dim = 8 * (v % chunks);
         }
-        T *destination = split_destination(token, head, query, key, value, slotMapping, numSlots, numHeads, numKVHeads,
-                                           headSize);
+        T *destination = split_destination(token, head, query, key, value, kvRow, slotMapping != nullptr, numSlots,
+                                           numHeads, numKVHeads, headSize);
         if (destination == nullptr) continue;
         const T *source = row + head * headSize;
         if (pair) {
-            float x1[8], x2[8], first[8], second[8];
+            float x1[8], x2[8], c[8], s[8], first[8], second[8];
             load8(source + dim, x1);
             load8(source + dim + half, x2);
+            load8(cosRow + dim, c);  // 32-byte aligned: rotaryDim % 16 == 0 (the launcher's check)
+            load8(cosRow + half + dim, s);
 #pragma unroll
             for (int j = 0; j < 8; ++j) {
-                const float c = round_to<T>(cosRow[dim + j]), s = round_to<T>(cosRow[half + dim + j]);
-                first[j] = round_to<T>(x1[j] * c) - round_to<T>(x2[j] * s);
-                second[j] = round_to<T>(x2[j] * c) + round_to<T>(x1[j] * s);
+                const float cj = round_to<T>(c[j]), sj = round_to<T>(s[j]);
+                first[j] = round_to<T>(x1[j] * cj) - round_to<T>(x2[j] * sj);
+                second[j] = round_to<T>(x2[j] * cj) + round_to<T>(x1[j] * sj);
             }
             store8(destination + dim, first);
             store8(destination + dim + half, second);

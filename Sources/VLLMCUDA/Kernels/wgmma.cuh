@@ -29,6 +29,14 @@ template <int N> __device__ __forceinline__ void wgmma_wait() {
 // issued, so without this it could read the register before wgmma_wait.
 __device__ __forceinline__ void wgmma_keep(float &r) { asm volatile("" : "+f"(r)::"memory"); }
 
+// Makes this thread's generic-proxy writes to shared memory (st.shared, cp.async) visible to the async proxy, through
+// which wgmma reads its operands; then a barrier, and the wgmmas may read them.
+__device__ __forceinline__ void fence_async_shared() {
+#ifdef HOPPER_WGMMA
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
 // A K-major operand tile in shared memory with the 128-byte swizzle: 8-row groups 1024 bytes apart.
 __device__ __forceinline__ unsigned long long wgmma_descriptor(unsigned address) {
     return (unsigned long long)((address & 0x3FFFF) >> 4) | (1ull << 16) | ((unsigned long long)(1024 >> 4) << 32) |
