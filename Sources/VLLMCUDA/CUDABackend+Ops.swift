@@ -166,7 +166,11 @@ extension CUDABackend {
         if isVector && tokens >= Self.splitQKVRowsMinTokens {
             kernel = "split_qkv_rows_\(kernelSuffix)"
             headsPerCTA = numHeadsAll
-            block = (256, 1, 1)
+            // A thread a unit of 8 dims (rotary.cu): a rotated head's rotaryDim / 16 pairs and its unrotated
+            // dims, then the value heads' pieces.
+            let chunks = headSize / 8, headUnits = chunks - rotaryDim / 16
+            let units = (numHeads + numKVHeads) * headUnits + numKVHeads * chunks
+            block = (min(1024, (units + 31) / 32 * 32), 1, 1)
         }
         try launch(kernel, in: "rotary",
                    grid: (tokens, (numHeadsAll + headsPerCTA - 1) / headsPerCTA, 1), block: block,

@@ -150,6 +150,7 @@ public struct OpChecker {
         }
         try rotary(tokens: 200, 32, 8, 128, 128)  // a prefill's many tokens: a row a CTA in splitQKV (split_qkv_rows)
         try rotary(tokens: 100, 4, 2, 64, 32)      // … with dims past the rotary ones
+        try rotary(tokens: 70, 128, 8, 128, 128)   // … more 8-dim units than a CTA's 1024 threads (they loop)
         try encoderOps(rows: 37, dim: 384, heads: 12, sequences: [1, 12, 20, 4])  // all-MiniLM-L6-v2's shape
         try encoderOps(rows: 5, dim: 1024, heads: 16, sequences: [300, 2])       // bge-m3's
         try writeKVCache(tokens: 37, kvHeads: 2, headSize: 64, blockSize: 16, numBlocks: 40)

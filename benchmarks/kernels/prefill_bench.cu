@@ -1,12 +1,14 @@
 // prefill_bench.cu: a prefill step's attention and q/k/v split outside the engine — prefill_attention.cu's mma.sync
-// kernel and its wgmma one (S = Q·Kᵀ by the warpgroup MMA), each checked against a double-precision reference on
+// kernel and its wgmma one (S = Q·Kᵀ on the warpgroup MMA), each checked against a double-precision reference on
 // sampled rows and against each other, and rotary.cu's split_qkv_rows — at the shapes W2 and long prompts give them.
+// (P·V on the warpgroup MMA too, V transposed in shared memory, was slower: docs/gpu-runs/2026-12-02g/run2/source.patch.)
 // Sources/VLLMCUDA/Kernels included unchanged; built here (nvcc needs no GPU) and carried:
 //
 //   nvcc -O3 -std=c++17 -arch=sm_90a -I Sources/VLLMCUDA/Kernels -o /tmp/prefill benchmarks/kernels/prefill_bench.cu
-//   /tmp/prefill [iterations] [once]   # once: the first shape, one launch a kernel (for ncu)
+//   /tmp/prefill [iterations] [once | split]   # once: the first shape, one launch a kernel (for ncu); split: the split alone
 //
-// A split kernel of another commit: -DSPLIT_ONLY -I <that commit's Kernels> (its attention kernels may differ).
+// A split kernel of another commit: -DSPLIT_ONLY -I <that commit's Kernels> (its attention kernels may differ), and
+// -DSPLIT_THREADS=256 where it took 256 threads a CTA (before 2026-12-02's change: a thread a unit).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -41,7 +43,12 @@ template <typename T> std::vector<T> download(const T *p, size_t count) {
     return host;
 }
 
+#ifndef SPLIT_THREADS
+#define SPLIT_THREADS 448  // CUDABackend.splitQKV: a unit of 8 dims a thread, (32 + 8) · 8 pairs + 8 · 16 value pieces
+#endif
+
 #ifndef SPLIT_ONLY
+
 struct AttentionShape { const char *name; int seqs, len, heads, kvHeads; };
 
 static void attention(const AttentionShape &shape, int iterations, bool once, std::mt19937 &rng) {
@@ -59,18 +66,20 @@ static void attention(const AttentionShape &shape, int iterations, bool once, st
     const auto v = randomHost((size_t)numBlocks * blockSize * kvWidth, 1.0f, rng);
     bf16_t *dq = upload(q), *dk = upload(k), *dv = upload(v);
     int *dTable = upload(table), *dStarts = upload(starts), *dLens = upload(lens);
-    bf16_t *out[2];
+    constexpr int KERNELS = 2;
+    bf16_t *out[KERNELS];
     for (auto &o : out) { CHECK(cudaMalloc(&o, (size_t)T * width * 2)); CHECK(cudaMemset(o, 0xFF, (size_t)T * width * 2)); }
     const float scale = 1.0f / sqrtf((float)D);
     const int tokensPerTile = PREFILL_ROWS / (shape.heads / shape.kvHeads);
     const dim3 grid(T / tokensPerTile + shape.seqs, shape.kvHeads);
-    const int shared[2] = {(int)sizeof(bf16_t) * PrefillShape<D, 64>::SHARED, (int)sizeof(bf16_t) * PrefillShape<D, 64, true>::SHARED};
-    decltype(&prefill_attention_bf16_d128) kernels[2] = {prefill_attention_bf16_d128, prefill_attention_wgmma_bf16_d128};
-    const char *names[2] = {"mma.sync", "wgmma S"};
+    const int wgShared = (int)sizeof(bf16_t) * PrefillShape<D, 64, true>::SHARED;
+    const int shared[KERNELS] = {(int)sizeof(bf16_t) * PrefillShape<D, 64>::SHARED, wgShared};
+    decltype(&prefill_attention_bf16_d128) kernels[KERNELS] = {prefill_attention_bf16_d128, prefill_attention_wgmma_bf16_d128};
+    const char *names[KERNELS] = {"mma.sync", "wgmma S"};
     double flops = 0;  // causal: each query attends to its position + 1 keys; Q·Kᵀ and P·V, 2 flops a multiply-add
     for (int t = 0; t < shape.len; ++t) flops += 4.0 * D * (t + 1);
     flops *= (double)shape.seqs * shape.heads;
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < KERNELS; ++i) {
         CHECK(cudaFuncSetAttribute(kernels[i], cudaFuncAttributeMaxDynamicSharedMemorySize, shared[i]));
         auto launch = [&](int) {
             kernels[i]<<<grid, PREFILL_THREADS, shared[i]>>>(dq, dk, dv, dStarts, dLens, dTable, out[i], shape.seqs, shape.heads,
@@ -81,14 +90,17 @@ static void attention(const AttentionShape &shape, int iterations, bool once, st
         CHECK(cudaDeviceSynchronize());
         if (once) continue;
         const double us = microseconds_per_call(iterations, launch);
-        printf("%-26s %-9s %9.1f us  %6.1f TFLOP/s (causal)\n", shape.name, names[i], us, flops / us / 1e6);
+        printf("%-26s %-13s %9.1f us  %6.1f TFLOP/s (causal)\n", shape.name, names[i], us, flops / us / 1e6);
     }
     if (once) return;
     // The reference: 48 sampled (token, head) rows in double; each kernel's error against it, and the two against each other.
-    const auto o0 = download(out[0], (size_t)T * width), o1 = download(out[1], (size_t)T * width);
-    double maxDiff = 0;
-    for (size_t i = 0; i < o0.size(); ++i) maxDiff = std::max(maxDiff, (double)fabsf(bf16ToFloat(o0[i]) - bf16ToFloat(o1[i])));
-    double err[2] = {0, 0}, norm = 0, maxErr[2] = {0, 0};
+    std::vector<std::vector<bf16_t>> o;
+    for (auto *p : out) o.push_back(download(p, (size_t)T * width));
+    double maxDiff[KERNELS] = {0, 0};  // from the mma.sync kernel's output
+    for (int i = 1; i < KERNELS; ++i)
+        for (size_t j = 0; j < o[0].size(); ++j)
+            maxDiff[i] = std::max(maxDiff[i], (double)fabsf(bf16ToFloat(o[0][j]) - bf16ToFloat(o[i][j])));
+    double err[KERNELS] = {0, 0}, norm = 0, maxErr[KERNELS] = {0, 0};
     std::uniform_int_distribution<int> pickToken(0, T - 1), pickHead(0, shape.heads - 1);
     for (int sample = 0; sample < 48; ++sample) {
         const int token = sample == 0 ? T - 1 : pickToken(rng), head = pickHead(rng);
@@ -111,16 +123,81 @@ static void attention(const AttentionShape &shape, int iterations, bool once, st
         for (int d = 0; d < D; ++d) {
             const size_t at = (size_t)token * width + head * D + d;
             norm += ref[d] * ref[d];
-            const double e[2] = {bf16ToFloat(o0[at]) - ref[d], bf16ToFloat(o1[at]) - ref[d]};
-            for (int i = 0; i < 2; ++i) { err[i] += e[i] * e[i]; maxErr[i] = std::max(maxErr[i], fabs(e[i])); }
+            for (int i = 0; i < KERNELS; ++i) {
+                const double e = bf16ToFloat(o[i][at]) - ref[d];
+                err[i] += e * e;
+                maxErr[i] = std::max(maxErr[i], fabs(e));
+            }
         }
     }
-    printf("%-26s error against double on 48 rows: mma.sync %.2e (max %.2e), wgmma S %.2e (max %.2e); the two apart at most %.2e\n",
-           shape.name, sqrt(err[0] / norm), maxErr[0], sqrt(err[1] / norm), maxErr[1], maxDiff);
-    for (void *ptr : {(void *)dq, (void *)dk, (void *)dv, (void *)dTable, (void *)dStarts, (void *)dLens, (void *)out[0], (void *)out[1]})
-        CHECK(cudaFree(ptr));
+    for (int i = 0; i < KERNELS; ++i)
+        printf("%-26s %-13s error against double on 48 rows %.2e (max %.2e); from mma.sync's output at most %.2e\n",
+               shape.name, names[i], sqrt(err[i] / norm), maxErr[i], maxDiff[i]);
+    for (void *ptr : {(void *)dq, (void *)dk, (void *)dv, (void *)dTable, (void *)dStarts, (void *)dLens}) CHECK(cudaFree(ptr));
+    for (auto *p : out) CHECK(cudaFree(p));
 }
 #endif
+
+// Timed beside split_qkv_rows (bf16, full rotary; not the engine's): two tokens a CTA, each thread's loads for both
+// issued before either is computed.
+__global__ void split_qkv_rows_two(const bf16_t *__restrict__ qkv, const int *__restrict__ positions, bf16_t *__restrict__ query,
+                                   bf16_t *__restrict__ key, bf16_t *__restrict__ value, const int *__restrict__ slotMapping,
+                                   long long numSlots, const float *__restrict__ cosSin, int numHeads, int numKVHeads,
+                                   int headSize, int rotaryDim) {
+    const int half = rotaryDim / 2, chunks = headSize / 8, pairUnits = half / 8, headUnits = chunks - pairUnits;
+    const int rotatedHeads = numHeads + numKVHeads, total = rotatedHeads * headUnits + numKVHeads * chunks;
+    const int u = threadIdx.x;
+    if (u >= total) return;
+    int head, dim;
+    bool pair = false;
+    if (u < rotatedHeads * headUnits) {
+        head = u / headUnits;
+        const int k = u - head * headUnits;
+        pair = k < pairUnits;
+        dim = pair ? 8 * k : 8 * (k + pairUnits);
+    } else {
+        head = rotatedHeads + (u - rotatedHeads * headUnits) / chunks;
+        dim = 8 * ((u - rotatedHeads * headUnits) % chunks);
+    }
+    int position[2];
+    long long kvRow[2];
+    for (int i = 0; i < 2; ++i) {
+        position[i] = load_input_early(positions + 2 * blockIdx.x + i);
+        kvRow[i] = load_input_early(slotMapping + 2 * blockIdx.x + i);
+    }
+    grid_dependency_wait();
+    uint4 x1[2], x2[2];
+    float c[2][8], sn[2][8];
+    for (int i = 0; i < 2; ++i) {
+        const bf16_t *source = qkv + (long long)(2 * blockIdx.x + i) * (numHeads + 2 * numKVHeads) * headSize + head * headSize;
+        x1[i] = load_activation16(source + dim, true);
+        x2[i] = load_activation16(source + dim + half, pair);
+        if (pair) {
+            load8(cosSin + (long long)position[i] * rotaryDim + dim, c[i]);
+            load8(cosSin + (long long)position[i] * rotaryDim + half + dim, sn[i]);
+        }
+    }
+    for (int i = 0; i < 2; ++i) {
+        bf16_t *destination = split_destination(2 * (int)blockIdx.x + i, head, query, key, value, kvRow[i], true, numSlots,
+                                                numHeads, numKVHeads, headSize);
+        if (destination == nullptr) continue;
+        float a[8], b[8];
+        unpack8(x1[i], a);
+        if (pair) {
+            unpack8(x2[i], b);
+            float first[8], second[8];
+            for (int j = 0; j < 8; ++j) {
+                const float cj = round_to<bf16_t>(c[i][j]), sj = round_to<bf16_t>(sn[i][j]);
+                first[j] = round_to<bf16_t>(a[j] * cj) - round_to<bf16_t>(b[j] * sj);
+                second[j] = round_to<bf16_t>(b[j] * cj) + round_to<bf16_t>(a[j] * sj);
+            }
+            store8(destination + dim, first);
+            store8(destination + dim + half, second);
+        } else {
+            store8(destination + dim, a);
+        }
+    }
+}
 
 // split_qkv_rows at a prefill's token counts (Llama-3-8B: 32 + 8 + 8 heads of 128, rotated whole), keys and values into
 // a cache of as many slots; bytes: the qkv row read, q, k and v written.
@@ -145,17 +222,28 @@ static void split(int iterations) {
         int *dPositions = upload(positions), *dSlots = upload(slots);
         float *dCosSin = upload(cosSin);
         const double us = microseconds_per_call(iterations, [&](int) {
-            split_qkv_rows_bf16<<<T, 256>>>(dqkv, dPositions, query, key, value, dSlots, T, dCosSin, heads, kvHeads, D, D, maxPositions);
+            split_qkv_rows_bf16<<<T, SPLIT_THREADS>>>(dqkv, dPositions, query, key, value, dSlots, T, dCosSin, heads, kvHeads, D, D, maxPositions);
         });
         CHECK(cudaGetLastError());
-        // A checksum of the outputs, equal between two builds whose kernels agree bit for bit.
-        const auto hq = download(query, (size_t)T * heads * D), hk = download(key, (size_t)T * kvHeads * D),
-                   hv = download(value, (size_t)T * kvHeads * D);
-        unsigned long long sum = 0;
-        for (const auto *h : {&hq, &hk, &hv})
-            for (size_t i = 0; i < h->size(); ++i) sum = sum * 1000003ull + (*h)[i];
-        printf("split_qkv_rows_bf16 %6d tokens  %8.2f us  %6.0f GB/s  checksum %016llx\n", T, us,
-               (double)T * (heads + 2 * kvHeads) * D * 2 * 2 / us / 1e3, sum);
+        // A checksum of the outputs, equal between two builds (or kernels) that agree bit for bit.
+        auto checksum = [&] {
+            const auto hq = download(query, (size_t)T * heads * D), hk = download(key, (size_t)T * kvHeads * D),
+                       hv = download(value, (size_t)T * kvHeads * D);
+            unsigned long long sum = 0;
+            for (const auto *h : {&hq, &hk, &hv})
+                for (size_t i = 0; i < h->size(); ++i) sum = sum * 1000003ull + (*h)[i];
+            return sum;
+        };
+        const double bytes = (double)T * (heads + 2 * kvHeads) * D * 2 * 2;
+        printf("split_qkv_rows_bf16 %6d tokens  %8.2f us  %6.0f GB/s  checksum %016llx\n", T, us, bytes / us / 1e3, checksum());
+#ifndef SPLIT_ONLY
+        CHECK(cudaMemset(query, 0, (size_t)T * heads * D * 2));
+        const double twoUs = microseconds_per_call(iterations, [&](int) {
+            split_qkv_rows_two<<<T / 2, SPLIT_THREADS>>>(dqkv, dPositions, query, key, value, dSlots, T, dCosSin, heads, kvHeads, D, D);
+        });
+        CHECK(cudaGetLastError());
+        printf("  two tokens a CTA   %6d tokens  %8.2f us  %6.0f GB/s  checksum %016llx\n", T, twoUs, bytes / twoUs / 1e3, checksum());
+#endif
         for (void *ptr : {(void *)dqkv, (void *)query, (void *)key, (void *)value, (void *)dPositions, (void *)dSlots, (void *)dCosSin})
             CHECK(cudaFree(ptr));
     }
@@ -163,7 +251,7 @@ static void split(int iterations) {
 
 int main(int argc, char **argv) {
     const int iterations = argc > 1 ? atoi(argv[1]) : 20;
-    const bool once = argc > 2 && strcmp(argv[2], "once") == 0;
+    const bool once = argc > 2 && strcmp(argv[2], "once") == 0, splitOnly = argc > 2 && strcmp(argv[2], "split") == 0;
     std::mt19937 rng(2026);
 #ifndef SPLIT_ONLY
     const AttentionShape shapes[] = {{"llama3-8b 32 x 512", 32, 512, 32, 8},
@@ -171,6 +259,7 @@ int main(int argc, char **argv) {
                                      {"llama3-8b 4 x 2048", 4, 2048, 32, 8},
                                      {"llama3-8b 1 x 8192", 1, 8192, 32, 8}};
     for (const auto &shape : shapes) {
+        if (splitOnly) break;
         attention(shape, iterations, once, rng);
         if (once) return 0;
     }

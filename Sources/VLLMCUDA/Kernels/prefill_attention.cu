@@ -155,6 +155,7 @@ __device__ __forceinline__ void wgmma_bf16_n64(float (&d)[8][4], unsigned long l
 #endif
 }
 
+// WG: S = Q·Kᵀ on the warpgroup MMA (P·V stays on mma.sync).
 template <int D, int BC, int FORMAT, bool WG = false>
 __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ query, const void *__restrict__ keyCache,
                                                   const void *__restrict__ valueCache,
@@ -222,10 +223,8 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
     const int positionHigh = firstPosition + min((row0 + g + 8) / group, tileTokens - 1);
     const int warpFirst = firstPosition + min(row0 / group, tileTokens - 1);
     const int warpLast = firstPosition + min((row0 + 15) / group, tileTokens - 1);
-    // WG: the warpgroup's rows 64·(warp / 4) … + 63 share each S by wgmma, so it is computed while any of them is live.
+    // WG: the warpgroup's rows 64·(warp / 4) … + 63 share each wgmma.
     const int groupRow0 = 64 * (warp >> 2);
-    const bool isGroupActive = groupRow0 < tileRows;
-    const int groupLast = firstPosition + min((groupRow0 + 63) / group, tileTokens - 1);
     // ldmatrix addresses (bytes): A (Q) rows (l % 16), columns 8·(l / 16); K as B (non-transposed) rows
     // (l % 8) + 8·(l / 16), columns 8·((l / 8) % 2); V as B (transposed) rows l % 16, columns 8·(l / 16).
     const unsigned queryAddress = shared_address(queries + (row0 + (lane & 15)) * Shape::STRIDE + 8 * (lane >> 4));
@@ -256,14 +255,14 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
 #pragma unroll
         for (int n = 0; n < BC / 8; ++n) score[n][0] = score[n][1] = score[n][2] = score[n][3] = 0.0f;
         if constexpr (WG) {
-          if (isGroupActive && firstKey <= groupLast) {
-            // S = Q·Kᵀ for the warpgroup's 64 rows, 16 dimensions a wgmma, both operands read from shared memory.
+            // S = Q·Kᵀ for the warpgroup's 64 rows, 16 dimensions a wgmma, both operands read from shared memory:
+            // dimensions 16k … are atom k / 4 (64 dimensions), 32 bytes in (the descriptor's start; the swizzle
+            // applies to the address, as the tensor cores read it). Every warpgroup runs them, live or not, so that
+            // they sit on no divergent path (ptxas serializes wgmmas there); a warp's dead rows are never read.
             const unsigned queryTile = shared_address(queries) + groupRow0 * 128;
             wgmma_fence();
 #pragma unroll
             for (int k = 0; k < D / 16; ++k) {
-                // dimensions 16k …: atom k / 4 (64 dimensions), 32 bytes in (the descriptor's start; the swizzle is
-                // applied to the address, as the tensor cores read it)
                 const int atom = k >> 2, piece = (k & 3) * 32;
                 wgmma_bf16_n64(score, wgmma_descriptor(queryTile + atom * PREFILL_ROWS * 128 + piece),
                                wgmma_descriptor(stage + atom * BC * 128 + piece), k);
@@ -274,7 +273,6 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
             for (int n = 0; n < BC / 8; ++n)
 #pragma unroll
                 for (int e = 0; e < 4; ++e) wgmma_keep(score[n][e]);
-          }
         }
         if (isWarpActive && firstKey <= warpLast) {
             // 16-key steps holding a key ≤ the warp's last position; the rest are masked without MMAs.
