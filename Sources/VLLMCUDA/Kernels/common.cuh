@@ -48,11 +48,31 @@ __device__ __forceinline__ float bf16_to_f32(bf16_t value) {
     return __uint_as_float(((unsigned int)value) << 16);
 }
 
+// f32 → bf16, round to nearest even (a NaN stays a NaN). sm_80 converts in one instruction, as PyTorch does; the
+// arithmetic before it took ~7 integer instructions a value, which bound elementwise kernels such as split_qkv_rows
+// (compute-bound at 83 % of the SMs' issue rate, its DRAM at 38 %: docs/benchmarks.md, session 23).
 __device__ __forceinline__ bf16_t f32_to_bf16(float value) {
+#if __CUDA_ARCH__ >= 800
+    unsigned short bits;
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(bits) : "f"(value));
+    return (bf16_t)bits;
+#else
     unsigned int bits = __float_as_uint(value);
     if ((bits & 0x7fffffffu) > 0x7f800000u) return (bf16_t)((bits >> 16) | 0x40u);
     bits += 0x7fffu + ((bits >> 16) & 1u);
     return (bf16_t)(bits >> 16);
+#endif
+}
+
+// Two floats → a bf16 pair (rounded as f32_to_bf16), `low` in bits 0–15.
+__device__ __forceinline__ unsigned pack_bf16(float low, float high) {
+#if __CUDA_ARCH__ >= 800
+    unsigned packed;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(packed) : "f"(high), "f"(low));
+    return packed;
+#else
+    return (unsigned)f32_to_bf16(low) | ((unsigned)f32_to_bf16(high) << 16);
+#endif
 }
 
 // What a bf16 tensor op in PyTorch yields: the f32 result rounded to bf16.
@@ -88,12 +108,8 @@ __device__ __forceinline__ void load8(const float *source, float *out) {
 
 // Eight floats → eight consecutive elements (16-byte aligned for bf16, 32-byte for f32), rounded as `store`.
 __device__ __forceinline__ void store8(bf16_t *destination, const float *values) {
-    uint4 raw;
-    raw.x = (unsigned int)f32_to_bf16(values[0]) | ((unsigned int)f32_to_bf16(values[1]) << 16);
-    raw.y = (unsigned int)f32_to_bf16(values[2]) | ((unsigned int)f32_to_bf16(values[3]) << 16);
-    raw.z = (unsigned int)f32_to_bf16(values[4]) | ((unsigned int)f32_to_bf16(values[5]) << 16);
-    raw.w = (unsigned int)f32_to_bf16(values[6]) | ((unsigned int)f32_to_bf16(values[7]) << 16);
-    *(uint4 *)destination = raw;
+    *(uint4 *)destination = make_uint4(pack_bf16(values[0], values[1]), pack_bf16(values[2], values[3]),
+                                       pack_bf16(values[4], values[5]), pack_bf16(values[6], values[7]));
 }
 __device__ __forceinline__ void store8(float *destination, const float *values) {
     ((float4 *)destination)[0] = make_float4(values[0], values[1], values[2], values[3]);

@@ -1,5 +1,5 @@
 // mma.cuh: the tensor-core kernels' shared helpers (prefill_attention.cu, decode_attention_mma.cu, linear_int4.cu, linear_int4_wgmma.cu):
-// cp.async copies global → shared, ldmatrix fragments, bf16 pairs. mma_bf16_16x8x16 is in common.cuh.
+// cp.async copies global → shared, ldmatrix fragments. mma_bf16_16x8x16 and pack_bf16 are in common.cuh.
 #pragma once
 #include "common.cuh"
 
@@ -44,16 +44,6 @@ __device__ __forceinline__ void load_matrices_transposed(unsigned (&r)[4], unsig
 #endif
 }
 
-// Two floats → a bf16 pair (round to nearest even, as f32_to_bf16 for finite values), `low` in bits 0–15.
-__device__ __forceinline__ unsigned pack_bf16(float low, float high) {
-#if __CUDA_ARCH__ >= 800
-    unsigned packed;
-    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(packed) : "f"(high), "f"(low));
-    return packed;
-#else
-    return (unsigned)f32_to_bf16(low) | ((unsigned)f32_to_bf16(high) << 16);
-#endif
-}
 
 
 // One tile's online softmax for a warp of m16n8k16 scores — lane (g, t) holds rows g and g + 8, the 4 lanes
