@@ -8,7 +8,7 @@
 //   /tmp/prefill [iterations] [once | split]   # once: the first shape, one launch a kernel (for ncu); split: the split alone
 //
 // A split kernel of another commit: -DSPLIT_ONLY -I <that commit's Kernels> (its attention kernels may differ), and
-// -DSPLIT_THREADS=256 where it took 256 threads a CTA (before 2026-12-02's change: a thread a unit).
+// -DSPLIT_THREADS=256 where it took 256 threads a CTA (before session 23: a token a CTA, its units in turn).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -138,73 +138,12 @@ static void attention(const AttentionShape &shape, int iterations, bool once, st
 }
 #endif
 
-// Timed beside split_qkv_rows (bf16, full rotary; not the engine's): two tokens a CTA, each thread's loads for both
-// issued before either is computed.
-__global__ void split_qkv_rows_two(const bf16_t *__restrict__ qkv, const int *__restrict__ positions, bf16_t *__restrict__ query,
-                                   bf16_t *__restrict__ key, bf16_t *__restrict__ value, const int *__restrict__ slotMapping,
-                                   long long numSlots, const float *__restrict__ cosSin, int numHeads, int numKVHeads,
-                                   int headSize, int rotaryDim) {
-    const int half = rotaryDim / 2, chunks = headSize / 8, pairUnits = half / 8, headUnits = chunks - pairUnits;
-    const int rotatedHeads = numHeads + numKVHeads, total = rotatedHeads * headUnits + numKVHeads * chunks;
-    const int u = threadIdx.x;
-    if (u >= total) return;
-    int head, dim;
-    bool pair = false;
-    if (u < rotatedHeads * headUnits) {
-        head = u / headUnits;
-        const int k = u - head * headUnits;
-        pair = k < pairUnits;
-        dim = pair ? 8 * k : 8 * (k + pairUnits);
-    } else {
-        head = rotatedHeads + (u - rotatedHeads * headUnits) / chunks;
-        dim = 8 * ((u - rotatedHeads * headUnits) % chunks);
-    }
-    int position[2];
-    long long kvRow[2];
-    for (int i = 0; i < 2; ++i) {
-        position[i] = load_input_early(positions + 2 * blockIdx.x + i);
-        kvRow[i] = load_input_early(slotMapping + 2 * blockIdx.x + i);
-    }
-    grid_dependency_wait();
-    uint4 x1[2], x2[2];
-    float c[2][8], sn[2][8];
-    for (int i = 0; i < 2; ++i) {
-        const bf16_t *source = qkv + (long long)(2 * blockIdx.x + i) * (numHeads + 2 * numKVHeads) * headSize + head * headSize;
-        x1[i] = load_activation16(source + dim, true);
-        x2[i] = load_activation16(source + dim + half, pair);
-        if (pair) {
-            load8(cosSin + (long long)position[i] * rotaryDim + dim, c[i]);
-            load8(cosSin + (long long)position[i] * rotaryDim + half + dim, sn[i]);
-        }
-    }
-    for (int i = 0; i < 2; ++i) {
-        bf16_t *destination = split_destination(2 * (int)blockIdx.x + i, head, query, key, value, kvRow[i], true, numSlots,
-                                                numHeads, numKVHeads, headSize);
-        if (destination == nullptr) continue;
-        float a[8], b[8];
-        unpack8(x1[i], a);
-        if (pair) {
-            unpack8(x2[i], b);
-            float first[8], second[8];
-            for (int j = 0; j < 8; ++j) {
-                const float cj = round_to<bf16_t>(c[i][j]), sj = round_to<bf16_t>(sn[i][j]);
-                first[j] = round_to<bf16_t>(a[j] * cj) - round_to<bf16_t>(b[j] * sj);
-                second[j] = round_to<bf16_t>(b[j] * cj) + round_to<bf16_t>(a[j] * sj);
-            }
-            store8(destination + dim, first);
-            store8(destination + dim + half, second);
-        } else {
-            store8(destination + dim, a);
-        }
-    }
-}
-
 // split_qkv_rows at a prefill's token counts (Llama-3-8B: 32 + 8 + 8 heads of 128, rotated whole), keys and values into
 // a cache of as many slots; bytes: the qkv row read, q, k and v written.
 static void split(int iterations) {
     std::mt19937 rng(23);  // its own: a -DSPLIT_ONLY build draws the same inputs
     constexpr int heads = 32, kvHeads = 8, D = 128, maxPositions = 8192;
-    for (int T : {16384, 4096, 256}) {
+    for (int T : {16384, 4096, 257}) {  // 257: an odd count, the last CTA's second token absent
         const auto qkv = randomHost((size_t)T * (heads + 2 * kvHeads) * D, 2.0f, rng);
         std::vector<int> positions(T), slots(T);
         for (int t = 0; t < T; ++t) { positions[t] = t % 512; slots[t] = t; }
@@ -222,7 +161,8 @@ static void split(int iterations) {
         int *dPositions = upload(positions), *dSlots = upload(slots);
         float *dCosSin = upload(cosSin);
         const double us = microseconds_per_call(iterations, [&](int) {
-            split_qkv_rows_bf16<<<T, SPLIT_THREADS>>>(dqkv, dPositions, query, key, value, dSlots, T, dCosSin, heads, kvHeads, D, D, maxPositions);
+            split_qkv_rows_bf16<<<T, SPLIT_THREADS>>>(dqkv, dPositions, query, key, value, dSlots, T, dCosSin, heads, kvHeads, D, D,
+                                                      maxPositions);
         });
         CHECK(cudaGetLastError());
         // A checksum of the outputs, equal between two builds (or kernels) that agree bit for bit.
@@ -236,14 +176,6 @@ static void split(int iterations) {
         };
         const double bytes = (double)T * (heads + 2 * kvHeads) * D * 2 * 2;
         printf("split_qkv_rows_bf16 %6d tokens  %8.2f us  %6.0f GB/s  checksum %016llx\n", T, us, bytes / us / 1e3, checksum());
-#ifndef SPLIT_ONLY
-        CHECK(cudaMemset(query, 0, (size_t)T * heads * D * 2));
-        const double twoUs = microseconds_per_call(iterations, [&](int) {
-            split_qkv_rows_two<<<T / 2, SPLIT_THREADS>>>(dqkv, dPositions, query, key, value, dSlots, T, dCosSin, heads, kvHeads, D, D);
-        });
-        CHECK(cudaGetLastError());
-        printf("  two tokens a CTA   %6d tokens  %8.2f us  %6.0f GB/s  checksum %016llx\n", T, twoUs, bytes / twoUs / 1e3, checksum());
-#endif
         for (void *ptr : {(void *)dqkv, (void *)query, (void *)key, (void *)value, (void *)dPositions, (void *)dSlots, (void *)dCosSin})
             CHECK(cudaFree(ptr));
     }
