@@ -44,8 +44,6 @@ __device__ __forceinline__ void load_matrices_transposed(unsigned (&r)[4], unsig
 #endif
 }
 
-
-
 // One tile's online softmax for a warp of m16n8k16 scores — lane (g, t) holds rows g and g + 8, the 4 lanes
 // of a row N·4 of its scores in `score[n]` (8 keys each, -∞ where masked) —, shared by the prefill and decode
 // kernels: each row's tile max by shuffles, the running max and sum (raw scores; scale·log2 e folded into the

@@ -39,6 +39,11 @@
 //   a thread of each row's first half copying 16 bytes, and each converts what it copied — fp8 · scale,
 //   rounded to bf16 (exact at scale 1) — into the one bf16 stage the MMAs read, the next tile's bytes in
 //   flight meanwhile.
+//   prefill_attention_wgmma_bf16_d128 (sm_90a; CUDABackend.prefillTakesWgmma): the same kernel with S = Q·Kᵀ on the
+//   warpgroup MMA — Q and each K tile staged unpadded in the 128-byte swizzle (PrefillShape<…, true>), made visible to
+//   the tensor cores by fence.proxy.async, and each warpgroup's 64 rows × 64 keys computed by 8 wgmma.m64n64k16 from
+//   shared memory, the accumulators in the mma.sync layout; no ldmatrix for Q or K. On an H200 1.26–1.35× the
+//   mma.sync kernel (docs/benchmarks.md, session 23; P·V on wgmma too was slower at this register budget).
 //   Requires sm_80 (cp.async, ldmatrix, bf16 MMA: before it the bodies are empty and the launcher says no).
 #include "common.cuh"
 #include "fp8.cuh"

@@ -27,7 +27,8 @@
 // its threads taking the row's 8-dim units — each rotated head's pairs (dims i … i+7 with i+rotaryDim/2 …), its
 // unrotated dims, then the value heads' — a unit a thread (block: the units, rounded up to whole warps, at most
 // 1024), so that a CTA's loads go out at once and its one slot and position serve every head. An H200 at 16,384
-// tokens of Llama-3-8B (docs/benchmarks.md): 231 µs with 256 threads taking units in turn.
+// tokens of Llama-3-8B (docs/benchmarks.md, session 23): 222 µs with 256 threads taking units in turn, 164 a unit a
+// thread (with the hardware's bf16 rounding; two tokens a CTA was not faster once general).
 #include "common.cuh"
 #include "fp8.cuh"
 
