@@ -172,8 +172,7 @@ __device__ __forceinline__ void prefill_attention(const bf16_t *__restrict__ que
     static_assert(!WG || (FORMAT == 0 && BC == 64), "the wgmma path: a bf16 cache, 64-key tiles");
     constexpr int ELEMENT = FORMAT ? 1 : 2;  // bytes of a cached value
     extern __shared__ uint4 prefillShared[];
-    bf16_t *stages = WG ? (bf16_t *)(((size_t)prefillShared + 1023) & ~(size_t)1023)  // swizzle atoms 1024-aligned
-                        : (bf16_t *)prefillShared;  // [2][K, V][BC][STRIDE]
+    bf16_t *stages = (bf16_t *)(WG ? swizzle_aligned(prefillShared) : prefillShared);  // [2][K, V][BC][STRIDE]
     bf16_t *queries = stages + 2 * Shape::STAGE;     // [128][STRIDE]
     const int group = numHeads / numKVHeads, tokensPerTile = PREFILL_ROWS / group;
     const int kvHead = blockIdx.y, cta = blockIdx.x;

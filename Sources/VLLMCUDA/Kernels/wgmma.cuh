@@ -37,6 +37,12 @@ __device__ __forceinline__ void fence_async_shared() {
 #endif
 }
 
+// Dynamic shared memory rounded up to the 1024-byte boundary that swizzle atoms start on (the launcher allots 1024 bytes
+// more to round up into).
+__device__ __forceinline__ void *swizzle_aligned(const void *dynamicShared) {
+    return (void *)(((size_t)dynamicShared + 1023) & ~(size_t)1023);
+}
+
 // A K-major operand tile in shared memory with the 128-byte swizzle: 8-row groups 1024 bytes apart.
 __device__ __forceinline__ unsigned long long wgmma_descriptor(unsigned address) {
     return (unsigned long long)((address & 0x3FFFF) >> 4) | (1ull << 16) | ((unsigned long long)(1024 >> 4) << 32) |
@@ -89,7 +95,7 @@ template <int STAGES, int STAGE_BYTES> struct WgmmaStages {
     static constexpr int SHARED_BYTES = STAGES * STAGE_BYTES + 8 * STAGES + 1024;
     unsigned base, barriers;
     __device__ __forceinline__ explicit WgmmaStages(const void *dynamicShared) {
-        base = shared_address((const void *)(((size_t)dynamicShared + 1023) & ~(size_t)1023));
+        base = shared_address(swizzle_aligned(dynamicShared));
         barriers = base + STAGES * STAGE_BYTES;
     }
     __device__ __forceinline__ unsigned stage(int chunk) const { return base + (chunk % STAGES) * STAGE_BYTES; }
