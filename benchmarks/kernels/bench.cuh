@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <cuda.h>
 #include <cuda_runtime.h>
 
@@ -23,6 +24,19 @@
             exit(1);                                                                                  \
         }                                                                                             \
     } while (0)
+
+// A bf16 value (its 16 bits) read on the host, and a float rounded to one (to nearest even), as the kernels round.
+static inline float host_bf16_to_float(unsigned short v) {
+    const unsigned bits = (unsigned)v << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+static inline unsigned short host_float_to_bf16(float f) {
+    unsigned bits;
+    memcpy(&bits, &f, 4);
+    return (unsigned short)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+}
 
 // µs a call: `run(i)` for i = 0 ..< iterations, back to back on the default stream, between two events.
 template <typename Run> double microseconds_per_call(int iterations, Run run) {

@@ -134,9 +134,7 @@ int main(int argc, char **argv) {
                 float worst = 0;
                 double difference = 0, norm = 0;  // and check-gpu's measure: ‖got − want‖ / ‖want‖
                 for (size_t i = 0; i < got.size(); ++i) {
-                    const unsigned bits = (unsigned)got[i] << 16;
-                    float value;
-                    memcpy(&value, &bits, 4);
+                    const float value = host_bf16_to_float(got[i]);
                     worst = std::max(worst, fabsf(value - want[i]));
                     difference += (double)(value - want[i]) * (value - want[i]);
                     norm += (double)want[i] * want[i];

@@ -43,8 +43,6 @@ struct Variant {
     int warps;  // 0: the launcher's rule
 };
 
-static float toFloat(bf16_t v) { unsigned u = (unsigned)v << 16; float f; memcpy(&f, &u, 4); return f; }
-
 int main(int argc, char **argv) {
     const int iterations = argc > 1 ? atoi(argv[1]) : 100;
     const int onlyShape = argc > 2 ? atoi(argv[2]) : -1;        // -1: every shape
@@ -110,8 +108,8 @@ int main(int argc, char **argv) {
                 if (reference.empty()) reference = result;
                 float largest = 0, difference = 0;
                 for (int i = 0; i < M * N; ++i) {
-                    largest = std::max(largest, std::fabs(toFloat(reference[i])));
-                    difference = std::max(difference, std::fabs(toFloat(result[i]) - toFloat(reference[i])));
+                    largest = std::max(largest, std::fabs(host_bf16_to_float(reference[i])));
+                    difference = std::max(difference, std::fabs(host_bf16_to_float(result[i]) - host_bf16_to_float(reference[i])));
                 }
                 printf("%-16s N %5d K %5d T %d %-14s %7.2f µs %6.0f GB/s  (max diff %.2e of %.3g)\n", names[s], N, K, M,
                        v.name, us, bytes / us / 1e3, difference / std::max(largest, 1e-30f), largest);

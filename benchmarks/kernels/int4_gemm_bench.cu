@@ -196,18 +196,12 @@ int main(int argc, char **argv) {
         const double us = microseconds_per_call(iterations, [&](int) { run(); });
         std::vector<bf16_t> out((size_t)M * N);
         CHECK(cudaMemcpy(out.data(), dOut, out.size() * 2, cudaMemcpyDeviceToHost));
-        auto value = [](bf16_t b) {
-            unsigned bits = (unsigned)b << 16;
-            float f;
-            memcpy(&f, &bits, 4);
-            return f;
-        };
         double checksum = 0, maxDiff = 0, maxRef = 0;
         if (reference.empty()) reference = out;  // the first run (shipped) is the reference
         for (size_t i = 0; i < out.size(); ++i) {
-            checksum += value(out[i]);
-            maxDiff = std::max(maxDiff, (double)fabsf(value(out[i]) - value(reference[i])));
-            maxRef = std::max(maxRef, (double)fabsf(value(reference[i])));
+            checksum += host_bf16_to_float(out[i]);
+            maxDiff = std::max(maxDiff, (double)fabsf(host_bf16_to_float(out[i]) - host_bf16_to_float(reference[i])));
+            maxRef = std::max(maxRef, (double)fabsf(host_bf16_to_float(reference[i])));
         }
         printf("int4-gemm %-9s M %4d N %5d K %5d: grid %3dx%3dx%d, %7.2f us, %6.1f TFLOP/s, %5.0f GB/s packed, sum %.6e, "
                "max |diff| / max |ref| %.2e\n",

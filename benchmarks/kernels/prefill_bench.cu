@@ -24,12 +24,10 @@
 #include "rotary.cu"
 #include "bench.cuh"
 
-static float bf16ToFloat(bf16_t v) { unsigned bits = (unsigned)v << 16; float f; memcpy(&f, &bits, 4); return f; }
-static bf16_t floatToBF16(float f) { unsigned bits; memcpy(&bits, &f, 4); return (bf16_t)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16); }
 static std::vector<bf16_t> randomHost(size_t count, float spread, std::mt19937 &rng) {
     std::uniform_real_distribution<float> u(-spread, spread);
     std::vector<bf16_t> host(count);
-    for (auto &v : host) v = floatToBF16(u(rng));
+    for (auto &v : host) v = host_float_to_bf16(u(rng));
     return host;
 }
 template <typename T> T *upload(const std::vector<T> &host) {
@@ -99,7 +97,7 @@ static void attention(const AttentionShape &shape, int iterations, bool once, st
     double maxDiff[KERNELS] = {0, 0};  // from the mma.sync kernel's output
     for (int i = 1; i < KERNELS; ++i)
         for (size_t j = 0; j < o[0].size(); ++j)
-            maxDiff[i] = std::max(maxDiff[i], (double)fabsf(bf16ToFloat(o[0][j]) - bf16ToFloat(o[i][j])));
+            maxDiff[i] = std::max(maxDiff[i], (double)fabsf(host_bf16_to_float(o[0][j]) - host_bf16_to_float(o[i][j])));
     double err[KERNELS] = {0, 0}, norm = 0, maxErr[KERNELS] = {0, 0};
     std::uniform_int_distribution<int> pickToken(0, T - 1), pickHead(0, shape.heads - 1);
     for (int sample = 0; sample < 48; ++sample) {
@@ -111,20 +109,20 @@ static void attention(const AttentionShape &shape, int iterations, bool once, st
             const size_t slot = (size_t)table[(size_t)seq * blocksPerSeq + j / blockSize] * blockSize + j % blockSize;
             double dot = 0;
             for (int d = 0; d < D; ++d)
-                dot += (double)bf16ToFloat(q[(size_t)token * width + head * D + d]) * bf16ToFloat(k[slot * kvWidth + kvHead * D + d]);
+                dot += (double)host_bf16_to_float(q[(size_t)token * width + head * D + d]) * host_bf16_to_float(k[slot * kvWidth + kvHead * D + d]);
             p[j] = dot * scale;
             maxScore = std::max(maxScore, p[j]);
         }
         for (int j = 0; j <= position; ++j) sum += (p[j] = exp(p[j] - maxScore));
         for (int j = 0; j <= position; ++j) {
             const size_t slot = (size_t)table[(size_t)seq * blocksPerSeq + j / blockSize] * blockSize + j % blockSize;
-            for (int d = 0; d < D; ++d) ref[d] += p[j] / sum * bf16ToFloat(v[slot * kvWidth + kvHead * D + d]);
+            for (int d = 0; d < D; ++d) ref[d] += p[j] / sum * host_bf16_to_float(v[slot * kvWidth + kvHead * D + d]);
         }
         for (int d = 0; d < D; ++d) {
             const size_t at = (size_t)token * width + head * D + d;
             norm += ref[d] * ref[d];
             for (int i = 0; i < KERNELS; ++i) {
-                const double e = bf16ToFloat(o[i][at]) - ref[d];
+                const double e = host_bf16_to_float(o[i][at]) - ref[d];
                 err[i] += e * e;
                 maxErr[i] = std::max(maxErr[i], fabs(e));
             }
