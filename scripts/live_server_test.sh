@@ -166,7 +166,9 @@ for i in $(seq 16); do
   CURLS+=($!)
 done
 for pid in "${CURLS[@]}"; do wait "$pid" || { echo "FAIL: a request to -dp 2 failed"; tail -20 "$DLOG"; kill $DPID; exit 1; }; done
-curl -sf "localhost:$DPORT/metrics" | grep -q 'vllm:num_requests_running{engine="1",model_name="demo"}' \
+# (read whole first: under pipefail, grep -q stopping at its match can fail curl's write of a long /metrics)
+DMETRICS=$(curl -sf "localhost:$DPORT/metrics")
+grep -q 'vllm:num_requests_running{engine="1",model_name="demo"}' <<<"$DMETRICS" \
   || { echo "FAIL: no per-replica metrics with -dp 2"; tail -20 "$DLOG"; kill $DPID; exit 1; }
 curl -sf "localhost:$DPORT/v1/completions" -H 'Content-Type: application/json' \
   -d '{"model": "demo", "prompt": "after", "max_tokens": 4, "ignore_eos": true}' | grep -q '"completion_tokens":4' \

@@ -25,6 +25,8 @@ final class BlasLtMatmul: Sendable {
         var hasBias: Bool
         /// FP8 inputs with f32 scale vectors (`matmulFP8`); cuBLASLt's fast accumulation or not.
         var fp8FastAccumulation = false
+        /// FP8 with 128 × 128 block scales on the weight and 1 × 128 on x (`matmulFP8(…blockScaled:)`).
+        var fp8BlockScaled = false
         var alignments: [Int]
     }
 
@@ -90,17 +92,20 @@ final class BlasLtMatmul: Sendable {
     /// out [T, N] bf16 = (x [T, K] · weight [N, K]ᵀ) · xScales[t] · weightScales[n] (+ bias [N]) with x and weight
     /// e4m3 and f32 scale vectors (cuBLASLt's outer-vector scaling, CUDA 12.9+ on Hopper), f32 accumulation —
     /// cuBLASLt's fast FP8 accumulation where `fastAccumulation` (vLLM's CUTLASS kernels use it).
+    /// `blockScaled`: weightScales one per 128 × 128 block instead, [⌈N / 128⌉, K / 128] (K / 128 a multiple of 4), and
+    /// xScales one per token per 128 columns, [K / 128, T] (tokens contiguous) — cuBLASLt's BLK128x128_32F and
+    /// VEC128_32F scale modes (Hopper; no fast accumulation).
     func matmulFP8(x: Tensor, xScales: Tensor, weight: Tensor, weightScales: Tensor, bias: Tensor?, out: Tensor,
-                   fastAccumulation: Bool) throws {
+                   fastAccumulation: Bool, blockScaled: Bool = false) throws {
         try run(x: x, weight: weight, bias: bias, out: out, inType: Int32(CCUDA_R_8F_E4M3), outType: Int32(CCUDA_R_16BF),
-                scales: (weightScales, xScales), fastAccumulation: fastAccumulation)
+                scales: (weightScales, xScales), fastAccumulation: fastAccumulation && !blockScaled, blockScaled: blockScaled)
     }
 
     private func run(x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor, inType: Int32, outType: Int32,
-                     scales: (weight: Tensor, x: Tensor)?, fastAccumulation: Bool = false) throws {
+                     scales: (weight: Tensor, x: Tensor)?, fastAccumulation: Bool = false, blockScaled: Bool = false) throws {
         let (rows, depth, columns) = (x.count / weight.shape[1], weight.shape[1], weight.shape[0])
         let key = PlanKey(rows: rows, columns: columns, depth: depth, inType: inType, outType: outType,
-                          hasBias: bias != nil, fp8FastAccumulation: fastAccumulation,
+                          hasBias: bias != nil, fp8FastAccumulation: fastAccumulation, fp8BlockScaled: blockScaled,
                           alignments: [x.address, weight.address, out.address].map { Self.alignment($0) })
         try context.makeCurrent()
         try handle.withLock { handle in
@@ -195,8 +200,10 @@ final class BlasLtMatmul: Sendable {
             try set(Int(CCUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE), key.outType)  // bias of the output's dtype
         }
         if key.inType == Int32(CCUDA_R_8F_E4M3) {
-            try set(Int(CCUBLASLT_MATMUL_DESC_A_SCALE_MODE), Int32(CCUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F))
-            try set(Int(CCUBLASLT_MATMUL_DESC_B_SCALE_MODE), Int32(CCUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F))
+            try set(Int(CCUBLASLT_MATMUL_DESC_A_SCALE_MODE), Int32(key.fp8BlockScaled ? CCUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F
+                                                                                        : CCUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F))
+            try set(Int(CCUBLASLT_MATMUL_DESC_B_SCALE_MODE), Int32(key.fp8BlockScaled ? CCUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F
+                                                                                        : CCUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F))
             var fast: Int8 = key.fp8FastAccumulation ? 1 : 0
             try api.check(api.raw.cublasLtMatmulDescSetAttribute!(description, Int32(CCUBLASLT_MATMUL_DESC_FAST_ACCUM), &fast, 1),
                           "set fast accumulation (\(what))")

@@ -105,6 +105,8 @@ extension CUDABackend {
         public var fp8Small: Double?
         public var fp8BlasLt: Double?
         public var fp8BlasLtExactAccumulation: Double?
+        /// The e4m3 weight with 128 × 128 block scales (DeepSeek / Qwen3-FP8) by each of its paths that applies.
+        public var fp8BlocksByPath: [(path: FP8LinearPath, microseconds: Double)] = []
     }
 
     /// Times `out [tokens, columns] = x · weightᵀ` (K = `depth`, no bias) by linear.cu and by cuBLASLt: an
@@ -169,13 +171,24 @@ extension CUDABackend {
             }
         }
         if !f32Out, depth % 16 == 0,
-           let fp8Weights = try copies(bytes: columns * depth, { try makeDummyFP8Weight(n: columns, k: depth, key: $0) }) {
+           let fp8Weights = try copies(bytes: columns * depth, { try makeDummyFP8Weight(n: columns, k: depth, blockSize: nil, key: $0) }) {
             func fp8Timing(_ path: FP8LinearPath) throws -> Double {
                 try medianMicroseconds(fp8Weights) { try linear(x, weight: $0, bias: nil, out: out, path: path) }
             }
             if tokens <= Self.fp8SmallMaxTokens { timing.fp8Small = try fp8Timing(.small) }
             timing.fp8BlasLt = try fp8Timing(.blasLt)
             timing.fp8BlasLtExactAccumulation = try fp8Timing(.blasLtExactAccumulation)
+        }
+        if !f32Out, depth % 128 == 0,
+           let blockWeights = try copies(bytes: columns * depth, { try makeDummyFP8Weight(n: columns, k: depth, blockSize: (128, 128), key: $0) }) {
+            let paths: [FP8LinearPath] = (tokens <= Self.fp8SmallMaxTokens ? [.small] : [])
+                + (fp8BlockWgmmaApplies(depth: depth, blockSize: (128, 128)) ? [.wgmma] : [])
+                + (fp8BlockBlasLtApplies(depth: depth, blockSize: (128, 128)) ? [.blasLt] : []) + [.dequantized]
+            for path in paths {
+                timing.fp8BlocksByPath.append((path, try medianMicroseconds(blockWeights) {
+                    try linear(x, weight: $0, bias: nil, out: out, path: path)
+                }))
+            }
         }
         return timing
     }

@@ -109,7 +109,7 @@ enum Scratch: Hashable {
     case attentionAccumulators, attentionMaxima, attentionSums
     case samplerInputs, samplerWork, samplerCounts, samplerResult, tokenMasks
     case argmaxValues, argmaxIds, argmaxResult
-    case int4Dequantized, int4Gathered, int4Partials, fp8Partials, fp8Activations, fp8ActivationScales, fp8CacheKeys, fp8CacheValues, loraShrunk
+    case int4Dequantized, int4Gathered, int4Partials, fp8Dequantized, fp8PaddedOutput, fp8Partials, fp8Activations, fp8ActivationScales, fp8CacheKeys, fp8CacheValues, loraShrunk
 }
 
 extension CUDABackend {

@@ -210,26 +210,49 @@ public struct Float8QuantizedWeights: Sendable {
         return out
     }
 
-    /// Output rows `range` and input columns `columns` of a weight with a scale per row (tensor parallelism's shards).
-    public func slice(rows range: Range<Int>, columns: Range<Int>) -> Float8QuantizedWeights {
-        precondition(blockSize == nil, "slicing a block-scaled fp8 weight")
+    /// Output rows `range` and input columns `columns` (tensor parallelism's shards); nil where a block-scaled weight's
+    /// cut is not on its blocks' edges (the caller then takes the dequantized values).
+    public func slice(rows range: Range<Int>, columns: Range<Int>) -> Float8QuantizedWeights? {
         if range == 0 ..< n && columns == 0 ..< k { return self }
         var codes = [UInt8]()
         codes.reserveCapacity(range.count * columns.count)
         for row in range { codes += self.codes[row * k + columns.lowerBound ..< row * k + columns.upperBound] }
-        return Float8QuantizedWeights(n: range.count, k: columns.count, codes: codes, scales: Array(scales[range]),
-                                      scaleDType: scaleDType)
+        guard let block = blockSize else {
+            return Float8QuantizedWeights(n: range.count, k: columns.count, codes: codes, scales: Array(scales[range]),
+                                          scaleDType: scaleDType)
+        }
+        func onEdges(_ cut: Range<Int>, _ size: Int, _ whole: Int) -> Bool {
+            cut.lowerBound % size == 0 && (cut.upperBound % size == 0 || cut.upperBound == whole)
+        }
+        guard onEdges(range, block.n, n), onEdges(columns, block.k, k) else { return nil }
+        let kBlocks = (k + block.k - 1) / block.k
+        let blockColumns = columns.lowerBound / block.k ..< (columns.upperBound + block.k - 1) / block.k
+        var blockScales = [Float]()
+        for blockRow in range.lowerBound / block.n ..< (range.upperBound + block.n - 1) / block.n {
+            blockScales += scales[blockRow * kBlocks + blockColumns.lowerBound ..< blockRow * kBlocks + blockColumns.upperBound]
+        }
+        return Float8QuantizedWeights(n: range.count, k: columns.count, codes: codes, scales: blockScales, scaleDType: scaleDType,
+                                      blockSize: block)
     }
 
-    /// Several layers of the same input stacked along N (each row keeps its own scale), then `padding` zero rows;
-    /// nil for block-scaled parts.
+    /// Several layers of the same input stacked along N (each row keeps its scale, or each block), then `padding` zero
+    /// rows; nil where the parts' scales differ in kind or block, or a block-scaled part other than the last ends
+    /// inside a block.
     public static func stacked(_ parts: [Float8QuantizedWeights], padding: Int = 0) -> Float8QuantizedWeights? {
-        guard let first = parts.first, parts.allSatisfy({ $0.k == first.k && $0.blockSize == nil }) else { return nil }
+        guard let first = parts.first, parts.allSatisfy({ $0.k == first.k && $0.blockSize?.n == first.blockSize?.n
+                                                            && $0.blockSize?.k == first.blockSize?.k }) else { return nil }
         let scaleDType = parts.allSatisfy({ $0.scaleDType == first.scaleDType }) ? first.scaleDType : .float32
-        return Float8QuantizedWeights(n: parts.map(\.n).reduce(0, +) + padding, k: first.k,
-                                      codes: parts.flatMap(\.codes) + [UInt8](repeating: 0, count: padding * first.k),
-                                      scales: parts.flatMap(\.scales) + [Float](repeating: 1, count: padding),
-                                      scaleDType: scaleDType)
+        let n = parts.map(\.n).reduce(0, +) + padding
+        var scales = parts.flatMap(\.scales)
+        if let block = first.blockSize {
+            guard parts.dropLast().allSatisfy({ $0.n % block.n == 0 }) else { return nil }
+            let kBlocks = (first.k + block.k - 1) / block.k
+            scales += [Float](repeating: 1, count: ((n + block.n - 1) / block.n) * kBlocks - scales.count)
+        } else {
+            scales += [Float](repeating: 1, count: padding)
+        }
+        return Float8QuantizedWeights(n: n, k: first.k, codes: parts.flatMap(\.codes) + [UInt8](repeating: 0, count: padding * first.k),
+                                      scales: scales, scaleDType: scaleDType, blockSize: first.blockSize)
     }
 }
 
@@ -239,11 +262,14 @@ public struct FP8Weight: Sendable {
     public var inFeatures: Int
     /// The backend's tensors, in its order (codes, scales…).
     public var tensors: [Tensor]
+    /// The blocks one scale covers (`weight_block_size`: rows, columns); nil for a scale a row.
+    public var blockSize: (n: Int, k: Int)?
 
-    public init(outFeatures: Int, inFeatures: Int, tensors: [Tensor]) {
+    public init(outFeatures: Int, inFeatures: Int, tensors: [Tensor], blockSize: (n: Int, k: Int)? = nil) {
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
         self.tensors = tensors
+        self.blockSize = blockSize
     }
 }
 
@@ -286,12 +312,12 @@ public enum LinearEpilogue: Sendable {
 /// `--quantization fp8`): the weight stays e4m3 in device memory (half of bf16's bytes). Backends without it get
 /// dense weights.
 public protocol FP8LinearBackend: Backend {
-    /// The weight in the backend's layout; nil where its kernels do not take it (block scales, an old GPU): the
-    /// caller then uploads `weights.dequantized()`.
+    /// The weight in the backend's layout; nil where its kernels do not take it (an old GPU, a block shape they do not
+    /// handle): the caller then uploads `weights.dequantized()`.
     func makeFP8Weight(_ weights: Float8QuantizedWeights) throws -> FP8Weight?
     /// Random finite codes and scales of the given shape (`--load-format dummy`), weights of about dummy floats'
-    /// magnitude (±1e-3).
-    func makeDummyFP8Weight(n: Int, k: Int, key: UInt64) throws -> FP8Weight?
+    /// magnitude (±1e-3): a scale a row, or one a block of `blockSize` where given.
+    func makeDummyFP8Weight(n: Int, k: Int, blockSize: (n: Int, k: Int)?, key: UInt64) throws -> FP8Weight?
     /// `out = x · Wᵀ (+ bias)` as `linear` does, W = the dequantized weight (x may be quantized on the way).
     func linear(_ x: Tensor, weight: FP8Weight, bias: Tensor?, out: Tensor) throws
 }

@@ -37,6 +37,7 @@ public enum LinearBenchmark {
                 }
                 let fp8Paths = fp8("small", timing.fp8Small) + fp8("cuBLASLt", timing.fp8BlasLt)
                     + fp8("cuBLASLt exact-accum", timing.fp8BlasLtExactAccumulation)
+                    + timing.fp8BlocksByPath.map { fp8("blocks \($0.path)", $0.microseconds) }.joined()
                 print("bench-linear \(shape.name) T \(tokens) N \(shape.columns) K \(shape.depth): "
                       + "linear.cu \(timing.smallLinear.map(rate) ?? "n/a"), cuBLASLt \(rate(timing.blasLt)), int4 \(int4)\(paths)"
                       + (paths.isEmpty ? "" : "; cuBLASLt bf16 \(Int((flops / timing.blasLt / 1e6).rounded())) TFLOP/s") + fp8Paths)

@@ -126,8 +126,8 @@ struct WeightLoader {
                                                                     groupSize: min(groupSize, shardColumns.count), bits: bits, key: key) {
                     return .int4(weight)
                 }
-                if let fp8Backend, quantization.weights == .fp8(block: nil) || quantization.weights == .fp8Online,
-                   let weight = try fp8Backend.makeDummyFP8Weight(n: numRows, k: shardColumns.count, key: key) {
+                if let fp8Backend, let blockSize = Self.fp8Blocks(quantization),
+                   let weight = try fp8Backend.makeDummyFP8Weight(n: numRows, k: shardColumns.count, blockSize: blockSize, key: key) {
                     return .fp8(weight)
                 }
             }
@@ -155,9 +155,8 @@ struct WeightLoader {
             let (entry, bytes) = try checkpoint.tensor(part.prefix + ".weight", shape: [part.n, k])
             return Float8QuantizedWeights(quantizingPerTensor: Self.widen(bytes, entry.dtype), n: part.n, k: k)
         }
-        if let fp8Backend, fp8Parts.allSatisfy({ $0 != nil && $0!.blockSize == nil }),
-           let stacked = Float8QuantizedWeights.stacked(zip(fp8Parts, partRows).map { $0!.slice(rows: $1, columns: shardColumns) },
-                                                        padding: numRows - stackedRows),
+        if let fp8Backend, case let shards = zip(fp8Parts, partRows).compactMap({ $0?.slice(rows: $1, columns: shardColumns) }),
+           shards.count == parts.count, let stacked = Float8QuantizedWeights.stacked(shards, padding: numRows - stackedRows),
            let weight = try fp8Backend.makeFP8Weight(stacked) {
             return .fp8(weight)
         }
@@ -185,6 +184,17 @@ struct WeightLoader {
         return .dense(try values.withUnsafeBytes {
             try backend.upload($0, sourceDType: .float32, shape: [numRows, shardColumns.count], dtype: backend.weightDType(for: dtype))
         })
+    }
+
+    /// What `makeDummyFP8Weight` takes for an fp8 scheme: `.some(nil)` for a scale a row (or a tensor, or `--quantization
+    /// fp8`), `.some(blocks)` for block scales; nil for other schemes.
+    static func fp8Blocks(_ quantization: QuantizationConfig) -> (n: Int, k: Int)?? {
+        switch quantization.weights {
+        case .fp8Online: return .some(nil)
+        case .fp8(let block?): return .some((block[0], block[1]))
+        case .fp8(nil): return .some(nil)
+        default: return nil
+        }
     }
 
     /// The bits and group size of an int scheme over `k` inputs (k itself for one group per channel); nil for others.

@@ -11,11 +11,22 @@
 //   mma.m16n8k16 in one k order for both operands (a dot product does not care which). A weight byte becomes
 //   a bf16 whose exponent and mantissa fields are the e4m3's (its value 2^-120 times the e4m3's, subnormals
 //   included), times 2^120 by one exact bf16x2 FMA.
+// linear_fp8_small_block_bf16_tTG  the same on a block-scaled weight (`weight_block_size`, DeepSeek / Qwen3-FP8
+//   checkpoints): scales [⌈N / bn⌉, ⌈K / bk⌉] f32, weight (n, k) = e4m3 · scales[n / bn][k / bk]; bk = 2^bkShift ≥ 64
+//   (a warp's 64-k step lies in one block). Each step's MMAs start from zero and are added scaled by the step's block
+//   (its two rows' scales), so the sum stays f32 and no product is rounded.
 // quantize_fp8_rows_bf16  x [M, K] bf16 → q [M, K] e4m3, scales [M] f32: per token, scale = max(amax / 448,
 //   1 / (448 · 512)) and q = e4m3(x / scale) (nearest even, saturating), as vLLM's dynamic per-token quantization
 //   (fp8.cuh). grid M, block 256; K % 8 == 0. The GEMM that follows is cuBLASLt's FP8 one (scales as outer vectors),
 //   for the steps CUDABackend.fp8TakesSmall leaves it (more than 16 tokens, or 8 on the largest linears) — where the
 //   op before does not quantize its own output for it (layernorm.cu's and elementwise.cu's *_quant_fp8 kernels).
+// dequantize_fp8_block_bf16  a block-scaled weight [N, K] → bf16 [N, K], each e4m3 · its block's scale rounded once
+//   (for the steps CUDABackend leaves to cuBLASLt's bf16 GEMM: no wgmma here, or a block that is not whole 128-k chunks).
+//   K % 8 == 0; 8 weights a thread.
+// quantize_fp8_groups_bf16  x [M, K] bf16 → q [M, K] e4m3, scales [M, K / G] f32 ([K / G, M] where tokensContiguous:
+//   cuBLASLt's VEC128_32F layout): a scale per token per G columns (the same rule), as vLLM's per-token-group
+//   quantization before a block-scaled FP8 GEMM (G = the weight's bk). Rows from numTokens to the grid's end are
+//   padding: zero codes, scales 1 (tokensContiguous only). grid M, block 256; G ∈ {64, 128, 256}, K % G == 0.
 #include "fp8.cuh"
 
 #define FP8_LINEAR_MAX_WARPS 8
@@ -39,8 +50,10 @@ __device__ __forceinline__ void e4m3x4_to_bf16x4(unsigned word, unsigned &low, u
 
 // One warp's share of a CTA's R rows × K for TG groups of 8 tokens: acc[j] as mma_bf16_16x8x16 leaves it (rows ×
 // tokens 8j …).
-template <int R, int TG>
+// BLOCK: blockScales [⌈N / bn⌉, ⌈K / 2^bkShift⌉], each step's products scaled by their block (bkShift ≥ 6).
+template <int R, int TG, bool BLOCK>
 __device__ __forceinline__ void linear_fp8_small_warp(const bf16_t *__restrict__ x, const unsigned char *__restrict__ weight,
+                                                      const float *__restrict__ blockScales, int bn, int bkShift,
                                                       int numTokens, int N, int K, int row0, float (&acc)[TG][4]) {
     constexpr int STEPS = FP8_LINEAR_LOADS / (R / 8);  // 64 k a step
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
@@ -48,6 +61,9 @@ __device__ __forceinline__ void linear_fp8_small_warp(const bf16_t *__restrict__
     const bool hasRowA = row0 + g < N, hasRowB = R == 16 && row0 + g + 8 < N;
     const unsigned char *rowA = weight + (long long)(hasRowA ? row0 + g : 0) * K + 16 * t;
     const unsigned char *rowB = weight + (long long)(hasRowB ? row0 + g + 8 : 0) * K + 16 * t;
+    const int kBlocks = BLOCK ? (K + (1 << bkShift) - 1) >> bkShift : 0;
+    const float *scalesA = BLOCK ? blockScales + (long long)((hasRowA ? row0 + g : 0) / bn) * kBlocks : nullptr;
+    const float *scalesB = BLOCK ? blockScales + (long long)((hasRowB ? row0 + g + 8 : 0) / bn) * kBlocks : nullptr;
     bool hasToken[TG];
     const bf16_t *tokens[TG];
 #pragma unroll
@@ -64,10 +80,15 @@ __device__ __forceinline__ void linear_fp8_small_warp(const bf16_t *__restrict__
     // before the wait (common.cuh's load_weight16_early), then waits for x.
     auto iteration = [&](int k0, bool early) {
         uint4 a[STEPS], b[STEPS];
+        float scaleA[STEPS], scaleB[STEPS];  // BLOCK: the step's block scales of rows g and g + 8 (0 past K)
 #pragma unroll
         for (int s = 0; s < STEPS; ++s) {
             const int k = k0 + 64 * s;
             const bool inK = k + 16 * t < K;  // K % 16 == 0: a lane's 16 elements are all in or all out
+            if (BLOCK) {
+                scaleA[s] = k < K ? __ldg(scalesA + (k >> bkShift)) : 0.0f;
+                scaleB[s] = k < K && R == 16 ? __ldg(scalesB + (k >> bkShift)) : 0.0f;
+            }
             if (early) {
                 a[s] = load_weight16_early(rowA + k, hasRowA && inK);
                 b[s] = R == 16 ? load_weight16_early(rowB + k, hasRowB && inK) : make_uint4(0, 0, 0, 0);
@@ -90,13 +111,34 @@ __device__ __forceinline__ void linear_fp8_small_warp(const bf16_t *__restrict__
                 xs[j][4] = v1.x, xs[j][5] = v1.y, xs[j][6] = v1.z, xs[j][7] = v1.w;
             }
             const unsigned va[4] = {a[s].x, a[s].y, a[s].z, a[s].w}, vb[4] = {b[s].x, b[s].y, b[s].z, b[s].w};
+            constexpr int CHAINS = TG == 1 ? 2 : 1;  // BLOCK: two MMA chains for one token group (two groups are two)
+            float step[CHAINS][TG][4];               // BLOCK: this step's products, before its block scales
+            if (BLOCK) {
+#pragma unroll
+                for (int c = 0; c < CHAINS; ++c)
+#pragma unroll
+                    for (int j = 0; j < TG; ++j) step[c][j][0] = step[c][j][1] = step[c][j][2] = step[c][j][3] = 0.0f;
+            }
 #pragma unroll
             for (int q = 0; q < 4; ++q) {
                 unsigned a0, a2, a1 = 0, a3 = 0;
                 e4m3x4_to_bf16x4(va[q], a0, a2);
                 if (R == 16) e4m3x4_to_bf16x4(vb[q], a1, a3);
 #pragma unroll
-                for (int j = 0; j < TG; ++j) mma_bf16_16x8x16(partial[q & 1][j], a0, a1, a2, a3, xs[j][2 * q], xs[j][2 * q + 1]);
+                for (int j = 0; j < TG; ++j)
+                    mma_bf16_16x8x16(BLOCK ? step[q % CHAINS][j] : partial[q & 1][j], a0, a1, a2, a3, xs[j][2 * q], xs[j][2 * q + 1]);
+            }
+            if (BLOCK) {
+#pragma unroll
+                for (int j = 0; j < TG; ++j) {  // accumulator elements 0, 1: row g; 2, 3: row g + 8
+#pragma unroll
+                    for (int c = 0; c < CHAINS; ++c) {
+                        partial[s & 1][j][0] += step[c][j][0] * scaleA[s];
+                        partial[s & 1][j][1] += step[c][j][1] * scaleA[s];
+                        partial[s & 1][j][2] += step[c][j][2] * scaleB[s];
+                        partial[s & 1][j][3] += step[c][j][3] * scaleB[s];
+                    }
+                }
             }
         }
     };
@@ -114,19 +156,20 @@ __device__ __forceinline__ void linear_fp8_small_warp(const bf16_t *__restrict__
         for (int i = 0; i < 4; ++i) acc[j][i] = partial[0][j][i] + partial[1][j][i];
 }
 
-template <int TG>
+// BLOCK: `scales` are block scales [⌈N / bn⌉, ⌈K / bk⌉], applied step by step; else one a row, applied to the sum.
+template <int TG, bool BLOCK>
 __device__ void linear_fp8_small(const bf16_t *__restrict__ x, const unsigned char *__restrict__ weight,
                                  const float *__restrict__ scales, const bf16_t *__restrict__ bias, bf16_t *__restrict__ out,
-                                 int numTokens, int N, int K, int rowsPerBlock) {
+                                 int numTokens, int N, int K, int rowsPerBlock, int bn, int bkShift) {
     __shared__ float sums[FP8_LINEAR_MAX_WARPS][8 * TG][16];  // [warp][token][row of the CTA]
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, numWarps = blockDim.x >> 5;
     const int g = lane >> 2, t = lane & 3;
     const int row0 = blockIdx.x * rowsPerBlock;
     float acc[TG][4];
     if (rowsPerBlock == 16) {
-        linear_fp8_small_warp<16, TG>(x, weight, numTokens, N, K, row0, acc);
+        linear_fp8_small_warp<16, TG, BLOCK>(x, weight, scales, bn, bkShift, numTokens, N, K, row0, acc);
     } else {
-        linear_fp8_small_warp<8, TG>(x, weight, numTokens, N, K, row0, acc);
+        linear_fp8_small_warp<8, TG, BLOCK>(x, weight, scales, bn, bkShift, numTokens, N, K, row0, acc);
     }
 #pragma unroll
     for (int j = 0; j < TG; ++j) {
@@ -141,7 +184,7 @@ __device__ void linear_fp8_small(const bf16_t *__restrict__ x, const unsigned ch
         if (row >= N) continue;
         float sum = 0.0f;
         for (int w = 0; w < numWarps; ++w) sum += sums[w][tokenIndex][r];
-        sum *= scales[row];
+        if (!BLOCK) sum *= scales[row];
         if (bias) sum += bf16_to_f32(bias[row]);
         out[(long long)tokenIndex * N + row] = f32_to_bf16(sum);
     }
@@ -152,10 +195,19 @@ __device__ void linear_fp8_small(const bf16_t *__restrict__ x, const unsigned ch
         const bf16_t *__restrict__ bias, bf16_t *__restrict__ out, int numTokens, int N, int K, int rowsPerBlock
 // Each waits for the kernel before it inside linear_fp8_small_warp, once its first weight loads are in flight.
 extern "C" __global__ void __launch_bounds__(256, 2) linear_fp8_small_bf16_t1(LINEAR_FP8_SMALL_PARAMETERS) {
-    linear_fp8_small<1>(x, weight, scales, bias, out, numTokens, N, K, rowsPerBlock);
+    linear_fp8_small<1, false>(x, weight, scales, bias, out, numTokens, N, K, rowsPerBlock, 0, 0);
 }
 extern "C" __global__ void __launch_bounds__(256, 2) linear_fp8_small_bf16_t2(LINEAR_FP8_SMALL_PARAMETERS) {
-    linear_fp8_small<2>(x, weight, scales, bias, out, numTokens, N, K, rowsPerBlock);
+    linear_fp8_small<2, false>(x, weight, scales, bias, out, numTokens, N, K, rowsPerBlock, 0, 0);
+}
+// `scales` the block scales, blocks of bn rows × 2^bkShift columns.
+extern "C" __global__ void __launch_bounds__(256, 2)
+    linear_fp8_small_block_bf16_t1(LINEAR_FP8_SMALL_PARAMETERS, int bn, int bkShift) {
+    linear_fp8_small<1, true>(x, weight, scales, bias, out, numTokens, N, K, rowsPerBlock, bn, bkShift);
+}
+extern "C" __global__ void __launch_bounds__(256, 2)
+    linear_fp8_small_block_bf16_t2(LINEAR_FP8_SMALL_PARAMETERS, int bn, int bkShift) {
+    linear_fp8_small<2, true>(x, weight, scales, bias, out, numTokens, N, K, rowsPerBlock, bn, bkShift);
 }
 
 extern "C" __global__ void __launch_bounds__(256)
@@ -179,5 +231,57 @@ extern "C" __global__ void __launch_bounds__(256)
         float v[8];
         load8(x + base + k, v);
         *(uint2 *)(q + base + k) = e4m3x8(v, inverse);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256)
+    quantize_fp8_groups_bf16(const bf16_t *__restrict__ x, unsigned char *__restrict__ q, float *__restrict__ scales, int K,
+                             int groupSize, int tokensContiguous, int numTokens) {
+    grid_dependency_wait();
+    const long long base = (long long)blockIdx.x * K;
+    if ((int)blockIdx.x >= numTokens) {  // a padding row (cuBLASLt's block scales want a multiple of 4 tokens): zeros
+        for (int k = 8 * threadIdx.x; k < K; k += 8 * blockDim.x) {
+            *(uint2 *)(q + base + k) = make_uint2(0, 0);
+            if (k % groupSize == 0) scales[(long long)(k / groupSize) * gridDim.x + blockIdx.x] = 1.0f;
+        }
+        return;
+    }
+    const int lanesPerGroup = groupSize / 8;  // 8, 16 or 32 consecutive lanes of one warp: a group's 8-column units
+    const int groups = K / groupSize;
+    for (int k = 8 * threadIdx.x; k < K; k += 8 * blockDim.x) {  // blockDim.x · 8 is a multiple of groupSize
+        float v[8];
+        load8(x + base + k, v);
+        float amax = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(v[i]));
+        for (int offset = lanesPerGroup / 2; offset > 0; offset /= 2) amax = fmaxf(amax, __shfl_xor_sync(__activemask(), amax, offset));  // whole groups are active
+        const float scale = fp8_activation_scale(amax);
+        if (k % groupSize == 0) {
+            scales[tokensContiguous ? (long long)(k / groupSize) * gridDim.x + blockIdx.x : (long long)blockIdx.x * groups + k / groupSize] = scale;
+        }
+        *(uint2 *)(q + base + k) = e4m3x8(v, 1.0f / scale);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256)
+    dequantize_fp8_block_bf16(const unsigned char *__restrict__ codes, const float *__restrict__ scales, bf16_t *__restrict__ out,
+                              int N, int K, int bn, int bk) {
+    grid_dependency_wait();
+    const long long units = (long long)N * K / 8, stride = (long long)gridDim.x * blockDim.x;
+    const int kBlocks = (K + bk - 1) / bk;
+    for (long long unit = (long long)blockIdx.x * blockDim.x + threadIdx.x; unit < units; unit += stride) {
+        const long long index = unit * 8;
+        const int row = (int)(index / K), k = (int)(index - (long long)row * K);
+        const uint2 word = *(const uint2 *)(codes + index);
+        unsigned pairs[4];
+        e4m3x4_to_bf16x4(word.x, pairs[0], pairs[1]);
+        e4m3x4_to_bf16x4(word.y, pairs[2], pairs[3]);
+        float v[8];
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {  // element i of the 8 (bk % 8 == 0: all in one block)
+            const unsigned half = (pairs[i >> 1] >> (16 * (i & 1))) & 0xFFFFu;
+            v[i] = __uint_as_float(half << 16) * scales[(long long)(row / bn) * kBlocks + k / bk];
+        }
+        store8(out + index, v);
     }
 }

@@ -13,7 +13,12 @@
 //   wait for the kernel before (it depends on none). Each chunk's four wgmmas write a chunk accumulator that is then
 //   added into f32 registers: the tensor cores' FP8 accumulation keeps fewer bits than f32, and summed over all of K
 //   in it the products came out 0.5–5.6 % off an f32 reference (run5), against 0.17 % promoted chunk by chunk.
-// fp8_wgmma_reduce_bf16  partials [splits, M, N] f32 → out, scaled and biased as above.
+// linear_fp8_wgmma_block_bf16_n64, …_w2_n128  the same on a block-scaled weight (weightScales [⌈N / bn⌉, K / bk], bk %
+//   128 == 0) and x quantized per token per bk columns (xScales [K / bk, the grid's tokens], tokens contiguous:
+//   quantize_fp8_groups_bf16, padding rows zero with scale 1), as vLLM's
+//   block FP8 linear: each 128-k chunk's sums are scaled by their token's and row's scales as they are added, so the
+//   epilogue adds only the bias (and the K split's partial sums are already scaled). For any token count.
+// fp8_wgmma_reduce_bf16  partials [splits, M, N] f32 → out, scaled (where the scales are not null) and biased as above.
 #include "fp8.cuh"
 #include "wgmma.cuh"
 
@@ -51,10 +56,12 @@ template <> __device__ __forceinline__ void wgmma_fp8<128>(float (&d)[64], unsig
 
 template <int W, int NTOK> using FP8WgmmaTile = WgmmaTile<W, NTOK, 128, 128>;
 
-template <int W, int NTOK, int STAGES>
+// BLOCK: xScales [K / bk, gridDim.x · NTOK] (tokens contiguous, the rows past M padding) and weightScales [⌈N / bn⌉,
+// K / bk], applied chunk by chunk; else [M] and [N], at the end.
+template <int W, int NTOK, int STAGES, bool BLOCK>
 __device__ void linear_fp8_wgmma(const TensorMap &xMap, const TensorMap &weightMap, const float *__restrict__ xScales,
                                  const float *__restrict__ weightScales, const bf16_t *__restrict__ bias,
-                                 bf16_t *__restrict__ out, float *__restrict__ partials, int M, int N, int K) {
+                                 bf16_t *__restrict__ out, float *__restrict__ partials, int M, int N, int K, int bn, int bk) {
 #ifdef HOPPER_WGMMA
     using Tile = FP8WgmmaTile<W, NTOK>;
     extern __shared__ uint4 fp8GemmShared[];
@@ -88,6 +95,15 @@ __device__ void linear_fp8_wgmma(const TensorMap &xMap, const TensorMap &weightM
     float acc[NTOK / 2], part[NTOK / 2];
 #pragma unroll
     for (int i = 0; i < NTOK / 2; ++i) acc[i] = 0.0f;
+    const int rowA = 64 * group + 16 * (warp & 3) + g;
+    // BLOCK: the scales of this thread's rows (rowA, rowA + 8) and tokens (8j + 2t + e) in their bk-column groups.
+    const int kGroups = BLOCK ? K / bk : 0, chunksPerGroup = BLOCK ? bk / 128 : 1;
+    const float *rowScales[2];
+    if (BLOCK) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) rowScales[h] = weightScales + (long long)(min(row0 + rowA + 8 * h, N - 1) / bn) * kGroups;
+    }
+    const long long paddedTokens = (long long)gridDim.x * NTOK;  // BLOCK: xScales' row length
     for (int chunk = 0; chunk < numChunks; ++chunk) {
         mbarrier_wait(stages.barrier(chunk), stages.parity(chunk));
         const unsigned xAddress = stages.stage(chunk);
@@ -97,6 +113,16 @@ __device__ void linear_fp8_wgmma(const TensorMap &xMap, const TensorMap &weightM
         for (int s = 0; s < 4; ++s)
             wgmma_fp8<NTOK>(part, wgmma_descriptor(weightAddress + 32 * s), wgmma_descriptor(xAddress + 32 * s), s == 0 ? 0 : 1);
         wgmma_commit();
+        float2 tokenScale[NTOK / 8];  // BLOCK: tokens 8j + 2t and 8j + 2t + 1, loaded while the chunk's wgmmas run
+        float rowScale[2];
+        if (BLOCK) {
+            const int kGroup = (chunkBegin + chunk) / chunksPerGroup;
+#pragma unroll
+            for (int h = 0; h < 2; ++h) rowScale[h] = __ldg(rowScales[h] + kGroup);
+            const float2 *column = (const float2 *)(xScales + kGroup * paddedTokens + token0 + 2 * t);
+#pragma unroll
+            for (int j = 0; j < NTOK / 8; ++j) tokenScale[j] = column[4 * j];
+        }
         // This warpgroup waits for its chunk before adding it (a wgmma in flight must share no register with other
         // instructions, or ptxas serializes them all): the other warpgroup, or the SM's other CTA, keeps the tensor
         // cores busy meanwhile.
@@ -104,7 +130,8 @@ __device__ void linear_fp8_wgmma(const TensorMap &xMap, const TensorMap &weightM
 #pragma unroll
         for (int i = 0; i < NTOK / 2; ++i) {
             wgmma_keep(part[i]);
-            acc[i] += part[i];
+            // part[4j + 2h + e]: token 8j + 2t + e, row rowA + 8h
+            acc[i] += BLOCK ? part[i] * ((i & 1 ? tokenScale[i / 4].y : tokenScale[i / 4].x) * rowScale[(i >> 1) & 1]) : part[i];
         }
         if (chunk + STAGES - 1 < numChunks) {  // the chunk before's stage takes chunk + STAGES − 1
             __syncthreads();
@@ -115,12 +142,11 @@ __device__ void linear_fp8_wgmma(const TensorMap &xMap, const TensorMap &weightM
         }
     }
     float *const partial = gridDim.z > 1 ? partials + (long long)blockIdx.z * M * N : nullptr;
-    const int rowA = 64 * group + 16 * (warp & 3) + g;
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
         const int row = row0 + rowA + 8 * h;
         if (row >= N) continue;
-        const float rowScale = weightScales[row], add = bias && !partial ? bf16_to_f32(bias[row]) : 0.0f;
+        const float rowScale = BLOCK ? 1.0f : weightScales[row], add = bias && !partial ? bf16_to_f32(bias[row]) : 0.0f;
 #pragma unroll
         for (int j = 0; j < NTOK / 8; ++j)
 #pragma unroll
@@ -130,7 +156,7 @@ __device__ void linear_fp8_wgmma(const TensorMap &xMap, const TensorMap &weightM
                 const long long index = (long long)token * N + row;
                 const float value = acc[4 * j + 2 * h + e];
                 if (partial) partial[index] = value;
-                else out[index] = f32_to_bf16(value * xScales[token] * rowScale + add);
+                else out[index] = f32_to_bf16((BLOCK ? value : value * xScales[token] * rowScale) + add);
             }
     }
 #endif
@@ -146,10 +172,17 @@ __device__ void linear_fp8_wgmma(const TensorMap &xMap, const TensorMap &weightM
 static_assert(FP8WgmmaTile<1, 64>::SHARED_BYTES<6> == 99376 && FP8WgmmaTile<2, 128>::SHARED_BYTES<5> == 164904,
               "CUDABackend.FP8WgmmaTile.sharedBytes");
 extern "C" __global__ void __launch_bounds__(128, 2) linear_fp8_wgmma_bf16_n64(LINEAR_FP8_WGMMA_PARAMETERS) {
-    linear_fp8_wgmma<1, 64, 6>(LINEAR_FP8_WGMMA_ARGUMENTS);
+    linear_fp8_wgmma<1, 64, 6, false>(LINEAR_FP8_WGMMA_ARGUMENTS, 0, 0);
 }
 extern "C" __global__ void __launch_bounds__(256, 1) linear_fp8_wgmma_bf16_w2_n128(LINEAR_FP8_WGMMA_PARAMETERS) {
-    linear_fp8_wgmma<2, 128, 5>(LINEAR_FP8_WGMMA_ARGUMENTS);
+    linear_fp8_wgmma<2, 128, 5, false>(LINEAR_FP8_WGMMA_ARGUMENTS, 0, 0);
+}
+extern "C" __global__ void __launch_bounds__(128, 2) linear_fp8_wgmma_block_bf16_n64(LINEAR_FP8_WGMMA_PARAMETERS, int bn, int bk) {
+    linear_fp8_wgmma<1, 64, 6, true>(LINEAR_FP8_WGMMA_ARGUMENTS, bn, bk);
+}
+extern "C" __global__ void __launch_bounds__(256, 1)
+    linear_fp8_wgmma_block_bf16_w2_n128(LINEAR_FP8_WGMMA_PARAMETERS, int bn, int bk) {
+    linear_fp8_wgmma<2, 128, 5, true>(LINEAR_FP8_WGMMA_ARGUMENTS, bn, bk);
 }
 
 extern "C" __global__ void __launch_bounds__(256)
@@ -162,5 +195,6 @@ extern "C" __global__ void __launch_bounds__(256)
     const int row = (int)(index % N);
     float sum = 0.0f;
     for (int s = 0; s < splits; ++s) sum += partials[(long long)s * M * N + index];
-    out[index] = f32_to_bf16(sum * xScales[index / N] * weightScales[row] + (bias ? bf16_to_f32(bias[row]) : 0.0f));
+    if (xScales) sum *= xScales[index / N] * weightScales[row];
+    out[index] = f32_to_bf16(sum + (bias ? bf16_to_f32(bias[row]) : 0.0f));
 }
