@@ -170,18 +170,7 @@ extension CUDABackend: FP8LinearBackend {
         let chosen = path == .automatic ? fp8Path(tokens: tokens, columns: columns, depth: depth) : path
         try require(chosen != .dequantized, "linear (fp8)", "the dequantized path for a weight with a scale a row")
         if chosen == .small {
-            try require(tokens <= Self.fp8SmallMaxTokens, "linear (fp8)", "the small kernel for \(tokens) tokens")
-            // 16 rows a CTA wherever N still gives every SM a CTA (fp8bench on the H200, docs/gpu-runs/2026-12-01e
-            // run3: 8 rows leave each CTA too few bytes — Llama-3-8B's gate_up at one token 44 µs against 36, down 22
-            // against 19); a warp's iteration covers 64 · LOADS · 8 / R of K.
-            let rowsPerBlock = (columns + 15) / 16 >= context.multiprocessorCount ? 16 : 8
-            let kPerWarpIteration = 64 * 8 * 8 / rowsPerBlock
-            let numWarps = min(8, (depth + kPerWarpIteration - 1) / kPerWarpIteration)
-            let groups = tokens <= 8 ? 1 : 2
-            try kernels.launch("linear_fp8_small_bf16_t\(groups)", in: "linear_fp8",
-                               grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1), block: (32 * numWarps, 1, 1), stream: stream,
-                               arguments: [x.device, codes.device, scales.device, bias?.device ?? .pointer(0), out.device,
-                                           .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(rowsPerBlock))])
+            try fp8Small(x, weight: weight, bias: bias, out: out)
             try profiler.mark("linear fp8 N \(columns) K \(depth)")
             return
         }
@@ -204,6 +193,26 @@ extension CUDABackend: FP8LinearBackend {
         try profiler.mark("linear fp8 N \(columns) K \(depth)")
     }
 
+    /// out = x · weightᵀ (+ bias) by linear_fp8_small (at most `fp8SmallMaxTokens` tokens; bf16 x), its `_block` entry
+    /// points where the weight has block scales.
+    func fp8Small(_ x: Tensor, weight: FP8Weight, bias: Tensor?, out: Tensor) throws {
+        let (columns, depth) = (weight.outFeatures, weight.inFeatures)
+        let tokens = x.count / depth
+        try require(tokens <= Self.fp8SmallMaxTokens, "linear (fp8)", "the small kernel for \(tokens) tokens")
+        // 16 rows a CTA wherever N still gives every SM a CTA (fp8bench on the H200, docs/gpu-runs/2026-12-01e
+        // run3: 8 rows leave each CTA too few bytes — Llama-3-8B's gate_up at one token 44 µs against 36, down 22
+        // against 19); a warp's iteration covers 64 · LOADS · 8 / R of K.
+        let rowsPerBlock = (columns + 15) / 16 >= context.multiprocessorCount ? 16 : 8
+        let kPerWarpIteration = 64 * 8 * 8 / rowsPerBlock
+        let numWarps = min(8, (depth + kPerWarpIteration - 1) / kPerWarpIteration)
+        let blocks: [KernelArgument] = weight.blockSize.map { [.int32(Int32($0.n)), .int32(Int32($0.k.trailingZeroBitCount))] } ?? []
+        try kernels.launch("linear_fp8_small\(weight.blockSize == nil ? "" : "_block")_bf16_t\(tokens <= 8 ? 1 : 2)", in: "linear_fp8",
+                           grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1), block: (32 * numWarps, 1, 1), stream: stream,
+                           arguments: [x.device, weight.tensors[0].device, weight.tensors[1].device, bias?.device ?? .pointer(0),
+                                       out.device, .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)),
+                                       .int32(Int32(rowsPerBlock))] + blocks)
+    }
+
     /// A block-scaled weight (`weight_block_size`) by `path`: linear_fp8_small with the blocks' scales (≤ 16 tokens: bf16
     /// activations, W8A16); else, as vLLM's block FP8 linear, x quantized per token per bk columns
     /// (quantize_fp8_groups_bf16) and linear_fp8_wgmma_block (sm_90a, bk a multiple of 128; up to
@@ -217,14 +226,7 @@ extension CUDABackend: FP8LinearBackend {
         let chosen = path == .automatic ? fp8Path(tokens: tokens, columns: columns, depth: depth, blockSize: blockSize) : path
         switch chosen {
         case .small:
-            try require(tokens <= Self.fp8SmallMaxTokens, "linear (fp8)", "the small kernel for \(tokens) tokens")
-            let rowsPerBlock = (columns + 15) / 16 >= context.multiprocessorCount ? 16 : 8
-            let numWarps = min(8, (depth + 64 * 8 * 8 / rowsPerBlock - 1) / (64 * 8 * 8 / rowsPerBlock))
-            try kernels.launch("linear_fp8_small_block_bf16_t\(tokens <= 8 ? 1 : 2)", in: "linear_fp8",
-                               grid: ((columns + rowsPerBlock - 1) / rowsPerBlock, 1, 1), block: (32 * numWarps, 1, 1), stream: stream,
-                               arguments: [x.device, codes.device, scales.device, bias?.device ?? .pointer(0), out.device,
-                                           .int32(Int32(tokens)), .int32(Int32(columns)), .int32(Int32(depth)), .int32(Int32(rowsPerBlock)),
-                                           .int32(Int32(blockSize.n)), .int32(Int32(blockSize.k.trailingZeroBitCount))])
+            try fp8Small(x, weight: weight, bias: bias, out: out)
         case .blasLt:
             try require(fp8BlockBlasLtApplies(depth: depth, blockSize: blockSize), "linear (fp8)",
                         "cuBLASLt's block-scaled GEMM for K \(depth), blocks \(blockSize.n)×\(blockSize.k) on compute capability \(context.computeCapability)")
@@ -255,7 +257,7 @@ extension CUDABackend: FP8LinearBackend {
             let quantized = try scratch(.fp8Activations, shape: [padded, depth], dtype: .float8E4M3)
             let groupScales = try scratch(.fp8ActivationScales, shape: [depth / blockSize.k, padded], dtype: .float32)
             try launch("quantize_fp8_groups_bf16", in: "linear_fp8", grid: (padded, 1, 1), block: (256, 1, 1),
-                       [x.device, quantized.device, groupScales.device, .int32(Int32(depth)), .int32(Int32(blockSize.k)), .int32(1),
+                       [x.device, quantized.device, groupScales.device, .int32(Int32(depth)), .int32(Int32(blockSize.k)),
                         .int32(Int32(tokens))])
             try fp8Wgmma(quantized.rows(0 ..< tokens), xScales: groupScales, weight: weight, bias: bias, out: out, tile: tile)
         case .dequantized:
@@ -277,7 +279,7 @@ extension CUDABackend: FP8LinearBackend {
         let quantized = try scratch(.fp8Activations, shape: [paddedTokens, depth], dtype: .float8E4M3)
         let groupScales = try scratch(.fp8ActivationScales, shape: [depth / 128, paddedTokens], dtype: .float32)
         try launch("quantize_fp8_groups_bf16", in: "linear_fp8", grid: (paddedTokens, 1, 1), block: (256, 1, 1),
-                   [x.device, quantized.device, groupScales.device, .int32(Int32(depth)), .int32(128), .int32(1),
+                   [x.device, quantized.device, groupScales.device, .int32(Int32(depth)), .int32(128),
                     .int32(Int32(x.count / depth))])
         try blasLt.matmulFP8(x: quantized, xScales: groupScales, weight: weight.tensors[0], weightScales: weight.tensors[1], bias: bias,
                              out: out, fastAccumulation: false, blockScaled: true)

@@ -138,9 +138,9 @@ public struct OpChecker {
             try fp8Linears(tokens: [1, 8, 64, 256], depth: 14336, columns: 4096, bias: false)
             try fp8Linears(tokens: [5, 12, 16, 40], depth: 1664, columns: 1000, bias: true, paths: [.small, .blasLt])
             // Block scales: linear_fp8_small (blocks of 64 and 128 columns, a ragged last one) and the bf16 widening.
-            try fp8BlockLinears(tokens: [1, 3, 8, 9, 16], depth: 4096, columns: 1024, blockSize: (128, 128), bias: true,
+            try fp8Linears(tokens: [1, 3, 8, 9, 16], depth: 4096, columns: 1024, blockSize: (128, 128), bias: true,
                                 paths: [.small, .dequantized])
-            try fp8BlockLinears(tokens: [2, 13, 40], depth: 1600, columns: 1000, blockSize: (64, 64), bias: false,
+            try fp8Linears(tokens: [2, 13, 40], depth: 1600, columns: 1000, blockSize: (64, 64), bias: false,
                                 paths: [.small, .dequantized])
             // linear_fp8_wgmma (sm_90a) forced: one and two 64-token tiles, ragged N and tokens, a bias; the two-warpgroup
             // tiles with K split (K 14336 over 32 row tiles).
@@ -149,9 +149,9 @@ public struct OpChecker {
                 try fp8Linears(tokens: [70, 128], depth: 14336, columns: 4096, bias: false, paths: [.wgmma])
                 // Block scales (128 × 128, as DeepSeek's and Qwen3-FP8's) on the wgmma path: one and two 64-token tiles,
                 // 128-token tiles past 128, ragged N (a partial row block) and tokens, the K split on a deep one.
-                try fp8BlockLinears(tokens: [17, 64, 100, 200, 333, 1027], depth: 1664 - 128, columns: 1000, blockSize: (128, 128), bias: true,
+                try fp8Linears(tokens: [17, 64, 100, 200, 333, 1027], depth: 1664 - 128, columns: 1000, blockSize: (128, 128), bias: true,
                                     paths: [.wgmma, .blasLt])
-                try fp8BlockLinears(tokens: [70, 256, 1000], depth: 14336, columns: 4096, blockSize: (128, 128), bias: false,
+                try fp8Linears(tokens: [70, 256, 1000], depth: 14336, columns: 4096, blockSize: (128, 128), bias: false,
                                     paths: [.wgmma, .blasLt])
             }
             try quantizedInputs()
@@ -326,98 +326,6 @@ public struct OpChecker {
         let dense = try cpu.makeTensor(weights.dequantized(), shape: [columns, depth], dtype: .float32)
         guard let packed = try gpu.makeInt4Weight(weights) else { throw BackendError("makeInt4Weight declined \(columns)×\(depth) g\(groupSize)") }
         return (dense, packed)
-    }
-
-    /// A random e4m3 weight (every finite code, subnormals included) with an f32 scale per row: the CPU's dequantized
-    /// copy and the GPU's.
-    /// `blockSize`: one scale a block of that many rows × columns instead (block-scaled checkpoints).
-    mutating func randomFP8Weight(depth: Int, columns: Int, blockSize: (n: Int, k: Int)? = nil) throws -> (dense: Tensor, fp8: FP8Weight) {
-        var codes = (0..<columns * depth).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-        for i in codes.indices where codes[i] & 0x7F == 0x7F { codes[i] ^= 1 }  // NaN → the largest finite
-        let numScales = blockSize.map { ((columns + $0.n - 1) / $0.n) * ((depth + $0.k - 1) / $0.k) } ?? columns
-        let weights = Float8QuantizedWeights(n: columns, k: depth, codes: codes,
-                                             scales: (0..<numScales).map { _ in 1e-3 * (1 + random.uniform()) }, scaleDType: .float32,
-                                             blockSize: blockSize)
-        let dense = try cpu.makeTensor(weights.dequantized(), shape: [columns, depth], dtype: .float32)
-        guard let fp8 = try gpu.makeFP8Weight(weights) else { throw BackendError("makeFP8Weight declined \(columns)×\(depth)") }
-        return (dense, fp8)
-    }
-
-    /// A random e4m3 weight (every finite code, subnormals included) with a scale per row, times x of each token
-    /// count. The reference is the CPU on the dequantized weight and x as the path sees it: bf16 for
-    /// linear_fp8_small, quantized per token as quantize_fp8_rows_bf16 does for cuBLASLt (that path is also
-    /// compared with unquantized x, at e4m3's precision: "vs bf16 x").
-    mutating func fp8Linears(tokens: [Int], depth: Int, columns: Int, bias: Bool,
-                             paths: [CUDABackend.FP8LinearPath] = [.automatic]) throws {
-        let (dense, fp8) = try randomFP8Weight(depth: depth, columns: columns)
-        let biasPair = bias ? try pair(values(columns), [columns], weight: true) : nil
-        for count in tokens {
-            let xValues = values(count * depth)
-            let x = try pair(xValues, [count, depth])
-            let plain = try cpu.allocate(shape: [count, columns], dtype: .float32)
-            try cpu.linear(x.0, weight: dense, bias: biasPair?.0, out: plain)
-            // x as quantize_fp8_rows_bf16 leaves it: per token scale = max(amax / 448, 1 / (448 · 512)), e4m3(x / scale).
-            var quantized = xValues
-            for row in 0..<count {
-                let values = xValues[row * depth ..< (row + 1) * depth]
-                let scale = max(values.reduce(0) { max($0, abs($1)) } / 448, 1 / (448 * 512))
-                let inverse = 1 / scale
-                for i in values.indices { quantized[i] = Float8Format.e4m3fn.decode(Float8Format.e4m3fn.encode(xValues[i] * inverse)) * scale }
-            }
-            let quantizedReference = try cpu.allocate(shape: [count, columns], dtype: .float32)
-            try cpu.linear(try cpu.makeTensor(quantized, shape: [count, depth], dtype: .float32), weight: dense, bias: biasPair?.0,
-                           out: quantizedReference)
-            let out = try gpu.allocate(shape: [count, columns], dtype: .bfloat16)
-            for path in paths {
-                let chosen = path == .automatic ? gpu.fp8Path(tokens: count, columns: columns, depth: depth) : path
-                let small = chosen == .small
-                if small && count > CUDABackend.fp8SmallMaxTokens { continue }
-                try gpu.fillDummy(out, key: random.next())  // a path that writes nothing fails
-                try gpu.linear(x.1, weight: fp8, bias: biasPair?.1, out: out, path: path)
-                let name = "T\(count) K\(depth) N\(columns)\(bias ? " +bias" : "") \(small ? "small" : chosen == .wgmma ? "wgmma" : "blasLt")"
-                try record("linear fp8", name, cpu: small ? plain : quantizedReference, gpu: out)
-                if !small { try record("linear fp8", name + " vs bf16 x", cpu: plain, gpu: out, tolerance: 5e-2) }
-            }
-        }
-    }
-
-    /// A random e4m3 weight with block scales (`blockSize`), times x of each token count by each path: linear_fp8_small
-    /// (bf16 x), linear_fp8_wgmma_block and cuBLASLt's block-scaled GEMM (x quantized per token per bk columns, as
-    /// quantize_fp8_groups_bf16 does: the reference takes x so quantized; also compared with bf16 x at e4m3's precision)
-    /// and the weight widened to bf16 for cuBLASLt.
-    mutating func fp8BlockLinears(tokens: [Int], depth: Int, columns: Int, blockSize: (n: Int, k: Int), bias: Bool,
-                                  paths: [CUDABackend.FP8LinearPath]) throws {
-        CUDABackend.keepsFP8Blocks = true
-        let (dense, fp8) = try randomFP8Weight(depth: depth, columns: columns, blockSize: blockSize)
-        let biasPair = bias ? try pair(values(columns), [columns], weight: true) : nil
-        for count in tokens {
-            let xValues = values(count * depth)
-            let x = try pair(xValues, [count, depth])
-            let plain = try cpu.allocate(shape: [count, columns], dtype: .float32)
-            try cpu.linear(x.0, weight: dense, bias: biasPair?.0, out: plain)
-            var quantized = xValues
-            for row in 0..<count {
-                for group in stride(from: row * depth, to: (row + 1) * depth, by: blockSize.k) {
-                    let values = xValues[group ..< group + blockSize.k]
-                    let scale = max(values.reduce(0) { max($0, abs($1)) } / 448, 1 / (448 * 512))
-                    let inverse = 1 / scale
-                    for i in values.indices { quantized[i] = Float8Format.e4m3fn.decode(Float8Format.e4m3fn.encode(xValues[i] * inverse)) * scale }
-                }
-            }
-            let quantizedReference = try cpu.allocate(shape: [count, columns], dtype: .float32)
-            try cpu.linear(try cpu.makeTensor(quantized, shape: [count, depth], dtype: .float32), weight: dense, bias: biasPair?.0,
-                           out: quantizedReference)
-            let out = try gpu.allocate(shape: [count, columns], dtype: .bfloat16)
-            for path in paths {
-                if path == .small && count > CUDABackend.fp8SmallMaxTokens { continue }
-                try gpu.fillDummy(out, key: random.next())  // a path that writes nothing fails
-                try gpu.linear(x.1, weight: fp8, bias: biasPair?.1, out: out, path: path)
-                let name = "T\(count) K\(depth) N\(columns) blocks \(blockSize.n)×\(blockSize.k)\(bias ? " +bias" : "") \(path)"
-                let quantizesX = path == .wgmma || path == .blasLt
-                try record("linear fp8", name, cpu: quantizesX ? quantizedReference : plain, gpu: out)
-                if quantizesX { try record("linear fp8", name + " vs bf16 x", cpu: plain, gpu: out, tolerance: 5e-2) }
-            }
-        }
     }
 
     /// `fillDummy` on the GPU equals the CPU twin exactly, in the GPU's activation dtype: a whole tensor,

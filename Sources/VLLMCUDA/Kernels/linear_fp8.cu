@@ -23,10 +23,10 @@
 // dequantize_fp8_block_bf16  a block-scaled weight [N, K] → bf16 [N, K], each e4m3 · its block's scale rounded once
 //   (for the steps CUDABackend leaves to cuBLASLt's bf16 GEMM: no wgmma here, or a block that is not whole 128-k chunks).
 //   K % 8 == 0; 8 weights a thread.
-// quantize_fp8_groups_bf16  x [M, K] bf16 → q [M, K] e4m3, scales [M, K / G] f32 ([K / G, M] where tokensContiguous:
-//   cuBLASLt's VEC128_32F layout): a scale per token per G columns (the same rule), as vLLM's per-token-group
-//   quantization before a block-scaled FP8 GEMM (G = the weight's bk). Rows from numTokens to the grid's end are
-//   padding: zero codes, scales 1 (tokensContiguous only). grid M, block 256; G ∈ {64, 128, 256}, K % G == 0.
+// quantize_fp8_groups_bf16  x [numTokens, K] bf16 → q [M, K] e4m3, scales [K / G, M] f32 (tokens contiguous, as
+//   cuBLASLt's VEC128_32F and linear_fp8_wgmma_block read them; M = the grid): a scale per token per G columns (the
+//   same rule), as vLLM's per-token-group quantization before a block-scaled FP8 GEMM (G = the weight's bk). Rows
+//   from numTokens on are padding: zero codes, scales 1. block 256; G ∈ {64, 128, 256}, K % G == 0.
 #include "fp8.cuh"
 
 #define FP8_LINEAR_MAX_WARPS 8
@@ -236,7 +236,7 @@ extern "C" __global__ void __launch_bounds__(256)
 
 extern "C" __global__ void __launch_bounds__(256)
     quantize_fp8_groups_bf16(const bf16_t *__restrict__ x, unsigned char *__restrict__ q, float *__restrict__ scales, int K,
-                             int groupSize, int tokensContiguous, int numTokens) {
+                             int groupSize, int numTokens) {
     grid_dependency_wait();
     const long long base = (long long)blockIdx.x * K;
     if ((int)blockIdx.x >= numTokens) {  // a padding row (cuBLASLt's block scales want a multiple of 4 tokens): zeros
@@ -247,7 +247,6 @@ extern "C" __global__ void __launch_bounds__(256)
         return;
     }
     const int lanesPerGroup = groupSize / 8;  // 8, 16 or 32 consecutive lanes of one warp: a group's 8-column units
-    const int groups = K / groupSize;
     for (int k = 8 * threadIdx.x; k < K; k += 8 * blockDim.x) {  // blockDim.x · 8 is a multiple of groupSize
         float v[8];
         load8(x + base + k, v);
@@ -257,7 +256,7 @@ extern "C" __global__ void __launch_bounds__(256)
         for (int offset = lanesPerGroup / 2; offset > 0; offset /= 2) amax = fmaxf(amax, __shfl_xor_sync(__activemask(), amax, offset));  // whole groups are active
         const float scale = fp8_activation_scale(amax);
         if (k % groupSize == 0) {
-            scales[tokensContiguous ? (long long)(k / groupSize) * gridDim.x + blockIdx.x : (long long)blockIdx.x * groups + k / groupSize] = scale;
+            scales[(long long)(k / groupSize) * gridDim.x + blockIdx.x] = scale;
         }
         *(uint2 *)(q + base + k) = e4m3x8(v, 1.0f / scale);
     }
