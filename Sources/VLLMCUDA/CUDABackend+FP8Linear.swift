@@ -70,10 +70,6 @@ extension CUDABackend: FP8LinearBackend {
         }
     }
 
-    /// Most tokens of a block-scaled step linear_fp8_wgmma_block takes where cuBLASLt's block-scaled GEMM applies
-    /// (`SWIFT_VLLM_FP8_BLOCK_WGMMA_MAX=T` moves the bound, to time both on one binary).
-    static let fp8BlockWgmmaMaxTokens = ProcessInfo.processInfo.environment["SWIFT_VLLM_FP8_BLOCK_WGMMA_MAX"].flatMap { Int($0) } ?? 128
-
     /// `SWIFT_VLLM_FP8_WGMMA=0` leaves every FP8 GEMM to cuBLASLt (to time both on one binary).
     static let isFP8WgmmaEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_FP8_WGMMA"] != "0"
 
@@ -98,13 +94,15 @@ extension CUDABackend: FP8LinearBackend {
     }
 
     /// The path `linear` takes for `tokens` × [N, K] when asked for `.automatic`: linear_fp8_small (`fp8TakesSmall`),
-    /// else linear_fp8_wgmma where it applies and wins (`fp8WgmmaTile`), else cuBLASLt.
+    /// else linear_fp8_wgmma where it applies and wins (`fp8WgmmaTile`), else cuBLASLt. Block scales past 16 tokens:
+    /// cuBLASLt's block-scaled GEMM wherever it applies — faster than linear_fp8_wgmma_block at every size measured
+    /// (H200, docs/gpu-runs/2026-12-03b run1–run2: W3 67.6 against 64.3 req/s, its 33–128-sequence steps 5.43 against
+    /// 6.72 ms) — else linear_fp8_wgmma_block, else the weight widened to bf16.
     public func fp8Path(tokens: Int, columns: Int, depth: Int, blockSize: (n: Int, k: Int)? = nil) -> FP8LinearPath {
         if Self.fp8TakesSmall(tokens: tokens, columns: columns, depth: depth) { return .small }
         if let blockSize {
-            let wgmma = fp8BlockWgmmaApplies(depth: depth, blockSize: blockSize)
-            if wgmma && tokens <= Self.fp8BlockWgmmaMaxTokens { return .wgmma }
-            return fp8BlockBlasLtApplies(depth: depth, blockSize: blockSize) ? .blasLt : wgmma ? .wgmma : .dequantized
+            if fp8BlockBlasLtApplies(depth: depth, blockSize: blockSize) { return .blasLt }
+            return fp8BlockWgmmaApplies(depth: depth, blockSize: blockSize) ? .wgmma : .dequantized
         }
         if Self.isFP8WgmmaEnabled, fp8WgmmaApplies(depth: depth), Self.fp8WgmmaTile(tokens: tokens, columns: columns, depth: depth) != nil {
             return .wgmma
@@ -145,10 +143,9 @@ extension CUDABackend: FP8LinearBackend {
         keepsFP8Blocks && blockSize.n > 0 && blockSize.k >= 64 && blockSize.k & (blockSize.k - 1) == 0
     }
 
-    /// `SWIFT_VLLM_FP8_BLOCKS=1` keeps block-scaled weights FP8 (opt-in until the GPU run that checks the cuBLASLt padding
-    /// and linear_fp8_wgmma_block's scale layout as landed is made: docs/benchmarks.md, session 24); otherwise they are
-    /// dequantized at load, as before. check-gpu turns it on for its block rows.
-    nonisolated(unsafe) public static var keepsFP8Blocks = ProcessInfo.processInfo.environment["SWIFT_VLLM_FP8_BLOCKS"] == "1"
+    /// Block-scaled weights stay FP8 (checked on the H200: docs/benchmarks.md, session 25); `SWIFT_VLLM_FP8_BLOCKS=0`
+    /// dequantizes them to bf16 at load instead, as before session 24 (for comparison).
+    static let keepsFP8Blocks = ProcessInfo.processInfo.environment["SWIFT_VLLM_FP8_BLOCKS"] != "0"
 
     public func linear(_ x: Tensor, weight: FP8Weight, bias: Tensor?, out: Tensor) throws {
         try linear(x, weight: weight, bias: bias, out: out, path: .automatic)
@@ -215,9 +212,9 @@ extension CUDABackend: FP8LinearBackend {
 
     /// A block-scaled weight (`weight_block_size`) by `path`: linear_fp8_small with the blocks' scales (≤ 16 tokens: bf16
     /// activations, W8A16); else, as vLLM's block FP8 linear, x quantized per token per bk columns
-    /// (quantize_fp8_groups_bf16) and linear_fp8_wgmma_block (sm_90a, bk a multiple of 128; up to
-    /// `fp8BlockWgmmaMaxTokens`) or cuBLASLt's block-scaled FP8 GEMM (Hopper, 128 × 128); elsewhere the weight widened
-    /// to bf16 in scratch for cuBLASLt's bf16 GEMM.
+    /// (quantize_fp8_groups_bf16) and cuBLASLt's block-scaled FP8 GEMM (Hopper, 128 × 128, K % 512 == 0) or
+    /// linear_fp8_wgmma_block (sm_90a, bk a multiple of 128); elsewhere the weight widened to bf16 in scratch for
+    /// cuBLASLt's bf16 GEMM.
     func blockScaledLinear(_ x: Tensor, weight: FP8Weight, blockSize: (n: Int, k: Int), bias: Tensor?, out: Tensor,
                            path: FP8LinearPath) throws {
         let (columns, depth) = (weight.outFeatures, weight.inFeatures)
