@@ -109,6 +109,25 @@ import VLLMEngine
         #expect(message.contains("quantization_config") && message.contains(expected), "\(message)")
     }
 
+    /// `fp8` checkpoints (the block-scaled golden, 64 × 64): each bad field refused by name before a weight is read; a
+    /// block size its scale tensors were not written with, by the tensor and its shape.
+    @Test(arguments: [
+        ("weight_block_size", "[128]", "weight_block_size [128] should be two positive sizes"),
+        ("weight_block_size", "[0, 64]", "weight_block_size [0, 64] should be two positive sizes"),
+        ("fmt", "\"e5m2\"", "fmt 'e5m2' is not supported"),
+        ("activation_scheme", "\"tensor\"", "activation_scheme 'tensor' is not supported"),
+    ])
+    func badFP8Field(field: String, json: String, expected: String) throws {
+        let value = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
+        let message = try loadError("fp8-block") { try editQuantization($0) { $0[field] = value } }
+        #expect(message.contains("quantization_config") && message.contains(expected), "\(message)")
+    }
+
+    @Test func fp8BlockSizeThatDoesNotMatchTheScales() throws {
+        let message = try loadError("fp8-block") { try editQuantization($0) { $0["weight_block_size"] = [32, 32] } }
+        #expect(message.contains("weight_scale_inv") && message.contains("shape"), "\(message)")
+    }
+
     @Test func groupSizeThatDoesNotDivideTheInput() throws {
         let message = try loadError("gptq-4bit-g32-sym") { try editQuantization($0) { $0["group_size"] = 48 } }
         #expect(message.contains("not a multiple of 48"), "\(message)")
@@ -132,6 +151,22 @@ import VLLMEngine
             }
         }
         #expect(message.contains("config_groups.group_0.weights.num_bits 2"), "\(message)")
+    }
+
+    /// compressed-tensors' FP8 block strategy with a block_structure that is not two positive sizes.
+    @Test func compressedTensorsFP8BlockStructure() throws {
+        let message = try loadError("ct-fp8-block") { folder in
+            try editQuantization(folder) { section in
+                var groups = section["config_groups"] as! [String: Any]
+                var group = groups["group_0"] as! [String: Any]
+                var weights = group["weights"] as! [String: Any]
+                weights["block_structure"] = [64]
+                group["weights"] = weights
+                groups["group_0"] = group
+                section["config_groups"] = groups
+            }
+        }
+        #expect(message.contains("config_groups.group_0.weights.block_structure should be two positive sizes"), "\(message)")
     }
 
     @Test func sparseCompressedTensorsAreRefused() throws {
