@@ -142,8 +142,10 @@ public struct QuantizationConfig: Sendable, Equatable {
     }
 
     private static func awq(_ field: Fields) throws -> QuantizationConfig {
-        let bits = try field.int("w_bit") ?? field.int("bits") ?? 4
-        guard bits == 4 else { throw ModelError("\(field.path).w_bit \(bits) is not supported (AWQ: 4)") }
+        // AutoAWQ's quant_config.json says w_bit and q_group_size; the config.json transformers writes, bits and group_size.
+        let bitsKey = field.has("w_bit") ? "w_bit" : "bits", groupKey = field.has("q_group_size") ? "q_group_size" : "group_size"
+        let bits = try field.int(bitsKey) ?? 4
+        guard bits == 4 else { throw ModelError("\(field.path).\(bitsKey) \(bits) is not supported (AWQ: 4)") }
         let version = try field.string("version")?.lowercased() ?? "gemm"
         guard version == "gemm" else {
             throw ModelError("\(field.path).version '\(version)' is not supported; supported: gemm (GEMV and Marlin-packed AWQ checkpoints lay weights out differently)")
@@ -151,8 +153,8 @@ public struct QuantizationConfig: Sendable, Equatable {
         guard try field.bool("zero_point") ?? true else {
             throw ModelError("\(field.path).zero_point false is not supported (AWQ GEMM checkpoints carry zero points)")
         }
-        guard let groupSize = try groupSize(field, "q_group_size", alternative: "group_size", default: 128) else {
-            throw ModelError("\(field.path).q_group_size -1 is not supported (AWQ: a positive group size)")
+        guard let groupSize = try groupSize(field, groupKey, default: 128) else {
+            throw ModelError("\(field.path).\(groupKey) -1 is not supported (AWQ: a positive group size)")
         }
         return QuantizationConfig(method: "awq", weights: .awq(bits: bits, groupSize: groupSize), activations: nil)
     }
@@ -252,8 +254,8 @@ public struct QuantizationConfig: Sendable, Equatable {
     }
 
     /// A group size field: -1 means one group over the whole input (nil).
-    private static func groupSize(_ field: Fields, _ key: String, alternative: String? = nil, default value: Int) throws -> Int? {
-        let size = try field.int(key) ?? alternative.flatMap { try? field.int($0) } ?? value
+    private static func groupSize(_ field: Fields, _ key: String, default value: Int) throws -> Int? {
+        let size = try field.int(key) ?? value
         if size == -1 { return nil }
         guard size > 0 else { throw ModelError("\(field.path).\(key) \(size) should be a positive group size or -1") }
         return size
@@ -268,6 +270,8 @@ public struct QuantizationConfig: Sendable, Equatable {
             guard let value = json[key], value != .null else { return nil }
             return value
         }
+        /// Whether `key` holds a value (not null).
+        func has(_ key: String) -> Bool { value(key) != nil }
         private func wrong(_ key: String, _ expected: String) -> ModelError {
             ModelError("\(path).\(key) should be \(expected), got \(json[key].map { "\($0)" } ?? "nothing")")
         }

@@ -138,35 +138,91 @@ import VLLMEngine
         #expect(message.contains("version 'gemv'"), "\(message)")
     }
 
-    @Test func compressedTensorsOfAnUnsupportedScheme() throws {
-        let message = try loadError("ct-w4a16-group-sym") { folder in
-            try editQuantization(folder) { section in
-                var groups = section["config_groups"] as! [String: Any]
-                var group = groups["group_0"] as! [String: Any]
-                var weights = group["weights"] as! [String: Any]
-                weights["num_bits"] = 2
-                group["weights"] = weights
-                groups["group_0"] = group
-                section["config_groups"] = groups
-            }
-        }
-        #expect(message.contains("config_groups.group_0.weights.num_bits 2"), "\(message)")
+    /// A golden compressed-tensors folder whose `config_groups.group_0` has `key` under `section` set to `json`
+    /// (removed where nil), or the section itself where `key` is nil.
+    struct SchemeEdit: Sendable, CustomTestStringConvertible {
+        var folder: String, section: String, key: String?, json: String?, expected: String
+        var testDescription: String { "\(folder): \(section).\(key ?? "") = \(json ?? "(removed)")" }
     }
 
-    /// compressed-tensors' FP8 block strategy with a block_structure that is not two positive sizes.
-    @Test func compressedTensorsFP8BlockStructure() throws {
-        let message = try loadError("ct-fp8-block") { folder in
-            try editQuantization(folder) { section in
-                var groups = section["config_groups"] as! [String: Any]
+    @Test(arguments: [
+        SchemeEdit(folder: "ct-w4a16-group-sym", section: "weights", key: "num_bits", json: "2",
+                   expected: "config_groups.group_0.weights.num_bits 2 is not supported; supported: 4, 8"),
+        SchemeEdit(folder: "ct-w4a16-group-sym", section: "weights", key: "group_size", json: "0",
+                   expected: "config_groups.group_0.weights.group_size should be a positive number for strategy 'group'"),
+        SchemeEdit(folder: "ct-w4a16-group-sym", section: "weights", key: "strategy", json: "\"block\"",
+                   expected: "config_groups.group_0.weights.strategy 'block' is not supported for 4-bit int weights"),
+        SchemeEdit(folder: "ct-w4a16-group-sym", section: "targets", key: nil, json: "[\"Attention\"]",
+                   expected: "config_groups.group_0.targets [\"Attention\"] is not supported"),
+        SchemeEdit(folder: "ct-w4a16-group-sym", section: "weights", key: nil, json: nil,
+                   expected: "config_groups.group_0.weights is missing"),
+        SchemeEdit(folder: "ct-w4a16-group-sym", section: "input_activations", key: nil,
+                   json: #"{"num_bits": 8, "type": "int", "strategy": "token", "dynamic": true}"#,
+                   expected: "config_groups.group_0: pack-quantized weights with quantized activations are not supported"),
+        SchemeEdit(folder: "ct-w8a8-int8", section: "weights", key: "strategy", json: "\"group\"",
+                   expected: "config_groups.group_0.weights.strategy 'group' is not supported for int8 weights"),
+        SchemeEdit(folder: "ct-fp8-dynamic", section: "weights", key: "num_bits", json: "4",
+                   expected: "config_groups.group_0.weights.num_bits 4 is not supported for float weights"),
+        SchemeEdit(folder: "ct-fp8-dynamic", section: "weights", key: "strategy", json: "\"group\"",
+                   expected: "config_groups.group_0.weights.strategy 'group' is not supported for FP8 weights"),
+        SchemeEdit(folder: "ct-fp8-dynamic", section: "input_activations", key: "dynamic", json: "false",
+                   expected: "config_groups.group_0.input_activations: strategy 'token' with dynamic false is not supported"),
+        SchemeEdit(folder: "ct-fp8-block", section: "weights", key: "block_structure", json: "[64]",
+                   expected: "config_groups.group_0.weights.block_structure should be two positive sizes"),
+    ])
+    func compressedTensorsOfAnUnsupportedScheme(_ edit: SchemeEdit) throws {
+        let value = try edit.json.map { try JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed) }
+        let message = try loadError(edit.folder) { folder in
+            try editQuantization(folder) { quantization in
+                var groups = quantization["config_groups"] as! [String: Any]
                 var group = groups["group_0"] as! [String: Any]
-                var weights = group["weights"] as! [String: Any]
-                weights["block_structure"] = [64]
-                group["weights"] = weights
+                if let key = edit.key {
+                    var section = group[edit.section] as! [String: Any]
+                    section[key] = value
+                    group[edit.section] = section
+                } else {
+                    group[edit.section] = value
+                }
                 groups["group_0"] = group
-                section["config_groups"] = groups
+                quantization["config_groups"] = groups
             }
         }
-        #expect(message.contains("config_groups.group_0.weights.block_structure should be two positive sizes"), "\(message)")
+        #expect(message.contains(edit.expected), "\(message)")
+    }
+
+    @Test func compressedTensorsOfTwoSchemes() throws {
+        let message = try loadError("ct-w4a16-group-sym") { folder in
+            try editQuantization(folder) { quantization in
+                var groups = quantization["config_groups"] as! [String: Any]
+                groups["group_1"] = groups["group_0"]
+                quantization["config_groups"] = groups
+            }
+        }
+        #expect(message.contains("config_groups has 2 groups; supported: exactly one scheme"), "\(message)")
+    }
+
+    /// AWQ's fields, under the names transformers writes (bits, group_size) and AutoAWQ's (w_bit): each named as found.
+    @Test(arguments: [
+        ("bits", "3", "quantization_config.bits 3 is not supported (AWQ: 4)"),
+        ("w_bit", "3", "quantization_config.w_bit 3 is not supported (AWQ: 4)"),
+        ("zero_point", "false", "quantization_config.zero_point false is not supported"),
+        ("group_size", "-1", "quantization_config.group_size -1 is not supported (AWQ: a positive group size)"),
+        ("group_size", "0", "quantization_config.group_size 0 should be a positive group size"),
+    ])
+    func badAWQField(field: String, json: String, expected: String) throws {
+        let value = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
+        let message = try loadError("awq-4bit-g64") { try editQuantization($0) { $0[field] = value } }
+        #expect(message.contains(expected), "\(message)")
+    }
+
+    @Test func quantizationConfigThatIsNotAnObject() throws {
+        let message = try loadError("gptq-4bit-g32-sym") { folder in
+            let url = folder.appendingPathComponent("config.json")
+            var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+            json["quantization_config"] = "gptq"
+            try JSONSerialization.data(withJSONObject: json).write(to: url)
+        }
+        #expect(message.contains("quantization_config should be an object"), "\(message)")
     }
 
     @Test func sparseCompressedTensorsAreRefused() throws {
