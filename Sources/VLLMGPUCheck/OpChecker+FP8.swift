@@ -20,9 +20,9 @@ extension OpChecker {
 
     /// A random e4m3 weight (every finite code, subnormals included) with a scale per row — or per block of `blockSize`
     /// — times x of each token count by each path. The reference is the CPU on the dequantized weight and x as the path
-    /// sees it: bf16 for linear_fp8_small and the weight widened to bf16; for the FP8 GEMMs quantized as their kernels quantize it — per token (quantize_fp8_rows_bf16), or per token
-    /// per bk columns on block scales (quantize_fp8_groups_bf16) — those paths also compared with unquantized x, at
-    /// e4m3's precision ("vs bf16 x").
+    /// sees it: bf16 for linear_fp8_small and the weight widened to bf16; for the FP8 GEMMs quantized as their kernels
+    /// quantize it — per token (quantize_fp8_rows_bf16), or per token per bk columns on block scales
+    /// (quantize_fp8_groups_bf16) — those paths also compared with unquantized x, at e4m3's precision ("vs bf16 x").
     mutating func fp8Linears(tokens: [Int], depth: Int, columns: Int, blockSize: (n: Int, k: Int)? = nil, bias: Bool,
                              paths: [CUDABackend.FP8LinearPath] = [.automatic]) throws {
         let (dense, fp8) = try randomFP8Weight(depth: depth, columns: columns, blockSize: blockSize)

@@ -87,13 +87,25 @@ import VLLMEngine
         return error { _ = try ModelRegistry.load(directory: folder, backend: CPUBackend()) }
     }
 
-    func editQuantization(_ folder: URL, _ edit: (inout [String: Any]) -> Void) throws {
+    func editConfig(_ folder: URL, _ edit: (inout [String: Any]) -> Void) throws {
         let url = folder.appendingPathComponent("config.json")
         var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
-        var section = json["quantization_config"] as! [String: Any]
-        edit(&section)
-        json["quantization_config"] = section
+        edit(&json)
         try JSONSerialization.data(withJSONObject: json).write(to: url)
+    }
+
+    func editQuantization(_ folder: URL, _ edit: (inout [String: Any]) -> Void) throws {
+        try editConfig(folder) { json in
+            var section = json["quantization_config"] as! [String: Any]
+            edit(&section)
+            json["quantization_config"] = section
+        }
+    }
+
+    /// The load error of golden folder `name` with its quantization_config's `field` set to `json` (a JSON fragment).
+    func fieldError(_ name: String, field: String, json: String) throws -> String {
+        let value = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
+        return try loadError(name) { try editQuantization($0) { $0[field] = value } }
     }
 
     @Test(arguments: [
@@ -104,8 +116,7 @@ import VLLMEngine
         ("desc_act", "\"yes\"", "desc_act should be true or false"),
     ])
     func badGPTQField(field: String, json: String, expected: String) throws {
-        let value = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
-        let message = try loadError("gptq-4bit-g32-sym") { try editQuantization($0) { $0[field] = value } }
+        let message = try fieldError("gptq-4bit-g32-sym", field: field, json: json)
         #expect(message.contains("quantization_config") && message.contains(expected), "\(message)")
     }
 
@@ -118,8 +129,7 @@ import VLLMEngine
         ("activation_scheme", "\"tensor\"", "activation_scheme 'tensor' is not supported"),
     ])
     func badFP8Field(field: String, json: String, expected: String) throws {
-        let value = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
-        let message = try loadError("fp8-block") { try editQuantization($0) { $0[field] = value } }
+        let message = try fieldError("fp8-block", field: field, json: json)
         #expect(message.contains("quantization_config") && message.contains(expected), "\(message)")
     }
 
@@ -210,18 +220,12 @@ import VLLMEngine
         ("group_size", "0", "quantization_config.group_size 0 should be a positive group size"),
     ])
     func badAWQField(field: String, json: String, expected: String) throws {
-        let value = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
-        let message = try loadError("awq-4bit-g64") { try editQuantization($0) { $0[field] = value } }
+        let message = try fieldError("awq-4bit-g64", field: field, json: json)
         #expect(message.contains(expected), "\(message)")
     }
 
     @Test func quantizationConfigThatIsNotAnObject() throws {
-        let message = try loadError("gptq-4bit-g32-sym") { folder in
-            let url = folder.appendingPathComponent("config.json")
-            var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
-            json["quantization_config"] = "gptq"
-            try JSONSerialization.data(withJSONObject: json).write(to: url)
-        }
+        let message = try loadError("gptq-4bit-g32-sym") { try editConfig($0) { $0["quantization_config"] = "gptq" } }
         #expect(message.contains("quantization_config should be an object"), "\(message)")
     }
 
