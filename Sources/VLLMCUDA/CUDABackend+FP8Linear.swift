@@ -24,8 +24,8 @@ extension CUDABackend: FP8LinearBackend {
         tokens <= 8 || (tokens <= fp8SmallMaxTokens && columns * depth < 64 << 20)
     }
 
-    /// `SWIFT_VLLM_FUSED_QUANT=0`: every FP8 linear quantizes its own input (quantize_fp8_rows_bf16), none of the ops
-    /// before it does (`quantizedInputScratch`), to time both on one binary.
+    /// `SWIFT_VLLM_FUSED_QUANT=0`: every FP8 linear quantizes its own input (quantize_fp8_rows_bf16, or
+    /// quantize_fp8_groups_bf16 on block scales), none of the ops before it does (`quantizedInputScratch`), to time both on one binary.
     static let isQuantizedInputEnabled = ProcessInfo.processInfo.environment["SWIFT_VLLM_FUSED_QUANT"] != "0"
 
     /// `SWIFT_VLLM_FP8_FAST_ACCUM=0` turns cuBLASLt's fast FP8 accumulation off (vLLM's CUTLASS kernels use it).
@@ -173,7 +173,7 @@ extension CUDABackend: FP8LinearBackend {
         }
         let quantized = try scratch(.fp8Activations, shape: [tokens, depth], dtype: .float8E4M3)
         let tokenScales = try scratch(.fp8ActivationScales, shape: [tokens], dtype: .float32)
-        if !takeQuantizedInput(x) {
+        if !takeQuantizedInput(x, grouped: false) {
             try launch("quantize_fp8_rows_bf16", in: "linear_fp8", grid: (tokens, 1, 1), block: (256, 1, 1),
                        [x.device, quantized.device, tokenScales.device, .int32(Int32(depth))])
         }
@@ -234,7 +234,8 @@ extension CUDABackend: FP8LinearBackend {
             let (x2, out2) = (x.reshaped([tokens, depth]), out.reshaped([tokens, columns]))
             let aligned = tokens / 4 * 4
             if aligned == tokens || tokens > 1024 {
-                try blockScaledBlasLt(x2.rows(0 ..< aligned), weight: weight, bias: bias, out: out2.rows(0 ..< aligned), paddedTokens: aligned)
+                try blockScaledBlasLt(x2.rows(0 ..< aligned), weight: weight, bias: bias, out: out2.rows(0 ..< aligned), paddedTokens: aligned,
+                                      quantized: aligned == tokens && takeQuantizedInput(x, grouped: true))
                 if aligned < tokens {
                     try blockScaledLinear(x2.rows(aligned ..< tokens), weight: weight, blockSize: blockSize, bias: bias,
                                           out: out2.rows(aligned ..< tokens), path: .small)
@@ -270,15 +271,18 @@ extension CUDABackend: FP8LinearBackend {
     }
 
     /// out [paddedTokens, N] = x [T, K] (T ≤ paddedTokens, a multiple of 4; the rows past T zero) by cuBLASLt's
-    /// block-scaled FP8 GEMM, x quantized per token per 128 columns (scales tokens-contiguous, as cuBLASLt reads them).
-    func blockScaledBlasLt(_ x: Tensor, weight: FP8Weight, bias: Tensor?, out: Tensor, paddedTokens: Int) throws {
+    /// block-scaled FP8 GEMM, x quantized per token per 128 columns (scales tokens-contiguous, as cuBLASLt reads them)
+    /// — here, or already by the op that wrote x (`quantized`: `quantizedInputScratch`'s grouped scratch holds it).
+    func blockScaledBlasLt(_ x: Tensor, weight: FP8Weight, bias: Tensor?, out: Tensor, paddedTokens: Int, quantized: Bool = false) throws {
         let depth = weight.inFeatures
-        let quantized = try scratch(.fp8Activations, shape: [paddedTokens, depth], dtype: .float8E4M3)
+        let codes = try scratch(.fp8Activations, shape: [paddedTokens, depth], dtype: .float8E4M3)
         let groupScales = try scratch(.fp8ActivationScales, shape: [depth / 128, paddedTokens], dtype: .float32)
-        try launch("quantize_fp8_groups_bf16", in: "linear_fp8", grid: (paddedTokens, 1, 1), block: (256, 1, 1),
-                   [x.device, quantized.device, groupScales.device, .int32(Int32(depth)), .int32(128),
-                    .int32(Int32(x.count / depth))])
-        try blasLt.matmulFP8(x: quantized, xScales: groupScales, weight: weight.tensors[0], weightScales: weight.tensors[1], bias: bias,
+        if !quantized {
+            try launch("quantize_fp8_groups_bf16", in: "linear_fp8", grid: (paddedTokens, 1, 1), block: (256, 1, 1),
+                       [x.device, codes.device, groupScales.device, .int32(Int32(depth)), .int32(128),
+                        .int32(Int32(x.count / depth))])
+        }
+        try blasLt.matmulFP8(x: codes, xScales: groupScales, weight: weight.tensors[0], weightScales: weight.tensors[1], bias: bias,
                              out: out, fastAccumulation: false, blockScaled: true)
     }
 
@@ -314,29 +318,38 @@ extension CUDABackend: FP8LinearBackend {
 
     /// Where an op writing the input of `feeding`'s linear (`rows` × `depth`) quantizes it as well: the scratch that
     /// the linear's own quantization would fill — where `feeding` is an FP8 weight whose linear takes an FP8 GEMM at this
-    /// size; nil otherwise (linear_fp8_small reads bf16 activations).
-    func quantizedInputScratch(feeding: LinearWeight, rows: Int, depth: Int) throws -> (codes: Tensor, scales: Tensor)? {
-        guard Self.isQuantizedInputEnabled, case .fp8(let weight) = feeding, weight.blockSize == nil, hasFP8TensorCores,
+    /// size; nil otherwise (linear_fp8_small reads bf16 activations). `grouped`: a scale per token per 128 columns,
+    /// [K / 128, rows] tokens contiguous, for cuBLASLt's block-scaled GEMM on a whole multiple of 4 tokens (no padding
+    /// rows); else a scale per token.
+    func quantizedInputScratch(feeding: LinearWeight, rows: Int, depth: Int) throws -> (codes: Tensor, scales: Tensor, grouped: Bool)? {
+        guard Self.isQuantizedInputEnabled, case .fp8(let weight) = feeding, hasFP8TensorCores,
               activationDType == .bfloat16, rows > 0,
               weight.inFeatures == depth, depth % 8 == 0,
               !Self.fp8TakesSmall(tokens: rows, columns: weight.outFeatures, depth: depth) else { return nil }
+        guard let blockSize = weight.blockSize else {
+            return (try scratch(.fp8Activations, shape: [rows, depth], dtype: .float8E4M3),
+                    try scratch(.fp8ActivationScales, shape: [rows], dtype: .float32), false)
+        }
+        guard rows % 4 == 0, fp8Path(tokens: rows, columns: weight.outFeatures, depth: depth, blockSize: blockSize) == .blasLt
+        else { return nil }
         return (try scratch(.fp8Activations, shape: [rows, depth], dtype: .float8E4M3),
-                try scratch(.fp8ActivationScales, shape: [rows], dtype: .float32))
+                try scratch(.fp8ActivationScales, shape: [depth / 128, rows], dtype: .float32), true)
     }
 
     /// Notes that the kernel just launched wrote `out` and its quantization (`quantizedInputScratch`).
-    func quantizedInputWritten(_ out: Tensor) {
-        quantizedInput.withLock { $0 = (out.address, out.count, kernels.launchCount) }
+    func quantizedInputWritten(_ out: Tensor, grouped: Bool) {
+        quantizedInput.withLock { $0 = (out.address, out.count, kernels.launchCount, grouped) }
     }
 
     /// Whether the scratch holds `x` quantized: the last kernel launched wrote it (`quantizedInputWritten`), so nothing
     /// since can have changed x or the scratch. Forgets it either way: one linear takes it.
-    func takeQuantizedInput(_ x: Tensor) -> Bool {
+    func takeQuantizedInput(_ x: Tensor, grouped: Bool) -> Bool {
         let written = quantizedInput.withLock { written in
             defer { written = nil }
             return written
         }
         guard let written else { return false }
         return written.address == x.address && written.count == x.count && written.launch == kernels.launchCount
+            && written.grouped == grouped
     }
 }

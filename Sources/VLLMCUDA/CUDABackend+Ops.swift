@@ -47,7 +47,7 @@ extension CUDABackend {
         let tensors = [x, weight, out] + (residual.map { [$0] } ?? [])
         guard dim > 0, x.count % dim == 0, let threads = vectorNormThreads(dim, tensors),
               tensors.allSatisfy({ $0.dtype == .bfloat16 }), out.count == x.count, residual.map({ $0.count == x.count }) ?? true,
-              let (codes, scales) = try quantizedInputScratch(feeding: feeding, rows: x.count / dim, depth: dim)
+              let (codes, scales, grouped) = try quantizedInputScratch(feeding: feeding, rows: x.count / dim, depth: dim)
         else {
             if let residual {
                 return try addRMSNorm(x, residual: residual, weight: weight, epsilon: epsilon, out: out)
@@ -56,9 +56,9 @@ extension CUDABackend {
         }
         let arguments: [KernelArgument] = [x.device] + (residual.map { [$0.device] } ?? [])
             + [weight.device, out.device, .int32(Int32(dim)), .float(epsilon), codes.device, scales.device]
-        try launch(residual == nil ? "rms_norm_vec_quant_fp8_bf16" : "add_rms_norm_vec_quant_fp8_bf16", in: "layernorm",
+        try launch((residual == nil ? "" : "add_") + "rms_norm_vec_quant_fp8\(grouped ? "_groups" : "")_bf16", in: "layernorm",
                    grid: (x.count / dim, 1, 1), block: (threads, 1, 1), arguments)
-        quantizedInputWritten(out)
+        quantizedInputWritten(out, grouped: grouped)
     }
 
     /// Threads for the one-pass norms (layernorm.cu's `*_vec`: two 8-element chunks a thread, 16-byte
@@ -219,11 +219,11 @@ extension CUDABackend {
     public func siluAndMul(_ x: Tensor, out: Tensor, feeding: LinearWeight) throws {
         guard x.dtype == .bfloat16, out.dtype == .bfloat16, x.rank == 2, x.shape[1] % 16 == 0, out.count == x.count / 2,
               x.shape[1] / 2 <= 8 * 4 * 512, x.address % 16 == 0, out.address % 16 == 0,
-              let (codes, scales) = try quantizedInputScratch(feeding: feeding, rows: x.shape[0], depth: x.shape[1] / 2)
+              let (codes, scales, grouped) = try quantizedInputScratch(feeding: feeding, rows: x.shape[0], depth: x.shape[1] / 2)
         else { return try siluAndMul(x, out: out) }
-        try launch("silu_and_mul_quant_fp8_bf16", in: "elementwise", grid: (x.shape[0], 1, 1), block: (512, 1, 1),
+        try launch("silu_and_mul_quant_fp8\(grouped ? "_groups" : "")_bf16", in: "elementwise", grid: (x.shape[0], 1, 1), block: (512, 1, 1),
                    [x.device, out.device, codes.device, scales.device, .int32(Int32(x.shape[1] / 2))])
-        quantizedInputWritten(out)
+        quantizedInputWritten(out, grouped: grouped)
     }
 
     public func gatherRows(_ x: Tensor, indices: Tensor, out: Tensor) throws {

@@ -26,7 +26,7 @@ public final class CUDABackend: Backend, Sendable {
     let captureRetained = Protected<[Tensor]?>(nil)
     /// The activation the last kernel wrote and quantized for an FP8 linear (its address and count, and the launch
     /// count after it): `quantizedInputWritten`, `takeQuantizedInput`.
-    let quantizedInput = Protected<(address: UInt, count: Int, launch: Int)?>(nil)
+    let quantizedInput = Protected<(address: UInt, count: Int, launch: Int, grouped: Bool)?>(nil)
 
     public var name: String { "cuda:\(context.ordinal) (\(context.deviceName))" }
     /// fp8 caches (e4m3, e5m2) where the tensor-core attention kernels read them: bf16 activations, head

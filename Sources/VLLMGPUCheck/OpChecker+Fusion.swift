@@ -140,14 +140,19 @@ extension OpChecker {
     /// The ops that quantize their output for the FP8 linear they feed (`rmsNorm(…feeding:)`, `siluAndMul(…feeding:)`:
     /// layernorm.cu's and elementwise.cu's *_quant_fp8 kernels), against the plain op and the linear quantizing its
     /// own input — bit for bit, out, residual and the product. Then a quantized copy the linear must not take: another
-    /// op's between (the scratch then holds that op's input).
+    /// op's between (the scratch then holds that op's input). A scale a row, and on block scales (128 × 128) a scale
+    /// per token per 128 columns for cuBLASLt's block-scaled GEMM (the *_groups kernels; 17 tokens, not a multiple of
+    /// 4, quantized by the linear itself).
     mutating func quantizedInputs() throws {
-        for (tokens, depth) in [(40, 4096), (300, 5120), (17, 14336)] {
-            let (_, fp8) = try randomFP8Weight(depth: depth, columns: 256)
+        let cases: [(Int, Int, (n: Int, k: Int)?)] = [(40, 4096, nil), (300, 5120, nil), (17, 14336, nil),
+                                                      (40, 4096, (128, 128)), (300, 5120, (128, 128)),
+                                                      (17, 14336, (128, 128)), (64, 14336, (128, 128))]
+        for (tokens, depth, blockSize) in cases {
+            let (_, fp8) = try randomFP8Weight(depth: depth, columns: 256, blockSize: blockSize)
             let feeding = LinearWeight.fp8(fp8)
             let x = try gpu.makeTensor(values(tokens * depth), shape: [tokens, depth], dtype: .bfloat16)
             let norm = try gpu.makeTensor(values(depth, scale: 0.5).map { 1 + $0 }, shape: [depth], dtype: .bfloat16)
-            let shape = "T\(tokens) K\(depth) → fp8 N256"
+            let shape = "T\(tokens) K\(depth) → fp8 N256" + (blockSize.map { " blocks \($0.n)×\($0.k)" } ?? "")
             func tensors(_ count: Int, _ n: Int) throws -> [Tensor] {
                 try (0..<count).map { _ in try gpu.allocate(shape: [tokens, n], dtype: .bfloat16) }
             }

@@ -62,6 +62,7 @@ private func compilerOrSkip(cacheDirectory: String?) throws -> NVRTCCompiler? {
                "fill_dummy_bf16", "fill_dummy_f32", "fill_int4_dummy", "dequantize_int4_bf16", "gather_columns_bf16",
                "reshape_and_cache_fp8_e4m3", "reshape_and_cache_fp8_e5m2", "split_qkv_vec_fp8_e4m3", "split_qkv_vec_fp8_e5m2",
                "rms_norm_vec_quant_fp8_bf16", "add_rms_norm_vec_quant_fp8_bf16", "silu_and_mul_quant_fp8_bf16",
+               "rms_norm_vec_quant_fp8_groups_bf16", "add_rms_norm_vec_quant_fp8_groups_bf16", "silu_and_mul_quant_fp8_groups_bf16",
                "quantize_fp8_rows_bf16", "linear_fp8_small_bf16_t1", "linear_fp8_small_bf16_t2",
                "linear_fp8_wgmma_bf16_n64", "linear_fp8_wgmma_bf16_w2_n128", "fp8_wgmma_reduce_bf16",
                "linear_fp8_small_block_bf16_t1", "linear_fp8_small_block_bf16_t2", "quantize_fp8_groups_bf16",

@@ -6,6 +6,9 @@
 //   nvcc -O3 -std=c++17 -arch=sm_90a -I Sources/VLLMCUDA/Kernels -o /tmp/elementwise benchmarks/kernels/elementwise_bench.cu
 //   /tmp/elementwise [iterations]   # per op and shape: µs a call and GB/s moved
 //
+// The *_groups ops (session 25, run5) quantize per row per 128 columns for a block-scaled FP8 linear; "+ groups" rows
+// time the plain op followed by the linear's own quantize_fp8_groups_bf16, as the engine does without them.
+//
 // GB/s counts each byte read or written once (x, residual, out, codes; the weight not). The variants session 22 timed
 // beside these and did not keep (a norm a warp a row, SiLU·mul in other CTA shapes or writing its codes alone:
 // docs/gpu-runs/2026-12-02f run1) are in this file at commit 8356eb1; CTAs taking rows in turn (run3) in run3/source.patch.
@@ -17,6 +20,7 @@
 #include <cuda_runtime.h>
 #include "layernorm.cu"
 #include "elementwise.cu"
+#include "linear_fp8.cu"  // quantize_fp8_groups_bf16: the block-scaled linears' own quantization
 #include "bench.cuh"
 
 // The ceiling: each thread reads a 16-byte piece of a (and of b) and writes one, grid-stride.
@@ -67,7 +71,7 @@ int main(int argc, char **argv) {
         bf16_t *x = randomBF16((size_t)maxRows * dim, 2.0f), *residual = randomBF16((size_t)maxRows * dim, 4.0f);
         bf16_t *weight = randomBF16(dim, 1.0f), *out = device<bf16_t>((size_t)maxRows * dim);
         unsigned char *codes = device<unsigned char>((size_t)maxRows * dim);
-        float *scales = device<float>(maxRows);
+        float *scales = device<float>((size_t)maxRows * dim / 128);
         const int threads = std::min(1024, std::max(32, (dim / 16 + 31) / 32 * 32));  // CUDABackend.vectorNormThreads
         for (int rows : {16384, 4096, 1024, 256}) {
             const double n = (double)rows * dim;
@@ -76,19 +80,31 @@ int main(int argc, char **argv) {
             report("add_rms_norm_vec_quant_fp8_bf16", rows, dim, microseconds_per_call(iterations, [&](int) {
                 add_rms_norm_vec_quant_fp8_bf16<<<rows, threads>>>(x, residual, weight, out, dim, 1e-5f, codes, scales); }),
                    9.0 * n + 4.0 * rows);
+            report("add_rms_norm_vec_quant_fp8_groups", rows, dim, microseconds_per_call(iterations, [&](int) {
+                add_rms_norm_vec_quant_fp8_groups_bf16<<<rows, threads>>>(x, residual, weight, out, dim, 1e-5f, codes, scales); }),
+                   9.0 * n + 4.0 * rows * dim / 128);
+            report("add_rms_norm_vec + groups", rows, dim, microseconds_per_call(iterations, [&](int) {
+                add_rms_norm_vec_bf16<<<rows, threads>>>(x, residual, weight, out, dim, 1e-5f);
+                quantize_fp8_groups_bf16<<<rows, 256>>>(out, codes, scales, dim, 128, rows); }),
+                   11.0 * n + 4.0 * rows * dim / 128);
         }
         for (void *p : {(void *)x, (void *)residual, (void *)weight, (void *)out, (void *)codes, (void *)scales}) CHECK(cudaFree(p));
     }
     for (int inner : {14336, 13824}) {
         bf16_t *x = randomBF16((size_t)maxRows * 2 * inner, 4.0f), *out = device<bf16_t>((size_t)maxRows * inner);
         unsigned char *codes = device<unsigned char>((size_t)maxRows * inner);
-        float *scales = device<float>(maxRows);
+        float *scales = device<float>((size_t)maxRows * inner / 128);
         for (int rows : {16384, 4096, 1024, 256}) {
             const double n = (double)rows * inner;
             report("silu_and_mul_vec_bf16", rows, inner, microseconds_per_call(iterations, [&](int) {
                 silu_and_mul_vec_bf16<<<dim3(rows, (inner + 2047) / 2048), 256>>>(x, out, inner); }), 6.0 * n);
             report("silu_and_mul_quant_fp8_bf16", rows, inner, microseconds_per_call(iterations, [&](int) {
                 silu_and_mul_quant_fp8_bf16<<<rows, 512>>>(x, out, codes, scales, inner); }), 7.0 * n + 4.0 * rows);
+            report("silu_and_mul_quant_fp8_groups", rows, inner, microseconds_per_call(iterations, [&](int) {
+                silu_and_mul_quant_fp8_groups_bf16<<<rows, 512>>>(x, out, codes, scales, inner); }), 7.0 * n + 4.0 * rows * inner / 128);
+            report("silu_and_mul_vec + groups", rows, inner, microseconds_per_call(iterations, [&](int) {
+                silu_and_mul_vec_bf16<<<dim3(rows, (inner + 2047) / 2048), 256>>>(x, out, inner);
+                quantize_fp8_groups_bf16<<<rows, 256>>>(out, codes, scales, inner, 128, rows); }), 9.0 * n + 4.0 * rows * inner / 128);
         }
         for (void *p : {(void *)x, (void *)out, (void *)codes, (void *)scales}) CHECK(cudaFree(p));
     }

@@ -9,6 +9,8 @@
 // silu_and_mul_quant_fp8_bf16  silu_and_mul_vec_bf16's out, and out quantized per row for an FP8 linear besides —
 //                     codes [T, I] e4m3, codeScales [T] f32, as quantize_fp8_rows_bf16 would quantize it (fp8.cuh):
 //                     grid (T), block 512, a row a CTA (its amax), I % 8 == 0, I ≤ 8 · 4 · 512.
+// silu_and_mul_quant_fp8_groups_bf16  the same quantized per row per 128 columns for a block-scaled FP8 linear:
+//                     codeScales [I / 128, T] (tokens contiguous), as quantize_fp8_groups_bf16 would. I % 128 == 0.
 // bias_round_bf16_f32 out [T, N] f32 = bf16(out + bias [N] bf16, or + 0 when bias is null): a bf16 linear's
 //                     output (the logits) as PyTorch's bf16 matmul leaves it, widened to f32.
 //                     grid (ceil(T·N / 1024)), block 256. (Other biases ride cuBLASLt's epilogue.)
@@ -53,9 +55,10 @@ extern "C" __global__ void silu_and_mul_vec_f32(const float *__restrict__ x, flo
 }
 
 #define SILU_QUANT_CHUNKS 4
-extern "C" __global__ void __launch_bounds__(512, 2)
-    silu_and_mul_quant_fp8_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ out, unsigned char *__restrict__ codes,
-                                float *__restrict__ codeScales, int inner) {
+// GROUPED: codeScales [I / 128, T] (a scale per row per 128 columns, tokens contiguous), else [T].
+template <bool GROUPED>
+__device__ void silu_and_mul_quant_fp8(const bf16_t *__restrict__ x, bf16_t *__restrict__ out, unsigned char *__restrict__ codes,
+                                       float *__restrict__ codeScales, int inner) {
     __shared__ float scratch[32];
     grid_dependency_wait();
     const long long token = blockIdx.x;
@@ -77,17 +80,21 @@ extern "C" __global__ void __launch_bounds__(512, 2)
 #pragma unroll
     for (int c = 0; c < SILU_QUANT_CHUNKS; ++c) {
         const int start = 8 * (threadIdx.x + c * blockDim.x);
-        if (start >= inner) continue;
-        float gv[8], uv[8];
-        unpack8(g[c], gv);
-        unpack8(u[c], uv);
+        if (start < inner) {
+            float gv[8], uv[8];
+            unpack8(g[c], gv);
+            unpack8(u[c], uv);
 #pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            result[c][i] = round_bf16(round_bf16(gv[i] / (1.0f + expf(-gv[i]))) * uv[i]);  // out as stored
-            amax = fmaxf(amax, fabsf(result[c][i]));
+            for (int i = 0; i < 8; ++i) {
+                result[c][i] = round_bf16(round_bf16(gv[i] / (1.0f + expf(-gv[i]))) * uv[i]);  // out as stored
+                amax = fmaxf(amax, fabsf(result[c][i]));
+            }
+            store8(out + token * inner + start, result[c]);
         }
-        store8(out + token * inner + start, result[c]);
+        // GROUPED: each chunk's codes at once (every thread: the groups' amax are warp shuffles)
+        if (GROUPED) quantize_group128_chunk(result[c], start < inner, start, token, gridDim.x, codes + token * inner, codeScales);
     }
+    if (GROUPED) return;
     const float scale = fp8_activation_scale(block_max(amax, scratch));
     if (threadIdx.x == 0) codeScales[token] = scale;
     const float inverse = 1.0f / scale;
@@ -96,6 +103,18 @@ extern "C" __global__ void __launch_bounds__(512, 2)
         const int start = 8 * (threadIdx.x + c * blockDim.x);
         if (start < inner) *(uint2 *)(codes + token * inner + start) = e4m3x8(result[c], inverse);
     }
+}
+
+extern "C" __global__ void __launch_bounds__(512, 2)
+    silu_and_mul_quant_fp8_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ out, unsigned char *__restrict__ codes,
+                                float *__restrict__ codeScales, int inner) {
+    silu_and_mul_quant_fp8<false>(x, out, codes, codeScales, inner);
+}
+
+extern "C" __global__ void __launch_bounds__(512, 2)
+    silu_and_mul_quant_fp8_groups_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ out, unsigned char *__restrict__ codes,
+                                       float *__restrict__ codeScales, int inner) {
+    silu_and_mul_quant_fp8<true>(x, out, codes, codeScales, inner);
 }
 
 extern "C" __global__ void silu_and_mul_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ out, int inner) { grid_dependency_wait();

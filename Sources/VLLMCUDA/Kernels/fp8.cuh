@@ -97,3 +97,23 @@ __device__ __forceinline__ uint2 e4m3x8(const float *v, float inverse) {
     packed.y = (unsigned)f32x2_to_e4m3x2(v[4] * inverse, v[5] * inverse) | ((unsigned)f32x2_to_e4m3x2(v[6] * inverse, v[7] * inverse) << 16);
     return packed;
 }
+
+// Per-token-per-128-column quantization (block-scaled FP8 linears' activations, vLLM's per-token-group rule) of the
+// chunk of 8 values at column `start` of row `row` (of `rows`): the 16 consecutive lanes holding a 128-column group
+// (start = 8 · lane-index, groups starting at lanes 0 and 16 of a warp) share its amax, the group's first lane writes
+// scales[start / 128][row] (tokens contiguous, as cuBLASLt's VEC128_32F reads them). Every lane of the warp calls it,
+// `valid` false past the row (no stores, amax 0). The same codes and scales as quantize_fp8_groups_bf16 at G = 128.
+__device__ __forceinline__ void quantize_group128_chunk(const float *v, bool valid, int start, long long row, int rows,
+                                                        unsigned char *__restrict__ codesRow, float *__restrict__ scales) {
+    float amax = 0.0f;
+    if (valid) {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(v[i]));
+    }
+#pragma unroll
+    for (int offset = 8; offset > 0; offset /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, offset));
+    if (!valid) return;
+    const float scale = fp8_activation_scale(amax);
+    if (start % 128 == 0) scales[(long long)(start / 128) * rows + row] = scale;
+    *(uint2 *)(codesRow + start) = e4m3x8(v, 1.0f / scale);
+}

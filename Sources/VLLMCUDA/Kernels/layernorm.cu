@@ -16,6 +16,9 @@
 // rms_norm_vec_quant_fp8_bf16, add_rms_norm_vec_quant_fp8_bf16: the bf16 ones, and out quantized per row for an FP8
 // linear besides — codes [N, D] e4m3, codeScales [N] f32, exactly as quantize_fp8_rows_bf16 would quantize out
 // (fp8.cuh), one launch fewer before the FP8 GEMM (CUDABackend's `feeding`).
+// rms_norm_vec_quant_fp8_groups_bf16, add_rms_norm_vec_quant_fp8_groups_bf16: the same quantized per row per 128
+// columns for a block-scaled FP8 linear — codeScales [D / 128, N] (tokens contiguous), as quantize_fp8_groups_bf16
+// would quantize out. D % 128 == 0.
 #include "common.cuh"
 #include "fp8.cuh"
 
@@ -70,7 +73,7 @@ __device__ void add_rms_norm(const T *__restrict__ x, T *__restrict__ residual, 
 template <typename T>
 __device__ void rms_norm_vec(const T *x, T *__restrict__ residual, const T *__restrict__ weight,
                              T *__restrict__ out, int dim, float epsilon, unsigned char *__restrict__ codes = nullptr,
-                             float *__restrict__ codeScales = nullptr) {
+                             float *__restrict__ codeScales = nullptr, bool grouped = false) {
     __shared__ float scratch[32];
     const long long rowStart = (long long)blockIdx.x * dim;
     float values[VEC_CHUNKS][8], scale[VEC_CHUNKS][8];
@@ -106,6 +109,16 @@ __device__ void rms_norm_vec(const T *x, T *__restrict__ residual, const T *__re
         store8(out + rowStart + start, values[c]);
     }
     if (codes == nullptr) return;
+    if (grouped) {  // every thread reaches here: the groups' amax are warp shuffles
+#pragma unroll
+        for (int c = 0; c < VEC_CHUNKS; ++c) {
+            const int start = 8 * (threadIdx.x + c * blockDim.x);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) values[c][i] = round_to<T>(values[c][i]);  // out as stored
+            quantize_group128_chunk(values[c], start < dim, start, blockIdx.x, gridDim.x, codes + rowStart, codeScales);
+        }
+        return;
+    }
     float amax = 0.0f;  // of out as stored
 #pragma unroll
     for (int c = 0; c < VEC_CHUNKS; ++c) {
@@ -142,6 +155,19 @@ extern "C" __global__ void add_rms_norm_vec_quant_fp8_bf16(const bf16_t *__restr
                                                            int dim, float epsilon, unsigned char *__restrict__ codes,
                                                            float *__restrict__ codeScales) {
     rms_norm_vec<bf16_t>(x, residual, weight, out, dim, epsilon, codes, codeScales);
+}
+
+extern "C" __global__ void rms_norm_vec_quant_fp8_groups_bf16(const bf16_t *x, const bf16_t *__restrict__ weight, bf16_t *out,
+                                                              int dim, float epsilon, unsigned char *__restrict__ codes,
+                                                              float *__restrict__ codeScales) {
+    rms_norm_vec<bf16_t>(x, nullptr, weight, out, dim, epsilon, codes, codeScales, true);
+}
+
+extern "C" __global__ void add_rms_norm_vec_quant_fp8_groups_bf16(const bf16_t *__restrict__ x, bf16_t *__restrict__ residual,
+                                                                  const bf16_t *__restrict__ weight, bf16_t *__restrict__ out,
+                                                                  int dim, float epsilon, unsigned char *__restrict__ codes,
+                                                                  float *__restrict__ codeScales) {
+    rms_norm_vec<bf16_t>(x, residual, weight, out, dim, epsilon, codes, codeScales, true);
 }
 
 extern "C" __global__ void rms_norm_vec_f32(const float *x, const float *__restrict__ weight,
