@@ -7,6 +7,7 @@
 # NOT RUN: the session's device time ran out before a machine was lent. The change is run5/source.patch (applies on 33ee86b:
 # `git apply`, build the release binary into .gpu/ as lib.sh expects, and the harness as
 # benchmarks/kernels/elementwise_bench.cu's header says into .gpu/elementwise); land it if check-gpu passes.
+# Run in session 26, unchanged, as docs/gpu-runs/2026-12-03c/run1.sh (check-gpu all passed; landed in fddeb01).
 source docs/gpu-runs/lib.sh
 FB=benchmarks/configs/llama3-8b-fp8-block
 t check-gpu
