@@ -139,7 +139,7 @@ extension CUDABackend: FP8LinearBackend {
 
     /// Whether block scales of `blockSize` stay FP8 here: whole 64-k steps of linear_fp8_small a block, a power of two
     /// columns (DeepSeek's and Qwen3-FP8's 128 × 128 among them); other blocks are dequantized at load.
-    static func fp8BlocksApply(_ blockSize: (n: Int, k: Int)) -> Bool {
+    public static func fp8BlocksApply(_ blockSize: (n: Int, k: Int)) -> Bool {
         keepsFP8Blocks && blockSize.n > 0 && blockSize.k >= 64 && blockSize.k & (blockSize.k - 1) == 0
     }
 

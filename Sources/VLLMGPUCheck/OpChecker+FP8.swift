@@ -25,6 +25,10 @@ extension OpChecker {
     /// (quantize_fp8_groups_bf16) — those paths also compared with unquantized x, at e4m3's precision ("vs bf16 x").
     mutating func fp8Linears(tokens: [Int], depth: Int, columns: Int, blockSize: (n: Int, k: Int)? = nil, bias: Bool,
                              paths: [CUDABackend.FP8LinearPath] = [.automatic]) throws {
+        if let blockSize, !CUDABackend.fp8BlocksApply(blockSize) {  // SWIFT_VLLM_FP8_BLOCKS=0: dequantized at load
+            progress?("skipped: FP8 linears on \(blockSize.n)×\(blockSize.k) blocks (SWIFT_VLLM_FP8_BLOCKS=0 dequantizes them at load)")
+            return
+        }
         let (dense, fp8) = try randomFP8Weight(depth: depth, columns: columns, blockSize: blockSize)
         let biasPair = bias ? try pair(values(columns), [columns], weight: true) : nil
         let group = blockSize?.k ?? depth  // the columns one activation scale covers

@@ -148,6 +148,10 @@ extension OpChecker {
                                                       (40, 4096, (128, 128)), (300, 5120, (128, 128)),
                                                       (17, 14336, (128, 128)), (64, 14336, (128, 128))]
         for (tokens, depth, blockSize) in cases {
+            if let blockSize, !CUDABackend.fp8BlocksApply(blockSize) {  // SWIFT_VLLM_FP8_BLOCKS=0: dequantized at load
+                progress?("skipped: quantized inputs of \(blockSize.n)×\(blockSize.k) blocks (SWIFT_VLLM_FP8_BLOCKS=0)")
+                continue
+            }
             let (_, fp8) = try randomFP8Weight(depth: depth, columns: 256, blockSize: blockSize)
             let feeding = LinearWeight.fp8(fp8)
             let x = try gpu.makeTensor(values(tokens * depth), shape: [tokens, depth], dtype: .bfloat16)
