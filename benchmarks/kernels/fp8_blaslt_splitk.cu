@@ -5,7 +5,8 @@
 // (the engine's choice), every other configuration the heuristic answers, and the first answer with its K split
 // 2–8 ways (where the algorithm takes split-K), each timed with the weight rotated past L2 and its output compared with
 // the first answer's; then the same GEMM as a strided batch over K / s columns each into f32 partials, added by a kernel
-// (K split by hand). Built and run on the GPU machine:
+// (K split by hand); and which configurations cuBLASLt answers for the same GEMM with scalar scales (split-K among
+// them), each timed. Built and run on the GPU machine:
 //   nvcc -O2 -std=c++17 -o /tmp/splitk benchmarks/kernels/fp8_blaslt_splitk.cu -lcublasLt && /tmp/splitk
 #include <cublasLt.h>
 #include <cuda_bf16.h>
@@ -245,6 +246,46 @@ int main() {
             cublasLtMatrixLayoutDestroy(ba); cublasLtMatrixLayoutDestroy(bb); cublasLtMatrixLayoutDestroy(bd);
             cublasLtMatmulDescDestroy(bdesc);
             cudaFree(partials); cudaFree(dwsRep); cudaFree(dxsRep);
+        }
+        // The same GEMM with scalar scales (cuBLASLt's default; the row and token scales would then be the ops' around
+        // it): which configurations, split-K among them, cuBLASLt answers when the scales are not outer vectors.
+        {
+            cublasLtMatmulDesc_t sdesc;
+            cublasLtMatmulDescCreate(&sdesc, CUBLAS_COMPUTE_32F, CUDA_R_32F);
+            cublasLtMatmulDescSetAttribute(sdesc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta);
+            cublasLtMatmulDescSetAttribute(sdesc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb);
+            cublasLtMatmulDescSetAttribute(sdesc, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof fast);
+            cublasLtMatmulHeuristicResult_t scalar[32];
+            int found = 0;
+            cublasLtMatmulAlgoGetHeuristic(handle, sdesc, la, lb, ld, ld, preference, 32, scalar, &found);
+            double scalarBest = 1e30;
+            int split = 0;
+            std::string scalarWhat = "none";
+            for (int r = 0; r < found; ++r) {
+                for (int i = 0; i < 3; ++i)
+                    cublasLtMatmul(handle, sdesc, &alpha, dw[i % copies], la, dx, lb, &beta, dout, ld, dout, ld, &scalar[r].algo,
+                                   workspace, workspaceBytes, 0);
+                cudaEvent_t start, stop;
+                cudaEventCreate(&start); cudaEventCreate(&stop);
+                cudaEventRecord(start);
+                for (int i = 0; i < 100; ++i)
+                    cublasLtMatmul(handle, sdesc, &alpha, dw[i % copies], la, dx, lb, &beta, dout, ld, dout, ld, &scalar[r].algo,
+                                   workspace, workspaceBytes, 0);
+                cudaEventRecord(stop);
+                cudaEventSynchronize(stop);
+                float ms = 0;
+                cudaEventElapsedTime(&ms, start, stop);
+                cudaEventDestroy(start); cudaEventDestroy(stop);
+                const double us = ms * 10.0;
+                if (config(scalar[r].algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM) > 1) ++split;
+                if (r == 0 || us < scalarBest) {
+                    if (us < scalarBest) scalarBest = us, scalarWhat = "answer " + std::to_string(r) + " (" + summary(scalar[r].algo) + ")";
+                    if (r == 0) printf("    scalar scales: first answer %7.2f µs (%s)\n", us, summary(scalar[r].algo).c_str());
+                }
+            }
+            printf("  %s T %d scalar scales: %d answers (%d split-K), best %.2f µs, %s\n", shape.name, T, found, split, scalarBest,
+                   scalarWhat.c_str());
+            cublasLtMatmulDescDestroy(sdesc);
         }
         printf("  %s T %d best: %.2f µs, %s (first answer %.2f)\n", shape.name, T, best, bestWhat.c_str(), first);
         for (auto p : dw) cudaFree(p);
