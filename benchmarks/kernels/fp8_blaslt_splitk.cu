@@ -17,6 +17,7 @@
 #include <cstring>
 #include <string>
 #include <vector>
+#include "bench.cuh"
 
 static size_t workspaceBytes = 32 << 20;  // BlasLtMatmul.workspaceBytes
 
@@ -48,6 +49,26 @@ __global__ void add_partials(const float *partials, int parts, long long stride,
     }
 }
 
+// The engine's FP8 matmul (BlasLtMatmul.swift): out = W · x with W transposed, f32 compute, fast accumulation; a scale
+// a weight row and a scale a token as outer vectors, or with null pointers cuBLASLt's default scalar scales.
+static cublasLtMatmulDesc_t description(const float *weightScales, const float *tokenScales) {
+    cublasLtMatmulDesc_t desc;
+    cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F);
+    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta);
+    cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb);
+    int8_t fast = 1;
+    cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof fast);
+    if (weightScales) {
+        int32_t mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
+        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode, sizeof mode);
+        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof mode);
+        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &weightScales, sizeof weightScales);
+        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &tokenScales, sizeof tokenScales);
+    }
+    return desc;
+}
+
 int main() {
     cublasLtHandle_t handle;
     cublasLtCreate(&handle);
@@ -77,18 +98,7 @@ int main() {
         cudaMemcpy(dws, ws.data(), N * 4, cudaMemcpyHostToDevice);
         cudaMemcpy(dxs, xs.data(), T * 4, cudaMemcpyHostToDevice);
 
-        cublasLtMatmulDesc_t desc;
-        cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F);
-        cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
-        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta);
-        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb);
-        int32_t mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
-        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode, sizeof mode);
-        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof mode);
-        int8_t fast = 1;
-        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof fast);
-        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &dws, sizeof dws);
-        cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &dxs, sizeof dxs);
+        cublasLtMatmulDesc_t desc = description(dws, dxs);
         cublasLtMatrixLayout_t la, lb, ld;
         cublasLtMatrixLayoutCreate(&la, CUDA_R_8F_E4M3, K, N, K);
         cublasLtMatrixLayoutCreate(&lb, CUDA_R_8F_E4M3, K, T, K);
@@ -103,23 +113,15 @@ int main() {
         cublasLtMatmulAlgoGetHeuristic(handle, desc, la, lb, ld, ld, preference, 32, results, &count);
 
         float alpha = 1, beta = 0;
-        auto run = [&](const cublasLtMatmulAlgo_t &algo, __nv_bfloat16 *out, int i) {
-            return cublasLtMatmul(handle, desc, &alpha, dw[i % copies], la, dx, lb, &beta, out, ld, out, ld, &algo, workspace,
-                                  workspaceBytes, 0);
+        // W (copy i) · x into out by `algo`, with description d (desc unless said otherwise).
+        auto run = [&](const cublasLtMatmulAlgo_t &algo, __nv_bfloat16 *out, int i, cublasLtMatmulDesc_t d = nullptr) {
+            return cublasLtMatmul(handle, d ? d : desc, &alpha, dw[i % copies], la, dx, lb, &beta, out, ld, out, ld, &algo,
+                                  workspace, workspaceBytes, 0);
         };
-        auto time = [&](const cublasLtMatmulAlgo_t &algo) -> double {
-            for (int i = 0; i < 3; ++i) if (run(algo, dout, i) != CUBLAS_STATUS_SUCCESS) return -1;
-            cudaEvent_t start, stop;
-            cudaEventCreate(&start); cudaEventCreate(&stop);
-            const int iterations = 100;
-            cudaEventRecord(start);
-            for (int i = 0; i < iterations; ++i) run(algo, dout, i);
-            cudaEventRecord(stop);
-            cudaEventSynchronize(stop);
-            float ms = 0;
-            cudaEventElapsedTime(&ms, start, stop);
-            cudaEventDestroy(start); cudaEventDestroy(stop);
-            return ms * 1000.0 / iterations;
+        // µs a call after 3 warm-up calls (−1 where cuBLASLt refuses to run it), 100 calls.
+        auto time = [&](const cublasLtMatmulAlgo_t &algo, cublasLtMatmulDesc_t d = nullptr) -> double {
+            for (int i = 0; i < 3; ++i) if (run(algo, dout, i, d) != CUBLAS_STATUS_SUCCESS) return -1;
+            return microseconds_per_call(100, [&](int i) { run(algo, dout, i, d); });
         };
         // ‖out − first answer's‖ / ‖first answer's‖.
         std::vector<__nv_bfloat16> reference((size_t)T * N), out((size_t)T * N);
@@ -188,15 +190,7 @@ int main() {
                 cudaMemcpy(dwsRep + (size_t)b * N, ws.data(), N * 4, cudaMemcpyHostToDevice);
                 cudaMemcpy(dxsRep + (size_t)b * T, xs.data(), T * 4, cudaMemcpyHostToDevice);
             }
-            cublasLtMatmulDesc_t bdesc;
-            cublasLtMatmulDescCreate(&bdesc, CUBLAS_COMPUTE_32F, CUDA_R_32F);
-            cublasLtMatmulDescSetAttribute(bdesc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta);
-            cublasLtMatmulDescSetAttribute(bdesc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb);
-            cublasLtMatmulDescSetAttribute(bdesc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode, sizeof mode);
-            cublasLtMatmulDescSetAttribute(bdesc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof mode);
-            cublasLtMatmulDescSetAttribute(bdesc, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof fast);
-            cublasLtMatmulDescSetAttribute(bdesc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &dwsRep, sizeof dwsRep);
-            cublasLtMatmulDescSetAttribute(bdesc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &dxsRep, sizeof dxsRep);
+            cublasLtMatmulDesc_t bdesc = description(dwsRep, dxsRep);
             cublasLtMatrixLayout_t ba, bb, bd;
             cublasLtMatrixLayoutCreate(&ba, CUDA_R_8F_E4M3, part, N, K);
             cublasLtMatrixLayoutCreate(&bb, CUDA_R_8F_E4M3, part, T, K);
@@ -219,20 +213,10 @@ int main() {
                                           &batched.algo, workspace, workspaceBytes, 0);
                 };
                 auto timed = [&](bool withSum) {
-                    cudaEvent_t start, stop;
-                    cudaEventCreate(&start); cudaEventCreate(&stop);
-                    const int iterations = 100;
-                    cudaEventRecord(start);
-                    for (int i = 0; i < iterations; ++i) {
+                    return microseconds_per_call(100, [&](int i) {
                         gemm(i);
                         if (withSum) add_partials<<<264, 256>>>(partials, s, outStride, dout);
-                    }
-                    cudaEventRecord(stop);
-                    cudaEventSynchronize(stop);
-                    float ms = 0;
-                    cudaEventElapsedTime(&ms, start, stop);
-                    cudaEventDestroy(start); cudaEventDestroy(stop);
-                    return ms * 1000.0 / iterations;
+                    });
                 };
                 const cublasStatus_t ran = gemm(0);
                 add_partials<<<264, 256>>>(partials, s, outStride, dout);
@@ -250,11 +234,7 @@ int main() {
         // The same GEMM with scalar scales (cuBLASLt's default; the row and token scales would then be the ops' around
         // it): which configurations, split-K among them, cuBLASLt answers when the scales are not outer vectors.
         {
-            cublasLtMatmulDesc_t sdesc;
-            cublasLtMatmulDescCreate(&sdesc, CUBLAS_COMPUTE_32F, CUDA_R_32F);
-            cublasLtMatmulDescSetAttribute(sdesc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta);
-            cublasLtMatmulDescSetAttribute(sdesc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb);
-            cublasLtMatmulDescSetAttribute(sdesc, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof fast);
+            cublasLtMatmulDesc_t sdesc = description(nullptr, nullptr);
             cublasLtMatmulHeuristicResult_t scalar[32];
             int found = 0;
             cublasLtMatmulAlgoGetHeuristic(handle, sdesc, la, lb, ld, ld, preference, 32, scalar, &found);
@@ -262,26 +242,10 @@ int main() {
             int split = 0;
             std::string scalarWhat = "none";
             for (int r = 0; r < found; ++r) {
-                for (int i = 0; i < 3; ++i)
-                    cublasLtMatmul(handle, sdesc, &alpha, dw[i % copies], la, dx, lb, &beta, dout, ld, dout, ld, &scalar[r].algo,
-                                   workspace, workspaceBytes, 0);
-                cudaEvent_t start, stop;
-                cudaEventCreate(&start); cudaEventCreate(&stop);
-                cudaEventRecord(start);
-                for (int i = 0; i < 100; ++i)
-                    cublasLtMatmul(handle, sdesc, &alpha, dw[i % copies], la, dx, lb, &beta, dout, ld, dout, ld, &scalar[r].algo,
-                                   workspace, workspaceBytes, 0);
-                cudaEventRecord(stop);
-                cudaEventSynchronize(stop);
-                float ms = 0;
-                cudaEventElapsedTime(&ms, start, stop);
-                cudaEventDestroy(start); cudaEventDestroy(stop);
-                const double us = ms * 10.0;
+                const double us = time(scalar[r].algo, sdesc);
                 if (config(scalar[r].algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM) > 1) ++split;
-                if (r == 0 || us < scalarBest) {
-                    if (us < scalarBest) scalarBest = us, scalarWhat = "answer " + std::to_string(r) + " (" + summary(scalar[r].algo) + ")";
-                    if (r == 0) printf("    scalar scales: first answer %7.2f µs (%s)\n", us, summary(scalar[r].algo).c_str());
-                }
+                if (us > 0 && us < scalarBest) scalarBest = us, scalarWhat = "answer " + std::to_string(r) + " (" + summary(scalar[r].algo) + ")";
+                if (r == 0) printf("    scalar scales: first answer %7.2f µs (%s)\n", us, summary(scalar[r].algo).c_str());
             }
             printf("  %s T %d scalar scales: %d answers (%d split-K), best %.2f µs, %s\n", shape.name, T, found, split, scalarBest,
                    scalarWhat.c_str());
