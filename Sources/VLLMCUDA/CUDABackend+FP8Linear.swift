@@ -326,14 +326,13 @@ extension CUDABackend: FP8LinearBackend {
               activationDType == .bfloat16, rows > 0,
               weight.inFeatures == depth, depth % 8 == 0,
               !Self.fp8TakesSmall(tokens: rows, columns: weight.outFeatures, depth: depth) else { return nil }
-        guard let blockSize = weight.blockSize else {
-            return (try scratch(.fp8Activations, shape: [rows, depth], dtype: .float8E4M3),
-                    try scratch(.fp8ActivationScales, shape: [rows], dtype: .float32), false)
+        if let blockSize = weight.blockSize {
+            guard rows % 4 == 0, fp8Path(tokens: rows, columns: weight.outFeatures, depth: depth, blockSize: blockSize) == .blasLt
+            else { return nil }
         }
-        guard rows % 4 == 0, fp8Path(tokens: rows, columns: weight.outFeatures, depth: depth, blockSize: blockSize) == .blasLt
-        else { return nil }
+        let grouped = weight.blockSize != nil
         return (try scratch(.fp8Activations, shape: [rows, depth], dtype: .float8E4M3),
-                try scratch(.fp8ActivationScales, shape: [depth / 128, rows], dtype: .float32), true)
+                try scratch(.fp8ActivationScales, shape: grouped ? [depth / 128, rows] : [rows], dtype: .float32), grouped)
     }
 
     /// Notes that the kernel just launched wrote `out` and its quantization (`quantizedInputScratch`).
