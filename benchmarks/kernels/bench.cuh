@@ -1,9 +1,10 @@
-// bench.cuh: what the kernel harnesses beside it share — a checked CUDA runtime / driver call, and the mean GPU time of
-// a launch sequence timed by two events around `iterations` calls.
+// bench.cuh: what the kernel harnesses beside it share — a checked CUDA runtime / driver call, a host vector copied to a
+// new device array and back, and the mean GPU time of a launch sequence timed by two events around `iterations` calls.
 #pragma once
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 #include <cuda.h>
 #include <cuda_runtime.h>
 
@@ -24,6 +25,18 @@
             exit(1);                                                                                  \
         }                                                                                             \
     } while (0)
+
+// `host` in a new device array, and `count` elements of a device array back on the host.
+template <typename T> T *upload(const std::vector<T> &host) {
+    T *p; CHECK(cudaMalloc(&p, host.size() * sizeof(T)));
+    CHECK(cudaMemcpy(p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+    return p;
+}
+template <typename T> std::vector<T> download(const T *p, size_t count) {
+    std::vector<T> host(count);
+    CHECK(cudaMemcpy(host.data(), p, count * sizeof(T), cudaMemcpyDeviceToHost));
+    return host;
+}
 
 // A bf16 value (its 16 bits) read on the host, and a float rounded to one (to nearest even), as the kernels round.
 static inline float host_bf16_to_float(unsigned short v) {

@@ -53,30 +53,17 @@ static void run(int seqs, int context, int iterations, int multiprocessors, std:
     for (size_t i = 0; i < table.size(); ++i) table[i] = order[i];
     for (int s = 0; s <= seqs; ++s) starts[s] = s;
 
-    bf16_t *dQuery, *dOut;
+    bf16_t *dQuery = upload(query), *dOut;
     std::vector<bf16_t *> dKey(layers), dValue(layers);
-    int *dTable, *dStarts, *dLens, *dCounters;
+    int *dTable = upload(table), *dStarts = upload(starts), *dLens = upload(lens), *dCounters;
     float *dAcc, *dMax, *dSum;
-    CHECK(cudaMalloc(&dQuery, query.size() * 2));
     CHECK(cudaMalloc(&dOut, query.size() * 2));
-    for (int l = 0; l < layers; ++l) {
-        CHECK(cudaMalloc(&dKey[l], cacheElements * 2));
-        CHECK(cudaMalloc(&dValue[l], cacheElements * 2));
-        CHECK(cudaMemcpy(dKey[l], key.data(), cacheElements * 2, cudaMemcpyHostToDevice));
-        CHECK(cudaMemcpy(dValue[l], value.data(), cacheElements * 2, cudaMemcpyHostToDevice));
-    }
-    CHECK(cudaMalloc(&dTable, table.size() * 4));
-    CHECK(cudaMalloc(&dStarts, starts.size() * 4));
-    CHECK(cudaMalloc(&dLens, lens.size() * 4));
+    for (int l = 0; l < layers; ++l) dKey[l] = upload(key), dValue[l] = upload(value);
     CHECK(cudaMalloc(&dCounters, (size_t)seqs * KV_HEADS * 4));
     CHECK(cudaMemset(dCounters, 0, (size_t)seqs * KV_HEADS * 4));
     CHECK(cudaMalloc(&dAcc, (size_t)seqs * HEADS * 64 * D * 4));
     CHECK(cudaMalloc(&dMax, (size_t)seqs * HEADS * 64 * 4));
     CHECK(cudaMalloc(&dSum, (size_t)seqs * HEADS * 64 * 4));
-    CHECK(cudaMemcpy(dQuery, query.data(), query.size() * 2, cudaMemcpyHostToDevice));
-    CHECK(cudaMemcpy(dTable, table.data(), table.size() * 4, cudaMemcpyHostToDevice));
-    CHECK(cudaMemcpy(dStarts, starts.data(), starts.size() * 4, cudaMemcpyHostToDevice));
-    CHECK(cudaMemcpy(dLens, lens.data(), lens.size() * 4, cudaMemcpyHostToDevice));
 
     const int shared = (16 + DECODE_WARPS * 2 * 2 * 16) * (D + 8) * 2;  // CUDABackend.decodeAttentionMMASharedBytes
     CHECK(cudaFuncSetAttribute(decode_attention_mma_bf16_d128, cudaFuncAttributeMaxDynamicSharedMemorySize, shared));
@@ -100,8 +87,7 @@ static void run(int seqs, int context, int iterations, int multiprocessors, std:
         CHECK(cudaGetLastError());
         CHECK(cudaDeviceSynchronize());
         // The reference on a few sequences, every head (layer 0's cache).
-        std::vector<bf16_t> out(query.size());
-        CHECK(cudaMemcpy(out.data(), dOut, out.size() * 2, cudaMemcpyDeviceToHost));
+        const std::vector<bf16_t> out = download(dOut, query.size());
         double worst = 0;
         for (int s : {0, seqs / 2, seqs - 1}) {
             for (int h = 0; h < HEADS; ++h) {

@@ -30,16 +30,6 @@ static std::vector<bf16_t> randomHost(size_t count, float spread, std::mt19937 &
     for (auto &v : host) v = host_float_to_bf16(u(rng));
     return host;
 }
-template <typename T> T *upload(const std::vector<T> &host) {
-    T *p; CHECK(cudaMalloc(&p, host.size() * sizeof(T)));
-    CHECK(cudaMemcpy(p, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
-    return p;
-}
-template <typename T> std::vector<T> download(const T *p, size_t count) {
-    std::vector<T> host(count);
-    CHECK(cudaMemcpy(host.data(), p, count * sizeof(T), cudaMemcpyDeviceToHost));
-    return host;
-}
 
 #ifndef SPLIT_THREADS
 #define SPLIT_THREADS 448  // CUDABackend.splitQKV: a unit of 8 dims a thread, (32 + 8) · 8 pairs + 8 · 16 value pieces
